@@ -1,0 +1,2 @@
+// The package version, kept in one place for `maskwise --version` and run metadata.
+export const VERSION = "0.1.0";
