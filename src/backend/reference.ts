@@ -1,0 +1,471 @@
+// The reference backend: every kernel of the Backend seam in plain TypeScript, written to be
+// obviously right rather than fast. It is the specification the native backend is tested
+// against, and it runs anywhere JavaScript runs (no `node:` imports).
+import type {
+  Backend,
+  BinaryOp,
+  F32,
+  GemmArgs,
+  I32,
+  ReduceOp,
+  UnaryOp,
+} from "../tensor/backend.js";
+import { MaskwiseError } from "../util/errors.js";
+
+/**
+ * erf to double precision, by two expansions that need no tables of magic constants:
+ * |x| < 3: erf(x) = 2/sqrt(pi) * exp(-x^2) * sum_n 2^n x^(2n+1) / (1*3*...*(2n+1)), whose terms
+ *          are all positive (no cancellation);
+ * |x| >= 3: erfc(x) = exp(-x^2)/sqrt(pi) / (x + (1/2)/(x + 1/(x + (3/2)/(x + ...)))), a continued
+ *          fraction that converges fast for large x.
+ */
+export function erf(x: number): number {
+  if (Number.isNaN(x)) return Number.NaN;
+  const ax = Math.abs(x);
+  let r: number;
+  if (ax < 3) {
+    let term = ax;
+    let sum = ax;
+    for (let n = 0; n < 200 && term > sum * 1e-17; n++) {
+      term *= (2 * ax * ax) / (2 * n + 3);
+      sum += term;
+    }
+    r = (2 / Math.sqrt(Math.PI)) * Math.exp(-ax * ax) * sum;
+  } else {
+    let f = ax;
+    for (let k = 60; k >= 1; k--) f = ax + k / 2 / f;
+    r = 1 - Math.exp(-ax * ax) / Math.sqrt(Math.PI) / f;
+  }
+  return x < 0 ? -r : r;
+}
+
+const INV_SQRT2 = Math.SQRT1_2;
+const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+const TWO_OVER_SQRT_PI = 2 / Math.sqrt(Math.PI);
+
+export function unaryFn(op: UnaryOp): (x: number) => number {
+  switch (op) {
+    case "neg":
+      return (x) => -x;
+    case "exp":
+      return Math.exp;
+    case "log":
+      return Math.log;
+    case "sqrt":
+      return Math.sqrt;
+    case "rsqrt":
+      return (x) => 1 / Math.sqrt(x);
+    case "tanh":
+      return Math.tanh;
+    case "erf":
+      return erf;
+    case "relu":
+      return (x) => (x > 0 ? x : 0);
+    case "gelu":
+      return (x) => 0.5 * x * (1 + erf(x * INV_SQRT2));
+    case "sigmoid":
+      return (x) => 1 / (1 + Math.exp(-x));
+    case "abs":
+      return Math.abs;
+  }
+}
+
+/** f'(x) expressed with x and y = f(x). */
+export function unaryDerivative(op: UnaryOp): (x: number, y: number) => number {
+  switch (op) {
+    case "neg":
+      return () => -1;
+    case "exp":
+      return (_x, y) => y;
+    case "log":
+      return (x) => 1 / x;
+    case "sqrt":
+      return (_x, y) => 0.5 / y;
+    case "rsqrt":
+      return (_x, y) => -0.5 * y * y * y;
+    case "tanh":
+      return (_x, y) => 1 - y * y;
+    case "erf":
+      return (x) => TWO_OVER_SQRT_PI * Math.exp(-x * x);
+    case "relu":
+      return (x) => (x > 0 ? 1 : 0);
+    case "gelu":
+      return (x) => 0.5 * (1 + erf(x * INV_SQRT2)) + x * INV_SQRT_2PI * Math.exp(-0.5 * x * x);
+    case "sigmoid":
+      return (_x, y) => y * (1 - y);
+    case "abs":
+      return (x) => (x > 0 ? 1 : x < 0 ? -1 : 0);
+  }
+}
+
+export function binaryFn(op: BinaryOp): (a: number, b: number) => number {
+  switch (op) {
+    case "add":
+      return (a, b) => a + b;
+    case "sub":
+      return (a, b) => a - b;
+    case "mul":
+      return (a, b) => a * b;
+    case "div":
+      return (a, b) => a / b;
+    case "max":
+      return (a, b) => (a >= b ? a : b);
+    case "min":
+      return (a, b) => (a <= b ? a : b);
+  }
+}
+
+function checkIds(ids: I32, rows: number, numRows: number, op: string): void {
+  for (let r = 0; r < rows; r++) {
+    const id = ids[r];
+    if (id < 0 || id >= numRows) {
+      throw new MaskwiseError(`index ${id} at position ${r} is outside [0, ${numRows})`, {
+        code: "E_INDEX",
+        where: op,
+        hint: "check the token ids against the vocabulary size",
+      });
+    }
+  }
+}
+
+export class ReferenceBackend implements Backend {
+  readonly name = "reference" as const;
+  readonly threads = 1;
+
+  gemm(g: GemmArgs): void {
+    const { m, n, k, alpha, beta, a, b, c } = g;
+    for (let bi = 0; bi < g.batch; bi++) {
+      const a0 = g.aOffset + bi * g.strideA;
+      const b0 = g.bOffset + bi * g.strideB;
+      const c0 = g.cOffset + bi * g.strideC;
+      for (let i = 0; i < m; i++) {
+        for (let j = 0; j < n; j++) {
+          let s = 0;
+          for (let p = 0; p < k; p++) {
+            const av = a[a0 + (g.transA ? i + p * g.lda : i * g.lda + p)];
+            const bv = b[b0 + (g.transB ? p + j * g.ldb : p * g.ldb + j)];
+            s += av * bv;
+          }
+          const ci = c0 + i * g.ldc + j;
+          c[ci] = beta === 0 ? alpha * s : alpha * s + beta * c[ci];
+        }
+      }
+    }
+  }
+
+  unary(op: UnaryOp, x: F32, out: F32, n: number): void {
+    const f = unaryFn(op);
+    for (let i = 0; i < n; i++) out[i] = f(x[i]);
+  }
+
+  unaryBackward(
+    op: UnaryOp,
+    x: F32,
+    y: F32,
+    dy: F32,
+    dx: F32,
+    n: number,
+    accumulate: boolean,
+  ): void {
+    const d = unaryDerivative(op);
+    for (let i = 0; i < n; i++) {
+      const g = dy[i] * d(x[i], y[i]);
+      dx[i] = accumulate ? dx[i] + g : g;
+    }
+  }
+
+  binary(
+    op: BinaryOp,
+    a: F32,
+    aStrides: readonly number[],
+    b: F32,
+    bStrides: readonly number[],
+    out: F32,
+    shape: readonly number[],
+  ): void {
+    const f = binaryFn(op);
+    const rank = shape.length;
+    const size = shape.reduce((p, s) => p * s, 1);
+    const idx = new Array<number>(rank).fill(0);
+    let ai = 0;
+    let bi = 0;
+    for (let o = 0; o < size; o++) {
+      out[o] = f(a[ai], b[bi]);
+      // Advance the multi-index like an odometer, updating both input offsets.
+      for (let d = rank - 1; d >= 0; d--) {
+        idx[d]++;
+        ai += aStrides[d];
+        bi += bStrides[d];
+        if (idx[d] < shape[d]) break;
+        ai -= aStrides[d] * shape[d];
+        bi -= bStrides[d] * shape[d];
+        idx[d] = 0;
+      }
+    }
+  }
+
+  reduce(op: ReduceOp, x: F32, out: F32, outer: number, dim: number, inner: number): void {
+    for (let o = 0; o < outer; o++) {
+      for (let i = 0; i < inner; i++) {
+        let acc = op === "sum" ? 0 : Number.NEGATIVE_INFINITY;
+        for (let j = 0; j < dim; j++) {
+          const v = x[(o * dim + j) * inner + i];
+          acc = op === "sum" ? acc + v : v > acc || Number.isNaN(v) ? v : acc;
+        }
+        out[o * inner + i] = acc;
+      }
+    }
+  }
+
+  reduceMaxBackward(
+    x: F32,
+    y: F32,
+    dy: F32,
+    dx: F32,
+    outer: number,
+    dim: number,
+    inner: number,
+  ): void {
+    for (let o = 0; o < outer; o++) {
+      for (let i = 0; i < inner; i++) {
+        const target = y[o * inner + i];
+        for (let j = 0; j < dim; j++) {
+          const at = (o * dim + j) * inner + i;
+          if (x[at] === target) {
+            dx[at] += dy[o * inner + i];
+            break;
+          }
+        }
+      }
+    }
+  }
+
+  permute(x: F32 | I32, out: F32 | I32, shape: readonly number[], perm: readonly number[]): void {
+    const rank = shape.length;
+    const inStrides = new Array<number>(rank);
+    let s = 1;
+    for (let d = rank - 1; d >= 0; d--) {
+      inStrides[d] = s;
+      s *= shape[d];
+    }
+    const outShape = perm.map((p) => shape[p]);
+    const strides = perm.map((p) => inStrides[p]);
+    const idx = new Array<number>(rank).fill(0);
+    let xi = 0;
+    for (let o = 0; o < s; o++) {
+      out[o] = x[xi];
+      for (let d = rank - 1; d >= 0; d--) {
+        idx[d]++;
+        xi += strides[d];
+        if (idx[d] < outShape[d]) break;
+        xi -= strides[d] * outShape[d];
+        idx[d] = 0;
+      }
+    }
+  }
+
+  softmax(x: F32, out: F32, rows: number, cols: number, log: boolean): void {
+    for (let r = 0; r < rows; r++) {
+      const o = r * cols;
+      let mx = Number.NEGATIVE_INFINITY;
+      for (let j = 0; j < cols; j++) mx = Math.max(mx, x[o + j]);
+      let sum = 0;
+      for (let j = 0; j < cols; j++) sum += Math.exp(x[o + j] - mx);
+      if (log) {
+        const lse = mx + Math.log(sum);
+        for (let j = 0; j < cols; j++) out[o + j] = x[o + j] - lse;
+      } else {
+        for (let j = 0; j < cols; j++) out[o + j] = Math.exp(x[o + j] - mx) / sum;
+      }
+    }
+  }
+
+  softmaxBackward(
+    y: F32,
+    dy: F32,
+    dx: F32,
+    rows: number,
+    cols: number,
+    log: boolean,
+    accumulate: boolean,
+  ): void {
+    for (let r = 0; r < rows; r++) {
+      const o = r * cols;
+      let s = 0;
+      for (let j = 0; j < cols; j++) s += log ? dy[o + j] : dy[o + j] * y[o + j];
+      for (let j = 0; j < cols; j++) {
+        const g = log ? dy[o + j] - Math.exp(y[o + j]) * s : y[o + j] * (dy[o + j] - s);
+        dx[o + j] = accumulate ? dx[o + j] + g : g;
+      }
+    }
+  }
+
+  layerNorm(
+    x: F32,
+    gamma: F32,
+    beta: F32,
+    out: F32,
+    mean: F32,
+    rstd: F32,
+    rows: number,
+    cols: number,
+    eps: number,
+  ): void {
+    for (let r = 0; r < rows; r++) {
+      const o = r * cols;
+      let mu = 0;
+      for (let j = 0; j < cols; j++) mu += x[o + j];
+      mu /= cols;
+      let v = 0;
+      for (let j = 0; j < cols; j++) v += (x[o + j] - mu) ** 2;
+      v /= cols;
+      const rs = 1 / Math.sqrt(v + eps);
+      mean[r] = mu;
+      rstd[r] = rs;
+      for (let j = 0; j < cols; j++) out[o + j] = (x[o + j] - mu) * rs * gamma[j] + beta[j];
+    }
+  }
+
+  layerNormBackward(
+    x: F32,
+    gamma: F32,
+    mean: F32,
+    rstd: F32,
+    dy: F32,
+    dx: F32,
+    dgamma: F32,
+    dbeta: F32,
+    rows: number,
+    cols: number,
+    accumulate: boolean,
+  ): void {
+    for (let r = 0; r < rows; r++) {
+      const o = r * cols;
+      const mu = mean[r];
+      const rs = rstd[r];
+      // With xhat = (x - mu) * rstd and g = dy * gamma:
+      //   dx = rstd * (g - mean(g) - xhat * mean(g * xhat))
+      let sg = 0;
+      let sgx = 0;
+      for (let j = 0; j < cols; j++) {
+        const xhat = (x[o + j] - mu) * rs;
+        const g = dy[o + j] * gamma[j];
+        sg += g;
+        sgx += g * xhat;
+        dgamma[j] += dy[o + j] * xhat;
+        dbeta[j] += dy[o + j];
+      }
+      sg /= cols;
+      sgx /= cols;
+      for (let j = 0; j < cols; j++) {
+        const xhat = (x[o + j] - mu) * rs;
+        const d = rs * (dy[o + j] * gamma[j] - sg - xhat * sgx);
+        dx[o + j] = accumulate ? dx[o + j] + d : d;
+      }
+    }
+  }
+
+  crossEntropy(
+    logits: F32,
+    targets: I32,
+    loss: F32,
+    lse: F32,
+    rows: number,
+    V: number,
+    ignoreIndex: number,
+    smoothing: number,
+  ): void {
+    for (let r = 0; r < rows; r++) {
+      const t = targets[r];
+      const o = r * V;
+      let mx = Number.NEGATIVE_INFINITY;
+      for (let j = 0; j < V; j++) mx = Math.max(mx, logits[o + j]);
+      let sum = 0;
+      let zsum = 0;
+      for (let j = 0; j < V; j++) {
+        sum += Math.exp(logits[o + j] - mx);
+        zsum += logits[o + j];
+      }
+      const l = mx + Math.log(sum);
+      lse[r] = l;
+      if (t === ignoreIndex) {
+        loss[r] = 0;
+        continue;
+      }
+      if (t < 0 || t >= V) {
+        throw new MaskwiseError(`target ${t} at row ${r} is outside [0, ${V})`, {
+          code: "E_INDEX",
+          where: "crossEntropy",
+          hint: `use ${ignoreIndex} for positions that have nothing to predict`,
+        });
+      }
+      loss[r] = (1 - smoothing) * (l - logits[o + t]) + smoothing * (l - zsum / V);
+    }
+  }
+
+  crossEntropyBackward(
+    logits: F32,
+    targets: I32,
+    lse: F32,
+    dloss: F32,
+    dlogits: F32,
+    rows: number,
+    V: number,
+    ignoreIndex: number,
+    smoothing: number,
+    accumulate: boolean,
+  ): void {
+    for (let r = 0; r < rows; r++) {
+      const t = targets[r];
+      const o = r * V;
+      const ignored = t === ignoreIndex;
+      for (let j = 0; j < V; j++) {
+        let g = 0;
+        if (!ignored) {
+          const p = Math.exp(logits[o + j] - lse[r]);
+          g = dloss[r] * (p - (j === t ? 1 - smoothing : 0) - smoothing / V);
+        }
+        dlogits[o + j] = accumulate ? dlogits[o + j] + g : g;
+      }
+    }
+  }
+
+  gather(table: F32, ids: I32, out: F32, rows: number, cols: number, numRows: number): void {
+    checkIds(ids, rows, numRows, "gather");
+    for (let r = 0; r < rows; r++) {
+      const src = ids[r] * cols;
+      for (let j = 0; j < cols; j++) out[r * cols + j] = table[src + j];
+    }
+  }
+
+  scatterAdd(dout: F32, ids: I32, dtable: F32, rows: number, cols: number, numRows: number): void {
+    checkIds(ids, rows, numRows, "scatterAdd");
+    for (let r = 0; r < rows; r++) {
+      const dst = ids[r] * cols;
+      for (let j = 0; j < cols; j++) dtable[dst + j] += dout[r * cols + j];
+    }
+  }
+
+  adamw(
+    p: F32,
+    g: F32,
+    m: F32,
+    v: F32,
+    n: number,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    weightDecay: number,
+    step: number,
+  ): void {
+    const bc1 = 1 - beta1 ** step;
+    const bc2 = 1 - beta2 ** step;
+    for (let i = 0; i < n; i++) {
+      m[i] = beta1 * m[i] + (1 - beta1) * g[i];
+      v[i] = beta2 * v[i] + (1 - beta2) * g[i] * g[i];
+      const update = m[i] / bc1 / (Math.sqrt(v[i] / bc2) + eps);
+      p[i] = p[i] - lr * weightDecay * p[i] - lr * update;
+    }
+  }
+}

@@ -1,0 +1,247 @@
+// The seam between the tensor/autograd layer and the code that does the arithmetic.
+//
+// A Backend works on flat typed arrays in row-major order and knows nothing about tensors, shapes
+// objects or gradients: every kernel takes its sizes explicitly. Two implementations exist:
+//   - `reference` (src/backend/reference.ts): plain TypeScript, the specification;
+//   - `native` (src/backend/native.ts + native/): a C++ addon that must agree with the reference
+//     within float32 tolerance on every kernel, and must never crash on bad arguments.
+// Outputs are always written in place into arrays the caller allocated (no copies across the
+// boundary). Unless a kernel says "accumulates", it overwrites its output.
+
+export type F32 = Float32Array;
+export type I32 = Int32Array;
+
+/** Element-wise functions of one argument. gelu is the exact form x * Phi(x) (erf). */
+export type UnaryOp =
+  | "neg"
+  | "exp"
+  | "log"
+  | "sqrt"
+  | "rsqrt"
+  | "tanh"
+  | "erf"
+  | "relu"
+  | "gelu"
+  | "sigmoid"
+  | "abs";
+
+/** Element-wise functions of two arguments, with broadcasting by strides. */
+export type BinaryOp = "add" | "sub" | "mul" | "div" | "max" | "min";
+
+export type ReduceOp = "sum" | "max";
+
+/**
+ * Batched GEMM: for each b in [0, batch):
+ *   C_b = alpha * op(A_b) @ op(B_b) + beta * C_b
+ * where op(A_b) is m x k and op(B_b) is k x n.
+ * A_b starts at a[aOffset + b * strideA]; element (i, p) of op(A_b) is at
+ *   transA ? i + p * lda : i * lda + p.
+ * B_b likewise with ldb: element (p, j) of op(B_b) is at transB ? p + j * ldb : p * ldb + j.
+ * C_b starts at c[cOffset + b * strideC]; element (i, j) is at i * ldc + j.
+ * A batch stride of 0 reuses one matrix for every b (a weight shared across the batch).
+ * beta = 0 means C is not read (so it may hold garbage, even NaN).
+ */
+export interface GemmArgs {
+  batch: number;
+  m: number;
+  n: number;
+  k: number;
+  transA: boolean;
+  transB: boolean;
+  alpha: number;
+  beta: number;
+  a: F32;
+  aOffset: number;
+  lda: number;
+  strideA: number;
+  b: F32;
+  bOffset: number;
+  ldb: number;
+  strideB: number;
+  c: F32;
+  cOffset: number;
+  ldc: number;
+  strideC: number;
+}
+
+export interface Backend {
+  readonly name: "reference" | "native";
+  /** Threads the backend computes with. */
+  readonly threads: number;
+
+  gemm(args: GemmArgs): void;
+
+  /** out[i] = f(x[i]) for i < n. x and out may be the same array. */
+  unary(op: UnaryOp, x: F32, out: F32, n: number): void;
+
+  /**
+   * dx[i] = dy[i] * f'(x[i]) for i < n, for the op's derivative; y = f(x) is passed too
+   * because exp, sqrt, rsqrt, tanh and sigmoid differentiate cheaper through their output.
+   * Accumulates into dx when `accumulate` is true.
+   */
+  unaryBackward(
+    op: UnaryOp,
+    x: F32,
+    y: F32,
+    dy: F32,
+    dx: F32,
+    n: number,
+    accumulate: boolean,
+  ): void;
+
+  /**
+   * out[idx] = a[idx . aStrides] (op) b[idx . bStrides] for every index idx of `shape`
+   * (row-major over `shape`, out is contiguous). A stride of 0 broadcasts that axis.
+   * Fast paths: equal contiguous shapes, and scalar or row broadcasts.
+   */
+  binary(
+    op: BinaryOp,
+    a: F32,
+    aStrides: readonly number[],
+    b: F32,
+    bStrides: readonly number[],
+    out: F32,
+    shape: readonly number[],
+  ): void;
+
+  /**
+   * Reduces the middle axis of x viewed as [outer, dim, inner] into out [outer, inner].
+   * max over an empty axis (dim = 0) gives -Infinity; sum gives 0.
+   */
+  reduce(op: ReduceOp, x: F32, out: F32, outer: number, dim: number, inner: number): void;
+
+  /**
+   * The gradient of reduce-max: for each (o, i), dy[o, i] flows to the first j where
+   * x[o, j, i] == y[o, i]; accumulates into dx [outer, dim, inner].
+   */
+  reduceMaxBackward(
+    x: F32,
+    y: F32,
+    dy: F32,
+    dx: F32,
+    outer: number,
+    dim: number,
+    inner: number,
+  ): void;
+
+  /**
+   * Copies x (contiguous, `shape`) into out with its axes permuted: out's axis d is x's axis
+   * perm[d]. Out is contiguous in the permuted shape.
+   */
+  permute(x: F32 | I32, out: F32 | I32, shape: readonly number[], perm: readonly number[]): void;
+
+  /** Row-wise softmax (log = false) or log-softmax (log = true) of x [rows, cols]. */
+  softmax(x: F32, out: F32, rows: number, cols: number, log: boolean): void;
+
+  /**
+   * Gradient of the row-wise softmax given its output y:
+   *   softmax:     dx = y * (dy - sum(dy * y))
+   *   log-softmax: dx = dy - exp(y) * sum(dy)
+   * Accumulates into dx when `accumulate` is true.
+   */
+  softmaxBackward(
+    y: F32,
+    dy: F32,
+    dx: F32,
+    rows: number,
+    cols: number,
+    log: boolean,
+    accumulate: boolean,
+  ): void;
+
+  /**
+   * Layer norm over the last axis of x [rows, cols]:
+   *   out = (x - mean) * rstd * gamma + beta, rstd = 1 / sqrt(var + eps), var biased.
+   * Saves mean [rows] and rstd [rows] for the backward pass.
+   */
+  layerNorm(
+    x: F32,
+    gamma: F32,
+    beta: F32,
+    out: F32,
+    mean: F32,
+    rstd: F32,
+    rows: number,
+    cols: number,
+    eps: number,
+  ): void;
+
+  /**
+   * Layer norm backward. Overwrites dx (or accumulates when `accumulate`); always accumulates
+   * into dgamma and dbeta [cols] (parameters collect gradient from every use).
+   */
+  layerNormBackward(
+    x: F32,
+    gamma: F32,
+    mean: F32,
+    rstd: F32,
+    dy: F32,
+    dx: F32,
+    dgamma: F32,
+    dbeta: F32,
+    rows: number,
+    cols: number,
+    accumulate: boolean,
+  ): void;
+
+  /**
+   * Cross-entropy of logits [rows, V] against integer targets [rows], with label smoothing
+   * epsilon spread over all V classes (PyTorch's convention):
+   *   loss_r = (1 - eps) * (lse_r - z_r[t_r]) + eps * (lse_r - mean_v z_r[v])
+   * Rows whose target equals ignoreIndex get loss 0. Writes loss [rows] and lse [rows]
+   * (log-sum-exp, saved for the backward pass). A target outside [0, V) that is not the ignore
+   * index is an error.
+   */
+  crossEntropy(
+    logits: F32,
+    targets: I32,
+    loss: F32,
+    lse: F32,
+    rows: number,
+    V: number,
+    ignoreIndex: number,
+    smoothing: number,
+  ): void;
+
+  /**
+   * dlogits[r, v] = dloss[r] * (softmax(z_r)[v] - (1 - eps) * [v == t_r] - eps / V), and 0 for
+   * ignored rows. Overwrites dlogits (or accumulates when `accumulate`).
+   */
+  crossEntropyBackward(
+    logits: F32,
+    targets: I32,
+    lse: F32,
+    dloss: F32,
+    dlogits: F32,
+    rows: number,
+    V: number,
+    ignoreIndex: number,
+    smoothing: number,
+    accumulate: boolean,
+  ): void;
+
+  /** out[r, :] = table[ids[r], :] for r < rows; table is [numRows, cols]. Ids out of range: error. */
+  gather(table: F32, ids: I32, out: F32, rows: number, cols: number, numRows: number): void;
+
+  /** dtable[ids[r], :] += dout[r, :] (the embedding gradient; repeated ids add up). */
+  scatterAdd(dout: F32, ids: I32, dtable: F32, rows: number, cols: number, numRows: number): void;
+
+  /**
+   * One AdamW step on n parameters in place (Loshchilov & Hutter: decoupled weight decay):
+   *   m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2
+   *   p -= lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps) + lr * wd * p
+   */
+  adamw(
+    p: F32,
+    g: F32,
+    m: F32,
+    v: F32,
+    n: number,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    weightDecay: number,
+    step: number,
+  ): void;
+}
