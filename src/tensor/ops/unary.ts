@@ -1,0 +1,30 @@
+// Element-wise functions of one tensor. The derivative of each lives in the backend
+// (unaryBackward), next to the function itself, so the two cannot drift apart.
+
+import { record } from "../autograd.js";
+import type { UnaryOp } from "../backend.js";
+import { getBackend } from "../dispatch.js";
+import { Tensor } from "../tensor.js";
+
+function unary(op: UnaryOp, x: Tensor): Tensor {
+  const out = new Float32Array(x.size);
+  getBackend().unary(op, x.f32, out, x.size);
+  const y = new Tensor(out, x.shape);
+  return record(y, op, [x], (g, sink) => {
+    const s = sink(0);
+    if (s) getBackend().unaryBackward(op, x.f32, out, g, s.g, x.size, s.acc);
+  });
+}
+
+export const neg = (x: Tensor) => unary("neg", x);
+export const exp = (x: Tensor) => unary("exp", x);
+export const log = (x: Tensor) => unary("log", x);
+export const sqrt = (x: Tensor) => unary("sqrt", x);
+export const rsqrt = (x: Tensor) => unary("rsqrt", x);
+export const tanh = (x: Tensor) => unary("tanh", x);
+export const erf = (x: Tensor) => unary("erf", x);
+export const relu = (x: Tensor) => unary("relu", x);
+/** GELU in its exact form, x * Phi(x) with the normal CDF (Hendrycks & Gimpel). */
+export const gelu = (x: Tensor) => unary("gelu", x);
+export const sigmoid = (x: Tensor) => unary("sigmoid", x);
+export const abs = (x: Tensor) => unary("abs", x);
