@@ -10,6 +10,11 @@ export interface CommandEntry {
 
 export const commands: CommandEntry[] = [
   {
+    path: ["masks", "show"],
+    summary: "draw an attention mask (ascii, json, svg, png)",
+    load: async () => (await import("./masks-show.js")).command,
+  },
+  {
     path: ["info"],
     summary: "show the version, the active backend and its threads",
     load: async () => (await import("./info.js")).command,
