@@ -2,6 +2,7 @@
 // obviously right rather than fast. It is the specification the native backend is tested
 // against, and it runs anywhere JavaScript runs (no `node:` imports).
 import type {
+  AttentionArgs,
   Backend,
   BinaryOp,
   F32,
@@ -11,6 +12,7 @@ import type {
   UnaryOp,
 } from "../tensor/backend.js";
 import { MaskwiseError } from "../util/errors.js";
+import { attentionBackwardReference, attentionForwardReference } from "./reference-attention.js";
 
 /**
  * erf to double precision, by two expansions that need no tables of magic constants:
@@ -467,5 +469,21 @@ export class ReferenceBackend implements Backend {
       const update = m[i] / bc1 / (Math.sqrt(v[i] / bc2) + eps);
       p[i] = p[i] - lr * weightDecay * p[i] - lr * update;
     }
+  }
+
+  attentionForward(args: AttentionArgs, out: F32, lse: F32): void {
+    attentionForwardReference(args, out, lse);
+  }
+
+  attentionBackward(
+    args: AttentionArgs,
+    out: F32,
+    lse: F32,
+    dout: F32,
+    dq: F32,
+    dk: F32,
+    dv: F32,
+  ): void {
+    attentionBackwardReference(args, out, lse, dout, dq, dk, dv);
   }
 }

@@ -64,6 +64,55 @@ export interface GemmArgs {
   strideC: number;
 }
 
+/**
+ * Fused scaled dot-product attention over q [B, H, Tq, Dh], k and v [B, H, Tk, Dh], with the mask
+ * as an attend grid [maskBatch, Tq, Tk] (1 = may attend; maskBatch is B, or 1 for a mask shared by
+ * the batch) and its block classes [maskBatch, ceil(Tq / blockQ), ceil(Tk / blockK)] (0 = none
+ * may attend, 1 = all may, 2 = mixed; see src/attention/masks.ts). The same mask serves every head.
+ *
+ * With `skipBlocks`, blocks of class 0 are never computed and blocks of class 1 skip the
+ * per-element mask test; without it every element is tested (for benchmarks and as a check).
+ * A query row with nothing to attend to outputs 0, has lse = -Infinity, and passes 0 gradient.
+ *
+ * Attention dropout (probability `dropout`) drops p_ij after normalisation and scales the kept
+ * ones by 1 / (1 - dropout). Whether (b, h, i, j) is kept is a pure function of `seed` and the
+ * element's index, `attentionKeep` below, so forward and backward (and both backends) agree.
+ */
+export interface AttentionArgs {
+  B: number;
+  H: number;
+  Tq: number;
+  Tk: number;
+  Dh: number;
+  q: F32;
+  k: F32;
+  v: F32;
+  attend: Uint8Array;
+  maskBatch: number;
+  blocks: Uint8Array;
+  blockQ: number;
+  blockK: number;
+  scale: number;
+  skipBlocks: boolean;
+  dropout: number;
+  seed: number;
+}
+
+/**
+ * Whether attention dropout keeps element `index` = ((b * H + h) * Tq + i) * Tk + j: a murmur3
+ * finaliser of (index * golden ratio + seed) compared with the drop probability, so it needs
+ * no stored mask and any backend can reproduce it with 32-bit integer arithmetic.
+ */
+export function attentionKeep(seed: number, index: number, dropout: number): boolean {
+  let h = (Math.imul(index >>> 0, 0x9e3779b1) + (seed >>> 0)) >>> 0;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return (h >>> 0) / 4294967296 >= dropout;
+}
+
 export interface Backend {
   readonly name: "reference" | "native";
   /** Threads the backend computes with. */
@@ -243,5 +292,27 @@ export interface Backend {
     eps: number,
     weightDecay: number,
     step: number,
+  ): void;
+
+  /**
+   * Fused attention forward: writes out [B, H, Tq, Dh] and lse [B, H, Tq] (the log-sum-exp of
+   * each row's scaled scores, -Infinity for an empty row), saved for the backward pass.
+   * Optional until the native backend has its own kernel; the reference's is used otherwise.
+   */
+  attentionForward?(args: AttentionArgs, out: F32, lse: F32): void;
+
+  /**
+   * Fused attention backward (FlashAttention-2's recomputation: p_ij from q, k and the saved lse,
+   * D_i = dout_i . out_i). Accumulates into dq, dk and dv (callers pass zeroed arrays for fresh
+   * gradients).
+   */
+  attentionBackward?(
+    args: AttentionArgs,
+    out: F32,
+    lse: F32,
+    dout: F32,
+    dq: F32,
+    dk: F32,
+    dv: F32,
   ): void;
 }

@@ -1,0 +1,170 @@
+// Scaled dot-product attention as one primitive on the tape:
+//   out = softmax(q k^T * scale, masked) v      q [B, H, Tq, Dh], k and v [B, H, Tk, Dh]
+// computed by the backend's fused kernel, which never stores the [Tq, Tk] score matrix and skips
+// the blocks the mask excludes. A query with nothing to attend to gets 0 and passes 0 gradient.
+import { ReferenceBackend } from "../backend/reference.js";
+import { record } from "../tensor/autograd.js";
+import type { AttentionArgs, Backend } from "../tensor/backend.js";
+import { getBackend } from "../tensor/dispatch.js";
+import { Tensor } from "../tensor/tensor.js";
+import { fmtShape, MaskwiseError } from "../util/errors.js";
+import { type AttendMask, full } from "./masks.js";
+
+export interface AttentionOptions {
+  /** Score scale; default 1 / sqrt(Dh) (Vaswani et al.). */
+  scale?: number;
+  /** Attention dropout probability (only when `training`). */
+  dropout?: number;
+  /** Seed of the dropout pattern; the same seed drops the same weights. */
+  seed?: number;
+  training?: boolean;
+  /** Block sizes of the mask's block map (the unit of skipping). */
+  blockQ?: number;
+  blockK?: number;
+  /** Skip the blocks the mask excludes (default true; false only for benchmarks and checks). */
+  skipBlocks?: boolean;
+}
+
+const reference = new ReferenceBackend();
+
+function kernels(): Backend {
+  const b = getBackend();
+  return b.attentionForward && b.attentionBackward ? b : reference;
+}
+
+function checkShapes(q: Tensor, k: Tensor, v: Tensor): [number, number, number, number, number] {
+  const bad = (why: string): never => {
+    throw new MaskwiseError(
+      `attention of q ${fmtShape(q.shape)}, k ${fmtShape(k.shape)}, v ${fmtShape(v.shape)}: ${why}`,
+      {
+        code: "E_SHAPE",
+        where: "attention",
+        hint: "q is [B, H, Tq, Dh]; k and v are [B, H, Tk, Dh]",
+      },
+    );
+  };
+  if (q.rank !== 4 || k.rank !== 4 || v.rank !== 4) bad("all three need 4 axes");
+  const [B, H, Tq, Dh] = q.shape;
+  const Tk = k.shape[2];
+  if (k.shape[0] !== B || k.shape[1] !== H || k.shape[3] !== Dh)
+    bad("k does not match q in B, H or Dh");
+  if (v.shape.some((s, i) => s !== k.shape[i])) bad("v must have the shape of k");
+  return [B, H, Tq, Tk, Dh];
+}
+
+/** Builds the kernel arguments: the mask's grid and block map for this batch. */
+export function attentionArgs(
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  mask: AttendMask | null,
+  options: AttentionOptions = {},
+): AttentionArgs {
+  const [B, H, Tq, Tk, Dh] = checkShapes(q, k, v);
+  const m = mask ?? full();
+  const maskBatch = m.batch ?? 1;
+  if (m.batch !== null && m.batch !== B) {
+    throw new MaskwiseError(`mask ${m.describe()} has ${m.batch} batch rows, q has ${B}`, {
+      code: "E_SHAPE",
+      where: "attention",
+      hint: "build the padding mask from the same batch",
+    });
+  }
+  const blockQ = options.blockQ ?? 32;
+  const blockK = options.blockK ?? 32;
+  const dropout = options.training ? (options.dropout ?? 0) : 0;
+  if (!(dropout >= 0 && dropout < 1)) {
+    throw new MaskwiseError(`attention dropout ${dropout} is outside [0, 1)`, {
+      code: "E_ARG",
+      where: "attention",
+    });
+  }
+  return {
+    B,
+    H,
+    Tq,
+    Tk,
+    Dh,
+    q: q.f32,
+    k: k.f32,
+    v: v.f32,
+    attend: m.attendGrid(maskBatch, Tq, Tk),
+    maskBatch,
+    blocks: m.blockMap(maskBatch, Tq, Tk, blockQ, blockK),
+    blockQ,
+    blockK,
+    scale: options.scale ?? 1 / Math.sqrt(Dh),
+    skipBlocks: options.skipBlocks ?? true,
+    dropout,
+    seed: options.seed ?? 0,
+  };
+}
+
+export function attention(
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  mask: AttendMask | null,
+  options: AttentionOptions = {},
+): Tensor {
+  const args = attentionArgs(q, k, v, mask, options);
+  const { B, H, Tq, Dh } = args;
+  const out = new Float32Array(B * H * Tq * Dh);
+  const lse = new Float32Array(B * H * Tq);
+  const kern = kernels();
+  kern.attentionForward?.(args, out, lse);
+  const y = new Tensor(out, [B, H, Tq, Dh]);
+  return record(y, "attention", [q, k, v], (g, sink) => {
+    // The kernel produces all three gradients at once; it accumulates, so fresh buffers (zeros)
+    // and existing ones are treated alike.
+    const sq = sink(0);
+    const dq = sq ? sq.g : new Float32Array(q.size);
+    const sk = sink(1);
+    const dk = sk ? sk.g : new Float32Array(k.size);
+    const sv = sink(2);
+    const dv = sv ? sv.g : new Float32Array(v.size);
+    kern.attentionBackward?.(args, out, lse, g, dq, dk, dv);
+  });
+}
+
+/**
+ * The attention weights [B, H, Tq, Tk] for inspection (no gradient, no dropout): softmax of the
+ * masked scaled scores, 0 where masked and in rows with nothing to attend to.
+ */
+export function attentionWeights(
+  q: Tensor,
+  k: Tensor,
+  mask: AttendMask | null,
+  scale?: number,
+): Tensor {
+  const args = attentionArgs(q, k, k, mask, { scale });
+  const { B, H, Tq, Tk, Dh, attend, maskBatch } = args;
+  const w = new Float32Array(B * H * Tq * Tk);
+  const qs = q.f32;
+  const ks = k.f32;
+  for (let b = 0; b < B; b++) {
+    const mb = maskBatch === 1 ? 0 : b;
+    for (let h = 0; h < H; h++) {
+      const bh = b * H + h;
+      for (let i = 0; i < Tq; i++) {
+        const row = (bh * Tq + i) * Tk;
+        let m = Number.NEGATIVE_INFINITY;
+        for (let j = 0; j < Tk; j++) {
+          if (!attend[(mb * Tq + i) * Tk + j]) continue;
+          let s = 0;
+          for (let d = 0; d < Dh; d++) s += qs[(bh * Tq + i) * Dh + d] * ks[(bh * Tk + j) * Dh + d];
+          w[row + j] = s * args.scale;
+          m = Math.max(m, w[row + j]);
+        }
+        if (m === Number.NEGATIVE_INFINITY) continue;
+        let sum = 0;
+        for (let j = 0; j < Tk; j++) {
+          w[row + j] = attend[(mb * Tq + i) * Tk + j] ? Math.exp(w[row + j] - m) : 0;
+          sum += w[row + j];
+        }
+        for (let j = 0; j < Tk; j++) w[row + j] /= sum;
+      }
+    }
+  }
+  return new Tensor(w, [B, H, Tq, Tk]);
+}
