@@ -1,0 +1,102 @@
+// Multi-head attention (Vaswani et al.) with Hugging Face's parameter names
+// (q_proj, k_proj, v_proj, out_proj; weights [out, in]). Self-attention when no `source` is
+// given, cross-attention otherwise. With a cache, self-attention appends this step's keys and
+// values, and a mask given as a function receives the cache length as its causal offset, so the
+// caller never computes offsets by hand; cross-attention projects the source once and reuses it.
+
+import { Linear } from "../nn/layers.js";
+import { Module } from "../nn/module.js";
+import type { Tensor } from "../tensor/tensor.js";
+import { fmtShape, MaskwiseError } from "../util/errors.js";
+import type { Rng } from "../util/rng.js";
+import { type AttentionCache, mergeHeads, splitHeads } from "./cache.js";
+import { attention, attentionWeights } from "./fused.js";
+import type { AttendMask } from "./masks.js";
+
+/** A fixed mask, or one built from the number of cached keys before this step's queries. */
+export type MaskSource = AttendMask | ((pastLength: number) => AttendMask) | null;
+
+export interface AttentionCall {
+  /** Cross-attention source [B, S, D]; absent for self-attention. */
+  source?: Tensor;
+  mask?: MaskSource;
+  cache?: AttentionCache;
+  /** Seed of this call's attention dropout (training only). */
+  seed?: number;
+  /** Also return the attention weights [B, H, Tq, Tk] (for inspection). */
+  returnWeights?: boolean;
+}
+
+export class MultiHeadAttention extends Module {
+  readonly q_proj: Linear;
+  readonly k_proj: Linear;
+  readonly v_proj: Linear;
+  readonly out_proj: Linear;
+  readonly headDim: number;
+
+  constructor(
+    readonly dModel: number,
+    readonly heads: number,
+    init: { rng: Rng; std?: number },
+    readonly dropout = 0,
+  ) {
+    super();
+    if (dModel % heads !== 0) {
+      throw new MaskwiseError(`d_model ${dModel} is not divisible by ${heads} heads`, {
+        code: "E_CONFIG",
+        where: "MultiHeadAttention",
+      });
+    }
+    this.headDim = dModel / heads;
+    this.q_proj = this.child("q_proj", new Linear(dModel, dModel, init));
+    this.k_proj = this.child("k_proj", new Linear(dModel, dModel, init));
+    this.v_proj = this.child("v_proj", new Linear(dModel, dModel, init));
+    this.out_proj = this.child("out_proj", new Linear(dModel, dModel, init));
+  }
+
+  /** x [B, Tq, D] -> [B, Tq, D] (and the weights when asked). */
+  forward(x: Tensor, call: AttentionCall = {}): { out: Tensor; weights?: Tensor } {
+    if (x.rank !== 3 || x.shape[2] !== this.dModel) {
+      throw new MaskwiseError(
+        `attention input ${fmtShape(x.shape)} is not [B, T, ${this.dModel}]`,
+        { code: "E_SHAPE", where: "MultiHeadAttention" },
+      );
+    }
+    const H = this.heads;
+    const q = splitHeads(this.q_proj.forward(x), H);
+    let k: Tensor;
+    let v: Tensor;
+    const cache = call.cache;
+    let past = 0;
+    if (call.source) {
+      if (cache?.k && cache.v) {
+        k = cache.k;
+        v = cache.v;
+      } else {
+        k = splitHeads(this.k_proj.forward(call.source), H);
+        v = splitHeads(this.v_proj.forward(call.source), H);
+        cache?.append(k, v);
+      }
+    } else {
+      const kNew = splitHeads(this.k_proj.forward(x), H);
+      const vNew = splitHeads(this.v_proj.forward(x), H);
+      if (cache) {
+        past = cache.length;
+        cache.append(kNew, vNew);
+        k = cache.k as Tensor;
+        v = cache.v as Tensor;
+      } else {
+        k = kNew;
+        v = vNew;
+      }
+    }
+    const mask = typeof call.mask === "function" ? call.mask(past) : (call.mask ?? null);
+    const o = attention(q, k, v, mask, {
+      training: this.training,
+      dropout: this.dropout,
+      seed: call.seed ?? 0,
+    });
+    const out = this.out_proj.forward(mergeHeads(o));
+    return call.returnWeights ? { out, weights: attentionWeights(q, k, mask) } : { out };
+  }
+}

@@ -1,0 +1,205 @@
+// The Transformer layers, pre-norm or post-norm, with Hugging Face BART/mBART parameter names:
+//   encoder layer: self_attn, self_attn_layer_norm, fc1, fc2, final_layer_norm
+//   decoder layer: self_attn, self_attn_layer_norm, encoder_attn, encoder_attn_layer_norm, fc1, fc2,
+//                  final_layer_norm
+// post-norm (Vaswani et al., BART): x = LN(x + sublayer(x))
+// pre-norm  (mBART, GPT-2):         x = x + sublayer(LN(x)), plus a final LN after the stack.
+import type { AttentionCache } from "../attention/cache.js";
+import type { MaskSource } from "../attention/multi-head.js";
+import { MultiHeadAttention } from "../attention/multi-head.js";
+import { LayerNorm, Linear } from "../nn/layers.js";
+import { Module } from "../nn/module.js";
+import { add } from "../tensor/ops/elementwise.js";
+import { dropout } from "../tensor/ops/nn.js";
+import { gelu, relu } from "../tensor/ops/unary.js";
+import type { Tensor } from "../tensor/tensor.js";
+import type { Rng } from "../util/rng.js";
+import type { ModelConfig } from "./config.js";
+
+/** Dropout randomness for one forward pass; absent in evaluation. */
+export interface Noise {
+  rng: Rng;
+}
+
+interface LayerSizes {
+  heads: number;
+  ffn: number;
+}
+
+function ffn(
+  layer: { fc1: Linear; fc2: Linear; training: boolean },
+  cfg: ModelConfig,
+  x: Tensor,
+  noise?: Noise,
+): Tensor {
+  let h = layer.fc1.forward(x);
+  h = cfg.activation_function === "gelu" ? gelu(h) : relu(h);
+  if (noise && layer.training) h = dropout(h, cfg.activation_dropout, noise.rng);
+  return layer.fc2.forward(h);
+}
+
+function residual(
+  x: Tensor,
+  y: Tensor,
+  cfg: ModelConfig,
+  training: boolean,
+  noise?: Noise,
+): Tensor {
+  return add(x, noise && training ? dropout(y, cfg.dropout, noise.rng) : y);
+}
+
+export class EncoderLayer extends Module {
+  readonly self_attn: MultiHeadAttention;
+  readonly self_attn_layer_norm: LayerNorm;
+  readonly fc1: Linear;
+  readonly fc2: Linear;
+  readonly final_layer_norm: LayerNorm;
+
+  constructor(
+    readonly cfg: ModelConfig,
+    sizes: LayerSizes,
+    rng: Rng,
+  ) {
+    super();
+    const init = { rng, std: cfg.init_std };
+    this.self_attn = this.child(
+      "self_attn",
+      new MultiHeadAttention(cfg.d_model, sizes.heads, init, cfg.attention_dropout),
+    );
+    this.self_attn_layer_norm = this.child(
+      "self_attn_layer_norm",
+      new LayerNorm(cfg.d_model, cfg.layer_norm_eps),
+    );
+    this.fc1 = this.child("fc1", new Linear(cfg.d_model, sizes.ffn, init));
+    this.fc2 = this.child("fc2", new Linear(sizes.ffn, cfg.d_model, init));
+    this.final_layer_norm = this.child(
+      "final_layer_norm",
+      new LayerNorm(cfg.d_model, cfg.layer_norm_eps),
+    );
+  }
+
+  /** x [B, S, D] -> [B, S, D] */
+  forward(x: Tensor, mask: MaskSource, noise?: Noise, cache?: AttentionCache): Tensor {
+    const { cfg } = this;
+    const seed = noise?.rng.nextU32();
+    if (cfg.normalize_before) {
+      const a = this.self_attn.forward(this.self_attn_layer_norm.forward(x), {
+        mask,
+        seed,
+        cache,
+      }).out;
+      const h = residual(x, a, cfg, this.training, noise);
+      return residual(
+        h,
+        ffn(this, cfg, this.final_layer_norm.forward(h), noise),
+        cfg,
+        this.training,
+        noise,
+      );
+    }
+    const a = this.self_attn.forward(x, { mask, seed, cache }).out;
+    const h = this.self_attn_layer_norm.forward(residual(x, a, cfg, this.training, noise));
+    return this.final_layer_norm.forward(
+      residual(h, ffn(this, cfg, h, noise), cfg, this.training, noise),
+    );
+  }
+}
+
+/** The caches of one decoder layer during incremental decoding. */
+export interface DecoderLayerCache {
+  self: AttentionCache;
+  cross: AttentionCache;
+}
+
+export class DecoderLayer extends Module {
+  readonly self_attn: MultiHeadAttention;
+  readonly self_attn_layer_norm: LayerNorm;
+  readonly encoder_attn: MultiHeadAttention | null;
+  readonly encoder_attn_layer_norm: LayerNorm | null;
+  readonly fc1: Linear;
+  readonly fc2: Linear;
+  readonly final_layer_norm: LayerNorm;
+
+  constructor(
+    readonly cfg: ModelConfig,
+    sizes: LayerSizes,
+    rng: Rng,
+    withCrossAttention: boolean,
+  ) {
+    super();
+    const init = { rng, std: cfg.init_std };
+    this.self_attn = this.child(
+      "self_attn",
+      new MultiHeadAttention(cfg.d_model, sizes.heads, init, cfg.attention_dropout),
+    );
+    this.self_attn_layer_norm = this.child(
+      "self_attn_layer_norm",
+      new LayerNorm(cfg.d_model, cfg.layer_norm_eps),
+    );
+    this.encoder_attn = withCrossAttention
+      ? this.child(
+          "encoder_attn",
+          new MultiHeadAttention(cfg.d_model, sizes.heads, init, cfg.attention_dropout),
+        )
+      : null;
+    this.encoder_attn_layer_norm = withCrossAttention
+      ? this.child("encoder_attn_layer_norm", new LayerNorm(cfg.d_model, cfg.layer_norm_eps))
+      : null;
+    this.fc1 = this.child("fc1", new Linear(cfg.d_model, sizes.ffn, init));
+    this.fc2 = this.child("fc2", new Linear(sizes.ffn, cfg.d_model, init));
+    this.final_layer_norm = this.child(
+      "final_layer_norm",
+      new LayerNorm(cfg.d_model, cfg.layer_norm_eps),
+    );
+  }
+
+  /**
+   * y [B, T, D] -> [B, T, D]. `selfMask` is causal and masks decoder padding; `crossMask` masks
+   * source padding. With `cache`, y holds only the new positions.
+   */
+  forward(
+    y: Tensor,
+    selfMask: MaskSource,
+    memory: Tensor | null,
+    crossMask: MaskSource,
+    noise?: Noise,
+    cache?: DecoderLayerCache,
+    weights?: { self?: Tensor; cross?: Tensor },
+  ): Tensor {
+    const { cfg } = this;
+    const pre = cfg.normalize_before;
+    const want = weights !== undefined;
+    const sa = this.self_attn.forward(pre ? this.self_attn_layer_norm.forward(y) : y, {
+      mask: selfMask,
+      seed: noise?.rng.nextU32(),
+      cache: cache?.self,
+      returnWeights: want,
+    });
+    if (weights) weights.self = sa.weights;
+    let h = residual(y, sa.out, cfg, this.training, noise);
+    if (!pre) h = this.self_attn_layer_norm.forward(h);
+    if (this.encoder_attn && this.encoder_attn_layer_norm && memory) {
+      const ca = this.encoder_attn.forward(pre ? this.encoder_attn_layer_norm.forward(h) : h, {
+        source: memory,
+        mask: crossMask,
+        seed: noise?.rng.nextU32(),
+        cache: cache?.cross,
+        returnWeights: want,
+      });
+      if (weights) weights.cross = ca.weights;
+      h = residual(h, ca.out, cfg, this.training, noise);
+      if (!pre) h = this.encoder_attn_layer_norm.forward(h);
+    }
+    if (pre)
+      return residual(
+        h,
+        ffn(this, cfg, this.final_layer_norm.forward(h), noise),
+        cfg,
+        this.training,
+        noise,
+      );
+    return this.final_layer_norm.forward(
+      residual(h, ffn(this, cfg, h, noise), cfg, this.training, noise),
+    );
+  }
+}

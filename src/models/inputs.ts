@@ -1,0 +1,63 @@
+// Decoder inputs by construction, and the default masks.
+//
+// Teacher forcing feeds the decoder the labels shifted one place right behind the decoder start
+// token: labels [y1 y2 y3 </s> -100] -> decoder_input_ids [<start> y1 y2 y3 </s>], with -100
+// turned back into padding (it is not a token). Labels keep -100 where nothing is predicted, so
+// the loss skips them. The decoder padding mask is built by default, so padding is never attended
+// to even when the caller passes no mask (a trap in Hugging Face seq2seq models).
+import { Tensor } from "../tensor/tensor.js";
+import { MaskwiseError } from "../util/errors.js";
+
+/** labels [B, T] -> decoder_input_ids [B, T]. */
+export function shiftTokensRight(
+  labels: Tensor,
+  padTokenId: number,
+  decoderStartTokenId: number,
+): Tensor {
+  if (labels.rank !== 2 || labels.dtype !== "int32") {
+    throw new MaskwiseError("labels must be an int32 [B, T] tensor", {
+      code: "E_SHAPE",
+      where: "shiftTokensRight",
+    });
+  }
+  const [B, T] = labels.shape;
+  const l = labels.i32;
+  const out = new Int32Array(B * T);
+  for (let b = 0; b < B; b++) {
+    if (T > 0) out[b * T] = decoderStartTokenId;
+    for (let t = 1; t < T; t++) {
+      const v = l[b * T + t - 1];
+      out[b * T + t] = v === -100 ? padTokenId : v;
+    }
+  }
+  return new Tensor(out, [B, T]);
+}
+
+/**
+ * The 2D mask (1 = real) of ids [B, T]: real where the id is not padding. For decoder inputs the
+ * first column is always real, because the decoder start token may be the padding id (T5, mBART).
+ */
+export function defaultMask(ids: Tensor, padTokenId: number, firstAlwaysReal: boolean): Tensor {
+  const [B, T] = ids.shape;
+  const d = ids.i32;
+  const out = new Int32Array(B * T);
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < T; t++)
+      out[b * T + t] = d[b * T + t] !== padTokenId || (firstAlwaysReal && t === 0) ? 1 : 0;
+  }
+  return new Tensor(out, [B, T]);
+}
+
+/**
+ * The decoder mask that goes with shiftTokensRight(labels): position 0 (the start token) is real,
+ * and position t is real when label t-1 is.
+ */
+export function decoderMaskFromLabels(labels: Tensor): Tensor {
+  const [B, T] = labels.shape;
+  const l = labels.i32;
+  const out = new Int32Array(B * T);
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < T; t++) out[b * T + t] = t === 0 || l[b * T + t - 1] !== -100 ? 1 : 0;
+  }
+  return new Tensor(out, [B, T]);
+}

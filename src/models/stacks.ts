@@ -1,0 +1,190 @@
+// The encoder and decoder stacks: token embeddings (scaled by sqrt(d_model) when configured),
+// positions derived from the attention mask, the layers, and the final layer norm of pre-norm
+// models. Masks are built here, once per forward pass, from the Hugging Face 2D masks:
+//   encoder self-attention:  source key padding
+//   decoder self-attention:  causal (offset = cached length) AND decoder key padding
+//   cross-attention:         source key padding
+import { and, causal, keyPaddingFromAttentionMask } from "../attention/masks.js";
+import type { MaskSource } from "../attention/multi-head.js";
+import { Embedding, LayerNorm } from "../nn/layers.js";
+import { Module, ModuleList } from "../nn/module.js";
+import { positionsFromMask, sinusoidalPositions } from "../nn/positions.js";
+import { add, mul } from "../tensor/ops/elementwise.js";
+import { dropout } from "../tensor/ops/nn.js";
+import { slice } from "../tensor/ops/shape.js";
+import { Tensor } from "../tensor/tensor.js";
+import { MaskwiseError } from "../util/errors.js";
+import type { Rng } from "../util/rng.js";
+import { DecoderLayer, type DecoderLayerCache, EncoderLayer, type Noise } from "./blocks.js";
+import type { ModelConfig } from "./config.js";
+
+/** Token embedding (scaled) plus position encoding for the given positions. */
+function embed(
+  cfg: ModelConfig,
+  tokens: Embedding,
+  learned: Embedding | null,
+  ids: Tensor,
+  positions: Tensor,
+  training: boolean,
+  noise?: Noise,
+): Tensor {
+  let x = tokens.forward(ids);
+  if (cfg.scale_embedding) x = mul(x, Math.sqrt(cfg.d_model));
+  const pos = learned
+    ? learned.forward(clampPositions(positions, cfg.max_position_embeddings))
+    : sinusoidalPositions(positions, cfg.d_model);
+  x = add(x, pos);
+  return noise && training ? dropout(x, cfg.dropout, noise.rng) : x;
+}
+
+/** Learned tables have no row for -1 (left padding): such positions read row 0; they are masked anyway. */
+function clampPositions(p: Tensor, max: number): Tensor {
+  const d = p.i32;
+  const out = new Int32Array(d.length);
+  for (let i = 0; i < d.length; i++) {
+    if (d[i] >= max) {
+      throw new MaskwiseError(`position ${d[i]} exceeds max_position_embeddings ${max}`, {
+        code: "E_SHAPE",
+        where: "learned positions",
+        hint: "shorten the input or raise max_position_embeddings",
+      });
+    }
+    out[i] = Math.max(0, d[i]);
+  }
+  return new Tensor(out, p.shape);
+}
+
+export class Encoder extends Module {
+  readonly embed_tokens: Embedding;
+  readonly embed_positions: Embedding | null;
+  readonly layers: ModuleList<EncoderLayer>;
+  readonly layer_norm: LayerNorm | null;
+
+  constructor(
+    readonly cfg: ModelConfig,
+    rng: Rng,
+    sharedTokens: Embedding | null = null,
+  ) {
+    super();
+    this.embed_tokens =
+      sharedTokens ??
+      new Embedding(cfg.vocab_size, cfg.d_model, { rng, std: cfg.init_std }, cfg.pad_token_id);
+    this.child("embed_tokens", this.embed_tokens);
+    this.embed_positions =
+      cfg.position_embedding === "learned"
+        ? this.child(
+            "embed_positions",
+            new Embedding(cfg.max_position_embeddings, cfg.d_model, { rng, std: cfg.init_std }),
+          )
+        : null;
+    const sizes = { heads: cfg.encoder_attention_heads, ffn: cfg.encoder_ffn_dim };
+    this.layers = this.child(
+      "layers",
+      new ModuleList(
+        Array.from({ length: cfg.encoder_layers }, () => new EncoderLayer(cfg, sizes, rng)),
+      ),
+    );
+    this.layer_norm = cfg.normalize_before
+      ? this.child("layer_norm", new LayerNorm(cfg.d_model, cfg.layer_norm_eps))
+      : null;
+  }
+
+  /** ids [B, S], attentionMask [B, S] (1 = real) -> memory [B, S, D] */
+  forward(ids: Tensor, attentionMask: Tensor, noise?: Noise): Tensor {
+    const mask = keyPaddingFromAttentionMask(attentionMask);
+    let x = embed(
+      this.cfg,
+      this.embed_tokens,
+      this.embed_positions,
+      ids,
+      positionsFromMask(attentionMask),
+      this.training,
+      noise,
+    );
+    for (const layer of this.layers.items) x = layer.forward(x, mask, noise);
+    return this.layer_norm ? this.layer_norm.forward(x) : x;
+  }
+}
+
+export class Decoder extends Module {
+  readonly embed_tokens: Embedding;
+  readonly embed_positions: Embedding | null;
+  readonly layers: ModuleList<DecoderLayer>;
+  readonly layer_norm: LayerNorm | null;
+
+  constructor(
+    readonly cfg: ModelConfig,
+    rng: Rng,
+    sharedTokens: Embedding | null,
+    withCrossAttention: boolean,
+  ) {
+    super();
+    this.embed_tokens =
+      sharedTokens ??
+      new Embedding(cfg.vocab_size, cfg.d_model, { rng, std: cfg.init_std }, cfg.pad_token_id);
+    this.child("embed_tokens", this.embed_tokens);
+    this.embed_positions =
+      cfg.position_embedding === "learned"
+        ? this.child(
+            "embed_positions",
+            new Embedding(cfg.max_position_embeddings, cfg.d_model, { rng, std: cfg.init_std }),
+          )
+        : null;
+    const sizes = { heads: cfg.decoder_attention_heads, ffn: cfg.decoder_ffn_dim };
+    this.layers = this.child(
+      "layers",
+      new ModuleList(
+        Array.from(
+          { length: cfg.decoder_layers },
+          () => new DecoderLayer(cfg, sizes, rng, withCrossAttention),
+        ),
+      ),
+    );
+    this.layer_norm = cfg.normalize_before
+      ? this.child("layer_norm", new LayerNorm(cfg.d_model, cfg.layer_norm_eps))
+      : null;
+  }
+
+  /**
+   * ids [B, Tnew] -> hidden [B, Tnew, D]. `attentionMask` [B, Tpast + Tnew] covers every position
+   * so far (with caches, the past ones too): it gives the positions and the key padding.
+   * `memory` [B, S, D] and `sourceMask` [B, S] are absent in a decoder-only model.
+   */
+  forward(
+    ids: Tensor,
+    attentionMask: Tensor,
+    memory: Tensor | null,
+    sourceMask: Tensor | null,
+    noise?: Noise,
+    caches?: DecoderLayerCache[],
+    weights?: { self?: Tensor; cross?: Tensor }[],
+  ): Tensor {
+    const Tnew = ids.shape[1];
+    const Tall = attentionMask.shape[1];
+    const keyPad = keyPaddingFromAttentionMask(attentionMask);
+    const selfMask: MaskSource = (past) => and(causal(past), keyPad);
+    const crossMask = sourceMask ? keyPaddingFromAttentionMask(sourceMask) : null;
+    const positions =
+      Tnew === Tall
+        ? positionsFromMask(attentionMask)
+        : slice(positionsFromMask(attentionMask), 1, Tall - Tnew);
+    let y = embed(
+      this.cfg,
+      this.embed_tokens,
+      this.embed_positions,
+      ids,
+      positions,
+      this.training,
+      noise,
+    );
+    this.layers.items.forEach((layer, i) => {
+      let w: { self?: Tensor; cross?: Tensor } | undefined;
+      if (weights) {
+        w = {};
+        weights[i] = w;
+      }
+      y = layer.forward(y, selfMask, memory, crossMask, noise, caches?.[i], w);
+    });
+    return this.layer_norm ? this.layer_norm.forward(y) : y;
+  }
+}
