@@ -15,6 +15,11 @@ export const commands: CommandEntry[] = [
     load: async () => (await import("./masks-show.js")).command,
   },
   {
+    path: ["forward"],
+    summary: "run a saved model on given ids; write logits and loss",
+    load: async () => (await import("./forward.js")).command,
+  },
+  {
     path: ["info"],
     summary: "show the version, the active backend and its threads",
     load: async () => (await import("./info.js")).command,
