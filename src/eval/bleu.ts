@@ -304,13 +304,14 @@ export function sentenceBleu(
 
 /**
  * sacreBLEU's text line: `BLEU|<signature> = 38.37 66.9/44.1/31.6/23.3 (BP = 1.000 ratio = 1.005
- * hyp_len = 39114 ref_len = 38914)`; without the signature when `withSignature` is false.
+ * hyp_len = 39114 ref_len = 38914)`; without the signature when `withSignature` is false. The
+ * score has `width` decimals (sacreBLEU's `Score.format` default 2; its command line's is 1).
  */
-export function formatBleu(s: BleuScore, withSignature = true): string {
+export function formatBleu(s: BleuScore, withSignature = true, width = 2): string {
   const name = withSignature ? `BLEU|${s.signature}` : "BLEU";
   const prec = s.precisions.map((p) => pyFixed(p, 1)).join("/");
   return (
-    `${name} = ${pyFixed(s.score, 2)} ${prec} (BP = ${pyFixed(s.bp, 3)} ` +
+    `${name} = ${pyFixed(s.score, width)} ${prec} (BP = ${pyFixed(s.bp, 3)} ` +
     `ratio = ${pyFixed(s.ratio, 3)} hyp_len = ${s.hypLen} ref_len = ${s.refLen})`
   );
 }

@@ -227,7 +227,10 @@ export function sentenceChrf(
   return new Chrf(options).sentenceScore(hyp, refs);
 }
 
-/** sacreBLEU's text line: `chrF2|<signature> = 64.64` (`chrF2++|…` for chrF++). */
-export function formatChrf(s: ChrfScore, withSignature = true): string {
-  return `${withSignature ? `${s.name}|${s.signature}` : s.name} = ${pyFixed(s.score, 2)}`;
+/**
+ * sacreBLEU's text line: `chrF2|<signature> = 64.64` (`chrF2++|…` for chrF++), the score with
+ * `width` decimals.
+ */
+export function formatChrf(s: ChrfScore, withSignature = true, width = 2): string {
+  return `${withSignature ? `${s.name}|${s.signature}` : s.name} = ${pyFixed(s.score, width)}`;
 }

@@ -15,9 +15,29 @@ export const commands: CommandEntry[] = [
     load: async () => (await import("./masks-show.js")).command,
   },
   {
+    path: ["bench", "attention"],
+    summary: "benchmark fused mask-aware attention (forward + backward)",
+    load: async () => (await import("./bench-attention.js")).command,
+  },
+  {
     path: ["forward"],
     summary: "run a saved model on given ids; write logits and loss",
     load: async () => (await import("./forward.js")).command,
+  },
+  {
+    path: ["eval", "bleu"],
+    summary: "corpus BLEU exactly as sacreBLEU (13a, intl, zh, char, none)",
+    load: async () => (await import("./eval.js")).bleuCommand,
+  },
+  {
+    path: ["eval", "chrf"],
+    summary: "chrF and chrF++ exactly as sacreBLEU",
+    load: async () => (await import("./eval.js")).chrfCommand,
+  },
+  {
+    path: ["eval", "rouge"],
+    summary: "ROUGE-1/2/L exactly as rouge-score (optionally Porter-stemmed)",
+    load: async () => (await import("./eval.js")).rougeCommand,
   },
   {
     path: ["info"],
