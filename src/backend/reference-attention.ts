@@ -33,11 +33,13 @@ export function attentionForwardReference(a: AttentionArgs, out: F32, lse: F32):
           if (cls === 0) continue;
           const jEnd = Math.min((kb + 1) * a.blockK, Tk);
           for (let j = kb * a.blockK; j < jEnd; j++) {
-            if (cls === 2 && attend[(mb * Tq + i) * Tk + j] === 0) continue;
+            // A block is computed whole, then masked: what a tiled kernel does, and what
+            // skipping saves when a whole block is masked.
             const kj = (bh * Tk + j) * Dh;
             let s = 0;
             for (let d = 0; d < Dh; d++) s += q[qi + d] * k[kj + d];
             s *= scale;
+            if (cls === 2 && attend[(mb * Tq + i) * Tk + j] === 0) continue;
             if (s > m) {
               const correction = Math.exp(m - s);
               l *= correction;
@@ -93,10 +95,10 @@ export function attentionBackwardReference(
           if (cls === 0) continue;
           const jEnd = Math.min((kb + 1) * a.blockK, Tk);
           for (let j = kb * a.blockK; j < jEnd; j++) {
-            if (cls === 2 && attend[(mb * Tq + i) * Tk + j] === 0) continue;
             const kj = (bh * Tk + j) * Dh;
             let s = 0;
             for (let d = 0; d < Dh; d++) s += q[qi + d] * k[kj + d];
+            if (cls === 2 && attend[(mb * Tq + i) * Tk + j] === 0) continue;
             const p = Math.exp(s * scale - L);
             const kept = dropout === 0 || attentionKeep(seed, (bh * Tq + i) * Tk + j, dropout);
             const pDropped = kept ? p * keepScale : 0;
