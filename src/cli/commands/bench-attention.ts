@@ -62,13 +62,13 @@ export const command: Command = {
     progress("bench attention: with block skipping");
     const skip = timeMedian(
       step(() => attention(q, k, v, mask, { skipBlocks: true })),
-      1,
+      2,
       runs,
     ).median;
     progress("bench attention: without block skipping");
     const noskip = timeMedian(
       step(() => attention(q, k, v, mask, { skipBlocks: false })),
-      1,
+      2,
       runs,
     ).median;
     progress("bench attention: materialised softmax");
