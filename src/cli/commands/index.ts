@@ -20,6 +20,11 @@ export const commands: CommandEntry[] = [
     load: async () => (await import("./bench-attention.js")).command,
   },
   {
+    path: ["bench", "train-step"],
+    summary: "benchmark one training step of the reference model",
+    load: async () => (await import("./bench-train-step.js")).command,
+  },
+  {
     path: ["forward"],
     summary: "run a saved model on given ids; write logits and loss",
     load: async () => (await import("./forward.js")).command,
