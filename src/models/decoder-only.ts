@@ -1,0 +1,65 @@
+// The decoder-only Transformer (a causal language model) with BART's causal-LM names:
+// model.decoder.* (no cross-attention), lm_head [V, D], final_logits_bias [1, V].
+//
+// Labels are aligned with positions: labels[t] is what position t must predict (the next token),
+// -100 where nothing is predicted. The model does not shift them; the causal LM objective builds
+// them (src/objectives), so what is predicted from what stays visible in the data.
+import { Linear } from "../nn/layers.js";
+import { Container, Module } from "../nn/module.js";
+import { add } from "../tensor/ops/elementwise.js";
+import { crossEntropy } from "../tensor/ops/nn.js";
+import { type Tensor, zeros } from "../tensor/tensor.js";
+import { Rng } from "../util/rng.js";
+import type { ModelConfig } from "./config.js";
+import { defaultMask } from "./inputs.js";
+import { Decoder } from "./stacks.js";
+
+export interface LMBatch {
+  /** [B, T] int32; left padding is safe (positions come from the mask). */
+  input_ids: Tensor;
+  /** [B, T] int32, 1 = real; default: input_ids != pad */
+  attention_mask?: Tensor;
+  /** [B, T] int32, -100 = nothing to predict */
+  labels?: Tensor;
+}
+
+export class DecoderOnlyModel extends Module {
+  readonly model: Container;
+  readonly decoder: Decoder;
+  readonly lm_head: Linear;
+  readonly final_logits_bias: Tensor;
+
+  constructor(
+    readonly config: ModelConfig,
+    seed = 0,
+  ) {
+    super();
+    const rng = new Rng(seed);
+    this.model = this.child("model", new Container());
+    this.decoder = this.model.add("decoder", new Decoder(config, rng, null, false));
+    const tied = config.tie_word_embeddings ? this.decoder.embed_tokens.weight : null;
+    this.lm_head = this.child(
+      "lm_head",
+      new Linear(config.d_model, config.vocab_size, { rng, std: config.init_std }, false, tied),
+    );
+    this.final_logits_bias = this.param("final_logits_bias", zeros([1, config.vocab_size]));
+  }
+
+  project(hidden: Tensor): Tensor {
+    return add(this.lm_head.forward(hidden), this.final_logits_bias);
+  }
+
+  forward(
+    batch: LMBatch,
+    options: { rng?: Rng; labelSmoothing?: number } = {},
+  ): { logits: Tensor; loss: Tensor | null } {
+    const mask =
+      batch.attention_mask ?? defaultMask(batch.input_ids, this.config.pad_token_id, false);
+    const noise = options.rng && this.training ? { rng: options.rng } : undefined;
+    const logits = this.project(this.decoder.forward(batch.input_ids, mask, null, null, noise));
+    const loss = batch.labels
+      ? crossEntropy(logits, batch.labels, { labelSmoothing: options.labelSmoothing ?? 0 })
+      : null;
+    return { logits, loss };
+  }
+}
