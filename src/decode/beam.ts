@@ -1,0 +1,108 @@
+// Beam search as fairseq's sequence generator does it. Every sentence keeps `beamSize` live
+// hypotheses; at each step the 2 * beamSize best continuations by summed log-probability are
+// considered in order: one ending in eos among the first beamSize is finished, with the score
+//   logProb / length^lengthPenalty   (length counts generated tokens, eos included);
+// the others continue until beamSize are live again. A sentence is done when it has beamSize
+// finished hypotheses; at maxLength the live ones are finished as they stand. Rows of finished
+// sentences leave the decoder's batch.
+import { logSoftmaxRows, processLogProbs } from "./processors.js";
+import type { GenerationOptions, Hypothesis, IncrementalDecoder } from "./types.js";
+
+export interface BeamOptions extends GenerationOptions {
+  beamSize: number;
+  /** alpha in score / length^alpha (default 1: the mean log-probability per token). */
+  lengthPenalty?: number;
+  /** Hypotheses to return per sentence (default 1, at most beamSize). */
+  nBest?: number;
+}
+
+interface Live {
+  tokens: number[];
+  logProb: number;
+  /** The decoder row holding this hypothesis's cache. */
+  row: number;
+}
+
+export function lengthNormalised(logProb: number, length: number, alpha: number): number {
+  return logProb / Math.max(1, length) ** alpha;
+}
+
+export function beamSearch(decoder: IncrementalDecoder, options: BeamOptions): Hypothesis[][] {
+  const N = decoder.rows;
+  const V = decoder.vocabSize;
+  const K = options.beamSize;
+  const alpha = options.lengthPenalty ?? 1;
+  const nBest = Math.min(options.nBest ?? 1, K);
+  const finished: Hypothesis[][] = Array.from({ length: N }, () => []);
+  // Sentence s starts as one live hypothesis in decoder row s.
+  let live: Live[][] = Array.from({ length: N }, (_, s) => [{ tokens: [], logProb: 0, row: s }]);
+  let active = Array.from({ length: N }, (_, s) => s);
+
+  for (let step = 0; step < options.maxLength && active.length > 0; step++) {
+    const hyps = active.flatMap((s) => live[s]);
+    const last = Int32Array.from(hyps, (h) =>
+      h.tokens.length ? h.tokens[h.tokens.length - 1] : options.startToken,
+    );
+    const lp = decoder.next(last);
+    logSoftmaxRows(lp, hyps.length, V);
+    processLogProbs(
+      lp,
+      V,
+      hyps.map((h) => h.tokens),
+      step,
+      options,
+    );
+    const keepRows: number[] = [];
+    const nextActive: number[] = [];
+    for (const s of active) {
+      // Candidates (hypothesis, token) by summed log-prob, best 2K.
+      const cands: { h: Live; token: number; logProb: number }[] = [];
+      for (const h of live[s]) {
+        const base = h.row * V;
+        for (let j = 0; j < V; j++) {
+          const l = lp[base + j];
+          if (l === Number.NEGATIVE_INFINITY) continue;
+          cands.push({ h, token: j, logProb: h.logProb + l });
+        }
+      }
+      cands.sort((a, b) => b.logProb - a.logProb || a.token - b.token);
+      const next: Live[] = [];
+      for (let c = 0; c < Math.min(2 * K, cands.length) && next.length < K; c++) {
+        const { h, token, logProb } = cands[c];
+        const tokens = [...h.tokens, token];
+        if (token === options.eosToken) {
+          if (c < K && finished[s].length < K)
+            finished[s].push({
+              tokens,
+              logProb,
+              score: lengthNormalised(logProb, tokens.length, alpha),
+            });
+        } else {
+          next.push({ tokens, logProb, row: h.row });
+        }
+      }
+      if (finished[s].length >= K || next.length === 0) continue;
+      if (step === options.maxLength - 1) {
+        for (const h of next)
+          finished[s].push({
+            tokens: h.tokens,
+            logProb: h.logProb,
+            score: lengthNormalised(h.logProb, h.tokens.length, alpha),
+          });
+        continue;
+      }
+      // Re-home the live hypotheses onto the rows of the decoder's next batch.
+      for (const h of next) {
+        keepRows.push(h.row);
+        h.row = keepRows.length - 1;
+      }
+      live[s] = next;
+      nextActive.push(s);
+    }
+    if (nextActive.length === 0) break;
+    decoder.reorder(keepRows);
+    active = nextActive;
+    live = live.map((l, s) => (nextActive.includes(s) ? l : []));
+  }
+  return finished.map((f) => [...f].sort((a, b) => b.score - a.score).slice(0, nBest));
+}

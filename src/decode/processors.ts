@@ -1,0 +1,56 @@
+// Adjustments of next-token log-probabilities before a choice is made, applied in this order:
+// forced first token, minimum length (no eos yet), no-repeat n-grams (fairseq/HF), repetition
+// penalty (HF: a log-prob l becomes l * penalty, since all log-probs are negative). Banned tokens
+// get -Infinity; nothing is renormalised afterwards, as fairseq and Hugging Face do.
+import type { GenerationOptions } from "./types.js";
+
+/** In-place log-softmax of each row of logits [rows, V]. */
+export function logSoftmaxRows(x: Float32Array, rows: number, V: number): void {
+  for (let r = 0; r < rows; r++) {
+    const o = r * V;
+    let m = Number.NEGATIVE_INFINITY;
+    for (let j = 0; j < V; j++) if (x[o + j] > m) m = x[o + j];
+    let s = 0;
+    for (let j = 0; j < V; j++) s += Math.exp(x[o + j] - m);
+    const lse = m + Math.log(s);
+    for (let j = 0; j < V; j++) x[o + j] -= lse;
+  }
+}
+
+/**
+ * Applies the processors to log-probs [rows, V] of hypotheses `prefixes` (generated tokens so
+ * far, start token excluded), at generation step `step` (0 = choosing the first token).
+ */
+export function processLogProbs(
+  lp: Float32Array,
+  V: number,
+  prefixes: readonly (readonly number[])[],
+  step: number,
+  o: GenerationOptions,
+): void {
+  const rows = prefixes.length;
+  const NEG = Number.NEGATIVE_INFINITY;
+  for (let r = 0; r < rows; r++) {
+    const row = lp.subarray(r * V, (r + 1) * V);
+    const prefix = prefixes[r];
+    if (step === 0 && o.forcedFirstToken !== undefined) {
+      for (let j = 0; j < V; j++) if (j !== o.forcedFirstToken) row[j] = NEG;
+      continue;
+    }
+    if (step < (o.minLength ?? 0)) row[o.eosToken] = NEG;
+    const n = o.noRepeatNgramSize ?? 0;
+    if (n > 0 && prefix.length >= n - 1) {
+      // Tokens that would complete an n-gram already present.
+      const tail = prefix.slice(prefix.length - (n - 1));
+      for (let s = 0; s + n <= prefix.length; s++) {
+        let same = true;
+        for (let k = 0; k < n - 1 && same; k++) same = prefix[s + k] === tail[k];
+        if (same) row[prefix[s + n - 1]] = NEG;
+      }
+    }
+    const penalty = o.repetitionPenalty ?? 1;
+    if (penalty !== 1) {
+      for (const t of new Set(prefix)) row[t] = row[t] < 0 ? row[t] * penalty : row[t] / penalty;
+    }
+  }
+}

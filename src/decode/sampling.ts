@@ -1,0 +1,100 @@
+// Sampling: temperature, then top-k and top-p (nucleus, Holtzman et al.) filtering, then a draw
+// from a seeded generator, so the same seed gives the same text.
+import { Rng } from "../util/rng.js";
+import { logSoftmaxRows, processLogProbs } from "./processors.js";
+import type { GenerationOptions, Hypothesis, IncrementalDecoder } from "./types.js";
+
+export interface SamplingOptions extends GenerationOptions {
+  temperature?: number;
+  /** Keep only the k most likely tokens (0 = all). */
+  topK?: number;
+  /** Keep the smallest set of most likely tokens whose probability reaches p (1 = all). */
+  topP?: number;
+  seed?: number;
+}
+
+/** Draws a token from one row of log-probs after temperature, top-k and top-p. */
+export function sampleToken(
+  lp: Float32Array,
+  rng: Rng,
+  temperature: number,
+  topK: number,
+  topP: number,
+): number {
+  const V = lp.length;
+  const order = Array.from({ length: V }, (_, j) => j).filter(
+    (j) => lp[j] > Number.NEGATIVE_INFINITY,
+  );
+  order.sort((a, b) => lp[b] - lp[a] || a - b);
+  if (temperature === 0) return order[0];
+  let kept = topK > 0 ? order.slice(0, topK) : order;
+  const logits = kept.map((j) => lp[j] / temperature);
+  const m = logits[0];
+  let probs = logits.map((l) => Math.exp(l - m));
+  let total = probs.reduce((a, b) => a + b, 0);
+  probs = probs.map((p) => p / total);
+  if (topP < 1) {
+    let cum = 0;
+    let cut = probs.length;
+    for (let i = 0; i < probs.length; i++) {
+      cum += probs[i];
+      if (cum >= topP) {
+        cut = i + 1;
+        break;
+      }
+    }
+    kept = kept.slice(0, cut);
+    probs = probs.slice(0, cut);
+    total = probs.reduce((a, b) => a + b, 0);
+    probs = probs.map((p) => p / total);
+  }
+  let u = rng.uniform();
+  for (let i = 0; i < kept.length; i++) {
+    u -= probs[i];
+    if (u < 0) return kept[i];
+  }
+  return kept[kept.length - 1];
+}
+
+export function sample(decoder: IncrementalDecoder, options: SamplingOptions): Hypothesis[] {
+  const N = decoder.rows;
+  const V = decoder.vocabSize;
+  const rng = new Rng(options.seed ?? 0);
+  const out: Hypothesis[] = Array.from({ length: N }, () => ({ tokens: [], logProb: 0, score: 0 }));
+  let live = Array.from({ length: N }, (_, i) => i);
+  let last = new Int32Array(N).fill(options.startToken);
+  for (let step = 0; step < options.maxLength && live.length > 0; step++) {
+    const lp = decoder.next(last);
+    logSoftmaxRows(lp, live.length, V);
+    processLogProbs(
+      lp,
+      V,
+      live.map((s) => out[s].tokens),
+      step,
+      options,
+    );
+    const keep: number[] = [];
+    const nextLast: number[] = [];
+    live.forEach((s, r) => {
+      const row = lp.subarray(r * V, (r + 1) * V);
+      const t = sampleToken(
+        row,
+        rng,
+        options.temperature ?? 1,
+        options.topK ?? 0,
+        options.topP ?? 1,
+      );
+      out[s].tokens.push(t);
+      out[s].logProb += row[t];
+      if (t !== options.eosToken) {
+        keep.push(r);
+        nextLast.push(t);
+      }
+    });
+    if (keep.length < live.length && keep.length > 0) decoder.reorder(keep);
+    live = keep.map((r) => live[r]);
+    last = Int32Array.from(nextLast);
+  }
+  for (const h of out) h.score = h.logProb;
+  return out;
+}

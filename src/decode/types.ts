@@ -1,0 +1,41 @@
+// What decoding needs from a model, and nothing more: a stateful stepper over rows. Each row is a
+// hypothesis; the stepper keeps its caches. Models implement this (src/models/incremental.ts);
+// the search algorithms here never see a model, so they can be tested on a table.
+export interface IncrementalDecoder {
+  readonly vocabSize: number;
+  /** Rows currently held. */
+  readonly rows: number;
+  /**
+   * Feeds each row's newest token and returns the next-token logits [rows, V] (row-major),
+   * advancing the caches by one position.
+   */
+  next(tokens: Int32Array): Float32Array;
+  /** Keeps rows `keep` in that order (repeats allowed): beams reordered or finished rows dropped. */
+  reorder(keep: readonly number[]): void;
+}
+
+export interface GenerationOptions {
+  /** The token every hypothesis starts from (the decoder start token). */
+  startToken: number;
+  eosToken: number;
+  /** Maximum new tokens, eos included. */
+  maxLength: number;
+  /** Minimum new tokens before eos may be chosen (default 0). */
+  minLength?: number;
+  /** Forbid repeating any n-gram of this size within a hypothesis (0 = off). */
+  noRepeatNgramSize?: number;
+  /** > 1 discourages tokens already in the hypothesis (Keskar et al., as Hugging Face applies it). */
+  repetitionPenalty?: number;
+  /** Force this token as the first one generated (a target language tag). */
+  forcedFirstToken?: number;
+}
+
+/** One finished hypothesis. */
+export interface Hypothesis {
+  /** Generated tokens, without the start token, ending in eos unless cut by maxLength. */
+  tokens: number[];
+  /** Sum of the token log-probabilities. */
+  logProb: number;
+  /** The ranking score: logProb / length^lengthPenalty for beam search, logProb otherwise. */
+  score: number;
+}
