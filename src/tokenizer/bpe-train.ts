@@ -1,0 +1,127 @@
+// Learning BPE merges from word counts (Sennrich et al. 2016), with incremental pair counts: each
+// merge revisits only the words that contain the merged pair, updates the counts of the pairs
+// those words gain and lose, and pushes the changed counts onto a lazy max-heap. A merge costs
+// time in proportion to the words it touches, not to the corpus, so 8,000 merges on Multi30k take
+// about a second.
+import { pairKey } from "./bpe-model.js";
+import { PairHeap } from "./pair-heap.js";
+
+export interface BpeTrainInput {
+  /** Distinct words (as the pre-tokenizer writes them) and how often each occurs. */
+  wordCounts: ReadonlyMap<string, number>;
+  /** Tokens that come first in the vocabulary (special tokens), ids 0, 1, … */
+  leading: readonly string[];
+  /** Base symbols, in vocabulary order; every character of every word must be among them. */
+  alphabet: readonly string[];
+  /** Stop when the vocabulary (leading + alphabet + merged tokens) reaches this size. */
+  vocabSize: number;
+  /** Pairs seen fewer times are never merged. */
+  minFrequency: number;
+}
+
+export interface BpeTrainResult {
+  vocab: Map<string, number>;
+  merges: [string, string][];
+}
+
+const PAIR_BASE = 2097152;
+
+function addWhere(where: Map<number, Set<number>>, key: number, word: number): void {
+  const s = where.get(key);
+  if (s === undefined) where.set(key, new Set([word]));
+  else s.add(word);
+}
+
+export function learnBpe(input: BpeTrainInput): BpeTrainResult {
+  const vocab = new Map<string, number>();
+  const tokens: string[] = [];
+  const add = (t: string) => {
+    if (!vocab.has(t)) {
+      vocab.set(t, tokens.length);
+      tokens.push(t);
+    }
+  };
+  for (const t of input.leading) add(t);
+  for (const t of input.alphabet) add(t);
+
+  // Words as symbol-id arrays, sorted so the result does not depend on Map insertion order.
+  const entries = [...input.wordCounts].sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
+  const words: number[][] = [];
+  const freqs: number[] = [];
+  for (const [w, f] of entries) {
+    const syms: number[] = [];
+    for (const ch of w) syms.push(vocab.get(ch) as number);
+    words.push(syms);
+    freqs.push(f);
+  }
+
+  const counts = new Map<number, number>();
+  const where = new Map<number, Set<number>>();
+  for (let wi = 0; wi < words.length; wi++) {
+    const syms = words[wi];
+    for (let i = 0; i + 1 < syms.length; i++) {
+      const k = pairKey(syms[i], syms[i + 1]);
+      counts.set(k, (counts.get(k) ?? 0) + freqs[wi]);
+      addWhere(where, k, wi);
+    }
+  }
+  const heap = new PairHeap();
+  for (const [k, c] of counts) heap.push(c, k);
+
+  const merges: [string, string][] = [];
+  const minFrequency = Math.max(1, input.minFrequency);
+  while (tokens.length < input.vocabSize) {
+    const top = heap.pop();
+    if (top === undefined) break;
+    const [count, key] = top;
+    if (counts.get(key) !== count) continue; // stale entry
+    if (count < minFrequency) break;
+    const a = Math.floor(key / PAIR_BASE);
+    const b = key % PAIR_BASE;
+    const merged = tokens[a] + tokens[b];
+    add(merged);
+    const id = vocab.get(merged) as number;
+    merges.push([tokens[a], tokens[b]]);
+
+    const delta = new Map<number, number>();
+    const bump = (k: number, d: number) => delta.set(k, (delta.get(k) ?? 0) + d);
+    for (const wi of where.get(key) ?? []) {
+      const syms = words[wi];
+      const f = freqs[wi];
+      const out: number[] = [];
+      let changed = false;
+      for (let i = 0; i < syms.length; i++) {
+        if (i + 1 < syms.length && syms[i] === a && syms[i + 1] === b) {
+          out.push(id);
+          i++;
+          changed = true;
+        } else {
+          out.push(syms[i]);
+        }
+      }
+      if (!changed) continue;
+      for (let i = 0; i + 1 < syms.length; i++) bump(pairKey(syms[i], syms[i + 1]), -f);
+      for (let i = 0; i + 1 < out.length; i++) {
+        const k = pairKey(out[i], out[i + 1]);
+        bump(k, f);
+        addWhere(where, k, wi);
+      }
+      words[wi] = out;
+    }
+    counts.delete(key);
+    where.delete(key);
+    delta.delete(key);
+    for (const [k, d] of delta) {
+      if (d === 0) continue;
+      const c = (counts.get(k) ?? 0) + d;
+      if (c > 0) {
+        counts.set(k, c);
+        heap.push(c, k);
+      } else {
+        counts.delete(k);
+        where.delete(k);
+      }
+    }
+  }
+  return { vocab, merges };
+}

@@ -1,0 +1,26 @@
+// The tokenizer layer: BPE training and encoding, and Hugging Face `tokenizer.json`.
+export type { AddedToken } from "./added-tokens.js";
+export { BpeModel } from "./bpe-model.js";
+export { learnBpe } from "./bpe-train.js";
+export { METASPACE } from "./metaspace.js";
+export type { NormalizerName } from "./normalizer.js";
+export {
+  type EncodeOptions,
+  type PreTokenizerKind,
+  type TemplateItem,
+  Tokenizer,
+  type TokenizerParts,
+} from "./tokenizer.js";
+export {
+  tokenizerFromJson,
+  tokenizerFromString,
+  tokenizerToJson,
+  tokenizerToString,
+} from "./tokenizer-json.js";
+export {
+  countWords,
+  DEFAULT_SPECIAL_TOKENS,
+  sentinelTokens,
+  type TrainOptions,
+  trainTokenizer,
+} from "./train.js";

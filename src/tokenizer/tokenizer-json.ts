@@ -1,0 +1,288 @@
+// Hugging Face `tokenizer.json` (format "1.0", as `tokenizers` 0.20+ writes it, merges as pairs)
+// for the parts maskwise trains: NFKC-style normalisers, Metaspace or ByteLevel pre-tokenizer and
+// decoder, a BPE model, added tokens and a TemplateProcessing post-processor. Loading accepts the
+// same subset, plus merges in the older "a b" string form, and names the field it cannot use.
+import { MaskwiseError } from "../util/errors.js";
+import type { AddedToken } from "./added-tokens.js";
+import { BpeModel } from "./bpe-model.js";
+import { byteLevelJson } from "./byte-level.js";
+import { METASPACE, metaspaceJson } from "./metaspace.js";
+import { type NormalizerName, normalizerJson } from "./normalizer.js";
+import { type TemplateItem, Tokenizer, type TokenizerParts } from "./tokenizer.js";
+
+function templateJson(items: TemplateItem[]): unknown[] {
+  return items.map((it) =>
+    "special" in it
+      ? { SpecialToken: { id: it.special, type_id: 0 } }
+      : { Sequence: { id: it.sequence, type_id: it.typeId } },
+  );
+}
+
+/** The tokenizer as a `tokenizer.json` object (serialise with JSON.stringify). */
+export function tokenizerToJson(tok: Tokenizer): Record<string, unknown> {
+  const p = tok.parts;
+  const pre =
+    p.preTokenizer === "metaspace"
+      ? metaspaceJson
+      : { ...byteLevelJson, add_prefix_space: p.addPrefixSpace ?? false };
+  let post: unknown = null;
+  if (p.template !== null) {
+    const specials: Record<string, unknown> = {};
+    for (const it of [...p.template.single, ...p.template.pair]) {
+      if ("special" in it) {
+        specials[it.special] = {
+          id: it.special,
+          ids: [tok.tokenToId(it.special)],
+          tokens: [it.special],
+        };
+      }
+    }
+    post = {
+      type: "TemplateProcessing",
+      single: templateJson(p.template.single),
+      pair: templateJson(p.template.pair),
+      special_tokens: specials,
+    };
+  }
+  // Object key order is insertion order, so the vocabulary is written in id order.
+  const vocab: Record<string, number> = {};
+  for (let id = 0; id < p.model.size; id++) {
+    const t = p.model.token(id);
+    if (t !== undefined) vocab[t] = id;
+  }
+  return {
+    version: "1.0",
+    truncation: null,
+    padding: null,
+    added_tokens: p.addedTokens.map((t) => ({
+      id: t.id,
+      content: t.content,
+      single_word: false,
+      lstrip: false,
+      rstrip: false,
+      normalized: false,
+      special: t.special,
+    })),
+    normalizer: normalizerJson(p.normalizer),
+    pre_tokenizer: pre,
+    post_processor: post,
+    decoder: pre,
+    model: {
+      type: "BPE",
+      dropout: null,
+      unk_token: p.model.unkToken,
+      continuing_subword_prefix: null,
+      end_of_word_suffix: null,
+      fuse_unk: false,
+      byte_fallback: false,
+      ignore_merges: false,
+      vocab,
+      merges: p.model.merges.map(([a, b]) => [a, b]),
+    },
+  };
+}
+
+/** Serialises as `tokenizers` does with pretty=true (two-space indent). */
+export function tokenizerToString(tok: Tokenizer): string {
+  return `${JSON.stringify(tokenizerToJson(tok), null, 2)}\n`;
+}
+
+type Obj = Record<string, unknown>;
+
+function bad(field: string, what: string, hint: string, source: string): never {
+  throw new MaskwiseError(what, {
+    code: "E_TOKENIZER",
+    where: `${source}: ${field}`,
+    hint,
+  });
+}
+
+const isObj = (x: unknown): x is Obj => typeof x === "object" && x !== null && !Array.isArray(x);
+
+function parseNormalizer(n: unknown, source: string): NormalizerName[] {
+  if (n === null || n === undefined) return [];
+  const known = new Set(["NFC", "NFD", "NFKC", "NFKD", "Lowercase"]);
+  if (!isObj(n))
+    bad("normalizer", "normalizer is not an object", "use null or {type: NFKC}", source);
+  if (n.type === "Sequence" && Array.isArray(n.normalizers))
+    return n.normalizers.flatMap((x) => parseNormalizer(x, source));
+  if (typeof n.type === "string" && known.has(n.type)) return [n.type as NormalizerName];
+  return bad(
+    "normalizer.type",
+    `normalizer ${JSON.stringify(n.type)} is not supported`,
+    "maskwise reads NFC, NFD, NFKC, NFKD, Lowercase and Sequence of them",
+    source,
+  );
+}
+
+function parsePreTokenizer(
+  p: unknown,
+  source: string,
+): Pick<TokenizerParts, "preTokenizer" | "addPrefixSpace"> {
+  if (isObj(p) && p.type === "Metaspace") {
+    if ((p.replacement ?? METASPACE) !== METASPACE || (p.prepend_scheme ?? "always") !== "always")
+      bad(
+        "pre_tokenizer",
+        "only Metaspace with replacement ▁ and prepend_scheme always is supported",
+        "retrain with maskwise or convert the file",
+        source,
+      );
+    return { preTokenizer: "metaspace" };
+  }
+  if (isObj(p) && p.type === "ByteLevel") {
+    if (p.use_regex === false)
+      bad(
+        "pre_tokenizer.use_regex",
+        "ByteLevel without use_regex is not supported",
+        "set use_regex: true",
+        source,
+      );
+    return { preTokenizer: "byte-level", addPrefixSpace: p.add_prefix_space === true };
+  }
+  return bad(
+    "pre_tokenizer",
+    `pre_tokenizer ${JSON.stringify(isObj(p) ? p.type : p)} is not supported`,
+    "maskwise reads Metaspace and ByteLevel",
+    source,
+  );
+}
+
+function parseTemplate(items: unknown, field: string, source: string): TemplateItem[] {
+  if (!Array.isArray(items))
+    bad(field, `${field} is not a list`, "write the template as a list", source);
+  return items.map((it, i) => {
+    if (isObj(it) && isObj(it.SpecialToken) && typeof it.SpecialToken.id === "string")
+      return { special: it.SpecialToken.id };
+    if (isObj(it) && isObj(it.Sequence) && (it.Sequence.id === "A" || it.Sequence.id === "B"))
+      return { sequence: it.Sequence.id, typeId: Number(it.Sequence.type_id ?? 0) };
+    return bad(
+      `${field}[${i}]`,
+      "template item is neither SpecialToken nor Sequence",
+      "fix the template",
+      source,
+    );
+  });
+}
+
+/** Builds a tokenizer from a parsed `tokenizer.json`; `source` names the file in errors. */
+export function tokenizerFromJson(json: unknown, source = "tokenizer.json"): Tokenizer {
+  if (!isObj(json)) bad("(top)", "tokenizer.json is not an object", "check the file", source);
+  const m = json.model;
+  if (!isObj(m) || m.type !== "BPE")
+    bad(
+      "model.type",
+      `model type ${JSON.stringify(isObj(m) ? m.type : m)} is not supported`,
+      "maskwise reads BPE models",
+      source,
+    );
+  for (const k of ["dropout", "continuing_subword_prefix", "end_of_word_suffix"]) {
+    if (m[k] !== null && m[k] !== undefined)
+      bad(`model.${k}`, `model.${k} is not supported`, `set it to null`, source);
+  }
+  if (m.byte_fallback === true || m.ignore_merges === true || m.fuse_unk === true)
+    bad(
+      "model",
+      "byte_fallback, ignore_merges and fuse_unk are not supported yet",
+      "set them to false",
+      source,
+    );
+  if (!isObj(m.vocab)) bad("model.vocab", "model.vocab is not an object", "check the file", source);
+  const vocab = new Map<string, number>();
+  for (const [t, id] of Object.entries(m.vocab)) {
+    if (!Number.isInteger(id) || (id as number) < 0)
+      bad(`model.vocab["${t}"]`, "token id is not a non-negative integer", "fix the id", source);
+    vocab.set(t, id as number);
+  }
+  if (!Array.isArray(m.merges))
+    bad("model.merges", "model.merges is not a list", "check the file", source);
+  const merges = m.merges.map((x, i): [string, string] => {
+    if (Array.isArray(x) && x.length === 2 && typeof x[0] === "string" && typeof x[1] === "string")
+      return [x[0], x[1]];
+    if (typeof x === "string") {
+      const parts = x.split(" ");
+      if (parts.length === 2) return [parts[0], parts[1]];
+    }
+    return bad(`model.merges[${i}]`, 'merge is neither [a, b] nor "a b"', "fix the merge", source);
+  });
+  const unk = m.unk_token === null || m.unk_token === undefined ? null : String(m.unk_token);
+  let model: BpeModel;
+  try {
+    model = new BpeModel(vocab, merges, unk);
+  } catch (e) {
+    if (e instanceof MaskwiseError) bad(e.where ?? "model", e.message, e.hint ?? "", source);
+    throw e;
+  }
+  const addedTokens: AddedToken[] = [];
+  const added = json.added_tokens ?? [];
+  if (!Array.isArray(added))
+    bad("added_tokens", "added_tokens is not a list", "check the file", source);
+  added.forEach((t, i) => {
+    if (!isObj(t) || typeof t.content !== "string" || !Number.isInteger(t.id))
+      bad(`added_tokens[${i}]`, "added token needs content and id", "fix the entry", source);
+    if (t.normalized === true || t.lstrip === true || t.rstrip === true || t.single_word === true)
+      bad(
+        `added_tokens[${i}]`,
+        "normalized, lstrip, rstrip and single_word added tokens are not supported",
+        "set them to false",
+        source,
+      );
+    addedTokens.push({ id: t.id as number, content: t.content, special: t.special === true });
+  });
+  const pre = parsePreTokenizer(json.pre_tokenizer, source);
+  const dec = json.decoder;
+  if (dec !== null && dec !== undefined) {
+    const want = pre.preTokenizer === "metaspace" ? "Metaspace" : "ByteLevel";
+    if (!isObj(dec) || dec.type !== want)
+      bad(
+        "decoder",
+        `decoder must be ${want} to match the pre-tokenizer`,
+        `set decoder.type to ${want}`,
+        source,
+      );
+  }
+  let template: TokenizerParts["template"] = null;
+  const post = json.post_processor;
+  if (isObj(post) && post.type === "TemplateProcessing") {
+    template = {
+      single: parseTemplate(post.single, "post_processor.single", source),
+      pair: parseTemplate(post.pair ?? [], "post_processor.pair", source),
+    };
+  } else if (post !== null && post !== undefined && !(isObj(post) && post.type === "ByteLevel")) {
+    bad(
+      "post_processor",
+      `post_processor ${JSON.stringify(isObj(post) ? post.type : post)} is not supported`,
+      "use TemplateProcessing or null",
+      source,
+    );
+  }
+  const tok = new Tokenizer({
+    normalizer: parseNormalizer(json.normalizer, source),
+    ...pre,
+    model,
+    addedTokens,
+    template,
+  });
+  if (template !== null) {
+    for (const it of template.single) {
+      if ("special" in it && tok.tokenToId(it.special) === undefined)
+        bad(
+          "post_processor.single",
+          `template token "${it.special}" is not in the vocabulary`,
+          "add it to added_tokens",
+          source,
+        );
+    }
+  }
+  return tok;
+}
+
+/** Parses `tokenizer.json` text. */
+export function tokenizerFromString(text: string, source = "tokenizer.json"): Tokenizer {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    bad("(top)", `not valid JSON (${(e as Error).message})`, "check the file", source);
+  }
+  return tokenizerFromJson(json, source);
+}

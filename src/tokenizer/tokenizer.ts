@@ -1,0 +1,114 @@
+// A trained tokenizer: normaliser, pre-tokenizer, BPE model, special tokens and the template that
+// adds them, composed in the order Hugging Face's `tokenizers` runs them, so a file written here
+// encodes the same in both.
+import { type AddedToken, AddedTokenMatcher } from "./added-tokens.js";
+import type { BpeModel } from "./bpe-model.js";
+import { byteLevelDecode, byteLevelSplit } from "./byte-level.js";
+import { metaspaceDecode, metaspaceSplit } from "./metaspace.js";
+import { type NormalizerName, normalize } from "./normalizer.js";
+
+/** `metaspace`: SentencePiece-style words marked with `▁`. `byte-level`: GPT-2 bytes. */
+export type PreTokenizerKind = "metaspace" | "byte-level";
+
+/** One item of a post-processing template: a special token, or the sequence itself. */
+export type TemplateItem = { special: string } | { sequence: "A" | "B"; typeId: number };
+
+export interface TokenizerParts {
+  normalizer: readonly NormalizerName[];
+  preTokenizer: PreTokenizerKind;
+  /** ByteLevel's add_prefix_space: prepend a space to text that does not start with one. */
+  addPrefixSpace?: boolean;
+  model: BpeModel;
+  addedTokens: readonly AddedToken[];
+  /** What `addSpecialTokens` wraps a single sequence in; null adds nothing. */
+  template: { single: TemplateItem[]; pair: TemplateItem[] } | null;
+}
+
+export interface EncodeOptions {
+  /** Wrap in the template's special tokens (as `tokenizers`' addSpecialTokens). Default false. */
+  addSpecialTokens?: boolean;
+}
+
+export class Tokenizer {
+  readonly parts: TokenizerParts;
+  private readonly matcher: AddedTokenMatcher;
+  private readonly addedById = new Map<number, AddedToken>();
+  private readonly addedByContent = new Map<string, AddedToken>();
+
+  constructor(parts: TokenizerParts) {
+    this.parts = parts;
+    this.matcher = new AddedTokenMatcher(parts.addedTokens);
+    for (const t of parts.addedTokens) {
+      this.addedById.set(t.id, t);
+      this.addedByContent.set(t.content, t);
+    }
+  }
+
+  get model(): BpeModel {
+    return this.parts.model;
+  }
+
+  /** Vocabulary size including added tokens (the embedding table's row count). */
+  get vocabSize(): number {
+    let n = this.parts.model.size;
+    for (const t of this.parts.addedTokens) n = Math.max(n, t.id + 1);
+    return n;
+  }
+
+  tokenToId(token: string): number | undefined {
+    return this.addedByContent.get(token)?.id ?? this.parts.model.vocab.get(token);
+  }
+
+  idToToken(id: number): string | undefined {
+    return this.addedById.get(id)?.content ?? this.parts.model.token(id);
+  }
+
+  /** The words the pre-tokenizer makes of one piece of normalised text. */
+  preTokenize(text: string): string[] {
+    if (this.parts.preTokenizer === "metaspace") return metaspaceSplit(text);
+    const t = this.parts.addPrefixSpace && !text.startsWith(" ") ? ` ${text}` : text;
+    return byteLevelSplit(t);
+  }
+
+  encode(text: string, options: EncodeOptions = {}): number[] {
+    const ids: number[] = [];
+    for (const piece of this.matcher.split(text)) {
+      if ("id" in piece) {
+        ids.push(piece.id);
+        continue;
+      }
+      const normalized = normalize(piece.text, this.parts.normalizer);
+      for (const word of this.preTokenize(normalized)) {
+        for (const id of this.parts.model.encodeWord(word)) ids.push(id);
+      }
+    }
+    if (!options.addSpecialTokens || this.parts.template === null) return ids;
+    const out: number[] = [];
+    for (const item of this.parts.template.single) {
+      if ("special" in item) out.push(this.tokenToId(item.special) as number);
+      else if (item.sequence === "A") for (const id of ids) out.push(id);
+    }
+    return out;
+  }
+
+  /** The token strings `encode` would produce. */
+  tokenize(text: string, options: EncodeOptions = {}): string[] {
+    return this.encode(text, options).map((id) => this.idToToken(id) as string);
+  }
+
+  decode(ids: readonly number[], { skipSpecialTokens = false } = {}): string {
+    const tokens: string[] = [];
+    for (const id of ids) {
+      const added = this.addedById.get(id);
+      if (added !== undefined) {
+        if (!(skipSpecialTokens && added.special)) tokens.push(added.content);
+        continue;
+      }
+      const t = this.parts.model.token(id);
+      if (t !== undefined) tokens.push(t);
+    }
+    return this.parts.preTokenizer === "metaspace"
+      ? metaspaceDecode(tokens)
+      : byteLevelDecode(tokens);
+  }
+}

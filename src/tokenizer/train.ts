@@ -1,0 +1,133 @@
+// Training a tokenizer from lines of text: count the pre-tokenized words, learn BPE merges, and
+// assemble the Hugging Face pieces around them.
+//
+// The default is the SentencePiece-style BPE (`▁` word-boundary marker, Metaspace), not byte-level
+// BPE, because maskwise's models are mBART/T5/Marian-style translation and summarisation models:
+// a Chinese character stays one base symbol instead of three byte symbols (shorter sequences, and
+// a vocabulary that can be read), and the tokens match what those model families ship. Byte-level
+// BPE stays available for GPT-2/RoBERTa-style models, where never emitting <unk> matters more.
+import { MaskwiseError } from "../util/errors.js";
+import { AddedTokenMatcher } from "./added-tokens.js";
+import { BpeModel } from "./bpe-model.js";
+import { learnBpe } from "./bpe-train.js";
+import { byteLevelAlphabet } from "./byte-level.js";
+import { type NormalizerName, normalize } from "./normalizer.js";
+import { type PreTokenizerKind, type TemplateItem, Tokenizer } from "./tokenizer.js";
+
+/** fairseq/BART order: <s>=0, <pad>=1, </s>=2, <unk>=3, then <mask>. */
+export const DEFAULT_SPECIAL_TOKENS = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"] as const;
+
+export interface TrainOptions {
+  vocabSize: number;
+  /** Default "metaspace" (see the note at the top of this file). */
+  preTokenizer?: PreTokenizerKind;
+  /** Special tokens, ids 0, 1, … in this order. Default DEFAULT_SPECIAL_TOKENS. */
+  specialTokens?: readonly string[];
+  /** Default ["NFKC"]. */
+  normalizer?: readonly NormalizerName[];
+  /** Pairs seen fewer times are not merged. Default 2. */
+  minFrequency?: number;
+}
+
+/** `<extra_id_0>` … `<extra_id_{n-1}>`: T5's span-corruption sentinels. */
+export function sentinelTokens(n: number): string[] {
+  return Array.from({ length: n }, (_, i) => `<extra_id_${i}>`);
+}
+
+/** Counts the words of `lines` as the tokenizer will see them. Special tokens are cut out. */
+export function countWords(
+  lines: Iterable<string>,
+  preTokenize: (text: string) => string[],
+  normalizer: readonly NormalizerName[],
+  specials: readonly string[],
+): Map<string, number> {
+  const matcher = new AddedTokenMatcher(
+    specials.map((content, id) => ({ id, content, special: true })),
+  );
+  const counts = new Map<string, number>();
+  for (const line of lines) {
+    for (const piece of matcher.split(line)) {
+      if (!("text" in piece)) continue;
+      for (const w of preTokenize(normalize(piece.text, normalizer))) {
+        counts.set(w, (counts.get(w) ?? 0) + 1);
+      }
+    }
+  }
+  return counts;
+}
+
+function defaultTemplate(
+  specials: readonly string[],
+): { single: TemplateItem[]; pair: TemplateItem[] } | null {
+  const eos = specials.includes("</s>");
+  if (!eos) return null;
+  const bos: TemplateItem[] = specials.includes("<s>") ? [{ special: "<s>" }] : [];
+  return {
+    single: [...bos, { sequence: "A", typeId: 0 }, { special: "</s>" }],
+    pair: [
+      ...bos,
+      { sequence: "A", typeId: 0 },
+      { special: "</s>" },
+      { sequence: "B", typeId: 1 },
+      { special: "</s>" },
+    ],
+  };
+}
+
+export function trainTokenizer(lines: Iterable<string>, options: TrainOptions): Tokenizer {
+  const kind = options.preTokenizer ?? "metaspace";
+  const specials = [...new Set(options.specialTokens ?? DEFAULT_SPECIAL_TOKENS)];
+  const normalizer = options.normalizer ?? ["NFKC"];
+  if (specials.some((s) => s.length === 0))
+    throw new MaskwiseError("a special token is empty", {
+      code: "E_ARG",
+      hint: "remove the empty --special value",
+    });
+  // A throwaway tokenizer with no merges gives the exact pre-tokenization encode will use.
+  const probe = new Tokenizer({
+    normalizer,
+    preTokenizer: kind,
+    model: new BpeModel(new Map(), [], null),
+    addedTokens: [],
+    template: null,
+  });
+  const wordCounts = countWords(lines, (t) => probe.preTokenize(t), normalizer, specials);
+  let alphabet: string[];
+  if (kind === "byte-level") {
+    alphabet = byteLevelAlphabet();
+  } else {
+    const chars = new Set<string>();
+    for (const w of wordCounts.keys()) for (const ch of w) chars.add(ch);
+    // Code point order: a fixed rule, independent of the order lines arrive in.
+    alphabet = [...chars].sort(
+      (x, y) => (x.codePointAt(0) as number) - (y.codePointAt(0) as number),
+    );
+  }
+  const base = new Set([...specials, ...alphabet]).size;
+  if (options.vocabSize < base) {
+    throw new MaskwiseError(
+      `vocabulary size ${options.vocabSize} is smaller than the ${specials.length} special tokens plus the ${base - specials.length} base symbols`,
+      { code: "E_ARG", where: "--vocab-size", hint: `use at least ${base}` },
+    );
+  }
+  const { vocab, merges } = learnBpe({
+    wordCounts,
+    leading: specials,
+    alphabet,
+    vocabSize: options.vocabSize,
+    minFrequency: options.minFrequency ?? 2,
+  });
+  const unk = kind === "metaspace" && specials.includes("<unk>") ? "<unk>" : null;
+  return new Tokenizer({
+    normalizer,
+    preTokenizer: kind,
+    addPrefixSpace: false,
+    model: new BpeModel(vocab, merges, unk),
+    addedTokens: specials.map((content) => ({
+      id: vocab.get(content) as number,
+      content,
+      special: true,
+    })),
+    template: defaultTemplate(specials),
+  });
+}
