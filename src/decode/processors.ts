@@ -37,7 +37,7 @@ export function processLogProbs(
       for (let j = 0; j < V; j++) if (j !== o.forcedFirstToken) row[j] = NEG;
       continue;
     }
-    if (step < (o.minLength ?? 0)) row[o.eosToken] = NEG;
+    if (step < (o.minLength ?? 0) && o.eosToken >= 0) row[o.eosToken] = NEG;
     const n = o.noRepeatNgramSize ?? 0;
     if (n > 0 && prefix.length >= n - 1) {
       // Tokens that would complete an n-gram already present.

@@ -17,6 +17,7 @@ export interface IncrementalDecoder {
 export interface GenerationOptions {
   /** The token every hypothesis starts from (the decoder start token). */
   startToken: number;
+  /** The end token; -1 never ends a hypothesis (benchmarks that always generate maxLength). */
   eosToken: number;
   /** Maximum new tokens, eos included. */
   maxLength: number;

@@ -25,6 +25,11 @@ export const commands: CommandEntry[] = [
     load: async () => (await import("./bench-train-step.js")).command,
   },
   {
+    path: ["bench", "decode"],
+    summary: "benchmark greedy and beam-5 decoding on the KV cache",
+    load: async () => (await import("./bench-decode.js")).command,
+  },
+  {
     path: ["forward"],
     summary: "run a saved model on given ids; write logits and loss",
     load: async () => (await import("./forward.js")).command,

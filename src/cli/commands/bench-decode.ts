@@ -1,0 +1,83 @@
+// `maskwise bench decode`: the runs of ../shared/bench/decode.json on the train-step model
+// (random weights): batch 1, a 32-token source of random ids, exactly 32 new tokens (eos
+// ignored), greedy and beam 5 with length penalty 1; one warm-up run, then the median of 5.
+import { beamSearch } from "../../decode/beam.js";
+import { greedy } from "../../decode/greedy.js";
+import { resolveConfig } from "../../models/config.js";
+import { EncoderDecoderModel } from "../../models/encoder-decoder.js";
+import { Seq2SeqIncremental } from "../../models/incremental.js";
+import { getBackend } from "../../tensor/dispatch.js";
+import { Tensor } from "../../tensor/tensor.js";
+import { Rng } from "../../util/rng.js";
+import { type Command, parseFlags } from "../command.js";
+import { progress, progressDone, timeMedian } from "../timing.js";
+import { TRAIN_STEP_MODEL } from "./bench-train-step.js";
+
+const HELP = `Usage: maskwise bench decode [--json]
+
+Decodes a 32-token random source with the train-step model (random weights): exactly 32 new
+tokens (eos ignored), greedy and beam 5 (length penalty 1), on the KV cache. One warm-up run, then
+the median of 5. The last line with --json: {"bench":"decode","greedy_tok_s":…,"beam5_tok_s":…}.`;
+
+export const command: Command = {
+  path: ["bench", "decode"],
+  summary: "benchmark greedy and beam-5 decoding on the KV cache",
+  help: HELP,
+  async run(argv) {
+    const { values } = parseFlags("bench decode", argv, { json: { type: "boolean" } });
+    const cfg = resolveConfig(TRAIN_STEP_MODEL);
+    const model = new EncoderDecoderModel(cfg, 1).eval();
+    const rng = new Rng(3);
+    const src = new Tensor(
+      Int32Array.from({ length: 32 }, () => 1 + rng.int(cfg.vocab_size - 1)),
+      [1, 32],
+    );
+    const srcMask = new Tensor(new Int32Array(32).fill(1), [1, 32]);
+    const newTokens = 32;
+    const opts = { startToken: cfg.decoder_start_token_id, eosToken: -1, maxLength: newTokens };
+    let produced = 0;
+    progress("bench decode: greedy");
+    const g = timeMedian(
+      () => {
+        produced = greedy(new Seq2SeqIncremental(model, src, srcMask), opts)[0].tokens.length;
+      },
+      1,
+      5,
+    );
+    const greedyTokens = produced;
+    progress("bench decode: beam 5");
+    const b = timeMedian(
+      () => {
+        produced = beamSearch(new Seq2SeqIncremental(model, src, srcMask), {
+          ...opts,
+          beamSize: 5,
+          lengthPenalty: 1,
+        })[0][0].tokens.length;
+      },
+      1,
+      5,
+    );
+    progressDone();
+    const result = {
+      bench: "decode",
+      backend: getBackend().name,
+      threads: getBackend().threads,
+      new_tokens: newTokens,
+      greedy_tokens: greedyTokens,
+      beam5_tokens: produced,
+      greedy_s: g.median,
+      beam5_s: b.median,
+      greedy_tok_s: newTokens / g.median,
+      beam5_tok_s: newTokens / b.median,
+    };
+    if (!values.json) {
+      console.log(
+        `decode ${newTokens} tokens, ${result.backend} backend, ${result.threads} threads`,
+      );
+      console.log(`  greedy  ${result.greedy_tok_s.toFixed(0)} tokens/s`);
+      console.log(`  beam 5  ${result.beam5_tok_s.toFixed(0)} tokens/s`);
+    }
+    console.log(JSON.stringify(result));
+    return 0;
+  },
+};
