@@ -10,20 +10,47 @@
 export const PY_WHITESPACE =
   "\\t\\n\\v\\f\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000";
 
-const WS_RUN = new RegExp(`[${PY_WHITESPACE}]+`, "u");
 const WS_RUN_G = new RegExp(`[${PY_WHITESPACE}]+`, "gu");
 const WS_LEAD = new RegExp(`^[${PY_WHITESPACE}]+`, "u");
 const WS_TRAIL = new RegExp(`[${PY_WHITESPACE}]+$`, "u");
 
-/** `s.split()`: the pieces between runs of whitespace, never an empty piece. */
+/** Whether a UTF-16 unit is Python whitespace (none of them is a surrogate). */
+export function isPyWhitespace(c: number): boolean {
+  if (c <= 0x20) return c === 0x20 || (c >= 0x09 && c <= 0x0d) || c >= 0x1c;
+  if (c < 0x85) return false;
+  return (
+    c === 0x85 ||
+    c === 0xa0 ||
+    c === 0x1680 ||
+    (c >= 0x2000 && c <= 0x200a) ||
+    c === 0x2028 ||
+    c === 0x2029 ||
+    c === 0x202f ||
+    c === 0x205f ||
+    c === 0x3000
+  );
+}
+
+/**
+ * `s.split()`: the pieces between runs of whitespace, never an empty piece. A scan by char code
+ * (about four times faster than splitting on a Unicode regular expression; BLEU splits every
+ * line it scores).
+ */
 export function pySplit(s: string): string[] {
-  const parts = s.split(WS_RUN);
-  // A leading or trailing run leaves one empty piece at that end.
-  let start = 0;
-  let end = parts.length;
-  if (end > 0 && parts[0] === "") start = 1;
-  if (end > start && parts[end - 1] === "") end -= 1;
-  return start === 0 && end === parts.length ? parts : parts.slice(start, end);
+  const out: string[] = [];
+  let start = -1;
+  for (let i = 0; i < s.length; i++) {
+    if (isPyWhitespace(s.charCodeAt(i))) {
+      if (start >= 0) {
+        out.push(s.slice(start, i));
+        start = -1;
+      }
+    } else if (start < 0) {
+      start = i;
+    }
+  }
+  if (start >= 0) out.push(s.slice(start));
+  return out;
 }
 
 /** `' '.join(s.split())`: one space between words, none at the ends. */
