@@ -50,6 +50,16 @@ export const commands: CommandEntry[] = [
     load: async () => (await import("./eval.js")).rougeCommand,
   },
   {
+    path: ["tokenizer", "train"],
+    summary: "train a BPE tokenizer on text files; write tokenizer.json",
+    load: async () => (await import("./tokenizer-train.js")).command,
+  },
+  {
+    path: ["tokenizer", "encode"],
+    summary: "encode stdin lines to token ids with a tokenizer.json",
+    load: async () => (await import("./tokenizer-encode.js")).command,
+  },
+  {
     path: ["info"],
     summary: "show the version, the active backend and its threads",
     load: async () => (await import("./info.js")).command,

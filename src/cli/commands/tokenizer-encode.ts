@@ -1,0 +1,52 @@
+// `maskwise tokenizer encode`: stdin lines to lines of space-separated token ids.
+import { readText } from "../../node/files.js";
+import { linesOf } from "../../node/lines.js";
+import { tokenizerFromString } from "../../tokenizer/index.js";
+import { MaskwiseError } from "../../util/errors.js";
+import type { Command } from "../command.js";
+import { parseFlags } from "../command.js";
+
+const NAME = "tokenizer encode";
+
+export const command: Command = {
+  path: ["tokenizer", "encode"],
+  summary: "encode stdin lines to token ids with a tokenizer.json",
+  help: `Usage: maskwise tokenizer encode --tokenizer tokenizer.json [--add-special-tokens] < text
+
+Writes one line of space-separated ids for each input line, as the Rust 'tokenizers' library's
+encode(line, addSpecialTokens) gives them. Special tokens are added only with
+--add-special-tokens (the tokenizer's template, e.g. <s> ... </s>).
+
+Options:
+  --tokenizer FILE       a tokenizer.json (BPE with Metaspace or ByteLevel pre-tokenizer)
+  --add-special-tokens   wrap every line in the template's special tokens
+  --tokens               print token strings instead of ids`,
+  async run(argv) {
+    const { values } = parseFlags(NAME, argv, {
+      tokenizer: { type: "string" },
+      "add-special-tokens": { type: "boolean" },
+      tokens: { type: "boolean" },
+    });
+    if (values.tokenizer === undefined) {
+      throw new MaskwiseError("--tokenizer is required", {
+        code: "E_ARG",
+        where: `maskwise ${NAME}`,
+        hint: "give the tokenizer.json to use",
+      });
+    }
+    const tok = tokenizerFromString(readText(values.tokenizer, "tokenizer"), values.tokenizer);
+    const options = { addSpecialTokens: values["add-special-tokens"] === true };
+    let out = "";
+    for await (const line of linesOf(process.stdin, "<stdin>")) {
+      out += values.tokens
+        ? `${tok.tokenize(line.text, options).join(" ")}\n`
+        : `${tok.encode(line.text, options).join(" ")}\n`;
+      if (out.length > 1 << 16) {
+        if (!process.stdout.write(out)) await new Promise((r) => process.stdout.once("drain", r));
+        out = "";
+      }
+    }
+    await new Promise<void>((resolve) => process.stdout.write(out, () => resolve()));
+    return 0;
+  },
+};

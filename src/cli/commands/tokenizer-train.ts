@@ -1,0 +1,106 @@
+// `maskwise tokenizer train`: learns a BPE tokenizer from text files and writes tokenizer.json.
+import { atomicWrite } from "../../node/files.js";
+import { fileLines } from "../../node/lines.js";
+import {
+  DEFAULT_SPECIAL_TOKENS,
+  sentinelTokens,
+  tokenizerToString,
+  trainTokenizer,
+} from "../../tokenizer/index.js";
+import { MaskwiseError } from "../../util/errors.js";
+import type { Command } from "../command.js";
+import { numberFlag, parseFlags } from "../command.js";
+
+const NAME = "tokenizer train";
+
+export const command: Command = {
+  path: ["tokenizer", "train"],
+  summary: "train a BPE tokenizer on text files; write tokenizer.json",
+  help: `Usage: maskwise tokenizer train --input FILE... --vocab-size N --out tokenizer.json [options]
+
+Learns BPE merges from the lines of the input files and writes a Hugging Face tokenizer.json
+that maskwise and the Rust 'tokenizers' library encode identically.
+
+Options:
+  --input FILE          a text file, one sentence or document a line (repeat for more files)
+  --vocab-size N        vocabulary size, special tokens included
+  --out FILE            where to write tokenizer.json
+  --special TOKEN       an extra special token after the defaults (repeat; e.g. de_DE, <sep>)
+  --sentinels N         add T5 span sentinels <extra_id_0> ... <extra_id_{N-1}>
+  --no-default-specials start from no special tokens instead of <s> <pad> </s> <unk> <mask>
+  --pre-tokenizer KIND  metaspace (default: SentencePiece-style '▁' word marker) or byte-level
+                        (GPT-2/RoBERTa bytes, never <unk>)
+  --normalizer NAME     nfkc (default) or none
+  --min-frequency N     pairs seen fewer times are not merged (default 2)
+
+Special tokens take ids 0, 1, ... in order: <s>=0 <pad>=1 </s>=2 <unk>=3 <mask>=4 by default.`,
+  async run(argv) {
+    const { values } = parseFlags(NAME, argv, {
+      input: { type: "string", multiple: true },
+      "vocab-size": { type: "string" },
+      out: { type: "string" },
+      special: { type: "string", multiple: true },
+      sentinels: { type: "string" },
+      "no-default-specials": { type: "boolean" },
+      "pre-tokenizer": { type: "string" },
+      normalizer: { type: "string" },
+      "min-frequency": { type: "string" },
+    });
+    const missing = (flag: string) =>
+      new MaskwiseError(`--${flag} is required`, {
+        code: "E_ARG",
+        where: `maskwise ${NAME}`,
+        hint: `see 'maskwise ${NAME} --help'`,
+      });
+    if (!values.input || values.input.length === 0) throw missing("input");
+    if (values["vocab-size"] === undefined) throw missing("vocab-size");
+    if (values.out === undefined) throw missing("out");
+    const vocabSize = numberFlag(NAME, "vocab-size", values["vocab-size"], 0, {
+      min: 1,
+      integer: true,
+    });
+    const sentinels = numberFlag(NAME, "sentinels", values.sentinels, 0, { min: 0, integer: true });
+    const minFrequency = numberFlag(NAME, "min-frequency", values["min-frequency"], 2, {
+      min: 1,
+      integer: true,
+    });
+    const kind = values["pre-tokenizer"] ?? "metaspace";
+    if (kind !== "metaspace" && kind !== "byte-level") {
+      throw new MaskwiseError(`unknown pre-tokenizer '${kind}'`, {
+        code: "E_ARG",
+        where: `maskwise ${NAME} --pre-tokenizer`,
+        hint: "use metaspace or byte-level",
+      });
+    }
+    const norm = values.normalizer ?? "nfkc";
+    if (norm !== "nfkc" && norm !== "none") {
+      throw new MaskwiseError(`unknown normalizer '${norm}'`, {
+        code: "E_ARG",
+        where: `maskwise ${NAME} --normalizer`,
+        hint: "use nfkc or none",
+      });
+    }
+    const specialTokens = [
+      ...(values["no-default-specials"] ? [] : DEFAULT_SPECIAL_TOKENS),
+      ...sentinelTokens(sentinels),
+      ...(values.special ?? []),
+    ];
+    const lines: string[] = [];
+    for (const file of values.input)
+      for await (const line of fileLines(file)) lines.push(line.text);
+    const started = performance.now();
+    const tok = trainTokenizer(lines, {
+      vocabSize,
+      preTokenizer: kind,
+      specialTokens,
+      normalizer: norm === "nfkc" ? ["NFKC"] : [],
+      minFrequency,
+    });
+    atomicWrite(values.out, tokenizerToString(tok));
+    if (process.stderr.isTTY) {
+      const s = ((performance.now() - started) / 1000).toFixed(1);
+      console.error(`${tok.vocabSize} tokens from ${lines.length} lines in ${s} s: ${values.out}`);
+    }
+    return 0;
+  },
+};
