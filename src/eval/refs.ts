@@ -1,11 +1,18 @@
 // Reference streams as sacreBLEU takes them: refs[k][i] is the k-th reference of segment i, one
-// stream per reference file. A segment may leave some references empty ("", null or undefined);
-// it is then scored against the others, and the signature says `nrefs:var`. A segment with no
-// reference at all is an error, as in sacreBLEU.
+// stream per reference file. A segment may leave some references out (null or undefined); it is
+// then scored against the others, and the signature says `nrefs:var`. An empty string is a
+// reference like any other (an empty one: its length 0 competes for the closest reference
+// length), as in sacreBLEU 2.6.0. A segment with no reference at all is an error (sacreBLEU
+// fails there with a TypeError).
 import { MaskwiseError } from "../util/errors.js";
 import type { NRefs } from "./signature.js";
 
 export type RefStreams = readonly (readonly (string | null | undefined)[])[];
+
+/** "1 line", "2 lines". */
+export function lineCount(n: number): string {
+  return n === 1 ? "1 line" : `${n} lines`;
+}
 
 /** Checks that every stream has one line per hypothesis. */
 export function checkStreams(hyps: readonly string[], refs: RefStreams, metric: string): void {
@@ -19,7 +26,7 @@ export function checkStreams(hyps: readonly string[], refs: RefStreams, metric: 
   refs.forEach((stream, k) => {
     if (stream.length !== hyps.length) {
       throw new MaskwiseError(
-        `reference ${k + 1} has ${stream.length} lines but the hypothesis has ${hyps.length}`,
+        `reference ${k + 1} has ${lineCount(stream.length)} but the hypothesis has ${lineCount(hyps.length)}`,
         {
           code: "E_LENGTH",
           where: metric,
@@ -30,18 +37,18 @@ export function checkStreams(hyps: readonly string[], refs: RefStreams, metric: 
   });
 }
 
-/** The non-empty references of segment i; none at all is an error naming the segment. */
+/** The references of segment i that are present; none at all is an error naming the segment. */
 export function segmentRefs(refs: RefStreams, i: number, metric: string): string[] {
   const lines: string[] = [];
   for (const stream of refs) {
     const r = stream[i];
-    if (r !== null && r !== undefined && r !== "") lines.push(r);
+    if (r !== null && r !== undefined) lines.push(r);
   }
   if (lines.length === 0) {
-    throw new MaskwiseError("empty reference", {
+    throw new MaskwiseError("no reference", {
       code: "E_INPUT",
       where: `${metric}, segment ${i + 1}`,
-      hint: "every segment needs at least one non-empty reference",
+      hint: "every segment needs at least one reference (null marks a missing one)",
     });
   }
   return lines;

@@ -2,6 +2,7 @@
 // single target (reference) and prediction: n-gram overlap clipped by counts, and the longest
 // common subsequence of tokens, each as precision, recall and F1 (fractions in [0, 1]).
 import { MaskwiseError } from "../util/errors.js";
+import { lineCount } from "./refs.js";
 import { tokenizeRouge } from "./tokenize-rouge.js";
 
 export interface RougeTriple {
@@ -151,7 +152,7 @@ export function corpusRouge(
   for (const [k, stream] of refs.entries()) {
     if (stream.length !== predictions.length) {
       throw new MaskwiseError(
-        `reference ${k + 1} has ${stream.length} lines but the hypothesis has ${predictions.length}`,
+        `reference ${k + 1} has ${lineCount(stream.length)} but the hypothesis has ${lineCount(predictions.length)}`,
         { code: "E_LENGTH", where: "ROUGE", hint: "give every reference as many lines" },
       );
     }

@@ -4,6 +4,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
   chrfWords,
+  corpusBleu,
+  corpusChrf,
   getTokenizer,
   isChineseChar,
   porterStem,
@@ -325,4 +327,44 @@ test("rouge-score tokenizer: lowercase runs of [a-z0-9], stemming words over thr
     "quickli",
   ]);
   assert.deepEqual(tokenizeRouge(""), []);
+});
+
+test("several references: a missing one (null) makes nrefs:var; an empty one still counts", () => {
+  const hyps = ["the cat sat on a mat", "a dog barked"];
+  // Figures from sacreBLEU 2.6.0's BLEU().corpus_score and CHRF(word_order=2).corpus_score.
+  const missing = corpusBleu(hyps, [
+    ["the cat sat on the mat", "the dog barked loudly"],
+    ["a cat sat on a mat", null],
+  ]);
+  assert.ok(Math.abs(missing.score - 79.06653855679438) < 1e-9);
+  assert.deepEqual(
+    [missing.counts, missing.totals],
+    [
+      [8, 6, 4, 3],
+      [9, 7, 5, 3],
+    ],
+  );
+  assert.deepEqual([missing.hypLen, missing.refLen], [9, 10]);
+  assert.equal(missing.signature, "nrefs:var|case:mixed|eff:no|tok:13a|smooth:exp|version:2.6.0");
+  // An empty reference is a reference of length 0: it competes for the closest length.
+  const empty = corpusBleu(hyps, [
+    ["the cat sat on the mat", ""],
+    ["a cat sat on a mat", "a dog"],
+  ]);
+  assert.ok(Math.abs(empty.score - 88.35836453663153) < 1e-9);
+  assert.equal(empty.refLen, 8);
+  assert.match(empty.signature, /^nrefs:2\|/);
+  const chrf = corpusChrf(
+    hyps,
+    [
+      ["the cat sat on the mat", "the dog barked loudly"],
+      ["a cat sat on a mat", null],
+    ],
+    { wordOrder: 2 },
+  );
+  assert.ok(Math.abs(chrf.score - 64.85516825553475) < 1e-9);
+  assert.equal(chrf.signature, "nrefs:var|case:mixed|eff:yes|nc:6|nw:2|space:no|version:2.6.0");
+  // No reference at all for a segment, or streams of the wrong length: input errors.
+  assert.throws(() => corpusBleu(["a"], [[null]]), MaskwiseError);
+  assert.throws(() => corpusBleu(["a", "b"], [["a"]]), /has 1 line but the hypothesis has 2 lines/);
 });

@@ -5,7 +5,8 @@
 // Files are read as sacreBLEU's command line reads them: UTF-8 (a byte-order mark is kept as a
 // character, as Python keeps it), lines split at "\n" only, trailing whitespace stripped. Input
 // that cannot be scored (a missing or empty file, bytes that are not UTF-8, files of different
-// lengths, a segment with no reference) stops with one line naming the file and line.
+// lengths) stops with one line naming the file and line. An empty line is a segment like any
+// other: an empty hypothesis, or an empty reference, scored as sacreBLEU 2.6.0 scores them.
 import { readFileSync } from "node:fs";
 import { Bleu, type BleuScore, formatBleu } from "../../eval/bleu.js";
 import { Chrf, formatChrf } from "../../eval/chrf.js";
@@ -106,7 +107,6 @@ function readCorpus(
   hyp: string | undefined,
   refFlags: string[] | undefined,
   positionals: string[],
-  allowEmptyRefs: boolean,
 ): Corpus {
   const refFiles = [...(refFlags ?? []), ...positionals];
   if (hyp === undefined || refFiles.length === 0) {
@@ -131,17 +131,6 @@ function readCorpus(
       );
     }
   });
-  if (!allowEmptyRefs) {
-    for (let i = 0; i < hyps.length; i++) {
-      if (refs.every((r) => r[i] === "")) {
-        throw new MaskwiseError("empty reference line", {
-          code: "E_INPUT",
-          where: `${refFiles[0]}:${i + 1}`,
-          hint: "every segment needs a non-empty reference (sacreBLEU refuses one too)",
-        });
-      }
-    }
-  }
   return { hyps, refs, refFiles };
 }
 
@@ -232,13 +221,13 @@ export const bleuCommand: Command = {
       effectiveOrder: (values["effective-order"] || values["sentence-level"]) ?? false,
     });
     const width = numberFlag(cmd, "width", values.width, 2, { min: 0, integer: true });
-    const { hyps, refs } = readCorpus(cmd, values.hyp, values.ref, positionals, false);
+    const { hyps, refs } = readCorpus(cmd, values.hyp, values.ref, positionals);
     if (values["sentence-level"]) {
       const out: string[] = [];
       for (let i = 0; i < hyps.length; i++) {
         const s = bleu.sentenceScore(
           hyps[i],
-          refs.map((r) => r[i]).filter((r) => r !== ""),
+          refs.map((r) => r[i]),
         );
         out.push(values.json ? bleuJson(s) : formatBleu(s, true, width));
       }
@@ -292,7 +281,7 @@ export const chrfCommand: Command = {
       epsSmoothing: values["eps-smoothing"] ?? false,
     });
     const width = numberFlag(cmd, "width", values.width, 2, { min: 0, integer: true });
-    const { hyps, refs } = readCorpus(cmd, values.hyp, values.ref, positionals, false);
+    const { hyps, refs } = readCorpus(cmd, values.hyp, values.ref, positionals);
     const s = chrf.corpusScore(hyps, refs);
     console.log(
       values.json
@@ -340,7 +329,7 @@ export const rougeCommand: Command = {
       },
       true,
     );
-    const { hyps, refs } = readCorpus(cmd, values.hyp, values.ref, positionals, true);
+    const { hyps, refs } = readCorpus(cmd, values.hyp, values.ref, positionals);
     const r = corpusRouge(hyps, refs, { useStemmer: values.stem ?? false });
     if (values.json) {
       console.log(JSON.stringify({ ...r.mean, n: hyps.length, signature: r.signature }));
