@@ -13,36 +13,28 @@ export interface AddedToken {
 export type Piece = { text: string } | { id: number };
 
 export class AddedTokenMatcher {
-  private readonly byFirst = new Map<string, AddedToken[]>();
+  /** Alternatives longest first: a regular expression takes the first alternative that matches
+   * at the leftmost position, which is then the longest one there. */
+  private readonly re: RegExp | null;
+  private readonly ids = new Map<string, number>();
 
   constructor(tokens: readonly AddedToken[]) {
-    for (const t of tokens) {
-      if (t.content.length === 0) continue;
-      const first = t.content[0];
-      const list = this.byFirst.get(first) ?? [];
-      list.push(t);
-      this.byFirst.set(first, list);
-    }
-    for (const list of this.byFirst.values())
-      list.sort((a, b) => b.content.length - a.content.length);
+    const contents = tokens.map((t) => t.content).filter((c) => c.length > 0);
+    for (const t of tokens) if (!this.ids.has(t.content)) this.ids.set(t.content, t.id);
+    contents.sort((a, b) => b.length - a.length || (a < b ? -1 : 1));
+    const escaped = contents.map((c) => c.replace(/[.*+?^${}()|[\]\\/-]/g, "\\$&"));
+    this.re = contents.length > 0 ? new RegExp(escaped.join("|"), "g") : null;
   }
 
   split(text: string): Piece[] {
-    if (this.byFirst.size === 0) return text.length > 0 ? [{ text }] : [];
+    if (this.re === null) return text.length > 0 ? [{ text }] : [];
     const pieces: Piece[] = [];
     let start = 0;
-    let i = 0;
-    while (i < text.length) {
-      const list = this.byFirst.get(text[i]);
-      const hit = list?.find((t) => text.startsWith(t.content, i));
-      if (hit === undefined) {
-        i++;
-        continue;
-      }
-      if (i > start) pieces.push({ text: text.slice(start, i) });
-      pieces.push({ id: hit.id });
-      i += hit.content.length;
-      start = i;
+    for (const m of text.matchAll(this.re)) {
+      const at = m.index as number;
+      if (at > start) pieces.push({ text: text.slice(start, at) });
+      pieces.push({ id: this.ids.get(m[0]) as number });
+      start = at + m[0].length;
     }
     if (start < text.length) pieces.push({ text: text.slice(start) });
     return pieces;

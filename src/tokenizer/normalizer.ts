@@ -4,7 +4,11 @@
 
 export type NormalizerName = "NFC" | "NFD" | "NFKC" | "NFKD" | "Lowercase";
 
+const ASCII = /^[\x00-\x7f]*$/;
+
 export function normalize(text: string, steps: readonly NormalizerName[]): string {
+  // ASCII text is already in every normal form; the check is much cheaper than normalize().
+  if (steps.length === 1 && steps[0] !== "Lowercase" && ASCII.test(text)) return text;
   let s = text;
   for (const step of steps) s = step === "Lowercase" ? s.toLowerCase() : s.normalize(step);
   return s;

@@ -71,6 +71,14 @@ test("special tokens take ids 0.. in order, are never split, and wrap with addSp
   assert.equal(tok.decode(tok.encode("Ein <mask> Hund"), { skipSpecialTokens: true }), "Ein  Hund");
 });
 
+test("special tokens with regular-expression characters match literally, longest first", () => {
+  const specials = ["<unk>", "[MASK]", "<x-y>", "a|b", "<s>", "<s>x"];
+  const tok = trainTokenizer(corpus.slice(0, 500), { vocabSize: 400, specialTokens: specials });
+  const ids = tok.encode("[MASK] <x-y> a|b <s>x <s>");
+  for (const id of [1, 2, 3, 5, 4]) assert.ok(ids.includes(id), `id ${id} in ${ids}`);
+  assert.ok(!tok.encode("MASK x-y").some((id) => id < specials.length));
+});
+
 for (const kind of ["metaspace", "byte-level"] as const) {
   test(`${kind}: decoding restores NFKC text (German, Chinese, emoji)`, () => {
     const { zh } = tatoeba(3000);

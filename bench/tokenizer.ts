@@ -1,0 +1,64 @@
+// Tokenizer speed: training an 8,000-token BPE tokenizer on Multi30k train (de+en, 58,000 lines)
+// through the CLI, beside Debian's `spm_train --model_type=bpe --vocab_size=8000` on the same
+// files when it is on PATH (the issue's bound: at most 2x its time); and encoding speed in tokens
+// per second on one core (the bound: at least 1 million), for both pre-tokenizers.
+// Run: node --import tsx bench/tokenizer.ts [--json]
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { tokenizerFromString } from "../src/tokenizer/index.js";
+
+const data = join(import.meta.dirname, "..", "..", "shared", "data", "multi30k");
+if (!existsSync(data)) {
+  console.error(`bench/tokenizer.ts: ${data} not found; it needs Multi30k in ../shared`);
+  process.exit(1);
+}
+const files = ["train.de", "train.en"].map((f) => join(data, f));
+const bin = join(import.meta.dirname, "..", "bin", "maskwise.mjs");
+const dir = mkdtempSync(join(tmpdir(), "maskwise-bench-tok-"));
+
+function timed(cmd: string, args: string[]): number {
+  const t0 = performance.now();
+  const r = spawnSync(cmd, args, { encoding: "utf8", cwd: dir });
+  if (r.status !== 0) throw new Error(`${cmd} failed: ${r.stderr}`);
+  return (performance.now() - t0) / 1000;
+}
+
+const result: Record<string, number | null> = {};
+const lines = files.flatMap((f) =>
+  readFileSync(f, "utf8")
+    .split("\n")
+    .filter((l) => l !== ""),
+);
+for (const kind of ["metaspace", "byte-level"]) {
+  const out = join(dir, `${kind}.json`);
+  const inputs = files.flatMap((f) => ["--input", f]);
+  const args = [bin, "tokenizer", "train", ...inputs, "--vocab-size", "8000", "--out", out];
+  result[`train_s_${kind}`] = timed(process.execPath, [...args, "--pre-tokenizer", kind]);
+  const tok = tokenizerFromString(readFileSync(out, "utf8"));
+  // Warm up (fills the word cache as any long run would), then time three passes.
+  let n = 0;
+  for (const l of lines) tok.encode(l);
+  const t0 = performance.now();
+  for (let r = 0; r < 3; r++) for (const l of lines) n += tok.encode(l).length;
+  result[`encode_tok_s_${kind}`] = Math.round(n / ((performance.now() - t0) / 1000));
+}
+const which = spawnSync("sh", ["-c", "command -v spm_train"], { encoding: "utf8" });
+if (which.status === 0) {
+  const spmArgs = [
+    `--input=${files.join(",")}`,
+    "--model_prefix=spm",
+    "--vocab_size=8000",
+    "--model_type=bpe",
+    "--num_threads=1",
+  ];
+  result.spm_train_s = timed("spm_train", spmArgs);
+  result.train_ratio = (result.train_s_metaspace as number) / result.spm_train_s;
+} else {
+  result.spm_train_s = null;
+  result.train_ratio = null;
+}
+rmSync(dir, { recursive: true, force: true });
+if (process.argv.includes("--json")) console.log(JSON.stringify({ bench: "tokenizer", ...result }));
+else for (const [k, v] of Object.entries(result)) console.log(`${k}: ${v ?? "n/a (no spm_train)"}`);
