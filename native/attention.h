@@ -1,0 +1,34 @@
+// Fused mask-aware attention (see AttentionArgs in src/tensor/backend.ts for the contract; the
+// reference is src/backend/reference-attention.ts). Arguments arrive validated by addon.cc.
+#pragma once
+
+#include <cstdint>
+
+namespace mw {
+
+struct AttentionParams {
+  int64_t B, H, Tq, Tk, Dh;
+  const float* q;  // [B, H, Tq, Dh]
+  const float* k;  // [B, H, Tk, Dh]
+  const float* v;  // [B, H, Tk, Dh]
+  const uint8_t* attend;  // [maskBatch, Tq, Tk], 1 = may attend
+  int64_t maskBatch;      // B, or 1 for a mask shared by the batch
+  const uint8_t* blocks;  // [maskBatch, ceil(Tq / blockQ), ceil(Tk / blockK)]: 0 none, 1 all, 2 mixed
+  int64_t blockQ, blockK;
+  float scale;
+  bool skipBlocks;
+  float dropout;
+  uint32_t seed;
+};
+
+/** out [B, H, Tq, Dh], lse [B, H, Tq] (-inf for a row with nothing to attend to). */
+void attention_forward(const AttentionParams& p, float* out, float* lse);
+
+/** Accumulates into dq [B, H, Tq, Dh], dk and dv [B, H, Tk, Dh]. */
+void attention_backward(const AttentionParams& p, const float* out, const float* lse,
+                        const float* dout, float* dq, float* dk, float* dv);
+
+/** Whether attention dropout keeps element `index` (the same hash as src/tensor/backend.ts). */
+bool attention_keep(uint32_t seed, uint64_t index, float dropout);
+
+}  // namespace mw
