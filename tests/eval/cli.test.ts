@@ -112,6 +112,22 @@ describe("maskwise eval on small files", () => {
     );
   });
 
+  test("--hyp - reads the hypothesis from standard input", () => {
+    const r = spawnSync(
+      process.execPath,
+      [bin, "eval", "bleu", "--ref", ref, "--hyp", "-", "--json"],
+      { encoding: "utf8", input: "The cat sat on the mat.\nHello , world !\n" },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).hyp_len, 11);
+    const short = spawnSync(process.execPath, [bin, "eval", "bleu", "--ref", ref, "--hyp", "-"], {
+      encoding: "utf8",
+      input: "The cat sat on the mat.\n",
+    });
+    assert.equal(short.status, 2);
+    assert.match(short.stderr, /has 2 lines but <stdin> has 1 line \(<stdin>:2\)/);
+  });
+
   test("--help documents each command", () => {
     for (const c of ["bleu", "chrf", "rouge"]) {
       const r = run(c, "--help");

@@ -118,11 +118,13 @@ function readCorpus(
   }
   const hyps = readLines(hyp, command).map(pyRstrip);
   const refs = refFiles.map((f) => readLines(f, command).map(pyRstrip));
+  const hypName = hyp === "-" ? "<stdin>" : hyp;
   refs.forEach((r, k) => {
     if (r.length !== hyps.length) {
-      const [short, long] = r.length < hyps.length ? [refFiles[k], hyp] : [hyp, refFiles[k]];
+      const [short, long] =
+        r.length < hyps.length ? [refFiles[k], hypName] : [hypName, refFiles[k]];
       throw new MaskwiseError(
-        `${refFiles[k]} has ${lineCount(r.length)} but ${hyp} has ${lineCount(hyps.length)}`,
+        `${refFiles[k]} has ${lineCount(r.length)} but ${hypName} has ${lineCount(hyps.length)}`,
         {
           code: "E_LENGTH",
           where: `${short}:${Math.min(r.length, hyps.length) + 1}`,
