@@ -51,7 +51,6 @@ if (which.status === 0) {
     "--model_prefix=spm",
     "--vocab_size=8000",
     "--model_type=bpe",
-    "--num_threads=1",
   ];
   result.spm_train_s = timed("spm_train", spmArgs);
   result.train_ratio = (result.train_s_metaspace as number) / result.spm_train_s;

@@ -26,10 +26,11 @@ export interface BpeTrainResult {
 
 const PAIR_BASE = 2097152;
 
-function addWhere(where: Map<number, Set<number>>, key: number, word: number): void {
+/** Which words hold a pair: plain arrays (cheaper than Sets), duplicates skipped when read. */
+function addWhere(where: Map<number, number[]>, key: number, word: number): void {
   const s = where.get(key);
-  if (s === undefined) where.set(key, new Set([word]));
-  else s.add(word);
+  if (s === undefined) where.set(key, [word]);
+  else if (s[s.length - 1] !== word) s.push(word);
 }
 
 export function learnBpe(input: BpeTrainInput): BpeTrainResult {
@@ -56,7 +57,7 @@ export function learnBpe(input: BpeTrainInput): BpeTrainResult {
   }
 
   const counts = new Map<number, number>();
-  const where = new Map<number, Set<number>>();
+  const where = new Map<number, number[]>();
   for (let wi = 0; wi < words.length; wi++) {
     const syms = words[wi];
     for (let i = 0; i + 1 < syms.length; i++) {
@@ -69,6 +70,7 @@ export function learnBpe(input: BpeTrainInput): BpeTrainResult {
   for (const [k, c] of counts) heap.push(c, k);
 
   const merges: [string, string][] = [];
+  const visited = new Int32Array(words.length).fill(-1);
   const minFrequency = Math.max(1, input.minFrequency);
   while (tokens.length < input.vocabSize) {
     const top = heap.pop();
@@ -86,12 +88,31 @@ export function learnBpe(input: BpeTrainInput): BpeTrainResult {
     const delta = new Map<number, number>();
     const bump = (k: number, d: number) => delta.set(k, (delta.get(k) ?? 0) + d);
     for (const wi of where.get(key) ?? []) {
+      if (visited[wi] === merges.length) continue;
+      visited[wi] = merges.length;
       const syms = words[wi];
       const f = freqs[wi];
       const out: number[] = [];
       let changed = false;
+      // Only the neighbours of each merged occurrence change, as in the Rust trainer's
+      // Word::merge: (prev, a) becomes (prev, new) and (b, next) becomes (new, next). `prev` is
+      // read from the merged output, so two merges in a row cancel their shared pair correctly.
       for (let i = 0; i < syms.length; i++) {
         if (i + 1 < syms.length && syms[i] === a && syms[i + 1] === b) {
+          if (out.length > 0) {
+            const prev = out[out.length - 1];
+            bump(pairKey(prev, a), -f);
+            const k = pairKey(prev, id);
+            bump(k, f);
+            addWhere(where, k, wi);
+          }
+          if (i + 2 < syms.length) {
+            const next = syms[i + 2];
+            bump(pairKey(b, next), -f);
+            const k = pairKey(id, next);
+            bump(k, f);
+            addWhere(where, k, wi);
+          }
           out.push(id);
           i++;
           changed = true;
@@ -100,12 +121,6 @@ export function learnBpe(input: BpeTrainInput): BpeTrainResult {
         }
       }
       if (!changed) continue;
-      for (let i = 0; i + 1 < syms.length; i++) bump(pairKey(syms[i], syms[i + 1]), -f);
-      for (let i = 0; i + 1 < out.length; i++) {
-        const k = pairKey(out[i], out[i + 1]);
-        bump(k, f);
-        addWhere(where, k, wi);
-      }
       words[wi] = out;
     }
     counts.delete(key);
