@@ -93,6 +93,17 @@ export class AdamW {
     for (const group of this.groups) for (const p of group.params) p.grad = null;
   }
 
+  /** Restores the moment estimates of one parameter (resuming from a checkpoint). */
+  setState(p: Tensor, m: Float32Array, v: Float32Array): void {
+    if (m.length !== p.size || v.length !== p.size) {
+      throw new MaskwiseError(
+        `optimizer state of ${m.length} values for a parameter of ${p.size}`,
+        { code: "E_CHECKPOINT", where: p.name ?? "AdamW" },
+      );
+    }
+    this.state.set(p, { m, v });
+  }
+
   /** The moment estimates of one parameter (for checkpoints). */
   stateOf(p: Tensor): State | undefined {
     return this.state.get(p);

@@ -81,6 +81,17 @@ export class Rng {
     return xs;
   }
 
+  /** The generator's state, to save in a checkpoint and restore with `Rng.fromState`. */
+  getState(): number[] {
+    return [this.s0, this.s1, this.s2, this.s3];
+  }
+
+  static fromState(state: readonly number[]): Rng {
+    const r = new Rng(0);
+    [r.s0, r.s1, r.s2, r.s3] = state.map((v) => v | 0);
+    return r;
+  }
+
   /** An independent generator derived from this one (for a sub-task that needs its own stream). */
   fork(): Rng {
     return new Rng(this.nextU32());

@@ -1,0 +1,68 @@
+// Padding a list of examples into one batch for an encoder-decoder:
+//   input_ids [B, S] padded with pad, attention_mask 1 on real tokens;
+//   labels [B, T] padded with -100 (never predicted);
+//   decoder_input_ids [B, T]: the labels shifted right behind the decoder start token, unless the
+//   objective gave its own (MASS); decoder_attention_mask masks decoder padding by default.
+import { decoderMaskFromLabels, shiftTokensRight } from "../models/inputs.js";
+import { type Example, IGNORE } from "../objectives/types.js";
+import { Tensor } from "../tensor/tensor.js";
+
+export interface Seq2SeqTensors {
+  input_ids: Tensor;
+  attention_mask: Tensor;
+  decoder_input_ids: Tensor;
+  decoder_attention_mask: Tensor;
+  labels: Tensor;
+  /** Labels that are predicted (not -100): the unit of the loss and of tokens/s. */
+  targetTokens: number;
+}
+
+function pad2d(rows: readonly (readonly number[])[], fill: number): { ids: Tensor; mask: Tensor } {
+  const B = rows.length;
+  const T = Math.max(1, ...rows.map((r) => r.length));
+  const ids = new Int32Array(B * T).fill(fill);
+  const mask = new Int32Array(B * T);
+  rows.forEach((r, b) => {
+    ids.set(r, b * T);
+    mask.fill(1, b * T, b * T + r.length);
+  });
+  return { ids: new Tensor(ids, [B, T]), mask: new Tensor(mask, [B, T]) };
+}
+
+export function collateSeq2Seq(
+  examples: readonly Example[],
+  padTokenId: number,
+  decoderStartTokenId: number,
+): Seq2SeqTensors {
+  const src = pad2d(
+    examples.map((e) => e.input_ids),
+    padTokenId,
+  );
+  const lab = pad2d(
+    examples.map((e) => e.labels),
+    IGNORE,
+  );
+  let decoderIds: Tensor;
+  let decoderMask: Tensor;
+  if (examples.every((e) => e.decoder_input_ids)) {
+    const dec = pad2d(
+      examples.map((e) => e.decoder_input_ids as number[]),
+      padTokenId,
+    );
+    decoderIds = dec.ids;
+    decoderMask = dec.mask;
+  } else {
+    decoderIds = shiftTokensRight(lab.ids, padTokenId, decoderStartTokenId);
+    decoderMask = decoderMaskFromLabels(lab.ids);
+  }
+  let targetTokens = 0;
+  for (const l of lab.ids.i32) if (l !== IGNORE) targetTokens++;
+  return {
+    input_ids: src.ids,
+    attention_mask: src.mask,
+    decoder_input_ids: decoderIds,
+    decoder_attention_mask: decoderMask,
+    labels: lab.ids,
+    targetTokens,
+  };
+}

@@ -1,0 +1,375 @@
+// The training loop for encoder-decoder models (translation, summarization, dialogue, denoising
+// pretraining): token-budget batches reshuffled each epoch, label-smoothed cross-entropy,
+// gradient accumulation, global clipping, AdamW with no decay on biases and norms, a schedule,
+// evaluation every N steps (validation loss, and whatever `evaluate` adds, e.g. BLEU), best and
+// last checkpoints, early stopping, and exact resumption.
+//
+// Exactness: every random choice is a function of (seed, epoch) or (seed, step): the batches of
+// an epoch come from tokenBudgetBatches(seed + epoch), dropout of a step from Rng(seed, step). A
+// checkpoint records the step, the epoch and the position inside it, so a resumed run computes
+// the same losses, step for step, as one that was never interrupted.
+
+import { tokenBudgetBatches } from "../data/batching.js";
+import { parseSafetensors, serializeSafetensors } from "../io/safetensors.js";
+import type { EncoderDecoderModel } from "../models/encoder-decoder.js";
+import type { Example } from "../objectives/types.js";
+import { AdamW } from "../optim/adamw.js";
+import { clipGradNorm, decayGroups } from "../optim/clip.js";
+import { makeSchedule, type ScheduleSpec } from "../optim/schedules.js";
+import { backward, noGrad } from "../tensor/autograd.js";
+import { Tensor } from "../tensor/tensor.js";
+import { MaskwiseError } from "../util/errors.js";
+import { Rng } from "../util/rng.js";
+import { collateSeq2Seq } from "./collate.js";
+import type { RunStore } from "./store.js";
+
+export interface TrainerOptions {
+  maxSteps?: number;
+  maxEpochs?: number;
+  /** Padded tokens per batch (longest row x rows), as fairseq's --max-tokens. */
+  maxTokens: number;
+  /** Batches accumulated per update. */
+  updateFreq?: number;
+  schedule: ScheduleSpec;
+  weightDecay?: number;
+  betas?: [number, number];
+  adamEps?: number;
+  /** Global gradient-norm clip (0 = off). */
+  clipNorm?: number;
+  /** Label smoothing epsilon, spread over all V classes (PyTorch's convention). */
+  labelSmoothing?: number;
+  /** Evaluate every this many updates (0 = only at the end of each epoch). */
+  evalEvery?: number;
+  /** Stop after this many evaluations without a better validation loss (0 = never). */
+  patience?: number;
+  /** Write a training metrics line every this many updates. */
+  logEvery?: number;
+  seed: number;
+}
+
+export interface TrainerHooks {
+  /** Extra validation metrics (e.g. { valid_bleu }) computed on the model in eval mode. */
+  evaluate?: (model: EncoderDecoderModel) => Record<string, number>;
+  /** Called after every update (progress display). */
+  onUpdate?: (info: {
+    step: number;
+    epoch: number;
+    loss: number;
+    lr: number;
+    tokensPerS: number;
+    progress: number;
+  }) => void;
+  /** Polled between batches: true stops the run after saving a checkpoint (Ctrl-C). */
+  shouldStop?: () => boolean;
+  /** Extra files for every checkpoint (tokenizer.json). */
+  extraFiles?: Record<string, string>;
+}
+
+export interface TrainerState {
+  step: number;
+  epoch: number;
+  /** Batches of the current epoch already consumed. */
+  batchInEpoch: number;
+  bestValidLoss: number | null;
+  evalsWithoutImprovement: number;
+  seed: number;
+}
+
+export interface TrainSummary {
+  state: TrainerState;
+  stoppedBy: "max_steps" | "max_epochs" | "early_stopping" | "interrupted";
+  lastValidLoss: number | null;
+}
+
+function stepRng(seed: number, step: number): Rng {
+  return new Rng((Math.imul(seed, 0x9e3779b1) ^ Math.imul(step + 1, 0x85ebca6b)) | 0);
+}
+
+export class Trainer {
+  state: TrainerState;
+  readonly optimizer: AdamW;
+  private readonly trainLengths: number[];
+  private readonly schedule: (step: number) => number;
+
+  constructor(
+    readonly model: EncoderDecoderModel,
+    readonly data: { train: readonly Example[]; valid: readonly Example[] },
+    readonly options: TrainerOptions,
+    readonly store: RunStore,
+    readonly hooks: TrainerHooks = {},
+  ) {
+    if (data.train.length === 0) {
+      throw new MaskwiseError("no training examples", {
+        code: "E_DATA",
+        where: "training data",
+        hint: "check the training files and filters",
+      });
+    }
+    if (options.maxSteps === undefined && options.maxEpochs === undefined) {
+      throw new MaskwiseError("set --max-steps or --max-epochs", {
+        code: "E_ARG",
+        where: "trainer",
+      });
+    }
+    const [b1, b2] = options.betas ?? [0.9, 0.98];
+    this.optimizer = new AdamW(
+      decayGroups(model.namedParameters(), options.weightDecay ?? 0.0001),
+      { lr: 0, beta1: b1, beta2: b2, eps: options.adamEps ?? 1e-8 },
+    );
+    this.schedule = makeSchedule(options.schedule);
+    this.trainLengths = data.train.map((e) => Math.max(e.input_ids.length, e.labels.length));
+    this.state = {
+      step: 0,
+      epoch: 0,
+      batchInEpoch: 0,
+      bestValidLoss: null,
+      evalsWithoutImprovement: 0,
+      seed: options.seed,
+    };
+  }
+
+  private epochBatches(epoch: number): number[][] {
+    return tokenBudgetBatches(this.trainLengths, {
+      maxTokens: this.options.maxTokens,
+      seed: this.options.seed + epoch,
+    });
+  }
+
+  /** Mean token loss on the validation set (no label smoothing), in eval mode. */
+  validLoss(): number | null {
+    if (this.data.valid.length === 0) return null;
+    const cfg = this.model.config;
+    const lengths = this.data.valid.map((e) => Math.max(e.input_ids.length, e.labels.length));
+    const batches = tokenBudgetBatches(lengths, { maxTokens: this.options.maxTokens });
+    this.model.eval();
+    let total = 0;
+    let tokens = 0;
+    noGrad(() => {
+      for (const idx of batches) {
+        const batch = collateSeq2Seq(
+          idx.map((i) => this.data.valid[i]),
+          cfg.pad_token_id,
+          cfg.decoder_start_token_id,
+        );
+        const { loss } = this.model.forward(batch);
+        if (loss && batch.targetTokens > 0) {
+          total += loss.item() * batch.targetTokens;
+          tokens += batch.targetTokens;
+        }
+      }
+    });
+    this.model.train();
+    return tokens > 0 ? total / tokens : null;
+  }
+
+  /** Runs until max steps or epochs, early stopping, or an interruption. */
+  run(): TrainSummary {
+    const o = this.options;
+    const cfg = this.model.config;
+    const updateFreq = o.updateFreq ?? 1;
+    const evalEvery = o.evalEvery ?? 0;
+    const logEvery = o.logEvery ?? 10;
+    const maxSteps = o.maxSteps ?? Number.POSITIVE_INFINITY;
+    const maxEpochs = o.maxEpochs ?? Number.POSITIVE_INFINITY;
+    const params = this.model.parameters();
+    this.model.train();
+    let lastValid: number | null = null;
+    let windowLoss = 0;
+    let windowTokens = 0;
+    let windowStart = performance.now();
+    const evaluate = (): boolean => {
+      const v = this.validLoss();
+      lastValid = v;
+      const extra = this.hooks.evaluate ? this.hooks.evaluate(this.model.eval()) : {};
+      this.model.train();
+      this.store.appendMetrics({
+        step: this.state.step,
+        epoch: this.state.epoch,
+        valid_loss: v,
+        valid_ppl: v === null ? null : Math.exp(v),
+        ...extra,
+      });
+      const improved =
+        v !== null && (this.state.bestValidLoss === null || v < this.state.bestValidLoss);
+      if (improved) {
+        this.state.bestValidLoss = v;
+        this.state.evalsWithoutImprovement = 0;
+        this.saveCheckpoint("best");
+      } else {
+        this.state.evalsWithoutImprovement++;
+      }
+      this.saveCheckpoint("last");
+      return (o.patience ?? 0) > 0 && this.state.evalsWithoutImprovement >= (o.patience ?? 0);
+    };
+
+    while (this.state.epoch < maxEpochs && this.state.step < maxSteps) {
+      const batches = this.epochBatches(this.state.epoch);
+      while (this.state.batchInEpoch < batches.length && this.state.step < maxSteps) {
+        if (this.hooks.shouldStop?.()) {
+          this.saveCheckpoint("last");
+          return { state: { ...this.state }, stoppedBy: "interrupted", lastValidLoss: lastValid };
+        }
+        // One update: updateFreq batches, gradients summed, loss scaled per token over them.
+        const group = batches.slice(this.state.batchInEpoch, this.state.batchInEpoch + updateFreq);
+        const collated = group.map((idx) =>
+          collateSeq2Seq(
+            idx.map((i) => this.data.train[i]),
+            cfg.pad_token_id,
+            cfg.decoder_start_token_id,
+          ),
+        );
+        const tokens = collated.reduce((s, b) => s + b.targetTokens, 0);
+        const rng = stepRng(o.seed, this.state.step);
+        this.optimizer.zeroGrad();
+        let lossSum = 0;
+        for (const batch of collated) {
+          if (batch.targetTokens === 0) continue;
+          const { loss } = this.model.forward(batch, {
+            rng,
+            labelSmoothing: o.labelSmoothing ?? 0,
+          });
+          if (!loss) continue;
+          // The batch loss is a mean over its tokens; its gradient is weighted by the batch's share
+          // of the update's tokens, so the update follows the mean over all of them.
+          lossSum += loss.item() * batch.targetTokens;
+          backward(loss, new Tensor(Float32Array.of(batch.targetTokens / tokens), []));
+        }
+        const gradNorm = clipGradNorm(params, o.clipNorm ?? 0);
+        this.optimizer.lr = this.schedule(this.state.step + 1);
+        this.optimizer.update();
+        this.state.step++;
+        this.state.batchInEpoch += group.length;
+        windowLoss += lossSum;
+        windowTokens += tokens;
+        const now = performance.now();
+        const tokensPerS = (windowTokens / Math.max(1e-9, now - windowStart)) * 1000;
+        const stepLoss = tokens > 0 ? lossSum / tokens : 0;
+        this.hooks.onUpdate?.({
+          step: this.state.step,
+          epoch: this.state.epoch,
+          loss: stepLoss,
+          lr: this.optimizer.lr,
+          tokensPerS,
+          progress: Math.min(
+            1,
+            Number.isFinite(maxSteps)
+              ? this.state.step / maxSteps
+              : (this.state.epoch + this.state.batchInEpoch / batches.length) / maxEpochs,
+          ),
+        });
+        if (this.state.step % logEvery === 0) {
+          this.store.appendMetrics({
+            step: this.state.step,
+            epoch: this.state.epoch,
+            loss: windowTokens > 0 ? windowLoss / windowTokens : stepLoss,
+            lr: this.optimizer.lr,
+            tokens_per_s: tokensPerS,
+            grad_norm: gradNorm,
+          });
+          windowLoss = 0;
+          windowTokens = 0;
+          windowStart = now;
+        }
+        if (evalEvery > 0 && this.state.step % evalEvery === 0 && evaluate()) {
+          return {
+            state: { ...this.state },
+            stoppedBy: "early_stopping",
+            lastValidLoss: lastValid,
+          };
+        }
+      }
+      if (this.state.batchInEpoch >= batches.length) {
+        this.state.epoch++;
+        this.state.batchInEpoch = 0;
+        if (evalEvery === 0 && evaluate()) {
+          return {
+            state: { ...this.state },
+            stoppedBy: "early_stopping",
+            lastValidLoss: lastValid,
+          };
+        }
+      }
+    }
+    if (evalEvery > 0 && this.state.step % evalEvery !== 0) evaluate();
+    else this.saveCheckpoint("last");
+    return {
+      state: { ...this.state },
+      stoppedBy: this.state.step >= maxSteps ? "max_steps" : "max_epochs",
+      lastValidLoss: lastValid,
+    };
+  }
+
+  /** The files of a checkpoint: a model directory plus the trainer's and optimizer's state. */
+  checkpointFiles(): Record<string, Uint8Array | string> {
+    const named = this.model.namedParameters();
+    const weights = serializeSafetensors(
+      named.map(([n, p]) => [n, { shape: p.shape, data: p.f32 }]),
+      { format: "pt" },
+    );
+    const opt: [string, { shape: readonly number[]; data: Float32Array }][] = [];
+    const seen = new Set<unknown>();
+    for (const [n, p] of named) {
+      if (seen.has(p)) continue;
+      seen.add(p);
+      const s = this.optimizer.stateOf(p);
+      if (s)
+        opt.push(
+          [`m.${n}`, { shape: p.shape, data: s.m }],
+          [`v.${n}`, { shape: p.shape, data: s.v }],
+        );
+    }
+    return {
+      "config.json": `${JSON.stringify(this.model.config, null, 2)}\n`,
+      "model.safetensors": weights,
+      "optimizer.safetensors": serializeSafetensors(opt, {
+        optimizer_step: String(this.optimizer.step),
+      }),
+      "trainer_state.json": `${JSON.stringify({ ...this.state, options: this.options }, null, 2)}\n`,
+      ...(this.hooks.extraFiles ?? {}),
+    };
+  }
+
+  saveCheckpoint(name: string): void {
+    this.store.writeCheckpoint(name, this.checkpointFiles());
+  }
+
+  /** Restores model, optimizer and trainer state from checkpoint `name` (default "last"). */
+  resume(name = "last"): boolean {
+    const files = this.store.readCheckpoint(name);
+    if (!files) return false;
+    const where = `checkpoints/${name}`;
+    const need = (f: string) => {
+      const b = files[f];
+      if (!b)
+        throw new MaskwiseError(`checkpoint lacks ${f}`, {
+          code: "E_CHECKPOINT",
+          where,
+          hint: "resume from a complete checkpoint",
+        });
+      return b;
+    };
+    const weights = parseSafetensors(need("model.safetensors"), `${where}/model.safetensors`);
+    this.model.loadState(weights.tensors, { source: `${where}/model.safetensors` });
+    const opt = parseSafetensors(need("optimizer.safetensors"), `${where}/optimizer.safetensors`);
+    const named = this.model.namedParameters();
+    const restored = new Set<unknown>();
+    for (const [n, p] of named) {
+      if (restored.has(p)) continue;
+      restored.add(p);
+      const m = opt.tensors.get(`m.${n}`);
+      const v = opt.tensors.get(`v.${n}`);
+      if (m && v) this.optimizer.setState(p, Float32Array.from(m.data), Float32Array.from(v.data));
+    }
+    this.optimizer.step = Number(opt.metadata.optimizer_step ?? 0);
+    const st = JSON.parse(new TextDecoder().decode(need("trainer_state.json")));
+    this.state = {
+      step: st.step,
+      epoch: st.epoch,
+      batchInEpoch: st.batchInEpoch,
+      bestValidLoss: st.bestValidLoss,
+      evalsWithoutImprovement: st.evalsWithoutImprovement,
+      seed: st.seed,
+    };
+    return true;
+  }
+}
