@@ -60,6 +60,11 @@ export const commands: CommandEntry[] = [
     load: async () => (await import("./tokenizer-encode.js")).command,
   },
   {
+    path: ["data", "get"],
+    summary: "download a known dataset into the cache; print its paths",
+    load: async () => (await import("./data-get.js")).command,
+  },
+  {
     path: ["info"],
     summary: "show the version, the active backend and its threads",
     load: async () => (await import("./info.js")).command,
