@@ -30,28 +30,35 @@ export function byteLevelAlphabet(): string[] {
   return [...BYTE_TO_CHAR];
 }
 
+/** GPT-2's pieces of `text`, before they are written as byte characters. */
+export function gpt2Pieces(text: string): string[] {
+  const pieces: string[] = [];
+  for (const m of text.matchAll(GPT2_SPLIT)) pieces.push(m[0]);
+  return pieces;
+}
+
+/** Writes a piece's UTF-8 bytes as byte characters. */
+export function toByteChars(piece: string): string {
+  let w = "";
+  // ASCII needs no encoder call; this path is most of the text in practice.
+  let ascii = true;
+  for (let i = 0; i < piece.length; i++) {
+    if (piece.charCodeAt(i) >= 0x80) {
+      ascii = false;
+      break;
+    }
+  }
+  if (ascii) {
+    for (let i = 0; i < piece.length; i++) w += BYTE_TO_CHAR[piece.charCodeAt(i)];
+  } else {
+    for (const b of utf8.encode(piece)) w += BYTE_TO_CHAR[b];
+  }
+  return w;
+}
+
 /** Splits text into GPT-2 words and writes each as byte characters. */
 export function byteLevelSplit(text: string): string[] {
-  const words: string[] = [];
-  for (const m of text.matchAll(GPT2_SPLIT)) {
-    const piece = m[0];
-    let w = "";
-    // ASCII needs no encoder call; this path is most of the text in practice.
-    let ascii = true;
-    for (let i = 0; i < piece.length; i++) {
-      if (piece.charCodeAt(i) >= 0x80) {
-        ascii = false;
-        break;
-      }
-    }
-    if (ascii) {
-      for (let i = 0; i < piece.length; i++) w += BYTE_TO_CHAR[piece.charCodeAt(i)];
-    } else {
-      for (const b of utf8.encode(piece)) w += BYTE_TO_CHAR[b];
-    }
-    words.push(w);
-  }
-  return words;
+  return gpt2Pieces(text).map(toByteChars);
 }
 
 /** Maps byte characters back to bytes and decodes UTF-8. A token with any character outside the

@@ -3,7 +3,7 @@
 // encodes the same in both.
 import { type AddedToken, AddedTokenMatcher } from "./added-tokens.js";
 import type { BpeModel } from "./bpe-model.js";
-import { byteLevelDecode, byteLevelSplit } from "./byte-level.js";
+import { byteLevelDecode, byteLevelSplit, gpt2Pieces, toByteChars } from "./byte-level.js";
 import { metaspaceDecode, metaspaceSplit } from "./metaspace.js";
 import { type NormalizerName, normalize } from "./normalizer.js";
 
@@ -34,6 +34,8 @@ export class Tokenizer {
   private readonly matcher: AddedTokenMatcher;
   private readonly addedById = new Map<number, AddedToken>();
   private readonly addedByContent = new Map<string, AddedToken>();
+  /** Byte-level: ids by raw GPT-2 piece, which skips writing the piece as byte characters. */
+  private readonly pieceCache = new Map<string, readonly number[]>();
 
   constructor(parts: TokenizerParts) {
     this.parts = parts;
@@ -78,6 +80,10 @@ export class Tokenizer {
         continue;
       }
       const normalized = normalize(piece.text, this.parts.normalizer);
+      if (this.parts.preTokenizer === "byte-level") {
+        this.encodeBytePieces(normalized, ids);
+        continue;
+      }
       for (const word of this.preTokenize(normalized)) {
         for (const id of this.parts.model.encodeWord(word)) ids.push(id);
       }
@@ -89,6 +95,18 @@ export class Tokenizer {
       else if (item.sequence === "A") for (const id of ids) out.push(id);
     }
     return out;
+  }
+
+  private encodeBytePieces(text: string, ids: number[]): void {
+    const t = this.parts.addPrefixSpace && !text.startsWith(" ") ? ` ${text}` : text;
+    for (const piece of gpt2Pieces(t)) {
+      let hit = this.pieceCache.get(piece);
+      if (hit === undefined) {
+        hit = this.parts.model.encodeWord(toByteChars(piece));
+        if (this.pieceCache.size < 200_000) this.pieceCache.set(piece, hit);
+      }
+      for (const id of hit) ids.push(id);
+    }
   }
 
   /** The token strings `encode` would produce. */
