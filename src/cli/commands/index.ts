@@ -65,6 +65,16 @@ export const commands: CommandEntry[] = [
     load: async () => (await import("./data-get.js")).command,
   },
   {
+    path: ["train"],
+    summary: "train or fine-tune a model; write a run directory",
+    load: async () => (await import("./train.js")).command,
+  },
+  {
+    path: ["translate"],
+    summary: "translate stdin lines to stdout lines with a saved model",
+    load: async () => (await import("./translate.js")).command,
+  },
+  {
     path: ["info"],
     summary: "show the version, the active backend and its threads",
     load: async () => (await import("./info.js")).command,

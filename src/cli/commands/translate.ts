@@ -1,0 +1,92 @@
+// `maskwise translate --model DIR`: stdin lines to stdout lines, batched underneath. An empty line
+// gives an empty line; an over-long line is cut to the model's maximum source length.
+
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { loadEncoderDecoder } from "../../node/model-dir.js";
+import { loadTokenizer } from "../../node/training-setup.js";
+import { translateLines } from "../../train/translate.js";
+import { MaskwiseError } from "../../util/errors.js";
+import { type Command, numberFlag, parseFlags } from "../command.js";
+
+const NAME = "translate";
+const HELP = `Usage: maskwise translate --model DIR [--beam K] [--max-len-a A --max-len-b B]
+                          [--length-penalty X] [--n-best N] [--batch-size N]
+
+Reads source sentences from standard input, one a line, and writes translations to standard
+output, one a line, in order. DIR is a model directory (config.json, model.safetensors,
+tokenizer.json), e.g. RUN/checkpoints/best. Output length is at most A * source length + B
+(default 1.2 and 10). --beam 1 (default 5) decodes greedily. With --n-best N, each input gives N
+lines "score<TAB>translation".`;
+
+export const command: Command = {
+  path: ["translate"],
+  summary: "translate stdin lines to stdout lines with a saved model",
+  help: HELP,
+  async run(argv) {
+    const { values: v } = parseFlags(NAME, argv, {
+      model: { type: "string" },
+      beam: { type: "string" },
+      "max-len-a": { type: "string" },
+      "max-len-b": { type: "string" },
+      "length-penalty": { type: "string" },
+      "n-best": { type: "string" },
+      "batch-size": { type: "string" },
+    });
+    if (!v.model) {
+      throw new MaskwiseError("--model is required", {
+        code: "E_ARG",
+        where: "maskwise translate",
+        hint: "pass a model directory, e.g. RUN/checkpoints/best",
+      });
+    }
+    const model = loadEncoderDecoder(v.model);
+    const tok = loadTokenizer(join(v.model, "tokenizer.json"));
+    const beam = numberFlag(NAME, "beam", v.beam, 5, { min: 1, integer: true });
+    const nBest = numberFlag(NAME, "n-best", v["n-best"], 1, { min: 1, integer: true });
+    const batchSize = numberFlag(NAME, "batch-size", v["batch-size"], 32, {
+      min: 1,
+      integer: true,
+    });
+    const options = {
+      beam,
+      nBest: Math.min(nBest, beam),
+      lengthPenalty: numberFlag(NAME, "length-penalty", v["length-penalty"], 1),
+      maxLenA: numberFlag(NAME, "max-len-a", v["max-len-a"], 1.2, { min: 0 }),
+      maxLenB: numberFlag(NAME, "max-len-b", v["max-len-b"], 10, { min: 1 }),
+      batchSize,
+      maxSourceLength: 1024,
+    };
+    const flush = (lines: string[]) => {
+      const nonEmpty = lines.map((l, i) => [l, i] as const).filter(([l]) => l.trim() !== "");
+      const results = translateLines(
+        model,
+        tok,
+        nonEmpty.map(([l]) => l),
+        options,
+      );
+      const out: string[] = lines.map(() => "");
+      const nb: string[][] = lines.map(() => []);
+      nonEmpty.forEach(([, i], k) => {
+        out[i] = results[k][0].text;
+        nb[i] = results[k].map((h) => `${h.hypothesis.score.toFixed(4)}\t${h.text}`);
+      });
+      process.stdout.write(
+        `${lines.map((_, i) => (nBest > 1 ? (nb[i].length ? nb[i] : ["\t"]).join("\n") : out[i])).join("\n")}\n`,
+      );
+    };
+    let pending: string[] = [];
+    for await (const line of createInterface({
+      input: process.stdin,
+      crlfDelay: Number.POSITIVE_INFINITY,
+    })) {
+      pending.push(line);
+      if (pending.length >= batchSize) {
+        flush(pending);
+        pending = [];
+      }
+    }
+    if (pending.length > 0) flush(pending);
+    return 0;
+  },
+};

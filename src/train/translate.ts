@@ -1,0 +1,86 @@
+// Text in, text out: tokenize source lines, decode them in batches (greedy or beam), detokenize.
+// Source convention (the same in training): the tokenizer's ids followed by eos.
+import { beamSearch } from "../decode/beam.js";
+import { greedy } from "../decode/greedy.js";
+import type { Hypothesis } from "../decode/types.js";
+import type { EncoderDecoderModel } from "../models/encoder-decoder.js";
+import { Seq2SeqIncremental } from "../models/incremental.js";
+import { Tensor } from "../tensor/tensor.js";
+
+/** What translation needs of a tokenizer. */
+export interface TextCodec {
+  encode(text: string): number[];
+  decode(ids: readonly number[], options?: { skipSpecialTokens?: boolean }): string;
+}
+
+export interface TranslateOptions {
+  beam?: number;
+  lengthPenalty?: number;
+  /** Maximum output length = maxLenA * source length + maxLenB (fairseq). */
+  maxLenA?: number;
+  maxLenB?: number;
+  /** Sentences decoded together. */
+  batchSize?: number;
+  nBest?: number;
+  noRepeatNgramSize?: number;
+  /** Source tokens beyond this are cut (the model never saw longer inputs). */
+  maxSourceLength?: number;
+}
+
+/** Translates lines; returns the n-best hypotheses per line (text, tokens, score), best first. */
+export function translateLines(
+  model: EncoderDecoderModel,
+  codec: TextCodec,
+  lines: readonly string[],
+  options: TranslateOptions = {},
+): { text: string; hypothesis: Hypothesis }[][] {
+  const cfg = model.config;
+  const batchSize = options.batchSize ?? 32;
+  const maxSrc = options.maxSourceLength ?? 1024;
+  const encoded = lines.map((l) => [...codec.encode(l).slice(0, maxSrc - 1), cfg.eos_token_id]);
+  // Decode sentences of similar length together (less padding), then restore the input order.
+  const order = encoded.map((_, i) => i).sort((a, b) => encoded[a].length - encoded[b].length);
+  const results: { text: string; hypothesis: Hypothesis }[][] = new Array(lines.length);
+  for (let s = 0; s < order.length; s += batchSize) {
+    const idx = order.slice(s, s + batchSize);
+    const S = Math.max(...idx.map((i) => encoded[i].length));
+    const ids = new Int32Array(idx.length * S).fill(cfg.pad_token_id);
+    const mask = new Int32Array(idx.length * S);
+    idx.forEach((i, r) => {
+      ids.set(encoded[i], r * S);
+      mask.fill(1, r * S, r * S + encoded[i].length);
+    });
+    const maxLength = Math.round((options.maxLenA ?? 1.2) * S + (options.maxLenB ?? 10));
+    const decoder = new Seq2SeqIncremental(
+      model,
+      new Tensor(ids, [idx.length, S]),
+      new Tensor(mask, [idx.length, S]),
+    );
+    const gen = {
+      startToken: cfg.decoder_start_token_id,
+      eosToken: cfg.eos_token_id,
+      maxLength,
+      noRepeatNgramSize: options.noRepeatNgramSize,
+    };
+    const beam = options.beam ?? 1;
+    const hyps: Hypothesis[][] =
+      beam > 1
+        ? beamSearch(decoder, {
+            ...gen,
+            beamSize: beam,
+            lengthPenalty: options.lengthPenalty ?? 1,
+            nBest: options.nBest ?? 1,
+          })
+        : greedy(decoder, gen).map((h) => [h]);
+    idx.forEach((i, r) => {
+      results[i] = hyps[r].map((h) => ({
+        text: codec.decode(
+          h.tokens.filter((t) => t !== cfg.eos_token_id),
+          { skipSpecialTokens: true },
+        ),
+        hypothesis: h,
+      }));
+    });
+  }
+  return results;
+}
