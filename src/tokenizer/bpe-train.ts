@@ -11,7 +11,7 @@ export interface BpeTrainInput {
   wordCounts: ReadonlyMap<string, number>;
   /** Tokens that come first in the vocabulary (special tokens), ids 0, 1, … */
   leading: readonly string[];
-  /** Base symbols, in vocabulary order; every character of every word must be among them. */
+  /** Base symbols, in vocabulary order; other characters are left out of every merge. */
   alphabet: readonly string[];
   /** Stop when the vocabulary (leading + alphabet + merged tokens) reaches this size. */
   vocabSize: number;
@@ -50,10 +50,23 @@ export function learnBpe(input: BpeTrainInput): BpeTrainResult {
   const words: number[][] = [];
   const freqs: number[] = [];
   for (const [w, f] of entries) {
-    const syms: number[] = [];
-    for (const ch of w) syms.push(vocab.get(ch) as number);
-    words.push(syms);
-    freqs.push(f);
+    // A character outside the alphabet (left out by character coverage) becomes <unk> when
+    // encoding, so no merge may span it: the word is learned from as separate pieces.
+    let syms: number[] = [];
+    for (const ch of w) {
+      const id = vocab.get(ch);
+      if (id !== undefined) {
+        syms.push(id);
+      } else if (syms.length > 0) {
+        words.push(syms);
+        freqs.push(f);
+        syms = [];
+      }
+    }
+    if (syms.length > 0) {
+      words.push(syms);
+      freqs.push(f);
+    }
   }
 
   const counts = new Map<number, number>();

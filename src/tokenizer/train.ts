@@ -11,6 +11,7 @@ import { AddedTokenMatcher } from "./added-tokens.js";
 import { BpeModel } from "./bpe-model.js";
 import { learnBpe } from "./bpe-train.js";
 import { byteLevelAlphabet } from "./byte-level.js";
+import { METASPACE } from "./metaspace.js";
 import { type NormalizerName, normalize } from "./normalizer.js";
 import { type PreTokenizerKind, type TemplateItem, Tokenizer } from "./tokenizer.js";
 
@@ -27,6 +28,12 @@ export interface TrainOptions {
   normalizer?: readonly NormalizerName[];
   /** Pairs seen fewer times are not merged. Default 2. */
   minFrequency?: number;
+  /**
+   * Metaspace only: keep the most frequent characters that cover this share of all character
+   * occurrences (SentencePiece's character_coverage; it uses 0.9995). Rarer characters become
+   * <unk>, leaving their vocabulary slots to merges. Default 1: every character seen.
+   */
+  characterCoverage?: number;
 }
 
 /** `<extra_id_0>` … `<extra_id_{n-1}>`: T5's span-corruption sentinels. */
@@ -74,6 +81,38 @@ function defaultTemplate(
   };
 }
 
+const byCodePoint = (x: string, y: string) =>
+  (x.codePointAt(0) as number) - (y.codePointAt(0) as number);
+
+/** The characters to start from, in code point order (a fixed rule, whatever the line order). */
+function chooseAlphabet(wordCounts: ReadonlyMap<string, number>, coverage: number): string[] {
+  if (!(coverage > 0 && coverage <= 1)) {
+    throw new MaskwiseError(`character coverage must be in (0, 1], got ${coverage}`, {
+      code: "E_ARG",
+      where: "--character-coverage",
+      hint: "use a share such as 0.9995, or 1 for every character",
+    });
+  }
+  const freq = new Map<string, number>();
+  let total = 0;
+  for (const [w, f] of wordCounts) {
+    for (const ch of w) {
+      freq.set(ch, (freq.get(ch) ?? 0) + f);
+      total += f;
+    }
+  }
+  if (coverage === 1) return [...freq.keys()].sort(byCodePoint);
+  const ranked = [...freq].sort((x, y) => y[1] - x[1] || byCodePoint(x[0], y[0]));
+  const kept: string[] = [METASPACE];
+  let covered = 0;
+  for (const [ch, f] of ranked) {
+    if (covered >= coverage * total) break;
+    kept.push(ch);
+    covered += f;
+  }
+  return [...new Set(kept)].sort(byCodePoint);
+}
+
 export function trainTokenizer(lines: Iterable<string>, options: TrainOptions): Tokenizer {
   const kind = options.preTokenizer ?? "metaspace";
   const specials = [...new Set(options.specialTokens ?? DEFAULT_SPECIAL_TOKENS)];
@@ -96,12 +135,7 @@ export function trainTokenizer(lines: Iterable<string>, options: TrainOptions): 
   if (kind === "byte-level") {
     alphabet = byteLevelAlphabet();
   } else {
-    const chars = new Set<string>();
-    for (const w of wordCounts.keys()) for (const ch of w) chars.add(ch);
-    // Code point order: a fixed rule, independent of the order lines arrive in.
-    alphabet = [...chars].sort(
-      (x, y) => (x.codePointAt(0) as number) - (y.codePointAt(0) as number),
-    );
+    alphabet = chooseAlphabet(wordCounts, options.characterCoverage ?? 1);
   }
   const base = new Set([...specials, ...alphabet]).size;
   if (options.vocabSize < base) {

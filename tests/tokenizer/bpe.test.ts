@@ -35,6 +35,17 @@ test("learnBpe merges the most frequent pair first and breaks ties by the smalle
   assert.equal(vocab.get("abab"), 6);
 });
 
+test("learnBpe never merges across a character outside the alphabet", () => {
+  const { merges } = learnBpe({
+    wordCounts: new Map([["abxab", 5]]),
+    leading: [],
+    alphabet: ["a", "b"],
+    vocabSize: 10,
+    minFrequency: 1,
+  });
+  assert.deepEqual(merges, [["a", "b"]]);
+});
+
 test("BpeModel applies merges by rank, leftmost first, and gives <unk> per unknown character", () => {
   const vocab = new Map(["<unk>", "a", "b", "aa", "ab"].map((t, i) => [t, i]));
   const m = new BpeModel(

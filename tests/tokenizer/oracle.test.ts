@@ -75,3 +75,18 @@ for (const kind of ["metaspace", "byte-level"] as const) {
     ]);
   });
 }
+
+test("metaspace with character coverage 0.999: rare Chinese characters become <unk> alike", async () => {
+  const { en, zh } = tatoeba(12000);
+  const tok = trainTokenizer([...zh.slice(0, 10000), ...en.slice(0, 10000)], {
+    vocabSize: 5000,
+    characterCoverage: 0.999,
+  });
+  const unk = tok.tokenToId("<unk>") as number;
+  const test = [...zh.slice(10000), ...en.slice(10000), ...HARD_TEXT];
+  assert.ok(
+    test.some((t) => tok.encode(t).includes(unk)),
+    "some characters are left out",
+  );
+  await assertSameEncoding(tok, "zh-coverage", test);
+});

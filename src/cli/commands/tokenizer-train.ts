@@ -32,6 +32,9 @@ Options:
                         (GPT-2/RoBERTa bytes, never <unk>)
   --normalizer NAME     nfkc (default) or none
   --min-frequency N     pairs seen fewer times are not merged (default 2)
+  --character-coverage F  metaspace: keep the most frequent characters covering this share of
+                        the text (e.g. 0.9995, as SentencePiece); rarer ones become <unk>.
+                        Default 1: every character seen
 
 Special tokens take ids 0, 1, ... in order: <s>=0 <pad>=1 </s>=2 <unk>=3 <mask>=4 by default.`,
   async run(argv) {
@@ -45,6 +48,7 @@ Special tokens take ids 0, 1, ... in order: <s>=0 <pad>=1 </s>=2 <unk>=3 <mask>=
       "pre-tokenizer": { type: "string" },
       normalizer: { type: "string" },
       "min-frequency": { type: "string" },
+      "character-coverage": { type: "string" },
     });
     const missing = (flag: string) =>
       new MaskwiseError(`--${flag} is required`, {
@@ -64,6 +68,13 @@ Special tokens take ids 0, 1, ... in order: <s>=0 <pad>=1 </s>=2 <unk>=3 <mask>=
       min: 1,
       integer: true,
     });
+    const characterCoverage = numberFlag(
+      NAME,
+      "character-coverage",
+      values["character-coverage"],
+      1,
+      { min: 0 },
+    );
     const kind = values["pre-tokenizer"] ?? "metaspace";
     if (kind !== "metaspace" && kind !== "byte-level") {
       throw new MaskwiseError(`unknown pre-tokenizer '${kind}'`, {
@@ -95,6 +106,7 @@ Special tokens take ids 0, 1, ... in order: <s>=0 <pad>=1 </s>=2 <unk>=3 <mask>=
       specialTokens,
       normalizer: norm === "nfkc" ? ["NFKC"] : [],
       minFrequency,
+      characterCoverage,
     });
     atomicWrite(values.out, tokenizerToString(tok));
     if (process.stderr.isTTY) {
