@@ -78,17 +78,26 @@ export class EncoderLayer extends Module {
     );
   }
 
-  /** x [B, S, D] -> [B, S, D] */
-  forward(x: Tensor, mask: MaskSource, noise?: Noise, cache?: AttentionCache): Tensor {
+  /** x [B, S, D] -> [B, S, D]. With `weights`, its `self` receives the attention weights [B, H, S, S]. */
+  forward(
+    x: Tensor,
+    mask: MaskSource,
+    noise?: Noise,
+    cache?: AttentionCache,
+    weights?: { self?: Tensor },
+  ): Tensor {
     const { cfg } = this;
     const seed = noise?.rng.nextU32();
+    const returnWeights = weights !== undefined;
     if (cfg.normalize_before) {
-      const a = this.self_attn.forward(this.self_attn_layer_norm.forward(x), {
+      const sa = this.self_attn.forward(this.self_attn_layer_norm.forward(x), {
         mask,
         seed,
         cache,
-      }).out;
-      const h = residual(x, a, cfg, this.training, noise);
+        returnWeights,
+      });
+      if (weights) weights.self = sa.weights;
+      const h = residual(x, sa.out, cfg, this.training, noise);
       return residual(
         h,
         ffn(this, cfg, this.final_layer_norm.forward(h), noise),
@@ -97,8 +106,9 @@ export class EncoderLayer extends Module {
         noise,
       );
     }
-    const a = this.self_attn.forward(x, { mask, seed, cache }).out;
-    const h = this.self_attn_layer_norm.forward(residual(x, a, cfg, this.training, noise));
+    const sa = this.self_attn.forward(x, { mask, seed, cache, returnWeights });
+    if (weights) weights.self = sa.weights;
+    const h = this.self_attn_layer_norm.forward(residual(x, sa.out, cfg, this.training, noise));
     return this.final_layer_norm.forward(
       residual(h, ffn(this, cfg, h, noise), cfg, this.training, noise),
     );

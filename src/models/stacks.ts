@@ -89,8 +89,16 @@ export class Encoder extends Module {
       : null;
   }
 
-  /** ids [B, S], attentionMask [B, S] (1 = real) -> memory [B, S, D] */
-  forward(ids: Tensor, attentionMask: Tensor, noise?: Noise): Tensor {
+  /**
+   * ids [B, S], attentionMask [B, S] (1 = real) -> memory [B, S, D]. With `weights`, entry i
+   * receives layer i's self-attention weights [B, H, S, S] (for inspection).
+   */
+  forward(
+    ids: Tensor,
+    attentionMask: Tensor,
+    noise?: Noise,
+    weights?: { self?: Tensor }[],
+  ): Tensor {
     const mask = keyPaddingFromAttentionMask(attentionMask);
     let x = embed(
       this.cfg,
@@ -101,7 +109,14 @@ export class Encoder extends Module {
       this.training,
       noise,
     );
-    for (const layer of this.layers.items) x = layer.forward(x, mask, noise);
+    this.layers.items.forEach((layer, i) => {
+      let w: { self?: Tensor } | undefined;
+      if (weights) {
+        w = {};
+        weights[i] = w;
+      }
+      x = layer.forward(x, mask, noise, undefined, w);
+    });
     return this.layer_norm ? this.layer_norm.forward(x) : x;
   }
 }

@@ -6,8 +6,9 @@ import { join } from "node:path";
 import { parseSafetensors, serializeSafetensors } from "../io/safetensors.js";
 import { type ModelConfig, resolveConfig } from "../models/config.js";
 import { EncoderDecoderModel } from "../models/encoder-decoder.js";
+import { type Tokenizer, tokenizerFromString, tokenizerToString } from "../tokenizer/index.js";
 import { MaskwiseError } from "../util/errors.js";
-import { atomicWrite, readBytes, readJson } from "./files.js";
+import { atomicWrite, readBytes, readJson, readText } from "./files.js";
 
 export function loadConfig(dir: string): ModelConfig {
   const path = join(dir, "config.json");
@@ -56,4 +57,16 @@ export function saveModel(dir: string, model: EncoderDecoderModel): void {
     );
   atomicWrite(join(dir, "model.safetensors"), serializeSafetensors(tensors, { format: "pt" }));
   atomicWrite(join(dir, "config.json"), `${JSON.stringify(model.config, null, 2)}\n`);
+}
+
+/** The tokenizer.json beside config.json, or null when the model directory has none. */
+export function loadTokenizer(dir: string): Tokenizer | null {
+  const path = join(dir, "tokenizer.json");
+  if (!existsSync(path)) return null;
+  return tokenizerFromString(readText(path, "tokenizer.json"), path);
+}
+
+/** Writes tokenizer.json into a model directory. */
+export function saveTokenizer(dir: string, tokenizer: Tokenizer): void {
+  atomicWrite(join(dir, "tokenizer.json"), tokenizerToString(tokenizer));
 }
