@@ -24,6 +24,8 @@ function byteTable(): string[] {
 export const BYTE_TO_CHAR: readonly string[] = byteTable();
 const CHAR_TO_BYTE = new Map<string, number>(BYTE_TO_CHAR.map((c, b) => [c, b]));
 const utf8 = new TextEncoder();
+/** Lossy like Rust's String::from_utf8_lossy, and keeping a leading U+FEFF as text. */
+const utf8Lossy = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /** The 256 base symbols, in byte order. */
 export function byteLevelAlphabet(): string[] {
@@ -82,7 +84,7 @@ export function byteLevelDecode(tokens: readonly string[]): string {
       for (const x of utf8.encode(t)) bytes.push(x);
     }
   }
-  return new TextDecoder("utf-8").decode(new Uint8Array(bytes));
+  return utf8Lossy.decode(new Uint8Array(bytes));
 }
 
 export const byteLevelJson = {
