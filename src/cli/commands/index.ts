@@ -75,6 +75,11 @@ export const commands: CommandEntry[] = [
     load: async () => (await import("./translate.js")).command,
   },
   {
+    path: ["serve"],
+    summary: "serve the browser inspector (translation, masks, attention) and a JSON API",
+    load: async () => (await import("./serve.js")).command,
+  },
+  {
     path: ["info"],
     summary: "show the version, the active backend and its threads",
     load: async () => (await import("./info.js")).command,

@@ -1,0 +1,213 @@
+// The HTTP server of `maskwise serve`: the inspector page and its JSON API.
+//
+// Safety by construction: the model directory is read once, at start; after that no request
+// touches the file system. Static assets are a fixed table held in memory (the page's TypeScript
+// is bundled with esbuild at start), so no URL can name a file, and `..` in a path is just an
+// unknown route. Bodies are capped while they stream in; every handler runs inside one try/catch
+// that turns errors into a JSON reply, so a request can fail but never take the server down.
+import { readFileSync } from "node:fs";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { MaskwiseError } from "../util/errors.js";
+import { ApiError, Inspector, type InspectorLimits } from "./inspector.js";
+import { loadEncoderDecoder, loadTokenizer } from "./model-dir.js";
+
+export const WEB_DIR = join(import.meta.dirname, "..", "..", "web");
+
+export interface ServeOptions {
+  modelDir: string;
+  host?: string;
+  /** 0 picks a free port. */
+  port?: number;
+  limits?: Partial<InspectorLimits>;
+}
+
+export interface RunningServer {
+  server: Server;
+  /** e.g. http://127.0.0.1:7878/ */
+  url: string;
+  close(): Promise<void>;
+}
+
+interface Asset {
+  type: string;
+  body: string | Uint8Array;
+}
+
+/** Bundles web/main.ts (and the maskwise core it imports) for the browser. */
+export async function buildPage(): Promise<Map<string, Asset>> {
+  let esbuild: typeof import("esbuild");
+  try {
+    esbuild = await import("esbuild");
+  } catch {
+    throw new MaskwiseError("esbuild is not installed, so the page cannot be bundled", {
+      code: "E_DEPENDENCY",
+      where: "maskwise serve",
+      hint: "run npm install in the maskwise checkout",
+      kind: "failure",
+    });
+  }
+  const result = await esbuild.build({
+    entryPoints: [join(WEB_DIR, "main.ts")],
+    bundle: true,
+    write: false,
+    format: "esm",
+    platform: "browser",
+    target: "es2022",
+    logLevel: "silent",
+  });
+  const js = result.outputFiles[0].text;
+  const read = (name: string) => readFileSync(join(WEB_DIR, name), "utf8");
+  return new Map<string, Asset>([
+    ["/", { type: "text/html; charset=utf-8", body: read("index.html") }],
+    ["/index.html", { type: "text/html; charset=utf-8", body: read("index.html") }],
+    ["/style.css", { type: "text/css; charset=utf-8", body: read("style.css") }],
+    ["/app.js", { type: "text/javascript; charset=utf-8", body: js }],
+  ]);
+}
+
+const SECURITY_HEADERS = {
+  "x-content-type-options": "nosniff",
+  "cache-control": "no-store",
+  // The page loads only its own script and style, and talks only to this server.
+  "content-security-policy":
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
+};
+
+function send(res: ServerResponse, status: number, type: string, body: string | Uint8Array) {
+  res.writeHead(status, { "content-type": type, ...SECURITY_HEADERS });
+  res.end(body);
+}
+
+function sendJson(res: ServerResponse, status: number, value: unknown) {
+  send(res, status, "application/json; charset=utf-8", JSON.stringify(value));
+}
+
+/**
+ * Reads a body of at most `limit` bytes. A longer one is drained (so the client reads our 413
+ * instead of a reset connection) up to 16 times the limit, and cut off beyond that.
+ */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers["content-length"] ?? "0");
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooBig = Number.isFinite(declared) && declared > limit;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) tooBig = true;
+      if (size > 16 * limit) {
+        req.destroy();
+        return;
+      }
+      if (!tooBig) chunks.push(chunk);
+    });
+    req.on("end", () => {
+      if (tooBig) reject(new ApiError(413, `the request body is over the ${limit}-byte limit`));
+      else resolve(Buffer.concat(chunks));
+    });
+    req.on("error", reject);
+  });
+}
+
+async function handleApi(
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  inspector: Inspector,
+): Promise<void> {
+  if (path === "/api/info") {
+    if (req.method !== "GET") throw new ApiError(405, "use GET for /api/info");
+    sendJson(res, 200, inspector.info());
+    return;
+  }
+  const handlers: Record<string, (body: unknown) => unknown> = {
+    "/api/translate": (b) => inspector.translate(b),
+    "/api/inspect": (b) => inspector.inspect(b),
+  };
+  const handler = handlers[path];
+  if (!handler) throw new ApiError(404, `no API route ${path}`);
+  if (req.method !== "POST") throw new ApiError(405, `use POST for ${path}`);
+  const type = String(req.headers["content-type"] ?? "");
+  if (!/^application\/json\b/i.test(type))
+    throw new ApiError(415, "send the body as JSON with content-type: application/json");
+  const raw = await readBody(req, inspector.limits.maxBodyBytes);
+  let body: unknown;
+  try {
+    body = JSON.parse(raw.toString("utf8"));
+  } catch (e) {
+    throw new ApiError(400, `the body is not valid JSON: ${(e as Error).message}`);
+  }
+  sendJson(res, 200, handler(body));
+}
+
+export async function startServer(options: ServeOptions): Promise<RunningServer> {
+  const model = loadEncoderDecoder(options.modelDir);
+  const tokenizer = loadTokenizer(options.modelDir);
+  const inspector = new Inspector(model, tokenizer, options.limits);
+  const assets = await buildPage();
+
+  const server = createServer(async (req, res) => {
+    try {
+      // Only the path counts; the host part of this URL is a placeholder and never fetched.
+      const path = new URL(req.url ?? "/", "http://localhost").pathname;
+      if (path.startsWith("/api/")) {
+        await handleApi(req, res, path, inspector);
+        return;
+      }
+      const asset = assets.get(path);
+      if (!asset) throw new ApiError(404, `not found: ${path}`);
+      if (req.method !== "GET" && req.method !== "HEAD") throw new ApiError(405, "use GET");
+      send(res, 200, asset.type, req.method === "HEAD" ? "" : asset.body);
+    } catch (e) {
+      let status = 500;
+      let message: string;
+      let field: string | undefined;
+      if (e instanceof ApiError) {
+        status = e.status;
+        message = e.message;
+        field = e.field;
+      } else if (e instanceof MaskwiseError) {
+        status = e.kind === "input" ? 400 : 500;
+        message = e.toLine().replace(/^maskwise: /, "");
+      } else {
+        message = `internal error: ${(e as Error)?.message ?? String(e)}`;
+      }
+      if (res.headersSent) res.destroy();
+      else sendJson(res, status, field ? { error: message, field } : { error: message });
+    }
+  });
+  // A malformed request line or header gets a plain 400 instead of an uncaught error.
+  server.on("clientError", (_err, socket) => {
+    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n");
+    else socket.destroy();
+  });
+  server.requestTimeout = 60_000;
+  server.headersTimeout = 10_000;
+
+  const host = options.host ?? "127.0.0.1";
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", (e: NodeJS.ErrnoException) =>
+      reject(
+        new MaskwiseError(`cannot listen on ${host}:${options.port ?? 0}: ${e.code ?? e.message}`, {
+          code: "E_LISTEN",
+          where: "maskwise serve",
+          hint: e.code === "EADDRINUSE" ? "pick another --port" : "check --host and --port",
+        }),
+      ),
+    );
+    server.listen(options.port ?? 0, host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const shown = host.includes(":") ? `[${host}]` : host;
+  return {
+    server,
+    url: `http://${shown}:${port}/`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
