@@ -1,0 +1,291 @@
+// The GEMM driver: packing, cache blocking, threading, and the direct path for small problems.
+//
+// Loop nest per task (GotoBLAS): jc over N by nc -> pc over K by kc -> pack B[kc x nc] into
+// nr-wide panels -> ic over M by mc -> pack A[mc x kc] into mr-high panels -> jr over the B
+// panels -> ir over the A panels -> micro-kernel. The B micro-panel (kc x nr) stays in L1 while
+// the ir loop streams A panels from L2. Transposes only change how packing reads memory.
+#include "gemm.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+
+#include "threadpool.h"
+
+namespace mw {
+
+namespace {
+
+Isa detect_isa() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+      __builtin_cpu_supports("avx512dq"))
+    return Isa::avx512;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Isa::avx2;
+#endif
+  return Isa::portable;
+}
+
+Isa g_isa = detect_isa();
+
+const MicroKernel& active_kernel() {
+  switch (g_isa) {
+    case Isa::avx512: return kernel_avx512();
+    case Isa::avx2: return kernel_avx2();
+    default: return kernel_portable();
+  }
+}
+
+// Per-OS-thread packing buffers, 64-byte aligned, grown on demand and kept for reuse.
+struct Buffer {
+  float* p = nullptr;
+  size_t cap = 0;
+  ~Buffer() { std::free(p); }
+  float* get(size_t n) {
+    if (n > cap) {
+      std::free(p);
+      size_t bytes = ((n * sizeof(float)) + 63) / 64 * 64;
+      p = static_cast<float*>(std::aligned_alloc(64, bytes));
+      if (p == nullptr) throw std::bad_alloc();
+      cap = n;
+    }
+    return p;
+  }
+};
+thread_local Buffer t_abuf, t_bbuf;
+
+// Packs op(A)[i0:i0+mc, p0:p0+kc] as panels of mr rows, each laid out [p][mr]; rows past mc
+// are zero (the kernel for a short panel reads only its rows, but keep memory defined).
+void pack_a(const GemmParams& g, const float* A, int mr, int64_t i0, int64_t mc, int64_t p0,
+            int64_t kc, float* dst) {
+  for (int64_t ir = 0; ir < mc; ir += mr) {
+    const int rows = static_cast<int>(std::min<int64_t>(mr, mc - ir));
+    float* d = dst + ir * kc;
+    if (g.transA) {
+      // Element (i, p) at i + p * lda: each k step reads mr contiguous floats.
+      const float* s = A + (i0 + ir) + p0 * g.lda;
+      for (int64_t p = 0; p < kc; p++, s += g.lda, d += mr) {
+        int i = 0;
+        for (; i < rows; i++) d[i] = s[i];
+        for (; i < mr; i++) d[i] = 0.0f;
+      }
+    } else {
+      // Element (i, p) at i * lda + p: a transpose of mr rows.
+      const float* s = A + (i0 + ir) * g.lda + p0;
+      if (rows == mr) {
+        for (int64_t p = 0; p < kc; p++)
+          for (int i = 0; i < mr; i++) d[p * mr + i] = s[i * g.lda + p];
+      } else {
+        for (int64_t p = 0; p < kc; p++) {
+          int i = 0;
+          for (; i < rows; i++) d[p * mr + i] = s[i * g.lda + p];
+          for (; i < mr; i++) d[p * mr + i] = 0.0f;
+        }
+      }
+    }
+  }
+}
+
+// Packs op(B)[p0:p0+kc, j0:j0+nc] as panels of nr columns, each laid out [p][nr], zero-padded.
+void pack_b(const GemmParams& g, const float* B, int nr, int64_t p0, int64_t kc, int64_t j0,
+            int64_t nc, float* dst) {
+  for (int64_t jr = 0; jr < nc; jr += nr) {
+    const int cols = static_cast<int>(std::min<int64_t>(nr, nc - jr));
+    float* d = dst + jr * kc;
+    if (!g.transB) {
+      // Element (p, j) at p * ldb + j: each k step copies nr contiguous floats.
+      const float* s = B + p0 * g.ldb + (j0 + jr);
+      if (cols == nr) {
+        for (int64_t p = 0; p < kc; p++, s += g.ldb, d += nr) std::memcpy(d, s, nr * sizeof(float));
+      } else {
+        for (int64_t p = 0; p < kc; p++, s += g.ldb, d += nr) {
+          int j = 0;
+          for (; j < cols; j++) d[j] = s[j];
+          for (; j < nr; j++) d[j] = 0.0f;
+        }
+      }
+    } else {
+      // Element (p, j) at p + j * ldb: a transpose of nr columns.
+      const float* s = B + p0 + (j0 + jr) * g.ldb;
+      for (int64_t p = 0; p < kc; p++) {
+        int j = 0;
+        for (; j < cols; j++) d[p * nr + j] = s[j * g.ldb + p];
+        for (; j < nr; j++) d[p * nr + j] = 0.0f;
+      }
+    }
+  }
+}
+
+// C[i0:i1, j0:j1] of one matrix of the batch.
+void gemm_tile(const MicroKernel& K, const GemmParams& g, const float* A, const float* B,
+               float* C, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
+  const int mr = K.mr, nr = K.nr;
+  const int64_t kcmax = K.kc;
+  const int64_t mcmax = K.mc;
+  const int64_t ncmax = K.nc;
+  float* abuf = t_abuf.get(static_cast<size_t>((mcmax + mr) * kcmax));
+  float* bbuf = t_bbuf.get(static_cast<size_t>((ncmax + nr) * kcmax));
+  for (int64_t jc = j0; jc < j1; jc += ncmax) {
+    const int64_t nc = std::min(ncmax, j1 - jc);
+    for (int64_t pc = 0; pc < g.k; pc += kcmax) {
+      const int64_t kc = std::min(kcmax, g.k - pc);
+      // Later k blocks add to what the first one wrote.
+      const float beta = pc == 0 ? g.beta : 1.0f;
+      pack_b(g, B, nr, pc, kc, jc, nc, bbuf);
+      for (int64_t ic = i0; ic < i1; ic += mcmax) {
+        const int64_t mc = std::min(mcmax, i1 - ic);
+        pack_a(g, A, mr, ic, mc, pc, kc, abuf);
+        for (int64_t jr = 0; jr < nc; jr += nr) {
+          const int n = static_cast<int>(std::min<int64_t>(nr, nc - jr));
+          const float* bp = bbuf + jr * kc;
+          for (int64_t ir = 0; ir < mc; ir += mr) {
+            const int m = static_cast<int>(std::min<int64_t>(mr, mc - ir));
+            K.run(kc, abuf + ir * kc, bp, C + (ic + ir) * g.ldc + jc + jr, g.ldc, m, n,
+                  g.alpha, beta);
+          }
+        }
+      }
+    }
+  }
+}
+
+// The direct path for small products: no packing, one pass over each row of C.
+void gemm_small(const GemmParams& g, const float* A, const float* B, float* C) {
+  float acc[256];
+  for (int64_t i = 0; i < g.m; i++) {
+    float* crow = C + i * g.ldc;
+    for (int64_t j0 = 0; j0 < g.n; j0 += 256) {
+      const int64_t nb = std::min<int64_t>(256, g.n - j0);
+      for (int64_t j = 0; j < nb; j++) acc[j] = 0.0f;
+      for (int64_t p = 0; p < g.k; p++) {
+        const float av = g.transA ? A[i + p * g.lda] : A[i * g.lda + p];
+        if (!g.transB) {
+          const float* brow = B + p * g.ldb + j0;
+          for (int64_t j = 0; j < nb; j++) acc[j] += av * brow[j];
+        } else {
+          const float* bcol = B + p + j0 * g.ldb;
+          for (int64_t j = 0; j < nb; j++) acc[j] += av * bcol[j * g.ldb];
+        }
+      }
+      if (g.beta == 0.0f) {
+        for (int64_t j = 0; j < nb; j++) crow[j0 + j] = g.alpha * acc[j];
+      } else {
+        for (int64_t j = 0; j < nb; j++) crow[j0 + j] = g.alpha * acc[j] + g.beta * crow[j0 + j];
+      }
+    }
+  }
+}
+
+// k = 0: C = alpha * 0 + beta * C, as the reference computes it.
+void gemm_k0(const GemmParams& g, float* C) {
+  const float z = g.alpha * 0.0f;
+  for (int64_t i = 0; i < g.m; i++) {
+    float* row = C + i * g.ldc;
+    for (int64_t j = 0; j < g.n; j++) row[j] = g.beta == 0.0f ? z : z + g.beta * row[j];
+  }
+}
+
+// Below this many multiply-adds per matrix, packing costs more than it saves.
+constexpr int64_t kSmall = 32 * 32 * 32;
+// Below this many multiply-adds in all, threads cost more than they save.
+constexpr int64_t kParallel = 48 * 48 * 48;
+
+}  // namespace
+
+Isa cpu_isa() { return detect_isa(); }
+Isa gemm_isa() { return g_isa; }
+bool set_gemm_isa(Isa isa) {
+  if (static_cast<int>(isa) > static_cast<int>(cpu_isa())) return false;
+  g_isa = isa;
+  return true;
+}
+const char* isa_name(Isa isa) {
+  switch (isa) {
+    case Isa::avx512: return "avx512";
+    case Isa::avx2: return "avx2";
+    default: return "portable";
+  }
+}
+
+void gemm(const GemmParams& g) {
+  if (g.batch <= 0 || g.m <= 0 || g.n <= 0) return;
+  const int64_t per = g.m * g.n * g.k;
+  auto mat = [&](int64_t b, const float*& A, const float*& B, float*& C) {
+    A = g.a + b * g.strideA;
+    B = g.b + b * g.strideB;
+    C = g.c + b * g.strideC;
+  };
+  ThreadPool& pool = ThreadPool::instance();
+  const int T = pool.threads();
+  // Matrices of the batch may run concurrently only when their C blocks cannot overlap.
+  const int64_t cspan = (g.m - 1) * g.ldc + g.n;
+  const bool batch_parallel = g.batch > 1 && g.strideC >= cspan;
+
+  if (g.k == 0) {
+    for (int64_t b = 0; b < g.batch; b++) {
+      GemmParams one = g;
+      one.c = g.c + b * g.strideC;
+      gemm_k0(one, one.c);
+    }
+    return;
+  }
+  if (per < kSmall) {
+    auto one = [&](int64_t b, int) {
+      const float *A, *B;
+      float* C;
+      mat(b, A, B, C);
+      gemm_small(g, A, B, C);
+    };
+    if (batch_parallel && T > 1 && per * g.batch >= kParallel) {
+      pool.parallel_for(g.batch, one);
+    } else {
+      for (int64_t b = 0; b < g.batch; b++) one(b, 0);
+    }
+    return;
+  }
+
+  const MicroKernel& K = active_kernel();
+  // Split each matrix into `parts` column (or row) ranges so that every thread has work.
+  int64_t parts = 1;
+  if (T > 1 && per * g.batch >= kParallel) {
+    const int64_t conc = batch_parallel ? g.batch : 1;
+    if (conc < T) parts = (T + conc - 1) / conc;
+  }
+  // Prefer splitting M (each part packs all of B, whose packing is a copy when B is not
+  // transposed) unless M is too short for it; split N in nr-wide units otherwise.
+  const bool split_m = g.m >= parts * K.mr * 2 || g.m >= g.n;
+  const int64_t unit = split_m ? K.mr : K.nr;
+  const int64_t len = split_m ? g.m : g.n;
+  const int64_t units = (len + unit - 1) / unit;
+  if (parts > units) parts = units;
+  auto range = [&](int64_t q, int64_t& lo, int64_t& hi) {
+    lo = std::min(len, (units * q / parts) * unit);
+    hi = std::min(len, (units * (q + 1) / parts) * unit);
+  };
+  auto task = [&](int64_t b, int64_t q) {
+    const float *A, *B;
+    float* C;
+    mat(b, A, B, C);
+    int64_t lo, hi;
+    range(q, lo, hi);
+    if (lo >= hi) return;
+    if (split_m)
+      gemm_tile(K, g, A, B, C, lo, hi, 0, g.n);
+    else
+      gemm_tile(K, g, A, B, C, 0, g.m, lo, hi);
+  };
+  if (batch_parallel) {
+    pool.parallel_for(g.batch * parts, [&](int64_t t, int) { task(t / parts, t % parts); });
+  } else {
+    for (int64_t b = 0; b < g.batch; b++) {
+      if (parts > 1)
+        pool.parallel_for(parts, [&](int64_t q, int) { task(b, q); });
+      else
+        task(b, 0);
+    }
+  }
+}
+
+}  // namespace mw

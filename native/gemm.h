@@ -1,0 +1,56 @@
+// Batched, strided GEMM on packed panels (GotoBLAS/BLIS structure) with a SIMD micro-kernel
+// chosen at run time. See src/tensor/backend.ts (GemmArgs) for the contract.
+#pragma once
+
+#include <cstdint>
+
+namespace mw {
+
+struct GemmParams {
+  int64_t batch, m, n, k;
+  bool transA, transB;
+  float alpha, beta;
+  const float* a;  // already offset by aOffset
+  int64_t lda, strideA;
+  const float* b;
+  int64_t ldb, strideB;
+  float* c;
+  int64_t ldc, strideC;
+};
+
+/**
+ * A register-blocked micro-kernel: C[0:m, 0:n] = alpha * sum_p a[p*mr + i] * b[p*nr + j]
+ * + beta * C (C not read when beta == 0), for m <= mr and n <= nr, with a and b packed panels
+ * (b zero-padded to nr columns, 64-byte aligned).
+ */
+struct MicroKernel {
+  const char* name;
+  int mr, nr;
+  int kc, mc, nc;  // cache blocking: kc x nr of B in L1, mc x kc of A in L2, kc x nc of B in L3
+  void (*run)(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int m, int n,
+              float alpha, float beta);
+};
+
+enum class Isa { portable = 0, avx2 = 1, avx512 = 2 };
+
+const MicroKernel& kernel_portable();
+const MicroKernel& kernel_avx2();
+const MicroKernel& kernel_avx512();
+
+/** The best ISA this CPU runs. */
+Isa cpu_isa();
+/** The ISA GEMM and the peak probe use (the best one unless set lower for tests). */
+Isa gemm_isa();
+/** Selects a kernel; false when the CPU lacks it. */
+bool set_gemm_isa(Isa isa);
+const char* isa_name(Isa isa);
+
+void gemm(const GemmParams& g);
+
+/**
+ * FMA peak of the selected ISA on every pool thread at once: independent FMA chains on
+ * registers, enough of them to cover latency times throughput. Returns GFLOP/s.
+ */
+double fma_peak_gflops(double seconds);
+
+}  // namespace mw

@@ -1,0 +1,83 @@
+// AVX2+FMA micro-kernel: 6 x 16 (12 ymm accumulators, 2 B vectors, 1 broadcast of A).
+#include <immintrin.h>
+
+#include "gemm.h"
+
+#define MW_AVX2 __attribute__((target("avx2,fma")))
+
+namespace mw {
+namespace {
+
+constexpr int MR = 6;
+constexpr int NR = 16;
+
+template <int M>
+MW_AVX2 void kern(int64_t kc, const float* __restrict a, const float* __restrict b, float* c,
+                  int64_t ldc, int n, float alpha, float beta) {
+  __m256 c0[M], c1[M];
+#pragma GCC unroll 8
+  for (int i = 0; i < M; i++) c0[i] = c1[i] = _mm256_setzero_ps();
+#pragma GCC unroll 2
+  for (int64_t p = 0; p < kc; p++) {
+    const __m256 b0 = _mm256_load_ps(b);
+    const __m256 b1 = _mm256_load_ps(b + 8);
+#pragma GCC unroll 8
+    for (int i = 0; i < M; i++) {
+      const __m256 av = _mm256_broadcast_ss(a + i);
+      c0[i] = _mm256_fmadd_ps(av, b0, c0[i]);
+      c1[i] = _mm256_fmadd_ps(av, b1, c1[i]);
+    }
+    a += MR;
+    b += NR;
+  }
+  const __m256 va = _mm256_set1_ps(alpha);
+  const __m256 vb = _mm256_set1_ps(beta);
+  if (n == NR) {
+#pragma GCC unroll 8
+    for (int i = 0; i < M; i++) {
+      float* row = c + i * ldc;
+      __m256 r0 = _mm256_mul_ps(va, c0[i]);
+      __m256 r1 = _mm256_mul_ps(va, c1[i]);
+      if (beta != 0.0f) {
+        r0 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(row), r0);
+        r1 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(row + 8), r1);
+      }
+      _mm256_storeu_ps(row, r0);
+      _mm256_storeu_ps(row + 8, r1);
+    }
+    return;
+  }
+  // A partial tile: through a scratch tile so nothing outside C[0:m, 0:n] is touched.
+  alignas(32) float t[NR];
+  for (int i = 0; i < M; i++) {
+    float* row = c + i * ldc;
+    _mm256_store_ps(t, _mm256_mul_ps(va, c0[i]));
+    _mm256_store_ps(t + 8, _mm256_mul_ps(va, c1[i]));
+    if (beta == 0.0f) {
+      for (int j = 0; j < n; j++) row[j] = t[j];
+    } else {
+      for (int j = 0; j < n; j++) row[j] = t[j] + beta * row[j];
+    }
+  }
+}
+
+void run(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int m, int n,
+         float alpha, float beta) {
+  switch (m) {
+    case 1: return kern<1>(kc, a, b, c, ldc, n, alpha, beta);
+    case 2: return kern<2>(kc, a, b, c, ldc, n, alpha, beta);
+    case 3: return kern<3>(kc, a, b, c, ldc, n, alpha, beta);
+    case 4: return kern<4>(kc, a, b, c, ldc, n, alpha, beta);
+    case 5: return kern<5>(kc, a, b, c, ldc, n, alpha, beta);
+    default: return kern<6>(kc, a, b, c, ldc, n, alpha, beta);
+  }
+}
+
+}  // namespace
+
+const MicroKernel& kernel_avx2() {
+  static const MicroKernel k{"avx2", MR, NR, 256, 120, 2048, run};
+  return k;
+}
+
+}  // namespace mw

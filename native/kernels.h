@@ -1,0 +1,45 @@
+// The non-GEMM kernels of the Backend seam (src/tensor/backend.ts). Arguments arrive validated
+// by addon.cc: every pointer covers every index the kernel touches.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace mw {
+
+enum class Unary { neg, exp, log, sqrt, rsqrt, tanh, erf, relu, gelu, sigmoid, abs };
+enum class Binary { add, sub, mul, div, max, min };
+
+void unary(Unary op, const float* x, float* out, int64_t n);
+void unary_backward(Unary op, const float* x, const float* y, const float* dy, float* dx,
+                    int64_t n, bool accumulate);
+void binary(Binary op, const float* a, std::vector<int64_t> as, const float* b,
+            std::vector<int64_t> bs, float* out, std::vector<int64_t> shape);
+void reduce_sum(const float* x, float* out, int64_t outer, int64_t dim, int64_t inner);
+void reduce_max(const float* x, float* out, int64_t outer, int64_t dim, int64_t inner);
+void reduce_max_backward(const float* x, const float* y, const float* dy, float* dx,
+                         int64_t outer, int64_t dim, int64_t inner);
+void permute(const uint32_t* x, uint32_t* out, const std::vector<int64_t>& shape,
+             const std::vector<int64_t>& perm);
+void adamw(float* p, const float* g, float* m, float* v, int64_t n, double lr, double beta1,
+           double beta2, double eps, double wd, double step);
+
+void softmax(const float* x, float* out, int64_t rows, int64_t cols, bool log);
+void softmax_backward(const float* y, const float* dy, float* dx, int64_t rows, int64_t cols,
+                      bool log, bool accumulate);
+void layer_norm(const float* x, const float* gamma, const float* beta, float* out, float* mean,
+                float* rstd, int64_t rows, int64_t cols, double eps);
+void layer_norm_backward(const float* x, const float* gamma, const float* mean,
+                         const float* rstd, const float* dy, float* dx, float* dgamma,
+                         float* dbeta, int64_t rows, int64_t cols, bool accumulate);
+
+void cross_entropy(const float* logits, const int32_t* targets, float* loss, float* lse,
+                   int64_t rows, int64_t V, int64_t ignore, double smoothing);
+void cross_entropy_backward(const float* logits, const int32_t* targets, const float* lse,
+                            const float* dloss, float* dlogits, int64_t rows, int64_t V,
+                            int64_t ignore, double smoothing, bool accumulate);
+void gather(const float* table, const int32_t* ids, float* out, int64_t rows, int64_t cols);
+void scatter_add(const float* dout, const int32_t* ids, float* dtable, int64_t rows,
+                 int64_t cols);
+
+}  // namespace mw

@@ -1,0 +1,124 @@
+// The FMA peak probe the matmul benchmark divides by: independent FMA chains on registers with
+// the selected GEMM ISA, run on every pool thread at once, so "ratio to peak" compares GEMM
+// with what these cores deliver right now (clock, sharing) rather than with a datasheet.
+#include <immintrin.h>
+
+#include <atomic>
+#include <chrono>
+
+#include "gemm.h"
+#include "threadpool.h"
+
+namespace mw {
+namespace {
+
+// 16 accumulators: at a 4-cycle latency and 2 FMA pipes, 8 chains keep the pipes full; twice
+// that leaves margin for any core with longer latency.
+constexpr int kChains = 16;
+
+__attribute__((target("avx512f,fma"))) double chains_avx512(int64_t iters) {
+  __m512 acc[kChains];
+  const __m512 x = _mm512_set1_ps(0.999999f);
+  const __m512 y = _mm512_set1_ps(1e-7f);
+#pragma GCC unroll 16
+  for (int i = 0; i < kChains; i++) acc[i] = _mm512_set1_ps(static_cast<float>(i));
+  for (int64_t it = 0; it < iters; it++) {
+#pragma GCC unroll 16
+    for (int i = 0; i < kChains; i++) acc[i] = _mm512_fmadd_ps(acc[i], x, y);
+  }
+  __m512 s = acc[0];
+#pragma GCC unroll 16
+  for (int i = 1; i < kChains; i++) s = _mm512_add_ps(s, acc[i]);
+  return _mm512_reduce_add_ps(s);
+}
+
+__attribute__((target("avx2,fma"))) double chains_avx2(int64_t iters) {
+  __m256 acc[kChains];
+  const __m256 x = _mm256_set1_ps(0.999999f);
+  const __m256 y = _mm256_set1_ps(1e-7f);
+#pragma GCC unroll 16
+  for (int i = 0; i < kChains; i++) acc[i] = _mm256_set1_ps(static_cast<float>(i));
+  for (int64_t it = 0; it < iters; it++) {
+#pragma GCC unroll 16
+    for (int i = 0; i < kChains; i++) acc[i] = _mm256_fmadd_ps(acc[i], x, y);
+  }
+  __m256 s = acc[0];
+#pragma GCC unroll 16
+  for (int i = 1; i < kChains; i++) s = _mm256_add_ps(s, acc[i]);
+  alignas(32) float t[8];
+  _mm256_store_ps(t, s);
+  return t[0] + t[1] + t[2] + t[3] + t[4] + t[5] + t[6] + t[7];
+}
+
+double chains_portable(int64_t iters) {
+  float acc[kChains][4];
+  for (int i = 0; i < kChains; i++)
+    for (int l = 0; l < 4; l++) acc[i][l] = static_cast<float>(i + l);
+  for (int64_t it = 0; it < iters; it++) {
+    for (int i = 0; i < kChains; i++)
+      for (int l = 0; l < 4; l++) acc[i][l] = acc[i][l] * 0.999999f + 1e-7f;
+    __asm__ volatile("" ::: "memory");
+  }
+  double s = 0;
+  for (int i = 0; i < kChains; i++)
+    for (int l = 0; l < 4; l++) s += acc[i][l];
+  return s;
+}
+
+// Floating-point operations per iteration of each probe (an FMA counts 2 per lane).
+double flops_per_iter(Isa isa) {
+  switch (isa) {
+    case Isa::avx512: return 2.0 * 16 * kChains;
+    case Isa::avx2: return 2.0 * 8 * kChains;
+    default: return 2.0 * 4 * kChains;
+  }
+}
+
+double run_chains(Isa isa, int64_t iters) {
+  switch (isa) {
+    case Isa::avx512: return chains_avx512(iters);
+    case Isa::avx2: return chains_avx2(iters);
+    default: return chains_portable(iters);
+  }
+}
+
+}  // namespace
+
+double fma_peak_gflops(double seconds) {
+  const Isa isa = gemm_isa();
+  ThreadPool& pool = ThreadPool::instance();
+  const int T = pool.threads();
+  // Calibrate the iteration count on one thread, then time all threads together.
+  int64_t iters = 1 << 14;
+  std::atomic<double> sink{0};
+  for (;;) {
+    auto t0 = std::chrono::steady_clock::now();
+    sink = sink + run_chains(isa, iters);
+    double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (dt > seconds / 8 || iters > (int64_t{1} << 40)) {
+      iters = static_cast<int64_t>(iters * (seconds / (dt > 0 ? dt : 1e-9)));
+      break;
+    }
+    iters *= 4;
+  }
+  if (iters < 1) iters = 1;
+  // Each task waits (briefly) until all have started, so the T chains run on T threads at once
+  // rather than one thread picking up two tasks in a row.
+  std::atomic<int> started{0};
+  auto t0 = std::chrono::steady_clock::now();
+  pool.parallel_for(T, [&](int64_t, int) {
+    started.fetch_add(1);
+    const auto w0 = std::chrono::steady_clock::now();
+    while (started.load() < T &&
+           std::chrono::steady_clock::now() - w0 < std::chrono::milliseconds(50)) {
+    }
+    const double r = run_chains(isa, iters);
+    double cur = sink.load();
+    while (!sink.compare_exchange_weak(cur, cur + r)) {
+    }
+  });
+  const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return flops_per_iter(isa) * static_cast<double>(iters) * T / dt / 1e9;
+}
+
+}  // namespace mw

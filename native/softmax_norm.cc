@@ -1,0 +1,136 @@
+// Row-wise softmax / log-softmax and layer norm, forward and backward. Row statistics are
+// accumulated in double as the reference does; rows are split over the pool.
+#include <cmath>
+#include <vector>
+
+#include "kernels.h"
+#include "threadpool.h"
+
+namespace mw {
+namespace {
+
+constexpr int64_t kGrain = 1 << 14;
+
+inline int64_t row_grain(int64_t cols) { return cols >= kGrain ? 1 : kGrain / (cols + 1) + 1; }
+
+// Math.max semantics: NaN anywhere gives NaN.
+inline float js_max(float a, float b) { return (a != a || b != b) ? NAN : (a > b ? a : b); }
+
+}  // namespace
+
+void softmax(const float* x, float* out, int64_t rows, int64_t cols, bool log) {
+  parallel_range(rows, row_grain(cols), [&](int64_t lo, int64_t hi) {
+    for (int64_t r = lo; r < hi; r++) {
+      const float* xr = x + r * cols;
+      float* o = out + r * cols;
+      float mx = -INFINITY;
+      for (int64_t j = 0; j < cols; j++) mx = js_max(mx, xr[j]);
+      double sum = 0;
+      for (int64_t j = 0; j < cols; j++) sum += std::exp(static_cast<double>(xr[j]) - mx);
+      if (log) {
+        const double lse = mx + std::log(sum);
+        for (int64_t j = 0; j < cols; j++) o[j] = static_cast<float>(xr[j] - lse);
+      } else {
+        const double inv = 1.0 / sum;
+        for (int64_t j = 0; j < cols; j++)
+          o[j] = static_cast<float>(std::exp(static_cast<double>(xr[j]) - mx) * inv);
+      }
+    }
+  });
+}
+
+void softmax_backward(const float* y, const float* dy, float* dx, int64_t rows, int64_t cols,
+                      bool log, bool acc) {
+  parallel_range(rows, row_grain(cols), [&](int64_t lo, int64_t hi) {
+    for (int64_t r = lo; r < hi; r++) {
+      const float* yr = y + r * cols;
+      const float* g = dy + r * cols;
+      float* d = dx + r * cols;
+      double s = 0;
+      if (log) {
+        for (int64_t j = 0; j < cols; j++) s += g[j];
+      } else {
+        for (int64_t j = 0; j < cols; j++) s += static_cast<double>(g[j]) * yr[j];
+      }
+      const float sf = static_cast<float>(s);
+      for (int64_t j = 0; j < cols; j++) {
+        const float v = log ? g[j] - std::exp(yr[j]) * sf : yr[j] * (g[j] - sf);
+        d[j] = acc ? d[j] + v : v;
+      }
+    }
+  });
+}
+
+void layer_norm(const float* x, const float* gamma, const float* beta, float* out, float* mean,
+                float* rstd, int64_t rows, int64_t cols, double eps) {
+  parallel_range(rows, row_grain(cols), [&](int64_t lo, int64_t hi) {
+    for (int64_t r = lo; r < hi; r++) {
+      const float* xr = x + r * cols;
+      float* o = out + r * cols;
+      double mu = 0;
+      for (int64_t j = 0; j < cols; j++) mu += xr[j];
+      mu /= static_cast<double>(cols);
+      double var = 0;
+      for (int64_t j = 0; j < cols; j++) {
+        const double t = xr[j] - mu;
+        var += t * t;
+      }
+      var /= static_cast<double>(cols);
+      const double rs = 1.0 / std::sqrt(var + eps);
+      mean[r] = static_cast<float>(mu);
+      rstd[r] = static_cast<float>(rs);
+      const float muf = static_cast<float>(mu), rsf = static_cast<float>(rs);
+      for (int64_t j = 0; j < cols; j++) o[j] = (xr[j] - muf) * rsf * gamma[j] + beta[j];
+    }
+  });
+}
+
+void layer_norm_backward(const float* x, const float* gamma, const float* mean,
+                         const float* rstd, const float* dy, float* dx, float* dgamma,
+                         float* dbeta, int64_t rows, int64_t cols, bool acc) {
+  // dx by rows: with xhat = (x - mu) * rstd and g = dy * gamma,
+  //   dx = rstd * (g - mean(g) - xhat * mean(g * xhat)).
+  parallel_range(rows, row_grain(cols), [&](int64_t lo, int64_t hi) {
+    for (int64_t r = lo; r < hi; r++) {
+      const float* xr = x + r * cols;
+      const float* g = dy + r * cols;
+      float* d = dx + r * cols;
+      const float mu = mean[r], rs = rstd[r];
+      double sg = 0, sgx = 0;
+      for (int64_t j = 0; j < cols; j++) {
+        const float xhat = (xr[j] - mu) * rs;
+        const float gj = g[j] * gamma[j];
+        sg += gj;
+        sgx += static_cast<double>(gj) * xhat;
+      }
+      const float mg = static_cast<float>(sg / static_cast<double>(cols));
+      const float mgx = static_cast<float>(sgx / static_cast<double>(cols));
+      for (int64_t j = 0; j < cols; j++) {
+        const float xhat = (xr[j] - mu) * rs;
+        const float v = rs * (g[j] * gamma[j] - mg - xhat * mgx);
+        d[j] = acc ? d[j] + v : v;
+      }
+    }
+  });
+  // dgamma and dbeta by column ranges (each sums over all rows), so no two threads write the
+  // same parameter gradient.
+  parallel_range(cols, 64, [&](int64_t lo, int64_t hi) {
+    const int64_t w = hi - lo;
+    std::vector<double> sgam(static_cast<size_t>(w), 0.0), sbet(static_cast<size_t>(w), 0.0);
+    for (int64_t r = 0; r < rows; r++) {
+      const float* xr = x + r * cols + lo;
+      const float* g = dy + r * cols + lo;
+      const float mu = mean[r], rs = rstd[r];
+      for (int64_t j = 0; j < w; j++) {
+        sgam[j] += static_cast<double>(g[j]) * ((xr[j] - mu) * rs);
+        sbet[j] += g[j];
+      }
+    }
+    for (int64_t j = 0; j < w; j++) {
+      dgamma[lo + j] += static_cast<float>(sgam[j]);
+      dbeta[lo + j] += static_cast<float>(sbet[j]);
+    }
+  });
+}
+
+}  // namespace mw

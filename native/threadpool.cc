@@ -1,0 +1,111 @@
+#include "threadpool.h"
+
+#include <chrono>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define MW_PAUSE() _mm_pause()
+#else
+#define MW_PAUSE() std::this_thread::yield()
+#endif
+
+namespace mw {
+
+namespace {
+// How long an idle worker polls for the next job before it sleeps.
+constexpr auto kSpin = std::chrono::microseconds(200);
+}  // namespace
+
+ThreadPool& ThreadPool::instance() {
+  // Leaked on purpose: joining threads from a static destructor at process exit can deadlock.
+  static ThreadPool* pool = new ThreadPool();
+  return *pool;
+}
+
+ThreadPool::ThreadPool() {
+  unsigned hc = std::thread::hardware_concurrency();
+  start(hc == 0 ? 1 : static_cast<int>(hc));
+}
+
+ThreadPool::~ThreadPool() { stop(); }
+
+void ThreadPool::set_threads(int n) {
+  if (n < 1) {
+    unsigned hc = std::thread::hardware_concurrency();
+    n = hc == 0 ? 1 : static_cast<int>(hc);
+  }
+  std::lock_guard<std::mutex> lk(job_mu_);
+  if (n == nthreads_) return;
+  stop();
+  start(n);
+}
+
+void ThreadPool::start(int n) {
+  stopping_.store(false);
+  nthreads_ = n;
+  workers_.reserve(n - 1);
+  // The generation is read here, not in the new thread: a job (or stop) published before the
+  // thread first runs must still count as new to it.
+  const uint64_t g = generation_.load();
+  for (int i = 1; i < n; i++) workers_.emplace_back([this, i, g] { worker(i, g); });
+}
+
+void ThreadPool::stop() {
+  stopping_.store(true);
+  generation_.fetch_add(1);
+  {
+    std::lock_guard<std::mutex> lk(sleep_mu_);
+    sleep_cv_.notify_all();
+  }
+  for (auto& t : workers_) t.join();
+  workers_.clear();
+}
+
+void ThreadPool::worker(int id, uint64_t seen) {
+  for (;;) {
+    uint64_t g;
+    auto t0 = std::chrono::steady_clock::now();
+    int polls = 0;
+    while ((g = generation_.load(std::memory_order_acquire)) == seen) {
+      MW_PAUSE();
+      if (++polls % 64 == 0 && std::chrono::steady_clock::now() - t0 > kSpin) {
+        // Sleep. sleepers_ is raised before generation_ is re-read, and run() raises generation_
+        // before it reads sleepers_, so one of the two always sees the other (no lost wake-up).
+        std::unique_lock<std::mutex> lk(sleep_mu_);
+        sleepers_.fetch_add(1);
+        sleep_cv_.wait(lk, [&] { return generation_.load() != seen || stopping_.load(); });
+        sleepers_.fetch_sub(1);
+        t0 = std::chrono::steady_clock::now();
+      }
+    }
+    seen = g;
+    if (stopping_.load()) return;
+    const int64_t n = ntasks_;
+    for (int64_t t; (t = next_.fetch_add(1, std::memory_order_relaxed)) < n;) fn_(ctx_, t, id);
+    finished_.fetch_add(1, std::memory_order_acq_rel);
+  }
+}
+
+void ThreadPool::run(int64_t ntasks, TaskFn fn, void* ctx) {
+  if (ntasks <= 0) return;
+  std::unique_lock<std::mutex> lk(job_mu_, std::try_to_lock);
+  if (!lk.owns_lock() || nthreads_ == 1 || ntasks == 1) {
+    for (int64_t t = 0; t < ntasks; t++) fn(ctx, t, 0);
+    return;
+  }
+  ntasks_ = ntasks;
+  fn_ = fn;
+  ctx_ = ctx;
+  next_.store(0, std::memory_order_relaxed);
+  finished_.store(0, std::memory_order_relaxed);
+  generation_.fetch_add(1);  // publishes the job (seq_cst)
+  if (sleepers_.load() > 0) {
+    std::lock_guard<std::mutex> slk(sleep_mu_);
+    sleep_cv_.notify_all();
+  }
+  for (int64_t t; (t = next_.fetch_add(1, std::memory_order_relaxed)) < ntasks;) fn(ctx, t, 0);
+  const int others = nthreads_ - 1;
+  while (finished_.load(std::memory_order_acquire) < others) MW_PAUSE();
+}
+
+}  // namespace mw

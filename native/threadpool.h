@@ -1,0 +1,90 @@
+// A persistent pool of worker threads for the kernels. The calling (JavaScript) thread takes
+// part in every job, so a pool of n threads starts n - 1 workers.
+//
+// Why spin before sleeping: a GEMM of 128^3 takes ~30 us, and waking a sleeping thread through
+// a futex costs 5-20 us, so workers poll for a short while after each job (a kernel call from
+// JavaScript usually follows another within microseconds) and only then block on a condition
+// variable, so idle workers cost nothing on a shared machine.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+namespace mw {
+
+class ThreadPool {
+ public:
+  using TaskFn = void (*)(void* ctx, int64_t task, int thread);
+
+  static ThreadPool& instance();
+
+  /** Total threads including the caller; n < 1 means hardware concurrency. */
+  void set_threads(int n);
+  int threads() const { return nthreads_; }
+
+  /**
+   * Runs fn(ctx, t, thread) for every t in [0, ntasks), spread over the pool, and returns when
+   * all are done. `thread` is in [0, threads()) and unique among concurrently running tasks
+   * (kernels index per-thread scratch with it). Calls from a second thread while a job runs
+   * (Node worker_threads) execute serially on the caller.
+   */
+  void run(int64_t ntasks, TaskFn fn, void* ctx);
+
+  template <class F>
+  void parallel_for(int64_t ntasks, F&& f) {
+    using Fn = std::remove_reference_t<F>;
+    auto thunk = [](void* c, int64_t t, int th) { (*static_cast<Fn*>(c))(t, th); };
+    run(ntasks, thunk, const_cast<void*>(static_cast<const void*>(&f)));
+  }
+
+  ~ThreadPool();
+
+ private:
+  ThreadPool();
+  void start(int n);
+  void stop();
+  void worker(int id, uint64_t seen);
+
+  int nthreads_ = 1;
+  std::vector<std::thread> workers_;
+  std::mutex job_mu_;  // one job at a time
+
+  // The current job.
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<int64_t> next_{0};
+  std::atomic<int> finished_{0};
+  int64_t ntasks_ = 0;
+  TaskFn fn_ = nullptr;
+  void* ctx_ = nullptr;
+  std::atomic<bool> stopping_{false};
+
+  // Sleeping workers.
+  std::mutex sleep_mu_;
+  std::condition_variable sleep_cv_;
+  std::atomic<int> sleepers_{0};
+};
+
+/** Splits [0, n) into chunks of at least `grain` for parallel element-wise loops. */
+template <class F>
+void parallel_range(int64_t n, int64_t grain, F&& f) {
+  ThreadPool& pool = ThreadPool::instance();
+  int64_t chunks = pool.threads();
+  if (n < 2 * grain || chunks <= 1) {
+    if (n > 0) f(int64_t{0}, n);
+    return;
+  }
+  if (chunks > n / grain) chunks = n / grain;
+  const int64_t per = (n + chunks - 1) / chunks;
+  pool.parallel_for(chunks, [&](int64_t c, int) {
+    const int64_t lo = c * per;
+    const int64_t hi = lo + per < n ? lo + per : n;
+    if (lo < hi) f(lo, hi);
+  });
+}
+
+}  // namespace mw

@@ -1,0 +1,377 @@
+// The native backend: the Backend seam on the C++ addon (native/). The addon validates every
+// argument and works in place on the caller's typed arrays; this class only spreads GemmArgs
+// into positional arguments (cheaper to read in C++ than object properties) and turns the
+// addon's index errors into the same MaskwiseError the reference throws. No `node:` imports:
+// the addon object is handed in by src/node/native-addon.ts.
+import type {
+  Backend,
+  BinaryOp,
+  F32,
+  GemmArgs,
+  I32,
+  ReduceOp,
+  UnaryOp,
+} from "../tensor/backend.js";
+import { MaskwiseError } from "../util/errors.js";
+
+/** The addon's functions (native/addon.cc); every argument is validated there. */
+export interface NativeAddon {
+  gemm(
+    batch: number,
+    m: number,
+    n: number,
+    k: number,
+    transA: boolean,
+    transB: boolean,
+    alpha: number,
+    beta: number,
+    a: F32,
+    aOffset: number,
+    lda: number,
+    strideA: number,
+    b: F32,
+    bOffset: number,
+    ldb: number,
+    strideB: number,
+    c: F32,
+    cOffset: number,
+    ldc: number,
+    strideC: number,
+  ): void;
+  unary(op: UnaryOp, x: F32, out: F32, n: number): void;
+  unaryBackward(op: UnaryOp, x: F32, y: F32, dy: F32, dx: F32, n: number, acc: boolean): void;
+  binary(
+    op: string,
+    a: F32,
+    aStrides: readonly number[],
+    b: F32,
+    bStrides: readonly number[],
+    out: F32,
+    shape: readonly number[],
+  ): void;
+  reduce(op: string, x: F32, out: F32, outer: number, dim: number, inner: number): void;
+  reduceMaxBackward(
+    x: F32,
+    y: F32,
+    dy: F32,
+    dx: F32,
+    outer: number,
+    dim: number,
+    inner: number,
+  ): void;
+  permute(x: F32 | I32, out: F32 | I32, shape: readonly number[], perm: readonly number[]): void;
+  softmax(x: F32, out: F32, rows: number, cols: number, log: boolean): void;
+  softmaxBackward(
+    y: F32,
+    dy: F32,
+    dx: F32,
+    rows: number,
+    cols: number,
+    log: boolean,
+    acc: boolean,
+  ): void;
+  layerNorm(
+    x: F32,
+    gamma: F32,
+    beta: F32,
+    out: F32,
+    mean: F32,
+    rstd: F32,
+    rows: number,
+    cols: number,
+    eps: number,
+  ): void;
+  layerNormBackward(
+    x: F32,
+    gamma: F32,
+    mean: F32,
+    rstd: F32,
+    dy: F32,
+    dx: F32,
+    dgamma: F32,
+    dbeta: F32,
+    rows: number,
+    cols: number,
+    acc: boolean,
+  ): void;
+  crossEntropy(
+    logits: F32,
+    targets: I32,
+    loss: F32,
+    lse: F32,
+    rows: number,
+    V: number,
+    ignoreIndex: number,
+    smoothing: number,
+  ): void;
+  crossEntropyBackward(
+    logits: F32,
+    targets: I32,
+    lse: F32,
+    dloss: F32,
+    dlogits: F32,
+    rows: number,
+    V: number,
+    ignoreIndex: number,
+    smoothing: number,
+    acc: boolean,
+  ): void;
+  gather(table: F32, ids: I32, out: F32, rows: number, cols: number, numRows: number): void;
+  scatterAdd(dout: F32, ids: I32, dtable: F32, rows: number, cols: number, numRows: number): void;
+  adamw(
+    p: F32,
+    g: F32,
+    m: F32,
+    v: F32,
+    n: number,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    weightDecay: number,
+    step: number,
+  ): void;
+  /** Total compute threads, the calling thread included (1..1024). */
+  setThreads(n: number): void;
+  threads(): number;
+  /** The GEMM micro-kernel in use: "avx512", "avx2" or "portable". */
+  gemmIsa(): string;
+  /** The best micro-kernel this CPU runs. */
+  cpuIsa(): string;
+  /** Selects a micro-kernel no better than cpuIsa() (tests and benchmarks). */
+  setGemmIsa(isa: string): void;
+  /** FMA peak of the current ISA on all threads at once, measured for about `seconds`. */
+  peakGflops(seconds: number): number;
+}
+
+// An addon error with code E_INDEX (an id or target out of range) becomes the MaskwiseError the
+// reference backend throws; anything else (a programming error) passes through unchanged.
+function indexError(e: unknown, where: string, hint: string): unknown {
+  if (e instanceof Error && (e as Error & { code?: string }).code === "E_INDEX") {
+    return new MaskwiseError(e.message.replace(/^native \w+: /, ""), {
+      code: "E_INDEX",
+      where,
+      hint,
+    });
+  }
+  return e;
+}
+
+export class NativeBackend implements Backend {
+  readonly name = "native" as const;
+  private readonly k: NativeAddon;
+
+  constructor(addon: NativeAddon) {
+    this.k = addon;
+  }
+
+  get threads(): number {
+    return this.k.threads();
+  }
+
+  gemm(g: GemmArgs): void {
+    this.k.gemm(
+      g.batch,
+      g.m,
+      g.n,
+      g.k,
+      g.transA,
+      g.transB,
+      g.alpha,
+      g.beta,
+      g.a,
+      g.aOffset,
+      g.lda,
+      g.strideA,
+      g.b,
+      g.bOffset,
+      g.ldb,
+      g.strideB,
+      g.c,
+      g.cOffset,
+      g.ldc,
+      g.strideC,
+    );
+  }
+
+  unary(op: UnaryOp, x: F32, out: F32, n: number): void {
+    this.k.unary(op, x, out, n);
+  }
+
+  unaryBackward(
+    op: UnaryOp,
+    x: F32,
+    y: F32,
+    dy: F32,
+    dx: F32,
+    n: number,
+    accumulate: boolean,
+  ): void {
+    this.k.unaryBackward(op, x, y, dy, dx, n, accumulate);
+  }
+
+  binary(
+    op: BinaryOp,
+    a: F32,
+    aStrides: readonly number[],
+    b: F32,
+    bStrides: readonly number[],
+    out: F32,
+    shape: readonly number[],
+  ): void {
+    this.k.binary(op, a, aStrides, b, bStrides, out, shape);
+  }
+
+  reduce(op: ReduceOp, x: F32, out: F32, outer: number, dim: number, inner: number): void {
+    this.k.reduce(op, x, out, outer, dim, inner);
+  }
+
+  reduceMaxBackward(
+    x: F32,
+    y: F32,
+    dy: F32,
+    dx: F32,
+    outer: number,
+    dim: number,
+    inner: number,
+  ): void {
+    this.k.reduceMaxBackward(x, y, dy, dx, outer, dim, inner);
+  }
+
+  permute(x: F32 | I32, out: F32 | I32, shape: readonly number[], perm: readonly number[]): void {
+    this.k.permute(x, out, shape, perm);
+  }
+
+  softmax(x: F32, out: F32, rows: number, cols: number, log: boolean): void {
+    this.k.softmax(x, out, rows, cols, log);
+  }
+
+  softmaxBackward(
+    y: F32,
+    dy: F32,
+    dx: F32,
+    rows: number,
+    cols: number,
+    log: boolean,
+    accumulate: boolean,
+  ): void {
+    this.k.softmaxBackward(y, dy, dx, rows, cols, log, accumulate);
+  }
+
+  layerNorm(
+    x: F32,
+    gamma: F32,
+    beta: F32,
+    out: F32,
+    mean: F32,
+    rstd: F32,
+    rows: number,
+    cols: number,
+    eps: number,
+  ): void {
+    this.k.layerNorm(x, gamma, beta, out, mean, rstd, rows, cols, eps);
+  }
+
+  layerNormBackward(
+    x: F32,
+    gamma: F32,
+    mean: F32,
+    rstd: F32,
+    dy: F32,
+    dx: F32,
+    dgamma: F32,
+    dbeta: F32,
+    rows: number,
+    cols: number,
+    accumulate: boolean,
+  ): void {
+    this.k.layerNormBackward(x, gamma, mean, rstd, dy, dx, dgamma, dbeta, rows, cols, accumulate);
+  }
+
+  crossEntropy(
+    logits: F32,
+    targets: I32,
+    loss: F32,
+    lse: F32,
+    rows: number,
+    V: number,
+    ignoreIndex: number,
+    smoothing: number,
+  ): void {
+    try {
+      this.k.crossEntropy(logits, targets, loss, lse, rows, V, ignoreIndex, smoothing);
+    } catch (e) {
+      throw indexError(
+        e,
+        "crossEntropy",
+        `use ${ignoreIndex} for positions that have nothing to predict`,
+      );
+    }
+  }
+
+  crossEntropyBackward(
+    logits: F32,
+    targets: I32,
+    lse: F32,
+    dloss: F32,
+    dlogits: F32,
+    rows: number,
+    V: number,
+    ignoreIndex: number,
+    smoothing: number,
+    accumulate: boolean,
+  ): void {
+    try {
+      this.k.crossEntropyBackward(
+        logits,
+        targets,
+        lse,
+        dloss,
+        dlogits,
+        rows,
+        V,
+        ignoreIndex,
+        smoothing,
+        accumulate,
+      );
+    } catch (e) {
+      throw indexError(
+        e,
+        "crossEntropyBackward",
+        `use ${ignoreIndex} for positions that have nothing to predict`,
+      );
+    }
+  }
+
+  gather(table: F32, ids: I32, out: F32, rows: number, cols: number, numRows: number): void {
+    try {
+      this.k.gather(table, ids, out, rows, cols, numRows);
+    } catch (e) {
+      throw indexError(e, "gather", "check the token ids against the vocabulary size");
+    }
+  }
+
+  scatterAdd(dout: F32, ids: I32, dtable: F32, rows: number, cols: number, numRows: number): void {
+    try {
+      this.k.scatterAdd(dout, ids, dtable, rows, cols, numRows);
+    } catch (e) {
+      throw indexError(e, "scatterAdd", "check the token ids against the vocabulary size");
+    }
+  }
+
+  adamw(
+    p: F32,
+    g: F32,
+    m: F32,
+    v: F32,
+    n: number,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    weightDecay: number,
+    step: number,
+  ): void {
+    this.k.adamw(p, g, m, v, n, lr, beta1, beta2, eps, weightDecay, step);
+  }
+}
