@@ -7,6 +7,10 @@ import { MaskwiseError } from "../util/errors.js";
 /** Pair key for two ids below 2^21: fits exactly in a double. */
 export const pairKey = (a: number, b: number): number => a * 2097152 + b;
 
+/** SentencePiece's name for a byte token: <0x0A>, <0xE6>. */
+export const byteToken = (b: number): string =>
+  `<0x${b.toString(16).toUpperCase().padStart(2, "0")}>`;
+
 export class BpeModel {
   readonly vocab: ReadonlyMap<string, number>;
   readonly merges: readonly (readonly [string, string])[];
@@ -22,6 +26,8 @@ export class BpeModel {
     vocab: ReadonlyMap<string, number>,
     merges: readonly (readonly [string, string])[],
     unkToken: string | null,
+    /** SentencePiece's byte fallback: an unknown character becomes its UTF-8 bytes as <0xNN>. */
+    readonly byteFallback = false,
   ) {
     this.vocab = vocab;
     this.merges = merges;
@@ -79,11 +85,24 @@ export class BpeModel {
     return ids;
   }
 
+  /** Pushes the <0xNN> ids of `ch`'s UTF-8 bytes; false (nothing pushed) when one is missing. */
+  private pushBytes(ch: string, syms: number[]): boolean {
+    const ids: number[] = [];
+    for (const b of new TextEncoder().encode(ch)) {
+      const id = this.vocab.get(byteToken(b));
+      if (id === undefined) return false;
+      ids.push(id);
+    }
+    for (const id of ids) syms.push(id);
+    return true;
+  }
+
   private mergeWord(word: string): number[] {
     const syms: number[] = [];
     for (const ch of word) {
       const id = this.vocab.get(ch);
       if (id !== undefined) syms.push(id);
+      else if (this.byteFallback && this.pushBytes(ch, syms)) continue;
       else if (this.unkId >= 0) syms.push(this.unkId);
       // Without an unk token the Rust model drops the character; so do we.
     }

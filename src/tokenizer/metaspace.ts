@@ -23,16 +23,12 @@ export function metaspaceSplit(text: string): string[] {
 }
 
 /**
- * Joins tokens back into text: `▁` becomes a space, and the space the pre-tokenizer prepended is
- * dropped from the first token (so a leading space in the input is not restored).
+ * Joins tokens back into text: `▁` becomes a space, except in the first token, where it is
+ * dropped (it stands for the space the pre-tokenizer prepended), as the Rust decoder does.
  */
 export function metaspaceDecode(tokens: readonly string[]): string {
-  let out = "";
-  for (let i = 0; i < tokens.length; i++) {
-    let t = tokens[i].replaceAll(METASPACE, " ");
-    if (i === 0 && t.startsWith(" ")) t = t.slice(1);
-    out += t;
-  }
+  let out = tokens.length > 0 ? tokens[0].replaceAll(METASPACE, "") : "";
+  for (let i = 1; i < tokens.length; i++) out += tokens[i].replaceAll(METASPACE, " ");
   return out;
 }
 

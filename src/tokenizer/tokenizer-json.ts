@@ -66,7 +66,9 @@ export function tokenizerToJson(tok: Tokenizer): Record<string, unknown> {
     normalizer: normalizerJson(p.normalizer),
     pre_tokenizer: pre,
     post_processor: post,
-    decoder: pre,
+    decoder: p.model.byteFallback
+      ? { type: "Sequence", decoders: [{ type: "ByteFallback" }, pre] }
+      : pre,
     model: {
       type: "BPE",
       dropout: null,
@@ -74,7 +76,7 @@ export function tokenizerToJson(tok: Tokenizer): Record<string, unknown> {
       continuing_subword_prefix: null,
       end_of_word_suffix: null,
       fuse_unk: false,
-      byte_fallback: false,
+      byte_fallback: p.model.byteFallback,
       ignore_merges: false,
       vocab,
       merges: p.model.merges.map(([a, b]) => [a, b]),
@@ -179,13 +181,8 @@ export function tokenizerFromJson(json: unknown, source = "tokenizer.json"): Tok
     if (m[k] !== null && m[k] !== undefined)
       bad(`model.${k}`, `model.${k} is not supported`, `set it to null`, source);
   }
-  if (m.byte_fallback === true || m.ignore_merges === true || m.fuse_unk === true)
-    bad(
-      "model",
-      "byte_fallback, ignore_merges and fuse_unk are not supported yet",
-      "set them to false",
-      source,
-    );
+  if (m.ignore_merges === true || m.fuse_unk === true)
+    bad("model", "ignore_merges and fuse_unk are not supported yet", "set them to false", source);
   if (!isObj(m.vocab)) bad("model.vocab", "model.vocab is not an object", "check the file", source);
   const vocab = new Map<string, number>();
   for (const [t, id] of Object.entries(m.vocab)) {
@@ -207,7 +204,7 @@ export function tokenizerFromJson(json: unknown, source = "tokenizer.json"): Tok
   const unk = m.unk_token === null || m.unk_token === undefined ? null : String(m.unk_token);
   let model: BpeModel;
   try {
-    model = new BpeModel(vocab, merges, unk);
+    model = new BpeModel(vocab, merges, unk, m.byte_fallback === true);
   } catch (e) {
     if (e instanceof MaskwiseError) bad(e.where ?? "model", e.message, e.hint ?? "", source);
     throw e;
@@ -232,11 +229,17 @@ export function tokenizerFromJson(json: unknown, source = "tokenizer.json"): Tok
   const dec = json.decoder;
   if (dec !== null && dec !== undefined) {
     const want = pre.preTokenizer === "metaspace" ? "Metaspace" : "ByteLevel";
-    if (!isObj(dec) || dec.type !== want)
+    const fallback = model.byteFallback;
+    const inner =
+      isObj(dec) && dec.type === "Sequence" && Array.isArray(dec.decoders)
+        ? dec.decoders.map((d) => (isObj(d) ? d.type : d))
+        : [isObj(dec) ? dec.type : dec];
+    const expected = fallback ? ["ByteFallback", want] : [want];
+    if (inner.join() !== expected.join())
       bad(
         "decoder",
-        `decoder must be ${want} to match the pre-tokenizer`,
-        `set decoder.type to ${want}`,
+        `decoder must be ${fallback ? `Sequence [ByteFallback, ${want}]` : want} to match the model and pre-tokenizer`,
+        "write the decoder maskwise writes for this model",
         source,
       );
   }

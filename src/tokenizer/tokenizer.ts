@@ -3,6 +3,7 @@
 // encodes the same in both.
 import { type AddedToken, AddedTokenMatcher } from "./added-tokens.js";
 import type { BpeModel } from "./bpe-model.js";
+import { byteFallbackDecode } from "./byte-fallback.js";
 import { byteLevelDecode, byteLevelSplit, gpt2Pieces, toByteChars } from "./byte-level.js";
 import { metaspaceDecode, metaspaceSplit } from "./metaspace.js";
 import { type NormalizerName, normalize } from "./normalizer.js";
@@ -125,8 +126,7 @@ export class Tokenizer {
       const t = this.parts.model.token(id);
       if (t !== undefined) tokens.push(t);
     }
-    return this.parts.preTokenizer === "metaspace"
-      ? metaspaceDecode(tokens)
-      : byteLevelDecode(tokens);
+    if (this.parts.preTokenizer === "byte-level") return byteLevelDecode(tokens);
+    return metaspaceDecode(this.parts.model.byteFallback ? byteFallbackDecode(tokens) : tokens);
   }
 }

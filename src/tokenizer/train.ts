@@ -8,7 +8,7 @@
 // BPE stays available for GPT-2/RoBERTa-style models, where never emitting <unk> matters more.
 import { MaskwiseError } from "../util/errors.js";
 import { AddedTokenMatcher } from "./added-tokens.js";
-import { BpeModel } from "./bpe-model.js";
+import { BpeModel, byteToken } from "./bpe-model.js";
 import { learnBpe } from "./bpe-train.js";
 import { byteLevelAlphabet } from "./byte-level.js";
 import { METASPACE } from "./metaspace.js";
@@ -34,6 +34,12 @@ export interface TrainOptions {
    * <unk>, leaving their vocabulary slots to merges. Default 1: every character seen.
    */
   characterCoverage?: number;
+  /**
+   * Metaspace only: add the 256 byte tokens <0x00>…<0xFF> after the special tokens, so a
+   * character outside the alphabet is written as its UTF-8 bytes instead of <unk>
+   * (SentencePiece's byte_fallback). Default false.
+   */
+  byteFallback?: boolean;
 }
 
 /** `<extra_id_0>` … `<extra_id_{n-1}>`: T5's span-corruption sentinels. */
@@ -137,16 +143,20 @@ export function trainTokenizer(lines: Iterable<string>, options: TrainOptions): 
   } else {
     alphabet = chooseAlphabet(wordCounts, options.characterCoverage ?? 1);
   }
-  const base = new Set([...specials, ...alphabet]).size;
+  const byteFallback = kind === "metaspace" && options.byteFallback === true;
+  const leading = byteFallback
+    ? [...specials, ...Array.from({ length: 256 }, (_, b) => byteToken(b))]
+    : specials;
+  const base = new Set([...leading, ...alphabet]).size;
   if (options.vocabSize < base) {
     throw new MaskwiseError(
-      `vocabulary size ${options.vocabSize} is smaller than the ${specials.length} special tokens plus the ${base - specials.length} base symbols`,
+      `vocabulary size ${options.vocabSize} is smaller than the ${leading.length} special and byte tokens plus the ${base - leading.length} base symbols`,
       { code: "E_ARG", where: "--vocab-size", hint: `use at least ${base}` },
     );
   }
   const { vocab, merges } = learnBpe({
     wordCounts,
-    leading: specials,
+    leading,
     alphabet,
     vocabSize: options.vocabSize,
     minFrequency: options.minFrequency ?? 2,
@@ -156,7 +166,7 @@ export function trainTokenizer(lines: Iterable<string>, options: TrainOptions): 
     normalizer,
     preTokenizer: kind,
     addPrefixSpace: false,
-    model: new BpeModel(vocab, merges, unk),
+    model: new BpeModel(vocab, merges, unk, byteFallback),
     addedTokens: specials.map((content) => ({
       id: vocab.get(content) as number,
       content,

@@ -160,3 +160,17 @@ test("bad tokenizer.json and bad options give errors that name the field", () =>
     (e: unknown) => e instanceof MaskwiseError && /use at least \d+/.test(e.hint ?? ""),
   );
 });
+
+test("byte fallback: no <unk>, unseen characters as <0xNN> tokens, and decoding restores them", () => {
+  const tok = trainTokenizer(corpus, { vocabSize: 2000, byteFallback: true });
+  assert.equal(tok.tokenToId("<0x00>"), 5);
+  assert.equal(tok.tokenToId("<0xFF>"), 260);
+  const unk = tok.tokenToId("<unk>");
+  for (const t of ["漢字 😀 and ①", "Ein Hund 🐕 läuft.", ...HARD_TEXT]) {
+    if (t.includes("<mask>") || t.includes("</s>")) continue;
+    const ids = tok.encode(t);
+    assert.ok(!ids.includes(unk as number), t);
+    assert.equal(tok.decode(ids), t.normalize("NFKC").replace(/^ /, ""));
+  }
+  assert.deepEqual(tok.tokenize("😀").slice(1), ["<0xF0>", "<0x9F>", "<0x98>", "<0x80>"]);
+});

@@ -49,19 +49,31 @@ function randomText(rng: Rng, words: string[]): string {
   return s;
 }
 
-for (const kind of ["metaspace", "byte-level"] as const) {
+const CONFIGS = [
+  { name: "metaspace", preTokenizer: "metaspace" },
+  { name: "byte-level", preTokenizer: "byte-level" },
+  {
+    name: "metaspace+byte-fallback",
+    preTokenizer: "metaspace",
+    byteFallback: true,
+    characterCoverage: 0.99,
+  },
+] as const;
+
+for (const { name, ...options } of CONFIGS) {
+  const kind = name;
   test(`${kind}: 3,000 random strings encode and decode as in tokenizers 0.23`, async () => {
     const { zh } = tatoeba(3000);
     const corpus = [...multi30k("train.de").slice(0, 3000), ...zh];
     const tok = trainTokenizer(corpus, {
       vocabSize: 3000,
-      preTokenizer: kind,
+      ...options,
       specialTokens: ["<s>", "<pad>", "</s>", "<unk>", "<mask>", "<extra_id_0>"],
     });
     const path = join(dir, `${kind}.json`);
     writeFileSync(path, tokenizerToString(tok));
     const ref = oracle.Tokenizer.fromFile(path);
-    const rng = new Rng(kind === "metaspace" ? 1 : 2);
+    const rng = new Rng(CONFIGS.findIndex((c) => c.name === name) + 1);
     const words = corpus.slice(0, 500).flatMap((l) => l.split(" "));
     const texts = Array.from({ length: 3000 }, () => randomText(rng, words));
     const encs = await ref.encodeBatch(texts, { addSpecialTokens: false });

@@ -35,6 +35,8 @@ Options:
   --character-coverage F  metaspace: keep the most frequent characters covering this share of
                         the text (e.g. 0.9995, as SentencePiece); rarer ones become <unk>.
                         Default 1: every character seen
+  --byte-fallback       metaspace: add <0x00>...<0xFF> so unseen characters become their UTF-8
+                        bytes instead of <unk> (SentencePiece's byte_fallback)
 
 Special tokens take ids 0, 1, ... in order: <s>=0 <pad>=1 </s>=2 <unk>=3 <mask>=4 by default.`,
   async run(argv) {
@@ -49,6 +51,7 @@ Special tokens take ids 0, 1, ... in order: <s>=0 <pad>=1 </s>=2 <unk>=3 <mask>=
       normalizer: { type: "string" },
       "min-frequency": { type: "string" },
       "character-coverage": { type: "string" },
+      "byte-fallback": { type: "boolean" },
     });
     const missing = (flag: string) =>
       new MaskwiseError(`--${flag} is required`, {
@@ -107,6 +110,7 @@ Special tokens take ids 0, 1, ... in order: <s>=0 <pad>=1 </s>=2 <unk>=3 <mask>=
       normalizer: norm === "nfkc" ? ["NFKC"] : [],
       minFrequency,
       characterCoverage,
+      byteFallback: values["byte-fallback"] === true,
     });
     atomicWrite(values.out, tokenizerToString(tok));
     if (process.stderr.isTTY) {
