@@ -15,6 +15,11 @@ export const commands: CommandEntry[] = [
     load: async () => (await import("./masks-show.js")).command,
   },
   {
+    path: ["bench", "matmul"],
+    summary: "benchmark the native GEMM against the cores' measured FMA peak",
+    load: async () => (await import("./bench-matmul.js")).command,
+  },
+  {
     path: ["bench", "attention"],
     summary: "benchmark fused mask-aware attention (forward + backward)",
     load: async () => (await import("./bench-attention.js")).command,

@@ -1,0 +1,143 @@
+// `maskwise bench matmul`: GEMM GFLOP/s of the native backend at 128, 256, 512, 1024 and
+// M1024·K256·N1024, each as a ratio to an FMA peak probe measured in the same run with the same
+// ISA on every thread (so the ratio says how close GEMM gets to what these cores deliver now).
+import { NativeBackend } from "../../backend/native.js";
+import { loadNativeAddon } from "../../node/native-addon.js";
+import type { GemmArgs } from "../../tensor/backend.js";
+import { MaskwiseError } from "../../util/errors.js";
+import { Rng } from "../../util/rng.js";
+import { type Command, numberFlag, parseFlags } from "../command.js";
+import { progress, progressDone } from "../timing.js";
+
+const HELP = `Usage: maskwise bench matmul [--json] [--runs N] [--isa avx512|avx2|portable]
+
+Times C = A @ B (float32, row-major, no transposes, beta = 0) on the native backend for square
+128, 256, 512 and 1024 and for M1024·K256·N1024, and an FMA peak probe (independent FMA chains
+on registers, same ISA, all threads at once) measured in the same run. Each size is warmed up,
+then timed --runs times (default 7), each run repeating the product for at least 0.1 s; the
+best run counts, and the peak is likewise the best of --runs probes (on a shared machine the
+best run is the one least disturbed by other work). MASKWISE_THREADS sets the threads.
+The last line with --json:
+{"bench":"matmul","peak_gflops":…,"results":[{"m":…,"k":…,"n":…,"gflops":…,"ratio":…},…],
+ "min_ratio_512_up":…,"isa":…,"threads":…}
+min_ratio_512_up is the smallest ratio among 512, 1024 and M1024·K256·N1024.`;
+
+const SIZES: [number, number, number][] = [
+  [128, 128, 128],
+  [256, 256, 256],
+  [512, 512, 512],
+  [1024, 1024, 1024],
+  [1024, 256, 1024],
+];
+
+const round = (x: number, digits: number) => Number(x.toFixed(digits));
+
+export const command: Command = {
+  path: ["bench", "matmul"],
+  summary: "benchmark the native GEMM against the cores' measured FMA peak",
+  help: HELP,
+  async run(argv) {
+    const { values } = parseFlags("bench matmul", argv, {
+      json: { type: "boolean" },
+      runs: { type: "string" },
+      isa: { type: "string" },
+    });
+    const runs = numberFlag("bench matmul", "runs", values.runs, 7, { min: 1, integer: true });
+    const loaded = loadNativeAddon();
+    if ("error" in loaded) {
+      throw new MaskwiseError(loaded.error, {
+        code: "E_NATIVE",
+        where: "maskwise bench matmul",
+        hint: "build the native backend with 'npm run build:native'",
+        kind: "failure",
+      });
+    }
+    const addon = loaded.addon;
+    if (values.isa !== undefined) {
+      try {
+        addon.setGemmIsa(values.isa);
+      } catch (e) {
+        throw new MaskwiseError((e as Error).message, {
+          code: "E_ARG",
+          where: `maskwise bench matmul --isa ${values.isa}`,
+          hint: `this CPU runs ${addon.cpuIsa()} at best`,
+        });
+      }
+    }
+    const backend = new NativeBackend(addon);
+
+    progress("bench matmul: FMA peak probe");
+    let peak = 0;
+    for (let r = 0; r < runs; r++) peak = Math.max(peak, addon.peakGflops(0.2));
+
+    const rng = new Rng(1);
+    const results: { m: number; k: number; n: number; gflops: number; ratio: number }[] = [];
+    for (const [m, k, n] of SIZES) {
+      progress(`bench matmul: ${m}x${k}x${n}`);
+      const rand = (len: number) => Float32Array.from({ length: len }, () => rng.uniform() - 0.5);
+      const args: GemmArgs = {
+        batch: 1,
+        m,
+        n,
+        k,
+        transA: false,
+        transB: false,
+        alpha: 1,
+        beta: 0,
+        a: rand(m * k),
+        aOffset: 0,
+        lda: k,
+        strideA: 0,
+        b: rand(k * n),
+        bOffset: 0,
+        ldb: n,
+        strideB: 0,
+        c: new Float32Array(m * n),
+        cOffset: 0,
+        ldc: n,
+        strideC: 0,
+      };
+      const flops = 2 * m * n * k;
+      // Repetitions per timed run: enough for ~0.1 s at the measured peak.
+      const reps = Math.max(1, Math.ceil((0.1 * peak * 1e9) / flops));
+      for (let i = 0; i < reps; i++) backend.gemm(args);
+      let best = Number.POSITIVE_INFINITY;
+      for (let r = 0; r < runs; r++) {
+        const t0 = performance.now();
+        for (let i = 0; i < reps; i++) backend.gemm(args);
+        best = Math.min(best, (performance.now() - t0) / 1000 / reps);
+      }
+      const gflops = flops / best / 1e9;
+      results.push({ m, k, n, gflops: round(gflops, 1), ratio: round(gflops / peak, 3) });
+    }
+    progressDone();
+    const big = results.filter((r) => r.m >= 512);
+    const summary = {
+      bench: "matmul",
+      peak_gflops: round(peak, 1),
+      results,
+      min_ratio_512_up: Math.min(...big.map((r) => r.ratio)),
+      isa: addon.gemmIsa(),
+      threads: addon.threads(),
+    };
+    if (values.json) {
+      console.log(JSON.stringify(summary));
+    } else {
+      const lines = [
+        `native GEMM, ${summary.isa}, ${summary.threads} threads, best of ${runs} runs`,
+        `FMA peak: ${summary.peak_gflops} GFLOP/s`,
+        "",
+        `${"m".padStart(6)}${"k".padStart(6)}${"n".padStart(6)}${"GFLOP/s".padStart(10)}${"ratio".padStart(8)}`,
+        ...results.map(
+          (r) =>
+            `${String(r.m).padStart(6)}${String(r.k).padStart(6)}${String(r.n).padStart(6)}` +
+            `${r.gflops.toFixed(1).padStart(10)}${r.ratio.toFixed(3).padStart(8)}`,
+        ),
+        "",
+        `min ratio at 512 and up: ${summary.min_ratio_512_up}`,
+      ];
+      console.log(lines.join("\n"));
+    }
+    return 0;
+  },
+};
