@@ -18,9 +18,10 @@ export {
   tokenizerToString,
 } from "./tokenizer-json.js";
 export {
-  countWords,
   DEFAULT_SPECIAL_TOKENS,
   sentinelTokens,
   type TrainOptions,
+  trainFromCounts,
   trainTokenizer,
+  WordCounter,
 } from "./train.js";

@@ -47,26 +47,52 @@ export function sentinelTokens(n: number): string[] {
   return Array.from({ length: n }, (_, i) => `<extra_id_${i}>`);
 }
 
-/** Counts the words of `lines` as the tokenizer will see them. Special tokens are cut out. */
-export function countWords(
-  lines: Iterable<string>,
-  preTokenize: (text: string) => string[],
-  normalizer: readonly NormalizerName[],
-  specials: readonly string[],
-): Map<string, number> {
-  const matcher = new AddedTokenMatcher(
-    specials.map((content, id) => ({ id, content, special: true })),
-  );
-  const counts = new Map<string, number>();
-  for (const line of lines) {
-    for (const piece of matcher.split(line)) {
+/**
+ * Counts words as the tokenizer will see them (special tokens cut out, normalised,
+ * pre-tokenized), one line at a time: only the counts are kept, so the corpus can stream.
+ */
+export class WordCounter {
+  readonly counts = new Map<string, number>();
+  lines = 0;
+  private readonly matcher: AddedTokenMatcher;
+  private readonly normalizer: readonly NormalizerName[];
+  private readonly probe: Tokenizer;
+
+  constructor(options: Pick<TrainOptions, "preTokenizer" | "specialTokens" | "normalizer">) {
+    const specials = resolveSpecials(options);
+    this.normalizer = options.normalizer ?? ["NFKC"];
+    this.matcher = new AddedTokenMatcher(
+      specials.map((content, id) => ({ id, content, special: true })),
+    );
+    // A tokenizer with no merges gives exactly the pre-tokenization that encode will use.
+    this.probe = new Tokenizer({
+      normalizer: this.normalizer,
+      preTokenizer: options.preTokenizer ?? "metaspace",
+      model: new BpeModel(new Map(), [], null),
+      addedTokens: [],
+      template: null,
+    });
+  }
+
+  add(line: string): void {
+    this.lines++;
+    for (const piece of this.matcher.split(line)) {
       if (!("text" in piece)) continue;
-      for (const w of preTokenize(normalize(piece.text, normalizer))) {
-        counts.set(w, (counts.get(w) ?? 0) + 1);
+      for (const w of this.probe.preTokenize(normalize(piece.text, this.normalizer))) {
+        this.counts.set(w, (this.counts.get(w) ?? 0) + 1);
       }
     }
   }
-  return counts;
+}
+
+function resolveSpecials(options: Pick<TrainOptions, "specialTokens">): string[] {
+  const specials = [...new Set(options.specialTokens ?? DEFAULT_SPECIAL_TOKENS)];
+  if (specials.some((s) => s.length === 0))
+    throw new MaskwiseError("a special token is empty", {
+      code: "E_ARG",
+      hint: "remove the empty --special value",
+    });
+  return specials;
 }
 
 function defaultTemplate(
@@ -119,24 +145,21 @@ function chooseAlphabet(wordCounts: ReadonlyMap<string, number>, coverage: numbe
   return [...new Set(kept)].sort(byCodePoint);
 }
 
+/** Trains on lines held in memory; see WordCounter and trainFromCounts for streaming. */
 export function trainTokenizer(lines: Iterable<string>, options: TrainOptions): Tokenizer {
+  const counter = new WordCounter(options);
+  for (const line of lines) counter.add(line);
+  return trainFromCounts(counter.counts, options);
+}
+
+/** Learns the vocabulary from word counts made by a WordCounter with the same options. */
+export function trainFromCounts(
+  wordCounts: ReadonlyMap<string, number>,
+  options: TrainOptions,
+): Tokenizer {
   const kind = options.preTokenizer ?? "metaspace";
-  const specials = [...new Set(options.specialTokens ?? DEFAULT_SPECIAL_TOKENS)];
+  const specials = resolveSpecials(options);
   const normalizer = options.normalizer ?? ["NFKC"];
-  if (specials.some((s) => s.length === 0))
-    throw new MaskwiseError("a special token is empty", {
-      code: "E_ARG",
-      hint: "remove the empty --special value",
-    });
-  // A throwaway tokenizer with no merges gives the exact pre-tokenization encode will use.
-  const probe = new Tokenizer({
-    normalizer,
-    preTokenizer: kind,
-    model: new BpeModel(new Map(), [], null),
-    addedTokens: [],
-    template: null,
-  });
-  const wordCounts = countWords(lines, (t) => probe.preTokenize(t), normalizer, specials);
   let alphabet: string[];
   if (kind === "byte-level") {
     alphabet = byteLevelAlphabet();

@@ -5,7 +5,8 @@ import {
   DEFAULT_SPECIAL_TOKENS,
   sentinelTokens,
   tokenizerToString,
-  trainTokenizer,
+  trainFromCounts,
+  WordCounter,
 } from "../../tokenizer/index.js";
 import { MaskwiseError } from "../../util/errors.js";
 import type { Command } from "../command.js";
@@ -99,23 +100,25 @@ Special tokens take ids 0, 1, ... in order: <s>=0 <pad>=1 </s>=2 <unk>=3 <mask>=
       ...sentinelTokens(sentinels),
       ...(values.special ?? []),
     ];
-    const lines: string[] = [];
-    for (const file of values.input)
-      for await (const line of fileLines(file)) lines.push(line.text);
-    const started = performance.now();
-    const tok = trainTokenizer(lines, {
+    const options = {
       vocabSize,
       preTokenizer: kind,
       specialTokens,
-      normalizer: norm === "nfkc" ? ["NFKC"] : [],
+      normalizer: norm === "nfkc" ? (["NFKC"] as const) : [],
       minFrequency,
       characterCoverage,
       byteFallback: values["byte-fallback"] === true,
-    });
+    } as const;
+    // Only word counts are kept, so input files larger than memory work.
+    const counter = new WordCounter(options);
+    const started = performance.now();
+    for (const file of values.input)
+      for await (const line of fileLines(file)) counter.add(line.text);
+    const tok = trainFromCounts(counter.counts, options);
     atomicWrite(values.out, tokenizerToString(tok));
     if (process.stderr.isTTY) {
       const s = ((performance.now() - started) / 1000).toFixed(1);
-      console.error(`${tok.vocabSize} tokens from ${lines.length} lines in ${s} s: ${values.out}`);
+      console.error(`${tok.vocabSize} tokens from ${counter.lines} lines in ${s} s: ${values.out}`);
     }
     return 0;
   },
