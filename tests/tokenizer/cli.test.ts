@@ -58,6 +58,14 @@ test("train then encode: ids as tokenizers 0.23 gives them, with and without spe
     assert.equal(e.status, 0, e.stderr);
     const encs = await ref.encodeBatch(text, { addSpecialTokens: special });
     assert.equal(e.stdout, encs.map((x) => `${x.getIds().join(" ")}\n`).join(""));
+    // And back: decode gives what the Rust library's decode gives.
+    const d = run(["tokenizer", "decode", "--tokenizer", out, "--skip-special-tokens"], e.stdout);
+    assert.equal(d.status, 0, d.stderr);
+    const texts = await ref.decodeBatch(
+      encs.map((x) => x.getIds()),
+      true,
+    );
+    assert.equal(d.stdout, texts.map((t) => `${t}\n`).join(""));
   }
 });
 
@@ -120,10 +128,13 @@ test("errors: missing flags, a missing file, invalid UTF-8, a bad tokenizer.json
   r = run(["tokenizer", "encode"], "hello\n");
   assert.equal(r.status, 2);
   assert.match(errorLine(r.stderr), /--tokenizer is required/);
+  r = run(["tokenizer", "decode", "--tokenizer", join(dir, "tokenizer.json")], "1 2\n3 x\n");
+  assert.equal(r.status, 2);
+  assert.match(errorLine(r.stderr), /^maskwise: 'x' is not a token id \(0\.\.2999\) \(<stdin>:2\)/);
 });
 
 test("--help describes both commands", () => {
-  for (const c of ["train", "encode"]) {
+  for (const c of ["train", "encode", "decode"]) {
     const r = run(["tokenizer", c, "--help"]);
     assert.equal(r.status, 0);
     assert.match(r.stdout, new RegExp(`Usage: maskwise tokenizer ${c}`));

@@ -65,6 +65,11 @@ export const commands: CommandEntry[] = [
     load: async () => (await import("./tokenizer-encode.js")).command,
   },
   {
+    path: ["tokenizer", "decode"],
+    summary: "decode lines of token ids on stdin back to text",
+    load: async () => (await import("./tokenizer-decode.js")).command,
+  },
+  {
     path: ["data", "get"],
     summary: "download a known dataset into the cache; print its paths",
     load: async () => (await import("./data-get.js")).command,
