@@ -108,6 +108,10 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       else resolve(Buffer.concat(chunks));
     });
     req.on("error", reject);
+    // A client that goes away mid-body ends the request without "end".
+    req.on("close", () => {
+      if (!req.complete) reject(new ApiError(400, "the request body was cut off"));
+    });
   });
 }
 
