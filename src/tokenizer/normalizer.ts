@@ -4,7 +4,8 @@
 
 export type NormalizerName = "NFC" | "NFD" | "NFKC" | "NFKD" | "Lowercase";
 
-const ASCII = /^[\x00-\x7f]*$/;
+/** Only code units below 0x80 (ASCII). */
+const ASCII = /^[^\u0080-\uffff]*$/;
 
 export function normalize(text: string, steps: readonly NormalizerName[]): string {
   // ASCII text is already in every normal form; the check is much cheaper than normalize().
