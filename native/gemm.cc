@@ -7,6 +7,7 @@
 #include "gemm.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -30,12 +31,28 @@ Isa detect_isa() {
 
 Isa g_isa = detect_isa();
 
-const MicroKernel& active_kernel() {
+const MicroKernel& base_kernel() {
   switch (g_isa) {
     case Isa::avx512: return kernel_avx512();
     case Isa::avx2: return kernel_avx2();
     default: return kernel_portable();
   }
+}
+
+// MASKWISE_GEMM_BLOCKING=kc,mc,nc overrides the cache blocking (for tuning on a new CPU).
+MicroKernel active_kernel() {
+  MicroKernel k = base_kernel();
+  static const char* env = std::getenv("MASKWISE_GEMM_BLOCKING");
+  if (env != nullptr) {
+    long kc = 0, mc = 0, nc = 0;
+    if (std::sscanf(env, "%ld,%ld,%ld", &kc, &mc, &nc) == 3 && kc > 0 && mc > 0 && nc > 0 &&
+        kc <= 4096 && mc <= 4096 && nc <= 16384) {
+      k.kc = static_cast<int>(kc);
+      k.mc = static_cast<int>((mc + k.mr - 1) / k.mr * k.mr);
+      k.nc = static_cast<int>((nc + k.nr - 1) / k.nr * k.nr);
+    }
+  }
+  return k;
 }
 
 // Per-OS-thread packing buffers, 64-byte aligned, grown on demand and kept for reuse.
@@ -74,7 +91,9 @@ void pack_a(const GemmParams& g, const float* A, int mr, int64_t i0, int64_t mc,
     } else {
       // Element (i, p) at i * lda + p: a transpose of mr rows.
       const float* s = A + (i0 + ir) * g.lda + p0;
-      if (rows == mr) {
+      if (g_isa == Isa::avx512 && mr <= 16) {
+        pack_transposed_avx512(s, g.lda, rows, kc, d, mr, mr);
+      } else if (rows == mr) {
         for (int64_t p = 0; p < kc; p++)
           for (int i = 0; i < mr; i++) d[p * mr + i] = s[i * g.lda + p];
       } else {
@@ -109,6 +128,13 @@ void pack_b(const GemmParams& g, const float* B, int nr, int64_t p0, int64_t kc,
     } else {
       // Element (p, j) at p + j * ldb: a transpose of nr columns.
       const float* s = B + p0 + (j0 + jr) * g.ldb;
+      if (g_isa == Isa::avx512 && nr % 16 == 0) {
+        for (int c0 = 0; c0 < nr; c0 += 16) {
+          const int rows = std::max(0, std::min(16, cols - c0));
+          pack_transposed_avx512(s + c0 * g.ldb, g.ldb, rows, kc, d + c0, nr, 16);
+        }
+        continue;
+      }
       for (int64_t p = 0; p < kc; p++) {
         int j = 0;
         for (; j < cols; j++) d[p * nr + j] = s[j * g.ldb + p];
@@ -246,7 +272,7 @@ void gemm(const GemmParams& g) {
     return;
   }
 
-  const MicroKernel& K = active_kernel();
+  const MicroKernel K = active_kernel();
   // Split each matrix into `parts` column (or row) ranges so that every thread has work.
   int64_t parts = 1;
   if (T > 1 && per * g.batch >= kParallel) {

@@ -37,6 +37,13 @@ const MicroKernel& kernel_portable();
 const MicroKernel& kernel_avx2();
 const MicroKernel& kernel_avx512();
 
+/**
+ * dst[p * dstride + i] = src[i * ld + p] for i < 16 (rows past `rows` read as 0) and p < kc,
+ * writing `lanes` (<= 16) entries per p: the transposing half of GEMM packing, with AVX-512.
+ */
+void pack_transposed_avx512(const float* src, int64_t ld, int rows, int64_t kc, float* dst,
+                            int64_t dstride, int lanes);
+
 /** The best ISA this CPU runs. */
 Isa cpu_isa();
 /** The ISA GEMM and the peak probe use (the best one unless set lower for tests). */

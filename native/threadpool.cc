@@ -68,7 +68,10 @@ void ThreadPool::worker(int id, uint64_t seen) {
     int polls = 0;
     while ((g = generation_.load(std::memory_order_acquire)) == seen) {
       MW_PAUSE();
-      if (++polls % 64 == 0 && std::chrono::steady_clock::now() - t0 > kSpin) {
+      if (++polls % 64 != 0) continue;
+      const auto idle = std::chrono::steady_clock::now() - t0;
+      if (idle > kSpin / 4) std::this_thread::yield();  // let other work on this core run
+      if (idle > kSpin) {
         // Sleep. sleepers_ is raised before generation_ is re-read, and run() raises generation_
         // before it reads sleepers_, so one of the two always sees the other (no lost wake-up).
         std::unique_lock<std::mutex> lk(sleep_mu_);
@@ -105,7 +108,14 @@ void ThreadPool::run(int64_t ntasks, TaskFn fn, void* ctx) {
   }
   for (int64_t t; (t = next_.fetch_add(1, std::memory_order_relaxed)) < ntasks;) fn(ctx, t, 0);
   const int others = nthreads_ - 1;
-  while (finished_.load(std::memory_order_acquire) < others) MW_PAUSE();
+  // Poll briefly, then yield: when the cores are oversubscribed the worker we wait for may need
+  // this core to finish.
+  for (int polls = 0; finished_.load(std::memory_order_acquire) < others; polls++) {
+    if (polls < 4096)
+      MW_PAUSE();
+    else
+      std::this_thread::yield();
+  }
 }
 
 }  // namespace mw
