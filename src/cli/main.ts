@@ -1,6 +1,7 @@
 // Entry point of the `maskwise` command: finds the subcommand, prints help, and turns errors into
 // the one-line form `maskwise: <what is wrong> (<where>): <what to do>` with status 2 for bad
 // input and 1 for other failures.
+import { initBackend } from "../node/backend.js";
 import { MaskwiseError } from "../util/errors.js";
 import { type CommandEntry, commands } from "./commands/index.js";
 import { VERSION } from "./version.js";
@@ -71,6 +72,7 @@ export async function main(argv: string[]): Promise<number> {
       console.log(command.help);
       return 0;
     }
+    initBackend();
     return await command.run(found.rest);
   } catch (e) {
     if (e instanceof MaskwiseError) {

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, test } from "node:test";
+import { test } from "node:test";
 import { attention, attentionWeights } from "../../src/attention/fused.js";
 import {
   type AttendMask,
@@ -19,6 +19,7 @@ import {
 import { parseSafetensors } from "../../src/io/safetensors.js";
 import * as T from "../../src/tensor/index.js";
 import { Rng } from "../../src/util/rng.js";
+import { forEachBackend } from "../helpers/backends.js";
 import { gradcheck, randomTensor } from "../helpers/gradcheck.js";
 
 const refDir = join(import.meta.dirname, "..", "..", "..", "shared", "ref", "attention");
@@ -64,7 +65,7 @@ function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
-describe("fused attention matches the float64 reference cases", () => {
+forEachBackend("fused attention matches the float64 reference cases", () => {
   const haveRefs = existsSync(join(refDir, "index.json"));
   const cases: Case[] = haveRefs
     ? JSON.parse(readFileSync(join(refDir, "index.json"), "utf8")).cases
@@ -139,7 +140,7 @@ function plainAttention(q: T.Tensor, k: T.Tensor, v: T.Tensor, mask: AttendMask)
   return T.matmul(pz, v);
 }
 
-describe("fused attention equals the materialised form", () => {
+forEachBackend("fused attention equals the materialised form", () => {
   test("random masks, shapes and block sizes", () => {
     const rng = new Rng(21);
     for (let trial = 0; trial < 12; trial++) {

@@ -4,11 +4,12 @@
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, test } from "node:test";
+import { test } from "node:test";
 import { parseSafetensors } from "../../src/io/safetensors.js";
 import { resolveConfig } from "../../src/models/config.js";
 import { EncoderDecoderModel } from "../../src/models/encoder-decoder.js";
 import * as T from "../../src/tensor/index.js";
+import { forEachBackend } from "../helpers/backends.js";
 
 const refRoot = join(import.meta.dirname, "..", "..", "..", "shared", "ref", "models");
 
@@ -17,7 +18,7 @@ function ids(rows: number[][]): T.Tensor {
 }
 
 for (const variant of ["prenorm", "postnorm"]) {
-  describe(`reference model ${variant}`, () => {
+  forEachBackend(`reference model ${variant}`, () => {
     const dir = join(refRoot, variant);
     test("logits, loss and every gradient match", (t) => {
       if (!existsSync(dir)) {

@@ -1,12 +1,13 @@
 // Every primitive's gradient against central finite differences, on the reference backend.
-import { describe, test } from "node:test";
+import { test } from "node:test";
 import * as T from "../../src/tensor/index.js";
 import { Rng } from "../../src/util/rng.js";
+import { forEachBackend } from "../helpers/backends.js";
 import { gradcheck, randomTensor as rt } from "../helpers/gradcheck.js";
 
 const rng = new Rng(1234);
 
-describe("gradients match finite differences", () => {
+forEachBackend("gradients match finite differences", () => {
   test("add, sub, mul, div with broadcasting", () => {
     const a = rt([2, 3, 4], rng);
     const b = rt([3, 1], rng);

@@ -1,10 +1,11 @@
 // Forward values of the primitives on small inputs worked by hand, broadcasting rules, the tape's
 // bookkeeping, and error messages that name the op and both shapes.
 import assert from "node:assert/strict";
-import { describe, test } from "node:test";
+import { test } from "node:test";
 import * as T from "../../src/tensor/index.js";
 import { MaskwiseError } from "../../src/util/errors.js";
 import { Rng } from "../../src/util/rng.js";
+import { forEachBackend } from "../helpers/backends.js";
 
 const close = (got: ArrayLike<number>, want: number[], tol = 1e-6) => {
   assert.equal(got.length, want.length);
@@ -13,7 +14,7 @@ const close = (got: ArrayLike<number>, want: number[], tol = 1e-6) => {
   }
 };
 
-describe("forward values", () => {
+forEachBackend("forward values", () => {
   test("broadcasting arithmetic", () => {
     const a = T.tensor([1, 2, 3, 4, 5, 6], [2, 3]);
     const b = T.tensor([10, 20, 30], [3]);
@@ -165,7 +166,7 @@ describe("forward values", () => {
   });
 });
 
-describe("the tape", () => {
+forEachBackend("the tape", () => {
   test("noGrad records nothing; gradients accumulate over backward calls", () => {
     const w = T.parameter(T.tensor([1, 2]), "w");
     const y = T.noGrad(() => T.mul(w, 3));
@@ -187,7 +188,7 @@ describe("the tape", () => {
   });
 });
 
-describe("errors name the op and both shapes", () => {
+forEachBackend("errors name the op and both shapes", () => {
   const expectShapeError = (fn: () => unknown, pattern: RegExp, where: string) => {
     assert.throws(fn, (e: unknown) => {
       assert.ok(e instanceof MaskwiseError);

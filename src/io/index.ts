@@ -1,0 +1,3 @@
+// Formats: safetensors, checkpoint averaging.
+export { averageCheckpoints } from "./average.js";
+export * from "./safetensors.js";

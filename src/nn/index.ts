@@ -1,0 +1,4 @@
+// Modules and layers.
+export { Embedding, LayerNorm, Linear } from "./layers.js";
+export { Container, Module, ModuleList } from "./module.js";
+export { positionsFromMask, sinusoidalPositions } from "./positions.js";
