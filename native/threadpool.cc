@@ -84,7 +84,11 @@ void ThreadPool::worker(int id, uint64_t seen) {
     seen = g;
     if (stopping_.load()) return;
     const int64_t n = ntasks_;
-    for (int64_t t; (t = next_.fetch_add(1, std::memory_order_relaxed)) < n;) fn_(ctx_, t, id);
+    try {
+      for (int64_t t; (t = next_.fetch_add(1, std::memory_order_relaxed)) < n;) fn_(ctx_, t, id);
+    } catch (...) {
+      record_error();
+    }
     finished_.fetch_add(1, std::memory_order_acq_rel);
   }
 }
@@ -106,7 +110,11 @@ void ThreadPool::run(int64_t ntasks, TaskFn fn, void* ctx) {
     std::lock_guard<std::mutex> slk(sleep_mu_);
     sleep_cv_.notify_all();
   }
-  for (int64_t t; (t = next_.fetch_add(1, std::memory_order_relaxed)) < ntasks;) fn(ctx, t, 0);
+  try {
+    for (int64_t t; (t = next_.fetch_add(1, std::memory_order_relaxed)) < ntasks;) fn(ctx, t, 0);
+  } catch (...) {
+    record_error();
+  }
   const int others = nthreads_ - 1;
   // Poll briefly, then yield: when the cores are oversubscribed the worker we wait for may need
   // this core to finish.
@@ -116,6 +124,19 @@ void ThreadPool::run(int64_t ntasks, TaskFn fn, void* ctx) {
     else
       std::this_thread::yield();
   }
+  // An exception in a task (std::bad_alloc) is rethrown here, on the calling thread, where
+  // the addon turns it into a JavaScript error instead of letting it terminate the process.
+  if (error_) {
+    std::exception_ptr e = error_;
+    error_ = nullptr;
+    std::rethrow_exception(e);
+  }
+}
+
+void ThreadPool::record_error() {
+  std::lock_guard<std::mutex> lk(error_mu_);
+  if (!error_) error_ = std::current_exception();
+  next_.store(ntasks_);  // skip the remaining tasks
 }
 
 }  // namespace mw

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <exception>
 #include <mutex>
 #include <thread>
 #include <type_traits>
@@ -49,6 +50,7 @@ class ThreadPool {
   void start(int n);
   void stop();
   void worker(int id, uint64_t seen);
+  void record_error();
 
   int nthreads_ = 1;
   std::vector<std::thread> workers_;
@@ -62,6 +64,8 @@ class ThreadPool {
   TaskFn fn_ = nullptr;
   void* ctx_ = nullptr;
   std::atomic<bool> stopping_{false};
+  std::mutex error_mu_;
+  std::exception_ptr error_;
 
   // Sleeping workers.
   std::mutex sleep_mu_;

@@ -751,11 +751,11 @@ describe("native softmax, layer norm, cross-entropy, gather = reference", { skip
 describe("native addon argument validation", { skip }, () => {
   const f = (n: number) => new Float32Array(n);
   const i = (n: number) => new Int32Array(n);
-  // biome-ignore lint/suspicious/noExplicitAny: calling the addon with wrong types on purpose
+  // Calls the addon with arguments of any type, wrong ones on purpose.
   const call =
-    (name: string, ...args: any[]) =>
+    (name: string, ...args: unknown[]) =>
     () =>
-      (addon as any)[name](...args);
+      (addon as unknown as Record<string, (...a: unknown[]) => unknown>)[name](...args);
   const gemmArgs = (): unknown[] => [
     1,
     2,
