@@ -63,6 +63,12 @@ test("the inspector page translates and draws masks, weights and the playground"
       },
     );
 
+    const info = (await (await fetch(new URL("/api/info", server.url))).json()) as {
+      config: Record<string, number>;
+      special_tokens: Record<string, string>;
+    };
+    const { encoder_layers, decoder_layers, encoder_attention_heads, decoder_attention_heads } =
+      info.config;
     await page.goto(server.url, WAIT);
     await page.waitForSelector("body[data-state=ready]", WAIT);
     assert.match((await page.textContent("#model-info")) ?? "", /d_model \d+/);
@@ -79,16 +85,20 @@ test("the inspector page translates and draws masks, weights and the playground"
       process.env.MASKWISE_SERVE_TEXT ?? "a small dog runs in the park",
     );
     await page.fill("#beam", "3");
-    await page.fill("#pad-to", process.env.MASKWISE_SERVE_PAD ?? "14");
+    const padTo = Number(process.env.MASKWISE_SERVE_PAD ?? "14");
+    await page.fill("#pad-to", String(padTo));
     await page.click("#translate-button");
     await page.waitForSelector("body[data-state=inspected]", WAIT);
 
     assert.equal(await page.locator("#hypotheses li").count(), 3);
     const S = (await page.locator("#source-table tr").count()) - 1;
     const T = (await page.locator("#target-table tr").count()) - 1;
-    assert.ok(S >= 14 && T >= 1, `S=${S} T=${T}`);
+    assert.ok(S >= padTo && T >= 1, `S=${S} T=${T}`);
     // The start token heads the decoder inputs.
-    assert.equal(await page.textContent("#target-table tr:nth-child(2) td:nth-child(2)"), "</s>");
+    assert.equal(
+      await page.textContent("#target-table tr:nth-child(2) td:nth-child(2)"),
+      info.special_tokens.decoder_start,
+    );
 
     // Masks: one SVG cell per query x key, and the source padding is masked.
     const cells = await page.locator("#masks svg rect.cell").count();
@@ -106,11 +116,6 @@ test("the inspector page translates and draws masks, weights and the playground"
       for (let k = 0; k < data.length; k += 4) if (data[k] < 250 || data[k + 2] < 250) coloured++;
       return coloured;
     })`)) as number[];
-    const info = (await (await fetch(new URL("/api/info", server.url))).json()) as {
-      config: Record<string, number>;
-    };
-    const { encoder_layers, decoder_layers, encoder_attention_heads, decoder_attention_heads } =
-      info.config;
     assert.equal(
       painted.length,
       encoder_layers * encoder_attention_heads + 2 * decoder_layers * decoder_attention_heads,
