@@ -1,6 +1,6 @@
 // Picks the backend for a Node process: MASKWISE_BACKEND=native|reference, default native when the
-// addon compiled and loads, the reference backend otherwise (with one line on stderr that says
-// so, once). MASKWISE_THREADS sizes the native thread pool (src/node/native-addon.ts).
+// addon compiled and loads, the reference backend otherwise (with one line on a terminal's stderr
+// that says so, once). MASKWISE_THREADS sizes the native thread pool (src/node/native-addon.ts).
 import { NativeBackend } from "../backend/native.js";
 import { ReferenceBackend } from "../backend/reference.js";
 import type { Backend } from "../tensor/backend.js";
@@ -40,7 +40,8 @@ export function initBackend(env: NodeJS.ProcessEnv = process.env): Backend {
           kind: "failure",
         });
       }
-      if (!warned) {
+      // Said at install time already; repeated on a terminal, where a person may wonder why it is slow.
+      if (!warned && process.stderr.isTTY) {
         process.stderr.write(
           `maskwise: native backend unavailable (${native}); running on the slower reference backend\n`,
         );

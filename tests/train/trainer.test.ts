@@ -44,8 +44,19 @@ const base: TrainerOptions = {
 test("fits a small training set: validation loss on it falls", () => {
   const store = new MemoryStore();
   const examples = reversal(12, 1, false);
-  const opts: TrainerOptions = { ...base, schedule: { kind: "inverse-sqrt", lr: 5e-3, warmup: 10 }, labelSmoothing: 0, maxSteps: 150, evalEvery: 50 };
-  const trainer = new Trainer(new EncoderDecoderModel({ ...cfg, dropout: 0 }, 1), { train: examples, valid: examples }, opts, store);
+  const opts: TrainerOptions = {
+    ...base,
+    schedule: { kind: "inverse-sqrt", lr: 5e-3, warmup: 10 },
+    labelSmoothing: 0,
+    maxSteps: 150,
+    evalEvery: 50,
+  };
+  const trainer = new Trainer(
+    new EncoderDecoderModel({ ...cfg, dropout: 0 }, 1),
+    { train: examples, valid: examples },
+    opts,
+    store,
+  );
   const summary = trainer.run();
   assert.equal(summary.stoppedBy, "max_steps");
   const evals = store.metrics.filter((m) => "valid_loss" in m).map((m) => m.valid_loss as number);
@@ -53,7 +64,9 @@ test("fits a small training set: validation loss on it falls", () => {
   assert.ok(evals[2] < evals[0], `valid loss ${evals.join(" -> ")}`);
   assert.ok(evals[2] < 0.5, `final valid loss ${evals[2]}`);
   const train = store.metrics.filter((m) => "loss" in m);
-  for (const m of train) for (const k of ["step", "epoch", "loss", "lr", "tokens_per_s"]) assert.ok(k in m, `metrics line lacks ${k}`);
+  for (const m of train)
+    for (const k of ["step", "epoch", "loss", "lr", "tokens_per_s"])
+      assert.ok(k in m, `metrics line lacks ${k}`);
   assert.ok(store.readCheckpoint("best") && store.readCheckpoint("last"));
 });
 
