@@ -66,9 +66,12 @@ export function tokenizerToJson(tok: Tokenizer): Record<string, unknown> {
     normalizer: normalizerJson(p.normalizer),
     pre_tokenizer: pre,
     post_processor: post,
-    decoder: p.model.byteFallback
-      ? { type: "Sequence", decoders: [{ type: "ByteFallback" }, pre] }
-      : pre,
+    decoder:
+      p.decoder === false
+        ? null
+        : p.model.byteFallback
+          ? { type: "Sequence", decoders: [{ type: "ByteFallback" }, pre] }
+          : pre,
     model: {
       type: "BPE",
       dropout: null,
@@ -213,6 +216,7 @@ export function tokenizerFromJson(json: unknown, source = "tokenizer.json"): Tok
   const added = json.added_tokens ?? [];
   if (!Array.isArray(added))
     bad("added_tokens", "added_tokens is not a list", "check the file", source);
+  let maxAdded = -1;
   added.forEach((t, i) => {
     if (!isObj(t) || typeof t.content !== "string" || !Number.isInteger(t.id))
       bad(`added_tokens[${i}]`, "added token needs content and id", "fix the entry", source);
@@ -223,7 +227,14 @@ export function tokenizerFromJson(json: unknown, source = "tokenizer.json"): Tok
         "set them to false",
         source,
       );
-    addedTokens.push({ id: t.id as number, content: t.content, special: t.special === true });
+    // The Rust loader ignores the written id: a token the model knows takes the model's id, a
+    // new one the next id after the vocabulary and the added tokens so far (AddedVocabulary).
+    let id = vocab.get(t.content) ?? addedTokens.find((a) => a.content === t.content)?.id;
+    if (id === undefined) {
+      id = maxAdded < 0 ? vocab.size : maxAdded >= vocab.size ? maxAdded + 1 : vocab.size;
+    }
+    maxAdded = Math.max(maxAdded, id);
+    addedTokens.push({ id, content: t.content, special: t.special === true });
   });
   const pre = parsePreTokenizer(json.pre_tokenizer, source);
   const dec = json.decoder;
@@ -261,6 +272,7 @@ export function tokenizerFromJson(json: unknown, source = "tokenizer.json"): Tok
   const tok = new Tokenizer({
     normalizer: parseNormalizer(json.normalizer, source),
     ...pre,
+    decoder: dec !== null && dec !== undefined,
     model,
     addedTokens,
     template,

@@ -21,6 +21,11 @@ export interface TokenizerParts {
   addPrefixSpace?: boolean;
   model: BpeModel;
   addedTokens: readonly AddedToken[];
+  /**
+   * false: the file has no decoder, and decoding joins tokens with spaces as the Rust library
+   * does then. Default true (the decoder that matches the pre-tokenizer).
+   */
+  decoder?: boolean;
   /** What `addSpecialTokens` wraps a single sequence in; null adds nothing. */
   template: { single: TemplateItem[]; pair: TemplateItem[] } | null;
 }
@@ -126,6 +131,7 @@ export class Tokenizer {
       const t = this.parts.model.token(id);
       if (t !== undefined) tokens.push(t);
     }
+    if (this.parts.decoder === false) return tokens.join(" ");
     if (this.parts.preTokenizer === "byte-level") return byteLevelDecode(tokens);
     return metaspaceDecode(this.parts.model.byteFallback ? byteFallbackDecode(tokens) : tokens);
   }

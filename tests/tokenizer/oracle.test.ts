@@ -2,12 +2,17 @@
 // package (0.23) does: Multi30k de+en at 8,000 tokens (the issue's acceptance test), Chinese from
 // Tatoeba, emoji and other hard text, for both pre-tokenizers.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { type Tokenizer, tokenizerToString, trainTokenizer } from "../../src/tokenizer/index.js";
-import { HARD_TEXT, multi30k, oracle, tatoeba } from "./oracle.js";
+import {
+  type Tokenizer,
+  tokenizerFromString,
+  tokenizerToString,
+  trainTokenizer,
+} from "../../src/tokenizer/index.js";
+import { HARD_TEXT, multi30k, oracle, shared, tatoeba } from "./oracle.js";
 
 const dir = mkdtempSync(join(tmpdir(), "maskwise-tok-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -18,8 +23,9 @@ function viaOracle(tok: Tokenizer, name: string) {
   return oracle.Tokenizer.fromFile(path);
 }
 
-async function assertSameEncoding(tok: Tokenizer, name: string, texts: string[]) {
-  const ref = viaOracle(tok, name);
+/** Compares with the reference reading maskwise's file, or `refPath` when given. */
+async function assertSameEncoding(tok: Tokenizer, name: string, texts: string[], refPath?: string) {
+  const ref = refPath ? oracle.Tokenizer.fromFile(refPath) : viaOracle(tok, name);
   for (const addSpecialTokens of [false, true]) {
     const encs = await ref.encodeBatch(texts, { addSpecialTokens });
     let mismatches = 0;
@@ -89,4 +95,41 @@ test("metaspace with character coverage 0.999: rare Chinese characters become <u
     "some characters are left out",
   );
   await assertSameEncoding(tok, "zh-coverage", test);
+});
+
+test("files trained by tokenizers 0.23 itself load and encode and decode the same", async () => {
+  const inputs = ["val.de", "val.en"].map((f) => join(shared, "data", "multi30k", f));
+  const configs: [string, (t: InstanceType<typeof oracle.Tokenizer>) => void][] = [
+    [
+      "hf-byte-level",
+      (t) => {
+        t.setNormalizer(oracle.nfkcNormalizer());
+        t.setPreTokenizer(oracle.byteLevelPreTokenizer(false));
+      },
+    ],
+    [
+      "hf-metaspace",
+      (t) => {
+        t.setNormalizer(oracle.nfkcNormalizer());
+        t.setPreTokenizer(oracle.metaspacePreTokenizer());
+        t.setDecoder(oracle.metaspaceDecoder());
+        t.addSpecialTokens(["<unk>", "<mask>"]);
+      },
+    ],
+  ];
+  for (const [name, setup] of configs) {
+    const ref = new oracle.Tokenizer(oracle.BPE.empty());
+    setup(ref);
+    ref.train(inputs);
+    const path = join(dir, `${name}.json`);
+    ref.save(path, false);
+    const tok = tokenizerFromString(readFileSync(path, "utf8"), path);
+    const { zh } = tatoeba(300);
+    await assertSameEncoding(
+      tok,
+      name,
+      [...multi30k("test_2016_flickr.en"), ...zh, ...HARD_TEXT],
+      path,
+    );
+  }
 });
