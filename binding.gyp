@@ -16,7 +16,9 @@
         "native/peak.cc",
         "native/elementwise.cc",
         "native/softmax_norm.cc",
-        "native/loss.cc"
+        "native/loss.cc",
+        "native/attention.cc",
+        "native/attention_binding.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_CPP_EXCEPTIONS_ALL"],

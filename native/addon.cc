@@ -13,6 +13,11 @@
 #include "kernels.h"
 #include "threadpool.h"
 
+namespace mw {
+// Fused attention (attention_binding.cc).
+void register_attention(Napi::Env env, Napi::Object exports);
+}  // namespace mw
+
 namespace {
 
 using i128 = __int128;
@@ -610,6 +615,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fn("cpuIsa", CpuIsa);
   fn("setGemmIsa", SetGemmIsa);
   fn("peakGflops", PeakGflops);
+  mw::register_attention(env, exports);
   return exports;
 }
 

@@ -4,6 +4,7 @@
 // addon's index errors into the same MaskwiseError the reference throws. No `node:` imports:
 // the addon object is handed in by src/node/native-addon.ts.
 import type {
+  AttentionArgs,
   Backend,
   BinaryOp,
   F32,
@@ -142,6 +143,56 @@ export interface NativeAddon {
   setGemmIsa(isa: string): void;
   /** FMA peak of the current ISA on all threads at once, measured for about `seconds`. */
   peakGflops(seconds: number): number;
+  /** Fused attention (native/attention.cc): the AttentionArgs fields in order, then out, lse. */
+  attentionForward(...args: AttentionCallArgs): void;
+  /** Then out, lse, dout, dq, dk, dv. */
+  attentionBackward(...args: [...AttentionCallArgs, F32, F32, F32, F32]): void;
+}
+
+type AttentionCallArgs = [
+  B: number,
+  H: number,
+  Tq: number,
+  Tk: number,
+  Dh: number,
+  q: F32,
+  k: F32,
+  v: F32,
+  attend: Uint8Array,
+  maskBatch: number,
+  blocks: Uint8Array,
+  blockQ: number,
+  blockK: number,
+  scale: number,
+  skipBlocks: boolean,
+  dropout: number,
+  seed: number,
+  out: F32,
+  lse: F32,
+];
+
+function attentionCall(a: AttentionArgs, out: F32, lse: F32): AttentionCallArgs {
+  return [
+    a.B,
+    a.H,
+    a.Tq,
+    a.Tk,
+    a.Dh,
+    a.q,
+    a.k,
+    a.v,
+    a.attend,
+    a.maskBatch,
+    a.blocks,
+    a.blockQ,
+    a.blockK,
+    a.scale,
+    a.skipBlocks,
+    a.dropout,
+    a.seed >>> 0,
+    out,
+    lse,
+  ];
 }
 
 // An addon error with code E_INDEX (an id or target out of range) becomes the MaskwiseError the
@@ -373,5 +424,21 @@ export class NativeBackend implements Backend {
     step: number,
   ): void {
     this.k.adamw(p, g, m, v, n, lr, beta1, beta2, eps, weightDecay, step);
+  }
+
+  attentionForward(args: AttentionArgs, out: F32, lse: F32): void {
+    this.k.attentionForward(...attentionCall(args, out, lse));
+  }
+
+  attentionBackward(
+    args: AttentionArgs,
+    out: F32,
+    lse: F32,
+    dout: F32,
+    dq: F32,
+    dk: F32,
+    dv: F32,
+  ): void {
+    this.k.attentionBackward(...attentionCall(args, out, lse), dout, dq, dk, dv);
   }
 }

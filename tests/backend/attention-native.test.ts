@@ -1,0 +1,112 @@
+// The native fused attention against the reference kernel on the same arguments (dropout
+// included: both hash the same element indices), and its argument validation.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { attentionArgs } from "../../src/attention/fused.js";
+import { and, causal, documents, keyPadding, or, prefix } from "../../src/attention/masks.js";
+import { ReferenceBackend } from "../../src/backend/reference.js";
+import { nativeBackend } from "../../src/node/backend.js";
+import { Rng } from "../../src/util/rng.js";
+import { randomTensor } from "../helpers/gradcheck.js";
+
+const native = nativeBackend();
+const mustHave = process.env.CI === "true" || process.env.MASKWISE_REQUIRE_NATIVE === "1";
+
+const maxDiff = (a: Float32Array, b: Float32Array) =>
+  a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i])), 0);
+
+test("native attention equals the reference kernel, forward and backward", (t) => {
+  if (typeof native === "string") {
+    if (mustHave) assert.fail(`native backend unavailable: ${native}`);
+    t.skip(native);
+    return;
+  }
+  const ref = new ReferenceBackend();
+  const rng = new Rng(31);
+  for (let trial = 0; trial < 20; trial++) {
+    const B = 1 + rng.int(3);
+    const H = 1 + rng.int(3);
+    const Tk = 1 + rng.int(70);
+    const offset = rng.int(3);
+    const Tq = Math.max(1, Tk - offset - rng.int(3));
+    const Dh = [1, 7, 16, 64][rng.int(4)];
+    const lengths = Array.from({ length: B }, () => rng.int(Tk + 1));
+    const segs = Array.from({ length: Tk }, (_, i) => Math.floor(i / 9));
+    const mask = [
+      and(causal(offset), keyPadding(lengths)),
+      keyPadding(lengths),
+      or(causal(offset), prefix(3)),
+      and(causal(), documents(segs)),
+    ][trial % 4];
+    const q = randomTensor([B, H, Tq, Dh], rng);
+    const k = randomTensor([B, H, Tk, Dh], rng);
+    const v = randomTensor([B, H, Tk, Dh], rng);
+    const dout = randomTensor([B, H, Tq, Dh], rng).f32;
+    const dropout = trial % 3 === 0 ? 0.2 : 0;
+    const args = attentionArgs(q, k, v, trial % 4 === 3 && Tq !== Tk ? keyPadding(lengths) : mask, {
+      blockQ: 1 + rng.int(40),
+      blockK: 1 + rng.int(40),
+      skipBlocks: trial % 2 === 0,
+      training: true,
+      dropout,
+      seed: 1000 + trial,
+    });
+    const run = (be: typeof ref | typeof native) => {
+      const out = new Float32Array(B * H * Tq * Dh);
+      const lse = new Float32Array(B * H * Tq);
+      be.attentionForward?.(args, out, lse);
+      const dq = new Float32Array(q.size);
+      const dk = new Float32Array(k.size);
+      const dv = new Float32Array(v.size);
+      be.attentionBackward?.(args, out, lse, dout, dq, dk, dv);
+      return { out, lse, dq, dk, dv };
+    };
+    const a = run(ref);
+    const b = run(native);
+    for (const key of ["out", "dq", "dk", "dv"] as const) {
+      const scale = Math.max(1, ...a[key].map(Math.abs));
+      assert.ok(
+        maxDiff(a[key], b[key]) <= 2e-5 * scale,
+        `trial ${trial} ${key}: ${maxDiff(a[key], b[key])}`,
+      );
+    }
+    a.lse.forEach((x, i) => {
+      if (x === Number.NEGATIVE_INFINITY) assert.equal(b.lse[i], x);
+      else assert.ok(Math.abs(x - b.lse[i]) < 1e-4, `trial ${trial} lse`);
+    });
+  }
+});
+
+test("native attention rejects bad arguments with a named error", (t) => {
+  if (typeof native === "string") {
+    if (mustHave) assert.fail(`native backend unavailable: ${native}`);
+    t.skip(native);
+    return;
+  }
+  const rng = new Rng(1);
+  const q = randomTensor([1, 1, 4, 8], rng);
+  const good = attentionArgs(q, q, q, causal());
+  const out = new Float32Array(32);
+  const lse = new Float32Array(4);
+  const bad: [Partial<typeof good>, RegExp][] = [
+    [{ q: new Float32Array(3) }, /array 'q' is too short/],
+    [{ attend: new Uint8Array(2) }, /array 'attend' is too short/],
+    [{ blocks: new Uint8Array(0) }, /array 'blocks' is too short/],
+    [{ maskBatch: 3 }, /maskBatch' must be 1 or B/],
+    [{ blockQ: 0 }, /blockQ' must be an integer >= 1/],
+    [{ dropout: 1 }, /dropout' must be in \[0, 1\)/],
+    [{ Dh: Number.NaN }, /Dh' must be an integer/],
+    [{ scale: Number.POSITIVE_INFINITY }, /scale' must be finite/],
+  ];
+  for (const [change, pattern] of bad) {
+    assert.throws(() => native.attentionForward({ ...good, ...change }, out, lse), pattern);
+  }
+  assert.throws(
+    () => native.attentionForward(good, new Float32Array(2), lse),
+    /array 'out' is too short/,
+  );
+  assert.throws(
+    () => native.attentionBackward(good, out, lse, out, out, out, new Float32Array(1)),
+    /array 'dv' is too short/,
+  );
+});
