@@ -72,6 +72,8 @@ struct Buffer {
   }
 };
 thread_local Buffer t_abuf, t_bbuf;
+// MASKWISE_GEMM_PACK_B=1 always packs B (for comparisons).
+const bool g_direct_b = std::getenv("MASKWISE_GEMM_PACK_B") == nullptr;
 
 // Packs op(A)[i0:i0+mc, p0:p0+kc] as panels of mr rows, each laid out [p][mr]; rows past mc
 // are zero (the kernel for a short panel reads only its rows, but keep memory defined).
@@ -159,17 +161,30 @@ void gemm_tile(const MicroKernel& K, const GemmParams& g, const float* A, const 
       const int64_t kc = std::min(kcmax, g.k - pc);
       // Later k blocks add to what the first one wrote.
       const float beta = pc == 0 ? g.beta : 1.0f;
-      pack_b(g, B, nr, pc, kc, jc, nc, bbuf);
+      // When this task's rows fit one mc block, each B panel serves one pass of the ir loop
+      // only, and packing it costs about as much as it saves (a copy of B per thread): then a
+      // non-transposed B is read in place, except for a last panel narrower than nr (the kernel
+      // reads nr columns). Otherwise packing wins: a panel read in place with a leading
+      // dimension of 4 KiB maps every row to the same L1 sets.
+      const bool direct_b = !g.transB && g_direct_b && i1 - i0 <= mcmax;
+      if (direct_b) {
+        const int64_t tail = nc % nr;
+        if (tail != 0) pack_b(g, B, nr, pc, kc, jc + nc - tail, tail, bbuf + (nc - tail) * kc);
+      } else {
+        pack_b(g, B, nr, pc, kc, jc, nc, bbuf);
+      }
       for (int64_t ic = i0; ic < i1; ic += mcmax) {
         const int64_t mc = std::min(mcmax, i1 - ic);
         pack_a(g, A, mr, ic, mc, pc, kc, abuf);
         for (int64_t jr = 0; jr < nc; jr += nr) {
           const int n = static_cast<int>(std::min<int64_t>(nr, nc - jr));
-          const float* bp = bbuf + jr * kc;
+          const bool in_place = direct_b && n == nr;
+          const float* bp = in_place ? B + pc * g.ldb + jc + jr : bbuf + jr * kc;
+          const int64_t bs = in_place ? g.ldb : nr;
           for (int64_t ir = 0; ir < mc; ir += mr) {
             const int m = static_cast<int>(std::min<int64_t>(mr, mc - ir));
             K.run(kc, abuf + ir * kc, bp, C + (ic + ir) * g.ldc + jc + jr, g.ldc, m, n,
-                  g.alpha, beta);
+                  g.alpha, beta, bs);
           }
         }
       }
@@ -282,7 +297,9 @@ void gemm(const GemmParams& g) {
   // Prefer splitting M (each part packs all of B, whose packing is a copy when B is not
   // transposed) unless M is too short for it; split N in nr-wide units otherwise.
   const bool split_m = g.m >= parts * K.mr * 2 || g.m >= g.n;
-  const int64_t unit = split_m ? K.mr : K.nr;
+  // Rows split evenly (a short micro-tile costs in proportion to its rows); columns split in
+  // nr units (a short one costs a whole tile).
+  const int64_t unit = split_m ? 1 : K.nr;
   const int64_t len = split_m ? g.m : g.n;
   const int64_t units = (len + unit - 1) / unit;
   if (parts > units) parts = units;

@@ -20,15 +20,16 @@ struct GemmParams {
 
 /**
  * A register-blocked micro-kernel: C[0:m, 0:n] = alpha * sum_p a[p*mr + i] * b[p*nr + j]
- * + beta * C (C not read when beta == 0), for m <= mr and n <= nr, with a and b packed panels
- * (b zero-padded to nr columns, 64-byte aligned).
+ * + beta * C (C not read when beta == 0), for m <= mr and n <= nr. `a` is a packed panel; b's
+ * rows are `bs` apart (nr for a packed, zero-padded panel, or ldb when a non-transposed B is
+ * read in place); all nr columns of each row are read.
  */
 struct MicroKernel {
   const char* name;
   int mr, nr;
   int kc, mc, nc;  // cache blocking: kc x nr of B in L1, mc x kc of A in L2, kc x nc of B in L3
   void (*run)(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int m, int n,
-              float alpha, float beta);
+              float alpha, float beta, int64_t bs);
 };
 
 enum class Isa { portable = 0, avx2 = 1, avx512 = 2 };

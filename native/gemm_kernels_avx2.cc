@@ -13,14 +13,14 @@ constexpr int NR = 16;
 
 template <int M>
 MW_AVX2 void kern(int64_t kc, const float* __restrict a, const float* __restrict b, float* c,
-                  int64_t ldc, int n, float alpha, float beta) {
+                  int64_t ldc, int n, float alpha, float beta, int64_t bs) {
   __m256 c0[M], c1[M];
 #pragma GCC unroll 8
   for (int i = 0; i < M; i++) c0[i] = c1[i] = _mm256_setzero_ps();
 #pragma GCC unroll 2
   for (int64_t p = 0; p < kc; p++) {
-    const __m256 b0 = _mm256_load_ps(b);
-    const __m256 b1 = _mm256_load_ps(b + 8);
+    const __m256 b0 = _mm256_loadu_ps(b);
+    const __m256 b1 = _mm256_loadu_ps(b + 8);
 #pragma GCC unroll 8
     for (int i = 0; i < M; i++) {
       const __m256 av = _mm256_broadcast_ss(a + i);
@@ -28,7 +28,7 @@ MW_AVX2 void kern(int64_t kc, const float* __restrict a, const float* __restrict
       c1[i] = _mm256_fmadd_ps(av, b1, c1[i]);
     }
     a += MR;
-    b += NR;
+    b += bs;
   }
   const __m256 va = _mm256_set1_ps(alpha);
   const __m256 vb = _mm256_set1_ps(beta);
@@ -62,14 +62,14 @@ MW_AVX2 void kern(int64_t kc, const float* __restrict a, const float* __restrict
 }
 
 void run(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int m, int n,
-         float alpha, float beta) {
+         float alpha, float beta, int64_t bs) {
   switch (m) {
-    case 1: return kern<1>(kc, a, b, c, ldc, n, alpha, beta);
-    case 2: return kern<2>(kc, a, b, c, ldc, n, alpha, beta);
-    case 3: return kern<3>(kc, a, b, c, ldc, n, alpha, beta);
-    case 4: return kern<4>(kc, a, b, c, ldc, n, alpha, beta);
-    case 5: return kern<5>(kc, a, b, c, ldc, n, alpha, beta);
-    default: return kern<6>(kc, a, b, c, ldc, n, alpha, beta);
+    case 1: return kern<1>(kc, a, b, c, ldc, n, alpha, beta, bs);
+    case 2: return kern<2>(kc, a, b, c, ldc, n, alpha, beta, bs);
+    case 3: return kern<3>(kc, a, b, c, ldc, n, alpha, beta, bs);
+    case 4: return kern<4>(kc, a, b, c, ldc, n, alpha, beta, bs);
+    case 5: return kern<5>(kc, a, b, c, ldc, n, alpha, beta, bs);
+    default: return kern<6>(kc, a, b, c, ldc, n, alpha, beta, bs);
   }
 }
 

@@ -18,7 +18,7 @@ constexpr int NR = 32;
 
 template <int M>
 MW_AVX512 void kern(int64_t kc, const float* __restrict a, const float* __restrict b, float* c,
-                    int64_t ldc, int n, float alpha, float beta) {
+                    int64_t ldc, int n, float alpha, float beta, int64_t bs) {
   __m512 c0[M], c1[M];
 #pragma GCC unroll 16
   for (int i = 0; i < M; i++) {
@@ -28,8 +28,8 @@ MW_AVX512 void kern(int64_t kc, const float* __restrict a, const float* __restri
   }
 #pragma GCC unroll 4
   for (int64_t p = 0; p < kc; p++) {
-    const __m512 b0 = _mm512_load_ps(b);
-    const __m512 b1 = _mm512_load_ps(b + 16);
+    const __m512 b0 = _mm512_loadu_ps(b);
+    const __m512 b1 = _mm512_loadu_ps(b + 16);
 #pragma GCC unroll 16
     for (int i = 0; i < M; i++) {
       const __m512 av = _mm512_set1_ps(a[i]);
@@ -37,7 +37,7 @@ MW_AVX512 void kern(int64_t kc, const float* __restrict a, const float* __restri
       c1[i] = _mm512_fmadd_ps(av, b1, c1[i]);
     }
     a += MR;
-    b += NR;
+    b += bs;
   }
   const __m512 va = _mm512_set1_ps(alpha);
   const __m512 vb = _mm512_set1_ps(beta);
@@ -59,16 +59,16 @@ MW_AVX512 void kern(int64_t kc, const float* __restrict a, const float* __restri
 
 template <int M>
 void dispatch(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int m, int n,
-              float alpha, float beta) {
+              float alpha, float beta, int64_t bs) {
   if constexpr (M > 1) {
-    if (m < M) return dispatch<M - 1>(kc, a, b, c, ldc, m, n, alpha, beta);
+    if (m < M) return dispatch<M - 1>(kc, a, b, c, ldc, m, n, alpha, beta, bs);
   }
-  kern<M>(kc, a, b, c, ldc, n, alpha, beta);
+  kern<M>(kc, a, b, c, ldc, n, alpha, beta, bs);
 }
 
 void run(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int m, int n,
-         float alpha, float beta) {
-  dispatch<MR>(kc, a, b, c, ldc, m, n, alpha, beta);
+         float alpha, float beta, int64_t bs) {
+  dispatch<MR>(kc, a, b, c, ldc, m, n, alpha, beta, bs);
 }
 
 // In-register transpose of 16 rows of 16 floats (unpack pairs, then pairs of pairs, then

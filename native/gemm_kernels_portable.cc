@@ -9,7 +9,7 @@ constexpr int NR = 16;
 
 template <int M>
 void kern(int64_t kc, const float* __restrict a, const float* __restrict b, float* c,
-          int64_t ldc, int n, float alpha, float beta) {
+          int64_t ldc, int n, float alpha, float beta, int64_t bs) {
   float acc[M][NR] = {};
   for (int64_t p = 0; p < kc; p++) {
     for (int i = 0; i < M; i++) {
@@ -17,7 +17,7 @@ void kern(int64_t kc, const float* __restrict a, const float* __restrict b, floa
       for (int j = 0; j < NR; j++) acc[i][j] += ai * b[j];
     }
     a += MR;
-    b += NR;
+    b += bs;
   }
   for (int i = 0; i < M; i++) {
     float* row = c + i * ldc;
@@ -30,12 +30,12 @@ void kern(int64_t kc, const float* __restrict a, const float* __restrict b, floa
 }
 
 void run(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int m, int n,
-         float alpha, float beta) {
+         float alpha, float beta, int64_t bs) {
   switch (m) {
-    case 1: return kern<1>(kc, a, b, c, ldc, n, alpha, beta);
-    case 2: return kern<2>(kc, a, b, c, ldc, n, alpha, beta);
-    case 3: return kern<3>(kc, a, b, c, ldc, n, alpha, beta);
-    default: return kern<4>(kc, a, b, c, ldc, n, alpha, beta);
+    case 1: return kern<1>(kc, a, b, c, ldc, n, alpha, beta, bs);
+    case 2: return kern<2>(kc, a, b, c, ldc, n, alpha, beta, bs);
+    case 3: return kern<3>(kc, a, b, c, ldc, n, alpha, beta, bs);
+    default: return kern<4>(kc, a, b, c, ldc, n, alpha, beta, bs);
   }
 }
 

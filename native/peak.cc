@@ -88,36 +88,38 @@ double fma_peak_gflops(double seconds) {
   const Isa isa = gemm_isa();
   ThreadPool& pool = ThreadPool::instance();
   const int T = pool.threads();
-  // Calibrate the iteration count on one thread, then time all threads together.
-  int64_t iters = 1 << 14;
   std::atomic<double> sink{0};
+  // Runs `iters` on all T threads at once and returns the wall time. Each task waits until all
+  // have started, so T chains run on T threads together rather than one thread picking up two
+  // tasks in a row (the wait is capped so a oversubscribed machine cannot hang it).
+  auto timed = [&](int64_t iters) {
+    std::atomic<int> started{0};
+    const auto t0 = std::chrono::steady_clock::now();
+    pool.parallel_for(T, [&](int64_t, int) {
+      started.fetch_add(1);
+      const auto w0 = std::chrono::steady_clock::now();
+      while (started.load() < T &&
+             std::chrono::steady_clock::now() - w0 < std::chrono::milliseconds(500)) {
+      }
+      const double r = run_chains(isa, iters);
+      double cur = sink.load();
+      while (!sink.compare_exchange_weak(cur, cur + r)) {
+      }
+    });
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  };
+  // Calibrate on all threads (which also wakes them), then time about `seconds`.
+  int64_t iters = 1 << 12;
   for (;;) {
-    auto t0 = std::chrono::steady_clock::now();
-    sink = sink + run_chains(isa, iters);
-    double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (dt > seconds / 8 || iters > (int64_t{1} << 40)) {
-      iters = static_cast<int64_t>(iters * (seconds / (dt > 0 ? dt : 1e-9)));
+    const double dt = timed(iters);
+    if (dt > seconds / 16 || iters > (int64_t{1} << 40)) {
+      iters = static_cast<int64_t>(static_cast<double>(iters) * (seconds / (dt > 0 ? dt : 1e-9)));
       break;
     }
     iters *= 4;
   }
   if (iters < 1) iters = 1;
-  // Each task waits (briefly) until all have started, so the T chains run on T threads at once
-  // rather than one thread picking up two tasks in a row.
-  std::atomic<int> started{0};
-  auto t0 = std::chrono::steady_clock::now();
-  pool.parallel_for(T, [&](int64_t, int) {
-    started.fetch_add(1);
-    const auto w0 = std::chrono::steady_clock::now();
-    while (started.load() < T &&
-           std::chrono::steady_clock::now() - w0 < std::chrono::milliseconds(50)) {
-    }
-    const double r = run_chains(isa, iters);
-    double cur = sink.load();
-    while (!sink.compare_exchange_weak(cur, cur + r)) {
-    }
-  });
-  const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double dt = timed(iters);
   return flops_per_iter(isa) * static_cast<double>(iters) * T / dt / 1e9;
 }
 

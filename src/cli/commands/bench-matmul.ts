@@ -15,8 +15,10 @@ Times C = A @ B (float32, row-major, no transposes, beta = 0) on the native back
 128, 256, 512 and 1024 and for M1024·K256·N1024, and an FMA peak probe (independent FMA chains
 on registers, same ISA, all threads at once) measured in the same run. Each size is warmed up,
 then timed --runs times (default 7), each run repeating the product for at least 0.1 s; the
-best run counts, and the peak is likewise the best of --runs probes (on a shared machine the
-best run is the one least disturbed by other work). MASKWISE_THREADS sets the threads.
+best run counts, and the peak is likewise the best of several probes (on a shared machine the
+best run is the one least disturbed by other work; 0.1 s probes run before, between and after
+the sizes, about 4 x --runs of them).
+MASKWISE_THREADS sets the threads.
 The last line with --json:
 {"bench":"matmul","peak_gflops":…,"results":[{"m":…,"k":…,"n":…,"gflops":…,"ratio":…},…],
  "min_ratio_512_up":…,"isa":…,"threads":…}
@@ -66,9 +68,14 @@ export const command: Command = {
     }
     const backend = new NativeBackend(addon);
 
+    // The peak is the best probe of the run. Probes are spread over the run (a few before each
+    // size) so that a quiet spell on a shared machine serves the probe as well as the GEMM.
     progress("bench matmul: FMA peak probe");
     let peak = 0;
-    for (let r = 0; r < runs; r++) peak = Math.max(peak, addon.peakGflops(0.2));
+    const probe = (n: number) => {
+      for (let r = 0; r < n; r++) peak = Math.max(peak, addon.peakGflops(0.1));
+    };
+    probe(runs);
 
     const rng = new Rng(1);
     const results: { m: number; k: number; n: number; gflops: number; ratio: number }[] = [];
@@ -97,6 +104,7 @@ export const command: Command = {
         ldc: n,
         strideC: 0,
       };
+      probe(Math.ceil(runs / 2));
       const flops = 2 * m * n * k;
       // Repetitions per timed run: enough for ~0.1 s at the measured peak.
       const reps = Math.max(1, Math.ceil((0.1 * peak * 1e9) / flops));
@@ -107,9 +115,10 @@ export const command: Command = {
         for (let i = 0; i < reps; i++) backend.gemm(args);
         best = Math.min(best, (performance.now() - t0) / 1000 / reps);
       }
-      const gflops = flops / best / 1e9;
-      results.push({ m, k, n, gflops: round(gflops, 1), ratio: round(gflops / peak, 3) });
+      results.push({ m, k, n, gflops: round(flops / best / 1e9, 1), ratio: 0 });
     }
+    probe(Math.ceil(runs / 2));
+    for (const r of results) r.ratio = round(r.gflops / peak, 3);
     progressDone();
     const big = results.filter((r) => r.m >= 512);
     const summary = {
