@@ -26,6 +26,8 @@ import type { RunStore } from "./store.js";
 export interface TrainerOptions {
   maxSteps?: number;
   maxEpochs?: number;
+  /** Stop after this much training time (seconds, evaluation excluded); the run ends as at max steps. */
+  maxSeconds?: number;
   /** Padded tokens per batch (longest row x rows), as fairseq's --max-tokens. */
   maxTokens: number;
   /** Batches accumulated per update. */
@@ -77,7 +79,7 @@ export interface TrainerState {
 
 export interface TrainSummary {
   state: TrainerState;
-  stoppedBy: "max_steps" | "max_epochs" | "early_stopping" | "interrupted";
+  stoppedBy: "max_steps" | "max_epochs" | "max_time" | "early_stopping" | "interrupted";
   lastValidLoss: number | null;
 }
 
@@ -105,8 +107,12 @@ export class Trainer {
         hint: "check the training files and filters",
       });
     }
-    if (options.maxSteps === undefined && options.maxEpochs === undefined) {
-      throw new MaskwiseError("set --max-steps or --max-epochs", {
+    if (
+      options.maxSteps === undefined &&
+      options.maxEpochs === undefined &&
+      options.maxSeconds === undefined
+    ) {
+      throw new MaskwiseError("set --max-steps, --max-epochs or a time limit", {
         code: "E_ARG",
         where: "trainer",
       });
@@ -174,10 +180,14 @@ export class Trainer {
     const params = this.model.parameters();
     this.model.train();
     let lastValid: number | null = null;
+    let trainSeconds = 0;
+    const outOfTime = () => o.maxSeconds !== undefined && trainSeconds >= o.maxSeconds;
     let windowLoss = 0;
     let windowTokens = 0;
     let windowStart = performance.now();
+    let lastEvalStep = -1;
     const evaluate = (): boolean => {
+      lastEvalStep = this.state.step;
       const v = this.validLoss();
       lastValid = v;
       const extra = this.hooks.evaluate ? this.hooks.evaluate(this.model.eval()) : {};
@@ -202,9 +212,14 @@ export class Trainer {
       return (o.patience ?? 0) > 0 && this.state.evalsWithoutImprovement >= (o.patience ?? 0);
     };
 
-    while (this.state.epoch < maxEpochs && this.state.step < maxSteps) {
+    while (this.state.epoch < maxEpochs && this.state.step < maxSteps && !outOfTime()) {
       const batches = this.epochBatches(this.state.epoch);
-      while (this.state.batchInEpoch < batches.length && this.state.step < maxSteps) {
+      while (
+        this.state.batchInEpoch < batches.length &&
+        this.state.step < maxSteps &&
+        !outOfTime()
+      ) {
+        const updateStart = performance.now();
         if (this.hooks.shouldStop?.()) {
           this.saveCheckpoint("last");
           return { state: { ...this.state }, stoppedBy: "interrupted", lastValidLoss: lastValid };
@@ -239,6 +254,7 @@ export class Trainer {
         this.optimizer.update();
         this.state.step++;
         this.state.batchInEpoch += group.length;
+        trainSeconds += (performance.now() - updateStart) / 1000;
         windowLoss += lossSum;
         windowTokens += tokens;
         const now = performance.now();
@@ -290,11 +306,11 @@ export class Trainer {
         }
       }
     }
-    if (evalEvery > 0 && this.state.step % evalEvery !== 0) evaluate();
-    else this.saveCheckpoint("last");
+    // The final weights are always evaluated (they may be the best) and saved.
+    if (lastEvalStep !== this.state.step) evaluate();
     return {
       state: { ...this.state },
-      stoppedBy: this.state.step >= maxSteps ? "max_steps" : "max_epochs",
+      stoppedBy: this.state.step >= maxSteps ? "max_steps" : outOfTime() ? "max_time" : "max_epochs",
       lastValidLoss: lastValid,
     };
   }

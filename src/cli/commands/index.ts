@@ -75,6 +75,11 @@ export const commands: CommandEntry[] = [
     load: async () => (await import("./data-get.js")).command,
   },
   {
+    path: ["quickstart"],
+    summary: "train a German-English translator on Multi30k and report its BLEU",
+    load: async () => (await import("./quickstart.js")).command,
+  },
+  {
     path: ["train"],
     summary: "train or fine-tune a model; write a run directory",
     load: async () => (await import("./train.js")).command,
