@@ -41,6 +41,50 @@ function halfToFloat(h: number): number {
   return s * 2 ** (e - 15) * (1 + f / 1024);
 }
 
+const scratch = new DataView(new ArrayBuffer(4));
+
+/** float32 -> bfloat16 bits, rounding to nearest even (NaN stays NaN). */
+export function floatToBfloat16(x: number): number {
+  scratch.setFloat32(0, x);
+  const bits = scratch.getUint32(0);
+  if (Number.isNaN(x)) return 0x7fc0;
+  const rounded = bits + 0x7fff + ((bits >>> 16) & 1);
+  return (rounded >>> 16) & 0xffff;
+}
+
+/** float32 -> IEEE half bits, rounding to nearest even; overflow gives infinity. */
+export function floatToHalf(x: number): number {
+  scratch.setFloat32(0, x);
+  const f = scratch.getUint32(0);
+  const sign = (f >>> 16) & 0x8000;
+  const exp = (f >>> 23) & 0xff;
+  let mant = f & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  let e = exp - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    // Subnormal half: shift the mantissa (with its implicit 1) into place, rounding to even.
+    mant |= 0x800000;
+    const shift = 14 - e;
+    const half = mant >>> shift;
+    const rem = mant & ((1 << shift) - 1);
+    const mid = 1 << (shift - 1);
+    return sign | (half + (rem > mid || (rem === mid && half & 1) ? 1 : 0));
+  }
+  const rem = mant & 0x1fff;
+  mant >>>= 13;
+  if (rem > 0x1000 || (rem === 0x1000 && mant & 1)) {
+    mant++;
+    if (mant === 0x400) {
+      mant = 0;
+      e++;
+      if (e >= 0x1f) return sign | 0x7c00;
+    }
+  }
+  return sign | (e << 10) | mant;
+}
+
 /** Parses safetensors bytes. `source` names the file in error messages. */
 export function parseSafetensors(bytes: Uint8Array, source = "safetensors"): SafetensorsFile {
   if (bytes.length < 8)
@@ -176,8 +220,11 @@ function decode(
 export interface TensorToWrite {
   shape: readonly number[];
   data: Float32Array | Int32Array;
-  /** Defaults: F32 for Float32Array, I32 for Int32Array; I64 widens int32 for PyTorch's long. */
-  dtype?: "F32" | "I32" | "I64";
+  /**
+   * Defaults: F32 for Float32Array, I32 for Int32Array. I64 widens int32 for PyTorch's long; F16
+   * and BF16 narrow float32 with round-to-nearest-even (half the size, for sharing weights).
+   */
+  dtype?: SafeDType;
 }
 
 /** Builds safetensors bytes; tensors are laid out in the order given, the header padded to 8 bytes. */
@@ -218,7 +265,9 @@ export function serializeSafetensors(
     for (let i = 0; i < t.data.length; i++) {
       if (dtype === "F32") view.setFloat32(at + i * 4, t.data[i], true);
       else if (dtype === "I32") view.setInt32(at + i * 4, t.data[i], true);
-      else view.setBigInt64(at + i * 8, BigInt(t.data[i]), true);
+      else if (dtype === "I64") view.setBigInt64(at + i * 8, BigInt(t.data[i]), true);
+      else if (dtype === "F16") view.setUint16(at + i * 2, floatToHalf(t.data[i]), true);
+      else view.setUint16(at + i * 2, floatToBfloat16(t.data[i]), true);
     }
     at += t.data.length * WIDTH[dtype];
   }
