@@ -61,6 +61,35 @@ void ThreadPool::stop() {
   workers_.clear();
 }
 
+bool ThreadPool::claim(uint32_t job, int64_t& index) {
+  uint64_t t = ticket_.load(std::memory_order_acquire);
+  for (;;) {
+    if (static_cast<uint32_t>(t >> 32) != job) return false;
+    const int64_t i = static_cast<int64_t>(t & 0xffffffffu);
+    // ntasks_ may already belong to a later job; then the ticket has changed too and the
+    // compare-exchange below fails.
+    if (i >= ntasks_.load(std::memory_order_acquire)) return false;
+    if (ticket_.compare_exchange_weak(t, t + 1, std::memory_order_acq_rel)) {
+      index = i;
+      return true;
+    }
+  }
+}
+
+// Runs a claimed task. Its job cannot end (nor fn_/ctx_ change) before completed_ counts it.
+void ThreadPool::execute(int64_t index, int thread) {
+  if (!failed_.load(std::memory_order_relaxed)) {
+    try {
+      fn_.load(std::memory_order_acquire)(ctx_.load(std::memory_order_acquire), index, thread);
+    } catch (...) {
+      std::lock_guard<std::mutex> lk(error_mu_);
+      if (!error_) error_ = std::current_exception();
+      failed_.store(true);
+    }
+  }
+  completed_.fetch_add(1, std::memory_order_acq_rel);
+}
+
 void ThreadPool::worker(int id, uint64_t seen) {
   for (;;) {
     uint64_t g;
@@ -83,47 +112,42 @@ void ThreadPool::worker(int id, uint64_t seen) {
     }
     seen = g;
     if (stopping_.load()) return;
-    const int64_t n = ntasks_;
-    try {
-      for (int64_t t; (t = next_.fetch_add(1, std::memory_order_relaxed)) < n;) fn_(ctx_, t, id);
-    } catch (...) {
-      record_error();
-    }
-    finished_.fetch_add(1, std::memory_order_acq_rel);
+    const uint32_t job = static_cast<uint32_t>(g);
+    for (int64_t t; claim(job, t);) execute(t, id);
   }
 }
 
 void ThreadPool::run(int64_t ntasks, TaskFn fn, void* ctx) {
   if (ntasks <= 0) return;
   std::unique_lock<std::mutex> lk(job_mu_, std::try_to_lock);
-  if (!lk.owns_lock() || nthreads_ == 1 || ntasks == 1) {
+  if (!lk.owns_lock() || nthreads_ == 1 || ntasks == 1 || ntasks >= (int64_t{1} << 31)) {
     for (int64_t t = 0; t < ntasks; t++) fn(ctx, t, 0);
     return;
   }
-  ntasks_ = ntasks;
-  fn_ = fn;
-  ctx_ = ctx;
-  next_.store(0, std::memory_order_relaxed);
-  finished_.store(0, std::memory_order_relaxed);
-  generation_.fetch_add(1);  // publishes the job (seq_cst)
+  const uint64_t g = generation_.load() + 1;
+  const uint32_t job = static_cast<uint32_t>(g);
+  fn_.store(fn);
+  ctx_.store(ctx);
+  ntasks_.store(ntasks);
+  completed_.store(0);
+  failed_.store(false);
+  ticket_.store(static_cast<uint64_t>(job) << 32);
+  generation_.store(g);  // publishes the job (seq_cst)
   if (sleepers_.load() > 0) {
     std::lock_guard<std::mutex> slk(sleep_mu_);
     sleep_cv_.notify_all();
   }
-  try {
-    for (int64_t t; (t = next_.fetch_add(1, std::memory_order_relaxed)) < ntasks;) fn(ctx, t, 0);
-  } catch (...) {
-    record_error();
-  }
-  const int others = nthreads_ - 1;
-  // Poll briefly, then yield: when the cores are oversubscribed the worker we wait for may need
-  // this core to finish.
-  for (int polls = 0; finished_.load(std::memory_order_acquire) < others; polls++) {
+  for (int64_t t; claim(job, t);) execute(t, 0);
+  // Wait for tasks other threads claimed. Poll briefly, then yield: when the cores are
+  // oversubscribed the worker we wait for may need this core to finish.
+  for (int polls = 0; completed_.load(std::memory_order_acquire) < ntasks; polls++) {
     if (polls < 4096)
       MW_PAUSE();
     else
       std::this_thread::yield();
   }
+  // Close the job before its fields can be rewritten by the next one.
+  ticket_.store((static_cast<uint64_t>(job) << 32) | 0xffffffffu);
   // An exception in a task (std::bad_alloc) is rethrown here, on the calling thread, where
   // the addon turns it into a JavaScript error instead of letting it terminate the process.
   if (error_) {
@@ -131,12 +155,6 @@ void ThreadPool::run(int64_t ntasks, TaskFn fn, void* ctx) {
     error_ = nullptr;
     std::rethrow_exception(e);
   }
-}
-
-void ThreadPool::record_error() {
-  std::lock_guard<std::mutex> lk(error_mu_);
-  if (!error_) error_ = std::current_exception();
-  next_.store(ntasks_);  // skip the remaining tasks
 }
 
 }  // namespace mw

@@ -50,20 +50,24 @@ class ThreadPool {
   void start(int n);
   void stop();
   void worker(int id, uint64_t seen);
-  void record_error();
 
   int nthreads_ = 1;
   std::vector<std::thread> workers_;
   std::mutex job_mu_;  // one job at a time
 
-  // The current job.
+  // The current job. Tasks are claimed through `ticket_` = (job id << 32) | next index, so a
+  // worker that wakes late, after its job is done, finds a different job id and claims nothing:
+  // the caller never waits for idle workers, only for claimed tasks to complete.
+  bool claim(uint32_t job, int64_t& index);
+  void execute(int64_t index, int thread);
   std::atomic<uint64_t> generation_{0};
-  std::atomic<int64_t> next_{0};
-  std::atomic<int> finished_{0};
-  int64_t ntasks_ = 0;
-  TaskFn fn_ = nullptr;
-  void* ctx_ = nullptr;
+  std::atomic<uint64_t> ticket_{0};
+  std::atomic<int64_t> ntasks_{0};
+  std::atomic<int64_t> completed_{0};
+  std::atomic<TaskFn> fn_{nullptr};
+  std::atomic<void*> ctx_{nullptr};
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> failed_{false};
   std::mutex error_mu_;
   std::exception_ptr error_;
 
