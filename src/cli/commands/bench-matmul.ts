@@ -14,11 +14,11 @@ const HELP = `Usage: maskwise bench matmul [--json] [--runs N] [--isa avx512|avx
 Times C = A @ B (float32, row-major, no transposes, beta = 0) on the native backend for square
 128, 256, 512 and 1024 and for M1024·K256·N1024, and an FMA peak probe (independent FMA chains
 on registers, same ISA, all threads at once) measured in the same run. Each size is warmed up,
-then timed --runs times (default 7), each run repeating the product for at least 0.1 s; the
-best run counts, and the peak is likewise the best of several probes (on a shared machine the
-best run is the one least disturbed by other work; 0.1 s probes run before, between and after
-the sizes, about 4 x --runs of them).
-MASKWISE_THREADS sets the threads.
+then timed --runs times (default 11), each run repeating the product for about 0.04 s; the best
+run counts. The peak is likewise the best of 0.04 s probes spread before, between and after the
+sizes (about 2 x --runs of them). Best-of because on a shared machine the best run is the one
+least disturbed by other work; GEMM runs and probes have the same length so that both see the
+same clock and the same chance of interruption. MASKWISE_THREADS sets the threads.
 The last line with --json:
 {"bench":"matmul","peak_gflops":…,"results":[{"m":…,"k":…,"n":…,"gflops":…,"ratio":…},…],
  "min_ratio_512_up":…,"isa":…,"threads":…}
@@ -32,6 +32,10 @@ const SIZES: [number, number, number][] = [
   [1024, 256, 1024],
 ];
 
+// The length of one timed GEMM run and of one peak probe: the same for both, so that the ratio
+// compares like with like (clock, interruptions by other work).
+const RUN_S = 0.04;
+
 const round = (x: number, digits: number) => Number(x.toFixed(digits));
 
 export const command: Command = {
@@ -44,7 +48,7 @@ export const command: Command = {
       runs: { type: "string" },
       isa: { type: "string" },
     });
-    const runs = numberFlag("bench matmul", "runs", values.runs, 7, { min: 1, integer: true });
+    const runs = numberFlag("bench matmul", "runs", values.runs, 11, { min: 1, integer: true });
     const loaded = loadNativeAddon();
     if ("error" in loaded) {
       throw new MaskwiseError(loaded.error, {
@@ -73,7 +77,7 @@ export const command: Command = {
     progress("bench matmul: FMA peak probe");
     let peak = 0;
     const probe = (n: number) => {
-      for (let r = 0; r < n; r++) peak = Math.max(peak, addon.peakGflops(0.1));
+      for (let r = 0; r < n; r++) peak = Math.max(peak, addon.peakGflops(RUN_S));
     };
     probe(runs);
 
@@ -106,8 +110,8 @@ export const command: Command = {
       };
       probe(Math.ceil(runs / 2));
       const flops = 2 * m * n * k;
-      // Repetitions per timed run: enough for ~0.1 s at the measured peak.
-      const reps = Math.max(1, Math.ceil((0.1 * peak * 1e9) / flops));
+      // Repetitions per timed run: enough for RUN_S seconds at the measured peak.
+      const reps = Math.max(1, Math.ceil((RUN_S * peak * 1e9) / flops));
       for (let i = 0; i < reps; i++) backend.gemm(args);
       let best = Number.POSITIVE_INFINITY;
       for (let r = 0; r < runs; r++) {
