@@ -310,7 +310,8 @@ export class Trainer {
     if (lastEvalStep !== this.state.step) evaluate();
     return {
       state: { ...this.state },
-      stoppedBy: this.state.step >= maxSteps ? "max_steps" : outOfTime() ? "max_time" : "max_epochs",
+      stoppedBy:
+        this.state.step >= maxSteps ? "max_steps" : outOfTime() ? "max_time" : "max_epochs",
       lastValidLoss: lastValid,
     };
   }

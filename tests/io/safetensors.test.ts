@@ -139,6 +139,8 @@ test("F16 and BF16 written with round-to-nearest-even read back as the nearest v
 
 test("half rounding ties go to the even neighbour", () => {
   const ties = [1 + 2 ** -11, 1 + 3 * 2 ** -11];
-  const f = parseSafetensors(serializeSafetensors([["h", { shape: [2], data: Float32Array.from(ties), dtype: "F16" }]]));
+  const f = parseSafetensors(
+    serializeSafetensors([["h", { shape: [2], data: Float32Array.from(ties), dtype: "F16" }]]),
+  );
   assert.deepEqual(Array.from(f.tensors.get("h")?.data ?? []), [1, 1 + 2 ** -9]);
 });

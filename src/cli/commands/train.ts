@@ -123,10 +123,10 @@ export const command: Command = {
     const tokPath = v.resume
       ? join(lastDir, "tokenizer.json")
       : (v.tokenizer ?? (v["init-from"] ? join(v["init-from"], "tokenizer.json") : undefined));
+    if (!tokPath) progress("train: learning a joint BPE tokenizer");
     const tok = tokPath
       ? loadTokenizer(tokPath)
-      : (progress("train: learning a joint BPE tokenizer"),
-        trainJointTokenizer(train, int("vocab-size", v["vocab-size"], 8000, 16)));
+      : trainJointTokenizer(train, int("vocab-size", v["vocab-size"], 8000, 16));
     const modelSource = v.resume
       ? join(lastDir, "config.json")
       : v["init-from"]
