@@ -9,6 +9,8 @@
 // gradients of q, k and v accumulate without any two threads touching the same row.
 //   p = exp(s * scale - lse);  D_i = dout_i . out_i;  dv_j += p~_ij dout_i;
 //   ds_ij = p_ij (dp_ij - D_i) * scale;  dq_i += ds_ij k_j;  dk_j += ds_ij q_i
+// With skipBlocks off, every tile is computed whole, masked elements included (their weights come
+// out exactly 0): the cost of a fused kernel that is not mask-aware, for benchmarks and checks.
 // exp is a polynomial with exact range reduction (within 2 ulp on [-87, 88]); exp of a masked or
 // far-below-maximum score is exactly 0.
 #include "attention.h"
@@ -133,7 +135,9 @@ void forward_task(const AttentionParams& p, const Tiles& t, int64_t task, float*
       }
       float bmax = kNegInf;
       for (int64_t c = 0; c < cols; c++) bmax = std::max(bmax, s[c]);
-      if (bmax == kNegInf) continue;
+      // Mask-aware: a row with nothing to attend in this tile is done. Without skipping the row
+      // is computed through (every weight comes out exactly 0, and m stays -inf).
+      if (bmax == kNegInf && p.skipBlocks) continue;
       const float mnew = std::max(m[r], bmax);
       const float corr = m[r] == kNegInf ? 0.0f : exp_nonpositive(m[r] - mnew);
       float sum = 0.0f;
@@ -153,7 +157,7 @@ void forward_task(const AttentionParams& p, const Tiles& t, int64_t task, float*
         for (int64_t d = 0; d < Dh; d++) a[d] *= corr;
       for (int64_t c = 0; c < cols; c++) {
         const float w = s[c];
-        if (w == 0.0f) continue;
+        if (w == 0.0f && p.skipBlocks) continue;
         const float* vr = vp + c * Dh;
         for (int64_t d = 0; d < Dh; d++) a[d] += w * vr[d];
       }
@@ -242,7 +246,7 @@ void backward_task(const AttentionParams& p, const Tiles& t, int64_t bh, const f
         for (int64_t c = 0; c < cols; c++) {
           const float w = s[c];
           const float x = ds[c];
-          if (w == 0.0f && x == 0.0f) continue;
+          if (w == 0.0f && x == 0.0f && p.skipBlocks) continue;
           float* dvr = dvp + c * Dh;
           float* dkr = dkp + c * Dh;
           const float* kr = kp + c * Dh;

@@ -43,9 +43,22 @@ export abstract class AttendMask {
   attendGrid(B: number, Tq: number, Tk: number): Uint8Array {
     checkBatch(this, B);
     const grid = new Uint8Array(B * Tq * Tk);
+    // Tile by tile: a tile the mask classifies as all-open or all-masked is filled at once, so
+    // `allows` runs only where the mask is mixed (a causal diagonal, a padding boundary).
+    const tile = 16;
     for (let b = 0; b < B; b++) {
-      for (let i = 0; i < Tq; i++) {
-        for (let j = 0; j < Tk; j++) grid[(b * Tq + i) * Tk + j] = this.allows(b, i, j) ? 1 : 0;
+      for (let i0 = 0; i0 < Tq; i0 += tile) {
+        const i1 = Math.min(i0 + tile, Tq);
+        for (let j0 = 0; j0 < Tk; j0 += tile) {
+          const j1 = Math.min(j0 + tile, Tk);
+          const cls = this.block(b, i0, i1, j0, j1);
+          if (cls === Block.None) continue;
+          for (let i = i0; i < i1; i++) {
+            const row = (b * Tq + i) * Tk;
+            if (cls === Block.All) grid.fill(1, row + j0, row + j1);
+            else for (let j = j0; j < j1; j++) grid[row + j] = this.allows(b, i, j) ? 1 : 0;
+          }
+        }
       }
     }
     return grid;
