@@ -56,16 +56,9 @@ export function beamSearch(decoder: IncrementalDecoder, options: BeamOptions): H
     const nextActive: number[] = [];
     for (const s of active) {
       // Candidates (hypothesis, token) by summed log-prob, best 2K.
-      const cands: { h: Live; token: number; logProb: number }[] = [];
-      for (const h of live[s]) {
-        const base = h.row * V;
-        for (let j = 0; j < V; j++) {
-          const l = lp[base + j];
-          if (l === Number.NEGATIVE_INFINITY) continue;
-          cands.push({ h, token: j, logProb: h.logProb + l });
-        }
-      }
-      cands.sort((a, b) => b.logProb - a.logProb || a.token - b.token);
+      // The best 2K continuations by summed log-prob (ties: lower token, then earlier hypothesis),
+      // kept in a small sorted array as the K x V scores stream by: no K x V list is built.
+      const cands = topContinuations(live[s], lp, V, 2 * K);
       const next: Live[] = [];
       for (let c = 0; c < Math.min(2 * K, cands.length) && next.length < K; c++) {
         const { h, token, logProb } = cands[c];
@@ -105,4 +98,48 @@ export function beamSearch(decoder: IncrementalDecoder, options: BeamOptions): H
     live = live.map((l, s) => (nextActive.includes(s) ? l : []));
   }
   return finished.map((f) => [...f].sort((a, b) => b.score - a.score).slice(0, nBest));
+}
+
+interface Candidate {
+  h: Live;
+  token: number;
+  logProb: number;
+  order: number;
+}
+
+function before(a: Candidate, b: Candidate): boolean {
+  return (
+    a.logProb > b.logProb ||
+    (a.logProb === b.logProb && (a.token < b.token || (a.token === b.token && a.order < b.order)))
+  );
+}
+
+function topContinuations(
+  hyps: readonly Live[],
+  lp: Float32Array,
+  V: number,
+  M: number,
+): Candidate[] {
+  const top: Candidate[] = [];
+  let order = 0;
+  for (const h of hyps) {
+    const base = h.row * V;
+    for (let j = 0; j < V; j++) {
+      const l = lp[base + j];
+      if (l === Number.NEGATIVE_INFINITY) continue;
+      const logProb = h.logProb + l;
+      order++;
+      if (top.length === M && logProb < top[M - 1].logProb) continue;
+      const c = { h, token: j, logProb, order };
+      if (top.length === M && !before(c, top[M - 1])) continue;
+      let at = top.length === M ? M - 1 : top.length;
+      if (top.length < M) top.push(c);
+      while (at > 0 && before(c, top[at - 1])) {
+        top[at] = top[at - 1];
+        at--;
+      }
+      top[at] = c;
+    }
+  }
+  return top;
 }
