@@ -1,9 +1,17 @@
-// Greedy decoding: at each step every unfinished row takes its most likely next token. Finished
-// rows are dropped from the decoder's batch, so the cost follows the rows still running.
+// One-hypothesis-per-row decoding: at each step every unfinished row picks one next token
+// (`choose`: the most likely one for greedy decoding, a draw for sampling). Finished rows are
+// dropped from the decoder's batch, so the cost follows the rows still running.
 import { logSoftmaxRows, processLogProbs } from "./processors.js";
 import type { GenerationOptions, Hypothesis, IncrementalDecoder } from "./types.js";
 
-export function greedy(decoder: IncrementalDecoder, options: GenerationOptions): Hypothesis[] {
+/** Picks a token from one row of processed log-probs [V]. */
+export type TokenChooser = (logProbs: Float32Array) => number;
+
+export function decodeStepwise(
+  decoder: IncrementalDecoder,
+  options: GenerationOptions,
+  choose: TokenChooser,
+): Hypothesis[] {
   const N = decoder.rows;
   const V = decoder.vocabSize;
   const out: Hypothesis[] = Array.from({ length: N }, () => ({ tokens: [], logProb: 0, score: 0 }));
@@ -22,19 +30,13 @@ export function greedy(decoder: IncrementalDecoder, options: GenerationOptions):
     const keep: number[] = [];
     const nextLast: number[] = [];
     live.forEach((s, r) => {
-      let best = 0;
-      let bestLp = Number.NEGATIVE_INFINITY;
-      for (let j = 0; j < V; j++) {
-        if (lp[r * V + j] > bestLp) {
-          bestLp = lp[r * V + j];
-          best = j;
-        }
-      }
-      out[s].tokens.push(best);
-      out[s].logProb += bestLp;
-      if (best !== options.eosToken) {
+      const row = lp.subarray(r * V, (r + 1) * V);
+      const t = choose(row);
+      out[s].tokens.push(t);
+      out[s].logProb += row[t];
+      if (t !== options.eosToken) {
         keep.push(r);
-        nextLast.push(best);
+        nextLast.push(t);
       }
     });
     if (keep.length < live.length && keep.length > 0) decoder.reorder(keep);
@@ -43,4 +45,16 @@ export function greedy(decoder: IncrementalDecoder, options: GenerationOptions):
   }
   for (const h of out) h.score = h.logProb;
   return out;
+}
+
+/** The index of the largest log-prob (the first one on ties). */
+export function argmax(row: Float32Array): number {
+  let best = 0;
+  for (let j = 1; j < row.length; j++) if (row[j] > row[best]) best = j;
+  return best;
+}
+
+/** Greedy decoding: every row takes its most likely next token. */
+export function greedy(decoder: IncrementalDecoder, options: GenerationOptions): Hypothesis[] {
+  return decodeStepwise(decoder, options, argmax);
 }

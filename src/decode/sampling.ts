@@ -1,7 +1,7 @@
 // Sampling: temperature, then top-k and top-p (nucleus, Holtzman et al.) filtering, then a draw
 // from a seeded generator, so the same seed gives the same text.
 import { Rng } from "../util/rng.js";
-import { logSoftmaxRows, processLogProbs } from "./processors.js";
+import { decodeStepwise } from "./greedy.js";
 import type { GenerationOptions, Hypothesis, IncrementalDecoder } from "./types.js";
 
 export interface SamplingOptions extends GenerationOptions {
@@ -57,44 +57,8 @@ export function sampleToken(
 }
 
 export function sample(decoder: IncrementalDecoder, options: SamplingOptions): Hypothesis[] {
-  const N = decoder.rows;
-  const V = decoder.vocabSize;
   const rng = new Rng(options.seed ?? 0);
-  const out: Hypothesis[] = Array.from({ length: N }, () => ({ tokens: [], logProb: 0, score: 0 }));
-  let live = Array.from({ length: N }, (_, i) => i);
-  let last = new Int32Array(N).fill(options.startToken);
-  for (let step = 0; step < options.maxLength && live.length > 0; step++) {
-    const lp = decoder.next(last);
-    logSoftmaxRows(lp, live.length, V);
-    processLogProbs(
-      lp,
-      V,
-      live.map((s) => out[s].tokens),
-      step,
-      options,
-    );
-    const keep: number[] = [];
-    const nextLast: number[] = [];
-    live.forEach((s, r) => {
-      const row = lp.subarray(r * V, (r + 1) * V);
-      const t = sampleToken(
-        row,
-        rng,
-        options.temperature ?? 1,
-        options.topK ?? 0,
-        options.topP ?? 1,
-      );
-      out[s].tokens.push(t);
-      out[s].logProb += row[t];
-      if (t !== options.eosToken) {
-        keep.push(r);
-        nextLast.push(t);
-      }
-    });
-    if (keep.length < live.length && keep.length > 0) decoder.reorder(keep);
-    live = keep.map((r) => live[r]);
-    last = Int32Array.from(nextLast);
-  }
-  for (const h of out) h.score = h.logProb;
-  return out;
+  return decodeStepwise(decoder, options, (row) =>
+    sampleToken(row, rng, options.temperature ?? 1, options.topK ?? 0, options.topP ?? 1),
+  );
 }
