@@ -56,6 +56,8 @@ for (const variant of ["prenorm", "postnorm"]) {
       assert.ok(Math.abs(loss.item() - lossRef) <= 2e-4, `loss ${loss.item()} vs ${lossRef}`);
 
       T.backward(loss);
+      // Relative to each tensor's largest value; a tensor whose true gradient is 0 (a key bias:
+      // softmax ignores a shift of every score) is held to 1e-7 absolute, float32 rounding's scale.
       let checked = 0;
       for (const [name, p] of model.namedParameters()) {
         const g = expected.get(`grad.${name}`);
@@ -68,7 +70,7 @@ for (const variant of ["prenorm", "postnorm"]) {
           diff = Math.max(diff, Math.abs(mine[i] - g.data[i]));
         }
         assert.ok(
-          diff <= 1e-3 * Math.max(scale, 1e-6),
+          diff <= 1e-3 * Math.max(scale, 1e-4),
           `grad.${name}: off by ${diff} (largest ${scale})`,
         );
         checked++;
