@@ -124,6 +124,11 @@ test("train, resume, translate", () => {
   assert.equal(resumed.status, 0, resumed.stderr);
   assert.equal(JSON.parse(resumed.stdout.trim().split("\n").pop() ?? "{}").step, 6);
 
+  // Resuming without flags keeps the run's own limits: a finished run takes no new steps.
+  const again = run(["train", "--task", "translation", ...common, "--resume"]);
+  assert.equal(again.status, 0, again.stderr);
+  assert.equal(JSON.parse(again.stdout.trim().split("\n").pop() ?? "{}").step, 6);
+
   const tr = run(
     ["translate", "--model", join(out, "checkpoints", "best"), "--beam", "2"],
     "ein hund läuft\n\neine katze schläft\n",

@@ -4,6 +4,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { corpusBleu } from "../../eval/index.js";
 import { EncoderDecoderModel } from "../../models/encoder-decoder.js";
+import { readText } from "../../node/files.js";
 import { DirectoryStore } from "../../node/run-store.js";
 import {
   initFrom,
@@ -14,7 +15,7 @@ import {
 } from "../../node/training-setup.js";
 import { seq2seq } from "../../objectives/lm.js";
 import { tokenizerToString } from "../../tokenizer/index.js";
-import { Trainer } from "../../train/trainer.js";
+import { Trainer, type TrainerOptions } from "../../train/trainer.js";
 import { translateLines } from "../../train/translate.js";
 import { MaskwiseError } from "../../util/errors.js";
 import { type Command, numberFlag, parseFlags } from "../command.js";
@@ -49,7 +50,8 @@ Options:
   --max-len N            drop training pairs longer than N tokens (default 256)
   --seed S               default 1
   --init-from DIR        start from the weights of a model directory (fine-tuning)
-  --resume               continue the run in --out exactly where it stopped
+  --resume               continue the run in --out exactly where it stopped, with the options
+                         it was started with (flags given now override them)
 
 Ctrl-C saves checkpoints/last and exits; --resume continues from there.`;
 
@@ -137,7 +139,13 @@ export const command: Command = {
       tok,
       v.dropout === undefined ? {} : { dropout: num("dropout", v.dropout, 0.1) },
     );
-    const seed = int("seed", v.seed, 1);
+    const seed =
+      v.resume && v.seed === undefined
+        ? Number(
+            JSON.parse(readText(join(lastDir, "trainer_state.json"), "trainer_state.json")).seed ??
+              1,
+          )
+        : int("seed", v.seed, 1);
     const model = new EncoderDecoderModel(config, seed);
     if (v["init-from"] && !v.resume) initFrom(model, v["init-from"]);
 
@@ -150,14 +158,31 @@ export const command: Command = {
     const validEx = encode(valid, false);
     const bleuSample = int("bleu-sample", v["bleu-sample"], 200);
     const sample = valid.slice(0, bleuSample);
+    // --resume continues with the options the run was started with; flags given now override them.
+    const saved: Partial<TrainerOptions> = v.resume
+      ? (JSON.parse(readText(join(lastDir, "trainer_state.json"), "trainer_state.json")).options ??
+        {})
+      : {};
+    const pick = <T>(
+      flag: string | undefined,
+      parse: () => T,
+      fromRun: T | undefined,
+      fallback: T,
+    ): T => (flag !== undefined ? parse() : (fromRun ?? fallback));
+    const limitsGiven = v["max-steps"] !== undefined || v["max-epochs"] !== undefined;
     const maxSteps =
-      v["max-steps"] === undefined ? undefined : int("max-steps", v["max-steps"], 0, 1);
+      v["max-steps"] !== undefined
+        ? int("max-steps", v["max-steps"], 0, 1)
+        : limitsGiven
+          ? undefined
+          : saved.maxSteps;
     const maxEpochs =
-      v["max-epochs"] === undefined
-        ? maxSteps === undefined
-          ? 10
-          : undefined
-        : int("max-epochs", v["max-epochs"], 10, 1);
+      v["max-epochs"] !== undefined
+        ? int("max-epochs", v["max-epochs"], 10, 1)
+        : limitsGiven
+          ? undefined
+          : (saved.maxEpochs ?? (maxSteps === undefined ? 10 : undefined));
+    const savedSchedule = saved.schedule?.kind === "inverse-sqrt" ? saved.schedule : undefined;
     let interrupted = false;
     const onSigint = () => {
       interrupted = true;
@@ -169,18 +194,48 @@ export const command: Command = {
       {
         maxSteps,
         maxEpochs,
-        maxTokens: int("max-tokens", v["max-tokens"], 4096, 1),
-        updateFreq: int("update-freq", v["update-freq"], 1, 1),
+        maxTokens: pick(
+          v["max-tokens"],
+          () => int("max-tokens", v["max-tokens"], 4096, 1),
+          saved.maxTokens,
+          4096,
+        ),
+        updateFreq: pick(
+          v["update-freq"],
+          () => int("update-freq", v["update-freq"], 1, 1),
+          saved.updateFreq,
+          1,
+        ),
         schedule: {
           kind: "inverse-sqrt",
-          lr: num("lr", v.lr, 5e-4),
-          warmup: int("warmup", v.warmup, 4000),
+          lr: pick(v.lr, () => num("lr", v.lr, 5e-4), savedSchedule?.lr, 5e-4),
+          warmup: pick(v.warmup, () => int("warmup", v.warmup, 4000), savedSchedule?.warmup, 4000),
         },
-        labelSmoothing: num("label-smoothing", v["label-smoothing"], 0.1),
-        weightDecay: num("weight-decay", v["weight-decay"], 0.0001),
-        clipNorm: num("clip-norm", v["clip-norm"], 0),
-        evalEvery: int("eval-every", v["eval-every"], 0),
-        patience: int("patience", v.patience, 0),
+        labelSmoothing: pick(
+          v["label-smoothing"],
+          () => num("label-smoothing", v["label-smoothing"], 0.1),
+          saved.labelSmoothing,
+          0.1,
+        ),
+        weightDecay: pick(
+          v["weight-decay"],
+          () => num("weight-decay", v["weight-decay"], 0.0001),
+          saved.weightDecay,
+          0.0001,
+        ),
+        clipNorm: pick(
+          v["clip-norm"],
+          () => num("clip-norm", v["clip-norm"], 0),
+          saved.clipNorm,
+          0,
+        ),
+        evalEvery: pick(
+          v["eval-every"],
+          () => int("eval-every", v["eval-every"], 0),
+          saved.evalEvery,
+          0,
+        ),
+        patience: pick(v.patience, () => int("patience", v.patience, 0), saved.patience, 0),
         seed,
       },
       store,
