@@ -4,6 +4,6 @@ export { type Arch, DEFAULTS, type ModelConfig, PRESETS, resolveConfig } from ".
 export { DecoderOnlyModel, type LMBatch } from "./decoder-only.js";
 export { EncoderDecoderModel, type Seq2SeqBatch } from "./encoder-decoder.js";
 export { EncoderOnlyModel } from "./encoder-only.js";
-export { Seq2SeqIncremental } from "./incremental.js";
+export { DecoderOnlyIncremental, Seq2SeqIncremental } from "./incremental.js";
 export { decoderMaskFromLabels, defaultMask, shiftTokensRight } from "./inputs.js";
 export { Decoder, Encoder } from "./stacks.js";

@@ -5,6 +5,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { parseSafetensors, serializeSafetensors } from "../io/safetensors.js";
 import { type ModelConfig, resolveConfig } from "../models/config.js";
+import { DecoderOnlyModel } from "../models/decoder-only.js";
 import { EncoderDecoderModel } from "../models/encoder-decoder.js";
 import { type Tokenizer, tokenizerFromString, tokenizerToString } from "../tokenizer/index.js";
 import { MaskwiseError } from "../util/errors.js";
@@ -29,23 +30,39 @@ export function loadConfig(dir: string): ModelConfig {
   return resolveConfig(raw as Record<string, unknown>, path);
 }
 
-export function loadEncoderDecoder(dir: string): EncoderDecoderModel {
+function loadWeights<M extends EncoderDecoderModel | DecoderOnlyModel>(
+  dir: string,
+  want: ModelConfig["maskwise_arch"],
+  make: (c: ModelConfig) => M,
+): M {
   const config = loadConfig(dir);
-  if (config.maskwise_arch !== "encoder-decoder") {
+  if (config.maskwise_arch !== want) {
     throw new MaskwiseError(
-      `maskwise_arch is ${config.maskwise_arch}; this command needs an encoder-decoder`,
-      { code: "E_CONFIG", where: join(dir, "config.json") },
+      `maskwise_arch is ${config.maskwise_arch}; this command needs ${want === "encoder-decoder" ? "an encoder-decoder" : `a ${want} model`}`,
+      {
+        code: "E_CONFIG",
+        where: join(dir, "config.json"),
+      },
     );
   }
-  const model = new EncoderDecoderModel(config);
+  const model = make(config);
   const path = join(dir, "model.safetensors");
   const file = parseSafetensors(readBytes(path, "model.safetensors"), path);
   model.loadState(file.tensors, { source: path });
-  return model.eval();
+  model.eval();
+  return model;
+}
+
+export function loadEncoderDecoder(dir: string): EncoderDecoderModel {
+  return loadWeights(dir, "encoder-decoder", (c) => new EncoderDecoderModel(c));
+}
+
+export function loadDecoderOnly(dir: string): DecoderOnlyModel {
+  return loadWeights(dir, "decoder-only", (c) => new DecoderOnlyModel(c));
 }
 
 /** Writes config.json and model.safetensors (tied weights under every name they have). */
-export function saveModel(dir: string, model: EncoderDecoderModel): void {
+export function saveModel(dir: string, model: EncoderDecoderModel | DecoderOnlyModel): void {
   const tensors = model
     .namedParameters()
     .map(

@@ -95,6 +95,11 @@ export const commands: CommandEntry[] = [
     load: async () => (await import("./serve.js")).command,
   },
   {
+    path: ["generate"],
+    summary: "continue stdin prompts with a decoder-only model",
+    load: async () => (await import("./generate.js")).command,
+  },
+  {
     path: ["info"],
     summary: "show the version, the active backend and its threads",
     load: async () => (await import("./info.js")).command,
