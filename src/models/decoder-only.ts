@@ -21,6 +21,8 @@ export interface LMBatch {
   attention_mask?: Tensor;
   /** [B, T] int32, -100 = nothing to predict */
   labels?: Tensor;
+  /** Prefix LM: per row, positions before this are bidirectional (causal | prefix); absent = causal. */
+  prefix_lengths?: readonly number[];
 }
 
 export class DecoderOnlyModel extends Module {
@@ -56,7 +58,18 @@ export class DecoderOnlyModel extends Module {
     const mask =
       batch.attention_mask ?? defaultMask(batch.input_ids, this.config.pad_token_id, false);
     const noise = options.rng && this.training ? { rng: options.rng } : undefined;
-    const logits = this.project(this.decoder.forward(batch.input_ids, mask, null, null, noise));
+    const logits = this.project(
+      this.decoder.forward(
+        batch.input_ids,
+        mask,
+        null,
+        null,
+        noise,
+        undefined,
+        undefined,
+        batch.prefix_lengths,
+      ),
+    );
     const loss = batch.labels
       ? crossEntropy(logits, batch.labels, { labelSmoothing: options.labelSmoothing ?? 0 })
       : null;

@@ -4,7 +4,7 @@
 //   encoder self-attention:  source key padding
 //   decoder self-attention:  causal (offset = cached length) AND decoder key padding
 //   cross-attention:         source key padding
-import { and, causal, keyPaddingFromAttentionMask } from "../attention/masks.js";
+import { and, causal, keyPaddingFromAttentionMask, prefixLM } from "../attention/masks.js";
 import type { MaskSource } from "../attention/multi-head.js";
 import { Embedding, LayerNorm } from "../nn/layers.js";
 import { Module, ModuleList } from "../nn/module.js";
@@ -164,6 +164,8 @@ export class Decoder extends Module {
    * ids [B, Tnew] -> hidden [B, Tnew, D]. `attentionMask` [B, Tpast + Tnew] covers every position
    * so far (with caches, the past ones too): it gives the positions and the key padding.
    * `memory` [B, S, D] and `sourceMask` [B, S] are absent in a decoder-only model.
+   * `prefixLengths` (one per row) makes self-attention a prefix LM: keys before a row's prefix
+   * length are seen by every query, the rest stay causal.
    */
   forward(
     ids: Tensor,
@@ -173,11 +175,14 @@ export class Decoder extends Module {
     noise?: Noise,
     caches?: DecoderLayerCache[],
     weights?: { self?: Tensor; cross?: Tensor }[],
+    prefixLengths?: readonly number[],
   ): Tensor {
     const Tnew = ids.shape[1];
     const Tall = attentionMask.shape[1];
     const keyPad = keyPaddingFromAttentionMask(attentionMask);
-    const selfMask: MaskSource = (past) => and(causal(past), keyPad);
+    const selfMask: MaskSource = prefixLengths
+      ? (past) => and(prefixLM(prefixLengths, past), keyPad)
+      : (past) => and(causal(past), keyPad);
     const crossMask = sourceMask ? keyPaddingFromAttentionMask(sourceMask) : null;
     const positions =
       Tnew === Tall
