@@ -66,3 +66,44 @@ export function collateSeq2Seq(
     targetTokens,
   };
 }
+
+export interface LMTensors {
+  /** [B, T] right-padded with pad */
+  input_ids: Tensor;
+  /** [B, T] 1 = real */
+  attention_mask: Tensor;
+  /** [B, T] -100 at padding and wherever nothing is predicted */
+  labels: Tensor;
+  /** Decoder-only prefix LM: each row's prefix length; absent = causal everywhere. */
+  prefix_lengths?: number[];
+  targetTokens: number;
+}
+
+/**
+ * Padding for a single stack (decoder-only or encoder-only): labels are aligned with positions.
+ * With `prefix` true, rows keep their `prefix_length` (0 when an example has none) so the decoder
+ * attends bidirectionally over it; otherwise attention stays causal whatever the examples say.
+ */
+export function collateLM(
+  examples: readonly Example[],
+  padTokenId: number,
+  prefix = false,
+): LMTensors {
+  const ids = pad2d(
+    examples.map((e) => e.input_ids),
+    padTokenId,
+  );
+  const lab = pad2d(
+    examples.map((e) => e.labels),
+    IGNORE,
+  );
+  let targetTokens = 0;
+  for (const l of lab.ids.i32) if (l !== IGNORE) targetTokens++;
+  return {
+    input_ids: ids.ids,
+    attention_mask: ids.mask,
+    labels: lab.ids,
+    ...(prefix ? { prefix_lengths: examples.map((e) => e.prefix_length ?? 0) } : {}),
+    targetTokens,
+  };
+}

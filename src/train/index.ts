@@ -1,5 +1,14 @@
 // Training and translation of text.
-export { collateSeq2Seq, type Seq2SeqTensors } from "./collate.js";
+export { collateLM, collateSeq2Seq, type LMTensors, type Seq2SeqTensors } from "./collate.js";
+export {
+  type ExampleSource,
+  exampleRng,
+  fixedExamples,
+  noisedExamples,
+  type Objective,
+} from "./examples.js";
+export { FREEZE_GROUPS, freezeParameters } from "./freeze.js";
 export { MemoryStore, type RunStore } from "./store.js";
+export { type DecoderMask, type TrainableModel, type TrainTask, taskFor } from "./tasks.js";
 export { Trainer, type TrainerOptions } from "./trainer.js";
 export { type TextCodec, translateLines } from "./translate.js";

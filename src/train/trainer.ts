@@ -1,11 +1,13 @@
-// The training loop for encoder-decoder models (translation, summarization, dialogue, denoising
-// pretraining): token-budget batches reshuffled each epoch, label-smoothed cross-entropy,
+// The training loop for every model kind (encoder-decoder, decoder-only, encoder-only; what differs
+// between them is a small task object, ./tasks.ts): token-budget batches reshuffled each epoch,
+// label-smoothed cross-entropy,
 // gradient accumulation, global clipping, AdamW with no decay on biases and norms, a schedule,
 // evaluation every N steps (validation loss, and whatever `evaluate` adds, e.g. BLEU), best and
 // last checkpoints, early stopping, and exact resumption.
 //
 // Exactness: every random choice is a function of (seed, epoch) or (seed, step): the batches of
-// an epoch come from tokenBudgetBatches(seed + epoch), dropout of a step from Rng(seed, step). A
+// an epoch come from tokenBudgetBatches(seed + epoch), dropout of a step from Rng(seed, step),
+// the noise of a pretraining example from (seed, epoch, index) (./examples.ts). A
 // checkpoint records the step, the epoch and the position inside it, so a resumed run computes
 // the same losses, step for step, as one that was never interrupted.
 
@@ -20,8 +22,16 @@ import { backward, noGrad } from "../tensor/autograd.js";
 import { Tensor } from "../tensor/tensor.js";
 import { MaskwiseError } from "../util/errors.js";
 import { Rng } from "../util/rng.js";
-import { collateSeq2Seq } from "./collate.js";
+import { type ExampleSource, fixedExamples } from "./examples.js";
+import { freezeParameters } from "./freeze.js";
 import type { RunStore } from "./store.js";
+import {
+  countCorrect,
+  type DecoderMask,
+  type TrainableModel,
+  type TrainTask,
+  taskFor,
+} from "./tasks.js";
 
 export interface TrainerOptions {
   maxSteps?: number;
@@ -46,12 +56,16 @@ export interface TrainerOptions {
   patience?: number;
   /** Write a training metrics line every this many updates. */
   logEvery?: number;
+  /** Decoder-only models: attention over an example's prefix (default "prefix"). */
+  mask?: DecoderMask;
+  /** Parameter groups kept fixed: "encoder", "decoder", "embeddings". */
+  freeze?: string[];
   seed: number;
 }
 
-export interface TrainerHooks {
+export interface TrainerHooks<M extends TrainableModel = EncoderDecoderModel> {
   /** Extra validation metrics (e.g. { valid_bleu }) computed on the model in eval mode. */
-  evaluate?: (model: EncoderDecoderModel) => Record<string, number>;
+  evaluate?: (model: M) => Record<string, number>;
   /** Called after every update (progress display). */
   onUpdate?: (info: {
     step: number;
@@ -87,20 +101,31 @@ function stepRng(seed: number, step: number): Rng {
   return new Rng((Math.imul(seed, 0x9e3779b1) ^ Math.imul(step + 1, 0x85ebca6b)) | 0);
 }
 
-export class Trainer {
+type Examples = readonly Example[] | ExampleSource;
+
+function asSource(e: Examples): ExampleSource {
+  return "get" in e ? e : fixedExamples(e as readonly Example[]);
+}
+
+export class Trainer<M extends TrainableModel = EncoderDecoderModel> {
   state: TrainerState;
   readonly optimizer: AdamW;
+  readonly task: TrainTask;
+  readonly train: ExampleSource;
+  readonly valid: ExampleSource;
   private readonly trainLengths: number[];
   private readonly schedule: (step: number) => number;
 
   constructor(
-    readonly model: EncoderDecoderModel,
-    readonly data: { train: readonly Example[]; valid: readonly Example[] },
+    readonly model: M,
+    data: { train: Examples; valid: Examples },
     readonly options: TrainerOptions,
     readonly store: RunStore,
-    readonly hooks: TrainerHooks = {},
+    readonly hooks: TrainerHooks<M> = {},
   ) {
-    if (data.train.length === 0) {
+    this.train = asSource(data.train);
+    this.valid = asSource(data.valid);
+    if (this.train.size === 0) {
       throw new MaskwiseError("no training examples", {
         code: "E_DATA",
         where: "training data",
@@ -117,13 +142,18 @@ export class Trainer {
         where: "trainer",
       });
     }
+    this.task = taskFor(model, { mask: options.mask });
+    const frozen = freezeParameters(model, options.freeze ?? []);
     const [b1, b2] = options.betas ?? [0.9, 0.98];
     this.optimizer = new AdamW(
-      decayGroups(model.namedParameters(), options.weightDecay ?? 0.0001),
+      decayGroups(
+        model.namedParameters().filter(([, p]) => !frozen.has(p)),
+        options.weightDecay ?? 0.0001,
+      ),
       { lr: 0, beta1: b1, beta2: b2, eps: options.adamEps ?? 1e-8 },
     );
     this.schedule = makeSchedule(options.schedule);
-    this.trainLengths = data.train.map((e) => Math.max(e.input_ids.length, e.labels.length));
+    this.trainLengths = Array.from({ length: this.train.size }, (_, i) => this.train.lengthOf(i));
     this.state = {
       step: 0,
       epoch: 0,
@@ -143,35 +173,43 @@ export class Trainer {
 
   /** Mean token loss on the validation set (no label smoothing), in eval mode. */
   validLoss(): number | null {
-    if (this.data.valid.length === 0) return null;
-    const cfg = this.model.config;
-    const lengths = this.data.valid.map((e) => Math.max(e.input_ids.length, e.labels.length));
+    return this.validate().loss;
+  }
+
+  /**
+   * Validation loss and the accuracy of the predicted tokens (argmax = label), in eval mode.
+   * Validation examples are seen as in epoch 0, so noised ones are the same at every evaluation.
+   */
+  validate(): { loss: number | null; accuracy: number | null } {
+    const valid = this.valid;
+    if (valid.size === 0) return { loss: null, accuracy: null };
+    const lengths = Array.from({ length: valid.size }, (_, i) => valid.lengthOf(i));
     const batches = tokenBudgetBatches(lengths, { maxTokens: this.options.maxTokens });
     this.model.eval();
     let total = 0;
     let tokens = 0;
+    let correct = 0;
     noGrad(() => {
       for (const idx of batches) {
-        const batch = collateSeq2Seq(
-          idx.map((i) => this.data.valid[i]),
-          cfg.pad_token_id,
-          cfg.decoder_start_token_id,
-        );
-        const { loss } = this.model.forward(batch);
+        const batch = this.task.collate(idx.map((i) => valid.get(i, 0)));
+        const { loss, logits } = this.task.forward(batch, {});
         if (loss && batch.targetTokens > 0) {
           total += loss.item() * batch.targetTokens;
           tokens += batch.targetTokens;
+          if (this.task.accuracyMetric) correct += countCorrect(logits, batch.labels);
         }
       }
     });
     this.model.train();
-    return tokens > 0 ? total / tokens : null;
+    return {
+      loss: tokens > 0 ? total / tokens : null,
+      accuracy: tokens > 0 ? correct / tokens : null,
+    };
   }
 
   /** Runs until max steps or epochs, early stopping, or an interruption. */
   run(): TrainSummary {
     const o = this.options;
-    const cfg = this.model.config;
     const updateFreq = o.updateFreq ?? 1;
     const evalEvery = o.evalEvery ?? 0;
     const logEvery = o.logEvery ?? 10;
@@ -188,9 +226,12 @@ export class Trainer {
     let lastEvalStep = -1;
     const evaluate = (): boolean => {
       lastEvalStep = this.state.step;
-      const v = this.validLoss();
+      const { loss: v, accuracy } = this.validate();
       lastValid = v;
-      const extra = this.hooks.evaluate ? this.hooks.evaluate(this.model.eval()) : {};
+      const extra: Record<string, unknown> = this.hooks.evaluate
+        ? this.hooks.evaluate(this.model.eval() as M)
+        : {};
+      if (this.task.accuracyMetric) extra[this.task.accuracyMetric] = accuracy;
       this.model.train();
       this.store.appendMetrics({
         step: this.state.step,
@@ -226,12 +267,9 @@ export class Trainer {
         }
         // One update: updateFreq batches, gradients summed, loss scaled per token over them.
         const group = batches.slice(this.state.batchInEpoch, this.state.batchInEpoch + updateFreq);
+        const epoch = this.state.epoch;
         const collated = group.map((idx) =>
-          collateSeq2Seq(
-            idx.map((i) => this.data.train[i]),
-            cfg.pad_token_id,
-            cfg.decoder_start_token_id,
-          ),
+          this.task.collate(idx.map((i) => this.train.get(i, epoch))),
         );
         const tokens = collated.reduce((s, b) => s + b.targetTokens, 0);
         const rng = stepRng(o.seed, this.state.step);
@@ -239,7 +277,7 @@ export class Trainer {
         let lossSum = 0;
         for (const batch of collated) {
           if (batch.targetTokens === 0) continue;
-          const { loss } = this.model.forward(batch, {
+          const { loss } = this.task.forward(batch, {
             rng,
             labelSmoothing: o.labelSmoothing ?? 0,
           });
