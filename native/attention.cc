@@ -85,14 +85,22 @@ inline void transpose_tile(const float* k, int64_t Dh, int64_t cols, float* kt) 
 }
 
 /** s[c] = scale * sum_d q[d] * kt[d][c] */
-inline void scores_row(const float* q, const float* kt, int64_t Dh, int64_t cols, float scale,
-                       float* s) {
+inline void scores_row(const float* __restrict q, const float* __restrict kt, int64_t Dh,
+                       int64_t cols, float scale, float* __restrict s) {
   for (int64_t c = 0; c < cols; c++) s[c] = 0.0f;
   for (int64_t d = 0; d < Dh; d++) {
     const float qd = q[d] * scale;
     const float* row = kt + d * cols;
     for (int64_t c = 0; c < cols; c++) s[c] += qd * row[c];
   }
+}
+
+/**
+ * y[d] += a * x[d]. The restrict qualifiers matter: a loop updating three rows through six
+ * unqualified pointers needs more run-time overlap checks than GCC will emit, and stays scalar.
+ */
+inline void axpy(float* __restrict y, const float* __restrict x, float a, int64_t n) {
+  for (int64_t d = 0; d < n; d++) y[d] += a * x[d];
 }
 
 MW_CLONES
@@ -158,8 +166,7 @@ void forward_task(const AttentionParams& p, const Tiles& t, int64_t task, float*
       for (int64_t c = 0; c < cols; c++) {
         const float w = s[c];
         if (w == 0.0f && p.skipBlocks) continue;
-        const float* vr = vp + c * Dh;
-        for (int64_t d = 0; d < Dh; d++) a[d] += w * vr[d];
+        axpy(a, vp + c * Dh, w, Dh);
       }
     }
   }
@@ -247,14 +254,9 @@ void backward_task(const AttentionParams& p, const Tiles& t, int64_t bh, const f
           const float w = s[c];
           const float x = ds[c];
           if (w == 0.0f && x == 0.0f && p.skipBlocks) continue;
-          float* dvr = dvp + c * Dh;
-          float* dkr = dkp + c * Dh;
-          const float* kr = kp + c * Dh;
-          for (int64_t d = 0; d < Dh; d++) {
-            dvr[d] += w * gi[d];
-            dkr[d] += x * qi[d];
-            dqi[d] += x * kr[d];
-          }
+          axpy(dvp + c * Dh, gi, w, Dh);
+          axpy(dkp + c * Dh, qi, x, Dh);
+          axpy(dqi, kp + c * Dh, x, Dh);
         }
       }
     }

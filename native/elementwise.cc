@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "fastexp.h"
 #include "kernels.h"
 #include "threadpool.h"
 
@@ -321,22 +322,44 @@ void permute(const uint32_t* x, uint32_t* out, const std::vector<int64_t>& shape
   });
 }
 
+namespace {
+
+/**
+ * AdamW on one chunk, in float: the bias corrections are folded into two per-step constants
+ * (step size lr / bc1, and eps scaled by sqrt(bc2)), so each element costs one sqrt and one
+ * division, and the loop vectorises (16 lanes with AVX-512; double arithmetic here took 3x
+ * longer). Agrees with the reference's double arithmetic to float rounding.
+ *   p -= lr * wd * p + (lr / bc1) * m / (sqrt(v / bc2) + eps)
+ *      = p * (1 - lr * wd) - (lr * sqrt(bc2) / bc1) * m / (sqrt(v) + eps * sqrt(bc2))
+ */
+MW_CLONES
+void adamw_chunk(float* __restrict p, const float* __restrict g, float* __restrict m,
+                 float* __restrict v, int64_t n, float b1, float b2, float step_size,
+                 float eps_hat, float decay) {
+  const float c1 = 1.0f - b1, c2 = 1.0f - b2;
+  for (int64_t i = 0; i < n; i++) {
+    const float gi = g[i];
+    const float mi = b1 * m[i] + c1 * gi;
+    const float vi = b2 * v[i] + c2 * gi * gi;
+    m[i] = mi;
+    v[i] = vi;
+    p[i] = p[i] * decay - step_size * mi / (std::sqrt(vi) + eps_hat);
+  }
+}
+
+}  // namespace
+
 void adamw(float* p, const float* g, float* m, float* v, int64_t n, double lr, double beta1,
            double beta2, double eps, double wd, double step) {
   const double bc1 = 1.0 - std::pow(beta1, step);
   const double bc2 = 1.0 - std::pow(beta2, step);
+  const double root = std::sqrt(bc2);
+  const float step_size = static_cast<float>(lr * root / bc1);
+  const float eps_hat = static_cast<float>(eps * root);
+  const float decay = static_cast<float>(1.0 - lr * wd);
   parallel_range(n, kGrain, [&](int64_t lo, int64_t hi) {
-    for (int64_t i = lo; i < hi; i++) {
-      // In double, as the reference, with m and v rounded to float when stored.
-      const double gi = g[i];
-      const float mi = static_cast<float>(beta1 * m[i] + (1.0 - beta1) * gi);
-      const float vi = static_cast<float>(beta2 * v[i] + (1.0 - beta2) * gi * gi);
-      m[i] = mi;
-      v[i] = vi;
-      const double update = mi / bc1 / (std::sqrt(vi / bc2) + eps);
-      const double pi = p[i];
-      p[i] = static_cast<float>(pi - lr * wd * pi - lr * update);
-    }
+    adamw_chunk(p + lo, g + lo, m + lo, v + lo, hi - lo, static_cast<float>(beta1),
+                static_cast<float>(beta2), step_size, eps_hat, decay);
   });
 }
 

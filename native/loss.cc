@@ -1,8 +1,15 @@
 // Cross-entropy with label smoothing and an ignore index, and the embedding gather/scatter-add.
 // Targets and ids arrive range-checked by addon.cc.
+//
+// The V = 8000 rows of a language model's logits make cross-entropy a streaming kernel: each row
+// is read once for the maximum and once for sum(exp) (forward), once more for the gradient. The
+// loops keep 16 independent accumulators (one AVX-512 register) and use a polynomial exp, so
+// they vectorise; a row holding NaN or an infinity takes the exact scalar path instead, which
+// reproduces the reference's NaN semantics.
 #include <cmath>
 #include <cstring>
 
+#include "fastexp.h"
 #include "kernels.h"
 #include "threadpool.h"
 
@@ -10,8 +17,74 @@ namespace mw {
 namespace {
 
 constexpr int64_t kGrain = 1 << 14;
+constexpr int kLanes = 16;
 inline int64_t row_grain(int64_t cols) { return cols >= kGrain ? 1 : kGrain / (cols + 1) + 1; }
 inline float js_max(float a, float b) { return (a != a || b != b) ? NAN : (a > b ? a : b); }
+
+/** The exact path (double sums, libm exp): rows with NaN or infinite logits. */
+void row_lse_exact(const float* z, int64_t V, double& lse, double& zsum) {
+  float mx = -INFINITY;
+  for (int64_t j = 0; j < V; j++) mx = js_max(mx, z[j]);
+  double sum = 0;
+  zsum = 0;
+  for (int64_t j = 0; j < V; j++) {
+    sum += std::exp(static_cast<double>(z[j]) - mx);
+    zsum += z[j];
+  }
+  lse = mx + std::log(sum);
+}
+
+/** log-sum-exp and sum of a finite row; false when the row holds a NaN or an infinity. */
+MW_CLONES
+bool row_lse_fast(const float* z, int64_t V, double& lse, double& zsum) {
+  float mx[kLanes], chk[kLanes], zs[kLanes], s[kLanes];
+  for (int k = 0; k < kLanes; k++) {
+    mx[k] = -INFINITY;
+    chk[k] = 0.0f;
+    zs[k] = 0.0f;
+    s[k] = 0.0f;
+  }
+  const int64_t body = V - V % kLanes;
+  for (int64_t j = 0; j < body; j += kLanes) {
+    for (int k = 0; k < kLanes; k++) {
+      const float v = z[j + k];
+      mx[k] = v > mx[k] ? v : mx[k];
+      chk[k] += v * 0.0f;  // NaN once any element is NaN or infinite
+      zs[k] += v;
+    }
+  }
+  for (int64_t j = body; j < V; j++) {
+    mx[0] = z[j] > mx[0] ? z[j] : mx[0];
+    chk[0] += z[j] * 0.0f;
+    zs[0] += z[j];
+  }
+  float m = -INFINITY, c = 0.0f;
+  double zt = 0;
+  for (int k = 0; k < kLanes; k++) {
+    m = mx[k] > m ? mx[k] : m;
+    c += chk[k];
+    zt += zs[k];
+  }
+  if (c != 0.0f || V == 0) return false;
+  for (int64_t j = 0; j < body; j += kLanes)
+    for (int k = 0; k < kLanes; k++) s[k] += fast_exp(z[j + k] - m);
+  for (int64_t j = body; j < V; j++) s[0] += fast_exp(z[j] - m);
+  double sum = 0;
+  for (int k = 0; k < kLanes; k++) sum += s[k];
+  lse = m + std::log(sum);
+  zsum = zt;
+  return true;
+}
+
+/** d[j] (+)= dl * (exp(z[j] - l) - off) for a row whose lse l is finite. */
+MW_CLONES
+void row_grad_fast(const float* z, float l, float dl, float off, float* d, int64_t V, bool acc) {
+  if (acc) {
+    for (int64_t j = 0; j < V; j++) d[j] += dl * (fast_exp(z[j] - l) - off);
+  } else {
+    for (int64_t j = 0; j < V; j++) d[j] = dl * (fast_exp(z[j] - l) - off);
+  }
+}
 
 }  // namespace
 
@@ -20,14 +93,8 @@ void cross_entropy(const float* logits, const int32_t* targets, float* loss, flo
   parallel_range(rows, row_grain(V), [&](int64_t lo, int64_t hi) {
     for (int64_t r = lo; r < hi; r++) {
       const float* z = logits + r * V;
-      float mx = -INFINITY;
-      for (int64_t j = 0; j < V; j++) mx = js_max(mx, z[j]);
-      double sum = 0, zsum = 0;
-      for (int64_t j = 0; j < V; j++) {
-        sum += std::exp(static_cast<double>(z[j]) - mx);
-        zsum += z[j];
-      }
-      const double l = mx + std::log(sum);
+      double l = 0, zsum = 0;
+      if (!row_lse_fast(z, V, l, zsum)) row_lse_exact(z, V, l, zsum);
       lse[r] = static_cast<float>(l);
       const int64_t t = targets[r];
       if (t == ignore) {
@@ -53,9 +120,13 @@ void cross_entropy_backward(const float* logits, const int32_t* targets, const f
       }
       const float l = lse[r], dl = dloss[r];
       const float off = static_cast<float>(eps / V);
-      for (int64_t j = 0; j < V; j++) {
-        const float g = dl * (std::exp(z[j] - l) - off);
-        d[j] = acc ? d[j] + g : g;
+      if (std::isfinite(l)) {
+        row_grad_fast(z, l, dl, off, d, V, acc);
+      } else {
+        for (int64_t j = 0; j < V; j++) {
+          const float g = dl * (std::exp(z[j] - l) - off);
+          d[j] = acc ? d[j] + g : g;
+        }
       }
       const float hit = dl * static_cast<float>(1.0 - eps);
       d[t] -= hit;

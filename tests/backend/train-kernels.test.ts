@@ -1,0 +1,115 @@
+// The native training-step kernels against the reference backend on the shapes of the
+// benchmark model and on the edges their fast paths hand over to exact code: cross-entropy over
+// a vocabulary of 8000 (vectorised log-sum-exp and gradient) and rows holding NaN or infinities;
+// AdamW in float over many steps, compared with the reference's double arithmetic.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { NativeBackend } from "../../src/backend/native.js";
+import { ReferenceBackend } from "../../src/backend/reference.js";
+import { loadNativeAddon, type NativeAddon } from "../../src/node/native-addon.js";
+import type { Backend } from "../../src/tensor/backend.js";
+import { Rng } from "../../src/util/rng.js";
+
+const loaded = loadNativeAddon();
+const required = process.env.MASKWISE_REQUIRE_NATIVE === "1" || process.env.CI === "true";
+const skip = "error" in loaded && !required ? `native addon not loaded: ${loaded.error}` : false;
+const addon = ("addon" in loaded ? loaded.addon : null) as NativeAddon;
+const ref: Backend = new ReferenceBackend();
+const nat = (): Backend => new NativeBackend(addon);
+
+function rand(rng: Rng, n: number, lo = -1, hi = 1): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = lo + (hi - lo) * rng.uniform();
+  return a;
+}
+
+/** |got - want| <= tol * (1 + |want|), NaN matching NaN, infinities exactly. */
+function closeTo(got: ArrayLike<number>, want: ArrayLike<number>, tol: number, what: string) {
+  assert.equal(got.length, want.length, `${what}: length`);
+  for (let i = 0; i < want.length; i++) {
+    const g = got[i];
+    const w = want[i];
+    if (Number.isNaN(w) || Number.isNaN(g)) {
+      assert.ok(Number.isNaN(w) && Number.isNaN(g), `${what}[${i}]: ${g} vs ${w}`);
+      continue;
+    }
+    if (g === w) continue;
+    assert.ok(Math.abs(g - w) <= tol * (1 + Math.abs(w)), `${what}[${i}]: ${g} vs ${w}`);
+  }
+}
+
+function crossEntropyBoth(logits: Float32Array, targets: Int32Array, V: number, eps: number) {
+  const rows = targets.length;
+  const out = [ref, nat()].map((b) => {
+    const loss = new Float32Array(rows);
+    const lse = new Float32Array(rows);
+    b.crossEntropy(logits, targets, loss, lse, rows, V, -100, eps);
+    const dloss = Float32Array.from({ length: rows }, (_, r) => 0.5 + r / rows);
+    const d = new Float32Array(rows * V);
+    b.crossEntropyBackward(logits, targets, lse, dloss, d, rows, V, -100, eps, false);
+    return { loss, lse, d };
+  });
+  return { want: out[0], got: out[1] };
+}
+
+describe("native cross-entropy = reference on a large vocabulary", { skip }, () => {
+  test("V = 8000 and V = 8003 (a tail after the 16-lane body), with smoothing", () => {
+    const rng = new Rng(5);
+    for (const V of [8000, 8003]) {
+      const rows = 9;
+      const logits = rand(rng, rows * V, -8, 8);
+      const targets = Int32Array.from({ length: rows }, (_, r) => (r === 4 ? -100 : rng.int(V)));
+      for (const eps of [0, 0.1]) {
+        const { want, got } = crossEntropyBoth(logits, targets, V, eps);
+        closeTo(got.loss, want.loss, 1e-5, `loss V=${V}`);
+        closeTo(got.lse, want.lse, 1e-5, `lse V=${V}`);
+        closeTo(got.d, want.d, 1e-5, `dlogits V=${V}`);
+      }
+    }
+  });
+
+  test("rows with NaN, +Infinity or -Infinity logits give what the reference gives", () => {
+    const V = 40;
+    const rows = 4;
+    const logits = rand(new Rng(6), rows * V, -3, 3);
+    logits[0 * V + 7] = Number.NaN;
+    logits[1 * V + 3] = Number.POSITIVE_INFINITY;
+    logits[2 * V + 11] = Number.NEGATIVE_INFINITY;
+    const targets = Int32Array.from([1, 2, 3, 4]);
+    const { want, got } = crossEntropyBoth(logits, targets, V, 0);
+    closeTo(got.loss, want.loss, 1e-5, "loss");
+    closeTo(got.lse, want.lse, 1e-5, "lse");
+    closeTo(got.d, want.d, 1e-5, "dlogits");
+    assert.ok(Number.isNaN(got.lse[0]), "a NaN row has a NaN log-sum-exp");
+    assert.ok(Number.isFinite(got.lse[2]), "-Infinity is an ordinary (zero) probability");
+  });
+});
+
+describe("native AdamW = reference over many steps", { skip }, () => {
+  test("100 steps on 70001 parameters, with and without weight decay", () => {
+    const rng = new Rng(7);
+    const n = 70001;
+    for (const wd of [0, 0.01]) {
+      const p0 = rand(rng, n, -0.1, 0.1);
+      const states = [ref, nat()].map(() => ({
+        p: p0.slice(),
+        m: new Float32Array(n),
+        v: new Float32Array(n),
+      }));
+      for (let step = 1; step <= 100; step++) {
+        const g = rand(rng, n, -1e-2, 1e-2);
+        [ref, nat()].forEach((b, i) => {
+          const s = states[i];
+          b.adamw(s.p, g, s.m, s.v, n, 1e-3, 0.9, 0.999, 1e-8, wd, step);
+        });
+      }
+      closeTo(states[1].p, states[0].p, 1e-5, `p wd=${wd}`);
+      closeTo(states[1].m, states[0].m, 1e-5, `m wd=${wd}`);
+      closeTo(states[1].v, states[0].v, 1e-5, `v wd=${wd}`);
+      assert.ok(
+        states[1].p.some((x, i) => x !== p0[i]),
+        "the parameters moved",
+      );
+    }
+  });
+});
