@@ -19,22 +19,69 @@ export function positionsFromMask(mask: Tensor, offset: Int32Array | null = null
   return new Tensor(out, [B, T]);
 }
 
+/** One position's encoding, written at out[at .. at + D). */
+function encodeInto(p: number, freq: Float64Array, D: number, out: Float32Array, at: number): void {
+  for (let i = 0; i < freq.length; i++) {
+    const angle = p * freq[i];
+    out[at + 2 * i] = Math.sin(angle);
+    if (2 * i + 1 < D) out[at + 2 * i + 1] = Math.cos(angle);
+  }
+}
+
+/**
+ * Tables of encoded positions per width D, row r holding position r - 1 (so -1 is row 0), grown
+ * by doubling. Every forward pass of a sinusoidal model needs the same rows, and computing a
+ * sin and a cos per channel per token cost more than the embedding lookup itself.
+ */
+const tables = new Map<number, { freq: Float64Array; rows: number; data: Float32Array }>();
+
+function tableFor(D: number, maxPosition: number) {
+  let t = tables.get(D);
+  if (!t) {
+    const freq = new Float64Array(Math.ceil(D / 2));
+    for (let i = 0; i < freq.length; i++) freq[i] = 10000 ** (-(2 * i) / D);
+    t = { freq, rows: 0, data: new Float32Array(0) };
+    tables.set(D, t);
+  }
+  if (maxPosition + 2 > t.rows) {
+    const rows = Math.max(maxPosition + 2, 2 * t.rows, 64);
+    const data = new Float32Array(rows * D);
+    data.set(t.data);
+    for (let r = t.rows; r < rows; r++) encodeInto(r - 1, t.freq, D, data, r * D);
+    t.rows = rows;
+    t.data = data;
+  }
+  return t;
+}
+
+/** Positions beyond this are encoded directly instead of through a table. */
+const MAX_TABLE_POSITION = 1 << 16;
+
 /**
  * Sinusoidal encodings (Vaswani et al.) for int32 positions [...]: output [..., D] with sin on
  * even and cos on odd channels; channel pair i of position p uses p / 10000^(2i/D). Computed in
- * double precision per position, so any position (even -1) is exact to float32.
+ * double precision per position, so any position (even -1) is exact to float32; positions in
+ * [-1, 65536] are copied from a table that holds exactly those values.
  */
 export function sinusoidalPositions(positions: Tensor, D: number): Tensor {
   const p = positions.data;
   const out = new Float32Array(p.length * D);
-  const freq = new Float64Array(Math.ceil(D / 2));
-  for (let i = 0; i < freq.length; i++) freq[i] = 10000 ** (-(2 * i) / D);
+  let lo = 0;
+  let hi = -1;
   for (let r = 0; r < p.length; r++) {
-    for (let i = 0; i < freq.length; i++) {
-      const angle = p[r] * freq[i];
-      out[r * D + 2 * i] = Math.sin(angle);
-      if (2 * i + 1 < D) out[r * D + 2 * i + 1] = Math.cos(angle);
+    if (p[r] < lo) lo = p[r];
+    if (p[r] > hi) hi = p[r];
+  }
+  if (lo >= -1 && hi <= MAX_TABLE_POSITION) {
+    const t = tableFor(D, hi);
+    for (let r = 0; r < p.length; r++) {
+      const at = (p[r] + 1) * D;
+      out.set(t.data.subarray(at, at + D), r * D);
     }
+  } else {
+    const freq = new Float64Array(Math.ceil(D / 2));
+    for (let i = 0; i < freq.length; i++) freq[i] = 10000 ** (-(2 * i) / D);
+    for (let r = 0; r < p.length; r++) encodeInto(p[r], freq, D, out, r * D);
   }
   return new Tensor(out, [...positions.shape, D]);
 }
