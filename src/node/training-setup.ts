@@ -1,18 +1,20 @@
 // What `maskwise train` and `maskwise quickstart` share: reading parallel data, getting a
 // tokenizer (given, inherited, or trained on the training text), building the model config from
-// a preset with the tokenizer's special ids, and loading weights to start from.
+// a preset with the tokenizer's special ids, and loading weights to start from (across model
+// kinds: a masked-LM encoder into the encoder of an encoder-decoder).
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { parseSafetensors } from "../io/safetensors.js";
 import { type ModelConfig, PRESETS, resolveConfig } from "../models/config.js";
-import type { EncoderDecoderModel } from "../models/encoder-decoder.js";
 import {
   DEFAULT_SPECIAL_TOKENS,
   type Tokenizer,
   tokenizerFromString,
+  tokenizerToString,
   trainTokenizer,
 } from "../tokenizer/index.js";
-import { MaskwiseError } from "../util/errors.js";
+import type { TrainableModel } from "../train/tasks.js";
+import { fmtShape, MaskwiseError } from "../util/errors.js";
 import { readBytes, readJson, readText } from "./files.js";
 import { type ReadOptions, readParallel } from "./readers.js";
 
@@ -85,9 +87,77 @@ export function modelConfigFor(
   );
 }
 
-/** Copies weights from a model directory (fine-tuning); shapes must match the new config. */
-export function initFrom(model: EncoderDecoderModel, dir: string): void {
+/**
+ * Copies weights from a model directory (fine-tuning). The same kind of model loads every tensor;
+ * an encoder-only (masked-LM) model and an encoder-decoder share their encoder (token embeddings,
+ * positions, layers, final norm), so either can start the other's encoder and the rest stays
+ * fresh. Shapes must match; a vocabulary or size that does not fit names the file and the tensor.
+ */
+export function initFrom(model: TrainableModel, dir: string): void {
   const path = join(dir, "model.safetensors");
+  const configPath = join(dir, "config.json");
+  const from = existsSync(configPath)
+    ? String(
+        (readJson(configPath, "model config") as Record<string, unknown>).maskwise_arch ??
+          "encoder-decoder",
+      )
+    : model.config.maskwise_arch;
+  const to = model.config.maskwise_arch;
   const file = parseSafetensors(readBytes(path, "model.safetensors"), path);
-  model.loadState(file.tensors, { source: path });
+  const encoderOnly = (a: string, b: string) => a === "encoder-only" && b === "encoder-decoder";
+  let take: (name: string) => boolean;
+  if (from === to) take = () => true;
+  else if (encoderOnly(from, to) || encoderOnly(to, from))
+    take = (name) => name.startsWith("model.encoder.");
+  else {
+    throw new MaskwiseError(`cannot start a ${to} model from a ${from} model`, {
+      code: "E_CHECKPOINT",
+      where: configPath,
+      hint: "start an encoder-decoder from an encoder-decoder or an encoder-only model, a decoder-only model from a decoder-only one",
+    });
+  }
+  const vocab = model.config.vocab_size;
+  for (const [name, p] of model.namedParameters()) {
+    if (!take(name)) continue;
+    const t = file.tensors.get(name);
+    if (!t) {
+      throw new MaskwiseError(`${path} lacks tensor '${name}'`, {
+        code: "E_CHECKPOINT",
+        where: path,
+        hint: "the model directory does not match this model's config",
+      });
+    }
+    if (t.shape.length !== p.shape.length || t.shape.some((d, i) => d !== p.shape[i])) {
+      const vocabClash = /embed_tokens|lm_head|final_logits_bias/.test(name) && t.shape.length > 0;
+      throw new MaskwiseError(
+        vocabClash
+          ? `tensor '${name}' in ${path} has shape ${fmtShape(t.shape)}: a vocabulary that does not fit this model's ${vocab} tokens (${fmtShape(p.shape)})`
+          : `tensor '${name}' in ${path} has shape ${fmtShape(t.shape)}, the model expects ${fmtShape(p.shape)}`,
+        {
+          code: "E_CHECKPOINT",
+          where: path,
+          hint: vocabClash
+            ? "use the tokenizer.json of that model directory (drop --tokenizer)"
+            : "use the model's own config (drop --model) or a directory trained with the same sizes",
+        },
+      );
+    }
+    p.f32.set(t.data);
+  }
+}
+
+/**
+ * Fails unless `given` (a tokenizer.json path) is the tokenizer of the model directory `dir`:
+ * token ids of another tokenizer would index the wrong embedding rows.
+ */
+export function checkSameTokenizer(given: string, dir: string): void {
+  const own = join(dir, "tokenizer.json");
+  if (!existsSync(own)) return;
+  if (tokenizerToString(loadTokenizer(given)) !== tokenizerToString(loadTokenizer(own))) {
+    throw new MaskwiseError(`the tokenizer ${given} differs from ${own}`, {
+      code: "E_TOKENIZER",
+      where: "--tokenizer with --init-from",
+      hint: "drop --tokenizer: a fine-tuned model keeps the tokenizer it was trained with",
+    });
+  }
 }

@@ -1,57 +1,85 @@
-// `maskwise train --task translation …`: trains (or fine-tunes, or resumes) an encoder-decoder on
-// parallel text and writes a run directory (../shared/CLI.md).
-import { existsSync } from "node:fs";
-import { join } from "node:path";
-import { corpusBleu } from "../../eval/index.js";
-import { EncoderDecoderModel } from "../../models/encoder-decoder.js";
-import { readText } from "../../node/files.js";
-import { DirectoryStore } from "../../node/run-store.js";
+// `maskwise train --task …`: trains (or fine-tunes, or resumes) a model and writes a run directory
+// (../shared/CLI.md). translation reads parallel text; summarization, dialogue, qa and lm read
+// fields of JSON-lines or TSV files (src/node/task-data.ts). The model kind follows the task:
+// an encoder-decoder by default, a decoder-only model for lm (or with --arch decoder-only).
+import { corpusBleu, corpusRouge } from "../../eval/index.js";
+import type { Arch } from "../../models/config.js";
+import type { DecoderOnlyModel } from "../../models/decoder-only.js";
+import type { EncoderDecoderModel } from "../../models/encoder-decoder.js";
+import { readFields } from "../../node/task-data.js";
 import {
-  initFrom,
-  loadTokenizer,
-  modelConfigFor,
-  readPairs,
-  trainJointTokenizer,
-} from "../../node/training-setup.js";
-import { seq2seq } from "../../objectives/lm.js";
+  type Flags,
+  interruptFlag,
+  intFlag,
+  openRun,
+  RUN_FLAGS,
+  required,
+  runFlagsHelp,
+  runModel,
+  runSeed,
+  runToEnd,
+  runTokenizer,
+  trainerOptions,
+} from "../../node/train-run.js";
+import { readPairs } from "../../node/training-setup.js";
+import { causalLM, prefixLM, seq2seq } from "../../objectives/lm.js";
+import type { Example } from "../../objectives/types.js";
 import { tokenizerToString } from "../../tokenizer/index.js";
-import { Trainer, type TrainerOptions } from "../../train/trainer.js";
+import { continuePrompts } from "../../train/generate.js";
+import type { DecoderMask, TrainableModel } from "../../train/tasks.js";
+import { Trainer } from "../../train/trainer.js";
 import { translateLines } from "../../train/translate.js";
 import { MaskwiseError } from "../../util/errors.js";
-import { type Command, numberFlag, parseFlags } from "../command.js";
+import { type Command, parseFlags } from "../command.js";
 import { progress, progressDone } from "../timing.js";
 
 const NAME = "train";
+const TASKS = ["translation", "summarization", "dialogue", "qa", "lm"] as const;
+type Task = (typeof TASKS)[number];
+
+/** Default fields of each task (JSON lines; TSV files default to columns 0 and 1). */
+const FIELDS: Record<Exclude<Task, "translation">, { source: string; target?: string }> = {
+  summarization: { source: "document", target: "summary" },
+  dialogue: { source: "dialogue", target: "summary" },
+  qa: { source: "question,context", target: "answer" },
+  lm: { source: "text" },
+};
+
 const HELP = `Usage: maskwise train --task translation --train-src F --train-tgt F --valid-src F --valid-tgt F
                       --out DIR [options]
+       maskwise train --task summarization|dialogue|qa|lm --train F --valid F
+                      [--source-field A --target-field B] --out DIR [options]
 
-Trains an encoder-decoder on parallel text (one sentence a line, files aligned by line) and
-writes a run directory: metrics.jsonl, checkpoints/last/ and checkpoints/best/ (model
-directories with config.json, model.safetensors, tokenizer.json, trainer_state.json and
-optimizer.safetensors).
+Trains a model and writes a run directory: metrics.jsonl, checkpoints/last/ and
+checkpoints/best/ (model directories with config.json, model.safetensors, tokenizer.json,
+trainer_state.json and optimizer.safetensors).
 
-Options:
-  --model PRESET|FILE    tiny, small (default) or base, or a config.json
-  --tokenizer FILE       a tokenizer.json; default: train a joint BPE on the training text
-  --vocab-size N         vocabulary of a newly trained tokenizer (default 8000)
-  --max-steps N          stop after N updates
-  --max-epochs N         stop after N epochs (default 10 when --max-steps is absent)
-  --max-tokens N         padded tokens per batch (default 4096)
-  --update-freq N        batches accumulated per update (default 1)
-  --lr X                 peak learning rate (default 5e-4)
-  --warmup N             warmup updates of the inverse-sqrt schedule (default 4000)
-  --label-smoothing X    default 0.1
-  --dropout X            default 0.1
-  --weight-decay X       default 0.0001 (never on biases and norms)
-  --clip-norm X          global gradient-norm clip (default 0 = off)
-  --eval-every N         evaluate every N updates (default: each epoch)
-  --patience N           stop after N evaluations without a better validation loss
-  --bleu-sample N        greedy-decode N validation sentences for BLEU at each evaluation (default 200)
-  --max-len N            drop training pairs longer than N tokens (default 256)
-  --seed S               default 1
-  --init-from DIR        start from the weights of a model directory (fine-tuning)
-  --resume               continue the run in --out exactly where it stopped, with the options
-                         it was started with (flags given now override them)
+Tasks:
+  translation     an encoder-decoder on parallel text (one sentence a line, files aligned by line);
+                  evaluation: valid_loss and valid_bleu (greedy decoding of --bleu-sample lines)
+  summarization   source -> target pairs from JSON lines (*.jsonl: fields by name, default
+  dialogue        document/summary for summarization, dialogue/summary for dialogue, as in
+                  DialogSum) or TSV (*.tsv: 0-based columns or header names, default 0 and 1);
+                  an encoder-decoder unless --arch decoder-only; evaluation: valid_loss and
+                  valid_rouge1/2/L (rouge-score F1 x 100, greedy decoding of --rouge-sample examples)
+  qa              as summarization, the source may join several fields (default
+                  question,context; target answer); evaluation: valid_loss
+  lm              a decoder-only model: on one text field (--source-field, default text) as a
+                  causal LM, or with --target-field on "<s> source </s> target </s>" where only
+                  the target is predicted, attending by --mask; evaluation: valid_loss
+
+Task options:
+  --source-field LIST    the source field(s); several are joined as "name: text" lines
+  --target-field NAME    the target field
+  --arch KIND            encoder-decoder (default) or decoder-only for summarization, dialogue, qa
+  --mask prefix|causal   decoder-only with a source: prefix (default) attends bidirectionally over
+                         the source and causally after it; causal attends causally everywhere.
+                         Either way only the target is predicted.
+  --bleu-sample N        translation: validation sentences decoded for BLEU (default 200)
+  --rouge-sample N       summarization, dialogue: validation examples decoded for ROUGE (default 50)
+
+Training options:
+${runFlagsHelp(0.1)}
 
 Ctrl-C saves checkpoints/last and exits; --resume continues from there.`;
 
@@ -66,209 +94,185 @@ export const command: Command = {
       "train-tgt": { type: "string" },
       "valid-src": { type: "string" },
       "valid-tgt": { type: "string" },
-      out: { type: "string" },
-      model: { type: "string", default: "small" },
-      tokenizer: { type: "string" },
-      "vocab-size": { type: "string" },
-      "max-steps": { type: "string" },
-      "max-epochs": { type: "string" },
-      "max-tokens": { type: "string" },
-      "update-freq": { type: "string" },
-      lr: { type: "string" },
-      warmup: { type: "string" },
-      "label-smoothing": { type: "string" },
-      dropout: { type: "string" },
-      "weight-decay": { type: "string" },
-      "clip-norm": { type: "string" },
-      "eval-every": { type: "string" },
-      patience: { type: "string" },
+      train: { type: "string" },
+      valid: { type: "string" },
+      "source-field": { type: "string" },
+      "target-field": { type: "string" },
+      arch: { type: "string" },
+      mask: { type: "string" },
       "bleu-sample": { type: "string" },
-      "max-len": { type: "string" },
-      seed: { type: "string" },
-      "init-from": { type: "string" },
-      resume: { type: "boolean" },
+      "rouge-sample": { type: "string" },
+      ...RUN_FLAGS,
     });
-    if (v.task !== "translation") {
-      throw new MaskwiseError(`task '${v.task}' is not available yet`, {
+    const task = v.task as Task;
+    if (!TASKS.includes(task)) {
+      throw new MaskwiseError(`unknown task '${v.task}'`, {
         code: "E_ARG",
         where: "maskwise train --task",
-        hint: "use --task translation",
+        hint: `use ${TASKS.join(", ")}; for self-supervised pretraining see 'maskwise pretrain'`,
       });
     }
-    for (const f of ["train-src", "train-tgt", "valid-src", "valid-tgt", "out"] as const) {
-      if (!v[f])
-        throw new MaskwiseError(`--${f} is required`, {
-          code: "E_ARG",
-          where: "maskwise train",
-          hint: "see 'maskwise train --help'",
+    const flags = v as Flags;
+    if (task === "translation")
+      required(NAME, flags, ["train-src", "train-tgt", "valid-src", "valid-tgt", "out"]);
+    else required(NAME, flags, ["train", "valid", "out"]);
+    const run = openRun(NAME, flags);
+    const seed = runSeed(run, flags);
+    const maxLen = intFlag(NAME, flags, "max-len", 256, 4);
+
+    // Text: source/target strings, or one text per example (lm without a target).
+    let train: [string, string | null][];
+    let valid: [string, string | null][];
+    if (task === "translation") {
+      train = await readPairs(v["train-src"] as string, v["train-tgt"] as string);
+      valid = await readPairs(v["valid-src"] as string, v["valid-tgt"] as string);
+    } else {
+      const tsv = (f: string) => /\.(tsv|tab|txt)$/i.test(f);
+      const given = v["source-field"] !== undefined || v["target-field"] !== undefined;
+      const defaults = FIELDS[task];
+      const source = (
+        v["source-field"] ?? (tsv(v.train as string) && !given ? "0" : defaults.source)
+      )
+        .split(",")
+        .map((s) => s.trim());
+      const target =
+        v["target-field"] ??
+        (task === "lm" ? undefined : tsv(v.train as string) && !given ? "1" : defaults.target);
+      const fields = target === undefined ? source : [...source, target];
+      const read = async (path: string): Promise<[string, string | null][]> =>
+        (await readFields(path, fields)).map((row) => {
+          const src = row.slice(0, source.length);
+          const joined =
+            src.length === 1 ? src[0] : src.map((t, i) => `${source[i]}: ${t}`).join("\n");
+          return [joined, target === undefined ? null : row[source.length]];
         });
+      train = await read(v.train as string);
+      valid = await read(v.valid as string);
     }
-    const int = (name: string, value: string | undefined, fallback: number, min = 0) =>
-      numberFlag(NAME, name, value, fallback, { min, integer: true });
-    const num = (name: string, value: string | undefined, fallback: number) =>
-      numberFlag(NAME, name, value, fallback, { min: 0 });
-    const out = v.out as string;
-    const store = new DirectoryStore(out);
-    const lastDir = join(out, "checkpoints", "last");
-    if (v.resume && !existsSync(join(lastDir, "model.safetensors"))) {
-      throw new MaskwiseError("nothing to resume", {
+    progress(`train: ${train.length} training examples, ${valid.length} validation examples`);
+
+    const { tokenizer: tok, trained } = runTokenizer(run, flags, () =>
+      train.flatMap(([s, t]) => (t === null ? [s] : [s, t])),
+    );
+    if (trained) progress("train: learned a BPE tokenizer on the training text");
+    const arch: Arch =
+      task === "lm"
+        ? "decoder-only"
+        : task === "translation"
+          ? "encoder-decoder"
+          : ((v.arch as Arch | undefined) ?? "encoder-decoder");
+    if (arch !== "encoder-decoder" && arch !== "decoder-only") {
+      throw new MaskwiseError(`--arch must be encoder-decoder or decoder-only, got '${arch}'`, {
         code: "E_ARG",
-        where: lastDir,
-        hint: "start without --resume",
+        where: "maskwise train --arch",
       });
     }
+    const model = runModel(run, flags, tok, arch, seed);
+    const cfg = model.config;
+    const options = trainerOptions(run, flags, seed, {
+      labelSmoothing: 0.1,
+      mask: arch === "decoder-only" ? "prefix" : undefined,
+    });
+    const mask: DecoderMask = options.mask ?? "prefix";
 
-    const train = await readPairs(v["train-src"] as string, v["train-tgt"] as string);
-    const valid = await readPairs(v["valid-src"] as string, v["valid-tgt"] as string);
-    progress(`train: ${train.length} training pairs, ${valid.length} validation pairs`);
-
-    const tokPath = v.resume
-      ? join(lastDir, "tokenizer.json")
-      : (v.tokenizer ?? (v["init-from"] ? join(v["init-from"], "tokenizer.json") : undefined));
-    if (!tokPath) progress("train: learning a joint BPE tokenizer");
-    const tok = tokPath
-      ? loadTokenizer(tokPath)
-      : trainJointTokenizer(train, int("vocab-size", v["vocab-size"], 8000, 16));
-    const modelSource = v.resume
-      ? join(lastDir, "config.json")
-      : v["init-from"]
-        ? join(v["init-from"], "config.json")
-        : (v.model as string);
-    const config = modelConfigFor(
-      modelSource,
-      tok,
-      v.dropout === undefined ? {} : { dropout: num("dropout", v.dropout, 0.1) },
-    );
-    const seed =
-      v.resume && v.seed === undefined
-        ? Number(
-            JSON.parse(readText(join(lastDir, "trainer_state.json"), "trainer_state.json")).seed ??
-              1,
-          )
-        : int("seed", v.seed, 1);
-    const model = new EncoderDecoderModel(config, seed);
-    if (v["init-from"] && !v.resume) initFrom(model, v["init-from"]);
-
-    const maxLen = int("max-len", v["max-len"], 256, 1);
-    const encode = (pairs: [string, string][], filter: boolean) =>
-      pairs
-        .map(([s, t]) => seq2seq(tok.encode(s), tok.encode(t), { eos: config.eos_token_id }))
-        .filter((e) => !filter || (e.input_ids.length <= maxLen && e.labels.length <= maxLen));
+    const encode = (pairs: [string, string | null][], training: boolean): Example[] =>
+      pairs.flatMap(([s, t]): Example[] => {
+        const src = tok.encode(s);
+        const tgt = t === null ? null : tok.encode(t);
+        if (task === "translation") {
+          // As before: training pairs longer than --max-len are dropped, not cut.
+          if (training && (src.length + 1 > maxLen || (tgt?.length ?? 0) + 1 > maxLen)) return [];
+          return [seq2seq(src, tgt ?? [], { eos: cfg.eos_token_id })];
+        }
+        if (arch === "encoder-decoder") {
+          return [
+            seq2seq(src.slice(0, maxLen - 1), (tgt ?? []).slice(0, maxLen - 1), {
+              eos: cfg.eos_token_id,
+            }),
+          ];
+        }
+        return [conditionalLM(src, tgt, cfg, maxLen)];
+      });
     const trainEx = encode(train, true);
     const validEx = encode(valid, false);
-    const bleuSample = int("bleu-sample", v["bleu-sample"], 200);
-    const sample = valid.slice(0, bleuSample);
-    // --resume continues with the options the run was started with; flags given now override them.
-    const saved: Partial<TrainerOptions> = v.resume
-      ? (JSON.parse(readText(join(lastDir, "trainer_state.json"), "trainer_state.json")).options ??
-        {})
-      : {};
-    const pick = <T>(
-      flag: string | undefined,
-      parse: () => T,
-      fromRun: T | undefined,
-      fallback: T,
-    ): T => (flag !== undefined ? parse() : (fromRun ?? fallback));
-    const limitsGiven = v["max-steps"] !== undefined || v["max-epochs"] !== undefined;
-    const maxSteps =
-      v["max-steps"] !== undefined
-        ? int("max-steps", v["max-steps"], 0, 1)
-        : limitsGiven
-          ? undefined
-          : saved.maxSteps;
-    const maxEpochs =
-      v["max-epochs"] !== undefined
-        ? int("max-epochs", v["max-epochs"], 10, 1)
-        : limitsGiven
-          ? undefined
-          : (saved.maxEpochs ?? (maxSteps === undefined ? 10 : undefined));
-    const savedSchedule = saved.schedule?.kind === "inverse-sqrt" ? saved.schedule : undefined;
-    let interrupted = false;
-    const onSigint = () => {
-      interrupted = true;
-    };
-    process.once("SIGINT", onSigint);
-    const trainer = new Trainer(
-      model,
-      { train: trainEx, valid: validEx },
-      {
-        maxSteps,
-        maxEpochs,
-        maxTokens: pick(
-          v["max-tokens"],
-          () => int("max-tokens", v["max-tokens"], 4096, 1),
-          saved.maxTokens,
-          4096,
-        ),
-        updateFreq: pick(
-          v["update-freq"],
-          () => int("update-freq", v["update-freq"], 1, 1),
-          saved.updateFreq,
-          1,
-        ),
-        schedule: {
-          kind: "inverse-sqrt",
-          lr: pick(v.lr, () => num("lr", v.lr, 5e-4), savedSchedule?.lr, 5e-4),
-          warmup: pick(v.warmup, () => int("warmup", v.warmup, 4000), savedSchedule?.warmup, 4000),
-        },
-        labelSmoothing: pick(
-          v["label-smoothing"],
-          () => num("label-smoothing", v["label-smoothing"], 0.1),
-          saved.labelSmoothing,
-          0.1,
-        ),
-        weightDecay: pick(
-          v["weight-decay"],
-          () => num("weight-decay", v["weight-decay"], 0.0001),
-          saved.weightDecay,
-          0.0001,
-        ),
-        clipNorm: pick(
-          v["clip-norm"],
-          () => num("clip-norm", v["clip-norm"], 0),
-          saved.clipNorm,
-          0,
-        ),
-        evalEvery: pick(
-          v["eval-every"],
-          () => int("eval-every", v["eval-every"], 0),
-          saved.evalEvery,
-          0,
-        ),
-        patience: pick(v.patience, () => int("patience", v.patience, 0), saved.patience, 0),
-        seed,
-      },
-      store,
-      {
-        extraFiles: { "tokenizer.json": tokenizerToString(tok) },
-        shouldStop: () => interrupted,
-        evaluate: (m): Record<string, number> => {
-          if (sample.length === 0) return {};
-          const hyps = translateLines(
-            m,
-            tok,
-            sample.map(([s]) => s),
-          ).map((h) => h[0].text);
-          return { valid_bleu: corpusBleu(hyps, [sample.map(([, t]) => t)]).score };
-        },
-        onUpdate: (u) =>
-          progress(
-            `train: step ${u.step} epoch ${u.epoch} loss ${u.loss.toFixed(3)} lr ${u.lr.toExponential(2)} ${u.tokensPerS.toFixed(0)} tok/s ${(u.progress * 100).toFixed(1)}%`,
-          ),
-      },
+
+    const bleuSample = intFlag(NAME, flags, "bleu-sample", 200);
+    const rougeSample = intFlag(NAME, flags, "rouge-sample", 50);
+    const sample = valid
+      .slice(0, task === "translation" ? bleuSample : rougeSample)
+      .filter((p): p is [string, string] => p[1] !== null);
+    // Generated summaries may be as long as the longest training target (within --max-len).
+    const maxTarget = Math.min(
+      maxLen,
+      Math.max(8, ...trainEx.map((e) => e.labels.filter((l) => l !== -100).length)),
     );
-    if (v.resume) trainer.resume("last");
-    const summary = trainer.run();
-    process.removeListener("SIGINT", onSigint);
-    progressDone();
-    const line = {
-      stopped_by: summary.stoppedBy,
-      step: summary.state.step,
-      epoch: summary.state.epoch,
-      valid_loss: summary.lastValidLoss,
-      run: out,
+    const evaluate = (m: TrainableModel): Record<string, number> => {
+      if (sample.length === 0) return {};
+      if (task === "translation") {
+        const hyps = translateLines(
+          m as EncoderDecoderModel,
+          tok,
+          sample.map(([s]) => s),
+        ).map((h) => h[0].text);
+        return { valid_bleu: corpusBleu(hyps, [sample.map(([, t]) => t)]).score };
+      }
+      if (task !== "summarization" && task !== "dialogue") return {};
+      const hyps =
+        arch === "encoder-decoder"
+          ? translateLines(
+              m as EncoderDecoderModel,
+              tok,
+              sample.map(([s]) => s),
+              { maxLenA: 0, maxLenB: maxTarget, maxSourceLength: maxLen },
+            ).map((h) => h[0].text)
+          : continuePrompts(
+              m as DecoderOnlyModel,
+              tok,
+              sample.map(([s]) => conditionalLM(tok.encode(s), null, cfg, maxLen, true).input_ids),
+              { mask, maxNewTokens: maxTarget },
+            );
+      const r = corpusRouge(hyps, [sample.map(([, t]) => t)]).mean;
+      return {
+        valid_rouge1: 100 * r.rouge1.fmeasure,
+        valid_rouge2: 100 * r.rouge2.fmeasure,
+        valid_rougeL: 100 * r.rougeL.fmeasure,
+      };
     };
+
+    const stop = interruptFlag();
+    const trainer = new Trainer(model, { train: trainEx, valid: validEx }, options, run.store, {
+      extraFiles: { "tokenizer.json": tokenizerToString(tok) },
+      shouldStop: stop.stopped,
+      evaluate,
+      onUpdate: (u) =>
+        progress(
+          `train: step ${u.step} epoch ${u.epoch} loss ${u.loss.toFixed(3)} lr ${u.lr.toExponential(2)} ${u.tokensPerS.toFixed(0)} tok/s ${(u.progress * 100).toFixed(1)}%`,
+        ),
+    });
+    const { line, status } = runToEnd(trainer, run);
+    stop.release();
+    progressDone();
     console.log(JSON.stringify(line));
-    return summary.stoppedBy === "interrupted" ? 130 : 0;
+    return status;
   },
 };
+
+/**
+ * A decoder-only example: "<s> text </s>" as a causal LM, or "<s> source </s> target </s>" with
+ * the source (and its </s>) as the prefix, cut to `maxLen` (the target keeps up to half). With
+ * `promptOnly`, just the prompt "<s> source </s>" that generation continues.
+ */
+function conditionalLM(
+  src: number[],
+  tgt: number[] | null,
+  cfg: TrainableModel["config"],
+  maxLen: number,
+  promptOnly = false,
+): Example {
+  const { bos_token_id: bos, eos_token_id: eos } = cfg;
+  if (tgt === null && !promptOnly) return causalLM([bos, ...src.slice(0, maxLen - 2), eos]);
+  const t = (tgt ?? []).slice(0, Math.floor(maxLen / 2) - 1);
+  const s = src.slice(0, Math.max(1, maxLen - 3 - t.length));
+  if (promptOnly) return { input_ids: [bos, ...s, eos], labels: [] };
+  return prefixLM([bos, ...s, eos, ...t, eos], s.length + 2);
+}

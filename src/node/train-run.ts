@@ -1,0 +1,314 @@
+// What `maskwise train` (every task) and `maskwise pretrain` share: the run directory and
+// --resume, the trainer's options from flags (a resumed run keeps the options it was started with;
+// flags given now override them), the tokenizer (given, inherited from --init-from, or trained on
+// the training text), the model (a preset or a config.json, of the kind the task needs, started
+// from --init-from), and Ctrl-C.
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import type { Arch } from "../models/config.js";
+import { DecoderOnlyModel } from "../models/decoder-only.js";
+import { EncoderDecoderModel } from "../models/encoder-decoder.js";
+import { EncoderOnlyModel } from "../models/encoder-only.js";
+import { DEFAULT_SPECIAL_TOKENS, type Tokenizer, trainTokenizer } from "../tokenizer/index.js";
+import type { TrainableModel } from "../train/tasks.js";
+import type { Trainer, TrainerOptions } from "../train/trainer.js";
+import { MaskwiseError } from "../util/errors.js";
+import { readText } from "./files.js";
+import { DirectoryStore } from "./run-store.js";
+import { checkSameTokenizer, initFrom, loadTokenizer, modelConfigFor } from "./training-setup.js";
+
+/** The flags of every training command (node:util parseArgs options). */
+export const RUN_FLAGS = {
+  out: { type: "string" },
+  model: { type: "string" },
+  tokenizer: { type: "string" },
+  "vocab-size": { type: "string" },
+  "max-steps": { type: "string" },
+  "max-epochs": { type: "string" },
+  "max-tokens": { type: "string" },
+  "update-freq": { type: "string" },
+  lr: { type: "string" },
+  warmup: { type: "string" },
+  "label-smoothing": { type: "string" },
+  dropout: { type: "string" },
+  "weight-decay": { type: "string" },
+  "clip-norm": { type: "string" },
+  "eval-every": { type: "string" },
+  patience: { type: "string" },
+  "max-len": { type: "string" },
+  seed: { type: "string" },
+  "init-from": { type: "string" },
+  freeze: { type: "string" },
+  resume: { type: "boolean" },
+} as const;
+
+/** Help lines for RUN_FLAGS (label smoothing's default is the command's). */
+export function runFlagsHelp(labelSmoothing: number): string {
+  return `  --model PRESET|FILE    tiny, small (default) or base, or a config.json; with --init-from,
+                         default: that model's config
+  --tokenizer FILE       a tokenizer.json; default: the --init-from model's, or a BPE trained
+                         on the training text
+  --vocab-size N         vocabulary of a newly trained tokenizer (default 8000)
+  --max-steps N          stop after N updates
+  --max-epochs N         stop after N epochs (default 10 when --max-steps is absent)
+  --max-tokens N         padded tokens per batch (default 4096)
+  --update-freq N        batches accumulated per update (default 1)
+  --lr X                 peak learning rate (default 5e-4)
+  --warmup N             warmup updates of the inverse-sqrt schedule (default 4000)
+  --label-smoothing X    default ${labelSmoothing}
+  --dropout X            default 0.1
+  --weight-decay X       default 0.0001 (never on biases and norms)
+  --clip-norm X          global gradient-norm clip (default 0 = off)
+  --eval-every N         evaluate every N updates (default: each epoch)
+  --patience N           stop after N evaluations without a better validation loss
+  --max-len N            longest sequence in tokens (default 256)
+  --seed S               default 1
+  --init-from DIR        start from the weights of a model directory: the same kind of model
+                         loads everything; an encoder-only (mlm) model fills the encoder of an
+                         encoder-decoder, the rest starts fresh
+  --freeze LIST          keep parameter groups fixed (comma list of encoder, decoder,
+                         embeddings): no gradient, no update, no weight decay
+  --resume               continue the run in --out exactly where it stopped, with the options
+                         it was started with (flags given now override them)`;
+}
+
+export type Flags = Record<string, string | boolean | string[] | boolean[] | undefined>;
+
+function numeric(
+  command: string,
+  name: string,
+  value: unknown,
+  fallback: number,
+  min: number,
+  integer: boolean,
+): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < min || (integer && !Number.isInteger(n))) {
+    throw new MaskwiseError(`--${name} must be ${integer ? "an integer" : "a number"} >= ${min}`, {
+      code: "E_ARG",
+      where: `maskwise ${command} --${name} ${value}`,
+      hint: `see 'maskwise ${command} --help'`,
+    });
+  }
+  return n;
+}
+
+export function intFlag(command: string, v: Flags, name: string, fallback: number, min = 0) {
+  return numeric(command, name, v[name], fallback, min, true);
+}
+
+export function numFlag(command: string, v: Flags, name: string, fallback: number, min = 0) {
+  return numeric(command, name, v[name], fallback, min, false);
+}
+
+export function required(command: string, v: Flags, names: readonly string[]): void {
+  for (const f of names) {
+    if (v[f] === undefined || v[f] === "")
+      throw new MaskwiseError(`--${f} is required`, {
+        code: "E_ARG",
+        where: `maskwise ${command}`,
+        hint: `see 'maskwise ${command} --help'`,
+      });
+  }
+}
+
+export interface RunDir {
+  command: string;
+  out: string;
+  store: DirectoryStore;
+  lastDir: string;
+  resume: boolean;
+  /** What checkpoints/last/trainer_state.json says (a resumed run): its options and seed. */
+  saved: Partial<TrainerOptions> & { seed?: number };
+}
+
+export function openRun(command: string, v: Flags): RunDir {
+  required(command, v, ["out"]);
+  const out = v.out as string;
+  const lastDir = join(out, "checkpoints", "last");
+  const resume = v.resume === true;
+  if (resume && !existsSync(join(lastDir, "model.safetensors"))) {
+    throw new MaskwiseError("nothing to resume", {
+      code: "E_ARG",
+      where: lastDir,
+      hint: "start without --resume",
+    });
+  }
+  let saved: RunDir["saved"] = {};
+  if (resume) {
+    const st = JSON.parse(readText(join(lastDir, "trainer_state.json"), "trainer_state.json"));
+    saved = { ...(st.options ?? {}), seed: st.seed };
+  }
+  return { command, out, store: new DirectoryStore(out), lastDir, resume, saved };
+}
+
+export function runSeed(run: RunDir, v: Flags): number {
+  return run.resume && v.seed === undefined
+    ? Number(run.saved.seed ?? 1)
+    : intFlag(run.command, v, "seed", 1);
+}
+
+/**
+ * The run's tokenizer: the checkpoint's when resuming; --tokenizer (which must be the --init-from
+ * model's when both are given); the --init-from model's; or a BPE trained on `texts()`.
+ */
+export function runTokenizer(
+  run: RunDir,
+  v: Flags,
+  texts: () => Iterable<string>,
+  extraSpecial: readonly string[] = [],
+): { tokenizer: Tokenizer; trained: boolean } {
+  const init = v["init-from"] as string | undefined;
+  const given = v.tokenizer as string | undefined;
+  if (run.resume)
+    return { tokenizer: loadTokenizer(join(run.lastDir, "tokenizer.json")), trained: false };
+  if (given && init) checkSameTokenizer(given, init);
+  const path = given ?? (init ? join(init, "tokenizer.json") : undefined);
+  if (path) return { tokenizer: loadTokenizer(path), trained: false };
+  const vocabSize = intFlag(run.command, v, "vocab-size", 8000, 16);
+  return {
+    tokenizer: trainTokenizer(texts(), {
+      vocabSize,
+      specialTokens: [...DEFAULT_SPECIAL_TOKENS, ...extraSpecial],
+    }),
+    trained: true,
+  };
+}
+
+export function buildModel(config: TrainableModel["config"], seed: number): TrainableModel {
+  if (config.maskwise_arch === "decoder-only") return new DecoderOnlyModel(config, seed);
+  if (config.maskwise_arch === "encoder-only") return new EncoderOnlyModel(config, seed);
+  return new EncoderDecoderModel(config, seed);
+}
+
+/**
+ * The model of kind `arch`: the checkpoint's config when resuming, else --model (default small),
+ * or the --init-from model's config with `arch` as its kind; weights from --init-from.
+ */
+export function runModel(
+  run: RunDir,
+  v: Flags,
+  tok: Tokenizer,
+  arch: Arch,
+  seed: number,
+): TrainableModel {
+  const init = v["init-from"] as string | undefined;
+  const overrides = {
+    maskwise_arch: arch,
+    ...(v.dropout === undefined ? {} : { dropout: numFlag(run.command, v, "dropout", 0.1) }),
+  };
+  const source = run.resume
+    ? join(run.lastDir, "config.json")
+    : ((v.model as string | undefined) ?? (init ? join(init, "config.json") : "small"));
+  const config = modelConfigFor(source, tok, run.resume ? {} : overrides);
+  const model = buildModel(config, seed);
+  if (init && !run.resume) initFrom(model, init);
+  return model;
+}
+
+/** The trainer's options from flags, the resumed run's options, then the command's defaults. */
+export function trainerOptions(
+  run: RunDir,
+  v: Flags,
+  seed: number,
+  defaults: { labelSmoothing: number; mask?: "prefix" | "causal" },
+): TrainerOptions {
+  const { command, saved } = run;
+  const int = (name: string, fallback: number, min = 0) => intFlag(command, v, name, fallback, min);
+  const num = (name: string, fallback: number) => numFlag(command, v, name, fallback);
+  const pick = <T>(name: string, parse: () => T, fromRun: T | undefined, fallback: T): T =>
+    v[name] !== undefined ? parse() : (fromRun ?? fallback);
+  const limitsGiven = v["max-steps"] !== undefined || v["max-epochs"] !== undefined;
+  const maxSteps =
+    v["max-steps"] !== undefined
+      ? int("max-steps", 0, 1)
+      : limitsGiven
+        ? undefined
+        : saved.maxSteps;
+  const maxEpochs =
+    v["max-epochs"] !== undefined
+      ? int("max-epochs", 10, 1)
+      : limitsGiven
+        ? undefined
+        : (saved.maxEpochs ?? (maxSteps === undefined ? 10 : undefined));
+  const savedSchedule = saved.schedule?.kind === "inverse-sqrt" ? saved.schedule : undefined;
+  const freeze = pick(
+    "freeze",
+    () =>
+      String(v.freeze)
+        .split(",")
+        .map((s) => s.trim())
+        .filter((s) => s.length > 0),
+    saved.freeze,
+    [] as string[],
+  );
+  const mask = pick(
+    "mask",
+    () => {
+      if (v.mask !== "prefix" && v.mask !== "causal") {
+        throw new MaskwiseError(`--mask must be prefix or causal, got '${v.mask}'`, {
+          code: "E_ARG",
+          where: `maskwise ${command} --mask`,
+          hint: "prefix: bidirectional over the source; causal: causal everywhere",
+        });
+      }
+      return v.mask;
+    },
+    saved.mask,
+    defaults.mask,
+  );
+  return {
+    maxSteps,
+    maxEpochs,
+    maxTokens: pick("max-tokens", () => int("max-tokens", 4096, 1), saved.maxTokens, 4096),
+    updateFreq: pick("update-freq", () => int("update-freq", 1, 1), saved.updateFreq, 1),
+    schedule: {
+      kind: "inverse-sqrt",
+      lr: pick("lr", () => num("lr", 5e-4), savedSchedule?.lr, 5e-4),
+      warmup: pick("warmup", () => int("warmup", 4000), savedSchedule?.warmup, 4000),
+    },
+    labelSmoothing: pick(
+      "label-smoothing",
+      () => num("label-smoothing", defaults.labelSmoothing),
+      saved.labelSmoothing,
+      defaults.labelSmoothing,
+    ),
+    weightDecay: pick("weight-decay", () => num("weight-decay", 0.0001), saved.weightDecay, 0.0001),
+    clipNorm: pick("clip-norm", () => num("clip-norm", 0), saved.clipNorm, 0),
+    evalEvery: pick("eval-every", () => int("eval-every", 0), saved.evalEvery, 0),
+    patience: pick("patience", () => int("patience", 0), saved.patience, 0),
+    ...(freeze.length > 0 ? { freeze } : {}),
+    ...(mask ? { mask } : {}),
+    seed,
+  };
+}
+
+/** Ctrl-C stops the run after a checkpoint instead of killing it. */
+export function interruptFlag(): { stopped: () => boolean; release: () => void } {
+  let interrupted = false;
+  const onSigint = () => {
+    interrupted = true;
+  };
+  process.once("SIGINT", onSigint);
+  return { stopped: () => interrupted, release: () => process.removeListener("SIGINT", onSigint) };
+}
+
+/** Runs (resuming first when asked) and returns the one-line JSON summary the commands print. */
+export function runToEnd<M extends TrainableModel>(
+  trainer: Trainer<M>,
+  run: RunDir,
+): { line: Record<string, unknown>; status: number } {
+  if (run.resume) trainer.resume("last");
+  const summary = trainer.run();
+  return {
+    line: {
+      stopped_by: summary.stoppedBy,
+      step: summary.state.step,
+      epoch: summary.state.epoch,
+      valid_loss: summary.lastValidLoss,
+      run: run.out,
+    },
+    status: summary.stoppedBy === "interrupted" ? 130 : 0,
+  };
+}

@@ -1,0 +1,139 @@
+// Greedy continuations of prompts by a decoder-only model, for evaluation during training (ROUGE
+// of a conditional LM). Prompts are left-padded, so every row's last prompt token sits in the
+// last column. A causal LM decodes on DecoderOnlyIncremental as `maskwise generate` does; a
+// prefix LM must read its prompt bidirectionally, as it was trained to, so its first pass runs
+// under causal | prefix(P) and the steps after it are causal (every later query sees the whole
+// prompt anyway).
+import { AttentionCache } from "../attention/cache.js";
+import { greedy } from "../decode/greedy.js";
+import type { DecoderLayerCache } from "../models/blocks.js";
+import type { DecoderOnlyModel } from "../models/decoder-only.js";
+import { DecoderOnlyIncremental } from "../models/incremental.js";
+import { noGrad } from "../tensor/autograd.js";
+import { Tensor } from "../tensor/tensor.js";
+import type { DecoderMask } from "./tasks.js";
+import type { TextCodec } from "./translate.js";
+
+/** A prefix LM as an incremental decoder: the prompt [N, P] is one bidirectional prefix. */
+class PrefixLMIncremental {
+  readonly vocabSize: number;
+  private mask: Tensor;
+  private readonly caches: DecoderLayerCache[];
+  private pending: Float32Array | null;
+
+  constructor(
+    private readonly model: DecoderOnlyModel,
+    promptIds: Tensor,
+    promptMask: Tensor,
+  ) {
+    const V = model.config.vocab_size;
+    this.vocabSize = V;
+    this.mask = promptMask;
+    this.caches = model.decoder.layers.items.map(() => ({
+      self: new AttentionCache(),
+      cross: new AttentionCache(),
+    }));
+    const [N, P] = promptIds.shape;
+    const prefix = new Array<number>(N).fill(P);
+    const logits = this.run(promptIds, prefix);
+    this.pending = new Float32Array(N * V);
+    for (let r = 0; r < N; r++)
+      this.pending.set(logits.subarray((r * P + P - 1) * V, (r * P + P) * V), r * V);
+  }
+
+  private run(ids: Tensor, prefix?: number[]): Float32Array {
+    return noGrad(
+      () =>
+        this.model.project(
+          this.model.decoder.forward(
+            ids,
+            this.mask,
+            null,
+            null,
+            undefined,
+            this.caches,
+            undefined,
+            prefix,
+          ),
+        ).f32,
+    );
+  }
+
+  get rows(): number {
+    return this.mask.shape[0];
+  }
+
+  next(tokens: Int32Array): Float32Array {
+    if (this.pending) {
+      const out = this.pending;
+      this.pending = null;
+      return out;
+    }
+    const [N, T] = this.mask.shape;
+    const grown = new Int32Array(N * (T + 1));
+    for (let r = 0; r < N; r++) {
+      grown.set(this.mask.i32.subarray(r * T, (r + 1) * T), r * (T + 1));
+      grown[r * (T + 1) + T] = 1;
+    }
+    this.mask = new Tensor(grown, [N, T + 1]);
+    return this.run(new Tensor(Int32Array.from(tokens), [N, 1]));
+  }
+
+  reorder(keep: readonly number[]): void {
+    for (const c of this.caches) c.self.reorder(keep);
+    const [, T] = this.mask.shape;
+    const out = new Int32Array(keep.length * T);
+    keep.forEach((r, i) => {
+      out.set(this.mask.i32.subarray(r * T, (r + 1) * T), i * T);
+    });
+    this.mask = new Tensor(out, [keep.length, T]);
+  }
+}
+
+export interface ContinueOptions {
+  mask?: DecoderMask;
+  /** Tokens generated at most per prompt. */
+  maxNewTokens?: number;
+  batchSize?: number;
+}
+
+/** Greedy continuations (text) of prompts given as token ids (each with at least one token). */
+export function continuePrompts(
+  model: DecoderOnlyModel,
+  codec: Pick<TextCodec, "decode">,
+  prompts: readonly (readonly number[])[],
+  options: ContinueOptions = {},
+): string[] {
+  const cfg = model.config;
+  const batchSize = options.batchSize ?? 16;
+  const out: string[] = [];
+  for (let s = 0; s < prompts.length; s += batchSize) {
+    const rows = prompts.slice(s, s + batchSize);
+    const P = Math.max(...rows.map((p) => p.length));
+    const ids = new Int32Array(rows.length * P).fill(cfg.pad_token_id);
+    const mask = new Int32Array(rows.length * P);
+    rows.forEach((p, r) => {
+      ids.set(p, r * P + P - p.length);
+      mask.fill(1, r * P + P - p.length, (r + 1) * P);
+    });
+    const idsT = new Tensor(ids, [rows.length, P]);
+    const maskT = new Tensor(mask, [rows.length, P]);
+    const decoder =
+      (options.mask ?? "prefix") === "prefix"
+        ? new PrefixLMIncremental(model, idsT, maskT)
+        : new DecoderOnlyIncremental(model, idsT, maskT);
+    const hyps = greedy(decoder, {
+      startToken: cfg.bos_token_id,
+      eosToken: cfg.eos_token_id,
+      maxLength: options.maxNewTokens ?? 64,
+    });
+    for (const h of hyps)
+      out.push(
+        codec.decode(
+          h.tokens.filter((t) => t !== cfg.eos_token_id),
+          { skipSpecialTokens: true },
+        ),
+      );
+  }
+  return out;
+}
