@@ -10,6 +10,7 @@
         "native/addon.cc",
         "native/threadpool.cc",
         "native/gemm.cc",
+        "native/gemm_skinny.cc",
         "native/gemm_kernels_avx512.cc",
         "native/gemm_kernels_avx2.cc",
         "native/gemm_kernels_portable.cc",

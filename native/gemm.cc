@@ -272,6 +272,11 @@ void gemm(const GemmParams& g) {
     }
     return;
   }
+  // A few rows against a weight [n, k] (incremental decoding): stream B, no packing.
+  if (gemm_skinny_applies(g)) {
+    gemm_skinny(g);
+    return;
+  }
   if (per < kSmall) {
     auto one = [&](int64_t b, int) {
       const float *A, *B;

@@ -55,6 +55,13 @@ const char* isa_name(Isa isa);
 
 void gemm(const GemmParams& g);
 
+/** Rows of A up to which a product with a transposed B takes the skinny path (gemm_skinny.cc). */
+constexpr int64_t kSkinnyRows = 8;
+/** Whether gemm_skinny handles g: m <= kSkinnyRows, A not transposed, B transposed, AVX-512. */
+bool gemm_skinny_applies(const GemmParams& g);
+/** C = alpha * A B^T + beta * C for a few rows of A, streaming each row of B once. */
+void gemm_skinny(const GemmParams& g);
+
 /**
  * FMA peak of the selected ISA on every pool thread at once: independent FMA chains on
  * registers, enough of them to cover latency times throughput. Returns GFLOP/s.

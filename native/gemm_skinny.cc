@@ -1,0 +1,224 @@
+// GEMM for a few rows against a transposed B: C[i, j] = alpha * A_i . B_j + beta * C[i, j] with
+// B stored [n, k] (a Linear weight [out, in]), m <= kSkinnyRows. This is every Linear layer of
+// incremental decoding (one row per hypothesis). The packed path would copy (transpose) all of B
+// into panels on every call to use each element m times; here each row of B is streamed once,
+// straight from where it lies, against all m rows of A at once: 4 rows of B x 4 rows of A give
+// 16 zmm accumulators of 16 partial sums along k, reduced at the end. The work is memory-bound
+// on B, so it is split between threads by rows of B only when B is large (an output projection
+// over the vocabulary); smaller products stay on the calling thread, where a dispatch would cost
+// more than the product. Partial sums are reduced 16 at a time by one transpose-and-add tree.
+#include <immintrin.h>
+
+#include <algorithm>
+
+#include "gemm.h"
+#include "threadpool.h"
+
+#define MW_AVX512 __attribute__((target("avx512f,avx512vl,avx512dq,fma")))
+
+namespace mw {
+namespace {
+
+// Products below this many multiply-adds run on the calling thread.
+constexpr int64_t kSkinnyParallel = int64_t{1} << 20;
+
+MW_AVX512 inline float hsum(__m512 v) { return _mm512_reduce_add_ps(v); }
+
+MW_AVX512 inline void store(const GemmParams& g, float* c, float v) {
+  const float r = g.alpha * v;
+  *c = g.beta == 0.0f ? r : r + g.beta * *c;
+}
+
+// Rows i0..i0+MI of A against rows j0..j0+NJ of B (MI, NJ <= 4).
+template <int MI, int NJ>
+MW_AVX512 void block(const GemmParams& g, const float* A, const float* B, float* C, int64_t i0,
+                     int64_t j0) {
+  __m512 acc[MI][NJ];
+#pragma GCC unroll 4
+  for (int i = 0; i < MI; i++)
+#pragma GCC unroll 4
+    for (int j = 0; j < NJ; j++) acc[i][j] = _mm512_setzero_ps();
+  const float* a[MI];
+  const float* b[NJ];
+  for (int i = 0; i < MI; i++) a[i] = A + (i0 + i) * g.lda;
+  for (int j = 0; j < NJ; j++) b[j] = B + (j0 + j) * g.ldb;
+  const int64_t k = g.k;
+  int64_t p = 0;
+  for (; p + 16 <= k; p += 16) {
+    __m512 bv[NJ];
+#pragma GCC unroll 4
+    for (int j = 0; j < NJ; j++) bv[j] = _mm512_loadu_ps(b[j] + p);
+#pragma GCC unroll 4
+    for (int i = 0; i < MI; i++) {
+      const __m512 av = _mm512_loadu_ps(a[i] + p);
+#pragma GCC unroll 4
+      for (int j = 0; j < NJ; j++) acc[i][j] = _mm512_fmadd_ps(av, bv[j], acc[i][j]);
+    }
+  }
+  if (p < k) {
+    const __mmask16 m = static_cast<__mmask16>((1u << (k - p)) - 1u);
+    __m512 bv[NJ];
+    for (int j = 0; j < NJ; j++) bv[j] = _mm512_maskz_loadu_ps(m, b[j] + p);
+    for (int i = 0; i < MI; i++) {
+      const __m512 av = _mm512_maskz_loadu_ps(m, a[i] + p);
+      for (int j = 0; j < NJ; j++) acc[i][j] = _mm512_fmadd_ps(av, bv[j], acc[i][j]);
+    }
+  }
+  for (int i = 0; i < MI; i++)
+    for (int j = 0; j < NJ; j++) store(g, C + (i0 + i) * g.ldc + j0 + j, hsum(acc[i][j]));
+}
+
+template <int NJ>
+MW_AVX512 void rows_of_a(const GemmParams& g, const float* A, const float* B, float* C,
+                         int64_t j0) {
+  int64_t i = 0;
+  for (; i + 4 <= g.m; i += 4) block<4, NJ>(g, A, B, C, i, j0);
+  switch (g.m - i) {
+    case 3: block<3, NJ>(g, A, B, C, i, j0); break;
+    case 2: block<2, NJ>(g, A, B, C, i, j0); break;
+    case 1: block<1, NJ>(g, A, B, C, i, j0); break;
+    default: break;
+  }
+}
+
+// The 16 horizontal sums of v[0..15] as one vector (lane r = sum of v[r]): a transpose-and-add
+// tree of 15 adds and 30 shuffles, instead of 16 separate reductions of ~8 instructions each.
+MW_AVX512 inline __m512 reduce16(const __m512* v) {
+  __m512 s[8], u[4];
+  // Per 128-bit lane of a = v[2k], b = v[2k+1]: [a0+a2, b0+b2, a1+a3, b1+b3].
+  for (int k = 0; k < 8; k++)
+    s[k] = _mm512_add_ps(_mm512_unpacklo_ps(v[2 * k], v[2 * k + 1]),
+                         _mm512_unpackhi_ps(v[2 * k], v[2 * k + 1]));
+  // Per 128-bit lane: the lane's sums of v[4m], v[4m+1], v[4m+2], v[4m+3].
+  for (int m = 0; m < 4; m++)
+    u[m] = _mm512_add_ps(_mm512_shuffle_ps(s[2 * m], s[2 * m + 1], 0x44),
+                         _mm512_shuffle_ps(s[2 * m], s[2 * m + 1], 0xEE));
+  // Across the four 128-bit lanes: lane m of the result holds u[m]'s total.
+  const __m512 w01 = _mm512_add_ps(_mm512_shuffle_f32x4(u[0], u[1], 0x88),
+                                   _mm512_shuffle_f32x4(u[0], u[1], 0xDD));
+  const __m512 w23 = _mm512_add_ps(_mm512_shuffle_f32x4(u[2], u[3], 0x88),
+                                   _mm512_shuffle_f32x4(u[2], u[3], 0xDD));
+  return _mm512_add_ps(_mm512_shuffle_f32x4(w01, w23, 0x88), _mm512_shuffle_f32x4(w01, w23, 0xDD));
+}
+
+// acc[t] += A_row(a[t / NB]) . B_row(b[t % NB]) for the MI x NB pairs, over all of k.
+template <int MI, int NB>
+MW_AVX512 inline void dots(int64_t k, const float* const* a, const float* const* b, __m512* acc) {
+  for (int t = 0; t < MI * NB; t++) acc[t] = _mm512_setzero_ps();
+  int64_t p = 0;
+  for (; p + 16 <= k; p += 16) {
+    if constexpr (MI == 1) {
+      // One row of A: each row of B is used once, so it is loaded into the FMA directly
+      // (16 accumulators and no B registers: no spills).
+      const __m512 av = _mm512_loadu_ps(a[0] + p);
+#pragma GCC unroll 16
+      for (int j = 0; j < NB; j++) acc[j] = _mm512_fmadd_ps(av, _mm512_loadu_ps(b[j] + p), acc[j]);
+    } else {
+      __m512 bv[NB];
+#pragma GCC unroll 16
+      for (int j = 0; j < NB; j++) bv[j] = _mm512_loadu_ps(b[j] + p);
+#pragma GCC unroll 4
+      for (int i = 0; i < MI; i++) {
+        const __m512 av = _mm512_loadu_ps(a[i] + p);
+#pragma GCC unroll 16
+        for (int j = 0; j < NB; j++) acc[i * NB + j] = _mm512_fmadd_ps(av, bv[j], acc[i * NB + j]);
+      }
+    }
+  }
+  if (p < k) {
+    const __mmask16 m = static_cast<__mmask16>((1u << (k - p)) - 1u);
+    for (int i = 0; i < MI; i++) {
+      const __m512 av = _mm512_maskz_loadu_ps(m, a[i] + p);
+      for (int j = 0; j < NB; j++)
+        acc[i * NB + j] = _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(m, b[j] + p), acc[i * NB + j]);
+    }
+  }
+}
+
+// C[i0:i0+4, j0:j0+4] from 4 rows of A and 4 rows of B.
+MW_AVX512 void block4x4(const GemmParams& g, const float* A, const float* B, float* C, int64_t i0,
+                        int64_t j0) {
+  const float* a[4];
+  const float* b[4];
+  for (int t = 0; t < 4; t++) a[t] = A + (i0 + t) * g.lda;
+  for (int t = 0; t < 4; t++) b[t] = B + (j0 + t) * g.ldb;
+  __m512 acc[16];
+  dots<4, 4>(g.k, a, b, acc);
+  // Lanes 4i..4i+3 are C[i0 + i, j0:j0+4].
+  const __m512 r = _mm512_mul_ps(_mm512_set1_ps(g.alpha), reduce16(acc));
+  float* c[4];
+  for (int t = 0; t < 4; t++) c[t] = C + (i0 + t) * g.ldc + j0;
+  if (g.beta == 0.0f) {
+    _mm_storeu_ps(c[0], _mm512_extractf32x4_ps(r, 0));
+    _mm_storeu_ps(c[1], _mm512_extractf32x4_ps(r, 1));
+    _mm_storeu_ps(c[2], _mm512_extractf32x4_ps(r, 2));
+    _mm_storeu_ps(c[3], _mm512_extractf32x4_ps(r, 3));
+  } else {
+    const __m128 be = _mm_set1_ps(g.beta);
+    _mm_storeu_ps(c[0], _mm_fmadd_ps(be, _mm_loadu_ps(c[0]), _mm512_extractf32x4_ps(r, 0)));
+    _mm_storeu_ps(c[1], _mm_fmadd_ps(be, _mm_loadu_ps(c[1]), _mm512_extractf32x4_ps(r, 1)));
+    _mm_storeu_ps(c[2], _mm_fmadd_ps(be, _mm_loadu_ps(c[2]), _mm512_extractf32x4_ps(r, 2)));
+    _mm_storeu_ps(c[3], _mm_fmadd_ps(be, _mm_loadu_ps(c[3]), _mm512_extractf32x4_ps(r, 3)));
+  }
+}
+
+// C[i, j0:j0+16] from one row of A and 16 rows of B.
+MW_AVX512 void block1x16(const GemmParams& g, const float* A, const float* B, float* C, int64_t i,
+                         int64_t j0) {
+  const float* a[1] = {A + i * g.lda};
+  const float* b[16];
+  for (int t = 0; t < 16; t++) b[t] = B + (j0 + t) * g.ldb;
+  __m512 acc[16];
+  dots<1, 16>(g.k, a, b, acc);
+  const __m512 r = _mm512_mul_ps(_mm512_set1_ps(g.alpha), reduce16(acc));
+  float* c = C + i * g.ldc + j0;
+  if (g.beta == 0.0f)
+    _mm512_storeu_ps(c, r);
+  else
+    _mm512_storeu_ps(c, _mm512_fmadd_ps(_mm512_set1_ps(g.beta), _mm512_loadu_ps(c), r));
+}
+
+// Rows [j0, j1) of B (columns of C) for every row of A: 16 rows of B at a time (they stay in
+// L1/L2 while every row of A passes over them), then the edges.
+MW_AVX512 void columns(const GemmParams& g, const float* A, const float* B, float* C, int64_t j0,
+                       int64_t j1) {
+  int64_t j = j0;
+  for (; j + 16 <= j1; j += 16) {
+    int64_t i = 0;
+    for (; i + 4 <= g.m; i += 4)
+      for (int64_t jj = 0; jj < 16; jj += 4) block4x4(g, A, B, C, i, j + jj);
+    for (; i < g.m; i++) block1x16(g, A, B, C, i, j);
+  }
+  for (; j + 4 <= j1; j += 4) rows_of_a<4>(g, A, B, C, j);
+  for (; j < j1; j++) rows_of_a<1>(g, A, B, C, j);
+}
+
+}  // namespace
+
+bool gemm_skinny_applies(const GemmParams& g) {
+  return g.m <= kSkinnyRows && !g.transA && g.transB && g.k > 0 && gemm_isa() == Isa::avx512;
+}
+
+void gemm_skinny(const GemmParams& g) {
+  ThreadPool& pool = ThreadPool::instance();
+  const int T = pool.threads();
+  const int64_t work = g.m * g.n * g.k;
+  for (int64_t b = 0; b < g.batch; b++) {
+    const float* A = g.a + b * g.strideA;
+    const float* B = g.b + b * g.strideB;
+    float* C = g.c + b * g.strideC;
+    if (T > 1 && work >= kSkinnyParallel && g.n >= 64 * T) {
+      // Column ranges in multiples of 16 (the B block height), one per thread.
+      const int64_t per = (g.n / T + 15) / 16 * 16;
+      pool.parallel_for(T, [&](int64_t t, int) {
+        const int64_t lo = std::min(g.n, t * per);
+        const int64_t hi = t == T - 1 ? g.n : std::min(g.n, lo + per);
+        if (lo < hi) columns(g, A, B, C, lo, hi);
+      });
+    } else {
+      columns(g, A, B, C, 0, g.n);
+    }
+  }
+}
+
+}  // namespace mw
