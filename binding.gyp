@@ -19,7 +19,9 @@
         "native/softmax_norm.cc",
         "native/loss.cc",
         "native/attention.cc",
-        "native/attention_binding.cc"
+        "native/attention_binding.cc",
+        "native/decode.cc",
+        "native/decode_binding.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_CPP_EXCEPTIONS_ALL"],

@@ -16,6 +16,8 @@
 namespace mw {
 // Fused attention (attention_binding.cc).
 void register_attention(Napi::Env env, Napi::Object exports);
+// Incremental decoding kernels (decode_binding.cc).
+void register_decode(Napi::Env env, Napi::Object exports);
 }  // namespace mw
 
 namespace {
@@ -616,6 +618,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fn("setGemmIsa", SetGemmIsa);
   fn("peakGflops", PeakGflops);
   mw::register_attention(env, exports);
+  mw::register_decode(env, exports);
   return exports;
 }
 

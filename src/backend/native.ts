@@ -7,6 +7,7 @@ import type {
   AttentionArgs,
   Backend,
   BinaryOp,
+  DecodeAttentionArgs,
   F32,
   GemmArgs,
   I32,
@@ -147,6 +148,23 @@ export interface NativeAddon {
   attentionForward(...args: AttentionCallArgs): void;
   /** Then out, lse, dout, dq, dk, dv. */
   attentionBackward(...args: [...AttentionCallArgs, F32, F32, F32, F32]): void;
+  /** Attention on a KV cache (native/decode.cc): the DecodeAttentionArgs fields in order. */
+  decodeAttention(
+    R: number,
+    H: number,
+    Dh: number,
+    q: F32,
+    k: F32,
+    v: F32,
+    P: number,
+    capacity: number,
+    length: number,
+    rows: I32,
+    keep: Uint8Array | null,
+    keepStride: number,
+    scale: number,
+    out: F32,
+  ): void;
 }
 
 type AttentionCallArgs = [
@@ -440,5 +458,24 @@ export class NativeBackend implements Backend {
     dv: F32,
   ): void {
     this.k.attentionBackward(...attentionCall(args, out, lse), dout, dq, dk, dv);
+  }
+
+  decodeAttention(a: DecodeAttentionArgs): void {
+    this.k.decodeAttention(
+      a.R,
+      a.H,
+      a.Dh,
+      a.q,
+      a.k,
+      a.v,
+      a.P,
+      a.capacity,
+      a.length,
+      a.rows,
+      a.keep,
+      a.keepStride,
+      a.scale,
+      a.out,
+    );
   }
 }

@@ -2,6 +2,7 @@
 // obviously right rather than fast. It is the specification the native backend is tested
 // against, and it runs anywhere JavaScript runs (no `node:` imports).
 import type {
+  DecodeAttentionArgs,
   AttentionArgs,
   Backend,
   BinaryOp,
@@ -13,6 +14,7 @@ import type {
 } from "../tensor/backend.js";
 import { MaskwiseError } from "../util/errors.js";
 import { attentionBackwardReference, attentionForwardReference } from "./reference-attention.js";
+import { decodeAttentionReference } from "./reference-decode.js";
 
 /**
  * erf to double precision, by two expansions that need no tables of magic constants:
@@ -485,5 +487,9 @@ export class ReferenceBackend implements Backend {
     dv: F32,
   ): void {
     attentionBackwardReference(args, out, lse, dout, dq, dk, dv);
+  }
+
+  decodeAttention(args: DecodeAttentionArgs): void {
+    decodeAttentionReference(args);
   }
 }

@@ -113,6 +113,31 @@ export function attentionKeep(seed: number, index: number, dropout: number): boo
   return (h >>> 0) / 4294967296 >= dropout;
 }
 
+/**
+ * Attention of one new query per row on a KV cache (incremental decoding). Keys and values are
+ * stored [P, H, capacity, Dh] (P physical rows) with the first `length` positions filled; query
+ * row r reads physical row rows[r] (a map, so rows that share a cache share it without copies).
+ * keep [P, keepStride] (1 = may attend; null = every position) is indexed by the physical row.
+ *   out[r, h, :] = sum_j p_j v[rows[r], h, j, :],  p = softmax_j(scale * q[r, h, :] . k[rows[r], h, j, :])
+ * over kept j < length; a row with nothing kept outputs 0. q and out are [R, H, Dh].
+ */
+export interface DecodeAttentionArgs {
+  R: number;
+  H: number;
+  Dh: number;
+  q: F32;
+  k: F32;
+  v: F32;
+  P: number;
+  capacity: number;
+  length: number;
+  rows: I32;
+  keep: Uint8Array | null;
+  keepStride: number;
+  scale: number;
+  out: F32;
+}
+
 export interface Backend {
   readonly name: "reference" | "native";
   /** Threads the backend computes with. */
@@ -315,4 +340,7 @@ export interface Backend {
     dk: F32,
     dv: F32,
   ): void;
+
+  /** Attention of one query per row on a KV cache (DecodeAttentionArgs); optional like the above. */
+  decodeAttention?(args: DecodeAttentionArgs): void;
 }

@@ -1,12 +1,15 @@
 // The kernels of incremental decoding, native against the reference: the skinny GEMM path (a few
 // rows of A against a weight [n, k], every row count up to and past the path's limit, k and n
-// with SIMD tails, beta = 0 over NaN garbage, the threaded split of a large weight).
+// with SIMD tails, beta = 0 over NaN garbage, the threaded split of a large weight), and
+// attention of one query per row on a KV cache (the reference checked against fused attention
+// over the gathered cache, the native kernel against the reference, and argument validation).
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { NativeBackend } from "../../src/backend/native.js";
 import { ReferenceBackend } from "../../src/backend/reference.js";
-import { loadNativeAddon } from "../../src/node/native-addon.js";
-import type { Backend, GemmArgs } from "../../src/tensor/backend.js";
+import { decodeAttentionReference } from "../../src/backend/reference-decode.js";
+import { loadNativeAddon, type NativeAddon } from "../../src/node/native-addon.js";
+import type { Backend, DecodeAttentionArgs, GemmArgs } from "../../src/tensor/backend.js";
 import { Rng } from "../../src/util/rng.js";
 
 const loaded = loadNativeAddon();
@@ -91,5 +94,193 @@ describe("skinny GEMM (a few rows against a transposed weight)", { skip }, () =>
   test("a large weight split between threads", () => {
     check(1, 4133, 260, 0, 50);
     check(5, 4133, 260, 1, 51);
+  });
+});
+
+/** A random cache [P, H, capacity, Dh] with rows, keep mask and queries. */
+function decodeCase(seed: number, R: number, P: number, H: number, Dh: number, cap: number) {
+  const rng = new Rng(seed);
+  const length = rng.int(cap + 1);
+  const keepStride = cap + (seed % 2);
+  const keep = new Uint8Array(P * keepStride);
+  for (let i = 0; i < keep.length; i++) keep[i] = rng.uniform() < 0.8 ? 1 : 0;
+  if (P > 1) keep.fill(0, keepStride, 2 * keepStride); // physical row 1 sees nothing
+  const args: DecodeAttentionArgs = {
+    R,
+    H,
+    Dh,
+    q: rand(rng, R * H * Dh),
+    k: rand(rng, P * H * cap * Dh),
+    v: rand(rng, P * H * cap * Dh),
+    P,
+    capacity: cap,
+    length,
+    rows: Int32Array.from({ length: R }, () => rng.int(P)),
+    keep: seed % 3 === 0 ? null : keep,
+    keepStride,
+    scale: 1 / Math.sqrt(Dh),
+    out: new Float32Array(R * H * Dh).fill(Number.NaN),
+  };
+  return args;
+}
+
+describe("decode attention on a KV cache", () => {
+  test("the reference equals fused attention over the gathered, masked cache", () => {
+    for (let seed = 1; seed <= 12; seed++) {
+      const a = decodeCase(seed, 3, 2, 2, 5, 7);
+      decodeAttentionReference(a);
+      const { R, H, Dh, length: L } = a;
+      // Gather each query row's keys and values into [R, H, L, Dh] and its keep row into a mask.
+      const k = new Float32Array(R * H * L * Dh);
+      const v = new Float32Array(R * H * L * Dh);
+      const attend = new Uint8Array(R * L);
+      for (let r = 0; r < R; r++) {
+        const pr = a.rows[r];
+        for (let h = 0; h < H; h++)
+          for (let j = 0; j < L; j++)
+            for (let e = 0; e < Dh; e++) {
+              const from = ((pr * H + h) * a.capacity + j) * Dh + e;
+              k[((r * H + h) * L + j) * Dh + e] = a.k[from];
+              v[((r * H + h) * L + j) * Dh + e] = a.v[from];
+            }
+        for (let j = 0; j < L; j++) attend[r * L + j] = a.keep ? a.keep[pr * a.keepStride + j] : 1;
+      }
+      const out = new Float32Array(R * H * Dh);
+      ref.attentionForward?.(
+        {
+          B: R,
+          H,
+          Tq: 1,
+          Tk: L,
+          Dh,
+          q: a.q,
+          k,
+          v,
+          attend,
+          maskBatch: R,
+          blocks: new Uint8Array(R * Math.ceil(L / 4)).fill(2),
+          blockQ: 1,
+          blockK: 4,
+          scale: a.scale,
+          skipBlocks: false,
+          dropout: 0,
+          seed: 0,
+        },
+        out,
+        new Float32Array(R * H),
+      );
+      for (let i = 0; i < out.length; i++)
+        assert.ok(
+          Math.abs(a.out[i] - out[i]) < 1e-6,
+          `seed ${seed} [${i}]: ${a.out[i]} vs ${out[i]}`,
+        );
+    }
+  });
+
+  test("native equals the reference (row maps, padding, empty rows, Dh with SIMD tails)", {
+    skip,
+  }, () => {
+    let seed = 100;
+    for (const [R, P, H, Dh, cap] of [
+      [1, 1, 4, 64, 40],
+      [5, 5, 4, 64, 33],
+      [5, 2, 3, 17, 9],
+      [2, 3, 1, 1, 4],
+      [4, 4, 2, 40, 1],
+    ]) {
+      for (let t = 0; t < 4; t++) {
+        const a = decodeCase(seed++, R, P, H, Dh, cap);
+        const want = { ...a, out: a.out.slice() };
+        decodeAttentionReference(want);
+        nat().decodeAttention?.(a);
+        for (let i = 0; i < a.out.length; i++)
+          assert.ok(
+            Math.abs(a.out[i] - want.out[i]) < 2e-6,
+            `${[R, P, H, Dh, cap]} length ${a.length} [${i}]: ${a.out[i]} vs ${want.out[i]}`,
+          );
+      }
+    }
+  });
+
+  test("bad arguments throw, naming the argument, on both backends", () => {
+    const backends = skip ? [ref] : [ref, nat()];
+    for (const be of backends) {
+      const a = decodeCase(7, 2, 2, 2, 4, 6);
+      assert.throws(() => be.decodeAttention?.({ ...a, rows: Int32Array.of(0, 2) }), /rows\[1\]/);
+      assert.throws(() => be.decodeAttention?.({ ...a, rows: Int32Array.of(-1, 0) }), /rows\[0\]/);
+      assert.throws(
+        () => be.decodeAttention?.({ ...a, length: 7 }),
+        /length/,
+        `${be.name}: length past capacity`,
+      );
+    }
+    if (skip) return;
+    const addon = (loaded as { addon: NativeAddon }).addon;
+    const a = decodeCase(8, 2, 2, 2, 4, 6);
+    const call = (over: Partial<DecodeAttentionArgs>, extra?: (args: unknown[]) => void) => () => {
+      const b = { ...a, ...over };
+      const args: unknown[] = [
+        b.R,
+        b.H,
+        b.Dh,
+        b.q,
+        b.k,
+        b.v,
+        b.P,
+        b.capacity,
+        b.length,
+        b.rows,
+        b.keep,
+        b.keepStride,
+        b.scale,
+        b.out,
+      ];
+      extra?.(args);
+      (addon.decodeAttention as (...x: unknown[]) => void)(...args);
+    };
+    addon.decodeAttention(
+      a.R,
+      a.H,
+      a.Dh,
+      a.q,
+      a.k,
+      a.v,
+      a.P,
+      a.capacity,
+      a.length,
+      a.rows,
+      a.keep,
+      a.keepStride,
+      a.scale,
+      a.out,
+    );
+    const named = (fn: () => void, name: RegExp) =>
+      assert.throws(
+        fn,
+        (e: unknown) =>
+          e instanceof Error && /native decodeAttention/.test(e.message) && name.test(e.message),
+      );
+    named(call({ q: new Float32Array(3) }), /'q'/);
+    named(call({ k: new Float32Array(10) }), /'k'/);
+    named(call({ v: new Float32Array(a.v.length - 1) }), /'v'/);
+    named(call({ out: new Float32Array(1) }), /'out'/);
+    named(call({ keep: new Uint8Array(2) }), /'keep'/);
+    named(call({ keepStride: 2, length: 5 }), /'keepStride'/);
+    named(call({ rows: new Int32Array(1) }), /'rows'/);
+    named(call({ scale: Number.NaN }), /'scale'/);
+    named(call({ R: -1 }), /'R'/);
+    named(call({ H: 1.5 }), /'H'/);
+    named(
+      call({}, (x) => {
+        x[3] = new Float64Array(100);
+      }),
+      /'q'/,
+    );
+    named(
+      call({}, (x) => {
+        x.pop();
+      }),
+      /14 arguments/,
+    );
   });
 });

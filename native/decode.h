@@ -1,0 +1,25 @@
+// Kernels of incremental decoding (see DecodeAttentionArgs in src/tensor/backend.ts; the
+// reference is src/backend/reference-decode.ts). Arguments arrive validated by decode_binding.cc.
+#pragma once
+
+#include <cstdint>
+
+namespace mw {
+
+struct DecodeAttentionParams {
+  int64_t R, H, Dh;
+  const float* q;  // [R, H, Dh]
+  const float* k;  // [P, H, capacity, Dh]
+  const float* v;  // [P, H, capacity, Dh]
+  int64_t P, capacity, length;
+  const int32_t* rows;   // [R], each in [0, P): the physical cache row of query row r
+  const uint8_t* keep;   // [P, keepStride], 1 = may attend; null = every position
+  int64_t keepStride;
+  float scale;
+  float* out;  // [R, H, Dh]
+};
+
+/** out[r, h] = softmax over kept j < length of scale * q[r, h] . k[rows[r], h, j], times v. */
+void decode_attention(const DecodeAttentionParams& p);
+
+}  // namespace mw

@@ -1,0 +1,99 @@
+// N-API binding of the decoding kernels, with the rule of addon.cc: every argument is checked
+// (type, integer range, each array long enough for every index the kernel touches, every row of
+// the row map inside the cache) before the kernel runs; a bad one throws an Error naming the
+// kernel and the argument.
+#include <napi.h>
+
+#include <cmath>
+#include <string>
+
+#include "decode.h"
+
+namespace {
+
+constexpr double kMaxSafe = 9007199254740991.0;
+
+struct Check {
+  const Napi::CallbackInfo& info;
+  const char* kernel;
+
+  [[noreturn]] void fail(const std::string& msg) const {
+    Napi::Error e = Napi::Error::New(info.Env(), std::string("native ") + kernel + ": " + msg);
+    e.Set("code", Napi::String::New(info.Env(), "E_NATIVE_ARG"));
+    throw e;
+  }
+  int64_t size(size_t i, const char* name) const {
+    const Napi::Value v = info[i];
+    const double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1.0;
+    if (!v.IsNumber() || !(d >= 0) || d != std::floor(d) || d > kMaxSafe)
+      fail(std::string("argument '") + name + "' must be a non-negative integer");
+    return static_cast<int64_t>(d);
+  }
+  template <class T, napi_typedarray_type kind>
+  Napi::TypedArrayOf<T> array(size_t i, const char* name, const char* type, double need) const {
+    const Napi::Value v = info[i];
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != kind)
+      fail(std::string("argument '") + name + "' must be " + type);
+    auto a = v.As<Napi::TypedArrayOf<T>>();
+    if (need > static_cast<double>(a.ElementLength()))
+      fail(std::string("array '") + name + "' is too short: the sizes need " +
+           std::to_string(static_cast<long long>(need)) + " elements, it has " +
+           std::to_string(a.ElementLength()));
+    return a;
+  }
+};
+
+/**
+ * decodeAttention(R, H, Dh, q, k, v, P, capacity, length, rows, keep, keepStride, scale, out),
+ * as src/backend/native.ts passes DecodeAttentionArgs; keep may be null.
+ */
+Napi::Value DecodeAttention(const Napi::CallbackInfo& info) {
+  Check c{info, "decodeAttention"};
+  if (info.Length() != 14) c.fail("expects 14 arguments");
+  mw::DecodeAttentionParams p{};
+  p.R = c.size(0, "R");
+  p.H = c.size(1, "H");
+  p.Dh = c.size(2, "Dh");
+  p.P = c.size(6, "P");
+  p.capacity = c.size(7, "capacity");
+  p.length = c.size(8, "length");
+  if (p.length > p.capacity) c.fail("argument 'length' exceeds 'capacity'");
+  const double rhd = static_cast<double>(p.R) * p.H * p.Dh;
+  const double cache = static_cast<double>(p.P) * p.H * p.capacity * p.Dh;
+  if (rhd > kMaxSafe || cache > kMaxSafe) c.fail("the sizes are too large");
+  p.q = c.array<float, napi_float32_array>(3, "q", "a Float32Array", rhd).Data();
+  p.k = c.array<float, napi_float32_array>(4, "k", "a Float32Array", cache).Data();
+  p.v = c.array<float, napi_float32_array>(5, "v", "a Float32Array", cache).Data();
+  auto rows = c.array<int32_t, napi_int32_array>(9, "rows", "an Int32Array", p.R);
+  for (int64_t r = 0; r < p.R; r++)
+    if (rows[r] < 0 || rows[r] >= p.P)
+      c.fail("rows[" + std::to_string(r) + "] = " + std::to_string(rows[r]) +
+             " is outside the cache's " + std::to_string(p.P) + " rows");
+  p.rows = rows.Data();
+  p.keepStride = c.size(11, "keepStride");
+  if (info[10].IsNull()) {
+    p.keep = nullptr;
+  } else {
+    if (p.keepStride < p.length) c.fail("argument 'keepStride' is shorter than 'length'");
+    p.keep = c.array<uint8_t, napi_uint8_array>(10, "keep", "a Uint8Array or null",
+                                                static_cast<double>(p.P) * p.keepStride)
+                 .Data();
+  }
+  if (!info[12].IsNumber()) c.fail("argument 'scale' must be a number");
+  const double scale = info[12].As<Napi::Number>().DoubleValue();
+  if (!std::isfinite(scale)) c.fail("argument 'scale' must be finite");
+  p.scale = static_cast<float>(scale);
+  p.out = c.array<float, napi_float32_array>(13, "out", "a Float32Array", rhd).Data();
+  mw::decode_attention(p);
+  return info.Env().Undefined();
+}
+
+}  // namespace
+
+namespace mw {
+
+void register_decode(Napi::Env env, Napi::Object exports) {
+  exports.Set("decodeAttention", Napi::Function::New(env, DecodeAttention, "decodeAttention"));
+}
+
+}  // namespace mw

@@ -1,0 +1,50 @@
+// Attention of one new query per row on a KV cache, in plain TypeScript: the specification of
+// the decoding kernel (see DecodeAttentionArgs in src/tensor/backend.ts). Scores are computed in
+// double precision; a NaN score is not a maximum, but it poisons the sum, as in the native kernel.
+import type { DecodeAttentionArgs } from "../tensor/backend.js";
+import { MaskwiseError } from "../util/errors.js";
+
+export function decodeAttentionReference(a: DecodeAttentionArgs): void {
+  const { R, H, Dh, q, k, v, capacity, length, rows, keep, keepStride, scale, out } = a;
+  if (length > capacity) {
+    throw new MaskwiseError(`length ${length} exceeds the cache capacity ${capacity}`, {
+      code: "E_ARG",
+      where: "decodeAttention",
+    });
+  }
+  const s = new Float64Array(length);
+  const acc = new Float64Array(Dh);
+  for (let r = 0; r < R; r++) {
+    const pr = rows[r];
+    if (!Number.isInteger(pr) || pr < 0 || pr >= a.P) {
+      throw new MaskwiseError(`rows[${r}] = ${pr} is outside the cache's ${a.P} rows`, {
+        code: "E_INDEX",
+        where: "decodeAttention",
+      });
+    }
+    for (let h = 0; h < H; h++) {
+      const qo = (r * H + h) * Dh;
+      const base = (pr * H + h) * capacity * Dh;
+      let m = Number.NEGATIVE_INFINITY;
+      for (let j = 0; j < length; j++) {
+        if (keep && keep[pr * keepStride + j] === 0) continue;
+        let d = 0;
+        for (let e = 0; e < Dh; e++) d += q[qo + e] * k[base + j * Dh + e];
+        s[j] = d * scale;
+        if (s[j] > m) m = s[j];
+      }
+      acc.fill(0);
+      if (m !== Number.NEGATIVE_INFINITY) {
+        let l = 0;
+        for (let j = 0; j < length; j++) {
+          if (keep && keep[pr * keepStride + j] === 0) continue;
+          const p = Math.exp(s[j] - m);
+          l += p;
+          for (let e = 0; e < Dh; e++) acc[e] += p * v[base + j * Dh + e];
+        }
+        for (let e = 0; e < Dh; e++) acc[e] /= l;
+      }
+      for (let e = 0; e < Dh; e++) out[qo + e] = acc[e];
+    }
+  }
+}
