@@ -1,0 +1,97 @@
+// The KV cache: appends in place past its initial capacity, reorders through a row map (repeats
+// and drops), gathers before appending to shared rows, and always shows the same [B, H, T, Dh]
+// tensors as concatenating every step and picking rows would.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { AttentionCache } from "../../src/attention/cache.js";
+import { Tensor } from "../../src/tensor/tensor.js";
+import { Rng } from "../../src/util/rng.js";
+
+const B = 3;
+const H = 2;
+const Dh = 3;
+
+function randomStep(rng: Rng, rows: number, T: number): Tensor {
+  const d = new Float32Array(rows * H * T * Dh);
+  for (let i = 0; i < d.length; i++) d[i] = rng.normal();
+  return new Tensor(d, [rows, H, T, Dh]);
+}
+
+/** What the cache must hold: per batch row, per head, the list of Dh-vectors so far. */
+type Model = number[][][][];
+
+function appendModel(m: Model, t: Tensor): Model {
+  const [R, , T] = t.shape;
+  return Array.from({ length: R }, (_, b) =>
+    Array.from({ length: H }, (_, h) => [
+      ...(m[b]?.[h] ?? []),
+      ...Array.from({ length: T }, (_, j) =>
+        Array.from(t.f32.subarray(((b * H + h) * T + j) * Dh, ((b * H + h) * T + j + 1) * Dh)),
+      ),
+    ]),
+  );
+}
+
+function assertHolds(c: AttentionCache, m: Model, what: string) {
+  const k = c.k as Tensor;
+  const T = m[0]?.[0]?.length ?? 0;
+  assert.deepEqual(k.shape, [m.length, H, T, Dh], `${what}: shape`);
+  const want = m.flat(3);
+  assert.deepEqual(Array.from(k.f32), want, what);
+  // The raw view through the row map holds the same values.
+  const view = c.view();
+  for (let b = 0; b < m.length; b++)
+    for (let h = 0; h < H; h++)
+      for (let j = 0; j < T; j++)
+        for (let e = 0; e < Dh; e++) {
+          const at = ((view.rows[b] * H + h) * view.capacity + j) * Dh + e;
+          assert.equal(view.k[at], Math.fround(m[b][h][j][e]), `${what}: view`);
+        }
+}
+
+test("appends grow the storage in place and keep every earlier position", () => {
+  const rng = new Rng(1);
+  const c = new AttentionCache();
+  let keys: Model = [];
+  assert.equal(c.k, null);
+  for (const T of [5, 1, 1, 12, 1, 20]) {
+    const k = randomStep(rng, B, T);
+    c.append(k, k);
+    keys = appendModel(keys, k);
+    assertHolds(c, keys, `after ${c.length}`);
+  }
+  assert.equal(c.length, 40);
+});
+
+test("reorder with repeats and drops, then append: rows diverge without sharing storage", () => {
+  const rng = new Rng(2);
+  const c = new AttentionCache();
+  let keys: Model = [];
+  const k0 = randomStep(rng, B, 4);
+  c.append(k0, k0);
+  keys = appendModel(keys, k0);
+  for (const keep of [
+    [2, 2, 0],
+    [1, 0],
+    [0, 0, 1, 1],
+    [3, 2, 1, 0],
+  ]) {
+    c.reorder(keep);
+    keys = keep.map((r) => keys[r]);
+    assertHolds(c, keys, `after reorder ${keep}`);
+    const step = randomStep(rng, keep.length, 1);
+    const flat = new Float32Array(keep.length * H * Dh);
+    flat.set(step.f32);
+    c.appendStep(flat, flat, keep.length, H, Dh);
+    keys = appendModel(keys, step);
+    assertHolds(c, keys, `after append to ${keep}`);
+  }
+});
+
+test("a wrong row or shape is an error", () => {
+  const c = new AttentionCache();
+  const k = randomStep(new Rng(3), B, 2);
+  c.append(k, k);
+  assert.throws(() => c.reorder([0, 3]), /outside/);
+  assert.throws(() => c.append(randomStep(new Rng(4), 2, 1), randomStep(new Rng(4), 2, 1)), /rows/);
+});
