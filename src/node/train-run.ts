@@ -212,7 +212,11 @@ export function trainerOptions(
   run: RunDir,
   v: Flags,
   seed: number,
-  defaults: { labelSmoothing: number; mask?: "prefix" | "causal" },
+  defaults: {
+    labelSmoothing: number;
+    mask?: "prefix" | "causal";
+    data?: Record<string, string | number | boolean>;
+  },
 ): TrainerOptions {
   const { command, saved } = run;
   const int = (name: string, fallback: number, min = 0) => intFlag(command, v, name, fallback, min);
@@ -280,6 +284,7 @@ export function trainerOptions(
     patience: pick("patience", () => int("patience", 0), saved.patience, 0),
     ...(freeze.length > 0 ? { freeze } : {}),
     ...(mask ? { mask } : {}),
+    ...(defaults.data ? { data: defaults.data } : {}),
     seed,
   };
 }

@@ -60,6 +60,11 @@ export interface TrainerOptions {
   mask?: DecoderMask;
   /** Parameter groups kept fixed: "encoder", "decoder", "embeddings". */
   freeze?: string[];
+  /**
+   * What the command needs to rebuild the same data on --resume (objective, noise rate, …). The
+   * trainer only saves it with the checkpoint.
+   */
+  data?: Record<string, string | number | boolean>;
   seed: number;
 }
 
@@ -88,6 +93,12 @@ export interface TrainerState {
   batchInEpoch: number;
   bestValidLoss: number | null;
   evalsWithoutImprovement: number;
+  /**
+   * Loss x tokens and tokens since the last metrics line: the logged loss is their ratio, so it is
+   * saved with the checkpoint and a resumed run logs the same mean.
+   */
+  logLoss: number;
+  logTokens: number;
   seed: number;
 }
 
@@ -160,6 +171,8 @@ export class Trainer<M extends TrainableModel = EncoderDecoderModel> {
       batchInEpoch: 0,
       bestValidLoss: null,
       evalsWithoutImprovement: 0,
+      logLoss: 0,
+      logTokens: 0,
       seed: options.seed,
     };
   }
@@ -220,7 +233,6 @@ export class Trainer<M extends TrainableModel = EncoderDecoderModel> {
     let lastValid: number | null = null;
     let trainSeconds = 0;
     const outOfTime = () => o.maxSeconds !== undefined && trainSeconds >= o.maxSeconds;
-    let windowLoss = 0;
     let windowTokens = 0;
     let windowStart = performance.now();
     let lastEvalStep = -1;
@@ -293,7 +305,8 @@ export class Trainer<M extends TrainableModel = EncoderDecoderModel> {
         this.state.step++;
         this.state.batchInEpoch += group.length;
         trainSeconds += (performance.now() - updateStart) / 1000;
-        windowLoss += lossSum;
+        this.state.logLoss += lossSum;
+        this.state.logTokens += tokens;
         windowTokens += tokens;
         const now = performance.now();
         const tokensPerS = (windowTokens / Math.max(1e-9, now - windowStart)) * 1000;
@@ -315,12 +328,13 @@ export class Trainer<M extends TrainableModel = EncoderDecoderModel> {
           this.store.appendMetrics({
             step: this.state.step,
             epoch: this.state.epoch,
-            loss: windowTokens > 0 ? windowLoss / windowTokens : stepLoss,
+            loss: this.state.logTokens > 0 ? this.state.logLoss / this.state.logTokens : stepLoss,
             lr: this.optimizer.lr,
             tokens_per_s: tokensPerS,
             grad_norm: gradNorm,
           });
-          windowLoss = 0;
+          this.state.logLoss = 0;
+          this.state.logTokens = 0;
           windowTokens = 0;
           windowStart = now;
         }
@@ -423,6 +437,8 @@ export class Trainer<M extends TrainableModel = EncoderDecoderModel> {
       batchInEpoch: st.batchInEpoch,
       bestValidLoss: st.bestValidLoss,
       evalsWithoutImprovement: st.evalsWithoutImprovement,
+      logLoss: st.logLoss ?? 0,
+      logTokens: st.logTokens ?? 0,
       seed: st.seed,
     };
     return true;

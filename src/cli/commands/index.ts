@@ -85,6 +85,11 @@ export const commands: CommandEntry[] = [
     load: async () => (await import("./train.js")).command,
   },
   {
+    path: ["pretrain"],
+    summary: "self-supervised pretraining (mlm, span, infill, mass, clm); write a run directory",
+    load: async () => (await import("./pretrain.js")).command,
+  },
+  {
     path: ["translate"],
     summary: "translate stdin lines to stdout lines with a saved model",
     load: async () => (await import("./translate.js")).command,

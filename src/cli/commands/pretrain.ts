@@ -1,0 +1,182 @@
+// `maskwise pretrain --objective mlm|span|infill|mass|clm --train F… --out DIR`: self-supervised
+// pretraining on plain text (one sentence or document a line), writing a run directory like
+// `maskwise train`. The objective decides the model kind (src/train/pretraining.ts); the noise of
+// each example is drawn anew every epoch from (seed, epoch, line), so --resume stays exact.
+import { readTextLines } from "../../node/task-data.js";
+import {
+  type Flags,
+  interruptFlag,
+  intFlag,
+  numFlag,
+  openRun,
+  RUN_FLAGS,
+  required,
+  runFlagsHelp,
+  runModel,
+  runSeed,
+  runToEnd,
+  runTokenizer,
+  trainerOptions,
+} from "../../node/train-run.js";
+import { sentinelTokens, tokenizerToString } from "../../tokenizer/index.js";
+import { noisedExamples } from "../../train/examples.js";
+import {
+  DEFAULT_RATE,
+  OBJECTIVE_ARCH,
+  OBJECTIVES,
+  type ObjectiveName,
+  pretrainingObjective,
+  sentinelsNeeded,
+} from "../../train/pretraining.js";
+import { Trainer } from "../../train/trainer.js";
+import { MaskwiseError } from "../../util/errors.js";
+import { Rng } from "../../util/rng.js";
+import { type Command, parseFlags } from "../command.js";
+import { progress, progressDone } from "../timing.js";
+
+const NAME = "pretrain";
+const HELP = `Usage: maskwise pretrain --objective mlm|span|infill|mass|clm --train F… --out DIR [options]
+
+Self-supervised pretraining on plain text, one sentence or document a line (several --train
+files, or files after the flags, are read in order). Writes a run directory as 'maskwise train'
+does; checkpoints/best/ is a model directory that --init-from accepts.
+
+Objectives (and the model each trains):
+  mlm      masked LM (BERT: of the chosen tokens 80% <mask>, 10% random, 10% kept) -> encoder-only
+  span     span corruption (T5: spans of mean length 3 become sentinels <extra_id_N>) -> encoder-decoder
+  infill   text infilling (BART: Poisson(3) spans become one <mask> each) -> encoder-decoder
+  mass     MASS (a fragment masked in the encoder, predicted by the decoder) -> encoder-decoder
+  clm      causal LM (GPT: every next token, one line a row) -> decoder-only
+
+Evaluation: valid_loss, and for mlm valid_mlm_accuracy (the share of masked tokens predicted).
+
+Pretraining options:
+  --valid F              validation text; default: a held-out share of the training lines
+  --valid-fraction X     the share held out when --valid is absent (default 0.01, at most 2000
+                         lines; the same lines for every seed)
+  --mask-rate X          noise rate: mlm 0.15 (at most 0.5), span 0.15, infill 0.3, mass 0.5
+                         (the fragment's share of the sentence)
+  --whole-word           mlm: mask all pieces of a word together
+
+Training options:
+${runFlagsHelp(0)}
+
+Ctrl-C saves checkpoints/last and exits; --resume continues from there.`;
+
+export const command: Command = {
+  path: ["pretrain"],
+  summary: "self-supervised pretraining (mlm, span, infill, mass, clm); write a run directory",
+  help: HELP,
+  async run(argv) {
+    const { values: v, positionals } = parseFlags(
+      NAME,
+      argv,
+      {
+        objective: { type: "string" },
+        train: { type: "string", multiple: true },
+        valid: { type: "string", multiple: true },
+        "valid-fraction": { type: "string" },
+        "mask-rate": { type: "string" },
+        "whole-word": { type: "boolean" },
+        ...RUN_FLAGS,
+      },
+      true,
+    );
+    const flags = v as Flags;
+    required(NAME, flags, ["objective", "out"]);
+    const objectiveName = v.objective as ObjectiveName;
+    if (!OBJECTIVES.includes(objectiveName)) {
+      throw new MaskwiseError(`unknown objective '${v.objective}'`, {
+        code: "E_ARG",
+        where: "maskwise pretrain --objective",
+        hint: `use ${OBJECTIVES.join(", ")}`,
+      });
+    }
+    const trainFiles = [...(v.train ?? []), ...positionals];
+    if (trainFiles.length === 0) required(NAME, flags, ["train"]);
+    const run = openRun(NAME, flags);
+    const seed = runSeed(run, flags);
+    // A resumed run rebuilds its data as it was started (flags given now override).
+    const was = run.saved.data ?? {};
+    if (run.resume && was.objective !== undefined && was.objective !== objectiveName) {
+      throw new MaskwiseError(`the run in ${run.out} pretrains with ${was.objective}`, {
+        code: "E_ARG",
+        where: "maskwise pretrain --resume --objective",
+        hint: `resume with --objective ${was.objective}`,
+      });
+    }
+    const maxLen =
+      v["max-len"] === undefined && typeof was.maxLen === "number"
+        ? was.maxLen
+        : intFlag(NAME, flags, "max-len", 256, 4);
+
+    let trainLines = await readTextLines(trainFiles);
+    let validLines: string[];
+    if (v.valid && v.valid.length > 0) validLines = await readTextLines(v.valid);
+    else {
+      // A fixed shuffle (not the run's seed), so every run on these files holds out the same lines.
+      const fraction = numFlag(NAME, flags, "valid-fraction", 0.01);
+      if (fraction >= 1) {
+        throw new MaskwiseError("--valid-fraction must be below 1", {
+          code: "E_ARG",
+          where: "maskwise pretrain --valid-fraction",
+        });
+      }
+      const n = Math.min(2000, Math.ceil(trainLines.length * fraction));
+      const held = new Set(new Rng(20240601).shuffle(trainLines.map((_, i) => i)).slice(0, n));
+      validLines = trainLines.filter((_, i) => held.has(i));
+      trainLines = trainLines.filter((_, i) => !held.has(i));
+    }
+    progress(
+      `pretrain: ${trainLines.length} training lines, ${validLines.length} validation lines`,
+    );
+
+    const rate =
+      v["mask-rate"] === undefined && typeof was.rate === "number"
+        ? was.rate
+        : numFlag(NAME, flags, "mask-rate", DEFAULT_RATE[objectiveName]);
+    const wholeWord = v["whole-word"] === true || (!("whole-word" in v) && was.wholeWord === true);
+    const sentinels = objectiveName === "span" ? sentinelTokens(sentinelsNeeded(maxLen, rate)) : [];
+    const { tokenizer: tok, trained } = runTokenizer(run, flags, () => trainLines, sentinels);
+    if (trained) progress("pretrain: learned a BPE tokenizer on the training text");
+    const arch = OBJECTIVE_ARCH[objectiveName];
+    const model = runModel(run, flags, tok, arch, seed);
+    const { objective, fixed } = pretrainingObjective(objectiveName, tok, {
+      rate,
+      wholeWord,
+    });
+    // Room for what the objective adds (eos; bos for clm).
+    const encode = (lines: string[]) =>
+      lines.map((l) => tok.encode(l).slice(0, maxLen - 2)).filter((t) => t.length > 0);
+    const trainSeqs = encode(trainLines);
+    const validSeqs = encode(validLines);
+    const options = trainerOptions(run, flags, seed, {
+      labelSmoothing: 0,
+      data: { objective: objectiveName, rate, wholeWord, maxLen },
+    });
+    const data = fixed
+      ? {
+          train: trainSeqs.map((t) => objective(t, new Rng(0))),
+          valid: validSeqs.map((t) => objective(t, new Rng(0))),
+        }
+      : {
+          train: noisedExamples(trainSeqs, objective, seed, 2),
+          // Validation noise is drawn once (as epoch 0) from its own seed.
+          valid: noisedExamples(validSeqs, objective, seed + 7919, 2),
+        };
+    const stop = interruptFlag();
+    const trainer = new Trainer(model, data, options, run.store, {
+      extraFiles: { "tokenizer.json": tokenizerToString(tok) },
+      shouldStop: stop.stopped,
+      onUpdate: (u) =>
+        progress(
+          `pretrain ${objectiveName}: step ${u.step} epoch ${u.epoch} loss ${u.loss.toFixed(3)} lr ${u.lr.toExponential(2)} ${u.tokensPerS.toFixed(0)} tok/s ${(u.progress * 100).toFixed(1)}%`,
+        ),
+    });
+    const { line, status } = runToEnd(trainer, run);
+    stop.release();
+    progressDone();
+    console.log(JSON.stringify({ ...line, objective: objectiveName }));
+    return status;
+  },
+};

@@ -1,0 +1,130 @@
+// The self-supervised objectives of `maskwise pretrain`, each paired with the model kind it
+// trains and built from a tokenizer's special tokens:
+//   mlm     masked LM (BERT)                     -> encoder-only
+//   span    span corruption with sentinels (T5)  -> encoder-decoder
+//   infill  text infilling (BART)                -> encoder-decoder
+//   mass    masked fragment (MASS)               -> encoder-decoder
+//   clm     causal LM (GPT)                      -> decoder-only
+// Every noising objective draws from the Rng it is given (see ./examples.ts for the seeding).
+import type { Arch } from "../models/config.js";
+import { textInfilling } from "../objectives/infilling.js";
+import { causalLM } from "../objectives/lm.js";
+import { mass } from "../objectives/mass.js";
+import { maskedLM } from "../objectives/mlm.js";
+import { spanCorruption } from "../objectives/span-corruption.js";
+import type { SpecialIds } from "../objectives/types.js";
+import { sentinelTokens, type Tokenizer } from "../tokenizer/index.js";
+import { MaskwiseError } from "../util/errors.js";
+import type { Objective } from "./examples.js";
+
+export const OBJECTIVES = ["mlm", "span", "infill", "mass", "clm"] as const;
+export type ObjectiveName = (typeof OBJECTIVES)[number];
+
+export const OBJECTIVE_ARCH: Record<ObjectiveName, Arch> = {
+  mlm: "encoder-only",
+  span: "encoder-decoder",
+  infill: "encoder-decoder",
+  mass: "encoder-decoder",
+  clm: "decoder-only",
+};
+
+/** The noise rate each objective uses unless told otherwise (MASS: the fragment's share). */
+export const DEFAULT_RATE: Record<ObjectiveName, number> = {
+  mlm: 0.15,
+  span: 0.15,
+  infill: 0.3,
+  mass: 0.5,
+  clm: 0,
+};
+
+/** Sentinels span corruption needs for sequences of up to `maxLen` tokens (mean span 3). */
+export function sentinelsNeeded(maxLen: number, rate: number): number {
+  return Math.max(8, Math.round((maxLen * rate) / 3) + 2);
+}
+
+function need(tok: Tokenizer, token: string, objective: string): number {
+  const id = tok.tokenToId(token);
+  if (id === undefined) {
+    throw new MaskwiseError(`the tokenizer has no ${token} token, which ${objective} needs`, {
+      code: "E_TOKENIZER",
+      where: "tokenizer.json",
+      hint: "let maskwise pretrain train the tokenizer, or add the token to its special tokens",
+    });
+  }
+  return id;
+}
+
+export function specialIds(tok: Tokenizer, objective: string): SpecialIds {
+  return {
+    mask: need(tok, "<mask>", objective),
+    eos: need(tok, "</s>", objective),
+    pad: need(tok, "<pad>", objective),
+    special: new Set(tok.parts.addedTokens.filter((t) => t.special).map((t) => t.id)),
+    vocabSize: tok.vocabSize,
+  };
+}
+
+export interface ObjectiveOptions {
+  rate?: number;
+  /** mlm: mask whole words (all pieces of a word together). */
+  wholeWord?: boolean;
+}
+
+/**
+ * The objective as a function of a clean token sequence (no specials) and an Rng. `fixed` is true
+ * when it draws nothing (clm): its examples can be made once.
+ */
+export function pretrainingObjective(
+  name: ObjectiveName,
+  tok: Tokenizer,
+  options: ObjectiveOptions = {},
+): { objective: Objective; fixed: boolean } {
+  const rate = options.rate ?? DEFAULT_RATE[name];
+  const max = name === "mlm" ? 0.5 : 0.9;
+  if (name !== "clm" && !(rate > 0 && rate <= max)) {
+    throw new MaskwiseError(`a ${name} noise rate of ${rate} is out of range`, {
+      code: "E_ARG",
+      where: "--mask-rate",
+      hint: `use a rate in (0, ${max}]`,
+    });
+  }
+  if (name === "clm") {
+    const bos = need(tok, "<s>", "clm");
+    const eos = need(tok, "</s>", "clm");
+    return { objective: (t) => causalLM([bos, ...t, eos]), fixed: true };
+  }
+  const ids = specialIds(tok, name);
+  if (name === "mlm") {
+    // A piece that starts with the pre-tokenizer's word marker (metaspace ▁, byte-level Ġ) starts
+    // a word; the trailing eos is special and never masked.
+    const starts = options.wholeWord
+      ? Array.from({ length: tok.vocabSize }, (_, id) =>
+          /^[\u2581\u0120]/.test(tok.idToToken(id) ?? ""),
+        )
+      : null;
+    return {
+      objective: (t, rng) =>
+        maskedLM([...t, ids.eos], ids, rng, {
+          rate,
+          ...(starts ? { wordStarts: [...t.map((id) => starts[id]), true] } : {}),
+        }),
+      fixed: false,
+    };
+  }
+  if (name === "span") {
+    const sentinels: number[] = [];
+    for (const s of sentinelTokens(1000)) {
+      const id = tok.tokenToId(s);
+      if (id === undefined) break;
+      sentinels.push(id);
+    }
+    if (sentinels.length === 0) need(tok, "<extra_id_0>", "span corruption");
+    return {
+      objective: (t, rng) => spanCorruption(t, ids, sentinels, rng, { noiseDensity: rate }),
+      fixed: false,
+    };
+  }
+  if (name === "infill")
+    return { objective: (t, rng) => textInfilling(t, ids, rng, { rate }), fixed: false };
+  return { objective: (t, rng) => mass(t, ids, rng, { fragment: rate }), fixed: false };
+}
