@@ -1,12 +1,20 @@
-// Encoder-decoder models as incremental decoders (the IncrementalDecoder of src/decode, matched
-// by shape, not imported, so decoding never depends on models): encode once, then feed one token
-// per row per step on the layers' KV caches. Rows can be reordered (beam search) or dropped.
-import { AttentionCache } from "../attention/cache.js";
+// Encoder-decoder and decoder-only models as incremental decoders (the IncrementalDecoder of
+// src/decode, matched by shape, not imported, so decoding never depends on models): encode (or
+// run the prompt) once, then feed one token per row per step on the layers' KV caches. Rows can
+// be reordered (beam search) or dropped.
+//
+// Each step runs on `DecodeStep` (flat arrays, preallocated buffers, the decoding attention
+// kernel on the caches in place), which computes what `Decoder.forward` computes for one new
+// token per row. The module path remains for the one case the step leaves out: attention dropout
+// of a model left in training mode.
+import { AttentionCache, splitHeads } from "../attention/cache.js";
 import { noGrad } from "../tensor/autograd.js";
 import { Tensor } from "../tensor/tensor.js";
 import type { DecoderLayerCache } from "./blocks.js";
+import { DecodeStep } from "./decode-step.js";
 import type { DecoderOnlyModel } from "./decoder-only.js";
 import type { EncoderDecoderModel } from "./encoder-decoder.js";
+import type { Decoder } from "./stacks.js";
 
 function pickRows(t: Tensor, keep: readonly number[]): Tensor {
   const [, ...rest] = t.shape;
@@ -19,11 +27,36 @@ function pickRows(t: Tensor, keep: readonly number[]): Tensor {
   return new Tensor(out, [keep.length, ...rest]);
 }
 
+/** Whether the module path would apply dropout (attention dropout in training mode). */
+function needsModulePath(decoder: Decoder): boolean {
+  return decoder.training && decoder.cfg.attention_dropout > 0;
+}
+
+function newCaches(decoder: Decoder): DecoderLayerCache[] {
+  return decoder.layers.items.map(() => ({
+    self: new AttentionCache(),
+    cross: new AttentionCache(),
+  }));
+}
+
+/** A keep mask [rows, stride] of 0/1 bytes from a Hugging Face mask [rows, T] (1 = real). */
+function keepFrom(mask: Tensor, stride: number): Uint8Array {
+  const [N, T] = mask.shape;
+  const keep = new Uint8Array(N * stride);
+  for (let r = 0; r < N; r++)
+    for (let t = 0; t < T; t++) keep[r * stride + t] = mask.data[r * T + t] !== 0 ? 1 : 0;
+  return keep;
+}
+
 export class Seq2SeqIncremental {
   readonly vocabSize: number;
   private memory: Tensor;
   private sourceMask: Tensor;
   private readonly caches: DecoderLayerCache[];
+  private readonly step: DecodeStep | null;
+  /** Source keep mask [N, S] by original sentence (the cross caches' physical rows). */
+  private readonly sourceKeep: Uint8Array;
+  private nRows: number;
   private steps = 0;
 
   /** sourceIds [N, S] and sourceMask [N, S] (1 = real); each row starts one hypothesis. */
@@ -35,21 +68,45 @@ export class Seq2SeqIncremental {
     this.vocabSize = model.config.vocab_size;
     this.memory = noGrad(() => model.encode(sourceIds, sourceMask));
     this.sourceMask = sourceMask;
-    this.caches = model.decoder.layers.items.map(() => ({
-      self: new AttentionCache(),
-      cross: new AttentionCache(),
-    }));
+    this.nRows = sourceIds.shape[0];
+    this.caches = newCaches(model.decoder);
+    this.sourceKeep = keepFrom(sourceMask, sourceMask.shape[1]);
+    const decoder = model.decoder;
+    this.step = needsModulePath(decoder)
+      ? null
+      : new DecodeStep(decoder, model.lm_head, model.final_logits_bias);
+    if (this.step) {
+      // The encoder's keys and values [N, H, S, Dh], once; reorders only remap their rows.
+      const H = model.config.decoder_attention_heads;
+      noGrad(() => {
+        decoder.layers.items.forEach((layer, i) => {
+          const attn = layer.encoder_attn;
+          if (!attn) return;
+          this.caches[i].cross.append(
+            splitHeads(attn.k_proj.forward(this.memory), H),
+            splitHeads(attn.v_proj.forward(this.memory), H),
+          );
+        });
+      });
+    }
   }
 
   get rows(): number {
-    return this.memory.shape[0];
+    return this.nRows;
   }
 
   next(tokens: Int32Array): Float32Array {
     const rows = this.rows;
     this.steps++;
+    if (this.step) {
+      // Generated tokens are never padding: every row's new token sits at position steps - 1.
+      const positions = new Int32Array(rows).fill(this.steps - 1);
+      return this.step.run(Int32Array.from(tokens), positions, this.caches, {
+        self: null,
+        cross: { keep: this.sourceKeep, stride: this.sourceMask.shape[1] },
+      });
+    }
     return noGrad(() => {
-      // Generated tokens are never padding: the decoder mask so far is all ones.
       const mask = new Tensor(new Int32Array(rows * this.steps).fill(1), [rows, this.steps]);
       const h = this.model.decoder.forward(
         new Tensor(Int32Array.from(tokens), [rows, 1]),
@@ -68,8 +125,11 @@ export class Seq2SeqIncremental {
       c.self.reorder(keep);
       c.cross.reorder(keep);
     }
-    this.memory = pickRows(this.memory, keep);
-    this.sourceMask = pickRows(this.sourceMask, keep);
+    this.nRows = keep.length;
+    if (!this.step) {
+      this.memory = pickRows(this.memory, keep);
+      this.sourceMask = pickRows(this.sourceMask, keep);
+    }
   }
 }
 
@@ -83,6 +143,12 @@ export class DecoderOnlyIncremental {
   private mask: Tensor;
   private readonly caches: DecoderLayerCache[];
   private pending: Float32Array | null;
+  private readonly step: DecodeStep | null;
+  /** Self-attention keep mask [rows, stride] of every position so far (1 = real). */
+  private keep: Uint8Array;
+  private stride: number;
+  /** Real tokens so far per row: the position of the row's next token. */
+  private counts: Int32Array;
 
   /** promptIds [N, P] and promptMask [N, P] (1 = real; every row needs at least one real token). */
   constructor(
@@ -92,10 +158,7 @@ export class DecoderOnlyIncremental {
   ) {
     this.vocabSize = model.config.vocab_size;
     this.mask = promptMask;
-    this.caches = model.decoder.layers.items.map(() => ({
-      self: new AttentionCache(),
-      cross: new AttentionCache(),
-    }));
+    this.caches = newCaches(model.decoder);
     const [N, P] = promptIds.shape;
     const V = this.vocabSize;
     const logits = noGrad(
@@ -107,6 +170,14 @@ export class DecoderOnlyIncremental {
     this.pending = logits.length === 0 ? new Float32Array(0) : new Float32Array(N * V);
     for (let r = 0; r < N; r++)
       this.pending.set(logits.subarray((r * P + P - 1) * V, (r * P + P) * V), r * V);
+    this.step = needsModulePath(model.decoder)
+      ? null
+      : new DecodeStep(model.decoder, model.lm_head, model.final_logits_bias);
+    this.stride = Math.max(16, 2 * P);
+    this.keep = keepFrom(promptMask, this.stride);
+    this.counts = new Int32Array(N);
+    for (let r = 0; r < N; r++)
+      for (let t = 0; t < P; t++) this.counts[r] += promptMask.data[r * P + t] !== 0 ? 1 : 0;
   }
 
   get rows(): number {
@@ -126,6 +197,25 @@ export class DecoderOnlyIncremental {
       grown[r * (T + 1) + T] = 1;
     }
     this.mask = new Tensor(grown, [N, T + 1]);
+    if (this.step) {
+      if (T + 1 > this.stride) {
+        const stride = 2 * this.stride;
+        const keep = new Uint8Array(N * stride);
+        for (let r = 0; r < N; r++)
+          keep.set(this.keep.subarray(r * this.stride, r * this.stride + T), r * stride);
+        this.keep = keep;
+        this.stride = stride;
+      }
+      const positions = Int32Array.from(this.counts);
+      for (let r = 0; r < N; r++) {
+        this.keep[r * this.stride + T] = 1;
+        this.counts[r]++;
+      }
+      return this.step.run(Int32Array.from(tokens), positions, this.caches, {
+        self: { keep: this.keep, stride: this.stride },
+        cross: null,
+      });
+    }
     return noGrad(
       () =>
         this.model.project(
@@ -144,5 +234,12 @@ export class DecoderOnlyIncremental {
   reorder(keep: readonly number[]): void {
     for (const c of this.caches) c.self.reorder(keep);
     this.mask = pickRows(this.mask, keep);
+    const stride = this.stride;
+    const picked = new Uint8Array(keep.length * stride);
+    keep.forEach((r, i) => {
+      picked.set(this.keep.subarray(r * stride, (r + 1) * stride), i * stride);
+    });
+    this.keep = picked;
+    this.counts = Int32Array.from(keep, (r) => this.counts[r]);
   }
 }

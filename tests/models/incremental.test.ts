@@ -1,17 +1,23 @@
 // Incremental decoding on KV caches gives the logits of full recomputation at every step, with
-// padded sources, a padded decoder row, and rows reordered as beam search does.
+// padded sources, a padded decoder row, and rows reordered as beam search does: through the
+// modules with caches, and through the decoders that search runs on (Seq2SeqIncremental,
+// DecoderOnlyIncremental, whose steps take the flat-array path), for pre- and post-norm,
+// ReLU and GELU, sinusoidal and learned positions, and left-padded prompts.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { AttentionCache } from "../../src/attention/cache.js";
 import type { DecoderLayerCache } from "../../src/models/blocks.js";
 import { resolveConfig } from "../../src/models/config.js";
+import { DecoderOnlyModel } from "../../src/models/decoder-only.js";
 import { EncoderDecoderModel } from "../../src/models/encoder-decoder.js";
+import { DecoderOnlyIncremental, Seq2SeqIncremental } from "../../src/models/incremental.js";
 import * as T from "../../src/tensor/index.js";
 import { Rng } from "../../src/util/rng.js";
 import { forEachBackend } from "../helpers/backends.js";
 
-function setup(normalize_before: boolean) {
+function setup(normalize_before: boolean, extra: Record<string, unknown> = {}) {
   const cfg = resolveConfig({
+    ...extra,
     vocab_size: 50,
     d_model: 16,
     encoder_layers: 2,
@@ -152,5 +158,156 @@ forEachBackend("incremental decoding", () => {
       }).logits;
       assert.ok(maxDiff(right.f32, left.f32) < 1e-5, `${maxDiff(right.f32, left.f32)}`);
     });
+  });
+});
+
+/** Rows of `full` logits [N, T, V] at position t, for rows `rows`. */
+function logitsAt(full: T.Tensor, rows: number[], t: number): Float32Array {
+  const [, Tn, V] = full.shape;
+  const out = new Float32Array(rows.length * V);
+  rows.forEach((r, i) => {
+    out.set(full.f32.subarray((r * Tn + t) * V, (r * Tn + t + 1) * V), i * V);
+  });
+  return out;
+}
+
+forEachBackend("decoders for search", () => {
+  const variants: [string, boolean, Record<string, unknown>][] = [
+    ["pre-norm", true, {}],
+    ["post-norm", false, {}],
+    [
+      "gelu, learned positions, unscaled",
+      true,
+      {
+        activation_function: "gelu",
+        position_embedding: "learned",
+        max_position_embeddings: 32,
+        scale_embedding: false,
+      },
+    ],
+  ];
+  for (const [name, pre, extra] of variants) {
+    test(`Seq2SeqIncremental steps equal full recomputation, with reorders (${name})`, () => {
+      const model = setup(pre, extra);
+      const src = T.intTensor([5, 6, 7, 8, 9, 10, 11, 0, 0, 0], [2, 5]);
+      const srcMask = T.intTensor([1, 1, 1, 1, 1, 1, 1, 0, 0, 0], [2, 5]);
+      const dec = new Seq2SeqIncremental(model, src, srcMask);
+      // Hypotheses as (source row, tokens fed so far); reorders repeat and drop rows.
+      let hyps = [
+        { src: 0, fed: [] as number[] },
+        { src: 1, fed: [] as number[] },
+      ];
+      const plan: (number[] | null)[] = [null, [1, 1, 0], null, [2, 0], [1, 1, 0, 0, 1]];
+      for (let step = 0; step < plan.length + 1; step++) {
+        const keep = plan[step - 1];
+        if (keep) {
+          dec.reorder(keep);
+          hyps = keep.map((r) => ({ ...hyps[r], fed: [...hyps[r].fed] }));
+        }
+        const tokens = hyps.map((h, i) =>
+          h.fed.length === 0 ? 1 : 12 + ((7 * i + 3 * step) % 30),
+        );
+        hyps.forEach((h, i) => h.fed.push(tokens[i]));
+        const got = dec.next(Int32Array.from(tokens));
+        assert.equal(dec.rows, hyps.length);
+        const want = T.noGrad(
+          () =>
+            model.forward({
+              input_ids: T.intTensor(
+                hyps.flatMap((h) => Array.from(src.i32.subarray(h.src * 5, h.src * 5 + 5))),
+                [hyps.length, 5],
+              ),
+              attention_mask: T.intTensor(
+                hyps.flatMap((h) => Array.from(srcMask.i32.subarray(h.src * 5, h.src * 5 + 5))),
+                [hyps.length, 5],
+              ),
+              decoder_input_ids: T.intTensor(
+                hyps.flatMap((h) => h.fed),
+                [hyps.length, step + 1],
+              ),
+            }).logits,
+        );
+        const expected = logitsAt(
+          want,
+          hyps.map((_, i) => i),
+          step,
+        );
+        assert.ok(maxDiff(got, expected) < 1e-5, `step ${step}: ${maxDiff(got, expected)}`);
+      }
+    });
+  }
+
+  test("DecoderOnlyIncremental steps equal full recomputation of left-padded prompts", () => {
+    const cfg = resolveConfig({
+      maskwise_arch: "decoder-only",
+      vocab_size: 40,
+      d_model: 16,
+      encoder_layers: 0,
+      decoder_layers: 2,
+      decoder_attention_heads: 4,
+      decoder_ffn_dim: 24,
+      pad_token_id: 1,
+    });
+    const model = new DecoderOnlyModel(cfg, 6).eval();
+    const rng = new Rng(10);
+    for (const p of model.parameters())
+      for (let i = 0; i < p.size; i++) p.f32[i] += rng.normal() * 0.05;
+    const prompts = [
+      [0, 5, 6, 7],
+      [0, 9],
+      [0, 10, 11],
+    ];
+    const P = 4;
+    const ids = new Int32Array(3 * P).fill(1);
+    const mask = new Int32Array(3 * P);
+    prompts.forEach((p, r) => {
+      ids.set(p, r * P + P - p.length);
+      mask.fill(1, r * P + P - p.length, (r + 1) * P);
+    });
+    const dec = new DecoderOnlyIncremental(
+      model,
+      T.intTensor(ids, [3, P]),
+      T.intTensor(mask, [3, P]),
+    );
+    // Each row: its padded ids and mask so far.
+    let rows = prompts.map((_, r) => ({
+      ids: Array.from(ids.subarray(r * P, (r + 1) * P)),
+      mask: Array.from(mask.subarray(r * P, (r + 1) * P)),
+    }));
+    const plan: (number[] | null)[] = [null, null, [2, 0, 0], null, [1, 2]];
+    for (let step = 0; step < 20; step++) {
+      const keep = plan[step];
+      if (keep) {
+        dec.reorder(keep);
+        rows = keep.map((r) => ({ ids: [...rows[r].ids], mask: [...rows[r].mask] }));
+      }
+      const tokens = rows.map((_, i) => 3 + ((5 * i + step) % 30));
+      if (step > 0)
+        rows.forEach((row, i) => {
+          row.ids.push(tokens[i]);
+          row.mask.push(1);
+        });
+      const got = dec.next(Int32Array.from(tokens));
+      const len = rows[0].ids.length;
+      const full = T.noGrad(
+        () =>
+          model.forward({
+            input_ids: T.intTensor(
+              rows.flatMap((r) => r.ids),
+              [rows.length, len],
+            ),
+            attention_mask: T.intTensor(
+              rows.flatMap((r) => r.mask),
+              [rows.length, len],
+            ),
+          }).logits,
+      );
+      const expected = logitsAt(
+        full,
+        rows.map((_, i) => i),
+        len - 1,
+      );
+      assert.ok(maxDiff(got, expected) < 1e-5, `step ${step}: ${maxDiff(got, expected)}`);
+    }
   });
 });
