@@ -127,6 +127,30 @@ test("a TSV task with a header trains a decoder-only prefix LM; bad fields fail 
     "prefix",
   );
 
+  // Interrupted at step 8 and resumed without the task flags: the same curve as a straight run.
+  const cut = join(dir, "cut");
+  const withOut = (o: string) => common.map((a) => (a === out ? o : a));
+  const first = run([...withOut(cut), "--max-steps", "8", "--eval-every", "10"]);
+  assert.equal(first.status, 0, first.stderr);
+  const again = run([
+    "train",
+    "--out",
+    cut,
+    "--resume",
+    "--max-steps",
+    "20",
+    "--train",
+    join(dir, "qa.tsv"),
+    "--valid",
+    join(dir, "qa.tsv"),
+  ]);
+  assert.equal(again.status, 0, again.stderr);
+  const curve = (o: string) =>
+    metricsOf(o)
+      .filter((m) => m.step !== 8)
+      .map(({ step, loss, valid_loss }) => ({ step, loss, valid_loss }));
+  assert.deepEqual(curve(cut), curve(out));
+
   const bad = run([...common.slice(0, -10), "--source-field", "query", "--out", join(dir, "r2")]);
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /no column named 'query'/);

@@ -89,7 +89,7 @@ export const command: Command = {
   help: HELP,
   async run(argv) {
     const { values: v } = parseFlags(NAME, argv, {
-      task: { type: "string", default: "translation" },
+      task: { type: "string" },
       "train-src": { type: "string" },
       "train-tgt": { type: "string" },
       "valid-src": { type: "string" },
@@ -104,7 +104,11 @@ export const command: Command = {
       "rouge-sample": { type: "string" },
       ...RUN_FLAGS,
     });
-    const task = v.task as Task;
+    const flags = v as Flags;
+    const run = openRun(NAME, flags);
+    // A resumed run keeps its task, fields and lengths unless flags say otherwise.
+    const was = run.saved.data ?? {};
+    const task = (v.task ?? was.task ?? "translation") as Task;
     if (!TASKS.includes(task)) {
       throw new MaskwiseError(`unknown task '${v.task}'`, {
         code: "E_ARG",
@@ -112,32 +116,38 @@ export const command: Command = {
         hint: `use ${TASKS.join(", ")}; for self-supervised pretraining see 'maskwise pretrain'`,
       });
     }
-    const flags = v as Flags;
     if (task === "translation")
-      required(NAME, flags, ["train-src", "train-tgt", "valid-src", "valid-tgt", "out"]);
-    else required(NAME, flags, ["train", "valid", "out"]);
-    const run = openRun(NAME, flags);
+      required(NAME, flags, ["train-src", "train-tgt", "valid-src", "valid-tgt"]);
+    else required(NAME, flags, ["train", "valid"]);
     const seed = runSeed(run, flags);
-    const maxLen = intFlag(NAME, flags, "max-len", 256, 4);
+    const maxLen =
+      v["max-len"] === undefined && typeof was.maxLen === "number"
+        ? was.maxLen
+        : intFlag(NAME, flags, "max-len", 256, 4);
+    const sourceFlag = v["source-field"] ?? (was.sourceField as string | undefined);
+    const targetFlag = v["target-field"] ?? (was.targetField as string | undefined);
 
     // Text: source/target strings, or one text per example (lm without a target).
     let train: [string, string | null][];
     let valid: [string, string | null][];
+    let fieldNames: Record<string, string> = {};
     if (task === "translation") {
       train = await readPairs(v["train-src"] as string, v["train-tgt"] as string);
       valid = await readPairs(v["valid-src"] as string, v["valid-tgt"] as string);
     } else {
       const tsv = (f: string) => /\.(tsv|tab|txt)$/i.test(f);
-      const given = v["source-field"] !== undefined || v["target-field"] !== undefined;
+      const given = sourceFlag !== undefined || targetFlag !== undefined;
       const defaults = FIELDS[task];
-      const source = (
-        v["source-field"] ?? (tsv(v.train as string) && !given ? "0" : defaults.source)
-      )
+      const source = (sourceFlag ?? (tsv(v.train as string) && !given ? "0" : defaults.source))
         .split(",")
         .map((s) => s.trim());
       const target =
-        v["target-field"] ??
+        targetFlag ??
         (task === "lm" ? undefined : tsv(v.train as string) && !given ? "1" : defaults.target);
+      fieldNames = {
+        sourceField: source.join(","),
+        ...(target === undefined ? {} : { targetField: target }),
+      };
       const fields = target === undefined ? source : [...source, target];
       const read = async (path: string): Promise<[string, string | null][]> =>
         (await readFields(path, fields)).map((row) => {
@@ -169,9 +179,12 @@ export const command: Command = {
     }
     const model = runModel(run, flags, tok, arch, seed);
     const cfg = model.config;
+    // A resumed run is the kind its checkpoint says.
+    const kind = cfg.maskwise_arch;
     const options = trainerOptions(run, flags, seed, {
       labelSmoothing: 0.1,
-      mask: arch === "decoder-only" ? "prefix" : undefined,
+      mask: kind === "decoder-only" ? "prefix" : undefined,
+      data: { task, maxLen, ...fieldNames },
     });
     const mask: DecoderMask = options.mask ?? "prefix";
 
@@ -184,7 +197,7 @@ export const command: Command = {
           if (training && (src.length + 1 > maxLen || (tgt?.length ?? 0) + 1 > maxLen)) return [];
           return [seq2seq(src, tgt ?? [], { eos: cfg.eos_token_id })];
         }
-        if (arch === "encoder-decoder") {
+        if (kind === "encoder-decoder") {
           return [
             seq2seq(src.slice(0, maxLen - 1), (tgt ?? []).slice(0, maxLen - 1), {
               eos: cfg.eos_token_id,
@@ -218,7 +231,7 @@ export const command: Command = {
       }
       if (task !== "summarization" && task !== "dialogue") return {};
       const hyps =
-        arch === "encoder-decoder"
+        kind === "encoder-decoder"
           ? translateLines(
               m as EncoderDecoderModel,
               tok,
