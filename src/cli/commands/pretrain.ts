@@ -43,7 +43,7 @@ does; checkpoints/best/ is a model directory that --init-from accepts.
 
 Objectives (and the model each trains):
   mlm      masked LM (BERT: of the chosen tokens 80% <mask>, 10% random, 10% kept) -> encoder-only
-  span     span corruption (T5: spans of mean length 3 become sentinels <extra_id_N>) -> encoder-decoder
+  span     span corruption (T5: spans of mean length 3 -> sentinels) -> encoder-decoder
   infill   text infilling (BART: Poisson(3) spans become one <mask> each) -> encoder-decoder
   mass     MASS (a fragment masked in the encoder, predicted by the decoder) -> encoder-decoder
   clm      causal LM (GPT: every next token, one line a row) -> decoder-only

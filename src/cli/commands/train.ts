@@ -61,7 +61,8 @@ Tasks:
   dialogue        document/summary for summarization, dialogue/summary for dialogue, as in
                   DialogSum) or TSV (*.tsv: 0-based columns or header names, default 0 and 1);
                   an encoder-decoder unless --arch decoder-only; evaluation: valid_loss and
-                  valid_rouge1/2/L (rouge-score F1 x 100, greedy decoding of --rouge-sample examples)
+                  valid_rouge1/2/L (rouge-score F1 x 100; greedy decoding of --rouge-sample
+                  validation examples)
   qa              as summarization, the source may join several fields (default
                   question,context; target answer); evaluation: valid_loss
   lm              a decoder-only model: on one text field (--source-field, default text) as a
