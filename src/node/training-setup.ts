@@ -110,7 +110,8 @@ export function initFrom(model: TrainableModel, dir: string): void {
   else if (encoderOnly(from, to) || encoderOnly(to, from))
     take = (name) => name.startsWith("model.encoder.");
   else {
-    throw new MaskwiseError(`cannot start a ${to} model from a ${from} model`, {
+    const a = (kind: string) => (kind.startsWith("e") ? `an ${kind}` : `a ${kind}`);
+    throw new MaskwiseError(`cannot start ${a(to)} model from ${a(from)} model`, {
       code: "E_CHECKPOINT",
       where: configPath,
       hint: "start an encoder-decoder from an encoder-decoder or an encoder-only model, a decoder-only model from a decoder-only one",

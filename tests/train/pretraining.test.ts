@@ -83,3 +83,31 @@ for (const name of OBJECTIVES) {
     assert.ok(after < 0.6 * before, `${name}: valid loss ${before} -> ${after}`);
   });
 }
+
+test("whole-word masking masks every piece of a word or none", () => {
+  // Long made-up words split into several pieces by a small vocabulary.
+  const text = ["abcdefgh ijklmnop qrstuvwx", "ijklmnop abcdefgh yzabcdef qrstuvwx"];
+  const t = trainTokenizer(text, { vocabSize: 40, specialTokens: [...DEFAULT_SPECIAL_TOKENS] });
+  const { objective } = pretrainingObjective("mlm", t, { wholeWord: true, rate: 0.5 });
+  const tokens = t.encode(text[1]);
+  const starts = tokens.map((id) => (t.idToToken(id) ?? "").startsWith("\u2581"));
+  assert.ok(starts.filter((s) => !s).length > 0, "some words have several pieces");
+  for (let seed = 0; seed < 20; seed++) {
+    const ex = objective(tokens, new Rng(seed));
+    // Group positions by word; within a word, labels are all set or all -100.
+    let word: boolean[] = [];
+    const check = () =>
+      assert.ok(
+        word.every((m) => m === word[0]),
+        `seed ${seed}`,
+      );
+    tokens.forEach((_, i) => {
+      if (starts[i]) {
+        check();
+        word = [];
+      }
+      word.push(ex.labels[i] !== -100);
+    });
+    check();
+  }
+});
