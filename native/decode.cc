@@ -81,3 +81,66 @@ void decode_attention(const DecodeAttentionParams& p) {
 }
 
 }  // namespace mw
+
+namespace mw {
+namespace {
+
+// e^x for x <= 0 (x - max of a row), 16 lanes: 2^n * e^r with n = round(x / ln 2) and
+// r = x - n ln 2 in two parts (Cody-Waite), e^r by its degree-6 Taylor polynomial on
+// |r| <= ln 2 / 2 (relative error ~2e-7, a float's rounding). x below -104 gives 0.
+MW_AVX512 inline __m512 exp_nonpositive(__m512 x) {
+  x = _mm512_max_ps(x, _mm512_set1_ps(-104.0f));
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145751953125f), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.428606765330187045e-06f), r);
+  __m512 p = _mm512_set1_ps(1.0f / 720.0f);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120.0f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24.0f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6.0f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+  return _mm512_scalef_ps(p, n);
+}
+
+// One row with finite maximum m: the sum of e^(x - m) in double, 16 lanes at a time.
+MW_AVX512 double sum_exp_avx512(const float* x, int64_t n, float m) {
+  __m512d s0 = _mm512_setzero_pd(), s1 = _mm512_setzero_pd();
+  const __m512 mv = _mm512_set1_ps(m);
+  int64_t j = 0;
+  for (; j < n; j += 16) {
+    const __mmask16 k =
+        n - j >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << (n - j)) - 1u);
+    // Lanes past the row end load 0, whose e^(0 - m) must not count: they are zeroed.
+    const __m512 e = _mm512_maskz_mov_ps(k, exp_nonpositive(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, x + j), mv)));
+    s0 = _mm512_add_pd(s0, _mm512_cvtps_pd(_mm512_castps512_ps256(e)));
+    s1 = _mm512_add_pd(s1, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(e), 1))));
+  }
+  return _mm512_reduce_add_pd(_mm512_add_pd(s0, s1));
+}
+
+}  // namespace
+
+void decode_log_softmax(float* x, int64_t rows, int64_t cols) {
+  const bool simd = gemm_isa() == Isa::avx512;
+  for (int64_t r = 0; r < rows; r++) {
+    float* row = x + r * cols;
+    float m = -INFINITY;
+    for (int64_t j = 0; j < cols; j++)
+      if (row[j] > m) m = row[j];  // NaN is never a maximum (as Math.max is not used in JS)
+    double sum = 0;
+    bool finite = std::isfinite(m);
+    for (int64_t j = 0; finite && j < cols; j++)
+      if (row[j] != row[j]) finite = false;  // a NaN takes the exact path, which propagates it
+    if (simd && finite) {
+      sum = sum_exp_avx512(row, cols, m);
+    } else {
+      for (int64_t j = 0; j < cols; j++) sum += std::exp(static_cast<double>(row[j]) - m);
+    }
+    const double lse = static_cast<double>(m) + std::log(sum);
+    for (int64_t j = 0; j < cols; j++) row[j] = static_cast<float>(row[j] - lse);
+  }
+}
+
+}  // namespace mw

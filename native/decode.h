@@ -22,4 +22,7 @@ struct DecodeAttentionParams {
 /** out[r, h] = softmax over kept j < length of scale * q[r, h] . k[rows[r], h, j], times v. */
 void decode_attention(const DecodeAttentionParams& p);
 
+/** In-place log-softmax of each row of x [rows, cols] (next-token log-probabilities). */
+void decode_log_softmax(float* x, int64_t rows, int64_t cols);
+
 }  // namespace mw

@@ -88,12 +88,25 @@ Napi::Value DecodeAttention(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+/** decodeLogSoftmax(x, rows, cols): in place. */
+Napi::Value DecodeLogSoftmax(const Napi::CallbackInfo& info) {
+  Check c{info, "decodeLogSoftmax"};
+  if (info.Length() != 3) c.fail("expects 3 arguments");
+  const int64_t rows = c.size(1, "rows");
+  const int64_t cols = c.size(2, "cols");
+  const double n = static_cast<double>(rows) * static_cast<double>(cols);
+  float* x = c.array<float, napi_float32_array>(0, "x", "a Float32Array", n).Data();
+  mw::decode_log_softmax(x, rows, cols);
+  return info.Env().Undefined();
+}
+
 }  // namespace
 
 namespace mw {
 
 void register_decode(Napi::Env env, Napi::Object exports) {
   exports.Set("decodeAttention", Napi::Function::New(env, DecodeAttention, "decodeAttention"));
+  exports.Set("decodeLogSoftmax", Napi::Function::New(env, DecodeLogSoftmax, "decodeLogSoftmax"));
 }
 
 }  // namespace mw

@@ -165,6 +165,8 @@ export interface NativeAddon {
     scale: number,
     out: F32,
   ): void;
+  /** In-place log-softmax of rows (native/decode.cc). */
+  decodeLogSoftmax(x: F32, rows: number, cols: number): void;
 }
 
 type AttentionCallArgs = [
@@ -477,5 +479,9 @@ export class NativeBackend implements Backend {
       a.scale,
       a.out,
     );
+  }
+
+  decodeLogSoftmax(x: F32, rows: number, cols: number): void {
+    this.k.decodeLogSoftmax(x, rows, cols);
   }
 }

@@ -1,7 +1,7 @@
-// Attention of one new query per row on a KV cache, in plain TypeScript: the specification of
-// the decoding kernel (see DecodeAttentionArgs in src/tensor/backend.ts). Scores are computed in
+// The decoding kernels in plain TypeScript, their specification. Attention of one new query per
+// row on a KV cache (see DecodeAttentionArgs in src/tensor/backend.ts). Scores are computed in
 // double precision; a NaN score is not a maximum, but it poisons the sum, as in the native kernel.
-import type { DecodeAttentionArgs } from "../tensor/backend.js";
+import type { DecodeAttentionArgs, F32 } from "../tensor/backend.js";
 import { MaskwiseError } from "../util/errors.js";
 
 export function decodeAttentionReference(a: DecodeAttentionArgs): void {
@@ -46,5 +46,18 @@ export function decodeAttentionReference(a: DecodeAttentionArgs): void {
       }
       for (let e = 0; e < Dh; e++) out[qo + e] = acc[e];
     }
+  }
+}
+
+/** In-place log-softmax of each row of x [rows, cols] (see Backend.decodeLogSoftmax). */
+export function decodeLogSoftmaxReference(x: F32, rows: number, cols: number): void {
+  for (let r = 0; r < rows; r++) {
+    const o = r * cols;
+    let m = Number.NEGATIVE_INFINITY;
+    for (let j = 0; j < cols; j++) if (x[o + j] > m) m = x[o + j];
+    let s = 0;
+    for (let j = 0; j < cols; j++) s += Math.exp(x[o + j] - m);
+    const lse = m + Math.log(s);
+    for (let j = 0; j < cols; j++) x[o + j] -= lse;
   }
 }

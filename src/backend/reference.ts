@@ -14,7 +14,7 @@ import type {
 } from "../tensor/backend.js";
 import { MaskwiseError } from "../util/errors.js";
 import { attentionBackwardReference, attentionForwardReference } from "./reference-attention.js";
-import { decodeAttentionReference } from "./reference-decode.js";
+import { decodeAttentionReference, decodeLogSoftmaxReference } from "./reference-decode.js";
 
 /**
  * erf to double precision, by two expansions that need no tables of magic constants:
@@ -491,5 +491,9 @@ export class ReferenceBackend implements Backend {
 
   decodeAttention(args: DecodeAttentionArgs): void {
     decodeAttentionReference(args);
+  }
+
+  decodeLogSoftmax(x: F32, rows: number, cols: number): void {
+    decodeLogSoftmaxReference(x, rows, cols);
   }
 }

@@ -2,19 +2,15 @@
 // forced first token, minimum length (no eos yet), no-repeat n-grams (fairseq/HF), repetition
 // penalty (HF: a log-prob l becomes l * penalty, since all log-probs are negative). Banned tokens
 // get -Infinity; nothing is renormalised afterwards, as fairseq and Hugging Face do.
+import { decodeLogSoftmaxReference } from "../backend/reference-decode.js";
+import { getBackend } from "../tensor/dispatch.js";
 import type { GenerationOptions } from "./types.js";
 
-/** In-place log-softmax of each row of logits [rows, V]. */
+/** In-place log-softmax of each row of logits [rows, V], on the active backend's kernel. */
 export function logSoftmaxRows(x: Float32Array, rows: number, V: number): void {
-  for (let r = 0; r < rows; r++) {
-    const o = r * V;
-    let m = Number.NEGATIVE_INFINITY;
-    for (let j = 0; j < V; j++) if (x[o + j] > m) m = x[o + j];
-    let s = 0;
-    for (let j = 0; j < V; j++) s += Math.exp(x[o + j] - m);
-    const lse = m + Math.log(s);
-    for (let j = 0; j < V; j++) x[o + j] -= lse;
-  }
+  const be = getBackend();
+  if (be.decodeLogSoftmax) be.decodeLogSoftmax(x, rows, V);
+  else decodeLogSoftmaxReference(x, rows, V);
 }
 
 /**

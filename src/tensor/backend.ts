@@ -343,4 +343,10 @@ export interface Backend {
 
   /** Attention of one query per row on a KV cache (DecodeAttentionArgs); optional like the above. */
   decodeAttention?(args: DecodeAttentionArgs): void;
+
+  /**
+   * In-place log-softmax of each row of x [rows, cols]: x - (m + log sum_j exp(x_j - m)) with m
+   * the row's largest value, the sum in double precision (next-token log-probabilities).
+   */
+  decodeLogSoftmax?(x: F32, rows: number, cols: number): void;
 }

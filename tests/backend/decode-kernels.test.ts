@@ -284,3 +284,58 @@ describe("decode attention on a KV cache", () => {
     );
   });
 });
+
+describe("log-softmax of next-token logits", { skip }, () => {
+  test("native equals the reference (tails, -Infinity entries, large and tiny spreads)", () => {
+    const rng = new Rng(21);
+    for (const [rows, cols, spread] of [
+      [1, 8000, 10],
+      [5, 8000, 3],
+      [3, 17, 100],
+      [2, 1, 1],
+      [4, 33, 1e-3],
+    ]) {
+      const x = new Float32Array(rows * cols);
+      for (let i = 0; i < x.length; i++) x[i] = rng.normal() * spread + 5;
+      if (cols > 4) x[3] = Number.NEGATIVE_INFINITY;
+      const want = x.slice();
+      const got = x.slice();
+      ref.decodeLogSoftmax?.(want, rows, cols);
+      nat().decodeLogSoftmax?.(got, rows, cols);
+      for (let i = 0; i < x.length; i++) {
+        if (want[i] === Number.NEGATIVE_INFINITY) {
+          assert.equal(got[i], want[i]);
+          continue;
+        }
+        assert.ok(
+          Math.abs(got[i] - want[i]) < 2e-5,
+          `${[rows, cols, spread]} [${i}]: ${got[i]} vs ${want[i]}`,
+        );
+      }
+      // Each row's probabilities sum to 1.
+      for (let r = 0; r < rows; r++) {
+        let s = 0;
+        for (let j = 0; j < cols; j++) s += Math.exp(got[r * cols + j]);
+        assert.ok(Math.abs(s - 1) < 1e-5, `row ${r} sums to ${s}`);
+      }
+    }
+  });
+
+  test("a NaN poisons its row only; bad arguments throw", () => {
+    const x = Float32Array.of(1, Number.NaN, 2, 1, 2, 3);
+    nat().decodeLogSoftmax?.(x, 2, 3);
+    assert.ok(Number.isNaN(x[0]) && Number.isNaN(x[2]));
+    assert.ok(Math.abs(x[5] - (3 - Math.log(Math.exp(1) + Math.exp(2) + Math.exp(3)))) < 1e-6);
+    const addon = (loaded as { addon: NativeAddon }).addon as unknown as Record<
+      string,
+      (...a: unknown[]) => void
+    >;
+    assert.throws(
+      () => addon.decodeLogSoftmax(new Float32Array(5), 2, 3),
+      /native decodeLogSoftmax: array 'x'/,
+    );
+    assert.throws(() => addon.decodeLogSoftmax(new Float64Array(6), 2, 3), /'x'/);
+    assert.throws(() => addon.decodeLogSoftmax(new Float32Array(6), -2, 3), /'rows'/);
+    assert.throws(() => addon.decodeLogSoftmax(new Float32Array(6), 2), /3 arguments/);
+  });
+});
