@@ -218,7 +218,7 @@ export const command: Command = {
     // Generated summaries may be as long as the longest training target (within --max-len).
     const maxTarget = Math.min(
       maxLen,
-      Math.max(8, ...trainEx.map((e) => e.labels.filter((l) => l !== -100).length)),
+      trainEx.reduce((m, e) => Math.max(m, e.labels.filter((l) => l !== -100).length), 8),
     );
     const evaluate = (m: TrainableModel): Record<string, number> => {
       if (sample.length === 0) return {};
