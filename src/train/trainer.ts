@@ -1,9 +1,9 @@
 // The training loop for every model kind (encoder-decoder, decoder-only, encoder-only; what differs
 // between them is a small task object, ./tasks.ts): token-budget batches reshuffled each epoch,
-// label-smoothed cross-entropy,
-// gradient accumulation, global clipping, AdamW with no decay on biases and norms, a schedule,
-// evaluation every N steps (validation loss, and whatever `evaluate` adds, e.g. BLEU), best and
-// last checkpoints, early stopping, and exact resumption.
+// label-smoothed cross-entropy, gradient accumulation, global clipping, AdamW with no decay on
+// biases and norms (and nothing at all on frozen parameters), a schedule, evaluation every N steps
+// (validation loss, masked-token accuracy where the task names one, and whatever `evaluate` adds,
+// e.g. BLEU), best and last checkpoints, early stopping, and exact resumption.
 //
 // Exactness: every random choice is a function of (seed, epoch) or (seed, step): the batches of
 // an epoch come from tokenBudgetBatches(seed + epoch), dropout of a step from Rng(seed, step),
