@@ -38,7 +38,8 @@ const NAME = "pretrain";
 const HELP = `Usage: maskwise pretrain --objective mlm|span|infill|mass|clm --train F… --out DIR [options]
 
 Self-supervised pretraining on plain text, one sentence or document a line (several --train
-files, or files after the flags, are read in order). Writes a run directory as 'maskwise train'
+files, or files after the flags, are read in order); a line longer than --max-len tokens is cut
+into several examples. Writes a run directory as 'maskwise train'
 does; checkpoints/best/ is a model directory that --init-from accepts.
 
 Objectives (and the model each trains):
@@ -145,9 +146,16 @@ export const command: Command = {
       rate,
       wholeWord,
     });
-    // Room for what the objective adds (eos; bos for clm).
+    // A line longer than --max-len becomes several examples (none of the text is dropped), each
+    // with room for what the objective adds (eos; bos for clm).
+    const piece = maxLen - 2;
     const encode = (lines: string[]) =>
-      lines.map((l) => tok.encode(l).slice(0, maxLen - 2)).filter((t) => t.length > 0);
+      lines.flatMap((l) => {
+        const ids = tok.encode(l);
+        const out: number[][] = [];
+        for (let i = 0; i < ids.length; i += piece) out.push(ids.slice(i, i + piece));
+        return out;
+      });
     const trainSeqs = encode(trainLines);
     const validSeqs = encode(validLines);
     const options = trainerOptions(run, flags, seed, {
