@@ -144,3 +144,39 @@ void decode_log_softmax(float* x, int64_t rows, int64_t cols) {
 }
 
 }  // namespace mw
+
+namespace mw {
+
+int64_t decode_top_k(const float* lp, int64_t V, const int32_t* rows, const double* base,
+                     int64_t n, int64_t M, int32_t* hyp, int32_t* token, double* score) {
+  // The best so far, sorted: score descending, then token ascending, then hypothesis order
+  // (candidates arrive in hypothesis order, so an equal one never displaces an earlier one).
+  int64_t count = 0;
+  if (M <= 0) return 0;
+  for (int64_t h = 0; h < n; h++) {
+    const float* row = lp + static_cast<int64_t>(rows[h]) * V;
+    const double b = base[h];
+    for (int64_t j = 0; j < V; j++) {
+      const float l = row[j];
+      if (!(l > -INFINITY)) continue;  // banned (-inf) or NaN: never a continuation
+      const double s = b + static_cast<double>(l);
+      if (count == M) {
+        const double w = score[M - 1];
+        if (s < w || (s == w && j >= token[M - 1])) continue;
+      }
+      int64_t at = count < M ? count++ : M - 1;
+      while (at > 0 && (s > score[at - 1] || (s == score[at - 1] && j < token[at - 1]))) {
+        score[at] = score[at - 1];
+        token[at] = token[at - 1];
+        hyp[at] = hyp[at - 1];
+        at--;
+      }
+      score[at] = s;
+      token[at] = static_cast<int32_t>(j);
+      hyp[at] = static_cast<int32_t>(h);
+    }
+  }
+  return count;
+}
+
+}  // namespace mw

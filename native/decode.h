@@ -25,4 +25,12 @@ void decode_attention(const DecodeAttentionParams& p);
 /** In-place log-softmax of each row of x [rows, cols] (next-token log-probabilities). */
 void decode_log_softmax(float* x, int64_t rows, int64_t cols);
 
+/**
+ * The best M continuations (hypothesis h < n, token j < V) by base[h] + lp[rows[h], j], skipping
+ * -inf; ties go to the lower token, then the earlier hypothesis. Writes them sorted into hyp,
+ * token and score [M]; returns how many there are (< M when fewer are allowed).
+ */
+int64_t decode_top_k(const float* lp, int64_t V, const int32_t* rows, const double* base,
+                     int64_t n, int64_t M, int32_t* hyp, int32_t* token, double* score);
+
 }  // namespace mw

@@ -100,6 +100,30 @@ Napi::Value DecodeLogSoftmax(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+/** decodeTopK(lp, rowsOfLp, V, rows, base, n, M, hyp, token, score) -> count */
+Napi::Value DecodeTopK(const Napi::CallbackInfo& info) {
+  Check c{info, "decodeTopK"};
+  if (info.Length() != 10) c.fail("expects 10 arguments");
+  const int64_t lpRows = c.size(1, "lpRows");
+  const int64_t V = c.size(2, "V");
+  const int64_t n = c.size(5, "n");
+  const int64_t M = c.size(6, "M");
+  const double size = static_cast<double>(lpRows) * static_cast<double>(V);
+  const float* lp = c.array<float, napi_float32_array>(0, "lp", "a Float32Array", size).Data();
+  auto rows = c.array<int32_t, napi_int32_array>(3, "rows", "an Int32Array", n);
+  for (int64_t h = 0; h < n; h++)
+    if (rows[h] < 0 || rows[h] >= lpRows)
+      c.fail("rows[" + std::to_string(h) + "] = " + std::to_string(rows[h]) + " is outside the " +
+             std::to_string(lpRows) + " rows of lp");
+  const double* base = c.array<double, napi_float64_array>(4, "base", "a Float64Array", n).Data();
+  if (V > 2147483647) c.fail("argument 'V' is too large");
+  int32_t* hyp = c.array<int32_t, napi_int32_array>(7, "hyp", "an Int32Array", M).Data();
+  int32_t* token = c.array<int32_t, napi_int32_array>(8, "token", "an Int32Array", M).Data();
+  double* score = c.array<double, napi_float64_array>(9, "score", "a Float64Array", M).Data();
+  const int64_t count = mw::decode_top_k(lp, V, rows.Data(), base, n, M, hyp, token, score);
+  return Napi::Number::New(info.Env(), static_cast<double>(count));
+}
+
 }  // namespace
 
 namespace mw {
@@ -107,6 +131,7 @@ namespace mw {
 void register_decode(Napi::Env env, Napi::Object exports) {
   exports.Set("decodeAttention", Napi::Function::New(env, DecodeAttention, "decodeAttention"));
   exports.Set("decodeLogSoftmax", Napi::Function::New(env, DecodeLogSoftmax, "decodeLogSoftmax"));
+  exports.Set("decodeTopK", Napi::Function::New(env, DecodeTopK, "decodeTopK"));
 }
 
 }  // namespace mw

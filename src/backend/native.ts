@@ -167,6 +167,19 @@ export interface NativeAddon {
   ): void;
   /** In-place log-softmax of rows (native/decode.cc). */
   decodeLogSoftmax(x: F32, rows: number, cols: number): void;
+  /** Beam candidates (native/decode.cc); lpRows = lp.length / V. Returns the count. */
+  decodeTopK(
+    lp: F32,
+    lpRows: number,
+    V: number,
+    rows: I32,
+    base: Float64Array,
+    n: number,
+    M: number,
+    hyp: I32,
+    token: I32,
+    score: Float64Array,
+  ): number;
 }
 
 type AttentionCallArgs = [
@@ -483,5 +496,19 @@ export class NativeBackend implements Backend {
 
   decodeLogSoftmax(x: F32, rows: number, cols: number): void {
     this.k.decodeLogSoftmax(x, rows, cols);
+  }
+
+  decodeTopK(
+    lp: F32,
+    V: number,
+    rows: I32,
+    base: Float64Array,
+    M: number,
+    hyp: I32,
+    token: I32,
+    score: Float64Array,
+  ): number {
+    const lpRows = V > 0 ? Math.floor(lp.length / V) : 0;
+    return this.k.decodeTopK(lp, lpRows, V, rows, base, rows.length, M, hyp, token, score);
   }
 }

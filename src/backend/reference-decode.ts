@@ -1,7 +1,7 @@
 // The decoding kernels in plain TypeScript, their specification. Attention of one new query per
 // row on a KV cache (see DecodeAttentionArgs in src/tensor/backend.ts). Scores are computed in
 // double precision; a NaN score is not a maximum, but it poisons the sum, as in the native kernel.
-import type { DecodeAttentionArgs, F32 } from "../tensor/backend.js";
+import type { DecodeAttentionArgs, F32, I32 } from "../tensor/backend.js";
 import { MaskwiseError } from "../util/errors.js";
 
 export function decodeAttentionReference(a: DecodeAttentionArgs): void {
@@ -60,4 +60,39 @@ export function decodeLogSoftmaxReference(x: F32, rows: number, cols: number): v
     const lse = m + Math.log(s);
     for (let j = 0; j < cols; j++) x[o + j] -= lse;
   }
+}
+
+/** Beam search's candidate selection (see Backend.decodeTopK): a small sorted array as scores stream by. */
+export function decodeTopKReference(
+  lp: F32,
+  V: number,
+  rows: I32,
+  base: Float64Array,
+  M: number,
+  hyp: I32,
+  token: I32,
+  score: Float64Array,
+): number {
+  let count = 0;
+  if (M <= 0) return 0;
+  for (let h = 0; h < rows.length; h++) {
+    const o = rows[h] * V;
+    for (let j = 0; j < V; j++) {
+      const l = lp[o + j];
+      if (!(l > Number.NEGATIVE_INFINITY)) continue;
+      const s = base[h] + l;
+      if (count === M && (s < score[M - 1] || (s === score[M - 1] && j >= token[M - 1]))) continue;
+      let at = count < M ? count++ : M - 1;
+      while (at > 0 && (s > score[at - 1] || (s === score[at - 1] && j < token[at - 1]))) {
+        score[at] = score[at - 1];
+        token[at] = token[at - 1];
+        hyp[at] = hyp[at - 1];
+        at--;
+      }
+      score[at] = s;
+      token[at] = j;
+      hyp[at] = h;
+    }
+  }
+  return count;
 }

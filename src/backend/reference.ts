@@ -2,10 +2,10 @@
 // obviously right rather than fast. It is the specification the native backend is tested
 // against, and it runs anywhere JavaScript runs (no `node:` imports).
 import type {
-  DecodeAttentionArgs,
   AttentionArgs,
   Backend,
   BinaryOp,
+  DecodeAttentionArgs,
   F32,
   GemmArgs,
   I32,
@@ -14,7 +14,11 @@ import type {
 } from "../tensor/backend.js";
 import { MaskwiseError } from "../util/errors.js";
 import { attentionBackwardReference, attentionForwardReference } from "./reference-attention.js";
-import { decodeAttentionReference, decodeLogSoftmaxReference } from "./reference-decode.js";
+import {
+  decodeAttentionReference,
+  decodeLogSoftmaxReference,
+  decodeTopKReference,
+} from "./reference-decode.js";
 
 /**
  * erf to double precision, by two expansions that need no tables of magic constants:
@@ -495,5 +499,18 @@ export class ReferenceBackend implements Backend {
 
   decodeLogSoftmax(x: F32, rows: number, cols: number): void {
     decodeLogSoftmaxReference(x, rows, cols);
+  }
+
+  decodeTopK(
+    lp: F32,
+    V: number,
+    rows: I32,
+    base: Float64Array,
+    M: number,
+    hyp: I32,
+    token: I32,
+    score: Float64Array,
+  ): number {
+    return decodeTopKReference(lp, V, rows, base, M, hyp, token, score);
   }
 }

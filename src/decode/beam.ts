@@ -5,6 +5,8 @@
 // the others continue until beamSize are live again. A sentence is done when it has beamSize
 // finished hypotheses; at maxLength the live ones are finished as they stand. Rows of finished
 // sentences leave the decoder's batch.
+import { decodeTopKReference } from "../backend/reference-decode.js";
+import { getBackend } from "../tensor/dispatch.js";
 import { logSoftmaxRows, processLogProbs } from "./processors.js";
 import type { GenerationOptions, Hypothesis, IncrementalDecoder } from "./types.js";
 
@@ -55,9 +57,7 @@ export function beamSearch(decoder: IncrementalDecoder, options: BeamOptions): H
     const keepRows: number[] = [];
     const nextActive: number[] = [];
     for (const s of active) {
-      // Candidates (hypothesis, token) by summed log-prob, best 2K.
-      // The best 2K continuations by summed log-prob (ties: lower token, then earlier hypothesis),
-      // kept in a small sorted array as the K x V scores stream by: no K x V list is built.
+      // The best 2K continuations (hypothesis, token) by summed log-prob.
       const cands = topContinuations(live[s], lp, V, 2 * K);
       const next: Live[] = [];
       for (let c = 0; c < Math.min(2 * K, cands.length) && next.length < K; c++) {
@@ -104,42 +104,31 @@ interface Candidate {
   h: Live;
   token: number;
   logProb: number;
-  order: number;
 }
 
-function before(a: Candidate, b: Candidate): boolean {
-  return (
-    a.logProb > b.logProb ||
-    (a.logProb === b.logProb && (a.token < b.token || (a.token === b.token && a.order < b.order)))
-  );
-}
-
+/**
+ * The best M continuations of `hyps` by summed log-prob (ties: lower token, then earlier
+ * hypothesis) on the backend's selection kernel: one pass over the K x V log-probs keeping a
+ * small sorted array, no K x V list.
+ */
 function topContinuations(
   hyps: readonly Live[],
   lp: Float32Array,
   V: number,
   M: number,
 ): Candidate[] {
-  const top: Candidate[] = [];
-  let order = 0;
-  for (const h of hyps) {
-    const base = h.row * V;
-    for (let j = 0; j < V; j++) {
-      const l = lp[base + j];
-      if (l === Number.NEGATIVE_INFINITY) continue;
-      const logProb = h.logProb + l;
-      order++;
-      if (top.length === M && logProb < top[M - 1].logProb) continue;
-      const c = { h, token: j, logProb, order };
-      if (top.length === M && !before(c, top[M - 1])) continue;
-      let at = top.length === M ? M - 1 : top.length;
-      if (top.length < M) top.push(c);
-      while (at > 0 && before(c, top[at - 1])) {
-        top[at] = top[at - 1];
-        at--;
-      }
-      top[at] = c;
-    }
-  }
-  return top;
+  const rows = Int32Array.from(hyps, (h) => h.row);
+  const base = Float64Array.from(hyps, (h) => h.logProb);
+  const hyp = new Int32Array(M);
+  const token = new Int32Array(M);
+  const score = new Float64Array(M);
+  const be = getBackend();
+  const n = be.decodeTopK
+    ? be.decodeTopK(lp, V, rows, base, M, hyp, token, score)
+    : decodeTopKReference(lp, V, rows, base, M, hyp, token, score);
+  return Array.from({ length: n }, (_, c) => ({
+    h: hyps[hyp[c]],
+    token: token[c],
+    logProb: score[c],
+  }));
 }

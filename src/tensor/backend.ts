@@ -349,4 +349,21 @@ export interface Backend {
    * the row's largest value, the sum in double precision (next-token log-probabilities).
    */
   decodeLogSoftmax?(x: F32, rows: number, cols: number): void;
+
+  /**
+   * Beam search's candidate selection: the best M continuations (hypothesis h < rows.length,
+   * token j < V) by summed log-probability base[h] + lp[rows[h] * V + j] (in double), skipping
+   * -Infinity (banned) entries; ties go to the lower token, then the earlier hypothesis. Writes
+   * them best first into hyp, token and score (each at least M long) and returns their count.
+   */
+  decodeTopK?(
+    lp: F32,
+    V: number,
+    rows: I32,
+    base: Float64Array,
+    M: number,
+    hyp: I32,
+    token: I32,
+    score: Float64Array,
+  ): number;
 }

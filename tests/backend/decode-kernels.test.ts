@@ -339,3 +339,74 @@ describe("log-softmax of next-token logits", { skip }, () => {
     assert.throws(() => addon.decodeLogSoftmax(new Float32Array(6), 2), /3 arguments/);
   });
 });
+
+describe("beam candidate selection", () => {
+  /** All candidates sorted by (score desc, token asc, hypothesis asc): the definition. */
+  function bySort(lp: Float32Array, V: number, rows: Int32Array, base: Float64Array, M: number) {
+    const all: [number, number, number][] = [];
+    rows.forEach((r, h) => {
+      for (let j = 0; j < V; j++) {
+        const l = lp[r * V + j];
+        if (l > Number.NEGATIVE_INFINITY) all.push([base[h] + l, j, h]);
+      }
+    });
+    all.sort((a, b) => b[0] - a[0] || a[1] - b[1] || a[2] - b[2]);
+    return all.slice(0, M);
+  }
+
+  const backends = () => (skip ? [ref] : [ref, nat()]);
+
+  test("the best M by summed log-prob, ties to the lower token then the earlier hypothesis", () => {
+    const rng = new Rng(31);
+    for (const [nRows, V, M] of [
+      [5, 8000, 10],
+      [3, 7, 4],
+      [2, 3, 10],
+      [1, 50, 1],
+    ]) {
+      // Coarse values so that ties happen; some entries banned.
+      const lp = new Float32Array(nRows * V);
+      for (let i = 0; i < lp.length; i++)
+        lp[i] = rng.uniform() < 0.1 ? Number.NEGATIVE_INFINITY : -Math.round(rng.uniform() * 8) / 4;
+      const rows = Int32Array.from({ length: nRows + 1 }, (_, h) => (h * 2) % nRows);
+      const base = Float64Array.from(rows, () => -Math.round(rng.uniform() * 4) / 4);
+      const want = bySort(lp, V, rows, base, M);
+      for (const be of backends()) {
+        const hyp = new Int32Array(M);
+        const token = new Int32Array(M);
+        const score = new Float64Array(M);
+        const n = be.decodeTopK?.(lp, V, rows, base, M, hyp, token, score);
+        assert.equal(n, want.length, `${be.name} ${[nRows, V, M]}: count`);
+        want.forEach(([s, j, h], c) => {
+          assert.deepEqual(
+            [score[c], token[c], hyp[c]],
+            [s, j, h],
+            `${be.name} ${[nRows, V, M]} #${c}`,
+          );
+        });
+      }
+    }
+  });
+
+  test("bad arguments throw", { skip }, () => {
+    const addon = (loaded as { addon: NativeAddon }).addon as unknown as Record<
+      string,
+      (...a: unknown[]) => unknown
+    >;
+    const lp = new Float32Array(6);
+    const out = () => [new Int32Array(2), new Int32Array(2), new Float64Array(2)];
+    const ok: unknown[] = [lp, 2, 3, Int32Array.of(0, 1), Float64Array.of(0, 0), 2, 2, ...out()];
+    assert.equal(addon.decodeTopK(...ok), 2);
+    const bad = (i: number, v: unknown, re: RegExp) => {
+      const args = [...ok];
+      args[i] = v;
+      assert.throws(() => addon.decodeTopK(...args), re);
+    };
+    bad(0, new Float32Array(5), /'lp'/);
+    bad(3, Int32Array.of(0, 2), /rows\[1\]/);
+    bad(4, new Float64Array(1), /'base'/);
+    bad(6, 3, /'hyp'/);
+    bad(9, new Float32Array(2), /'score'/);
+    bad(2, -1, /'V'/);
+  });
+});
