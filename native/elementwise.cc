@@ -220,6 +220,18 @@ void reduce_sum(const float* x, float* out, int64_t outer, int64_t dim, int64_t 
   }
   // Strided: sum whole rows of `inner` so the inner loop is contiguous and vectorises.
   const int64_t work = dim * inner;
+  if (outer == 1 && work >= 2 * kGrain) {
+    // One output row (a bias gradient: column sums of [rows, cols]): split the columns.
+    parallel_range(inner, 64, [&](int64_t lo, int64_t hi) {
+      std::vector<double> acc(static_cast<size_t>(hi - lo), 0.0);
+      for (int64_t j = 0; j < dim; j++) {
+        const float* r = x + j * inner + lo;
+        for (int64_t i = 0; i < hi - lo; i++) acc[i] += r[i];
+      }
+      for (int64_t i = lo; i < hi; i++) out[i] = static_cast<float>(acc[i - lo]);
+    });
+    return;
+  }
   parallel_range(outer, work >= kGrain ? 1 : kGrain / (work + 1), [&](int64_t lo, int64_t hi) {
     std::vector<double> acc(static_cast<size_t>(inner));
     for (int64_t o = lo; o < hi; o++) {

@@ -11,7 +11,7 @@ import { LayerNorm, Linear } from "../nn/layers.js";
 import { Module } from "../nn/module.js";
 import { add } from "../tensor/ops/elementwise.js";
 import { dropout } from "../tensor/ops/nn.js";
-import { gelu, relu } from "../tensor/ops/unary.js";
+import { gelu } from "../tensor/ops/unary.js";
 import type { Tensor } from "../tensor/tensor.js";
 import type { Rng } from "../util/rng.js";
 import type { ModelConfig } from "./config.js";
@@ -32,8 +32,10 @@ function ffn(
   x: Tensor,
   noise?: Noise,
 ): Tensor {
-  let h = layer.fc1.forward(x);
-  h = cfg.activation_function === "gelu" ? gelu(h) : relu(h);
+  let h =
+    cfg.activation_function === "gelu"
+      ? gelu(layer.fc1.forward(x))
+      : layer.fc1.forward(x, { relu: true });
   if (noise && layer.training) h = dropout(h, cfg.activation_dropout, noise.rng);
   return layer.fc2.forward(h);
 }

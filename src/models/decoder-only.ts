@@ -7,6 +7,7 @@
 import { Linear } from "../nn/layers.js";
 import { Container, Module } from "../nn/module.js";
 import { add } from "../tensor/ops/elementwise.js";
+import { linear } from "../tensor/ops/linear.js";
 import { crossEntropy } from "../tensor/ops/nn.js";
 import { type Tensor, zeros } from "../tensor/tensor.js";
 import { Rng } from "../util/rng.js";
@@ -48,7 +49,11 @@ export class DecoderOnlyModel extends Module {
   }
 
   project(hidden: Tensor): Tensor {
-    return add(this.lm_head.forward(hidden), this.final_logits_bias);
+    // The bias-free head and final_logits_bias as one fused op: no [B, T, V]-sized temporaries.
+    const head = this.lm_head;
+    return head.bias
+      ? add(head.forward(hidden), this.final_logits_bias)
+      : linear(hidden, head.weight, this.final_logits_bias);
   }
 
   forward(

@@ -5,6 +5,7 @@
 import { Linear } from "../nn/layers.js";
 import { Container, Module } from "../nn/module.js";
 import { add } from "../tensor/ops/elementwise.js";
+import { linear } from "../tensor/ops/linear.js";
 import { crossEntropy } from "../tensor/ops/nn.js";
 import { type Tensor, zeros } from "../tensor/tensor.js";
 import { fmtShape, MaskwiseError } from "../util/errors.js";
@@ -62,7 +63,11 @@ export class EncoderDecoderModel extends Module {
 
   /** hidden [B, T, D] -> logits [B, T, V] */
   project(hidden: Tensor): Tensor {
-    return add(this.lm_head.forward(hidden), this.final_logits_bias);
+    // The bias-free head and final_logits_bias as one fused op: no [B, T, V]-sized temporaries.
+    const head = this.lm_head;
+    return head.bias
+      ? add(head.forward(hidden), this.final_logits_bias)
+      : linear(hidden, head.weight, this.final_logits_bias);
   }
 
   encode(inputIds: Tensor, attentionMask: Tensor, noise?: Noise): Tensor {

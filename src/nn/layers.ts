@@ -1,6 +1,5 @@
 // The basic layers: Linear (weight [out, in] as PyTorch stores it), Embedding, LayerNorm.
-import { add } from "../tensor/ops/elementwise.js";
-import { matmul } from "../tensor/ops/matmul.js";
+import { linear } from "../tensor/ops/linear.js";
 import { layerNorm } from "../tensor/ops/nn.js";
 import { embedding } from "../tensor/ops/select.js";
 import { ones, randn, type Tensor, zeros } from "../tensor/tensor.js";
@@ -33,9 +32,9 @@ export class Linear extends Module {
       : this.param("weight", randn([outFeatures, inFeatures], init.rng, init.std ?? 0.02));
     this.bias = withBias ? this.param("bias", zeros([outFeatures])) : null;
   }
-  forward(x: Tensor): Tensor {
-    const y = matmul(x, this.weight, { transB: true });
-    return this.bias ? add(y, this.bias) : y;
+  /** With `relu`, returns relu(x W^T + b) as one fused op (a ReLU feed-forward's first layer). */
+  forward(x: Tensor, options: { relu?: boolean } = {}): Tensor {
+    return linear(x, this.weight, this.bias, options);
   }
 }
 

@@ -113,3 +113,21 @@ describe("native AdamW = reference over many steps", { skip }, () => {
     }
   });
 });
+
+describe("native column sums (bias gradients) = reference", { skip }, () => {
+  test("reduce over the rows of [1024, 8000] and [1024, 256] into one row", () => {
+    const rng = new Rng(8);
+    for (const [dim, inner] of [
+      [1024, 8000],
+      [1024, 256],
+      [300, 257],
+    ]) {
+      const x = rand(rng, dim * inner);
+      const want = new Float32Array(inner);
+      const got = new Float32Array(inner);
+      ref.reduce("sum", x, want, 1, dim, inner);
+      nat().reduce("sum", x, got, 1, dim, inner);
+      closeTo(got, want, 1e-6, `sum ${dim}x${inner}`);
+    }
+  });
+});
