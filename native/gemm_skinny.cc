@@ -3,10 +3,12 @@
 // incremental decoding (one row per hypothesis). The packed path would copy (transpose) all of B
 // into panels on every call to use each element m times; here each row of B is streamed once,
 // straight from where it lies, against all m rows of A at once: 4 rows of B x 4 rows of A give
-// 16 zmm accumulators of 16 partial sums along k, reduced at the end. With one row the work is
-// bound by reading B, whose rows are split between threads from 64K multiply-adds up (a decoder's
-// weights do not stay in one core's L2, and two cores read faster than one; with 5 rows, beam
-// search, splitting gave 1.5-1.9x on 2 cores); only tinier products stay on the calling thread. Partial sums are reduced 16 at a time by one transpose-and-add tree.
+// 16 zmm accumulators of 16 partial sums along k, reduced 16 at a time by one transpose-and-add
+// tree. Rows of B are split between threads only from 1M multiply-adds up (an output projection
+// over the vocabulary, a beam's feed-forward layers), in chunks of 16 rows claimed as threads get
+// to them. Splitting every product of a decoding step (64K multiply-adds up, ~40 dispatches per
+// token) made decoding fragile on shared cores: a worker descheduled while holding a task stalls
+// the product, and in 2 of 5 benchmark runs a 32-token decode took ~1 s instead of ~50 ms.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -20,7 +22,7 @@ namespace mw {
 namespace {
 
 // Products below this many multiply-adds run on the calling thread.
-constexpr int64_t kSkinnyParallel = int64_t{1} << 16;
+constexpr int64_t kSkinnyParallel = int64_t{1} << 20;
 
 MW_AVX512 inline float hsum(__m512 v) { return _mm512_reduce_add_ps(v); }
 
@@ -208,11 +210,13 @@ void gemm_skinny(const GemmParams& g) {
     const float* B = g.b + b * g.strideB;
     float* C = g.c + b * g.strideC;
     if (T > 1 && work >= kSkinnyParallel && g.n >= 64 * T) {
-      // Column ranges in multiples of 16 (the B block height), one per thread.
-      const int64_t per = (g.n / T + 15) / 16 * 16;
-      pool.parallel_for(T, [&](int64_t t, int) {
+      // Column ranges in multiples of 16 (the B block height), four per thread, so that a
+      // thread that falls behind holds up little.
+      const int64_t chunks = 4 * T;
+      const int64_t per = (g.n / chunks + 15) / 16 * 16;
+      pool.parallel_for(chunks, [&](int64_t t, int) {
         const int64_t lo = std::min(g.n, t * per);
-        const int64_t hi = t == T - 1 ? g.n : std::min(g.n, lo + per);
+        const int64_t hi = t == chunks - 1 ? g.n : std::min(g.n, lo + per);
         if (lo < hi) columns(g, A, B, C, lo, hi);
       });
     } else {
