@@ -7,6 +7,11 @@ export interface RunStore {
   writeCheckpoint(name: string, files: Record<string, Uint8Array | string>): void;
   /** Reads a checkpoint folder's files, or null when there is none. */
   readCheckpoint(name: string): Record<string, Uint8Array> | null;
+  /**
+   * Called once when a run ends (however it ends), for work that can wait until then: a
+   * DirectoryStore redraws curves.svg and curves.png from the whole log. Optional.
+   */
+  finish?(): void;
 }
 
 /** A RunStore in memory (tests, and the browser). */

@@ -105,6 +105,11 @@ export const commands: CommandEntry[] = [
     load: async () => (await import("./generate.js")).command,
   },
   {
+    path: ["plot"],
+    summary: "draw a run directory's training curves (SVG and PNG)",
+    load: async () => (await import("./plot.js")).command,
+  },
+  {
     path: ["info"],
     summary: "show the version, the active backend and its threads",
     load: async () => (await import("./info.js")).command,
