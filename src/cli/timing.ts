@@ -26,3 +26,110 @@ export function progress(message: string): void {
 export function progressDone(): void {
   if (process.stderr.isTTY) process.stderr.write("\r\x1b[K");
 }
+
+/** What one progress line shows (the Trainer's onUpdate, plus the time left). */
+export interface ProgressInfo {
+  /** Fraction of the job done, 0..1 (values outside are clamped, NaN counts as 0). */
+  fraction: number;
+  step: number;
+  epoch: number;
+  loss: number;
+  tokensPerS: number;
+  /** Seconds left; NaN or Infinity when there is nothing to estimate from yet. */
+  etaS: number;
+}
+
+/** 75 -> "1:15", 3725 -> "1:02:05"; "--:--" when unknown. */
+export function formatDuration(s: number): string {
+  if (!Number.isFinite(s) || s < 0) return "--:--";
+  const t = Math.round(s);
+  const h = Math.floor(t / 3600);
+  const m = Math.floor((t % 3600) / 60);
+  const sec = String(t % 60).padStart(2, "0");
+  return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${sec}` : `${m}:${sec}`;
+}
+
+/**
+ * Seconds left, from the time spent and the progress made in it: the rest of the job at the pace
+ * so far. `fromFraction` is where this process started (a resumed run starts part way through).
+ */
+export function estimateEta(elapsedS: number, fraction: number, fromFraction = 0): number {
+  const f = clamp01(fraction);
+  const done = f - clamp01(fromFraction);
+  if (f >= 1) return 0;
+  return done > 0 && elapsedS >= 0 ? (elapsedS * (1 - f)) / done : Number.NaN;
+}
+
+function clamp01(x: number): number {
+  return Number.isNaN(x) ? 0 : Math.min(1, Math.max(0, x));
+}
+
+/**
+ * One progress line that fits `columns` characters (less one, so the terminal never wraps it):
+ *   train ██████████░░░░░░░░░░  50.0% step 500 epoch 1 loss 3.214 1234 tok/s 2:05 left
+ * The bar takes the room the text leaves (10 to 40 cells); on a narrow terminal it goes, then
+ * the text is cut.
+ */
+export function formatProgress(label: string, p: ProgressInfo, columns: number): string {
+  const f = clamp01(p.fraction);
+  const pct = `${(f * 100).toFixed(1).padStart(5)}%`;
+  const loss = Number.isFinite(p.loss) ? p.loss.toFixed(3) : String(p.loss).toLowerCase();
+  const tps =
+    p.tokensPerS >= 10_000 ? `${(p.tokensPerS / 1000).toFixed(1)}k` : p.tokensPerS.toFixed(0);
+  const text = `${pct} step ${p.step} epoch ${p.epoch} loss ${loss} ${tps} tok/s ${formatDuration(p.etaS)} left`;
+  const room = Math.max(1, columns - 1);
+  const barWidth = Math.min(40, room - label.length - text.length - 2);
+  if (barWidth >= 10) {
+    const full = Math.floor(f * barWidth + 1e-9);
+    return `${label} ${"█".repeat(full)}${"░".repeat(barWidth - full)} ${text}`;
+  }
+  return `${label} ${text}`.slice(0, room);
+}
+
+/** Where a progress bar draws: process.stderr, or a stand-in in tests. */
+export interface ProgressStream {
+  isTTY?: boolean;
+  columns?: number;
+  write(s: string): unknown;
+}
+
+/**
+ * A training progress bar for onUpdate: on a terminal it redraws one line at most every
+ * `intervalMs` (and at 100%); elsewhere it writes nothing. Time left is measured from the first
+ * update this process saw, so a resumed run is not credited with the steps it inherited.
+ * progressDone() clears the line.
+ */
+export function progressBar(
+  label: string,
+  {
+    stream = process.stderr as ProgressStream,
+    now = () => performance.now(),
+    intervalMs = 100,
+  } = {},
+): (u: {
+  step: number;
+  epoch: number;
+  loss: number;
+  tokensPerS: number;
+  progress: number;
+}) => void {
+  let t0 = Number.NaN;
+  let f0 = 0;
+  let lastDraw = Number.NEGATIVE_INFINITY;
+  return (u) => {
+    if (!stream.isTTY) return;
+    const t = now();
+    if (Number.isNaN(t0)) {
+      t0 = t;
+      f0 = clamp01(u.progress);
+    }
+    if (t - lastDraw < intervalMs && u.progress < 1) return;
+    lastDraw = t;
+    const line = formatProgress(
+      label,
+      { ...u, fraction: u.progress, etaS: estimateEta((t - t0) / 1000, u.progress, f0) },
+      stream.columns ?? 80,
+    );
+    stream.write(`\r\x1b[K${line}`);
+  };
+}

@@ -60,6 +60,9 @@ test("quickstart trains, translates test_2016_flickr and reports BLEU with its s
   assert.match(r.stdout, /de: {3}.+\n {2}ref: {2}.+\n {2}hyp: {2}/);
   assert.equal(readFileSync(join(out, "test_2016_flickr.hyp.en"), "utf8").split("\n").length, 21);
   assert.ok(existsSync(join(out, "checkpoints", "best", "tokenizer.json")));
+  // The curves sit beside the log; stderr is not a terminal here, so no progress was drawn.
+  assert.ok(existsSync(join(out, "curves.svg")) && existsSync(join(out, "curves.png")));
+  assert.equal(r.stderr, "");
 });
 
 test("without data or network it says how to proceed", () => {

@@ -15,7 +15,7 @@ import { Trainer } from "../../train/trainer.js";
 import { translateLines } from "../../train/translate.js";
 import { MaskwiseError } from "../../util/errors.js";
 import { type Command, numberFlag, parseFlags } from "../command.js";
-import { progress, progressDone } from "../timing.js";
+import { progress, progressBar, progressDone } from "../timing.js";
 
 const NAME = "quickstart";
 const FILES = [
@@ -34,9 +34,10 @@ Trains a German-to-English translator on Multi30k and reports sacreBLEU on test_
   2. a joint BPE tokenizer of --vocab-size tokens (default 8000);
   3. a --model (default small: 3+3 layers, d_model 256) trained for --minutes (default 12);
   4. beam search (--beam, default 5) on test_2016_flickr, BLEU as sacreBLEU computes it.
-The run directory (--out, default runs/quickstart) holds metrics.jsonl, the checkpoints and the
-test translations. Other options: --max-steps N (stop earlier), --max-tokens N (default 4096),
---seed S, --cache DIR, --mirror URL (fetch the data from another server).`;
+The run directory (--out, default runs/quickstart) holds metrics.jsonl, its curves
+(curves.svg, curves.png), the checkpoints and the test translations. Other options:
+--max-steps N (stop earlier), --max-tokens N (default 4096), --seed S, --cache DIR,
+--mirror URL (fetch the data from another server).`;
 
 export const command: Command = {
   path: ["quickstart"],
@@ -102,6 +103,7 @@ export const command: Command = {
     const store = new DirectoryStore(out);
     const sample = valid.slice(0, 200);
     const started = Date.now();
+    const bar = progressBar("quickstart");
     let interrupted = false;
     const onSigint = () => {
       interrupted = true;
@@ -140,16 +142,18 @@ export const command: Command = {
             [sample.map(([, t]) => t)],
           ).score,
         }),
-        onUpdate: (u) => {
-          const left = Math.max(0, minutes * 60 - (Date.now() - started) / 1000);
-          progress(
-            `quickstart: step ${u.step} loss ${u.loss.toFixed(3)} ${u.tokensPerS.toFixed(0)} tok/s, about ${Math.ceil(left / 60)} min left`,
-          );
-        },
+        // The run ends at the step limit or the time budget, whichever comes first: the bar
+        // shows whichever of the two is further along.
+        onUpdate: (u) =>
+          bar({
+            ...u,
+            progress: Math.max(u.progress, (Date.now() - started) / 1000 / (minutes * 60)),
+          }),
       },
     );
     const summary = trainer.run();
     process.removeListener("SIGINT", onSigint);
+    store.finish(); // the curves, with the steps logged since the last evaluation
     progress("quickstart: translating test_2016_flickr with beam search");
     const best = loadEncoderDecoder(join(out, "checkpoints", "best"));
     const beam = numberFlag(NAME, "beam", v.beam, 5, { min: 1, integer: true });

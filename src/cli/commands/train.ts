@@ -31,7 +31,7 @@ import { Trainer } from "../../train/trainer.js";
 import { translateLines } from "../../train/translate.js";
 import { MaskwiseError } from "../../util/errors.js";
 import { type Command, parseFlags } from "../command.js";
-import { progress, progressDone } from "../timing.js";
+import { progress, progressBar, progressDone } from "../timing.js";
 
 const NAME = "train";
 const TASKS = ["translation", "summarization", "dialogue", "qa", "lm"] as const;
@@ -258,10 +258,7 @@ export const command: Command = {
       extraFiles: { "tokenizer.json": tokenizerToString(tok) },
       shouldStop: stop.stopped,
       evaluate,
-      onUpdate: (u) =>
-        progress(
-          `train: step ${u.step} epoch ${u.epoch} loss ${u.loss.toFixed(3)} lr ${u.lr.toExponential(2)} ${u.tokensPerS.toFixed(0)} tok/s ${(u.progress * 100).toFixed(1)}%`,
-        ),
+      onUpdate: progressBar("train"),
     });
     const { line, status } = runToEnd(trainer, run);
     stop.release();
