@@ -9,6 +9,7 @@
       "sources": [
         "native/addon.cc",
         "native/threadpool.cc",
+        "native/allocator.cc",
         "native/gemm.cc",
         "native/gemm_skinny.cc",
         "native/gemm_kernels_avx512.cc",
