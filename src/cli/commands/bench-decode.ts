@@ -1,6 +1,7 @@
 // `maskwise bench decode`: the runs of ../shared/bench/decode.json on the train-step model
 // (random weights): batch 1, a 32-token source of random ids, exactly 32 new tokens (eos
-// ignored), greedy and beam 5 with length penalty 1; one warm-up run, then the median of 5.
+// ignored), greedy and beam 5 with length penalty 1; one warm-up run, then the median of 5
+// (--runs changes the count, for profiles: bench/decode-profile.mjs reads them).
 import { beamSearch } from "../../decode/beam.js";
 import { greedy } from "../../decode/greedy.js";
 import { resolveConfig } from "../../models/config.js";
@@ -9,22 +10,27 @@ import { Seq2SeqIncremental } from "../../models/incremental.js";
 import { getBackend } from "../../tensor/dispatch.js";
 import { Tensor } from "../../tensor/tensor.js";
 import { Rng } from "../../util/rng.js";
-import { type Command, parseFlags } from "../command.js";
+import { type Command, numberFlag, parseFlags } from "../command.js";
 import { progress, progressDone, timeMedian } from "../timing.js";
 import { TRAIN_STEP_MODEL } from "./bench-train-step.js";
 
-const HELP = `Usage: maskwise bench decode [--json]
+const HELP = `Usage: maskwise bench decode [--json] [--runs N]
 
 Decodes a 32-token random source with the train-step model (random weights): exactly 32 new
 tokens (eos ignored), greedy and beam 5 (length penalty 1), on the KV cache. One warm-up run, then
-the median of 5. The last line with --json: {"bench":"decode","greedy_tok_s":…,"beam5_tok_s":…}.`;
+the median of N (default 5, as ../shared/bench/decode.json says; more for a CPU profile). The last
+line with --json: {"bench":"decode","greedy_tok_s":…,"beam5_tok_s":…}.`;
 
 export const command: Command = {
   path: ["bench", "decode"],
   summary: "benchmark greedy and beam-5 decoding on the KV cache",
   help: HELP,
   async run(argv) {
-    const { values } = parseFlags("bench decode", argv, { json: { type: "boolean" } });
+    const { values } = parseFlags("bench decode", argv, {
+      json: { type: "boolean" },
+      runs: { type: "string" },
+    });
+    const runs = numberFlag("bench decode", "runs", values.runs, 5, { min: 1, integer: true });
     const cfg = resolveConfig(TRAIN_STEP_MODEL);
     const model = new EncoderDecoderModel(cfg, 1).eval();
     const rng = new Rng(3);
@@ -42,7 +48,7 @@ export const command: Command = {
         produced = greedy(new Seq2SeqIncremental(model, src, srcMask), opts)[0].tokens.length;
       },
       1,
-      5,
+      runs,
     );
     const greedyTokens = produced;
     progress("bench decode: beam 5");
@@ -55,13 +61,14 @@ export const command: Command = {
         })[0][0].tokens.length;
       },
       1,
-      5,
+      runs,
     );
     progressDone();
     const result = {
       bench: "decode",
       backend: getBackend().name,
       threads: getBackend().threads,
+      runs,
       new_tokens: newTokens,
       greedy_tokens: greedyTokens,
       beam5_tokens: produced,
