@@ -128,7 +128,7 @@ export function progressBar(
     const line = formatProgress(
       label,
       { ...u, fraction: u.progress, etaS: estimateEta((t - t0) / 1000, u.progress, f0) },
-      stream.columns ?? 80,
+      stream.columns || 80, // 0 when the terminal reports no size
     );
     stream.write(`\r\x1b[K${line}`);
   };

@@ -70,10 +70,10 @@ interface Panel {
 
 /**
  * Debiased exponential moving average (TensorBoard's smoothing). The weight grows with the number
- * of points, so a short run stays close to its raw line and a long one is smoothed over about a twentieth of it.
+ * of points, from TensorBoard's 0.6 for a short log to 0.95 (about 20 points) for a long one.
  */
 export function smooth(points: Series): Series {
-  const w = Math.min(0.98, Math.max(0, 1 - 20 / points.length));
+  const w = Math.min(0.95, Math.max(0.6, 1 - 20 / points.length));
   let avg = 0;
   let norm = 0;
   return points.map(([s, v]) => {
@@ -183,18 +183,26 @@ function ticks(
   return { values, step };
 }
 
-/** A y tick label: as few digits as the tick spacing needs, exponent form for tiny or huge values. */
-export function formatTick(v: number, step: number): string {
-  const a = Math.abs(v);
-  if (a < step * 1e-6) return "0";
-  if (a >= 1e5 || a < 1e-3) {
-    const digits = Math.max(0, Math.floor(Math.log10(a)) - Math.floor(Math.log10(step) + 1e-9));
+/**
+ * y tick labels: as few digits as the tick spacing needs; exponent form for the whole axis when its
+ * values are tiny or huge (a learning rate reads 2e-4, 4e-4, … rather than 0.0002, 0.0004, …).
+ */
+export function tickLabels(values: readonly number[], step: number): string[] {
+  const top = Math.max(...values.map(Math.abs));
+  const scientific = top >= 1e5 || top < 1e-2;
+  return values.map((v) => {
+    const a = Math.abs(v);
+    if (a < step * 1e-6) return "0";
+    if (!scientific) return v.toFixed(Math.max(0, -Math.floor(Math.log10(step) + 1e-9)));
+    const digits = Math.max(
+      0,
+      Math.floor(Math.log10(a) + 1e-9) - Math.floor(Math.log10(step) + 1e-9),
+    );
     return v
       .toExponential(Math.min(digits, 6))
       .replace("e+", "e")
       .replace(/\.?0+e/, "e");
-  }
-  return v.toFixed(Math.max(0, -Math.floor(Math.log10(step) + 1e-9)));
+  });
 }
 
 /** An x tick label (a step): 12000 -> 12k. */
@@ -329,7 +337,8 @@ export function curvesScene(records: readonly MetricsRecord[], title: string): S
       const [y0, y1] = domain(values, 0.06);
       const sy = (v: number) => bottom - ((v - y0) / (y1 - y0)) * (bottom - top);
       const yt = ticks(y0, y1, 5);
-      for (const v of yt.values) {
+      const labels = tickLabels(yt.values, yt.step);
+      yt.values.forEach((v, k) => {
         const y = Math.round(sy(v)) + 0.5;
         shapes.push({ kind: "line", x1: left, y1: y, x2: right, y2: y, stroke: GRID, width: 1 });
         shapes.push({
@@ -341,8 +350,8 @@ export function curvesScene(records: readonly MetricsRecord[], title: string): S
           stroke: FRAME,
           width: 1,
         });
-        text(left - 7, y + 3.5, formatTick(v, yt.step), { anchor: "end", color: MUTED });
-      }
+        text(left - 7, y + 3.5, labels[k], { anchor: "end", color: MUTED });
+      });
       for (const l of panel.lines) {
         if (l.points.length === 0) continue;
         const pts = thin(l.points).flatMap(([s, v]) => [sx(s), sy(v)]);

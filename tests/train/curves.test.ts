@@ -4,10 +4,10 @@ import {
   curvesPng,
   curvesSvg,
   formatStep,
-  formatTick,
   MAX_POINTS,
   smooth,
   thin,
+  tickLabels,
 } from "../../src/train/curves.js";
 import { collectSeries, parseMetricsJsonl } from "../../src/train/metrics-log.js";
 import { MaskwiseError } from "../../src/util/errors.js";
@@ -159,14 +159,21 @@ test("smooth: a constant stays constant (debiased), the result has one point per
   assert.ok(sm[60][1] > 0 && sm[60][1] < 1);
 });
 
-test("tick labels: digits follow the spacing; tiny values in exponent form; steps in k", () => {
-  assert.equal(formatTick(0.30000000000000004, 0.1), "0.3");
-  assert.equal(formatTick(2, 0.5), "2.0");
-  assert.equal(formatTick(20, 5), "20");
-  assert.equal(formatTick(4e-4, 1e-4), "4e-4");
-  assert.equal(formatTick(2.5e-4, 5e-5), "2.5e-4");
-  assert.equal(formatTick(1e-20, 0.1), "0");
-  assert.equal(formatTick(3e6, 1e6), "3e6");
+test("tick labels: digits follow the spacing; one form per axis; steps in k", () => {
+  assert.deepEqual(tickLabels([0.1, 0.2, 0.30000000000000004], 0.1), ["0.1", "0.2", "0.3"]);
+  assert.deepEqual(tickLabels([1.5, 2, 2.5], 0.5), ["1.5", "2.0", "2.5"]);
+  assert.deepEqual(tickLabels([10, 15, 20], 5), ["10", "15", "20"]);
+  // A learning-rate axis: exponent form throughout, even for 1e-3 itself.
+  assert.deepEqual(tickLabels([2e-4, 4e-4, 6e-4, 8e-4, 1e-3], 2e-4), [
+    "2e-4",
+    "4e-4",
+    "6e-4",
+    "8e-4",
+    "1e-3",
+  ]);
+  assert.deepEqual(tickLabels([2.5e-4, 3e-4], 5e-5), ["2.5e-4", "3e-4"]);
+  assert.deepEqual(tickLabels([-1e-20, 1], 0.5), ["0", "1.0"]);
+  assert.deepEqual(tickLabels([2e6, 3e6], 1e6), ["2e6", "3e6"]);
   assert.equal(formatStep(500), "500");
   assert.equal(formatStep(12000), "12k");
   assert.equal(formatStep(12500), "12500");
