@@ -34,6 +34,22 @@ void mapd(const float* x, const float* y, const float* dy, float* dx, int64_t n,
   });
 }
 
+/**
+ * The ReLU's gradient, the one backward that runs on every feed-forward activation of a step:
+ * dx (+)= dy * [x > 0] (a product, not a select, so NaN and infinite dy give what the reference
+ * gives). Written for the vector units, and safe when
+ * dx is dy (the fused linear layer masks its output gradient in place), which is exactly the
+ * overlap that sent the generic loop down its scalar path.
+ */
+MW_CLONES
+void relu_backward(const float* x, const float* dy, float* dx, int64_t n, bool acc) {
+  if (acc) {
+    for (int64_t i = 0; i < n; i++) dx[i] += dy[i] * (x[i] > 0.0f ? 1.0f : 0.0f);
+  } else {
+    for (int64_t i = 0; i < n; i++) dx[i] = dy[i] * (x[i] > 0.0f ? 1.0f : 0.0f);
+  }
+}
+
 }  // namespace
 
 void unary(Unary op, const float* x, float* out, int64_t n) {
@@ -72,7 +88,9 @@ void unary_backward(Unary op, const float* x, const float* y, const float* dy, f
       return mapd(x, y, dy, dx, n, acc,
                   [](float v, float) { return kTwoOverSqrtPi * std::exp(-v * v); });
     case Unary::relu:
-      return mapd(x, y, dy, dx, n, acc, [](float v, float) { return v > 0.0f ? 1.0f : 0.0f; });
+      return parallel_range(n, kGrain, [&](int64_t lo, int64_t hi) {
+        relu_backward(x + lo, dy + lo, dx + lo, hi - lo, acc);
+      });
     case Unary::gelu:
       return mapd(x, y, dy, dx, n, acc, [](float v, float) {
         return 0.5f * (1.0f + std::erf(v * kInvSqrt2)) + v * kInvSqrt2Pi * std::exp(-0.5f * v * v);
