@@ -97,7 +97,7 @@ class Canvas {
           const a = hw + 0.5 - Math.sqrt(ex * ex + ey * ey);
           if (a > 0) {
             const i = (y - by) * bw + (x - bx);
-            const v = a > 1 ? 1 : a;
+            const v = Math.min(a, 1);
             if (v > cover[i]) cover[i] = v;
           }
         }
@@ -111,7 +111,7 @@ class Canvas {
     for (let y = Math.floor(cy - r - 1); y <= Math.ceil(cy + r + 1); y++) {
       for (let x = Math.floor(cx - r - 1); x <= Math.ceil(cx + r + 1); x++) {
         const a = r + 0.5 - Math.hypot(x + 0.5 - cx, y + 0.5 - cy);
-        this.blend(x, y, c, a > 1 ? 1 : a);
+        this.blend(x, y, c, Math.min(a, 1));
       }
     }
   }

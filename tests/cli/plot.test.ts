@@ -24,7 +24,7 @@ function fixtureRun(lines?: string[]): string {
   }
   writeFileSync(
     join(dir, "metrics.jsonl"),
-    (lines ?? recs.map((r) => JSON.stringify(r))).join("\n") + "\n",
+    `${(lines ?? recs.map((r) => JSON.stringify(r))).join("\n")}\n`,
   );
   return dir;
 }
