@@ -210,10 +210,20 @@ export function formatStep(v: number): string {
   return v >= 10000 && v % 1000 === 0 ? `${v / 1000}k` : String(Math.round(v));
 }
 
+/** Smallest and largest value, by a loop: spreading a long run's values into Math.min overflows the stack. */
+function extent(values: readonly number[]): [number, number] {
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (const v of values) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  return [lo, hi];
+}
+
 /** [lo, hi] around the values, padded so lines do not run along the frame; never empty. */
 function domain(values: number[], pad: number): [number, number] {
-  let lo = Math.min(...values);
-  let hi = Math.max(...values);
+  let [lo, hi] = extent(values);
   if (hi - lo === 0) {
     const d = lo === 0 ? 1 : Math.abs(lo) * 0.1;
     return [lo - d, hi + d];
@@ -270,12 +280,13 @@ export function curvesScene(records: readonly MetricsRecord[], title: string): S
 
   // One step axis for all panels, so a moment in the run lines up across them.
   const steps = panels.flatMap((p) => p.lines.flatMap((l) => l.points.map((q) => q[0])));
+  const [firstStep, lastStepSeen] = extent(steps);
   const [x0, x1] =
     steps.length === 0
       ? [0, 1]
-      : Math.min(...steps) === Math.max(...steps)
-        ? [Math.max(0, steps[0] - 1), steps[0] + 1]
-        : [Math.min(...steps), Math.max(...steps)];
+      : firstStep === lastStepSeen
+        ? [Math.max(0, firstStep - 1), firstStep + 1]
+        : [firstStep, lastStepSeen];
 
   panels.forEach((panel, i) => {
     const cx = MARGIN + (i % COLS) * CELL_W;

@@ -146,6 +146,14 @@ test("curves: long runs are thinned to at most MAX_POINTS, keeping the extremes"
   assert.deepEqual(t[0], pts[0]);
   assert.deepEqual(t.at(-1), pts.at(-1));
   for (let i = 1; i < t.length; i++) assert.ok(t[i][0] > t[i - 1][0]);
+  // A whole long log through the chart: nothing spreads 300k values into one call.
+  const long = Array.from({ length: 300_000 }, (_, i) => ({
+    step: i + 1,
+    loss: 5 - i / 1e5,
+    lr: 1e-4,
+  }));
+  const svg = curvesSvg(long, "long");
+  assert.ok(polylinePoints(svg, "loss")[0].length <= MAX_POINTS);
   const short: [number, number][] = [[1, 2]];
   assert.equal(thin(short), short);
 });
