@@ -50,6 +50,15 @@ void relu_backward(const float* x, const float* dy, float* dx, int64_t n, bool a
   }
 }
 
+/** acc[i] += sum_j x[j * ld + i] for i < cols, j < rows, in double (vectorised per target). */
+MW_CLONES
+void column_sums(const float* x, int64_t ld, int64_t rows, int64_t cols, double* acc) {
+  for (int64_t j = 0; j < rows; j++) {
+    const float* r = x + j * ld;
+    for (int64_t i = 0; i < cols; i++) acc[i] += r[i];
+  }
+}
+
 }  // namespace
 
 void unary(Unary op, const float* x, float* out, int64_t n) {
@@ -242,10 +251,7 @@ void reduce_sum(const float* x, float* out, int64_t outer, int64_t dim, int64_t 
     // One output row (a bias gradient: column sums of [rows, cols]): split the columns.
     parallel_range(inner, 64, [&](int64_t lo, int64_t hi) {
       std::vector<double> acc(static_cast<size_t>(hi - lo), 0.0);
-      for (int64_t j = 0; j < dim; j++) {
-        const float* r = x + j * inner + lo;
-        for (int64_t i = 0; i < hi - lo; i++) acc[i] += r[i];
-      }
+      column_sums(x + lo, inner, dim, hi - lo, acc.data());
       for (int64_t i = lo; i < hi; i++) out[i] = static_cast<float>(acc[i - lo]);
     });
     return;
