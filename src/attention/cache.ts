@@ -169,6 +169,10 @@ export class AttentionCache {
   /** Moves the rows into fresh storage in batch order, so row b is physical row b. */
   private gather(): void {
     const B = this.map.length;
+    if (B === this.P) {
+      this.gatherInPlace();
+      return;
+    }
     const row = this.H * this.capacity * this.Dh;
     const size = B * row;
     const fresh = (spare: Float32Array | null) =>
@@ -190,6 +194,49 @@ export class AttentionCache {
     this.kBuf = k;
     this.vBuf = v;
     this.P = B;
+    this.map = Int32Array.from({ length: B }, (_, i) => i);
+    this.identity = true;
+  }
+
+  /**
+   * The gather when the row count is unchanged (beam search after the first step): only rows
+   * whose source differs are written, in place; a source row that is itself overwritten is first
+   * saved to the spare buffer. Beams that survive in their own row cost nothing.
+   */
+  private gatherInPlace(): void {
+    const { H, Dh, map } = this;
+    const B = map.length;
+    const row = H * this.capacity * Dh;
+    const used = this.len * Dh;
+    const moved = new Uint8Array(B); // row b receives another row's data
+    for (let b = 0; b < B; b++) moved[b] = map[b] !== b ? 1 : 0;
+    const saved = new Uint8Array(B); // row p is needed elsewhere and overwritten here
+    for (let b = 0; b < B; b++) if (moved[b] && moved[map[b]]) saved[map[b]] = 1;
+    if (saved.some((x) => x === 1)) {
+      if (!this.kSpare || this.kSpare.length !== this.kBuf.length)
+        this.kSpare = new Float32Array(this.kBuf.length);
+      if (!this.vSpare || this.vSpare.length !== this.vBuf.length)
+        this.vSpare = new Float32Array(this.vBuf.length);
+    }
+    const copyRow = (src: Float32Array, dst: Float32Array, from: number, to: number) => {
+      for (let h = 0; h < H; h++) {
+        const f = from * row + h * this.capacity * Dh;
+        dst.set(src.subarray(f, f + used), to * row + h * this.capacity * Dh);
+      }
+    };
+    const ks = this.kSpare as Float32Array;
+    const vs = this.vSpare as Float32Array;
+    for (let p = 0; p < B; p++) {
+      if (!saved[p]) continue;
+      copyRow(this.kBuf, ks, p, p);
+      copyRow(this.vBuf, vs, p, p);
+    }
+    for (let b = 0; b < B; b++) {
+      if (!moved[b]) continue;
+      const p = map[b];
+      copyRow(saved[p] ? ks : this.kBuf, this.kBuf, p, b);
+      copyRow(saved[p] ? vs : this.vBuf, this.vBuf, p, b);
+    }
     this.map = Int32Array.from({ length: B }, (_, i) => i);
     this.identity = true;
   }
