@@ -1,18 +1,30 @@
 """The peer of `maskwise bench train-step`: the same step of ../shared/bench/train-step.json in
 PyTorch (Debian's python3-torch 1.13), for side-by-side figures on one machine:
 
-    python3 bench/pytorch/train_step.py        # prints {"bench":"train-step-pytorch",...}
+    /usr/bin/python3 bench/pytorch/train_step.py [--torch-threads N]
+
+prints {"bench":"train-step-pytorch",...}. The issue's PyTorch figure was measured with OpenBLAS
+(Debian's pthread build) on both cores and one PyTorch thread, with OpenBLAS choosing its own
+kernels (this machine's environment pins OPENBLAS_CORETYPE=Haswell, i.e. AVX2 kernels on an
+AVX-512 CPU, and a 512 KiB L2): reproduce it with
+
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=2 \
+        /usr/bin/python3 bench/pytorch/train_step.py --torch-threads 1
 
 Pre-norm 3+3 encoder-decoder (nn.Transformer with norm_first, final norms), d_model 256, 4 heads,
 FFN 1024, ReLU, sinusoidal positions, embeddings scaled by sqrt(d_model), untied output with bias,
 dropout 0; batch 32 x 32 with row b holding 32 - 2*(b % 8) real tokens; Adam lr 1e-4; 2 warm-up
 steps, then the median of 10.
 """
-import json, math, os, statistics, time
+import argparse, json, math, os, statistics, time
 import torch
 from torch import nn
 
-torch.set_num_threads(os.cpu_count() or 1)
+cli = argparse.ArgumentParser()
+cli.add_argument("--torch-threads", type=int, default=os.cpu_count() or 1,
+                 help="PyTorch intra-op threads (OpenBLAS sizes its own pool: OPENBLAS_NUM_THREADS)")
+args = cli.parse_args()
+torch.set_num_threads(args.torch_threads)
 torch.manual_seed(0)
 V, D, H, F, L, B, S, T = 8000, 256, 4, 1024, 3, 32, 32, 32
 
@@ -73,5 +85,8 @@ for _ in range(10):
     times.append(time.perf_counter() - t0)
 median = statistics.median(times)
 print(json.dumps({"bench": "train-step-pytorch", "torch": torch.__version__,
-                  "threads": torch.get_num_threads(), "median_step_s": median,
+                  "threads": torch.get_num_threads(),
+                  "openblas_num_threads": os.environ.get("OPENBLAS_NUM_THREADS"),
+                  "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE"),
+                  "median_step_s": median,
                   "tokens_per_s": B * T / median}))
