@@ -46,7 +46,6 @@ export class DecodeStep {
   private f = new Float32Array(0); // feed-forward hidden [R, F]
   private mean = new Float32Array(0);
   private rstd = new Float32Array(0);
-  private readonly identity: Int32Array[] = [];
 
   constructor(
     private readonly decoder: Decoder,

@@ -207,7 +207,9 @@ forEachBackend("decoders for search", () => {
         const tokens = hyps.map((h, i) =>
           h.fed.length === 0 ? 1 : 12 + ((7 * i + 3 * step) % 30),
         );
-        hyps.forEach((h, i) => h.fed.push(tokens[i]));
+        hyps.forEach((h, i) => {
+          h.fed.push(tokens[i]);
+        });
         const got = dec.next(Int32Array.from(tokens));
         assert.equal(dec.rows, hyps.length);
         const want = T.noGrad(
