@@ -84,6 +84,9 @@ Napi::Value DecodeAttention(const Napi::CallbackInfo& info) {
   if (!std::isfinite(scale)) c.fail("argument 'scale' must be finite");
   p.scale = static_cast<float>(scale);
   p.out = c.array<float, napi_float32_array>(13, "out", "a Float32Array", rhd).Data();
+  // Nothing to compute; and with H or Dh = 0 the cache arrays bound nothing, so `length` must
+  // not size a scratch array or a loop.
+  if (p.R == 0 || p.H == 0 || p.Dh == 0) return info.Env().Undefined();
   mw::decode_attention(p);
   return info.Env().Undefined();
 }
@@ -96,6 +99,7 @@ Napi::Value DecodeLogSoftmax(const Napi::CallbackInfo& info) {
   const int64_t cols = c.size(2, "cols");
   const double n = static_cast<double>(rows) * static_cast<double>(cols);
   float* x = c.array<float, napi_float32_array>(0, "x", "a Float32Array", n).Data();
+  if (cols == 0) return info.Env().Undefined();  // rows of nothing: no loop over `rows`
   mw::decode_log_softmax(x, rows, cols);
   return info.Env().Undefined();
 }

@@ -282,6 +282,41 @@ describe("decode attention on a KV cache", () => {
       }),
       /14 arguments/,
     );
+    // Nothing to compute (no rows, heads or head width): returns at once, whatever the length.
+    const f = (n: number) => new Float32Array(n);
+    addon.decodeAttention(
+      0,
+      1,
+      1,
+      f(0),
+      f(0),
+      f(0),
+      0,
+      1e15,
+      1e15,
+      new Int32Array(0),
+      null,
+      0,
+      1,
+      f(0),
+    );
+    addon.decodeAttention(
+      1,
+      1,
+      0,
+      f(0),
+      f(0),
+      f(0),
+      1,
+      1e15,
+      1e15,
+      Int32Array.of(0),
+      null,
+      0,
+      1,
+      f(0),
+    );
+    addon.decodeLogSoftmax(f(0), 1e15, 0);
   });
 });
 
