@@ -64,9 +64,9 @@ forEachBackend("linear: GEMM, bias and ReLU as one op", () => {
           w,
         );
         close(noBias.y, noBiasWant.y, 1e-5, "y without bias");
-        noBias.grads.forEach((g, i) =>
-          close(g as Float32Array, noBiasWant.grads[i] as Float32Array, 1e-5, `grad ${i} no bias`),
-        );
+        noBias.grads.forEach((g, i) => {
+          close(g as Float32Array, noBiasWant.grads[i] as Float32Array, 1e-5, `grad ${i} no bias`);
+        });
       }
     }
   });
@@ -95,9 +95,9 @@ forEachBackend("linear: GEMM, bias and ReLU as one op", () => {
       run((xx, ww, bb) => T.add(T.add(use(xx, ww, bb), xx), bb), [x, W, b], w);
     const want = f((xx, ww, bb) => T.add(T.matmul(xx, ww, { transB: true }), bb));
     const got = f((xx, ww, bb) => linear(xx, ww, bb));
-    got.grads.forEach((g, i) =>
-      close(g as Float32Array, want.grads[i] as Float32Array, 1e-5, `grad ${i}`),
-    );
+    got.grads.forEach((g, i) => {
+      close(g as Float32Array, want.grads[i] as Float32Array, 1e-5, `grad ${i}`);
+    });
   });
 
   test("a weight that does not fit is a shape error", () => {
