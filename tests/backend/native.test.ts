@@ -207,6 +207,32 @@ describe("native gemm = reference gemm", { skip }, () => {
             }
           }
         }
+        // A B whose rows are a multiple of 128 floats apart is packed even when the rows of a
+        // task fit one block (read in place it would alias in L1): square 128, and k > kc.
+        for (const [m, n, k] of [
+          [128, 128, 128],
+          [40, 256, 300],
+        ]) {
+          for (const beta of [0, 0.75]) {
+            checkGemm(
+              {
+                batch: 1,
+                m,
+                n,
+                k,
+                transA: false,
+                transB: false,
+                alpha: 1.5,
+                beta,
+                pad: 0,
+                shareA: false,
+                shareB: false,
+                off: 0,
+              },
+              seed++,
+            );
+          }
+        }
         // Batched big matrices with a shared B (a weight used by every batch entry).
         checkGemm(
           {
