@@ -299,13 +299,27 @@ export function interruptFlag(): { stopped: () => boolean; release: () => void }
   return { stopped: () => interrupted, release: () => process.removeListener("SIGINT", onSigint) };
 }
 
-/** Runs (resuming first when asked) and returns the one-line JSON summary the commands print. */
+/**
+ * Runs (resuming first when asked) and returns the one-line JSON summary the commands print.
+ * However the run ends (its limits, early stopping, Ctrl-C, an error), the store's finish() then
+ * redraws the curves, so they show the lines logged since the last evaluation too.
+ */
 export function runToEnd<M extends TrainableModel>(
   trainer: Trainer<M>,
   run: RunDir,
 ): { line: Record<string, unknown>; status: number } {
-  if (run.resume) trainer.resume("last");
-  const summary = trainer.run();
+  let summary: ReturnType<Trainer<M>["run"]>;
+  try {
+    if (run.resume) trainer.resume("last");
+    summary = trainer.run();
+  } catch (e) {
+    // The run's own error is the one to report; curves that cannot be drawn now do not hide it.
+    try {
+      run.store.finish();
+    } catch {}
+    throw e;
+  }
+  run.store.finish();
   return {
     line: {
       stopped_by: summary.stoppedBy,
