@@ -3,7 +3,7 @@
 // flags given now override them), the tokenizer (given, inherited from --init-from, or trained on
 // the training text), the model (a preset or a config.json, of the kind the task needs, started
 // from --init-from), and Ctrl-C.
-import { existsSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Arch } from "../models/config.js";
 import { DecoderOnlyModel } from "../models/decoder-only.js";
@@ -25,6 +25,8 @@ export const RUN_FLAGS = {
   "vocab-size": { type: "string" },
   "max-steps": { type: "string" },
   "max-epochs": { type: "string" },
+  "max-minutes": { type: "string" },
+  "keep-epochs": { type: "string" },
   "max-tokens": { type: "string" },
   "update-freq": { type: "string" },
   lr: { type: "string" },
@@ -50,7 +52,9 @@ export function runFlagsHelp(labelSmoothing: number): string {
                          on the training text
   --vocab-size N         vocabulary of a newly trained tokenizer (default 8000)
   --max-steps N          stop after N updates
-  --max-epochs N         stop after N epochs (default 10 when --max-steps is absent)
+  --max-epochs N         stop after N epochs (default 10 when no other limit is given)
+  --max-minutes M        stop after M minutes of training (evaluation not counted)
+  --keep-epochs N        keep checkpoints/epoch-K/ for the last N epochs (for maskwise average)
   --max-tokens N         padded tokens per batch (default 4096)
   --update-freq N        batches accumulated per update (default 1)
   --lr X                 peak learning rate (default 5e-4)
@@ -223,7 +227,8 @@ export function trainerOptions(
   const num = (name: string, fallback: number) => numFlag(command, v, name, fallback);
   const pick = <T>(name: string, parse: () => T, fromRun: T | undefined, fallback: T): T =>
     v[name] !== undefined ? parse() : (fromRun ?? fallback);
-  const limitsGiven = v["max-steps"] !== undefined || v["max-epochs"] !== undefined;
+  const limitsGiven =
+    v["max-steps"] !== undefined || v["max-epochs"] !== undefined || v["max-minutes"] !== undefined;
   const maxSteps =
     v["max-steps"] !== undefined
       ? int("max-steps", 0, 1)
@@ -235,7 +240,20 @@ export function trainerOptions(
       ? int("max-epochs", 10, 1)
       : limitsGiven
         ? undefined
-        : (saved.maxEpochs ?? (maxSteps === undefined ? 10 : undefined));
+        : (saved.maxEpochs ??
+          (maxSteps === undefined && saved.maxSeconds === undefined ? 10 : undefined));
+  const maxSeconds =
+    v["max-minutes"] !== undefined
+      ? numFlag(command, v, "max-minutes", 0) * 60
+      : limitsGiven
+        ? undefined
+        : saved.maxSeconds;
+  if (maxSeconds !== undefined && !(maxSeconds > 0)) {
+    throw new MaskwiseError(`--max-minutes must be above 0, got '${v["max-minutes"]}'`, {
+      code: "E_ARG",
+      where: `maskwise ${command} --max-minutes`,
+    });
+  }
   const savedSchedule = saved.schedule?.kind === "inverse-sqrt" ? saved.schedule : undefined;
   const freeze = pick(
     "freeze",
@@ -262,9 +280,12 @@ export function trainerOptions(
     saved.mask,
     defaults.mask,
   );
+  const keepEpochs = pick("keep-epochs", () => int("keep-epochs", 0), saved.keepEpochs, 0);
   return {
     maxSteps,
     maxEpochs,
+    ...(maxSeconds !== undefined ? { maxSeconds } : {}),
+    ...(keepEpochs > 0 ? { keepEpochs } : {}),
     maxTokens: pick("max-tokens", () => int("max-tokens", 4096, 1), saved.maxTokens, 4096),
     updateFreq: pick("update-freq", () => int("update-freq", 1, 1), saved.updateFreq, 1),
     schedule: {
@@ -287,6 +308,11 @@ export function trainerOptions(
     ...(defaults.data ? { data: defaults.data } : {}),
     seed,
   };
+}
+
+/** Deletes a checkpoint of the run (an epoch checkpoint older than --keep-epochs). */
+export function removeCheckpoint(run: RunDir): (name: string) => void {
+  return (name) => rmSync(join(run.out, "checkpoints", name), { recursive: true, force: true });
 }
 
 /** Ctrl-C stops the run after a checkpoint instead of killing it. */

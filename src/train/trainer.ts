@@ -38,6 +38,11 @@ export interface TrainerOptions {
   maxEpochs?: number;
   /** Stop after this much training time (seconds, evaluation excluded); the run ends as at max steps. */
   maxSeconds?: number;
+  /**
+   * Keep checkpoints/epoch-K/ for the last this many epochs (0 = none): the checkpoints that
+   * averaging (src/io/average.ts) combines.
+   */
+  keepEpochs?: number;
   /** Padded tokens per batch (longest row x rows), as fairseq's --max-tokens. */
   maxTokens: number;
   /** Batches accumulated per update. */
@@ -84,6 +89,8 @@ export interface TrainerHooks<M extends TrainableModel = EncoderDecoderModel> {
   shouldStop?: () => boolean;
   /** Extra files for every checkpoint (tokenizer.json). */
   extraFiles?: Record<string, string>;
+  /** Deletes checkpoint `name` (an epoch checkpoint past --keep-epochs); absent = keep all. */
+  removeCheckpoint?: (name: string) => void;
 }
 
 export interface TrainerState {
@@ -349,6 +356,13 @@ export class Trainer<M extends TrainableModel = EncoderDecoderModel> {
       if (this.state.batchInEpoch >= batches.length) {
         this.state.epoch++;
         this.state.batchInEpoch = 0;
+        const keep = o.keepEpochs ?? 0;
+        if (keep > 0) {
+          // Saved at the epoch boundary, so epoch-K resumes exactly at the start of epoch K.
+          this.saveCheckpoint(`epoch-${this.state.epoch}`);
+          if (this.state.epoch > keep)
+            this.hooks.removeCheckpoint?.(`epoch-${this.state.epoch - keep}`);
+        }
         if (evalEvery === 0 && evaluate()) {
           return {
             state: { ...this.state },

@@ -10,6 +10,7 @@ import {
   numFlag,
   openRun,
   RUN_FLAGS,
+  removeCheckpoint,
   required,
   runFlagsHelp,
   runModel,
@@ -176,6 +177,7 @@ export const command: Command = {
     const trainer = new Trainer(model, data, options, run.store, {
       extraFiles: { "tokenizer.json": tokenizerToString(tok) },
       shouldStop: stop.stopped,
+      removeCheckpoint: removeCheckpoint(run),
       onUpdate: (u) =>
         progress(
           `pretrain ${objectiveName}: step ${u.step} epoch ${u.epoch} loss ${u.loss.toFixed(3)} lr ${u.lr.toExponential(2)} ${u.tokensPerS.toFixed(0)} tok/s ${(u.progress * 100).toFixed(1)}%`,

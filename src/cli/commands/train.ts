@@ -13,6 +13,7 @@ import {
   intFlag,
   openRun,
   RUN_FLAGS,
+  removeCheckpoint,
   required,
   runFlagsHelp,
   runModel,
@@ -257,6 +258,7 @@ export const command: Command = {
     const trainer = new Trainer(model, { train: trainEx, valid: validEx }, options, run.store, {
       extraFiles: { "tokenizer.json": tokenizerToString(tok) },
       shouldStop: stop.stopped,
+      removeCheckpoint: removeCheckpoint(run),
       evaluate,
       onUpdate: progressBar("train"),
     });
