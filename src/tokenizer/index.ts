@@ -6,6 +6,7 @@ export { METASPACE } from "./metaspace.js";
 export type { NormalizerName } from "./normalizer.js";
 export {
   type EncodeOptions,
+  type Encoding,
   type PreTokenizerKind,
   type TemplateItem,
   Tokenizer,

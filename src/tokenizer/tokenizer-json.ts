@@ -13,7 +13,7 @@ import { type TemplateItem, Tokenizer, type TokenizerParts } from "./tokenizer.j
 function templateJson(items: TemplateItem[]): unknown[] {
   return items.map((it) =>
     "special" in it
-      ? { SpecialToken: { id: it.special, type_id: 0 } }
+      ? { SpecialToken: { id: it.special, type_id: it.typeId ?? 0 } }
       : { Sequence: { id: it.sequence, type_id: it.typeId } },
   );
 }
@@ -157,7 +157,7 @@ function parseTemplate(items: unknown, field: string, source: string): TemplateI
     bad(field, `${field} is not a list`, "write the template as a list", source);
   return items.map((it, i) => {
     if (isObj(it) && isObj(it.SpecialToken) && typeof it.SpecialToken.id === "string")
-      return { special: it.SpecialToken.id };
+      return { special: it.SpecialToken.id, typeId: Number(it.SpecialToken.type_id ?? 0) };
     if (isObj(it) && isObj(it.Sequence) && (it.Sequence.id === "A" || it.Sequence.id === "B"))
       return { sequence: it.Sequence.id, typeId: Number(it.Sequence.type_id ?? 0) };
     return bad(
@@ -278,10 +278,10 @@ export function tokenizerFromJson(json: unknown, source = "tokenizer.json"): Tok
     template,
   });
   if (template !== null) {
-    for (const it of template.single) {
+    for (const it of [...template.single, ...template.pair]) {
       if ("special" in it && tok.tokenToId(it.special) === undefined)
         bad(
-          "post_processor.single",
+          "post_processor",
           `template token "${it.special}" is not in the vocabulary`,
           "add it to added_tokens",
           source,

@@ -12,7 +12,17 @@ import { type NormalizerName, normalize } from "./normalizer.js";
 export type PreTokenizerKind = "metaspace" | "byte-level";
 
 /** One item of a post-processing template: a special token, or the sequence itself. */
-export type TemplateItem = { special: string } | { sequence: "A" | "B"; typeId: number };
+export type TemplateItem =
+  | { special: string; typeId?: number }
+  | { sequence: "A" | "B"; typeId: number };
+
+/** One encoded sequence or pair, as `tokenizers`' Encoding (no padding: the mask is all ones). */
+export interface Encoding {
+  ids: number[];
+  /** Segment of each token (BERT's token type ids): 0 for the first text, 1 for the pair. */
+  typeIds: number[];
+  attentionMask: number[];
+}
 
 export interface TokenizerParts {
   normalizer: readonly NormalizerName[];
@@ -79,6 +89,53 @@ export class Tokenizer {
   }
 
   encode(text: string, options: EncodeOptions = {}): number[] {
+    const ids = this.encodeText(text);
+    if (!options.addSpecialTokens || this.parts.template === null) return ids;
+    return this.encodeFull(text, null, options).ids;
+  }
+
+  /**
+   * Encodes `text`, and `pair` after it when given, with type ids and attention mask, as
+   * `tokenizers` does: the template (single or pair) orders the sequences and gives their type
+   * ids, and places its special tokens only with addSpecialTokens; with no template the texts
+   * are concatenated with type ids 0 and 1.
+   */
+  encodeFull(text: string, pair: string | null = null, options: EncodeOptions = {}): Encoding {
+    const a = this.encodeText(text);
+    const b = pair === null ? null : this.encodeText(pair);
+    const ids: number[] = [];
+    const typeIds: number[] = [];
+    const template = this.parts.template;
+    if (template === null) {
+      for (const id of a) {
+        ids.push(id);
+        typeIds.push(0);
+      }
+      for (const id of b ?? []) {
+        ids.push(id);
+        typeIds.push(1);
+      }
+    } else {
+      for (const item of b === null ? template.single : template.pair) {
+        if ("special" in item) {
+          if (!options.addSpecialTokens) continue;
+          ids.push(this.tokenToId(item.special) as number);
+          typeIds.push(item.typeId ?? 0);
+          continue;
+        }
+        const seq = item.sequence === "A" ? a : b;
+        if (seq === null) continue;
+        for (const id of seq) {
+          ids.push(id);
+          typeIds.push(item.typeId);
+        }
+      }
+    }
+    return { ids, typeIds, attentionMask: ids.map(() => 1) };
+  }
+
+  /** Ids of one text without special-token templates (added tokens are still matched). */
+  private encodeText(text: string): number[] {
     const ids: number[] = [];
     for (const piece of this.matcher.split(text)) {
       if ("id" in piece) {
@@ -94,13 +151,7 @@ export class Tokenizer {
         for (const id of this.parts.model.encodeWord(word)) ids.push(id);
       }
     }
-    if (!options.addSpecialTokens || this.parts.template === null) return ids;
-    const out: number[] = [];
-    for (const item of this.parts.template.single) {
-      if ("special" in item) out.push(this.tokenToId(item.special) as number);
-      else if (item.sequence === "A") for (const id of ids) out.push(id);
-    }
-    return out;
+    return ids;
   }
 
   private encodeBytePieces(text: string, ids: number[]): void {

@@ -100,14 +100,18 @@ function defaultTemplate(
 ): { single: TemplateItem[]; pair: TemplateItem[] } | null {
   const eos = specials.includes("</s>");
   if (!eos) return null;
-  const bos: TemplateItem[] = specials.includes("<s>") ? [{ special: "<s>" }] : [];
+  // BART/RoBERTa: `<s> A </s> </s> B </s>`, one segment (their type vocabulary has one entry).
+  // Without <s> (T5-style): `A </s> B </s>`.
+  const bos = specials.includes("<s>");
+  const open: TemplateItem[] = bos ? [{ special: "<s>" }] : [];
   return {
-    single: [...bos, { sequence: "A", typeId: 0 }, { special: "</s>" }],
+    single: [...open, { sequence: "A", typeId: 0 }, { special: "</s>" }],
     pair: [
-      ...bos,
+      ...open,
       { sequence: "A", typeId: 0 },
       { special: "</s>" },
-      { sequence: "B", typeId: 1 },
+      ...(bos ? [{ special: "</s>" }] : []),
+      { sequence: "B", typeId: 0 },
       { special: "</s>" },
     ],
   };

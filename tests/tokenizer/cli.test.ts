@@ -67,6 +67,23 @@ test("train then encode: ids as tokenizers 0.23 gives them, with and without spe
     );
     assert.equal(d.stdout, texts.map((t) => `${t}\n`).join(""));
   }
+  // Sentence pairs from TSV lines: the template's pair form, as the Rust library's encode(a, b).
+  const de = multi30k("val.de").slice(0, 20);
+  const en = multi30k("val.en").slice(0, 20);
+  const p = run(
+    ["tokenizer", "encode", "--tokenizer", out, "--pair", "--add-special-tokens"],
+    de.map((t, i) => `${t}\t${en[i]}\n`).join(""),
+  );
+  assert.equal(p.status, 0, p.stderr);
+  const want: string[] = [];
+  for (let i = 0; i < de.length; i++) {
+    const enc = await ref.encode(de[i], en[i], { addSpecialTokens: true });
+    want.push(`${enc.getIds().join(" ")}\n`);
+  }
+  assert.equal(p.stdout, want.join(""));
+  const noTab = run(["tokenizer", "encode", "--tokenizer", out, "--pair"], "one\ntwo three\n");
+  assert.equal(noTab.status, 2);
+  assert.match(errorLine(noTab.stderr), /no tab \(<stdin>:1\)/);
 });
 
 test("errors: missing flags, a missing file, invalid UTF-8, a bad tokenizer.json", () => {
