@@ -105,6 +105,11 @@ export const commands: CommandEntry[] = [
     load: async () => (await import("./generate.js")).command,
   },
   {
+    path: ["average"],
+    summary: "average the weights of checkpoints of one model into a model directory",
+    load: async () => (await import("./average.js")).command,
+  },
+  {
     path: ["plot"],
     summary: "draw a run directory's training curves (SVG and PNG)",
     load: async () => (await import("./plot.js")).command,
