@@ -1,0 +1,69 @@
+// EncoderDecoderModel in training mode computes the loss from the logits of labelled positions
+// only; it must give the loss, the gradients and (when read) the logits of the full projection.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { resolveConfig } from "../../src/models/config.js";
+import { EncoderDecoderModel } from "../../src/models/encoder-decoder.js";
+import * as T from "../../src/tensor/index.js";
+import { forEachBackend } from "../helpers/backends.js";
+
+const small = {
+  vocab_size: 30,
+  d_model: 16,
+  encoder_layers: 1,
+  decoder_layers: 1,
+  encoder_attention_heads: 2,
+  decoder_attention_heads: 2,
+  encoder_ffn_dim: 32,
+  decoder_ffn_dim: 32,
+  dropout: 0,
+};
+const maxDiff = (a: Float32Array, b: Float32Array) =>
+  a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i])), 0);
+
+forEachBackend("loss from labelled rows only", () => {
+  for (const smoothing of [0, 0.1]) {
+    test(`same loss, gradients and logits as the full projection (label smoothing ${smoothing})`, () => {
+      const model = new EncoderDecoderModel(resolveConfig(small), 3);
+      const batch = {
+        input_ids: T.intTensor([5, 6, 7, 8, 9, 10, 0, 0], [2, 4]),
+        attention_mask: T.intTensor([1, 1, 1, 1, 1, 1, 0, 0], [2, 4]),
+        decoder_input_ids: T.intTensor([2, 11, 12, 13, 2, 14, 0, 0], [2, 4]),
+        decoder_attention_mask: T.intTensor([1, 1, 1, 1, 1, 1, 0, 0], [2, 4]),
+        labels: T.intTensor([11, 12, 13, 3, 14, 3, -100, -100], [2, 4]),
+      };
+      const run = (training: boolean) => {
+        model.train(training);
+        for (const p of model.parameters()) p.grad = null;
+        const out = model.forward(batch, { labelSmoothing: smoothing });
+        assert.ok(out.loss);
+        T.backward(out.loss);
+        const grads = model.parameters().map((p) => (p.grad as T.Tensor).f32.slice());
+        return { loss: out.loss.item(), logits: out.logits, grads };
+      };
+      const full = run(false);
+      const rows = run(true);
+      assert.ok(Math.abs(full.loss - rows.loss) < 1e-6, `${full.loss} vs ${rows.loss}`);
+      assert.deepEqual(rows.logits.shape, [2, 4, 30]);
+      assert.ok(maxDiff(full.logits.f32, rows.logits.f32) < 1e-6);
+      let worst = 0;
+      full.grads.forEach((g, i) => {
+        worst = Math.max(worst, maxDiff(g, rows.grads[i]));
+      });
+      assert.ok(worst < 1e-6, `largest gradient difference ${worst}`);
+      // The head's gradient is not zero, so the comparison covers it.
+      assert.ok(full.grads.some((g) => g.some((x) => x !== 0)));
+    });
+  }
+
+  test("every label ignored: the full path (no rows to pick) still gives a loss", () => {
+    const model = new EncoderDecoderModel(resolveConfig(small), 3);
+    const out = model.forward({
+      input_ids: T.intTensor([5, 6], [1, 2]),
+      decoder_input_ids: T.intTensor([2, 7], [1, 2]),
+      labels: T.intTensor([-100, -100], [1, 2]),
+    });
+    assert.deepEqual(out.logits.shape, [1, 2, 30]);
+    assert.ok(out.loss);
+  });
+});
