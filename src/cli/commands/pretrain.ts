@@ -33,7 +33,7 @@ import { Trainer } from "../../train/trainer.js";
 import { MaskwiseError } from "../../util/errors.js";
 import { Rng } from "../../util/rng.js";
 import { type Command, parseFlags } from "../command.js";
-import { progress, progressDone } from "../timing.js";
+import { progress, progressBar, progressDone } from "../timing.js";
 
 const NAME = "pretrain";
 const HELP = `Usage: maskwise pretrain --objective mlm|span|infill|mass|clm --train F… --out DIR [options]
@@ -178,10 +178,7 @@ export const command: Command = {
       extraFiles: { "tokenizer.json": tokenizerToString(tok) },
       shouldStop: stop.stopped,
       removeCheckpoint: removeCheckpoint(run),
-      onUpdate: (u) =>
-        progress(
-          `pretrain ${objectiveName}: step ${u.step} epoch ${u.epoch} loss ${u.loss.toFixed(3)} lr ${u.lr.toExponential(2)} ${u.tokensPerS.toFixed(0)} tok/s ${(u.progress * 100).toFixed(1)}%`,
-        ),
+      onUpdate: progressBar(`pretrain ${objectiveName}`),
     });
     const { line, status } = runToEnd(trainer, run);
     stop.release();
