@@ -17,6 +17,11 @@ export interface BpeTrainInput {
   vocabSize: number;
   /** Pairs seen fewer times are never merged. */
   minFrequency: number;
+  /**
+   * WordPiece training: every character after a word's first is the symbol prefix + character
+   * (`##s`), and a merge drops the prefix of its right part (`a` + `##b` = `ab`).
+   */
+  continuingPrefix?: string;
 }
 
 export interface BpeTrainResult {
@@ -46,6 +51,7 @@ export function learnBpe(input: BpeTrainInput): BpeTrainResult {
   for (const t of input.alphabet) add(t);
 
   // Words as symbol-id arrays, sorted so the result does not depend on Map insertion order.
+  const prefix = input.continuingPrefix ?? "";
   const entries = [...input.wordCounts].sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
   const words: number[][] = [];
   const freqs: number[] = [];
@@ -53,8 +59,10 @@ export function learnBpe(input: BpeTrainInput): BpeTrainResult {
     // A character outside the alphabet (left out by character coverage) becomes <unk> when
     // encoding, so no merge may span it: the word is learned from as separate pieces.
     let syms: number[] = [];
+    let first = true;
     for (const ch of w) {
-      const id = vocab.get(ch);
+      const id = vocab.get(first || prefix === "" ? ch : prefix + ch);
+      first = false;
       if (id !== undefined) {
         syms.push(id);
       } else if (syms.length > 0) {
@@ -93,7 +101,7 @@ export function learnBpe(input: BpeTrainInput): BpeTrainResult {
     if (count < minFrequency) break;
     const a = Math.floor(key / PAIR_BASE);
     const b = key % PAIR_BASE;
-    const merged = tokens[a] + tokens[b];
+    const merged = tokens[a] + tokens[b].slice(prefix.length);
     add(merged);
     const id = vocab.get(merged) as number;
     merges.push([tokens[a], tokens[b]]);

@@ -1,5 +1,6 @@
-// The tokenizer layer: BPE training and encoding, and Hugging Face `tokenizer.json`.
+// The tokenizer layer: BPE and WordPiece training and encoding, and Hugging Face `tokenizer.json`.
 export type { AddedToken } from "./added-tokens.js";
+export type { BertNormalizerOptions } from "./bert.js";
 export { BpeModel } from "./bpe-model.js";
 export { learnBpe } from "./bpe-train.js";
 export { METASPACE } from "./metaspace.js";
@@ -24,5 +25,7 @@ export {
   type TrainOptions,
   trainFromCounts,
   trainTokenizer,
+  WORDPIECE_SPECIAL_TOKENS,
   WordCounter,
 } from "./train.js";
+export { CONTINUATION, WordPieceModel } from "./wordpiece-model.js";

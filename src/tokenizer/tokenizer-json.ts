@@ -4,11 +4,13 @@
 // same subset, plus merges in the older "a b" string form, and names the field it cannot use.
 import { MaskwiseError } from "../util/errors.js";
 import type { AddedToken } from "./added-tokens.js";
+import { type BertNormalizerOptions, bertNormalizerJson } from "./bert.js";
 import { BpeModel } from "./bpe-model.js";
 import { byteLevelJson } from "./byte-level.js";
 import { METASPACE, metaspaceJson } from "./metaspace.js";
 import { type NormalizerName, normalizerJson } from "./normalizer.js";
 import { type TemplateItem, Tokenizer, type TokenizerParts } from "./tokenizer.js";
+import { WordPieceModel } from "./wordpiece-model.js";
 
 function templateJson(items: TemplateItem[]): unknown[] {
   return items.map((it) =>
@@ -21,10 +23,13 @@ function templateJson(items: TemplateItem[]): unknown[] {
 /** The tokenizer as a `tokenizer.json` object (serialise with JSON.stringify). */
 export function tokenizerToJson(tok: Tokenizer): Record<string, unknown> {
   const p = tok.parts;
+  const wp = p.model instanceof WordPieceModel ? p.model : null;
   const pre =
     p.preTokenizer === "metaspace"
       ? metaspaceJson
-      : { ...byteLevelJson, add_prefix_space: p.addPrefixSpace ?? false };
+      : p.preTokenizer === "bert"
+        ? { type: "BertPreTokenizer" }
+        : { ...byteLevelJson, add_prefix_space: p.addPrefixSpace ?? false };
   let post: unknown = null;
   if (p.template !== null) {
     const specials: Record<string, unknown> = {};
@@ -50,6 +55,34 @@ export function tokenizerToJson(tok: Tokenizer): Record<string, unknown> {
     const t = p.model.token(id);
     if (t !== undefined) vocab[t] = id;
   }
+  const bpe = p.model instanceof BpeModel ? p.model : null;
+  let decoder: unknown = pre;
+  if (p.decoder === false) decoder = null;
+  else if (wp !== null)
+    decoder = { type: "WordPiece", prefix: wp.continuingSubwordPrefix, cleanup: true };
+  else if (bpe?.byteFallback)
+    decoder = { type: "Sequence", decoders: [{ type: "ByteFallback" }, pre] };
+  const model =
+    wp !== null
+      ? {
+          type: "WordPiece",
+          unk_token: wp.unkToken,
+          continuing_subword_prefix: wp.continuingSubwordPrefix,
+          max_input_chars_per_word: wp.maxInputCharsPerWord,
+          vocab,
+        }
+      : {
+          type: "BPE",
+          dropout: null,
+          unk_token: bpe?.unkToken ?? null,
+          continuing_subword_prefix: null,
+          end_of_word_suffix: null,
+          fuse_unk: false,
+          byte_fallback: bpe?.byteFallback ?? false,
+          ignore_merges: false,
+          vocab,
+          merges: (bpe?.merges ?? []).map(([a, b]) => [a, b]),
+        };
   return {
     version: "1.0",
     truncation: null,
@@ -63,27 +96,11 @@ export function tokenizerToJson(tok: Tokenizer): Record<string, unknown> {
       normalized: false,
       special: t.special,
     })),
-    normalizer: normalizerJson(p.normalizer),
+    normalizer: p.bert !== undefined ? bertNormalizerJson(p.bert) : normalizerJson(p.normalizer),
     pre_tokenizer: pre,
     post_processor: post,
-    decoder:
-      p.decoder === false
-        ? null
-        : p.model.byteFallback
-          ? { type: "Sequence", decoders: [{ type: "ByteFallback" }, pre] }
-          : pre,
-    model: {
-      type: "BPE",
-      dropout: null,
-      unk_token: p.model.unkToken,
-      continuing_subword_prefix: null,
-      end_of_word_suffix: null,
-      fuse_unk: false,
-      byte_fallback: p.model.byteFallback,
-      ignore_merges: false,
-      vocab,
-      merges: p.model.merges.map(([a, b]) => [a, b]),
-    },
+    decoder,
+    model,
   };
 }
 
@@ -120,6 +137,24 @@ function parseNormalizer(n: unknown, source: string): NormalizerName[] {
   );
 }
 
+function parseBertNormalizer(n: unknown, source: string): BertNormalizerOptions | undefined {
+  if (!isObj(n) || n.type !== "BertNormalizer") return undefined;
+  if (n.clean_text === false || n.handle_chinese_chars === false)
+    bad(
+      "normalizer",
+      "BertNormalizer without clean_text or handle_chinese_chars is not supported",
+      "set both to true",
+      source,
+    );
+  const lowercase = n.lowercase !== false;
+  // strip_accents null follows lowercase, as in BERT's uncased models.
+  const stripAccents =
+    n.strip_accents === null || n.strip_accents === undefined
+      ? lowercase
+      : n.strip_accents === true;
+  return { lowercase, stripAccents };
+}
+
 function parsePreTokenizer(
   p: unknown,
   source: string,
@@ -134,6 +169,7 @@ function parsePreTokenizer(
       );
     return { preTokenizer: "metaspace" };
   }
+  if (isObj(p) && p.type === "BertPreTokenizer") return { preTokenizer: "bert" };
   if (isObj(p) && p.type === "ByteLevel") {
     if (p.use_regex === false)
       bad(
@@ -173,14 +209,17 @@ function parseTemplate(items: unknown, field: string, source: string): TemplateI
 export function tokenizerFromJson(json: unknown, source = "tokenizer.json"): Tokenizer {
   if (!isObj(json)) bad("(top)", "tokenizer.json is not an object", "check the file", source);
   const m = json.model;
-  if (!isObj(m) || m.type !== "BPE")
+  if (!isObj(m) || (m.type !== "BPE" && m.type !== "WordPiece"))
     bad(
       "model.type",
       `model type ${JSON.stringify(isObj(m) ? m.type : m)} is not supported`,
-      "maskwise reads BPE models",
+      "maskwise reads BPE and WordPiece models",
       source,
     );
-  for (const k of ["dropout", "continuing_subword_prefix", "end_of_word_suffix"]) {
+  const isWordPiece = m.type === "WordPiece";
+  for (const k of isWordPiece
+    ? []
+    : ["dropout", "continuing_subword_prefix", "end_of_word_suffix"]) {
     if (m[k] !== null && m[k] !== undefined)
       bad(`model.${k}`, `model.${k} is not supported`, `set it to null`, source);
   }
@@ -193,9 +232,9 @@ export function tokenizerFromJson(json: unknown, source = "tokenizer.json"): Tok
       bad(`model.vocab["${t}"]`, "token id is not a non-negative integer", "fix the id", source);
     vocab.set(t, id as number);
   }
-  if (!Array.isArray(m.merges))
+  if (!isWordPiece && !Array.isArray(m.merges))
     bad("model.merges", "model.merges is not a list", "check the file", source);
-  const merges = m.merges.map((x, i): [string, string] => {
+  const merges = (isWordPiece ? [] : (m.merges as unknown[])).map((x, i): [string, string] => {
     if (Array.isArray(x) && x.length === 2 && typeof x[0] === "string" && typeof x[1] === "string")
       return [x[0], x[1]];
     if (typeof x === "string") {
@@ -205,9 +244,16 @@ export function tokenizerFromJson(json: unknown, source = "tokenizer.json"): Tok
     return bad(`model.merges[${i}]`, 'merge is neither [a, b] nor "a b"', "fix the merge", source);
   });
   const unk = m.unk_token === null || m.unk_token === undefined ? null : String(m.unk_token);
-  let model: BpeModel;
+  let model: BpeModel | WordPieceModel;
   try {
-    model = new BpeModel(vocab, merges, unk, m.byte_fallback === true);
+    model = isWordPiece
+      ? new WordPieceModel(
+          vocab,
+          unk ?? "[UNK]",
+          String(m.continuing_subword_prefix ?? "##"),
+          Number(m.max_input_chars_per_word ?? 100),
+        )
+      : new BpeModel(vocab, merges, unk, m.byte_fallback === true);
   } catch (e) {
     if (e instanceof MaskwiseError) bad(e.where ?? "model", e.message, e.hint ?? "", source);
     throw e;
@@ -238,7 +284,24 @@ export function tokenizerFromJson(json: unknown, source = "tokenizer.json"): Tok
   });
   const pre = parsePreTokenizer(json.pre_tokenizer, source);
   const dec = json.decoder;
-  if (dec !== null && dec !== undefined) {
+  if (model instanceof WordPieceModel) {
+    if (dec !== null && dec !== undefined) {
+      if (!isObj(dec) || dec.type !== "WordPiece" || dec.cleanup === false)
+        bad(
+          "decoder",
+          "a WordPiece model needs the WordPiece decoder with cleanup",
+          "use {type: WordPiece, prefix: ##, cleanup: true}",
+          source,
+        );
+      if ((dec.prefix ?? "##") !== model.continuingSubwordPrefix)
+        bad(
+          "decoder.prefix",
+          "decoder prefix differs from model.continuing_subword_prefix",
+          "make them equal",
+          source,
+        );
+    }
+  } else if (dec !== null && dec !== undefined) {
     const want = pre.preTokenizer === "metaspace" ? "Metaspace" : "ByteLevel";
     const fallback = model.byteFallback;
     const inner =
@@ -269,8 +332,10 @@ export function tokenizerFromJson(json: unknown, source = "tokenizer.json"): Tok
       source,
     );
   }
+  const bert = parseBertNormalizer(json.normalizer, source);
   const tok = new Tokenizer({
-    normalizer: parseNormalizer(json.normalizer, source),
+    normalizer: bert === undefined ? parseNormalizer(json.normalizer, source) : [],
+    bert,
     ...pre,
     decoder: dec !== null && dec !== undefined,
     model,

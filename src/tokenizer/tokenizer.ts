@@ -2,14 +2,19 @@
 // adds them, composed in the order Hugging Face's `tokenizers` runs them, so a file written here
 // encodes the same in both.
 import { type AddedToken, AddedTokenMatcher } from "./added-tokens.js";
+import { type BertNormalizerOptions, bertNormalize, bertPreTokenize } from "./bert.js";
 import type { BpeModel } from "./bpe-model.js";
 import { byteFallbackDecode } from "./byte-fallback.js";
 import { byteLevelDecode, byteLevelSplit, gpt2Pieces, toByteChars } from "./byte-level.js";
 import { metaspaceDecode, metaspaceSplit } from "./metaspace.js";
 import { type NormalizerName, normalize } from "./normalizer.js";
+import { WordPieceModel, wordPieceDecode } from "./wordpiece-model.js";
 
-/** `metaspace`: SentencePiece-style words marked with `▁`. `byte-level`: GPT-2 bytes. */
-export type PreTokenizerKind = "metaspace" | "byte-level";
+/**
+ * `metaspace`: SentencePiece-style words marked with `▁`. `byte-level`: GPT-2 bytes. `bert`:
+ * whitespace and punctuation splits (BertPreTokenizer), for WordPiece.
+ */
+export type PreTokenizerKind = "metaspace" | "byte-level" | "bert";
 
 /** One item of a post-processing template: a special token, or the sequence itself. */
 export type TemplateItem =
@@ -26,10 +31,12 @@ export interface Encoding {
 
 export interface TokenizerParts {
   normalizer: readonly NormalizerName[];
+  /** BertNormalizer in place of `normalizer` (which is then empty). */
+  bert?: BertNormalizerOptions;
   preTokenizer: PreTokenizerKind;
   /** ByteLevel's add_prefix_space: prepend a space to text that does not start with one. */
   addPrefixSpace?: boolean;
-  model: BpeModel;
+  model: BpeModel | WordPieceModel;
   addedTokens: readonly AddedToken[];
   /**
    * false: the file has no decoder, and decoding joins tokens with spaces as the Rust library
@@ -62,7 +69,7 @@ export class Tokenizer {
     }
   }
 
-  get model(): BpeModel {
+  get model(): BpeModel | WordPieceModel {
     return this.parts.model;
   }
 
@@ -81,9 +88,15 @@ export class Tokenizer {
     return this.addedById.get(id)?.content ?? this.parts.model.token(id);
   }
 
+  normalize(text: string): string {
+    const bert = this.parts.bert;
+    return bert === undefined ? normalize(text, this.parts.normalizer) : bertNormalize(text, bert);
+  }
+
   /** The words the pre-tokenizer makes of one piece of normalised text. */
   preTokenize(text: string): string[] {
     if (this.parts.preTokenizer === "metaspace") return metaspaceSplit(text);
+    if (this.parts.preTokenizer === "bert") return bertPreTokenize(text);
     const t = this.parts.addPrefixSpace && !text.startsWith(" ") ? ` ${text}` : text;
     return byteLevelSplit(t);
   }
@@ -142,7 +155,7 @@ export class Tokenizer {
         ids.push(piece.id);
         continue;
       }
-      const normalized = normalize(piece.text, this.parts.normalizer);
+      const normalized = this.normalize(piece.text);
       if (this.parts.preTokenizer === "byte-level") {
         this.encodeBytePieces(normalized, ids);
         continue;
@@ -159,7 +172,7 @@ export class Tokenizer {
     for (const piece of gpt2Pieces(t)) {
       let hit = this.pieceCache.get(piece);
       if (hit === undefined) {
-        hit = this.parts.model.encodeWord(toByteChars(piece));
+        hit = (this.parts.model as BpeModel).encodeWord(toByteChars(piece));
         if (this.pieceCache.size < 200_000) this.pieceCache.set(piece, hit);
       }
       for (const id of hit) ids.push(id);
@@ -183,7 +196,10 @@ export class Tokenizer {
       if (t !== undefined) tokens.push(t);
     }
     if (this.parts.decoder === false) return tokens.join(" ");
+    const model = this.parts.model;
+    if (model instanceof WordPieceModel)
+      return wordPieceDecode(tokens, model.continuingSubwordPrefix, true);
     if (this.parts.preTokenizer === "byte-level") return byteLevelDecode(tokens);
-    return metaspaceDecode(this.parts.model.byteFallback ? byteFallbackDecode(tokens) : tokens);
+    return metaspaceDecode(model.byteFallback ? byteFallbackDecode(tokens) : tokens);
   }
 }

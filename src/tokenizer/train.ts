@@ -12,14 +12,32 @@ import { BpeModel, byteToken } from "./bpe-model.js";
 import { learnBpe } from "./bpe-train.js";
 import { byteLevelAlphabet } from "./byte-level.js";
 import { METASPACE } from "./metaspace.js";
-import { type NormalizerName, normalize } from "./normalizer.js";
-import { type PreTokenizerKind, type TemplateItem, Tokenizer } from "./tokenizer.js";
+import type { NormalizerName } from "./normalizer.js";
+import {
+  type PreTokenizerKind,
+  type TemplateItem,
+  Tokenizer,
+  type TokenizerParts,
+} from "./tokenizer.js";
+import { CONTINUATION, WordPieceModel } from "./wordpiece-model.js";
 
 /** fairseq/BART order: <s>=0, <pad>=1, </s>=2, <unk>=3, then <mask>. */
 export const DEFAULT_SPECIAL_TOKENS = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"] as const;
 
+/** BERT's special tokens, in its order. */
+export const WORDPIECE_SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] as const;
+
 export interface TrainOptions {
   vocabSize: number;
+  /**
+   * "bpe" (default), or "wordpiece" for encoder-only models: BERT's normaliser and
+   * pre-tokenizer, `##` continuation pieces, learned by BPE-style merges as the Hugging Face
+   * WordPiece trainer does; preTokenizer, normalizer, characterCoverage and byteFallback do not
+   * apply, and the special tokens default to WORDPIECE_SPECIAL_TOKENS.
+   */
+  model?: "bpe" | "wordpiece";
+  /** WordPiece: lowercase and strip accents (uncased BERT). Default false. */
+  lowercase?: boolean;
   /** Default "metaspace" (see the note at the top of this file). */
   preTokenizer?: PreTokenizerKind;
   /** Special tokens, ids 0, 1, … in this order. Default DEFAULT_SPECIAL_TOKENS. */
@@ -58,16 +76,23 @@ export class WordCounter {
   private readonly normalizer: readonly NormalizerName[];
   private readonly probe: Tokenizer;
 
-  constructor(options: Pick<TrainOptions, "preTokenizer" | "specialTokens" | "normalizer">) {
+  constructor(
+    options: Pick<
+      TrainOptions,
+      "preTokenizer" | "specialTokens" | "normalizer" | "model" | "lowercase"
+    >,
+  ) {
     const specials = resolveSpecials(options);
     this.normalizer = options.normalizer ?? ["NFKC"];
     this.matcher = new AddedTokenMatcher(
       specials.map((content, id) => ({ id, content, special: true })),
     );
     // A tokenizer with no merges gives exactly the pre-tokenization that encode will use.
+    const wp = options.model === "wordpiece";
     this.probe = new Tokenizer({
-      normalizer: this.normalizer,
-      preTokenizer: options.preTokenizer ?? "metaspace",
+      normalizer: wp ? [] : this.normalizer,
+      bert: wp ? bertOptions(options) : undefined,
+      preTokenizer: wp ? "bert" : (options.preTokenizer ?? "metaspace"),
       model: new BpeModel(new Map(), [], null),
       addedTokens: [],
       template: null,
@@ -78,15 +103,22 @@ export class WordCounter {
     this.lines++;
     for (const piece of this.matcher.split(line)) {
       if (!("text" in piece)) continue;
-      for (const w of this.probe.preTokenize(normalize(piece.text, this.normalizer))) {
+      for (const w of this.probe.preTokenize(this.probe.normalize(piece.text))) {
         this.counts.set(w, (this.counts.get(w) ?? 0) + 1);
       }
     }
   }
 }
 
-function resolveSpecials(options: Pick<TrainOptions, "specialTokens">): string[] {
-  const specials = [...new Set(options.specialTokens ?? DEFAULT_SPECIAL_TOKENS)];
+const bertOptions = (o: Pick<TrainOptions, "lowercase">) => ({
+  lowercase: o.lowercase === true,
+  stripAccents: o.lowercase === true,
+});
+
+function resolveSpecials(options: Pick<TrainOptions, "specialTokens" | "model">): string[] {
+  const fallback =
+    options.model === "wordpiece" ? WORDPIECE_SPECIAL_TOKENS : DEFAULT_SPECIAL_TOKENS;
+  const specials = [...new Set(options.specialTokens ?? fallback)];
   if (specials.some((s) => s.length === 0))
     throw new MaskwiseError("a special token is empty", {
       code: "E_ARG",
@@ -161,6 +193,7 @@ export function trainFromCounts(
   wordCounts: ReadonlyMap<string, number>,
   options: TrainOptions,
 ): Tokenizer {
+  if (options.model === "wordpiece") return trainWordPiece(wordCounts, options);
   const kind = options.preTokenizer ?? "metaspace";
   const specials = resolveSpecials(options);
   const normalizer = options.normalizer ?? ["NFKC"];
@@ -200,5 +233,69 @@ export function trainFromCounts(
       special: true,
     })),
     template: defaultTemplate(specials),
+  });
+}
+
+/** BERT's template: `[CLS] A [SEP]`, pairs `[CLS] A [SEP] B [SEP]` with B and its [SEP] type 1. */
+function bertTemplate(specials: readonly string[]): TokenizerParts["template"] {
+  if (!specials.includes("[CLS]") || !specials.includes("[SEP]")) return null;
+  return {
+    single: [{ special: "[CLS]" }, { sequence: "A", typeId: 0 }, { special: "[SEP]" }],
+    pair: [
+      { special: "[CLS]" },
+      { sequence: "A", typeId: 0 },
+      { special: "[SEP]" },
+      { sequence: "B", typeId: 1 },
+      { special: "[SEP]", typeId: 1 },
+    ],
+  };
+}
+
+function trainWordPiece(wordCounts: ReadonlyMap<string, number>, options: TrainOptions): Tokenizer {
+  const specials = resolveSpecials(options);
+  const unk = specials.includes("[UNK]") ? "[UNK]" : specials.includes("<unk>") ? "<unk>" : null;
+  if (unk === null) {
+    throw new MaskwiseError("WordPiece needs an unknown token ([UNK] or <unk>)", {
+      code: "E_ARG",
+      where: "--special",
+      hint: "add --special [UNK]",
+    });
+  }
+  // Base symbols: each character as a word's first (`a`) and as a continuation (`##a`).
+  const base = new Set<string>();
+  for (const w of wordCounts.keys()) {
+    let first = true;
+    for (const ch of w) {
+      base.add(first ? ch : CONTINUATION + ch);
+      first = false;
+    }
+  }
+  const alphabet = [...base].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
+  const size = new Set([...specials, ...alphabet]).size;
+  if (options.vocabSize < size) {
+    throw new MaskwiseError(
+      `vocabulary size ${options.vocabSize} is smaller than the ${specials.length} special tokens plus the ${size - specials.length} base symbols`,
+      { code: "E_ARG", where: "--vocab-size", hint: `use at least ${size}` },
+    );
+  }
+  const { vocab } = learnBpe({
+    wordCounts,
+    leading: specials,
+    alphabet,
+    vocabSize: options.vocabSize,
+    minFrequency: options.minFrequency ?? 2,
+    continuingPrefix: CONTINUATION,
+  });
+  return new Tokenizer({
+    normalizer: [],
+    bert: bertOptions(options),
+    preTokenizer: "bert",
+    model: new WordPieceModel(vocab, unk),
+    addedTokens: specials.map((content) => ({
+      id: vocab.get(content) as number,
+      content,
+      special: true,
+    })),
+    template: bertTemplate(specials),
   });
 }

@@ -157,3 +157,55 @@ test("--help describes both commands", () => {
     assert.match(r.stdout, new RegExp(`Usage: maskwise tokenizer ${c}`));
   }
 });
+
+test("train --model wordpiece: a BERT-style tokenizer.json that tokenizers 0.23 encodes the same", async () => {
+  const out = join(dir, "wordpiece.json");
+  const r = run([
+    "tokenizer",
+    "train",
+    "--model",
+    "wordpiece",
+    "--lowercase",
+    "--input",
+    data("multi30k", "val.en"),
+    "--input",
+    data("multi30k", "val.de"),
+    "--vocab-size",
+    "2000",
+    "--out",
+    out,
+  ]);
+  assert.equal(r.status, 0, r.stderr);
+  const json = JSON.parse(readFileSync(out, "utf8"));
+  assert.equal(json.model.type, "WordPiece");
+  assert.equal(json.model.continuing_subword_prefix, "##");
+  assert.equal(json.model.vocab["[CLS]"], 2);
+  const ref = oracle.Tokenizer.fromFile(out);
+  const de = multi30k("test_2016_flickr.de").slice(0, 30);
+  const en = multi30k("test_2016_flickr.en").slice(0, 30);
+  const p = run(
+    ["tokenizer", "encode", "--tokenizer", out, "--pair", "--add-special-tokens"],
+    de.map((t, i) => `${t}\t${en[i]}\n`).join(""),
+  );
+  assert.equal(p.status, 0, p.stderr);
+  const want: string[] = [];
+  for (let i = 0; i < de.length; i++) {
+    const enc = await ref.encode(de[i], en[i], { addSpecialTokens: true });
+    want.push(`${enc.getIds().join(" ")}\n`);
+  }
+  assert.equal(p.stdout, want.join(""));
+  const bad = run([
+    "tokenizer",
+    "train",
+    "--model",
+    "unigram",
+    "--input",
+    out,
+    "--vocab-size",
+    "9",
+    "--out",
+    "x",
+  ]);
+  assert.equal(bad.status, 2);
+  assert.match(errorLine(bad.stderr), /unknown model 'unigram'/);
+});

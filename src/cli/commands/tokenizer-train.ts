@@ -1,4 +1,4 @@
-// `maskwise tokenizer train`: learns a BPE tokenizer from text files and writes tokenizer.json.
+// `maskwise tokenizer train`: learns a BPE (or WordPiece) tokenizer from text files and writes tokenizer.json.
 import { atomicWrite } from "../../node/files.js";
 import { fileLines } from "../../node/lines.js";
 import {
@@ -6,6 +6,7 @@ import {
   sentinelTokens,
   tokenizerToString,
   trainFromCounts,
+  WORDPIECE_SPECIAL_TOKENS,
   WordCounter,
 } from "../../tokenizer/index.js";
 import { MaskwiseError } from "../../util/errors.js";
@@ -16,22 +17,26 @@ const NAME = "tokenizer train";
 
 export const command: Command = {
   path: ["tokenizer", "train"],
-  summary: "train a BPE tokenizer on text files; write tokenizer.json",
+  summary: "train a BPE or WordPiece tokenizer on text files; write tokenizer.json",
   help: `Usage: maskwise tokenizer train --input FILE... --vocab-size N --out tokenizer.json [options]
 
-Learns BPE merges from the lines of the input files and writes a Hugging Face tokenizer.json
+Learns BPE merges (or a WordPiece vocabulary) from the lines of the input files and writes a Hugging Face tokenizer.json
 that maskwise and the Rust 'tokenizers' library encode identically.
 
 Options:
   --input FILE          a text file, one sentence or document a line (repeat for more files)
   --vocab-size N        vocabulary size, special tokens included
   --out FILE            where to write tokenizer.json
+  --model KIND          bpe (default) or wordpiece (BERT-style, for encoder-only models: '##'
+                        continuation pieces, whitespace and punctuation splits, specials
+                        [PAD] [UNK] [CLS] [SEP] [MASK], pairs as [CLS] A [SEP] B [SEP])
+  --lowercase           wordpiece: lowercase and strip accents (uncased BERT)
   --special TOKEN       an extra special token after the defaults (repeat; e.g. de_DE, <sep>)
   --sentinels N         add T5 span sentinels <extra_id_0> ... <extra_id_{N-1}>
   --no-default-specials start from no special tokens instead of <s> <pad> </s> <unk> <mask>
-  --pre-tokenizer KIND  metaspace (default: SentencePiece-style '▁' word marker) or byte-level
+  --pre-tokenizer KIND  bpe: metaspace (default: SentencePiece-style '▁' word marker) or byte-level
                         (GPT-2/RoBERTa bytes, never <unk>)
-  --normalizer NAME     nfkc (default) or none
+  --normalizer NAME     bpe: nfkc (default) or none
   --min-frequency N     pairs seen fewer times are not merged (default 2)
   --character-coverage F  metaspace: keep the most frequent characters covering this share of
                         the text (e.g. 0.9995, as SentencePiece); rarer ones become <unk>.
@@ -39,7 +44,8 @@ Options:
   --byte-fallback       metaspace: add <0x00>...<0xFF> so unseen characters become their UTF-8
                         bytes instead of <unk> (SentencePiece's byte_fallback)
 
-Special tokens take ids 0, 1, ... in order: <s>=0 <pad>=1 </s>=2 <unk>=3 <mask>=4 by default.`,
+Special tokens take ids 0, 1, ... in order: <s>=0 <pad>=1 </s>=2 <unk>=3 <mask>=4 by default
+(wordpiece: [PAD]=0 [UNK]=1 [CLS]=2 [SEP]=3 [MASK]=4).`,
   async run(argv) {
     const { values } = parseFlags(NAME, argv, {
       input: { type: "string", multiple: true },
@@ -53,6 +59,8 @@ Special tokens take ids 0, 1, ... in order: <s>=0 <pad>=1 </s>=2 <unk>=3 <mask>=
       "min-frequency": { type: "string" },
       "character-coverage": { type: "string" },
       "byte-fallback": { type: "boolean" },
+      model: { type: "string" },
+      lowercase: { type: "boolean" },
     });
     const missing = (flag: string) =>
       new MaskwiseError(`--${flag} is required`, {
@@ -95,8 +103,28 @@ Special tokens take ids 0, 1, ... in order: <s>=0 <pad>=1 </s>=2 <unk>=3 <mask>=
         hint: "use nfkc or none",
       });
     }
+    const model = values.model ?? "bpe";
+    if (model !== "bpe" && model !== "wordpiece") {
+      throw new MaskwiseError(`unknown model '${model}'`, {
+        code: "E_ARG",
+        where: `maskwise ${NAME} --model`,
+        hint: "use bpe or wordpiece",
+      });
+    }
+    const wp = model === "wordpiece";
+    if (!wp && values.lowercase) {
+      throw new MaskwiseError("--lowercase applies to --model wordpiece only", {
+        code: "E_ARG",
+        where: `maskwise ${NAME} --lowercase`,
+        hint: "add --model wordpiece, or drop --lowercase",
+      });
+    }
     const specialTokens = [
-      ...(values["no-default-specials"] ? [] : DEFAULT_SPECIAL_TOKENS),
+      ...(values["no-default-specials"]
+        ? []
+        : wp
+          ? WORDPIECE_SPECIAL_TOKENS
+          : DEFAULT_SPECIAL_TOKENS),
       ...sentinelTokens(sentinels),
       ...(values.special ?? []),
     ];
@@ -108,6 +136,8 @@ Special tokens take ids 0, 1, ... in order: <s>=0 <pad>=1 </s>=2 <unk>=3 <mask>=
       minFrequency,
       characterCoverage,
       byteFallback: values["byte-fallback"] === true,
+      model,
+      lowercase: values.lowercase === true,
     } as const;
     // Only word counts are kept, so input files larger than memory work.
     const counter = new WordCounter(options);

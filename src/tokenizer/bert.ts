@@ -1,0 +1,86 @@
+// BERT's text preparation as Hugging Face's BertNormalizer and BertPreTokenizer do it. The
+// normaliser drops NUL, U+FFFD and control/format characters, turns every whitespace character
+// into a space, puts spaces around CJK ideographs (so each becomes its own word), and optionally
+// strips accents (NFD, then no non-spacing marks) and lowercases. The pre-tokenizer splits on
+// whitespace and makes every punctuation character a word of its own.
+
+export interface BertNormalizerOptions {
+  lowercase: boolean;
+  stripAccents: boolean;
+}
+
+const CONTROL = /[\p{C}]/u;
+const WHITESPACE = /\p{White_Space}/u;
+const MARK_NONSPACING = /\p{Mn}/u;
+/** ASCII punctuation (which includes $ + < = > ^ ` | ~) or any Unicode punctuation category. */
+const PUNCTUATION = /[!-/:-@[-`{-~]|\p{P}/u;
+
+/** The CJK ideograph blocks BERT separates (not Hiragana, Katakana or Hangul). */
+function isChinese(cp: number): boolean {
+  return (
+    (cp >= 0x4e00 && cp <= 0x9fff) ||
+    (cp >= 0x3400 && cp <= 0x4dbf) ||
+    (cp >= 0x20000 && cp <= 0x2a6df) ||
+    (cp >= 0x2a700 && cp <= 0x2b73f) ||
+    (cp >= 0x2b740 && cp <= 0x2b81f) ||
+    (cp >= 0x2b920 && cp <= 0x2ceaf) ||
+    (cp >= 0xf900 && cp <= 0xfaff) ||
+    (cp >= 0x2f800 && cp <= 0x2fa1f)
+  );
+}
+
+const isSpace = (ch: string) =>
+  ch === " " || ch === "\t" || ch === "\n" || ch === "\r" || WHITESPACE.test(ch);
+
+export function bertNormalize(text: string, o: BertNormalizerOptions): string {
+  let s = "";
+  for (const ch of text) {
+    const cp = ch.codePointAt(0) as number;
+    if (cp === 0 || cp === 0xfffd) continue;
+    if (isSpace(ch)) s += " ";
+    else if (CONTROL.test(ch)) continue;
+    else if (isChinese(cp)) s += ` ${ch} `;
+    else s += ch;
+  }
+  if (o.stripAccents) {
+    let t = "";
+    for (const ch of s.normalize("NFD")) if (!MARK_NONSPACING.test(ch)) t += ch;
+    s = t;
+  }
+  if (o.lowercase) {
+    // Character by character, as Rust's char::to_lowercase: no final-sigma rule.
+    let t = "";
+    for (const ch of s) t += ch.toLowerCase();
+    s = t;
+  }
+  return s;
+}
+
+export function bertPreTokenize(text: string): string[] {
+  const words: string[] = [];
+  let cur = "";
+  for (const ch of text) {
+    if (isSpace(ch)) {
+      if (cur !== "") words.push(cur);
+      cur = "";
+    } else if (PUNCTUATION.test(ch)) {
+      if (cur !== "") words.push(cur);
+      words.push(ch);
+      cur = "";
+    } else {
+      cur += ch;
+    }
+  }
+  if (cur !== "") words.push(cur);
+  return words;
+}
+
+export function bertNormalizerJson(o: BertNormalizerOptions): unknown {
+  return {
+    type: "BertNormalizer",
+    clean_text: true,
+    handle_chinese_chars: true,
+    strip_accents: o.stripAccents,
+    lowercase: o.lowercase,
+  };
+}
