@@ -1,6 +1,10 @@
-// A minimal PNG writer (RGB, 8 bits per channel) in plain TypeScript, so pictures can be made in
-// a browser as well as in Node. The image data is stored uncompressed inside zlib's "stored"
-// deflate blocks: mask pictures are small, and this keeps the encoder a few dozen lines.
+// The PNG writer (RGB, 8 bits per channel) in plain TypeScript, so pictures can be made in a
+// browser as well as in Node. Rows go through the deflate of ./deflate.ts, behind filter byte 0
+// (none) by default: mask pictures are flat blocks of a few colours, which deflate alone shrinks
+// well. With `filters: "adaptive"` each row instead gets the filter (none, Sub or Up) with the
+// smallest sum of absolute bytes (libpng's heuristic), which pays on charts with smooth lines.
+// Same input, same bytes.
+import { zlibCompress } from "./deflate.js";
 
 const CRC_TABLE = (() => {
   const t = new Uint32Array(256);
@@ -12,72 +16,82 @@ const CRC_TABLE = (() => {
   return t;
 })();
 
-function crc32(bytes: Uint8Array, start: number, end: number): number {
+function crc32(bytes: Uint8Array): number {
   let c = 0xffffffff;
-  for (let i = start; i < end; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
+  for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;
 }
 
-function adler32(bytes: Uint8Array): number {
-  let a = 1;
-  let b = 0;
-  for (let i = 0; i < bytes.length; i++) {
-    a = (a + bytes[i]) % 65521;
-    b = (b + a) % 65521;
-  }
-  return ((b << 16) | a) >>> 0;
+export interface PngOptions {
+  /** "none" (default): every row unfiltered; "adaptive": none, Sub or Up, row by row. */
+  filters?: "none" | "adaptive";
 }
 
-/** Encodes `rgb` (width * height * 3 bytes, rows top to bottom) as a PNG file. */
-export function encodePng(width: number, height: number, rgb: Uint8Array): Uint8Array {
+/** Encodes `rgb` (width * height * 3 bytes, rows top to bottom) as a compressed PNG file. */
+export function encodePng(
+  width: number,
+  height: number,
+  rgb: Uint8Array,
+  { filters = "none" }: PngOptions = {},
+): Uint8Array {
   if (rgb.length !== width * height * 3) {
     throw new Error(`encodePng: ${rgb.length} bytes for ${width}x${height} RGB`);
   }
-  // Raw scanlines, each behind filter byte 0 (none).
-  const raw = new Uint8Array(height * (1 + width * 3));
-  for (let y = 0; y < height; y++) {
-    raw.set(rgb.subarray(y * width * 3, (y + 1) * width * 3), y * (1 + width * 3) + 1);
-  }
-  // zlib stream of stored blocks (at most 65535 bytes each).
-  const blocks = Math.max(1, Math.ceil(raw.length / 65535));
-  const z = new Uint8Array(2 + raw.length + blocks * 5 + 4);
-  z[0] = 0x78;
-  z[1] = 0x01;
-  let o = 2;
-  for (let k = 0; k < blocks; k++) {
-    const start = k * 65535;
-    const len = Math.min(65535, raw.length - start);
-    z[o++] = k === blocks - 1 ? 1 : 0;
-    z[o++] = len & 0xff;
-    z[o++] = len >>> 8;
-    z[o++] = ~len & 0xff;
-    z[o++] = (~len >>> 8) & 0xff;
-    z.set(raw.subarray(start, start + len), o);
-    o += len;
-  }
-  const ad = adler32(raw);
-  z[o++] = ad >>> 24;
-  z[o++] = (ad >>> 16) & 0xff;
-  z[o++] = (ad >>> 8) & 0xff;
-  z[o++] = ad & 0xff;
-
   const chunks: [string, Uint8Array][] = [
     ["IHDR", Uint8Array.of(...u32(width), ...u32(height), 8, 2, 0, 0, 0)],
-    ["IDAT", z.subarray(0, o)],
+    ["IDAT", zlibCompress(scanlines(width, height, rgb, filters === "adaptive"))],
     ["IEND", new Uint8Array(0)],
   ];
-  const total = 8 + chunks.reduce((s, [, d]) => s + 12 + d.length, 0);
-  const out = new Uint8Array(total);
+  const out = new Uint8Array(8 + chunks.reduce((s, [, d]) => s + 12 + d.length, 0));
   out.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 0);
   let p = 8;
   for (const [type, data] of chunks) {
     out.set(u32(data.length), p);
     for (let i = 0; i < 4; i++) out[p + 4 + i] = type.charCodeAt(i);
     out.set(data, p + 8);
-    out.set(u32(crc32(out, p + 4, p + 8 + data.length)), p + 8 + data.length);
+    out.set(u32(crc32(out.subarray(p + 4, p + 8 + data.length))), p + 8 + data.length);
     p += 12 + data.length;
   }
   return out;
+}
+
+/** The rows, each behind its filter-type byte: height * (1 + width * 3) bytes. */
+function scanlines(width: number, height: number, rgb: Uint8Array, adaptive: boolean): Uint8Array {
+  const stride = width * 3;
+  const raw = new Uint8Array(height * (1 + stride));
+  const sub = new Uint8Array(stride);
+  const up = new Uint8Array(stride);
+  // Bytes are scored as signed values, so a difference of -1 (255) counts as small.
+  const cost = (b: number) => (b < 128 ? b : 256 - b);
+  for (let y = 0; y < height; y++) {
+    const row = rgb.subarray(y * stride, (y + 1) * stride);
+    const o = y * (1 + stride);
+    if (!adaptive) {
+      raw.set(row, o + 1); // filter byte 0 (none)
+      continue;
+    }
+    let costNone = 0;
+    let costSub = 0;
+    let costUp = 0;
+    for (let i = 0; i < stride; i++) {
+      sub[i] = (row[i] - (i >= 3 ? row[i - 3] : 0)) & 0xff;
+      up[i] = (row[i] - (y > 0 ? rgb[(y - 1) * stride + i] : 0)) & 0xff;
+      costNone += cost(row[i]);
+      costSub += cost(sub[i]);
+      costUp += cost(up[i]);
+    }
+    if (costUp <= costSub && costUp <= costNone) {
+      raw[o] = 2;
+      raw.set(up, o + 1);
+    } else if (costSub <= costNone) {
+      raw[o] = 1;
+      raw.set(sub, o + 1);
+    } else {
+      raw[o] = 0;
+      raw.set(row, o + 1);
+    }
+  }
+  return raw;
 }
 
 function u32(v: number): number[] {
