@@ -1,7 +1,8 @@
 // Tokenizer speed: training an 8,000-token BPE tokenizer on Multi30k train (de+en, 58,000 lines)
 // through the CLI, beside Debian's `spm_train --model_type=bpe --vocab_size=8000` on the same
 // files when it is on PATH (the issue's bound: at most 2x its time); and encoding speed in tokens
-// per second on one core (the bound: at least 1 million), for both pre-tokenizers.
+// per second on one core (the bound: at least 1 million), for both BPE pre-tokenizers and for
+// WordPiece (BERT-style, cased), all in one run so the figures share the machine's state.
 // Run: node --import tsx bench/tokenizer.ts [--json]
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -31,11 +32,16 @@ const lines = files.flatMap((f) =>
     .split("\n")
     .filter((l) => l !== ""),
 );
-for (const kind of ["metaspace", "byte-level"]) {
+const kinds: [string, string[]][] = [
+  ["metaspace", ["--pre-tokenizer", "metaspace"]],
+  ["byte-level", ["--pre-tokenizer", "byte-level"]],
+  ["wordpiece", ["--model", "wordpiece"]],
+];
+for (const [kind, flags] of kinds) {
   const out = join(dir, `${kind}.json`);
   const inputs = files.flatMap((f) => ["--input", f]);
   const args = [bin, "tokenizer", "train", ...inputs, "--vocab-size", "8000", "--out", out];
-  result[`train_s_${kind}`] = timed(process.execPath, [...args, "--pre-tokenizer", kind]);
+  result[`train_s_${kind}`] = timed(process.execPath, [...args, ...flags]);
   const tok = tokenizerFromString(readFileSync(out, "utf8"));
   // Warm up (fills the word cache as any long run would), then time three passes.
   let n = 0;

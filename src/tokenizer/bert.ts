@@ -32,7 +32,11 @@ function isChinese(cp: number): boolean {
 const isSpace = (ch: string) =>
   ch === " " || ch === "\t" || ch === "\n" || ch === "\r" || WHITESPACE.test(ch);
 
+/** Printable ASCII only: nothing to clean, separate or strip (the common case, checked fast). */
+const PLAIN_ASCII = /^[\x20-\x7e]*$/;
+
 export function bertNormalize(text: string, o: BertNormalizerOptions): string {
+  if (PLAIN_ASCII.test(text)) return o.lowercase ? text.toLowerCase() : text;
   let s = "";
   for (const ch of text) {
     const cp = ch.codePointAt(0) as number;
@@ -56,22 +60,37 @@ export function bertNormalize(text: string, o: BertNormalizerOptions): string {
   return s;
 }
 
+/** 1: whitespace, 2: punctuation, 0: part of a word, for ASCII code units. */
+const ASCII_CLASS = new Uint8Array(128);
+for (let c = 0; c < 128; c++) {
+  const ch = String.fromCharCode(c);
+  ASCII_CLASS[c] = isSpace(ch) ? 1 : PUNCTUATION.test(ch) ? 2 : 0;
+}
+
 export function bertPreTokenize(text: string): string[] {
   const words: string[] = [];
-  let cur = "";
-  for (const ch of text) {
-    if (isSpace(ch)) {
-      if (cur !== "") words.push(cur);
-      cur = "";
-    } else if (PUNCTUATION.test(ch)) {
-      if (cur !== "") words.push(cur);
-      words.push(ch);
-      cur = "";
+  let start = 0;
+  let i = 0;
+  while (i < text.length) {
+    const c = text.charCodeAt(i);
+    let kind: number;
+    let width = 1;
+    if (c < 128) {
+      kind = ASCII_CLASS[c];
     } else {
-      cur += ch;
+      const cp = text.codePointAt(i) as number;
+      width = cp > 0xffff ? 2 : 1;
+      const ch = text.slice(i, i + width);
+      kind = isSpace(ch) ? 1 : PUNCTUATION.test(ch) ? 2 : 0;
     }
+    if (kind !== 0) {
+      if (i > start) words.push(text.slice(start, i));
+      if (kind === 2) words.push(text.slice(i, i + width));
+      start = i + width;
+    }
+    i += width;
   }
-  if (cur !== "") words.push(cur);
+  if (i > start) words.push(text.slice(start, i));
   return words;
 }
 
