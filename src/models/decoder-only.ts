@@ -13,6 +13,7 @@ import { type Tensor, zeros } from "../tensor/tensor.js";
 import { Rng } from "../util/rng.js";
 import type { ModelConfig } from "./config.js";
 import { defaultMask } from "./inputs.js";
+import { lossOnLabelledRows } from "./labelled-rows.js";
 import { Decoder } from "./stacks.js";
 
 export interface LMBatch {
@@ -63,21 +64,29 @@ export class DecoderOnlyModel extends Module {
     const mask =
       batch.attention_mask ?? defaultMask(batch.input_ids, this.config.pad_token_id, false);
     const noise = options.rng && this.training ? { rng: options.rng } : undefined;
-    const logits = this.project(
-      this.decoder.forward(
-        batch.input_ids,
-        mask,
-        null,
-        null,
-        noise,
-        undefined,
-        undefined,
-        batch.prefix_lengths,
-      ),
+    const hidden = this.decoder.forward(
+      batch.input_ids,
+      mask,
+      null,
+      null,
+      noise,
+      undefined,
+      undefined,
+      batch.prefix_lengths,
     );
-    const loss = batch.labels
-      ? crossEntropy(logits, batch.labels, { labelSmoothing: options.labelSmoothing ?? 0 })
-      : null;
+    const ceOptions = { labelSmoothing: options.labelSmoothing ?? 0 };
+    if (batch.labels && this.training) {
+      // Training: the loss needs the logits of labelled positions only (labelled-rows.ts).
+      const rows = lossOnLabelledRows(
+        hidden,
+        batch.labels,
+        (h) => this.project(h),
+        (l, y) => crossEntropy(l, y, ceOptions),
+      );
+      if (rows) return rows;
+    }
+    const logits = this.project(hidden);
+    const loss = batch.labels ? crossEntropy(logits, batch.labels, ceOptions) : null;
     return { logits, loss };
   }
 }

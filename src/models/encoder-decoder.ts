@@ -7,14 +7,13 @@ import { Container, Module } from "../nn/module.js";
 import { add } from "../tensor/ops/elementwise.js";
 import { linear } from "../tensor/ops/linear.js";
 import { crossEntropy } from "../tensor/ops/nn.js";
-import { embedding } from "../tensor/ops/select.js";
-import { reshape } from "../tensor/ops/shape.js";
-import { Tensor, zeros } from "../tensor/tensor.js";
+import { type Tensor, zeros } from "../tensor/tensor.js";
 import { fmtShape, MaskwiseError } from "../util/errors.js";
 import { Rng } from "../util/rng.js";
 import type { Noise } from "./blocks.js";
 import type { ModelConfig } from "./config.js";
 import { defaultMask } from "./inputs.js";
+import { lossOnLabelledRows } from "./labelled-rows.js";
 import { Decoder, Encoder } from "./stacks.js";
 
 export interface Seq2SeqBatch {
@@ -106,48 +105,20 @@ export class EncoderDecoderModel extends Module {
     const hidden = this.decoder.forward(dec, tgtMask, memory, srcMask, noise);
     const ceOptions = { ignoreIndex: -100, labelSmoothing: options.labelSmoothing ?? 0 };
     if (batch.labels) checkSame(batch.labels, dec, "labels", "decoder_input_ids");
-    const picked = batch.labels && this.training ? labelledRows(batch.labels) : null;
-    if (batch.labels && picked) {
-      // Training: only positions with a label need logits for the loss, so the V-wide
-      // projection (the largest GEMM of a step, forward and backward) runs on those rows
-      // alone: hidden [B, T, D] -> [N, D] -> logits [N, V]. The full [B, T, V] logits are
-      // computed only if a caller reads them.
-      const D = hidden.shape[hidden.rank - 1];
-      const rows = embedding(reshape(hidden, [-1, D]), picked.index);
-      const loss = crossEntropy(this.project(rows), picked.labels, ceOptions);
-      const full = () => this.project(hidden);
-      let logits: Tensor | null = null;
-      return {
-        get logits(): Tensor {
-          logits ??= full();
-          return logits;
-        },
-        loss,
-      };
+    if (batch.labels && this.training) {
+      // Training: the loss needs the logits of labelled positions only (labelled-rows.ts).
+      const rows = lossOnLabelledRows(
+        hidden,
+        batch.labels,
+        (h) => this.project(h),
+        (l, y) => crossEntropy(l, y, ceOptions),
+      );
+      if (rows) return rows;
     }
     const logits = this.project(hidden);
     const loss = batch.labels ? crossEntropy(logits, batch.labels, ceOptions) : null;
     return { logits, loss };
   }
-}
-
-/**
- * Positions of `labels` [B, T] that are not -100, as indices into the flattened [B * T] rows and
- * their labels [N]; null when all or none have a label (then the full logits serve as well).
- */
-function labelledRows(labels: Tensor): { index: Tensor; labels: Tensor } | null {
-  const all = labels.i32;
-  let n = 0;
-  for (let i = 0; i < all.length; i++) if (all[i] !== -100) n++;
-  if (n === 0 || n === all.length) return null;
-  const index = new Int32Array(n);
-  const picked = new Int32Array(n);
-  for (let i = 0, j = 0; i < all.length; i++) {
-    if (all[i] === -100) continue;
-    index[j] = i;
-    picked[j++] = all[i];
-  }
-  return { index: new Tensor(index, [n]), labels: new Tensor(picked, [n]) };
 }
 
 function checkSame(a: Tensor, b: Tensor, an: string, bn: string): void {

@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { resolveConfig } from "../../src/models/config.js";
+import { DecoderOnlyModel } from "../../src/models/decoder-only.js";
 import { EncoderDecoderModel } from "../../src/models/encoder-decoder.js";
 import * as T from "../../src/tensor/index.js";
 import { forEachBackend } from "../helpers/backends.js";
@@ -55,6 +56,48 @@ forEachBackend("loss from labelled rows only", () => {
       assert.ok(full.grads.some((g) => g.some((x) => x !== 0)));
     });
   }
+
+  test("decoder-only: same loss, gradients and logits as the full projection", () => {
+    const model = new DecoderOnlyModel(
+      resolveConfig({ ...small, maskwise_arch: "decoder-only" }),
+      4,
+    );
+    const batch = {
+      input_ids: T.intTensor([5, 6, 7, 8, 0, 9, 10, 11], [2, 4]),
+      attention_mask: T.intTensor([1, 1, 1, 1, 0, 1, 1, 1], [2, 4]),
+      labels: T.intTensor([6, 7, 8, -100, -100, 10, 11, -100], [2, 4]),
+    };
+    const run = (training: boolean) => {
+      model.train(training);
+      for (const p of model.parameters()) p.grad = null;
+      const out = model.forward(batch, { labelSmoothing: 0.1 });
+      assert.ok(out.loss);
+      T.backward(out.loss);
+      const grads = model.parameters().map((p) => (p.grad as T.Tensor).f32.slice());
+      return { loss: out.loss.item(), logits: out.logits, grads };
+    };
+    const full = run(false);
+    const rows = run(true);
+    assert.ok(Math.abs(full.loss - rows.loss) < 1e-6, `${full.loss} vs ${rows.loss}`);
+    assert.deepEqual(rows.logits.shape, [2, 4, 30]);
+    assert.ok(maxDiff(full.logits.f32, rows.logits.f32) < 1e-6);
+    full.grads.forEach((g, i) => {
+      assert.ok(maxDiff(g, rows.grads[i]) < 1e-6, `parameter ${i}`);
+    });
+  });
+
+  test("labels of another shape than the rows: the full path reports it", () => {
+    const model = new DecoderOnlyModel(
+      resolveConfig({ ...small, maskwise_arch: "decoder-only" }),
+      4,
+    );
+    assert.throws(() =>
+      model.forward({
+        input_ids: T.intTensor([5, 6, 7, 8], [1, 4]),
+        labels: T.intTensor([6, 7, -100], [1, 3]),
+      }),
+    );
+  });
 
   test("every label ignored: the full path (no rows to pick) still gives a loss", () => {
     const model = new EncoderDecoderModel(resolveConfig(small), 3);

@@ -1,0 +1,57 @@
+// The training loss from the positions that have a label only. With padded batches a fifth or
+// more of the [B, T] positions carry -100, and the V-wide output projection (the largest GEMM
+// of a step, forward and both backward products) would compute logits nobody uses for them.
+// hidden [B, T, D] -> the labelled rows [N, D] (a gather whose backward scatters into hidden)
+// -> logits [N, V] -> mean cross-entropy over N, which is the loss over [B, T] with -100 ignored.
+import { embedding } from "../tensor/ops/select.js";
+import { reshape } from "../tensor/ops/shape.js";
+import { Tensor } from "../tensor/tensor.js";
+
+/**
+ * Positions of `labels` that are not -100, as indices into the flattened rows and their labels
+ * [N]; null when all or none have a label (then the full logits serve as well).
+ */
+export function labelledRows(labels: Tensor): { index: Tensor; labels: Tensor } | null {
+  const all = labels.i32;
+  let n = 0;
+  for (let i = 0; i < all.length; i++) if (all[i] !== -100) n++;
+  if (n === 0 || n === all.length) return null;
+  const index = new Int32Array(n);
+  const picked = new Int32Array(n);
+  for (let i = 0, j = 0; i < all.length; i++) {
+    if (all[i] === -100) continue;
+    index[j] = i;
+    picked[j++] = all[i];
+  }
+  return { index: new Tensor(index, [n]), labels: new Tensor(picked, [n]) };
+}
+
+/**
+ * The loss through `project` on the labelled rows of hidden [B, T, D] (labels [B, T]), and the
+ * full logits [B, T, V] computed only when first read. Null when the labels do not match hidden's
+ * rows or skip nothing: the caller then takes its full path (which also reports bad shapes).
+ */
+export function lossOnLabelledRows(
+  hidden: Tensor,
+  labels: Tensor,
+  project: (h: Tensor) => Tensor,
+  loss: (logits: Tensor, labels: Tensor) => Tensor,
+): { logits: Tensor; loss: Tensor } | null {
+  const D = hidden.shape[hidden.rank - 1];
+  const rows = hidden.rank < 2 ? 0 : hidden.size / D;
+  if (labels.dtype !== "int32" || labels.rank !== hidden.rank - 1 || labels.size !== rows) {
+    return null;
+  }
+  if (labels.shape.some((s, i) => s !== hidden.shape[i])) return null;
+  const picked = labelledRows(labels);
+  if (!picked) return null;
+  const value = loss(project(embedding(reshape(hidden, [-1, D]), picked.index)), picked.labels);
+  let logits: Tensor | null = null;
+  return {
+    get logits(): Tensor {
+      logits ??= project(hidden);
+      return logits;
+    },
+    loss: value,
+  };
+}
