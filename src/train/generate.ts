@@ -1,11 +1,12 @@
-// Greedy continuations of prompts by a decoder-only model, for evaluation during training (ROUGE
-// of a conditional LM). Prompts are left-padded, so every row's last prompt token sits in the
-// last column. A causal LM decodes on DecoderOnlyIncremental as `maskwise generate` does; a
-// prefix LM must read its prompt bidirectionally, as it was trained to, so its first pass runs
-// under causal | prefix(P) and the steps after it are causal (every later query sees the whole
-// prompt anyway).
+// Continuations of prompts by a decoder-only model: greedy ones for evaluation during training
+// (ROUGE of a conditional LM), and the decoder `maskwise generate` runs greedy, beam or sampling
+// on. Prompts are left-padded, so every row's last prompt token sits in the last column. A causal
+// LM decodes on DecoderOnlyIncremental; a prefix LM must read its prompt bidirectionally, as it
+// was trained to, so its first pass runs under causal | prefix(P) and the steps after it are
+// causal (every later query sees the whole prompt anyway).
 import { AttentionCache } from "../attention/cache.js";
 import { greedy } from "../decode/greedy.js";
+import type { IncrementalDecoder } from "../decode/types.js";
 import type { DecoderLayerCache } from "../models/blocks.js";
 import type { DecoderOnlyModel } from "../models/decoder-only.js";
 import { DecoderOnlyIncremental } from "../models/incremental.js";
@@ -90,6 +91,42 @@ class PrefixLMIncremental {
   }
 }
 
+/**
+ * The incremental decoder of `prompts` (token ids, each with at least one token), left-padded
+ * into one batch [N, P]: bidirectional over each prompt for a prefix LM, causal otherwise.
+ */
+export function promptDecoder(
+  model: DecoderOnlyModel,
+  prompts: readonly (readonly number[])[],
+  mask: DecoderMask,
+): IncrementalDecoder {
+  const P = Math.max(...prompts.map((p) => p.length));
+  const ids = new Int32Array(prompts.length * P).fill(model.config.pad_token_id);
+  const attention = new Int32Array(prompts.length * P);
+  prompts.forEach((p, r) => {
+    ids.set(p, r * P + P - p.length);
+    attention.fill(1, r * P + P - p.length, (r + 1) * P);
+  });
+  const idsT = new Tensor(ids, [prompts.length, P]);
+  const maskT = new Tensor(attention, [prompts.length, P]);
+  return mask === "prefix"
+    ? new PrefixLMIncremental(model, idsT, maskT)
+    : new DecoderOnlyIncremental(model, idsT, maskT);
+}
+
+/**
+ * The mask a decoder-only model directory's prompts are read under, from its trainer_state.json
+ * (null when it has none): "prefix" for a model trained as a prefix LM on source/target pairs
+ * (options.mask "prefix" with a target field, which every task but plain-text lm has), "causal"
+ * otherwise (causal LMs, plain-text lm runs, clm pretraining, files from elsewhere).
+ */
+export function trainedMask(trainerState: unknown): DecoderMask {
+  const options = (trainerState as { options?: Record<string, unknown> } | null)?.options;
+  const data = options?.data as Record<string, unknown> | undefined;
+  const conditional = data !== undefined && (data.task !== "lm" || data.targetField !== undefined);
+  return options?.mask === "prefix" && conditional ? "prefix" : "causal";
+}
+
 export interface ContinueOptions {
   mask?: DecoderMask;
   /** Tokens generated at most per prompt. */
@@ -109,19 +146,7 @@ export function continuePrompts(
   const out: string[] = [];
   for (let s = 0; s < prompts.length; s += batchSize) {
     const rows = prompts.slice(s, s + batchSize);
-    const P = Math.max(...rows.map((p) => p.length));
-    const ids = new Int32Array(rows.length * P).fill(cfg.pad_token_id);
-    const mask = new Int32Array(rows.length * P);
-    rows.forEach((p, r) => {
-      ids.set(p, r * P + P - p.length);
-      mask.fill(1, r * P + P - p.length, (r + 1) * P);
-    });
-    const idsT = new Tensor(ids, [rows.length, P]);
-    const maskT = new Tensor(mask, [rows.length, P]);
-    const decoder =
-      (options.mask ?? "prefix") === "prefix"
-        ? new PrefixLMIncremental(model, idsT, maskT)
-        : new DecoderOnlyIncremental(model, idsT, maskT);
+    const decoder = promptDecoder(model, rows, options.mask ?? "prefix");
     const hyps = greedy(decoder, {
       startToken: cfg.bos_token_id,
       eosToken: cfg.eos_token_id,

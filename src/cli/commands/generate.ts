@@ -1,28 +1,53 @@
 // `maskwise generate --model DIR`: a decoder-only model continues each stdin line (a prompt) and
 // writes the continuation as one stdout line. Prompts of one batch are left-padded; positions
-// come from the mask, so padding never shifts them.
+// come from the mask, so padding never shifts them. A prefix LM reads each prompt
+// bidirectionally, as `maskwise train --task lm --mask prefix` trained it (src/train/generate.ts,
+// the decoder training's ROUGE uses too); the model directory's trainer_state.json says which.
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { beamSearch } from "../../decode/beam.js";
 import { greedy } from "../../decode/greedy.js";
 import { sample } from "../../decode/sampling.js";
 import type { Hypothesis } from "../../decode/types.js";
-import { DecoderOnlyIncremental } from "../../models/incremental.js";
+import { readText } from "../../node/files.js";
 import { loadDecoderOnly } from "../../node/model-dir.js";
 import { loadTokenizer } from "../../node/training-setup.js";
-import { Tensor } from "../../tensor/tensor.js";
+import { promptDecoder, trainedMask } from "../../train/generate.js";
+import type { DecoderMask } from "../../train/tasks.js";
 import { MaskwiseError } from "../../util/errors.js";
 import { type Command, numberFlag, parseFlags } from "../command.js";
 
 const NAME = "generate";
-const HELP = `Usage: maskwise generate --model DIR [--max-new-tokens N] [--beam K]
+const HELP = `Usage: maskwise generate --model DIR [--max-new-tokens N] [--beam K] [--mask prefix|causal]
                          [--sample --temperature T --top-k K --top-p P --seed S]
 
 Reads prompts from standard input, one a line, and writes each continuation as one line. DIR is
 a decoder-only model directory (config.json with maskwise_arch "decoder-only", model.safetensors,
-tokenizer.json). Each prompt starts with the bos token. Decoding is greedy unless --beam K (> 1)
-or --sample is given. Defaults: --max-new-tokens 64, --temperature 1, --top-k 0 (all),
---top-p 1, --seed 0, --batch-size 16.`;
+tokenizer.json). Decoding is greedy unless --beam K (> 1) or --sample is given.
+
+--mask causal: each prompt is "<s> prompt", read causally. --mask prefix: each prompt is
+"<s> prompt </s>", read bidirectionally, as a prefix LM trained on source/target pairs
+(maskwise train --task lm --mask prefix) reads its source. Default: the model's, from
+DIR/trainer_state.json (causal when there is none).
+
+Defaults: --max-new-tokens 64, --temperature 1, --top-k 0 (all), --top-p 1, --seed 0,
+--batch-size 16.`;
+
+/** The mask DIR was trained with (trainer_state.json), causal for a directory without one. */
+function modelMask(dir: string): DecoderMask {
+  const path = join(dir, "trainer_state.json");
+  if (!existsSync(path)) return "causal";
+  try {
+    return trainedMask(JSON.parse(readText(path, "trainer_state.json")));
+  } catch (e) {
+    throw new MaskwiseError(`trainer_state.json is not JSON: ${(e as Error).message}`, {
+      code: "E_CHECKPOINT",
+      where: path,
+      hint: "pass --mask prefix|causal, or remove the file",
+    });
+  }
+}
 
 export const command: Command = {
   path: ["generate"],
@@ -39,6 +64,7 @@ export const command: Command = {
       "top-p": { type: "string" },
       seed: { type: "string" },
       "batch-size": { type: "string" },
+      mask: { type: "string" },
     });
     if (!v.model)
       throw new MaskwiseError("--model is required", {
@@ -46,6 +72,13 @@ export const command: Command = {
         where: "maskwise generate",
         hint: "pass a decoder-only model directory",
       });
+    if (v.mask !== undefined && v.mask !== "prefix" && v.mask !== "causal")
+      throw new MaskwiseError(`--mask must be prefix or causal, got '${v.mask}'`, {
+        code: "E_ARG",
+        where: "maskwise generate --mask",
+        hint: "prefix: prompts read bidirectionally (a prefix LM); causal: read causally",
+      });
+    const mask: DecoderMask = (v.mask as DecoderMask | undefined) ?? modelMask(v.model);
     const model = loadDecoderOnly(v.model);
     const tok = loadTokenizer(join(v.model, "tokenizer.json"));
     const cfg = model.config;
@@ -66,19 +99,13 @@ export const command: Command = {
     };
     const gen = { startToken: cfg.bos_token_id, eosToken: cfg.eos_token_id, maxLength: maxNew };
     const flush = (lines: string[]) => {
-      const prompts = lines.map((l) => [cfg.bos_token_id, ...tok.encode(l)]);
-      const P = Math.max(...prompts.map((p) => p.length));
-      const ids = new Int32Array(prompts.length * P).fill(cfg.pad_token_id);
-      const mask = new Int32Array(prompts.length * P);
-      prompts.forEach((p, r) => {
-        ids.set(p, r * P + P - p.length);
-        mask.fill(1, r * P + P - p.length, (r + 1) * P);
-      });
-      const decoder = new DecoderOnlyIncremental(
-        model,
-        new Tensor(ids, [prompts.length, P]),
-        new Tensor(mask, [prompts.length, P]),
+      // A prefix LM's source ends with </s> in training ("<s> source </s> target </s>").
+      const prompts = lines.map((l) =>
+        mask === "prefix"
+          ? [cfg.bos_token_id, ...tok.encode(l), cfg.eos_token_id]
+          : [cfg.bos_token_id, ...tok.encode(l)],
       );
+      const decoder = promptDecoder(model, prompts, mask);
       const hyps: Hypothesis[] =
         beam > 1
           ? beamSearch(decoder, { ...gen, beamSize: beam }).map((h) => h[0])
