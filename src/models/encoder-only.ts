@@ -12,6 +12,7 @@ import { Rng } from "../util/rng.js";
 import type { ModelConfig } from "./config.js";
 import type { LMBatch } from "./decoder-only.js";
 import { defaultMask } from "./inputs.js";
+import { lossOnLabelledRows } from "./labelled-rows.js";
 import { Encoder } from "./stacks.js";
 
 class MaskedLMHead extends Module {
@@ -70,7 +71,19 @@ export class EncoderOnlyModel extends Module {
   forward(batch: LMBatch, options: { rng?: Rng } = {}): { logits: Tensor; loss: Tensor | null } {
     const mask =
       batch.attention_mask ?? defaultMask(batch.input_ids, this.config.pad_token_id, false);
-    const logits = this.lm_head.forward(this.encode(batch.input_ids, mask, options.rng));
+    const hidden = this.encode(batch.input_ids, mask, options.rng);
+    if (batch.labels && this.training) {
+      // Training: only the masked positions (about 15%) need the head and its V-wide logits
+      // for the loss (labelled-rows.ts).
+      const rows = lossOnLabelledRows(
+        hidden,
+        batch.labels,
+        (h) => this.lm_head.forward(h),
+        (l, y) => crossEntropy(l, y),
+      );
+      if (rows) return rows;
+    }
+    const logits = this.lm_head.forward(hidden);
     const loss = batch.labels ? crossEntropy(logits, batch.labels) : null;
     return { logits, loss };
   }

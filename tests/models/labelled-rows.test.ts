@@ -5,6 +5,7 @@ import { test } from "node:test";
 import { resolveConfig } from "../../src/models/config.js";
 import { DecoderOnlyModel } from "../../src/models/decoder-only.js";
 import { EncoderDecoderModel } from "../../src/models/encoder-decoder.js";
+import { EncoderOnlyModel } from "../../src/models/encoder-only.js";
 import * as T from "../../src/tensor/index.js";
 import { forEachBackend } from "../helpers/backends.js";
 
@@ -80,6 +81,34 @@ forEachBackend("loss from labelled rows only", () => {
     const rows = run(true);
     assert.ok(Math.abs(full.loss - rows.loss) < 1e-6, `${full.loss} vs ${rows.loss}`);
     assert.deepEqual(rows.logits.shape, [2, 4, 30]);
+    assert.ok(maxDiff(full.logits.f32, rows.logits.f32) < 1e-6);
+    full.grads.forEach((g, i) => {
+      assert.ok(maxDiff(g, rows.grads[i]) < 1e-6, `parameter ${i}`);
+    });
+  });
+
+  test("encoder-only (masked LM, the head's dense and layer norm on the rows too): same as the full path", () => {
+    const model = new EncoderOnlyModel(
+      resolveConfig({ ...small, maskwise_arch: "encoder-only" }),
+      5,
+    );
+    const batch = {
+      input_ids: T.intTensor([5, 6, 7, 8, 9, 10, 11, 0], [2, 4]),
+      attention_mask: T.intTensor([1, 1, 1, 1, 1, 1, 1, 0], [2, 4]),
+      labels: T.intTensor([-100, 12, -100, -100, 13, -100, 14, -100], [2, 4]),
+    };
+    const run = (training: boolean) => {
+      model.train(training);
+      for (const p of model.parameters()) p.grad = null;
+      const out = model.forward(batch);
+      assert.ok(out.loss);
+      T.backward(out.loss);
+      const grads = model.parameters().map((p) => (p.grad as T.Tensor).f32.slice());
+      return { loss: out.loss.item(), logits: out.logits, grads };
+    };
+    const full = run(false);
+    const rows = run(true);
+    assert.ok(Math.abs(full.loss - rows.loss) < 1e-6, `${full.loss} vs ${rows.loss}`);
     assert.ok(maxDiff(full.logits.f32, rows.logits.f32) < 1e-6);
     full.grads.forEach((g, i) => {
       assert.ok(maxDiff(g, rows.grads[i]) < 1e-6, `parameter ${i}`);
