@@ -9,7 +9,8 @@ export interface BertNormalizerOptions {
   stripAccents: boolean;
 }
 
-const CONTROL = /[\p{C}]/u;
+/** Other categories but unassigned (Cn): what the Rust side counts as control. */
+const CONTROL = /[\p{Cc}\p{Cf}\p{Co}\p{Cs}]/u;
 const WHITESPACE = /\p{White_Space}/u;
 const MARK_NONSPACING = /\p{Mn}/u;
 /** ASCII punctuation (which includes $ + < = > ^ ` | ~) or any Unicode punctuation category. */
@@ -41,8 +42,10 @@ export function bertNormalize(text: string, o: BertNormalizerOptions): string {
   for (const ch of text) {
     const cp = ch.codePointAt(0) as number;
     if (cp === 0 || cp === 0xfffd) continue;
+    // Control characters go first, so \v, \f and U+0085 (controls and whitespace both) are
+    // dropped, not made spaces; tab, newline and carriage return count as whitespace.
+    if (cp !== 9 && cp !== 10 && cp !== 13 && CONTROL.test(ch)) continue;
     if (isSpace(ch)) s += " ";
-    else if (CONTROL.test(ch)) continue;
     else if (isChinese(cp)) s += ` ${ch} `;
     else s += ch;
   }

@@ -58,6 +58,8 @@ const CONFIGS = [
     byteFallback: true,
     characterCoverage: 0.99,
   },
+  { name: "wordpiece", model: "wordpiece" },
+  { name: "wordpiece-uncased", model: "wordpiece", lowercase: true },
 ] as const;
 
 for (const { name, ...options } of CONFIGS) {
