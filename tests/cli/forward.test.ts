@@ -69,3 +69,95 @@ test("bad batches name the file and field", (t) => {
     assert.equal(r.stderr.trim().split("\n").length, 1);
   }
 });
+
+/** A one-update model directory of the given pretraining objective, trained on a few lines. */
+function pretrained(objective: "clm" | "mlm"): string {
+  const tmp = mkdtempSync(join(tmpdir(), `maskwise-forward-${objective}-`));
+  const text = join(tmp, "text.txt");
+  writeFileSync(
+    text,
+    `${["a dog runs in the park", "a cat sleeps on the sofa", "two dogs play with a ball"].join("\n")}\n`,
+  );
+  const r = spawnSync(
+    process.execPath,
+    [
+      bin,
+      "pretrain",
+      ...["--objective", objective, "--train", text, "--valid", text, "--out", join(tmp, "run")],
+      ...["--model", "tiny", "--vocab-size", "60", "--max-steps", "1", "--dropout", "0"],
+    ],
+    { encoding: "utf8", timeout: 120_000 },
+  );
+  assert.equal(r.status, 0, r.stderr);
+  return join(tmp, "run", "checkpoints", "last");
+}
+
+/** Runs forward on a batch object; returns logits (as rows of V) and the loss. */
+function forward(model: string, batch: Record<string, unknown>) {
+  const tmp = mkdtempSync(join(tmpdir(), "maskwise-"));
+  writeFileSync(join(tmp, "batch.json"), JSON.stringify(batch));
+  const out = join(tmp, "out.safetensors");
+  const r = run("--model", model, "--input", join(tmp, "batch.json"), "--out", out);
+  assert.equal(r.status, 0, r.stderr);
+  const t = parseSafetensors(readFileSync(out)).tensors;
+  const logits = t.get("logits");
+  assert.ok(logits);
+  return { logits, loss: t.get("loss")?.data[0] ?? Number.NaN };
+}
+
+/** Logits of row b, position i ([B, T, V] flattened). */
+const at = (l: { shape: readonly number[]; data: ArrayLike<number> }, b: number, i: number) => {
+  const [, T, V] = l.shape;
+  return Array.from({ length: V }, (_, v) => l.data[(b * T + i) * V + v]);
+};
+const maxDiff = (a: number[], b: number[]) => Math.max(...a.map((x, k) => Math.abs(x - b[k])));
+
+test("forward runs decoder-only models: causal by default, prefix_lengths for a prefix LM", () => {
+  const dir = pretrained("clm");
+  const a = [4, 5, 6, 7, 8];
+  const b = [4, 5, 6, 7, 9]; // the same but the last token
+  const causal = forward(dir, { input_ids: [a, b], labels: [[5, 6, 7, 8, -100], a] });
+  assert.deepEqual(causal.logits.shape.slice(0, 2), [2, 5]);
+  assert.ok(Number.isFinite(causal.loss) && causal.loss > 0);
+  // Causal: no position before the last sees the last token.
+  for (let i = 0; i < 4; i++)
+    assert.ok(maxDiff(at(causal.logits, 0, i), at(causal.logits, 1, i)) < 1e-5);
+  // Prefix of 5: every position sees the whole row, so the changed token changes position 0.
+  const prefix = forward(dir, { input_ids: [a, b], prefix_lengths: [5, 5] });
+  assert.ok(Number.isNaN(prefix.loss));
+  assert.ok(maxDiff(at(prefix.logits, 0, 0), at(prefix.logits, 1, 0)) > 1e-4);
+  // Row 0 with prefix 0 is the causal row.
+  const zero = forward(dir, { input_ids: [a, b], prefix_lengths: [0, 5] });
+  assert.ok(maxDiff(at(zero.logits, 0, 2), at(causal.logits, 0, 2)) < 1e-5);
+
+  const tmp = mkdtempSync(join(tmpdir(), "maskwise-"));
+  const bad: [string, RegExp][] = [
+    ['{"input_ids": [[4, 5]], "decoder_input_ids": [[4]]}', /unknown field 'decoder_input_ids'/],
+    ['{"input_ids": [[4, 5]], "prefix_lengths": [3]}', /prefix_lengths.*1 integers in \[0, 2\]/],
+  ];
+  for (const [json, want] of bad) {
+    writeFileSync(join(tmp, "batch.json"), json);
+    const r = run("--model", dir, "--input", join(tmp, "batch.json"), "--out", join(tmp, "o"));
+    assert.equal(r.status, 2, json);
+    assert.match(r.stderr, want);
+  }
+});
+
+test("forward runs encoder-only (masked-LM) models: every position sees the whole row", () => {
+  const dir = pretrained("mlm");
+  const a = [4, 5, 6, 7, 8];
+  const b = [4, 5, 6, 7, 9];
+  const r = forward(dir, { input_ids: [a, b], labels: [[-100, 5, -100, -100, -100], a] });
+  assert.deepEqual(r.logits.shape.slice(0, 2), [2, 5]);
+  assert.ok(Number.isFinite(r.loss) && r.loss > 0);
+  assert.ok(maxDiff(at(r.logits, 0, 0), at(r.logits, 1, 0)) > 1e-4);
+  // Padding masked out: row 1 with its last position masked equals row 0 with its own masked.
+  const m = forward(dir, {
+    input_ids: [a, b],
+    attention_mask: [
+      [1, 1, 1, 1, 0],
+      [1, 1, 1, 1, 0],
+    ],
+  });
+  assert.ok(maxDiff(at(m.logits, 0, 0), at(m.logits, 1, 0)) < 1e-5);
+});

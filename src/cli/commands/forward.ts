@@ -1,9 +1,14 @@
 // `maskwise forward --model DIR --input batch.json --out out.safetensors`: runs a saved model on
 // given ids and writes logits [B, T, V] and loss [] (mean cross-entropy over labels that are not
 // -100, no label smoothing), so anyone can hold maskwise against another implementation.
-import { serializeSafetensors } from "../../io/safetensors.js";
-import { atomicWrite, readJson } from "../../node/files.js";
-import { loadEncoderDecoder } from "../../node/model-dir.js";
+
+import { join } from "node:path";
+import { parseSafetensors, serializeSafetensors } from "../../io/safetensors.js";
+import { DecoderOnlyModel } from "../../models/decoder-only.js";
+import { EncoderDecoderModel } from "../../models/encoder-decoder.js";
+import { EncoderOnlyModel } from "../../models/encoder-only.js";
+import { atomicWrite, readBytes, readJson } from "../../node/files.js";
+import { loadConfig } from "../../node/model-dir.js";
 import { noGrad } from "../../tensor/autograd.js";
 import { Tensor } from "../../tensor/tensor.js";
 import { MaskwiseError } from "../../util/errors.js";
@@ -12,18 +17,64 @@ import { type Command, parseFlags } from "../command.js";
 const HELP = `Usage: maskwise forward --model DIR --input batch.json --out out.safetensors
 
 Runs the model in DIR on the ids in batch.json and writes logits [B,T,V] and loss [] (float32).
-batch.json: {"input_ids":[[…],…], "attention_mask":[[1,…,0],…], "decoder_input_ids":[[…],…],
-"decoder_attention_mask":[[…],…], "labels":[[…],…]}; masks use 1 = real token, 0 = padding;
-labels use -100 where nothing is predicted. Masks default to "id is not padding"; without labels
-the loss is NaN.`;
+The fields batch.json may hold depend on the model (config.json's maskwise_arch):
+  encoder-decoder  input_ids, attention_mask, decoder_input_ids, decoder_attention_mask, labels
+                   (input_ids and decoder_input_ids required; logits are the decoder's)
+  decoder-only     input_ids, attention_mask, labels, prefix_lengths (one integer a row: the
+                   positions before it attend bidirectionally, a prefix LM; absent = causal)
+  encoder-only     input_ids, attention_mask, labels (masked-LM logits)
+Id fields are lists of equally long lists of integers, e.g. "input_ids":[[…],…]; masks use
+1 = real token, 0 = padding; labels use -100 where nothing is predicted and are aligned with the
+logits (position t is scored against labels[t], no shift inside). Masks default to "id is not
+padding"; without labels the loss is NaN.`;
 
-const FIELDS = [
-  "input_ids",
-  "attention_mask",
-  "decoder_input_ids",
-  "decoder_attention_mask",
-  "labels",
-];
+type Arch = "encoder-decoder" | "decoder-only" | "encoder-only";
+
+/** The batch fields each kind of model reads. */
+const FIELDS: Record<Arch, string[]> = {
+  "encoder-decoder": [
+    "input_ids",
+    "attention_mask",
+    "decoder_input_ids",
+    "decoder_attention_mask",
+    "labels",
+  ],
+  "decoder-only": ["input_ids", "attention_mask", "labels", "prefix_lengths"],
+  "encoder-only": ["input_ids", "attention_mask", "labels"],
+};
+
+/** Loads any kind of model directory, in eval mode. */
+function loadModel(dir: string): EncoderDecoderModel | DecoderOnlyModel | EncoderOnlyModel {
+  const config = loadConfig(dir);
+  const model =
+    config.maskwise_arch === "decoder-only"
+      ? new DecoderOnlyModel(config)
+      : config.maskwise_arch === "encoder-only"
+        ? new EncoderOnlyModel(config)
+        : new EncoderDecoderModel(config);
+  const path = join(dir, "model.safetensors");
+  model.loadState(parseSafetensors(readBytes(path, "model.safetensors"), path).tensors, {
+    source: path,
+  });
+  model.eval();
+  return model;
+}
+
+/** prefix_lengths: one integer a row, within [0, T]. */
+function prefixLengths(value: unknown, rows: number, width: number, path: string): number[] {
+  const ok =
+    Array.isArray(value) &&
+    value.length === rows &&
+    value.every((x) => typeof x === "number" && Number.isInteger(x) && x >= 0 && x <= width);
+  if (!ok) {
+    throw new MaskwiseError(`'prefix_lengths' must be ${rows} integers in [0, ${width}]`, {
+      code: "E_INPUT",
+      where: `${path}: prefix_lengths`,
+      hint: "one prefix length a row of input_ids",
+    });
+  }
+  return value as number[];
+}
 
 function matrix(
   batch: Record<string, unknown>,
@@ -91,33 +142,49 @@ export const command: Command = {
       });
     }
     const batch = raw as Record<string, unknown>;
-    const unknown = Object.keys(batch).filter((k) => !FIELDS.includes(k));
+    const model = loadModel(values.model as string);
+    const arch = model.config.maskwise_arch as Arch;
+    const fields = FIELDS[arch];
+    const unknown = Object.keys(batch).filter((k) => !fields.includes(k));
     if (unknown.length > 0) {
-      throw new MaskwiseError(`unknown field '${unknown[0]}'`, {
+      throw new MaskwiseError(`unknown field '${unknown[0]}' for this ${arch} model`, {
         code: "E_INPUT",
         where: inputPath,
-        hint: `fields: ${FIELDS.join(", ")}`,
+        hint: `fields of a ${arch} model: ${fields.join(", ")}`,
       });
     }
-    const model = loadEncoderDecoder(values.model as string);
     const V = model.config.vocab_size;
-    const tensors = {
-      input_ids: matrix(batch, "input_ids", inputPath, true) as Tensor,
-      attention_mask: matrix(batch, "attention_mask", inputPath, false),
-      decoder_input_ids: matrix(batch, "decoder_input_ids", inputPath, true) as Tensor,
-      decoder_attention_mask: matrix(batch, "decoder_attention_mask", inputPath, false),
-      labels: matrix(batch, "labels", inputPath, false),
-    };
-    for (const f of ["input_ids", "decoder_input_ids"] as const) {
-      const bad = tensors[f].i32.findIndex((x) => x < 0 || x >= V);
+    const ids = (f: string) => {
+      const t = matrix(batch, f, inputPath, true) as Tensor;
+      const bad = t.i32.findIndex((x) => x < 0 || x >= V);
       if (bad >= 0) {
-        throw new MaskwiseError(
-          `token id ${tensors[f].i32[bad]} is outside the vocabulary [0, ${V})`,
-          { code: "E_INPUT", where: `${inputPath}: ${f}` },
-        );
+        throw new MaskwiseError(`token id ${t.i32[bad]} is outside the vocabulary [0, ${V})`, {
+          code: "E_INPUT",
+          where: `${inputPath}: ${f}`,
+        });
       }
-    }
-    const { logits, loss } = noGrad(() => model.forward(tensors));
+      return t;
+    };
+    const input_ids = ids("input_ids");
+    const attention_mask = matrix(batch, "attention_mask", inputPath, false);
+    const labels = matrix(batch, "labels", inputPath, false);
+    const { logits, loss } = noGrad(() => {
+      if (model instanceof EncoderDecoderModel) {
+        return model.forward({
+          input_ids,
+          attention_mask,
+          decoder_input_ids: ids("decoder_input_ids"),
+          decoder_attention_mask: matrix(batch, "decoder_attention_mask", inputPath, false),
+          labels,
+        });
+      }
+      if (model instanceof DecoderOnlyModel && batch.prefix_lengths !== undefined) {
+        const [B, T] = input_ids.shape;
+        const prefix_lengths = prefixLengths(batch.prefix_lengths, B, T, inputPath);
+        return model.forward({ input_ids, attention_mask, labels, prefix_lengths });
+      }
+      return model.forward({ input_ids, attention_mask, labels });
+    });
     atomicWrite(
       values.out as string,
       serializeSafetensors([
