@@ -11,7 +11,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { MaskwiseError } from "../util/errors.js";
 import { ApiError, Inspector, type InspectorLimits } from "./inspector.js";
-import { loadEncoderDecoder, loadTokenizer } from "./model-dir.js";
+import { loadConfig, loadEncoderDecoder, loadTokenizer } from "./model-dir.js";
 
 export const WEB_DIR = join(import.meta.dirname, "..", "..", "web");
 
@@ -147,6 +147,22 @@ async function handleApi(
 }
 
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
+  // The page shows encoder self-attention, decoder self-attention and cross-attention, which
+  // only an encoder-decoder has: other kinds are refused before anything is loaded or bundled.
+  const arch = loadConfig(options.modelDir).maskwise_arch;
+  if (arch !== "encoder-decoder") {
+    throw new MaskwiseError(
+      `maskwise serve inspects encoder-decoder models only; this is ${arch === "encoder-only" ? "an" : "a"} ${arch} model`,
+      {
+        code: "E_CONFIG",
+        where: options.modelDir,
+        hint:
+          arch === "decoder-only"
+            ? "serve an encoder-decoder model directory; continue prompts with 'maskwise generate'"
+            : "serve an encoder-decoder model directory (maskwise_arch encoder-decoder)",
+      },
+    );
+  }
   const model = loadEncoderDecoder(options.modelDir);
   const tokenizer = loadTokenizer(options.modelDir);
   const inspector = new Inspector(model, tokenizer, options.limits);
