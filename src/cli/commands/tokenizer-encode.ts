@@ -18,7 +18,7 @@ encode(line, addSpecialTokens) gives them. Special tokens are added only with
 --add-special-tokens (the tokenizer's template, e.g. <s> ... </s>).
 
 Options:
-  --tokenizer FILE       a tokenizer.json (BPE with Metaspace or ByteLevel pre-tokenizer)
+  --tokenizer FILE       a tokenizer.json (BPE with Metaspace or ByteLevel, or WordPiece)
   --add-special-tokens   wrap every line in the template's special tokens
   --tokens               print token strings instead of ids
   --pair                 read TSV lines "text<TAB>pair" and encode each as a sentence pair
