@@ -100,3 +100,29 @@ test("keep-epochs keeps the last epochs; average writes their mean; mismatched c
   assert.notEqual(none.status, 0);
   assert.match(none.stderr, /not a model directory/);
 });
+
+test("--max-minutes stops a run by training time; a budget of 0 is refused", () => {
+  const dir = mkdtempSync(join(tmpdir(), "maskwise-budget-"));
+  writeFileSync(join(dir, "s"), "ein hund läuft\neine katze schläft\n");
+  writeFileSync(join(dir, "t"), "a dog runs\na cat sleeps\n");
+  writeFileSync(join(dir, "m.json"), JSON.stringify(tinyConfig(16)));
+  const args = (minutes: string) => [
+    "train",
+    "--task",
+    "translation",
+    ...["--train-src", join(dir, "s"), "--train-tgt", join(dir, "t")],
+    ...["--valid-src", join(dir, "s"), "--valid-tgt", join(dir, "t")],
+    ...["--out", join(dir, `run${minutes}`), "--model", join(dir, "m.json")],
+    ...["--vocab-size", "60", "--bleu-sample", "1", "--max-minutes", minutes],
+  ];
+  // A budget of 1 ms ends after the first update; with no --max-epochs the run is not capped at
+  // the default 10 epochs, so only the time limit can have stopped it.
+  const r = run(args("0.00002"));
+  assert.equal(r.status, 0, r.stderr);
+  const line = JSON.parse(r.stdout.trim().split("\n").at(-1) as string);
+  assert.equal(line.stopped_by, "max_time");
+  assert.equal(line.step, 1);
+  const zero = run(args("0"));
+  assert.equal(zero.status, 2);
+  assert.match(zero.stderr, /--max-minutes must be above 0/);
+});
