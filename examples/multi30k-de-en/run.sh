@@ -35,8 +35,9 @@ npx maskwise train --task translation \
   --valid-src "$TRAIN/val.de" --valid-tgt "$TRAIN/val.en" \
   --out "$OUT/run" --lr 1e-3 --label-smoothing 0.1 --keep-epochs 3 $SIZE
 
-# The last three epoch checkpoints (fewer when the run had fewer epochs), averaged.
-EPOCHS=$(ls -d "$OUT/run/checkpoints"/epoch-* 2>/dev/null | sort -t- -k2 -n | tail -n 3)
+# The last three epoch checkpoints (--keep-epochs 3 left only those; fewer when the run had
+# fewer epochs), averaged. An epoch cut short by the time limit has no epoch checkpoint.
+EPOCHS=$(ls -d "$OUT/run/checkpoints"/epoch-* 2>/dev/null || true)
 if [ -n "$EPOCHS" ]; then
   # shellcheck disable=SC2086
   npx maskwise average --out "$OUT/averaged" $EPOCHS
