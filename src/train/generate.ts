@@ -122,9 +122,17 @@ export function promptDecoder(
  */
 export function trainedMask(trainerState: unknown): DecoderMask {
   const options = (trainerState as { options?: Record<string, unknown> } | null)?.options;
+  return options?.mask === "prefix" && trainedOnPairs(trainerState) ? "prefix" : "causal";
+}
+
+/**
+ * Whether a decoder-only model directory was trained on source/target pairs, as
+ * "<s> source </s> target </s>": its prompts then end with </s> whatever the mask.
+ */
+export function trainedOnPairs(trainerState: unknown): boolean {
+  const options = (trainerState as { options?: Record<string, unknown> } | null)?.options;
   const data = options?.data as Record<string, unknown> | undefined;
-  const conditional = data !== undefined && (data.task !== "lm" || data.targetField !== undefined);
-  return options?.mask === "prefix" && conditional ? "prefix" : "causal";
+  return data !== undefined && (data.task !== "lm" || data.targetField !== undefined);
 }
 
 export interface ContinueOptions {

@@ -13,7 +13,7 @@ import type { Hypothesis } from "../../decode/types.js";
 import { readText } from "../../node/files.js";
 import { loadDecoderOnly } from "../../node/model-dir.js";
 import { loadTokenizer } from "../../node/training-setup.js";
-import { promptDecoder, trainedMask } from "../../train/generate.js";
+import { promptDecoder, trainedMask, trainedOnPairs } from "../../train/generate.js";
 import type { DecoderMask } from "../../train/tasks.js";
 import { MaskwiseError } from "../../util/errors.js";
 import { type Command, numberFlag, parseFlags } from "../command.js";
@@ -26,20 +26,25 @@ Reads prompts from standard input, one a line, and writes each continuation as o
 a decoder-only model directory (config.json with maskwise_arch "decoder-only", model.safetensors,
 tokenizer.json). Decoding is greedy unless --beam K (> 1) or --sample is given.
 
---mask causal: each prompt is "<s> prompt", read causally. --mask prefix: each prompt is
-"<s> prompt </s>", read bidirectionally, as a prefix LM trained on source/target pairs
-(maskwise train --task lm --mask prefix) reads its source. Default: the model's, from
-DIR/trainer_state.json (causal when there is none).
+--mask causal: each prompt is read causally. --mask prefix: each prompt is read
+bidirectionally, as a prefix LM trained on source/target pairs (maskwise train --task lm
+--mask prefix) reads its source. Default: the model's, from DIR/trainer_state.json (causal when
+there is none). A prompt is "<s> prompt </s>" for a prefix LM and for any model trained on
+source/target pairs (as training built "<s> source </s> target </s>"), "<s> prompt" otherwise.
 
 Defaults: --max-new-tokens 64, --temperature 1, --top-k 0 (all), --top-p 1, --seed 0,
 --batch-size 16.`;
 
-/** The mask DIR was trained with (trainer_state.json), causal for a directory without one. */
-function modelMask(dir: string): DecoderMask {
+/**
+ * How DIR was trained (trainer_state.json): its mask, and whether on source/target pairs; a
+ * directory without the file is a causal LM of plain text.
+ */
+function modelTraining(dir: string): { mask: DecoderMask; pairs: boolean } {
   const path = join(dir, "trainer_state.json");
-  if (!existsSync(path)) return "causal";
+  if (!existsSync(path)) return { mask: "causal", pairs: false };
   try {
-    return trainedMask(JSON.parse(readText(path, "trainer_state.json")));
+    const state = JSON.parse(readText(path, "trainer_state.json"));
+    return { mask: trainedMask(state), pairs: trainedOnPairs(state) };
   } catch (e) {
     throw new MaskwiseError(`trainer_state.json is not JSON: ${(e as Error).message}`, {
       code: "E_CHECKPOINT",
@@ -78,7 +83,11 @@ export const command: Command = {
         where: "maskwise generate --mask",
         hint: "prefix: prompts read bidirectionally (a prefix LM); causal: read causally",
       });
-    const mask: DecoderMask = (v.mask as DecoderMask | undefined) ?? modelMask(v.model);
+    const trained = modelTraining(v.model);
+    const mask: DecoderMask = (v.mask as DecoderMask | undefined) ?? trained.mask;
+    // A model trained on pairs saw "<s> source </s> target </s>": its prompt is "<s> source </s>"
+    // under either mask; a prefix LM's prefix always ends with </s>.
+    const endWithEos = mask === "prefix" || trained.pairs;
     const model = loadDecoderOnly(v.model);
     const tok = loadTokenizer(join(v.model, "tokenizer.json"));
     const cfg = model.config;
@@ -99,9 +108,8 @@ export const command: Command = {
     };
     const gen = { startToken: cfg.bos_token_id, eosToken: cfg.eos_token_id, maxLength: maxNew };
     const flush = (lines: string[]) => {
-      // A prefix LM's source ends with </s> in training ("<s> source </s> target </s>").
       const prompts = lines.map((l) =>
-        mask === "prefix"
+        endWithEos
           ? [cfg.bos_token_id, ...tok.encode(l), cfg.eos_token_id]
           : [cfg.bos_token_id, ...tok.encode(l)],
       );
