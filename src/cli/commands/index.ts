@@ -56,7 +56,7 @@ export const commands: CommandEntry[] = [
   },
   {
     path: ["tokenizer", "train"],
-    summary: "train a BPE tokenizer on text files; write tokenizer.json",
+    summary: "train a BPE or WordPiece tokenizer on text files; write tokenizer.json",
     load: async () => (await import("./tokenizer-train.js")).command,
   },
   {
