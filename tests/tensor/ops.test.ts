@@ -164,6 +164,24 @@ forEachBackend("forward values", () => {
     close([y.f32.find((v) => v !== 0) ?? 0], [1 / 0.75]);
     assert.equal(T.dropout(x, 0.25, new Rng(9), false), x);
   });
+
+  test("dropout's mask is the seeded stream's uniform() < p, forward and backward", () => {
+    // The mask must follow the generator exactly (same draws, same order), so a resumed run
+    // reproduces the uninterrupted one; the gradient uses the same mask, also when it accumulates.
+    const n = 5000;
+    const x = T.parameter(T.tensor(Array.from({ length: n }, (_, i) => (i % 7) - 3.5)), "x");
+    const p = 0.1;
+    const y = T.dropout(x, p, new Rng(42));
+    const ref = new Rng(42);
+    const scale = Math.fround(1 / (1 - p));
+    const want = new Float32Array(n);
+    for (let i = 0; i < n; i++) want[i] = ref.uniform() < p ? 0 : x.f32[i] * scale;
+    assert.deepEqual(Array.from(y.f32), Array.from(want));
+    T.backward(T.sum(T.dropout(x, p, new Rng(42))));
+    T.backward(T.sum(T.dropout(x, p, new Rng(42))));
+    const g = x.grad?.f32 ?? new Float32Array(0);
+    for (let i = 0; i < n; i++) assert.equal(g[i], want[i] === 0 ? 0 : Math.fround(2 * scale));
+  });
 });
 
 forEachBackend("the tape", () => {
