@@ -175,12 +175,13 @@ forEachBackend("forward values", () => {
     const ref = new Rng(42);
     const scale = Math.fround(1 / (1 - p));
     const want = new Float32Array(n);
-    for (let i = 0; i < n; i++) want[i] = ref.uniform() < p ? 0 : x.f32[i] * scale;
+    for (let i = 0; i < n; i++) want[i] = x.f32[i] * (ref.uniform() < p ? 0 : scale);
     assert.deepEqual(Array.from(y.f32), Array.from(want));
     T.backward(T.sum(T.dropout(x, p, new Rng(42))));
     T.backward(T.sum(T.dropout(x, p, new Rng(42))));
     const g = x.grad?.f32 ?? new Float32Array(0);
-    for (let i = 0; i < n; i++) assert.equal(g[i], want[i] === 0 ? 0 : Math.fround(2 * scale));
+    for (let i = 0; i < n; i++)
+      assert.equal(g[i], want[i] === 0 ? 0 : Math.fround(2 * scale), `[${i}]`);
   });
 });
 

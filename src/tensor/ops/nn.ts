@@ -58,31 +58,17 @@ export function dropout(x: Tensor, p: number, rng: Rng, training = true): Tensor
     });
   }
   if (!training || p === 0) return x;
-  // The kept elements are scaled by 1 / (1 - p) rounded to float32, exactly as a float32 mask
-  // would hold it. rng.uniform() < p is the same test as nextU32() < p * 2^32 (both sides are
-  // exact in a double), which skips a division per element; the mask is one byte per element.
-  const scale = Math.fround(1 / (1 - p));
-  const threshold = p * 4294967296;
-  const n = x.size;
-  const keep = new Uint8Array(n);
-  const out = new Float32Array(n);
+  const scale = 1 / (1 - p);
+  const mask = new Float32Array(x.size);
+  for (let i = 0; i < mask.length; i++) mask[i] = rng.uniform() < p ? 0 : scale;
+  const out = new Float32Array(x.size);
   const xs = x.f32;
-  for (let i = 0; i < n; i++) {
-    if (rng.nextU32() >= threshold) {
-      keep[i] = 1;
-      out[i] = xs[i] * scale;
-    }
-  }
+  for (let i = 0; i < out.length; i++) out[i] = xs[i] * mask[i];
   const y = new Tensor(out, x.shape);
   return record(y, "dropout", [x], (g, sink) => {
     const s = sink(0);
     if (!s) return;
-    const sg = s.g;
-    if (s.acc) {
-      for (let i = 0; i < n; i++) if (keep[i] === 1) sg[i] += g[i] * scale;
-    } else {
-      for (let i = 0; i < n; i++) sg[i] = keep[i] === 1 ? g[i] * scale : 0;
-    }
+    for (let i = 0; i < g.length; i++) s.g[i] = (s.acc ? s.g[i] : 0) + g[i] * mask[i];
   });
 }
 
