@@ -21,6 +21,7 @@
 #include <limits>
 #include <vector>
 
+#include "fastexp.h"
 #include "threadpool.h"
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
@@ -35,27 +36,9 @@ namespace {
 
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
-/**
- * e^x for x <= 0 (the only arguments here): Cody-Waite range reduction x = n ln2 + r, a degree-6
- * polynomial for e^r, and 2^n built in the exponent bits. Branch-free, so loops vectorise.
- */
-inline float exp_nonpositive(float x) {
-  const bool tiny = !(x > -87.0f);  // also -inf (masked scores): exactly 0
-  const float xc = tiny ? -87.0f : x;
-  const float n = std::nearbyint(xc * 1.44269504088896341f);
-  const float r = (xc - n * 0.693145751953125f) - n * 1.428606765330187e-06f;
-  float p = 1.0f / 720.0f;
-  p = p * r + 1.0f / 120.0f;
-  p = p * r + 1.0f / 24.0f;
-  p = p * r + 1.0f / 6.0f;
-  p = p * r + 0.5f;
-  p = p * r + 1.0f;
-  p = p * r + 1.0f;
-  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
-  float two_n;
-  std::memcpy(&two_n, &bits, sizeof two_n);
-  return tiny ? 0.0f : p * two_n;
-}
+// e^x for x <= 0 (the only arguments here; -inf for masked scores gives exactly 0): the shared
+// branch-free polynomial exp, so the loops vectorise.
+inline float exp_nonpositive(float x) { return mw::fast_exp(x); }
 
 inline uint32_t fmix(uint32_t h) {
   h ^= h >> 16;
