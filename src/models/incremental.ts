@@ -14,6 +14,7 @@ import type { DecoderLayerCache } from "./blocks.js";
 import { DecodeStep } from "./decode-step.js";
 import type { DecoderOnlyModel } from "./decoder-only.js";
 import type { EncoderDecoderModel } from "./encoder-decoder.js";
+import { appendRealColumn } from "./inputs.js";
 import type { Decoder } from "./stacks.js";
 
 function pickRows(t: Tensor, keep: readonly number[]): Tensor {
@@ -191,12 +192,7 @@ export class DecoderOnlyIncremental {
       return out;
     }
     const [N, T] = this.mask.shape;
-    const grown = new Int32Array(N * (T + 1));
-    for (let r = 0; r < N; r++) {
-      grown.set(this.mask.i32.subarray(r * T, (r + 1) * T), r * (T + 1));
-      grown[r * (T + 1) + T] = 1;
-    }
-    this.mask = new Tensor(grown, [N, T + 1]);
+    this.mask = appendRealColumn(this.mask);
     if (this.step) {
       if (T + 1 > this.stride) {
         const stride = 2 * this.stride;

@@ -61,3 +61,14 @@ export function decoderMaskFromLabels(labels: Tensor): Tensor {
   }
   return new Tensor(out, [B, T]);
 }
+
+/** A 2D mask [N, T] -> [N, T + 1] with a real last column: one more decoded token per row. */
+export function appendRealColumn(mask: Tensor): Tensor {
+  const [N, T] = mask.shape;
+  const grown = new Int32Array(N * (T + 1));
+  for (let r = 0; r < N; r++) {
+    grown.set(mask.i32.subarray(r * T, (r + 1) * T), r * (T + 1));
+    grown[r * (T + 1) + T] = 1;
+  }
+  return new Tensor(grown, [N, T + 1]);
+}

@@ -10,6 +10,7 @@ import type { IncrementalDecoder } from "../decode/types.js";
 import type { DecoderLayerCache } from "../models/blocks.js";
 import type { DecoderOnlyModel } from "../models/decoder-only.js";
 import { DecoderOnlyIncremental } from "../models/incremental.js";
+import { appendRealColumn } from "../models/inputs.js";
 import { noGrad } from "../tensor/autograd.js";
 import { Tensor } from "../tensor/tensor.js";
 import type { DecoderMask } from "./tasks.js";
@@ -70,13 +71,8 @@ class PrefixLMIncremental {
       this.pending = null;
       return out;
     }
-    const [N, T] = this.mask.shape;
-    const grown = new Int32Array(N * (T + 1));
-    for (let r = 0; r < N; r++) {
-      grown.set(this.mask.i32.subarray(r * T, (r + 1) * T), r * (T + 1));
-      grown[r * (T + 1) + T] = 1;
-    }
-    this.mask = new Tensor(grown, [N, T + 1]);
+    const N = this.mask.shape[0];
+    this.mask = appendRealColumn(this.mask);
     return this.run(new Tensor(Int32Array.from(tokens), [N, 1]));
   }
 
