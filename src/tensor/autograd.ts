@@ -8,6 +8,7 @@
 // calls until the optimizer or the caller zeroes it; intermediate gradients are dropped as soon as
 // they have been used, and the tape is cut after the pass so its memory can be collected.
 import { fmtShape, MaskwiseError } from "../util/errors.js";
+import { allocF32, releaseF32 } from "./pool.js";
 import { Tensor } from "./tensor.js";
 
 /**
@@ -59,11 +60,21 @@ export function record(
   return out;
 }
 
+export interface BackwardOptions {
+  /**
+   * Recycle the memory of every intermediate value of the graph as soon as the pass no longer
+   * needs it (src/tensor/pool.ts). Only for a caller that reads nothing computed on the way to
+   * `root` after backward() returns (a training step: the loss has been read, the parameters
+   * and their gradients are leaves and are kept); such a tensor's data is then garbage.
+   */
+  freeIntermediates?: boolean;
+}
+
 /**
  * Computes gradients of `root` with respect to every leaf that requires them. `root` must be a
  * scalar unless `gradient` (same shape as root) is given.
  */
-export function backward(root: Tensor, gradient?: Tensor): void {
+export function backward(root: Tensor, gradient?: Tensor, options: BackwardOptions = {}): void {
   if (!root.requiresGrad) {
     throw new MaskwiseError("backward() on a tensor that does not require gradients", {
       code: "E_GRAD",
@@ -123,10 +134,19 @@ export function backward(root: Tensor, gradient?: Tensor): void {
     }
     const existing = grads.get(t);
     if (existing) return { g: existing, acc: true };
-    const fresh = new Float32Array(t.size);
+    const fresh = allocF32(t.size);
     grads.set(t, fresh);
     return { g: fresh, acc: false };
   };
+
+  // With freeIntermediates: how many tensors of the graph hold each buffer (views share one).
+  // A buffer is recycled when the last of them has run its backward, since in reverse
+  // topological order every consumer of a value runs before the value itself. Leaves and the
+  // root never count down, so their buffers (and any view's of them) are never recycled.
+  const holders = options.freeIntermediates ? new Map<ArrayBufferLike, number>() : null;
+  if (holders) {
+    for (const t of order) holders.set(t.data.buffer, (holders.get(t.data.buffer) ?? 0) + 1);
+  }
 
   for (let i = order.length - 1; i >= 0; i--) {
     const t = order[i];
@@ -136,8 +156,15 @@ export function backward(root: Tensor, gradient?: Tensor): void {
     grads.delete(t);
     if (gy !== undefined) {
       node.backward(gy, (j) => (node.inputs[j].requiresGrad ? bufferFor(node.inputs[j]) : null));
+      // The gradient of an intermediate is used only by its own node's backward.
+      if (gy !== rootGrad) releaseF32(gy);
     }
     t.node = null; // cut the tape behind us: the activations it holds can be collected
+    if (holders && t !== root) {
+      const left = (holders.get(t.data.buffer) ?? 1) - 1;
+      holders.set(t.data.buffer, left);
+      if (left === 0 && t.data instanceof Float32Array) releaseF32(t.data);
+    }
   }
   // A root that is itself a leaf (backward on a parameter) gets its own gradient.
   if (rootIsLeaf) {

@@ -304,7 +304,9 @@ export class Trainer<M extends TrainableModel = EncoderDecoderModel> {
           // The batch loss is a mean over its tokens; its gradient is weighted by the batch's share
           // of the update's tokens, so the update follows the mean over all of them.
           lossSum += loss.item() * batch.targetTokens;
-          backward(loss, new Tensor(Float32Array.of(batch.targetTokens / tokens), []));
+          backward(loss, new Tensor(Float32Array.of(batch.targetTokens / tokens), []), {
+            freeIntermediates: true,
+          });
         }
         const gradNorm = clipGradNorm(params, o.clipNorm ?? 0);
         this.optimizer.lr = this.schedule(this.state.step + 1);

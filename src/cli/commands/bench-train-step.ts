@@ -123,7 +123,7 @@ export const command: Command = {
       progress(`bench train-step: step ${++n} of 12`);
       opt.zeroGrad();
       const { loss } = model.forward(batch);
-      if (loss) backward(loss);
+      if (loss) backward(loss, undefined, { freeIntermediates: true });
       opt.update();
     };
     const { median, all } = timeMedian(step, 2, 10);

@@ -9,6 +9,7 @@ import { MaskwiseError } from "../../util/errors.js";
 import { record } from "../autograd.js";
 import type { BinaryOp } from "../backend.js";
 import { getBackend } from "../dispatch.js";
+import { allocF32 } from "../pool.js";
 import { sizeOf, Tensor } from "../tensor.js";
 import { broadcastShapes, broadcastStrides, contiguousStrides, sumToShape } from "./broadcast.js";
 
@@ -23,7 +24,7 @@ function rawBinary(op: BinaryOp, a: Tensor, b: Tensor, name: string): Tensor {
     throw new MaskwiseError("arithmetic needs float32 tensors", { code: "E_DTYPE", where: name });
   }
   const shape = broadcastShapes(a.shape, b.shape, name);
-  const out = new Float32Array(sizeOf(shape));
+  const out = allocF32(sizeOf(shape), false);
   getBackend().binary(
     op,
     a.f32,

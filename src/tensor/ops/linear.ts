@@ -10,6 +10,7 @@ import { fmtShape, MaskwiseError } from "../../util/errors.js";
 import { record } from "../autograd.js";
 import type { F32 } from "../backend.js";
 import { getBackend } from "../dispatch.js";
+import { allocF32 } from "../pool.js";
 import { Tensor } from "../tensor.js";
 
 export interface LinearOptions {
@@ -78,7 +79,7 @@ export function linear(
   const R = rowShape.reduce((p, s) => p * s, 1);
   const relu = options.relu ?? false;
   const backend = getBackend();
-  const out = new Float32Array(R * N);
+  const out = allocF32(R * N, false);
   gemm2(x.f32, false, weight.f32, true, out, R, N, K, false);
   if (bias && R * N > 0) backend.binary("add", out, [N, 1], bias.f32, [0, 1], out, [R, N]);
   if (relu) backend.unary("relu", out, out, R * N);

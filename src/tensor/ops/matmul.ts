@@ -13,6 +13,7 @@ import { fmtShape, MaskwiseError } from "../../util/errors.js";
 import { record } from "../autograd.js";
 import type { F32 } from "../backend.js";
 import { getBackend } from "../dispatch.js";
+import { allocF32 } from "../pool.js";
 import { sizeOf, Tensor } from "../tensor.js";
 
 export interface MatmulOptions {
@@ -145,7 +146,7 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
     A = { data: a.f32, batch: 1, rows: batch * ar, cols: ac };
     gemmBatch = 1;
   }
-  const out = new Float32Array(batch * m * n);
+  const out = allocF32(batch * m * n, false);
   gemm(A, transA, B, transB, out, gemmBatch, false);
   const y = new Tensor(out, [...batchShape, m, n]);
 

@@ -5,6 +5,7 @@ import { fmtShape, MaskwiseError } from "../../util/errors.js";
 import type { Rng } from "../../util/rng.js";
 import { record } from "../autograd.js";
 import { getBackend } from "../dispatch.js";
+import { allocF32, releaseF32 } from "../pool.js";
 import { Tensor } from "../tensor.js";
 
 /** Layer norm over the last axis (Ba et al.): x [..., D], gamma [D], beta [D]. */
@@ -17,7 +18,7 @@ export function layerNorm(x: Tensor, gamma: Tensor, beta: Tensor, eps = 1e-5): T
     );
   }
   const rows = cols === 0 ? 0 : x.size / cols;
-  const out = new Float32Array(x.size);
+  const out = allocF32(x.size, false);
   const mean = new Float32Array(rows);
   const rstd = new Float32Array(rows);
   getBackend().layerNorm(x.f32, gamma.f32, beta.f32, out, mean, rstd, rows, cols, eps);
@@ -59,16 +60,18 @@ export function dropout(x: Tensor, p: number, rng: Rng, training = true): Tensor
   }
   if (!training || p === 0) return x;
   const scale = 1 / (1 - p);
-  const mask = new Float32Array(x.size);
-  for (let i = 0; i < mask.length; i++) mask[i] = rng.uniform() < p ? 0 : scale;
-  const out = new Float32Array(x.size);
-  const xs = x.f32;
-  for (let i = 0; i < out.length; i++) out[i] = xs[i] * mask[i];
+  const mask = allocF32(x.size, false);
+  rng.fillDropoutMask(mask, p, scale);
+  const out = allocF32(x.size, false);
+  const flat = [x.size];
+  const backend = getBackend();
+  backend.binary("mul", x.f32, [1], mask, [1], out, flat);
   const y = new Tensor(out, x.shape);
   return record(y, "dropout", [x], (g, sink) => {
     const s = sink(0);
-    if (!s) return;
-    for (let i = 0; i < g.length; i++) s.g[i] = (s.acc ? s.g[i] : 0) + g[i] * mask[i];
+    if (s && !s.acc) backend.binary("mul", g, [1], mask, [1], s.g, flat);
+    else if (s) for (let i = 0; i < g.length; i++) s.g[i] += g[i] * mask[i];
+    releaseF32(mask); // the mask has no other reader
   });
 }
 

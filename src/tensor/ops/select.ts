@@ -7,6 +7,7 @@
 import { fmtShape, MaskwiseError } from "../../util/errors.js";
 import { record } from "../autograd.js";
 import { getBackend } from "../dispatch.js";
+import { allocF32 } from "../pool.js";
 import { sizeOf, Tensor } from "../tensor.js";
 import { broadcastShapes, broadcastStrides, sumToShape } from "./broadcast.js";
 
@@ -20,7 +21,7 @@ export function embedding(table: Tensor, ids: Tensor): Tensor {
   }
   const [numRows, cols] = table.shape;
   const rows = ids.size;
-  const out = new Float32Array(rows * cols);
+  const out = allocF32(rows * cols, false);
   getBackend().gather(table.f32, ids.i32, out, rows, cols, numRows);
   const y = new Tensor(out, [...ids.shape, cols]);
   return record(y, "embedding", [table, ids], (g, sink) => {

@@ -4,12 +4,13 @@
 import { fmtShape, MaskwiseError } from "../../util/errors.js";
 import { record } from "../autograd.js";
 import { getBackend } from "../dispatch.js";
+import { allocF32 } from "../pool.js";
 import { sizeOf, Tensor } from "../tensor.js";
 import { broadcastShapes, broadcastStrides, sumToShape } from "./broadcast.js";
 import { normAxes } from "./reduce.js";
 
 function alloc(t: Tensor, n: number): Float32Array | Int32Array {
-  return t.dtype === "int32" ? new Int32Array(n) : new Float32Array(n);
+  return t.dtype === "int32" ? new Int32Array(n) : allocF32(n);
 }
 
 /** The same data with a new shape; one axis may be -1 (inferred). Shares the data array. */
@@ -188,7 +189,7 @@ export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
     }
     return new Tensor(out, shape);
   }
-  const out = new Float32Array(n);
+  const out = allocF32(n, false);
   getBackend().binary(
     "add",
     x.f32,

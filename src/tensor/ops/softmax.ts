@@ -3,6 +3,7 @@
 import { fmtShape, MaskwiseError } from "../../util/errors.js";
 import { record } from "../autograd.js";
 import { getBackend } from "../dispatch.js";
+import { allocF32 } from "../pool.js";
 import { Tensor } from "../tensor.js";
 
 function softmaxOp(x: Tensor, axis: number, log: boolean): Tensor {
@@ -19,7 +20,7 @@ function softmaxOp(x: Tensor, axis: number, log: boolean): Tensor {
   }
   const cols = x.shape[x.rank - 1];
   const rows = cols === 0 ? 0 : x.size / cols;
-  const out = new Float32Array(x.size);
+  const out = allocF32(x.size, false);
   getBackend().softmax(x.f32, out, rows, cols, log);
   const y = new Tensor(out, x.shape);
   return record(y, op, [x], (g, sink) => {

@@ -4,10 +4,11 @@
 import { record } from "../autograd.js";
 import type { UnaryOp } from "../backend.js";
 import { getBackend } from "../dispatch.js";
+import { allocF32 } from "../pool.js";
 import { Tensor } from "../tensor.js";
 
 function unary(op: UnaryOp, x: Tensor): Tensor {
-  const out = new Float32Array(x.size);
+  const out = allocF32(x.size, false);
   getBackend().unary(op, x.f32, out, x.size);
   const y = new Tensor(out, x.shape);
   return record(y, op, [x], (g, sink) => {

@@ -1,0 +1,89 @@
+// A free list of float32 buffers, so that a training step reuses the memory of the step before.
+//
+// Why: a step allocates hundreds of megabytes of activations and gradients and drops them all
+// again. Large typed arrays live outside the JavaScript heap, and V8 starts a garbage collection
+// each time such external memory grows by a few tens of megabytes, so a fresh allocation per
+// value costs collections (and zero-filling) on every step. `backward()` hands the buffers it
+// knows to be dead back here, and the next step's ops take them out again.
+//
+// Buffers are grouped into size classes a quarter power of two apart (at most 19% unused), so a
+// batch whose length differs a little from the last one still finds a buffer. Small arrays are
+// left to the garbage collector, which handles them cheaply. Only buffers allocated here can be
+// released here; anything else is ignored, so releasing is always safe to attempt.
+
+/** Arrays smaller than this are not pooled. */
+const MIN_BYTES = 16 * 1024;
+/** The pool stops keeping buffers beyond this many bytes (the rest goes to the collector). */
+const MAX_POOLED_BYTES = 2 ** 31;
+
+const free = new Map<number, ArrayBuffer[]>();
+/** Buffers this pool allocated (the only ones it will take back). */
+const owned = new WeakSet<ArrayBuffer>();
+/** Buffers sitting in the free lists, to refuse a second release of the same buffer. */
+const idle = new WeakSet<ArrayBuffer>();
+let pooledBytes = 0;
+
+/** Capacity in bytes of size class c (a multiple of 64 bytes). */
+function capacity(c: number): number {
+  return Math.ceil(2 ** (c / 4) / 64) * 64;
+}
+
+/** The smallest size class whose capacity holds `bytes`. */
+function classOf(bytes: number): number {
+  let c = Math.ceil(4 * Math.log2(bytes));
+  while (capacity(c) < bytes) c++;
+  while (c > 0 && capacity(c - 1) >= bytes) c--;
+  return c;
+}
+
+/**
+ * A float32 array of n elements. With `zero` (the default) every element is 0, as from
+ * `new Float32Array(n)`; without it the contents are whatever the last user left, for outputs
+ * a kernel overwrites completely.
+ */
+export function allocF32(n: number, zero = true): Float32Array {
+  const bytes = n * 4;
+  if (bytes < MIN_BYTES) return new Float32Array(n);
+  const c = classOf(bytes);
+  const buffer = free.get(c)?.pop();
+  if (buffer !== undefined) {
+    idle.delete(buffer);
+    pooledBytes -= buffer.byteLength;
+    const a = new Float32Array(buffer, 0, n);
+    if (zero) a.fill(0);
+    return a;
+  }
+  const fresh = new ArrayBuffer(capacity(c));
+  owned.add(fresh);
+  return new Float32Array(fresh, 0, n);
+}
+
+/**
+ * Gives the memory behind `a` back for reuse. The caller promises that nothing reads or writes
+ * `a`, or any other view of its buffer, afterwards. Arrays not from `allocF32` are ignored.
+ */
+export function releaseF32(a: Float32Array): void {
+  const buffer = a.buffer;
+  if (!(buffer instanceof ArrayBuffer) || !owned.has(buffer) || idle.has(buffer)) return;
+  if (pooledBytes + buffer.byteLength > MAX_POOLED_BYTES) return;
+  const c = classOf(buffer.byteLength);
+  let list = free.get(c);
+  if (list === undefined) {
+    list = [];
+    free.set(c, list);
+  }
+  list.push(buffer);
+  idle.add(buffer);
+  pooledBytes += buffer.byteLength;
+}
+
+/** Bytes held in the free lists, for tests and diagnostics. */
+export function pooledF32Bytes(): number {
+  return pooledBytes;
+}
+
+/** Drops every idle buffer (to the garbage collector). */
+export function clearF32Pool(): void {
+  free.clear();
+  pooledBytes = 0;
+}

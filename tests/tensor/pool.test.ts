@@ -1,0 +1,83 @@
+// The buffer pool and backward()'s freeIntermediates: recycled memory must never change a result.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { trainStepBatch } from "../../src/cli/commands/bench-train-step.js";
+import { resolveConfig } from "../../src/models/config.js";
+import { EncoderDecoderModel } from "../../src/models/encoder-decoder.js";
+import { AdamW } from "../../src/optim/adamw.js";
+import * as T from "../../src/tensor/index.js";
+import { allocF32, pooledF32Bytes, releaseF32 } from "../../src/tensor/pool.js";
+import { Rng } from "../../src/util/rng.js";
+
+test("pool: a released buffer is handed out again, zeroed unless asked otherwise", () => {
+  const a = allocF32(10_000);
+  a.fill(7);
+  const before = pooledF32Bytes();
+  releaseF32(a);
+  assert.ok(pooledF32Bytes() >= before + 40_000);
+  releaseF32(a); // a second release of the same buffer is refused
+  assert.equal(pooledF32Bytes(), before + a.buffer.byteLength);
+  const b = allocF32(9_900, false); // a slightly smaller request fits the same size class
+  assert.equal(b.buffer, a.buffer);
+  assert.equal(b.length, 9_900);
+  assert.equal(b[0], 7);
+  releaseF32(b);
+  const c = allocF32(10_000);
+  assert.equal(c.buffer, a.buffer);
+  assert.ok(c.every((v) => v === 0));
+});
+
+test("pool: arrays it did not allocate, and small ones, are never taken", () => {
+  const before = pooledF32Bytes();
+  releaseF32(new Float32Array(100_000));
+  releaseF32(allocF32(16));
+  assert.equal(pooledF32Bytes(), before);
+});
+
+test("rng: fillDropoutMask draws the same values as uniform() in a loop", () => {
+  const a = new Rng(9);
+  const b = new Rng(9);
+  const mask = new Float32Array(1000);
+  a.fillDropoutMask(mask, 0.3, 2);
+  for (let i = 0; i < mask.length; i++) assert.equal(mask[i], b.uniform() < 0.3 ? 0 : 2);
+  assert.equal(a.nextU32(), b.nextU32());
+});
+
+test("training with freeIntermediates gives bit-identical losses and parameters", () => {
+  // Big enough that activations, gradients and logits go through the pool (>= 16 KB each), with
+  // dropout on; the two runs interleave, so each reuses buffers the other released.
+  const config = resolveConfig({
+    vocab_size: 200,
+    d_model: 32,
+    encoder_layers: 2,
+    decoder_layers: 2,
+    encoder_attention_heads: 4,
+    decoder_attention_heads: 4,
+    encoder_ffn_dim: 64,
+    decoder_ffn_dim: 64,
+    dropout: 0.1,
+  });
+  const batch = trainStepBatch(new Rng(3), 8, 16, 16, 200);
+  const runs = [true, false].map((free) => {
+    const model = new EncoderDecoderModel(config, 1);
+    model.train();
+    const opt = new AdamW(model.parameters(), { lr: 1e-3, weightDecay: 0 });
+    return { free, model, opt, losses: [] as number[] };
+  });
+  for (let step = 0; step < 4; step++) {
+    for (const run of runs) {
+      run.opt.zeroGrad();
+      const { loss } = run.model.forward(batch, { rng: new Rng(100 + step) });
+      assert.ok(loss);
+      run.losses.push(loss.item());
+      T.backward(loss, undefined, { freeIntermediates: run.free });
+      run.opt.update();
+    }
+  }
+  assert.ok(pooledF32Bytes() > 0, "the pool took part");
+  assert.deepEqual(runs[0].losses, runs[1].losses);
+  assert.ok(runs[0].losses[3] < runs[0].losses[0], "the model learned");
+  const [pa, pb] = runs.map((r) => r.model.parameters());
+  assert.equal(pa.length, pb.length);
+  for (let i = 0; i < pa.length; i++) assert.deepEqual(pa[i].f32, pb[i].f32, pa[i].name);
+});
