@@ -52,6 +52,55 @@ function checkShapes(q: Tensor, k: Tensor, v: Tensor): [number, number, number, 
   return [B, H, Tq, Tk, Dh];
 }
 
+/** The last grid and block map built for each mask object. */
+interface Layout {
+  B: number;
+  Tq: number;
+  Tk: number;
+  blockQ: number;
+  blockK: number;
+  attend: Uint8Array;
+  blocks: Uint8Array;
+}
+const layouts = new WeakMap<AttendMask, Layout>();
+
+/**
+ * The mask's grid and block map for these sizes. A model passes one mask object to every layer
+ * of a stack, so the grid is built once per forward rather than once per layer (masks are
+ * immutable, and the kernels only read the grid).
+ */
+function layoutOf(
+  m: AttendMask,
+  B: number,
+  Tq: number,
+  Tk: number,
+  blockQ: number,
+  blockK: number,
+) {
+  const last = layouts.get(m);
+  if (
+    last &&
+    last.B === B &&
+    last.Tq === Tq &&
+    last.Tk === Tk &&
+    last.blockQ === blockQ &&
+    last.blockK === blockK
+  ) {
+    return last;
+  }
+  const layout = {
+    B,
+    Tq,
+    Tk,
+    blockQ,
+    blockK,
+    attend: m.attendGrid(B, Tq, Tk),
+    blocks: m.blockMap(B, Tq, Tk, blockQ, blockK),
+  };
+  layouts.set(m, layout);
+  return layout;
+}
+
 /** Builds the kernel arguments: the mask's grid and block map for this batch. */
 export function attentionArgs(
   q: Tensor,
@@ -79,6 +128,7 @@ export function attentionArgs(
       where: "attention",
     });
   }
+  const { attend, blocks } = layoutOf(m, maskBatch, Tq, Tk, blockQ, blockK);
   return {
     B,
     H,
@@ -88,9 +138,9 @@ export function attentionArgs(
     q: q.f32,
     k: k.f32,
     v: v.f32,
-    attend: m.attendGrid(maskBatch, Tq, Tk),
+    attend,
     maskBatch,
-    blocks: m.blockMap(maskBatch, Tq, Tk, blockQ, blockK),
+    blocks,
     blockQ,
     blockK,
     scale: options.scale ?? 1 / Math.sqrt(Dh),
