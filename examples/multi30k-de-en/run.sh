@@ -26,7 +26,7 @@ if [ "$SMOKE" = 1 ]; then
   SIZE="--model tiny --vocab-size 500 --max-steps 30 --max-tokens 1024 --warmup 10 --bleu-sample 10"
 else
   TRAIN=$DATA TEST=$DATA
-  SIZE="--model small --vocab-size 8000 --max-minutes $MINUTES --max-tokens 4096 --warmup 300"
+  SIZE="--model small --vocab-size 8000 --max-minutes $MINUTES --max-tokens 4096 --warmup 300 --dropout 0.3"
 fi
 
 # shellcheck disable=SC2086 # SIZE is a list of flags
