@@ -258,6 +258,7 @@ export class Trainer<M extends TrainableModel = EncoderDecoderModel> {
         valid_loss: v,
         valid_ppl: v === null ? null : Math.exp(v),
         ...extra,
+        train_s: trainSeconds,
       });
       const improved =
         v !== null && (this.state.bestValidLoss === null || v < this.state.bestValidLoss);
@@ -341,6 +342,7 @@ export class Trainer<M extends TrainableModel = EncoderDecoderModel> {
             lr: this.optimizer.lr,
             tokens_per_s: tokensPerS,
             grad_norm: gradNorm,
+            train_s: trainSeconds,
           });
           this.state.logLoss = 0;
           this.state.logTokens = 0;
