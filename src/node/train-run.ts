@@ -30,6 +30,7 @@ export const RUN_FLAGS = {
   "max-tokens": { type: "string" },
   "update-freq": { type: "string" },
   lr: { type: "string" },
+  schedule: { type: "string" },
   warmup: { type: "string" },
   "label-smoothing": { type: "string" },
   dropout: { type: "string" },
@@ -58,7 +59,10 @@ export function runFlagsHelp(labelSmoothing: number): string {
   --max-tokens N         padded tokens per batch (default 4096)
   --update-freq N        batches accumulated per update (default 1)
   --lr X                 peak learning rate (default 5e-4)
-  --warmup N             warmup updates of the inverse-sqrt schedule (default 4000)
+  --schedule KIND        inverse-sqrt (default): after warmup, lr * sqrt(warmup / step);
+                         linear or cosine: after warmup, down to 0 at the end of the budget
+                         (--max-steps, --max-epochs or --max-minutes, whichever ends first)
+  --warmup N             updates of linear warmup to the peak (default 4000)
   --label-smoothing X    default ${labelSmoothing}
   --dropout X            default 0.1
   --weight-decay X       default 0.0001 (never on biases and norms)
@@ -254,7 +258,24 @@ export function trainerOptions(
       where: `maskwise ${command} --max-minutes`,
     });
   }
-  const savedSchedule = saved.schedule?.kind === "inverse-sqrt" ? saved.schedule : undefined;
+  const savedSchedule = saved.schedule as
+    | { kind?: string; lr?: number; warmup?: number }
+    | undefined;
+  const kind = pick(
+    "schedule",
+    () => {
+      const k = String(v.schedule);
+      if (k !== "inverse-sqrt" && k !== "linear" && k !== "cosine") {
+        throw new MaskwiseError(`--schedule must be inverse-sqrt, linear or cosine, got '${k}'`, {
+          code: "E_ARG",
+          where: `maskwise ${command} --schedule`,
+        });
+      }
+      return k;
+    },
+    savedSchedule?.kind as "inverse-sqrt" | "linear" | "cosine" | undefined,
+    "inverse-sqrt" as const,
+  );
   const freeze = pick(
     "freeze",
     () =>
@@ -289,7 +310,7 @@ export function trainerOptions(
     maxTokens: pick("max-tokens", () => int("max-tokens", 4096, 1), saved.maxTokens, 4096),
     updateFreq: pick("update-freq", () => int("update-freq", 1, 1), saved.updateFreq, 1),
     schedule: {
-      kind: "inverse-sqrt",
+      kind,
       lr: pick("lr", () => num("lr", 5e-4), savedSchedule?.lr, 5e-4),
       warmup: pick("warmup", () => int("warmup", 4000), savedSchedule?.warmup, 4000),
     },

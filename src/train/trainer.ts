@@ -17,7 +17,7 @@ import type { EncoderDecoderModel } from "../models/encoder-decoder.js";
 import type { Example } from "../objectives/types.js";
 import { AdamW } from "../optim/adamw.js";
 import { clipGradNorm, decayGroups } from "../optim/clip.js";
-import { makeSchedule, type ScheduleSpec } from "../optim/schedules.js";
+import { makeSchedule, type Schedule, type ScheduleSpec } from "../optim/schedules.js";
 import { backward, noGrad } from "../tensor/autograd.js";
 import { Tensor } from "../tensor/tensor.js";
 import { MaskwiseError } from "../util/errors.js";
@@ -36,7 +36,10 @@ import {
 export interface TrainerOptions {
   maxSteps?: number;
   maxEpochs?: number;
-  /** Stop after this much training time (seconds, evaluation excluded); the run ends as at max steps. */
+  /**
+   * Stop after this much training time (seconds, evaluation excluded, counted over the whole run:
+   * a resumed run has the rest of it); the run ends as at max steps.
+   */
   maxSeconds?: number;
   /**
    * Keep checkpoints/epoch-K/ for the last this many epochs (0 = none): the checkpoints that
@@ -106,6 +109,8 @@ export interface TrainerState {
    */
   logLoss: number;
   logTokens: number;
+  /** Seconds spent in updates over the whole run (every invocation): what maxSeconds limits. */
+  trainSeconds: number;
   seed: number;
 }
 
@@ -132,7 +137,7 @@ export class Trainer<M extends TrainableModel = EncoderDecoderModel> {
   readonly train: ExampleSource;
   readonly valid: ExampleSource;
   private readonly trainLengths: number[];
-  private readonly schedule: (step: number) => number;
+  private readonly schedule: Schedule;
 
   constructor(
     readonly model: M,
@@ -180,6 +185,7 @@ export class Trainer<M extends TrainableModel = EncoderDecoderModel> {
       evalsWithoutImprovement: 0,
       logLoss: 0,
       logTokens: 0,
+      trainSeconds: 0,
       seed: options.seed,
     };
   }
@@ -238,8 +244,18 @@ export class Trainer<M extends TrainableModel = EncoderDecoderModel> {
     const params = this.model.parameters();
     this.model.train();
     let lastValid: number | null = null;
-    let trainSeconds = 0;
-    const outOfTime = () => o.maxSeconds !== undefined && trainSeconds >= o.maxSeconds;
+    const outOfTime = () => o.maxSeconds !== undefined && this.state.trainSeconds >= o.maxSeconds;
+    // The share of the budget spent: the largest of steps, epochs and seconds over their limits.
+    // Linear and cosine schedules decay over it; the progress display shows it.
+    const spent = (batchesInEpoch: number) =>
+      Math.min(
+        1,
+        Math.max(
+          this.state.step / maxSteps,
+          (this.state.epoch + this.state.batchInEpoch / Math.max(1, batchesInEpoch)) / maxEpochs,
+          o.maxSeconds === undefined ? 0 : this.state.trainSeconds / o.maxSeconds,
+        ),
+      );
     let windowTokens = 0;
     let windowStart = performance.now();
     let lastEvalStep = -1;
@@ -258,7 +274,7 @@ export class Trainer<M extends TrainableModel = EncoderDecoderModel> {
         valid_loss: v,
         valid_ppl: v === null ? null : Math.exp(v),
         ...extra,
-        train_s: trainSeconds,
+        train_s: this.state.trainSeconds,
       });
       const improved =
         v !== null && (this.state.bestValidLoss === null || v < this.state.bestValidLoss);
@@ -310,11 +326,11 @@ export class Trainer<M extends TrainableModel = EncoderDecoderModel> {
           });
         }
         const gradNorm = clipGradNorm(params, o.clipNorm ?? 0);
-        this.optimizer.lr = this.schedule(this.state.step + 1);
+        this.optimizer.lr = this.schedule(this.state.step + 1, spent(batches.length));
         this.optimizer.update();
         this.state.step++;
         this.state.batchInEpoch += group.length;
-        trainSeconds += (performance.now() - updateStart) / 1000;
+        this.state.trainSeconds += (performance.now() - updateStart) / 1000;
         this.state.logLoss += lossSum;
         this.state.logTokens += tokens;
         windowTokens += tokens;
@@ -327,12 +343,7 @@ export class Trainer<M extends TrainableModel = EncoderDecoderModel> {
           loss: stepLoss,
           lr: this.optimizer.lr,
           tokensPerS,
-          progress: Math.min(
-            1,
-            Number.isFinite(maxSteps)
-              ? this.state.step / maxSteps
-              : (this.state.epoch + this.state.batchInEpoch / batches.length) / maxEpochs,
-          ),
+          progress: spent(batches.length),
         });
         if (this.state.step % logEvery === 0) {
           this.store.appendMetrics({
@@ -342,7 +353,7 @@ export class Trainer<M extends TrainableModel = EncoderDecoderModel> {
             lr: this.optimizer.lr,
             tokens_per_s: tokensPerS,
             grad_norm: gradNorm,
-            train_s: trainSeconds,
+            train_s: this.state.trainSeconds,
           });
           this.state.logLoss = 0;
           this.state.logTokens = 0;
@@ -457,6 +468,7 @@ export class Trainer<M extends TrainableModel = EncoderDecoderModel> {
       evalsWithoutImprovement: st.evalsWithoutImprovement,
       logLoss: st.logLoss ?? 0,
       logTokens: st.logTokens ?? 0,
+      trainSeconds: st.trainSeconds ?? 0,
       seed: st.seed,
     };
     return true;

@@ -125,4 +125,24 @@ test("--max-minutes stops a run by training time; a budget of 0 is refused", () 
   const zero = run(args("0"));
   assert.equal(zero.status, 2);
   assert.match(zero.stderr, /--max-minutes must be above 0/);
+  // --schedule linear over 10 updates: the rate falls to lr / 10 at the last, and is saved with
+  // the run (a resumed run keeps it); an unknown schedule is refused by name.
+  const lin = run([
+    ...args("5").map((a) => (a === join(dir, "run5") ? join(dir, "lin") : a)),
+    ...["--max-steps", "10", "--schedule", "linear", "--lr", "1e-3", "--warmup", "0"],
+  ]);
+  assert.equal(lin.status, 0, lin.stderr);
+  const lrs = readFileSync(join(dir, "lin", "metrics.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l))
+    .filter((m) => "lr" in m);
+  assert.ok(Math.abs(lrs.at(-1).lr - 1e-4) < 1e-12, `last lr ${lrs.at(-1).lr}`);
+  const state = JSON.parse(
+    readFileSync(join(dir, "lin", "checkpoints", "last", "trainer_state.json"), "utf8"),
+  );
+  assert.equal(state.options.schedule.kind, "linear");
+  const bad = run([...args("5"), "--schedule", "step"]);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--schedule must be inverse-sqrt, linear or cosine, got 'step'/);
 });

@@ -34,6 +34,24 @@ test("linear and cosine decay to their floor at totalSteps", () => {
   near(cos(500), 0.1);
 });
 
+test("linear and cosine decay over the budget spent when no step count is given", () => {
+  const lin = makeSchedule({ kind: "linear", lr: 2, warmup: 10 });
+  near(lin(5), 1); // warmup, nothing spent
+  near(lin(50, 0.25), 1.5);
+  near(lin(50, 1), 0);
+  near(lin(50, 1.5), 0); // past the budget: never negative
+  // With both, whichever budget is further spent decides.
+  const both = makeSchedule({ kind: "linear", lr: 1, warmup: 0, totalSteps: 100 });
+  near(both(50, 0.1), 0.5);
+  near(both(10, 0.6), 0.4);
+  const cos = makeSchedule({ kind: "cosine", lr: 1, warmup: 4, minLr: 0.2 });
+  near(cos(2, 0), 0.5);
+  near(cos(20, 0.5), 0.6);
+  near(cos(20, 1), 0.2);
+  // Without a budget the decaying schedules hold their peak: the trainer always passes one.
+  near(lin(1e6), 2);
+});
+
 test("clipping scales all gradients together", () => {
   const a = T.parameter(T.zeros([2]));
   const b = T.parameter(T.zeros([1]));

@@ -108,3 +108,63 @@ test("early stopping after `patience` evaluations without improvement", () => {
   assert.equal(s.stoppedBy, "early_stopping");
   assert.equal(s.state.step, 6);
 });
+
+test("a linear schedule decays over the budget: steps, epochs or training time", () => {
+  const data = { train: reversal(60, 8), valid: reversal(6, 9) };
+  const lrs = (opts: Partial<TrainerOptions>) => {
+    const store = new MemoryStore();
+    const t = new Trainer(
+      new EncoderDecoderModel(cfg, 3),
+      data,
+      { ...base, schedule: { kind: "linear", lr: 1e-3, warmup: 0 }, ...opts },
+      store,
+    );
+    const summary = t.run();
+    return { summary, lr: store.metrics.filter((m) => "lr" in m).map((m) => m.lr as number) };
+  };
+  // By steps: update k (1-based) runs at lr * (1 - (k - 1) / maxSteps).
+  const bySteps = lrs({ maxSteps: 20 });
+  assert.equal(bySteps.lr.length, 20);
+  for (const [i, lr] of bySteps.lr.entries())
+    assert.ok(Math.abs(lr - 1e-3 * (1 - i / 20)) < 1e-12, `${i} ${lr}`);
+  // By epochs: the last update of the last epoch runs at a rate just above 0.
+  const byEpochs = lrs({ maxEpochs: 2 });
+  assert.equal(byEpochs.summary.stoppedBy, "max_epochs");
+  const last = byEpochs.lr[byEpochs.lr.length - 1];
+  assert.ok(last > 0 && last <= 1e-3 / byEpochs.lr.length + 1e-12, `last lr ${last}`);
+  // By time: every rate is 1e-3 * (1 - training seconds before the update / the budget).
+  const byTime = lrs({ maxSeconds: 0.5 });
+  assert.equal(byTime.summary.stoppedBy, "max_time");
+  assert.ok(
+    byTime.lr.every((lr, i) => i === 0 || lr < byTime.lr[i - 1]),
+    "falls every update",
+  );
+  assert.ok(byTime.lr[byTime.lr.length - 1] < 1e-3 * 0.5, `last ${byTime.lr.at(-1)}`);
+});
+
+test("a resumed run has only the rest of its time budget", () => {
+  const data = { train: reversal(60, 10), valid: reversal(6, 11) };
+  const store = new MemoryStore();
+  const opts = { ...base, maxSeconds: 0.3 };
+  const first = new Trainer(new EncoderDecoderModel(cfg, 4), data, opts, store);
+  const s1 = first.run();
+  assert.equal(s1.stoppedBy, "max_time");
+  assert.ok(s1.state.trainSeconds >= 0.3);
+  const second = new Trainer(new EncoderDecoderModel(cfg, 4), data, opts, store);
+  assert.ok(second.resume());
+  assert.equal(second.state.trainSeconds, s1.state.trainSeconds);
+  const s2 = second.run();
+  assert.equal(s2.stoppedBy, "max_time");
+  assert.equal(s2.state.step, s1.state.step, "no update after the budget is spent");
+  // The budget of a run with more time left goes on from where it stopped.
+  const third = new Trainer(
+    new EncoderDecoderModel(cfg, 4),
+    data,
+    { ...opts, maxSeconds: 0.6 },
+    store,
+  );
+  assert.ok(third.resume());
+  const s3 = third.run();
+  assert.ok(s3.state.step > s1.state.step && s3.state.trainSeconds >= 0.6);
+  assert.ok(s3.state.trainSeconds < 0.6 + 0.3, `trained ${s3.state.trainSeconds} s in all`);
+});
