@@ -105,7 +105,6 @@ export const command: Command = {
     const out = v.out as string;
     const store = new DirectoryStore(out);
     const sample = valid.slice(0, 200);
-    const started = Date.now();
     const bar = progressBar("quickstart");
     let interrupted = false;
     const onSigint = () => {
@@ -151,13 +150,9 @@ export const command: Command = {
             [sample.map(([, t]) => t)],
           ).score,
         }),
-        // The run ends at the step limit or the time budget, whichever comes first: the bar
-        // shows whichever of the two is further along.
-        onUpdate: (u) =>
-          bar({
-            ...u,
-            progress: Math.max(u.progress, (Date.now() - started) / 1000 / (minutes * 60)),
-          }),
+        // The run ends at the step limit or the time budget, whichever comes first: the
+        // trainer's progress is whichever of the two is further along.
+        onUpdate: bar,
       },
     );
     const summary = trainer.run();
