@@ -8,6 +8,7 @@
 #include <string>
 
 #include "decode.h"
+#include "gemm.h"
 
 namespace {
 
@@ -128,6 +129,24 @@ Napi::Value DecodeTopK(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(count));
 }
 
+/** gemmBf16(m, n, k, a, w, c): c [m, n] += a [m, k] w^T, w [n, k] bfloat16 bits. */
+Napi::Value GemmBf16(const Napi::CallbackInfo& info) {
+  Check c{info, "gemmBf16"};
+  if (info.Length() != 6) c.fail("expects 6 arguments");
+  const int64_t m = c.size(0, "m");
+  const int64_t n = c.size(1, "n");
+  const int64_t k = c.size(2, "k");
+  const double mk = static_cast<double>(m) * static_cast<double>(k);
+  const double nk = static_cast<double>(n) * static_cast<double>(k);
+  const double mn = static_cast<double>(m) * static_cast<double>(n);
+  if (mk > kMaxSafe || nk > kMaxSafe || mn > kMaxSafe) c.fail("the sizes are too large");
+  const float* a = c.array<float, napi_float32_array>(3, "a", "a Float32Array", mk).Data();
+  const uint16_t* w = c.array<uint16_t, napi_uint16_array>(4, "w", "a Uint16Array", nk).Data();
+  float* out = c.array<float, napi_float32_array>(5, "c", "a Float32Array", mn).Data();
+  mw::gemm_skinny_bf16(m, n, k, a, w, out);
+  return info.Env().Undefined();
+}
+
 }  // namespace
 
 namespace mw {
@@ -136,6 +155,7 @@ void register_decode(Napi::Env env, Napi::Object exports) {
   exports.Set("decodeAttention", Napi::Function::New(env, DecodeAttention, "decodeAttention"));
   exports.Set("decodeLogSoftmax", Napi::Function::New(env, DecodeLogSoftmax, "decodeLogSoftmax"));
   exports.Set("decodeTopK", Napi::Function::New(env, DecodeTopK, "decodeTopK"));
+  exports.Set("gemmBf16", Napi::Function::New(env, GemmBf16, "gemmBf16"));
 }
 
 }  // namespace mw

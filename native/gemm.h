@@ -61,6 +61,13 @@ constexpr int64_t kSkinnyRows = 8;
 bool gemm_skinny_applies(const GemmParams& g);
 /** C = alpha * A B^T + beta * C for a few rows of A, streaming each row of B once. */
 void gemm_skinny(const GemmParams& g);
+/**
+ * C [m, n] += A [m, k] W^T with W [n, k] stored as bfloat16 bits (the high halves of float32s);
+ * rows are contiguous (lda = ldw = k, ldc = n). AVX-512 streams W as gemm_skinny streams B;
+ * other CPUs take a scalar loop.
+ */
+void gemm_skinny_bf16(int64_t m, int64_t n, int64_t k, const float* A, const uint16_t* W,
+                      float* C);
 
 /**
  * FMA peak of the selected ISA on every pool thread at once: independent FMA chains on

@@ -9,9 +9,16 @@
 // to them. Splitting every product of a decoding step (64K multiply-adds up, ~40 dispatches per
 // token) made decoding fragile on shared cores: a worker descheduled while holding a task stalls
 // the product, and in 2 of 5 benchmark runs a 32-token decode took ~1 s instead of ~50 ms.
+//
+// The same kernels read B as bfloat16 (gemm_skinny_bf16): each 16 weights load as 16 uint16,
+// widen to 32 bits and shift into the high half, which is their float32 value exactly; the
+// arithmetic is unchanged. A decoding step streams every weight once per token, so half the
+// bytes is most of the time saved.
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cstring>
+#include <vector>
 
 #include "gemm.h"
 #include "threadpool.h"
@@ -26,14 +33,30 @@ constexpr int64_t kSkinnyParallel = int64_t{1} << 20;
 
 MW_AVX512 inline float hsum(__m512 v) { return _mm512_reduce_add_ps(v); }
 
+// 16 consecutive elements of a row of B as float32, and the first `count` of them (the rest 0).
+MW_AVX512 inline __m512 loadb(const float* p) { return _mm512_loadu_ps(p); }
+MW_AVX512 inline __m512 loadb(const uint16_t* p) {
+  const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+MW_AVX512 inline __m512 loadb_tail(const float* p, int64_t count) {
+  return _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << count) - 1u), p);
+}
+MW_AVX512 inline __m512 loadb_tail(const uint16_t* p, int64_t count) {
+  // A masked 16-bit load needs AVX512BW; a copy of the few tail elements does not.
+  uint16_t t[16] = {0};
+  std::memcpy(t, p, static_cast<size_t>(count) * sizeof(uint16_t));
+  return loadb(t);
+}
+
 MW_AVX512 inline void store(const GemmParams& g, float* c, float v) {
   const float r = g.alpha * v;
   *c = g.beta == 0.0f ? r : r + g.beta * *c;
 }
 
 // Rows i0..i0+MI of A against rows j0..j0+NJ of B (MI, NJ <= 4).
-template <int MI, int NJ>
-MW_AVX512 void block(const GemmParams& g, const float* A, const float* B, float* C, int64_t i0,
+template <int MI, int NJ, class TB>
+MW_AVX512 void block(const GemmParams& g, const float* A, const TB* B, float* C, int64_t i0,
                      int64_t j0) {
   __m512 acc[MI][NJ];
 #pragma GCC unroll 4
@@ -41,7 +64,7 @@ MW_AVX512 void block(const GemmParams& g, const float* A, const float* B, float*
 #pragma GCC unroll 4
     for (int j = 0; j < NJ; j++) acc[i][j] = _mm512_setzero_ps();
   const float* a[MI];
-  const float* b[NJ];
+  const TB* b[NJ];
   for (int i = 0; i < MI; i++) a[i] = A + (i0 + i) * g.lda;
   for (int j = 0; j < NJ; j++) b[j] = B + (j0 + j) * g.ldb;
   const int64_t k = g.k;
@@ -49,7 +72,7 @@ MW_AVX512 void block(const GemmParams& g, const float* A, const float* B, float*
   for (; p + 16 <= k; p += 16) {
     __m512 bv[NJ];
 #pragma GCC unroll 4
-    for (int j = 0; j < NJ; j++) bv[j] = _mm512_loadu_ps(b[j] + p);
+    for (int j = 0; j < NJ; j++) bv[j] = loadb(b[j] + p);
 #pragma GCC unroll 4
     for (int i = 0; i < MI; i++) {
       const __m512 av = _mm512_loadu_ps(a[i] + p);
@@ -60,7 +83,7 @@ MW_AVX512 void block(const GemmParams& g, const float* A, const float* B, float*
   if (p < k) {
     const __mmask16 m = static_cast<__mmask16>((1u << (k - p)) - 1u);
     __m512 bv[NJ];
-    for (int j = 0; j < NJ; j++) bv[j] = _mm512_maskz_loadu_ps(m, b[j] + p);
+    for (int j = 0; j < NJ; j++) bv[j] = loadb_tail(b[j] + p, k - p);
     for (int i = 0; i < MI; i++) {
       const __m512 av = _mm512_maskz_loadu_ps(m, a[i] + p);
       for (int j = 0; j < NJ; j++) acc[i][j] = _mm512_fmadd_ps(av, bv[j], acc[i][j]);
@@ -70,8 +93,8 @@ MW_AVX512 void block(const GemmParams& g, const float* A, const float* B, float*
     for (int j = 0; j < NJ; j++) store(g, C + (i0 + i) * g.ldc + j0 + j, hsum(acc[i][j]));
 }
 
-template <int NJ>
-MW_AVX512 void rows_of_a(const GemmParams& g, const float* A, const float* B, float* C,
+template <int NJ, class TB>
+MW_AVX512 void rows_of_a(const GemmParams& g, const float* A, const TB* B, float* C,
                          int64_t j0) {
   int64_t i = 0;
   for (; i + 4 <= g.m; i += 4) block<4, NJ>(g, A, B, C, i, j0);
@@ -104,8 +127,8 @@ MW_AVX512 inline __m512 reduce16(const __m512* v) {
 }
 
 // acc[t] += A_row(a[t / NB]) . B_row(b[t % NB]) for the MI x NB pairs, over all of k.
-template <int MI, int NB>
-MW_AVX512 inline void dots(int64_t k, const float* const* a, const float* const* b, __m512* acc) {
+template <int MI, int NB, class TB>
+MW_AVX512 inline void dots(int64_t k, const float* const* a, const TB* const* b, __m512* acc) {
   for (int t = 0; t < MI * NB; t++) acc[t] = _mm512_setzero_ps();
   int64_t p = 0;
   for (; p + 16 <= k; p += 16) {
@@ -114,11 +137,11 @@ MW_AVX512 inline void dots(int64_t k, const float* const* a, const float* const*
       // (16 accumulators and no B registers: no spills).
       const __m512 av = _mm512_loadu_ps(a[0] + p);
 #pragma GCC unroll 16
-      for (int j = 0; j < NB; j++) acc[j] = _mm512_fmadd_ps(av, _mm512_loadu_ps(b[j] + p), acc[j]);
+      for (int j = 0; j < NB; j++) acc[j] = _mm512_fmadd_ps(av, loadb(b[j] + p), acc[j]);
     } else {
       __m512 bv[NB];
 #pragma GCC unroll 16
-      for (int j = 0; j < NB; j++) bv[j] = _mm512_loadu_ps(b[j] + p);
+      for (int j = 0; j < NB; j++) bv[j] = loadb(b[j] + p);
 #pragma GCC unroll 4
       for (int i = 0; i < MI; i++) {
         const __m512 av = _mm512_loadu_ps(a[i] + p);
@@ -132,16 +155,17 @@ MW_AVX512 inline void dots(int64_t k, const float* const* a, const float* const*
     for (int i = 0; i < MI; i++) {
       const __m512 av = _mm512_maskz_loadu_ps(m, a[i] + p);
       for (int j = 0; j < NB; j++)
-        acc[i * NB + j] = _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(m, b[j] + p), acc[i * NB + j]);
+        acc[i * NB + j] = _mm512_fmadd_ps(av, loadb_tail(b[j] + p, k - p), acc[i * NB + j]);
     }
   }
 }
 
 // C[i0:i0+4, j0:j0+4] from 4 rows of A and 4 rows of B.
-MW_AVX512 void block4x4(const GemmParams& g, const float* A, const float* B, float* C, int64_t i0,
+template <class TB>
+MW_AVX512 void block4x4(const GemmParams& g, const float* A, const TB* B, float* C, int64_t i0,
                         int64_t j0) {
   const float* a[4];
-  const float* b[4];
+  const TB* b[4];
   for (int t = 0; t < 4; t++) a[t] = A + (i0 + t) * g.lda;
   for (int t = 0; t < 4; t++) b[t] = B + (j0 + t) * g.ldb;
   __m512 acc[16];
@@ -165,10 +189,11 @@ MW_AVX512 void block4x4(const GemmParams& g, const float* A, const float* B, flo
 }
 
 // C[i, j0:j0+16] from one row of A and 16 rows of B.
-MW_AVX512 void block1x16(const GemmParams& g, const float* A, const float* B, float* C, int64_t i,
+template <class TB>
+MW_AVX512 void block1x16(const GemmParams& g, const float* A, const TB* B, float* C, int64_t i,
                          int64_t j0) {
   const float* a[1] = {A + i * g.lda};
-  const float* b[16];
+  const TB* b[16];
   for (int t = 0; t < 16; t++) b[t] = B + (j0 + t) * g.ldb;
   __m512 acc[16];
   dots<1, 16>(g.k, a, b, acc);
@@ -182,7 +207,8 @@ MW_AVX512 void block1x16(const GemmParams& g, const float* A, const float* B, fl
 
 // Rows [j0, j1) of B (columns of C) for every row of A: 16 rows of B at a time (they stay in
 // L1/L2 while every row of A passes over them), then the edges.
-MW_AVX512 void columns(const GemmParams& g, const float* A, const float* B, float* C, int64_t j0,
+template <class TB>
+MW_AVX512 void columns(const GemmParams& g, const float* A, const TB* B, float* C, int64_t j0,
                        int64_t j1) {
   int64_t j = j0;
   for (; j + 16 <= j1; j += 16) {
@@ -195,6 +221,27 @@ MW_AVX512 void columns(const GemmParams& g, const float* A, const float* B, floa
   for (; j < j1; j++) rows_of_a<1>(g, A, B, C, j);
 }
 
+// One matrix: rows of B split between threads for a large product (see the top of the file).
+template <class TB>
+void skinny(const GemmParams& g, const float* A, const TB* B, float* C) {
+  ThreadPool& pool = ThreadPool::instance();
+  const int T = pool.threads();
+  const int64_t work = g.m * g.n * g.k;
+  if (T > 1 && work >= kSkinnyParallel && g.n >= 64 * T) {
+    // Column ranges in multiples of 16 (the B block height), four per thread, so that a
+    // thread that falls behind holds up little.
+    const int64_t chunks = 4 * T;
+    const int64_t per = (g.n / chunks + 15) / 16 * 16;
+    pool.parallel_for(chunks, [&](int64_t t, int) {
+      const int64_t lo = std::min(g.n, t * per);
+      const int64_t hi = t == chunks - 1 ? g.n : std::min(g.n, lo + per);
+      if (lo < hi) columns(g, A, B, C, lo, hi);
+    });
+  } else {
+    columns(g, A, B, C, 0, g.n);
+  }
+}
+
 }  // namespace
 
 bool gemm_skinny_applies(const GemmParams& g) {
@@ -202,27 +249,43 @@ bool gemm_skinny_applies(const GemmParams& g) {
 }
 
 void gemm_skinny(const GemmParams& g) {
-  ThreadPool& pool = ThreadPool::instance();
-  const int T = pool.threads();
-  const int64_t work = g.m * g.n * g.k;
-  for (int64_t b = 0; b < g.batch; b++) {
-    const float* A = g.a + b * g.strideA;
-    const float* B = g.b + b * g.strideB;
-    float* C = g.c + b * g.strideC;
-    if (T > 1 && work >= kSkinnyParallel && g.n >= 64 * T) {
-      // Column ranges in multiples of 16 (the B block height), four per thread, so that a
-      // thread that falls behind holds up little.
-      const int64_t chunks = 4 * T;
-      const int64_t per = (g.n / chunks + 15) / 16 * 16;
-      pool.parallel_for(chunks, [&](int64_t t, int) {
-        const int64_t lo = std::min(g.n, t * per);
-        const int64_t hi = t == chunks - 1 ? g.n : std::min(g.n, lo + per);
-        if (lo < hi) columns(g, A, B, C, lo, hi);
-      });
-    } else {
-      columns(g, A, B, C, 0, g.n);
+  for (int64_t b = 0; b < g.batch; b++)
+    skinny(g, g.a + b * g.strideA, g.b + b * g.strideB, g.c + b * g.strideC);
+}
+
+void gemm_skinny_bf16(int64_t m, int64_t n, int64_t k, const float* A, const uint16_t* W,
+                      float* C) {
+  if (m <= 0 || n <= 0) return;
+  if (gemm_isa() != Isa::avx512) {
+    // Portable: each weight row widened once, then dotted with every row of A.
+    std::vector<float> w(static_cast<size_t>(k));
+    for (int64_t j = 0; j < n; j++) {
+      for (int64_t p = 0; p < k; p++) {
+        const uint32_t bits = static_cast<uint32_t>(W[j * k + p]) << 16;
+        std::memcpy(&w[static_cast<size_t>(p)], &bits, sizeof bits);
+      }
+      for (int64_t i = 0; i < m; i++) {
+        float s = 0.0f;
+        for (int64_t p = 0; p < k; p++) s += A[i * k + p] * w[static_cast<size_t>(p)];
+        C[i * n + j] += s;
+      }
     }
+    return;
   }
+  GemmParams g{};
+  g.batch = 1;
+  g.m = m;
+  g.n = n;
+  g.k = k;
+  g.transB = true;
+  g.alpha = 1.0f;
+  g.beta = 1.0f;
+  g.a = A;
+  g.lda = k;
+  g.ldb = k;
+  g.c = C;
+  g.ldc = n;
+  skinny(g, A, W, C);
 }
 
 }  // namespace mw

@@ -165,6 +165,8 @@ export interface NativeAddon {
     scale: number,
     out: F32,
   ): void;
+  /** c [m, n] += a [m, k] w^T, w bfloat16 bits [n, k] (native/gemm_skinny.cc). */
+  gemmBf16(m: number, n: number, k: number, a: F32, w: Uint16Array, c: F32): void;
   /** In-place log-softmax of rows (native/decode.cc). */
   decodeLogSoftmax(x: F32, rows: number, cols: number): void;
   /** Beam candidates (native/decode.cc); lpRows = lp.length / V. Returns the count. */
@@ -492,6 +494,10 @@ export class NativeBackend implements Backend {
       a.scale,
       a.out,
     );
+  }
+
+  gemmBf16(m: number, n: number, k: number, a: F32, w: Uint16Array, c: F32): void {
+    this.k.gemmBf16(m, n, k, a, w, c);
   }
 
   decodeLogSoftmax(x: F32, rows: number, cols: number): void {

@@ -96,3 +96,42 @@ export function decodeTopKReference(
   }
   return count;
 }
+
+/** c [m, n] += a [m, k] w^T with w [n, k] bfloat16 bits (Backend.gemmBf16), sums in double. */
+export function gemmBf16Reference(
+  m: number,
+  n: number,
+  k: number,
+  a: F32,
+  w: Uint16Array,
+  c: F32,
+): void {
+  for (const [name, v] of [
+    ["m", m],
+    ["n", n],
+    ["k", k],
+  ] as const) {
+    if (!Number.isInteger(v) || v < 0) {
+      throw new MaskwiseError(`${name} must be a non-negative integer, got ${v}`, {
+        code: "E_ARG",
+        where: "gemmBf16",
+      });
+    }
+  }
+  if (a.length < m * k || w.length < n * k || c.length < m * n) {
+    throw new MaskwiseError(
+      `arrays too short for m ${m}, n ${n}, k ${k}: a ${a.length}, w ${w.length}, c ${c.length}`,
+      { code: "E_SHAPE", where: "gemmBf16" },
+    );
+  }
+  const wf = new Float32Array(k);
+  const bits = new Uint32Array(wf.buffer);
+  for (let j = 0; j < n; j++) {
+    for (let p = 0; p < k; p++) bits[p] = w[j * k + p] << 16;
+    for (let i = 0; i < m; i++) {
+      let s = 0;
+      for (let p = 0; p < k; p++) s += a[i * k + p] * wf[p];
+      c[i * n + j] += s;
+    }
+  }
+}

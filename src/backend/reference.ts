@@ -18,6 +18,7 @@ import {
   decodeAttentionReference,
   decodeLogSoftmaxReference,
   decodeTopKReference,
+  gemmBf16Reference,
 } from "./reference-decode.js";
 
 /**
@@ -495,6 +496,10 @@ export class ReferenceBackend implements Backend {
 
   decodeAttention(args: DecodeAttentionArgs): void {
     decodeAttentionReference(args);
+  }
+
+  gemmBf16(m: number, n: number, k: number, a: F32, w: Uint16Array, c: F32): void {
+    gemmBf16Reference(m, n, k, a, w, c);
   }
 
   decodeLogSoftmax(x: F32, rows: number, cols: number): void {

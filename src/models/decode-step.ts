@@ -7,14 +7,19 @@
 // reads the caches through their row maps (DecodeAttentionArgs). Model code stays the single
 // definition: tests check every step against full recomputation by `model.forward`.
 //
+// With `Bf16Weights`, the step's Linear layers and the output projection read bfloat16 copies
+// of their weights (half the bytes a token streams; see src/tensor/bf16.ts); activations, caches
+// and sums stay float32.
+//
 // Pre-norm layer (normalize_before):  x += SA(LN1(x)); x += CA(LN2(x)); x += FFN(LN3(x))
 // Post-norm layer:                    x = LN1(x + SA(x)); x = LN2(x + CA(x)); x = LN3(x + FFN(x))
 import type { AttentionCache } from "../attention/cache.js";
 import type { MultiHeadAttention } from "../attention/multi-head.js";
-import { decodeAttentionReference } from "../backend/reference-decode.js";
+import { decodeAttentionReference, gemmBf16Reference } from "../backend/reference-decode.js";
 import type { Embedding, LayerNorm, Linear } from "../nn/layers.js";
 import { sinusoidalPositions } from "../nn/positions.js";
 import type { Backend, DecodeAttentionArgs } from "../tensor/backend.js";
+import { fromBf16, toBf16 } from "../tensor/bf16.js";
 import { getBackend } from "../tensor/dispatch.js";
 import { Tensor } from "../tensor/tensor.js";
 import { MaskwiseError } from "../util/errors.js";
@@ -28,6 +33,66 @@ export interface StepMasks {
   /** Cross-attention keep [sources, stride] by the cross cache's physical rows, or null. */
   cross: { keep: Uint8Array; stride: number } | null;
 }
+
+/**
+ * bfloat16 copies of the weights a decoding step multiplies by (every decoder Linear and the
+ * output projection), keyed by the float32 weight they copy. A snapshot: build it after the
+ * weights are final (training changes the float32 weights, not these).
+ */
+export class Bf16Weights {
+  private readonly byWeight = new Map<Float32Array, Uint16Array>();
+  private readonly widened = new Map<Float32Array, Float32Array>();
+
+  constructor(decoder: Decoder, lmHead: Linear) {
+    const add = (lin: Linear | null | undefined) => {
+      if (lin && !this.byWeight.has(lin.weight.f32))
+        this.byWeight.set(lin.weight.f32, toBf16(lin.weight.f32));
+    };
+    for (const layer of decoder.layers.items) {
+      add(layer.self_attn.q_proj);
+      add(layer.self_attn.k_proj);
+      add(layer.self_attn.v_proj);
+      add(layer.self_attn.out_proj);
+      // The encoder's keys and values are projected once per source, in float32.
+      add(layer.encoder_attn?.q_proj);
+      add(layer.encoder_attn?.out_proj);
+      add(layer.fc1);
+      add(layer.fc2);
+    }
+    add(lmHead);
+  }
+
+  /** The bfloat16 copy of weight `w`, or undefined when it has none. */
+  of(w: Float32Array): Uint16Array | undefined {
+    return this.byWeight.get(w);
+  }
+
+  /**
+   * The copy of `w` widened back to float32 (made on first use): the same values for products
+   * with many rows, where the packed GEMM reads each weight many times and streaming half the
+   * bytes no longer pays.
+   */
+  widenedOf(w: Float32Array): Float32Array | undefined {
+    let f = this.widened.get(w);
+    if (!f) {
+      const half = this.byWeight.get(w);
+      if (!half) return undefined;
+      f = fromBf16(half);
+      this.widened.set(w, f);
+    }
+    return f;
+  }
+
+  /** Bytes of the copies. */
+  get bytes(): number {
+    let n = 0;
+    for (const u of this.byWeight.values()) n += u.byteLength;
+    return n;
+  }
+}
+
+/** Rows up to which a bfloat16 weight is streamed as is; more rows read the widened copy. */
+const BF16_STREAM_ROWS = 8;
 
 export class DecodeStep {
   private readonly D: number;
@@ -51,6 +116,7 @@ export class DecodeStep {
     private readonly decoder: Decoder,
     private readonly lmHead: Linear,
     private readonly logitsBias: Tensor,
+    private readonly bf16: Bf16Weights | null = null,
   ) {
     const cfg = decoder.cfg;
     this.D = cfg.d_model;
@@ -217,7 +283,7 @@ export class DecodeStep {
     this.gemm(be, x, lin.weight.f32, out, R, n, lin.inFeatures, 1);
   }
 
-  /** C [m, n] = A [m, k] W^T + beta C, with W [n, k]. */
+  /** C [m, n] = A [m, k] W^T + beta C, with W [n, k] (its bfloat16 copy when there is one). */
   private gemm(
     be: Backend,
     a: Float32Array,
@@ -228,6 +294,14 @@ export class DecodeStep {
     k: number,
     beta: number,
   ): void {
+    let b = w;
+    const half = this.bf16?.of(w);
+    if (half && m <= BF16_STREAM_ROWS && beta === 1) {
+      if (be.gemmBf16) be.gemmBf16(m, n, k, a, half, c);
+      else gemmBf16Reference(m, n, k, a, half, c);
+      return;
+    }
+    if (half) b = this.bf16?.widenedOf(w) ?? w;
     be.gemm({
       batch: 1,
       m,
@@ -241,7 +315,7 @@ export class DecodeStep {
       aOffset: 0,
       lda: k,
       strideA: 0,
-      b: w,
+      b,
       bOffset: 0,
       ldb: k,
       strideB: 0,

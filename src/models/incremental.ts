@@ -11,7 +11,7 @@ import { AttentionCache, splitHeads } from "../attention/cache.js";
 import { noGrad } from "../tensor/autograd.js";
 import { Tensor } from "../tensor/tensor.js";
 import type { DecoderLayerCache } from "./blocks.js";
-import { DecodeStep } from "./decode-step.js";
+import { type Bf16Weights, DecodeStep } from "./decode-step.js";
 import type { DecoderOnlyModel } from "./decoder-only.js";
 import type { EncoderDecoderModel } from "./encoder-decoder.js";
 import { appendRealColumn } from "./inputs.js";
@@ -60,11 +60,15 @@ export class Seq2SeqIncremental {
   private nRows: number;
   private steps = 0;
 
-  /** sourceIds [N, S] and sourceMask [N, S] (1 = real); each row starts one hypothesis. */
+  /**
+   * sourceIds [N, S] and sourceMask [N, S] (1 = real); each row starts one hypothesis. With
+   * `bf16`, the steps multiply by those bfloat16 copies of the decoder's weights.
+   */
   constructor(
     private readonly model: EncoderDecoderModel,
     sourceIds: Tensor,
     sourceMask: Tensor,
+    options: { bf16?: Bf16Weights } = {},
   ) {
     this.vocabSize = model.config.vocab_size;
     this.memory = noGrad(() => model.encode(sourceIds, sourceMask));
@@ -75,7 +79,7 @@ export class Seq2SeqIncremental {
     const decoder = model.decoder;
     this.step = needsModulePath(decoder)
       ? null
-      : new DecodeStep(decoder, model.lm_head, model.final_logits_bias);
+      : new DecodeStep(decoder, model.lm_head, model.final_logits_bias, options.bf16 ?? null);
     if (this.step) {
       // The encoder's keys and values [N, H, S, Dh], once; reorders only remap their rows.
       const H = model.config.decoder_attention_heads;
@@ -151,11 +155,15 @@ export class DecoderOnlyIncremental {
   /** Real tokens so far per row: the position of the row's next token. */
   private counts: Int32Array;
 
-  /** promptIds [N, P] and promptMask [N, P] (1 = real; every row needs at least one real token). */
+  /**
+   * promptIds [N, P] and promptMask [N, P] (1 = real; every row needs at least one real token).
+   * With `bf16`, the steps after the prompt multiply by those bfloat16 copies of the weights.
+   */
   constructor(
     private readonly model: DecoderOnlyModel,
     promptIds: Tensor,
     promptMask: Tensor,
+    options: { bf16?: Bf16Weights } = {},
   ) {
     this.vocabSize = model.config.vocab_size;
     this.mask = promptMask;
@@ -173,7 +181,7 @@ export class DecoderOnlyIncremental {
       this.pending.set(logits.subarray((r * P + P - 1) * V, (r * P + P) * V), r * V);
     this.step = needsModulePath(model.decoder)
       ? null
-      : new DecodeStep(model.decoder, model.lm_head, model.final_logits_bias);
+      : new DecodeStep(model.decoder, model.lm_head, model.final_logits_bias, options.bf16 ?? null);
     this.stride = Math.max(16, 2 * P);
     this.keep = keepFrom(promptMask, this.stride);
     this.counts = new Int32Array(N);

@@ -345,6 +345,14 @@ export interface Backend {
   decodeAttention?(args: DecodeAttentionArgs): void;
 
   /**
+   * c[i, j] += sum_p a[i, p] * w[j, p] for i < m, j < n: a [m, k] float32, w [n, k] as bfloat16
+   * bits (src/tensor/bf16.ts), c [m, n]. The Linear layers of a decoding step whose weights are
+   * stored as bfloat16; each weight converts exactly to float32, the sums run in float32 (the
+   * reference sums in double), in any order.
+   */
+  gemmBf16?(m: number, n: number, k: number, a: F32, w: Uint16Array, c: F32): void;
+
+  /**
    * In-place log-softmax of each row of x [rows, cols]: x - (m + log sum_j exp(x_j - m)) with m
    * the row's largest value, the sum in double precision (next-token log-probabilities).
    */

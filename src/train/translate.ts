@@ -3,6 +3,7 @@
 import { beamSearch } from "../decode/beam.js";
 import { greedy } from "../decode/greedy.js";
 import type { Hypothesis } from "../decode/types.js";
+import type { Bf16Weights } from "../models/decode-step.js";
 import type { EncoderDecoderModel } from "../models/encoder-decoder.js";
 import { Seq2SeqIncremental } from "../models/incremental.js";
 import { Tensor } from "../tensor/tensor.js";
@@ -25,6 +26,8 @@ export interface TranslateOptions {
   noRepeatNgramSize?: number;
   /** Source tokens beyond this are cut (the model never saw longer inputs). */
   maxSourceLength?: number;
+  /** Decode on these bfloat16 copies of the decoder's weights (src/models/decode-step.ts). */
+  bf16?: Bf16Weights;
 }
 
 /** Translates lines; returns the n-best hypotheses per line (text, tokens, score), best first. */
@@ -55,6 +58,7 @@ export function translateLines(
       model,
       new Tensor(ids, [idx.length, S]),
       new Tensor(mask, [idx.length, S]),
+      { bf16: options.bf16 },
     );
     const gen = {
       startToken: cfg.decoder_start_token_id,

@@ -10,6 +10,7 @@ import { ReferenceBackend } from "../../src/backend/reference.js";
 import { decodeAttentionReference } from "../../src/backend/reference-decode.js";
 import { loadNativeAddon, type NativeAddon } from "../../src/node/native-addon.js";
 import type { Backend, DecodeAttentionArgs, GemmArgs } from "../../src/tensor/backend.js";
+import { fromBf16, toBf16 } from "../../src/tensor/bf16.js";
 import { Rng } from "../../src/util/rng.js";
 
 const loaded = loadNativeAddon();
@@ -94,6 +95,68 @@ describe("skinny GEMM (a few rows against a transposed weight)", { skip }, () =>
   test("a large weight split between threads", () => {
     check(1, 4133, 260, 0, 50);
     check(5, 4133, 260, 1, 51);
+  });
+});
+
+describe("bfloat16 weights: c += a w^T with w stored as bfloat16", { skip }, () => {
+  const check = (m: number, n: number, k: number, seed: number) => {
+    const rng = new Rng(seed);
+    const a = rand(rng, m * k);
+    const w = toBf16(rand(rng, n * k));
+    const c0 = rand(rng, m * n);
+    const want = c0.slice();
+    const got = c0.slice();
+    ref.gemmBf16?.(m, n, k, a, w, want);
+    nat().gemmBf16?.(m, n, k, a, w, got);
+    // The reference itself against the float32 product of the widened weights, in double.
+    const wf = fromBf16(w);
+    for (let i = 0; i < m; i++)
+      for (let j = 0; j < n; j++) {
+        let s = 0;
+        for (let p = 0; p < k; p++) s += a[i * k + p] * wf[j * k + p];
+        const exact = Math.fround(c0[i * n + j] + s);
+        assert.equal(want[i * n + j], exact, `reference [${i}, ${j}]`);
+        const g = got[i * n + j];
+        assert.ok(
+          Math.abs(g - exact) <= 1e-5 * (1 + Math.sqrt(k)),
+          `m ${m} n ${n} k ${k}: [${i}, ${j}] ${g} vs ${exact}`,
+        );
+      }
+  };
+
+  test("every row count 1..9, k and n with tails", () => {
+    let seed = 100;
+    for (let m = 1; m <= 9; m++)
+      for (const [n, k] of [
+        [1, 1],
+        [5, 17],
+        [16, 16],
+        [37, 64],
+        [70, 255],
+      ])
+        check(m, n, k, seed++);
+  });
+
+  test("a large weight split between threads; k = 0 adds nothing", () => {
+    check(1, 4133, 260, 150);
+    check(5, 4133, 260, 151);
+    check(2, 3, 0, 152);
+  });
+
+  test("arguments are checked before the kernel runs", () => {
+    const w = new Uint16Array(11); // n * k = 12
+    const a = new Float32Array(8);
+    const c = new Float32Array(6);
+    assert.throws(() => nat().gemmBf16?.(2, 3, 4, a, w, c), /array 'w' is too short/);
+    assert.throws(
+      () => nat().gemmBf16?.(2, 3, 4, a, new Float32Array(12) as never, c),
+      /'w' must be a Uint16Array/,
+    );
+    assert.throws(
+      () => nat().gemmBf16?.(2, 3, 4, a, new Uint16Array(12 * 4), new Float32Array(5)),
+      /array 'c' is too short/,
+    );
+    assert.throws(() => ref.gemmBf16?.(2, 3, 4, a, new Uint16Array(11), c), /too short/);
   });
 });
 

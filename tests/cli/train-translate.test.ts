@@ -137,6 +137,14 @@ test("train, resume, translate", () => {
   const lines = tr.stdout.split("\n");
   assert.equal(lines.length, 4); // three outputs and the final newline
   assert.equal(lines[1], "");
+  // --bf16 decodes the same input on bfloat16 weights: one line per input, blanks kept.
+  const half = run(
+    ["translate", "--model", join(out, "checkpoints", "best"), "--beam", "2", "--bf16"],
+    "ein hund läuft\n\neine katze schläft\n",
+  );
+  assert.equal(half.status, 0, half.stderr);
+  assert.equal(half.stdout.split("\n").length, 4);
+  assert.equal(half.stdout.split("\n")[1], "");
 
   const missing = run([
     "train",

@@ -8,9 +8,11 @@ import { test } from "node:test";
 import { AttentionCache } from "../../src/attention/cache.js";
 import type { DecoderLayerCache } from "../../src/models/blocks.js";
 import { resolveConfig } from "../../src/models/config.js";
+import { Bf16Weights } from "../../src/models/decode-step.js";
 import { DecoderOnlyModel } from "../../src/models/decoder-only.js";
 import { EncoderDecoderModel } from "../../src/models/encoder-decoder.js";
 import { DecoderOnlyIncremental, Seq2SeqIncremental } from "../../src/models/incremental.js";
+import { fromBf16, toBf16 } from "../../src/tensor/bf16.js";
 import * as T from "../../src/tensor/index.js";
 import { Rng } from "../../src/util/rng.js";
 import { forEachBackend } from "../helpers/backends.js";
@@ -238,6 +240,54 @@ forEachBackend("decoders for search", () => {
       }
     });
   }
+
+  test("bfloat16 weights: the steps of float32 decoding on rounded weights, for 2 and 10 rows", () => {
+    const untied = { tie_word_embeddings: false };
+    const model = setup(true, untied);
+    // The same model with the weights a step multiplies by rounded to bfloat16 (the encoder and
+    // the cross-attention keys and values stay float32, as the bfloat16 path keeps them).
+    const rounded = setup(true, untied);
+    const round = (w: Float32Array) => w.set(fromBf16(toBf16(w)));
+    for (const layer of rounded.decoder.layers.items) {
+      for (const lin of [
+        layer.self_attn.q_proj,
+        layer.self_attn.k_proj,
+        layer.self_attn.v_proj,
+        layer.self_attn.out_proj,
+        layer.encoder_attn?.q_proj,
+        layer.encoder_attn?.out_proj,
+        layer.fc1,
+        layer.fc2,
+      ])
+        if (lin) round(lin.weight.f32);
+    }
+    round(rounded.lm_head.weight.f32);
+    const bf16 = new Bf16Weights(model.decoder, model.lm_head);
+    for (const N of [2, 10]) {
+      const S = 4;
+      const src = T.intTensor(
+        Array.from({ length: N * S }, (_, i) => (i % S < S - (i % 3) ? 5 + ((i * 7) % 40) : 0)),
+        [N, S],
+      );
+      const srcMask = T.intTensor(
+        Array.from(src.i32, (t) => (t === 0 ? 0 : 1)),
+        [N, S],
+      );
+      const half = new Seq2SeqIncremental(model, src, srcMask, { bf16 });
+      const wide = new Seq2SeqIncremental(rounded, src, srcMask);
+      const plain = new Seq2SeqIncremental(model, src, srcMask);
+      for (let step = 0; step < 4; step++) {
+        const tokens = Int32Array.from({ length: N }, (_, r) => (step === 0 ? 1 : 10 + r + step));
+        const got = half.next(tokens);
+        const want = wide.next(tokens);
+        const f32 = plain.next(tokens);
+        assert.ok(maxDiff(got, want) < 1e-5, `N ${N} step ${step}: ${maxDiff(got, want)}`);
+        // The rounding is visible: these are not the float32 weights' logits.
+        assert.ok(maxDiff(got, f32) > 1e-5, `N ${N} step ${step}: bfloat16 path not taken`);
+      }
+    }
+    assert.ok(bf16.bytes > 0);
+  });
 
   test("DecoderOnlyIncremental steps equal full recomputation of left-padded prompts", () => {
     const cfg = resolveConfig({

@@ -1,10 +1,12 @@
 // `maskwise bench decode`: the runs of ../shared/bench/decode.json on the train-step model
 // (random weights): batch 1, a 32-token source of random ids, exactly 32 new tokens (eos
 // ignored), greedy and beam 5 with length penalty 1; one warm-up run, then the median of 5
-// (--runs changes the count, for profiles: bench/decode-profile.mjs reads them).
+// (--runs changes the count, for profiles: bench/decode-profile.mjs reads them). --bf16 decodes
+// on bfloat16 copies of the decoder's weights (src/models/decode-step.ts).
 import { beamSearch } from "../../decode/beam.js";
 import { greedy } from "../../decode/greedy.js";
 import { resolveConfig } from "../../models/config.js";
+import { Bf16Weights } from "../../models/decode-step.js";
 import { EncoderDecoderModel } from "../../models/encoder-decoder.js";
 import { Seq2SeqIncremental } from "../../models/incremental.js";
 import { getBackend } from "../../tensor/dispatch.js";
@@ -14,12 +16,14 @@ import { type Command, numberFlag, parseFlags } from "../command.js";
 import { progress, progressDone, timeMedian } from "../timing.js";
 import { TRAIN_STEP_MODEL } from "./bench-train-step.js";
 
-const HELP = `Usage: maskwise bench decode [--json] [--runs N]
+const HELP = `Usage: maskwise bench decode [--json] [--runs N] [--bf16]
 
 Decodes a 32-token random source with the train-step model (random weights): exactly 32 new
 tokens (eos ignored), greedy and beam 5 (length penalty 1), on the KV cache. One warm-up run, then
-the median of N (default 5, as ../shared/bench/decode.json says; more for a CPU profile). The last
-line with --json: {"bench":"decode","greedy_tok_s":…,"beam5_tok_s":…}.`;
+the median of N (default 5, as ../shared/bench/decode.json says; more for a CPU profile). --bf16:
+the decoder's Linear layers and output projection multiply by bfloat16 copies of their weights
+(half the bytes per token; "weights" in the result says which). The last line with --json:
+{"bench":"decode","greedy_tok_s":…,"beam5_tok_s":…}.`;
 
 export const command: Command = {
   path: ["bench", "decode"],
@@ -29,6 +33,7 @@ export const command: Command = {
     const { values } = parseFlags("bench decode", argv, {
       json: { type: "boolean" },
       runs: { type: "string" },
+      bf16: { type: "boolean" },
     });
     const runs = numberFlag("bench decode", "runs", values.runs, 5, { min: 1, integer: true });
     const cfg = resolveConfig(TRAIN_STEP_MODEL);
@@ -40,12 +45,14 @@ export const command: Command = {
     );
     const srcMask = new Tensor(new Int32Array(32).fill(1), [1, 32]);
     const newTokens = 32;
+    const bf16 = values.bf16 ? new Bf16Weights(model.decoder, model.lm_head) : undefined;
+    const start = () => new Seq2SeqIncremental(model, src, srcMask, { bf16 });
     const opts = { startToken: cfg.decoder_start_token_id, eosToken: -1, maxLength: newTokens };
     let produced = 0;
     progress("bench decode: greedy");
     const g = timeMedian(
       () => {
-        produced = greedy(new Seq2SeqIncremental(model, src, srcMask), opts)[0].tokens.length;
+        produced = greedy(start(), opts)[0].tokens.length;
       },
       1,
       runs,
@@ -54,7 +61,7 @@ export const command: Command = {
     progress("bench decode: beam 5");
     const b = timeMedian(
       () => {
-        produced = beamSearch(new Seq2SeqIncremental(model, src, srcMask), {
+        produced = beamSearch(start(), {
           ...opts,
           beamSize: 5,
           lengthPenalty: 1,
@@ -68,6 +75,7 @@ export const command: Command = {
       bench: "decode",
       backend: getBackend().name,
       threads: getBackend().threads,
+      weights: bf16 ? "bfloat16" : "float32",
       runs,
       new_tokens: newTokens,
       greedy_tokens: greedyTokens,
@@ -79,7 +87,7 @@ export const command: Command = {
     };
     if (!values.json) {
       console.log(
-        `decode ${newTokens} tokens, ${result.backend} backend, ${result.threads} threads`,
+        `decode ${newTokens} tokens, ${result.backend} backend, ${result.threads} threads, ${result.weights} weights`,
       );
       console.log(`  greedy  ${result.greedy_tok_s.toFixed(0)} tokens/s`);
       console.log(`  beam 5  ${result.beam5_tok_s.toFixed(0)} tokens/s`);
