@@ -84,6 +84,8 @@ export const command: Command = {
       beam5_s: b.median,
       greedy_tok_s: newTokens / g.median,
       beam5_tok_s: newTokens / b.median,
+      greedy_runs_s: g.all,
+      beam5_runs_s: b.all,
     };
     if (!values.json) {
       console.log(
