@@ -28,6 +28,15 @@ function rand(rng: Rng, n: number): Float32Array {
   return a;
 }
 
+/** (n, k) of the skinny products tested: single elements, SIMD tails, whole blocks. */
+const SKINNY_SHAPES = [
+  [1, 1],
+  [5, 17],
+  [16, 16],
+  [37, 64],
+  [70, 255],
+] as const;
+
 describe("skinny GEMM (a few rows against a transposed weight)", { skip }, () => {
   const check = (m: number, n: number, k: number, beta: number, seed: number) => {
     const rng = new Rng(seed);
@@ -82,14 +91,7 @@ describe("skinny GEMM (a few rows against a transposed weight)", { skip }, () =>
   test("every row count 1..9, k and n with tails, beta 0 and 1", () => {
     let seed = 1;
     for (let m = 1; m <= 9; m++)
-      for (const [n, k] of [
-        [1, 1],
-        [5, 17],
-        [16, 16],
-        [37, 64],
-        [70, 255],
-      ])
-        for (const beta of [0, 1]) check(m, n, k, beta, seed++);
+      for (const [n, k] of SKINNY_SHAPES) for (const beta of [0, 1]) check(m, n, k, beta, seed++);
   });
 
   test("a large weight split between threads", () => {
@@ -126,15 +128,7 @@ describe("bfloat16 weights: c += a w^T with w stored as bfloat16", { skip }, () 
 
   test("every row count 1..9, k and n with tails", () => {
     let seed = 100;
-    for (let m = 1; m <= 9; m++)
-      for (const [n, k] of [
-        [1, 1],
-        [5, 17],
-        [16, 16],
-        [37, 64],
-        [70, 255],
-      ])
-        check(m, n, k, seed++);
+    for (let m = 1; m <= 9; m++) for (const [n, k] of SKINNY_SHAPES) check(m, n, k, seed++);
   });
 
   test("a large weight split between threads; k = 0 adds nothing", () => {
