@@ -2,6 +2,7 @@
 // weight decay applied to the parameters directly rather than through the gradient. The update
 // itself is one backend kernel per parameter (fused in the native backend).
 import { getBackend } from "../tensor/dispatch.js";
+import { releaseF32 } from "../tensor/pool.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { MaskwiseError } from "../util/errors.js";
 
@@ -88,9 +89,19 @@ export class AdamW {
     }
   }
 
-  /** Clears every parameter's gradient before the next accumulation. */
-  zeroGrad(): void {
-    for (const group of this.groups) for (const p of group.params) p.grad = null;
+  /**
+   * Clears every parameter's gradient before the next accumulation. With `reuse`, the gradient
+   * arrays go back to the buffer pool (src/tensor/pool.ts) and the next backward() writes into
+   * them instead of allocating tens of megabytes afresh: only for a caller that keeps no
+   * reference to a `.grad` across this call (a training loop), since the memory is rewritten.
+   */
+  zeroGrad(options: { reuse?: boolean } = {}): void {
+    for (const group of this.groups) {
+      for (const p of group.params) {
+        if (options.reuse && p.grad !== null) releaseF32(p.grad.f32);
+        p.grad = null;
+      }
+    }
   }
 
   /** Restores the moment estimates of one parameter (resuming from a checkpoint). */

@@ -17,8 +17,14 @@ import { Tensor } from "./tensor.js";
  * contributions and the op must add. Returns null when input i needs no gradient. An op must
  * finish writing one input's gradient before asking for the next: the same tensor can be two
  * inputs (x * x), and then the second call returns the first buffer with acc = true.
+ *
+ * `overwrite` is the op's promise that, given a fresh buffer, it writes every element of it:
+ * the buffer is then handed out without being zeroed first (its contents are garbage). Most
+ * ops' gradients are dense and complete (a GEMM with beta 0, an element-wise product), and
+ * zeroing a few hundred megabytes a step that are overwritten at once costs a training step
+ * several percent; ops that write only part (scatter-add, slice) leave it false.
  */
-export type GradSink = (i: number) => { g: Float32Array; acc: boolean } | null;
+export type GradSink = (i: number, overwrite?: boolean) => { g: Float32Array; acc: boolean } | null;
 
 export interface TapeNode {
   op: string;
@@ -123,18 +129,18 @@ export function backward(root: Tensor, gradient?: Tensor, options: BackwardOptio
   const rootGrad = gradient ? Float32Array.from(gradient.data) : new Float32Array(1).fill(1);
   grads.set(root, rootGrad);
 
-  const bufferFor = (t: Tensor): { g: Float32Array; acc: boolean } => {
+  const bufferFor = (t: Tensor, overwrite: boolean): { g: Float32Array; acc: boolean } => {
     if (t.node === null) {
       // A leaf: its gradient lives in t.grad and accumulates across backward() calls.
       if (t.grad === null) {
-        t.grad = new Tensor(new Float32Array(t.size), t.shape);
+        t.grad = new Tensor(allocF32(t.size, !overwrite), t.shape);
         return { g: t.grad.f32, acc: false };
       }
       return { g: t.grad.f32, acc: true };
     }
     const existing = grads.get(t);
     if (existing) return { g: existing, acc: true };
-    const fresh = allocF32(t.size);
+    const fresh = allocF32(t.size, !overwrite);
     grads.set(t, fresh);
     return { g: fresh, acc: false };
   };
@@ -155,7 +161,9 @@ export function backward(root: Tensor, gradient?: Tensor, options: BackwardOptio
     const gy = grads.get(t);
     grads.delete(t);
     if (gy !== undefined) {
-      node.backward(gy, (j) => (node.inputs[j].requiresGrad ? bufferFor(node.inputs[j]) : null));
+      node.backward(gy, (j, overwrite = false) =>
+        node.inputs[j].requiresGrad ? bufferFor(node.inputs[j], overwrite) : null,
+      );
       // The gradient of an intermediate is used only by its own node's backward.
       if (gy !== rootGrad) releaseF32(gy);
     }
@@ -168,7 +176,7 @@ export function backward(root: Tensor, gradient?: Tensor, options: BackwardOptio
   }
   // A root that is itself a leaf (backward on a parameter) gets its own gradient.
   if (rootIsLeaf) {
-    const { g, acc } = bufferFor(root);
+    const { g, acc } = bufferFor(root, false);
     for (let k = 0; k < g.length; k++) g[k] = acc ? g[k] + rootGrad[k] : rootGrad[k];
   }
 }

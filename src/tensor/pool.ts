@@ -22,6 +22,8 @@ const owned = new WeakSet<ArrayBuffer>();
 /** Buffers sitting in the free lists, to refuse a second release of the same buffer. */
 const idle = new WeakSet<ArrayBuffer>();
 let pooledBytes = 0;
+/** Tests: fill every array handed out unzeroed with NaN, so a reader of unwritten memory shows. */
+let poison = false;
 
 /** Capacity in bytes of size class c (a multiple of 64 bytes). */
 function capacity(c: number): number {
@@ -43,7 +45,8 @@ function classOf(bytes: number): number {
  */
 export function allocF32(n: number, zero = true): Float32Array {
   const bytes = n * 4;
-  if (bytes < MIN_BYTES) return new Float32Array(n);
+  if (bytes < MIN_BYTES)
+    return !zero && poison ? new Float32Array(n).fill(Number.NaN) : new Float32Array(n);
   const c = classOf(bytes);
   const buffer = free.get(c)?.pop();
   if (buffer !== undefined) {
@@ -51,11 +54,14 @@ export function allocF32(n: number, zero = true): Float32Array {
     pooledBytes -= buffer.byteLength;
     const a = new Float32Array(buffer, 0, n);
     if (zero) a.fill(0);
+    else if (poison) a.fill(Number.NaN);
     return a;
   }
   const fresh = new ArrayBuffer(capacity(c));
   owned.add(fresh);
-  return new Float32Array(fresh, 0, n);
+  const a = new Float32Array(fresh, 0, n);
+  if (!zero && poison) a.fill(Number.NaN);
+  return a;
 }
 
 /**
@@ -75,6 +81,15 @@ export function releaseF32(a: Float32Array): void {
   list.push(buffer);
   idle.add(buffer);
   pooledBytes += buffer.byteLength;
+}
+
+/**
+ * For tests: while on, every array requested without zeroing comes filled with NaN, so that an
+ * op which promised to overwrite its output (or a gradient buffer) and left part of it unwritten
+ * gives NaN instead of passing on the zeros a new buffer happens to hold.
+ */
+export function poisonUnzeroedF32(on: boolean): void {
+  poison = on;
 }
 
 /** Bytes held in the free lists, for tests and diagnostics. */

@@ -309,7 +309,7 @@ export class Trainer<M extends TrainableModel = EncoderDecoderModel> {
         );
         const tokens = collated.reduce((s, b) => s + b.targetTokens, 0);
         const rng = stepRng(o.seed, this.state.step);
-        this.optimizer.zeroGrad();
+        this.optimizer.zeroGrad({ reuse: true });
         let lossSum = 0;
         for (const batch of collated) {
           if (batch.targetTokens === 0) continue;

@@ -1,9 +1,15 @@
 // Every primitive's gradient against central finite differences, on the reference backend.
-import { test } from "node:test";
+// Buffers handed out unzeroed come filled with NaN here: an op that promises to overwrite a fresh
+// gradient buffer (GradSink's `overwrite`) and leaves part of it unwritten fails its check.
+import { after, before, test } from "node:test";
 import * as T from "../../src/tensor/index.js";
+import { poisonUnzeroedF32 } from "../../src/tensor/pool.js";
 import { Rng } from "../../src/util/rng.js";
 import { forEachBackend } from "../helpers/backends.js";
 import { gradcheck, randomTensor as rt } from "../helpers/gradcheck.js";
+
+before(() => poisonUnzeroedF32(true));
+after(() => poisonUnzeroedF32(false));
 
 forEachBackend("gradients match finite differences", () => {
   // One generator per backend: both backends see the same inputs.

@@ -6,7 +6,7 @@ import { resolveConfig } from "../../src/models/config.js";
 import { EncoderDecoderModel } from "../../src/models/encoder-decoder.js";
 import { AdamW } from "../../src/optim/adamw.js";
 import * as T from "../../src/tensor/index.js";
-import { allocF32, pooledF32Bytes, releaseF32 } from "../../src/tensor/pool.js";
+import { allocF32, poisonUnzeroedF32, pooledF32Bytes, releaseF32 } from "../../src/tensor/pool.js";
 import { Rng } from "../../src/util/rng.js";
 
 test("pool: a released buffer is handed out again, zeroed unless asked otherwise", () => {
@@ -45,7 +45,9 @@ test("rng: fillDropoutMask draws the same values as uniform() in a loop", () => 
 
 test("training with freeIntermediates gives bit-identical losses and parameters", () => {
   // Big enough that activations, gradients and logits go through the pool (>= 16 KB each), with
-  // dropout on; the two runs interleave, so each reuses buffers the other released.
+  // dropout on; the two runs interleave, so each reuses buffers the other released. Unzeroed
+  // buffers come filled with NaN, so memory an op promised to write and did not would show.
+  poisonUnzeroedF32(true);
   const config = resolveConfig({
     vocab_size: 200,
     d_model: 32,
@@ -80,4 +82,19 @@ test("training with freeIntermediates gives bit-identical losses and parameters"
   const [pa, pb] = runs.map((r) => r.model.parameters());
   assert.equal(pa.length, pb.length);
   for (let i = 0; i < pa.length; i++) assert.deepEqual(pa[i].f32, pb[i].f32, pa[i].name);
+  poisonUnzeroedF32(false);
+});
+
+test("poisoned pool: unzeroed arrays are NaN, zeroed ones are zeros", () => {
+  poisonUnzeroedF32(true);
+  try {
+    for (const n of [8, 100_000]) {
+      const a = allocF32(n, false);
+      assert.ok(a.every((v) => Number.isNaN(v)));
+      releaseF32(a);
+      assert.ok(allocF32(n).every((v) => v === 0));
+    }
+  } finally {
+    poisonUnzeroedF32(false);
+  }
 });

@@ -121,7 +121,7 @@ export const command: Command = {
     let n = 0;
     const step = () => {
       progress(`bench train-step: step ${++n} of 12`);
-      opt.zeroGrad();
+      opt.zeroGrad({ reuse: true });
       const { loss } = model.forward(batch);
       if (loss) backward(loss, undefined, { freeIntermediates: true });
       opt.update();

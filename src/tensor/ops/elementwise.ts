@@ -68,9 +68,9 @@ export function add(x: Operand, y: Operand): Tensor {
   const b = asTensor(y);
   const out = rawBinary("add", a, b, "add");
   return record(out, "add", [a, b], (g, sink) => {
-    const sa = sink(0);
+    const sa = sink(0, true);
     if (sa) sumToShape(g, out.shape, a.shape, sa.g, sa.acc);
-    const sb = sink(1);
+    const sb = sink(1, true);
     if (sb) sumToShape(g, out.shape, b.shape, sb.g, sb.acc);
   });
 }
@@ -80,9 +80,9 @@ export function sub(x: Operand, y: Operand): Tensor {
   const b = asTensor(y);
   const out = rawBinary("sub", a, b, "sub");
   return record(out, "sub", [a, b], (g, sink) => {
-    const sa = sink(0);
+    const sa = sink(0, true);
     if (sa) sumToShape(g, out.shape, a.shape, sa.g, sa.acc);
-    const sb = sink(1);
+    const sb = sink(1, true);
     if (sb) sumToShape(negated(g), out.shape, b.shape, sb.g, sb.acc);
   });
 }
@@ -92,9 +92,9 @@ export function mul(x: Operand, y: Operand): Tensor {
   const b = asTensor(y);
   const out = rawBinary("mul", a, b, "mul");
   return record(out, "mul", [a, b], (g, sink) => {
-    const sa = sink(0);
+    const sa = sink(0, true);
     if (sa) sumToShape(combine("mul", g, out.shape, b), out.shape, a.shape, sa.g, sa.acc);
-    const sb = sink(1);
+    const sb = sink(1, true);
     if (sb) sumToShape(combine("mul", g, out.shape, a), out.shape, b.shape, sb.g, sb.acc);
   });
 }
@@ -104,7 +104,7 @@ export function div(x: Operand, y: Operand): Tensor {
   const b = asTensor(y);
   const out = rawBinary("div", a, b, "div");
   return record(out, "div", [a, b], (g, sink) => {
-    const sa = sink(0);
+    const sa = sink(0, true);
     if (sa) sumToShape(combine("div", g, out.shape, b), out.shape, a.shape, sa.g, sa.acc);
     const sb = sink(1);
     if (sb) {
@@ -130,9 +130,9 @@ export function maximum(x: Operand, y: Operand): Tensor {
       if (fromA[i] === 0) pickA[i] = g[i];
       else pickB[i] = g[i];
     }
-    const sa = sink(0);
+    const sa = sink(0, true);
     if (sa) sumToShape(pickA, out.shape, a.shape, sa.g, sa.acc);
-    const sb = sink(1);
+    const sb = sink(1, true);
     if (sb) sumToShape(pickB, out.shape, b.shape, sb.g, sb.acc);
   });
 }

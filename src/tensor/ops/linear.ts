@@ -88,16 +88,16 @@ export function linear(
   return record(y, relu ? "linear+relu" : "linear", inputs, (g, sink) => {
     // y > 0 exactly where the pre-activation was, so the output serves as the ReLU's mask.
     if (relu) backend.unaryBackward("relu", out, out, g, g, R * N, false);
-    const sb = bias ? sink(2) : null;
+    const sb = bias ? sink(2, true) : null;
     if (sb) {
       const db = new Float32Array(N);
       backend.reduce("sum", g, db, 1, R, N);
       if (sb.acc) backend.binary("add", sb.g, [1], db, [1], sb.g, [N]);
       else sb.g.set(db);
     }
-    const sx = sink(0);
+    const sx = sink(0, true);
     if (sx) gemm2(g, false, weight.f32, false, sx.g, R, K, N, sx.acc);
-    const sw = sink(1);
+    const sw = sink(1, true);
     if (sw) gemm2(g, true, x.f32, false, sw.g, N, K, R, sw.acc);
   });
 }

@@ -151,13 +151,15 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
   const y = new Tensor(out, [...batchShape, m, n]);
 
   return record(y, "matmul", [a, b], (g, sink) => {
+    // Every branch below writes all of dA and dB with beta 0, except a sum over an empty batch.
+    const whole = batch > 0;
     const G: Operand = {
       data: g,
       batch: gemmBatch === 1 ? 1 : batch,
       rows: gemmBatch === 1 ? batch * m : m,
       cols: n,
     };
-    const sa = sink(0);
+    const sa = sink(0, whole);
     if (sa) {
       const Bs: Operand = B;
       if (gemmBatch === 1 && A.batch === 1 && A.rows !== ar) {
@@ -175,7 +177,7 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
         gemm(G, false, Bs, !transB, sa.g, batch, sa.acc);
       }
     }
-    const sb = sink(1);
+    const sb = sink(1, whole);
     if (sb) {
       const As: Operand = {
         data: a.f32,

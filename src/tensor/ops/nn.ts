@@ -24,7 +24,7 @@ export function layerNorm(x: Tensor, gamma: Tensor, beta: Tensor, eps = 1e-5): T
   getBackend().layerNorm(x.f32, gamma.f32, beta.f32, out, mean, rstd, rows, cols, eps);
   const y = new Tensor(out, x.shape);
   return record(y, "layerNorm", [x, gamma, beta], (g, sink) => {
-    const sx = sink(0);
+    const sx = sink(0, true);
     // The kernel computes all three gradients in one pass; dgamma and dbeta always accumulate.
     const sg = sink(1);
     const sb = sink(2);
@@ -68,7 +68,7 @@ export function dropout(x: Tensor, p: number, rng: Rng, training = true): Tensor
   backend.binary("mul", x.f32, [1], mask, [1], out, flat);
   const y = new Tensor(out, x.shape);
   return record(y, "dropout", [x], (g, sink) => {
-    const s = sink(0);
+    const s = sink(0, true);
     if (s && !s.acc) backend.binary("mul", g, [1], mask, [1], s.g, flat);
     else if (s) for (let i = 0; i < g.length; i++) s.g[i] += g[i] * mask[i];
     releaseF32(mask); // the mask has no other reader
@@ -134,7 +134,7 @@ export function crossEntropy(
     rowWeights = (g) => new Float32Array(rows).fill(g[0] * scale);
   }
   return record(y, "crossEntropy", [logits], (g, sink) => {
-    const s = sink(0);
+    const s = sink(0, true);
     if (s)
       getBackend().crossEntropyBackward(
         logits.f32,

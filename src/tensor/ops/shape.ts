@@ -9,8 +9,9 @@ import { sizeOf, Tensor } from "../tensor.js";
 import { broadcastShapes, broadcastStrides, sumToShape } from "./broadcast.js";
 import { normAxes } from "./reduce.js";
 
+/** An output array the caller fills completely (so a pooled one need not be zeroed). */
 function alloc(t: Tensor, n: number): Float32Array | Int32Array {
-  return t.dtype === "int32" ? new Int32Array(n) : allocF32(n);
+  return t.dtype === "int32" ? new Int32Array(n) : allocF32(n, false);
 }
 
 /** The same data with a new shape; one axis may be -1 (inferred). Shares the data array. */
@@ -36,7 +37,7 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   target = target.map(Number);
   const y = new Tensor(x.data, target);
   return record(y, "reshape", [x], (g, sink) => {
-    const s = sink(0);
+    const s = sink(0, true);
     if (!s) return;
     if (s.acc) for (let i = 0; i < g.length; i++) s.g[i] += g[i];
     else s.g.set(g);
@@ -60,7 +61,7 @@ export function permute(x: Tensor, perm: readonly number[]): Tensor {
   getBackend().permute(x.data, out, x.shape, p);
   const y = new Tensor(out, outShape);
   return record(y, "permute", [x], (g, sink) => {
-    const s = sink(0);
+    const s = sink(0, true);
     if (!s) return;
     const inverse = new Array<number>(p.length);
     p.forEach((a, i) => {
@@ -121,7 +122,7 @@ export function concat(xs: Tensor[], axis = 0): Tensor {
     let off = 0;
     xs.forEach((t, i) => {
       const w = t.shape[d] * inner;
-      const s = sink(i);
+      const s = sink(i, true);
       if (s) {
         for (let o = 0; o < outer; o++) {
           const src = o * total * inner + off;

@@ -24,7 +24,7 @@ function softmaxOp(x: Tensor, axis: number, log: boolean): Tensor {
   getBackend().softmax(x.f32, out, rows, cols, log);
   const y = new Tensor(out, x.shape);
   return record(y, op, [x], (g, sink) => {
-    const s = sink(0);
+    const s = sink(0, true);
     if (s) getBackend().softmaxBackward(out, g, s.g, rows, cols, log, s.acc);
   });
 }

@@ -12,7 +12,7 @@ function unary(op: UnaryOp, x: Tensor): Tensor {
   getBackend().unary(op, x.f32, out, x.size);
   const y = new Tensor(out, x.shape);
   return record(y, op, [x], (g, sink) => {
-    const s = sink(0);
+    const s = sink(0, true);
     if (s) getBackend().unaryBackward(op, x.f32, out, g, s.g, x.size, s.acc);
   });
 }
