@@ -26,10 +26,19 @@ import { Tensor } from "./tensor.js";
  */
 export type GradSink = (i: number, overwrite?: boolean) => { g: Float32Array; acc: boolean } | null;
 
+/**
+ * Hands the output's gradient `gy` itself to input i as that input's gradient, instead of a
+ * copy: for ops whose gradient passes through unchanged (reshape, the residual stream's add).
+ * Returns false, and does nothing, when the input needs no gradient, already has one, is a
+ * leaf, or differs in size; the op then goes through `sink` as usual. After a true return the
+ * op must not write `gy` again nor hand it to another input.
+ */
+export type GradAdopt = (i: number) => boolean;
+
 export interface TapeNode {
   op: string;
   inputs: Tensor[];
-  backward(gy: Float32Array, sink: GradSink): void;
+  backward(gy: Float32Array, sink: GradSink, adopt: GradAdopt): void;
 }
 
 let gradEnabled = true;
@@ -57,7 +66,7 @@ export function record(
   out: Tensor,
   op: string,
   inputs: Tensor[],
-  backward: (gy: Float32Array, sink: GradSink) => void,
+  backward: (gy: Float32Array, sink: GradSink, adopt: GradAdopt) => void,
 ): Tensor {
   if (gradEnabled && inputs.some((t) => t.requiresGrad)) {
     out.requiresGrad = true;
@@ -161,11 +170,24 @@ export function backward(root: Tensor, gradient?: Tensor, options: BackwardOptio
     const gy = grads.get(t);
     grads.delete(t);
     if (gy !== undefined) {
-      node.backward(gy, (j, overwrite = false) =>
-        node.inputs[j].requiresGrad ? bufferFor(node.inputs[j], overwrite) : null,
+      let adopted = false;
+      node.backward(
+        gy,
+        (j, overwrite = false) =>
+          node.inputs[j].requiresGrad ? bufferFor(node.inputs[j], overwrite) : null,
+        (j) => {
+          const input = node.inputs[j];
+          if (adopted || gy === rootGrad || !input.requiresGrad || input.node === null)
+            return false;
+          if (input.size !== gy.length || grads.has(input)) return false;
+          grads.set(input, gy);
+          adopted = true;
+          return true;
+        },
       );
-      // The gradient of an intermediate is used only by its own node's backward.
-      if (gy !== rootGrad) releaseF32(gy);
+      // The gradient of an intermediate is used only by its own node's backward (or has become
+      // an input's gradient).
+      if (gy !== rootGrad && !adopted) releaseF32(gy);
     }
     t.node = null; // cut the tape behind us: the activations it holds can be collected
     if (holders && t !== root) {

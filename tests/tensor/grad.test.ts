@@ -26,6 +26,27 @@ forEachBackend("gradients match finite differences", () => {
     gradcheck("scalar operand", (x) => T.add(T.mul(x, 3), 1), [b]);
   });
 
+  test("gradients handed through unchanged (add and reshape adopt the output's gradient)", () => {
+    const x = rt([4, 6], rng);
+    const w = rt([6, 6], rng);
+    gradcheck("add same tensor twice", (t) => T.mul(T.add(t, t), t), [x]);
+    // A residual stream: h + f(h), twice, with h read again after each add.
+    gradcheck(
+      "residual stream",
+      (t, u) => {
+        const h1 = T.add(t, T.tanh(T.matmul(t, u)));
+        const h2 = T.add(h1, T.matmul(T.tanh(h1), u));
+        return T.mul(T.add(h2, h1), T.reshape(T.add(T.reshape(t, [24]), 1), [4, 6]));
+      },
+      [x, w],
+    );
+    gradcheck("reshape chain", (t) => T.mul(T.reshape(T.reshape(t, [2, 12]), [24]), 3), [x]);
+    gradcheck("add into a broadcast operand", (t, u) => T.add(T.reshape(u, [6]), t), [
+      x,
+      rt([1, 6], rng),
+    ]);
+  });
+
   test("unary functions", () => {
     const x = rt([3, 5], rng, 1, 0.1);
     const pos = T.tensor(

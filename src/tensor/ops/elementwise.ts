@@ -67,7 +67,14 @@ export function add(x: Operand, y: Operand): Tensor {
   const a = asTensor(x);
   const b = asTensor(y);
   const out = rawBinary("add", a, b, "add");
-  return record(out, "add", [a, b], (g, sink) => {
+  return record(out, "add", [a, b], (g, sink, adopt) => {
+    // d(a + b)/da is the identity: an operand of the output's size takes g itself (the residual
+    // stream), the other one a copy.
+    if (a.size === out.size && adopt(0)) {
+      const sb = sink(1, true);
+      if (sb) sumToShape(g, out.shape, b.shape, sb.g, sb.acc);
+      return;
+    }
     const sa = sink(0, true);
     if (sa) sumToShape(g, out.shape, a.shape, sa.g, sa.acc);
     const sb = sink(1, true);

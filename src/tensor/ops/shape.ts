@@ -36,7 +36,8 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   }
   target = target.map(Number);
   const y = new Tensor(x.data, target);
-  return record(y, "reshape", [x], (g, sink) => {
+  return record(y, "reshape", [x], (g, sink, adopt) => {
+    if (adopt(0)) return; // the same values in another shape
     const s = sink(0, true);
     if (!s) return;
     if (s.acc) for (let i = 0; i < g.length; i++) s.g[i] += g[i];
