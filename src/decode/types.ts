@@ -7,7 +7,8 @@ export interface IncrementalDecoder {
   readonly rows: number;
   /**
    * Feeds each row's newest token and returns the next-token logits [rows, V] (row-major),
-   * advancing the caches by one position.
+   * advancing the caches by one position. The array may be the decoder's own buffer, valid
+   * until the next call: a search reads (or rewrites) it before it asks for more.
    */
   next(tokens: Int32Array): Float32Array;
   /** Keeps rows `keep` in that order (repeats allowed): beams reordered or finished rows dropped. */

@@ -109,6 +109,7 @@ export class DecodeStep {
   private v = new Float32Array(0); // [R, D]
   private att = new Float32Array(0); // attention output [R, D]
   private f = new Float32Array(0); // feed-forward hidden [R, F]
+  private logits = new Float32Array(0); // [R, V], returned by run() and rewritten by the next
   private mean = new Float32Array(0);
   private rstd = new Float32Array(0);
 
@@ -182,7 +183,7 @@ export class DecodeStep {
     });
     const last = this.decoder.layer_norm ? this.norm(be, this.decoder.layer_norm, x, h, R) : x;
     // logits = last lm_head^T + final_logits_bias
-    const logits = new Float32Array(R * this.V);
+    const logits = this.logits.subarray(0, R * this.V);
     const bias = this.logitsBias.f32;
     for (let r = 0; r < R; r++) logits.set(bias, r * this.V);
     this.gemm(be, last, this.lmHead.weight.f32, logits, R, this.V, D, 1);
@@ -200,6 +201,7 @@ export class DecodeStep {
     this.v = new Float32Array(R * D);
     this.att = new Float32Array(R * D);
     this.f = new Float32Array(R * F);
+    this.logits = new Float32Array(R * this.V);
     this.mean = new Float32Array(R);
     this.rstd = new Float32Array(R);
   }

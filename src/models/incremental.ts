@@ -9,6 +9,7 @@
 // of a model left in training mode.
 import { AttentionCache, splitHeads } from "../attention/cache.js";
 import { noGrad } from "../tensor/autograd.js";
+import { withScratch } from "../tensor/pool.js";
 import { Tensor } from "../tensor/tensor.js";
 import type { DecoderLayerCache } from "./blocks.js";
 import { type Bf16Weights, DecodeStep } from "./decode-step.js";
@@ -71,7 +72,13 @@ export class Seq2SeqIncremental {
     options: { bf16?: Bf16Weights } = {},
   ) {
     this.vocabSize = model.config.vocab_size;
-    this.memory = noGrad(() => model.encode(sourceIds, sourceMask));
+    // The encoder's intermediate values go back to the buffer pool; only its output is kept.
+    this.memory = noGrad(() =>
+      withScratch(
+        () => model.encode(sourceIds, sourceMask),
+        (m) => (m.data instanceof Float32Array ? [m.data] : []),
+      ),
+    );
     this.sourceMask = sourceMask;
     this.nRows = sourceIds.shape[0];
     this.caches = newCaches(model.decoder);
@@ -83,16 +90,22 @@ export class Seq2SeqIncremental {
     if (this.step) {
       // The encoder's keys and values [N, H, S, Dh], once; reorders only remap their rows.
       const H = model.config.decoder_attention_heads;
-      noGrad(() => {
-        decoder.layers.items.forEach((layer, i) => {
-          const attn = layer.encoder_attn;
-          if (!attn) return;
-          this.caches[i].cross.append(
-            splitHeads(attn.k_proj.forward(this.memory), H),
-            splitHeads(attn.v_proj.forward(this.memory), H),
-          );
-        });
-      });
+      // The cache copies them into its own storage, so the projections are scratch.
+      noGrad(() =>
+        withScratch(
+          () => {
+            decoder.layers.items.forEach((layer, i) => {
+              const attn = layer.encoder_attn;
+              if (!attn) return;
+              this.caches[i].cross.append(
+                splitHeads(attn.k_proj.forward(this.memory), H),
+                splitHeads(attn.v_proj.forward(this.memory), H),
+              );
+            });
+          },
+          () => [],
+        ),
+      );
     }
   }
 

@@ -22,8 +22,9 @@ const owned = new WeakSet<ArrayBuffer>();
 /** Buffers sitting in the free lists, to refuse a second release of the same buffer. */
 const idle = new WeakSet<ArrayBuffer>();
 let pooledBytes = 0;
-/** Tests: fill every array handed out unzeroed with NaN, so a reader of unwritten memory shows. */
 let poison = false;
+/** Open withScratch() scopes, innermost last: the pooled arrays each has handed out. */
+const scopes: Float32Array[][] = [];
 
 /** Capacity in bytes of size class c (a multiple of 64 bytes). */
 function capacity(c: number): number {
@@ -55,12 +56,14 @@ export function allocF32(n: number, zero = true): Float32Array {
     const a = new Float32Array(buffer, 0, n);
     if (zero) a.fill(0);
     else if (poison) a.fill(Number.NaN);
+    scopes[scopes.length - 1]?.push(a);
     return a;
   }
   const fresh = new ArrayBuffer(capacity(c));
   owned.add(fresh);
   const a = new Float32Array(fresh, 0, n);
   if (!zero && poison) a.fill(Number.NaN);
+  scopes[scopes.length - 1]?.push(a);
   return a;
 }
 
@@ -90,6 +93,35 @@ export function releaseF32(a: Float32Array): void {
  */
 export function poisonUnzeroedF32(on: boolean): void {
   poison = on;
+}
+
+/**
+ * Runs `fn` and then gives back to the pool every buffer it took from here, except those behind
+ * the arrays `keep(result)` names (which then count as taken by the enclosing scope, if any).
+ *
+ * Why: inference under noGrad() has no backward pass to recycle its intermediate values, so
+ * each call (one source sentence through the encoder) would take fresh memory until the garbage
+ * collector frees the last call's; on a virtual machine every first touch of a fresh page costs
+ * a fault of ~10 us, and a decode of 32 tokens spent a third of its time so. Only for code that
+ * keeps nothing it computed beyond what `keep` names: an array released here is rewritten by the
+ * next user. If `fn` throws, nothing is released.
+ */
+export function withScratch<T>(fn: () => T, keep: (result: T) => readonly Float32Array[]): T {
+  const mine: Float32Array[] = [];
+  scopes.push(mine);
+  let result: T;
+  try {
+    result = fn();
+  } finally {
+    scopes.pop();
+  }
+  const kept = new Set<ArrayBufferLike>(keep(result).map((a) => a.buffer));
+  const parent = scopes[scopes.length - 1];
+  for (const a of mine) {
+    if (!kept.has(a.buffer)) releaseF32(a);
+    else parent?.push(a);
+  }
+  return result;
 }
 
 /** Bytes held in the free lists, for tests and diagnostics. */

@@ -6,7 +6,13 @@ import { resolveConfig } from "../../src/models/config.js";
 import { EncoderDecoderModel } from "../../src/models/encoder-decoder.js";
 import { AdamW } from "../../src/optim/adamw.js";
 import * as T from "../../src/tensor/index.js";
-import { allocF32, poisonUnzeroedF32, pooledF32Bytes, releaseF32 } from "../../src/tensor/pool.js";
+import {
+  allocF32,
+  poisonUnzeroedF32,
+  pooledF32Bytes,
+  releaseF32,
+  withScratch,
+} from "../../src/tensor/pool.js";
 import { Rng } from "../../src/util/rng.js";
 
 test("pool: a released buffer is handed out again, zeroed unless asked otherwise", () => {
@@ -97,4 +103,45 @@ test("poisoned pool: unzeroed arrays are NaN, zeroed ones are zeros", () => {
   } finally {
     poisonUnzeroedF32(false);
   }
+});
+
+test("withScratch: gives back what its function took, except what it keeps", () => {
+  const n = 50_000; // a size class no other test here uses
+  const outside = allocF32(n);
+  let scratch: Float32Array | null = null;
+  let inner: Float32Array | null = null;
+  const kept = withScratch(
+    () => {
+      scratch = allocF32(n);
+      const k = allocF32(n);
+      // A nested scope's kept array belongs to the outer scope, which gives it back.
+      inner = withScratch(
+        () => allocF32(n),
+        (a) => [a],
+      );
+      return k;
+    },
+    (k) => [k],
+  );
+  assert.ok(scratch && inner);
+  // Two buffers went back (scratch and inner); the kept one and the one from outside did not.
+  const taken = [allocF32(n, false), allocF32(n, false), allocF32(n, false)];
+  const buffers = new Set(taken.map((a) => a.buffer));
+  assert.ok(buffers.has((scratch as Float32Array).buffer));
+  assert.ok(buffers.has((inner as Float32Array).buffer));
+  assert.ok(!buffers.has(kept.buffer));
+  assert.ok(!buffers.has(outside.buffer));
+  // A function that throws gives nothing back.
+  let lost: Float32Array | null = null;
+  assert.throws(() =>
+    withScratch(
+      () => {
+        lost = allocF32(n);
+        throw new Error("boom");
+      },
+      () => [],
+    ),
+  );
+  const after = allocF32(n, false);
+  assert.notEqual(after.buffer, (lost as unknown as Float32Array).buffer);
 });
