@@ -29,9 +29,12 @@ if [ "$SMOKE" = 1 ]; then
       head -n "$n" "$OUT/data/$s.$l" > "$OUT/data/$s.$l.tmp" && mv "$OUT/data/$s.$l.tmp" "$OUT/data/$s.$l"
     done
   done
-  SIZE="--model tiny --vocab-size 600 --max-steps 20 --max-tokens 1024 --warmup 10 --bleu-sample 10"
+  SIZE="--model tiny --vocab-size 600 --max-steps 20 --max-tokens 1024 --lr 1e-3 --warmup 10 --bleu-sample 10"
 else
-  SIZE="--model small --vocab-size 8000 --max-minutes $MINUTES --max-tokens 4096 --warmup 800"
+  # The rate warms up over 200 updates to its peak and falls linearly to 0 as the minutes run out
+  # (a 10-minute run makes about 700 updates; the Multi30k recipe gained 1 BLEU from this over
+  # inverse-sqrt).
+  SIZE="--model small --vocab-size 8000 --max-minutes $MINUTES --max-tokens 4096 --schedule linear --lr 1.5e-3 --warmup 200"
 fi
 
 direction() { # direction SRC TGT TOKENIZE -> BLEU of SRC->TGT on test
@@ -39,7 +42,7 @@ direction() { # direction SRC TGT TOKENIZE -> BLEU of SRC->TGT on test
   npx maskwise train --task translation \
     --train-src "$OUT/data/train.$1" --train-tgt "$OUT/data/train.$2" \
     --valid-src "$OUT/data/dev.$1" --valid-tgt "$OUT/data/dev.$2" \
-    --out "$OUT/$1-$2" --lr 1e-3 --label-smoothing 0.1 $SIZE >&2
+    --out "$OUT/$1-$2" --label-smoothing 0.1 $SIZE >&2
   npx maskwise translate --model "$OUT/$1-$2/checkpoints/best" --beam 5 \
     < "$OUT/data/test.$1" > "$OUT/test.$1-$2.$2"
   npx maskwise eval bleu --json --tokenize "$3" --ref "$OUT/data/test.$2" --hyp "$OUT/test.$1-$2.$2" |
