@@ -36,8 +36,10 @@ if [ "$SMOKE" = 1 ]; then
   PRE="--model tiny --vocab-size 600 --max-steps 15 --max-tokens 1024 --warmup 10"
   FT="--max-steps 15 --max-tokens 1024 --warmup 10 --bleu-sample 10"
 else
-  PRE="--model small --vocab-size 8000 --max-minutes $PRETRAIN_MINUTES --max-tokens 4096 --warmup 800"
-  FT="--max-minutes $MINUTES --max-tokens 4096 --warmup 400"
+  # As examples/pretrain-finetune: a warmup a short pretraining run finishes, and for the 3,000
+  # pairs smaller batches with a short warmup (they are overfitted within minutes).
+  PRE="--model small --vocab-size 8000 --max-minutes $PRETRAIN_MINUTES --max-tokens 4096 --warmup 300"
+  FT="--max-minutes $MINUTES --max-tokens 2048 --warmup 100 --bleu-sample 100"
 fi
 
 # shellcheck disable=SC2086 # PRE and FT are lists of flags
