@@ -46,24 +46,25 @@ function classOf(bytes: number): number {
  */
 export function allocF32(n: number, zero = true): Float32Array {
   const bytes = n * 4;
-  if (bytes < MIN_BYTES)
-    return !zero && poison ? new Float32Array(n).fill(Number.NaN) : new Float32Array(n);
-  const c = classOf(bytes);
-  const buffer = free.get(c)?.pop();
-  if (buffer !== undefined) {
-    idle.delete(buffer);
-    pooledBytes -= buffer.byteLength;
-    const a = new Float32Array(buffer, 0, n);
-    if (zero) a.fill(0);
-    else if (poison) a.fill(Number.NaN);
+  let a: Float32Array;
+  if (bytes < MIN_BYTES) {
+    a = new Float32Array(n);
+  } else {
+    const c = classOf(bytes);
+    const buffer = free.get(c)?.pop();
+    if (buffer !== undefined) {
+      idle.delete(buffer);
+      pooledBytes -= buffer.byteLength;
+      a = new Float32Array(buffer, 0, n);
+      if (zero) a.fill(0);
+    } else {
+      const fresh = new ArrayBuffer(capacity(c));
+      owned.add(fresh);
+      a = new Float32Array(fresh, 0, n);
+    }
     scopes[scopes.length - 1]?.push(a);
-    return a;
   }
-  const fresh = new ArrayBuffer(capacity(c));
-  owned.add(fresh);
-  const a = new Float32Array(fresh, 0, n);
   if (!zero && poison) a.fill(Number.NaN);
-  scopes[scopes.length - 1]?.push(a);
   return a;
 }
 
