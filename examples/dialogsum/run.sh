@@ -26,7 +26,7 @@ if [ "$SMOKE" = 1 ]; then
   SIZE="--model tiny --vocab-size 800 --max-steps 15 --max-tokens 2048 --warmup 10 --rouge-sample 5"
   BEAM=1
 else
-  SIZE="--model small --vocab-size 8000 --max-minutes $MINUTES --max-tokens 8192 --warmup 800 --rouge-sample 100"
+  SIZE="--model small --vocab-size 8000 --max-minutes $MINUTES --max-tokens 8192 --schedule linear --warmup 200 --rouge-sample 100"
   BEAM=5
 fi
 # The test side as plain lines: dialogues (one a line) and the three references.

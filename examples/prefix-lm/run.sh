@@ -36,8 +36,8 @@ if [ "$SMOKE" = 1 ]; then
   FT="--max-steps 10 --max-tokens 2048 --warmup 10 --rouge-sample 5"
   SAMPLE=10
 else
-  PRE="--model small --vocab-size 8000 --max-minutes $PRETRAIN_MINUTES --max-tokens 8192 --warmup 800"
-  FT="--max-minutes $MINUTES --max-tokens 8192 --warmup 400 --rouge-sample 100"
+  PRE="--model small --vocab-size 8000 --max-minutes $PRETRAIN_MINUTES --max-tokens 8192 --schedule linear --warmup 300"
+  FT="--max-minutes $MINUTES --max-tokens 8192 --schedule linear --warmup 100 --rouge-sample 100"
   SAMPLE=500
 fi
 
