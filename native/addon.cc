@@ -584,6 +584,12 @@ Napi::Value SetGemmIsa(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+Napi::Value SetGemmBf16Dot(const Napi::CallbackInfo& info) {
+  Args A(info, "setGemmBf16Dot", 1);
+  if (!info[0].IsBoolean()) A.fail("argument 'on' must be a boolean");
+  return Napi::Boolean::New(info.Env(), mw::set_gemm_bf16_dot(info[0].As<Napi::Boolean>()));
+}
+
 Napi::Value PeakGflops(const Napi::CallbackInfo& info) {
   Args A(info, "peakGflops", 1);
   const double s = A.number(0, "seconds");
@@ -616,6 +622,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fn("gemmIsa", GemmIsa);
   fn("cpuIsa", CpuIsa);
   fn("setGemmIsa", SetGemmIsa);
+  fn("setGemmBf16Dot", SetGemmBf16Dot);
   fn("peakGflops", PeakGflops);
   mw::register_attention(env, exports);
   mw::register_decode(env, exports);

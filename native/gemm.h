@@ -62,12 +62,15 @@ bool gemm_skinny_applies(const GemmParams& g);
 /** C = alpha * A B^T + beta * C for a few rows of A, streaming each row of B once. */
 void gemm_skinny(const GemmParams& g);
 /**
- * C [m, n] += A [m, k] W^T with W [n, k] stored as bfloat16 bits (the high halves of float32s);
- * rows are contiguous (lda = ldw = k, ldc = n). AVX-512 streams W as gemm_skinny streams B;
- * other CPUs take a scalar loop.
+ * C [m, n] += A [m, k] W^T with W [n, k] stored as bfloat16 bits (the high halves of float32s)
+ * and A rounded to bfloat16 (to nearest, ties to even); products exact, sums in float32. Rows
+ * are contiguous (lda = ldw = k, ldc = n). With AVX512_BF16, VDPBF16PS; with AVX-512, the
+ * gemm_skinny kernels streaming W; other CPUs take a scalar loop.
  */
 void gemm_skinny_bf16(int64_t m, int64_t n, int64_t k, const float* A, const uint16_t* W,
                       float* C);
+/** Lets gemm_skinny_bf16 use VDPBF16PS (default) or not; returns whether it will. */
+bool set_gemm_bf16_dot(bool on);
 
 /**
  * FMA peak of the selected ISA on every pool thread at once: independent FMA chains on

@@ -10,10 +10,14 @@
 // token) made decoding fragile on shared cores: a worker descheduled while holding a task stalls
 // the product, and in 2 of 5 benchmark runs a 32-token decode took ~1 s instead of ~50 ms.
 //
-// The same kernels read B as bfloat16 (gemm_skinny_bf16): each 16 weights load as 16 uint16,
-// widen to 32 bits and shift into the high half, which is their float32 value exactly; the
-// arithmetic is unchanged. A decoding step streams every weight once per token, so half the
-// bytes is most of the time saved.
+// gemm_skinny_bf16 multiplies bfloat16 weights by A rounded to bfloat16 (to nearest, ties to
+// even): every product of two bfloat16 values is exact in float32, so the result is the same up
+// to float32 summation order on every path. Where the CPU has AVX512_BF16, VDPBF16PS takes 32
+// pairs straight from memory per instruction (twice the multiply-adds of a float32 FMA, and no
+// widening of the weights); elsewhere the float32 kernels below read B as bfloat16 (16 weights
+// load as 16 uint16, widen to 32 bits and shift into the high half, their float32 value
+// exactly). A decoding step streams every weight once per token, so half the bytes and, with
+// VDPBF16PS, half the instructions are most of the time saved.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -24,6 +28,8 @@
 #include "threadpool.h"
 
 #define MW_AVX512 __attribute__((target("avx512f,avx512vl,avx512dq,fma")))
+#define MW_AVX512BF16 \
+  __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,avx512bf16,fma")))
 
 namespace mw {
 namespace {
@@ -160,16 +166,9 @@ MW_AVX512 inline void dots(int64_t k, const float* const* a, const TB* const* b,
   }
 }
 
-// C[i0:i0+4, j0:j0+4] from 4 rows of A and 4 rows of B.
-template <class TB>
-MW_AVX512 void block4x4(const GemmParams& g, const float* A, const TB* B, float* C, int64_t i0,
-                        int64_t j0) {
-  const float* a[4];
-  const TB* b[4];
-  for (int t = 0; t < 4; t++) a[t] = A + (i0 + t) * g.lda;
-  for (int t = 0; t < 4; t++) b[t] = B + (j0 + t) * g.ldb;
-  __m512 acc[16];
-  dots<4, 4>(g.k, a, b, acc);
+// C[i0:i0+4, j0:j0+4] from the 16 dot products acc[4i + j] (row i of A, row j of B).
+MW_AVX512 inline void store4x4(const GemmParams& g, float* C, int64_t i0, int64_t j0,
+                               const __m512* acc) {
   // Lanes 4i..4i+3 are C[i0 + i, j0:j0+4].
   const __m512 r = _mm512_mul_ps(_mm512_set1_ps(g.alpha), reduce16(acc));
   float* c[4];
@@ -188,6 +187,30 @@ MW_AVX512 void block4x4(const GemmParams& g, const float* A, const TB* B, float*
   }
 }
 
+// C[i, j0:j0+16] from the 16 dot products acc[j] (row i of A, row j0 + j of B).
+MW_AVX512 inline void store1x16(const GemmParams& g, float* C, int64_t i, int64_t j0,
+                                const __m512* acc) {
+  const __m512 r = _mm512_mul_ps(_mm512_set1_ps(g.alpha), reduce16(acc));
+  float* c = C + i * g.ldc + j0;
+  if (g.beta == 0.0f)
+    _mm512_storeu_ps(c, r);
+  else
+    _mm512_storeu_ps(c, _mm512_fmadd_ps(_mm512_set1_ps(g.beta), _mm512_loadu_ps(c), r));
+}
+
+// C[i0:i0+4, j0:j0+4] from 4 rows of A and 4 rows of B.
+template <class TB>
+MW_AVX512 void block4x4(const GemmParams& g, const float* A, const TB* B, float* C, int64_t i0,
+                        int64_t j0) {
+  const float* a[4];
+  const TB* b[4];
+  for (int t = 0; t < 4; t++) a[t] = A + (i0 + t) * g.lda;
+  for (int t = 0; t < 4; t++) b[t] = B + (j0 + t) * g.ldb;
+  __m512 acc[16];
+  dots<4, 4>(g.k, a, b, acc);
+  store4x4(g, C, i0, j0, acc);
+}
+
 // C[i, j0:j0+16] from one row of A and 16 rows of B.
 template <class TB>
 MW_AVX512 void block1x16(const GemmParams& g, const float* A, const TB* B, float* C, int64_t i,
@@ -197,12 +220,7 @@ MW_AVX512 void block1x16(const GemmParams& g, const float* A, const TB* B, float
   for (int t = 0; t < 16; t++) b[t] = B + (j0 + t) * g.ldb;
   __m512 acc[16];
   dots<1, 16>(g.k, a, b, acc);
-  const __m512 r = _mm512_mul_ps(_mm512_set1_ps(g.alpha), reduce16(acc));
-  float* c = C + i * g.ldc + j0;
-  if (g.beta == 0.0f)
-    _mm512_storeu_ps(c, r);
-  else
-    _mm512_storeu_ps(c, _mm512_fmadd_ps(_mm512_set1_ps(g.beta), _mm512_loadu_ps(c), r));
+  store1x16(g, C, i, j0, acc);
 }
 
 // Rows [j0, j1) of B (columns of C) for every row of A: 16 rows of B at a time (they stay in
@@ -221,28 +239,153 @@ MW_AVX512 void columns(const GemmParams& g, const float* A, const TB* B, float* 
   for (; j < j1; j++) rows_of_a<1>(g, A, B, C, j);
 }
 
-// One matrix: rows of B split between threads for a large product (see the top of the file).
-template <class TB>
-void skinny(const GemmParams& g, const float* A, const TB* B, float* C) {
+// The columns [0, n) of one product of `work` multiply-adds, by `cols(lo, hi)`: split between
+// threads for a large product (see the top of the file), else on the calling thread.
+template <class F>
+void split_columns(int64_t n, int64_t work, const F& cols) {
   ThreadPool& pool = ThreadPool::instance();
   const int T = pool.threads();
-  const int64_t work = g.m * g.n * g.k;
-  if (T > 1 && work >= kSkinnyParallel && g.n >= 64 * T) {
+  if (T > 1 && work >= kSkinnyParallel && n >= 64 * T) {
     // Column ranges in multiples of 16 (the B block height), four per thread, so that a
     // thread that falls behind holds up little.
     const int64_t chunks = 4 * T;
-    const int64_t per = (g.n / chunks + 15) / 16 * 16;
+    const int64_t per = (n / chunks + 15) / 16 * 16;
     pool.parallel_for(chunks, [&](int64_t t, int) {
-      const int64_t lo = std::min(g.n, t * per);
-      const int64_t hi = t == chunks - 1 ? g.n : std::min(g.n, lo + per);
-      if (lo < hi) columns(g, A, B, C, lo, hi);
+      const int64_t lo = std::min(n, t * per);
+      const int64_t hi = t == chunks - 1 ? n : std::min(n, lo + per);
+      if (lo < hi) cols(lo, hi);
     });
   } else {
-    columns(g, A, B, C, 0, g.n);
+    cols(0, n);
+  }
+}
+
+template <class TB>
+void skinny(const GemmParams& g, const float* A, const TB* B, float* C) {
+  split_columns(g.n, g.m * g.n * g.k, [&](int64_t lo, int64_t hi) { columns(g, A, B, C, lo, hi); });
+}
+
+// ---- bfloat16 inputs by VDPBF16PS --------------------------------------------------------
+// Rows of A and B as bfloat16, 32 along k per instruction: lane l of an accumulator gathers
+// a[2l] b[2l] + a[2l+1] b[2l+1] of each 32, so a dot product is the sum of its 16 lanes, as in
+// the float32 kernels, and the same reduce16 and stores finish the blocks.
+
+bool g_bf16_dot = true;  // set_gemm_bf16_dot(false): the float32 kernels (tests, benchmarks)
+
+bool has_dpbf16() {
+  static const bool cpu = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw");
+  }();
+  return g_bf16_dot && cpu && gemm_isa() == Isa::avx512;
+}
+
+// n float32s to bfloat16 bits, rounded to nearest, ties to even (VCVTNEPS2BF16).
+MW_AVX512BF16 void round_to_bf16(const float* src, int64_t n, uint16_t* dst) {
+  int64_t p = 0;
+  for (; p + 16 <= n; p += 16) {
+    const __m256bh h = _mm512_cvtneps_pbh(_mm512_loadu_ps(src + p));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + p), reinterpret_cast<const __m256i&>(h));
+  }
+  if (p < n) {
+    const __mmask16 m = static_cast<__mmask16>((1u << (n - p)) - 1u);
+    const __m256bh h = _mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, src + p));
+    _mm256_mask_storeu_epi16(dst + p, m, reinterpret_cast<const __m256i&>(h));
+  }
+}
+
+// 32 bfloat16 of a row, and the first `count` of them (the rest 0, nothing read past them).
+MW_AVX512BF16 inline __m512bh load_bh(const uint16_t* p) {
+  const __m512i v = _mm512_loadu_si512(p);
+  return reinterpret_cast<const __m512bh&>(v);
+}
+MW_AVX512BF16 inline __m512bh load_bh_tail(const uint16_t* p, int64_t count) {
+  const __m512i v = _mm512_maskz_loadu_epi16(static_cast<__mmask32>((uint64_t{1} << count) - 1u), p);
+  return reinterpret_cast<const __m512bh&>(v);
+}
+
+// acc[t] = A_row(a[t / NB]) . B_row(b[t % NB]) as 16 partial sums, for the MI x NB pairs.
+template <int MI, int NB>
+MW_AVX512BF16 inline void dots_bh(int64_t k, const uint16_t* const* a, const uint16_t* const* b,
+                                  __m512* acc) {
+  for (int t = 0; t < MI * NB; t++) acc[t] = _mm512_setzero_ps();
+  int64_t p = 0;
+  for (; p + 32 <= k; p += 32) {
+    __m512bh bv[NB];
+#pragma GCC unroll 16
+    for (int j = 0; j < NB; j++) bv[j] = load_bh(b[j] + p);
+#pragma GCC unroll 4
+    for (int i = 0; i < MI; i++) {
+      const __m512bh av = load_bh(a[i] + p);
+#pragma GCC unroll 16
+      for (int j = 0; j < NB; j++) acc[i * NB + j] = _mm512_dpbf16_ps(acc[i * NB + j], av, bv[j]);
+    }
+  }
+  if (p < k) {
+    __m512bh bv[NB];
+    for (int j = 0; j < NB; j++) bv[j] = load_bh_tail(b[j] + p, k - p);
+    for (int i = 0; i < MI; i++) {
+      const __m512bh av = load_bh_tail(a[i] + p, k - p);
+      for (int j = 0; j < NB; j++) acc[i * NB + j] = _mm512_dpbf16_ps(acc[i * NB + j], av, bv[j]);
+    }
+  }
+}
+
+// Columns [j0, j1) of C += A W^T for bfloat16 rows A [m, k] and W [n, k], as `columns` walks
+// them: 16 rows of W at a time against 4 rows of A, then one; then the last columns one by one.
+MW_AVX512BF16 void columns_bh(const GemmParams& g, const uint16_t* A, const uint16_t* W, float* C,
+                              int64_t j0, int64_t j1) {
+  const int64_t k = g.k;
+  __m512 acc[16];
+  int64_t j = j0;
+  for (; j + 16 <= j1; j += 16) {
+    int64_t i = 0;
+    for (; i + 4 <= g.m; i += 4) {
+      const uint16_t* a[4] = {A + i * k, A + (i + 1) * k, A + (i + 2) * k, A + (i + 3) * k};
+      for (int64_t jj = j; jj < j + 16; jj += 4) {
+        const uint16_t* b[4] = {W + jj * k, W + (jj + 1) * k, W + (jj + 2) * k, W + (jj + 3) * k};
+        dots_bh<4, 4>(k, a, b, acc);
+        store4x4(g, C, i, jj, acc);
+      }
+    }
+    for (; i < g.m; i++) {
+      const uint16_t* a[1] = {A + i * k};
+      const uint16_t* b[16];
+      for (int t = 0; t < 16; t++) b[t] = W + (j + t) * k;
+      dots_bh<1, 16>(k, a, b, acc);
+      store1x16(g, C, i, j, acc);
+    }
+  }
+  for (; j < j1; j++) {
+    const uint16_t* b[1] = {W + j * k};
+    for (int64_t i = 0; i < g.m; i++) {
+      const uint16_t* a[1] = {A + i * k};
+      dots_bh<1, 1>(k, a, b, acc);
+      store(g, C + i * g.ldc + j, hsum(acc[0]));
+    }
+  }
+}
+
+// A [m, k] rounded to bfloat16 and widened back to float32 (the kernels without VDPBF16PS).
+void round_through_bf16(const float* src, int64_t n, float* dst) {
+  for (int64_t i = 0; i < n; i++) {
+    uint32_t u;
+    std::memcpy(&u, &src[i], sizeof u);
+    if ((u & 0x7fffffffu) > 0x7f800000u)
+      u |= 0x00400000u;  // NaN: keep it a (quiet) NaN
+    else
+      u += 0x7fffu + ((u >> 16) & 1u);  // half to even; a carry moves up the exponent
+    u &= 0xffff0000u;
+    std::memcpy(&dst[i], &u, sizeof u);
   }
 }
 
 }  // namespace
+
+bool set_gemm_bf16_dot(bool on) {
+  g_bf16_dot = on;
+  return has_dpbf16();
+}
 
 bool gemm_skinny_applies(const GemmParams& g) {
   return g.m <= kSkinnyRows && !g.transA && g.transB && g.k > 0 && gemm_isa() == Isa::avx512;
@@ -256,6 +399,33 @@ void gemm_skinny(const GemmParams& g) {
 void gemm_skinny_bf16(int64_t m, int64_t n, int64_t k, const float* A, const uint16_t* W,
                       float* C) {
   if (m <= 0 || n <= 0) return;
+  GemmParams g{};
+  g.batch = 1;
+  g.m = m;
+  g.n = n;
+  g.k = k;
+  g.transB = true;
+  g.alpha = 1.0f;
+  g.beta = 1.0f;
+  g.lda = k;
+  g.ldb = k;
+  g.c = C;
+  g.ldc = n;
+  const size_t mk = static_cast<size_t>(m * k);
+  if (has_dpbf16()) {
+    thread_local std::vector<uint16_t> a16;
+    if (a16.size() < mk) a16.resize(mk);
+    // The pointer, not the name: inside the lambda on a worker thread `a16` would be that
+    // thread's own (empty) buffer.
+    const uint16_t* a = a16.data();
+    round_to_bf16(A, m * k, a16.data());
+    split_columns(n, m * n * k, [&](int64_t lo, int64_t hi) { columns_bh(g, a, W, C, lo, hi); });
+    return;
+  }
+  thread_local std::vector<float> ar;
+  if (ar.size() < mk) ar.resize(mk);
+  round_through_bf16(A, m * k, ar.data());
+  const float* a = ar.data();
   if (gemm_isa() != Isa::avx512) {
     // Portable: each weight row widened once, then dotted with every row of A.
     std::vector<float> w(static_cast<size_t>(k));
@@ -266,26 +436,14 @@ void gemm_skinny_bf16(int64_t m, int64_t n, int64_t k, const float* A, const uin
       }
       for (int64_t i = 0; i < m; i++) {
         float s = 0.0f;
-        for (int64_t p = 0; p < k; p++) s += A[i * k + p] * w[static_cast<size_t>(p)];
+        for (int64_t p = 0; p < k; p++) s += a[i * k + p] * w[static_cast<size_t>(p)];
         C[i * n + j] += s;
       }
     }
     return;
   }
-  GemmParams g{};
-  g.batch = 1;
-  g.m = m;
-  g.n = n;
-  g.k = k;
-  g.transB = true;
-  g.alpha = 1.0f;
-  g.beta = 1.0f;
-  g.a = A;
-  g.lda = k;
-  g.ldb = k;
-  g.c = C;
-  g.ldc = n;
-  skinny(g, A, W, C);
+  g.a = a;
+  skinny(g, a, W, C);
 }
 
 }  // namespace mw

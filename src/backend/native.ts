@@ -142,6 +142,11 @@ export interface NativeAddon {
   cpuIsa(): string;
   /** Selects a micro-kernel no better than cpuIsa() (tests and benchmarks). */
   setGemmIsa(isa: string): void;
+  /**
+   * Lets gemmBf16 use the CPU's bfloat16 dot-product instruction (AVX512_BF16, the default) or
+   * the float32 kernels (tests and benchmarks); returns whether it will use the instruction.
+   */
+  setGemmBf16Dot(on: boolean): boolean;
   /** FMA peak of the current ISA on all threads at once, measured for about `seconds`. */
   peakGflops(seconds: number): number;
   /** Fused attention (native/attention.cc): the AttentionArgs fields in order, then out, lse. */

@@ -2,6 +2,7 @@
 // row on a KV cache (see DecodeAttentionArgs in src/tensor/backend.ts). Scores are computed in
 // double precision; a NaN score is not a maximum, but it poisons the sum, as in the native kernel.
 import type { DecodeAttentionArgs, F32, I32 } from "../tensor/backend.js";
+import { fromBf16, toBf16 } from "../tensor/bf16.js";
 import { MaskwiseError } from "../util/errors.js";
 
 export function decodeAttentionReference(a: DecodeAttentionArgs): void {
@@ -97,7 +98,11 @@ export function decodeTopKReference(
   return count;
 }
 
-/** c [m, n] += a [m, k] w^T with w [n, k] bfloat16 bits (Backend.gemmBf16), sums in double. */
+/**
+ * c [m, n] += a [m, k] w^T with w [n, k] bfloat16 bits (Backend.gemmBf16) and a rounded to
+ * bfloat16 (to nearest, ties to even): each product of two bfloat16 values is exact; sums in
+ * double.
+ */
 export function gemmBf16Reference(
   m: number,
   n: number,
@@ -124,13 +129,14 @@ export function gemmBf16Reference(
       { code: "E_SHAPE", where: "gemmBf16" },
     );
   }
+  const ar = fromBf16(toBf16(a.subarray(0, m * k)));
   const wf = new Float32Array(k);
   const bits = new Uint32Array(wf.buffer);
   for (let j = 0; j < n; j++) {
     for (let p = 0; p < k; p++) bits[p] = w[j * k + p] << 16;
     for (let i = 0; i < m; i++) {
       let s = 0;
-      for (let p = 0; p < k; p++) s += a[i * k + p] * wf[p];
+      for (let p = 0; p < k; p++) s += ar[i * k + p] * wf[p];
       c[i * n + j] += s;
     }
   }

@@ -8,8 +8,9 @@
 // definition: tests check every step against full recomputation by `model.forward`.
 //
 // With `Bf16Weights`, the step's Linear layers and the output projection read bfloat16 copies
-// of their weights (half the bytes a token streams; see src/tensor/bf16.ts); activations, caches
-// and sums stay float32.
+// of their weights (half the bytes a token streams) and take their inputs rounded to bfloat16
+// (products exact, so a CPU's bfloat16 dot-product instruction can compute them; see
+// src/tensor/bf16.ts); activations, caches and sums stay float32.
 //
 // Pre-norm layer (normalize_before):  x += SA(LN1(x)); x += CA(LN2(x)); x += FFN(LN3(x))
 // Post-norm layer:                    x = LN1(x + SA(x)); x = LN2(x + CA(x)); x = LN3(x + FFN(x))
@@ -19,7 +20,7 @@ import { decodeAttentionReference, gemmBf16Reference } from "../backend/referenc
 import type { Embedding, LayerNorm, Linear } from "../nn/layers.js";
 import { sinusoidalPositions } from "../nn/positions.js";
 import type { Backend, DecodeAttentionArgs } from "../tensor/backend.js";
-import { fromBf16, toBf16 } from "../tensor/bf16.js";
+import { toBf16 } from "../tensor/bf16.js";
 import { getBackend } from "../tensor/dispatch.js";
 import { Tensor } from "../tensor/tensor.js";
 import { MaskwiseError } from "../util/errors.js";
@@ -41,7 +42,6 @@ export interface StepMasks {
  */
 export class Bf16Weights {
   private readonly byWeight = new Map<Float32Array, Uint16Array>();
-  private readonly widened = new Map<Float32Array, Float32Array>();
 
   constructor(decoder: Decoder, lmHead: Linear) {
     const add = (lin: Linear | null | undefined) => {
@@ -67,22 +67,6 @@ export class Bf16Weights {
     return this.byWeight.get(w);
   }
 
-  /**
-   * The copy of `w` widened back to float32 (made on first use): the same values for products
-   * with many rows, where the packed GEMM reads each weight many times and streaming half the
-   * bytes no longer pays.
-   */
-  widenedOf(w: Float32Array): Float32Array | undefined {
-    let f = this.widened.get(w);
-    if (!f) {
-      const half = this.byWeight.get(w);
-      if (!half) return undefined;
-      f = fromBf16(half);
-      this.widened.set(w, f);
-    }
-    return f;
-  }
-
   /** Bytes of the copies. */
   get bytes(): number {
     let n = 0;
@@ -90,9 +74,6 @@ export class Bf16Weights {
     return n;
   }
 }
-
-/** Rows up to which a bfloat16 weight is streamed as is; more rows read the widened copy. */
-const BF16_STREAM_ROWS = 8;
 
 export class DecodeStep {
   private readonly D: number;
@@ -296,14 +277,14 @@ export class DecodeStep {
     k: number,
     beta: number,
   ): void {
-    let b = w;
     const half = this.bf16?.of(w);
-    if (half && m <= BF16_STREAM_ROWS && beta === 1) {
+    if (half && beta === 1) {
+      // Every row count takes the same bfloat16 product, so a translation does not depend on
+      // how many others share its batch.
       if (be.gemmBf16) be.gemmBf16(m, n, k, a, half, c);
       else gemmBf16Reference(m, n, k, a, half, c);
       return;
     }
-    if (half) b = this.bf16?.widenedOf(w) ?? w;
     be.gemm({
       batch: 1,
       m,
@@ -317,7 +298,7 @@ export class DecodeStep {
       aOffset: 0,
       lda: k,
       strideA: 0,
-      b,
+      b: w,
       bOffset: 0,
       ldb: k,
       strideB: 0,

@@ -1,9 +1,11 @@
 // bfloat16: the top 16 bits of a float32 (sign, the same 8-bit exponent, 7 bits of mantissa).
 // Decoding reads every weight once per generated token, so its speed is the speed at which the
 // weights stream from memory; stored as bfloat16 they are half the bytes, with float32's range.
-// A value converts back exactly by shifting into the high half of a float32, which is what the
-// kernels do (src/backend/reference-decode.ts, native/gemm_skinny.cc); products and sums stay in
-// float32.
+// A value converts back exactly by shifting into the high half of a float32. The decoding
+// product (Backend.gemmBf16: src/backend/reference-decode.ts, native/gemm_skinny.cc) rounds its
+// float32 input to bfloat16 too, so that each product of two bfloat16 values is exact and a CPU
+// with a bfloat16 dot-product instruction (AVX512_BF16) computes the same sums as one without;
+// sums stay in float32.
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
 

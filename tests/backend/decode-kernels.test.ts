@@ -100,7 +100,7 @@ describe("skinny GEMM (a few rows against a transposed weight)", { skip }, () =>
   });
 });
 
-describe("bfloat16 weights: c += a w^T with w stored as bfloat16", { skip }, () => {
+describe("bfloat16 products: c += a w^T, w stored as bfloat16, a rounded to it", { skip }, () => {
   const check = (m: number, n: number, k: number, seed: number) => {
     const rng = new Rng(seed);
     const a = rand(rng, m * k);
@@ -110,12 +110,13 @@ describe("bfloat16 weights: c += a w^T with w stored as bfloat16", { skip }, () 
     const got = c0.slice();
     ref.gemmBf16?.(m, n, k, a, w, want);
     nat().gemmBf16?.(m, n, k, a, w, got);
-    // The reference itself against the float32 product of the widened weights, in double.
+    // The reference itself against the product of the rounded inputs, in double.
+    const ar = fromBf16(toBf16(a));
     const wf = fromBf16(w);
     for (let i = 0; i < m; i++)
       for (let j = 0; j < n; j++) {
         let s = 0;
-        for (let p = 0; p < k; p++) s += a[i * k + p] * wf[j * k + p];
+        for (let p = 0; p < k; p++) s += ar[i * k + p] * wf[j * k + p];
         const exact = Math.fround(c0[i * n + j] + s);
         assert.equal(want[i * n + j], exact, `reference [${i}, ${j}]`);
         const g = got[i * n + j];
@@ -126,16 +127,50 @@ describe("bfloat16 weights: c += a w^T with w stored as bfloat16", { skip }, () 
       }
   };
 
-  test("every row count 1..9, k and n with tails", () => {
-    let seed = 100;
-    for (let m = 1; m <= 9; m++) for (const [n, k] of SKINNY_SHAPES) check(m, n, k, seed++);
+  test("the reference rounds a to bfloat16: not the float32 product", () => {
+    const a = Float32Array.of(1 + 2 ** -12); // rounds to 1
+    const w = toBf16(Float32Array.of(1));
+    const c = new Float32Array(1);
+    ref.gemmBf16?.(1, 1, 1, a, w, c);
+    assert.equal(c[0], 1);
   });
 
-  test("a large weight split between threads; k = 0 adds nothing", () => {
-    check(1, 4133, 260, 150);
-    check(5, 4133, 260, 151);
-    check(2, 3, 0, 152);
-  });
+  // The bfloat16 dot-product instruction where the CPU has it, the float32 AVX-512 kernels, and
+  // the portable loop: the same sums on every path.
+  const addon = "error" in loaded ? null : (loaded.addon as NativeAddon);
+  const paths = !addon
+    ? []
+    : [
+        ...(addon.setGemmBf16Dot(true) ? ["bf16-dot"] : []),
+        ...(addon.cpuIsa() === "avx512" ? ["avx512"] : []),
+        "portable",
+      ];
+  const on = (path: string, body: () => void) => {
+    if (!addon) return;
+    if (path === "portable") addon.setGemmIsa("portable");
+    addon.setGemmBf16Dot(path === "bf16-dot");
+    try {
+      body();
+    } finally {
+      addon.setGemmIsa(addon.cpuIsa());
+      addon.setGemmBf16Dot(true);
+    }
+  };
+  for (const path of paths) {
+    test(`${path}: every row count 1..9, 13 and 40, k and n with tails`, () =>
+      on(path, () => {
+        let seed = 100;
+        for (const m of [1, 2, 3, 4, 5, 6, 7, 8, 9, 13, 40])
+          for (const [n, k] of SKINNY_SHAPES) check(m, n, k, seed++);
+      }));
+
+    test(`${path}: a large weight split between threads; k = 0 adds nothing`, () =>
+      on(path, () => {
+        check(1, 4133, 260, 150);
+        check(5, 4133, 260, 151);
+        check(2, 3, 0, 152);
+      }));
+  }
 
   test("arguments are checked before the kernel runs", () => {
     const w = new Uint16Array(11); // n * k = 12

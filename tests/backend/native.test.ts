@@ -959,6 +959,7 @@ describe("native addon argument validation", { skip }, () => {
     throwsNamed(call("setThreads", 0), "setThreads", /'n'/);
     throwsNamed(call("setThreads", 1.5), "setThreads", "n");
     throwsNamed(call("setGemmIsa", "sse9"), "setGemmIsa", /unknown ISA/);
+    throwsNamed(call("setGemmBf16Dot", "yes"), "setGemmBf16Dot", /'on' must be a boolean/);
     throwsNamed(call("peakGflops", -1), "peakGflops", "seconds");
     throwsNamed(call("gather"), "gather", /expects 6 arguments/);
   });

@@ -21,8 +21,9 @@ const HELP = `Usage: maskwise bench decode [--json] [--runs N] [--bf16]
 Decodes a 32-token random source with the train-step model (random weights): exactly 32 new
 tokens (eos ignored), greedy and beam 5 (length penalty 1), on the KV cache. One warm-up run, then
 the median of N (default 5, as ../shared/bench/decode.json says; more for a CPU profile). --bf16:
-the decoder's Linear layers and output projection multiply by bfloat16 copies of their weights
-(half the bytes per token; "weights" in the result says which). The last line with --json:
+the decoder's Linear layers and output projection multiply bfloat16 copies of their weights by
+their inputs rounded to bfloat16, summing in float32 (half the bytes per token; "weights" in the
+result says which). The last line with --json:
 {"bench":"decode","greedy_tok_s":…,"beam5_tok_s":…}.`;
 
 export const command: Command = {

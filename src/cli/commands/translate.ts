@@ -18,9 +18,10 @@ Reads source sentences from standard input, one a line, and writes translations 
 output, one a line, in order. DIR is a model directory (config.json, model.safetensors,
 tokenizer.json), e.g. RUN/checkpoints/best. Output length is at most A * source length + B
 (default 1.2 and 10). --beam 1 (default 5) decodes greedily. With --n-best N, each input gives N
-lines "score<TAB>translation". --bf16 rounds the decoder's weights to bfloat16 (half the bytes
-each generated token reads: faster for small batches and beams, translations may differ from
-float32's in a few places).`;
+lines "score<TAB>translation". --bf16 rounds the decoder's weights and the inputs of its products
+to bfloat16, sums stay float32 (half the bytes each generated token reads, and on CPUs with
+AVX512_BF16 half the instructions: faster; translations may differ from float32's in a few
+places).`;
 
 export const command: Command = {
   path: ["translate"],
