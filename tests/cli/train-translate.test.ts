@@ -145,6 +145,20 @@ test("train, resume, translate", () => {
   assert.equal(half.status, 0, half.stderr);
   assert.equal(half.stdout.split("\n").length, 4);
   assert.equal(half.stdout.split("\n")[1], "");
+  // --no-repeat-ngram-size reaches the search (its blocking is tested in tests/decode); a bad
+  // value is an error that names the flag.
+  const noRepeat = run(
+    ["translate", "--model", join(out, "checkpoints", "best"), "--no-repeat-ngram-size", "2"],
+    "ein hund läuft\n",
+  );
+  assert.equal(noRepeat.status, 0, noRepeat.stderr);
+  assert.equal(noRepeat.stdout.split("\n").length, 2);
+  const badNgram = run(
+    ["translate", "--model", join(out, "checkpoints", "best"), "--no-repeat-ngram-size", "-1"],
+    "ein hund läuft\n",
+  );
+  assert.equal(badNgram.status, 2);
+  assert.match(badNgram.stderr, /no-repeat-ngram-size/);
 
   const missing = run([
     "train",

@@ -12,13 +12,16 @@ import { type Command, numberFlag, parseFlags } from "../command.js";
 
 const NAME = "translate";
 const HELP = `Usage: maskwise translate --model DIR [--beam K] [--max-len-a A --max-len-b B]
-                          [--length-penalty X] [--n-best N] [--batch-size N] [--bf16]
+                          [--length-penalty X] [--n-best N] [--batch-size N]
+                          [--no-repeat-ngram-size N] [--bf16]
 
 Reads source sentences from standard input, one a line, and writes translations to standard
 output, one a line, in order. DIR is a model directory (config.json, model.safetensors,
 tokenizer.json), e.g. RUN/checkpoints/best. Output length is at most A * source length + B
 (default 1.2 and 10). --beam 1 (default 5) decodes greedily. With --n-best N, each input gives N
-lines "score<TAB>translation". --bf16 rounds the decoder's weights and the inputs of its products
+lines "score<TAB>translation". --no-repeat-ngram-size N (default 0 = off) never lets an output
+repeat one of its own n-grams of N tokens, as fairseq and Hugging Face do (3 is usual for
+summaries). --bf16 rounds the decoder's weights and the inputs of its products
 to bfloat16, sums stay float32 (half the bytes each generated token reads, and on CPUs with
 AVX512_BF16 half the instructions: faster; translations may differ from float32's in a few
 places).`;
@@ -36,6 +39,7 @@ export const command: Command = {
       "length-penalty": { type: "string" },
       "n-best": { type: "string" },
       "batch-size": { type: "string" },
+      "no-repeat-ngram-size": { type: "string" },
       bf16: { type: "boolean" },
     });
     if (!v.model) {
@@ -60,6 +64,10 @@ export const command: Command = {
       maxLenA: numberFlag(NAME, "max-len-a", v["max-len-a"], 1.2, { min: 0 }),
       maxLenB: numberFlag(NAME, "max-len-b", v["max-len-b"], 10, { min: 1 }),
       batchSize,
+      noRepeatNgramSize: numberFlag(NAME, "no-repeat-ngram-size", v["no-repeat-ngram-size"], 0, {
+        min: 0,
+        integer: true,
+      }),
       maxSourceLength: 1024,
       ...(v.bf16 ? { bf16: new Bf16Weights(model.decoder, model.lm_head) } : {}),
     };
