@@ -136,6 +136,8 @@ export interface ContinueOptions {
   /** Tokens generated at most per prompt. */
   maxNewTokens?: number;
   batchSize?: number;
+  /** No n-gram of this many generated tokens twice in a continuation (0 = off). */
+  noRepeatNgramSize?: number;
 }
 
 /** Greedy continuations (text) of prompts given as token ids (each with at least one token). */
@@ -155,6 +157,7 @@ export function continuePrompts(
       startToken: cfg.bos_token_id,
       eosToken: cfg.eos_token_id,
       maxLength: options.maxNewTokens ?? 64,
+      noRepeatNgramSize: options.noRepeatNgramSize,
     });
     for (const h of hyps)
       out.push(

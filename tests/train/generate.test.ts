@@ -56,3 +56,29 @@ test("prefix and causal continuations match uncached decoding, and differ", () =
   const c = continuePrompts(model, codec, prompts, { mask: "causal", maxNewTokens: 6 });
   assert.notDeepEqual(p, c);
 });
+
+test("noRepeatNgramSize reaches the continuation: no generated bigram twice", () => {
+  const model = new DecoderOnlyModel(cfg, 4).eval();
+  const prompts = [
+    [1, 5, 9, 12, 2],
+    [1, 7, 2],
+    [1, 13, 8, 6, 11, 4, 2],
+  ];
+  const codec = { decode: ids };
+  const bigrams = (line: string) => {
+    const t = line.split(" ");
+    return t.slice(1).map((x, i) => `${t[i]} ${x}`);
+  };
+  const repeats = (line: string) => bigrams(line).length - new Set(bigrams(line)).size;
+  const free = continuePrompts(model, codec, prompts, { maxNewTokens: 16 });
+  // Sixteen greedy tokens from a 20-token vocabulary loop: the check below can fail.
+  assert.ok(
+    free.some((l) => repeats(l) > 0),
+    `no loop to block: ${free.join(" | ")}`,
+  );
+  const blocked = continuePrompts(model, codec, prompts, {
+    maxNewTokens: 16,
+    noRepeatNgramSize: 2,
+  });
+  for (const line of blocked) assert.equal(repeats(line), 0, line);
+});

@@ -79,6 +79,8 @@ Task options:
                          Either way only the target is predicted.
   --bleu-sample N        translation: validation sentences decoded for BLEU (default 200)
   --rouge-sample N       summarization, dialogue: validation examples decoded for ROUGE (default 50)
+  --no-repeat-ngram-size N  that decoding (BLEU or ROUGE) never repeats an n-gram of N generated
+                         tokens (default 0 = off; 3 is usual for summaries)
 
 Training options:
 ${runFlagsHelp(0.1)}
@@ -104,6 +106,7 @@ export const command: Command = {
       mask: { type: "string" },
       "bleu-sample": { type: "string" },
       "rouge-sample": { type: "string" },
+      "no-repeat-ngram-size": { type: "string" },
       ...RUN_FLAGS,
     });
     const flags = v as Flags;
@@ -213,6 +216,7 @@ export const command: Command = {
 
     const bleuSample = intFlag(NAME, flags, "bleu-sample", 200);
     const rougeSample = intFlag(NAME, flags, "rouge-sample", 50);
+    const noRepeatNgramSize = intFlag(NAME, flags, "no-repeat-ngram-size", 0);
     const sample = valid
       .slice(0, task === "translation" ? bleuSample : rougeSample)
       .filter((p): p is [string, string] => p[1] !== null);
@@ -228,6 +232,7 @@ export const command: Command = {
           m as EncoderDecoderModel,
           tok,
           sample.map(([s]) => s),
+          { noRepeatNgramSize },
         ).map((h) => h[0].text);
         return { valid_bleu: corpusBleu(hyps, [sample.map(([, t]) => t)]).score };
       }
@@ -238,13 +243,13 @@ export const command: Command = {
               m as EncoderDecoderModel,
               tok,
               sample.map(([s]) => s),
-              { maxLenA: 0, maxLenB: maxTarget, maxSourceLength: maxLen },
+              { maxLenA: 0, maxLenB: maxTarget, maxSourceLength: maxLen, noRepeatNgramSize },
             ).map((h) => h[0].text)
           : continuePrompts(
               m as DecoderOnlyModel,
               tok,
               sample.map(([s]) => conditionalLM(tok.encode(s), null, cfg, maxLen, true).input_ids),
-              { mask, maxNewTokens: maxTarget },
+              { mask, maxNewTokens: maxTarget, noRepeatNgramSize },
             );
       const r = corpusRouge(hyps, [sample.map(([, t]) => t)]).mean;
       return {
