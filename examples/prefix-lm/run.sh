@@ -4,7 +4,8 @@
 # DialogSum as "<s> dialogue </s> summary </s>" twice from the same weights, for the same time:
 # with --mask prefix (bidirectional over the dialogue, causal over the summary) and with
 # --mask causal. The mask is the only difference. Each is scored with ROUGE-1/2/L F1 against
-# summary1 of the 500 test dialogues (greedy), by a scoring pass: one update at learning rate 0
+# summary1 of the 500 test dialogues (greedy, no trigram repeated, as the dialogsum recipe
+# decodes), by a scoring pass: one update at learning rate 0
 # (the weights do not move) whose validation set is the test set. Compare with the dialogsum
 # recipe's summary1 figures.
 #
@@ -49,11 +50,12 @@ rouge_of() { # rouge_of MASK -> "r1 r2 rL" on the test set's summary1
   # shellcheck disable=SC2086
   npx maskwise train --task dialogue --arch decoder-only --mask "$1" \
     --train "$OUT/data/dialogsum.train.jsonl" --valid "$OUT/data/dialogsum.dev.jsonl" \
-    --init-from "$OUT/clm/checkpoints/best" --out "$OUT/$1" --max-len 768 --lr 1e-3 $FT >&2
+    --init-from "$OUT/clm/checkpoints/best" --out "$OUT/$1" --max-len 768 --lr 1e-3 \
+    --no-repeat-ngram-size 3 $FT >&2
   npx maskwise train --task dialogue --arch decoder-only --mask "$1" --target-field summary1 \
     --train "$OUT/data/dialogsum.test.jsonl" --valid "$OUT/data/dialogsum.test.jsonl" \
     --init-from "$OUT/$1/checkpoints/best" --out "$OUT/$1-test" --max-len 768 \
-    --lr 0 --max-steps 1 --dropout 0 --rouge-sample "$SAMPLE" >&2
+    --lr 0 --max-steps 1 --dropout 0 --rouge-sample "$SAMPLE" --no-repeat-ngram-size 3 >&2
   grep valid_rouge1 "$OUT/$1-test/metrics.jsonl" | tail -n 1 |
     sed -n 's/.*"valid_rouge1":\([-0-9.e+]*\).*"valid_rouge2":\([-0-9.e+]*\).*"valid_rougeL":\([-0-9.e+]*\).*/\1 \2 \3/p'
 }
