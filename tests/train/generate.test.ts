@@ -19,6 +19,12 @@ const cfg = resolveConfig({
   init_std: 0.5,
 });
 const ids = (tokens: readonly number[]) => tokens.join(" ");
+const prompts = [
+  [1, 5, 9, 12, 2],
+  [1, 7, 2],
+  [1, 13, 8, 6, 11, 4, 2],
+];
+const codec = { decode: ids };
 
 function uncached(model: DecoderOnlyModel, prompt: number[], prefix: boolean, steps: number) {
   const seq = [...prompt];
@@ -41,12 +47,6 @@ function uncached(model: DecoderOnlyModel, prompt: number[], prefix: boolean, st
 
 test("prefix and causal continuations match uncached decoding, and differ", () => {
   const model = new DecoderOnlyModel(cfg, 4).eval();
-  const prompts = [
-    [1, 5, 9, 12, 2],
-    [1, 7, 2],
-    [1, 13, 8, 6, 11, 4, 2],
-  ];
-  const codec = { decode: ids };
   for (const mask of ["prefix", "causal"] as const) {
     const got = continuePrompts(model, codec, prompts, { mask, maxNewTokens: 6 });
     const want = prompts.map((p) => ids(uncached(model, p, mask === "prefix", 6)));
@@ -59,12 +59,6 @@ test("prefix and causal continuations match uncached decoding, and differ", () =
 
 test("noRepeatNgramSize reaches the continuation: no generated bigram twice", () => {
   const model = new DecoderOnlyModel(cfg, 4).eval();
-  const prompts = [
-    [1, 5, 9, 12, 2],
-    [1, 7, 2],
-    [1, 13, 8, 6, 11, 4, 2],
-  ];
-  const codec = { decode: ids };
   const bigrams = (line: string) => {
     const t = line.split(" ");
     return t.slice(1).map((x, i) => `${t[i]} ${x}`);
