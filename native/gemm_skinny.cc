@@ -300,7 +300,8 @@ MW_AVX512BF16 inline __m512bh load_bh(const uint16_t* p) {
   return reinterpret_cast<const __m512bh&>(v);
 }
 MW_AVX512BF16 inline __m512bh load_bh_tail(const uint16_t* p, int64_t count) {
-  const __m512i v = _mm512_maskz_loadu_epi16(static_cast<__mmask32>((uint64_t{1} << count) - 1u), p);
+  const __mmask32 m = static_cast<__mmask32>((uint64_t{1} << count) - 1u);
+  const __m512i v = _mm512_maskz_loadu_epi16(m, p);
   return reinterpret_cast<const __m512bh&>(v);
 }
 
