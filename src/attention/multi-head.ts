@@ -12,6 +12,7 @@ import type { Rng } from "../util/rng.js";
 import { type AttentionCache, mergeHeads, splitHeads } from "./cache.js";
 import { attention, attentionWeights } from "./fused.js";
 import type { AttendMask } from "./masks.js";
+import { headsToRows, rowsToHeads, type Unpadded } from "./unpadded.js";
 
 /** A fixed mask, or one built from the number of cached keys before this step's queries. */
 export type MaskSource = AttendMask | ((pastLength: number) => AttendMask) | null;
@@ -25,6 +26,13 @@ export interface AttentionCall {
   seed?: number;
   /** Also return the attention weights [B, H, Tq, Tk] (for inspection). */
   returnWeights?: boolean;
+  /**
+   * x holds only these positions' rows [N, D] (src/attention/unpadded.ts); the output has the
+   * same rows. Not with a cache.
+   */
+  rows?: Unpadded | null;
+  /** The source holds only these positions' rows [Ns, D]. */
+  sourceRows?: Unpadded | null;
 }
 
 export class MultiHeadAttention extends Module {
@@ -54,32 +62,45 @@ export class MultiHeadAttention extends Module {
     this.out_proj = this.child("out_proj", new Linear(dModel, dModel, init));
   }
 
-  /** x [B, Tq, D] -> [B, Tq, D] (and the weights when asked). */
+  /**
+   * x [B, Tq, D] -> [B, Tq, D] (and the weights when asked); with `rows`, x [N, D] -> [N, D].
+   */
   forward(x: Tensor, call: AttentionCall = {}): { out: Tensor; weights?: Tensor } {
-    if (x.rank !== 3 || x.shape[2] !== this.dModel) {
+    const rows = call.rows ?? null;
+    if ((rows ? x.rank !== 2 : x.rank !== 3) || x.shape[x.rank - 1] !== this.dModel) {
       throw new MaskwiseError(
-        `attention input ${fmtShape(x.shape)} is not [B, T, ${this.dModel}]`,
+        `attention input ${fmtShape(x.shape)} is not [${rows ? "N" : "B, T"}, ${this.dModel}]`,
         { code: "E_SHAPE", where: "MultiHeadAttention" },
       );
     }
+    const cache = call.cache;
+    if ((rows || call.sourceRows) && cache) {
+      throw new MaskwiseError("attention on kept rows only cannot use a cache", {
+        code: "E_ARG",
+        where: "MultiHeadAttention",
+      });
+    }
     const H = this.heads;
-    const q = splitHeads(this.q_proj.forward(x), H);
+    // [B, T, D] or kept rows [N, D] -> [B, H, T, Dh]
+    const heads = (t: Tensor, layout: Unpadded | null) =>
+      layout ? rowsToHeads(t, layout, H) : splitHeads(t, H);
+    const q = heads(this.q_proj.forward(x), rows);
     let k: Tensor;
     let v: Tensor;
-    const cache = call.cache;
     let past = 0;
     if (call.source) {
       if (cache?.k && cache.v) {
         k = cache.k;
         v = cache.v;
       } else {
-        k = splitHeads(this.k_proj.forward(call.source), H);
-        v = splitHeads(this.v_proj.forward(call.source), H);
+        const sourceRows = call.sourceRows ?? null;
+        k = heads(this.k_proj.forward(call.source), sourceRows);
+        v = heads(this.v_proj.forward(call.source), sourceRows);
         cache?.append(k, v);
       }
     } else {
-      const kNew = splitHeads(this.k_proj.forward(x), H);
-      const vNew = splitHeads(this.v_proj.forward(x), H);
+      const kNew = heads(this.k_proj.forward(x), rows);
+      const vNew = heads(this.v_proj.forward(x), rows);
       if (cache) {
         past = cache.length;
         cache.append(kNew, vNew);
@@ -96,7 +117,7 @@ export class MultiHeadAttention extends Module {
       dropout: this.dropout,
       seed: call.seed ?? 0,
     });
-    const out = this.out_proj.forward(mergeHeads(o));
+    const out = this.out_proj.forward(rows ? headsToRows(o, rows) : mergeHeads(o));
     return call.returnWeights ? { out, weights: attentionWeights(q, k, mask) } : { out };
   }
 }

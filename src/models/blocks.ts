@@ -7,6 +7,7 @@
 import type { AttentionCache } from "../attention/cache.js";
 import type { MaskSource } from "../attention/multi-head.js";
 import { MultiHeadAttention } from "../attention/multi-head.js";
+import type { Unpadded } from "../attention/unpadded.js";
 import { LayerNorm, Linear } from "../nn/layers.js";
 import { Module } from "../nn/module.js";
 import { add } from "../tensor/ops/elementwise.js";
@@ -80,13 +81,17 @@ export class EncoderLayer extends Module {
     );
   }
 
-  /** x [B, S, D] -> [B, S, D]. With `weights`, its `self` receives the attention weights [B, H, S, S]. */
+  /**
+   * x [B, S, D] -> [B, S, D]. With `weights`, its `self` receives the attention weights
+   * [B, H, S, S]. With `rows`, x holds only those positions' rows [N, D] (unpadded.ts).
+   */
   forward(
     x: Tensor,
     mask: MaskSource,
     noise?: Noise,
     cache?: AttentionCache,
     weights?: { self?: Tensor },
+    rows?: Unpadded | null,
   ): Tensor {
     const { cfg } = this;
     const seed = noise?.rng.nextU32();
@@ -97,6 +102,7 @@ export class EncoderLayer extends Module {
         seed,
         cache,
         returnWeights,
+        rows,
       });
       if (weights) weights.self = sa.weights;
       const h = residual(x, sa.out, cfg, this.training, noise);
@@ -108,7 +114,7 @@ export class EncoderLayer extends Module {
         noise,
       );
     }
-    const sa = this.self_attn.forward(x, { mask, seed, cache, returnWeights });
+    const sa = this.self_attn.forward(x, { mask, seed, cache, returnWeights, rows });
     if (weights) weights.self = sa.weights;
     const h = this.self_attn_layer_norm.forward(residual(x, sa.out, cfg, this.training, noise));
     return this.final_layer_norm.forward(
@@ -167,7 +173,9 @@ export class DecoderLayer extends Module {
 
   /**
    * y [B, T, D] -> [B, T, D]. `selfMask` is causal and masks decoder padding; `crossMask` masks
-   * source padding. With `cache`, y holds only the new positions.
+   * source padding. With `cache`, y holds only the new positions. With `rows`, y holds only
+   * those positions' rows [N, D], and with `memoryRows` the memory only its kept rows [Ns, D]
+   * (unpadded.ts).
    */
   forward(
     y: Tensor,
@@ -177,6 +185,8 @@ export class DecoderLayer extends Module {
     noise?: Noise,
     cache?: DecoderLayerCache,
     weights?: { self?: Tensor; cross?: Tensor },
+    rows?: Unpadded | null,
+    memoryRows?: Unpadded | null,
   ): Tensor {
     const { cfg } = this;
     const pre = cfg.normalize_before;
@@ -186,6 +196,7 @@ export class DecoderLayer extends Module {
       seed: noise?.rng.nextU32(),
       cache: cache?.self,
       returnWeights: want,
+      rows,
     });
     if (weights) weights.self = sa.weights;
     let h = residual(y, sa.out, cfg, this.training, noise);
@@ -197,6 +208,8 @@ export class DecoderLayer extends Module {
         seed: noise?.rng.nextU32(),
         cache: cache?.cross,
         returnWeights: want,
+        rows,
+        sourceRows: memoryRows,
       });
       if (weights) weights.cross = ca.weights;
       h = residual(h, ca.out, cfg, this.training, noise);

@@ -4,6 +4,7 @@
 // Labels are aligned with positions: labels[t] is what position t must predict (the next token),
 // -100 where nothing is predicted. The model does not shift them; the causal LM objective builds
 // them (src/objectives), so what is predicted from what stays visible in the data.
+import { Unpadded } from "../attention/unpadded.js";
 import { Linear } from "../nn/layers.js";
 import { Container, Module } from "../nn/module.js";
 import { add } from "../tensor/ops/elementwise.js";
@@ -59,11 +60,17 @@ export class DecoderOnlyModel extends Module {
 
   forward(
     batch: LMBatch,
-    options: { rng?: Rng; labelSmoothing?: number } = {},
+    options: { rng?: Rng; labelSmoothing?: number; unpad?: boolean } = {},
   ): { logits: Tensor; loss: Tensor | null } {
     const mask =
       batch.attention_mask ?? defaultMask(batch.input_ids, this.config.pad_token_id, false);
     const noise = options.rng && this.training ? { rng: options.rng } : undefined;
+    // Training: the real positions only (src/attention/unpadded.ts); padding's logits are the
+    // head's bias alone.
+    const rows =
+      batch.labels && this.training && options.unpad !== false
+        ? Unpadded.of(mask, batch.labels)
+        : null;
     const hidden = this.decoder.forward(
       batch.input_ids,
       mask,
@@ -73,17 +80,19 @@ export class DecoderOnlyModel extends Module {
       undefined,
       undefined,
       batch.prefix_lengths,
+      rows,
     );
     const ceOptions = { labelSmoothing: options.labelSmoothing ?? 0 };
     if (batch.labels && this.training) {
       // Training: the loss needs the logits of labelled positions only (labelled-rows.ts).
-      const rows = lossOnLabelledRows(
+      const out = lossOnLabelledRows(
         hidden,
         batch.labels,
         (h) => this.project(h),
         (l, y) => crossEntropy(l, y, ceOptions),
+        rows,
       );
-      if (rows) return rows;
+      if (out) return out;
     }
     const logits = this.project(hidden);
     const loss = batch.labels ? crossEntropy(logits, batch.labels, ceOptions) : null;

@@ -2,6 +2,7 @@
 //   model.encoder, model.decoder, lm_head [V, D], final_logits_bias [1, V].
 // The decoder's cross-attention reads the encoder output; its self-attention is causal and masks
 // decoder padding; its cross-attention masks source padding; the loss skips labels of -100.
+import { Unpadded } from "../attention/unpadded.js";
 import { Linear } from "../nn/layers.js";
 import { Container, Module } from "../nn/module.js";
 import { add } from "../tensor/ops/elementwise.js";
@@ -33,6 +34,11 @@ export interface ForwardOptions {
   /** Dropout randomness (training); absent = deterministic. */
   rng?: Rng;
   labelSmoothing?: number;
+  /**
+   * In training with labels, compute the real positions only (src/attention/unpadded.ts);
+   * default true. The loss and gradients are those of the padded computation.
+   */
+  unpad?: boolean;
 }
 
 export class EncoderDecoderModel extends Module {
@@ -78,7 +84,8 @@ export class EncoderDecoderModel extends Module {
   /**
    * Logits [B, T, V], and the mean cross-entropy over labels that are not -100 when labels are
    * given. In training mode with labels, `logits` is computed when first read (the loss does
-   * not need the padded rows' logits).
+   * not need the padded rows' logits), and padding positions are not computed at all: their
+   * logits are the head's bias alone.
    */
   forward(
     batch: Seq2SeqBatch,
@@ -101,17 +108,34 @@ export class EncoderDecoderModel extends Module {
     checkSame(srcMask, ids, "attention_mask", "input_ids");
     checkSame(tgtMask, dec, "decoder_attention_mask", "decoder_input_ids");
     const noise = options.rng && this.training ? { rng: options.rng } : undefined;
-    const memory = this.encode(ids, srcMask, noise);
-    const hidden = this.decoder.forward(dec, tgtMask, memory, srcMask, noise);
-    const ceOptions = { ignoreIndex: -100, labelSmoothing: options.labelSmoothing ?? 0 };
     if (batch.labels) checkSame(batch.labels, dec, "labels", "decoder_input_ids");
-    if (batch.labels && this.training) {
+    const training = batch.labels !== undefined && this.training;
+    // Training: the real positions only (a labelled one counts as real); null = all of them.
+    const unpad = training && options.unpad !== false;
+    const srcRows = unpad ? Unpadded.of(srcMask) : null;
+    const tgtRows = unpad ? Unpadded.of(tgtMask, batch.labels) : null;
+    const memory = this.encoder.forward(ids, srcMask, noise, undefined, srcRows);
+    const hidden = this.decoder.forward(
+      dec,
+      tgtMask,
+      memory,
+      srcMask,
+      noise,
+      undefined,
+      undefined,
+      undefined,
+      tgtRows,
+      srcRows,
+    );
+    const ceOptions = { ignoreIndex: -100, labelSmoothing: options.labelSmoothing ?? 0 };
+    if (batch.labels && training) {
       // Training: the loss needs the logits of labelled positions only (labelled-rows.ts).
       const rows = lossOnLabelledRows(
         hidden,
         batch.labels,
         (h) => this.project(h),
         (l, y) => crossEntropy(l, y, ceOptions),
+        tgtRows,
       );
       if (rows) return rows;
     }

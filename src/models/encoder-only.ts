@@ -2,6 +2,7 @@
 //   lm_head.dense [D, D] -> GELU -> lm_head.layer_norm -> lm_head.decoder [V, D] + lm_head.bias [V]
 // where lm_head.decoder is the token embedding when tie_word_embeddings is set.
 
+import { Unpadded } from "../attention/unpadded.js";
 import { LayerNorm, Linear } from "../nn/layers.js";
 import { Container, Module } from "../nn/module.js";
 import { add } from "../tensor/ops/elementwise.js";
@@ -67,21 +68,34 @@ export class EncoderOnlyModel extends Module {
     return this.encoder.forward(ids, mask, rng && this.training ? { rng } : undefined);
   }
 
-  /** Masked-LM logits [B, T, V]; labels hold the original token at masked positions, -100 elsewhere. */
-  forward(batch: LMBatch, options: { rng?: Rng } = {}): { logits: Tensor; loss: Tensor | null } {
+  /**
+   * Masked-LM logits [B, T, V]; labels hold the original token at masked positions, -100
+   * elsewhere. In training with labels, padding positions are not computed (their logits are
+   * the head of a zero state) unless `unpad` is false.
+   */
+  forward(
+    batch: LMBatch,
+    options: { rng?: Rng; unpad?: boolean } = {},
+  ): { logits: Tensor; loss: Tensor | null } {
     const mask =
       batch.attention_mask ?? defaultMask(batch.input_ids, this.config.pad_token_id, false);
-    const hidden = this.encode(batch.input_ids, mask, options.rng);
+    const rows =
+      batch.labels && this.training && options.unpad !== false
+        ? Unpadded.of(mask, batch.labels)
+        : null;
+    const noise = options.rng && this.training ? { rng: options.rng } : undefined;
+    const hidden = this.encoder.forward(batch.input_ids, mask, noise, undefined, rows);
     if (batch.labels && this.training) {
       // Training: only the masked positions (about 15%) need the head and its V-wide logits
       // for the loss (labelled-rows.ts).
-      const rows = lossOnLabelledRows(
+      const out = lossOnLabelledRows(
         hidden,
         batch.labels,
         (h) => this.lm_head.forward(h),
         (l, y) => crossEntropy(l, y),
+        rows,
       );
-      if (rows) return rows;
+      if (out) return out;
     }
     const logits = this.lm_head.forward(hidden);
     const loss = batch.labels ? crossEntropy(logits, batch.labels) : null;

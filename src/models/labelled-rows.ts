@@ -3,6 +3,7 @@
 // of a step, forward and both backward products) would compute logits nobody uses for them.
 // hidden [B, T, D] -> the labelled rows [N, D] (a gather whose backward scatters into hidden)
 // -> logits [N, V] -> mean cross-entropy over N, which is the loss over [B, T] with -100 ignored.
+import { padRows, type Unpadded } from "../attention/unpadded.js";
 import { embedding } from "../tensor/ops/select.js";
 import { reshape } from "../tensor/ops/shape.js";
 import { Tensor } from "../tensor/tensor.js";
@@ -30,13 +31,19 @@ export function labelledRows(labels: Tensor): { index: Tensor; labels: Tensor } 
  * The loss through `project` on the labelled rows of hidden [B, T, D] (labels [B, T]), and the
  * full logits [B, T, V] computed only when first read. Null when the labels do not match hidden's
  * rows or skip nothing: the caller then takes its full path (which also reports bad shapes).
+ *
+ * With `layout`, hidden holds only the layout's rows [N, D] (src/attention/unpadded.ts) and the
+ * result is never null; the logits, when read, are [B, T, V] with the head's bias alone at the
+ * positions that were not computed.
  */
 export function lossOnLabelledRows(
   hidden: Tensor,
   labels: Tensor,
   project: (h: Tensor) => Tensor,
   loss: (logits: Tensor, labels: Tensor) => Tensor,
+  layout: Unpadded | null = null,
 ): { logits: Tensor; loss: Tensor } | null {
+  if (layout) return lossOnKeptRows(hidden, labels, layout, project, loss);
   const D = hidden.shape[hidden.rank - 1];
   const rows = hidden.rank < 2 ? 0 : hidden.size / D;
   if (labels.dtype !== "int32" || labels.rank !== hidden.rank - 1 || labels.size !== rows) {
@@ -50,6 +57,29 @@ export function lossOnLabelledRows(
   return {
     get logits(): Tensor {
       logits ??= project(hidden);
+      return logits;
+    },
+    loss: value,
+  };
+}
+
+/** hidden [N, D] holds the layout's rows; labels [B, T]. */
+function lossOnKeptRows(
+  hidden: Tensor,
+  labels: Tensor,
+  layout: Unpadded,
+  project: (h: Tensor) => Tensor,
+  loss: (logits: Tensor, labels: Tensor) => Tensor,
+): { logits: Tensor; loss: Tensor } {
+  const kept = layout.pick(labels); // [N]
+  const picked = labelledRows(kept);
+  const value = picked
+    ? loss(project(embedding(hidden, picked.index)), picked.labels)
+    : loss(project(hidden), kept);
+  let logits: Tensor | null = null;
+  return {
+    get logits(): Tensor {
+      logits ??= project(padRows(hidden, layout));
       return logits;
     },
     loss: value,

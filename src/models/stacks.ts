@@ -6,6 +6,7 @@
 //   cross-attention:         source key padding
 import { and, causal, keyPaddingFromAttentionMask, prefixLM } from "../attention/masks.js";
 import type { MaskSource } from "../attention/multi-head.js";
+import type { Unpadded } from "../attention/unpadded.js";
 import { Embedding, LayerNorm } from "../nn/layers.js";
 import { Module, ModuleList } from "../nn/module.js";
 import { positionsFromMask, sinusoidalPositions } from "../nn/positions.js";
@@ -91,21 +92,24 @@ export class Encoder extends Module {
 
   /**
    * ids [B, S], attentionMask [B, S] (1 = real) -> memory [B, S, D]. With `weights`, entry i
-   * receives layer i's self-attention weights [B, H, S, S] (for inspection).
+   * receives layer i's self-attention weights [B, H, S, S] (for inspection). With `rows`, only
+   * those positions are computed: memory [N, D] holds their rows (src/attention/unpadded.ts).
    */
   forward(
     ids: Tensor,
     attentionMask: Tensor,
     noise?: Noise,
     weights?: { self?: Tensor }[],
+    rows?: Unpadded | null,
   ): Tensor {
     const mask = keyPaddingFromAttentionMask(attentionMask);
+    const positions = positionsFromMask(attentionMask);
     let x = embed(
       this.cfg,
       this.embed_tokens,
       this.embed_positions,
-      ids,
-      positionsFromMask(attentionMask),
+      rows ? rows.pick(ids) : ids,
+      rows ? rows.pick(positions) : positions,
       this.training,
       noise,
     );
@@ -115,7 +119,7 @@ export class Encoder extends Module {
         w = {};
         weights[i] = w;
       }
-      x = layer.forward(x, mask, noise, undefined, w);
+      x = layer.forward(x, mask, noise, undefined, w, rows);
     });
     return this.layer_norm ? this.layer_norm.forward(x) : x;
   }
@@ -165,7 +169,9 @@ export class Decoder extends Module {
    * so far (with caches, the past ones too): it gives the positions and the key padding.
    * `memory` [B, S, D] and `sourceMask` [B, S] are absent in a decoder-only model.
    * `prefixLengths` (one per row) makes self-attention a prefix LM: keys before a row's prefix
-   * length are seen by every query, the rest stay causal.
+   * length are seen by every query, the rest stay causal. With `rows` (no caches), only those
+   * positions are computed and hidden [N, D] holds their rows; `memoryRows` says the same of
+   * `memory` (src/attention/unpadded.ts).
    */
   forward(
     ids: Tensor,
@@ -176,9 +182,17 @@ export class Decoder extends Module {
     caches?: DecoderLayerCache[],
     weights?: { self?: Tensor; cross?: Tensor }[],
     prefixLengths?: readonly number[],
+    rows?: Unpadded | null,
+    memoryRows?: Unpadded | null,
   ): Tensor {
     const Tnew = ids.shape[1];
     const Tall = attentionMask.shape[1];
+    if (rows && (caches || Tnew !== Tall)) {
+      throw new MaskwiseError("a decoder on kept rows only computes every position, uncached", {
+        code: "E_ARG",
+        where: "Decoder.forward",
+      });
+    }
     const keyPad = keyPaddingFromAttentionMask(attentionMask);
     const selfMask: MaskSource = prefixLengths
       ? (past) => and(prefixLM(prefixLengths, past), keyPad)
@@ -192,8 +206,8 @@ export class Decoder extends Module {
       this.cfg,
       this.embed_tokens,
       this.embed_positions,
-      ids,
-      positions,
+      rows ? rows.pick(ids) : ids,
+      rows ? rows.pick(positions) : positions,
       this.training,
       noise,
     );
@@ -203,7 +217,7 @@ export class Decoder extends Module {
         w = {};
         weights[i] = w;
       }
-      y = layer.forward(y, selfMask, memory, crossMask, noise, caches?.[i], w);
+      y = layer.forward(y, selfMask, memory, crossMask, noise, caches?.[i], w, rows, memoryRows);
     });
     return this.layer_norm ? this.layer_norm.forward(y) : y;
   }
