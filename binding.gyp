@@ -1,6 +1,9 @@
 # The native backend (native/*.cc). Built by `npm install` through scripts/build-native.mjs.
-# -O3 and -fno-math-errno everywhere, but not -ffast-math: the kernels must keep the reference's
-# NaN and Infinity semantics. The SIMD micro-kernels carry per-function target attributes, so the
+# -O3, -fno-math-errno and -fno-trapping-math everywhere, but not -ffast-math: the kernels must
+# keep the reference's NaN and Infinity semantics. (Without -fno-trapping-math GCC keeps the
+# comparisons inside fast_exp as branches, and no loop that calls it vectorises; the values
+# computed are the same either way, only floating-point exception flags may differ.) The SIMD
+# micro-kernels carry per-function target attributes, so the
 # addon runs on any x86-64 and picks AVX-512, AVX2+FMA or portable code at run time.
 {
   "targets": [
@@ -28,13 +31,13 @@
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_CPP_EXCEPTIONS_ALL"],
       "cflags!": ["-fno-exceptions", "-O2", "-O3"],
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17", "-std=gnu++1y", "-std=gnu++20", "-O2"],
-      "cflags": ["-O3", "-fno-math-errno", "-pthread"],
-      "cflags_cc": ["-std=c++17", "-fexceptions", "-O3", "-fno-math-errno", "-pthread"],
+      "cflags": ["-O3", "-fno-math-errno", "-fno-trapping-math", "-pthread"],
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-O3", "-fno-math-errno", "-fno-trapping-math", "-pthread"],
       "ldflags": ["-pthread"],
       "xcode_settings": {
         "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
         "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
-        "OTHER_CPLUSPLUSFLAGS": ["-O3", "-fno-math-errno"]
+        "OTHER_CPLUSPLUSFLAGS": ["-O3", "-fno-math-errno", "-fno-trapping-math"]
       },
       "msvs_settings": { "VCCLCompilerTool": { "ExceptionHandling": 1 } }
     }

@@ -2,13 +2,15 @@
 // blockQ queries x blockK keys, the tile classes of the mask's block map decide what is computed,
 // and the softmax is streamed (online) so no [Tq, Tk] score matrix is stored.
 //
-// Forward: one task per (b, h, query block); per tile the scores come from a transposed copy of
-// the key tile (so the inner loop runs over keys, contiguous, and vectorises), masked only in
-// mixed tiles, then folded into the running maximum m, normaliser l and value sum of each row.
+// Each tile is a few small matrix products (small_product: register-blocked, A read plain or
+// transposed) and row-wise softmax work between them:
+// Forward: one task per (b, h, query block); per tile the scores q k^T (against a transposed
+// copy of the key tile), masked only in mixed tiles, are folded into the running maximum m and
+// normaliser l of each row, and the weights times the value tile are added to the row sums.
 // Backward (FlashAttention-2's recomputation): one task per (b, h), walking all its tiles, so the
 // gradients of q, k and v accumulate without any two threads touching the same row.
-//   p = exp(s * scale - lse);  D_i = dout_i . out_i;  dv_j += p~_ij dout_i;
-//   ds_ij = p_ij (dp_ij - D_i) * scale;  dq_i += ds_ij k_j;  dk_j += ds_ij q_i
+//   p = exp(s * scale - lse);  D_i = dout_i . out_i;  dv += p~^T dout;
+//   ds = p (dp - D) * scale with dp = dout v^T;  dq += ds k;  dk += ds^T q
 // With skipBlocks off, every tile is computed whole, masked elements included (their weights come
 // out exactly 0): the cost of a fused kernel that is not mask-aware, for benchmarks and checks.
 // exp is a polynomial with exact range reduction (within 2 ulp on [-87, 88]); exp of a masked or
@@ -26,8 +28,10 @@
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
 #define MW_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#define MW_INLINE inline __attribute__((always_inline))
 #else
 #define MW_CLONES
+#define MW_INLINE inline
 #endif
 
 namespace mw {
@@ -61,29 +65,105 @@ inline uint8_t tile_class(const AttentionParams& p, const Tiles& t, int64_t mb, 
   return p.blocks[(mb * t.nq + qb) * t.nk + kb];
 }
 
-/** kt[d * cols + c] = k[j0 + c][d]: the tile transposed, so score loops run over keys. */
-inline void transpose_tile(const float* k, int64_t Dh, int64_t cols, float* kt) {
-  for (int64_t c = 0; c < cols; c++)
-    for (int64_t d = 0; d < Dh; d++) kt[d * cols + c] = k[c * Dh + d];
-}
-
-/** s[c] = scale * sum_d q[d] * kt[d][c] */
-inline void scores_row(const float* __restrict q, const float* __restrict kt, int64_t Dh,
-                       int64_t cols, float scale, float* __restrict s) {
-  for (int64_t c = 0; c < cols; c++) s[c] = 0.0f;
-  for (int64_t d = 0; d < Dh; d++) {
-    const float qd = q[d] * scale;
-    const float* row = kt + d * cols;
-    for (int64_t c = 0; c < cols; c++) s[c] += qd * row[c];
-  }
+/**
+ * kt[d * cols + c] = k[j0 + c][d]: the tile transposed, the right operand of q k^T. Written
+ * row by row of kt (the reads are strided): scattered stores cost more than scattered loads.
+ */
+MW_INLINE void transpose_tile(const float* __restrict k, int64_t Dh, int64_t cols,
+                              float* __restrict kt) {
+  for (int64_t d = 0; d < Dh; d++)
+    for (int64_t c = 0; c < cols; c++) kt[d * cols + c] = k[c * Dh + d];
 }
 
 /**
- * y[d] += a * x[d]. The restrict qualifiers matter: a loop updating three rows through six
- * unqualified pointers needs more run-time overlap checks than GCC will emit, and stays scalar.
+ * One R x W block of C = (C or 0) + alpha * A B over k: the R x W sums stay in registers while
+ * p runs, so each step is one load of W floats of B and R x W multiply-adds (instead of a load
+ * and a store of an output row per multiply-add, as row-by-row updates cost). A's element
+ * (r, p) is a[r * ars + p * aps], so A may be read transposed without a copy.
  */
-inline void axpy(float* __restrict y, const float* __restrict x, float a, int64_t n) {
-  for (int64_t d = 0; d < n; d++) y[d] += a * x[d];
+template <int R, int W>
+MW_INLINE void block_product(int64_t k, float alpha, const float* __restrict a, int64_t ars,
+                             int64_t aps, const float* __restrict b, int64_t ldb,
+                             float* __restrict c, int64_t ldc, bool accumulate) {
+  float acc[R][W] = {};
+  for (int64_t p = 0; p < k; p++) {
+    const float* bp = b + p * ldb;
+    for (int r = 0; r < R; r++) {
+      const float ar = a[r * ars + p * aps];
+      for (int w = 0; w < W; w++) acc[r][w] += ar * bp[w];
+    }
+  }
+  for (int r = 0; r < R; r++)
+    for (int w = 0; w < W; w++)
+      c[r * ldc + w] = (accumulate ? c[r * ldc + w] : 0.0f) + alpha * acc[r][w];
+}
+
+/** All n columns of R rows: blocks of 32 and 16, then one at a time. */
+template <int R>
+MW_INLINE void row_block(int64_t n, int64_t k, float alpha, const float* a, int64_t ars,
+                         int64_t aps, const float* b, int64_t ldb, float* c, int64_t ldc,
+                         bool accumulate) {
+  int64_t j = 0;
+  for (; j + 32 <= n; j += 32)
+    block_product<R, 32>(k, alpha, a, ars, aps, b + j, ldb, c + j, ldc, accumulate);
+  for (; j + 16 <= n; j += 16)
+    block_product<R, 16>(k, alpha, a, ars, aps, b + j, ldb, c + j, ldc, accumulate);
+  for (; j < n; j++) block_product<R, 1>(k, alpha, a, ars, aps, b + j, ldb, c + j, ldc, accumulate);
+}
+
+/**
+ * C [m, n] = (accumulate ? C : 0) + alpha * op(A) B [k, n], row-major with leading dimensions,
+ * op(A) [m, k] being A [m, k] (lda its row stride) or, with transA, A [k, m] transposed: the
+ * tiles' products (scores, weights times values, and the three gradients). Cloned per
+ * instruction set itself, its blocks forced inline into each clone: an out-of-line template
+ * instance would be compiled for the baseline instruction set only.
+ */
+MW_CLONES void small_product(int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+                             int64_t lda, bool transA, const float* b, int64_t ldb, float* c,
+                             int64_t ldc, bool accumulate) {
+  const int64_t ars = transA ? 1 : lda;
+  const int64_t aps = transA ? lda : 1;
+  int64_t i = 0;
+  for (; i + 4 <= m; i += 4)
+    row_block<4>(n, k, alpha, a + i * ars, ars, aps, b, ldb, c + i * ldc, ldc, accumulate);
+  for (; i < m; i++)
+    row_block<1>(n, k, alpha, a + i * ars, ars, aps, b, ldb, c + i * ldc, ldc, accumulate);
+}
+
+/** max of x[0..n), n >= 1, in 16 lanes so that it vectorises. */
+MW_INLINE float row_max(const float* x, int64_t n) {
+  float lane[16];
+  for (int j = 0; j < 16; j++) lane[j] = kNegInf;
+  int64_t c = 0;
+  for (; c + 16 <= n; c += 16)
+    for (int j = 0; j < 16; j++) lane[j] = lane[j] > x[c + j] ? lane[j] : x[c + j];
+  float m = kNegInf;
+  for (; c < n; c++) m = m > x[c] ? m : x[c];
+  for (int j = 0; j < 16; j++) m = m > lane[j] ? m : lane[j];
+  return m;
+}
+
+/** x[c] = exp(min(x[c] - shift, 0)); returns the sum (in 16 lanes so that it vectorises). */
+MW_INLINE float exp_row(float* __restrict x, int64_t n, float shift) {
+  float lane[16] = {};
+  int64_t c = 0;
+  for (; c + 16 <= n; c += 16) {
+    for (int j = 0; j < 16; j++) {
+      float y = x[c + j] - shift;
+      y = y < 0.0f ? y : 0.0f;
+      x[c + j] = exp_nonpositive(y);
+      lane[j] += x[c + j];
+    }
+  }
+  float sum = 0.0f;
+  for (; c < n; c++) {
+    float y = x[c] - shift;
+    y = y < 0.0f ? y : 0.0f;
+    x[c] = exp_nonpositive(y);
+    sum += x[c];
+  }
+  for (int j = 0; j < 16; j++) sum += lane[j];
+  return sum;
 }
 
 MW_CLONES
@@ -97,10 +177,10 @@ void forward_task(const AttentionParams& p, const Tiles& t, int64_t task, float*
   const int64_t i0 = qb * p.blockQ;
   const int64_t rows = std::min(p.blockQ, p.Tq - i0);
   const int64_t bk = p.blockK;
-  scratch.resize(static_cast<size_t>(Dh * bk + bk + rows * (Dh + 2)));
+  scratch.resize(static_cast<size_t>(Dh * bk + rows * bk + rows * (Dh + 2)));
   float* kt = scratch.data();
-  float* s = kt + Dh * bk;
-  float* acc = s + bk;
+  float* s = kt + Dh * bk;  // [rows, cols] scores, then weights
+  float* acc = s + rows * bk;
   float* m = acc + rows * Dh;
   float* l = m + rows;
   std::fill(acc, acc + rows * Dh, 0.0f);
@@ -116,42 +196,36 @@ void forward_task(const AttentionParams& p, const Tiles& t, int64_t task, float*
     const float* kp = p.k + (bh * p.Tk + j0) * Dh;
     const float* vp = p.v + (bh * p.Tk + j0) * Dh;
     transpose_tile(kp, Dh, cols, kt);
+    small_product(rows, cols, Dh, p.scale, qbase, Dh, false, kt, cols, s, cols, false);
     for (int64_t r = 0; r < rows; r++) {
       const int64_t i = i0 + r;
-      scores_row(qbase + r * Dh, kt, Dh, cols, p.scale, s);
+      float* sr = s + r * cols;
       if (cls == 2) {
         const uint8_t* att = p.attend + (mb * p.Tq + i) * p.Tk + j0;
         for (int64_t c = 0; c < cols; c++)
-          if (!att[c]) s[c] = kNegInf;
+          if (!att[c]) sr[c] = kNegInf;
       }
-      float bmax = kNegInf;
-      for (int64_t c = 0; c < cols; c++) bmax = std::max(bmax, s[c]);
-      // Mask-aware: a row with nothing to attend in this tile is done. Without skipping the row
-      // is computed through (every weight comes out exactly 0, and m stays -inf).
-      if (bmax == kNegInf && p.skipBlocks) continue;
+      const float bmax = row_max(sr, cols);
+      // A row with nothing to attend in this tile adds nothing: weights 0, m and l unchanged.
+      if (bmax == kNegInf) {
+        std::fill(sr, sr + cols, 0.0f);
+        continue;
+      }
       const float mnew = std::max(m[r], bmax);
       const float corr = m[r] == kNegInf ? 0.0f : exp_nonpositive(m[r] - mnew);
-      float sum = 0.0f;
-      for (int64_t c = 0; c < cols; c++) {
-        s[c] = exp_nonpositive(s[c] - mnew);
-        sum += s[c];
-      }
+      const float sum = exp_row(sr, cols, mnew);
       l[r] = l[r] * corr + sum;
       m[r] = mnew;
       if (p.dropout > 0) {
         const uint64_t base = static_cast<uint64_t>((bh * p.Tq + i) * p.Tk + j0);
         for (int64_t c = 0; c < cols; c++)
-          s[c] = attention_keep(p.seed, base + c, p.dropout) ? s[c] * keep_scale : 0.0f;
+          sr[c] = attention_keep(p.seed, base + c, p.dropout) ? sr[c] * keep_scale : 0.0f;
       }
       float* a = acc + r * Dh;
       if (corr != 1.0f)
         for (int64_t d = 0; d < Dh; d++) a[d] *= corr;
-      for (int64_t c = 0; c < cols; c++) {
-        const float w = s[c];
-        if (w == 0.0f && p.skipBlocks) continue;
-        axpy(a, vp + c * Dh, w, Dh);
-      }
     }
+    small_product(rows, Dh, cols, 1.0f, s, cols, false, vp, Dh, acc, Dh, true);
   }
   for (int64_t r = 0; r < rows; r++) {
     float* o = out + (bh * p.Tq + i0 + r) * Dh;
@@ -173,14 +247,15 @@ void backward_task(const AttentionParams& p, const Tiles& t, int64_t bh, const f
   const int64_t b = bh / p.H;
   const int64_t mb = p.maskBatch == 1 ? 0 : b;
   const int64_t Dh = p.Dh;
+  const int64_t bq = p.blockQ;
   const int64_t bk = p.blockK;
-  scratch.resize(static_cast<size_t>(2 * Dh * bk + 3 * bk + p.Tq));
+  const int64_t tile = bq * bk;
+  scratch.resize(static_cast<size_t>(2 * Dh * bk + 2 * tile + p.Tq));
   float* kt = scratch.data();
   float* vt = kt + Dh * bk;
-  float* s = vt + Dh * bk;
-  float* dp = s + bk;
-  float* ds = dp + bk;
-  float* D = ds + bk;
+  float* s = vt + Dh * bk;  // [rows, cols]: scores, then p (p~ with dropout)
+  float* dp = s + tile;     // [rows, cols]: dout v^T, then ds
+  float* D = dp + tile;
   const float keep_scale = p.dropout > 0 ? 1.0f / (1.0f - p.dropout) : 1.0f;
   for (int64_t i = 0; i < p.Tq; i++) {
     const float* o = out + (bh * p.Tq + i) * Dh;
@@ -205,43 +280,45 @@ void backward_task(const AttentionParams& p, const Tiles& t, int64_t bh, const f
         transpose_tile(vp, Dh, cols, vt);
         packed = true;
       }
-      const int64_t i0 = qb * p.blockQ;
-      const int64_t rows = std::min(p.blockQ, p.Tq - i0);
+      const int64_t i0 = qb * bq;
+      const int64_t rows = std::min(bq, p.Tq - i0);
+      const float* qi = p.q + (bh * p.Tq + i0) * Dh;
+      const float* gi = dout + (bh * p.Tq + i0) * Dh;
+      small_product(rows, cols, Dh, p.scale, qi, Dh, false, kt, cols, s, cols, false);
+      small_product(rows, cols, Dh, 1.0f, gi, Dh, false, vt, cols, dp, cols, false);
       for (int64_t r = 0; r < rows; r++) {
         const int64_t i = i0 + r;
+        float* sr = s + r * cols;
+        float* dr = dp + r * cols;
         const float L = lse[bh * p.Tq + i];
-        if (L == kNegInf) continue;  // nothing attended: zero gradient
-        const float* qi = p.q + (bh * p.Tq + i) * Dh;
-        const float* gi = dout + (bh * p.Tq + i) * Dh;
-        scores_row(qi, kt, Dh, cols, p.scale, s);
-        scores_row(gi, vt, Dh, cols, 1.0f, dp);
+        if (L == kNegInf) {  // nothing attended: zero gradient
+          std::fill(sr, sr + cols, 0.0f);
+          std::fill(dr, dr + cols, 0.0f);
+          continue;
+        }
         if (cls == 2) {
           const uint8_t* att = p.attend + (mb * p.Tq + i) * p.Tk + j0;
           for (int64_t c = 0; c < cols; c++)
-            if (!att[c]) s[c] = kNegInf;
+            if (!att[c]) sr[c] = kNegInf;
         }
-        for (int64_t c = 0; c < cols; c++) s[c] = exp_nonpositive(std::min(s[c] - L, 0.0f));
-        // s now holds p_ij; ds_ij = p_ij (dp_ij * keep - D_i) * scale, and p~ = p * keep.
+        exp_row(sr, cols, L);
+        // sr holds p_ij; ds_ij = p_ij (dp_ij * keep - D_i) * scale, and p~ = p * keep.
         if (p.dropout > 0) {
           const uint64_t base = static_cast<uint64_t>((bh * p.Tq + i) * p.Tk + j0);
           for (int64_t c = 0; c < cols; c++) {
             const float kf = attention_keep(p.seed, base + c, p.dropout) ? keep_scale : 0.0f;
-            ds[c] = s[c] * (dp[c] * kf - D[i]) * p.scale;
-            s[c] *= kf;
+            dr[c] = sr[c] * (dr[c] * kf - D[i]) * p.scale;
+            sr[c] *= kf;
           }
         } else {
-          for (int64_t c = 0; c < cols; c++) ds[c] = s[c] * (dp[c] - D[i]) * p.scale;
-        }
-        float* dqi = dq + (bh * p.Tq + i) * Dh;
-        for (int64_t c = 0; c < cols; c++) {
-          const float w = s[c];
-          const float x = ds[c];
-          if (w == 0.0f && x == 0.0f && p.skipBlocks) continue;
-          axpy(dvp + c * Dh, gi, w, Dh);
-          axpy(dkp + c * Dh, qi, x, Dh);
-          axpy(dqi, kp + c * Dh, x, Dh);
+          for (int64_t c = 0; c < cols; c++) dr[c] = sr[c] * (dr[c] - D[i]) * p.scale;
         }
       }
+      // dv_j += sum_i p~_ij dout_i;  dk_j += sum_i ds_ij q_i;  dq_i += sum_j ds_ij k_j
+      small_product(cols, Dh, rows, 1.0f, s, cols, true, gi, Dh, dvp, Dh, true);
+      small_product(cols, Dh, rows, 1.0f, dp, cols, true, qi, Dh, dkp, Dh, true);
+      small_product(rows, Dh, cols, 1.0f, dp, cols, false, kp, Dh, dq + (bh * p.Tq + i0) * Dh, Dh,
+                    true);
     }
   }
 }
