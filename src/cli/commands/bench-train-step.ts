@@ -36,12 +36,14 @@ export const TRAIN_STEP_MODEL = {
   pad_token_id: 0,
 };
 
-const HELP = `Usage: maskwise bench train-step [--json] [--config FILE]
+const HELP = `Usage: maskwise bench train-step [--json] [--config FILE] [--padded]
 
 Times one training step (forward + backward + Adam update) of the reference benchmark: a pre-norm
 3+3 encoder-decoder (d_model 256, 4 heads, FFN 1024, vocab 8000) on a 32 x 32 batch where row b
 has 32 - 2*(b % 8) real tokens. 2 warm-up steps, then the median of 10. --config reads the shared
-benchmark file (../shared/bench/train-step.json) and checks it matches. The last line with --json:
+benchmark file (../shared/bench/train-step.json) and checks it matches. --padded computes every
+position, padding included, as evaluation does (training computes the real ones only: the loss
+and gradients are the same). The last line with --json:
 {"bench":"train-step","median_step_s":…,"tokens_per_s":…} (tokens = all 32 x 32 target positions).`;
 
 export interface StepBatch {
@@ -88,6 +90,7 @@ export const command: Command = {
     const { values } = parseFlags("bench train-step", argv, {
       json: { type: "boolean" },
       config: { type: "string" },
+      padded: { type: "boolean" },
     });
     if (values.config) {
       if (!existsSync(values.config)) {
@@ -122,7 +125,7 @@ export const command: Command = {
     const step = () => {
       progress(`bench train-step: step ${++n} of 12`);
       opt.zeroGrad({ reuse: true });
-      const { loss } = model.forward(batch);
+      const { loss } = model.forward(batch, { unpad: !values.padded });
       if (loss) backward(loss, undefined, { freeIntermediates: true });
       opt.update();
     };
@@ -133,6 +136,7 @@ export const command: Command = {
       bench: "train-step",
       backend: getBackend().name,
       threads: getBackend().threads,
+      positions: values.padded ? "all" : "real",
       median_step_s: median,
       tokens_per_s: tokens / median,
       steps_s: all,
