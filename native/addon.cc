@@ -378,6 +378,21 @@ Napi::Value Adamw(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+Napi::Value DropoutMask(const Napi::CallbackInfo& info) {
+  Args A(info, "dropoutMask", 5);
+  auto out = A.f32(0, "out");
+  const int64_t n = A.size(1, "n");
+  const int64_t seed = A.size(2, "seed");
+  const int64_t threshold = A.size(3, "threshold");
+  const double keep = A.number(4, "keep");
+  A.need(out, "out", n);
+  if (seed > 0xffffffffLL) A.bad(2, "seed", "an unsigned 32-bit integer");
+  if (threshold > 0x100000000LL) A.bad(3, "threshold", "an integer in [0, 2^32]");
+  mw::dropout_mask(out.p, n, static_cast<uint32_t>(seed), static_cast<uint64_t>(threshold),
+                   static_cast<float>(keep));
+  return info.Env().Undefined();
+}
+
 // ---- softmax, layer norm ----
 
 Napi::Value Softmax(const Napi::CallbackInfo& info) {
@@ -617,6 +632,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fn("gather", Gather);
   fn("scatterAdd", ScatterAdd);
   fn("adamw", Adamw);
+  fn("dropoutMask", DropoutMask);
   fn("setThreads", SetThreads);
   fn("threads", Threads);
   fn("gemmIsa", GemmIsa);

@@ -399,4 +399,33 @@ void adamw(float* p, const float* g, float* m, float* v, int64_t n, double lr, d
   });
 }
 
+namespace {
+
+/**
+ * out[i] = hash(i0 + i) < threshold ? 0 : keep, the hash being murmur3's finaliser of
+ * (index * golden ratio + seed) in 32-bit arithmetic (dropoutHash in src/tensor/backend.ts).
+ * Integer multiplies and shifts only: the loop vectorises.
+ */
+MW_CLONES
+void dropout_chunk(float* __restrict out, int64_t i0, int64_t n, uint32_t seed,
+                   uint64_t threshold, float keep) {
+  for (int64_t i = 0; i < n; i++) {
+    uint32_t h = static_cast<uint32_t>(i0 + i) * 0x9e3779b1u + seed;
+    h ^= h >> 16;
+    h *= 0x85ebca6bu;
+    h ^= h >> 13;
+    h *= 0xc2b2ae35u;
+    h ^= h >> 16;
+    out[i] = static_cast<uint64_t>(h) < threshold ? 0.0f : keep;
+  }
+}
+
+}  // namespace
+
+void dropout_mask(float* out, int64_t n, uint32_t seed, uint64_t threshold, float keep) {
+  parallel_range(n, kGrain, [&](int64_t lo, int64_t hi) {
+    dropout_chunk(out + lo, lo, hi - lo, seed, threshold, keep);
+  });
+}
+
 }  // namespace mw

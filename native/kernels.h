@@ -24,6 +24,9 @@ void permute(const uint32_t* x, uint32_t* out, const std::vector<int64_t>& shape
 void adamw(float* p, const float* g, float* m, float* v, int64_t n, double lr, double beta1,
            double beta2, double eps, double wd, double step);
 
+/** out[i] = hash(seed, i) < threshold ? 0 : keep (dropoutHash in src/tensor/backend.ts). */
+void dropout_mask(float* out, int64_t n, uint32_t seed, uint64_t threshold, float keep);
+
 void softmax(const float* x, float* out, int64_t rows, int64_t cols, bool log);
 void softmax_backward(const float* y, const float* dy, float* dx, int64_t rows, int64_t cols,
                       bool log, bool accumulate);

@@ -133,6 +133,7 @@ export interface NativeAddon {
     weightDecay: number,
     step: number,
   ): void;
+  dropoutMask(out: F32, n: number, seed: number, threshold: number, keep: number): void;
   /** Total compute threads, the calling thread included (1..1024). */
   setThreads(n: number): void;
   threads(): number;
@@ -464,6 +465,10 @@ export class NativeBackend implements Backend {
     step: number,
   ): void {
     this.k.adamw(p, g, m, v, n, lr, beta1, beta2, eps, weightDecay, step);
+  }
+
+  dropoutMask(out: F32, n: number, seed: number, threshold: number, keep: number): void {
+    this.k.dropoutMask(out, n, seed, threshold, keep);
   }
 
   attentionForward(args: AttentionArgs, out: F32, lse: F32): void {

@@ -1,16 +1,17 @@
 // The reference backend: every kernel of the Backend seam in plain TypeScript, written to be
 // obviously right rather than fast. It is the specification the native backend is tested
 // against, and it runs anywhere JavaScript runs (no `node:` imports).
-import type {
-  AttentionArgs,
-  Backend,
-  BinaryOp,
-  DecodeAttentionArgs,
-  F32,
-  GemmArgs,
-  I32,
-  ReduceOp,
-  UnaryOp,
+import {
+  type AttentionArgs,
+  type Backend,
+  type BinaryOp,
+  type DecodeAttentionArgs,
+  dropoutHash,
+  type F32,
+  type GemmArgs,
+  type I32,
+  type ReduceOp,
+  type UnaryOp,
 } from "../tensor/backend.js";
 import { MaskwiseError } from "../util/errors.js";
 import { attentionBackwardReference, attentionForwardReference } from "./reference-attention.js";
@@ -476,6 +477,10 @@ export class ReferenceBackend implements Backend {
       const update = m[i] / bc1 / (Math.sqrt(v[i] / bc2) + eps);
       p[i] = p[i] - lr * weightDecay * p[i] - lr * update;
     }
+  }
+
+  dropoutMask(out: F32, n: number, seed: number, threshold: number, keep: number): void {
+    for (let i = 0; i < n; i++) out[i] = dropoutHash(seed, i) < threshold ? 0 : keep;
   }
 
   attentionForward(args: AttentionArgs, out: F32, lse: F32): void {

@@ -104,13 +104,26 @@ export interface AttentionArgs {
  * no stored mask and any backend can reproduce it with 32-bit integer arithmetic.
  */
 export function attentionKeep(seed: number, index: number, dropout: number): boolean {
+  return dropoutHash(seed, index) / 4294967296 >= dropout;
+}
+
+/** The 32-bit hash behind dropout: murmur3's finaliser of (index * golden ratio + seed). */
+export function dropoutHash(seed: number, index: number): number {
   let h = (Math.imul(index >>> 0, 0x9e3779b1) + (seed >>> 0)) >>> 0;
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
   h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
-  return (h >>> 0) / 4294967296 >= dropout;
+  return h >>> 0;
+}
+
+/**
+ * The integer threshold of drop probability p: dropoutHash(seed, i) < dropThreshold(p) exactly
+ * when hash / 2^32 < p, so backends compare integers and agree to the bit.
+ */
+export function dropThreshold(p: number): number {
+  return Math.ceil(p * 4294967296);
 }
 
 /**
@@ -318,6 +331,13 @@ export interface Backend {
     weightDecay: number,
     step: number,
   ): void;
+
+  /**
+   * A dropout mask: out[i] = dropoutHash(seed, i) < threshold ? 0 : keep for i < n, with
+   * threshold = dropThreshold(p) (an integer in [0, 2^32]) and keep = 1 / (1 - p). A pure
+   * function of the seed and the index, so no generator state is carried between elements.
+   */
+  dropoutMask(out: F32, n: number, seed: number, threshold: number, keep: number): void;
 
   /**
    * Fused attention forward: writes out [B, H, Tq, Dh] and lse [B, H, Tq] (the log-sum-exp of

@@ -50,33 +50,6 @@ export class Rng {
     return this.nextU32() / 4294967296;
   }
 
-  /**
-   * A dropout mask: out[i] = 0 with probability p, else `keep`, drawing one `uniform()` per
-   * element in order (the same values as `uniform() < p ? 0 : keep` in a loop). The state lives
-   * in locals for the loop, which makes this several times faster than calling uniform().
-   */
-  fillDropoutMask(out: Float32Array, p: number, keep: number): void {
-    let s0 = this.s0;
-    let s1 = this.s1;
-    let s2 = this.s2;
-    let s3 = this.s3;
-    for (let i = 0; i < out.length; i++) {
-      const r = Math.imul(rotl(Math.imul(s1, 5), 7), 9) >>> 0;
-      const t = s1 << 9;
-      s2 ^= s0;
-      s3 ^= s1;
-      s1 ^= s2;
-      s0 ^= s3;
-      s2 ^= t;
-      s3 = rotl(s3, 11);
-      out[i] = r / 4294967296 < p ? 0 : keep;
-    }
-    this.s0 = s0;
-    this.s1 = s1;
-    this.s2 = s2;
-    this.s3 = s3;
-  }
-
   /** Uniform integer in [0, n). */
   int(n: number): number {
     return Math.floor(this.uniform() * n);

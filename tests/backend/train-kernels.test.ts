@@ -7,7 +7,7 @@ import { describe, test } from "node:test";
 import { NativeBackend } from "../../src/backend/native.js";
 import { ReferenceBackend } from "../../src/backend/reference.js";
 import { loadNativeAddon, type NativeAddon } from "../../src/node/native-addon.js";
-import type { Backend } from "../../src/tensor/backend.js";
+import { type Backend, dropThreshold } from "../../src/tensor/backend.js";
 import { Rng } from "../../src/util/rng.js";
 
 const loaded = loadNativeAddon();
@@ -129,5 +129,36 @@ describe("native column sums (bias gradients) = reference", { skip }, () => {
       nat().reduce("sum", x, got, 1, dim, inner);
       closeTo(got, want, 1e-6, `sum ${dim}x${inner}`);
     }
+  });
+});
+
+describe("dropout masks", { skip }, () => {
+  test("native equals the reference bit for bit, at every drop probability's edge", () => {
+    const n = 100_003; // several threads' chunks and a ragged end
+    for (const [seed, p] of [
+      [0, 0.1],
+      [0xffffffff, 0.3],
+      [12345, 0.5],
+      [7, 0],
+      [7, 1 - 2 ** -32],
+    ] as const) {
+      const threshold = dropThreshold(p);
+      const keep = Math.fround(1 / (1 - p));
+      const want = new Float32Array(n).fill(Number.NaN);
+      const got = new Float32Array(n).fill(Number.NaN);
+      ref.dropoutMask(want, n, seed, threshold, keep);
+      nat().dropoutMask(got, n, seed, threshold, keep);
+      assert.deepEqual(got, want, `seed ${seed}, p ${p}`);
+      const dropped = want.reduce((s, x) => s + (x === 0 ? 1 : 0), 0);
+      assert.ok(Math.abs(dropped / n - p) < 0.01, `seed ${seed}, p ${p}: dropped ${dropped}`);
+    }
+  });
+
+  test("a bad seed, threshold or length is refused with a named error", () => {
+    const out = new Float32Array(8);
+    assert.throws(() => nat().dropoutMask(out, 8, 2 ** 32, 0, 1), /dropoutMask.*'seed'/);
+    assert.throws(() => nat().dropoutMask(out, 8, 1, 2 ** 32 + 1, 1), /dropoutMask.*'threshold'/);
+    assert.throws(() => nat().dropoutMask(out, 9, 1, 0, 1), /dropoutMask/);
+    assert.throws(() => nat().dropoutMask(out, 8, -1, 0, 1), /dropoutMask.*'seed'/);
   });
 });

@@ -165,23 +165,40 @@ forEachBackend("forward values", () => {
     assert.equal(T.dropout(x, 0.25, new Rng(9), false), x);
   });
 
-  test("dropout's mask is the seeded stream's uniform() < p, forward and backward", () => {
-    // The mask must follow the generator exactly (same draws, same order), so a resumed run
-    // reproduces the uninterrupted one; the gradient uses the same mask, also when it accumulates.
-    const n = 5000;
+  test("dropout's mask: element i is dropped when hash(seed, i) / 2^32 < p, forward and backward", () => {
+    // The seed is the next draw of the stream (so a resumed run, which restores the stream,
+    // reproduces the uninterrupted one); each element is a pure function of it and its index
+    // (murmur3's finaliser of i * golden ratio + seed), computed here independently. The
+    // gradient uses the same mask, also when it accumulates.
+    const n = 70000; // several threads' chunks on the native backend
     const x = T.parameter(T.tensor(Array.from({ length: n }, (_, i) => (i % 7) - 3.5)), "x");
     const p = 0.1;
+    const seed = new Rng(42).nextU32();
+    const hash = (i: number) => {
+      let h = (Math.imul(i, 0x9e3779b1) + seed) >>> 0;
+      h = Math.imul(h ^ (h >>> 16), 0x85ebca6b) >>> 0;
+      h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
+      return (h ^ (h >>> 16)) >>> 0;
+    };
     const y = T.dropout(x, p, new Rng(42));
-    const ref = new Rng(42);
     const scale = Math.fround(1 / (1 - p));
     const want = new Float32Array(n);
-    for (let i = 0; i < n; i++) want[i] = x.f32[i] * (ref.uniform() < p ? 0 : scale);
+    let dropped = 0;
+    for (let i = 0; i < n; i++) {
+      const drop = hash(i) / 4294967296 < p;
+      if (drop) dropped++;
+      want[i] = x.f32[i] * (drop ? 0 : scale);
+    }
+    assert.ok(Math.abs(dropped / n - p) < 0.005, `dropped ${dropped} of ${n}`);
     assert.deepEqual(Array.from(y.f32), Array.from(want));
     T.backward(T.sum(T.dropout(x, p, new Rng(42))));
     T.backward(T.sum(T.dropout(x, p, new Rng(42))));
     const g = x.grad?.f32 ?? new Float32Array(0);
     for (let i = 0; i < n; i++)
       assert.equal(g[i], want[i] === 0 ? 0 : Math.fround(2 * scale), `[${i}]`);
+    // Another seed, another mask.
+    const other = T.dropout(x, p, new Rng(43));
+    assert.notDeepEqual(Array.from(other.f32), Array.from(y.f32));
   });
 });
 

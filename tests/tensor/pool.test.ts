@@ -40,15 +40,6 @@ test("pool: arrays it did not allocate, and small ones, are never taken", () => 
   assert.equal(pooledF32Bytes(), before);
 });
 
-test("rng: fillDropoutMask draws the same values as uniform() in a loop", () => {
-  const a = new Rng(9);
-  const b = new Rng(9);
-  const mask = new Float32Array(1000);
-  a.fillDropoutMask(mask, 0.3, 2);
-  for (let i = 0; i < mask.length; i++) assert.equal(mask[i], b.uniform() < 0.3 ? 0 : 2);
-  assert.equal(a.nextU32(), b.nextU32());
-});
-
 test("training with freeIntermediates gives bit-identical losses and parameters", () => {
   // Big enough that activations, gradients and logits go through the pool (>= 16 KB each), with
   // dropout on; the two runs interleave, so each reuses buffers the other released. Unzeroed

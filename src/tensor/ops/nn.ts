@@ -4,6 +4,7 @@
 import { fmtShape, MaskwiseError } from "../../util/errors.js";
 import type { Rng } from "../../util/rng.js";
 import { record } from "../autograd.js";
+import { dropThreshold } from "../backend.js";
 import { getBackend } from "../dispatch.js";
 import { allocF32, releaseF32 } from "../pool.js";
 import { Tensor } from "../tensor.js";
@@ -61,7 +62,9 @@ export function dropout(x: Tensor, p: number, rng: Rng, training = true): Tensor
   if (!training || p === 0) return x;
   const scale = 1 / (1 - p);
   const mask = allocF32(x.size, false);
-  rng.fillDropoutMask(mask, p, scale);
+  // One draw from the stream seeds the mask; each element is a hash of that seed and its index
+  // (dropoutHash), which the backend computes in parallel and both backends agree on.
+  getBackend().dropoutMask(mask, x.size, rng.nextU32(), dropThreshold(p), scale);
   const out = allocF32(x.size, false);
   const flat = [x.size];
   const backend = getBackend();
