@@ -66,14 +66,21 @@ inline uint8_t tile_class(const AttentionParams& p, const Tiles& t, int64_t mb, 
 }
 
 /**
- * kt[d * cols + c] = k[j0 + c][d]: the tile transposed, the right operand of q k^T. Written
- * row by row of kt (the reads are strided): scattered stores cost more than scattered loads.
+ * kt[d * ld + c] = k[j0 + c][d] for c < cols, and 0 for cols <= c < ld: the tile transposed,
+ * the right operand of q k^T, its rows padded to ld (a multiple of 16) so that the score
+ * products run in whole vectors even for short tiles. Written row by row of kt (the reads are
+ * strided): scattered stores cost more than scattered loads.
  */
-MW_INLINE void transpose_tile(const float* __restrict k, int64_t Dh, int64_t cols,
+MW_INLINE void transpose_tile(const float* __restrict k, int64_t Dh, int64_t cols, int64_t ld,
                               float* __restrict kt) {
-  for (int64_t d = 0; d < Dh; d++)
-    for (int64_t c = 0; c < cols; c++) kt[d * cols + c] = k[c * Dh + d];
+  for (int64_t d = 0; d < Dh; d++) {
+    for (int64_t c = 0; c < cols; c++) kt[d * ld + c] = k[c * Dh + d];
+    for (int64_t c = cols; c < ld; c++) kt[d * ld + c] = 0.0f;
+  }
 }
+
+/** n rounded up to a multiple of 16: the padded width of score rows. */
+inline int64_t padded16(int64_t n) { return (n + 15) / 16 * 16; }
 
 /**
  * One R x W block of C = (C or 0) + alpha * A B over k: the R x W sums stay in registers while
@@ -177,10 +184,11 @@ void forward_task(const AttentionParams& p, const Tiles& t, int64_t task, float*
   const int64_t i0 = qb * p.blockQ;
   const int64_t rows = std::min(p.blockQ, p.Tq - i0);
   const int64_t bk = p.blockK;
-  scratch.resize(static_cast<size_t>(Dh * bk + rows * bk + rows * (Dh + 2)));
+  const int64_t bkp = padded16(bk);
+  scratch.resize(static_cast<size_t>(Dh * bkp + rows * bkp + rows * (Dh + 2)));
   float* kt = scratch.data();
-  float* s = kt + Dh * bk;  // [rows, cols] scores, then weights
-  float* acc = s + rows * bk;
+  float* s = kt + Dh * bkp;  // [rows, ld] scores, then weights (the first cols of each row)
+  float* acc = s + rows * bkp;
   float* m = acc + rows * Dh;
   float* l = m + rows;
   std::fill(acc, acc + rows * Dh, 0.0f);
@@ -195,11 +203,12 @@ void forward_task(const AttentionParams& p, const Tiles& t, int64_t task, float*
     const int64_t cols = std::min(bk, p.Tk - j0);
     const float* kp = p.k + (bh * p.Tk + j0) * Dh;
     const float* vp = p.v + (bh * p.Tk + j0) * Dh;
-    transpose_tile(kp, Dh, cols, kt);
-    small_product(rows, cols, Dh, p.scale, qbase, Dh, false, kt, cols, s, cols, false);
+    const int64_t ld = padded16(cols);
+    transpose_tile(kp, Dh, cols, ld, kt);
+    small_product(rows, ld, Dh, p.scale, qbase, Dh, false, kt, ld, s, ld, false);
     for (int64_t r = 0; r < rows; r++) {
       const int64_t i = i0 + r;
-      float* sr = s + r * cols;
+      float* sr = s + r * ld;
       if (cls == 2) {
         const uint8_t* att = p.attend + (mb * p.Tq + i) * p.Tk + j0;
         for (int64_t c = 0; c < cols; c++)
@@ -225,7 +234,7 @@ void forward_task(const AttentionParams& p, const Tiles& t, int64_t task, float*
       if (corr != 1.0f)
         for (int64_t d = 0; d < Dh; d++) a[d] *= corr;
     }
-    small_product(rows, Dh, cols, 1.0f, s, cols, false, vp, Dh, acc, Dh, true);
+    small_product(rows, Dh, cols, 1.0f, s, ld, false, vp, Dh, acc, Dh, true);
   }
   for (int64_t r = 0; r < rows; r++) {
     float* o = out + (bh * p.Tq + i0 + r) * Dh;
@@ -249,12 +258,13 @@ void backward_task(const AttentionParams& p, const Tiles& t, int64_t bh, const f
   const int64_t Dh = p.Dh;
   const int64_t bq = p.blockQ;
   const int64_t bk = p.blockK;
-  const int64_t tile = bq * bk;
-  scratch.resize(static_cast<size_t>(2 * Dh * bk + 2 * tile + p.Tq));
+  const int64_t bkp = padded16(bk);
+  const int64_t tile = bq * bkp;
+  scratch.resize(static_cast<size_t>(2 * Dh * bkp + 2 * tile + p.Tq));
   float* kt = scratch.data();
-  float* vt = kt + Dh * bk;
-  float* s = vt + Dh * bk;  // [rows, cols]: scores, then p (p~ with dropout)
-  float* dp = s + tile;     // [rows, cols]: dout v^T, then ds
+  float* vt = kt + Dh * bkp;
+  float* s = vt + Dh * bkp;  // [rows, ld]: scores, then p (p~ with dropout)
+  float* dp = s + tile;      // [rows, ld]: dout v^T, then ds
   float* D = dp + tile;
   const float keep_scale = p.dropout > 0 ? 1.0f / (1.0f - p.dropout) : 1.0f;
   for (int64_t i = 0; i < p.Tq; i++) {
@@ -267,6 +277,7 @@ void backward_task(const AttentionParams& p, const Tiles& t, int64_t bh, const f
   for (int64_t kb = 0; kb < t.nk; kb++) {
     const int64_t j0 = kb * bk;
     const int64_t cols = std::min(bk, p.Tk - j0);
+    const int64_t ld = padded16(cols);
     const float* kp = p.k + (bh * p.Tk + j0) * Dh;
     const float* vp = p.v + (bh * p.Tk + j0) * Dh;
     float* dkp = dk + (bh * p.Tk + j0) * Dh;
@@ -276,20 +287,20 @@ void backward_task(const AttentionParams& p, const Tiles& t, int64_t bh, const f
       const uint8_t cls = tile_class(p, t, mb, qb, kb);
       if (cls == 0) continue;
       if (!packed) {
-        transpose_tile(kp, Dh, cols, kt);
-        transpose_tile(vp, Dh, cols, vt);
+        transpose_tile(kp, Dh, cols, ld, kt);
+        transpose_tile(vp, Dh, cols, ld, vt);
         packed = true;
       }
       const int64_t i0 = qb * bq;
       const int64_t rows = std::min(bq, p.Tq - i0);
       const float* qi = p.q + (bh * p.Tq + i0) * Dh;
       const float* gi = dout + (bh * p.Tq + i0) * Dh;
-      small_product(rows, cols, Dh, p.scale, qi, Dh, false, kt, cols, s, cols, false);
-      small_product(rows, cols, Dh, 1.0f, gi, Dh, false, vt, cols, dp, cols, false);
+      small_product(rows, ld, Dh, p.scale, qi, Dh, false, kt, ld, s, ld, false);
+      small_product(rows, ld, Dh, 1.0f, gi, Dh, false, vt, ld, dp, ld, false);
       for (int64_t r = 0; r < rows; r++) {
         const int64_t i = i0 + r;
-        float* sr = s + r * cols;
-        float* dr = dp + r * cols;
+        float* sr = s + r * ld;
+        float* dr = dp + r * ld;
         const float L = lse[bh * p.Tq + i];
         if (L == kNegInf) {  // nothing attended: zero gradient
           std::fill(sr, sr + cols, 0.0f);
@@ -315,9 +326,9 @@ void backward_task(const AttentionParams& p, const Tiles& t, int64_t bh, const f
         }
       }
       // dv_j += sum_i p~_ij dout_i;  dk_j += sum_i ds_ij q_i;  dq_i += sum_j ds_ij k_j
-      small_product(cols, Dh, rows, 1.0f, s, cols, true, gi, Dh, dvp, Dh, true);
-      small_product(cols, Dh, rows, 1.0f, dp, cols, true, qi, Dh, dkp, Dh, true);
-      small_product(rows, Dh, cols, 1.0f, dp, cols, false, kp, Dh, dq + (bh * p.Tq + i0) * Dh, Dh,
+      small_product(cols, Dh, rows, 1.0f, s, ld, true, gi, Dh, dvp, Dh, true);
+      small_product(cols, Dh, rows, 1.0f, dp, ld, true, qi, Dh, dkp, Dh, true);
+      small_product(rows, Dh, cols, 1.0f, dp, ld, false, kp, Dh, dq + (bh * p.Tq + i0) * Dh, Dh,
                     true);
     }
   }
