@@ -194,7 +194,7 @@ void forward_task(const AttentionParams& p, const Tiles& t, int64_t task, float*
   std::fill(acc, acc + rows * Dh, 0.0f);
   std::fill(m, m + rows, kNegInf);
   std::fill(l, l + rows, 0.0f);
-  const float keep_scale = p.dropout > 0 ? 1.0f / (1.0f - p.dropout) : 1.0f;
+  const float keep_scale = p.dropout > 0 ? static_cast<float>(1.0 / (1.0 - p.dropout)) : 1.0f;
   const float* qbase = p.q + (bh * p.Tq + i0) * Dh;
   for (int64_t kb = 0; kb < t.nk; kb++) {
     const uint8_t cls = tile_class(p, t, mb, qb, kb);
@@ -266,7 +266,7 @@ void backward_task(const AttentionParams& p, const Tiles& t, int64_t bh, const f
   float* s = vt + Dh * bkp;  // [rows, ld]: scores, then p (p~ with dropout)
   float* dp = s + tile;      // [rows, ld]: dout v^T, then ds
   float* D = dp + tile;
-  const float keep_scale = p.dropout > 0 ? 1.0f / (1.0f - p.dropout) : 1.0f;
+  const float keep_scale = p.dropout > 0 ? static_cast<float>(1.0 / (1.0 - p.dropout)) : 1.0f;
   for (int64_t i = 0; i < p.Tq; i++) {
     const float* o = out + (bh * p.Tq + i) * Dh;
     const float* g = dout + (bh * p.Tq + i) * Dh;
@@ -336,9 +336,9 @@ void backward_task(const AttentionParams& p, const Tiles& t, int64_t bh, const f
 
 }  // namespace
 
-bool attention_keep(uint32_t seed, uint64_t index, float dropout) {
+bool attention_keep(uint32_t seed, uint64_t index, double dropout) {
   const uint32_t h = fmix(static_cast<uint32_t>(index) * 0x9e3779b1u + seed);
-  return static_cast<double>(h) / 4294967296.0 >= static_cast<double>(dropout);
+  return static_cast<double>(h) / 4294967296.0 >= dropout;
 }
 
 void attention_forward(const AttentionParams& p, float* out, float* lse) {

@@ -17,7 +17,7 @@ struct AttentionParams {
   int64_t blockQ, blockK;
   float scale;
   bool skipBlocks;
-  float dropout;
+  double dropout;  // compared with hashes in double, as the reference does
   uint32_t seed;
 };
 
@@ -29,6 +29,6 @@ void attention_backward(const AttentionParams& p, const float* out, const float*
                         const float* dout, float* dq, float* dk, float* dv);
 
 /** Whether attention dropout keeps element `index` (the same hash as src/tensor/backend.ts). */
-bool attention_keep(uint32_t seed, uint64_t index, float dropout);
+bool attention_keep(uint32_t seed, uint64_t index, double dropout);
 
 }  // namespace mw

@@ -86,7 +86,7 @@ mw::AttentionParams params(const Checker& c) {
   p.skipBlocks = c.boolean(14, "skipBlocks");
   const double dropout = c.number(15, "dropout");
   if (!(dropout >= 0 && dropout < 1)) c.fail("argument 'dropout' must be in [0, 1)");
-  p.dropout = static_cast<float>(dropout);
+  p.dropout = dropout;
   p.seed = static_cast<uint32_t>(c.size(16, "seed") & 0xffffffffu);
   return p;
 }

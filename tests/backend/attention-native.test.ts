@@ -6,6 +6,8 @@ import { attentionArgs } from "../../src/attention/fused.js";
 import { and, causal, documents, keyPadding, or, prefix } from "../../src/attention/masks.js";
 import { ReferenceBackend } from "../../src/backend/reference.js";
 import { nativeBackend } from "../../src/node/backend.js";
+import { attentionKeep, dropoutHash } from "../../src/tensor/backend.js";
+import { tensor } from "../../src/tensor/tensor.js";
 import { Rng } from "../../src/util/rng.js";
 import { randomTensor } from "../helpers/gradcheck.js";
 
@@ -109,4 +111,32 @@ test("native attention rejects bad arguments with a named error", (t) => {
     () => native.attentionBackward(good, out, lse, out, out, out, new Float32Array(1)),
     /array 'dv' is too short/,
   );
+});
+
+test("attention dropout: a probability between two floats drops what the reference drops", (t) => {
+  if (typeof native === "string") {
+    if (mustHave) assert.fail(`native backend unavailable: ${native}`);
+    t.skip(native);
+    return;
+  }
+  // Key 1's hash h (seed 0, index 1) against p just above h / 2^32: the reference drops it.
+  // Rounded to float, such a p can fall to or below h / 2^32, which would keep it: the
+  // probability must reach the kernel in double.
+  const h = dropoutHash(0, 1);
+  let p = h / 4294967296 + 2 ** -50;
+  for (let k = 2; Math.fround(p) > h / 4294967296 && k < 40; k++) p = (h + k / 64) / 4294967296;
+  assert.ok(Math.fround(p) <= h / 4294967296 && p > h / 4294967296, "a p between two floats");
+  const q = tensor([1], [1, 1, 1, 1]);
+  const kv = tensor([1, 2], [1, 1, 2, 1]);
+  const args = attentionArgs(q, kv, kv, null, { dropout: p, seed: 0, training: true });
+  const run = (be: {
+    attentionForward?: (a: typeof args, o: Float32Array, l: Float32Array) => void;
+  }) => {
+    const out = new Float32Array(1);
+    be.attentionForward?.(args, out, new Float32Array(1));
+    return out[0];
+  };
+  const want = run(new ReferenceBackend());
+  assert.equal(attentionKeep(0, 1, p), false);
+  assert.ok(Math.abs(run(native) - want) < 1e-6, `${run(native)} vs ${want}`);
 });
