@@ -23,6 +23,7 @@
 #include <limits>
 #include <vector>
 
+#include "dropout_hash.h"
 #include "fastexp.h"
 #include "threadpool.h"
 
@@ -43,15 +44,6 @@ constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 // e^x for x <= 0 (the only arguments here; -inf for masked scores gives exactly 0): the shared
 // branch-free polynomial exp, so the loops vectorise.
 inline float exp_nonpositive(float x) { return mw::fast_exp(x); }
-
-inline uint32_t fmix(uint32_t h) {
-  h ^= h >> 16;
-  h *= 0x85ebca6bu;
-  h ^= h >> 13;
-  h *= 0xc2b2ae35u;
-  h ^= h >> 16;
-  return h;
-}
 
 inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -337,7 +329,7 @@ void backward_task(const AttentionParams& p, const Tiles& t, int64_t bh, const f
 }  // namespace
 
 bool attention_keep(uint32_t seed, uint64_t index, double dropout) {
-  const uint32_t h = fmix(static_cast<uint32_t>(index) * 0x9e3779b1u + seed);
+  const uint32_t h = dropout_hash(seed, static_cast<uint32_t>(index));
   return static_cast<double>(h) / 4294967296.0 >= dropout;
 }
 

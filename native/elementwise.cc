@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "dropout_hash.h"
 #include "fastexp.h"
 #include "kernels.h"
 #include "threadpool.h"
@@ -401,21 +402,12 @@ void adamw(float* p, const float* g, float* m, float* v, int64_t n, double lr, d
 
 namespace {
 
-/**
- * out[i] = hash(i0 + i) < threshold ? 0 : keep, the hash being murmur3's finaliser of
- * (index * golden ratio + seed) in 32-bit arithmetic (dropoutHash in src/tensor/backend.ts).
- * Integer multiplies and shifts only: the loop vectorises.
- */
+/** out[i] = dropout_hash(seed, i0 + i) < threshold ? 0 : keep; integer ops only, so it vectorises. */
 MW_CLONES
 void dropout_chunk(float* __restrict out, int64_t i0, int64_t n, uint32_t seed,
                    uint64_t threshold, float keep) {
   for (int64_t i = 0; i < n; i++) {
-    uint32_t h = static_cast<uint32_t>(i0 + i) * 0x9e3779b1u + seed;
-    h ^= h >> 16;
-    h *= 0x85ebca6bu;
-    h ^= h >> 13;
-    h *= 0xc2b2ae35u;
-    h ^= h >> 16;
+    const uint32_t h = dropout_hash(seed, static_cast<uint32_t>(i0 + i));
     out[i] = static_cast<uint64_t>(h) < threshold ? 0.0f : keep;
   }
 }
