@@ -322,6 +322,44 @@ describe("native gemm = reference gemm", { skip }, () => {
     closeTo(got, want, 1e-4, "strideC 0");
   });
 
+  test("row and column splits over 2, 3 and 4 threads, several n and k blocks", () => {
+    // Rows per thread above one mc block (B packed per thread) and, for n = 20 (fewer nr-wide
+    // column units than some thread counts), a row split of a thin product; n > nc and k > kc
+    // give several blocks.
+    const threads = addon.threads();
+    let seed = 400;
+    try {
+      for (const t of [2, 3, 4]) {
+        addon.setThreads(t);
+        for (const [m, n, k, transB] of [
+          [300, 1030, 40, false],
+          [320, 70, 270, true],
+          [500, 20, 300, true],
+        ] as const) {
+          checkGemm(
+            {
+              batch: 1,
+              m,
+              n,
+              k,
+              transA: seed % 2 === 0,
+              transB,
+              alpha: 1.5,
+              beta: seed % 3 === 0 ? 0 : 0.75,
+              pad: 1,
+              shareA: false,
+              shareB: false,
+              off: 2,
+            },
+            seed++,
+          );
+        }
+      }
+    } finally {
+      addon.setThreads(threads);
+    }
+  });
+
   test("one thread gives the same result as all threads", () => {
     const threads = addon.threads();
     const rng = new Rng(9);
