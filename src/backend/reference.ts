@@ -70,6 +70,7 @@ export function unaryFn(op: UnaryOp): (x: number) => number {
     case "erf":
       return erf;
     case "relu":
+      // biome-ignore lint/complexity/useMathMinMax: relu(NaN) = 0 here, as the native kernel computes it; Math.max would give NaN.
       return (x) => (x > 0 ? x : 0);
     case "gelu":
       return (x) => 0.5 * x * (1 + erf(x * INV_SQRT2));
@@ -119,8 +120,10 @@ export function binaryFn(op: BinaryOp): (a: number, b: number) => number {
     case "div":
       return (a, b) => a / b;
     case "max":
+      // biome-ignore lint/complexity/useMathMinMax: with a NaN, the second operand, as the native kernel; Math.max gives NaN.
       return (a, b) => (a >= b ? a : b);
     case "min":
+      // biome-ignore lint/complexity/useMathMinMax: with a NaN, the second operand, as the native kernel; Math.min gives NaN.
       return (a, b) => (a <= b ? a : b);
   }
 }

@@ -37,10 +37,7 @@ export function trainJointTokenizer(
   pairs: readonly [string, string][],
   vocabSize: number,
 ): Tokenizer {
-  return trainTokenizer(
-    pairs.flatMap(([s, t]) => [s, t]),
-    { vocabSize, specialTokens: DEFAULT_SPECIAL_TOKENS },
-  );
+  return trainTokenizer(pairs.flat(), { vocabSize, specialTokens: DEFAULT_SPECIAL_TOKENS });
 }
 
 function specialId(tok: Tokenizer, token: string): number {

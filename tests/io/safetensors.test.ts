@@ -107,19 +107,7 @@ test("reads the PyTorch-written reference fixtures", (t) => {
 });
 
 test("F16 and BF16 written with round-to-nearest-even read back as the nearest values", () => {
-  const values = [
-    0,
-    -0,
-    1,
-    -2.5,
-    65504,
-    70000,
-    1e-8,
-    6.1e-5,
-    3.14159,
-    -1e-3,
-    Number.POSITIVE_INFINITY,
-  ];
+  const values = [0, -0, 1, -2.5, 65504, 70000, 1e-8, 6.1e-5, 3.3, -1e-3, Number.POSITIVE_INFINITY];
   const bytes = serializeSafetensors([
     ["h", { shape: [values.length], data: Float32Array.from(values), dtype: "F16" }],
     ["b", { shape: [values.length], data: Float32Array.from(values), dtype: "BF16" }],
@@ -131,8 +119,8 @@ test("F16 and BF16 written with round-to-nearest-even read back as the nearest v
   assert.equal(h[5], Number.POSITIVE_INFINITY, "beyond the half range");
   assert.equal(h[6], 0, "below the smallest subnormal");
   assert.ok(Math.abs(h[7] - 6.1e-5) < 2 ** -24);
-  assert.ok(Math.abs(h[8] - 3.14159) <= 2 ** -9);
-  assert.ok(Math.abs(b[8] - 3.14159) <= 2 ** -6);
+  assert.ok(Math.abs(h[8] - 3.3) <= 2 ** -9);
+  assert.ok(Math.abs(b[8] - 3.3) <= 2 ** -6);
   assert.ok(Math.abs(b[4] - 65504) <= 256);
   assert.equal(b[10], Number.POSITIVE_INFINITY);
 });
