@@ -2,11 +2,11 @@
 // one model directory whose weights are their mean, and refuses checkpoints of different models.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { parseSafetensors } from "../../src/io/safetensors.js";
+import { tempDir } from "../helpers/tmp.js";
 
 const bin = join(import.meta.dirname, "..", "..", "bin", "maskwise.mjs");
 const run = (args: string[], input?: string) =>
@@ -28,7 +28,7 @@ const weights = (dir: string) =>
   parseSafetensors(readFileSync(join(dir, "model.safetensors"))).tensors;
 
 test("keep-epochs keeps the last epochs; average writes their mean; mismatched configs refused", () => {
-  const dir = mkdtempSync(join(tmpdir(), "maskwise-average-"));
+  const dir = tempDir("average");
   const src = ["ein hund läuft", "eine katze schläft", "zwei hunde spielen", "ein mann liest"];
   const tgt = ["a dog runs", "a cat sleeps", "two dogs play", "a man reads"];
   writeFileSync(join(dir, "s"), `${src.join("\n")}\n`);
@@ -102,7 +102,7 @@ test("keep-epochs keeps the last epochs; average writes their mean; mismatched c
 });
 
 test("--max-minutes stops a run by training time; a budget of 0 is refused", () => {
-  const dir = mkdtempSync(join(tmpdir(), "maskwise-budget-"));
+  const dir = tempDir("budget");
   writeFileSync(join(dir, "s"), "ein hund läuft\neine katze schläft\n");
   writeFileSync(join(dir, "t"), "a dog runs\na cat sleeps\n");
   writeFileSync(join(dir, "m.json"), JSON.stringify(tinyConfig(16)));

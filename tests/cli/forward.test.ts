@@ -2,11 +2,11 @@
 // and loss; bad batches are one clear line with status 2.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { parseSafetensors } from "../../src/io/safetensors.js";
+import { tempDir } from "../helpers/tmp.js";
 
 const bin = join(import.meta.dirname, "..", "..", "bin", "maskwise.mjs");
 const refRoot = join(import.meta.dirname, "..", "..", "..", "shared", "ref", "models");
@@ -20,7 +20,7 @@ for (const variant of ["prenorm", "postnorm"]) {
       t.skip(`${dir} is absent`);
       return;
     }
-    const out = join(mkdtempSync(join(tmpdir(), "maskwise-")), "out.safetensors");
+    const out = join(tempDir("forward"), "out.safetensors");
     const r = run("--model", dir, "--input", join(dir, "batch.json"), "--out", out);
     assert.equal(r.status, 0, r.stderr);
     const mine = parseSafetensors(readFileSync(out)).tensors;
@@ -46,7 +46,7 @@ test("bad batches name the file and field", (t) => {
     t.skip(`${dir} is absent`);
     return;
   }
-  const tmp = mkdtempSync(join(tmpdir(), "maskwise-"));
+  const tmp = tempDir("forward");
   const cases: [string, RegExp][] = [
     [
       '{"input_ids": [[1, 2]], "decoder_input_ids": [[1, 2, 3], [4]]}',
@@ -72,7 +72,7 @@ test("bad batches name the file and field", (t) => {
 
 /** A one-update model directory of the given pretraining objective, trained on a few lines. */
 function pretrained(objective: "clm" | "mlm"): string {
-  const tmp = mkdtempSync(join(tmpdir(), `maskwise-forward-${objective}-`));
+  const tmp = tempDir(`forward-${objective}`);
   const text = join(tmp, "text.txt");
   writeFileSync(
     text,
@@ -94,7 +94,7 @@ function pretrained(objective: "clm" | "mlm"): string {
 
 /** Runs forward on a batch object; returns logits (as rows of V) and the loss. */
 function forward(model: string, batch: Record<string, unknown>) {
-  const tmp = mkdtempSync(join(tmpdir(), "maskwise-"));
+  const tmp = tempDir("forward");
   writeFileSync(join(tmp, "batch.json"), JSON.stringify(batch));
   const out = join(tmp, "out.safetensors");
   const r = run("--model", model, "--input", join(tmp, "batch.json"), "--out", out);
@@ -130,7 +130,7 @@ test("forward runs decoder-only models: causal by default, prefix_lengths for a 
   const zero = forward(dir, { input_ids: [a, b], prefix_lengths: [0, 5] });
   assert.ok(maxDiff(at(zero.logits, 0, 2), at(causal.logits, 0, 2)) < 1e-5);
 
-  const tmp = mkdtempSync(join(tmpdir(), "maskwise-"));
+  const tmp = tempDir("forward");
   const bad: [string, RegExp][] = [
     ['{"input_ids": [[4, 5]], "decoder_input_ids": [[4]]}', /unknown field 'decoder_input_ids'/],
     ['{"input_ids": [[4, 5]], "prefix_lengths": [3]}', /prefix_lengths.*1 integers in \[0, 2\]/],

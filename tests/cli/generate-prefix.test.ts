@@ -3,20 +3,20 @@
 // ROUGE decoder (src/train/generate.ts) continues the same prompt with; --mask overrides it.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { loadDecoderOnly } from "../../src/node/model-dir.js";
 import { loadTokenizer } from "../../src/node/training-setup.js";
 import { continuePrompts, promptDecoder, trainedMask } from "../../src/train/generate.js";
+import { tempDir } from "../helpers/tmp.js";
 
 const bin = join(import.meta.dirname, "..", "..", "bin", "maskwise.mjs");
 const run = (args: string[], input = "") =>
   spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", input, timeout: 120_000 });
 
 test("generate continues a prefix LM's prompt as training's decoder does", () => {
-  const dir = mkdtempSync(join(tmpdir(), "maskwise-gen-prefix-"));
+  const dir = tempDir("gen-prefix");
   const rows = [
     ["what is red", "an apple is red"],
     ["what is blue", "the sky is blue"],

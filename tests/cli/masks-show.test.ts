@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
+import { tempDir } from "../helpers/tmp.js";
 
 const bin = join(import.meta.dirname, "..", "..", "bin", "maskwise.mjs");
 const run = (...args: string[]) =>
@@ -58,7 +58,7 @@ test("a cache offset gives bottom-right alignment", () => {
 });
 
 test("png and svg files", () => {
-  const dir = mkdtempSync(join(tmpdir(), "maskwise-"));
+  const dir = tempDir("masks");
   const png = join(dir, "m.png");
   const svg = join(dir, "m.svg");
   assert.equal(

@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { assertWellFormedSvg, decodePng, polylinePoints } from "../helpers/pictures.js";
+import { tempDir } from "../helpers/tmp.js";
 
 const bin = join(import.meta.dirname, "..", "..", "bin", "maskwise.mjs");
 const plot = (...args: string[]) =>
@@ -12,7 +13,7 @@ const plot = (...args: string[]) =>
 
 /** A small run directory: 30 logged steps, 3 evaluations with BLEU, and a resume at step 100. */
 function fixtureRun(lines?: string[]): string {
-  const dir = join(mkdtempSync(join(tmpdir(), "maskwise-plot-")), "wmt-tiny");
+  const dir = join(tempDir("plot"), "wmt-tiny");
   mkdirSync(dir);
   const recs: object[] = [];
   for (let s = 10; s <= 300; s += 10) {
@@ -72,7 +73,7 @@ test("maskwise plot: a missing directory, a folder without metrics.jsonl, no arg
   const nowhere = plot(join(tmpdir(), "maskwise-no-such-run"));
   assert.equal(nowhere.status, 2);
   assert.match(nowhere.stderr, /run directory not found/);
-  const empty = mkdtempSync(join(tmpdir(), "maskwise-plot-empty-"));
+  const empty = tempDir("plot-empty");
   const r = plot(empty);
   assert.equal(r.status, 2);
   assert.match(r.stderr, /no metrics\.jsonl/);

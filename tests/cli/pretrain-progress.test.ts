@@ -2,17 +2,17 @@
 // percentage, step, epoch, loss, tok/s, time left), run here under a pseudo-terminal (script(1)).
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
+import { tempDir } from "../helpers/tmp.js";
 
 const bin = join(import.meta.dirname, "..", "..", "bin", "maskwise.mjs");
 const hasScript = spawnSync("script", ["--version"]).status === 0;
 const quote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
 
 test("pretrain draws the training progress bar on a terminal", { skip: !hasScript }, () => {
-  const dir = mkdtempSync(join(tmpdir(), "maskwise-pretrain-bar-"));
+  const dir = tempDir("pretrain-bar");
   const text = join(dir, "text.txt");
   writeFileSync(text, "the cat sat on the mat\nthe dog sat on the log\na bird sang in a tree\n");
   const config = join(dir, "config.json");

@@ -4,14 +4,14 @@
 // fails with a message naming the file and the tensor.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { parseSafetensors } from "../../src/io/safetensors.js";
 import { resolveConfig } from "../../src/models/config.js";
 import { EncoderDecoderModel } from "../../src/models/encoder-decoder.js";
 import { initFrom } from "../../src/node/training-setup.js";
+import { tempDir } from "../helpers/tmp.js";
 
 const bin = join(import.meta.dirname, "..", "..", "bin", "maskwise.mjs");
 const run = (args: string[]) =>
@@ -43,7 +43,7 @@ const lossLines = (out: string) =>
     }));
 
 test("pretrain mlm: exact resume, init-from into an encoder-decoder, freeze, mismatches", () => {
-  const dir = mkdtempSync(join(tmpdir(), "maskwise-pretrain-"));
+  const dir = tempDir("pretrain");
   const text = join(dir, "text.txt");
   writeFileSync(text, `${sentences.join("\n")}\n`);
   const config = join(dir, "config.json");

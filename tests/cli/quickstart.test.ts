@@ -1,10 +1,10 @@
 // `maskwise quickstart` end to end on a sliver of Multi30k, and its guidance without data.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
+import { tempDir } from "../helpers/tmp.js";
 
 const bin = join(import.meta.dirname, "..", "..", "bin", "maskwise.mjs");
 const m30k = join(import.meta.dirname, "..", "..", "..", "shared", "data", "multi30k");
@@ -20,7 +20,7 @@ test("quickstart trains, translates test_2016_flickr and reports BLEU with its s
     t.skip(`${m30k} is absent`);
     return;
   }
-  const dir = mkdtempSync(join(tmpdir(), "maskwise-qs-"));
+  const dir = tempDir("qs");
   const data = join(dir, "data");
   mkdirSync(data);
   for (const f of [
@@ -66,7 +66,7 @@ test("quickstart trains, translates test_2016_flickr and reports BLEU with its s
 });
 
 test("without data or network it says how to proceed", () => {
-  const dir = mkdtempSync(join(tmpdir(), "maskwise-qs-"));
+  const dir = tempDir("qs");
   const missing = run(["--data-dir", dir]);
   assert.equal(missing.status, 2);
   assert.match(missing.stderr, /train\.de, train\.en, .* not found .*--data-dir needs/);

@@ -2,10 +2,10 @@
 // with a header (columns by name) as a prefix LM, and clear errors for unknown fields and tasks.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
+import { tempDir } from "../helpers/tmp.js";
 
 const bin = join(import.meta.dirname, "..", "..", "bin", "maskwise.mjs");
 const run = (args: string[]) =>
@@ -35,7 +35,7 @@ test("summarization on DialogSum JSON lines: valid loss and ROUGE", (t) => {
     t.skip("../shared/data/dialogsum is absent");
     return;
   }
-  const dir = mkdtempSync(join(tmpdir(), "maskwise-sum-"));
+  const dir = tempDir("sum");
   // A few short dialogues, in a temporary file (the data itself stays in ../shared).
   const lines = readFileSync(join(dialogsum, "dialogsum.train.jsonl"), "utf8")
     .split("\n")
@@ -82,7 +82,7 @@ test("summarization on DialogSum JSON lines: valid loss and ROUGE", (t) => {
 });
 
 test("a TSV task with a header trains a decoder-only prefix LM; bad fields fail clearly", () => {
-  const dir = mkdtempSync(join(tmpdir(), "maskwise-tsv-"));
+  const dir = tempDir("tsv");
   const rows = [
     ["what is red", "an apple is red"],
     ["what is blue", "the sky is blue"],

@@ -1,17 +1,17 @@
 // `maskwise train` writes a run directory that `translate`, `forward` and `--resume` accept.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
+import { tempDir } from "../helpers/tmp.js";
 
 const bin = join(import.meta.dirname, "..", "..", "bin", "maskwise.mjs");
 const run = (args: string[], input?: string) =>
   spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", input, timeout: 120_000 });
 
 test("train, resume, translate", () => {
-  const dir = mkdtempSync(join(tmpdir(), "maskwise-train-"));
+  const dir = tempDir("train");
   const src = [
     "ein hund läuft",
     "eine katze schläft",

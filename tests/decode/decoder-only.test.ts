@@ -2,8 +2,6 @@
 // as each prompt alone by full recomputation, and `maskwise generate` runs a saved model.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { greedy } from "../../src/decode/greedy.js";
@@ -14,6 +12,7 @@ import { saveModel, saveTokenizer } from "../../src/node/model-dir.js";
 import * as T from "../../src/tensor/index.js";
 import { trainTokenizer } from "../../src/tokenizer/index.js";
 import { Rng } from "../../src/util/rng.js";
+import { tempDir } from "../helpers/tmp.js";
 
 function tinyModel(vocab: number) {
   const cfg = resolveConfig({
@@ -73,7 +72,7 @@ test("batched left-padded prompts generate what each prompt alone does", () => {
 });
 
 test("maskwise generate continues stdin prompts", () => {
-  const dir = mkdtempSync(join(tmpdir(), "maskwise-gen-"));
+  const dir = tempDir("gen");
   const tok = trainTokenizer(
     ["the cat sat on the mat", "a dog ran in the park", "the sun is warm"],
     { vocabSize: 40 },

@@ -1,12 +1,10 @@
 // A tiny encoder-decoder model directory for tests that need a real one on disk: a random model
 // (saved as `maskwise train` saves one) and a BPE tokenizer trained on a few lines.
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { resolveConfig } from "../../src/models/config.js";
 import { EncoderDecoderModel } from "../../src/models/encoder-decoder.js";
 import { saveModel, saveTokenizer } from "../../src/node/model-dir.js";
 import { trainTokenizer } from "../../src/tokenizer/index.js";
+import { tempDir } from "./tmp.js";
 
 export const TINY_LINES = [
   "a small dog runs in the park",
@@ -19,7 +17,7 @@ export const TINY_LINES = [
 
 /** Writes config.json, model.safetensors and tokenizer.json into a fresh folder; returns it. */
 export function makeTinyModelDir(seed = 7): string {
-  const dir = mkdtempSync(join(tmpdir(), "maskwise-tiny-"));
+  const dir = tempDir("tiny");
   const tokenizer = trainTokenizer(TINY_LINES, { vocabSize: 90 });
   // fairseq order from the tokenizer: <s>=0, <pad>=1, </s>=2; decoding starts from </s> as in BART.
   const config = resolveConfig({

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { averageCheckpoints } from "../../src/io/average.js";
@@ -8,9 +7,10 @@ import type { SafeTensor } from "../../src/io/safetensors.js";
 import { resolveConfig } from "../../src/models/config.js";
 import { EncoderDecoderModel } from "../../src/models/encoder-decoder.js";
 import { loadEncoderDecoder, saveModel } from "../../src/node/model-dir.js";
+import { tempDir } from "../helpers/tmp.js";
 
 test("a saved model directory round-trips bit for bit", () => {
-  const dir = mkdtempSync(join(tmpdir(), "maskwise-ckpt-"));
+  const dir = tempDir("ckpt");
   const cfg = resolveConfig({
     vocab_size: 40,
     d_model: 8,

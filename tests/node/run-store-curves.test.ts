@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { appendFileSync, existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { DirectoryStore, readMetrics } from "../../src/node/run-store.js";
 import { MaskwiseError } from "../../src/util/errors.js";
 import { assertWellFormedSvg, decodePng, polylinePoints } from "../helpers/pictures.js";
+import { tempDir } from "../helpers/tmp.js";
 
-const fresh = () => join(mkdtempSync(join(tmpdir(), "maskwise-store-")), "run-a");
+const fresh = () => join(tempDir("store"), "run-a");
 
 test("DirectoryStore draws curves.svg and curves.png when an evaluation line is appended", () => {
   const dir = fresh();

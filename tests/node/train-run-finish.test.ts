@@ -1,8 +1,7 @@
 // runToEnd redraws a run's curves when it stops, however it stops: an interrupted run (Ctrl-C
 // between evaluations) leaves curves.svg showing its last logged step, not the last evaluation's.
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { resolveConfig } from "../../src/models/config.js";
@@ -11,6 +10,7 @@ import { openRun, runToEnd } from "../../src/node/train-run.js";
 import { seq2seq } from "../../src/objectives/lm.js";
 import { Trainer } from "../../src/train/trainer.js";
 import { polylinePoints } from "../helpers/pictures.js";
+import { tempDir } from "../helpers/tmp.js";
 
 const cfg = resolveConfig({
   vocab_size: 16,
@@ -35,7 +35,7 @@ const loggedSteps = (out: string) =>
     .map((r) => r.step as number);
 
 test("an interrupted run's curves.svg reaches its last logged step", () => {
-  const out = join(mkdtempSync(join(tmpdir(), "maskwise-finish-")), "run");
+  const out = join(tempDir("finish"), "run");
   const run = openRun("train", { out });
   let updates = 0;
   const trainer = new Trainer(

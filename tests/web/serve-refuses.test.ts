@@ -2,8 +2,7 @@
 // directory is refused with one line naming the directory and the kind it supports.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { resolveConfig } from "../../src/models/config.js";
@@ -11,6 +10,7 @@ import { DecoderOnlyModel } from "../../src/models/decoder-only.js";
 import { saveModel } from "../../src/node/model-dir.js";
 import { startServer } from "../../src/node/server.js";
 import { MaskwiseError } from "../../src/util/errors.js";
+import { tempDir } from "../helpers/tmp.js";
 
 const bin = join(import.meta.dirname, "..", "..", "bin", "maskwise.mjs");
 const small = {
@@ -25,7 +25,7 @@ const small = {
 };
 
 test("serve refuses a decoder-only model directory in one line", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "maskwise-serve-lm-"));
+  const dir = tempDir("serve-lm");
   saveModel(dir, new DecoderOnlyModel(resolveConfig({ ...small, maskwise_arch: "decoder-only" })));
   await assert.rejects(
     startServer({ modelDir: dir, host: "127.0.0.1", port: 0 }),
@@ -47,7 +47,7 @@ test("serve refuses a decoder-only model directory in one line", async () => {
 });
 
 test("serve refuses an encoder-only model directory, reading no more than its config", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "maskwise-serve-mlm-"));
+  const dir = tempDir("serve-mlm");
   writeFileSync(
     join(dir, "config.json"),
     JSON.stringify({ ...small, maskwise_arch: "encoder-only" }),
