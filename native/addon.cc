@@ -182,7 +182,7 @@ mw::Binary binary_op(const Args& a, const std::string& s) {
 // ---- GEMM ----
 
 Napi::Value Gemm(const Napi::CallbackInfo& info) {
-  Args A(info, "gemm", 20);
+  Args A(info, "gemm", 21);
   mw::GemmParams g;
   g.batch = A.size(0, "batch");
   g.m = A.size(1, "m");
@@ -204,6 +204,7 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   const int64_t cOff = A.size(17, "cOffset");
   g.ldc = A.size(18, "ldc");
   g.strideC = A.size(19, "strideC");
+  g.bf16 = A.boolean(20, "bf16");
   if (g.batch == 0 || g.m == 0 || g.n == 0) return info.Env().Undefined();
   const i128 bl = g.batch - 1, ml = g.m - 1, nl = g.n - 1, kl = g.k - 1;
   A.need(c, "c", i128{cOff} + bl * g.strideC + ml * g.ldc + nl + 1);
@@ -609,7 +610,8 @@ Napi::Value PeakGflops(const Napi::CallbackInfo& info) {
   Args A(info, "peakGflops", 1);
   const double s = A.number(0, "seconds");
   if (!(s > 0 && s <= 60)) A.fail("argument 'seconds' must be in (0, 60], got " + num_text(s));
-  return Napi::Number::New(info.Env(), mw::fma_peak_gflops(s));
+  const bool bf16 = info.Length() > 1 && !info[1].IsUndefined() && A.boolean(1, "bf16");
+  return Napi::Number::New(info.Env(), mw::fma_peak_gflops(s, bf16));
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {

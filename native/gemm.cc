@@ -12,6 +12,7 @@
 #include <cstring>
 #include <memory>
 
+#include "scratch.h"
 #include "threadpool.h"
 
 namespace mw {
@@ -55,23 +56,8 @@ MicroKernel active_kernel() {
   return k;
 }
 
-// Per-OS-thread packing buffers, 64-byte aligned, grown on demand and kept for reuse.
-struct Buffer {
-  float* p = nullptr;
-  size_t cap = 0;
-  ~Buffer() { std::free(p); }
-  float* get(size_t n) {
-    if (n > cap) {
-      std::free(p);
-      size_t bytes = ((n * sizeof(float)) + 63) / 64 * 64;
-      p = static_cast<float*>(std::aligned_alloc(64, bytes));
-      if (p == nullptr) throw std::bad_alloc();
-      cap = n;
-    }
-    return p;
-  }
-};
-thread_local Buffer t_abuf, t_bbuf;
+// Per-OS-thread packing buffers.
+thread_local Scratch t_abuf, t_bbuf;
 // MASKWISE_GEMM_PACK_B=1 always packs B (for comparisons).
 const bool g_direct_b = std::getenv("MASKWISE_GEMM_PACK_B") == nullptr;
 
@@ -153,8 +139,8 @@ void gemm_tile(const MicroKernel& K, const GemmParams& g, const float* A, const 
   const int64_t kcmax = K.kc;
   const int64_t mcmax = K.mc;
   const int64_t ncmax = K.nc;
-  float* abuf = t_abuf.get(static_cast<size_t>((mcmax + mr) * kcmax));
-  float* bbuf = t_bbuf.get(static_cast<size_t>((ncmax + nr) * kcmax));
+  float* abuf = t_abuf.get<float>(static_cast<size_t>((mcmax + mr) * kcmax));
+  float* bbuf = t_bbuf.get<float>(static_cast<size_t>((ncmax + nr) * kcmax));
   for (int64_t jc = j0; jc < j1; jc += ncmax) {
     const int64_t nc = std::min(ncmax, j1 - jc);
     for (int64_t pc = 0; pc < g.k; pc += kcmax) {
@@ -296,6 +282,9 @@ void gemm(const GemmParams& g) {
   }
 
   const MicroKernel K = active_kernel();
+  // bfloat16 inputs on VDPBF16PS (gemm_bf16.cc), whose micro-tile the split below then uses.
+  const bool bf16 = g.bf16 && bf16_dot_available();
+  const int mr = bf16 ? gemm_bf16_mr() : K.mr, nr = bf16 ? gemm_bf16_nr() : K.nr;
   // Split each matrix into `parts` column (or row) ranges so that every thread has work.
   int64_t parts = 1;
   if (T > 1 && per * g.batch >= kParallel) {
@@ -304,10 +293,10 @@ void gemm(const GemmParams& g) {
   }
   // Prefer splitting M (each part packs all of B, whose packing is a copy when B is not
   // transposed) unless M is too short for it; split N in nr-wide units otherwise.
-  const bool split_m = g.m >= parts * K.mr * 2 || g.m >= g.n;
+  const bool split_m = g.m >= parts * mr * 2 || g.m >= g.n;
   // Rows split evenly (a short micro-tile costs in proportion to its rows); columns split in
   // nr units (a short one costs a whole tile).
-  const int64_t unit = split_m ? 1 : K.nr;
+  const int64_t unit = split_m ? 1 : nr;
   const int64_t len = split_m ? g.m : g.n;
   const int64_t units = (len + unit - 1) / unit;
   if (parts > units) parts = units;
@@ -322,10 +311,12 @@ void gemm(const GemmParams& g) {
     int64_t lo, hi;
     range(q, lo, hi);
     if (lo >= hi) return;
-    if (split_m)
-      gemm_tile(K, g, A, B, C, lo, hi, 0, g.n);
+    const int64_t i0 = split_m ? lo : 0, i1 = split_m ? hi : g.m;
+    const int64_t j0 = split_m ? 0 : lo, j1 = split_m ? g.n : hi;
+    if (bf16)
+      gemm_tile_bf16(g, A, B, C, i0, i1, j0, j1);
     else
-      gemm_tile(K, g, A, B, C, 0, g.m, lo, hi);
+      gemm_tile(K, g, A, B, C, i0, i1, j0, j1);
   };
   if (batch_parallel) {
     pool.parallel_for(g.batch * parts, [&](int64_t t, int) { task(t / parts, t % parts); });

@@ -16,6 +16,9 @@ struct GemmParams {
   int64_t ldb, strideB;
   float* c;
   int64_t ldc, strideC;
+  // Round op(A) and op(B) to bfloat16 (sums in float32) where the CPU multiplies bfloat16 fast
+  // (gemm_bf16.cc); elsewhere, and on the small and skinny paths, the product is float32.
+  bool bf16 = false;
 };
 
 /**
@@ -69,13 +72,25 @@ void gemm_skinny(const GemmParams& g);
  */
 void gemm_skinny_bf16(int64_t m, int64_t n, int64_t k, const float* A, const uint16_t* W,
                       float* C);
-/** Lets gemm_skinny_bf16 use VDPBF16PS (default) or not; returns whether it will. */
+/** Lets gemm_skinny_bf16 and GemmParams.bf16 use VDPBF16PS (default) or not; returns whether
+ * they will. */
 bool set_gemm_bf16_dot(bool on);
+/** Whether VDPBF16PS is in use: the CPU has AVX512_BF16, the AVX-512 ISA is selected, and
+ * set_gemm_bf16_dot has not turned it off. */
+bool bf16_dot_available();
+
+/** gemm_tile for GemmParams.bf16 on VDPBF16PS: C[i0:i1, j0:j1] of one matrix (gemm_bf16.cc). */
+void gemm_tile_bf16(const GemmParams& g, const float* A, const float* B, float* C, int64_t i0,
+                    int64_t i1, int64_t j0, int64_t j1);
+/** Its micro-tile: rows of A and columns of B. */
+int gemm_bf16_mr();
+int gemm_bf16_nr();
 
 /**
  * FMA peak of the selected ISA on every pool thread at once: independent FMA chains on
- * registers, enough of them to cover latency times throughput. Returns GFLOP/s.
+ * registers, enough of them to cover latency times throughput. Returns GFLOP/s. With bf16 (and
+ * bf16_dot_available()), VDPBF16PS chains instead: the peak of the bfloat16 GEMM.
  */
-double fma_peak_gflops(double seconds);
+double fma_peak_gflops(double seconds, bool bf16 = false);
 
 }  // namespace mw

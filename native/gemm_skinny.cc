@@ -272,14 +272,6 @@ void skinny(const GemmParams& g, const float* A, const TB* B, float* C) {
 
 bool g_bf16_dot = true;  // set_gemm_bf16_dot(false): the float32 kernels (tests, benchmarks)
 
-bool has_dpbf16() {
-  static const bool cpu = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw");
-  }();
-  return g_bf16_dot && cpu && gemm_isa() == Isa::avx512;
-}
-
 // n float32s to bfloat16 bits, rounded to nearest, ties to even (VCVTNEPS2BF16).
 MW_AVX512BF16 void round_to_bf16(const float* src, int64_t n, uint16_t* dst) {
   int64_t p = 0;
@@ -383,9 +375,17 @@ void round_through_bf16(const float* src, int64_t n, float* dst) {
 
 }  // namespace
 
+bool bf16_dot_available() {
+  static const bool cpu = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw");
+  }();
+  return g_bf16_dot && cpu && gemm_isa() == Isa::avx512;
+}
+
 bool set_gemm_bf16_dot(bool on) {
   g_bf16_dot = on;
-  return has_dpbf16();
+  return bf16_dot_available();
 }
 
 bool gemm_skinny_applies(const GemmParams& g) {
@@ -413,7 +413,7 @@ void gemm_skinny_bf16(int64_t m, int64_t n, int64_t k, const float* A, const uin
   g.c = C;
   g.ldc = n;
   const size_t mk = static_cast<size_t>(m * k);
-  if (has_dpbf16()) {
+  if (bf16_dot_available()) {
     thread_local std::vector<uint16_t> a16;
     if (a16.size() < mk) a16.resize(mk);
     // The pointer, not the name: inside the lambda on a worker thread `a16` would be that

@@ -1,5 +1,5 @@
 // The FMA peak probe the matmul benchmark divides by: independent FMA chains on registers with
-// the selected GEMM ISA, run on every pool thread at once, so "ratio to peak" compares GEMM
+// the selected GEMM ISA (or VDPBF16PS chains, for the bfloat16 GEMM), run on every pool thread at once, so "ratio to peak" compares GEMM
 // with what these cores deliver right now (clock, sharing) rather than with a datasheet.
 #include <immintrin.h>
 
@@ -50,6 +50,26 @@ __attribute__((target("avx2,fma"))) double chains_avx2(int64_t iters) {
   return t[0] + t[1] + t[2] + t[3] + t[4] + t[5] + t[6] + t[7];
 }
 
+// The bfloat16 dot product: each VDPBF16PS multiplies 32 pairs and adds them into 16 float32
+// lanes (4 flops a lane), on the same pipes as the FMA.
+__attribute__((target("avx512f,avx512bf16"))) double chains_bf16(int64_t iters) {
+  __m512 acc[kChains];
+  const __m512i xi = _mm512_set1_epi32(0x3f7f3f7f);  // bfloat16 0.996 in both halves
+  const __m512i yi = _mm512_set1_epi32(0x33d633d6);  // bfloat16 1e-7 in both halves
+  const __m512bh x = reinterpret_cast<const __m512bh&>(xi);
+  const __m512bh y = reinterpret_cast<const __m512bh&>(yi);
+#pragma GCC unroll 16
+  for (int i = 0; i < kChains; i++) acc[i] = _mm512_set1_ps(static_cast<float>(i));
+  for (int64_t it = 0; it < iters; it++) {
+#pragma GCC unroll 16
+    for (int i = 0; i < kChains; i++) acc[i] = _mm512_dpbf16_ps(acc[i], x, y);
+  }
+  __m512 s = acc[0];
+#pragma GCC unroll 16
+  for (int i = 1; i < kChains; i++) s = _mm512_add_ps(s, acc[i]);
+  return _mm512_reduce_add_ps(s);
+}
+
 double chains_portable(int64_t iters) {
   float acc[kChains][4];
   for (int i = 0; i < kChains; i++)
@@ -84,8 +104,9 @@ double run_chains(Isa isa, int64_t iters) {
 
 }  // namespace
 
-double fma_peak_gflops(double seconds) {
+double fma_peak_gflops(double seconds, bool bf16) {
   const Isa isa = gemm_isa();
+  bf16 = bf16 && bf16_dot_available();
   ThreadPool& pool = ThreadPool::instance();
   const int T = pool.threads();
   std::atomic<double> sink{0};
@@ -101,7 +122,7 @@ double fma_peak_gflops(double seconds) {
       while (started.load() < T &&
              std::chrono::steady_clock::now() - w0 < std::chrono::milliseconds(500)) {
       }
-      const double r = run_chains(isa, iters);
+      const double r = bf16 ? chains_bf16(iters) : run_chains(isa, iters);
       double cur = sink.load();
       while (!sink.compare_exchange_weak(cur, cur + r)) {
       }
@@ -120,7 +141,8 @@ double fma_peak_gflops(double seconds) {
   }
   if (iters < 1) iters = 1;
   const double dt = timed(iters);
-  return flops_per_iter(isa) * static_cast<double>(iters) * T / dt / 1e9;
+  const double per_iter = bf16 ? 4.0 * 16 * kChains : flops_per_iter(isa);
+  return per_iter * static_cast<double>(iters) * T / dt / 1e9;
 }
 
 }  // namespace mw

@@ -39,6 +39,7 @@ export interface NativeAddon {
     cOffset: number,
     ldc: number,
     strideC: number,
+    bf16: boolean,
   ): void;
   unary(op: UnaryOp, x: F32, out: F32, n: number): void;
   unaryBackward(op: UnaryOp, x: F32, y: F32, dy: F32, dx: F32, n: number, acc: boolean): void;
@@ -144,12 +145,16 @@ export interface NativeAddon {
   /** Selects a micro-kernel no better than cpuIsa() (tests and benchmarks). */
   setGemmIsa(isa: string): void;
   /**
-   * Lets gemmBf16 use the CPU's bfloat16 dot-product instruction (AVX512_BF16, the default) or
-   * the float32 kernels (tests and benchmarks); returns whether it will use the instruction.
+   * Lets gemmBf16 and gemm with GemmArgs.bf16 use the CPU's bfloat16 dot-product instruction
+   * (AVX512_BF16, the default) or the float32 kernels (tests and benchmarks); returns whether
+   * they will use the instruction.
    */
   setGemmBf16Dot(on: boolean): boolean;
-  /** FMA peak of the current ISA on all threads at once, measured for about `seconds`. */
-  peakGflops(seconds: number): number;
+  /**
+   * FMA peak of the current ISA on all threads at once, measured for about `seconds`; with
+   * `bf16` (where setGemmBf16Dot reports the instruction), the peak of VDPBF16PS chains.
+   */
+  peakGflops(seconds: number, bf16?: boolean): number;
   /** Fused attention (native/attention.cc): the AttentionArgs fields in order, then out, lse. */
   attentionForward(...args: AttentionCallArgs): void;
   /** Then out, lse, dout, dq, dk, dv. */
@@ -283,6 +288,7 @@ export class NativeBackend implements Backend {
       g.cOffset,
       g.ldc,
       g.strideC,
+      g.bf16 ?? false,
     );
   }
 

@@ -13,6 +13,7 @@ import {
   type ReduceOp,
   type UnaryOp,
 } from "../tensor/backend.js";
+import { roundBf16 } from "../tensor/bf16.js";
 import { MaskwiseError } from "../util/errors.js";
 import { attentionBackwardReference, attentionForwardReference } from "./reference-attention.js";
 import {
@@ -147,6 +148,8 @@ export class ReferenceBackend implements Backend {
 
   gemm(g: GemmArgs): void {
     const { m, n, k, alpha, beta, a, b, c } = g;
+    // bfloat16 inputs: each element rounded as it is read (products exact, sums float32).
+    const r = g.bf16 ? roundBf16 : (x: number) => x;
     for (let bi = 0; bi < g.batch; bi++) {
       const a0 = g.aOffset + bi * g.strideA;
       const b0 = g.bOffset + bi * g.strideB;
@@ -155,8 +158,8 @@ export class ReferenceBackend implements Backend {
         for (let j = 0; j < n; j++) {
           let s = 0;
           for (let p = 0; p < k; p++) {
-            const av = a[a0 + (g.transA ? i + p * g.lda : i * g.lda + p)];
-            const bv = b[b0 + (g.transB ? p + j * g.ldb : p * g.ldb + j)];
+            const av = r(a[a0 + (g.transA ? i + p * g.lda : i * g.lda + p)]);
+            const bv = r(b[b0 + (g.transB ? p + j * g.ldb : p * g.ldb + j)]);
             s += av * bv;
           }
           const ci = c0 + i * g.ldc + j;

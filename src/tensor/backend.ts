@@ -40,6 +40,12 @@ export type ReduceOp = "sum" | "max";
  * C_b starts at c[cOffset + b * strideC]; element (i, j) is at i * ldc + j.
  * A batch stride of 0 reuses one matrix for every b (a weight shared across the batch).
  * beta = 0 means C is not read (so it may hold garbage, even NaN).
+ *
+ * With `bf16`, the elements of op(A) and op(B) are rounded to bfloat16 (to nearest, ties to even;
+ * src/tensor/bf16.ts) before they are multiplied: each product is then exact in float32 and the
+ * sums stay float32 (mixed precision; src/tensor/precision.ts). The reference always rounds; a
+ * fast backend rounds where it has a faster bfloat16 product (native: AVX512_BF16, on the packed
+ * path) and computes in float32 elsewhere, which is never less accurate.
  */
 export interface GemmArgs {
   batch: number;
@@ -62,6 +68,7 @@ export interface GemmArgs {
   cOffset: number;
   ldc: number;
   strideC: number;
+  bf16?: boolean;
 }
 
 /**

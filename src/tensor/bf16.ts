@@ -19,6 +19,12 @@ export function bf16Bits(x: number): number {
   return ((u + 0x7fff + ((u >>> 16) & 1)) >>> 16) & 0xffff;
 }
 
+/** x rounded to the nearest bfloat16 (ties to even), as a number: the float32 it stands for. */
+export function roundBf16(x: number): number {
+  u32[0] = bf16Bits(x) << 16;
+  return f32[0];
+}
+
 /** Float32 values to bfloat16 bits (rounded to nearest, ties to even). */
 export function toBf16(src: Float32Array): Uint16Array {
   const out = new Uint16Array(src.length);

@@ -11,6 +11,12 @@ export { broadcastTo, concat, permute, reshape, slice, transpose } from "./ops/s
 export { logSoftmax, softmax } from "./ops/softmax.js";
 export { abs, erf, exp, gelu, log, neg, relu, rsqrt, sigmoid, sqrt, tanh } from "./ops/unary.js";
 export {
+  type MatmulPrecision,
+  matmulPrecision,
+  setMatmulPrecision,
+  withMatmulPrecision,
+} from "./precision.js";
+export {
   type DType,
   full,
   intTensor,

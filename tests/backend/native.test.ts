@@ -13,6 +13,7 @@ import { loadNativeAddon, type NativeAddon } from "../../src/node/native-addon.j
 import type { Backend, BinaryOp, GemmArgs, UnaryOp } from "../../src/tensor/backend.js";
 import { MaskwiseError } from "../../src/util/errors.js";
 import { Rng } from "../../src/util/rng.js";
+import { checkGemmAgainst, type GemmCase, rand } from "../helpers/gemm.js";
 
 const loaded = loadNativeAddon();
 const required = process.env.MASKWISE_REQUIRE_NATIVE === "1" || process.env.CI === "true";
@@ -26,13 +27,6 @@ test("the native addon loads", { skip }, () => {
 const addon = ("addon" in loaded ? loaded.addon : null) as NativeAddon;
 const ref: Backend = new ReferenceBackend();
 const nat = (): Backend => new NativeBackend(addon);
-const F32_EPS = 2 ** -23;
-
-function rand(rng: Rng, n: number, lo = -1, hi = 1): Float32Array {
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = lo + (hi - lo) * rng.uniform();
-  return a;
-}
 
 /** |got - want| <= tol * (scale + |want|) elementwise, NaN matching NaN. */
 function closeTo(got: ArrayLike<number>, want: ArrayLike<number>, tol: number, what: string) {
@@ -51,90 +45,8 @@ function closeTo(got: ArrayLike<number>, want: ArrayLike<number>, tol: number, w
 
 // ---- GEMM ----
 
-interface GemmCase {
-  batch: number;
-  m: number;
-  n: number;
-  k: number;
-  transA: boolean;
-  transB: boolean;
-  alpha: number;
-  beta: number;
-  pad: number; // extra leading-dimension padding
-  shareA: boolean; // strideA = 0
-  shareB: boolean; // strideB = 0
-  off: number; // offsets into a, b, c
-}
-
-function makeGemm(rng: Rng, c: GemmCase): { args: GemmArgs; c0: Float32Array } {
-  const lda = (c.transA ? c.m : c.k) + c.pad;
-  const ldb = (c.transB ? c.k : c.n) + c.pad;
-  const ldc = c.n + c.pad;
-  const aSize = (c.transA ? c.k : c.m) * lda;
-  const bSize = (c.transB ? c.n : c.k) * ldb;
-  const cSize = c.m * ldc;
-  const strideA = c.shareA ? 0 : aSize + 3;
-  const strideB = c.shareB ? 0 : bSize + 1;
-  const strideC = cSize + 2;
-  const a = rand(rng, c.off + Math.max(1, c.batch * (strideA || aSize)));
-  const b = rand(rng, c.off + Math.max(1, c.batch * (strideB || bSize)));
-  const cArr = rand(rng, c.off + Math.max(1, c.batch * strideC));
-  // beta = 0 must not read C: fill it with NaN garbage.
-  if (c.beta === 0) cArr.fill(Number.NaN);
-  const args: GemmArgs = {
-    batch: c.batch,
-    m: c.m,
-    n: c.n,
-    k: c.k,
-    transA: c.transA,
-    transB: c.transB,
-    alpha: c.alpha,
-    beta: c.beta,
-    a,
-    aOffset: c.off,
-    lda,
-    strideA,
-    b,
-    bOffset: c.off,
-    ldb,
-    strideB,
-    c: cArr,
-    cOffset: c.off,
-    ldc,
-    strideC,
-  };
-  return { args, c0: cArr.slice() };
-}
-
-// Error bound of a float32 dot product of length k: ~k * eps * sum |a||b| (computed by the
-// reference on absolute values), plus the beta * C term.
-function checkGemm(c: GemmCase, seed: number) {
-  const rng = new Rng(seed);
-  const { args, c0 } = makeGemm(rng, c);
-  const want = { ...args, c: c0.slice() };
-  ref.gemm(want);
-  nat().gemm(args);
-  const absArgs = {
-    ...args,
-    a: args.a.map(Math.abs),
-    b: args.b.map(Math.abs),
-    alpha: Math.abs(c.alpha),
-    beta: c.beta === 0 ? 0 : Math.abs(c.beta),
-    c: c0.map(Math.abs),
-  };
-  ref.gemm(absArgs);
-  const what = JSON.stringify(c);
-  for (let i = 0; i < want.c.length; i++) {
-    const w = want.c[i];
-    const g = args.c[i];
-    if (Number.isNaN(w)) {
-      assert.ok(Number.isNaN(g), `${what}: [${i}] ${g} vs NaN`);
-      continue;
-    }
-    const bound = 4 * (c.k + 2) * F32_EPS * absArgs.c[i] + 1e-30;
-    assert.ok(Math.abs(g - w) <= bound, `${what}: [${i}] ${g} vs ${w} (bound ${bound})`);
-  }
-}
+// Error bound of a float32 dot product of length k (tests/helpers/gemm.ts).
+const checkGemm = (c: GemmCase, seed: number) => checkGemmAgainst(ref, nat(), c, seed);
 
 const isas = (): string[] => {
   if (!addon) return [];
@@ -841,6 +753,7 @@ describe("native addon argument validation", { skip }, () => {
     0,
     2,
     0,
+    false,
   ];
   const withArg = (k: number, v: unknown) => {
     const a = gemmArgs();
@@ -883,7 +796,8 @@ describe("native addon argument validation", { skip }, () => {
     throwsNamed(call("gemm", ...withArg(0, 2 ** 60)), "gemm", "batch");
     // A huge size must be rejected by the length check, not overflow into a small index.
     throwsNamed(call("gemm", ...withArg(1, 2 ** 52)), "gemm", "c");
-    throwsNamed(call("gemm", 1, 2, 3), "gemm", /expects 20 arguments/);
+    throwsNamed(call("gemm", ...withArg(20, 1)), "gemm", "bf16");
+    throwsNamed(call("gemm", 1, 2, 3), "gemm", /expects 21 arguments/);
   });
 
   test("element-wise kernels: unknown ops, short arrays, bad strides and perms", () => {

@@ -11,6 +11,7 @@ import { record } from "../autograd.js";
 import type { F32 } from "../backend.js";
 import { getBackend } from "../dispatch.js";
 import { allocF32 } from "../pool.js";
+import { matmulPrecision } from "../precision.js";
 import { Tensor } from "../tensor.js";
 
 export interface LinearOptions {
@@ -51,6 +52,7 @@ function gemm2(
     cOffset: 0,
     ldc: n,
     strideC: 0,
+    bf16: matmulPrecision() === "bfloat16",
   });
 }
 

@@ -14,6 +14,7 @@ import { record } from "../autograd.js";
 import type { F32 } from "../backend.js";
 import { getBackend } from "../dispatch.js";
 import { allocF32 } from "../pool.js";
+import { matmulPrecision } from "../precision.js";
 import { sizeOf, Tensor } from "../tensor.js";
 
 export interface MatmulOptions {
@@ -63,6 +64,7 @@ function gemm(
     cOffset: 0,
     ldc: n,
     strideC: m * n,
+    bf16: matmulPrecision() === "bfloat16",
   });
 }
 
@@ -104,6 +106,7 @@ function gemmSum(
       cOffset: 0,
       ldc: n,
       strideC: 0,
+      bf16: matmulPrecision() === "bfloat16",
     });
   }
   if (batch === 0 && !acc) out.fill(0);
