@@ -14,7 +14,9 @@ AVX-512 CPU, and a 512 KiB L2): reproduce it with
 Pre-norm 3+3 encoder-decoder (nn.Transformer with norm_first, final norms), d_model 256, 4 heads,
 FFN 1024, ReLU, sinusoidal positions, embeddings scaled by sqrt(d_model), untied output with bias,
 dropout 0; batch 32 x 32 with row b holding 32 - 2*(b % 8) real tokens; Adam lr 1e-4; 2 warm-up
-steps, then the median of 10.
+steps, then the median of 10. --bf16 runs the forward pass and the loss under
+torch.autocast("cpu", dtype=torch.bfloat16) (PyTorch's mixed precision on CPU: its products in
+bfloat16, weights and Adam in float32), the peer of `maskwise bench train-step --bf16`.
 """
 import argparse, json, math, os, statistics, time
 import torch
@@ -23,6 +25,8 @@ from torch import nn
 cli = argparse.ArgumentParser()
 cli.add_argument("--torch-threads", type=int, default=os.cpu_count() or 1,
                  help="PyTorch intra-op threads (OpenBLAS sizes its own pool: OPENBLAS_NUM_THREADS)")
+cli.add_argument("--bf16", action="store_true",
+                 help="forward and loss under CPU autocast to bfloat16 (mixed precision)")
 args = cli.parse_args()
 torch.set_num_threads(args.torch_threads)
 torch.manual_seed(0)
@@ -71,7 +75,8 @@ loss_fn = nn.CrossEntropyLoss(ignore_index=-100)
 
 def step():
     opt.zero_grad()
-    loss = loss_fn(model(src, pad, tgt, pad).reshape(-1, V), labels.reshape(-1))
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
+        loss = loss_fn(model(src, pad, tgt, pad).reshape(-1, V).float(), labels.reshape(-1))
     loss.backward()
     opt.step()
 
@@ -86,6 +91,7 @@ for _ in range(10):
 median = statistics.median(times)
 print(json.dumps({"bench": "train-step-pytorch", "torch": torch.__version__,
                   "threads": torch.get_num_threads(),
+                  "autocast_bf16": args.bf16,
                   "openblas_num_threads": os.environ.get("OPENBLAS_NUM_THREADS"),
                   "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE"),
                   "median_step_s": median,

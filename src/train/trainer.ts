@@ -19,6 +19,7 @@ import { AdamW } from "../optim/adamw.js";
 import { clipGradNorm, decayGroups } from "../optim/clip.js";
 import { makeSchedule, type Schedule, type ScheduleSpec } from "../optim/schedules.js";
 import { backward, noGrad } from "../tensor/autograd.js";
+import { type MatmulPrecision, withMatmulPrecision } from "../tensor/precision.js";
 import { Tensor } from "../tensor/tensor.js";
 import { MaskwiseError } from "../util/errors.js";
 import { Rng } from "../util/rng.js";
@@ -68,6 +69,11 @@ export interface TrainerOptions {
   mask?: DecoderMask;
   /** Parameter groups kept fixed: "encoder", "decoder", "embeddings". */
   freeze?: string[];
+  /**
+   * Precision of the training steps' matrix products (src/tensor/precision.ts): "bfloat16" is
+   * mixed-precision training. Evaluation multiplies in float32, as decoding does.
+   */
+  matmulPrecision?: MatmulPrecision;
   /**
    * What the command needs to rebuild the same data on --resume (objective, noise rate, …). The
    * trainer only saves it with the checkpoint.
@@ -311,20 +317,22 @@ export class Trainer<M extends TrainableModel = EncoderDecoderModel> {
         const rng = stepRng(o.seed, this.state.step);
         this.optimizer.zeroGrad({ reuse: true });
         let lossSum = 0;
-        for (const batch of collated) {
-          if (batch.targetTokens === 0) continue;
-          const { loss } = this.task.forward(batch, {
-            rng,
-            labelSmoothing: o.labelSmoothing ?? 0,
-          });
-          if (!loss) continue;
-          // The batch loss is a mean over its tokens; its gradient is weighted by the batch's share
-          // of the update's tokens, so the update follows the mean over all of them.
-          lossSum += loss.item() * batch.targetTokens;
-          backward(loss, new Tensor(Float32Array.of(batch.targetTokens / tokens), []), {
-            freeIntermediates: true,
-          });
-        }
+        withMatmulPrecision(o.matmulPrecision ?? "float32", () => {
+          for (const batch of collated) {
+            if (batch.targetTokens === 0) continue;
+            const { loss } = this.task.forward(batch, {
+              rng,
+              labelSmoothing: o.labelSmoothing ?? 0,
+            });
+            if (!loss) continue;
+            // The batch loss is a mean over its tokens; its gradient is weighted by the batch's
+            // share of the update's tokens, so the update follows the mean over all of them.
+            lossSum += loss.item() * batch.targetTokens;
+            backward(loss, new Tensor(Float32Array.of(batch.targetTokens / tokens), []), {
+              freeIntermediates: true,
+            });
+          }
+        });
         const gradNorm = clipGradNorm(params, o.clipNorm ?? 0);
         this.optimizer.lr = this.schedule(this.state.step + 1, spent(batches.length));
         this.optimizer.update();

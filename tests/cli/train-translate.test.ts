@@ -83,6 +83,7 @@ test("train, resume, translate", () => {
     "2",
     "--bleu-sample",
     "2",
+    "--bf16",
   ]);
   assert.equal(first.status, 0, first.stderr);
   assert.deepEqual(JSON.parse(first.stdout.trim().split("\n").pop() ?? "{}").step, 4);
@@ -123,6 +124,11 @@ test("train, resume, translate", () => {
   ]);
   assert.equal(resumed.status, 0, resumed.stderr);
   assert.equal(JSON.parse(resumed.stdout.trim().split("\n").pop() ?? "{}").step, 6);
+  // --bf16 (mixed precision) is one of the run's options: saved, and kept on --resume.
+  const state = JSON.parse(
+    readFileSync(join(out, "checkpoints", "last", "trainer_state.json"), "utf8"),
+  );
+  assert.equal(state.options.matmulPrecision, "bfloat16");
 
   // Resuming without flags keeps the run's own limits: a finished run takes no new steps.
   const again = run(["train", "--task", "translation", ...common, "--resume"]);

@@ -2,10 +2,12 @@
 // uninterrupted run), keeps best and last checkpoints, and stops early when validation stalls.
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { ReferenceBackend } from "../../src/backend/reference.js";
 import { resolveConfig } from "../../src/models/config.js";
 import { EncoderDecoderModel } from "../../src/models/encoder-decoder.js";
 import { seq2seq } from "../../src/objectives/lm.js";
 import type { Example } from "../../src/objectives/types.js";
+import { withBackend } from "../../src/tensor/dispatch.js";
 import { MemoryStore } from "../../src/train/store.js";
 import { Trainer, type TrainerOptions } from "../../src/train/trainer.js";
 import { Rng } from "../../src/util/rng.js";
@@ -167,4 +169,38 @@ test("a resumed run has only the rest of its time budget", () => {
   const s3 = third.run();
   assert.ok(s3.state.step > s1.state.step && s3.state.trainSeconds >= 0.6);
   assert.ok(s3.state.trainSeconds < 0.6 + 0.3, `trained ${s3.state.trainSeconds} s in all`);
+});
+
+test("bfloat16 products: the training steps multiply in bfloat16, evaluation in float32", () => {
+  // A reference backend that notes each product's bf16 flag, in order.
+  const ref = new ReferenceBackend();
+  let flags: boolean[] = [];
+  const spy = Object.create(ref) as ReferenceBackend;
+  spy.gemm = (g) => {
+    flags.push(g.bf16 ?? false);
+    ref.gemm(g);
+  };
+  const data = { train: reversal(40, 3), valid: reversal(6, 4) };
+  const losses = (matmulPrecision: "float32" | "bfloat16") => {
+    flags = [];
+    const store = new MemoryStore();
+    // Three updates, then the one evaluation of the final weights.
+    const opts: TrainerOptions = { ...base, maxSteps: 3, matmulPrecision };
+    withBackend(spy, () => new Trainer(new EncoderDecoderModel(cfg, 5), data, opts, store).run());
+    return store.metrics.filter((m) => "loss" in m).map((m) => m.loss as number);
+  };
+  const f32 = losses("float32");
+  assert.ok(flags.length > 0 && flags.every((f) => !f));
+  const bf16 = losses("bfloat16");
+  const firstEval = flags.indexOf(false);
+  assert.ok(firstEval > 0, "the updates' products come first, in bfloat16");
+  assert.ok(flags.slice(0, firstEval).every((f) => f));
+  assert.ok(
+    flags.slice(firstEval).every((f) => !f),
+    "evaluation multiplies in float32",
+  );
+  assert.notDeepEqual(bf16, f32);
+  for (let i = 0; i < f32.length; i++) {
+    assert.ok(Math.abs(bf16[i] - f32[i]) < 0.02 * f32[i], `step ${i + 1}: ${bf16[i]} vs ${f32[i]}`);
+  }
 });

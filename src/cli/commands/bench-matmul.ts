@@ -9,7 +9,7 @@ import { Rng } from "../../util/rng.js";
 import { type Command, numberFlag, parseFlags } from "../command.js";
 import { progress, progressDone } from "../timing.js";
 
-const HELP = `Usage: maskwise bench matmul [--json] [--runs N] [--isa avx512|avx2|portable]
+const HELP = `Usage: maskwise bench matmul [--json] [--runs N] [--isa avx512|avx2|portable] [--bf16]
 
 Times C = A @ B (float32, row-major, no transposes, beta = 0) on the native backend for square
 128, 256, 512 and 1024 and for M1024·K256·N1024, and an FMA peak probe (independent FMA chains
@@ -19,6 +19,9 @@ run counts. The peak is likewise the best of 0.04 s probes spread before, betwee
 sizes (about 2 x --runs of them). Best-of because on a shared machine the best run is the one
 least disturbed by other work; GEMM runs and probes have the same length so that both see the
 same clock and the same chance of interruption. MASKWISE_THREADS sets the threads.
+--bf16 times the products of mixed-precision training instead (operands rounded to bfloat16,
+sums in float32; on CPUs with AVX512_BF16) against a peak probe of VDPBF16PS chains, and adds
+"precision":"bfloat16" to the line; where the CPU lacks the instruction it says so and stops.
 The last line with --json:
 {"bench":"matmul","peak_gflops":…,"results":[{"m":…,"k":…,"n":…,"gflops":…,"ratio":…},…],
  "min_ratio_512_up":…,"isa":…,"threads":…}
@@ -47,6 +50,7 @@ export const command: Command = {
       json: { type: "boolean" },
       runs: { type: "string" },
       isa: { type: "string" },
+      bf16: { type: "boolean" },
     });
     const runs = numberFlag("bench matmul", "runs", values.runs, 11, { min: 1, integer: true });
     const loaded = loadNativeAddon();
@@ -71,13 +75,21 @@ export const command: Command = {
       }
     }
     const backend = new NativeBackend(addon);
+    const bf16 = values.bf16 === true;
+    if (bf16 && !addon.setGemmBf16Dot(true)) {
+      throw new MaskwiseError("this CPU has no bfloat16 dot product (AVX512_BF16)", {
+        code: "E_ARG",
+        where: "maskwise bench matmul --bf16",
+        hint: "without it the products of --bf16 stay float32: time them without --bf16",
+      });
+    }
 
     // The peak is the best probe of the run. Probes are spread over the run (a few before each
     // size) so that a quiet spell on a shared machine serves the probe as well as the GEMM.
     progress("bench matmul: FMA peak probe");
     let peak = 0;
     const probe = (n: number) => {
-      for (let r = 0; r < n; r++) peak = Math.max(peak, addon.peakGflops(RUN_S));
+      for (let r = 0; r < n; r++) peak = Math.max(peak, addon.peakGflops(RUN_S, bf16));
     };
     probe(runs);
 
@@ -107,6 +119,7 @@ export const command: Command = {
         cOffset: 0,
         ldc: n,
         strideC: 0,
+        bf16,
       };
       probe(Math.ceil(runs / 2));
       const flops = 2 * m * n * k;
@@ -132,13 +145,14 @@ export const command: Command = {
       min_ratio_512_up: Math.min(...big.map((r) => r.ratio)),
       isa: addon.gemmIsa(),
       threads: addon.threads(),
+      ...(bf16 ? { precision: "bfloat16" } : {}),
     };
     if (values.json) {
       console.log(JSON.stringify(summary));
     } else {
       const lines = [
-        `native GEMM, ${summary.isa}, ${summary.threads} threads, best of ${runs} runs`,
-        `FMA peak: ${summary.peak_gflops} GFLOP/s`,
+        `native GEMM, ${summary.isa}${bf16 ? ", bfloat16 operands" : ""}, ${summary.threads} threads, best of ${runs} runs`,
+        `${bf16 ? "VDPBF16PS" : "FMA"} peak: ${summary.peak_gflops} GFLOP/s`,
         "",
         `${"m".padStart(6)}${"k".padStart(6)}${"n".padStart(6)}${"GFLOP/s".padStart(10)}${"ratio".padStart(8)}`,
         ...results.map(

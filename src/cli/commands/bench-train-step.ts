@@ -8,6 +8,7 @@ import { EncoderDecoderModel } from "../../models/encoder-decoder.js";
 import { AdamW } from "../../optim/adamw.js";
 import { backward } from "../../tensor/autograd.js";
 import { getBackend } from "../../tensor/dispatch.js";
+import { withMatmulPrecision } from "../../tensor/precision.js";
 import { Tensor } from "../../tensor/tensor.js";
 import { MaskwiseError } from "../../util/errors.js";
 import { Rng } from "../../util/rng.js";
@@ -36,14 +37,16 @@ export const TRAIN_STEP_MODEL = {
   pad_token_id: 0,
 };
 
-const HELP = `Usage: maskwise bench train-step [--json] [--config FILE] [--padded]
+const HELP = `Usage: maskwise bench train-step [--json] [--config FILE] [--padded] [--bf16]
 
 Times one training step (forward + backward + Adam update) of the reference benchmark: a pre-norm
 3+3 encoder-decoder (d_model 256, 4 heads, FFN 1024, vocab 8000) on a 32 x 32 batch where row b
 has 32 - 2*(b % 8) real tokens. 2 warm-up steps, then the median of 10. --config reads the shared
 benchmark file (../shared/bench/train-step.json) and checks it matches. --padded computes every
 position, padding included, as evaluation does (training computes the real ones only: the loss
-and gradients are the same). The last line with --json:
+and gradients are the same). --bf16 multiplies in bfloat16 (mixed precision: the products round
+their operands to bfloat16, sums, weights, gradients and Adam stay float32; on CPUs with
+AVX512_BF16). The last line with --json:
 {"bench":"train-step","median_step_s":…,"tokens_per_s":…} (tokens = all 32 x 32 target positions).`;
 
 export interface StepBatch {
@@ -91,6 +94,7 @@ export const command: Command = {
       json: { type: "boolean" },
       config: { type: "string" },
       padded: { type: "boolean" },
+      bf16: { type: "boolean" },
     });
     if (values.config) {
       if (!existsSync(values.config)) {
@@ -129,7 +133,8 @@ export const command: Command = {
       if (loss) backward(loss, undefined, { freeIntermediates: true });
       opt.update();
     };
-    const { median, all } = timeMedian(step, 2, 10);
+    const precision = values.bf16 ? "bfloat16" : "float32";
+    const { median, all } = withMatmulPrecision(precision, () => timeMedian(step, 2, 10));
     progressDone();
     const tokens = 32 * 32;
     const result = {
@@ -137,13 +142,14 @@ export const command: Command = {
       backend: getBackend().name,
       threads: getBackend().threads,
       positions: values.padded ? "all" : "real",
+      matmul_precision: precision,
       median_step_s: median,
       tokens_per_s: tokens / median,
       steps_s: all,
     };
     if (!values.json) {
       console.log(
-        `train step (forward + backward + Adam), ${result.backend} backend, ${result.threads} threads`,
+        `train step (forward + backward + Adam), ${result.backend} backend, ${result.threads} threads, ${precision} products`,
       );
       console.log(
         `  median ${(median * 1000).toFixed(1)} ms per step, ${result.tokens_per_s.toFixed(0)} target tokens/s`,

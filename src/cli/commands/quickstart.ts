@@ -38,7 +38,9 @@ The run directory (--out, default runs/quickstart) holds metrics.jsonl, its curv
 (curves.svg, curves.png), the checkpoints and the test translations. Other options:
 --max-steps N (stop earlier), --max-tokens N (default 4096), --lr X (peak, default 0.0015,
 reached after --warmup N updates, default 150, then brought down linearly to 0 over the
-minutes or steps), --seed S, --cache DIR, --mirror URL (fetch the data from another server).`;
+minutes or steps), --bf16 (mixed precision: bfloat16 products, faster on CPUs with AVX512_BF16;
+see 'maskwise train --help'), --seed S, --cache DIR, --mirror URL (fetch the data from another
+server).`;
 
 export const command: Command = {
   path: ["quickstart"],
@@ -59,6 +61,7 @@ export const command: Command = {
       seed: { type: "string" },
       cache: { type: "string" },
       mirror: { type: "string" },
+      bf16: { type: "boolean" },
     });
     const minutes = numberFlag(NAME, "minutes", v.minutes, 12, { min: 0 });
     let dir = v["data-dir"];
@@ -135,6 +138,7 @@ export const command: Command = {
         labelSmoothing: 0.1,
         weightDecay: 0.0001,
         evalEvery: 1000,
+        ...(v.bf16 ? { matmulPrecision: "bfloat16" as const } : {}),
         seed,
       },
       store,
