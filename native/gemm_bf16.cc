@@ -18,6 +18,7 @@
 
 #include "gemm.h"
 #include "scratch.h"
+#include "tile_store.h"
 #include "transpose16.h"
 
 #define MW_BF16 __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,avx512bf16,fma")))
@@ -119,21 +120,7 @@ MW_BF16 void kern(int64_t kq, const uint32_t* __restrict a, const uint32_t* __re
     a += MR;
     b += NR;
   }
-  const __m512 va = _mm512_set1_ps(alpha);
-  const __m512 vb = _mm512_set1_ps(beta);
-  const __mmask16 k0 = first(n), k1 = first(n - 16);
-#pragma GCC unroll 16
-  for (int i = 0; i < M; i++) {
-    float* row = c + i * ldc;
-    __m512 r0 = _mm512_mul_ps(va, c0[i]);
-    __m512 r1 = _mm512_mul_ps(va, c1[i]);
-    if (beta != 0.0f) {
-      r0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(k0, row), r0);
-      r1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(k1, row + 16), r1);
-    }
-    _mm512_mask_storeu_ps(row, k0, r0);
-    _mm512_mask_storeu_ps(row + 16, k1, r1);
-  }
+  store_tile32<M>(c0, c1, c, ldc, n, alpha, beta);
 }
 
 template <int M>

@@ -4,6 +4,7 @@
 #include <immintrin.h>
 
 #include "gemm.h"
+#include "tile_store.h"
 #include "transpose16.h"
 
 #define MW_AVX512 __attribute__((target("avx512f,avx512vl,avx512dq,fma")))
@@ -40,22 +41,7 @@ MW_AVX512 void kern(int64_t kc, const float* __restrict a, const float* __restri
     a += MR;
     b += bs;
   }
-  const __m512 va = _mm512_set1_ps(alpha);
-  const __m512 vb = _mm512_set1_ps(beta);
-  const __mmask16 k0 = n >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << n) - 1);
-  const __mmask16 k1 = n >= 32 ? 0xFFFF : n > 16 ? static_cast<__mmask16>((1u << (n - 16)) - 1) : 0;
-#pragma GCC unroll 16
-  for (int i = 0; i < M; i++) {
-    float* row = c + i * ldc;
-    __m512 r0 = _mm512_mul_ps(va, c0[i]);
-    __m512 r1 = _mm512_mul_ps(va, c1[i]);
-    if (beta != 0.0f) {
-      r0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(k0, row), r0);
-      r1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(k1, row + 16), r1);
-    }
-    _mm512_mask_storeu_ps(row, k0, r0);
-    _mm512_mask_storeu_ps(row + 16, k1, r1);
-  }
+  store_tile32<M>(c0, c1, c, ldc, n, alpha, beta);
 }
 
 template <int M>

@@ -1,0 +1,33 @@
+// The end of the AVX-512 micro-kernels (float32 and bfloat16 GEMM): a tile of M rows by 32
+// columns held in 2 x M accumulators goes to C as alpha * acc + beta * C (C not read when
+// beta == 0), masked so that a partial tile writes only its first n columns.
+#pragma once
+
+#include <immintrin.h>
+
+#include <cstdint>
+
+namespace mw {
+
+template <int M>
+__attribute__((target("avx512f,fma"), always_inline)) inline void store_tile32(
+    const __m512* c0, const __m512* c1, float* c, int64_t ldc, int n, float alpha, float beta) {
+  const __m512 va = _mm512_set1_ps(alpha);
+  const __m512 vb = _mm512_set1_ps(beta);
+  const __mmask16 k0 = n >= 16 ? 0xFFFF : n <= 0 ? 0 : static_cast<__mmask16>((1u << n) - 1);
+  const __mmask16 k1 = n >= 32 ? 0xFFFF : n <= 16 ? 0 : static_cast<__mmask16>((1u << (n - 16)) - 1);
+#pragma GCC unroll 16
+  for (int i = 0; i < M; i++) {
+    float* row = c + i * ldc;
+    __m512 r0 = _mm512_mul_ps(va, c0[i]);
+    __m512 r1 = _mm512_mul_ps(va, c1[i]);
+    if (beta != 0.0f) {
+      r0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(k0, row), r0);
+      r1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(k1, row + 16), r1);
+    }
+    _mm512_mask_storeu_ps(row, k0, r0);
+    _mm512_mask_storeu_ps(row + 16, k1, r1);
+  }
+}
+
+}  // namespace mw
