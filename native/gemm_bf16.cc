@@ -99,12 +99,7 @@ template <int M>
 MW_BF16 void kern(int64_t kq, const uint32_t* __restrict a, const uint32_t* __restrict b,
                   float* c, int64_t ldc, int n, float alpha, float beta) {
   __m512 c0[M], c1[M];
-#pragma GCC unroll 16
-  for (int i = 0; i < M; i++) {
-    c0[i] = c1[i] = _mm512_setzero_ps();
-    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 16), _MM_HINT_T0);
-  }
+  start_tile32<M>(c0, c1, c, ldc);
 #pragma GCC unroll 4
   for (int64_t q = 0; q < kq; q++) {
     const __m512i b0 = _mm512_loadu_si512(b);

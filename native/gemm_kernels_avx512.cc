@@ -22,12 +22,7 @@ template <int M>
 MW_AVX512 void kern(int64_t kc, const float* __restrict a, const float* __restrict b, float* c,
                     int64_t ldc, int n, float alpha, float beta, int64_t bs) {
   __m512 c0[M], c1[M];
-#pragma GCC unroll 16
-  for (int i = 0; i < M; i++) {
-    c0[i] = c1[i] = _mm512_setzero_ps();
-    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 16), _MM_HINT_T0);
-  }
+  start_tile32<M>(c0, c1, c, ldc);
 #pragma GCC unroll 4
   for (int64_t p = 0; p < kc; p++) {
     const __m512 b0 = _mm512_loadu_ps(b);

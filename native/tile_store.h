@@ -1,6 +1,7 @@
-// The end of the AVX-512 micro-kernels (float32 and bfloat16 GEMM): a tile of M rows by 32
-// columns held in 2 x M accumulators goes to C as alpha * acc + beta * C (C not read when
-// beta == 0), masked so that a partial tile writes only its first n columns.
+// The start and the end of the AVX-512 micro-kernels (float32 and bfloat16 GEMM), whose tile of
+// M rows by 32 columns lives in 2 x M accumulators: zeroed, with the rows of C prefetched while
+// the k loop runs; then written to C as alpha * acc + beta * C (C not read when beta == 0),
+// masked so that a partial tile writes only its first n columns.
 #pragma once
 
 #include <immintrin.h>
@@ -8,6 +9,18 @@
 #include <cstdint>
 
 namespace mw {
+
+template <int M>
+__attribute__((target("avx512f"), always_inline)) inline void start_tile32(__m512* c0, __m512* c1,
+                                                                         const float* c,
+                                                                         int64_t ldc) {
+#pragma GCC unroll 16
+  for (int i = 0; i < M; i++) {
+    c0[i] = c1[i] = _mm512_setzero_ps();
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 16), _MM_HINT_T0);
+  }
+}
 
 template <int M>
 __attribute__((target("avx512f,fma"), always_inline)) inline void store_tile32(

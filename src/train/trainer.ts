@@ -71,7 +71,8 @@ export interface TrainerOptions {
   freeze?: string[];
   /**
    * Precision of the training steps' matrix products (src/tensor/precision.ts): "bfloat16" is
-   * mixed-precision training. Evaluation multiplies in float32, as decoding does.
+   * mixed-precision training. Evaluation runs outside the steps, at the process's precision
+   * (float32 unless setMatmulPrecision changed it), as decoding does.
    */
   matmulPrecision?: MatmulPrecision;
   /**
