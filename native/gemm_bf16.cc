@@ -65,6 +65,27 @@ MW_BF16 void pack_interleaved(const float* s, int64_t ld, int cols, int64_t kc, 
   }
 }
 
+// B as stored (k rows of n), every NR-wide panel of a block: the panel of columns jr.. at
+// dst + jr * kq, laid out as pack_interleaved's with width NR. Row pairs outer, panels inner, so
+// that B is read in its own order, as gemm.cc's pack_b does for float32.
+MW_BF16 void pack_b_rows(const float* s, int64_t ld, int64_t nc, int64_t kc, uint32_t* dst) {
+  const int64_t kq = (kc + 1) / 2;
+  for (int64_t q = 0; q < kq; q++) {
+    const float* r0 = s + 2 * q * ld;
+    const bool second = 2 * q + 1 < kc;
+    for (int64_t jr = 0; jr < nc; jr += NR) {
+      uint32_t* d = dst + jr * kq + q * NR;
+      for (int c0 = 0; c0 < NR; c0 += 16) {
+        const __mmask16 in = first(nc - jr - c0);
+        const __m512i lo = bf16_lanes(_mm512_maskz_loadu_ps(in, r0 + jr + c0));
+        const __m512i hi = second ? bf16_lanes(_mm512_maskz_loadu_ps(in, r0 + ld + jr + c0))
+                                  : _mm512_setzero_si512();
+        _mm512_storeu_si512(d + c0, _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16)));
+      }
+    }
+  }
+}
+
 // Rows whose k runs along memory, paired and transposed: dst[q * ds + i] = bf16(s[i * ld + 2q])
 // | bf16(s[i * ld + 2q + 1]) << 16 for i < rows, 0 for rows <= i < lanes (<= 16). The packing of
 // A as stored (m rows of k) and of a transposed B (n rows of k): 32 k values of a row become 16
@@ -144,15 +165,14 @@ void gemm_tile_bf16(const GemmParams& g, const float* A, const float* B, float* 
       const int64_t kq = (kc + 1) / 2;
       const float beta = pc == 0 ? g.beta : 1.0f;  // later k blocks add to the first's sums
       // B[pc:pc+kc, jc:jc+nc] as panels of NR columns, each [kq][NR].
-      for (int64_t jr = 0; jr < nc; jr += NR) {
-        const int cols = static_cast<int>(std::min<int64_t>(NR, nc - jr));
-        uint32_t* d = bpack + jr * kq;
-        if (!g.transB) {
-          pack_interleaved(B + pc * g.ldb + jc + jr, g.ldb, cols, kc, d, NR, NR);
-        } else {
+      if (!g.transB) {
+        pack_b_rows(B + pc * g.ldb + jc, g.ldb, nc, kc, bpack);
+      } else {
+        for (int64_t jr = 0; jr < nc; jr += NR) {
+          const int cols = static_cast<int>(std::min<int64_t>(NR, nc - jr));
           for (int c0 = 0; c0 < NR; c0 += 16)
             pack_paired_rows(B + pc + (jc + jr + c0) * g.ldb, g.ldb,
-                             std::max(0, std::min(16, cols - c0)), kc, d + c0, NR, 16);
+                             std::max(0, std::min(16, cols - c0)), kc, bpack + jr * kq + c0, NR, 16);
         }
       }
       for (int64_t ic = i0; ic < i1; ic += MC) {

@@ -198,40 +198,50 @@ describe("native gemm = reference gemm", { skip }, () => {
     }
   });
 
-  test("C shared by the batch (strideC = 0): the last product wins, as in the reference", () => {
+  test("C shared by the batch (strideC = 0): the products run in order, as in the reference", () => {
     const rng = new Rng(5);
-    const m = 40;
-    const n = 40;
-    const k = 40;
-    const a = rand(rng, 3 * m * k);
-    const b = rand(rng, k * n);
-    const mk = (c: Float32Array): GemmArgs => ({
-      batch: 3,
-      m,
-      n,
-      k,
-      transA: false,
-      transB: false,
-      alpha: 1,
-      beta: 0,
-      a,
-      aOffset: 0,
-      lda: k,
-      strideA: m * k,
-      b,
-      bOffset: 0,
-      ldb: n,
-      strideB: 0,
-      c,
-      cOffset: 0,
-      ldc: n,
-      strideC: 0,
-    });
-    const want = new Float32Array(m * n);
-    const got = new Float32Array(m * n);
-    ref.gemm(mk(want));
-    nat().gemm(mk(got));
-    closeTo(got, want, 1e-4, "strideC 0");
+    // 40^3 takes the small path; 400 x 300 x 100 on two threads splits the rows, each thread
+    // packing each entry's own B; beta = 0.5 makes the result depend on the order.
+    for (const [m, n, k, beta, threads] of [
+      [40, 40, 40, 0, 0],
+      [400, 100, 300, 0.5, 2],
+    ] as const) {
+      const a = rand(rng, 3 * m * k);
+      const b = rand(rng, 3 * k * n);
+      const mk = (c: Float32Array): GemmArgs => ({
+        batch: 3,
+        m,
+        n,
+        k,
+        transA: false,
+        transB: false,
+        alpha: 1,
+        beta,
+        a,
+        aOffset: 0,
+        lda: k,
+        strideA: m * k,
+        b,
+        bOffset: 0,
+        ldb: n,
+        strideB: k * n,
+        c,
+        cOffset: 0,
+        ldc: n,
+        strideC: 0,
+      });
+      const want = Float32Array.from({ length: m * n }, (_, i) => (i % 7) - 3);
+      const got = want.slice();
+      ref.gemm(mk(want));
+      const before = addon.threads();
+      try {
+        if (threads > 0) addon.setThreads(threads);
+        nat().gemm(mk(got));
+      } finally {
+        addon.setThreads(before);
+      }
+      closeTo(got, want, 1e-3, `strideC 0, ${m}x${n}x${k}`);
+    }
   });
 
   test("row and column splits over 2, 3 and 4 threads, several n and k blocks", () => {
