@@ -120,6 +120,35 @@ MW_AVX512 double sum_exp_avx512(const float* x, int64_t n, float m) {
   return _mm512_reduce_add_pd(_mm512_add_pd(s0, s1));
 }
 
+inline __mmask16 first16(int64_t n) {
+  return n >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << n) - 1u);
+}
+
+// The row's maximum, NaN never counting (as `>` in the reference), and whether it holds a NaN.
+MW_AVX512 float max_avx512(const float* x, int64_t n, bool& nan) {
+  const __m512 ninf = _mm512_set1_ps(-INFINITY);
+  __m512 m = ninf;
+  __mmask16 bad = 0;
+  for (int64_t j = 0; j < n; j += 16) {
+    const __m512 v = _mm512_mask_loadu_ps(ninf, first16(n - j), x + j);
+    bad |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+    m = _mm512_max_ps(v, m);  // a NaN in v yields m's lane
+  }
+  nan = bad != 0;
+  return _mm512_reduce_max_ps(m);
+}
+
+// x[j] = float(x[j] - lse), the difference taken in double as the reference takes it.
+MW_AVX512 void subtract_avx512(float* x, int64_t n, double lse) {
+  const __m512d l = _mm512_set1_pd(lse);
+  for (int64_t j = 0; j < n; j += 8) {
+    const __mmask8 k = n - j >= 8 ? static_cast<__mmask8>(0xff)
+                                  : static_cast<__mmask8>((1u << (n - j)) - 1u);
+    const __m512d v = _mm512_cvtps_pd(_mm256_maskz_loadu_ps(k, x + j));
+    _mm256_mask_storeu_ps(x + j, k, _mm512_cvtpd_ps(_mm512_sub_pd(v, l)));
+  }
+}
+
 }  // namespace
 
 void decode_log_softmax(float* x, int64_t rows, int64_t cols) {
@@ -127,19 +156,28 @@ void decode_log_softmax(float* x, int64_t rows, int64_t cols) {
   for (int64_t r = 0; r < rows; r++) {
     float* row = x + r * cols;
     float m = -INFINITY;
-    for (int64_t j = 0; j < cols; j++)
-      if (row[j] > m) m = row[j];  // NaN is never a maximum (as Math.max is not used in JS)
+    bool nan = false;
+    if (simd) {
+      m = max_avx512(row, cols, nan);
+    } else {
+      for (int64_t j = 0; j < cols; j++) {
+        if (row[j] > m) m = row[j];  // NaN is never a maximum (as Math.max is not used in JS)
+        if (row[j] != row[j]) nan = true;
+      }
+    }
+    // A NaN, or an infinite maximum, takes the exact path, which propagates them.
     double sum = 0;
-    bool finite = std::isfinite(m);
-    for (int64_t j = 0; finite && j < cols; j++)
-      if (row[j] != row[j]) finite = false;  // a NaN takes the exact path, which propagates it
-    if (simd && finite) {
+    if (simd && std::isfinite(m) && !nan) {
       sum = sum_exp_avx512(row, cols, m);
     } else {
       for (int64_t j = 0; j < cols; j++) sum += std::exp(static_cast<double>(row[j]) - m);
     }
     const double lse = static_cast<double>(m) + std::log(sum);
-    for (int64_t j = 0; j < cols; j++) row[j] = static_cast<float>(row[j] - lse);
+    if (simd) {
+      subtract_avx512(row, cols, lse);
+    } else {
+      for (int64_t j = 0; j < cols; j++) row[j] = static_cast<float>(row[j] - lse);
+    }
   }
 }
 

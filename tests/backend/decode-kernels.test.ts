@@ -453,6 +453,22 @@ describe("log-softmax of next-token logits", { skip }, () => {
     nat().decodeLogSoftmax?.(x, 2, 3);
     assert.ok(Number.isNaN(x[0]) && Number.isNaN(x[2]));
     assert.ok(Math.abs(x[5] - (3 - Math.log(Math.exp(1) + Math.exp(2) + Math.exp(3)))) < 1e-6);
+    // A NaN past the first 16 lanes and in a row's tail, and a +Infinity: as the reference.
+    for (const [at, v] of [
+      [20, Number.NaN],
+      [37, Number.NaN],
+      [5, Number.POSITIVE_INFINITY],
+    ] as const) {
+      const y = Float32Array.from({ length: 2 * 19 }, (_, i) => Math.sin(i));
+      y[at] = v;
+      const want = y.slice();
+      ref.decodeLogSoftmax?.(want, 2, 19);
+      nat().decodeLogSoftmax?.(y, 2, 19);
+      for (let i = 0; i < y.length; i++) {
+        if (Number.isNaN(want[i])) assert.ok(Number.isNaN(y[i]), `${at}: [${i}] ${y[i]}`);
+        else assert.ok(Math.abs(y[i] - want[i]) < 1e-6, `${at}: [${i}] ${y[i]} vs ${want[i]}`);
+      }
+    }
     const addon = (loaded as { addon: NativeAddon }).addon as unknown as Record<
       string,
       (...a: unknown[]) => void
