@@ -4,11 +4,16 @@
 // into panels on every call to use each element m times; here each row of B is streamed once,
 // straight from where it lies, against all m rows of A at once: 4 rows of B x 4 rows of A give
 // 16 zmm accumulators of 16 partial sums along k, reduced 16 at a time by one transpose-and-add
-// tree. Rows of B are split between threads only from 1M multiply-adds up (an output projection
-// over the vocabulary, a beam's feed-forward layers), in chunks of 16 rows claimed as threads get
-// to them. Splitting every product of a decoding step (64K multiply-adds up, ~40 dispatches per
-// token) made decoding fragile on shared cores: a worker descheduled while holding a task stalls
-// the product, and in 2 of 5 benchmark runs a 32-token decode took ~1 s instead of ~50 ms.
+// tree. Rows of B are split between threads from 256K multiply-adds up (the output projection
+// over the vocabulary, the feed-forward layers, and with a beam of 4 or more every projection
+// of the benchmark's d_model = 256), in chunks of 16 rows claimed as threads get to them: a
+// product streams its weight from memory, and two cores read it faster than one (a decoding
+// step's products on one thread 323 us, on two 233 us, one row each; 5 rows: 528 and 358 us).
+// Splitting every product of a decoding step (64K multiply-adds up, ~40 dispatches per token)
+// made decoding fragile on shared cores: a worker descheduled while holding a task stalls the
+// product, and in 2 of 5 benchmark runs a 32-token decode took ~1 s instead of ~50 ms. At 256K
+// three series of 15 greedy and 15 beam decodes showed no such stall (slowest 33 ms greedy,
+// 60 ms beam; the same as with 1M).
 //
 // gemm_skinny_bf16 multiplies bfloat16 weights by A rounded to bfloat16 (to nearest, ties to
 // even): every product of two bfloat16 values is exact in float32, so the result is the same up
@@ -35,7 +40,7 @@ namespace mw {
 namespace {
 
 // Products below this many multiply-adds run on the calling thread.
-constexpr int64_t kSkinnyParallel = int64_t{1} << 20;
+constexpr int64_t kSkinnyParallel = int64_t{1} << 18;
 
 MW_AVX512 inline float hsum(__m512 v) { return _mm512_reduce_add_ps(v); }
 

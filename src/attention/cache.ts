@@ -97,11 +97,16 @@ export class AttentionCache {
     this.prepare(B, H, Dh, 1);
     const cap = this.capacity;
     const t = this.len;
+    const kb = this.kBuf;
+    const vb = this.vBuf;
+    // Plain loops: Dh floats per head are too few for subarray views (an object each) to pay.
     for (let bh = 0; bh < B * H; bh++) {
       const from = bh * Dh;
       const to = (bh * cap + t) * Dh;
-      this.kBuf.set(k.subarray(from, from + Dh), to);
-      this.vBuf.set(v.subarray(from, from + Dh), to);
+      for (let e = 0; e < Dh; e++) {
+        kb[to + e] = k[from + e];
+        vb[to + e] = v[from + e];
+      }
     }
     this.len = t + 1;
   }
@@ -218,10 +223,13 @@ export class AttentionCache {
       if (!this.vSpare || this.vSpare.length !== this.vBuf.length)
         this.vSpare = new Float32Array(this.vBuf.length);
     }
+    // Within one buffer copyWithin moves the heads without creating views.
     const copyRow = (src: Float32Array, dst: Float32Array, from: number, to: number) => {
       for (let h = 0; h < H; h++) {
         const f = from * row + h * this.capacity * Dh;
-        dst.set(src.subarray(f, f + used), to * row + h * this.capacity * Dh);
+        const d = to * row + h * this.capacity * Dh;
+        if (src === dst) dst.copyWithin(d, f, f + used);
+        else dst.set(src.subarray(f, f + used), d);
       }
     };
     const ks = this.kSpare as Float32Array;
