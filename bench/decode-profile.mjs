@@ -43,8 +43,8 @@ function bucket(stack) {
   if (has(/^append@/)) return "KV cache: append by concatenation";
   if (has(/masks\.ts|^attentionArgs@|^checkShapes@/)) return "attention masks and arguments";
   if (has(/^(reorder|pickRows)@/)) return "beam reorder copies";
-  if (has(/^(appendStep|gather|grow)@/) || /cache\.ts/.test(self))
-    return "KV cache: append in place, gather after reorders";
+  if (has(/^(appendStep|gather|grow|useSlots|addRows)@/) || /cache\.ts/.test(self))
+    return "KV cache: append in place, row map or slot table after reorders";
   if (has(/^(splitHeads|mergeHeads)@/)) return "head split/merge copies";
   if (/^(binary|rawBinary|unary)@/.test(self)) return "element-wise (bias, residual, ReLU)";
   if (/layerNorm/i.test(self)) return "layer norm";

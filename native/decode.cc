@@ -49,18 +49,29 @@ void decode_attention(const DecodeAttentionParams& p) {
   if (static_cast<int64_t>(scores.size()) < p.length) scores.resize(p.length);
   float* s = scores.data();
   const int64_t Dh = p.Dh;
+  // Position j of a query row lives in physical row row(j): one row for all (rows[r]), or a
+  // row per position (slots). Elements of row pr, head h, position j start at
+  // ((pr * H + h) * capacity + j) * Dh.
+  const int64_t head = p.capacity * Dh;
+  const int64_t prow = p.H * head;
   for (int64_t r = 0; r < p.R; r++) {
     const int64_t pr = p.rows[r];
-    const uint8_t* keep = p.keep != nullptr ? p.keep + pr * p.keepStride : nullptr;
+    const int32_t* slot = p.slots != nullptr ? p.slots + r * p.slotStride : nullptr;
+    auto row = [&](int64_t j) -> int64_t { return slot != nullptr ? slot[j] : pr; };
+    // keep belongs to the physical row, or with slots to the query row (the hypothesis).
+    const uint8_t* keep = p.keep == nullptr ? nullptr
+                          : p.keep + (slot != nullptr ? r : pr) * p.keepStride;
+    auto kept = [&](int64_t j) { return keep == nullptr || keep[j] != 0; };
     for (int64_t h = 0; h < p.H; h++) {
       const float* q = p.q + (r * p.H + h) * Dh;
-      const float* kb = p.k + (pr * p.H + h) * p.capacity * Dh;
-      const float* vb = p.v + (pr * p.H + h) * p.capacity * Dh;
+      const float* kb = p.k + h * head;
+      const float* vb = p.v + h * head;
       float* o = p.out + (r * p.H + h) * Dh;
       float m = -INFINITY;
       for (int64_t j = 0; j < p.length; j++) {
-        if (keep != nullptr && keep[j] == 0) continue;
-        const float d = simd ? dot_avx512(q, kb + j * Dh, Dh) : dot_portable(q, kb + j * Dh, Dh);
+        if (!kept(j)) continue;
+        const float* kj = kb + row(j) * prow + j * Dh;
+        const float d = simd ? dot_avx512(q, kj, Dh) : dot_portable(q, kj, Dh);
         s[j] = d * p.scale;
         if (s[j] > m) m = s[j];  // a NaN score is not a maximum, but it poisons the sum below
       }
@@ -68,10 +79,10 @@ void decode_attention(const DecodeAttentionParams& p) {
       if (m == -INFINITY) continue;  // nothing to attend to: 0
       float l = 0.0f;
       for (int64_t j = 0; j < p.length; j++) {
-        if (keep != nullptr && keep[j] == 0) continue;
+        if (!kept(j)) continue;
         const float e = std::exp(s[j] - m);
         l += e;
-        const float* v = vb + j * Dh;
+        const float* v = vb + row(j) * prow + j * Dh;
         for (int64_t d = 0; d < Dh; d++) o[d] += e * v[d];
       }
       const float inv = 1.0f / l;

@@ -13,13 +13,18 @@ struct DecodeAttentionParams {
   const float* v;  // [P, H, capacity, Dh]
   int64_t P, capacity, length;
   const int32_t* rows;   // [R], each in [0, P): the physical cache row of query row r
-  const uint8_t* keep;   // [P, keepStride], 1 = may attend; null = every position
+  const uint8_t* keep;   // [P, keepStride] ([R, ...] with slots), 1 = may attend; null = all
   int64_t keepStride;
+  const int32_t* slots;  // [R, slotStride] or null: the physical row of each position instead
+  int64_t slotStride;
   float scale;
   float* out;  // [R, H, Dh]
 };
 
-/** out[r, h] = softmax over kept j < length of scale * q[r, h] . k[rows[r], h, j], times v. */
+/**
+ * out[r, h] = softmax over kept j < length of scale * q[r, h] . k[row(r, j), h, j], times v, with
+ * row(r, j) = slots[r * slotStride + j] when slots is given, else rows[r].
+ */
 void decode_attention(const DecodeAttentionParams& p);
 
 /** In-place log-softmax of each row of x [rows, cols] (next-token log-probabilities). */

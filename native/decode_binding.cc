@@ -45,12 +45,13 @@ struct Check {
 };
 
 /**
- * decodeAttention(R, H, Dh, q, k, v, P, capacity, length, rows, keep, keepStride, scale, out),
- * as src/backend/native.ts passes DecodeAttentionArgs; keep may be null.
+ * decodeAttention(R, H, Dh, q, k, v, P, capacity, length, rows, keep, keepStride, scale, out,
+ * slots, slotStride), as src/backend/native.ts passes DecodeAttentionArgs; keep and slots may be
+ * null.
  */
 Napi::Value DecodeAttention(const Napi::CallbackInfo& info) {
   Check c{info, "decodeAttention"};
-  if (info.Length() != 14) c.fail("expects 14 arguments");
+  if (info.Length() != 16) c.fail("expects 16 arguments");
   mw::DecodeAttentionParams p{};
   p.R = c.size(0, "R");
   p.H = c.size(1, "H");
@@ -71,13 +72,33 @@ Napi::Value DecodeAttention(const Napi::CallbackInfo& info) {
       c.fail("rows[" + std::to_string(r) + "] = " + std::to_string(rows[r]) +
              " is outside the cache's " + std::to_string(p.P) + " rows");
   p.rows = rows.Data();
+  p.slotStride = c.size(15, "slotStride");
+  if (info[14].IsNull()) {
+    p.slots = nullptr;
+  } else {
+    if (p.slotStride < p.length) c.fail("argument 'slotStride' is shorter than 'length'");
+    if (static_cast<double>(p.R) * p.slotStride > kMaxSafe) c.fail("the sizes are too large");
+    auto slots = c.array<int32_t, napi_int32_array>(14, "slots", "an Int32Array or null",
+                                                    static_cast<double>(p.R) * p.slotStride);
+    // Every position the kernel reads: a bad row would read outside the cache.
+    for (int64_t r = 0; r < p.R; r++)
+      for (int64_t j = 0; j < p.length; j++) {
+        const int32_t x = slots[r * p.slotStride + j];
+        if (x < 0 || x >= p.P)
+          c.fail("slots[" + std::to_string(r * p.slotStride + j) + "] = " + std::to_string(x) +
+                 " is outside the cache's " + std::to_string(p.P) + " rows");
+      }
+    p.slots = slots.Data();
+  }
   p.keepStride = c.size(11, "keepStride");
   if (info[10].IsNull()) {
     p.keep = nullptr;
   } else {
     if (p.keepStride < p.length) c.fail("argument 'keepStride' is shorter than 'length'");
+    // Indexed by physical row, or with slots by query row.
+    const double keepRows = static_cast<double>(p.slots != nullptr ? p.R : p.P);
     p.keep = c.array<uint8_t, napi_uint8_array>(10, "keep", "a Uint8Array or null",
-                                                static_cast<double>(p.P) * p.keepStride)
+                                                keepRows * p.keepStride)
                  .Data();
   }
   if (!info[12].IsNumber()) c.fail("argument 'scale' must be a number");

@@ -5,10 +5,14 @@
 // Storage is preallocated: keys and values live in buffers [P, H, capacity, Dh] (P physical
 // rows) that grow by doubling, so an append writes the new positions in place instead of
 // concatenating the whole cache every step. Rows are reached through a row map: a reorder only
-// rewrites the map (beams of one sentence share the encoder's keys without copies), and the rows
-// are gathered into fresh buffers only when something is appended to rows that a map shares or
-// repeats. The decoding kernel (DecodeAttentionArgs) reads the buffers through the map directly;
-// `k` and `v` give the contiguous [B, H, T, Dh] tensors the general attention takes.
+// rewrites the map (beams of one sentence share the encoder's keys without copies). Once
+// something is appended after a reorder (beam search's self-attention), the cache keeps a slot
+// table instead: the physical row of every position of every batch row. Batch row b writes its
+// new positions into physical row b (no table refers to a position at or past the current
+// length, so nothing it overwrites is still read), and a reorder copies table rows, a few
+// integers per position, instead of the keys and values. The decoding kernel
+// (DecodeAttentionArgs) reads the buffers through the map or the table directly; `k` and `v` give
+// the contiguous [B, H, T, Dh] tensors the general attention takes.
 import { permute, reshape } from "../tensor/ops/shape.js";
 import { Tensor } from "../tensor/tensor.js";
 import { fmtShape, MaskwiseError } from "../util/errors.js";
@@ -21,16 +25,16 @@ export interface CacheView {
   P: number;
   capacity: number;
   length: number;
-  /** [B]: the physical row of each batch row. */
+  /** [B]: the physical row of each batch row (unused, but valid, when slots is given). */
   rows: Int32Array;
+  /** [B, slotStride] or null: the physical row of each position of each batch row. */
+  slots: Int32Array | null;
+  slotStride: number;
 }
 
 export class AttentionCache {
   private kBuf: Float32Array = new Float32Array(0);
   private vBuf: Float32Array = new Float32Array(0);
-  /** Spare buffers of the same size, reused by the gather of a reorder. */
-  private kSpare: Float32Array | null = null;
-  private vSpare: Float32Array | null = null;
   private P = 0;
   private H = 0;
   private Dh = 0;
@@ -40,6 +44,8 @@ export class AttentionCache {
   private map = new Int32Array(0);
   /** Whether map is 0..B-1 with B = P. */
   private identity = true;
+  /** The slot table [B, capacity] (physical row of each position), once rows were reordered and appended to. */
+  private slots: Int32Array | null = null;
   private kView: Tensor | null = null;
   private vView: Tensor | null = null;
 
@@ -134,6 +140,15 @@ export class AttentionCache {
     this.map = next;
     this.identity = identity;
     this.kView = this.vView = null;
+    const slots = this.slots;
+    if (slots) {
+      const cap = this.capacity;
+      const table = new Int32Array(rows.length * cap);
+      rows.forEach((r, i) => {
+        table.set(slots.subarray(r * cap, r * cap + this.len), i * cap);
+      });
+      this.slots = table;
+    }
   }
 
   /** The storage as the decoding kernel reads it. */
@@ -145,6 +160,8 @@ export class AttentionCache {
       capacity: this.capacity,
       length: this.len,
       rows: this.map,
+      slots: this.slots,
+      slotStride: this.slots ? this.capacity : 0,
     };
   }
 
@@ -167,86 +184,37 @@ export class AttentionCache {
         { code: "E_SHAPE", where: "AttentionCache.append" },
       );
     }
-    if (!this.identity) this.gather();
     if (this.len + Tn > this.capacity) this.grow(Math.max(2 * this.capacity, this.len + Tn));
-  }
-
-  /** Moves the rows into fresh storage in batch order, so row b is physical row b. */
-  private gather(): void {
-    const B = this.map.length;
-    if (B === this.P) {
-      this.gatherInPlace();
-      return;
-    }
-    const row = this.H * this.capacity * this.Dh;
-    const size = B * row;
-    const fresh = (spare: Float32Array | null) =>
-      spare && spare.length === size ? spare : new Float32Array(size);
-    const k = fresh(this.kSpare);
-    const v = fresh(this.vSpare);
-    const used = this.len * this.Dh;
-    for (let b = 0; b < B; b++) {
-      const p = this.map[b];
-      for (let h = 0; h < this.H; h++) {
-        const from = p * row + h * this.capacity * this.Dh;
-        const to = b * row + h * this.capacity * this.Dh;
-        k.set(this.kBuf.subarray(from, from + used), to);
-        v.set(this.vBuf.subarray(from, from + used), to);
-      }
-    }
-    this.kSpare = this.kBuf.length === size ? this.kBuf : null;
-    this.vSpare = this.vBuf.length === size ? this.vBuf : null;
-    this.kBuf = k;
-    this.vBuf = v;
-    this.P = B;
-    this.map = Int32Array.from({ length: B }, (_, i) => i);
-    this.identity = true;
+    if (this.slots || !this.identity) this.useSlots(B, Tn);
   }
 
   /**
-   * The gather when the row count is unchanged (beam search after the first step): only rows
-   * whose source differs are written, in place; a source row that is itself overwritten is first
-   * saved to the spare buffer. Beams that survive in their own row cost nothing.
+   * Appends of Tn positions to B rows with a slot table: the table is built from the row map the
+   * first time, physical rows are added when the batch outgrew them (beam search's first step),
+   * and the new positions of batch row b are recorded as physical row b's.
    */
-  private gatherInPlace(): void {
-    const { H, Dh, map } = this;
-    const B = map.length;
-    const row = H * this.capacity * Dh;
-    const used = this.len * Dh;
-    const moved = new Uint8Array(B); // row b receives another row's data
-    for (let b = 0; b < B; b++) moved[b] = map[b] !== b ? 1 : 0;
-    const saved = new Uint8Array(B); // row p is needed elsewhere and overwritten here
-    for (let b = 0; b < B; b++) if (moved[b] && moved[map[b]]) saved[map[b]] = 1;
-    if (saved.some((x) => x === 1)) {
-      if (!this.kSpare || this.kSpare.length !== this.kBuf.length)
-        this.kSpare = new Float32Array(this.kBuf.length);
-      if (!this.vSpare || this.vSpare.length !== this.vBuf.length)
-        this.vSpare = new Float32Array(this.vBuf.length);
+  private useSlots(B: number, Tn: number): void {
+    const cap = this.capacity;
+    if (!this.slots) {
+      this.slots = new Int32Array(B * cap);
+      for (let b = 0; b < B; b++) this.slots.fill(this.map[b], b * cap, b * cap + this.len);
     }
-    // Within one buffer copyWithin moves the heads without creating views.
-    const copyRow = (src: Float32Array, dst: Float32Array, from: number, to: number) => {
-      for (let h = 0; h < H; h++) {
-        const f = from * row + h * this.capacity * Dh;
-        const d = to * row + h * this.capacity * Dh;
-        if (src === dst) dst.copyWithin(d, f, f + used);
-        else dst.set(src.subarray(f, f + used), d);
-      }
-    };
-    const ks = this.kSpare as Float32Array;
-    const vs = this.vSpare as Float32Array;
-    for (let p = 0; p < B; p++) {
-      if (!saved[p]) continue;
-      copyRow(this.kBuf, ks, p, p);
-      copyRow(this.vBuf, vs, p, p);
-    }
-    for (let b = 0; b < B; b++) {
-      if (!moved[b]) continue;
-      const p = map[b];
-      copyRow(saved[p] ? ks : this.kBuf, this.kBuf, p, b);
-      copyRow(saved[p] ? vs : this.vBuf, this.vBuf, p, b);
-    }
+    if (B > this.P) this.addRows(B);
+    for (let b = 0; b < B; b++) this.slots.fill(b, b * cap + this.len, b * cap + this.len + Tn);
     this.map = Int32Array.from({ length: B }, (_, i) => i);
     this.identity = true;
+  }
+
+  /** Grows the storage to P physical rows (the existing rows keep their place). */
+  private addRows(P: number): void {
+    const size = P * this.H * this.capacity * this.Dh;
+    const k = new Float32Array(size);
+    const v = new Float32Array(size);
+    k.set(this.kBuf);
+    v.set(this.vBuf);
+    this.kBuf = k;
+    this.vBuf = v;
+    this.P = P;
   }
 
   /** Reallocates the storage with room for `capacity` positions (the rows keep their order). */
@@ -261,7 +229,13 @@ export class AttentionCache {
     }
     this.kBuf = k;
     this.vBuf = v;
-    this.kSpare = this.vSpare = null;
+    if (this.slots) {
+      const B = this.map.length;
+      const table = new Int32Array(B * capacity);
+      for (let b = 0; b < B; b++)
+        table.set(this.slots.subarray(b * this.capacity, b * this.capacity + len), b * capacity);
+      this.slots = table;
+    }
     this.capacity = capacity;
   }
 
@@ -269,11 +243,18 @@ export class AttentionCache {
     const { H, Dh, len, capacity } = this;
     const B = this.map.length;
     const out = new Float32Array(B * H * len * Dh);
+    const slots = this.slots;
     for (let b = 0; b < B; b++) {
-      const p = this.map[b];
       for (let h = 0; h < H; h++) {
-        const from = (p * H + h) * capacity * Dh;
-        out.set(buf.subarray(from, from + len * Dh), (b * H + h) * len * Dh);
+        if (!slots) {
+          const from = (this.map[b] * H + h) * capacity * Dh;
+          out.set(buf.subarray(from, from + len * Dh), (b * H + h) * len * Dh);
+          continue;
+        }
+        for (let j = 0; j < len; j++) {
+          const from = ((slots[b * capacity + j] * H + h) * capacity + j) * Dh;
+          out.set(buf.subarray(from, from + Dh), ((b * H + h) * len + j) * Dh);
+        }
       }
     }
     return new Tensor(out, [B, H, len, Dh]);

@@ -175,6 +175,8 @@ export interface NativeAddon {
     keepStride: number,
     scale: number,
     out: F32,
+    slots: I32 | null,
+    slotStride: number,
   ): void;
   /** c [m, n] += a [m, k] w^T, w bfloat16 bits [n, k] (native/gemm_skinny.cc). */
   gemmBf16(m: number, n: number, k: number, a: F32, w: Uint16Array, c: F32): void;
@@ -509,6 +511,8 @@ export class NativeBackend implements Backend {
       a.keepStride,
       a.scale,
       a.out,
+      a.slots,
+      a.slotStride,
     );
   }
 

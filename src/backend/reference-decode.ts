@@ -7,30 +7,46 @@ import { MaskwiseError } from "../util/errors.js";
 
 export function decodeAttentionReference(a: DecodeAttentionArgs): void {
   const { R, H, Dh, q, k, v, capacity, length, rows, keep, keepStride, scale, out } = a;
+  const { slots, slotStride } = a;
   if (length > capacity) {
     throw new MaskwiseError(`length ${length} exceeds the cache capacity ${capacity}`, {
       code: "E_ARG",
       where: "decodeAttention",
     });
   }
-  const s = new Float64Array(length);
-  const acc = new Float64Array(Dh);
-  for (let r = 0; r < R; r++) {
-    const pr = rows[r];
-    if (!Number.isInteger(pr) || pr < 0 || pr >= a.P) {
-      throw new MaskwiseError(`rows[${r}] = ${pr} is outside the cache's ${a.P} rows`, {
+  if (slots && slotStride < length) {
+    throw new MaskwiseError(`slotStride ${slotStride} is shorter than length ${length}`, {
+      code: "E_ARG",
+      where: "decodeAttention",
+    });
+  }
+  const physical = (what: string, x: number) => {
+    if (!Number.isInteger(x) || x < 0 || x >= a.P) {
+      throw new MaskwiseError(`${what} = ${x} is outside the cache's ${a.P} rows`, {
         code: "E_INDEX",
         where: "decodeAttention",
       });
     }
+    return x;
+  };
+  const s = new Float64Array(length);
+  const acc = new Float64Array(Dh);
+  // The physical row of each position of the current query row.
+  const pos = new Int32Array(length);
+  for (let r = 0; r < R; r++) {
+    const pr = physical(`rows[${r}]`, rows[r]);
+    const kr = slots ? r : pr; // the keep row
+    for (let j = 0; j < length; j++) {
+      pos[j] = slots ? physical(`slots[${r * slotStride + j}]`, slots[r * slotStride + j]) : pr;
+    }
     for (let h = 0; h < H; h++) {
       const qo = (r * H + h) * Dh;
-      const base = (pr * H + h) * capacity * Dh;
+      const at = (j: number) => ((pos[j] * H + h) * capacity + j) * Dh;
       let m = Number.NEGATIVE_INFINITY;
       for (let j = 0; j < length; j++) {
-        if (keep && keep[pr * keepStride + j] === 0) continue;
+        if (keep && keep[kr * keepStride + j] === 0) continue;
         let d = 0;
-        for (let e = 0; e < Dh; e++) d += q[qo + e] * k[base + j * Dh + e];
+        for (let e = 0; e < Dh; e++) d += q[qo + e] * k[at(j) + e];
         s[j] = d * scale;
         if (s[j] > m) m = s[j];
       }
@@ -38,10 +54,10 @@ export function decodeAttentionReference(a: DecodeAttentionArgs): void {
       if (m !== Number.NEGATIVE_INFINITY) {
         let l = 0;
         for (let j = 0; j < length; j++) {
-          if (keep && keep[pr * keepStride + j] === 0) continue;
+          if (keep && keep[kr * keepStride + j] === 0) continue;
           const p = Math.exp(s[j] - m);
           l += p;
-          for (let e = 0; e < Dh; e++) acc[e] += p * v[base + j * Dh + e];
+          for (let e = 0; e < Dh; e++) acc[e] += p * v[at(j) + e];
         }
         for (let e = 0; e < Dh; e++) acc[e] /= l;
       }

@@ -381,6 +381,8 @@ export class DecodeStep {
       rows: view.rows,
       keep: mask ? mask.keep : null,
       keepStride: mask ? mask.stride : 0,
+      slots: view.slots,
+      slotStride: view.slotStride,
       scale: 1 / Math.sqrt(this.Dh),
       out,
     };

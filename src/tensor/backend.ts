@@ -138,6 +138,12 @@ export function dropThreshold(p: number): number {
  * stored [P, H, capacity, Dh] (P physical rows) with the first `length` positions filled; query
  * row r reads physical row rows[r] (a map, so rows that share a cache share it without copies).
  * keep [P, keepStride] (1 = may attend; null = every position) is indexed by the physical row.
+ * slots [R, slotStride], when given, names the physical row of every position instead:
+ * position j of query row r is read from row slots[r * slotStride + j], and keep is indexed by
+ * the query row (keep [R, keepStride]: the mask belongs to the hypothesis, as the table does).
+ * Beam search's self-attention cache uses it: a hypothesis's positions were written at different
+ * steps by different ancestors, and a table of rows per position replaces copying them into one
+ * row after every reorder.
  *   out[r, h, :] = sum_j p_j v[rows[r], h, j, :],  p = softmax_j(scale * q[r, h, :] . k[rows[r], h, j, :])
  * over kept j < length; a row with nothing kept outputs 0. q and out are [R, H, Dh].
  */
@@ -154,6 +160,8 @@ export interface DecodeAttentionArgs {
   rows: I32;
   keep: Uint8Array | null;
   keepStride: number;
+  slots: I32 | null;
+  slotStride: number;
   scale: number;
   out: F32;
 }

@@ -1,6 +1,6 @@
 // The KV cache: appends in place past its initial capacity, reorders through a row map (repeats
-// and drops), gathers before appending to shared rows, and always shows the same [B, H, T, Dh]
-// tensors as concatenating every step and picking rows would.
+// and drops), keeps a slot table once reordered rows are appended to, and always shows the same
+// [B, H, T, Dh] tensors as concatenating every step and picking rows would.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { AttentionCache } from "../../src/attention/cache.js";
@@ -38,13 +38,15 @@ function assertHolds(c: AttentionCache, m: Model, what: string) {
   assert.deepEqual(k.shape, [m.length, H, T, Dh], `${what}: shape`);
   const want = m.flat(3);
   assert.deepEqual(Array.from(k.f32), want, what);
-  // The raw view through the row map holds the same values.
+  // The raw view through the row map, or the slot table, holds the same values.
   const view = c.view();
+  const row = (b: number, j: number) =>
+    view.slots ? view.slots[b * view.slotStride + j] : view.rows[b];
   for (let b = 0; b < m.length; b++)
     for (let h = 0; h < H; h++)
       for (let j = 0; j < T; j++)
         for (let e = 0; e < Dh; e++) {
-          const at = ((view.rows[b] * H + h) * view.capacity + j) * Dh + e;
+          const at = ((row(b, j) * H + h) * view.capacity + j) * Dh + e;
           assert.equal(view.k[at], Math.fround(m[b][h][j][e]), `${what}: view`);
         }
 }
@@ -63,19 +65,23 @@ test("appends grow the storage in place and keep every earlier position", () => 
   assert.equal(c.length, 40);
 });
 
-test("reorder with repeats and drops, then append: rows diverge without sharing storage", () => {
+test("reorder with repeats and drops, then append: rows diverge, sharing what they share", () => {
   const rng = new Rng(2);
   const c = new AttentionCache();
   let keys: Model = [];
   const k0 = randomStep(rng, B, 4);
   c.append(k0, k0);
   keys = appendModel(keys, k0);
-  for (const keep of [
+  // Drops, repeats, a batch wider than the storage's rows (4 > 3), and three times over so that
+  // the appends pass the initial capacity of 16 positions with a slot table.
+  const keeps = [
     [2, 2, 0],
     [1, 0],
     [0, 0, 1, 1],
     [3, 2, 1, 0],
-  ]) {
+    [1, 1, 1, 1],
+  ];
+  for (const keep of [...keeps, ...keeps, ...keeps]) {
     c.reorder(keep);
     keys = keep.map((r) => keys[r]);
     assertHolds(c, keys, `after reorder ${keep}`);
@@ -85,7 +91,10 @@ test("reorder with repeats and drops, then append: rows diverge without sharing 
     c.appendStep(flat, flat, keep.length, H, Dh);
     keys = appendModel(keys, step);
     assertHolds(c, keys, `after append to ${keep}`);
+    assert.ok(c.view().slots, "a slot table instead of copied rows");
   }
+  assert.equal(c.length, 4 + 15);
+  assert.ok(c.view().capacity > 16);
 });
 
 test("a wrong row or shape is an error", () => {

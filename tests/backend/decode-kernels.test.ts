@@ -189,12 +189,18 @@ describe("bfloat16 products: c += a w^T, w stored as bfloat16, a rounded to it",
   });
 });
 
-/** A random cache [P, H, capacity, Dh] with rows, keep mask and queries. */
+/**
+ * A random cache [P, H, capacity, Dh] with rows, keep mask and queries; for every other seed a
+ * table of rows per position (slots) too.
+ */
 function decodeCase(seed: number, R: number, P: number, H: number, Dh: number, cap: number) {
   const rng = new Rng(seed);
   const length = rng.int(cap + 1);
   const keepStride = cap + (seed % 2);
-  const keep = new Uint8Array(P * keepStride);
+  const slotStride = cap + (seed % 3);
+  const slots =
+    seed % 2 === 0 ? Int32Array.from({ length: R * slotStride }, () => rng.int(P)) : null;
+  const keep = new Uint8Array(Math.max(P, R) * keepStride); // by physical row, or query row
   for (let i = 0; i < keep.length; i++) keep[i] = rng.uniform() < 0.8 ? 1 : 0;
   if (P > 1) keep.fill(0, keepStride, 2 * keepStride); // physical row 1 sees nothing
   const args: DecodeAttentionArgs = {
@@ -210,6 +216,8 @@ function decodeCase(seed: number, R: number, P: number, H: number, Dh: number, c
     rows: Int32Array.from({ length: R }, () => rng.int(P)),
     keep: seed % 3 === 0 ? null : keep,
     keepStride,
+    slots,
+    slotStride: slots ? slotStride : 0,
     scale: 1 / Math.sqrt(Dh),
     out: new Float32Array(R * H * Dh).fill(Number.NaN),
   };
@@ -227,15 +235,18 @@ describe("decode attention on a KV cache", () => {
       const v = new Float32Array(R * H * L * Dh);
       const attend = new Uint8Array(R * L);
       for (let r = 0; r < R; r++) {
-        const pr = a.rows[r];
+        // The physical row of position j: the query row's, or the slot table's entry.
+        const row = (j: number) => (a.slots ? a.slots[r * a.slotStride + j] : a.rows[r]);
         for (let h = 0; h < H; h++)
           for (let j = 0; j < L; j++)
             for (let e = 0; e < Dh; e++) {
-              const from = ((pr * H + h) * a.capacity + j) * Dh + e;
+              const from = ((row(j) * H + h) * a.capacity + j) * Dh + e;
               k[((r * H + h) * L + j) * Dh + e] = a.k[from];
               v[((r * H + h) * L + j) * Dh + e] = a.v[from];
             }
-        for (let j = 0; j < L; j++) attend[r * L + j] = a.keep ? a.keep[pr * a.keepStride + j] : 1;
+        // keep by physical row, or with a slot table by query row.
+        const kr = a.slots ? r : a.rows[r];
+        for (let j = 0; j < L; j++) attend[r * L + j] = a.keep ? a.keep[kr * a.keepStride + j] : 1;
       }
       const out = new Float32Array(R * H * Dh);
       ref.attentionForward?.(
@@ -269,7 +280,7 @@ describe("decode attention on a KV cache", () => {
     }
   });
 
-  test("native equals the reference (row maps, padding, empty rows, Dh with SIMD tails)", {
+  test("native equals the reference (row maps, slot tables, padding, empty rows, SIMD tails)", {
     skip,
   }, () => {
     let seed = 100;
@@ -305,6 +316,18 @@ describe("decode attention on a KV cache", () => {
         /length/,
         `${be.name}: length past capacity`,
       );
+      const slots = new Int32Array(2 * 6);
+      slots[6 + a.length - 1] = 2; // row 1's last position: past the 2 physical rows
+      assert.throws(
+        () => be.decodeAttention?.({ ...a, slots, slotStride: 6 }),
+        new RegExp(`slots\\[${6 + a.length - 1}\\]`),
+        `${be.name}: a slot outside the cache`,
+      );
+      assert.throws(
+        () => be.decodeAttention?.({ ...a, slots, slotStride: a.length - 1 }),
+        /slotStride/,
+        `${be.name}: slotStride shorter than length`,
+      );
     }
     if (skip) return;
     const addon = (loaded as { addon: NativeAddon }).addon;
@@ -326,6 +349,8 @@ describe("decode attention on a KV cache", () => {
         b.keepStride,
         b.scale,
         b.out,
+        b.slots,
+        b.slotStride,
       ];
       extra?.(args);
       (addon.decodeAttention as (...x: unknown[]) => void)(...args);
@@ -345,6 +370,8 @@ describe("decode attention on a KV cache", () => {
       a.keepStride,
       a.scale,
       a.out,
+      a.slots,
+      a.slotStride,
     );
     const named = (fn: () => void, name: RegExp) =>
       assert.throws(
@@ -359,6 +386,8 @@ describe("decode attention on a KV cache", () => {
     named(call({ keep: new Uint8Array(2) }), /'keep'/);
     named(call({ keepStride: 2, length: 5 }), /'keepStride'/);
     named(call({ rows: new Int32Array(1) }), /'rows'/);
+    named(call({ slots: new Int32Array(3), slotStride: 6 }), /'slots'/);
+    named(call({ slots: new Int32Array(12), slotStride: -1 }), /'slotStride'/);
     named(call({ scale: Number.NaN }), /'scale'/);
     named(call({ R: -1 }), /'R'/);
     named(call({ H: 1.5 }), /'H'/);
@@ -372,7 +401,7 @@ describe("decode attention on a KV cache", () => {
       call({}, (x) => {
         x.pop();
       }),
-      /14 arguments/,
+      /16 arguments/,
     );
     // Nothing to compute (no rows, heads or head width): returns at once, whatever the length.
     const f = (n: number) => new Float32Array(n);
@@ -391,6 +420,8 @@ describe("decode attention on a KV cache", () => {
       0,
       1,
       f(0),
+      null,
+      0,
     );
     addon.decodeAttention(
       1,
@@ -407,6 +438,8 @@ describe("decode attention on a KV cache", () => {
       0,
       1,
       f(0),
+      null,
+      0,
     );
     addon.decodeLogSoftmax(f(0), 1e15, 0);
   });
