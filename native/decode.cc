@@ -10,6 +10,7 @@
 
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -196,22 +197,37 @@ void decode_log_softmax(float* x, int64_t rows, int64_t cols) {
 
 namespace mw {
 
+namespace {
+
+// Lanes j < count of x with b + x[j] >= w, in double as the selection compares them: a block
+// with none of them holds no candidate (each is below the worst kept score, or NaN), so the
+// selection skips it without looking at its elements one by one.
+MW_AVX512 __mmask8 reaching8(const float* x, int64_t count, double b, double w) {
+  const __mmask8 in = count >= 8 ? static_cast<__mmask8>(0xff)
+                                 : static_cast<__mmask8>((1u << count) - 1u);
+  const __m512d s = _mm512_add_pd(_mm512_set1_pd(b), _mm512_cvtps_pd(_mm256_maskz_loadu_ps(in, x)));
+  return _mm512_mask_cmp_pd_mask(in, s, _mm512_set1_pd(w), _CMP_GE_OQ);
+}
+
+}  // namespace
+
 int64_t decode_top_k(const float* lp, int64_t V, const int32_t* rows, const double* base,
                      int64_t n, int64_t M, int32_t* hyp, int32_t* token, double* score) {
   // The best so far, sorted: score descending, then token ascending, then hypothesis order
   // (candidates arrive in hypothesis order, so an equal one never displaces an earlier one).
   int64_t count = 0;
   if (M <= 0) return 0;
+  const bool simd = gemm_isa() == Isa::avx512;
   for (int64_t h = 0; h < n; h++) {
     const float* row = lp + static_cast<int64_t>(rows[h]) * V;
     const double b = base[h];
-    for (int64_t j = 0; j < V; j++) {
+    auto consider = [&](int64_t j) {
       const float l = row[j];
-      if (!(l > -INFINITY)) continue;  // banned (-inf) or NaN: never a continuation
+      if (!(l > -INFINITY)) return;  // banned (-inf) or NaN: never a continuation
       const double s = b + static_cast<double>(l);
       if (count == M) {
         const double w = score[M - 1];
-        if (s < w || (s == w && j >= token[M - 1])) continue;
+        if (s < w || (s == w && j >= token[M - 1])) return;
       }
       int64_t at = count < M ? count++ : M - 1;
       while (at > 0 && (s > score[at - 1] || (s == score[at - 1] && j < token[at - 1]))) {
@@ -223,6 +239,16 @@ int64_t decode_top_k(const float* lp, int64_t V, const int32_t* rows, const doub
       score[at] = s;
       token[at] = static_cast<int32_t>(j);
       hyp[at] = static_cast<int32_t>(h);
+    };
+    if (!simd || !std::isfinite(b)) {
+      for (int64_t j = 0; j < V; j++) consider(j);
+      continue;
+    }
+    // Once M are kept, almost every block of 8 lies below the worst of them.
+    for (int64_t j0 = 0; j0 < V; j0 += 8) {
+      const int64_t w = std::min<int64_t>(8, V - j0);
+      if (count == M && reaching8(row + j0, w, b, score[M - 1]) == 0) continue;
+      for (int64_t j = j0; j < j0 + w; j++) consider(j);
     }
   }
   return count;

@@ -564,6 +564,35 @@ describe("beam candidate selection", () => {
     }
   });
 
+  test("NaN is never a candidate, +Infinity always is, a -Infinity hypothesis comes last", () => {
+    const rng = new Rng(32);
+    const nRows = 3;
+    const V = 1003;
+    const lp = Float32Array.from({ length: nRows * V }, () => -rng.uniform() * 10);
+    for (const i of [5, 17, 1002, 1500, 2999]) lp[i] = Number.NaN;
+    lp[40] = Number.POSITIVE_INFINITY;
+    lp[2 * V + 7] = Number.POSITIVE_INFINITY;
+    const rows = Int32Array.of(0, 1, 2);
+    for (const base of [
+      Float64Array.of(-1, -0.5, -2),
+      Float64Array.of(-1, Number.NEGATIVE_INFINITY, -2),
+    ]) {
+      for (const M of [3, 10]) {
+        const want = bySort(lp, V, rows, base, M);
+        for (const be of backends()) {
+          const hyp = new Int32Array(M);
+          const token = new Int32Array(M);
+          const score = new Float64Array(M);
+          const n = be.decodeTopK?.(lp, V, rows, base, M, hyp, token, score);
+          assert.equal(n, want.length, `${be.name} M ${M}: count`);
+          want.forEach(([sc, j, h], c) => {
+            assert.deepEqual([score[c], token[c], hyp[c]], [sc, j, h], `${be.name} M ${M} #${c}`);
+          });
+        }
+      }
+    }
+  });
+
   test("bad arguments throw", { skip }, () => {
     const addon = (loaded as { addon: NativeAddon }).addon as unknown as Record<
       string,
