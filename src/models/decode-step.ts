@@ -4,8 +4,9 @@
 // Linear is one GEMM that writes into a preallocated buffer whose bias (and, for the layer
 // outputs, the residual) is already in place (beta = 1); a token's projections [R, H * Dh] are
 // already the per-head layout the cache stores, so heads are never split or merged; attention
-// reads the caches through their row maps or slot tables (DecodeAttentionArgs). Model code stays the single
-// definition: tests check every step against full recomputation by `model.forward`.
+// reads the caches through their row maps or slot tables (DecodeAttentionArgs). Model code
+// stays the single definition: tests check every step against full recomputation by
+// `model.forward`.
 //
 // With `Bf16Weights`, the step's Linear layers and the output projection read bfloat16 copies
 // of their weights (half the bytes a token streams) and take their inputs rounded to bfloat16
