@@ -15,10 +15,12 @@ Times C = A @ B (float32, row-major, no transposes, beta = 0) on the native back
 128, 256, 512 and 1024 and for M1024·K256·N1024, and an FMA peak probe (independent FMA chains
 on registers, same ISA, all threads at once) measured in the same run. Each size is warmed up,
 then timed --runs times (default 11), each run repeating the product for about 0.04 s; the best
-run counts. The peak is likewise the best of 0.04 s probes spread before, between and after the
-sizes (about 2 x --runs of them). Best-of because on a shared machine the best run is the one
-least disturbed by other work; GEMM runs and probes have the same length so that both see the
-same clock and the same chance of interruption. MASKWISE_THREADS sets the threads.
+run counts. The runs go in rounds, one probe and then one run of every size, so that a
+disturbance lasting a second or so costs each size one run, not all of them. The peak is the
+best of 0.04 s probes before, between and after the rounds (3 x --runs of them). Best-of because
+on a shared machine the best run is the one least disturbed by other work; GEMM runs and probes
+have the same length so that both see the same clock and the same chance of interruption.
+MASKWISE_THREADS sets the threads.
 --bf16 times the products of mixed-precision training instead (operands rounded to bfloat16,
 sums in float32; on CPUs with AVX512_BF16) against a peak probe of VDPBF16PS chains, and adds
 "precision":"bfloat16" to the line; where the CPU lacks the instruction it says so and stops.
@@ -84,8 +86,10 @@ export const command: Command = {
       });
     }
 
-    // The peak is the best probe of the run. Probes are spread over the run (a few before each
-    // size) so that a quiet spell on a shared machine serves the probe as well as the GEMM.
+    // The peak is the best probe of the run, and each size's figure its best timed run. Probes
+    // and sizes take turns, a round at a time (a probe, then one timed run of every size), so
+    // that a disturbance on a shared machine lasting a second or so (other work on one of the
+    // cores) costs one run of each size instead of every run of one.
     progress("bench matmul: FMA peak probe");
     let peak = 0;
     const probe = (n: number) => {
@@ -94,10 +98,8 @@ export const command: Command = {
     probe(runs);
 
     const rng = new Rng(1);
-    const results: { m: number; k: number; n: number; gflops: number; ratio: number }[] = [];
-    for (const [m, k, n] of SIZES) {
-      progress(`bench matmul: ${m}x${k}x${n}`);
-      const rand = (len: number) => Float32Array.from({ length: len }, () => rng.uniform() - 0.5);
+    const rand = (len: number) => Float32Array.from({ length: len }, () => rng.uniform() - 0.5);
+    const cases = SIZES.map(([m, k, n]) => {
       const args: GemmArgs = {
         batch: 1,
         m,
@@ -121,20 +123,30 @@ export const command: Command = {
         strideC: 0,
         bf16,
       };
-      probe(Math.ceil(runs / 2));
       const flops = 2 * m * n * k;
       // Repetitions per timed run: enough for RUN_S seconds at the measured peak.
       const reps = Math.max(1, Math.ceil((RUN_S * peak * 1e9) / flops));
-      for (let i = 0; i < reps; i++) backend.gemm(args);
-      let best = Number.POSITIVE_INFINITY;
-      for (let r = 0; r < runs; r++) {
+      for (let i = 0; i < reps; i++) backend.gemm(args); // warm-up
+      return { m, k, n, args, flops, reps, best: Number.POSITIVE_INFINITY };
+    });
+    for (let r = 0; r < runs; r++) {
+      progress(`bench matmul: round ${r + 1} of ${runs}`);
+      probe(1);
+      for (const c of cases) {
+        backend.gemm(c.args); // the previous size left other data in the caches
         const t0 = performance.now();
-        for (let i = 0; i < reps; i++) backend.gemm(args);
-        best = Math.min(best, (performance.now() - t0) / 1000 / reps);
+        for (let i = 0; i < c.reps; i++) backend.gemm(c.args);
+        c.best = Math.min(c.best, (performance.now() - t0) / 1000 / c.reps);
       }
-      results.push({ m, k, n, gflops: round(flops / best / 1e9, 1), ratio: 0 });
     }
-    probe(Math.ceil(runs / 2));
+    probe(runs);
+    const results = cases.map(({ m, k, n, flops, best }) => ({
+      m,
+      k,
+      n,
+      gflops: round(flops / best / 1e9, 1),
+      ratio: 0,
+    }));
     for (const r of results) r.ratio = round(r.gflops / peak, 3);
     progressDone();
     const big = results.filter((r) => r.m >= 512);
