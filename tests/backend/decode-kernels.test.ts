@@ -532,6 +532,28 @@ describe("beam candidate selection", () => {
 
   const backends = () => (skip ? [ref] : [ref, nat()]);
 
+  /** Every backend's selection equals bySort's; `what` names the case in messages. */
+  function checkTopK(
+    lp: Float32Array,
+    V: number,
+    rows: Int32Array,
+    base: Float64Array,
+    M: number,
+    what: string,
+  ) {
+    const want = bySort(lp, V, rows, base, M);
+    for (const be of backends()) {
+      const hyp = new Int32Array(M);
+      const token = new Int32Array(M);
+      const score = new Float64Array(M);
+      const n = be.decodeTopK?.(lp, V, rows, base, M, hyp, token, score);
+      assert.equal(n, want.length, `${be.name} ${what}: count`);
+      want.forEach(([s, j, h], c) => {
+        assert.deepEqual([score[c], token[c], hyp[c]], [s, j, h], `${be.name} ${what} #${c}`);
+      });
+    }
+  }
+
   test("the best M by summed log-prob, ties to the lower token then the earlier hypothesis", () => {
     const rng = new Rng(31);
     for (const [nRows, V, M] of [
@@ -546,21 +568,7 @@ describe("beam candidate selection", () => {
         lp[i] = rng.uniform() < 0.1 ? Number.NEGATIVE_INFINITY : -Math.round(rng.uniform() * 8) / 4;
       const rows = Int32Array.from({ length: nRows + 1 }, (_, h) => (h * 2) % nRows);
       const base = Float64Array.from(rows, () => -Math.round(rng.uniform() * 4) / 4);
-      const want = bySort(lp, V, rows, base, M);
-      for (const be of backends()) {
-        const hyp = new Int32Array(M);
-        const token = new Int32Array(M);
-        const score = new Float64Array(M);
-        const n = be.decodeTopK?.(lp, V, rows, base, M, hyp, token, score);
-        assert.equal(n, want.length, `${be.name} ${[nRows, V, M]}: count`);
-        want.forEach(([s, j, h], c) => {
-          assert.deepEqual(
-            [score[c], token[c], hyp[c]],
-            [s, j, h],
-            `${be.name} ${[nRows, V, M]} #${c}`,
-          );
-        });
-      }
+      checkTopK(lp, V, rows, base, M, `${[nRows, V, M]}`);
     }
   });
 
@@ -577,19 +585,7 @@ describe("beam candidate selection", () => {
       Float64Array.of(-1, -0.5, -2),
       Float64Array.of(-1, Number.NEGATIVE_INFINITY, -2),
     ]) {
-      for (const M of [3, 10]) {
-        const want = bySort(lp, V, rows, base, M);
-        for (const be of backends()) {
-          const hyp = new Int32Array(M);
-          const token = new Int32Array(M);
-          const score = new Float64Array(M);
-          const n = be.decodeTopK?.(lp, V, rows, base, M, hyp, token, score);
-          assert.equal(n, want.length, `${be.name} M ${M}: count`);
-          want.forEach(([sc, j, h], c) => {
-            assert.deepEqual([score[c], token[c], hyp[c]], [sc, j, h], `${be.name} M ${M} #${c}`);
-          });
-        }
-      }
+      for (const M of [3, 10]) checkTopK(lp, V, rows, base, M, `base ${base[1]}, M ${M}`);
     }
   });
 
