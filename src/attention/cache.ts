@@ -44,7 +44,10 @@ export class AttentionCache {
   private map = new Int32Array(0);
   /** Whether map is 0..B-1 with B = P. */
   private identity = true;
-  /** The slot table [B, capacity] (physical row of each position), once rows were reordered and appended to. */
+  /**
+   * The slot table [B, capacity], the physical row of each position of each batch row: kept once
+   * reordered rows were appended to.
+   */
   private slots: Int32Array | null = null;
   private kView: Tensor | null = null;
   private vView: Tensor | null = null;
