@@ -138,7 +138,7 @@ MW_AVX512 inline __m512 reduce16(const __m512* v) {
 }
 
 // The next block of 16 rows of B, 16 * ldb elements on (0: none), is prefetched into L2 while
-// the current rows are read: a row of a Linear weight is only a few hundred bytes long, too
+// the current rows are read: a row of a Linear weight is 1-4 KB for the benchmark's model, too
 // short a stream for the hardware prefetcher to get ahead of, so without this every block of B
 // waited for memory (a decoding step's products ran at 5-15 GB/s on one core). Each k step
 // reads one 64-byte line (16 floats, or 32 bfloat16) of each of its rows and asks for the line

@@ -20,9 +20,10 @@ export function decodeAttentionReference(a: DecodeAttentionArgs): void {
       where: "decodeAttention",
     });
   }
-  const physical = (what: string, x: number) => {
+  // `what` names the argument in the error; it is only built for a row that is out of range.
+  const physical = (x: number, what: () => string) => {
     if (!Number.isInteger(x) || x < 0 || x >= a.P) {
-      throw new MaskwiseError(`${what} = ${x} is outside the cache's ${a.P} rows`, {
+      throw new MaskwiseError(`${what()} = ${x} is outside the cache's ${a.P} rows`, {
         code: "E_INDEX",
         where: "decodeAttention",
       });
@@ -34,10 +35,11 @@ export function decodeAttentionReference(a: DecodeAttentionArgs): void {
   // The physical row of each position of the current query row.
   const pos = new Int32Array(length);
   for (let r = 0; r < R; r++) {
-    const pr = physical(`rows[${r}]`, rows[r]);
+    const pr = physical(rows[r], () => `rows[${r}]`);
     const kr = slots ? r : pr; // the keep row
     for (let j = 0; j < length; j++) {
-      pos[j] = slots ? physical(`slots[${r * slotStride + j}]`, slots[r * slotStride + j]) : pr;
+      const at = r * slotStride + j;
+      pos[j] = slots ? physical(slots[at], () => `slots[${at}]`) : pr;
     }
     for (let h = 0; h < H; h++) {
       const qo = (r * H + h) * Dh;
@@ -46,7 +48,8 @@ export function decodeAttentionReference(a: DecodeAttentionArgs): void {
       for (let j = 0; j < length; j++) {
         if (keep && keep[kr * keepStride + j] === 0) continue;
         let d = 0;
-        for (let e = 0; e < Dh; e++) d += q[qo + e] * k[at(j) + e];
+        const kj = at(j);
+        for (let e = 0; e < Dh; e++) d += q[qo + e] * k[kj + e];
         s[j] = d * scale;
         if (s[j] > m) m = s[j];
       }
@@ -57,7 +60,8 @@ export function decodeAttentionReference(a: DecodeAttentionArgs): void {
           if (keep && keep[kr * keepStride + j] === 0) continue;
           const p = Math.exp(s[j] - m);
           l += p;
-          for (let e = 0; e < Dh; e++) acc[e] += p * v[at(j) + e];
+          const vj = at(j);
+          for (let e = 0; e < Dh; e++) acc[e] += p * v[vj + e];
         }
         for (let e = 0; e < Dh; e++) acc[e] /= l;
       }
