@@ -6,7 +6,8 @@ import { MaskwiseError } from "../util/errors.js";
 export type Arch = "encoder-decoder" | "decoder-only" | "encoder-only";
 
 export interface ModelConfig {
-  maskwise_arch: Arch;
+  /** The model family (src/models/registry.ts): one of maskwise's own Arch, or a registered one. */
+  maskwise_arch: string;
   vocab_size: number;
   d_model: number;
   encoder_layers: number;
@@ -39,7 +40,7 @@ export interface ModelConfig {
 }
 
 export const DEFAULTS: ModelConfig = {
-  maskwise_arch: "encoder-decoder",
+  maskwise_arch: "encoder-decoder" satisfies Arch,
   vocab_size: 8000,
   d_model: 256,
   encoder_layers: 3,

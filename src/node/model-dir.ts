@@ -4,9 +4,11 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { parseSafetensors, serializeSafetensors } from "../io/safetensors.js";
-import { type ModelConfig, resolveConfig } from "../models/config.js";
-import { DecoderOnlyModel } from "../models/decoder-only.js";
-import { EncoderDecoderModel } from "../models/encoder-decoder.js";
+import type { ModelConfig } from "../models/config.js";
+import type { DecoderOnlyModel } from "../models/decoder-only.js";
+import type { EncoderDecoderModel } from "../models/encoder-decoder.js";
+import type { FamilyModel, Structure } from "../models/family.js";
+import { familyOf, resolveModelConfig } from "../models/registry.js";
 import { type Tokenizer, tokenizerFromString, tokenizerToString } from "../tokenizer/index.js";
 import { MaskwiseError } from "../util/errors.js";
 import { atomicWrite, readBytes, readJson, readText } from "./files.js";
@@ -27,25 +29,29 @@ export function loadConfig(dir: string): ModelConfig {
       where: path,
     });
   }
-  return resolveConfig(raw as Record<string, unknown>, path);
+  return resolveModelConfig(raw as Record<string, unknown>, path);
 }
 
-function loadWeights<M extends EncoderDecoderModel | DecoderOnlyModel>(
-  dir: string,
-  want: ModelConfig["maskwise_arch"],
-  make: (c: ModelConfig) => M,
-): M {
+const ARTICLE: Record<Structure, string> = {
+  "encoder-decoder": "an encoder-decoder",
+  "decoder-only": "a decoder-only",
+  "encoder-only": "an encoder-only",
+};
+
+/**
+ * The model in `dir`, of whichever family its config.json names, in eval mode. With `want`,
+ * the family must have that structure (a command that translates needs an encoder-decoder).
+ */
+export function loadModel(dir: string, want?: Structure): FamilyModel {
   const config = loadConfig(dir);
-  if (config.maskwise_arch !== want) {
+  const family = familyOf(config);
+  if (want !== undefined && family.structure !== want) {
     throw new MaskwiseError(
-      `maskwise_arch is ${config.maskwise_arch}; this command needs ${want === "encoder-decoder" ? "an encoder-decoder" : `a ${want} model`}`,
-      {
-        code: "E_CONFIG",
-        where: join(dir, "config.json"),
-      },
+      `${join(dir, "config.json")} holds ${ARTICLE[family.structure]} model (${family.name}); this command needs ${ARTICLE[want]} model`,
+      { code: "E_CONFIG", where: join(dir, "config.json") },
     );
   }
-  const model = make(config);
+  const model = family.build(config, 0);
   const path = join(dir, "model.safetensors");
   const file = parseSafetensors(readBytes(path, "model.safetensors"), path);
   model.loadState(file.tensors, { source: path });
@@ -54,15 +60,15 @@ function loadWeights<M extends EncoderDecoderModel | DecoderOnlyModel>(
 }
 
 export function loadEncoderDecoder(dir: string): EncoderDecoderModel {
-  return loadWeights(dir, "encoder-decoder", (c) => new EncoderDecoderModel(c));
+  return loadModel(dir, "encoder-decoder") as EncoderDecoderModel;
 }
 
 export function loadDecoderOnly(dir: string): DecoderOnlyModel {
-  return loadWeights(dir, "decoder-only", (c) => new DecoderOnlyModel(c));
+  return loadModel(dir, "decoder-only") as DecoderOnlyModel;
 }
 
 /** Writes config.json and model.safetensors (tied weights under every name they have). */
-export function saveModel(dir: string, model: EncoderDecoderModel | DecoderOnlyModel): void {
+export function saveModel(dir: string, model: FamilyModel): void {
   const tensors = model
     .namedParameters()
     .map(

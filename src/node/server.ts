@@ -9,6 +9,7 @@ import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
+import { familyOf } from "../models/registry.js";
 import { MaskwiseError } from "../util/errors.js";
 import { ApiError, Inspector, type InspectorLimits } from "./inspector.js";
 import { loadConfig, loadEncoderDecoder, loadTokenizer } from "./model-dir.js";
@@ -148,18 +149,17 @@ async function handleApi(
 
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   // The page shows encoder self-attention, decoder self-attention and cross-attention, which
-  // only an encoder-decoder has: other kinds are refused before anything is loaded or bundled.
-  const arch = loadConfig(options.modelDir).maskwise_arch;
-  if (arch !== "encoder-decoder") {
+  // only an encoder-decoder has: other families are refused before anything is loaded or bundled.
+  const family = familyOf(loadConfig(options.modelDir));
+  if (!family.inspectable) {
     throw new MaskwiseError(
-      `maskwise serve inspects encoder-decoder models only; this is ${arch === "encoder-only" ? "an" : "a"} ${arch} model`,
+      `maskwise serve inspects encoder-decoder models only; this is ${family.structure === "encoder-only" ? "an" : "a"} ${family.structure} model`,
       {
         code: "E_CONFIG",
         where: options.modelDir,
-        hint:
-          arch === "decoder-only"
-            ? "serve an encoder-decoder model directory; continue prompts with 'maskwise generate'"
-            : "serve an encoder-decoder model directory (maskwise_arch encoder-decoder)",
+        hint: family.decoding
+          ? "serve an encoder-decoder model directory; continue prompts with 'maskwise generate'"
+          : "serve an encoder-decoder model directory (maskwise_arch encoder-decoder)",
       },
     );
   }

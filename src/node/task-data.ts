@@ -67,3 +67,44 @@ export async function readTextLines(paths: readonly string[]): Promise<string[]>
   }
   return out;
 }
+
+/** Which fields make an example's source and target (from flags, the run, or the task). */
+export interface TaskFields {
+  /** One or more source fields; several are joined as "name: text" lines. */
+  source: string[];
+  /** The target field; absent for a causal LM on one text field. */
+  target?: string;
+}
+
+/**
+ * The fields of a fielded task: the flags' (or a resumed run's), else the task's defaults for
+ * JSON lines, or columns 0 and 1 of a TSV file given no field at all.
+ */
+export function taskFields(
+  path: string,
+  defaults: { source: string; target?: string },
+  given: { source?: string; target?: string },
+  hasTarget: boolean,
+): TaskFields {
+  const tsv = TSV.has(extname(path).toLowerCase());
+  const any = given.source !== undefined || given.target !== undefined;
+  const source = (given.source ?? (tsv && !any ? "0" : defaults.source))
+    .split(",")
+    .map((s) => s.trim());
+  const target = given.target ?? (!hasTarget ? undefined : tsv && !any ? "1" : defaults.target);
+  return target === undefined ? { source } : { source, target };
+}
+
+/** (source, target) texts of a fielded file; several source fields become "name: text" lines. */
+export async function readTaskPairs(
+  path: string,
+  fields: TaskFields,
+): Promise<[string, string | null][]> {
+  const { source, target } = fields;
+  const names = target === undefined ? source : [...source, target];
+  return (await readFields(path, names)).map((row) => {
+    const src = row.slice(0, source.length);
+    const joined = src.length === 1 ? src[0] : src.map((t, i) => `${source[i]}: ${t}`).join("\n");
+    return [joined, target === undefined ? null : row[source.length]];
+  });
+}

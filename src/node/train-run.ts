@@ -5,10 +5,8 @@
 // from --init-from), and Ctrl-C.
 import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import type { Arch } from "../models/config.js";
-import { DecoderOnlyModel } from "../models/decoder-only.js";
-import { EncoderDecoderModel } from "../models/encoder-decoder.js";
-import { EncoderOnlyModel } from "../models/encoder-only.js";
+import type { ModelFamily } from "../models/family.js";
+import { buildModel } from "../models/registry.js";
 import type { MatmulPrecision } from "../tensor/precision.js";
 import { DEFAULT_SPECIAL_TOKENS, type Tokenizer, trainTokenizer } from "../tokenizer/index.js";
 import type { TrainableModel } from "../train/tasks.js";
@@ -190,26 +188,20 @@ export function runTokenizer(
   };
 }
 
-export function buildModel(config: TrainableModel["config"], seed: number): TrainableModel {
-  if (config.maskwise_arch === "decoder-only") return new DecoderOnlyModel(config, seed);
-  if (config.maskwise_arch === "encoder-only") return new EncoderOnlyModel(config, seed);
-  return new EncoderDecoderModel(config, seed);
-}
-
 /**
- * The model of kind `arch`: the checkpoint's config when resuming, else --model (default small),
- * or the --init-from model's config with `arch` as its kind; weights from --init-from.
+ * The model of `family`: the checkpoint's config when resuming, else --model (default small),
+ * or the --init-from model's config as that family's; weights from --init-from.
  */
 export function runModel(
   run: RunDir,
   v: Flags,
   tok: Tokenizer,
-  arch: Arch,
+  family: ModelFamily,
   seed: number,
 ): TrainableModel {
   const init = v["init-from"] as string | undefined;
   const overrides = {
-    maskwise_arch: arch,
+    maskwise_arch: family.name,
     ...(v.dropout === undefined ? {} : { dropout: numFlag(run.command, v, "dropout", 0.1) }),
   };
   const source = run.resume

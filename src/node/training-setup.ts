@@ -5,7 +5,9 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { parseSafetensors } from "../io/safetensors.js";
-import { type ModelConfig, PRESETS, resolveConfig } from "../models/config.js";
+import { type ModelConfig, PRESETS } from "../models/config.js";
+import type { ModelFamily } from "../models/family.js";
+import { families, familyOf, familyOfRaw, resolveModelConfig } from "../models/registry.js";
 import {
   DEFAULT_SPECIAL_TOKENS,
   type Tokenizer,
@@ -56,7 +58,7 @@ function specialId(tok: Tokenizer, token: string): number {
 export function modelConfigFor(
   model: string,
   tok: Tokenizer,
-  overrides: Partial<ModelConfig> = {},
+  overrides: Readonly<Record<string, unknown>> = {},
 ): ModelConfig {
   let raw: Record<string, unknown>;
   if (model in PRESETS) {
@@ -70,7 +72,7 @@ export function modelConfigFor(
       hint: `use ${Object.keys(PRESETS).join(", ")} or a config.json`,
     });
   }
-  return resolveConfig(
+  return resolveModelConfig(
     {
       ...raw,
       ...overrides,
@@ -85,33 +87,30 @@ export function modelConfigFor(
 }
 
 /**
- * Copies weights from a model directory (fine-tuning). The same kind of model loads every tensor;
- * an encoder-only (masked-LM) model and an encoder-decoder share their encoder (token embeddings,
- * positions, layers, final norm), so either can start the other's encoder and the rest stays
- * fresh. Shapes must match; a vocabulary or size that does not fit names the file and the tensor.
+ * Copies weights from a model directory (fine-tuning). A model of the same family loads every
+ * tensor; two families whose encoders share a tensor-name prefix and layout (an encoder-only
+ * masked-LM model and an encoder-decoder) share the encoder (token embeddings, positions, layers,
+ * final norm), so either can start the other's encoder and the rest stays fresh. Shapes must
+ * match; a vocabulary or size that does not fit names the file and the tensor.
  */
 export function initFrom(model: TrainableModel, dir: string): void {
   const path = join(dir, "model.safetensors");
   const configPath = join(dir, "config.json");
-  const from = existsSync(configPath)
-    ? String(
-        (readJson(configPath, "model config") as Record<string, unknown>).maskwise_arch ??
-          "encoder-decoder",
-      )
-    : model.config.maskwise_arch;
-  const to = model.config.maskwise_arch;
+  const to = familyOf(model.config);
+  const from = existsSync(configPath) ? familyOfConfigFile(configPath) : to;
   const file = parseSafetensors(readBytes(path, "model.safetensors"), path);
-  const encoderOnly = (a: string, b: string) => a === "encoder-only" && b === "encoder-decoder";
   let take: (name: string) => boolean;
   if (from === to) take = () => true;
-  else if (encoderOnly(from, to) || encoderOnly(to, from))
-    take = (name) => name.startsWith("model.encoder.");
-  else {
+  else if (from.encoderPrefix !== null && from.encoderPrefix === to.encoderPrefix) {
+    const prefix = from.encoderPrefix;
+    take = (name) => name.startsWith(prefix);
+  } else {
     const a = (kind: string) => (kind.startsWith("e") ? `an ${kind}` : `a ${kind}`);
-    throw new MaskwiseError(`cannot start ${a(to)} model from ${a(from)} model`, {
+    const sharing = families().filter((f) => f.encoderPrefix !== null);
+    throw new MaskwiseError(`cannot start ${a(to.name)} model from ${a(from.name)} model`, {
       code: "E_CHECKPOINT",
       where: configPath,
-      hint: "start an encoder-decoder from an encoder-decoder or an encoder-only model, a decoder-only model from a decoder-only one",
+      hint: `start a model from one of its own family; ${sharing.map((f) => f.name).join(" and ")} models also start each other's encoder`,
     });
   }
   const vocab = model.config.vocab_size;
@@ -142,6 +141,12 @@ export function initFrom(model: TrainableModel, dir: string): void {
     }
     p.f32.set(t.data);
   }
+}
+
+/** The family of a model directory's config.json (no maskwise_arch: an encoder-decoder). */
+function familyOfConfigFile(path: string): ModelFamily {
+  const raw = readJson(path, "model config") as Record<string, unknown>;
+  return familyOfRaw(raw, path);
 }
 
 /**

@@ -1,12 +1,11 @@
-// The self-supervised objectives of `maskwise pretrain`, each paired with the model kind it
-// trains and built from a tokenizer's special tokens:
-//   mlm     masked LM (BERT)                     -> encoder-only
-//   span    span corruption with sentinels (T5)  -> encoder-decoder
-//   infill  text infilling (BART)                -> encoder-decoder
-//   mass    masked fragment (MASS)               -> encoder-decoder
-//   clm     causal LM (GPT)                      -> decoder-only
+// The self-supervised objectives of `maskwise pretrain`, built from a tokenizer's special tokens.
+// Which model trains on each is the families' to say (`objectives` in src/models/families/*):
+//   mlm     masked LM (BERT)                     encoder-only
+//   span    span corruption with sentinels (T5)  encoder-decoder
+//   infill  text infilling (BART)                encoder-decoder
+//   mass    masked fragment (MASS)               encoder-decoder
+//   clm     causal LM (GPT)                      decoder-only
 // Every noising objective draws from the Rng it is given (see ./examples.ts for the seeding).
-import type { Arch } from "../models/config.js";
 import { textInfilling } from "../objectives/infilling.js";
 import { causalLM } from "../objectives/lm.js";
 import { mass } from "../objectives/mass.js";
@@ -19,14 +18,6 @@ import type { Objective } from "./examples.js";
 
 export const OBJECTIVES = ["mlm", "span", "infill", "mass", "clm"] as const;
 export type ObjectiveName = (typeof OBJECTIVES)[number];
-
-export const OBJECTIVE_ARCH: Record<ObjectiveName, Arch> = {
-  mlm: "encoder-only",
-  span: "encoder-decoder",
-  infill: "encoder-decoder",
-  mass: "encoder-decoder",
-  clm: "decoder-only",
-};
 
 /** The noise rate each objective uses unless told otherwise (MASS: the fragment's share). */
 export const DEFAULT_RATE: Record<ObjectiveName, number> = {

@@ -1,20 +1,21 @@
-// What the training loop needs to know about each model kind, and nothing else: how examples
-// become a batch, and the forward pass that gives logits and a loss. The loop, checkpoints,
-// schedules, exact resumption and early stopping stay one implementation for all three kinds.
+// What the training loop needs to know about each model structure (src/models/family.ts), and
+// nothing else: how examples become a batch, and the forward pass that gives logits and a loss.
+// The loop, checkpoints, schedules, exact resumption and early stopping stay one implementation
+// for every family; a family's structure picks the batch it is fed:
 //
 //   encoder-decoder: source -> encoder, shifted labels -> decoder (translation, summarization,
 //                    span corruption, infilling, MASS)
 //   decoder-only:    one sequence, labels aligned with positions (causal LM, prefix LM)
 //   encoder-only:    one sequence, labels at masked positions (masked LM)
-import { DecoderOnlyModel } from "../models/decoder-only.js";
-import { EncoderDecoderModel } from "../models/encoder-decoder.js";
-import type { EncoderOnlyModel } from "../models/encoder-only.js";
+import type { FamilyModel } from "../models/family.js";
+import { familyOf } from "../models/registry.js";
 import type { Example } from "../objectives/types.js";
 import type { Tensor } from "../tensor/tensor.js";
 import type { Rng } from "../util/rng.js";
 import { collateLM, collateSeq2Seq } from "./collate.js";
 
-export type TrainableModel = EncoderDecoderModel | DecoderOnlyModel | EncoderOnlyModel;
+/** A model of any registered family. */
+export type TrainableModel = FamilyModel;
 
 /**
  * Decoder-only attention over a source+target example: "prefix" is bidirectional over the prefix
@@ -42,25 +43,29 @@ export interface TrainTask {
 
 export function taskFor(model: TrainableModel, options: { mask?: DecoderMask } = {}): TrainTask {
   const cfg = model.config;
-  if (model instanceof EncoderDecoderModel) {
-    return {
-      collate: (ex) => collateSeq2Seq(ex, cfg.pad_token_id, cfg.decoder_start_token_id),
-      forward: (batch, o) => model.forward(batch as ReturnType<typeof collateSeq2Seq>, o),
-    };
+  // The batch is the structure's (Seq2SeqBatch or LMBatch); the family's model reads it.
+  const forward: TrainTask["forward"] = (batch, o) => model.forward(batch as never, o);
+  switch (familyOf(cfg).structure) {
+    case "encoder-decoder":
+      return {
+        collate: (ex) => collateSeq2Seq(ex, cfg.pad_token_id, cfg.decoder_start_token_id),
+        forward,
+      };
+    case "decoder-only": {
+      const prefix = (options.mask ?? "prefix") === "prefix";
+      return {
+        collate: (ex) => collateLM(ex, cfg.pad_token_id, prefix && ex.some((e) => e.prefix_length)),
+        forward,
+      };
+    }
+    case "encoder-only":
+      return {
+        collate: (ex) => collateLM(ex, cfg.pad_token_id),
+        // The masked-LM loss has no label smoothing: the head predicts a few chosen tokens only.
+        forward: (batch, o) => model.forward(batch as never, { rng: o.rng }),
+        accuracyMetric: "valid_mlm_accuracy",
+      };
   }
-  if (model instanceof DecoderOnlyModel) {
-    const prefix = (options.mask ?? "prefix") === "prefix";
-    return {
-      collate: (ex) => collateLM(ex, cfg.pad_token_id, prefix && ex.some((e) => e.prefix_length)),
-      forward: (batch, o) => model.forward(batch as ReturnType<typeof collateLM>, o),
-    };
-  }
-  return {
-    collate: (ex) => collateLM(ex, cfg.pad_token_id),
-    // The masked-LM loss has no label smoothing: the head predicts a few chosen tokens only.
-    forward: (batch, o) => model.forward(batch as ReturnType<typeof collateLM>, { rng: o.rng }),
-    accuracyMetric: "valid_mlm_accuracy",
-  };
 }
 
 /** Positions whose label is not -100 and whose largest logit is the label. logits [B, T, V]. */

@@ -6,13 +6,14 @@ import { resolveConfig } from "../../src/models/config.js";
 import { DecoderOnlyModel } from "../../src/models/decoder-only.js";
 import { EncoderDecoderModel } from "../../src/models/encoder-decoder.js";
 import { EncoderOnlyModel } from "../../src/models/encoder-only.js";
+import { familyFor } from "../../src/models/registry.js";
 import {
   DEFAULT_SPECIAL_TOKENS,
   sentinelTokens,
   trainTokenizer,
 } from "../../src/tokenizer/index.js";
 import { noisedExamples } from "../../src/train/examples.js";
-import { OBJECTIVE_ARCH, OBJECTIVES, pretrainingObjective } from "../../src/train/pretraining.js";
+import { OBJECTIVES, pretrainingObjective } from "../../src/train/pretraining.js";
 import { MemoryStore } from "../../src/train/store.js";
 import type { TrainableModel } from "../../src/train/tasks.js";
 import { Trainer } from "../../src/train/trainer.js";
@@ -33,7 +34,7 @@ const sequences = corpus.map((l) => tok.encode(l));
 
 for (const name of OBJECTIVES) {
   test(`${name}: the loss falls clearly`, () => {
-    const arch = OBJECTIVE_ARCH[name];
+    const arch = familyFor({ objective: name }).name;
     const cfg = resolveConfig({
       maskwise_arch: arch,
       vocab_size: tok.vocabSize,

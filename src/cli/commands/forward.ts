@@ -2,13 +2,10 @@
 // given ids and writes logits [B, T, V] and loss [] (mean cross-entropy over labels that are not
 // -100, no label smoothing), so anyone can hold maskwise against another implementation.
 
-import { join } from "node:path";
-import { parseSafetensors, serializeSafetensors } from "../../io/safetensors.js";
-import { DecoderOnlyModel } from "../../models/decoder-only.js";
-import { EncoderDecoderModel } from "../../models/encoder-decoder.js";
-import { EncoderOnlyModel } from "../../models/encoder-only.js";
-import { atomicWrite, readBytes, readJson } from "../../node/files.js";
-import { loadConfig } from "../../node/model-dir.js";
+import { serializeSafetensors } from "../../io/safetensors.js";
+import { familyOf } from "../../models/registry.js";
+import { atomicWrite, readJson } from "../../node/files.js";
+import { loadModel } from "../../node/model-dir.js";
 import { noGrad } from "../../tensor/autograd.js";
 import { Tensor } from "../../tensor/tensor.js";
 import { MaskwiseError } from "../../util/errors.js";
@@ -17,7 +14,7 @@ import { type Command, parseFlags } from "../command.js";
 const HELP = `Usage: maskwise forward --model DIR --input batch.json --out out.safetensors
 
 Runs the model in DIR on the ids in batch.json and writes logits [B,T,V] and loss [] (float32).
-The fields batch.json may hold depend on the model (config.json's maskwise_arch):
+The fields batch.json may hold depend on the model's family (config.json's maskwise_arch):
   encoder-decoder  input_ids, attention_mask, decoder_input_ids, decoder_attention_mask, labels
                    (input_ids and decoder_input_ids required; logits are the decoder's)
   decoder-only     input_ids, attention_mask, labels, prefix_lengths (one integer a row: the
@@ -27,38 +24,6 @@ Id fields are lists of equally long lists of integers, e.g. "input_ids":[[â€¦],â
 1 = real token, 0 = padding; labels use -100 where nothing is predicted and are aligned with the
 logits (position t is scored against labels[t], no shift inside). Masks default to "id is not
 padding"; without labels the loss is NaN.`;
-
-type Arch = "encoder-decoder" | "decoder-only" | "encoder-only";
-
-/** The batch fields each kind of model reads. */
-const FIELDS: Record<Arch, string[]> = {
-  "encoder-decoder": [
-    "input_ids",
-    "attention_mask",
-    "decoder_input_ids",
-    "decoder_attention_mask",
-    "labels",
-  ],
-  "decoder-only": ["input_ids", "attention_mask", "labels", "prefix_lengths"],
-  "encoder-only": ["input_ids", "attention_mask", "labels"],
-};
-
-/** Loads any kind of model directory, in eval mode. */
-function loadModel(dir: string): EncoderDecoderModel | DecoderOnlyModel | EncoderOnlyModel {
-  const config = loadConfig(dir);
-  const model =
-    config.maskwise_arch === "decoder-only"
-      ? new DecoderOnlyModel(config)
-      : config.maskwise_arch === "encoder-only"
-        ? new EncoderOnlyModel(config)
-        : new EncoderDecoderModel(config);
-  const path = join(dir, "model.safetensors");
-  model.loadState(parseSafetensors(readBytes(path, "model.safetensors"), path).tensors, {
-    source: path,
-  });
-  model.eval();
-  return model;
-}
 
 /** prefix_lengths: one integer a row, within [0, T]. */
 function prefixLengths(value: unknown, rows: number, width: number, path: string): number[] {
@@ -143,14 +108,14 @@ export const command: Command = {
     }
     const batch = raw as Record<string, unknown>;
     const model = loadModel(values.model as string);
-    const arch = model.config.maskwise_arch as Arch;
-    const fields = FIELDS[arch];
+    const family = familyOf(model.config);
+    const fields = family.batchFields;
     const unknown = Object.keys(batch).filter((k) => !fields.includes(k));
     if (unknown.length > 0) {
-      throw new MaskwiseError(`unknown field '${unknown[0]}' for this ${arch} model`, {
+      throw new MaskwiseError(`unknown field '${unknown[0]}' for this ${family.name} model`, {
         code: "E_INPUT",
         where: inputPath,
-        hint: `fields of a ${arch} model: ${fields.join(", ")}`,
+        hint: `fields of a ${family.name} model: ${fields.join(", ")}`,
       });
     }
     const V = model.config.vocab_size;
@@ -165,26 +130,21 @@ export const command: Command = {
       }
       return t;
     };
-    const input_ids = ids("input_ids");
-    const attention_mask = matrix(batch, "attention_mask", inputPath, false);
-    const labels = matrix(batch, "labels", inputPath, false);
-    const { logits, loss } = noGrad(() => {
-      if (model instanceof EncoderDecoderModel) {
-        return model.forward({
-          input_ids,
-          attention_mask,
-          decoder_input_ids: ids("decoder_input_ids"),
-          decoder_attention_mask: matrix(batch, "decoder_attention_mask", inputPath, false),
-          labels,
-        });
+    // The family's batch, field by field: token ids (checked against the vocabulary), masks and
+    // labels as [B, T] matrices, prefix lengths as one integer a row.
+    const input: Record<string, unknown> = {};
+    for (const f of fields) {
+      if (f.endsWith("input_ids")) input[f] = ids(f);
+      else if (f === "prefix_lengths") {
+        if (batch[f] === undefined) continue;
+        const [B, T] = (input.input_ids as Tensor).shape;
+        input[f] = prefixLengths(batch[f], B, T, inputPath);
+      } else {
+        const t = matrix(batch, f, inputPath, false);
+        if (t !== undefined) input[f] = t;
       }
-      if (model instanceof DecoderOnlyModel && batch.prefix_lengths !== undefined) {
-        const [B, T] = input_ids.shape;
-        const prefix_lengths = prefixLengths(batch.prefix_lengths, B, T, inputPath);
-        return model.forward({ input_ids, attention_mask, labels, prefix_lengths });
-      }
-      return model.forward({ input_ids, attention_mask, labels });
-    });
+    }
+    const { logits, loss } = noGrad(() => model.forward(input as never));
     atomicWrite(
       values.out as string,
       serializeSafetensors([

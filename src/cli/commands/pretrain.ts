@@ -2,6 +2,8 @@
 // pretraining on plain text (one sentence or document a line), writing a run directory like
 // `maskwise train`. The objective decides the model kind (src/train/pretraining.ts); the noise of
 // each example is drawn anew every epoch from (seed, epoch, line), so --resume stays exact.
+
+import { familyFor } from "../../models/registry.js";
 import { readTextLines } from "../../node/task-data.js";
 import {
   type Flags,
@@ -23,7 +25,6 @@ import { sentinelTokens, tokenizerToString } from "../../tokenizer/index.js";
 import { noisedExamples } from "../../train/examples.js";
 import {
   DEFAULT_RATE,
-  OBJECTIVE_ARCH,
   OBJECTIVES,
   type ObjectiveName,
   pretrainingObjective,
@@ -141,8 +142,12 @@ export const command: Command = {
     const sentinels = objectiveName === "span" ? sentinelTokens(sentinelsNeeded(maxLen, rate)) : [];
     const { tokenizer: tok, trained } = runTokenizer(run, flags, () => trainLines, sentinels);
     if (trained) progress("pretrain: learned a BPE tokenizer on the training text");
-    const arch = OBJECTIVE_ARCH[objectiveName];
-    const model = runModel(run, flags, tok, arch, seed);
+    const family = familyFor(
+      { objective: objectiveName },
+      undefined,
+      "maskwise pretrain --objective",
+    );
+    const model = runModel(run, flags, tok, family, seed);
     const { objective, fixed } = pretrainingObjective(objectiveName, tok, {
       rate,
       wholeWord,

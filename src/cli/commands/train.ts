@@ -1,12 +1,10 @@
 // `maskwise train --task …`: trains (or fine-tunes, or resumes) a model and writes a run directory
 // (../shared/CLI.md). translation reads parallel text; summarization, dialogue, qa and lm read
-// fields of JSON-lines or TSV files (src/node/task-data.ts). The model kind follows the task:
-// an encoder-decoder by default, a decoder-only model for lm (or with --arch decoder-only).
-import { corpusBleu, corpusRouge } from "../../eval/index.js";
-import type { Arch } from "../../models/config.js";
-import type { DecoderOnlyModel } from "../../models/decoder-only.js";
-import type { EncoderDecoderModel } from "../../models/encoder-decoder.js";
-import { readFields } from "../../node/task-data.js";
+// fields of JSON-lines or TSV files (src/node/task-data.ts). The model family follows the task
+// (the registry's first family that trains on it: an encoder-decoder by default, a decoder-only
+// model for lm) or --arch; examples and validation metrics come from src/train/text-tasks.ts.
+import { familyFor, familyOf } from "../../models/registry.js";
+import { readTaskPairs, taskFields } from "../../node/task-data.js";
 import {
   type Flags,
   interruptFlag,
@@ -23,29 +21,21 @@ import {
   trainerOptions,
 } from "../../node/train-run.js";
 import { readPairs } from "../../node/training-setup.js";
-import { causalLM, prefixLM, seq2seq } from "../../objectives/lm.js";
-import type { Example } from "../../objectives/types.js";
 import { tokenizerToString } from "../../tokenizer/index.js";
-import { continuePrompts } from "../../train/generate.js";
-import type { DecoderMask, TrainableModel } from "../../train/tasks.js";
+import type { DecoderMask } from "../../train/tasks.js";
+import {
+  TASK_FIELDS,
+  TEXT_TASKS,
+  type TextTask,
+  textEvaluator,
+  textExamples,
+} from "../../train/text-tasks.js";
 import { Trainer } from "../../train/trainer.js";
-import { translateLines } from "../../train/translate.js";
 import { MaskwiseError } from "../../util/errors.js";
 import { type Command, parseFlags } from "../command.js";
 import { progress, progressBar, progressDone } from "../timing.js";
 
 const NAME = "train";
-const TASKS = ["translation", "summarization", "dialogue", "qa", "lm"] as const;
-type Task = (typeof TASKS)[number];
-
-/** Default fields of each task (JSON lines; TSV files default to columns 0 and 1). */
-const FIELDS: Record<Exclude<Task, "translation">, { source: string; target?: string }> = {
-  summarization: { source: "document", target: "summary" },
-  dialogue: { source: "dialogue", target: "summary" },
-  qa: { source: "question,context", target: "answer" },
-  lm: { source: "text" },
-};
-
 const HELP = `Usage: maskwise train --task translation --train-src F --train-tgt F --valid-src F --valid-tgt F
                       --out DIR [options]
        maskwise train --task summarization|dialogue|qa|lm --train F --valid F
@@ -113,12 +103,12 @@ export const command: Command = {
     const run = openRun(NAME, flags);
     // A resumed run keeps its task, fields and lengths unless flags say otherwise.
     const was = run.saved.data ?? {};
-    const task = (v.task ?? was.task ?? "translation") as Task;
-    if (!TASKS.includes(task)) {
+    const task = (v.task ?? was.task ?? "translation") as TextTask;
+    if (!TEXT_TASKS.includes(task)) {
       throw new MaskwiseError(`unknown task '${v.task}'`, {
         code: "E_ARG",
         where: "maskwise train --task",
-        hint: `use ${TASKS.join(", ")}; for self-supervised pretraining see 'maskwise pretrain'`,
+        hint: `use ${TEXT_TASKS.join(", ")}; for self-supervised pretraining see 'maskwise pretrain'`,
       });
     }
     if (task === "translation")
@@ -129,8 +119,6 @@ export const command: Command = {
       v["max-len"] === undefined && typeof was.maxLen === "number"
         ? was.maxLen
         : intFlag(NAME, flags, "max-len", 256, 4);
-    const sourceFlag = v["source-field"] ?? (was.sourceField as string | undefined);
-    const targetFlag = v["target-field"] ?? (was.targetField as string | undefined);
 
     // Text: source/target strings, or one text per example (lm without a target).
     let train: [string, string | null][];
@@ -140,29 +128,21 @@ export const command: Command = {
       train = await readPairs(v["train-src"] as string, v["train-tgt"] as string);
       valid = await readPairs(v["valid-src"] as string, v["valid-tgt"] as string);
     } else {
-      const tsv = (f: string) => /\.(tsv|tab|txt)$/i.test(f);
-      const given = sourceFlag !== undefined || targetFlag !== undefined;
-      const defaults = FIELDS[task];
-      const source = (sourceFlag ?? (tsv(v.train as string) && !given ? "0" : defaults.source))
-        .split(",")
-        .map((s) => s.trim());
-      const target =
-        targetFlag ??
-        (task === "lm" ? undefined : tsv(v.train as string) && !given ? "1" : defaults.target);
+      const fields = taskFields(
+        v.train as string,
+        TASK_FIELDS[task],
+        {
+          source: v["source-field"] ?? (was.sourceField as string | undefined),
+          target: v["target-field"] ?? (was.targetField as string | undefined),
+        },
+        task !== "lm",
+      );
       fieldNames = {
-        sourceField: source.join(","),
-        ...(target === undefined ? {} : { targetField: target }),
+        sourceField: fields.source.join(","),
+        ...(fields.target === undefined ? {} : { targetField: fields.target }),
       };
-      const fields = target === undefined ? source : [...source, target];
-      const read = async (path: string): Promise<[string, string | null][]> =>
-        (await readFields(path, fields)).map((row) => {
-          const src = row.slice(0, source.length);
-          const joined =
-            src.length === 1 ? src[0] : src.map((t, i) => `${source[i]}: ${t}`).join("\n");
-          return [joined, target === undefined ? null : row[source.length]];
-        });
-      train = await read(v.train as string);
-      valid = await read(v.valid as string);
+      train = await readTaskPairs(v.train as string, fields);
+      valid = await readTaskPairs(v.valid as string, fields);
     }
     progress(`train: ${train.length} training examples, ${valid.length} validation examples`);
 
@@ -170,94 +150,38 @@ export const command: Command = {
       train.flatMap(([s, t]) => (t === null ? [s] : [s, t])),
     );
     if (trained) progress("train: learned a BPE tokenizer on the training text");
-    const arch: Arch =
-      task === "lm"
-        ? "decoder-only"
-        : task === "translation"
-          ? "encoder-decoder"
-          : ((v.arch as Arch | undefined) ?? "encoder-decoder");
-    if (arch !== "encoder-decoder" && arch !== "decoder-only") {
-      throw new MaskwiseError(`--arch must be encoder-decoder or decoder-only, got '${arch}'`, {
-        code: "E_ARG",
-        where: "maskwise train --arch",
-      });
-    }
-    const model = runModel(run, flags, tok, arch, seed);
+    const family = familyFor({ task }, v.arch as string | undefined, "maskwise train --arch");
+    const model = runModel(run, flags, tok, family, seed);
     const cfg = model.config;
-    // A resumed run is the kind its checkpoint says.
-    const kind = cfg.maskwise_arch;
+    // A resumed run is the family its checkpoint says.
+    const structure = familyOf(cfg).structure;
     const options = trainerOptions(run, flags, seed, {
       labelSmoothing: 0.1,
-      mask: kind === "decoder-only" ? "prefix" : undefined,
+      mask: structure === "decoder-only" ? "prefix" : undefined,
       data: { task, maxLen, ...fieldNames },
     });
     const mask: DecoderMask = options.mask ?? "prefix";
-
-    const encode = (pairs: [string, string | null][], training: boolean): Example[] =>
-      pairs.flatMap(([s, t]): Example[] => {
-        const src = tok.encode(s);
-        const tgt = t === null ? null : tok.encode(t);
-        if (task === "translation") {
-          // As before: training pairs longer than --max-len are dropped, not cut.
-          if (training && (src.length + 1 > maxLen || (tgt?.length ?? 0) + 1 > maxLen)) return [];
-          return [seq2seq(src, tgt ?? [], { eos: cfg.eos_token_id })];
-        }
-        if (kind === "encoder-decoder") {
-          return [
-            seq2seq(src.slice(0, maxLen - 1), (tgt ?? []).slice(0, maxLen - 1), {
-              eos: cfg.eos_token_id,
-            }),
-          ];
-        }
-        return [conditionalLM(src, tgt, cfg, maxLen)];
-      });
-    const trainEx = encode(train, true);
-    const validEx = encode(valid, false);
+    const exampleOptions = { task, structure, maxLen };
+    const trainEx = textExamples(train, tok, cfg, { ...exampleOptions, training: true });
+    const validEx = textExamples(valid, tok, cfg, { ...exampleOptions, training: false });
 
     const bleuSample = intFlag(NAME, flags, "bleu-sample", 200);
     const rougeSample = intFlag(NAME, flags, "rouge-sample", 50);
-    const noRepeatNgramSize = intFlag(NAME, flags, "no-repeat-ngram-size", 0);
-    const sample = valid
-      .slice(0, task === "translation" ? bleuSample : rougeSample)
-      .filter((p): p is [string, string] => p[1] !== null);
-    // Generated summaries may be as long as the longest training target (within --max-len).
-    const maxTarget = Math.min(
+    const evaluate = textEvaluator(tok, {
+      task,
+      structure,
+      sample: valid
+        .slice(0, task === "translation" ? bleuSample : rougeSample)
+        .filter((p): p is [string, string] => p[1] !== null),
       maxLen,
-      trainEx.reduce((m, e) => Math.max(m, e.labels.filter((l) => l !== -100).length), 8),
-    );
-    const evaluate = (m: TrainableModel): Record<string, number> => {
-      if (sample.length === 0) return {};
-      if (task === "translation") {
-        const hyps = translateLines(
-          m as EncoderDecoderModel,
-          tok,
-          sample.map(([s]) => s),
-          { noRepeatNgramSize },
-        ).map((h) => h[0].text);
-        return { valid_bleu: corpusBleu(hyps, [sample.map(([, t]) => t)]).score };
-      }
-      if (task !== "summarization" && task !== "dialogue") return {};
-      const hyps =
-        kind === "encoder-decoder"
-          ? translateLines(
-              m as EncoderDecoderModel,
-              tok,
-              sample.map(([s]) => s),
-              { maxLenA: 0, maxLenB: maxTarget, maxSourceLength: maxLen, noRepeatNgramSize },
-            ).map((h) => h[0].text)
-          : continuePrompts(
-              m as DecoderOnlyModel,
-              tok,
-              sample.map(([s]) => conditionalLM(tok.encode(s), null, cfg, maxLen, true).input_ids),
-              { mask, maxNewTokens: maxTarget, noRepeatNgramSize },
-            );
-      const r = corpusRouge(hyps, [sample.map(([, t]) => t)]).mean;
-      return {
-        valid_rouge1: 100 * r.rouge1.fmeasure,
-        valid_rouge2: 100 * r.rouge2.fmeasure,
-        valid_rougeL: 100 * r.rougeL.fmeasure,
-      };
-    };
+      // Generated summaries may be as long as the longest training target (within --max-len).
+      maxTarget: Math.min(
+        maxLen,
+        trainEx.reduce((m, e) => Math.max(m, e.labels.filter((l) => l !== -100).length), 8),
+      ),
+      mask,
+      noRepeatNgramSize: intFlag(NAME, flags, "no-repeat-ngram-size", 0),
+    });
 
     const stop = interruptFlag();
     const trainer = new Trainer(model, { train: trainEx, valid: validEx }, options, run.store, {
@@ -274,23 +198,3 @@ export const command: Command = {
     return status;
   },
 };
-
-/**
- * A decoder-only example: "<s> text </s>" as a causal LM, or "<s> source </s> target </s>" with
- * the source (and its </s>) as the prefix, cut to `maxLen` (the target keeps up to half). With
- * `promptOnly`, just the prompt "<s> source </s>" that generation continues.
- */
-function conditionalLM(
-  src: number[],
-  tgt: number[] | null,
-  cfg: TrainableModel["config"],
-  maxLen: number,
-  promptOnly = false,
-): Example {
-  const { bos_token_id: bos, eos_token_id: eos } = cfg;
-  if (tgt === null && !promptOnly) return causalLM([bos, ...src.slice(0, maxLen - 2), eos]);
-  const t = (tgt ?? []).slice(0, Math.floor(maxLen / 2) - 1);
-  const s = src.slice(0, Math.max(1, maxLen - 3 - t.length));
-  if (promptOnly) return { input_ids: [bos, ...s, eos], labels: [] };
-  return prefixLM([bos, ...s, eos, ...t, eos], s.length + 2);
-}

@@ -1,0 +1,26 @@
+// maskwise's encoder-decoder (BART/mBART tensor names, pre- or post-norm, sinusoidal or learned
+// positions): translation and the seq2seq text tasks, span corruption, infilling and MASS.
+import { EncoderDecoderModel } from "../../encoder-decoder.js";
+import type { ModelFamily } from "../../family.js";
+import { claimsOwn, resolveOwn } from "../own.js";
+
+export const encoderDecoder: ModelFamily<EncoderDecoderModel> = {
+  name: "encoder-decoder",
+  structure: "encoder-decoder",
+  description: "maskwise's encoder-decoder Transformer (BART/mBART tensor names)",
+  claims: (raw) => claimsOwn("encoder-decoder", raw),
+  resolveConfig: (raw, source) => resolveOwn("encoder-decoder", raw, source),
+  build: (config, seed) => new EncoderDecoderModel(config, seed),
+  batchFields: [
+    "input_ids",
+    "attention_mask",
+    "decoder_input_ids",
+    "decoder_attention_mask",
+    "labels",
+  ],
+  tasks: ["translation", "summarization", "dialogue", "qa"],
+  objectives: ["span", "infill", "mass"],
+  encoderPrefix: "model.encoder.",
+  decoding: { beam: 5 },
+  inspectable: true,
+};
