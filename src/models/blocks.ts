@@ -88,11 +88,14 @@ export class EncoderLayer extends Module {
   forward(
     x: Tensor,
     mask: MaskSource,
-    noise?: Noise,
-    cache?: AttentionCache,
-    weights?: { self?: Tensor },
-    rows?: Unpadded | null,
+    options: {
+      noise?: Noise;
+      cache?: AttentionCache;
+      weights?: { self?: Tensor };
+      rows?: Unpadded | null;
+    } = {},
   ): Tensor {
+    const { noise, cache, weights, rows } = options;
     const { cfg } = this;
     const seed = noise?.rng.nextU32();
     const returnWeights = weights !== undefined;
@@ -173,21 +176,24 @@ export class DecoderLayer extends Module {
 
   /**
    * y [B, T, D] -> [B, T, D]. `selfMask` is causal and masks decoder padding; `crossMask` masks
-   * source padding. With `cache`, y holds only the new positions. With `rows`, y holds only
-   * those positions' rows [N, D], and with `memoryRows` the memory only its kept rows [Ns, D]
-   * (unpadded.ts).
+   * source padding of `memory` [B, S, D] (absent: no cross-attention). With `cache`, y holds only
+   * the new positions. With `rows`, y holds only those positions' rows [N, D], and with
+   * `memoryRows` the memory only its kept rows [Ns, D] (unpadded.ts).
    */
   forward(
     y: Tensor,
     selfMask: MaskSource,
-    memory: Tensor | null,
-    crossMask: MaskSource,
-    noise?: Noise,
-    cache?: DecoderLayerCache,
-    weights?: { self?: Tensor; cross?: Tensor },
-    rows?: Unpadded | null,
-    memoryRows?: Unpadded | null,
+    options: {
+      memory?: Tensor | null;
+      crossMask?: MaskSource;
+      noise?: Noise;
+      cache?: DecoderLayerCache;
+      weights?: { self?: Tensor; cross?: Tensor };
+      rows?: Unpadded | null;
+      memoryRows?: Unpadded | null;
+    } = {},
   ): Tensor {
+    const { memory, crossMask, noise, cache, weights, rows, memoryRows } = options;
     const { cfg } = this;
     const pre = cfg.normalize_before;
     const want = weights !== undefined;

@@ -71,17 +71,11 @@ export class DecoderOnlyModel extends Module {
       batch.labels && this.training && options.unpad !== false
         ? Unpadded.of(mask, batch.labels)
         : null;
-    const hidden = this.decoder.forward(
-      batch.input_ids,
-      mask,
-      null,
-      null,
+    const hidden = this.decoder.forward(batch.input_ids, mask, {
       noise,
-      undefined,
-      undefined,
-      batch.prefix_lengths,
+      prefixLengths: batch.prefix_lengths,
       rows,
-    );
+    });
     const ceOptions = { labelSmoothing: options.labelSmoothing ?? 0 };
     if (batch.labels && this.training) {
       // Training: the loss needs the logits of labelled positions only (labelled-rows.ts).

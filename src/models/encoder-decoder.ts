@@ -78,7 +78,7 @@ export class EncoderDecoderModel extends Module {
   }
 
   encode(inputIds: Tensor, attentionMask: Tensor, noise?: Noise): Tensor {
-    return this.encoder.forward(inputIds, attentionMask, noise);
+    return this.encoder.forward(inputIds, attentionMask, { noise });
   }
 
   /**
@@ -114,19 +114,14 @@ export class EncoderDecoderModel extends Module {
     const unpad = training && options.unpad !== false;
     const srcRows = unpad ? Unpadded.of(srcMask) : null;
     const tgtRows = unpad ? Unpadded.of(tgtMask, batch.labels) : null;
-    const memory = this.encoder.forward(ids, srcMask, noise, undefined, srcRows);
-    const hidden = this.decoder.forward(
-      dec,
-      tgtMask,
+    const memory = this.encoder.forward(ids, srcMask, { noise, rows: srcRows });
+    const hidden = this.decoder.forward(dec, tgtMask, {
       memory,
-      srcMask,
+      sourceMask: srcMask,
       noise,
-      undefined,
-      undefined,
-      undefined,
-      tgtRows,
-      srcRows,
-    );
+      rows: tgtRows,
+      memoryRows: srcRows,
+    });
     const ceOptions = { ignoreIndex: -100, labelSmoothing: options.labelSmoothing ?? 0 };
     if (batch.labels && training) {
       // Training: the loss needs the logits of labelled positions only (labelled-rows.ts).

@@ -65,7 +65,7 @@ export class EncoderOnlyModel extends Module {
 
   /** Hidden states [B, T, D] (what a downstream model reuses as its encoder). */
   encode(ids: Tensor, mask: Tensor, rng?: Rng): Tensor {
-    return this.encoder.forward(ids, mask, rng && this.training ? { rng } : undefined);
+    return this.encoder.forward(ids, mask, { noise: rng && this.training ? { rng } : undefined });
   }
 
   /**
@@ -84,7 +84,7 @@ export class EncoderOnlyModel extends Module {
         ? Unpadded.of(mask, batch.labels)
         : null;
     const noise = options.rng && this.training ? { rng: options.rng } : undefined;
-    const hidden = this.encoder.forward(batch.input_ids, mask, noise, undefined, rows);
+    const hidden = this.encoder.forward(batch.input_ids, mask, { noise, rows });
     if (batch.labels && this.training) {
       // Training: only the masked positions (about 15%) need the head and its V-wide logits
       // for the loss (labelled-rows.ts).

@@ -126,14 +126,11 @@ export class Seq2SeqIncremental {
     }
     return noGrad(() => {
       const mask = new Tensor(new Int32Array(rows * this.steps).fill(1), [rows, this.steps]);
-      const h = this.model.decoder.forward(
-        new Tensor(Int32Array.from(tokens), [rows, 1]),
-        mask,
-        this.memory,
-        this.sourceMask,
-        undefined,
-        this.caches,
-      );
+      const h = this.model.decoder.forward(new Tensor(Int32Array.from(tokens), [rows, 1]), mask, {
+        memory: this.memory,
+        sourceMask: this.sourceMask,
+        caches: this.caches,
+      });
       return this.model.project(h).f32;
     });
   }
@@ -185,9 +182,7 @@ export class DecoderOnlyIncremental {
     const V = this.vocabSize;
     const logits = noGrad(
       () =>
-        model.project(
-          model.decoder.forward(promptIds, promptMask, null, null, undefined, this.caches),
-        ).f32,
+        model.project(model.decoder.forward(promptIds, promptMask, { caches: this.caches })).f32,
     );
     this.pending = logits.length === 0 ? new Float32Array(0) : new Float32Array(N * V);
     for (let r = 0; r < N; r++)
@@ -236,14 +231,9 @@ export class DecoderOnlyIncremental {
     return noGrad(
       () =>
         this.model.project(
-          this.model.decoder.forward(
-            new Tensor(Int32Array.from(tokens), [N, 1]),
-            this.mask,
-            null,
-            null,
-            undefined,
-            this.caches,
-          ),
+          this.model.decoder.forward(new Tensor(Int32Array.from(tokens), [N, 1]), this.mask, {
+            caches: this.caches,
+          }),
         ).f32,
     );
   }

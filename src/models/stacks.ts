@@ -55,6 +55,39 @@ function clampPositions(p: Tensor, max: number): Tensor {
   return new Tensor(out, p.shape);
 }
 
+/** What an encoder pass may take beyond ids and mask. */
+export interface EncoderForwardOptions {
+  /** Dropout randomness (training). */
+  noise?: Noise;
+  /** Entry i receives layer i's self-attention weights [B, H, S, S] (for inspection). */
+  weights?: { self?: Tensor }[];
+  /** Compute only these positions: memory [N, D] holds their rows (src/attention/unpadded.ts). */
+  rows?: Unpadded | null;
+}
+
+/** What a decoder pass may take beyond ids and mask. */
+export interface DecoderForwardOptions {
+  /** The encoder's output [B, S, D]; absent in a decoder-only model. */
+  memory?: Tensor | null;
+  /** The source's Hugging Face mask [B, S] (1 = real), with `memory`. */
+  sourceMask?: Tensor | null;
+  /** Dropout randomness (training). */
+  noise?: Noise;
+  /** One per layer: the KV caches of incremental decoding (ids then hold the new positions). */
+  caches?: DecoderLayerCache[];
+  /** Entry i receives layer i's self- and cross-attention weights (for inspection). */
+  weights?: { self?: Tensor; cross?: Tensor }[];
+  /**
+   * One per row: keys before the row's prefix length are seen by every query (a prefix LM);
+   * the rest stay causal.
+   */
+  prefixLengths?: readonly number[];
+  /** Compute only these positions (no caches): hidden [N, D] holds their rows. */
+  rows?: Unpadded | null;
+  /** The kept rows of `memory` [Ns, D] when the encoder ran on kept rows. */
+  memoryRows?: Unpadded | null;
+}
+
 export class Encoder extends Module {
   readonly embed_tokens: Embedding;
   readonly embed_positions: Embedding | null;
@@ -90,18 +123,9 @@ export class Encoder extends Module {
       : null;
   }
 
-  /**
-   * ids [B, S], attentionMask [B, S] (1 = real) -> memory [B, S, D]. With `weights`, entry i
-   * receives layer i's self-attention weights [B, H, S, S] (for inspection). With `rows`, only
-   * those positions are computed: memory [N, D] holds their rows (src/attention/unpadded.ts).
-   */
-  forward(
-    ids: Tensor,
-    attentionMask: Tensor,
-    noise?: Noise,
-    weights?: { self?: Tensor }[],
-    rows?: Unpadded | null,
-  ): Tensor {
+  /** ids [B, S], attentionMask [B, S] (1 = real) -> memory [B, S, D] (or [N, D] with `rows`). */
+  forward(ids: Tensor, attentionMask: Tensor, options: EncoderForwardOptions = {}): Tensor {
+    const { noise, weights, rows } = options;
     const mask = keyPaddingFromAttentionMask(attentionMask);
     const positions = positionsFromMask(attentionMask);
     let x = embed(
@@ -119,7 +143,7 @@ export class Encoder extends Module {
         w = {};
         weights[i] = w;
       }
-      x = layer.forward(x, mask, noise, undefined, w, rows);
+      x = layer.forward(x, mask, { noise, weights: w, rows });
     });
     return this.layer_norm ? this.layer_norm.forward(x) : x;
   }
@@ -167,24 +191,11 @@ export class Decoder extends Module {
   /**
    * ids [B, Tnew] -> hidden [B, Tnew, D]. `attentionMask` [B, Tpast + Tnew] covers every position
    * so far (with caches, the past ones too): it gives the positions and the key padding.
-   * `memory` [B, S, D] and `sourceMask` [B, S] are absent in a decoder-only model.
-   * `prefixLengths` (one per row) makes self-attention a prefix LM: keys before a row's prefix
-   * length are seen by every query, the rest stay causal. With `rows` (no caches), only those
-   * positions are computed and hidden [N, D] holds their rows; `memoryRows` says the same of
-   * `memory` (src/attention/unpadded.ts).
    */
-  forward(
-    ids: Tensor,
-    attentionMask: Tensor,
-    memory: Tensor | null,
-    sourceMask: Tensor | null,
-    noise?: Noise,
-    caches?: DecoderLayerCache[],
-    weights?: { self?: Tensor; cross?: Tensor }[],
-    prefixLengths?: readonly number[],
-    rows?: Unpadded | null,
-    memoryRows?: Unpadded | null,
-  ): Tensor {
+  forward(ids: Tensor, attentionMask: Tensor, options: DecoderForwardOptions = {}): Tensor {
+    const { noise, caches, weights, prefixLengths, rows, memoryRows } = options;
+    const memory = options.memory ?? null;
+    const sourceMask = options.sourceMask ?? null;
     const Tnew = ids.shape[1];
     const Tall = attentionMask.shape[1];
     if (rows && (caches || Tnew !== Tall)) {
@@ -217,7 +228,15 @@ export class Decoder extends Module {
         w = {};
         weights[i] = w;
       }
-      y = layer.forward(y, selfMask, memory, crossMask, noise, caches?.[i], w, rows, memoryRows);
+      y = layer.forward(y, selfMask, {
+        memory,
+        crossMask,
+        noise,
+        cache: caches?.[i],
+        weights: w,
+        rows,
+        memoryRows,
+      });
     });
     return this.layer_norm ? this.layer_norm.forward(y) : y;
   }

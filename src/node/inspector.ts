@@ -249,21 +249,14 @@ export class Inspector {
     const encW: { self?: Tensor }[] = [];
     const decW: { self?: Tensor; cross?: Tensor }[] = [];
     const logProbs = noGrad(() => {
-      const memory = this.model.encoder.forward(
-        new Tensor(srcIds, [1, S]),
-        srcMaskT,
-        undefined,
-        encW,
-      );
-      const hidden = this.model.decoder.forward(
-        decIn,
-        decMask,
+      const memory = this.model.encoder.forward(new Tensor(srcIds, [1, S]), srcMaskT, {
+        weights: encW,
+      });
+      const hidden = this.model.decoder.forward(decIn, decMask, {
         memory,
-        srcMaskT,
-        undefined,
-        undefined,
-        decW,
-      );
+        sourceMask: srcMaskT,
+        weights: decW,
+      });
       return logSoftmax(this.model.project(hidden)).f32; // [1, T, V]
     });
     const V = c.vocab_size;

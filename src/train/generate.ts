@@ -47,16 +47,10 @@ class PrefixLMIncremental {
     return noGrad(
       () =>
         this.model.project(
-          this.model.decoder.forward(
-            ids,
-            this.mask,
-            null,
-            null,
-            undefined,
-            this.caches,
-            undefined,
-            prefix,
-          ),
+          this.model.decoder.forward(ids, this.mask, {
+            caches: this.caches,
+            prefixLengths: prefix,
+          }),
         ).f32,
     );
   }

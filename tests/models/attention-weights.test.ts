@@ -29,10 +29,10 @@ for (const normalize_before of [true, false]) {
     T.noGrad(() => {
       const plain = model.encoder.forward(ids, mask);
       const encW: { self?: T.Tensor }[] = [];
-      const memory = model.encoder.forward(ids, mask, undefined, encW);
+      const memory = model.encoder.forward(ids, mask, { weights: encW });
       assert.deepEqual(Array.from(memory.f32), Array.from(plain.f32));
       const decW: { self?: T.Tensor; cross?: T.Tensor }[] = [];
-      model.decoder.forward(dec, decMask, memory, mask, undefined, undefined, decW);
+      model.decoder.forward(dec, decMask, { memory, sourceMask: mask, weights: decW });
       assert.equal(encW.length, 2);
       assert.equal(decW.length, 2);
       const check = (w: T.Tensor | undefined, Tq: number, Tk: number, zeroKeysRow1: number[]) => {

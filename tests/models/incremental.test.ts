@@ -74,7 +74,11 @@ forEachBackend("incremental decoding", () => {
             [...tgtMask[0].slice(0, t + 1), ...tgtMask[1].slice(0, t + 1)],
             [2, t + 1],
           );
-          const h = model.decoder.forward(step, maskSoFar, memory, srcMask, undefined, caches);
+          const h = model.decoder.forward(step, maskSoFar, {
+            memory,
+            sourceMask: srcMask,
+            caches,
+          });
           const logits = model.project(h);
           const V = logits.shape[2];
           for (let b = 0; b < 2; b++) {
@@ -100,22 +104,16 @@ forEachBackend("incremental decoding", () => {
         self: new AttentionCache(),
         cross: new AttentionCache(),
       }));
-      model.decoder.forward(
-        T.intTensor([1, 1], [2, 1]),
-        T.intTensor([1, 1], [2, 1]),
-        memory,
-        srcMask,
-        undefined,
+      model.decoder.forward(T.intTensor([1, 1], [2, 1]), T.intTensor([1, 1], [2, 1]), {
+        memory: memory,
+        sourceMask: srcMask,
         caches,
-      );
-      model.decoder.forward(
-        T.intTensor([20, 30], [2, 1]),
-        T.intTensor([1, 1, 1, 1], [2, 2]),
-        memory,
-        srcMask,
-        undefined,
+      });
+      model.decoder.forward(T.intTensor([20, 30], [2, 1]), T.intTensor([1, 1, 1, 1], [2, 2]), {
+        memory: memory,
+        sourceMask: srcMask,
         caches,
-      );
+      });
       // Keep row 1 twice (two beams of the second sentence), then step once more.
       for (const c of caches) {
         c.self.reorder([1, 1]);
@@ -128,10 +126,7 @@ forEachBackend("incremental decoding", () => {
         model.decoder.forward(
           T.intTensor([31, 32], [2, 1]),
           T.intTensor([1, 1, 1, 1, 1, 1], [2, 3]),
-          memory2,
-          srcMask2,
-          undefined,
-          caches,
+          { memory: memory2, sourceMask: srcMask2, caches },
         ),
       );
       const full = model.forward({
