@@ -34,16 +34,15 @@ function bucket(stack) {
   const once = has(/^encode@/) || (has(/^Seq2SeqIncremental@/) && !has(/^(next|reorder)@/));
   if (/gemm/i.test(self)) {
     if (once) return "GEMM: encoder and cross-attention keys/values (once per decode)";
-    if (has(/^(project|logits)@/) || (has(/^run@models\/decode-step/) && !has(/^linear@/)))
+    if (has(/^(project|projectInto|logits)@/))
       return "GEMM: output projection (V = 8000)";
     return "GEMM: decoder layers";
   }
   if (once) return "encoder, other (once per decode)";
   if (/attentionForward|decodeAttention/.test(self)) return "attention kernel";
-  if (has(/^append@/)) return "KV cache: append by concatenation";
   if (has(/masks\.ts|^attentionArgs@|^checkShapes@/)) return "attention masks and arguments";
   if (has(/^(reorder|pickRows)@/)) return "beam reorder copies";
-  if (has(/^(appendStep|gather|grow|useSlots|addRows)@/) || /cache\.ts/.test(self))
+  if (has(/^(append|cachedHeads|grow|useSlots|addRows)@/) || /cache\.ts/.test(self))
     return "KV cache: append in place, row map or slot table after reorders";
   if (has(/^(splitHeads|mergeHeads)@/)) return "head split/merge copies";
   if (/^(binary|rawBinary|unary)@/.test(self)) return "element-wise (bias, residual, ReLU)";
@@ -51,7 +50,8 @@ function bucket(stack) {
   if (has(/^(logSoftmaxRows|decodeLogSoftmax)@/)) return "log-softmax over V";
   if (has(/^(topContinuations|argmax|decodeTopK)@/)) return "argmax / top-2K over V";
   if (/garbage/.test(self)) return "garbage collector";
-  if (has(/^(embed|sinusoidalPositions|embedding|positionRows)@/)) return "embedding + positions";
+  if (has(/^(into@models\/embed|forward@models\/embed|sinusoidalPositions|embedding)/))
+    return "embedding + positions";
   return "other JavaScript (tensors, tape, modules, search bookkeeping)";
 }
 

@@ -10,12 +10,15 @@
 // table instead: the physical row of every position of every batch row. Batch row b writes its
 // new positions into physical row b (no table refers to a position at or past the current
 // length, so nothing it overwrites is still read), and a reorder copies table rows, a few
-// integers per position, instead of the keys and values. The decoding kernel
-// (DecodeAttentionArgs) reads the buffers through the map or the table directly; `k` and `v` give
-// the contiguous [B, H, T, Dh] tensors the general attention takes.
+// integers per position, instead of the keys and values.
+//
+// One way in and one way out: `append` takes keys and values as projections produce them,
+// token-major [B, T, H * Dh], and `view` shows the storage; the decoding kernel
+// (DecodeAttentionArgs) reads it through the map or the table directly, and `cachedHeads` copies
+// it out as the contiguous [B, H, T, Dh] tensors the general attention takes.
 import { permute, reshape } from "../tensor/ops/shape.js";
 import { Tensor } from "../tensor/tensor.js";
-import { fmtShape, MaskwiseError } from "../util/errors.js";
+import { MaskwiseError } from "../util/errors.js";
 
 /** The raw view of a cache for the decoding kernel. */
 export interface CacheView {
@@ -23,6 +26,8 @@ export interface CacheView {
   k: Float32Array;
   v: Float32Array;
   P: number;
+  H: number;
+  Dh: number;
   capacity: number;
   length: number;
   /** [B]: the physical row of each batch row (unused, but valid, when slots is given). */
@@ -49,8 +54,6 @@ export class AttentionCache {
    * reordered rows were appended to.
    */
   private slots: Int32Array | null = null;
-  private kView: Tensor | null = null;
-  private vView: Tensor | null = null;
 
   /** Keys held so far (the causal offset of the next query). */
   get length(): number {
@@ -62,62 +65,34 @@ export class AttentionCache {
     return this.map.length;
   }
 
-  /** [B, H, T, Dh] keys, contiguous (a copy when the storage has spare capacity or a row map). */
-  get k(): Tensor | null {
-    if (this.map.length === 0 && this.len === 0) return null;
-    this.kView ??= this.contiguous(this.kBuf);
-    return this.kView;
-  }
-
-  /** [B, H, T, Dh] values. */
-  get v(): Tensor | null {
-    if (this.map.length === 0 && this.len === 0) return null;
-    this.vView ??= this.contiguous(this.vBuf);
-    return this.vView;
-  }
-
-  /** Appends new keys and values [B, H, Tnew, Dh]. */
-  append(k: Tensor, v: Tensor): void {
-    const [B, H, Tn, Dh] = k.shape;
-    if (k.rank !== 4 || v.shape.some((s, i) => s !== k.shape[i])) {
+  /**
+   * Appends T positions per row of keys and values laid out token-major [B, T, H * Dh] (the
+   * projections' output: the head split is only an index computation here).
+   */
+  append(k: Float32Array, v: Float32Array, B: number, T: number, H: number, Dh: number): void {
+    if (k.length !== B * T * H * Dh || v.length !== k.length) {
       throw new MaskwiseError(
-        `cache append of k ${fmtShape(k.shape)} and v ${fmtShape(v.shape)}: both must be one [B, H, T, Dh]`,
+        `cache append of ${k.length} keys and ${v.length} values: both must be [${B}, ${T}, ${H} * ${Dh}]`,
         { code: "E_SHAPE", where: "AttentionCache.append" },
       );
     }
-    this.prepare(B, H, Dh, Tn);
+    this.prepare(B, H, Dh, T);
     const cap = this.capacity;
-    const kd = k.f32;
-    const vd = v.f32;
-    for (let bh = 0; bh < B * H; bh++) {
-      const from = bh * Tn * Dh;
-      const to = (bh * cap + this.len) * Dh;
-      this.kBuf.set(kd.subarray(from, from + Tn * Dh), to);
-      this.vBuf.set(vd.subarray(from, from + Tn * Dh), to);
-    }
-    this.len += Tn;
-  }
-
-  /**
-   * Appends one position per row from k and v laid out [B, H * Dh] (a Linear's output for one
-   * token per row: the head split is only an index computation here).
-   */
-  appendStep(k: Float32Array, v: Float32Array, B: number, H: number, Dh: number): void {
-    this.prepare(B, H, Dh, 1);
-    const cap = this.capacity;
-    const t = this.len;
+    const t0 = this.len;
     const kb = this.kBuf;
     const vb = this.vBuf;
     // Plain loops: Dh floats per head are too few for subarray views (an object each) to pay.
-    for (let bh = 0; bh < B * H; bh++) {
-      const from = bh * Dh;
-      const to = (bh * cap + t) * Dh;
-      for (let e = 0; e < Dh; e++) {
-        kb[to + e] = k[from + e];
-        vb[to + e] = v[from + e];
-      }
-    }
-    this.len = t + 1;
+    for (let b = 0; b < B; b++)
+      for (let t = 0; t < T; t++)
+        for (let h = 0; h < H; h++) {
+          const from = ((b * T + t) * H + h) * Dh;
+          const to = ((b * H + h) * cap + t0 + t) * Dh;
+          for (let e = 0; e < Dh; e++) {
+            kb[to + e] = k[from + e];
+            vb[to + e] = v[from + e];
+          }
+        }
+    this.len = t0 + T;
   }
 
   /** Grows the storage so that `extra` more positions fit (no-op when they already do). */
@@ -142,7 +117,6 @@ export class AttentionCache {
     });
     this.map = next;
     this.identity = identity;
-    this.kView = this.vView = null;
     const slots = this.slots;
     if (slots) {
       const cap = this.capacity;
@@ -160,6 +134,8 @@ export class AttentionCache {
       k: this.kBuf,
       v: this.vBuf,
       P: this.P,
+      H: this.H,
+      Dh: this.Dh,
       capacity: this.capacity,
       length: this.len,
       rows: this.map,
@@ -170,7 +146,6 @@ export class AttentionCache {
 
   /** Makes room for Tn positions of B rows with H heads of width Dh, rows one-to-one. */
   private prepare(B: number, H: number, Dh: number, Tn: number): void {
-    this.kView = this.vView = null;
     if (this.P === 0 && this.len === 0) {
       this.H = H;
       this.Dh = Dh;
@@ -241,27 +216,32 @@ export class AttentionCache {
     }
     this.capacity = capacity;
   }
+}
 
-  private contiguous(buf: Float32Array): Tensor {
-    const { H, Dh, len, capacity } = this;
-    const B = this.map.length;
-    const out = new Float32Array(B * H * len * Dh);
-    const slots = this.slots;
-    for (let b = 0; b < B; b++) {
-      for (let h = 0; h < H; h++) {
-        if (!slots) {
-          const from = (this.map[b] * H + h) * capacity * Dh;
-          out.set(buf.subarray(from, from + len * Dh), (b * H + h) * len * Dh);
-          continue;
-        }
-        for (let j = 0; j < len; j++) {
-          const from = ((slots[b * capacity + j] * H + h) * capacity + j) * Dh;
-          out.set(buf.subarray(from, from + Dh), ((b * H + h) * len + j) * Dh);
-        }
+/**
+ * The cache's keys or values as a contiguous tensor [B, H, T, Dh] (through the row map or the
+ * slot table): what the general attention takes when a whole sequence runs on a cache.
+ */
+export function cachedHeads(view: CacheView, which: "k" | "v"): Tensor {
+  const { H, Dh, length: len, capacity } = view;
+  const buf = view[which];
+  const B = view.rows.length;
+  const out = new Float32Array(B * H * len * Dh);
+  const slots = view.slots;
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < H; h++) {
+      if (!slots) {
+        const from = (view.rows[b] * H + h) * capacity * Dh;
+        out.set(buf.subarray(from, from + len * Dh), (b * H + h) * len * Dh);
+        continue;
+      }
+      for (let j = 0; j < len; j++) {
+        const from = ((slots[b * view.slotStride + j] * H + h) * capacity + j) * Dh;
+        out.set(buf.subarray(from, from + Dh), ((b * H + h) * len + j) * Dh);
       }
     }
-    return new Tensor(out, [B, H, len, Dh]);
   }
+  return new Tensor(out, [B, H, len, Dh]);
 }
 
 /** [B, T, H * Dh] -> [B, H, T, Dh] */

@@ -4,12 +4,15 @@
 // values, and a mask given as a function receives the cache length as its causal offset, so the
 // caller never computes offsets by hand; cross-attention projects the source once and reuses it.
 
+import { decodeAttentionReference } from "../backend/reference-decode.js";
+import type { Bf16Weights } from "../nn/bf16-weights.js";
 import { Linear } from "../nn/layers.js";
 import { Module } from "../nn/module.js";
+import { getBackend } from "../tensor/dispatch.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { fmtShape, MaskwiseError } from "../util/errors.js";
 import type { Rng } from "../util/rng.js";
-import { type AttentionCache, mergeHeads, splitHeads } from "./cache.js";
+import { type AttentionCache, cachedHeads, mergeHeads, splitHeads } from "./cache.js";
 import { attention, attentionWeights } from "./fused.js";
 import type { AttendMask } from "./masks.js";
 import { headsToRows, rowsToHeads, type Unpadded } from "./unpadded.js";
@@ -33,6 +36,29 @@ export interface AttentionCall {
   rows?: Unpadded | null;
   /** The source holds only these positions' rows [Ns, D]. */
   sourceRows?: Unpadded | null;
+}
+
+/** Buffers [R, D] of one decoding step's attention (src/models/step-buffers.ts). */
+export interface AttentionStepBuffers {
+  q: Float32Array;
+  k: Float32Array;
+  v: Float32Array;
+  att: Float32Array;
+}
+
+/** One decoding step's attention on a cache: one new query per row. */
+export interface AttentionStep {
+  cache: AttentionCache;
+  /**
+   * Self-attention (true: this step's keys and values are appended first) or cross-attention
+   * (false: the source's keys and values are in the cache already).
+   */
+  self: boolean;
+  /** [rows, stride] 0/1 bytes: which cached positions each physical cache row may see; null = all. */
+  keep: { keep: Uint8Array; stride: number } | null;
+  buffers: AttentionStepBuffers;
+  /** Read these bfloat16 copies of the projections' weights (src/nn/bf16-weights.ts). */
+  bf16?: Bf16Weights | null;
 }
 
 export class MultiHeadAttention extends Module {
@@ -85,30 +111,26 @@ export class MultiHeadAttention extends Module {
     const heads = (t: Tensor, layout: Unpadded | null) =>
       layout ? rowsToHeads(t, layout, H) : splitHeads(t, H);
     const q = heads(this.q_proj.forward(x), rows);
+    // Keys and values [B, H, Tk, Dh]. On a cache they go in as projected, [B, T, D], and come
+    // out as every position so far; cross-attention projects the source the first time only.
+    const cached = (c: AttentionCache, kp?: Tensor, vp?: Tensor): [Tensor, Tensor] => {
+      if (kp && vp) c.append(kp.f32, vp.f32, kp.shape[0], kp.shape[1], H, this.headDim);
+      const view = c.view();
+      return [cachedHeads(view, "k"), cachedHeads(view, "v")];
+    };
+    const past = cache && !call.source ? cache.length : 0;
     let k: Tensor;
     let v: Tensor;
-    let past = 0;
-    if (call.source) {
-      if (cache?.k && cache.v) {
-        k = cache.k;
-        v = cache.v;
-      } else {
-        const sourceRows = call.sourceRows ?? null;
-        k = heads(this.k_proj.forward(call.source), sourceRows);
-        v = heads(this.v_proj.forward(call.source), sourceRows);
-        cache?.append(k, v);
-      }
-    } else {
-      const kNew = heads(this.k_proj.forward(x), rows);
-      const vNew = heads(this.v_proj.forward(x), rows);
-      if (cache) {
-        past = cache.length;
-        cache.append(kNew, vNew);
-        k = cache.k as Tensor;
-        v = cache.v as Tensor;
-      } else {
-        k = kNew;
-        v = vNew;
+    if (call.source && cache && cache.length > 0) [k, v] = cached(cache);
+    else {
+      const input = call.source ?? x;
+      const kp = this.k_proj.forward(input);
+      const vp = this.v_proj.forward(input);
+      if (cache) [k, v] = cached(cache, kp, vp);
+      else {
+        const layout = call.source ? (call.sourceRows ?? null) : rows;
+        k = heads(kp, layout);
+        v = heads(vp, layout);
       }
     }
     const mask = typeof call.mask === "function" ? call.mask(past) : (call.mask ?? null);
@@ -120,4 +142,56 @@ export class MultiHeadAttention extends Module {
     const out = this.out_proj.forward(rows ? headsToRows(o, rows) : mergeHeads(o));
     return call.returnWeights ? { out, weights: attentionWeights(q, k, mask) } : { out };
   }
+
+  /**
+   * One decoding step on flat arrays: residual [R, D] += out_proj(attention of q_proj(x) on the
+   * cache). The projections of one token per row, [R, H * Dh], are already the layout the cache
+   * stores and the kernel reads, so heads are never split or merged; the kernel reads the cache
+   * through its row map or slot table (DecodeAttentionArgs). Computes what `forward` computes
+   * with a cache for one new position, without tensors, tape or dropout.
+   */
+  step(x: Float32Array, residual: Float32Array, R: number, s: AttentionStep): void {
+    const H = this.heads;
+    const Dh = this.headDim;
+    const { q, k, v, att } = s.buffers;
+    const bf16 = s.bf16 ?? null;
+    const cache = s.cache;
+    this.q_proj.into(x, q, R, { bf16 });
+    if (s.self) {
+      this.k_proj.into(x, k, R, { bf16 });
+      this.v_proj.into(x, v, R, { bf16 });
+      if (cache.length > 0 && cache.rows !== R) cacheRowsDiffer("self", cache.rows, R);
+      cache.append(k, v, R, 1, H, Dh);
+    } else if (cache.rows !== R) cacheRowsDiffer("cross", cache.rows, R);
+    const view = cache.view();
+    const args = {
+      R,
+      H,
+      Dh,
+      q,
+      k: view.k,
+      v: view.v,
+      P: view.P,
+      capacity: view.capacity,
+      length: view.length,
+      rows: view.rows,
+      keep: s.keep ? s.keep.keep : null,
+      keepStride: s.keep ? s.keep.stride : 0,
+      slots: view.slots,
+      slotStride: view.slotStride,
+      scale: 1 / Math.sqrt(Dh),
+      out: att,
+    };
+    const be = getBackend();
+    if (be.decodeAttention) be.decodeAttention(args);
+    else decodeAttentionReference(args);
+    this.out_proj.into(att, residual, R, { residual: true, bf16 });
+  }
+}
+
+function cacheRowsDiffer(which: string, rows: number, R: number): never {
+  throw new MaskwiseError(`the ${which}-attention cache holds ${rows} rows, the step has ${R}`, {
+    code: "E_SHAPE",
+    where: "decoding step",
+  });
 }

@@ -8,14 +8,17 @@ import type { AttentionCache } from "../attention/cache.js";
 import type { MaskSource } from "../attention/multi-head.js";
 import { MultiHeadAttention } from "../attention/multi-head.js";
 import type { Unpadded } from "../attention/unpadded.js";
+import type { Bf16Weights } from "../nn/bf16-weights.js";
 import { LayerNorm, Linear } from "../nn/layers.js";
 import { Module } from "../nn/module.js";
+import { getBackend } from "../tensor/dispatch.js";
 import { add } from "../tensor/ops/elementwise.js";
 import { dropout } from "../tensor/ops/nn.js";
 import { gelu } from "../tensor/ops/unary.js";
 import type { Tensor } from "../tensor/tensor.js";
 import type { Rng } from "../util/rng.js";
 import type { ModelConfig } from "./config.js";
+import type { StepMasks, StepView } from "./step-buffers.js";
 
 /** Dropout randomness for one forward pass; absent in evaluation. */
 export interface Noise {
@@ -27,6 +30,7 @@ interface LayerSizes {
   ffn: number;
 }
 
+/** The feed-forward sublayer: fc2(act(fc1(x))), ReLU fused into fc1's product. */
 function ffn(
   layer: { fc1: Linear; fc2: Linear; training: boolean },
   cfg: ModelConfig,
@@ -39,6 +43,21 @@ function ffn(
       : layer.fc1.forward(x, { relu: true });
   if (noise && layer.training) h = dropout(h, cfg.activation_dropout, noise.rng);
   return layer.fc2.forward(h);
+}
+
+/** The same on flat arrays: residual [R, D] += fc2(act(fc1(x))), the hidden in view.f [R, F]. */
+function ffnInto(
+  layer: { fc1: Linear; fc2: Linear },
+  cfg: ModelConfig,
+  x: Float32Array,
+  residual: Float32Array,
+  view: StepView,
+  bf16: Bf16Weights | null,
+): void {
+  const { R, f } = view;
+  layer.fc1.into(x, f, R, { bf16 });
+  getBackend().unary(cfg.activation_function, f, f, R * layer.fc1.outFeatures);
+  layer.fc2.into(f, residual, R, { residual: true, bf16 });
 }
 
 function residual(
@@ -232,5 +251,46 @@ export class DecoderLayer extends Module {
     return this.final_layer_norm.forward(
       residual(h, ffn(this, cfg, h, noise), cfg, this.training, noise),
     );
+  }
+
+  /**
+   * One decoding step on flat arrays (one new token per row): view.x [R, D] goes through the
+   * layer in place, as `forward` computes it with caches, without tensors, tape or dropout.
+   *   pre-norm:  x += SA(LN1(x)); x += CA(LN2(x)); x += FFN(LN3(x))
+   *   post-norm: x = LN1(x + SA(x)); x = LN2(x + CA(x)); x = LN3(x + FFN(x))
+   */
+  step(
+    view: StepView,
+    cache: DecoderLayerCache,
+    masks: StepMasks,
+    bf16: Bf16Weights | null = null,
+  ): void {
+    const pre = this.cfg.normalize_before;
+    const { R, x, h } = view;
+    // Each sublayer reads LN(x) from h (pre-norm) or x itself, and adds into x.
+    const sublayerInput = (ln: LayerNorm) => (pre ? ln.into(x, h, R, view) : x);
+    const settle = (ln: LayerNorm) => {
+      if (!pre) ln.into(x, x, R, view);
+    };
+    this.self_attn.step(sublayerInput(this.self_attn_layer_norm), x, R, {
+      cache: cache.self,
+      self: true,
+      keep: masks.self,
+      buffers: view,
+      bf16,
+    });
+    settle(this.self_attn_layer_norm);
+    if (this.encoder_attn && this.encoder_attn_layer_norm) {
+      this.encoder_attn.step(sublayerInput(this.encoder_attn_layer_norm), x, R, {
+        cache: cache.cross,
+        self: false,
+        keep: masks.cross,
+        buffers: view,
+        bf16,
+      });
+      settle(this.encoder_attn_layer_norm);
+    }
+    ffnInto(this, this.cfg, sublayerInput(this.final_layer_norm), x, view, bf16);
+    settle(this.final_layer_norm);
   }
 }

@@ -5,14 +5,13 @@
 import { Unpadded } from "../attention/unpadded.js";
 import { Linear } from "../nn/layers.js";
 import { Container, Module } from "../nn/module.js";
-import { add } from "../tensor/ops/elementwise.js";
-import { linear } from "../tensor/ops/linear.js";
 import { crossEntropy } from "../tensor/ops/nn.js";
 import { type Tensor, zeros } from "../tensor/tensor.js";
 import { fmtShape, MaskwiseError } from "../util/errors.js";
 import { Rng } from "../util/rng.js";
 import type { Noise } from "./blocks.js";
 import type { ModelConfig } from "./config.js";
+import { project } from "./head.js";
 import { defaultMask } from "./inputs.js";
 import { lossOnLabelledRows } from "./labelled-rows.js";
 import { Decoder, Encoder } from "./stacks.js";
@@ -70,11 +69,7 @@ export class EncoderDecoderModel extends Module {
 
   /** hidden [B, T, D] -> logits [B, T, V] */
   project(hidden: Tensor): Tensor {
-    // The bias-free head and final_logits_bias as one fused op: no [B, T, V]-sized temporaries.
-    const head = this.lm_head;
-    return head.bias
-      ? add(head.forward(hidden), this.final_logits_bias)
-      : linear(hidden, head.weight, this.final_logits_bias);
+    return project(this.lm_head, this.final_logits_bias, hidden);
   }
 
   encode(inputIds: Tensor, attentionMask: Tensor, noise?: Noise): Tensor {

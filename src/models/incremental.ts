@@ -3,35 +3,65 @@
 // run the prompt) once, then feed one token per row per step on the layers' KV caches. Rows can
 // be reordered (beam search) or dropped.
 //
-// Each step runs on `DecodeStep` (flat arrays, preallocated buffers, the decoding attention
-// kernel on the caches in place), which computes what `Decoder.forward` computes for one new
-// token per row. The module path remains for the one case the step leaves out: attention dropout
-// of a model left in training mode.
-import { AttentionCache, splitHeads } from "../attention/cache.js";
+// Each step is `Decoder.step` (the same layers' flat-array path: preallocated buffers, the
+// decoding attention kernel on the caches in place) and the model's head, which compute what
+// `Decoder.forward` computes for one new token per row. Decoding never drops attention weights:
+// a model left in training mode decodes as in evaluation.
+import { AttentionCache } from "../attention/cache.js";
+import { Bf16Weights } from "../nn/bf16-weights.js";
+import type { Linear } from "../nn/layers.js";
 import { noGrad } from "../tensor/autograd.js";
 import { withScratch } from "../tensor/pool.js";
-import { Tensor } from "../tensor/tensor.js";
+import type { Tensor } from "../tensor/tensor.js";
 import type { DecoderLayerCache } from "./blocks.js";
-import { type Bf16Weights, DecodeStep } from "./decode-step.js";
 import type { DecoderOnlyModel } from "./decoder-only.js";
 import type { EncoderDecoderModel } from "./encoder-decoder.js";
-import { appendRealColumn } from "./inputs.js";
+import { projectInto } from "./head.js";
 import type { Decoder } from "./stacks.js";
+import { type KeepMask, StepBuffers, type StepMasks } from "./step-buffers.js";
 
-function pickRows(t: Tensor, keep: readonly number[]): Tensor {
-  const [, ...rest] = t.shape;
-  const row = rest.reduce((p, s) => p * s, 1);
-  const out =
-    t.dtype === "int32" ? new Int32Array(keep.length * row) : new Float32Array(keep.length * row);
-  keep.forEach((r, i) => {
-    out.set(t.data.subarray(r * row, (r + 1) * row), i * row);
-  });
-  return new Tensor(out, [keep.length, ...rest]);
+/**
+ * bfloat16 copies of the weights a decoding step multiplies by: every decoder Linear a step
+ * reads (the encoder's keys and values are projected once per source, in float32) and the head.
+ */
+export function decodingBf16Weights(model: { decoder: Decoder; lm_head: Linear }): Bf16Weights {
+  const layers = model.decoder.layers.items.flatMap((l) => [
+    l.self_attn.q_proj,
+    l.self_attn.k_proj,
+    l.self_attn.v_proj,
+    l.self_attn.out_proj,
+    l.encoder_attn?.q_proj,
+    l.encoder_attn?.out_proj,
+    l.fc1,
+    l.fc2,
+  ]);
+  return new Bf16Weights([...layers, model.lm_head]);
 }
 
-/** Whether the module path would apply dropout (attention dropout in training mode). */
-function needsModulePath(decoder: Decoder): boolean {
-  return decoder.training && decoder.cfg.attention_dropout > 0;
+/** One step of a model's decoder and head on its caches: logits [R, V] (rewritten each step). */
+class ModelStep {
+  private readonly buffers: StepBuffers;
+
+  constructor(
+    private readonly model: EncoderDecoderModel | DecoderOnlyModel,
+    private readonly bf16: Bf16Weights | null,
+  ) {
+    const cfg = model.config;
+    this.buffers = new StepBuffers(cfg.d_model, cfg.decoder_ffn_dim, cfg.vocab_size);
+  }
+
+  run(
+    tokens: Int32Array,
+    positions: Int32Array,
+    caches: readonly DecoderLayerCache[],
+    masks: StepMasks,
+  ): Float32Array {
+    const { model, bf16 } = this;
+    const view = this.buffers.rows(tokens.length);
+    const hidden = model.decoder.step(tokens, positions, caches, masks, view, bf16);
+    projectInto(model.lm_head, model.final_logits_bias, hidden, view.logits, view.R, bf16);
+    return view.logits;
+  }
 }
 
 function newCaches(decoder: Decoder): DecoderLayerCache[] {
@@ -52,12 +82,10 @@ function keepFrom(mask: Tensor, stride: number): Uint8Array {
 
 export class Seq2SeqIncremental {
   readonly vocabSize: number;
-  private memory: Tensor;
-  private sourceMask: Tensor;
   private readonly caches: DecoderLayerCache[];
-  private readonly step: DecodeStep | null;
+  private readonly step: ModelStep;
   /** Source keep mask [N, S] by original sentence (the cross caches' physical rows). */
-  private readonly sourceKeep: Uint8Array;
+  private readonly sourceKeep: KeepMask;
   private nRows: number;
   private steps = 0;
 
@@ -66,47 +94,43 @@ export class Seq2SeqIncremental {
    * `bf16`, the steps multiply by those bfloat16 copies of the decoder's weights.
    */
   constructor(
-    private readonly model: EncoderDecoderModel,
+    model: EncoderDecoderModel,
     sourceIds: Tensor,
     sourceMask: Tensor,
     options: { bf16?: Bf16Weights } = {},
   ) {
     this.vocabSize = model.config.vocab_size;
-    // The encoder's intermediate values go back to the buffer pool; only its output is kept.
-    this.memory = noGrad(() =>
-      withScratch(
-        () => model.encode(sourceIds, sourceMask),
-        (m) => (m.data instanceof Float32Array ? [m.data] : []),
-      ),
-    );
-    this.sourceMask = sourceMask;
     this.nRows = sourceIds.shape[0];
     this.caches = newCaches(model.decoder);
-    this.sourceKeep = keepFrom(sourceMask, sourceMask.shape[1]);
+    const S = sourceMask.shape[1];
+    this.sourceKeep = { keep: keepFrom(sourceMask, S), stride: S };
+    this.step = new ModelStep(model, options.bf16 ?? null);
     const decoder = model.decoder;
-    this.step = needsModulePath(decoder)
-      ? null
-      : new DecodeStep(decoder, model.lm_head, model.final_logits_bias, options.bf16 ?? null);
-    if (this.step) {
-      // The encoder's keys and values [N, H, S, Dh], once; reorders only remap their rows.
-      const H = model.config.decoder_attention_heads;
-      // The cache copies them into its own storage, so the projections are scratch.
-      noGrad(() =>
-        withScratch(
-          () => {
-            decoder.layers.items.forEach((layer, i) => {
-              const attn = layer.encoder_attn;
-              if (!attn) return;
-              this.caches[i].cross.append(
-                splitHeads(attn.k_proj.forward(this.memory), H),
-                splitHeads(attn.v_proj.forward(this.memory), H),
-              );
-            });
-          },
-          () => [],
-        ),
-      );
-    }
+    const H = model.config.decoder_attention_heads;
+    // The encoder's output, then its keys and values [N, S, H * Dh] for every layer, once;
+    // reorders only remap their rows. The cache copies them into its own storage, so the
+    // encoder's values and the projections go back to the buffer pool.
+    noGrad(() =>
+      withScratch(
+        () => {
+          const memory = model.encode(sourceIds, sourceMask);
+          decoder.layers.items.forEach((layer, i) => {
+            const attn = layer.encoder_attn;
+            if (!attn) return;
+            const [N, S, D] = memory.shape;
+            this.caches[i].cross.append(
+              attn.k_proj.forward(memory).f32,
+              attn.v_proj.forward(memory).f32,
+              N,
+              S,
+              H,
+              D / H,
+            );
+          });
+        },
+        () => [],
+      ),
+    );
   }
 
   get rows(): number {
@@ -114,24 +138,12 @@ export class Seq2SeqIncremental {
   }
 
   next(tokens: Int32Array): Float32Array {
-    const rows = this.rows;
     this.steps++;
-    if (this.step) {
-      // Generated tokens are never padding: every row's new token sits at position steps - 1.
-      const positions = new Int32Array(rows).fill(this.steps - 1);
-      return this.step.run(Int32Array.from(tokens), positions, this.caches, {
-        self: null,
-        cross: { keep: this.sourceKeep, stride: this.sourceMask.shape[1] },
-      });
-    }
-    return noGrad(() => {
-      const mask = new Tensor(new Int32Array(rows * this.steps).fill(1), [rows, this.steps]);
-      const h = this.model.decoder.forward(new Tensor(Int32Array.from(tokens), [rows, 1]), mask, {
-        memory: this.memory,
-        sourceMask: this.sourceMask,
-        caches: this.caches,
-      });
-      return this.model.project(h).f32;
+    // Generated tokens are never padding: every row's new token sits at position steps - 1.
+    const positions = new Int32Array(this.rows).fill(this.steps - 1);
+    return this.step.run(Int32Array.from(tokens), positions, this.caches, {
+      self: null,
+      cross: this.sourceKeep,
     });
   }
 
@@ -141,10 +153,6 @@ export class Seq2SeqIncremental {
       c.cross.reorder(keep);
     }
     this.nRows = keep.length;
-    if (!this.step) {
-      this.memory = pickRows(this.memory, keep);
-      this.sourceMask = pickRows(this.sourceMask, keep);
-    }
   }
 }
 
@@ -155,10 +163,12 @@ export class Seq2SeqIncremental {
  */
 export class DecoderOnlyIncremental {
   readonly vocabSize: number;
-  private mask: Tensor;
   private readonly caches: DecoderLayerCache[];
   private pending: Float32Array | null;
-  private readonly step: DecodeStep | null;
+  private readonly step: ModelStep;
+  /** Rows, and positions held so far (prompt width plus steps). */
+  private N: number;
+  private T: number;
   /** Self-attention keep mask [rows, stride] of every position so far (1 = real). */
   private keep: Uint8Array;
   private stride: number;
@@ -170,16 +180,18 @@ export class DecoderOnlyIncremental {
    * With `bf16`, the steps after the prompt multiply by those bfloat16 copies of the weights.
    */
   constructor(
-    private readonly model: DecoderOnlyModel,
+    model: DecoderOnlyModel,
     promptIds: Tensor,
     promptMask: Tensor,
     options: { bf16?: Bf16Weights } = {},
   ) {
     this.vocabSize = model.config.vocab_size;
-    this.mask = promptMask;
     this.caches = newCaches(model.decoder);
     const [N, P] = promptIds.shape;
+    this.N = N;
+    this.T = P;
     const V = this.vocabSize;
+    // The prompt runs through the layers' tensor path, filling the caches.
     const logits = noGrad(
       () =>
         model.project(model.decoder.forward(promptIds, promptMask, { caches: this.caches })).f32,
@@ -187,9 +199,7 @@ export class DecoderOnlyIncremental {
     this.pending = logits.length === 0 ? new Float32Array(0) : new Float32Array(N * V);
     for (let r = 0; r < N; r++)
       this.pending.set(logits.subarray((r * P + P - 1) * V, (r * P + P) * V), r * V);
-    this.step = needsModulePath(model.decoder)
-      ? null
-      : new DecodeStep(model.decoder, model.lm_head, model.final_logits_bias, options.bf16 ?? null);
+    this.step = new ModelStep(model, options.bf16 ?? null);
     this.stride = Math.max(16, 2 * P);
     this.keep = keepFrom(promptMask, this.stride);
     this.counts = new Int32Array(N);
@@ -198,7 +208,7 @@ export class DecoderOnlyIncremental {
   }
 
   get rows(): number {
-    return this.mask.shape[0];
+    return this.N;
   }
 
   next(tokens: Int32Array): Float32Array {
@@ -207,40 +217,30 @@ export class DecoderOnlyIncremental {
       this.pending = null;
       return out;
     }
-    const [N, T] = this.mask.shape;
-    this.mask = appendRealColumn(this.mask);
-    if (this.step) {
-      if (T + 1 > this.stride) {
-        const stride = 2 * this.stride;
-        const keep = new Uint8Array(N * stride);
-        for (let r = 0; r < N; r++)
-          keep.set(this.keep.subarray(r * this.stride, r * this.stride + T), r * stride);
-        this.keep = keep;
-        this.stride = stride;
-      }
-      const positions = Int32Array.from(this.counts);
-      for (let r = 0; r < N; r++) {
-        this.keep[r * this.stride + T] = 1;
-        this.counts[r]++;
-      }
-      return this.step.run(Int32Array.from(tokens), positions, this.caches, {
-        self: { keep: this.keep, stride: this.stride },
-        cross: null,
-      });
+    const { N, T } = this;
+    this.T = T + 1;
+    if (T + 1 > this.stride) {
+      const stride = 2 * this.stride;
+      const keep = new Uint8Array(N * stride);
+      for (let r = 0; r < N; r++)
+        keep.set(this.keep.subarray(r * this.stride, r * this.stride + T), r * stride);
+      this.keep = keep;
+      this.stride = stride;
     }
-    return noGrad(
-      () =>
-        this.model.project(
-          this.model.decoder.forward(new Tensor(Int32Array.from(tokens), [N, 1]), this.mask, {
-            caches: this.caches,
-          }),
-        ).f32,
-    );
+    const positions = Int32Array.from(this.counts);
+    for (let r = 0; r < N; r++) {
+      this.keep[r * this.stride + T] = 1;
+      this.counts[r]++;
+    }
+    return this.step.run(Int32Array.from(tokens), positions, this.caches, {
+      self: { keep: this.keep, stride: this.stride },
+      cross: null,
+    });
   }
 
   reorder(keep: readonly number[]): void {
     for (const c of this.caches) c.self.reorder(keep);
-    this.mask = pickRows(this.mask, keep);
+    this.N = keep.length;
     const stride = this.stride;
     const picked = new Uint8Array(keep.length * stride);
     keep.forEach((r, i) => {

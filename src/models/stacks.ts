@@ -7,53 +7,18 @@
 import { and, causal, keyPaddingFromAttentionMask, prefixLM } from "../attention/masks.js";
 import type { MaskSource } from "../attention/multi-head.js";
 import type { Unpadded } from "../attention/unpadded.js";
+import type { Bf16Weights } from "../nn/bf16-weights.js";
 import { Embedding, LayerNorm } from "../nn/layers.js";
 import { Module, ModuleList } from "../nn/module.js";
-import { positionsFromMask, sinusoidalPositions } from "../nn/positions.js";
-import { add, mul } from "../tensor/ops/elementwise.js";
-import { dropout } from "../tensor/ops/nn.js";
+import { positionsFromMask } from "../nn/positions.js";
 import { slice } from "../tensor/ops/shape.js";
-import { Tensor } from "../tensor/tensor.js";
+import type { Tensor } from "../tensor/tensor.js";
 import { MaskwiseError } from "../util/errors.js";
 import type { Rng } from "../util/rng.js";
 import { DecoderLayer, type DecoderLayerCache, EncoderLayer, type Noise } from "./blocks.js";
 import type { ModelConfig } from "./config.js";
-
-/** Token embedding (scaled) plus position encoding for the given positions. */
-function embed(
-  cfg: ModelConfig,
-  tokens: Embedding,
-  learned: Embedding | null,
-  ids: Tensor,
-  positions: Tensor,
-  training: boolean,
-  noise?: Noise,
-): Tensor {
-  let x = tokens.forward(ids);
-  if (cfg.scale_embedding) x = mul(x, Math.sqrt(cfg.d_model));
-  const pos = learned
-    ? learned.forward(clampPositions(positions, cfg.max_position_embeddings))
-    : sinusoidalPositions(positions, cfg.d_model);
-  x = add(x, pos);
-  return noise && training ? dropout(x, cfg.dropout, noise.rng) : x;
-}
-
-/** Learned tables have no row for -1 (left padding): such positions read row 0; they are masked anyway. */
-function clampPositions(p: Tensor, max: number): Tensor {
-  const d = p.i32;
-  const out = new Int32Array(d.length);
-  for (let i = 0; i < d.length; i++) {
-    if (d[i] >= max) {
-      throw new MaskwiseError(`position ${d[i]} exceeds max_position_embeddings ${max}`, {
-        code: "E_SHAPE",
-        where: "learned positions",
-        hint: "shorten the input or raise max_position_embeddings",
-      });
-    }
-    out[i] = Math.max(0, d[i]);
-  }
-  return new Tensor(out, p.shape);
-}
+import { StackInput } from "./embed.js";
+import type { StepMasks, StepView } from "./step-buffers.js";
 
 /** What an encoder pass may take beyond ids and mask. */
 export interface EncoderForwardOptions {
@@ -93,6 +58,8 @@ export class Encoder extends Module {
   readonly embed_positions: Embedding | null;
   readonly layers: ModuleList<EncoderLayer>;
   readonly layer_norm: LayerNorm | null;
+  /** Token embedding plus positions (its tensors are embed_tokens and embed_positions). */
+  readonly input: StackInput;
 
   constructor(
     readonly cfg: ModelConfig,
@@ -111,6 +78,7 @@ export class Encoder extends Module {
             new Embedding(cfg.max_position_embeddings, cfg.d_model, { rng, std: cfg.init_std }),
           )
         : null;
+    this.input = new StackInput(cfg, this.embed_tokens, this.embed_positions);
     const sizes = { heads: cfg.encoder_attention_heads, ffn: cfg.encoder_ffn_dim };
     this.layers = this.child(
       "layers",
@@ -128,10 +96,7 @@ export class Encoder extends Module {
     const { noise, weights, rows } = options;
     const mask = keyPaddingFromAttentionMask(attentionMask);
     const positions = positionsFromMask(attentionMask);
-    let x = embed(
-      this.cfg,
-      this.embed_tokens,
-      this.embed_positions,
+    let x = this.input.forward(
       rows ? rows.pick(ids) : ids,
       rows ? rows.pick(positions) : positions,
       this.training,
@@ -154,6 +119,8 @@ export class Decoder extends Module {
   readonly embed_positions: Embedding | null;
   readonly layers: ModuleList<DecoderLayer>;
   readonly layer_norm: LayerNorm | null;
+  /** Token embedding plus positions (its tensors are embed_tokens and embed_positions). */
+  readonly input: StackInput;
 
   constructor(
     readonly cfg: ModelConfig,
@@ -173,6 +140,7 @@ export class Decoder extends Module {
             new Embedding(cfg.max_position_embeddings, cfg.d_model, { rng, std: cfg.init_std }),
           )
         : null;
+    this.input = new StackInput(cfg, this.embed_tokens, this.embed_positions);
     const sizes = { heads: cfg.decoder_attention_heads, ffn: cfg.decoder_ffn_dim };
     this.layers = this.child(
       "layers",
@@ -213,10 +181,7 @@ export class Decoder extends Module {
       Tnew === Tall
         ? positionsFromMask(attentionMask)
         : slice(positionsFromMask(attentionMask), 1, Tall - Tnew);
-    let y = embed(
-      this.cfg,
-      this.embed_tokens,
-      this.embed_positions,
+    let y = this.input.forward(
       rows ? rows.pick(ids) : ids,
       rows ? rows.pick(positions) : positions,
       this.training,
@@ -239,5 +204,26 @@ export class Decoder extends Module {
       });
     });
     return this.layer_norm ? this.layer_norm.forward(y) : y;
+  }
+
+  /**
+   * One decoding step on flat arrays: tokens [R] at positions [R] (each row's index among its
+   * real tokens) -> the final hidden states [R, D], a view of the step's buffers; each layer's
+   * self cache gains one position per row. What `forward` computes with caches for one new token
+   * per row, without tensors, tape or dropout (tests check it against recomputation).
+   */
+  step(
+    tokens: Int32Array,
+    positions: Int32Array,
+    caches: readonly DecoderLayerCache[],
+    masks: StepMasks,
+    view: StepView,
+    bf16: Bf16Weights | null = null,
+  ): Float32Array {
+    this.input.into(tokens, positions, view.x);
+    this.layers.items.forEach((layer, i) => {
+      layer.step(view, caches[i], masks, bf16);
+    });
+    return this.layer_norm ? this.layer_norm.into(view.x, view.h, view.R, view) : view.x;
   }
 }

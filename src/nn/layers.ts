@@ -1,9 +1,15 @@
 // The basic layers: Linear (weight [out, in] as PyTorch stores it), Embedding, LayerNorm.
+// `forward` computes on tensors (on the tape); `into` computes the same on flat arrays into a
+// given buffer, for incremental decoding, where a step's few rows make tensors and the tape cost
+// more than the arithmetic.
+import { gemmBf16Reference } from "../backend/reference-decode.js";
+import { getBackend } from "../tensor/dispatch.js";
 import { linear } from "../tensor/ops/linear.js";
 import { layerNorm } from "../tensor/ops/nn.js";
 import { embedding } from "../tensor/ops/select.js";
 import { ones, randn, type Tensor, zeros } from "../tensor/tensor.js";
 import type { Rng } from "../util/rng.js";
+import type { Bf16Weights } from "./bf16-weights.js";
 import { Module } from "./module.js";
 
 export interface InitOptions {
@@ -36,6 +42,76 @@ export class Linear extends Module {
   forward(x: Tensor, options: { relu?: boolean } = {}): Tensor {
     return linear(x, this.weight, this.bias, options);
   }
+
+  /**
+   * out [R, out] = x [R, in] W^T + b on flat arrays; with `residual`, out += x W^T + b (out holds
+   * the residual stream, so a sublayer's output is added without another pass). With `bf16`
+   * holding a copy of W, the product reads it (inputs rounded to bfloat16, sums float32).
+   */
+  into(
+    x: Float32Array,
+    out: Float32Array,
+    R: number,
+    options: { residual?: boolean; bf16?: Bf16Weights | null } = {},
+  ): void {
+    const n = this.outFeatures;
+    const k = this.inFeatures;
+    const b = this.bias?.f32;
+    // The bias goes into C first; the product then adds to it (beta = 1).
+    if (options.residual) {
+      if (b) for (let r = 0; r < R; r++) for (let j = 0; j < n; j++) out[r * n + j] += b[j];
+    } else if (b) {
+      for (let r = 0; r < R; r++) out.set(b, r * n);
+    } else {
+      out.fill(0, 0, R * n);
+    }
+    productInto(x, this.weight.f32, out, R, n, k, options.bf16 ?? null);
+  }
+}
+
+/**
+ * C [m, n] += A [m, k] W^T with W [n, k], or with W's bfloat16 copy when `bf16` has one. Every
+ * row count takes the same product, so a decoded sentence does not depend on how many others
+ * share its batch.
+ */
+export function productInto(
+  a: Float32Array,
+  w: Float32Array,
+  c: Float32Array,
+  m: number,
+  n: number,
+  k: number,
+  bf16: Bf16Weights | null,
+): void {
+  const be = getBackend();
+  const half = bf16?.of(w);
+  if (half) {
+    if (be.gemmBf16) be.gemmBf16(m, n, k, a, half, c);
+    else gemmBf16Reference(m, n, k, a, half, c);
+    return;
+  }
+  be.gemm({
+    batch: 1,
+    m,
+    n,
+    k,
+    transA: false,
+    transB: true,
+    alpha: 1,
+    beta: 1,
+    a,
+    aOffset: 0,
+    lda: k,
+    strideA: 0,
+    b: w,
+    bOffset: 0,
+    ldb: k,
+    strideB: 0,
+    c,
+    cOffset: 0,
+    ldc: n,
+    strideC: 0,
+  });
 }
 
 /** Rows of a [num, dim] table looked up by int32 ids. */
@@ -72,5 +148,17 @@ export class LayerNorm extends Module {
   }
   forward(x: Tensor): Tensor {
     return layerNorm(x, this.weight, this.bias, this.eps);
+  }
+
+  /** out [R, dim] = the same normalisation of x [R, dim] on flat arrays (mean, rstd: [R] scratch). */
+  into(
+    x: Float32Array,
+    out: Float32Array,
+    R: number,
+    scratch: { mean: Float32Array; rstd: Float32Array },
+  ): Float32Array {
+    const { weight, bias, dim, eps } = this;
+    getBackend().layerNorm(x, weight.f32, bias.f32, out, scratch.mean, scratch.rstd, R, dim, eps);
+    return out;
   }
 }

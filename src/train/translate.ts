@@ -3,9 +3,9 @@
 import { beamSearch } from "../decode/beam.js";
 import { greedy } from "../decode/greedy.js";
 import type { Hypothesis } from "../decode/types.js";
-import type { Bf16Weights } from "../models/decode-step.js";
 import type { EncoderDecoderModel } from "../models/encoder-decoder.js";
 import { Seq2SeqIncremental } from "../models/incremental.js";
+import type { Bf16Weights } from "../nn/bf16-weights.js";
 import { Tensor } from "../tensor/tensor.js";
 
 /** What translation needs of a tokenizer. */
@@ -26,7 +26,7 @@ export interface TranslateOptions {
   noRepeatNgramSize?: number;
   /** Source tokens beyond this are cut (the model never saw longer inputs). */
   maxSourceLength?: number;
-  /** Decode on these bfloat16 copies of the decoder's weights (src/models/decode-step.ts). */
+  /** Decode on these bfloat16 copies of the decoder's weights (src/nn/bf16-weights.ts). */
   bf16?: Bf16Weights;
 }
 

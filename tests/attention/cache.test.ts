@@ -3,7 +3,7 @@
 // [B, H, T, Dh] tensors as concatenating every step and picking rows would.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { AttentionCache } from "../../src/attention/cache.js";
+import { AttentionCache, cachedHeads } from "../../src/attention/cache.js";
 import { Tensor } from "../../src/tensor/tensor.js";
 import { Rng } from "../../src/util/rng.js";
 
@@ -15,6 +15,20 @@ function randomStep(rng: Rng, rows: number, T: number): Tensor {
   const d = new Float32Array(rows * H * T * Dh);
   for (let i = 0; i < d.length; i++) d[i] = rng.normal();
   return new Tensor(d, [rows, H, T, Dh]);
+}
+
+/** Appends t [rows, H, T, Dh] as keys and values, handing them over token-major [rows, T, H * Dh]. */
+function appendHeads(c: AttentionCache, t: Tensor): void {
+  const [R, , T] = t.shape;
+  const flat = new Float32Array(t.size);
+  for (let b = 0; b < R; b++)
+    for (let h = 0; h < H; h++)
+      for (let j = 0; j < T; j++)
+        flat.set(
+          t.f32.subarray(((b * H + h) * T + j) * Dh, ((b * H + h) * T + j + 1) * Dh),
+          ((b * T + j) * H + h) * Dh,
+        );
+  c.append(flat, flat, R, T, H, Dh);
 }
 
 /** What the cache must hold: per batch row, per head, the list of Dh-vectors so far. */
@@ -33,7 +47,7 @@ function appendModel(m: Model, t: Tensor): Model {
 }
 
 function assertHolds(c: AttentionCache, m: Model, what: string) {
-  const k = c.k as Tensor;
+  const k = cachedHeads(c.view(), "k");
   const T = m[0]?.[0]?.length ?? 0;
   assert.deepEqual(k.shape, [m.length, H, T, Dh], `${what}: shape`);
   const want = m.flat(3);
@@ -55,10 +69,10 @@ test("appends grow the storage in place and keep every earlier position", () => 
   const rng = new Rng(1);
   const c = new AttentionCache();
   let keys: Model = [];
-  assert.equal(c.k, null);
+  assert.equal(c.length, 0);
   for (const T of [5, 1, 1, 12, 1, 20]) {
     const k = randomStep(rng, B, T);
-    c.append(k, k);
+    appendHeads(c, k);
     keys = appendModel(keys, k);
     assertHolds(c, keys, `after ${c.length}`);
   }
@@ -70,7 +84,7 @@ test("reorder with repeats and drops, then append: rows diverge, sharing what th
   const c = new AttentionCache();
   let keys: Model = [];
   const k0 = randomStep(rng, B, 4);
-  c.append(k0, k0);
+  appendHeads(c, k0);
   keys = appendModel(keys, k0);
   // Drops, repeats, a batch wider than the storage's rows (4 > 3), and three times over so that
   // the appends pass the initial capacity of 16 positions with a slot table.
@@ -86,9 +100,7 @@ test("reorder with repeats and drops, then append: rows diverge, sharing what th
     keys = keep.map((r) => keys[r]);
     assertHolds(c, keys, `after reorder ${keep}`);
     const step = randomStep(rng, keep.length, 1);
-    const flat = new Float32Array(keep.length * H * Dh);
-    flat.set(step.f32);
-    c.appendStep(flat, flat, keep.length, H, Dh);
+    appendHeads(c, step);
     keys = appendModel(keys, step);
     assertHolds(c, keys, `after append to ${keep}`);
     assert.ok(c.view().slots, "a slot table instead of copied rows");
@@ -100,7 +112,7 @@ test("reorder with repeats and drops, then append: rows diverge, sharing what th
 test("a wrong row or shape is an error", () => {
   const c = new AttentionCache();
   const k = randomStep(new Rng(3), B, 2);
-  c.append(k, k);
+  appendHeads(c, k);
   assert.throws(() => c.reorder([0, 3]), /outside/);
-  assert.throws(() => c.append(randomStep(new Rng(4), 2, 1), randomStep(new Rng(4), 2, 1)), /rows/);
+  assert.throws(() => appendHeads(c, randomStep(new Rng(4), 2, 1)), /rows/);
 });

@@ -8,10 +8,13 @@ import { test } from "node:test";
 import { AttentionCache } from "../../src/attention/cache.js";
 import type { DecoderLayerCache } from "../../src/models/blocks.js";
 import { resolveConfig } from "../../src/models/config.js";
-import { Bf16Weights } from "../../src/models/decode-step.js";
 import { DecoderOnlyModel } from "../../src/models/decoder-only.js";
 import { EncoderDecoderModel } from "../../src/models/encoder-decoder.js";
-import { DecoderOnlyIncremental, Seq2SeqIncremental } from "../../src/models/incremental.js";
+import {
+  DecoderOnlyIncremental,
+  decodingBf16Weights,
+  Seq2SeqIncremental,
+} from "../../src/models/incremental.js";
 import { fromBf16, toBf16 } from "../../src/tensor/bf16.js";
 import * as T from "../../src/tensor/index.js";
 import { Rng } from "../../src/util/rng.js";
@@ -257,7 +260,7 @@ forEachBackend("decoders for search", () => {
         if (lin) round(lin.weight.f32);
     }
     round(rounded.lm_head.weight.f32);
-    const bf16 = new Bf16Weights(model.decoder, model.lm_head);
+    const bf16 = decodingBf16Weights(model);
     for (const N of [2, 10]) {
       const S = 4;
       const src = T.intTensor(

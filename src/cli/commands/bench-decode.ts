@@ -2,13 +2,12 @@
 // (random weights): batch 1, a 32-token source of random ids, exactly 32 new tokens (eos
 // ignored), greedy and beam 5 with length penalty 1; one warm-up run, then the median of 5
 // (--runs changes the count, for profiles: bench/decode-profile.mjs reads them). --bf16 decodes
-// on bfloat16 copies of the decoder's weights (src/models/decode-step.ts).
+// on bfloat16 copies of the decoder's weights (src/nn/bf16-weights.ts).
 import { beamSearch } from "../../decode/beam.js";
 import { greedy } from "../../decode/greedy.js";
 import { resolveConfig } from "../../models/config.js";
-import { Bf16Weights } from "../../models/decode-step.js";
 import { EncoderDecoderModel } from "../../models/encoder-decoder.js";
-import { Seq2SeqIncremental } from "../../models/incremental.js";
+import { decodingBf16Weights, Seq2SeqIncremental } from "../../models/incremental.js";
 import { getBackend } from "../../tensor/dispatch.js";
 import { Tensor } from "../../tensor/tensor.js";
 import { Rng } from "../../util/rng.js";
@@ -46,7 +45,7 @@ export const command: Command = {
     );
     const srcMask = new Tensor(new Int32Array(32).fill(1), [1, 32]);
     const newTokens = 32;
-    const bf16 = values.bf16 ? new Bf16Weights(model.decoder, model.lm_head) : undefined;
+    const bf16 = values.bf16 ? decodingBf16Weights(model) : undefined;
     const start = () => new Seq2SeqIncremental(model, src, srcMask, { bf16 });
     const opts = { startToken: cfg.decoder_start_token_id, eosToken: -1, maxLength: newTokens };
     let produced = 0;

@@ -3,7 +3,7 @@
 
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { Bf16Weights } from "../../models/decode-step.js";
+import { decodingBf16Weights } from "../../models/incremental.js";
 import { loadEncoderDecoder } from "../../node/model-dir.js";
 import { loadTokenizer } from "../../node/training-setup.js";
 import { translateLines } from "../../train/translate.js";
@@ -69,7 +69,7 @@ export const command: Command = {
         integer: true,
       }),
       maxSourceLength: 1024,
-      ...(v.bf16 ? { bf16: new Bf16Weights(model.decoder, model.lm_head) } : {}),
+      ...(v.bf16 ? { bf16: decodingBf16Weights(model) } : {}),
     };
     const flush = (lines: string[]) => {
       const nonEmpty = lines.map((l, i) => [l, i] as const).filter(([l]) => l.trim() !== "");

@@ -1,0 +1,81 @@
+// The input of a Transformer stack: each token's embedding (times sqrt(d_model) when the config
+// scales embeddings) plus the encoding of its position (sinusoidal, or a row of a learned table),
+// then dropout in training. `forward` computes it on tensors for whole sequences; `into` computes
+// the same for one new token per row on flat arrays (incremental decoding).
+import type { Embedding } from "../nn/layers.js";
+import { sinusoidalPositions } from "../nn/positions.js";
+import { add, mul } from "../tensor/ops/elementwise.js";
+import { dropout } from "../tensor/ops/nn.js";
+import { Tensor } from "../tensor/tensor.js";
+import { MaskwiseError } from "../util/errors.js";
+import type { Noise } from "./blocks.js";
+import type { ModelConfig } from "./config.js";
+
+export class StackInput {
+  constructor(
+    private readonly cfg: ModelConfig,
+    private readonly tokens: Embedding,
+    private readonly learned: Embedding | null,
+  ) {}
+
+  /** ids [...] and positions [...] (the same shape) -> [..., D] */
+  forward(ids: Tensor, positions: Tensor, training: boolean, noise?: Noise): Tensor {
+    const cfg = this.cfg;
+    let x = this.tokens.forward(ids);
+    if (cfg.scale_embedding) x = mul(x, Math.sqrt(cfg.d_model));
+    const pos = this.learned
+      ? this.learned.forward(learnedRows(positions, cfg.max_position_embeddings))
+      : sinusoidalPositions(positions, cfg.d_model);
+    x = add(x, pos);
+    return noise && training ? dropout(x, cfg.dropout, noise.rng) : x;
+  }
+
+  /** out [R, D] = the input of tokens [R] at positions [R], as `forward` computes it (no dropout). */
+  into(tokens: Int32Array, positions: Int32Array, out: Float32Array): void {
+    const D = this.cfg.d_model;
+    const R = tokens.length;
+    const table = this.tokens.weight.f32;
+    const num = this.tokens.num;
+    // float32(sqrt(D)): the scalar `forward` multiplies by; a product of two float32 values is
+    // exact in double, so rounding it once gives the float32 product.
+    const scale = this.cfg.scale_embedding ? Math.fround(Math.sqrt(D)) : 1;
+    const pos = this.learned
+      ? this.learned.weight.f32
+      : sinusoidalPositions(new Tensor(positions, [R]), D).f32;
+    const rows = this.learned
+      ? learnedRows(new Tensor(positions, [R]), this.cfg.max_position_embeddings).i32
+      : null;
+    for (let r = 0; r < R; r++) {
+      const t = tokens[r];
+      if (!Number.isInteger(t) || t < 0 || t >= num) {
+        throw new MaskwiseError(`token id ${t} is outside the vocabulary of ${num}`, {
+          code: "E_INDEX",
+          where: "decoding step",
+        });
+      }
+      const p = rows ? rows[r] * D : r * D;
+      for (let d = 0; d < D; d++)
+        out[r * D + d] = Math.fround(table[t * D + d] * scale) + pos[p + d];
+    }
+  }
+}
+
+/**
+ * The rows of a learned position table for positions p: row p, and row 0 for -1 (left padding,
+ * masked anyway); a position past the table is an error.
+ */
+function learnedRows(p: Tensor, max: number): Tensor {
+  const d = p.i32;
+  const out = new Int32Array(d.length);
+  for (let i = 0; i < d.length; i++) {
+    if (d[i] >= max) {
+      throw new MaskwiseError(`position ${d[i]} exceeds max_position_embeddings ${max}`, {
+        code: "E_SHAPE",
+        where: "learned positions",
+        hint: "shorten the input or raise max_position_embeddings",
+      });
+    }
+    out[i] = Math.max(0, d[i]);
+  }
+  return new Tensor(out, p.shape);
+}

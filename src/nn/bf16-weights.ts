@@ -1,0 +1,31 @@
+// bfloat16 copies of the weights a decoding step multiplies by, keyed by the float32 weight they
+// copy: a step's Linear layers then read half the bytes a token streams and take their inputs
+// rounded to bfloat16 (products exact, so a CPU's bfloat16 dot-product instruction can compute
+// them; see src/tensor/bf16.ts); activations, caches and sums stay float32. A snapshot: build it
+// after the weights are final (training changes the float32 weights, not these).
+import { toBf16 } from "../tensor/bf16.js";
+import type { Linear } from "./layers.js";
+
+export class Bf16Weights {
+  private readonly byWeight = new Map<Float32Array, Uint16Array>();
+
+  /** Copies the weights of the given Linear layers (absent ones skipped, shared ones once). */
+  constructor(layers: Iterable<Linear | null | undefined>) {
+    for (const lin of layers) {
+      if (lin && !this.byWeight.has(lin.weight.f32))
+        this.byWeight.set(lin.weight.f32, toBf16(lin.weight.f32));
+    }
+  }
+
+  /** The bfloat16 copy of weight `w`, or undefined when it has none. */
+  of(w: Float32Array): Uint16Array | undefined {
+    return this.byWeight.get(w);
+  }
+
+  /** Bytes of the copies. */
+  get bytes(): number {
+    let n = 0;
+    for (const u of this.byWeight.values()) n += u.byteLength;
+    return n;
+  }
+}
