@@ -36,22 +36,4 @@ export function parseFlags<O extends Options>(
   }
 }
 
-/** Reads a numeric flag, failing clearly when it is not a number in range. */
-export function numberFlag(
-  command: string,
-  name: string,
-  value: string | undefined,
-  fallback: number,
-  { min = Number.NEGATIVE_INFINITY, integer = false } = {},
-): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < min || (integer && !Number.isInteger(n))) {
-    throw new MaskwiseError(`--${name} must be ${integer ? "an integer" : "a number"} >= ${min}`, {
-      code: "E_ARG",
-      where: `maskwise ${command} --${name} ${value}`,
-      hint: `see 'maskwise ${command} --help'`,
-    });
-  }
-  return n;
-}
+export { numberFlag } from "../util/flags.js";

@@ -12,6 +12,7 @@ import { DEFAULT_SPECIAL_TOKENS, type Tokenizer, trainTokenizer } from "../token
 import type { TrainableModel } from "../train/tasks.js";
 import type { Trainer, TrainerOptions } from "../train/trainer.js";
 import { MaskwiseError } from "../util/errors.js";
+import { numberFlag } from "../util/flags.js";
 import { readText } from "./files.js";
 import { DirectoryStore } from "./run-store.js";
 import { checkSameTokenizer, initFrom, loadTokenizer, modelConfigFor } from "./training-setup.js";
@@ -86,32 +87,12 @@ export function runFlagsHelp(labelSmoothing: number): string {
 
 export type Flags = Record<string, string | boolean | string[] | boolean[] | undefined>;
 
-function numeric(
-  command: string,
-  name: string,
-  value: unknown,
-  fallback: number,
-  min: number,
-  integer: boolean,
-): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < min || (integer && !Number.isInteger(n))) {
-    throw new MaskwiseError(`--${name} must be ${integer ? "an integer" : "a number"} >= ${min}`, {
-      code: "E_ARG",
-      where: `maskwise ${command} --${name} ${value}`,
-      hint: `see 'maskwise ${command} --help'`,
-    });
-  }
-  return n;
-}
-
 export function intFlag(command: string, v: Flags, name: string, fallback: number, min = 0) {
-  return numeric(command, name, v[name], fallback, min, true);
+  return numberFlag(command, name, v[name] as string | undefined, fallback, { min, integer: true });
 }
 
 export function numFlag(command: string, v: Flags, name: string, fallback: number, min = 0) {
-  return numeric(command, name, v[name], fallback, min, false);
+  return numberFlag(command, name, v[name] as string | undefined, fallback, { min });
 }
 
 export function required(command: string, v: Flags, names: readonly string[]): void {

@@ -11,10 +11,11 @@ import { causalLM } from "../objectives/lm.js";
 import { mass } from "../objectives/mass.js";
 import { maskedLM } from "../objectives/mlm.js";
 import { spanCorruption } from "../objectives/span-corruption.js";
-import type { SpecialIds } from "../objectives/types.js";
+import type { Example, SpecialIds } from "../objectives/types.js";
 import { sentinelTokens, type Tokenizer } from "../tokenizer/index.js";
 import { MaskwiseError } from "../util/errors.js";
-import type { Objective } from "./examples.js";
+import { Rng } from "../util/rng.js";
+import { type ExampleSource, noisedExamples, type Objective } from "./examples.js";
 
 export const OBJECTIVES = ["mlm", "span", "infill", "mass", "clm"] as const;
 export type ObjectiveName = (typeof OBJECTIVES)[number];
@@ -118,4 +119,62 @@ export function pretrainingObjective(
   if (name === "infill")
     return { objective: (t, rng) => textInfilling(t, ids, rng, { rate }), fixed: false };
   return { objective: (t, rng) => mass(t, ids, rng, { fragment: rate }), fixed: false };
+}
+
+/**
+ * Held-out validation lines: a fixed shuffle (not the run's seed), so every run on the same
+ * lines holds out the same ones; `fraction` of them, at most 2,000.
+ */
+export function holdOut(
+  lines: readonly string[],
+  fraction: number,
+): { train: string[]; valid: string[] } {
+  const n = Math.min(2000, Math.ceil(lines.length * fraction));
+  const held = new Set(new Rng(20240601).shuffle(lines.map((_, i) => i)).slice(0, n));
+  return {
+    train: lines.filter((_, i) => !held.has(i)),
+    valid: lines.filter((_, i) => held.has(i)),
+  };
+}
+
+/**
+ * Token sequences of text lines: a line longer than `maxLen` becomes several (none of the text
+ * is dropped), each with room for what an objective adds (eos; bos for clm).
+ */
+export function linePieces(
+  lines: readonly string[],
+  tok: Pick<Tokenizer, "encode">,
+  maxLen: number,
+): number[][] {
+  const piece = maxLen - 2;
+  return lines.flatMap((l) => {
+    const ids = tok.encode(l);
+    const out: number[][] = [];
+    for (let i = 0; i < ids.length; i += piece) out.push(ids.slice(i, i + piece));
+    return out;
+  });
+}
+
+/**
+ * The examples of a pretraining run: an objective that draws nothing (clm) is applied once; a
+ * noising one draws per epoch from the run's seed, and validation once (as epoch 0) from a seed
+ * of its own.
+ */
+export function pretrainingData(
+  train: readonly number[][],
+  valid: readonly number[][],
+  o: { objective: Objective; fixed: boolean },
+  seed: number,
+): { train: Example[] | ExampleSource; valid: Example[] | ExampleSource } {
+  const { objective } = o;
+  if (o.fixed) {
+    return {
+      train: train.map((t) => objective(t, new Rng(0))),
+      valid: valid.map((t) => objective(t, new Rng(0))),
+    };
+  }
+  return {
+    train: noisedExamples(train, objective, seed, 2),
+    valid: noisedExamples(valid, objective, seed + 7919, 2),
+  };
 }

@@ -22,17 +22,18 @@ import {
   trainerOptions,
 } from "../../node/train-run.js";
 import { sentinelTokens, tokenizerToString } from "../../tokenizer/index.js";
-import { noisedExamples } from "../../train/examples.js";
 import {
   DEFAULT_RATE,
+  holdOut,
+  linePieces,
   OBJECTIVES,
   type ObjectiveName,
+  pretrainingData,
   pretrainingObjective,
   sentinelsNeeded,
 } from "../../train/pretraining.js";
 import { Trainer } from "../../train/trainer.js";
 import { MaskwiseError } from "../../util/errors.js";
-import { Rng } from "../../util/rng.js";
 import { type Command, parseFlags } from "../command.js";
 import { progress, progressBar, progressDone } from "../timing.js";
 
@@ -125,10 +126,7 @@ export const command: Command = {
           where: "maskwise pretrain --valid-fraction",
         });
       }
-      const n = Math.min(2000, Math.ceil(trainLines.length * fraction));
-      const held = new Set(new Rng(20240601).shuffle(trainLines.map((_, i) => i)).slice(0, n));
-      validLines = trainLines.filter((_, i) => held.has(i));
-      trainLines = trainLines.filter((_, i) => !held.has(i));
+      ({ train: trainLines, valid: validLines } = holdOut(trainLines, fraction));
     }
     progress(
       `pretrain: ${trainLines.length} training lines, ${validLines.length} validation lines`,
@@ -152,32 +150,16 @@ export const command: Command = {
       rate,
       wholeWord,
     });
-    // A line longer than --max-len becomes several examples (none of the text is dropped), each
-    // with room for what the objective adds (eos; bos for clm).
-    const piece = maxLen - 2;
-    const encode = (lines: string[]) =>
-      lines.flatMap((l) => {
-        const ids = tok.encode(l);
-        const out: number[][] = [];
-        for (let i = 0; i < ids.length; i += piece) out.push(ids.slice(i, i + piece));
-        return out;
-      });
-    const trainSeqs = encode(trainLines);
-    const validSeqs = encode(validLines);
     const options = trainerOptions(run, flags, seed, {
       labelSmoothing: 0,
       data: { objective: objectiveName, rate, wholeWord, maxLen },
     });
-    const data = fixed
-      ? {
-          train: trainSeqs.map((t) => objective(t, new Rng(0))),
-          valid: validSeqs.map((t) => objective(t, new Rng(0))),
-        }
-      : {
-          train: noisedExamples(trainSeqs, objective, seed, 2),
-          // Validation noise is drawn once (as epoch 0) from its own seed.
-          valid: noisedExamples(validSeqs, objective, seed + 7919, 2),
-        };
+    const data = pretrainingData(
+      linePieces(trainLines, tok, maxLen),
+      linePieces(validLines, tok, maxLen),
+      { objective, fixed },
+      seed,
+    );
     const stop = interruptFlag();
     const trainer = new Trainer(model, data, options, run.store, {
       extraFiles: { "tokenizer.json": tokenizerToString(tok) },
