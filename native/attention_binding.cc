@@ -51,17 +51,23 @@ struct Checker {
   float* f32(size_t i, const char* name, double need) const {
     return array<float, napi_float32_array>(i, name, "a Float32Array", need);
   }
+  /** A Float32Array, or null (returned as nullptr). */
+  float* f32_or_null(size_t i, const char* name, double need) const {
+    if (info[i].IsNull()) return nullptr;
+    return array<float, napi_float32_array>(i, name, "a Float32Array or null", need);
+  }
   uint8_t* u8(size_t i, const char* name, double need) const {
     return array<uint8_t, napi_uint8_array>(i, name, "a Uint8Array", need);
   }
 };
 
 /**
- * Arguments 0..16, as src/backend/native.ts passes them: B, H, Tq, Tk, Dh, q, k, v, attend,
- * maskBatch, blocks, blockQ, blockK, scale, skipBlocks, dropout, seed.
+ * Arguments 0..18, as src/backend/native.ts passes them: B, H, Tq, Tk, Dh, q, k, v, attend,
+ * maskBatch, blocks, blockQ, blockK, scale, skipBlocks, dropout, seed, bias (or null),
+ * biasBatch.
  */
 mw::AttentionParams params(const Checker& c) {
-  if (c.info.Length() < 17) c.fail("expects at least 17 arguments");
+  if (c.info.Length() < 19) c.fail("expects at least 19 arguments");
   mw::AttentionParams p{};
   p.B = c.size(0, "B");
   p.H = c.size(1, "H");
@@ -88,34 +94,39 @@ mw::AttentionParams params(const Checker& c) {
   if (!(dropout >= 0 && dropout < 1)) c.fail("argument 'dropout' must be in [0, 1)");
   p.dropout = dropout;
   p.seed = static_cast<uint32_t>(c.size(16, "seed") & 0xffffffffu);
+  p.biasBatch = c.size(18, "biasBatch", 1);
+  if (p.biasBatch != 1 && p.biasBatch != p.B) c.fail("argument 'biasBatch' must be 1 or B");
+  p.bias = c.f32_or_null(17, "bias", static_cast<double>(p.biasBatch) * p.H * p.Tq * p.Tk);
   return p;
 }
 
 /** attentionForward(…params, out, lse) */
 Napi::Value Forward(const Napi::CallbackInfo& info) {
   Checker c{info, "attentionForward"};
-  if (info.Length() != 19) c.fail("expects 19 arguments");
+  if (info.Length() != 21) c.fail("expects 21 arguments");
   const mw::AttentionParams p = params(c);
   const double bh = static_cast<double>(p.B) * p.H;
-  float* out = c.f32(17, "out", bh * p.Tq * p.Dh);
-  float* lse = c.f32(18, "lse", bh * p.Tq);
+  float* out = c.f32(19, "out", bh * p.Tq * p.Dh);
+  float* lse = c.f32(20, "lse", bh * p.Tq);
   mw::attention_forward(p, out, lse);
   return info.Env().Undefined();
 }
 
-/** attentionBackward(…params, out, lse, dout, dq, dk, dv) */
+/** attentionBackward(…params, out, lse, dout, dq, dk, dv, dbias or null) */
 Napi::Value Backward(const Napi::CallbackInfo& info) {
   Checker c{info, "attentionBackward"};
-  if (info.Length() != 23) c.fail("expects 23 arguments");
+  if (info.Length() != 26) c.fail("expects 26 arguments");
   const mw::AttentionParams p = params(c);
   const double bh = static_cast<double>(p.B) * p.H;
-  const float* out = c.f32(17, "out", bh * p.Tq * p.Dh);
-  const float* lse = c.f32(18, "lse", bh * p.Tq);
-  const float* dout = c.f32(19, "dout", bh * p.Tq * p.Dh);
-  float* dq = c.f32(20, "dq", bh * p.Tq * p.Dh);
-  float* dk = c.f32(21, "dk", bh * p.Tk * p.Dh);
-  float* dv = c.f32(22, "dv", bh * p.Tk * p.Dh);
-  mw::attention_backward(p, out, lse, dout, dq, dk, dv);
+  const float* out = c.f32(19, "out", bh * p.Tq * p.Dh);
+  const float* lse = c.f32(20, "lse", bh * p.Tq);
+  const float* dout = c.f32(21, "dout", bh * p.Tq * p.Dh);
+  float* dq = c.f32(22, "dq", bh * p.Tq * p.Dh);
+  float* dk = c.f32(23, "dk", bh * p.Tk * p.Dh);
+  float* dv = c.f32(24, "dv", bh * p.Tk * p.Dh);
+  float* dbias = c.f32_or_null(25, "dbias", static_cast<double>(p.biasBatch) * p.H * p.Tq * p.Tk);
+  if (dbias != nullptr && p.bias == nullptr) c.fail("argument 'dbias' needs a bias");
+  mw::attention_backward(p, out, lse, dout, dq, dk, dv, dbias);
   return info.Env().Undefined();
 }
 

@@ -46,12 +46,13 @@ struct Check {
 
 /**
  * decodeAttention(R, H, Dh, q, k, v, P, capacity, length, rows, keep, keepStride, scale, out,
- * slots, slotStride), as src/backend/native.ts passes DecodeAttentionArgs; keep and slots may be
- * null.
+ * slots, slotStride[, bias, biasOffset, biasHeadStride]), as src/backend/native.ts passes
+ * DecodeAttentionArgs; keep, slots and bias may be null.
  */
 Napi::Value DecodeAttention(const Napi::CallbackInfo& info) {
   Check c{info, "decodeAttention"};
-  if (info.Length() != 16) c.fail("expects 16 arguments");
+  if (info.Length() != 16 && info.Length() != 19)
+    c.fail("expects 16 arguments, or 19 with a bias");
   mw::DecodeAttentionParams p{};
   p.R = c.size(0, "R");
   p.H = c.size(1, "H");
@@ -106,6 +107,17 @@ Napi::Value DecodeAttention(const Napi::CallbackInfo& info) {
   if (!std::isfinite(scale)) c.fail("argument 'scale' must be finite");
   p.scale = static_cast<float>(scale);
   p.out = c.array<float, napi_float32_array>(13, "out", "a Float32Array", rhd).Data();
+  p.bias = nullptr;
+  if (info.Length() == 19 && !info[16].IsNull()) {
+    p.biasOffset = c.size(17, "biasOffset");
+    p.biasHeadStride = c.size(18, "biasHeadStride");
+    // The last element read: head H - 1, position length - 1.
+    const double need = p.H > 0 && p.length > 0
+                            ? static_cast<double>(p.biasOffset) +
+                                  static_cast<double>(p.H - 1) * p.biasHeadStride + p.length
+                            : 0.0;
+    p.bias = c.array<float, napi_float32_array>(16, "bias", "a Float32Array or null", need).Data();
+  }
   // Nothing to compute; and with H or Dh = 0 the cache arrays bound nothing, so `length` must
   // not size a scratch array or a loop.
   if (p.R == 0 || p.H == 0 || p.Dh == 0) return info.Env().Undefined();

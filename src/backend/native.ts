@@ -157,8 +157,8 @@ export interface NativeAddon {
   peakGflops(seconds: number, bf16?: boolean): number;
   /** Fused attention (native/attention.cc): the AttentionArgs fields in order, then out, lse. */
   attentionForward(...args: AttentionCallArgs): void;
-  /** Then out, lse, dout, dq, dk, dv. */
-  attentionBackward(...args: [...AttentionCallArgs, F32, F32, F32, F32]): void;
+  /** Then out, lse, dout, dq, dk, dv, dbias (or null). */
+  attentionBackward(...args: [...AttentionCallArgs, F32, F32, F32, F32, F32 | null]): void;
   /** Attention on a KV cache (native/decode.cc): the DecodeAttentionArgs fields in order. */
   decodeAttention(
     R: number,
@@ -177,6 +177,9 @@ export interface NativeAddon {
     out: F32,
     slots: I32 | null,
     slotStride: number,
+    bias?: F32 | null,
+    biasOffset?: number,
+    biasHeadStride?: number,
   ): void;
   /** c [m, n] += a [m, k] w^T, w bfloat16 bits [n, k] (native/gemm_skinny.cc). */
   gemmBf16(m: number, n: number, k: number, a: F32, w: Uint16Array, c: F32): void;
@@ -215,6 +218,8 @@ type AttentionCallArgs = [
   skipBlocks: boolean,
   dropout: number,
   seed: number,
+  bias: F32 | null,
+  biasBatch: number,
   out: F32,
   lse: F32,
 ];
@@ -238,6 +243,8 @@ function attentionCall(a: AttentionArgs, out: F32, lse: F32): AttentionCallArgs 
     a.skipBlocks,
     a.dropout,
     a.seed >>> 0,
+    a.bias ?? null,
+    a.biasBatch ?? 1,
     out,
     lse,
   ];
@@ -491,8 +498,9 @@ export class NativeBackend implements Backend {
     dq: F32,
     dk: F32,
     dv: F32,
+    dbias: F32 | null = null,
   ): void {
-    this.k.attentionBackward(...attentionCall(args, out, lse), dout, dq, dk, dv);
+    this.k.attentionBackward(...attentionCall(args, out, lse), dout, dq, dk, dv, dbias);
   }
 
   decodeAttention(a: DecodeAttentionArgs): void {
@@ -513,6 +521,9 @@ export class NativeBackend implements Backend {
       a.out,
       a.slots,
       a.slotStride,
+      a.bias ?? null,
+      a.biasOffset ?? 0,
+      a.biasHeadStride ?? 0,
     );
   }
 
