@@ -326,17 +326,23 @@ void backward_task(const AttentionParams& p, const Tiles& t, int64_t bh, const f
         // sr holds p_ij; ds_ij = p_ij (dp_ij * keep - D_i) * scale, and p~ = p * keep. The
         // bias's gradient is ds_ij before the scale: the scale multiplies q k^T only.
         if (dbias != nullptr) {
-          float* gb = dbias + (bias_row(p, bh, i) - p.bias) + j0;
-          for (int64_t c = 0; c < cols; c++) {
-            float kf = 1.0f;
-            if (p.dropout > 0) {
-              const uint64_t index = static_cast<uint64_t>((bh * p.Tq + i) * p.Tk + j0 + c);
-              kf = attention_keep(p.seed, index, p.dropout) ? keep_scale : 0.0f;
+          float* __restrict gb = dbias + (bias_row(p, bh, i) - p.bias) + j0;
+          if (p.dropout > 0) {
+            const uint64_t base = static_cast<uint64_t>((bh * p.Tq + i) * p.Tk + j0);
+            for (int64_t c = 0; c < cols; c++) {
+              const float kf = attention_keep(p.seed, base + c, p.dropout) ? keep_scale : 0.0f;
+              const float g = sr[c] * (dr[c] * kf - D[i]);
+              gb[c] += g;
+              dr[c] = g * p.scale;
+              sr[c] *= kf;
             }
-            const float g = sr[c] * (dr[c] * kf - D[i]);
-            gb[c] += g;
-            dr[c] = g * p.scale;
-            sr[c] *= kf;
+          } else {
+            const float Di = D[i];
+            for (int64_t c = 0; c < cols; c++) {
+              const float g = sr[c] * (dr[c] - Di);
+              gb[c] += g;
+              dr[c] = g * p.scale;
+            }
           }
         } else if (p.dropout > 0) {
           const uint64_t base = static_cast<uint64_t>((bh * p.Tq + i) * p.Tk + j0);
