@@ -5,9 +5,8 @@
 // The optional bias ([H, Tq, Tk] shared by the batch, or [B, H, Tq, Tk]) is an input of the
 // same node: its gradient comes out of the same backward pass (src/attention/position-bias.ts
 // builds T5's and ALiBi's).
-import { ReferenceBackend } from "../backend/reference.js";
 import { record } from "../tensor/autograd.js";
-import type { AttentionArgs, Backend } from "../tensor/backend.js";
+import type { AttentionArgs } from "../tensor/backend.js";
 import { getBackend } from "../tensor/dispatch.js";
 import { Tensor } from "../tensor/tensor.js";
 import { fmtShape, MaskwiseError } from "../util/errors.js";
@@ -32,13 +31,6 @@ export interface AttentionOptions {
    * when shared. It never un-masks: masked positions stay masked whatever their bias.
    */
   bias?: Tensor | null;
-}
-
-const reference = new ReferenceBackend();
-
-function kernels(): Backend {
-  const b = getBackend();
-  return b.attentionForward && b.attentionBackward ? b : reference;
 }
 
 function checkShapes(q: Tensor, k: Tensor, v: Tensor): [number, number, number, number, number] {
@@ -198,8 +190,8 @@ export function attention(
   const { B, H, Tq, Dh } = args;
   const out = new Float32Array(B * H * Tq * Dh);
   const lse = new Float32Array(B * H * Tq);
-  const kern = kernels();
-  kern.attentionForward?.(args, out, lse);
+  const kern = getBackend();
+  kern.attentionForward(args, out, lse);
   const y = new Tensor(out, [B, H, Tq, Dh]);
   const bias = options.bias ?? null;
   const inputs = bias ? [q, k, v, bias] : [q, k, v];
@@ -213,7 +205,7 @@ export function attention(
     const sv = sink(2);
     const dv = sv ? sv.g : new Float32Array(v.size);
     const sb = bias ? sink(3) : null;
-    kern.attentionBackward?.(args, out, lse, g, dq, dk, dv, sb ? sb.g : null);
+    kern.attentionBackward(args, out, lse, g, dq, dk, dv, sb ? sb.g : null);
   });
 }
 

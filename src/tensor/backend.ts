@@ -375,9 +375,8 @@ export interface Backend {
   /**
    * Fused attention forward: writes out [B, H, Tq, Dh] and lse [B, H, Tq] (the log-sum-exp of
    * each row's scaled scores, -Infinity for an empty row), saved for the backward pass.
-   * Optional until the native backend has its own kernel; the reference's is used otherwise.
    */
-  attentionForward?(args: AttentionArgs, out: F32, lse: F32): void;
+  attentionForward(args: AttentionArgs, out: F32, lse: F32): void;
 
   /**
    * Fused attention backward (FlashAttention-2's recomputation: p_ij from q, k and the saved lse,
@@ -385,7 +384,7 @@ export interface Backend {
    * gradients), and, when given, into dbias (the shape of args.bias): dbias_ij = p_ij (dp_ij -
    * D_i), summed over the batch for a shared bias.
    */
-  attentionBackward?(
+  attentionBackward(
     args: AttentionArgs,
     out: F32,
     lse: F32,
@@ -396,8 +395,8 @@ export interface Backend {
     dbias?: F32 | null,
   ): void;
 
-  /** Attention of one query per row on a KV cache (DecodeAttentionArgs); optional like the above. */
-  decodeAttention?(args: DecodeAttentionArgs): void;
+  /** Attention of one query per row on a KV cache (DecodeAttentionArgs). */
+  decodeAttention(args: DecodeAttentionArgs): void;
 
   /**
    * c[i, j] += sum_p a[i, p] * w[j, p] for i < m, j < n: a [m, k] float32, w [n, k] as bfloat16
@@ -405,13 +404,13 @@ export interface Backend {
    * stored as bfloat16; each weight converts exactly to float32, the sums run in float32 (the
    * reference sums in double), in any order.
    */
-  gemmBf16?(m: number, n: number, k: number, a: F32, w: Uint16Array, c: F32): void;
+  gemmBf16(m: number, n: number, k: number, a: F32, w: Uint16Array, c: F32): void;
 
   /**
    * In-place log-softmax of each row of x [rows, cols]: x - (m + log sum_j exp(x_j - m)) with m
    * the row's largest value, the sum in double precision (next-token log-probabilities).
    */
-  decodeLogSoftmax?(x: F32, rows: number, cols: number): void;
+  decodeLogSoftmax(x: F32, rows: number, cols: number): void;
 
   /**
    * Beam search's candidate selection: the best M continuations (hypothesis h < rows.length,
@@ -419,7 +418,7 @@ export interface Backend {
    * -Infinity (banned) entries; ties go to the lower token, then the earlier hypothesis. Writes
    * them best first into hyp, token and score (each at least M long) and returns their count.
    */
-  decodeTopK?(
+  decodeTopK(
     lp: F32,
     V: number,
     rows: I32,
