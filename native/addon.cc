@@ -1,14 +1,15 @@
-// N-API bindings: argument validation and dispatch to the kernels. Every argument is checked
-// (type, integer range, and that each array covers the largest index the kernel will touch given
-// the sizes, strides and offsets) before any kernel runs, so no call from JavaScript, however
-// wrong, can read or write outside its arrays or crash the process: it throws an Error whose
-// message names the kernel and the argument.
+// N-API bindings: argument validation (native/args.h) and dispatch to the kernels. Every
+// argument is checked (type, integer range, and that each array covers the largest index the
+// kernel will touch given the sizes, strides and offsets) before any kernel runs, so no call
+// from JavaScript, however wrong, can read or write outside its arrays or crash the process: it
+// throws an Error whose message names the kernel and the argument.
 #include <napi.h>
 
 #include <cmath>
 #include <string>
 #include <vector>
 
+#include "args.h"
 #include "gemm.h"
 #include "kernels.h"
 #include "threadpool.h"
@@ -22,147 +23,11 @@ void register_decode(Napi::Env env, Napi::Object exports);
 
 namespace {
 
-using i128 = __int128;
-constexpr double kMaxSafe = 9007199254740991.0;  // Number.MAX_SAFE_INTEGER
-
-template <class T>
-struct View {
-  T* p;
-  int64_t len;
-};
-
-std::string num_text(double v) {
-  if (std::isnan(v)) return "NaN";
-  if (std::isinf(v)) return v > 0 ? "Infinity" : "-Infinity";
-  if (v == std::floor(v) && std::fabs(v) < 1e15) return std::to_string(static_cast<int64_t>(v));
-  return std::to_string(v);
-}
-
-std::string type_text(const Napi::Value& v) {
-  if (v.IsUndefined()) return "undefined";
-  if (v.IsNull()) return "null";
-  if (v.IsTypedArray()) {
-    switch (v.As<Napi::TypedArray>().TypedArrayType()) {
-      case napi_float32_array: return "a Float32Array";
-      case napi_int32_array: return "an Int32Array";
-      case napi_float64_array: return "a Float64Array";
-      case napi_uint8_array: return "a Uint8Array";
-      default: return "another typed array";
-    }
-  }
-  if (v.IsArray()) return "an array";
-  if (v.IsNumber()) return num_text(v.As<Napi::Number>().DoubleValue());
-  if (v.IsString()) return "a string";
-  if (v.IsBoolean()) return "a boolean";
-  if (v.IsBigInt()) return "a bigint";
-  if (v.IsFunction()) return "a function";
-  return "an object";
-}
-
-class Args {
- public:
-  Args(const Napi::CallbackInfo& info, const char* kernel, size_t count)
-      : info_(info), kernel_(kernel) {
-    if (info.Length() < count)
-      fail("expects " + std::to_string(count) + " arguments, got " +
-           std::to_string(info.Length()));
-  }
-
-  [[noreturn]] void fail(const std::string& msg, const char* code = "E_NATIVE_ARG") const {
-    Napi::Error e = Napi::Error::New(info_.Env(), std::string("native ") + kernel_ + ": " + msg);
-    e.Set("code", Napi::String::New(info_.Env(), code));
-    throw e;
-  }
-  [[noreturn]] void bad(size_t i, const char* name, const char* want) const {
-    fail(std::string("argument '") + name + "' must be " + want + ", got " + type_text(info_[i]));
-  }
-
-  /** A non-negative integer (a size, offset, leading dimension or stride). */
-  int64_t size(size_t i, const char* name) const {
-    const Napi::Value v = info_[i];
-    if (!v.IsNumber()) bad(i, name, "a non-negative integer");
-    const double d = v.As<Napi::Number>().DoubleValue();
-    if (!(d >= 0) || d != std::floor(d) || d > kMaxSafe) bad(i, name, "a non-negative integer");
-    return static_cast<int64_t>(d);
-  }
-  /** Any safe integer. */
-  int64_t integer(size_t i, const char* name) const {
-    const Napi::Value v = info_[i];
-    if (!v.IsNumber()) bad(i, name, "an integer");
-    const double d = v.As<Napi::Number>().DoubleValue();
-    if (!(std::fabs(d) <= kMaxSafe) || d != std::floor(d)) bad(i, name, "an integer");
-    return static_cast<int64_t>(d);
-  }
-  double number(size_t i, const char* name) const {
-    if (!info_[i].IsNumber()) bad(i, name, "a number");
-    return info_[i].As<Napi::Number>().DoubleValue();
-  }
-  bool boolean(size_t i, const char* name) const {
-    if (!info_[i].IsBoolean()) bad(i, name, "a boolean");
-    return info_[i].As<Napi::Boolean>().Value();
-  }
-  std::string str(size_t i, const char* name) const {
-    if (!info_[i].IsString()) bad(i, name, "a string");
-    return info_[i].As<Napi::String>().Utf8Value();
-  }
-  View<float> f32(size_t i, const char* name) const {
-    const Napi::Value v = info_[i];
-    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
-      bad(i, name, "a Float32Array");
-    auto a = v.As<Napi::Float32Array>();
-    return {a.Data(), static_cast<int64_t>(a.ElementLength())};
-  }
-  View<int32_t> i32(size_t i, const char* name) const {
-    const Napi::Value v = info_[i];
-    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
-      bad(i, name, "an Int32Array");
-    auto a = v.As<Napi::Int32Array>();
-    return {a.Data(), static_cast<int64_t>(a.ElementLength())};
-  }
-  /** An array of integers; non-negative ones when `sizes`. */
-  std::vector<int64_t> ints(size_t i, const char* name, bool sizes) const {
-    const Napi::Value v = info_[i];
-    const char* want = sizes ? "an array of non-negative integers" : "an array of integers";
-    if (!v.IsArray()) bad(i, name, want);
-    auto arr = v.As<Napi::Array>();
-    const uint32_t n = arr.Length();
-    if (n > 64) fail(std::string("argument '") + name + "' has " + std::to_string(n) +
-                     " entries; at most 64 axes are supported");
-    std::vector<int64_t> out(n);
-    for (uint32_t j = 0; j < n; j++) {
-      const Napi::Value e = arr.Get(j);
-      if (!e.IsNumber())
-        fail(std::string("argument '") + name + "'[" + std::to_string(j) + "] must be " +
-             (sizes ? "a non-negative integer" : "an integer") + ", got " + type_text(e));
-      const double d = e.As<Napi::Number>().DoubleValue();
-      if (!(std::fabs(d) <= kMaxSafe) || d != std::floor(d) || (sizes && d < 0))
-        fail(std::string("argument '") + name + "'[" + std::to_string(j) + "] must be " +
-             (sizes ? "a non-negative integer" : "an integer") + ", got " + num_text(d));
-      out[j] = static_cast<int64_t>(d);
-    }
-    return out;
-  }
-
-  /** The array must hold at least `count` elements. */
-  template <class T>
-  void need(const View<T>& a, const char* name, i128 count) const {
-    if (count > a.len)
-      fail(std::string("array '") + name + "' is too short: the sizes need " +
-           num_text(static_cast<double>(count)) + " elements, it has " + std::to_string(a.len));
-  }
-
-  const Napi::CallbackInfo& info_;
-  const char* kernel_;
-};
-
-i128 prod(std::initializer_list<int64_t> xs) {
-  i128 p = 1;
-  for (int64_t x : xs) {
-    p *= x;
-    if (p > (i128{1} << 80)) p = i128{1} << 80;  // far beyond any array; avoids overflow
-  }
-  return p;
-}
+using mw::Args;
+using mw::i128;
+using mw::num_text;
+using mw::prod;
+using mw::View;
 
 mw::Unary unary_op(const Args& a, const std::string& s) {
   static const char* names[] = {"neg",  "exp",  "log",  "sqrt",    "rsqrt", "tanh",
@@ -333,9 +198,9 @@ Napi::Value Permute(const Napi::CallbackInfo& info) {
     out = {reinterpret_cast<uint32_t*>(of.p), of.len};
   } else {
     if (!xv.IsTypedArray() || xv.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
-      A.bad(0, "x", "a Float32Array or an Int32Array");
+      A.bad(info[0], "x", "a Float32Array or an Int32Array");
     if (!ov.IsTypedArray() || ov.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
-      A.bad(1, "out", "an Int32Array (as x)");
+      A.bad(info[1], "out", "an Int32Array (as x)");
     auto xi = A.i32(0, "x");
     auto oi = A.i32(1, "out");
     x = {reinterpret_cast<uint32_t*>(xi.p), xi.len};
@@ -387,8 +252,8 @@ Napi::Value DropoutMask(const Napi::CallbackInfo& info) {
   const int64_t threshold = A.size(3, "threshold");
   const double keep = A.number(4, "keep");
   A.need(out, "out", n);
-  if (seed > 0xffffffffLL) A.bad(2, "seed", "an unsigned 32-bit integer");
-  if (threshold > 0x100000000LL) A.bad(3, "threshold", "an integer in [0, 2^32]");
+  if (seed > 0xffffffffLL) A.bad(info[2], "seed", "an unsigned 32-bit integer");
+  if (threshold > 0x100000000LL) A.bad(info[3], "threshold", "an integer in [0, 2^32]");
   mw::dropout_mask(out.p, n, static_cast<uint32_t>(seed), static_cast<uint64_t>(threshold),
                    static_cast<float>(keep));
   return info.Env().Undefined();

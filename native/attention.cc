@@ -15,6 +15,11 @@
 // out exactly 0): the cost of a fused kernel that is not mask-aware, for benchmarks and checks.
 // exp is a polynomial with exact range reduction (within 2 ulp on [-87, 88]); exp of a masked or
 // far-below-maximum score is exactly 0.
+// An additive bias (T5, ALiBi) is added to a tile's scores right after the product, before the
+// mask, so a masked element stays -inf whatever its bias and a skipped tile never reads it. Its
+// gradient is ds / scale. A bias shared by the batch gathers gradient from every batch row: the
+// backward then runs one task per head that walks the batch rows in turn, so no two threads add
+// into the same bias element.
 #include "attention.h"
 
 #include <algorithm>
@@ -143,6 +148,15 @@ MW_INLINE float row_max(const float* x, int64_t n) {
 }
 
 /** x[c] = exp(min(x[c] - shift, 0)); returns the sum (in 16 lanes so that it vectorises). */
+/** The start of bias row (b, h, i), or null without a bias. */
+inline const float* bias_row(const AttentionParams& p, int64_t bh, int64_t i) {
+  if (p.bias == nullptr) return nullptr;
+  const int64_t b = bh / p.H;
+  const int64_t h = bh % p.H;
+  const int64_t bb = p.biasBatch == 1 ? 0 : b;
+  return p.bias + ((bb * p.H + h) * p.Tq + i) * p.Tk;
+}
+
 MW_INLINE float exp_row(float* __restrict x, int64_t n, float shift) {
   float lane[16] = {};
   int64_t c = 0;
@@ -201,6 +215,8 @@ void forward_task(const AttentionParams& p, const Tiles& t, int64_t task, float*
     for (int64_t r = 0; r < rows; r++) {
       const int64_t i = i0 + r;
       float* sr = s + r * ld;
+      if (const float* br = bias_row(p, bh, i))
+        for (int64_t c = 0; c < cols; c++) sr[c] += br[j0 + c];
       if (cls == 2) {
         const uint8_t* att = p.attend + (mb * p.Tq + i) * p.Tk + j0;
         for (int64_t c = 0; c < cols; c++)
@@ -244,7 +260,7 @@ void forward_task(const AttentionParams& p, const Tiles& t, int64_t task, float*
 MW_CLONES
 void backward_task(const AttentionParams& p, const Tiles& t, int64_t bh, const float* out,
                    const float* lse, const float* dout, float* dq, float* dk, float* dv,
-                   std::vector<float>& scratch) {
+                   float* dbias, std::vector<float>& scratch) {
   const int64_t b = bh / p.H;
   const int64_t mb = p.maskBatch == 1 ? 0 : b;
   const int64_t Dh = p.Dh;
@@ -299,14 +315,36 @@ void backward_task(const AttentionParams& p, const Tiles& t, int64_t bh, const f
           std::fill(dr, dr + cols, 0.0f);
           continue;
         }
+        if (const float* br = bias_row(p, bh, i))
+          for (int64_t c = 0; c < cols; c++) sr[c] += br[j0 + c];
         if (cls == 2) {
           const uint8_t* att = p.attend + (mb * p.Tq + i) * p.Tk + j0;
           for (int64_t c = 0; c < cols; c++)
             if (!att[c]) sr[c] = kNegInf;
         }
         exp_row(sr, cols, L);
-        // sr holds p_ij; ds_ij = p_ij (dp_ij * keep - D_i) * scale, and p~ = p * keep.
-        if (p.dropout > 0) {
+        // sr holds p_ij; ds_ij = p_ij (dp_ij * keep - D_i) * scale, and p~ = p * keep. The
+        // bias's gradient is ds_ij before the scale: the scale multiplies q k^T only.
+        if (dbias != nullptr) {
+          float* __restrict gb = dbias + (bias_row(p, bh, i) - p.bias) + j0;
+          if (p.dropout > 0) {
+            const uint64_t base = static_cast<uint64_t>((bh * p.Tq + i) * p.Tk + j0);
+            for (int64_t c = 0; c < cols; c++) {
+              const float kf = attention_keep(p.seed, base + c, p.dropout) ? keep_scale : 0.0f;
+              const float g = sr[c] * (dr[c] * kf - D[i]);
+              gb[c] += g;
+              dr[c] = g * p.scale;
+              sr[c] *= kf;
+            }
+          } else {
+            const float Di = D[i];
+            for (int64_t c = 0; c < cols; c++) {
+              const float g = sr[c] * (dr[c] - Di);
+              gb[c] += g;
+              dr[c] = g * p.scale;
+            }
+          }
+        } else if (p.dropout > 0) {
           const uint64_t base = static_cast<uint64_t>((bh * p.Tq + i) * p.Tk + j0);
           for (int64_t c = 0; c < cols; c++) {
             const float kf = attention_keep(p.seed, base + c, p.dropout) ? keep_scale : 0.0f;
@@ -344,12 +382,22 @@ void attention_forward(const AttentionParams& p, float* out, float* lse) {
 }
 
 void attention_backward(const AttentionParams& p, const float* out, const float* lse,
-                        const float* dout, float* dq, float* dk, float* dv) {
+                        const float* dout, float* dq, float* dk, float* dv, float* dbias) {
   const Tiles t{ceil_div(p.Tq, p.blockQ), ceil_div(p.Tk, p.blockK)};
   ThreadPool& pool = ThreadPool::instance();
   std::vector<std::vector<float>> scratch(static_cast<size_t>(pool.threads()));
+  if (dbias != nullptr && p.bias != nullptr && p.biasBatch == 1 && p.B > 1) {
+    // Every batch row adds into the same [H, Tq, Tk]: one task per head, batch rows in turn.
+    pool.parallel_for(p.H, [&](int64_t h, int thread) {
+      for (int64_t b = 0; b < p.B; b++)
+        backward_task(p, t, b * p.H + h, out, lse, dout, dq, dk, dv, dbias,
+                      scratch[static_cast<size_t>(thread)]);
+    });
+    return;
+  }
+  float* db = p.bias != nullptr ? dbias : nullptr;
   pool.parallel_for(p.B * p.H, [&](int64_t bh, int thread) {
-    backward_task(p, t, bh, out, lse, dout, dq, dk, dv, scratch[static_cast<size_t>(thread)]);
+    backward_task(p, t, bh, out, lse, dout, dq, dk, dv, db, scratch[static_cast<size_t>(thread)]);
   });
 }
 

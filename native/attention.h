@@ -19,14 +19,19 @@ struct AttentionParams {
   bool skipBlocks;
   double dropout;  // compared with hashes in double, as the reference does
   uint32_t seed;
+  const float* bias;  // [biasBatch, H, Tq, Tk] added to the scaled scores, or null
+  int64_t biasBatch;  // B, or 1 for a bias shared by the batch
 };
 
 /** out [B, H, Tq, Dh], lse [B, H, Tq] (-inf for a row with nothing to attend to). */
 void attention_forward(const AttentionParams& p, float* out, float* lse);
 
-/** Accumulates into dq [B, H, Tq, Dh], dk and dv [B, H, Tk, Dh]. */
+/**
+ * Accumulates into dq [B, H, Tq, Dh], dk and dv [B, H, Tk, Dh], and into dbias (the bias's
+ * shape; summed over the batch when shared) unless it is null.
+ */
 void attention_backward(const AttentionParams& p, const float* out, const float* lse,
-                        const float* dout, float* dq, float* dk, float* dv);
+                        const float* dout, float* dq, float* dk, float* dv, float* dbias);
 
 /** Whether attention dropout keeps element `index` (the same hash as src/tensor/backend.ts). */
 bool attention_keep(uint32_t seed, uint64_t index, double dropout);

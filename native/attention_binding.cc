@@ -1,121 +1,79 @@
-// N-API bindings of the fused attention kernels, with the same rule as addon.cc: every argument
-// is checked (type, integer range, every array long enough for every index the kernel touches)
-// before the kernel runs, and a bad one throws an Error naming the kernel and the argument.
+// N-API bindings of the fused attention kernels. The addon receives the AttentionArgs object of
+// src/tensor/backend.ts as it is and reads its fields by name (native/args.h checks each: type,
+// integer range, every array long enough for every index the kernel touches) before the kernel
+// runs; a bad one throws an Error naming the kernel and the field.
 #include <napi.h>
 
 #include <cmath>
 #include <string>
 
+#include "args.h"
 #include "attention.h"
 
 namespace {
 
-constexpr double kMaxSafe = 9007199254740991.0;
+using mw::Args;
+using mw::Fields;
 
-struct Checker {
-  const Napi::CallbackInfo& info;
-  const char* kernel;
-
-  [[noreturn]] void fail(const std::string& msg) const {
-    Napi::Error e = Napi::Error::New(info.Env(), std::string("native ") + kernel + ": " + msg);
-    e.Set("code", Napi::String::New(info.Env(), "E_NATIVE_ARG"));
-    throw e;
-  }
-  int64_t size(size_t i, const char* name, int64_t min = 0) const {
-    const Napi::Value v = info[i];
-    const double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1.0;
-    if (!v.IsNumber() || !(d >= static_cast<double>(min)) || d != std::floor(d) || d > kMaxSafe)
-      fail(std::string("argument '") + name + "' must be an integer >= " + std::to_string(min));
-    return static_cast<int64_t>(d);
-  }
-  double number(size_t i, const char* name) const {
-    if (!info[i].IsNumber()) fail(std::string("argument '") + name + "' must be a number");
-    return info[i].As<Napi::Number>().DoubleValue();
-  }
-  bool boolean(size_t i, const char* name) const {
-    if (!info[i].IsBoolean()) fail(std::string("argument '") + name + "' must be a boolean");
-    return info[i].As<Napi::Boolean>().Value();
-  }
-  template <class T, napi_typedarray_type kind>
-  T* array(size_t i, const char* name, const char* type, double need) const {
-    const Napi::Value v = info[i];
-    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != kind)
-      fail(std::string("argument '") + name + "' must be " + type);
-    auto a = v.As<Napi::TypedArrayOf<T>>();
-    if (need > static_cast<double>(a.ElementLength()))
-      fail(std::string("array '") + name + "' is too short: the sizes need " +
-           std::to_string(static_cast<long long>(need)) + " elements, it has " +
-           std::to_string(a.ElementLength()));
-    return a.Data();
-  }
-  float* f32(size_t i, const char* name, double need) const {
-    return array<float, napi_float32_array>(i, name, "a Float32Array", need);
-  }
-  uint8_t* u8(size_t i, const char* name, double need) const {
-    return array<uint8_t, napi_uint8_array>(i, name, "a Uint8Array", need);
-  }
-};
-
-/**
- * Arguments 0..16, as src/backend/native.ts passes them: B, H, Tq, Tk, Dh, q, k, v, attend,
- * maskBatch, blocks, blockQ, blockK, scale, skipBlocks, dropout, seed.
- */
-mw::AttentionParams params(const Checker& c) {
-  if (c.info.Length() < 17) c.fail("expects at least 17 arguments");
+/** The fields of an AttentionArgs. */
+mw::AttentionParams params(const Fields& f) {
   mw::AttentionParams p{};
-  p.B = c.size(0, "B");
-  p.H = c.size(1, "H");
-  p.Tq = c.size(2, "Tq");
-  p.Tk = c.size(3, "Tk");
-  p.Dh = c.size(4, "Dh");
-  const double bh = static_cast<double>(p.B) * static_cast<double>(p.H);
-  p.q = c.f32(5, "q", bh * p.Tq * p.Dh);
-  p.k = c.f32(6, "k", bh * p.Tk * p.Dh);
-  p.v = c.f32(7, "v", bh * p.Tk * p.Dh);
-  p.maskBatch = c.size(9, "maskBatch", 1);
-  if (p.maskBatch != 1 && p.maskBatch != p.B) c.fail("argument 'maskBatch' must be 1 or B");
-  p.attend = c.u8(8, "attend", static_cast<double>(p.maskBatch) * p.Tq * p.Tk);
-  p.blockQ = c.size(11, "blockQ", 1);
-  p.blockK = c.size(12, "blockK", 1);
-  const double nq = std::ceil(static_cast<double>(p.Tq) / p.blockQ);
-  const double nk = std::ceil(static_cast<double>(p.Tk) / p.blockK);
-  p.blocks = c.u8(10, "blocks", p.maskBatch * nq * nk);
-  const double scale = c.number(13, "scale");
-  if (!std::isfinite(scale)) c.fail("argument 'scale' must be finite");
-  p.scale = static_cast<float>(scale);
-  p.skipBlocks = c.boolean(14, "skipBlocks");
-  const double dropout = c.number(15, "dropout");
-  if (!(dropout >= 0 && dropout < 1)) c.fail("argument 'dropout' must be in [0, 1)");
+  p.B = f.size("B");
+  p.H = f.size("H");
+  p.Tq = f.size("Tq");
+  p.Tk = f.size("Tk");
+  p.Dh = f.size("Dh");
+  const mw::i128 bh = mw::prod({p.B, p.H});
+  p.q = f.typed<float>("q", bh * p.Tq * p.Dh).p;
+  p.k = f.typed<float>("k", bh * p.Tk * p.Dh).p;
+  p.v = f.typed<float>("v", bh * p.Tk * p.Dh).p;
+  p.maskBatch = f.size("maskBatch", 1);
+  if (p.maskBatch != 1 && p.maskBatch != p.B) f.A.fail("argument 'maskBatch' must be 1 or B");
+  p.attend = f.typed<uint8_t>("attend", mw::prod({p.maskBatch, p.Tq, p.Tk})).p;
+  p.blockQ = f.size("blockQ", 1);
+  p.blockK = f.size("blockK", 1);
+  const int64_t nq = (p.Tq + p.blockQ - 1) / p.blockQ;
+  const int64_t nk = (p.Tk + p.blockK - 1) / p.blockK;
+  p.blocks = f.typed<uint8_t>("blocks", mw::prod({p.maskBatch, nq, nk})).p;
+  p.scale = static_cast<float>(f.finite("scale"));
+  p.skipBlocks = f.boolean("skipBlocks");
+  const double dropout = f.number("dropout");
+  if (!(dropout >= 0 && dropout < 1)) f.A.fail("argument 'dropout' must be in [0, 1)");
   p.dropout = dropout;
-  p.seed = static_cast<uint32_t>(c.size(16, "seed") & 0xffffffffu);
+  // Any integer, taken modulo 2^32 as `seed >>> 0` takes it.
+  p.seed = static_cast<uint32_t>(static_cast<uint64_t>(f.integer("seed")));
+  p.biasBatch = f.size_or("biasBatch", 1, 1);
+  if (p.biasBatch != 1 && p.biasBatch != p.B) f.A.fail("argument 'biasBatch' must be 1 or B");
+  p.bias = f.typed_or_null<float>("bias", mw::prod({p.biasBatch, p.H, p.Tq, p.Tk})).p;
   return p;
 }
 
-/** attentionForward(…params, out, lse) */
+/** attentionForward(args, out, lse) */
 Napi::Value Forward(const Napi::CallbackInfo& info) {
-  Checker c{info, "attentionForward"};
-  if (info.Length() != 19) c.fail("expects 19 arguments");
-  const mw::AttentionParams p = params(c);
-  const double bh = static_cast<double>(p.B) * p.H;
-  float* out = c.f32(17, "out", bh * p.Tq * p.Dh);
-  float* lse = c.f32(18, "lse", bh * p.Tq);
+  Args A(info, "attentionForward", 3);
+  const mw::AttentionParams p = params(Fields(A, 0));
+  const mw::i128 bh = mw::prod({p.B, p.H});
+  float* out = A.typed<float>(A[1], "out", bh * p.Tq * p.Dh).p;
+  float* lse = A.typed<float>(A[2], "lse", bh * p.Tq).p;
   mw::attention_forward(p, out, lse);
   return info.Env().Undefined();
 }
 
-/** attentionBackward(…params, out, lse, dout, dq, dk, dv) */
+/** attentionBackward(args, out, lse, dout, dq, dk, dv, dbias or null) */
 Napi::Value Backward(const Napi::CallbackInfo& info) {
-  Checker c{info, "attentionBackward"};
-  if (info.Length() != 23) c.fail("expects 23 arguments");
-  const mw::AttentionParams p = params(c);
-  const double bh = static_cast<double>(p.B) * p.H;
-  const float* out = c.f32(17, "out", bh * p.Tq * p.Dh);
-  const float* lse = c.f32(18, "lse", bh * p.Tq);
-  const float* dout = c.f32(19, "dout", bh * p.Tq * p.Dh);
-  float* dq = c.f32(20, "dq", bh * p.Tq * p.Dh);
-  float* dk = c.f32(21, "dk", bh * p.Tk * p.Dh);
-  float* dv = c.f32(22, "dv", bh * p.Tk * p.Dh);
-  mw::attention_backward(p, out, lse, dout, dq, dk, dv);
+  Args A(info, "attentionBackward", 7);
+  const mw::AttentionParams p = params(Fields(A, 0));
+  const mw::i128 bh = mw::prod({p.B, p.H});
+  const float* out = A.typed<float>(A[1], "out", bh * p.Tq * p.Dh).p;
+  const float* lse = A.typed<float>(A[2], "lse", bh * p.Tq).p;
+  const float* dout = A.typed<float>(A[3], "dout", bh * p.Tq * p.Dh).p;
+  float* dq = A.typed<float>(A[4], "dq", bh * p.Tq * p.Dh).p;
+  float* dk = A.typed<float>(A[5], "dk", bh * p.Tk * p.Dh).p;
+  float* dv = A.typed<float>(A[6], "dv", bh * p.Tk * p.Dh).p;
+  float* dbias =
+      A.typed_or_null<float>(A[7], "dbias", mw::prod({p.biasBatch, p.H, p.Tq, p.Tk})).p;
+  if (dbias != nullptr && p.bias == nullptr) A.fail("argument 'dbias' needs a bias");
+  mw::attention_backward(p, out, lse, dout, dq, dk, dv, dbias);
   return info.Env().Undefined();
 }
 

@@ -68,12 +68,14 @@ void decode_attention(const DecodeAttentionParams& p) {
       const float* kb = p.k + h * head;
       const float* vb = p.v + h * head;
       float* o = p.out + (r * p.H + h) * Dh;
+      // The position bias of this head (shared by every row); a -inf entry weighs exactly 0.
+      const float* bias = p.bias != nullptr ? p.bias + p.biasOffset + h * p.biasHeadStride : nullptr;
       float m = -INFINITY;
       for (int64_t j = 0; j < p.length; j++) {
         if (!kept(j)) continue;
         const float* kj = kb + row(j) * prow + j * Dh;
         const float d = simd ? dot_avx512(q, kj, Dh) : dot_portable(q, kj, Dh);
-        s[j] = d * p.scale;
+        s[j] = bias != nullptr ? d * p.scale + bias[j] : d * p.scale;
         if (s[j] > m) m = s[j];  // a NaN score is not a maximum, but it poisons the sum below
       }
       for (int64_t d = 0; d < Dh; d++) o[d] = 0.0f;

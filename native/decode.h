@@ -19,11 +19,13 @@ struct DecodeAttentionParams {
   int64_t slotStride;
   float scale;
   float* out;  // [R, H, Dh]
+  const float* bias;  // or null: score j of head h adds bias[biasOffset + h * biasHeadStride + j]
+  int64_t biasOffset, biasHeadStride;
 };
 
 /**
- * out[r, h] = softmax over kept j < length of scale * q[r, h] . k[row(r, j), h, j], times v, with
- * row(r, j) = slots[r * slotStride + j] when slots is given, else rows[r].
+ * out[r, h] = softmax over kept j < length of scale * q[r, h] . k[row(r, j), h, j] (+ the bias),
+ * times v, with row(r, j) = slots[r * slotStride + j] when slots is given, else rows[r].
  */
 void decode_attention(const DecodeAttentionParams& p);
 

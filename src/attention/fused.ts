@@ -1,10 +1,12 @@
 // Scaled dot-product attention as one primitive on the tape:
-//   out = softmax(q k^T * scale, masked) v      q [B, H, Tq, Dh], k and v [B, H, Tk, Dh]
+//   out = softmax(q k^T * scale + bias, masked) v      q [B, H, Tq, Dh], k and v [B, H, Tk, Dh]
 // computed by the backend's fused kernel, which never stores the [Tq, Tk] score matrix and skips
 // the blocks the mask excludes. A query with nothing to attend to gets 0 and passes 0 gradient.
-import { ReferenceBackend } from "../backend/reference.js";
+// The optional bias ([H, Tq, Tk] shared by the batch, or [B, H, Tq, Tk]) is an input of the
+// same node: its gradient comes out of the same backward pass (src/attention/position-bias.ts
+// builds T5's and ALiBi's).
 import { record } from "../tensor/autograd.js";
-import type { AttentionArgs, Backend } from "../tensor/backend.js";
+import type { AttentionArgs } from "../tensor/backend.js";
 import { getBackend } from "../tensor/dispatch.js";
 import { Tensor } from "../tensor/tensor.js";
 import { fmtShape, MaskwiseError } from "../util/errors.js";
@@ -23,13 +25,12 @@ export interface AttentionOptions {
   blockK?: number;
   /** Skip the blocks the mask excludes (default true; false only for benchmarks and checks). */
   skipBlocks?: boolean;
-}
-
-const reference = new ReferenceBackend();
-
-function kernels(): Backend {
-  const b = getBackend();
-  return b.attentionForward && b.attentionBackward ? b : reference;
+  /**
+   * Added to the scaled scores: [H, Tq, Tk] (shared by the batch) or [B, H, Tq, Tk]. A learned
+   * bias (T5's, gathered from its bucket embedding) gets its gradient, summed over the batch
+   * when shared. It never un-masks: masked positions stay masked whatever their bias.
+   */
+  bias?: Tensor | null;
 }
 
 function checkShapes(q: Tensor, k: Tensor, v: Tensor): [number, number, number, number, number] {
@@ -50,6 +51,30 @@ function checkShapes(q: Tensor, k: Tensor, v: Tensor): [number, number, number, 
     bad("k does not match q in B, H or Dh");
   if (v.shape.some((s, i) => s !== k.shape[i])) bad("v must have the shape of k");
   return [B, H, Tq, Tk, Dh];
+}
+
+/** The bias's batch rows (1 when shared), after checking it against the attention's sizes. */
+function checkBias(bias: Tensor, B: number, H: number, Tq: number, Tk: number): number {
+  const s = bias.shape;
+  const shared = s.length === 3 || (s.length === 4 && s[0] === 1);
+  const tail = s.slice(s.length - 3);
+  const ok =
+    bias.dtype === "float32" &&
+    (s.length === 3 || (s.length === 4 && (s[0] === 1 || s[0] === B))) &&
+    tail[0] === H &&
+    tail[1] === Tq &&
+    tail[2] === Tk;
+  if (!ok) {
+    throw new MaskwiseError(
+      `attention bias ${bias.dtype} ${fmtShape(s)} does not fit B ${B}, H ${H}, Tq ${Tq}, Tk ${Tk}`,
+      {
+        code: "E_SHAPE",
+        where: "attention",
+        hint: "the bias is float32 [H, Tq, Tk] (shared by the batch) or [B, H, Tq, Tk]",
+      },
+    );
+  }
+  return shared ? 1 : B;
 }
 
 /** The last grid and block map built for each mask object. */
@@ -129,6 +154,8 @@ export function attentionArgs(
     });
   }
   const { attend, blocks } = layoutOf(m, maskBatch, Tq, Tk, blockQ, blockK);
+  const bias = options.bias ?? null;
+  const biasBatch = bias ? checkBias(bias, B, H, Tq, Tk) : 1;
   return {
     B,
     H,
@@ -147,6 +174,8 @@ export function attentionArgs(
     skipBlocks: options.skipBlocks ?? true,
     dropout,
     seed: options.seed ?? 0,
+    bias: bias ? bias.f32 : null,
+    biasBatch,
   };
 }
 
@@ -161,10 +190,12 @@ export function attention(
   const { B, H, Tq, Dh } = args;
   const out = new Float32Array(B * H * Tq * Dh);
   const lse = new Float32Array(B * H * Tq);
-  const kern = kernels();
-  kern.attentionForward?.(args, out, lse);
+  const kern = getBackend();
+  kern.attentionForward(args, out, lse);
   const y = new Tensor(out, [B, H, Tq, Dh]);
-  return record(y, "attention", [q, k, v], (g, sink) => {
+  const bias = options.bias ?? null;
+  const inputs = bias ? [q, k, v, bias] : [q, k, v];
+  return record(y, "attention", inputs, (g, sink) => {
     // The kernel produces all three gradients at once; it accumulates, so fresh buffers (zeros)
     // and existing ones are treated alike.
     const sq = sink(0);
@@ -173,22 +204,25 @@ export function attention(
     const dk = sk ? sk.g : new Float32Array(k.size);
     const sv = sink(2);
     const dv = sv ? sv.g : new Float32Array(v.size);
-    kern.attentionBackward?.(args, out, lse, g, dq, dk, dv);
+    const sb = bias ? sink(3) : null;
+    kern.attentionBackward(args, out, lse, g, dq, dk, dv, sb ? sb.g : null);
   });
 }
 
 /**
  * The attention weights [B, H, Tq, Tk] for inspection (no gradient, no dropout): softmax of the
- * masked scaled scores, 0 where masked and in rows with nothing to attend to.
+ * masked scaled (and biased) scores, 0 where masked and in rows with nothing to attend to.
  */
 export function attentionWeights(
   q: Tensor,
   k: Tensor,
   mask: AttendMask | null,
   scale?: number,
+  bias?: Tensor | null,
 ): Tensor {
-  const args = attentionArgs(q, k, k, mask, { scale });
+  const args = attentionArgs(q, k, k, mask, { scale, bias });
   const { B, H, Tq, Tk, Dh, attend, maskBatch } = args;
+  const bs = args.bias;
   const w = new Float32Array(B * H * Tq * Tk);
   const qs = q.f32;
   const ks = k.f32;
@@ -203,10 +237,14 @@ export function attentionWeights(
           if (!attend[(mb * Tq + i) * Tk + j]) continue;
           let s = 0;
           for (let d = 0; d < Dh; d++) s += qs[(bh * Tq + i) * Dh + d] * ks[(bh * Tk + j) * Dh + d];
-          w[row + j] = s * args.scale;
+          const bb = args.biasBatch === 1 ? h : bh;
+          w[row + j] = s * args.scale + (bs ? bs[(bb * Tq + i) * Tk + j] : 0);
           m = Math.max(m, w[row + j]);
         }
-        if (m === Number.NEGATIVE_INFINITY) continue;
+        if (m === Number.NEGATIVE_INFINITY) {
+          w.fill(0, row, row + Tk);
+          continue;
+        }
         let sum = 0;
         for (let j = 0; j < Tk; j++) {
           w[row + j] = attend[(mb * Tq + i) * Tk + j] ? Math.exp(w[row + j] - m) : 0;

@@ -2,6 +2,12 @@
 export { AttentionCache, mergeHeads, splitHeads } from "./cache.js";
 export { type AttentionOptions, attention, attentionWeights } from "./fused.js";
 export * from "./masks.js";
-export { type AttentionCall, type MaskSource, MultiHeadAttention } from "./multi-head.js";
+export {
+  type AttentionCall,
+  type BiasSource,
+  type MaskSource,
+  MultiHeadAttention,
+} from "./multi-head.js";
+export * from "./position-bias.js";
 export { renderAscii, renderPng, renderSvg } from "./render.js";
 export { parseMaskSpec, type SpecParams } from "./spec.js";

@@ -20,10 +20,20 @@ import { headsToRows, rowsToHeads, type Unpadded } from "./unpadded.js";
 /** A fixed mask, or one built from the number of cached keys before this step's queries. */
 export type MaskSource = AttendMask | ((pastLength: number) => AttendMask) | null;
 
+/**
+ * An additive score bias [H, Tq, Tk] (or [B, H, Tq, Tk]), or one built from the number of cached
+ * keys (the queries' position offset): T5's or ALiBi's (src/attention/position-bias.ts).
+ */
+export type BiasSource = Tensor | ((pastLength: number) => Tensor) | null;
+
 export interface AttentionCall {
   /** Cross-attention source [B, S, D]; absent for self-attention. */
   source?: Tensor;
   mask?: MaskSource;
+  /** Added to the scores of every head (position biases); none by default. */
+  bias?: BiasSource;
+  /** Score scale; default 1 / sqrt(Dh). T5 does not scale: 1. */
+  scale?: number;
   cache?: AttentionCache;
   /** Seed of this call's attention dropout (training only). */
   seed?: number;
@@ -134,13 +144,18 @@ export class MultiHeadAttention extends Module {
       }
     }
     const mask = typeof call.mask === "function" ? call.mask(past) : (call.mask ?? null);
+    const bias = typeof call.bias === "function" ? call.bias(past) : (call.bias ?? null);
     const o = attention(q, k, v, mask, {
       training: this.training,
       dropout: this.dropout,
       seed: call.seed ?? 0,
+      scale: call.scale,
+      bias,
     });
     const out = this.out_proj.forward(rows ? headsToRows(o, rows) : mergeHeads(o));
-    return call.returnWeights ? { out, weights: attentionWeights(q, k, mask) } : { out };
+    return call.returnWeights
+      ? { out, weights: attentionWeights(q, k, mask, call.scale, bias) }
+      : { out };
   }
 
   /**

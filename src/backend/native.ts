@@ -1,7 +1,8 @@
 // The native backend: the Backend seam on the C++ addon (native/). The addon validates every
-// argument and works in place on the caller's typed arrays; this class only spreads GemmArgs
-// into positional arguments (cheaper to read in C++ than object properties) and turns the
-// addon's index errors into the same MaskwiseError the reference throws. No `node:` imports:
+// argument and works in place on the caller's typed arrays; this class spreads GemmArgs into
+// positional arguments (GEMM runs hundreds of times a step, and positions are cheaper to read in
+// C++ than object properties), hands the attention kernels their argument objects as they are,
+// and turns the addon's index errors into the same MaskwiseError the reference throws. No `node:` imports:
 // the addon object is handed in by src/node/native-addon.ts.
 import type {
   AttentionArgs,
@@ -155,29 +156,14 @@ export interface NativeAddon {
    * `bf16` (where setGemmBf16Dot reports the instruction), the peak of VDPBF16PS chains.
    */
   peakGflops(seconds: number, bf16?: boolean): number;
-  /** Fused attention (native/attention.cc): the AttentionArgs fields in order, then out, lse. */
-  attentionForward(...args: AttentionCallArgs): void;
-  /** Then out, lse, dout, dq, dk, dv. */
-  attentionBackward(...args: [...AttentionCallArgs, F32, F32, F32, F32]): void;
-  /** Attention on a KV cache (native/decode.cc): the DecodeAttentionArgs fields in order. */
-  decodeAttention(
-    R: number,
-    H: number,
-    Dh: number,
-    q: F32,
-    k: F32,
-    v: F32,
-    P: number,
-    capacity: number,
-    length: number,
-    rows: I32,
-    keep: Uint8Array | null,
-    keepStride: number,
-    scale: number,
-    out: F32,
-    slots: I32 | null,
-    slotStride: number,
-  ): void;
+  /**
+   * The kernels whose arguments are an interface of src/tensor/backend.ts receive that object
+   * itself and read its fields by name (native/attention_binding.cc, native/decode_binding.cc):
+   * their one declaration is the Backend method's.
+   */
+  attentionForward: Backend["attentionForward"];
+  attentionBackward: Backend["attentionBackward"];
+  decodeAttention: Backend["decodeAttention"];
   /** c [m, n] += a [m, k] w^T, w bfloat16 bits [n, k] (native/gemm_skinny.cc). */
   gemmBf16(m: number, n: number, k: number, a: F32, w: Uint16Array, c: F32): void;
   /** In-place log-softmax of rows (native/decode.cc). */
@@ -195,52 +181,6 @@ export interface NativeAddon {
     token: I32,
     score: Float64Array,
   ): number;
-}
-
-type AttentionCallArgs = [
-  B: number,
-  H: number,
-  Tq: number,
-  Tk: number,
-  Dh: number,
-  q: F32,
-  k: F32,
-  v: F32,
-  attend: Uint8Array,
-  maskBatch: number,
-  blocks: Uint8Array,
-  blockQ: number,
-  blockK: number,
-  scale: number,
-  skipBlocks: boolean,
-  dropout: number,
-  seed: number,
-  out: F32,
-  lse: F32,
-];
-
-function attentionCall(a: AttentionArgs, out: F32, lse: F32): AttentionCallArgs {
-  return [
-    a.B,
-    a.H,
-    a.Tq,
-    a.Tk,
-    a.Dh,
-    a.q,
-    a.k,
-    a.v,
-    a.attend,
-    a.maskBatch,
-    a.blocks,
-    a.blockQ,
-    a.blockK,
-    a.scale,
-    a.skipBlocks,
-    a.dropout,
-    a.seed >>> 0,
-    out,
-    lse,
-  ];
 }
 
 // An addon error with code E_INDEX (an id or target out of range) becomes the MaskwiseError the
@@ -480,7 +420,7 @@ export class NativeBackend implements Backend {
   }
 
   attentionForward(args: AttentionArgs, out: F32, lse: F32): void {
-    this.k.attentionForward(...attentionCall(args, out, lse));
+    this.k.attentionForward(args, out, lse);
   }
 
   attentionBackward(
@@ -491,29 +431,13 @@ export class NativeBackend implements Backend {
     dq: F32,
     dk: F32,
     dv: F32,
+    dbias: F32 | null = null,
   ): void {
-    this.k.attentionBackward(...attentionCall(args, out, lse), dout, dq, dk, dv);
+    this.k.attentionBackward(args, out, lse, dout, dq, dk, dv, dbias);
   }
 
-  decodeAttention(a: DecodeAttentionArgs): void {
-    this.k.decodeAttention(
-      a.R,
-      a.H,
-      a.Dh,
-      a.q,
-      a.k,
-      a.v,
-      a.P,
-      a.capacity,
-      a.length,
-      a.rows,
-      a.keep,
-      a.keepStride,
-      a.scale,
-      a.out,
-      a.slots,
-      a.slotStride,
-    );
+  decodeAttention(args: DecodeAttentionArgs): void {
+    this.k.decodeAttention(args);
   }
 
   gemmBf16(m: number, n: number, k: number, a: F32, w: Uint16Array, c: F32): void {

@@ -1,6 +1,7 @@
 // The decoding kernels in plain TypeScript, their specification. Attention of one new query per
 // row on a KV cache (see DecodeAttentionArgs in src/tensor/backend.ts). Scores are computed in
 // double precision; a NaN score is not a maximum, but it poisons the sum, as in the native kernel.
+// A bias of -Infinity leaves its position out (its exponential is 0).
 import type { DecodeAttentionArgs, F32, I32 } from "../tensor/backend.js";
 import { fromBf16, toBf16 } from "../tensor/bf16.js";
 import { MaskwiseError } from "../util/errors.js";
@@ -8,6 +9,28 @@ import { MaskwiseError } from "../util/errors.js";
 export function decodeAttentionReference(a: DecodeAttentionArgs): void {
   const { R, H, Dh, q, k, v, capacity, length, rows, keep, keepStride, scale, out } = a;
   const { slots, slotStride } = a;
+  const bias = a.bias ?? null;
+  const biasOffset = a.biasOffset ?? 0;
+  const biasHeadStride = a.biasHeadStride ?? 0;
+  if (bias && H > 0 && length > 0) {
+    const need = biasOffset + (H - 1) * biasHeadStride + length;
+    if (
+      !Number.isInteger(biasOffset) ||
+      biasOffset < 0 ||
+      !Number.isInteger(biasHeadStride) ||
+      biasHeadStride < 0 ||
+      bias.length < need
+    ) {
+      throw new MaskwiseError(
+        `bias of ${bias.length} values read at biasOffset ${biasOffset} + h * biasHeadStride ${biasHeadStride} + j needs ${need}`,
+        {
+          code: "E_ARG",
+          where: "decodeAttention",
+          hint: "biasOffset and biasHeadStride are non-negative integers inside the bias",
+        },
+      );
+    }
+  }
   if (length > capacity) {
     throw new MaskwiseError(`length ${length} exceeds the cache capacity ${capacity}`, {
       code: "E_ARG",
@@ -50,7 +73,7 @@ export function decodeAttentionReference(a: DecodeAttentionArgs): void {
         let d = 0;
         const kj = at(j);
         for (let e = 0; e < Dh; e++) d += q[qo + e] * k[kj + e];
-        s[j] = d * scale;
+        s[j] = d * scale + (bias ? bias[biasOffset + h * biasHeadStride + j] : 0);
         if (s[j] > m) m = s[j];
       }
       acc.fill(0);

@@ -501,8 +501,9 @@ export class ReferenceBackend implements Backend {
     dq: F32,
     dk: F32,
     dv: F32,
+    dbias: F32 | null = null,
   ): void {
-    attentionBackwardReference(args, out, lse, dout, dq, dk, dv);
+    attentionBackwardReference(args, out, lse, dout, dq, dk, dv, dbias);
   }
 
   decodeAttention(args: DecodeAttentionArgs): void {

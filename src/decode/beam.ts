@@ -5,7 +5,6 @@
 // the others continue until beamSize are live again. A sentence is done when it has beamSize
 // finished hypotheses; at maxLength the live ones are finished as they stand. Rows of finished
 // sentences leave the decoder's batch.
-import { decodeTopKReference } from "../backend/reference-decode.js";
 import { getBackend } from "../tensor/dispatch.js";
 import { logSoftmaxRows, processLogProbs } from "./processors.js";
 import type { GenerationOptions, Hypothesis, IncrementalDecoder } from "./types.js";
@@ -122,10 +121,7 @@ function topContinuations(
   const hyp = new Int32Array(M);
   const token = new Int32Array(M);
   const score = new Float64Array(M);
-  const be = getBackend();
-  const n = be.decodeTopK
-    ? be.decodeTopK(lp, V, rows, base, M, hyp, token, score)
-    : decodeTopKReference(lp, V, rows, base, M, hyp, token, score);
+  const n = getBackend().decodeTopK(lp, V, rows, base, M, hyp, token, score);
   return Array.from({ length: n }, (_, c) => ({
     h: hyps[hyp[c]],
     token: token[c],

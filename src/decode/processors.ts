@@ -2,15 +2,12 @@
 // forced first token, minimum length (no eos yet), no-repeat n-grams (fairseq/HF), repetition
 // penalty (HF: a log-prob l becomes l * penalty, since all log-probs are negative). Banned tokens
 // get -Infinity; nothing is renormalised afterwards, as fairseq and Hugging Face do.
-import { decodeLogSoftmaxReference } from "../backend/reference-decode.js";
 import { getBackend } from "../tensor/dispatch.js";
 import type { GenerationOptions } from "./types.js";
 
 /** In-place log-softmax of each row of logits [rows, V], on the active backend's kernel. */
 export function logSoftmaxRows(x: Float32Array, rows: number, V: number): void {
-  const be = getBackend();
-  if (be.decodeLogSoftmax) be.decodeLogSoftmax(x, rows, V);
-  else decodeLogSoftmaxReference(x, rows, V);
+  getBackend().decodeLogSoftmax(x, rows, V);
 }
 
 /**

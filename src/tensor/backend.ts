@@ -84,6 +84,11 @@ export interface GemmArgs {
  * Attention dropout (probability `dropout`) drops p_ij after normalisation and scales the kept
  * ones by 1 / (1 - dropout). Whether (b, h, i, j) is kept is a pure function of `seed` and the
  * element's index, `attentionKeep` below, so forward and backward (and both backends) agree.
+ *
+ * `bias` [biasBatch, H, Tq, Tk] (biasBatch B, or 1 for a bias shared by the batch) is added to
+ * the scaled scores: s_ij = scale * q_i . k_j + bias_ij (T5's relative-position buckets, ALiBi).
+ * It never un-masks anything: masked elements stay out and skipped blocks are not read. A bias
+ * of -Infinity leaves that element out as the mask would (the block is still computed).
  */
 export interface AttentionArgs {
   B: number;
@@ -103,6 +108,10 @@ export interface AttentionArgs {
   skipBlocks: boolean;
   dropout: number;
   seed: number;
+  /** Additive score bias [biasBatch, H, Tq, Tk]; absent or null: none. */
+  bias?: F32 | null;
+  /** B, or 1 for a bias shared by the batch (default 1). */
+  biasBatch?: number;
 }
 
 /**
@@ -146,6 +155,11 @@ export function dropThreshold(p: number): number {
  * row after every reorder.
  *   out[r, h, :] = sum_j p_j v[rows[r], h, j, :],  p = softmax_j(scale * q[r, h, :] . k[rows[r], h, j, :])
  * over kept j < length; a row with nothing kept outputs 0. q and out are [R, H, Dh].
+ * `bias`, when given, adds bias[biasOffset + h * biasHeadStride + j] to score j of head h, for
+ * every query row (a position bias is a function of positions, which all rows share). The
+ * offset selects the query's row: with a bias [H, T, T] built for T positions, the query at
+ * position i reads biasOffset = i * T, biasHeadStride = T * T; a bias that depends only on the
+ * distance j - i can be one vector per head (biasOffset = its index of distance -i).
  */
 export interface DecodeAttentionArgs {
   R: number;
@@ -164,6 +178,10 @@ export interface DecodeAttentionArgs {
   slotStride: number;
   scale: number;
   out: F32;
+  /** Additive score bias, read at biasOffset + h * biasHeadStride + j; absent or null: none. */
+  bias?: F32 | null;
+  biasOffset?: number;
+  biasHeadStride?: number;
 }
 
 export interface Backend {
@@ -357,16 +375,16 @@ export interface Backend {
   /**
    * Fused attention forward: writes out [B, H, Tq, Dh] and lse [B, H, Tq] (the log-sum-exp of
    * each row's scaled scores, -Infinity for an empty row), saved for the backward pass.
-   * Optional until the native backend has its own kernel; the reference's is used otherwise.
    */
-  attentionForward?(args: AttentionArgs, out: F32, lse: F32): void;
+  attentionForward(args: AttentionArgs, out: F32, lse: F32): void;
 
   /**
    * Fused attention backward (FlashAttention-2's recomputation: p_ij from q, k and the saved lse,
    * D_i = dout_i . out_i). Accumulates into dq, dk and dv (callers pass zeroed arrays for fresh
-   * gradients).
+   * gradients), and, when given, into dbias (the shape of args.bias): dbias_ij = p_ij (dp_ij -
+   * D_i), summed over the batch for a shared bias.
    */
-  attentionBackward?(
+  attentionBackward(
     args: AttentionArgs,
     out: F32,
     lse: F32,
@@ -374,10 +392,11 @@ export interface Backend {
     dq: F32,
     dk: F32,
     dv: F32,
+    dbias?: F32 | null,
   ): void;
 
-  /** Attention of one query per row on a KV cache (DecodeAttentionArgs); optional like the above. */
-  decodeAttention?(args: DecodeAttentionArgs): void;
+  /** Attention of one query per row on a KV cache (DecodeAttentionArgs). */
+  decodeAttention(args: DecodeAttentionArgs): void;
 
   /**
    * c[i, j] += sum_p a[i, p] * w[j, p] for i < m, j < n: a [m, k] float32, w [n, k] as bfloat16
@@ -385,13 +404,13 @@ export interface Backend {
    * stored as bfloat16; each weight converts exactly to float32, the sums run in float32 (the
    * reference sums in double), in any order.
    */
-  gemmBf16?(m: number, n: number, k: number, a: F32, w: Uint16Array, c: F32): void;
+  gemmBf16(m: number, n: number, k: number, a: F32, w: Uint16Array, c: F32): void;
 
   /**
    * In-place log-softmax of each row of x [rows, cols]: x - (m + log sum_j exp(x_j - m)) with m
    * the row's largest value, the sum in double precision (next-token log-probabilities).
    */
-  decodeLogSoftmax?(x: F32, rows: number, cols: number): void;
+  decodeLogSoftmax(x: F32, rows: number, cols: number): void;
 
   /**
    * Beam search's candidate selection: the best M continuations (hypothesis h < rows.length,
@@ -399,7 +418,7 @@ export interface Backend {
    * -Infinity (banned) entries; ties go to the lower token, then the earlier hypothesis. Writes
    * them best first into hyp, token and score (each at least M long) and returns their count.
    */
-  decodeTopK?(
+  decodeTopK(
     lp: F32,
     V: number,
     rows: I32,

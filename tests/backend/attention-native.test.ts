@@ -140,3 +140,151 @@ test("attention dropout: a probability between two floats drops what the referen
   assert.equal(attentionKeep(0, 1, p), false);
   assert.ok(Math.abs(run(native) - want) < 1e-6, `${run(native)} vs ${want}`);
 });
+
+test("native biased attention equals the reference: shared and per-row bias, dropout, empty rows", (t) => {
+  if (typeof native === "string") {
+    if (mustHave) assert.fail(`native backend unavailable: ${native}`);
+    t.skip(native);
+    return;
+  }
+  const ref = new ReferenceBackend();
+  const rng = new Rng(41);
+  for (let trial = 0; trial < 24; trial++) {
+    const B = 1 + rng.int(3);
+    const H = 1 + rng.int(3);
+    const Tk = 1 + rng.int(70);
+    const offset = rng.int(3);
+    const Tq = Math.max(1, Tk - offset - rng.int(3));
+    const Dh = [1, 7, 16, 64][rng.int(4)];
+    // Some rows have no key at all: their queries see nothing.
+    const lengths = Array.from({ length: B }, () => (rng.uniform() < 0.25 ? 0 : rng.int(Tk + 1)));
+    const mask = [
+      and(causal(offset), keyPadding(lengths)),
+      keyPadding(lengths),
+      or(causal(offset), prefix(3)),
+    ][trial % 3];
+    const q = randomTensor([B, H, Tq, Dh], rng);
+    const k = randomTensor([B, H, Tk, Dh], rng);
+    const v = randomTensor([B, H, Tk, Dh], rng);
+    const shared = trial % 2 === 0;
+    const bias = randomTensor(shared ? [H, Tq, Tk] : [B, H, Tq, Tk], rng, 2);
+    // A few -Infinity entries: left out like masked ones.
+    for (let n = 0; n < 3; n++) bias.f32[rng.int(bias.size)] = Number.NEGATIVE_INFINITY;
+    const dout = randomTensor([B, H, Tq, Dh], rng).f32;
+    const args = attentionArgs(q, k, v, mask, {
+      blockQ: 1 + rng.int(40),
+      blockK: 1 + rng.int(40),
+      skipBlocks: trial % 4 < 2,
+      training: true,
+      dropout: trial % 3 === 1 ? 0.2 : 0,
+      seed: 2000 + trial,
+      scale: trial % 5 === 0 ? 1 : 1 / Math.sqrt(Dh),
+      bias,
+    });
+    const run = (be: typeof ref | typeof native) => {
+      const out = new Float32Array(B * H * Tq * Dh);
+      const lse = new Float32Array(B * H * Tq);
+      be.attentionForward?.(args, out, lse);
+      const dq = new Float32Array(q.size);
+      const dk = new Float32Array(k.size);
+      const dv = new Float32Array(v.size);
+      const dbias = new Float32Array(bias.size);
+      be.attentionBackward?.(args, out, lse, dout, dq, dk, dv, dbias);
+      return { out, lse, dq, dk, dv, dbias };
+    };
+    const a = run(ref);
+    const b = run(native);
+    for (const key of ["out", "dq", "dk", "dv", "dbias"] as const) {
+      const scale = Math.max(1, ...a[key].map(Math.abs));
+      assert.ok(b[key].every(Number.isFinite), `trial ${trial} ${key} finite`);
+      assert.ok(
+        maxDiff(a[key], b[key]) <= 2e-5 * scale,
+        `trial ${trial} ${key}: ${maxDiff(a[key], b[key])}`,
+      );
+    }
+    a.lse.forEach((x, i) => {
+      if (x === Number.NEGATIVE_INFINITY) assert.equal(b.lse[i], x);
+      else assert.ok(Math.abs(x - b.lse[i]) < 1e-4, `trial ${trial} lse`);
+    });
+  }
+});
+
+test("with a bias, fully masked blocks are still skipped (they are never read)", (t) => {
+  if (typeof native === "string") {
+    if (mustHave) assert.fail(`native backend unavailable: ${native}`);
+    t.skip(native);
+    return;
+  }
+  // Keys 8..15 are padding: with blocks of 8 keys their block is class 0 for every query. NaN in
+  // those keys' values and bias reaches the output only if the block is computed: without
+  // skipping, a masked weight of 0 times a NaN value is NaN; with skipping nothing reads them.
+  const rng = new Rng(12);
+  const q = randomTensor([1, 2, 8, 4], rng);
+  const k = randomTensor([1, 2, 16, 4], rng);
+  const v = randomTensor([1, 2, 16, 4], rng);
+  const bias = randomTensor([2, 8, 16], rng);
+  for (let h = 0; h < 2; h++) {
+    v.f32.fill(Number.NaN, (h * 16 + 8) * 4, (h * 16 + 16) * 4);
+    for (let i = 0; i < 8; i++)
+      bias.f32.fill(Number.NaN, (h * 8 + i) * 16 + 8, (h * 8 + i + 1) * 16);
+  }
+  const mask = keyPadding([8]);
+  const run = (skipBlocks: boolean) => {
+    const args = attentionArgs(q, k, v, mask, { blockQ: 4, blockK: 8, skipBlocks, bias });
+    const out = new Float32Array(64);
+    const lse = new Float32Array(16);
+    native.attentionForward(args, out, lse);
+    const g = { dq: new Float32Array(64), dk: new Float32Array(128), dv: new Float32Array(128) };
+    const dbias = new Float32Array(256);
+    native.attentionBackward(args, out, lse, out, g.dq, g.dk, g.dv, dbias);
+    return { out, dq: g.dq, dbias };
+  };
+  const skipped = run(true);
+  assert.ok(skipped.out.every(Number.isFinite), "skipped blocks are not read");
+  assert.ok(skipped.dq.every(Number.isFinite), "nor in the backward pass");
+  assert.ok(skipped.dbias.every((x, i) => (i % 16 < 8 ? Number.isFinite(x) : x === 0)));
+  assert.ok(run(false).out.some(Number.isNaN), "without skipping the NaN values are read");
+});
+
+test("native attention rejects a bad bias with a named error", (t) => {
+  if (typeof native === "string") {
+    if (mustHave) assert.fail(`native backend unavailable: ${native}`);
+    t.skip(native);
+    return;
+  }
+  const rng = new Rng(2);
+  const q = randomTensor([2, 1, 4, 8], rng);
+  const good = attentionArgs(q, q, q, causal(), { bias: randomTensor([1, 4, 4], rng) });
+  const out = new Float32Array(64);
+  const lse = new Float32Array(8);
+  assert.throws(
+    () => native.attentionForward({ ...good, bias: new Float32Array(15) }, out, lse),
+    /array 'bias' is too short/,
+  );
+  assert.throws(
+    () => native.attentionForward({ ...good, biasBatch: 2 }, out, lse),
+    /array 'bias' is too short/,
+  );
+  assert.throws(
+    () => native.attentionForward({ ...good, biasBatch: 3 }, out, lse),
+    /biasBatch' must be 1 or B/,
+  );
+  const g = new Float32Array(64);
+  assert.throws(
+    () => native.attentionBackward(good, out, lse, g, g, g, g, new Float32Array(3)),
+    /array 'dbias' is too short/,
+  );
+  assert.throws(
+    () => native.attentionBackward({ ...good, bias: null }, out, lse, g, g, g, g, g),
+    /'dbias' needs a bias/,
+  );
+  const ref = new ReferenceBackend();
+  assert.throws(
+    () => ref.attentionForward({ ...good, bias: new Float32Array(15) }, out, lse),
+    /bias holds 15 values/,
+  );
+  assert.throws(
+    () => ref.attentionBackward({ ...good, bias: null }, out, lse, g, g, g, g, g),
+    /dbias is given/,
+  );
+});

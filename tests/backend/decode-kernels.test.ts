@@ -332,47 +332,16 @@ describe("decode attention on a KV cache", () => {
     if (skip) return;
     const addon = (loaded as { addon: NativeAddon }).addon;
     const a = decodeCase(8, 2, 2, 2, 4, 6);
-    const call = (over: Partial<DecodeAttentionArgs>, extra?: (args: unknown[]) => void) => () => {
-      const b = { ...a, ...over };
-      const args: unknown[] = [
-        b.R,
-        b.H,
-        b.Dh,
-        b.q,
-        b.k,
-        b.v,
-        b.P,
-        b.capacity,
-        b.length,
-        b.rows,
-        b.keep,
-        b.keepStride,
-        b.scale,
-        b.out,
-        b.slots,
-        b.slotStride,
-      ];
-      extra?.(args);
-      (addon.decodeAttention as (...x: unknown[]) => void)(...args);
-    };
-    addon.decodeAttention(
-      a.R,
-      a.H,
-      a.Dh,
-      a.q,
-      a.k,
-      a.v,
-      a.P,
-      a.capacity,
-      a.length,
-      a.rows,
-      a.keep,
-      a.keepStride,
-      a.scale,
-      a.out,
-      a.slots,
-      a.slotStride,
-    );
+    // The addon reads DecodeAttentionArgs by name: `extra` edits the object as JavaScript
+    // could, past what the type allows.
+    const call =
+      (over: Partial<DecodeAttentionArgs>, extra?: (args: Record<string, unknown>) => void) =>
+      () => {
+        const b: Record<string, unknown> = { ...a, ...over };
+        extra?.(b);
+        (addon.decodeAttention as (x: unknown) => void)(b);
+      };
+    addon.decodeAttention(a);
     const named = (fn: () => void, name: RegExp) =>
       assert.throws(
         fn,
@@ -393,54 +362,34 @@ describe("decode attention on a KV cache", () => {
     named(call({ H: 1.5 }), /'H'/);
     named(
       call({}, (x) => {
-        x[3] = new Float64Array(100);
+        x.q = new Float64Array(100);
       }),
       /'q'/,
     );
     named(
       call({}, (x) => {
-        x.pop();
+        delete x.slotStride;
       }),
-      /16 arguments/,
+      /'slotStride'/,
     );
+    named(() => (addon.decodeAttention as (x: unknown) => void)(null), /'args' must be an object/);
     // Nothing to compute (no rows, heads or head width): returns at once, whatever the length.
     const f = (n: number) => new Float32Array(n);
-    addon.decodeAttention(
-      0,
-      1,
-      1,
-      f(0),
-      f(0),
-      f(0),
-      0,
-      1e15,
-      1e15,
-      new Int32Array(0),
-      null,
-      0,
-      1,
-      f(0),
-      null,
-      0,
-    );
-    addon.decodeAttention(
-      1,
-      1,
-      0,
-      f(0),
-      f(0),
-      f(0),
-      1,
-      1e15,
-      1e15,
-      Int32Array.of(0),
-      null,
-      0,
-      1,
-      f(0),
-      null,
-      0,
-    );
+    const empty = {
+      q: f(0),
+      k: f(0),
+      v: f(0),
+      capacity: 1e15,
+      length: 1e15,
+      keep: null,
+      keepStride: 0,
+      scale: 1,
+      out: f(0),
+      slots: null,
+      slotStride: 0,
+    };
+    addon.decodeAttention({ ...empty, R: 0, H: 1, Dh: 1, P: 0, rows: new Int32Array(0) });
+    addon.decodeAttention({ ...empty, R: 1, H: 1, Dh: 0, P: 1, rows: Int32Array.of(0) });
     addon.decodeLogSoftmax(f(0), 1e15, 0);
   });
 });
@@ -609,5 +558,132 @@ describe("beam candidate selection", () => {
     bad(6, 3, /'hyp'/);
     bad(9, new Float32Array(2), /'score'/);
     bad(2, -1, /'V'/);
+  });
+});
+
+/**
+ * decodeCase with a position bias: one vector per head by distance (the layout of
+ * src/attention/position-bias.ts) read at the offset of the query at position length - 1, with
+ * a few -Infinity entries and room on both sides of what the step reads.
+ */
+function biasedCase(seed: number, R: number, P: number, H: number, Dh: number, cap: number) {
+  const a = decodeCase(seed, R, P, H, Dh, cap);
+  const rng = new Rng(seed + 1000);
+  const headStride = 2 * cap + 3;
+  const bias = rand(rng, H * headStride).map((x) => 3 * x);
+  for (let n = 0; n < 2; n++) bias[rng.int(bias.length)] = Number.NEGATIVE_INFINITY;
+  // The query at position length - 1 reads distances -(length - 1)..0 at offset cap - length.
+  const biasOffset = Math.max(0, cap - a.length + 1);
+  return { ...a, bias, biasOffset, biasHeadStride: headStride };
+}
+
+describe("decode attention with a position bias", () => {
+  test("the reference equals fused attention over the gathered cache with the bias rows", () => {
+    let changed = 0;
+    for (let seed = 1; seed <= 12; seed++) {
+      const a = biasedCase(seed, 3, 2, 2, 5, 7);
+      decodeAttentionReference(a);
+      const { R, H, Dh, length: L } = a;
+      const k = new Float32Array(R * H * L * Dh);
+      const v = new Float32Array(R * H * L * Dh);
+      const attend = new Uint8Array(R * L);
+      // The fused kernel's bias [R, H, 1, L]: every row reads the same bias row per head.
+      const bias = new Float32Array(R * H * L);
+      for (let r = 0; r < R; r++) {
+        const row = (j: number) => (a.slots ? a.slots[r * a.slotStride + j] : a.rows[r]);
+        for (let h = 0; h < H; h++)
+          for (let j = 0; j < L; j++) {
+            bias[(r * H + h) * L + j] = a.bias[a.biasOffset + h * a.biasHeadStride + j];
+            for (let e = 0; e < Dh; e++) {
+              const from = ((row(j) * H + h) * a.capacity + j) * Dh + e;
+              k[((r * H + h) * L + j) * Dh + e] = a.k[from];
+              v[((r * H + h) * L + j) * Dh + e] = a.v[from];
+            }
+          }
+        const kr = a.slots ? r : a.rows[r];
+        for (let j = 0; j < L; j++) attend[r * L + j] = a.keep ? a.keep[kr * a.keepStride + j] : 1;
+      }
+      const out = new Float32Array(R * H * Dh);
+      ref.attentionForward?.(
+        {
+          B: R,
+          H,
+          Tq: 1,
+          Tk: L,
+          Dh,
+          q: a.q,
+          k,
+          v,
+          attend,
+          maskBatch: R,
+          blocks: new Uint8Array(R * Math.ceil(L / 4)).fill(2),
+          blockQ: 1,
+          blockK: 4,
+          scale: a.scale,
+          skipBlocks: false,
+          dropout: 0,
+          seed: 0,
+          bias,
+          biasBatch: R,
+        },
+        out,
+        new Float32Array(R * H),
+      );
+      for (let i = 0; i < out.length; i++)
+        assert.ok(
+          Math.abs(a.out[i] - out[i]) < 1e-6,
+          `seed ${seed} [${i}]: ${a.out[i]} vs ${out[i]}`,
+        );
+      const plain = { ...a, bias: null, out: new Float32Array(a.out.length) };
+      decodeAttentionReference(plain);
+      if (plain.out.some((x, i) => Math.abs(x - a.out[i]) > 1e-4)) changed++;
+    }
+    // The bias changes most results (rows with one key kept or none are the same either way):
+    // the comparison is not of two unbiased kernels.
+    assert.ok(changed >= 6, `the bias changed ${changed} of 12 cases`);
+  });
+
+  test("native equals the reference (row maps, slot tables, -Infinity entries, SIMD tails)", {
+    skip,
+  }, () => {
+    let seed = 300;
+    for (const [R, P, H, Dh, cap] of [
+      [1, 1, 4, 64, 40],
+      [5, 5, 4, 64, 33],
+      [5, 2, 3, 17, 9],
+      [2, 3, 1, 1, 4],
+    ]) {
+      for (let t = 0; t < 4; t++) {
+        const a = biasedCase(seed++, R, P, H, Dh, cap);
+        const want = { ...a, out: a.out.slice() };
+        decodeAttentionReference(want);
+        nat().decodeAttention?.(a);
+        for (let i = 0; i < a.out.length; i++)
+          assert.ok(
+            Math.abs(a.out[i] - want.out[i]) < 2e-6,
+            `${[R, P, H, Dh, cap]} length ${a.length} [${i}]: ${a.out[i]} vs ${want.out[i]}`,
+          );
+      }
+    }
+  });
+
+  test("a bias too short for its offset and head stride throws on both backends", () => {
+    const backends = skip ? [ref] : [ref, nat()];
+    for (const be of backends) {
+      let a = biasedCase(5, 2, 2, 2, 4, 6);
+      for (let s = 6; a.length === 0; s++) a = biasedCase(s, 2, 2, 2, 4, 6);
+      const last = a.biasOffset + a.biasHeadStride + a.length; // head 1's last read, plus one
+      be.decodeAttention?.({ ...a, bias: a.bias.subarray(0, last) });
+      assert.throws(
+        () => be.decodeAttention?.({ ...a, bias: a.bias.subarray(0, last - 1) }),
+        /bias/,
+        `${be.name}: one value short`,
+      );
+      assert.throws(
+        () => be.decodeAttention?.({ ...a, biasOffset: -1 }),
+        /biasOffset/,
+        `${be.name}: a negative offset`,
+      );
+    }
   });
 });

@@ -1,0 +1,267 @@
+// The one argument checker of the N-API bindings (addon.cc, attention_binding.cc,
+// decode_binding.cc). Every argument is checked (type, integer range, and that each array
+// covers the largest index the kernel will touch) before any kernel runs, so no call from
+// JavaScript, however wrong, can read or write outside its arrays or crash the process: it
+// throws an Error whose message names the kernel and the argument, with code E_NATIVE_ARG (or
+// E_INDEX for an id out of range, which src/backend/native.ts turns into a MaskwiseError).
+//
+// Arguments are read by position (`Args`, the kernels with a few arguments) or by name from one
+// object (`Fields`, the kernels whose arguments are a TypeScript interface of
+// src/tensor/backend.ts, which the addon then receives as it is).
+#pragma once
+
+#include <napi.h>
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace mw {
+
+using i128 = __int128;
+constexpr double kMaxSafe = 9007199254740991.0;  // Number.MAX_SAFE_INTEGER
+
+/** A typed array's data and element count. */
+template <class T>
+struct View {
+  T* p;
+  int64_t len;
+};
+
+inline std::string num_text(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "Infinity" : "-Infinity";
+  if (v == std::floor(v) && std::fabs(v) < 1e15) return std::to_string(static_cast<int64_t>(v));
+  return std::to_string(v);
+}
+
+inline std::string type_text(const Napi::Value& v) {
+  if (v.IsUndefined()) return "undefined";
+  if (v.IsNull()) return "null";
+  if (v.IsTypedArray()) {
+    switch (v.As<Napi::TypedArray>().TypedArrayType()) {
+      case napi_float32_array: return "a Float32Array";
+      case napi_int32_array: return "an Int32Array";
+      case napi_float64_array: return "a Float64Array";
+      case napi_uint8_array: return "a Uint8Array";
+      case napi_uint16_array: return "a Uint16Array";
+      default: return "another typed array";
+    }
+  }
+  if (v.IsArray()) return "an array";
+  if (v.IsNumber()) return num_text(v.As<Napi::Number>().DoubleValue());
+  if (v.IsString()) return "a string";
+  if (v.IsBoolean()) return "a boolean";
+  if (v.IsBigInt()) return "a bigint";
+  if (v.IsFunction()) return "a function";
+  return "an object";
+}
+
+/** The product of sizes, saturated far beyond any array so that it cannot overflow. */
+inline i128 prod(std::initializer_list<int64_t> xs) {
+  i128 p = 1;
+  for (int64_t x : xs) {
+    p *= x;
+    if (p > (i128{1} << 80)) p = i128{1} << 80;
+  }
+  return p;
+}
+
+template <class T>
+struct TypedKind;
+template <>
+struct TypedKind<float> {
+  static constexpr napi_typedarray_type kind = napi_float32_array;
+  static constexpr const char* name = "a Float32Array";
+};
+template <>
+struct TypedKind<int32_t> {
+  static constexpr napi_typedarray_type kind = napi_int32_array;
+  static constexpr const char* name = "an Int32Array";
+};
+template <>
+struct TypedKind<uint8_t> {
+  static constexpr napi_typedarray_type kind = napi_uint8_array;
+  static constexpr const char* name = "a Uint8Array";
+};
+template <>
+struct TypedKind<uint16_t> {
+  static constexpr napi_typedarray_type kind = napi_uint16_array;
+  static constexpr const char* name = "a Uint16Array";
+};
+template <>
+struct TypedKind<double> {
+  static constexpr napi_typedarray_type kind = napi_float64_array;
+  static constexpr const char* name = "a Float64Array";
+};
+
+class Args {
+ public:
+  /** A call of `kernel` that must have at least `count` arguments. */
+  Args(const Napi::CallbackInfo& info, const char* kernel, size_t count)
+      : info_(info), kernel_(kernel) {
+    if (info.Length() < count)
+      fail("expects " + std::to_string(count) + " arguments, got " +
+           std::to_string(info.Length()));
+  }
+
+  [[noreturn]] void fail(const std::string& msg, const char* code = "E_NATIVE_ARG") const {
+    Napi::Error e = Napi::Error::New(info_.Env(), std::string("native ") + kernel_ + ": " + msg);
+    e.Set("code", Napi::String::New(info_.Env(), code));
+    throw e;
+  }
+  [[noreturn]] void bad(const Napi::Value& v, const char* name, const std::string& want) const {
+    fail(std::string("argument '") + name + "' must be " + want + ", got " + type_text(v));
+  }
+
+  // ---- one value, named in messages ----
+
+  /** An integer >= min (a size, offset, leading dimension or stride). */
+  int64_t size(const Napi::Value& v, const char* name, int64_t min = 0) const {
+    const double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1.0;
+    if (!v.IsNumber() || !(d >= static_cast<double>(min)) || d != std::floor(d) || d > kMaxSafe)
+      bad(v, name, "an integer >= " + std::to_string(min));
+    return static_cast<int64_t>(d);
+  }
+  /** Any safe integer. */
+  int64_t integer(const Napi::Value& v, const char* name) const {
+    if (!v.IsNumber()) bad(v, name, "an integer");
+    const double d = v.As<Napi::Number>().DoubleValue();
+    if (!(std::fabs(d) <= kMaxSafe) || d != std::floor(d)) bad(v, name, "an integer");
+    return static_cast<int64_t>(d);
+  }
+  double number(const Napi::Value& v, const char* name) const {
+    if (!v.IsNumber()) bad(v, name, "a number");
+    return v.As<Napi::Number>().DoubleValue();
+  }
+  double finite(const Napi::Value& v, const char* name) const {
+    const double d = number(v, name);
+    if (!std::isfinite(d)) fail(std::string("argument '") + name + "' must be finite");
+    return d;
+  }
+  bool boolean(const Napi::Value& v, const char* name) const {
+    if (!v.IsBoolean()) bad(v, name, "a boolean");
+    return v.As<Napi::Boolean>().Value();
+  }
+  std::string str(const Napi::Value& v, const char* name) const {
+    if (!v.IsString()) bad(v, name, "a string");
+    return v.As<Napi::String>().Utf8Value();
+  }
+  /** A typed array of element type T. */
+  template <class T>
+  View<T> typed(const Napi::Value& v, const char* name) const {
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != TypedKind<T>::kind)
+      bad(v, name, TypedKind<T>::name);
+    auto a = v.As<Napi::TypedArrayOf<T>>();
+    return {a.Data(), static_cast<int64_t>(a.ElementLength())};
+  }
+  /** A typed array of element type T holding at least `count` elements. */
+  template <class T>
+  View<T> typed(const Napi::Value& v, const char* name, i128 count) const {
+    View<T> a = typed<T>(v, name);
+    need(a, name, count);
+    return a;
+  }
+  /** As typed, or {nullptr, 0} for null or undefined (an optional array). */
+  template <class T>
+  View<T> typed_or_null(const Napi::Value& v, const char* name, i128 count) const {
+    if (v.IsNull() || v.IsUndefined()) return {nullptr, 0};
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != TypedKind<T>::kind)
+      bad(v, name, std::string(TypedKind<T>::name) + " or null");
+    return typed<T>(v, name, count);
+  }
+  /** An array of integers; non-negative ones when `sizes`. */
+  std::vector<int64_t> ints(const Napi::Value& v, const char* name, bool sizes) const {
+    const char* want = sizes ? "an array of non-negative integers" : "an array of integers";
+    if (!v.IsArray()) bad(v, name, want);
+    auto arr = v.As<Napi::Array>();
+    const uint32_t n = arr.Length();
+    if (n > 64) fail(std::string("argument '") + name + "' has " + std::to_string(n) +
+                     " entries; at most 64 axes are supported");
+    std::vector<int64_t> out(n);
+    for (uint32_t j = 0; j < n; j++) {
+      const Napi::Value e = arr.Get(j);
+      const std::string at = std::string("argument '") + name + "'[" + std::to_string(j) + "]";
+      const char* one = sizes ? "a non-negative integer" : "an integer";
+      if (!e.IsNumber()) fail(at + " must be " + one + ", got " + type_text(e));
+      const double d = e.As<Napi::Number>().DoubleValue();
+      if (!(std::fabs(d) <= kMaxSafe) || d != std::floor(d) || (sizes && d < 0))
+        fail(at + " must be " + one + ", got " + num_text(d));
+      out[j] = static_cast<int64_t>(d);
+    }
+    return out;
+  }
+
+  /** The array must hold at least `count` elements. */
+  template <class T>
+  void need(const View<T>& a, const char* name, i128 count) const {
+    if (count > a.len)
+      fail(std::string("array '") + name + "' is too short: the sizes need " +
+           num_text(static_cast<double>(count)) + " elements, it has " + std::to_string(a.len));
+  }
+
+  // ---- by position ----
+
+  const Napi::Value operator[](size_t i) const { return info_[i]; }
+  int64_t size(size_t i, const char* name, int64_t min = 0) const {
+    return size(info_[i], name, min);
+  }
+  int64_t integer(size_t i, const char* name) const { return integer(info_[i], name); }
+  double number(size_t i, const char* name) const { return number(info_[i], name); }
+  bool boolean(size_t i, const char* name) const { return boolean(info_[i], name); }
+  std::string str(size_t i, const char* name) const { return str(info_[i], name); }
+  View<float> f32(size_t i, const char* name) const { return typed<float>(info_[i], name); }
+  View<int32_t> i32(size_t i, const char* name) const { return typed<int32_t>(info_[i], name); }
+  std::vector<int64_t> ints(size_t i, const char* name, bool sizes) const {
+    return ints(info_[i], name, sizes);
+  }
+
+  Napi::Env env() const { return info_.Env(); }
+  const Napi::CallbackInfo& info() const { return info_; }
+
+ private:
+  const Napi::CallbackInfo& info_;
+  const char* kernel_;
+};
+
+/**
+ * Named arguments: the fields of the object passed as argument i (an AttentionArgs or a
+ * DecodeAttentionArgs of src/tensor/backend.ts as it is), each read by its TypeScript name,
+ * which is also the name an error gives.
+ */
+class Fields {
+ public:
+  Fields(const Args& a, size_t i) : A(a) {
+    const Napi::Value v = a[i];
+    if (!v.IsObject() || v.IsTypedArray() || v.IsArray()) a.bad(v, "args", "an object");
+    obj_ = v.As<Napi::Object>();
+  }
+  Napi::Value operator[](const char* name) const { return obj_.Get(name); }
+  int64_t size(const char* name, int64_t min = 0) const { return A.size(get(name), name, min); }
+  int64_t integer(const char* name) const { return A.integer(get(name), name); }
+  double finite(const char* name) const { return A.finite(get(name), name); }
+  double number(const char* name) const { return A.number(get(name), name); }
+  bool boolean(const char* name) const { return A.boolean(get(name), name); }
+  /** An optional integer field: `fallback` when absent (undefined). */
+  int64_t size_or(const char* name, int64_t fallback, int64_t min = 0) const {
+    const Napi::Value v = get(name);
+    return v.IsUndefined() ? fallback : A.size(v, name, min);
+  }
+  template <class T>
+  View<T> typed(const char* name, i128 count) const {
+    return A.typed<T>(get(name), name, count);
+  }
+  template <class T>
+  View<T> typed_or_null(const char* name, i128 count) const {
+    return A.typed_or_null<T>(get(name), name, count);
+  }
+
+  const Args& A;
+
+ private:
+  Napi::Value get(const char* name) const { return obj_.Get(name); }
+  Napi::Object obj_;
+};
+
+}  // namespace mw
