@@ -4,7 +4,6 @@
 // values, and a mask given as a function receives the cache length as its causal offset, so the
 // caller never computes offsets by hand; cross-attention projects the source once and reuses it.
 
-import { decodeAttentionReference } from "../backend/reference-decode.js";
 import type { Bf16Weights } from "../nn/bf16-weights.js";
 import { Linear } from "../nn/layers.js";
 import { Module } from "../nn/module.js";
@@ -197,9 +196,7 @@ export class MultiHeadAttention extends Module {
       scale: 1 / Math.sqrt(Dh),
       out: att,
     };
-    const be = getBackend();
-    if (be.decodeAttention) be.decodeAttention(args);
-    else decodeAttentionReference(args);
+    getBackend().decodeAttention(args);
     this.out_proj.into(att, residual, R, { residual: true, bf16 });
   }
 }
