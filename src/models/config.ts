@@ -24,6 +24,10 @@ export interface ModelConfig {
   scale_embedding: boolean;
   position_embedding: "sinusoidal" | "learned";
   max_position_embeddings: number;
+  /** Rows of a learned position table before position 0 (BART and mBART keep 2). */
+  position_offset: number;
+  /** A layer norm on the stack's input, after embeddings and positions are summed (BART). */
+  layernorm_embedding: boolean;
   layer_norm_eps: number;
   /** The output projection is the decoder's token embedding. */
   tie_word_embeddings: boolean;
@@ -54,6 +58,8 @@ export const DEFAULTS: ModelConfig = {
   scale_embedding: true,
   position_embedding: "sinusoidal",
   max_position_embeddings: 1024,
+  position_offset: 0,
+  layernorm_embedding: false,
   layer_norm_eps: 1e-5,
   tie_word_embeddings: true,
   share_embeddings: false,
@@ -152,7 +158,7 @@ export function resolveConfig(raw: Record<string, unknown>, source = "config"): 
   ] as const) {
     if (!Number.isInteger(c[key]) || c[key] < 1) bad(key, "must be a positive integer");
   }
-  for (const key of ["encoder_layers", "decoder_layers"] as const) {
+  for (const key of ["encoder_layers", "decoder_layers", "position_offset"] as const) {
     if (!Number.isInteger(c[key]) || c[key] < 0) bad(key, "must be a non-negative integer");
   }
   for (const key of ["dropout", "attention_dropout", "activation_dropout"] as const) {

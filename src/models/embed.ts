@@ -1,8 +1,9 @@
 // The input of a Transformer stack: each token's embedding (times sqrt(d_model) when the config
-// scales embeddings) plus the encoding of its position (sinusoidal, or a row of a learned table),
-// then dropout in training. `forward` computes it on tensors for whole sequences; `into` computes
+// scales embeddings) plus the encoding of its position (sinusoidal, or a row of a learned table,
+// position p at row p + position_offset), then BART's layernorm_embedding where configured, then
+// dropout in training. `forward` computes it on tensors for whole sequences; `into` computes
 // the same for one new token per row on flat arrays (incremental decoding).
-import type { Embedding } from "../nn/layers.js";
+import type { Embedding, LayerNorm } from "../nn/layers.js";
 import { sinusoidalPositions } from "../nn/positions.js";
 import { add, mul } from "../tensor/ops/elementwise.js";
 import { dropout } from "../tensor/ops/nn.js";
@@ -16,6 +17,7 @@ export class StackInput {
     private readonly cfg: ModelConfig,
     private readonly tokens: Embedding,
     private readonly learned: Embedding | null,
+    private readonly norm: LayerNorm | null,
   ) {}
 
   /** ids [...] and positions [...] (the same shape) -> [..., D] */
@@ -24,14 +26,23 @@ export class StackInput {
     let x = this.tokens.forward(ids);
     if (cfg.scale_embedding) x = mul(x, Math.sqrt(cfg.d_model));
     const pos = this.learned
-      ? this.learned.forward(learnedRows(positions, cfg.max_position_embeddings))
+      ? this.learned.forward(learnedRows(positions, cfg))
       : sinusoidalPositions(positions, cfg.d_model);
     x = add(x, pos);
+    if (this.norm) x = this.norm.forward(x);
     return noise && training ? dropout(x, cfg.dropout, noise.rng) : x;
   }
 
-  /** out [R, D] = the input of tokens [R] at positions [R], as `forward` computes it (no dropout). */
-  into(tokens: Int32Array, positions: Int32Array, out: Float32Array): void {
+  /**
+   * out [R, D] = the input of tokens [R] at positions [R], as `forward` computes it (no dropout);
+   * `scratch` holds the layer norm's statistics [R].
+   */
+  into(
+    tokens: Int32Array,
+    positions: Int32Array,
+    out: Float32Array,
+    scratch: { mean: Float32Array; rstd: Float32Array },
+  ): void {
     const D = this.cfg.d_model;
     const R = tokens.length;
     const table = this.tokens.weight.f32;
@@ -42,9 +53,7 @@ export class StackInput {
     const pos = this.learned
       ? this.learned.weight.f32
       : sinusoidalPositions(new Tensor(positions, [R]), D).f32;
-    const rows = this.learned
-      ? learnedRows(new Tensor(positions, [R]), this.cfg.max_position_embeddings).i32
-      : null;
+    const rows = this.learned ? learnedRows(new Tensor(positions, [R]), this.cfg).i32 : null;
     for (let r = 0; r < R; r++) {
       const t = tokens[r];
       if (!Number.isInteger(t) || t < 0 || t >= num) {
@@ -57,15 +66,18 @@ export class StackInput {
       for (let d = 0; d < D; d++)
         out[r * D + d] = Math.fround(table[t * D + d] * scale) + pos[p + d];
     }
+    if (this.norm) this.norm.into(out, out, R, scratch);
   }
 }
 
 /**
- * The rows of a learned position table for positions p: row p, and row 0 for -1 (left padding,
- * masked anyway); a position past the table is an error.
+ * The rows of a learned position table for positions p: row p + position_offset, and the row of
+ * position 0 for -1 (left padding, masked anyway); a position past the table is an error.
  */
-function learnedRows(p: Tensor, max: number): Tensor {
+function learnedRows(p: Tensor, cfg: ModelConfig): Tensor {
   const d = p.i32;
+  const max = cfg.max_position_embeddings;
+  const offset = cfg.position_offset;
   const out = new Int32Array(d.length);
   for (let i = 0; i < d.length; i++) {
     if (d[i] >= max) {
@@ -75,7 +87,7 @@ function learnedRows(p: Tensor, max: number): Tensor {
         hint: "shorten the input or raise max_position_embeddings",
       });
     }
-    out[i] = Math.max(0, d[i]);
+    out[i] = Math.max(0, d[i]) + offset;
   }
   return new Tensor(out, p.shape);
 }

@@ -53,42 +53,61 @@ export interface DecoderForwardOptions {
   memoryRows?: Unpadded | null;
 }
 
-export class Encoder extends Module {
+/**
+ * What the encoder and the decoder share: the input (embed_tokens, embed_positions when learned,
+ * layernorm_embedding when configured) registered first, the layers, and the final layer norm of
+ * pre-norm models registered last, so the tensor names come in the checkpoint's order.
+ */
+abstract class Stack<L extends Module> extends Module {
   readonly embed_tokens: Embedding;
   readonly embed_positions: Embedding | null;
-  readonly layers: ModuleList<EncoderLayer>;
+  readonly layernorm_embedding: LayerNorm | null;
+  readonly layers: ModuleList<L>;
   readonly layer_norm: LayerNorm | null;
-  /** Token embedding plus positions (its tensors are embed_tokens and embed_positions). */
+  /** Token embedding plus positions (the tensors above). */
   readonly input: StackInput;
 
   constructor(
     readonly cfg: ModelConfig,
     rng: Rng,
-    sharedTokens: Embedding | null = null,
+    sharedTokens: Embedding | null,
+    makeLayers: () => L[],
   ) {
     super();
+    const init = { rng, std: cfg.init_std };
     this.embed_tokens =
-      sharedTokens ??
-      new Embedding(cfg.vocab_size, cfg.d_model, { rng, std: cfg.init_std }, cfg.pad_token_id);
+      sharedTokens ?? new Embedding(cfg.vocab_size, cfg.d_model, init, cfg.pad_token_id);
     this.child("embed_tokens", this.embed_tokens);
+    // A learned table has position_offset rows before position 0 (BART keeps two).
     this.embed_positions =
       cfg.position_embedding === "learned"
         ? this.child(
             "embed_positions",
-            new Embedding(cfg.max_position_embeddings, cfg.d_model, { rng, std: cfg.init_std }),
+            new Embedding(cfg.max_position_embeddings + cfg.position_offset, cfg.d_model, init),
           )
         : null;
-    this.input = new StackInput(cfg, this.embed_tokens, this.embed_positions);
-    const sizes = { heads: cfg.encoder_attention_heads, ffn: cfg.encoder_ffn_dim };
-    this.layers = this.child(
-      "layers",
-      new ModuleList(
-        Array.from({ length: cfg.encoder_layers }, () => new EncoderLayer(cfg, sizes, rng)),
-      ),
+    this.layernorm_embedding = cfg.layernorm_embedding
+      ? this.child("layernorm_embedding", new LayerNorm(cfg.d_model, cfg.layer_norm_eps))
+      : null;
+    this.input = new StackInput(
+      cfg,
+      this.embed_tokens,
+      this.embed_positions,
+      this.layernorm_embedding,
     );
+    this.layers = this.child("layers", new ModuleList(makeLayers()));
     this.layer_norm = cfg.normalize_before
       ? this.child("layer_norm", new LayerNorm(cfg.d_model, cfg.layer_norm_eps))
       : null;
+  }
+}
+
+export class Encoder extends Stack<EncoderLayer> {
+  constructor(cfg: ModelConfig, rng: Rng, sharedTokens: Embedding | null = null) {
+    const sizes = { heads: cfg.encoder_attention_heads, ffn: cfg.encoder_ffn_dim };
+    super(cfg, rng, sharedTokens, () =>
+      Array.from({ length: cfg.encoder_layers }, () => new EncoderLayer(cfg, sizes, rng)),
+    );
   }
 
   /** ids [B, S], attentionMask [B, S] (1 = real) -> memory [B, S, D] (or [N, D] with `rows`). */
@@ -114,46 +133,20 @@ export class Encoder extends Module {
   }
 }
 
-export class Decoder extends Module {
-  readonly embed_tokens: Embedding;
-  readonly embed_positions: Embedding | null;
-  readonly layers: ModuleList<DecoderLayer>;
-  readonly layer_norm: LayerNorm | null;
-  /** Token embedding plus positions (its tensors are embed_tokens and embed_positions). */
-  readonly input: StackInput;
-
+export class Decoder extends Stack<DecoderLayer> {
   constructor(
-    readonly cfg: ModelConfig,
+    cfg: ModelConfig,
     rng: Rng,
     sharedTokens: Embedding | null,
     withCrossAttention: boolean,
   ) {
-    super();
-    this.embed_tokens =
-      sharedTokens ??
-      new Embedding(cfg.vocab_size, cfg.d_model, { rng, std: cfg.init_std }, cfg.pad_token_id);
-    this.child("embed_tokens", this.embed_tokens);
-    this.embed_positions =
-      cfg.position_embedding === "learned"
-        ? this.child(
-            "embed_positions",
-            new Embedding(cfg.max_position_embeddings, cfg.d_model, { rng, std: cfg.init_std }),
-          )
-        : null;
-    this.input = new StackInput(cfg, this.embed_tokens, this.embed_positions);
     const sizes = { heads: cfg.decoder_attention_heads, ffn: cfg.decoder_ffn_dim };
-    this.layers = this.child(
-      "layers",
-      new ModuleList(
-        Array.from(
-          { length: cfg.decoder_layers },
-          () => new DecoderLayer(cfg, sizes, rng, withCrossAttention),
-        ),
+    super(cfg, rng, sharedTokens, () =>
+      Array.from(
+        { length: cfg.decoder_layers },
+        () => new DecoderLayer(cfg, sizes, rng, withCrossAttention),
       ),
     );
-    this.layer_norm = cfg.normalize_before
-      ? this.child("layer_norm", new LayerNorm(cfg.d_model, cfg.layer_norm_eps))
-      : null;
   }
 
   /**
@@ -220,7 +213,7 @@ export class Decoder extends Module {
     view: StepView,
     bf16: Bf16Weights | null = null,
   ): Float32Array {
-    this.input.into(tokens, positions, view.x);
+    this.input.into(tokens, positions, view.x, view);
     this.layers.items.forEach((layer, i) => {
       layer.step(view, caches[i], masks, bf16);
     });
