@@ -41,6 +41,11 @@ export interface ModelConfig {
   bos_token_id: number;
   eos_token_id: number;
   decoder_start_token_id: number;
+  /**
+   * The config.json this config was read from, for families that read transformers' configs:
+   * written back with its unknown keys unchanged. Not a key of maskwise's own config.json.
+   */
+  source_config?: Readonly<Record<string, unknown>>;
 }
 
 export const DEFAULTS: ModelConfig = {

@@ -13,6 +13,7 @@ import type { Module } from "../nn/module.js";
 import type { Tensor } from "../tensor/tensor.js";
 import type { Rng } from "../util/rng.js";
 import type { ModelConfig } from "./config.js";
+import type { FileLayout } from "./families/file-layout.js";
 
 export type Structure = "encoder-decoder" | "decoder-only" | "encoder-only";
 
@@ -52,4 +53,8 @@ export interface ModelFamily<M extends FamilyModel = FamilyModel> {
   readonly decoding: { readonly beam: number } | null;
   /** Whether `maskwise serve` can inspect it (it shows encoder, decoder and cross-attention). */
   readonly inspectable: boolean;
+  /** The config.json object of a config (transformers' keys, unknown ones kept, for HF families). */
+  configJson(config: ModelConfig): Record<string, unknown>;
+  /** How its weight files name the model's tensors (tied tensors stored once). */
+  fileLayout(config: ModelConfig): FileLayout;
 }

@@ -3,9 +3,11 @@
 // list below; a program can add its own with `registerFamily`.
 import { MaskwiseError } from "../util/errors.js";
 import type { ModelConfig } from "./config.js";
+import { bart } from "./families/bart/index.js";
 import { decoderOnly } from "./families/decoder-only/index.js";
 import { encoderDecoder } from "./families/encoder-decoder/index.js";
 import { encoderOnly } from "./families/encoder-only/index.js";
+import { mbart } from "./families/mbart/index.js";
 import type { FamilyModel, ModelFamily } from "./family.js";
 
 const byName = new Map<string, ModelFamily>();
@@ -22,7 +24,9 @@ export function registerFamily(family: ModelFamily): void {
   byName.set(family.name, family as ModelFamily);
 }
 
-for (const f of [encoderDecoder, decoderOnly, encoderOnly] as ModelFamily[]) registerFamily(f);
+// maskwise's own families first: a task's default model is one of them.
+for (const f of [encoderDecoder, decoderOnly, encoderOnly, bart, mbart] as ModelFamily[])
+  registerFamily(f);
 
 /** Every registered family, in registration order. */
 export function families(): ModelFamily[] {

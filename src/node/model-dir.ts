@@ -9,6 +9,7 @@ import type { DecoderOnlyModel } from "../models/decoder-only.js";
 import type { EncoderDecoderModel } from "../models/encoder-decoder.js";
 import type { FamilyModel, Structure } from "../models/family.js";
 import { familyOf, resolveModelConfig } from "../models/registry.js";
+import { configJson, fileState, loadFileState } from "../models/state.js";
 import { type Tokenizer, tokenizerFromString, tokenizerToString } from "../tokenizer/index.js";
 import { MaskwiseError } from "../util/errors.js";
 import { atomicWrite, readBytes, readJson, readText } from "./files.js";
@@ -54,7 +55,7 @@ export function loadModel(dir: string, want?: Structure): FamilyModel {
   const model = family.build(config, 0);
   const path = join(dir, "model.safetensors");
   const file = parseSafetensors(readBytes(path, "model.safetensors"), path);
-  model.loadState(file.tensors, { source: path });
+  loadFileState(model, file.tensors, path);
   model.eval();
   return model;
 }
@@ -67,19 +68,16 @@ export function loadDecoderOnly(dir: string): DecoderOnlyModel {
   return loadModel(dir, "decoder-only") as DecoderOnlyModel;
 }
 
-/** Writes config.json and model.safetensors (tied weights under every name they have). */
+/**
+ * Writes config.json and model.safetensors as the model's family stores them (maskwise's own:
+ * tied weights under every name they have; transformers' families: their layout).
+ */
 export function saveModel(dir: string, model: FamilyModel): void {
-  const tensors = model
-    .namedParameters()
-    .map(
-      ([name, p]) =>
-        [name, { shape: p.shape, data: p.f32 }] as [
-          string,
-          { shape: readonly number[]; data: Float32Array },
-        ],
-    );
-  atomicWrite(join(dir, "model.safetensors"), serializeSafetensors(tensors, { format: "pt" }));
-  atomicWrite(join(dir, "config.json"), `${JSON.stringify(model.config, null, 2)}\n`);
+  atomicWrite(
+    join(dir, "model.safetensors"),
+    serializeSafetensors(fileState(model), { format: "pt" }),
+  );
+  atomicWrite(join(dir, "config.json"), `${JSON.stringify(configJson(model), null, 2)}\n`);
 }
 
 /** The tokenizer.json beside config.json, or null when the model directory has none. */

@@ -6,8 +6,8 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { parseSafetensors } from "../io/safetensors.js";
 import { type ModelConfig, PRESETS } from "../models/config.js";
-import type { ModelFamily } from "../models/family.js";
-import { families, familyOf, familyOfRaw, resolveModelConfig } from "../models/registry.js";
+import { fromFile } from "../models/families/file-layout.js";
+import { families, familyOf, resolveModelConfig } from "../models/registry.js";
 import {
   DEFAULT_SPECIAL_TOKENS,
   type Tokenizer,
@@ -97,8 +97,21 @@ export function initFrom(model: TrainableModel, dir: string): void {
   const path = join(dir, "model.safetensors");
   const configPath = join(dir, "config.json");
   const to = familyOf(model.config);
-  const from = existsSync(configPath) ? familyOfConfigFile(configPath) : to;
-  const file = parseSafetensors(readBytes(path, "model.safetensors"), path);
+  const fromConfig = existsSync(configPath)
+    ? resolveModelConfig(
+        readJson(configPath, "model config") as Record<string, unknown>,
+        configPath,
+      )
+    : model.config;
+  const from = familyOf(fromConfig);
+  // The file's tensors by the names of this model's parameters (tied copies restored).
+  const names = new Set(model.namedParameters().map(([n]) => n));
+  const tensors = fromFile(
+    parseSafetensors(readBytes(path, "model.safetensors"), path).tensors,
+    from.fileLayout(fromConfig),
+    names,
+    path,
+  );
   let take: (name: string) => boolean;
   if (from === to) take = () => true;
   else if (from.encoderPrefix !== null && from.encoderPrefix === to.encoderPrefix) {
@@ -116,7 +129,7 @@ export function initFrom(model: TrainableModel, dir: string): void {
   const vocab = model.config.vocab_size;
   for (const [name, p] of model.namedParameters()) {
     if (!take(name)) continue;
-    const t = file.tensors.get(name);
+    const t = tensors.get(name);
     if (!t) {
       throw new MaskwiseError(`${path} lacks tensor '${name}'`, {
         code: "E_CHECKPOINT",
@@ -141,12 +154,6 @@ export function initFrom(model: TrainableModel, dir: string): void {
     }
     p.f32.set(t.data);
   }
-}
-
-/** The family of a model directory's config.json (no maskwise_arch: an encoder-decoder). */
-function familyOfConfigFile(path: string): ModelFamily {
-  const raw = readJson(path, "model config") as Record<string, unknown>;
-  return familyOfRaw(raw, path);
 }
 
 /**

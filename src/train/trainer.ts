@@ -14,6 +14,7 @@
 import { tokenBudgetBatches } from "../data/batching.js";
 import { parseSafetensors, serializeSafetensors } from "../io/safetensors.js";
 import type { EncoderDecoderModel } from "../models/encoder-decoder.js";
+import { configJson, fileState, loadFileState } from "../models/state.js";
 import type { Example } from "../objectives/types.js";
 import { AdamW } from "../optim/adamw.js";
 import { clipGradNorm, decayGroups } from "../optim/clip.js";
@@ -409,10 +410,8 @@ export class Trainer<M extends TrainableModel = EncoderDecoderModel> {
   /** The files of a checkpoint: a model directory plus the trainer's and optimizer's state. */
   checkpointFiles(): Record<string, Uint8Array | string> {
     const named = this.model.namedParameters();
-    const weights = serializeSafetensors(
-      named.map(([n, p]) => [n, { shape: p.shape, data: p.f32 }]),
-      { format: "pt" },
-    );
+    // The weights as the model's family stores them (transformers' layout for its families).
+    const weights = serializeSafetensors(fileState(this.model), { format: "pt" });
     const opt: [string, { shape: readonly number[]; data: Float32Array }][] = [];
     const seen = new Set<unknown>();
     for (const [n, p] of named) {
@@ -426,7 +425,7 @@ export class Trainer<M extends TrainableModel = EncoderDecoderModel> {
         );
     }
     return {
-      "config.json": `${JSON.stringify(this.model.config, null, 2)}\n`,
+      "config.json": `${JSON.stringify(configJson(this.model), null, 2)}\n`,
       "model.safetensors": weights,
       "optimizer.safetensors": serializeSafetensors(opt, {
         optimizer_step: String(this.optimizer.step),
@@ -456,7 +455,7 @@ export class Trainer<M extends TrainableModel = EncoderDecoderModel> {
       return b;
     };
     const weights = parseSafetensors(need("model.safetensors"), `${where}/model.safetensors`);
-    this.model.loadState(weights.tensors, { source: `${where}/model.safetensors` });
+    loadFileState(this.model, weights.tensors, `${where}/model.safetensors`);
     const opt = parseSafetensors(need("optimizer.safetensors"), `${where}/optimizer.safetensors`);
     const named = this.model.namedParameters();
     const restored = new Set<unknown>();

@@ -1,7 +1,8 @@
 // What maskwise's own three families share: one config (../../config.ts, its keys those of
 // transformers' BART), named by `maskwise_arch`, and strict about unknown keys, since these
 // config.json files are written by maskwise or by hand (a typo must not become a default).
-import { type Arch, resolveConfig } from "../config.js";
+import { type Arch, type ModelConfig, resolveConfig } from "../config.js";
+import { AS_NAMED, type FileLayout } from "./file-layout.js";
 
 /** Whether a config.json object names `arch` (no maskwise_arch and no model_type: encoder-decoder). */
 export function claimsOwn(arch: Arch, raw: Readonly<Record<string, unknown>>): boolean {
@@ -17,4 +18,14 @@ export function resolveOwn(
   source: string,
 ): ReturnType<typeof resolveConfig> {
   return resolveConfig({ ...raw, maskwise_arch: arch }, source);
+}
+
+/** An own config as config.json holds it: every key, as resolved. */
+export function ownConfigJson(config: ModelConfig): Record<string, unknown> {
+  return { ...config };
+}
+
+/** Own directories store every name a tensor has. */
+export function ownLayout(): FileLayout {
+  return AS_NAMED;
 }

@@ -2,7 +2,7 @@
 // the lm task, the text tasks as conditional LM, and causal-LM pretraining.
 import { DecoderOnlyModel } from "../../decoder-only.js";
 import type { ModelFamily } from "../../family.js";
-import { claimsOwn, resolveOwn } from "../own.js";
+import { claimsOwn, ownConfigJson, ownLayout, resolveOwn } from "../own.js";
 
 export const decoderOnly: ModelFamily<DecoderOnlyModel> = {
   name: "decoder-only",
@@ -16,5 +16,7 @@ export const decoderOnly: ModelFamily<DecoderOnlyModel> = {
   objectives: ["clm"],
   encoderPrefix: null,
   decoding: { beam: 1 },
+  configJson: ownConfigJson,
+  fileLayout: ownLayout,
   inspectable: false,
 };

@@ -2,7 +2,7 @@
 // positions): translation and the seq2seq text tasks, span corruption, infilling and MASS.
 import { EncoderDecoderModel } from "../../encoder-decoder.js";
 import type { ModelFamily } from "../../family.js";
-import { claimsOwn, resolveOwn } from "../own.js";
+import { claimsOwn, ownConfigJson, ownLayout, resolveOwn } from "../own.js";
 
 export const encoderDecoder: ModelFamily<EncoderDecoderModel> = {
   name: "encoder-decoder",
@@ -22,5 +22,7 @@ export const encoderDecoder: ModelFamily<EncoderDecoderModel> = {
   objectives: ["span", "infill", "mass"],
   encoderPrefix: "model.encoder.",
   decoding: { beam: 5 },
+  configJson: ownConfigJson,
+  fileLayout: ownLayout,
   inspectable: true,
 };

@@ -2,7 +2,7 @@
 // its encoder can start an encoder-decoder's.
 import { EncoderOnlyModel } from "../../encoder-only.js";
 import type { ModelFamily } from "../../family.js";
-import { claimsOwn, resolveOwn } from "../own.js";
+import { claimsOwn, ownConfigJson, ownLayout, resolveOwn } from "../own.js";
 
 export const encoderOnly: ModelFamily<EncoderOnlyModel> = {
   name: "encoder-only",
@@ -16,5 +16,7 @@ export const encoderOnly: ModelFamily<EncoderOnlyModel> = {
   objectives: ["mlm"],
   encoderPrefix: "model.encoder.",
   decoding: null,
+  configJson: ownConfigJson,
+  fileLayout: ownLayout,
   inspectable: false,
 };

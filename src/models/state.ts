@@ -1,0 +1,34 @@
+// A model's tensors and config as its family's files hold them: the one place that turns a
+// weights file into a model's parameters and back (tied tensors stored once where the family's
+// layout says so), and a config into its config.json object.
+
+import { fromFile, type StoredTensor, toFile } from "./families/file-layout.js";
+import type { FamilyModel } from "./family.js";
+import { familyOf } from "./registry.js";
+
+/** Loads a weights file's tensors into the model (every parameter must be there, nothing else). */
+export function loadFileState(
+  model: FamilyModel,
+  file: ReadonlyMap<string, StoredTensor>,
+  source: string,
+): void {
+  const layout = familyOf(model.config).fileLayout(model.config);
+  const names = new Set(model.namedParameters().map(([n]) => n));
+  model.loadState(fromFile(file, layout, names, source), { source });
+}
+
+/** The model's tensors as its family's weights file holds them. */
+export function fileState(
+  model: FamilyModel,
+): [string, { shape: readonly number[]; data: Float32Array }][] {
+  const layout = familyOf(model.config).fileLayout(model.config);
+  const named = model
+    .namedParameters()
+    .map(([n, p]) => [n, { shape: p.shape, data: p.f32 }] as const);
+  return toFile(named, layout) as [string, { shape: readonly number[]; data: Float32Array }][];
+}
+
+/** The model's config.json object. */
+export function configJson(model: FamilyModel): Record<string, unknown> {
+  return familyOf(model.config).configJson(model.config);
+}

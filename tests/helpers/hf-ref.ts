@@ -1,0 +1,78 @@
+// The Hugging Face reference cases in ../shared/ref/hf (transformers 5.18's layouts, with the
+// logits, loss and greedy ids transformers computed): reading a case and comparing a model's
+// outputs with it at the positions the case says are comparable, within its tolerance.
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import * as T from "../../src/tensor/index.js";
+
+export const HF_REF = join(import.meta.dirname, "..", "..", "..", "shared", "ref", "hf");
+
+interface Nested {
+  shape: number[];
+  data: unknown;
+}
+
+export interface HfCase {
+  dir: string;
+  batch: Record<string, unknown>;
+  expected: Record<string, unknown> & {
+    logits: Nested;
+    /** [B, T] 1 where the logits are comparable. */
+    valid_positions: number[][];
+    loss: number | Nested;
+    checks: { f32_vs_f64_max_abs_diff_valid: number };
+  };
+  header: {
+    tensors: Record<string, { dtype: string; shape: number[] }>;
+    header_key_order: string[];
+  };
+}
+
+export function readCase(name: string): HfCase {
+  const dir = join(HF_REF, name);
+  const json = (f: string) => JSON.parse(readFileSync(join(dir, f), "utf8"));
+  return {
+    dir,
+    batch: json("batch.json"),
+    expected: json("expected.json"),
+    header: json("safetensors_header.json"),
+  };
+}
+
+/** An int32 [rows, cols] tensor of a batch field. */
+export function ids(rows: unknown): T.Tensor {
+  const r = rows as number[][];
+  return T.intTensor(r.flat(), [r.length, r[0].length]);
+}
+
+/** A nested list's values, flattened in row-major order. */
+export function flat(n: Nested): number[] {
+  return (n.data as unknown[]).flat(Number.POSITIVE_INFINITY) as number[];
+}
+
+/** The scalar loss of a case (a number, or a 0-d tensor). */
+export function scalar(v: number | Nested): number {
+  return typeof v === "number" ? v : (flat(v)[0] ?? (v.data as number));
+}
+
+/**
+ * Asserts logits [B, T, V] match the case's at its valid positions within
+ * max(1e-4, 10 x transformers' own float32 gap) (the case README's tolerance); returns the worst
+ * difference.
+ */
+export function assertLogits(c: HfCase, logits: T.Tensor, expected = c.expected.logits): number {
+  assert.deepEqual(logits.shape, expected.shape, "logits shape");
+  const want = flat(expected);
+  const valid = c.expected.valid_positions.flat();
+  const V = logits.shape[2];
+  const tol = Math.max(1e-4, 10 * c.expected.checks.f32_vs_f64_max_abs_diff_valid);
+  let worst = 0;
+  for (let p = 0; p < valid.length; p++) {
+    if (!valid[p]) continue;
+    for (let v = 0; v < V; v++)
+      worst = Math.max(worst, Math.abs(logits.f32[p * V + v] - want[p * V + v]));
+  }
+  assert.ok(worst <= tol, `logits differ by ${worst} (tolerance ${tol})`);
+  return worst;
+}
