@@ -5,17 +5,50 @@
 // (atomically) lives in src/node/.
 //
 // Everything is validated on read: header length, JSON, dtypes, shapes, offsets inside the
-// buffer, sizes equal to shape x dtype width, no overlaps, no holes. F16 and BF16 widen to
-// float32, I64 narrows to int32 (values outside int32 are an error).
+// buffer, sizes equal to shape x dtype width, no overlaps, no holes. Every float dtype (F64, F16,
+// BF16) becomes float32, every integer dtype int32 (I64 values outside int32 are an error); the
+// tensor keeps the dtype it was stored in, so a writer can store it the same way again.
 import { MaskwiseError } from "../util/errors.js";
 
-export type SafeDType = "F32" | "F16" | "BF16" | "I64" | "I32";
-const WIDTH: Record<SafeDType, number> = { F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4 };
+export type SafeDType =
+  | "F64"
+  | "F32"
+  | "F16"
+  | "BF16"
+  | "I64"
+  | "I32"
+  | "I16"
+  | "I8"
+  | "U8"
+  | "BOOL";
+const WIDTH: Record<SafeDType, number> = {
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U8: 1,
+  BOOL: 1,
+};
+
+/** Bytes per element of a safetensors dtype. */
+export function dtypeWidth(dtype: SafeDType): number {
+  return WIDTH[dtype];
+}
+
+/** Whether a dtype holds floating-point values (read into a Float32Array). */
+export function isFloatDType(dtype: SafeDType): boolean {
+  return dtype === "F64" || dtype === "F32" || dtype === "F16" || dtype === "BF16";
+}
 
 export interface SafeTensor {
+  /** The dtype the tensor was stored in; `data` holds it converted. */
   dtype: SafeDType;
   shape: number[];
-  /** Float32Array for F32/F16/BF16, Int32Array for I32/I64. */
+  /** Float32Array for F64/F32/F16/BF16, Int32Array for the integer dtypes and BOOL (0/1). */
   data: Float32Array | Int32Array;
 }
 
@@ -125,7 +158,7 @@ export function parseSafetensors(bytes: Uint8Array, source = "safetensors"): Saf
       fail(
         `dtype ${JSON.stringify(e.dtype)} is not supported`,
         where,
-        "use F32, F16, BF16, I64 or I32",
+        `use one of ${Object.keys(WIDTH).join(", ")}`,
       );
     }
     const dtype = e.dtype as SafeDType;
@@ -155,7 +188,7 @@ export function parseSafetensors(bytes: Uint8Array, source = "safetensors"): Saf
     tensors.set(name, {
       dtype,
       shape,
-      data: decode(bytes, dataStart + begin, count, dtype, where),
+      data: decodeTensorData(bytes, dataStart + begin, count, dtype, where),
     });
   }
   spans.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
@@ -171,7 +204,15 @@ export function parseSafetensors(bytes: Uint8Array, source = "safetensors"): Saf
   return { tensors, metadata };
 }
 
-function decode(
+// Whether this machine stores typed arrays little-endian (as safetensors does), so float32 data can
+// be copied in one go instead of element by element.
+const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+
+/**
+ * Converts `count` little-endian elements of `dtype` at `bytes[at]` to float32 (float dtypes) or
+ * int32 (integer dtypes, BOOL as 0/1). The caller has checked that the bytes are there.
+ */
+export function decodeTensorData(
   bytes: Uint8Array,
   at: number,
   count: number,
@@ -181,8 +222,19 @@ function decode(
   const view = new DataView(bytes.buffer, bytes.byteOffset + at, count * WIDTH[dtype]);
   switch (dtype) {
     case "F32": {
+      if (LITTLE_ENDIAN) {
+        // Copy into a fresh buffer (a Node Buffer's slice would share memory, and be unaligned).
+        const out = new Float32Array(count);
+        new Uint8Array(out.buffer).set(bytes.subarray(at, at + count * 4));
+        return out;
+      }
       const out = new Float32Array(count);
       for (let i = 0; i < count; i++) out[i] = view.getFloat32(i * 4, true);
+      return out;
+    }
+    case "F64": {
+      const out = new Float32Array(count);
+      for (let i = 0; i < count; i++) out[i] = view.getFloat64(i * 8, true);
       return out;
     }
     case "F16": {
@@ -191,17 +243,33 @@ function decode(
       return out;
     }
     case "BF16": {
+      // A bfloat16 is the top half of a float32: shift its bits up and reinterpret.
       const out = new Float32Array(count);
-      const tmp = new DataView(new ArrayBuffer(4));
-      for (let i = 0; i < count; i++) {
-        tmp.setUint32(0, view.getUint16(i * 2, true) << 16);
-        out[i] = tmp.getFloat32(0);
-      }
+      const bits = new Uint32Array(out.buffer);
+      for (let i = 0; i < count; i++) bits[i] = view.getUint16(i * 2, true) << 16;
       return out;
     }
     case "I32": {
       const out = new Int32Array(count);
       for (let i = 0; i < count; i++) out[i] = view.getInt32(i * 4, true);
+      return out;
+    }
+    case "I16": {
+      const out = new Int32Array(count);
+      for (let i = 0; i < count; i++) out[i] = view.getInt16(i * 2, true);
+      return out;
+    }
+    case "I8": {
+      const out = new Int32Array(count);
+      for (let i = 0; i < count; i++) out[i] = view.getInt8(i);
+      return out;
+    }
+    case "U8":
+    case "BOOL": {
+      const out = new Int32Array(count);
+      // torch reads any nonzero byte of a bool tensor as true.
+      for (let i = 0; i < count; i++)
+        out[i] = dtype === "BOOL" ? +(view.getUint8(i) !== 0) : view.getUint8(i);
       return out;
     }
     case "I64": {
@@ -222,9 +290,14 @@ export interface TensorToWrite {
   data: Float32Array | Int32Array;
   /**
    * Defaults: F32 for Float32Array, I32 for Int32Array. I64 widens int32 for PyTorch's long; F16
-   * and BF16 narrow float32 with round-to-nearest-even (half the size, for sharing weights).
+   * and BF16 narrow float32 with round-to-nearest-even (half the size, for sharing weights); F64
+   * widens float32 exactly. Integer dtypes narrower than int32 must hold values in their range.
    */
   dtype?: SafeDType;
+}
+
+function dtypeOf(t: TensorToWrite): SafeDType {
+  return t.dtype ?? (t.data instanceof Float32Array ? "F32" : "I32");
 }
 
 /** Builds safetensors bytes; tensors are laid out in the order given, the header padded to 8 bytes. */
@@ -237,12 +310,18 @@ export function serializeSafetensors(
   const list = [...tensors];
   let offset = 0;
   for (const [name, t] of list) {
-    const dtype = t.dtype ?? (t.data instanceof Float32Array ? "F32" : "I32");
+    const dtype = dtypeOf(t);
     const count = t.shape.reduce((p, d) => p * d, 1);
     if (count !== t.data.length) {
       throw new MaskwiseError(
         `tensor '${name}' has ${t.data.length} values for shape [${t.shape.join(", ")}]`,
         { code: "E_SHAPE", where: "serializeSafetensors" },
+      );
+    }
+    if (isFloatDType(dtype) !== t.data instanceof Float32Array) {
+      throw new MaskwiseError(
+        `tensor '${name}' holds ${t.data.constructor.name} values and cannot be stored as ${dtype}`,
+        { code: "E_DTYPE", where: "serializeSafetensors" },
       );
     }
     const size = count * WIDTH[dtype];
@@ -260,16 +339,64 @@ export function serializeSafetensors(
   view.setBigUint64(0, BigInt(hbytes.length), true);
   out.set(hbytes, 8);
   let at = 8 + hbytes.length;
-  for (const [, t] of list) {
-    const dtype = t.dtype ?? (t.data instanceof Float32Array ? "F32" : "I32");
-    for (let i = 0; i < t.data.length; i++) {
-      if (dtype === "F32") view.setFloat32(at + i * 4, t.data[i], true);
-      else if (dtype === "I32") view.setInt32(at + i * 4, t.data[i], true);
-      else if (dtype === "I64") view.setBigInt64(at + i * 8, BigInt(t.data[i]), true);
-      else if (dtype === "F16") view.setUint16(at + i * 2, floatToHalf(t.data[i]), true);
-      else view.setUint16(at + i * 2, floatToBfloat16(t.data[i]), true);
-    }
-    at += t.data.length * WIDTH[dtype];
+  for (const [name, t] of list) {
+    encode(view, at, t.data, dtypeOf(t), name);
+    at += t.data.length * WIDTH[dtypeOf(t)];
   }
   return out;
 }
+
+function encode(
+  view: DataView,
+  at: number,
+  data: Float32Array | Int32Array,
+  dtype: SafeDType,
+  name: string,
+): void {
+  const range = INT_RANGE[dtype];
+  if (range && data.some((v) => v < range[0] || v > range[1])) {
+    throw new MaskwiseError(`tensor '${name}' has values outside the range of ${dtype}`, {
+      code: "E_DTYPE",
+      where: "serializeSafetensors",
+      hint: "store it as I32 or I64",
+    });
+  }
+  const n = data.length;
+  switch (dtype) {
+    case "F32":
+      for (let i = 0; i < n; i++) view.setFloat32(at + i * 4, data[i], true);
+      return;
+    case "F64":
+      for (let i = 0; i < n; i++) view.setFloat64(at + i * 8, data[i], true);
+      return;
+    case "F16":
+      for (let i = 0; i < n; i++) view.setUint16(at + i * 2, floatToHalf(data[i]), true);
+      return;
+    case "BF16":
+      for (let i = 0; i < n; i++) view.setUint16(at + i * 2, floatToBfloat16(data[i]), true);
+      return;
+    case "I64":
+      for (let i = 0; i < n; i++) view.setBigInt64(at + i * 8, BigInt(data[i]), true);
+      return;
+    case "I32":
+      for (let i = 0; i < n; i++) view.setInt32(at + i * 4, data[i], true);
+      return;
+    case "I16":
+      for (let i = 0; i < n; i++) view.setInt16(at + i * 2, data[i], true);
+      return;
+    case "I8":
+      for (let i = 0; i < n; i++) view.setInt8(at + i, data[i]);
+      return;
+    case "U8":
+    case "BOOL":
+      for (let i = 0; i < n; i++) view.setUint8(at + i, data[i]);
+      return;
+  }
+}
+
+const INT_RANGE: Partial<Record<SafeDType, [number, number]>> = {
+  I16: [-32768, 32767],
+  I8: [-128, 127],
+  U8: [0, 255],
+  BOOL: [0, 1],
+};

@@ -1,0 +1,107 @@
+// Reading a zip archive held in memory (PKWARE APPNOTE), as torch.save writes one: the end of
+// central directory record, one central directory entry per file, and each entry's local header
+// followed by its bytes. torch stores entries uncompressed (and pads local headers so that data is
+// 64-byte aligned); a deflated entry is read only when the caller passes an inflater (the Node
+// side has one in node:zlib; this file must also run in a browser). ZIP64 and encryption are
+// reported, not guessed at. Every offset and size is checked against the archive's length.
+import { MaskwiseError } from "../util/errors.js";
+
+export interface ZipEntry {
+  name: string;
+  /** 0 stored, 8 deflated. */
+  method: number;
+  /** Bytes in the archive (compressed size). */
+  size: number;
+  /** Bytes once inflated. */
+  uncompressedSize: number;
+  /** Offset of the entry's local header. */
+  local: number;
+}
+
+export interface ZipArchive {
+  entries: Map<string, ZipEntry>;
+  /** The bytes of one entry (a view into the archive when stored). */
+  read(name: string): Uint8Array;
+}
+
+/** Raw-deflate decompressor, given by callers that have one (node:zlib's inflateRawSync). */
+export type InflateRaw = (data: Uint8Array, expectedSize: number) => Uint8Array;
+
+export function openZip(zip: Uint8Array, source: string, inflateRaw?: InflateRaw): ZipArchive {
+  const view = new DataView(zip.buffer, zip.byteOffset, zip.byteLength);
+  const fail = (what: string): never => {
+    throw new MaskwiseError(what, {
+      code: "E_ZIP",
+      where: source,
+      hint: "the file is damaged or not a zip archive; download it again",
+    });
+  };
+  // The end of central directory record is 22 bytes plus a comment of up to 65535 bytes.
+  let eocd = -1;
+  for (let i = zip.length - 22; i >= Math.max(0, zip.length - 22 - 65535); i--) {
+    if (view.getUint32(i, true) === 0x06054b50) {
+      eocd = i;
+      break;
+    }
+  }
+  if (eocd < 0) fail("not a zip archive (no end of central directory)");
+  const count = view.getUint16(eocd + 10, true);
+  let p = view.getUint32(eocd + 16, true);
+  if (count === 0xffff || p === 0xffffffff)
+    fail("ZIP64 archives (over 4 GB or 65535 entries) are not supported");
+  const entries = new Map<string, ZipEntry>();
+  for (let k = 0; k < count; k++) {
+    if (p + 46 > zip.length || view.getUint32(p, true) !== 0x02014b50)
+      fail("damaged central directory");
+    const flags = view.getUint16(p + 8, true);
+    const method = view.getUint16(p + 10, true);
+    const size = view.getUint32(p + 20, true);
+    const uncompressedSize = view.getUint32(p + 24, true);
+    const nameLen = view.getUint16(p + 28, true);
+    const extraLen = view.getUint16(p + 30, true);
+    const commentLen = view.getUint16(p + 32, true);
+    const local = view.getUint32(p + 42, true);
+    if (p + 46 + nameLen > zip.length) fail("damaged central directory");
+    const name = new TextDecoder().decode(zip.subarray(p + 46, p + 46 + nameLen));
+    p += 46 + nameLen + extraLen + commentLen;
+    if (flags & 1) fail(`${name} is encrypted`);
+    if (size === 0xffffffff || uncompressedSize === 0xffffffff || local === 0xffffffff)
+      fail(`${name} needs ZIP64, which is not supported`);
+    if (entries.has(name)) fail(`the archive holds ${name} twice`);
+    entries.set(name, { name, method, size, uncompressedSize, local });
+  }
+  return {
+    entries,
+    read(name: string): Uint8Array {
+      const e = entries.get(name);
+      if (!e) return fail(`${name} is not in the archive`);
+      if (e.local + 30 > zip.length || view.getUint32(e.local, true) !== 0x04034b50)
+        fail(`damaged local header of ${name}`);
+      const start =
+        e.local + 30 + view.getUint16(e.local + 26, true) + view.getUint16(e.local + 28, true);
+      if (start + e.size > zip.length) fail(`${name} runs past the end of the archive`);
+      const data = zip.subarray(start, start + e.size);
+      if (e.method === 0) {
+        if (e.size !== e.uncompressedSize) fail(`${name} is stored with two different sizes`);
+        return data;
+      }
+      if (e.method === 8 && inflateRaw) {
+        // Deflate packs at most about 1032:1, so a larger claim is a damaged (or hostile) header.
+        if (e.uncompressedSize > e.size * 1032 + 64)
+          fail(`${name} claims ${e.uncompressedSize} bytes from ${e.size} deflated bytes`);
+        let out: Uint8Array;
+        try {
+          out = inflateRaw(data, e.uncompressedSize);
+        } catch (err) {
+          return fail(`${name} does not inflate (${(err as Error).message})`);
+        }
+        if (out.length !== e.uncompressedSize)
+          fail(`${name} inflates to ${out.length} bytes, the directory says ${e.uncompressedSize}`);
+        return out;
+      }
+      return fail(
+        `${name} uses compression method ${e.method} (${e.method === 8 ? "deflate needs the Node reader" : "only stored and deflate are supported"})`,
+      );
+    },
+  };
+}
