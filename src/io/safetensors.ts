@@ -9,6 +9,7 @@
 // BF16) becomes float32, every integer dtype int32 (I64 values outside int32 are an error); the
 // tensor keeps the dtype it was stored in, so a writer can store it the same way again.
 import { MaskwiseError } from "../util/errors.js";
+import type { ByteSource } from "./byte-source.js";
 
 export type SafeDType =
   | "F64"
@@ -118,14 +119,42 @@ export function floatToHalf(x: number): number {
   return sign | (e << 10) | mant;
 }
 
-/** Parses safetensors bytes. `source` names the file in error messages. */
-export function parseSafetensors(bytes: Uint8Array, source = "safetensors"): SafetensorsFile {
-  if (bytes.length < 8)
-    fail(`file is ${bytes.length} bytes, shorter than the 8-byte header length`, source);
+/** One tensor's entry in a safetensors header; offsets are relative to the start of the data. */
+export interface SafeEntry {
+  name: string;
+  dtype: SafeDType;
+  shape: number[];
+  begin: number;
+  end: number;
+}
+
+export interface SafetensorsHeader {
+  /** The tensors in header order. */
+  entries: SafeEntry[];
+  metadata: Record<string, string>;
+  /** Byte offset of the data in the file: 8 + the header length. */
+  dataStart: number;
+}
+
+/**
+ * Reads and checks the header of a safetensors file of `fileLength` bytes from its first bytes
+ * (`bytes` must hold at least the 8-byte length and the header itself): every entry's dtype,
+ * shape and offsets, and that the tensors tile the data with no overlap and no gap. Lets a
+ * reader fetch each tensor's bytes on its own instead of holding the whole file.
+ */
+export function parseSafetensorsHeader(
+  bytes: Uint8Array,
+  fileLength = bytes.length,
+  source = "safetensors",
+): SafetensorsHeader {
+  if (fileLength < 8 || bytes.length < 8)
+    fail(`file is ${fileLength} bytes, shorter than the 8-byte header length`, source);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n = Number(view.getBigUint64(0, true));
+  if (n > fileLength - 8)
+    fail(`header length ${n} runs past the end of the ${fileLength}-byte file`, source);
   if (n > bytes.length - 8)
-    fail(`header length ${n} runs past the end of the ${bytes.length}-byte file`, source);
+    fail(`only ${bytes.length - 8} of the ${n} header bytes were read`, source);
   let header: Record<string, unknown>;
   try {
     header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, 8 + n)));
@@ -135,10 +164,9 @@ export function parseSafetensors(bytes: Uint8Array, source = "safetensors"): Saf
   if (header === null || typeof header !== "object" || Array.isArray(header))
     fail("header is not a JSON object", source);
   const dataStart = 8 + n;
-  const dataLen = bytes.length - dataStart;
-  const tensors = new Map<string, SafeTensor>();
+  const dataLen = fileLength - dataStart;
+  const entries: SafeEntry[] = [];
   let metadata: Record<string, string> = {};
-  const spans: [number, number, string][] = [];
   for (const [name, entry] of Object.entries(header)) {
     const where = `${source}: tensor '${name}'`;
     if (name === "__metadata__") {
@@ -184,16 +212,11 @@ export function parseSafetensors(bytes: Uint8Array, source = "safetensors"): Saf
         where,
       );
     }
-    spans.push([begin, end, name]);
-    tensors.set(name, {
-      dtype,
-      shape,
-      data: decodeTensorData(bytes, dataStart + begin, count, dtype, where),
-    });
+    entries.push({ name, dtype, shape, begin, end });
   }
-  spans.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const spans = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
   let cursor = 0;
-  for (const [begin, end, name] of spans) {
+  for (const { begin, end, name } of spans) {
     if (begin < cursor) fail(`tensor '${name}' overlaps the one before it`, source);
     if (begin > cursor)
       fail(`${begin - cursor} bytes before tensor '${name}' belong to no tensor`, source);
@@ -201,6 +224,60 @@ export function parseSafetensors(bytes: Uint8Array, source = "safetensors"): Saf
   }
   if (cursor !== dataLen)
     fail(`${dataLen - cursor} bytes after the last tensor belong to no tensor`, source);
+  return { entries, metadata, dataStart };
+}
+
+/** Parses safetensors bytes. `source` names the file in error messages. */
+export function parseSafetensors(bytes: Uint8Array, source = "safetensors"): SafetensorsFile {
+  const { entries, metadata, dataStart } = parseSafetensorsHeader(bytes, bytes.length, source);
+  const tensors = new Map<string, SafeTensor>();
+  for (const { name, dtype, shape, begin, end } of entries) {
+    const count = (end - begin) / WIDTH[dtype];
+    const data = decodeTensorData(
+      bytes,
+      dataStart + begin,
+      count,
+      dtype,
+      `${source}: tensor '${name}'`,
+    );
+    tensors.set(name, { dtype, shape, data });
+  }
+  return { tensors, metadata };
+}
+
+/** The largest header read, as the safetensors library allows: 100 MB. */
+const MAX_HEADER = 100_000_000;
+
+/**
+ * Reads a safetensors file through a ByteSource, one tensor at a time, so the file never has to
+ * fit in one buffer (Node reads at most 2 GiB at once). Same checks and result as
+ * parseSafetensors.
+ */
+export function readSafetensors(src: ByteSource, source = "safetensors"): SafetensorsFile {
+  if (src.length < 8)
+    fail(`file is ${src.length} bytes, shorter than the 8-byte header length`, source);
+  const lengthBytes = src.read(0, 8);
+  const n = Number(
+    new DataView(lengthBytes.buffer, lengthBytes.byteOffset, 8).getBigUint64(0, true),
+  );
+  if (n > src.length - 8)
+    fail(`header length ${n} runs past the end of the ${src.length}-byte file`, source);
+  if (n > MAX_HEADER) fail(`header length ${n} is over the ${MAX_HEADER}-byte limit`, source);
+  const { entries, metadata, dataStart } = parseSafetensorsHeader(
+    src.read(0, 8 + n),
+    src.length,
+    source,
+  );
+  const tensors = new Map<string, SafeTensor>();
+  for (const { name, dtype, shape, begin, end } of entries) {
+    const count = (end - begin) / WIDTH[dtype];
+    const bytes = src.read(dataStart + begin, end - begin);
+    tensors.set(name, {
+      dtype,
+      shape,
+      data: decodeTensorData(bytes, 0, count, dtype, `${source}: tensor '${name}'`),
+    });
+  }
   return { tensors, metadata };
 }
 
@@ -276,8 +353,13 @@ export function decodeTensorData(
       const out = new Int32Array(count);
       for (let i = 0; i < count; i++) {
         const v = view.getBigInt64(i * 8, true);
-        if (v < -2147483648n || v > 2147483647n)
-          fail(`I64 value ${v} at element ${i} does not fit in int32`, where);
+        if (v < -2147483648n || v > 2147483647n) {
+          throw new MaskwiseError(`I64 value ${v} at element ${i} does not fit in int32`, {
+            code: "E_DTYPE",
+            where,
+            hint: "maskwise keeps integer tensors as int32; this tensor cannot be loaded",
+          });
+        }
         out[i] = Number(v);
       }
       return out;

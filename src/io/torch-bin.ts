@@ -19,6 +19,7 @@
 // outside it (os.system, builtins.eval, any class) is refused by name before anything else is
 // read; a REDUCE, NEWOBJ or BUILD is interpreted only for the globals and objects listed here.
 import { MaskwiseError } from "../util/errors.js";
+import { type ByteSource, memorySource } from "./byte-source.js";
 import {
   type PickleHooks,
   PyDict,
@@ -96,7 +97,8 @@ const BLOCKED_MODULES = new Set(["os", "posix", "nt", "sys", "subprocess"]);
 interface Storage {
   dtype: SafeDType;
   numel: number;
-  bytes: Uint8Array;
+  /** The zip entry holding the elements, read when a tensor first uses them. */
+  entry: string;
   /** The elements converted, made on first use and shared by every tensor on this storage. */
   values?: Float32Array | Int32Array;
 }
@@ -108,14 +110,16 @@ export interface TorchLoadOptions {
 
 /** The object in a PyTorch checkpoint, with tensors as PyObject("tensor", SafeTensor). */
 export function readTorchPickle(
-  bytes: Uint8Array,
+  file: Uint8Array | ByteSource,
   source: string,
   options: TorchLoadOptions = {},
 ): PyValue {
+  const bytes = file instanceof Uint8Array ? memorySource(file) : file;
   const refuse = (what: string, hint: string): never => {
     throw new MaskwiseError(what, { code: "E_TORCH_BIN", where: source, hint });
   };
-  if (bytes.length >= 2 && bytes[0] === 0x80 && bytes[1] <= 5)
+  const magic = bytes.read(0, Math.min(2, bytes.length));
+  if (magic.length === 2 && magic[0] === 0x80 && magic[1] <= 5)
     refuse(
       "this is the legacy (torch < 1.6) checkpoint format, which is not supported",
       "load it in Python and save it again with torch.save, or as safetensors",
@@ -156,7 +160,7 @@ export function readTorchPickle(
  * left out.
  */
 export function parseTorchStateDict(
-  bytes: Uint8Array,
+  bytes: Uint8Array | ByteSource,
   source: string,
   options: TorchLoadOptions = {},
 ): Map<string, SafeTensor> {
@@ -238,7 +242,7 @@ function torchHooks(zip: ZipArchive, dir: string, source: string, fileBytes: num
       fail(`a tensor of size [${shape.join(", ")}] reads storage element ${last} of ${s.numel}`);
     budget -= count;
     if (budget < 0) fail("the tensors expand to far more elements than the file holds");
-    s.values ??= decodeTensorData(s.bytes, 0, s.numel, s.dtype, source);
+    s.values ??= decodeTensorData(zip.read(s.entry), 0, s.numel, s.dtype, `${source}: ${s.entry}`);
     const src = s.values;
     const data = isFloatDType(s.dtype) ? new Float32Array(count) : new Int32Array(count);
     if (count > 0) gather(src, data, offset, shape, stride);
@@ -338,12 +342,12 @@ function torchHooks(zip: ZipArchive, dir: string, source: string, fileBytes: num
       const numel = int(numelV, "storage size");
       const entry = `${dir}data/${key}`;
       if (!zip.entries.has(entry)) fail(`storage ${key} has no ${entry} in the archive`);
-      const raw = zip.read(entry);
-      if (raw.length < numel * dtypeWidth(dtype))
+      const have = zip.entries.get(entry)?.uncompressedSize ?? 0;
+      if (have < numel * dtypeWidth(dtype))
         fail(
-          `${entry} holds ${raw.length} bytes; ${numel} elements of ${dtype} need ${numel * dtypeWidth(dtype)}`,
+          `${entry} holds ${have} bytes; ${numel} elements of ${dtype} need ${numel * dtypeWidth(dtype)}`,
         );
-      const s: Storage = { dtype, numel, bytes: raw.subarray(0, numel * dtypeWidth(dtype)) };
+      const s: Storage = { dtype, numel, entry };
       storages.set(key as string, s);
       return new PyObject("storage", s);
     },

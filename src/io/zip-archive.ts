@@ -4,7 +4,10 @@
 // 64-byte aligned); a deflated entry is read only when the caller passes an inflater (the Node
 // side has one in node:zlib; this file must also run in a browser). ZIP64 and encryption are
 // reported, not guessed at. Every offset and size is checked against the archive's length.
+// The archive is read through a ByteSource: only the directory and the entries asked for are
+// read, so an archive larger than memory allows still opens.
 import { MaskwiseError } from "../util/errors.js";
+import { type ByteSource, memorySource } from "./byte-source.js";
 
 export interface ZipEntry {
   name: string;
@@ -27,8 +30,13 @@ export interface ZipArchive {
 /** Raw-deflate decompressor, given by callers that have one (node:zlib's inflateRawSync). */
 export type InflateRaw = (data: Uint8Array, expectedSize: number) => Uint8Array;
 
-export function openZip(zip: Uint8Array, source: string, inflateRaw?: InflateRaw): ZipArchive {
-  const view = new DataView(zip.buffer, zip.byteOffset, zip.byteLength);
+export function openZip(
+  archive: Uint8Array | ByteSource,
+  source: string,
+  inflateRaw?: InflateRaw,
+): ZipArchive {
+  const src = archive instanceof Uint8Array ? memorySource(archive) : archive;
+  const total = src.length;
   const fail = (what: string): never => {
     throw new MaskwiseError(what, {
       code: "E_ZIP",
@@ -36,22 +44,33 @@ export function openZip(zip: Uint8Array, source: string, inflateRaw?: InflateRaw
       hint: "the file is damaged or not a zip archive; download it again",
     });
   };
+  /** `n` bytes at `at`, checked against the archive's length, with a little-endian view. */
+  const readAt = (at: number, n: number, what: string) => {
+    if (at < 0 || at + n > total) fail(`${what} runs past the end of the archive`);
+    const bytes = src.read(at, n);
+    return { bytes, view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength) };
+  };
   // The end of central directory record is 22 bytes plus a comment of up to 65535 bytes.
+  const tailStart = Math.max(0, total - 22 - 65535);
+  const tail = readAt(tailStart, total - tailStart, "the end of central directory");
   let eocd = -1;
-  for (let i = zip.length - 22; i >= Math.max(0, zip.length - 22 - 65535); i--) {
-    if (view.getUint32(i, true) === 0x06054b50) {
+  for (let i = tail.bytes.length - 22; i >= 0; i--) {
+    if (tail.view.getUint32(i, true) === 0x06054b50) {
       eocd = i;
       break;
     }
   }
   if (eocd < 0) fail("not a zip archive (no end of central directory)");
-  const count = view.getUint16(eocd + 10, true);
-  let p = view.getUint32(eocd + 16, true);
-  if (count === 0xffff || p === 0xffffffff)
+  const count = tail.view.getUint16(eocd + 10, true);
+  const cdSize = tail.view.getUint32(eocd + 12, true);
+  const cdStart = tail.view.getUint32(eocd + 16, true);
+  if (count === 0xffff || cdStart === 0xffffffff || cdSize === 0xffffffff)
     fail("ZIP64 archives (over 4 GB or 65535 entries) are not supported");
+  const { bytes: cd, view } = readAt(cdStart, cdSize, "the central directory");
+  let p = 0;
   const entries = new Map<string, ZipEntry>();
   for (let k = 0; k < count; k++) {
-    if (p + 46 > zip.length || view.getUint32(p, true) !== 0x02014b50)
+    if (p + 46 > cd.length || view.getUint32(p, true) !== 0x02014b50)
       fail("damaged central directory");
     const flags = view.getUint16(p + 8, true);
     const method = view.getUint16(p + 10, true);
@@ -61,8 +80,8 @@ export function openZip(zip: Uint8Array, source: string, inflateRaw?: InflateRaw
     const extraLen = view.getUint16(p + 30, true);
     const commentLen = view.getUint16(p + 32, true);
     const local = view.getUint32(p + 42, true);
-    if (p + 46 + nameLen > zip.length) fail("damaged central directory");
-    const name = new TextDecoder().decode(zip.subarray(p + 46, p + 46 + nameLen));
+    if (p + 46 + nameLen > cd.length) fail("damaged central directory");
+    const name = new TextDecoder().decode(cd.subarray(p + 46, p + 46 + nameLen));
     p += 46 + nameLen + extraLen + commentLen;
     if (flags & 1) fail(`${name} is encrypted`);
     if (size === 0xffffffff || uncompressedSize === 0xffffffff || local === 0xffffffff)
@@ -75,12 +94,10 @@ export function openZip(zip: Uint8Array, source: string, inflateRaw?: InflateRaw
     read(name: string): Uint8Array {
       const e = entries.get(name);
       if (!e) return fail(`${name} is not in the archive`);
-      if (e.local + 30 > zip.length || view.getUint32(e.local, true) !== 0x04034b50)
-        fail(`damaged local header of ${name}`);
-      const start =
-        e.local + 30 + view.getUint16(e.local + 26, true) + view.getUint16(e.local + 28, true);
-      if (start + e.size > zip.length) fail(`${name} runs past the end of the archive`);
-      const data = zip.subarray(start, start + e.size);
+      const local = readAt(e.local, 30, `local header of ${name}`).view;
+      if (local.getUint32(0, true) !== 0x04034b50) fail(`damaged local header of ${name}`);
+      const start = e.local + 30 + local.getUint16(26, true) + local.getUint16(28, true);
+      const data = readAt(start, e.size, name).bytes;
       if (e.method === 0) {
         if (e.size !== e.uncompressedSize) fail(`${name} is stored with two different sizes`);
         return data;

@@ -6,11 +6,12 @@
 import { existsSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { inflateRawSync } from "node:zlib";
-import { parseSafetensors, type SafeTensor } from "../io/safetensors.js";
+import { readSafetensors, type SafeTensor } from "../io/safetensors.js";
 import { mergeShards, parseShardIndex } from "../io/shards.js";
 import { parseTorchStateDict } from "../io/torch-bin.js";
 import { MaskwiseError } from "../util/errors.js";
-import { readBytes, readJson } from "./files.js";
+import { withFileSource } from "./file-source.js";
+import { readJson } from "./files.js";
 
 export type WeightsFormat = "safetensors" | "safetensors-sharded" | "bin" | "bin-sharded";
 
@@ -56,16 +57,21 @@ export function findWeights(
 const inflateRaw = (data: Uint8Array, expectedSize: number) =>
   inflateRawSync(data, { maxOutputLength: Math.max(1, expectedSize) });
 
-/** Reads one weights file: a torch.save zip when it starts like one, safetensors otherwise. */
+/**
+ * Reads one weights file, tensor by tensor from the open file (no 2 GiB limit): a torch.save zip
+ * when it starts like one, safetensors otherwise.
+ */
 export function readWeightsFile(path: string): {
   tensors: Map<string, SafeTensor>;
   metadata: Record<string, string>;
 } {
-  const bytes = readBytes(path, basename(path));
-  const isZip = bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04;
-  if (isZip || path.endsWith(".bin") || path.endsWith(".pt") || path.endsWith(".pth"))
-    return { tensors: parseTorchStateDict(bytes, path, { inflateRaw }), metadata: {} };
-  return parseSafetensors(bytes, path);
+  return withFileSource(path, (src) => {
+    const head = src.read(0, Math.min(4, src.length));
+    const isZip = head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04;
+    if (isZip || /\.(bin|pt|pth)$/.test(path))
+      return { tensors: parseTorchStateDict(src, path, { inflateRaw }), metadata: {} };
+    return readSafetensors(src, path);
+  });
 }
 
 /**
