@@ -50,6 +50,26 @@ test("the header keys follow the order the reference headers record", () => {
   }
 });
 
+test("a file of every dtype written by the safetensors library reads back and writes back byte for byte", () => {
+  const path = join(
+    import.meta.dirname,
+    "..",
+    "fixtures",
+    "safetensors",
+    "mixed_dtypes.safetensors",
+  );
+  const original = new Uint8Array(readFileSync(path));
+  const { tensors, metadata } = parseSafetensors(original, path);
+  assert.deepEqual(
+    [...tensors.values()].map((t) => t.dtype),
+    ["I64", "F64", "F32", "F32", "F32", "I32", "BF16", "F16", "I16", "I8", "U8", "BOOL"],
+  );
+  assert.deepEqual([...tensors.keys()].slice(2, 5), ["f32", "model.a.weight", "model.z.weight"]);
+  const reversed = [...tensors].reverse();
+  const again = serializeSafetensorsLikeHf(reversed, metadata);
+  assert.ok(Buffer.from(again).equals(Buffer.from(original)));
+});
+
 test("mixed dtypes: widest first in the library's dtype order, then by name as UTF-8 bytes", () => {
   const t = (dtype: "F32" | "F16" | "BF16" | "I64" | "F64" | "BOOL" | "I32") => ({
     shape: [1],
