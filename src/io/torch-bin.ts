@@ -99,8 +99,10 @@ interface Storage {
   numel: number;
   /** The zip entry holding the elements, read when a tensor first uses them. */
   entry: string;
-  /** The elements converted, made on first use and shared by every tensor on this storage. */
+  /** The elements converted, made on first use; tensors on this storage copy from it. */
   values?: Float32Array | Int32Array;
+  /** Whether `values` became one tensor's data (the others copy, so no two tensors alias). */
+  givenAway?: boolean;
 }
 
 export interface TorchLoadOptions {
@@ -244,8 +246,16 @@ function torchHooks(zip: ZipArchive, dir: string, source: string, fileBytes: num
     if (budget < 0) fail("the tensors expand to far more elements than the file holds");
     s.values ??= decodeTensorData(zip.read(s.entry), 0, s.numel, s.dtype, `${source}: ${s.entry}`);
     const src = s.values;
-    const data = isFloatDType(s.dtype) ? new Float32Array(count) : new Int32Array(count);
-    if (count > 0) gather(src, data, offset, shape, stride);
+    let data: Float32Array | Int32Array;
+    if (!s.givenAway && offset === 0 && count === s.numel && isContiguous(shape, stride)) {
+      // The usual case, a tensor that is its whole storage: it takes the converted array itself
+      // (no second copy of a large checkpoint); a later tensor on this storage copies from it.
+      data = src;
+      s.givenAway = true;
+    } else {
+      data = isFloatDType(s.dtype) ? new Float32Array(count) : new Int32Array(count);
+      if (count > 0) gather(src, data, offset, shape, stride);
+    }
     const tensor: SafeTensor = { dtype: s.dtype, shape, data };
     return new PyObject("tensor", tensor);
   };
@@ -352,6 +362,16 @@ function torchHooks(zip: ZipArchive, dir: string, source: string, fileBytes: num
       return new PyObject("storage", s);
     },
   };
+}
+
+/** Row-major contiguous: the last stride 1, each stride the product of the sizes after it. */
+function isContiguous(shape: number[], stride: number[]): boolean {
+  let expect = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    if (shape[d] !== 1 && stride[d] !== expect) return false;
+    expect *= shape[d];
+  }
+  return true;
 }
 
 /**
