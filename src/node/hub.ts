@@ -17,7 +17,8 @@
 //        and X-Linked-Size
 //   GET  the same URL, redirects followed   -> the bytes
 // A blob is moved into place only when its size and hash match the etag: a sha256 etag is
-// checked against the file's SHA-256, a sha1 etag against its git blob hash.
+// checked against the file's SHA-256, a sha1 etag against its git blob hash. Which files are
+// fetched is node/hub-files.ts's choice (weights for other frameworks are skipped by default).
 import { createHash } from "node:crypto";
 import {
   copyFileSync,
@@ -35,8 +36,9 @@ import { homedir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { MaskwiseError } from "../util/errors.js";
 import { download } from "./download.js";
+import { chooseRepoFiles, type FileChoice } from "./hub-files.js";
 
-export interface HubOptions {
+export interface HubOptions extends FileChoice {
   /** The revision: a branch, tag or commit (default "main"). */
   revision?: string;
   /** The hub cache folder (default: hubCacheDir()). */
@@ -358,7 +360,7 @@ export async function hubDownload(repo: string, options: HubOptions = {}): Promi
   const snapshot = join(folder, "snapshots", info.sha);
   mkdirSync(join(folder, "blobs"), { recursive: true });
   mkdirSync(snapshot, { recursive: true });
-  for (const file of info.files) {
+  for (const file of chooseRepoFiles(info.files, options)) {
     const target = join(snapshot, file);
     if (existsSync(target)) continue; // a link whose blob is in place: done before
     const url = `${endpoint}/${repo}/resolve/${info.sha}/${file.split("/").map(encodeURIComponent).join("/")}`;

@@ -67,6 +67,12 @@ before(async () => {
   for (const name of ["config.json", "generation_config.json", "model.safetensors"])
     files.set(name, { bytes: readFileSync(join(gpt2, name)), lfs: name.endsWith(".safetensors") });
   files.set("sub/dir/notes.txt", { bytes: Buffer.from("nested file\n"), lfs: false });
+  // Weights maskwise does not read by default: other frameworks, and the .bin copy.
+  files.set("tf_model.h5", { bytes: Buffer.from("not read"), lfs: true });
+  files.set("pytorch_model.bin", {
+    bytes: readFileSync(join(root, "tests", "fixtures", "bin", "gpt2_f32.bin")),
+    lfs: true,
+  });
   repos.set("acme/tiny-gpt2", files);
   repos.set("acme/private", new Map([["config.json", files.get("config.json") as RepoFile]]));
 
@@ -165,7 +171,8 @@ test("a repository lands in huggingface_hub's cache layout and reads as a model 
   assert.ok(
     readFileSync(join(snapshot, "config.json")).equals(readFileSync(join(gpt2, "config.json"))),
   );
-  assert.equal(readdirSync(join(folder, "blobs")).length, 4);
+  assert.equal(readdirSync(join(folder, "blobs")).length, 4, "no tf_model.h5, no .bin copy");
+  assert.ok(!existsSync(join(snapshot, "pytorch_model.bin")));
   assert.ok(!readdirSync(join(folder, "blobs")).some((n) => n.endsWith(".incomplete")));
   assert.equal(loadWeights(snapshot).tensors.size, 28);
 
@@ -176,6 +183,19 @@ test("a repository lands in huggingface_hub's cache layout and reads as a model 
     log.slice(n).map((r) => r.path),
     ["/api/models/acme/tiny-gpt2/revision/main"],
   );
+});
+
+test("--all fetches the other weights too; --include fetches only what matches", async () => {
+  const cacheDir = tempDir("hub-choice");
+  const all = await hubDownload("acme/tiny-gpt2", { endpoint, cacheDir, all: true });
+  assert.ok(existsSync(join(all, "tf_model.h5")));
+  assert.equal(loadWeights(join(all, "pytorch_model.bin")).tensors.size, 29);
+  const only = await hubDownload("acme/tiny-gpt2", {
+    endpoint,
+    cacheDir: tempDir("hub-include"),
+    include: ["*.json"],
+  });
+  assert.deepEqual(readdirSync(only).sort(), ["config.json", "generation_config.json"]);
 });
 
 test("a cut connection leaves an .incomplete blob, and the next run asks only for the rest", async () => {

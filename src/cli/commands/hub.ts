@@ -11,9 +11,9 @@ const NAME = "hub get";
 export const command: Command = {
   path: ["hub", "get"],
   summary: "download a model repository from the Hugging Face Hub into its cache",
-  help: `Usage: maskwise hub get ORG/NAME [--revision R] [--cache DIR]
+  help: `Usage: maskwise hub get ORG/NAME [--revision R] [--cache DIR] [--include GLOB…] [--exclude GLOB…] [--all]
 
-Downloads every file of a model repository at a revision (a branch, tag or commit; default main)
+Downloads the files of a model repository at a revision (a branch, tag or commit; default main)
 into the Hugging Face cache, and prints the snapshot folder, which any maskwise command that takes
 a model folder accepts. transformers and huggingface_hub use the same cache, so each download is
 shared with them:
@@ -26,8 +26,17 @@ Each file is checked before it is kept: its size, and its SHA-256 (large LFS fil
 hash (small files) against the hub's etag. Files already in the cache are not fetched again, and
 an interrupted download continues where it stopped when the command is run again.
 
+Weights for other frameworks (.h5, .msgpack, .onnx, .tflite, .ot, .gguf, Core ML, and the onnx/,
+coreml/, openvino/ folders) are skipped, and so are PyTorch *model*.bin files (and their index)
+when the repository has safetensors weights, as transformers prefers those. --all fetches
+everything.
+
 Options:
   --revision R   branch, tag or commit (default main)
+  --include GLOB only files matching GLOB (repeatable; * and ? within a folder, ** across
+                 folders; a pattern without / matches a file name in any folder)
+  --exclude GLOB skip files matching GLOB (repeatable)
+  --all          no default skipping
   --cache DIR    the cache folder (default $HF_HUB_CACHE, else $HF_HOME/hub, else
                  ~/.cache/huggingface/hub)
 
@@ -40,7 +49,13 @@ Offline: once downloaded, ORG/NAME is found in the cache without the network.`,
     const { values, positionals } = parseFlags(
       NAME,
       argv,
-      { revision: { type: "string" }, cache: { type: "string" } },
+      {
+        revision: { type: "string" },
+        cache: { type: "string" },
+        include: { type: "string", multiple: true },
+        exclude: { type: "string", multiple: true },
+        all: { type: "boolean" },
+      },
       true,
     );
     if (positionals.length !== 1) {
@@ -53,6 +68,9 @@ Offline: once downloaded, ORG/NAME is found in the cache without the network.`,
     const tty = process.stderr.isTTY === true;
     const snapshot = await hubDownload(positionals[0], {
       revision: values.revision,
+      include: values.include,
+      exclude: values.exclude,
+      all: values.all === true,
       cacheDir: values.cache ?? hubCacheDir(),
       userAgent: `maskwise/${VERSION}`,
       onProgress: tty
