@@ -48,6 +48,8 @@ export interface HubOptions extends FileChoice {
   /** An access token (default $HF_TOKEN). */
   token?: string;
   userAgent?: string;
+  /** Use only the cache (default: $HF_HUB_OFFLINE is 1, true or yes). */
+  offline?: boolean;
   /** Told each file's bytes so far and its size (when known). */
   onProgress?: (file: string, bytes: number, total: number | null) => void;
 }
@@ -354,9 +356,35 @@ export async function hubDownload(repo: string, options: HubOptions = {}): Promi
   const token = options.token ?? process.env.HF_TOKEN;
   const headers: Record<string, string> = { "user-agent": options.userAgent ?? "maskwise" };
   if (token) headers.authorization = `Bearer ${token}`;
-  const folder = repoFolder(repo, options.cacheDir ?? hubCacheDir());
+  const cacheDir = options.cacheDir ?? hubCacheDir();
+  const folder = repoFolder(repo, cacheDir);
 
-  const info = await revisionInfo(endpoint, repo, revision, headers);
+  // Offline (HF_HUB_OFFLINE=1, or the hub cannot be reached): a snapshot the cache already has
+  // is the answer, as huggingface_hub does it.
+  const cached = () => cachedSnapshot(repo, { revision, cacheDir });
+  const offline =
+    options.offline ??
+    ["1", "true", "yes"].includes((process.env.HF_HUB_OFFLINE ?? "").toLowerCase());
+  if (offline) {
+    const snapshot = cached();
+    if (snapshot) return snapshot;
+    throw new MaskwiseError(
+      `${repo} (revision ${revision}) is not in the cache, and HF_HUB_OFFLINE is set`,
+      {
+        code: "E_FILE",
+        where: folder,
+        hint: "unset HF_HUB_OFFLINE to download it",
+      },
+    );
+  }
+  let info: RevisionInfo;
+  try {
+    info = await revisionInfo(endpoint, repo, revision, headers);
+  } catch (e) {
+    const snapshot = e instanceof MaskwiseError && e.code === "E_NETWORK" ? cached() : null;
+    if (snapshot) return snapshot;
+    throw e;
+  }
   const snapshot = join(folder, "snapshots", info.sha);
   mkdirSync(join(folder, "blobs"), { recursive: true });
   mkdirSync(snapshot, { recursive: true });

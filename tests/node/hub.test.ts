@@ -63,6 +63,9 @@ function serveBytes(
 }
 
 before(async () => {
+  // The tests say what they want; the caller's hub settings must not change them.
+  for (const k of ["HF_HUB_OFFLINE", "HF_TOKEN", "HF_ENDPOINT", "HF_HUB_CACHE", "HF_HOME"])
+    delete process.env[k];
   const files = new Map<string, RepoFile>();
   for (const name of ["config.json", "generation_config.json", "model.safetensors"])
     files.set(name, { bytes: readFileSync(join(gpt2, name)), lfs: name.endsWith(".safetensors") });
@@ -320,6 +323,31 @@ test("offline: a cached repository resolves from refs/main without the network",
     () => resolveModelPath("acme/tiny-gpt2", { cacheDir, revision: "dev" }),
     (e: unknown) => e instanceof MaskwiseError && /--revision dev/.test(e.hint ?? ""),
   );
+});
+
+test("unreachable hub or HF_HUB_OFFLINE: a cached snapshot is the answer, an uncached one an error", async () => {
+  const cacheDir = tempDir("hub-unreachable");
+  const closed = "http://127.0.0.1:9";
+  await assert.rejects(
+    hubDownload("acme/tiny-gpt2", { endpoint: closed, cacheDir }),
+    (e: unknown) => {
+      assert.ok(e instanceof MaskwiseError);
+      assert.equal(e.code, "E_NETWORK");
+      return true;
+    },
+  );
+  await assert.rejects(
+    hubDownload("acme/tiny-gpt2", { endpoint, cacheDir, offline: true }),
+    /is not in the cache, and HF_HUB_OFFLINE is set/,
+  );
+  const snapshot = await hubDownload("acme/tiny-gpt2", { endpoint, cacheDir });
+  assert.equal(await hubDownload("acme/tiny-gpt2", { endpoint: closed, cacheDir }), snapshot);
+  const n = log.length;
+  assert.equal(
+    await hubDownload("acme/tiny-gpt2", { endpoint, cacheDir, offline: true }),
+    snapshot,
+  );
+  assert.equal(log.length, n, "offline asks nothing");
 });
 
 test("the cache folder follows HF_HUB_CACHE, then HF_HOME, then ~/.cache", () => {

@@ -43,8 +43,10 @@ Options:
 Environment:
   HF_TOKEN       an access token, sent as "Authorization: Bearer <token>" (private or gated models)
   HF_ENDPOINT    the hub's address (default https://huggingface.co), e.g. a mirror
+  HF_HUB_OFFLINE 1: never ask the hub; print the cached snapshot or fail
 
-Offline: once downloaded, ORG/NAME is found in the cache without the network.`,
+Offline: once downloaded, ORG/NAME is found in the cache without the network, and when the hub
+cannot be reached, the cached snapshot of the revision is printed.`,
   async run(argv) {
     const { values, positionals } = parseFlags(
       NAME,
