@@ -393,6 +393,12 @@ export async function hubDownload(repo: string, options: HubOptions = {}): Promi
     if (existsSync(target)) continue; // a link whose blob is in place: done before
     const url = `${endpoint}/${repo}/resolve/${info.sha}/${file.split("/").map(encodeURIComponent).join("/")}`;
     const meta = await fileMeta(url, headers, repo, revision, file);
+    if (meta.commit && meta.commit !== info.sha) {
+      throw new MaskwiseError(
+        `the hub served ${file} from commit ${meta.commit}, not ${info.sha} as asked`,
+        { code: "E_HUB", where: url, hint: "run the command again", kind: "failure" },
+      );
+    }
     const blob = join(folder, "blobs", meta.etag);
     if (!existsSync(blob)) {
       await download(url, blob, {

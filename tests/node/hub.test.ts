@@ -78,6 +78,8 @@ before(async () => {
   });
   repos.set("acme/tiny-gpt2", files);
   repos.set("acme/private", new Map([["config.json", files.get("config.json") as RepoFile]]));
+  // A hub that answers for another commit than the one asked for.
+  repos.set("acme/drifting", new Map([["config.json", files.get("config.json") as RepoFile]]));
 
   server = createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://x");
@@ -134,7 +136,10 @@ before(async () => {
         req,
         res,
         file.bytes,
-        { etag: `"${gitSha1(file.bytes)}"`, "x-repo-commit": COMMIT },
+        {
+          etag: `"${gitSha1(file.bytes)}"`,
+          "x-repo-commit": m[1] === "acme/drifting" ? "f".repeat(40) : COMMIT,
+        },
         path,
       );
     }
@@ -303,6 +308,10 @@ test("401 without a token, then the token is sent as a bearer; 404 for an unknow
   await assert.rejects(
     hubDownload("acme/tiny-gpt2", { endpoint, cacheDir, revision: "../../x" }),
     /is not a revision/,
+  );
+  await assert.rejects(
+    hubDownload("acme/drifting", { endpoint, cacheDir }),
+    /served config\.json from commit f{40}, not 0123/,
   );
 });
 
