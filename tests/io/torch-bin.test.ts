@@ -8,6 +8,7 @@ import { test } from "node:test";
 import { inflateRawSync } from "node:zlib";
 import { parseSafetensors, type SafeTensor } from "../../src/io/safetensors.js";
 import { parseTorchStateDict } from "../../src/io/torch-bin.js";
+import { openZip } from "../../src/io/zip-archive.js";
 import { MaskwiseError } from "../../src/util/errors.js";
 import { makeZip, op, torchArchive } from "./torch-zip.js";
 
@@ -255,4 +256,25 @@ test("not a torch.save file: the legacy format, TorchScript, plain zips and othe
     "ts.bin",
   );
   rejects(new TextEncoder().encode("hello"), "E_ZIP", /not a zip archive/, "text.bin");
+});
+
+test("the same checkpoint repacked the ZIP64 way (as archives over 4 GiB are) reads the same", () => {
+  // The helper's ZIP64 layout was checked once against Python's zipfile and torch.load.
+  const original = bin("views.bin");
+  const want = parseTorchStateDict(original, "views.bin");
+  const zip = openZip(original, "views.bin");
+  const entries = [...zip.entries.keys()].map((n): [string, Uint8Array] => [n, zip.read(n)]);
+  for (const deflate of [false, true]) {
+    const repacked = makeZip(entries, deflate, true);
+    const got = parseTorchStateDict(repacked, "views64.bin", {
+      inflateRaw: (b) => inflateRawSync(b),
+    });
+    assert.deepEqual([...got.keys()], [...want.keys()]);
+    for (const [n, t] of want) assert.deepEqual(got.get(n), t, n);
+    // Without its locator the end record's 0xFFFF fields cannot be read.
+    const broken = repacked.slice();
+    const locator = broken.length - 22 - 20;
+    broken[locator] ^= 0xff;
+    assert.throws(() => parseTorchStateDict(broken, "broken64.bin"), /no ZIP64 locator/);
+  }
 });

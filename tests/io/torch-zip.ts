@@ -2,42 +2,97 @@
 // tests can hand-write pickles that torch itself would never write.
 import { deflateRawSync } from "node:zlib";
 
-/** A stored (or, with `deflate`, deflated) zip of the given entries, CRC fields left zero. */
-export function makeZip(entries: [string, Uint8Array][], deflate = false): Uint8Array {
+/**
+ * A stored (or, with `deflate`, deflated) zip of the given entries. With
+ * `zip64`, every size and offset is written the ZIP64 way (0xFFFFFFFF in the 32-bit fields, the
+ * values in extra field 0x0001, a ZIP64 end record and its locator), as archives over 4 GiB are.
+ */
+export function makeZip(
+  entries: [string, Uint8Array][],
+  deflate = false,
+  zip64 = false,
+): Uint8Array {
   const locals: Buffer[] = [];
   const centrals: Buffer[] = [];
+  const FULL = 0xffffffff;
   let offset = 0;
   for (const [name, content] of entries) {
     const packed = deflate ? deflateRawSync(content) : Buffer.from(content);
     const nameBytes = Buffer.from(name);
+    const localExtra = Buffer.alloc(zip64 ? 20 : 0);
+    if (zip64) {
+      localExtra.writeUInt16LE(0x0001, 0);
+      localExtra.writeUInt16LE(16, 2);
+      localExtra.writeBigUInt64LE(BigInt(content.length), 4);
+      localExtra.writeBigUInt64LE(BigInt(packed.length), 12);
+    }
+    const crc = crc32(content);
     const h = Buffer.alloc(30);
     h.writeUInt32LE(0x04034b50, 0);
-    h.writeUInt16LE(20, 4);
+    h.writeUInt32LE(crc, 14);
+    h.writeUInt16LE(zip64 ? 45 : 20, 4);
     h.writeUInt16LE(deflate ? 8 : 0, 8);
-    h.writeUInt32LE(packed.length, 18);
-    h.writeUInt32LE(content.length, 22);
+    h.writeUInt32LE(zip64 ? FULL : packed.length, 18);
+    h.writeUInt32LE(zip64 ? FULL : content.length, 22);
     h.writeUInt16LE(nameBytes.length, 26);
+    h.writeUInt16LE(localExtra.length, 28);
+    const centralExtra = Buffer.alloc(zip64 ? 28 : 0);
+    if (zip64) {
+      centralExtra.writeUInt16LE(0x0001, 0);
+      centralExtra.writeUInt16LE(24, 2);
+      centralExtra.writeBigUInt64LE(BigInt(content.length), 4);
+      centralExtra.writeBigUInt64LE(BigInt(packed.length), 12);
+      centralExtra.writeBigUInt64LE(BigInt(offset), 20);
+    }
     const c = Buffer.alloc(46);
     c.writeUInt32LE(0x02014b50, 0);
-    c.writeUInt16LE(20, 4);
-    c.writeUInt16LE(20, 6);
+    c.writeUInt16LE(zip64 ? 45 : 20, 4);
+    c.writeUInt16LE(zip64 ? 45 : 20, 6);
     c.writeUInt16LE(deflate ? 8 : 0, 10);
-    c.writeUInt32LE(packed.length, 20);
-    c.writeUInt32LE(content.length, 24);
+    c.writeUInt32LE(crc, 16);
+    c.writeUInt32LE(zip64 ? FULL : packed.length, 20);
+    c.writeUInt32LE(zip64 ? FULL : content.length, 24);
     c.writeUInt16LE(nameBytes.length, 28);
-    c.writeUInt32LE(offset, 42);
-    locals.push(h, nameBytes, packed);
-    centrals.push(c, nameBytes);
-    offset += 30 + nameBytes.length + packed.length;
+    c.writeUInt16LE(centralExtra.length, 30);
+    c.writeUInt32LE(zip64 ? FULL : offset, 42);
+    locals.push(h, nameBytes, localExtra, packed);
+    centrals.push(c, nameBytes, centralExtra);
+    offset += 30 + nameBytes.length + localExtra.length + packed.length;
   }
   const cd = Buffer.concat(centrals);
+  const tail: Buffer[] = [];
+  if (zip64) {
+    const rec = Buffer.alloc(56);
+    rec.writeUInt32LE(0x06064b50, 0);
+    rec.writeBigUInt64LE(44n, 4);
+    rec.writeUInt16LE(45, 12);
+    rec.writeUInt16LE(45, 14);
+    rec.writeBigUInt64LE(BigInt(entries.length), 24);
+    rec.writeBigUInt64LE(BigInt(entries.length), 32);
+    rec.writeBigUInt64LE(BigInt(cd.length), 40);
+    rec.writeBigUInt64LE(BigInt(offset), 48);
+    const locator = Buffer.alloc(20);
+    locator.writeUInt32LE(0x07064b50, 0);
+    locator.writeBigUInt64LE(BigInt(offset + cd.length), 8);
+    locator.writeUInt32LE(1, 16);
+    tail.push(rec, locator);
+  }
   const end = Buffer.alloc(22);
   end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(entries.length, 8);
-  end.writeUInt16LE(entries.length, 10);
-  end.writeUInt32LE(cd.length, 12);
-  end.writeUInt32LE(offset, 16);
-  return new Uint8Array(Buffer.concat([...locals, cd, end]));
+  end.writeUInt16LE(zip64 ? 0xffff : entries.length, 8);
+  end.writeUInt16LE(zip64 ? 0xffff : entries.length, 10);
+  end.writeUInt32LE(zip64 ? FULL : cd.length, 12);
+  end.writeUInt32LE(zip64 ? FULL : offset, 16);
+  return new Uint8Array(Buffer.concat([...locals, cd, ...tail, end]));
+}
+
+function crc32(bytes: Uint8Array): number {
+  let c = ~0;
+  for (const b of bytes) {
+    c ^= b;
+    for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1));
+  }
+  return ~c >>> 0;
 }
 
 /** Pickle opcodes spelled out, for hand-written programs. */
