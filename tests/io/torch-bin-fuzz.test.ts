@@ -6,8 +6,10 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { parseTorchStateDict } from "../../src/io/torch-bin.js";
+import { openZip } from "../../src/io/zip-archive.js";
 import { MaskwiseError } from "../../src/util/errors.js";
 import { Rng } from "../../src/util/rng.js";
+import { makeZip } from "./torch-zip.js";
 
 const file = join(import.meta.dirname, "..", "fixtures", "bin", "views.bin");
 
@@ -76,4 +78,32 @@ test("mutated, truncated and padded .bin files end in a MaskwiseError or parse",
   );
   assert.ok(parsed > 0, "some mutations (in tensor data) still parse");
   assert.ok(slowest < 2000, `the slowest file took ${slowest.toFixed(0)} ms`);
+});
+
+test("mutations of a ZIP64 archive's directory and end records end in a MaskwiseError or parse", () => {
+  const base = new Uint8Array(readFileSync(file));
+  const zip = openZip(base, "views.bin");
+  const z64 = makeZip(
+    [...zip.entries.keys()].map((n): [string, Uint8Array] => [n, zip.read(n)]),
+    false,
+    true,
+  );
+  const rng = new Rng(64);
+  // The central directory, the ZIP64 end record, its locator and the end record: the last bytes.
+  const tail = Math.min(z64.length, 1200);
+  let errors = 0;
+  for (let trial = 0; trial < 500; trial++) {
+    const bytes = z64.slice();
+    for (let f = 1 + rng.int(3); f > 0; f--) {
+      const at = z64.length - 1 - rng.int(tail);
+      bytes[at] = [0, 0xff, 0x7f, rng.int(256)][rng.int(4)];
+    }
+    try {
+      parseTorchStateDict(bytes, "fuzz64.bin");
+    } catch (e) {
+      assert.ok(e instanceof MaskwiseError, `trial ${trial}: ${(e as Error)?.message}`);
+      errors++;
+    }
+  }
+  assert.ok(errors > 100, `only ${errors} of 500 were rejected`);
 });
