@@ -13,11 +13,11 @@
 // ('storage', torch.FloatStorage, '<key>', 'cpu', numel) naming the data/<key> entry. Element
 // [i0, i1, ...] of the tensor is storage element offset + i0*stride[0] + i1*stride[1] + ...,
 // so a transposed or sliced view, a stride-0 expansion and tensors sharing a storage (tied
-// weights) are all copied out into fresh contiguous arrays.
+// weights) all come out as contiguous arrays of their own.
 //
 // The allow-list below is the part of weights_only's list that a state dict uses. A GLOBAL
-// outside it (os.system, builtins.eval, any class) is refused by name before anything else is
-// read; a REDUCE, NEWOBJ or BUILD is interpreted only for the globals and objects listed here.
+// outside it (os.system, builtins.eval, any class) is refused by name the moment the interpreter
+// meets it; a REDUCE, NEWOBJ or BUILD is interpreted only for the globals and objects listed here.
 import { MaskwiseError } from "../util/errors.js";
 import { type ByteSource, memorySource } from "./byte-source.js";
 import {
