@@ -5,17 +5,51 @@
 // (atomically) lives in src/node/.
 //
 // Everything is validated on read: header length, JSON, dtypes, shapes, offsets inside the
-// buffer, sizes equal to shape x dtype width, no overlaps, no holes. F16 and BF16 widen to
-// float32, I64 narrows to int32 (values outside int32 are an error).
+// buffer, sizes equal to shape x dtype width, no overlaps, no holes. Every float dtype (F64, F16,
+// BF16) becomes float32, every integer dtype int32 (I64 values outside int32 are an error); the
+// tensor keeps the dtype it was stored in, so a writer can store it the same way again.
 import { MaskwiseError } from "../util/errors.js";
+import type { ByteSource } from "./byte-source.js";
 
-export type SafeDType = "F32" | "F16" | "BF16" | "I64" | "I32";
-const WIDTH: Record<SafeDType, number> = { F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4 };
+export type SafeDType =
+  | "F64"
+  | "F32"
+  | "F16"
+  | "BF16"
+  | "I64"
+  | "I32"
+  | "I16"
+  | "I8"
+  | "U8"
+  | "BOOL";
+const WIDTH: Record<SafeDType, number> = {
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U8: 1,
+  BOOL: 1,
+};
+
+/** Bytes per element of a safetensors dtype. */
+export function dtypeWidth(dtype: SafeDType): number {
+  return WIDTH[dtype];
+}
+
+/** Whether a dtype holds floating-point values (read into a Float32Array). */
+export function isFloatDType(dtype: SafeDType): boolean {
+  return dtype === "F64" || dtype === "F32" || dtype === "F16" || dtype === "BF16";
+}
 
 export interface SafeTensor {
+  /** The dtype the tensor was stored in; `data` holds it converted. */
   dtype: SafeDType;
   shape: number[];
-  /** Float32Array for F32/F16/BF16, Int32Array for I32/I64. */
+  /** Float32Array for F64/F32/F16/BF16, Int32Array for the integer dtypes and BOOL (0/1). */
   data: Float32Array | Int32Array;
 }
 
@@ -85,14 +119,42 @@ export function floatToHalf(x: number): number {
   return sign | (e << 10) | mant;
 }
 
-/** Parses safetensors bytes. `source` names the file in error messages. */
-export function parseSafetensors(bytes: Uint8Array, source = "safetensors"): SafetensorsFile {
-  if (bytes.length < 8)
-    fail(`file is ${bytes.length} bytes, shorter than the 8-byte header length`, source);
+/** One tensor's entry in a safetensors header; offsets are relative to the start of the data. */
+export interface SafeEntry {
+  name: string;
+  dtype: SafeDType;
+  shape: number[];
+  begin: number;
+  end: number;
+}
+
+export interface SafetensorsHeader {
+  /** The tensors in header order. */
+  entries: SafeEntry[];
+  metadata: Record<string, string>;
+  /** Byte offset of the data in the file: 8 + the header length. */
+  dataStart: number;
+}
+
+/**
+ * Reads and checks the header of a safetensors file of `fileLength` bytes from its first bytes
+ * (`bytes` must hold at least the 8-byte length and the header itself): every entry's dtype,
+ * shape and offsets, and that the tensors tile the data with no overlap and no gap. Lets a
+ * reader fetch each tensor's bytes on its own instead of holding the whole file.
+ */
+export function parseSafetensorsHeader(
+  bytes: Uint8Array,
+  fileLength = bytes.length,
+  source = "safetensors",
+): SafetensorsHeader {
+  if (fileLength < 8 || bytes.length < 8)
+    fail(`file is ${fileLength} bytes, shorter than the 8-byte header length`, source);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n = Number(view.getBigUint64(0, true));
+  if (n > fileLength - 8)
+    fail(`header length ${n} runs past the end of the ${fileLength}-byte file`, source);
   if (n > bytes.length - 8)
-    fail(`header length ${n} runs past the end of the ${bytes.length}-byte file`, source);
+    fail(`only ${bytes.length - 8} of the ${n} header bytes were read`, source);
   let header: Record<string, unknown>;
   try {
     header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, 8 + n)));
@@ -102,10 +164,9 @@ export function parseSafetensors(bytes: Uint8Array, source = "safetensors"): Saf
   if (header === null || typeof header !== "object" || Array.isArray(header))
     fail("header is not a JSON object", source);
   const dataStart = 8 + n;
-  const dataLen = bytes.length - dataStart;
-  const tensors = new Map<string, SafeTensor>();
+  const dataLen = fileLength - dataStart;
+  const entries: SafeEntry[] = [];
   let metadata: Record<string, string> = {};
-  const spans: [number, number, string][] = [];
   for (const [name, entry] of Object.entries(header)) {
     const where = `${source}: tensor '${name}'`;
     if (name === "__metadata__") {
@@ -125,7 +186,7 @@ export function parseSafetensors(bytes: Uint8Array, source = "safetensors"): Saf
       fail(
         `dtype ${JSON.stringify(e.dtype)} is not supported`,
         where,
-        "use F32, F16, BF16, I64 or I32",
+        `use one of ${Object.keys(WIDTH).join(", ")}`,
       );
     }
     const dtype = e.dtype as SafeDType;
@@ -151,16 +212,11 @@ export function parseSafetensors(bytes: Uint8Array, source = "safetensors"): Saf
         where,
       );
     }
-    spans.push([begin, end, name]);
-    tensors.set(name, {
-      dtype,
-      shape,
-      data: decode(bytes, dataStart + begin, count, dtype, where),
-    });
+    entries.push({ name, dtype, shape, begin, end });
   }
-  spans.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const spans = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
   let cursor = 0;
-  for (const [begin, end, name] of spans) {
+  for (const { begin, end, name } of spans) {
     if (begin < cursor) fail(`tensor '${name}' overlaps the one before it`, source);
     if (begin > cursor)
       fail(`${begin - cursor} bytes before tensor '${name}' belong to no tensor`, source);
@@ -168,10 +224,72 @@ export function parseSafetensors(bytes: Uint8Array, source = "safetensors"): Saf
   }
   if (cursor !== dataLen)
     fail(`${dataLen - cursor} bytes after the last tensor belong to no tensor`, source);
+  return { entries, metadata, dataStart };
+}
+
+/** Parses safetensors bytes. `source` names the file in error messages. */
+export function parseSafetensors(bytes: Uint8Array, source = "safetensors"): SafetensorsFile {
+  const { entries, metadata, dataStart } = parseSafetensorsHeader(bytes, bytes.length, source);
+  const tensors = new Map<string, SafeTensor>();
+  for (const { name, dtype, shape, begin, end } of entries) {
+    const count = (end - begin) / WIDTH[dtype];
+    const data = decodeTensorData(
+      bytes,
+      dataStart + begin,
+      count,
+      dtype,
+      `${source}: tensor '${name}'`,
+    );
+    tensors.set(name, { dtype, shape, data });
+  }
   return { tensors, metadata };
 }
 
-function decode(
+/** The largest header read, as the safetensors library allows: 100 MB. */
+const MAX_HEADER = 100_000_000;
+
+/**
+ * Reads a safetensors file through a ByteSource, one tensor at a time, so the file never has to
+ * fit in one buffer (Node reads at most 2 GiB at once). Same checks and result as
+ * parseSafetensors.
+ */
+export function readSafetensors(src: ByteSource, source = "safetensors"): SafetensorsFile {
+  if (src.length < 8)
+    fail(`file is ${src.length} bytes, shorter than the 8-byte header length`, source);
+  const lengthBytes = src.read(0, 8);
+  const n = Number(
+    new DataView(lengthBytes.buffer, lengthBytes.byteOffset, 8).getBigUint64(0, true),
+  );
+  if (n > src.length - 8)
+    fail(`header length ${n} runs past the end of the ${src.length}-byte file`, source);
+  if (n > MAX_HEADER) fail(`header length ${n} is over the ${MAX_HEADER}-byte limit`, source);
+  const { entries, metadata, dataStart } = parseSafetensorsHeader(
+    src.read(0, 8 + n),
+    src.length,
+    source,
+  );
+  const tensors = new Map<string, SafeTensor>();
+  for (const { name, dtype, shape, begin, end } of entries) {
+    const count = (end - begin) / WIDTH[dtype];
+    const bytes = src.read(dataStart + begin, end - begin);
+    tensors.set(name, {
+      dtype,
+      shape,
+      data: decodeTensorData(bytes, 0, count, dtype, `${source}: tensor '${name}'`),
+    });
+  }
+  return { tensors, metadata };
+}
+
+// Whether this machine stores typed arrays little-endian (as safetensors does), so float32 data can
+// be copied in one go instead of element by element.
+const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+
+/**
+ * Converts `count` little-endian elements of `dtype` at `bytes[at]` to float32 (float dtypes) or
+ * int32 (integer dtypes, BOOL as 0/1). The caller has checked that the bytes are there.
+ */
+export function decodeTensorData(
   bytes: Uint8Array,
   at: number,
   count: number,
@@ -181,8 +299,19 @@ function decode(
   const view = new DataView(bytes.buffer, bytes.byteOffset + at, count * WIDTH[dtype]);
   switch (dtype) {
     case "F32": {
+      if (LITTLE_ENDIAN) {
+        // Copy into a fresh buffer (a Node Buffer's slice would share memory, and be unaligned).
+        const out = new Float32Array(count);
+        new Uint8Array(out.buffer).set(bytes.subarray(at, at + count * 4));
+        return out;
+      }
       const out = new Float32Array(count);
       for (let i = 0; i < count; i++) out[i] = view.getFloat32(i * 4, true);
+      return out;
+    }
+    case "F64": {
+      const out = new Float32Array(count);
+      for (let i = 0; i < count; i++) out[i] = view.getFloat64(i * 8, true);
       return out;
     }
     case "F16": {
@@ -191,12 +320,10 @@ function decode(
       return out;
     }
     case "BF16": {
+      // A bfloat16 is the top half of a float32: shift its bits up and reinterpret.
       const out = new Float32Array(count);
-      const tmp = new DataView(new ArrayBuffer(4));
-      for (let i = 0; i < count; i++) {
-        tmp.setUint32(0, view.getUint16(i * 2, true) << 16);
-        out[i] = tmp.getFloat32(0);
-      }
+      const bits = new Uint32Array(out.buffer);
+      for (let i = 0; i < count; i++) bits[i] = view.getUint16(i * 2, true) << 16;
       return out;
     }
     case "I32": {
@@ -204,12 +331,35 @@ function decode(
       for (let i = 0; i < count; i++) out[i] = view.getInt32(i * 4, true);
       return out;
     }
+    case "I16": {
+      const out = new Int32Array(count);
+      for (let i = 0; i < count; i++) out[i] = view.getInt16(i * 2, true);
+      return out;
+    }
+    case "I8": {
+      const out = new Int32Array(count);
+      for (let i = 0; i < count; i++) out[i] = view.getInt8(i);
+      return out;
+    }
+    case "U8":
+    case "BOOL": {
+      const out = new Int32Array(count);
+      // torch reads any nonzero byte of a bool tensor as true.
+      for (let i = 0; i < count; i++)
+        out[i] = dtype === "BOOL" ? +(view.getUint8(i) !== 0) : view.getUint8(i);
+      return out;
+    }
     case "I64": {
       const out = new Int32Array(count);
       for (let i = 0; i < count; i++) {
         const v = view.getBigInt64(i * 8, true);
-        if (v < -2147483648n || v > 2147483647n)
-          fail(`I64 value ${v} at element ${i} does not fit in int32`, where);
+        if (v < -2147483648n || v > 2147483647n) {
+          throw new MaskwiseError(`I64 value ${v} at element ${i} does not fit in int32`, {
+            code: "E_DTYPE",
+            where,
+            hint: "maskwise keeps integer tensors as int32; this tensor cannot be loaded",
+          });
+        }
         out[i] = Number(v);
       }
       return out;
@@ -222,9 +372,14 @@ export interface TensorToWrite {
   data: Float32Array | Int32Array;
   /**
    * Defaults: F32 for Float32Array, I32 for Int32Array. I64 widens int32 for PyTorch's long; F16
-   * and BF16 narrow float32 with round-to-nearest-even (half the size, for sharing weights).
+   * and BF16 narrow float32 with round-to-nearest-even (half the size, for sharing weights); F64
+   * widens float32 exactly. Integer dtypes narrower than int32 must hold values in their range.
    */
   dtype?: SafeDType;
+}
+
+function dtypeOf(t: TensorToWrite): SafeDType {
+  return t.dtype ?? (t.data instanceof Float32Array ? "F32" : "I32");
 }
 
 /** Builds safetensors bytes; tensors are laid out in the order given, the header padded to 8 bytes. */
@@ -237,12 +392,18 @@ export function serializeSafetensors(
   const list = [...tensors];
   let offset = 0;
   for (const [name, t] of list) {
-    const dtype = t.dtype ?? (t.data instanceof Float32Array ? "F32" : "I32");
+    const dtype = dtypeOf(t);
     const count = t.shape.reduce((p, d) => p * d, 1);
     if (count !== t.data.length) {
       throw new MaskwiseError(
         `tensor '${name}' has ${t.data.length} values for shape [${t.shape.join(", ")}]`,
         { code: "E_SHAPE", where: "serializeSafetensors" },
+      );
+    }
+    if (isFloatDType(dtype) !== t.data instanceof Float32Array) {
+      throw new MaskwiseError(
+        `tensor '${name}' holds ${t.data.constructor.name} values and cannot be stored as ${dtype}`,
+        { code: "E_DTYPE", where: "serializeSafetensors" },
       );
     }
     const size = count * WIDTH[dtype];
@@ -260,16 +421,64 @@ export function serializeSafetensors(
   view.setBigUint64(0, BigInt(hbytes.length), true);
   out.set(hbytes, 8);
   let at = 8 + hbytes.length;
-  for (const [, t] of list) {
-    const dtype = t.dtype ?? (t.data instanceof Float32Array ? "F32" : "I32");
-    for (let i = 0; i < t.data.length; i++) {
-      if (dtype === "F32") view.setFloat32(at + i * 4, t.data[i], true);
-      else if (dtype === "I32") view.setInt32(at + i * 4, t.data[i], true);
-      else if (dtype === "I64") view.setBigInt64(at + i * 8, BigInt(t.data[i]), true);
-      else if (dtype === "F16") view.setUint16(at + i * 2, floatToHalf(t.data[i]), true);
-      else view.setUint16(at + i * 2, floatToBfloat16(t.data[i]), true);
-    }
-    at += t.data.length * WIDTH[dtype];
+  for (const [name, t] of list) {
+    encode(view, at, t.data, dtypeOf(t), name);
+    at += t.data.length * WIDTH[dtypeOf(t)];
   }
   return out;
 }
+
+function encode(
+  view: DataView,
+  at: number,
+  data: Float32Array | Int32Array,
+  dtype: SafeDType,
+  name: string,
+): void {
+  const range = INT_RANGE[dtype];
+  if (range && data.some((v) => v < range[0] || v > range[1])) {
+    throw new MaskwiseError(`tensor '${name}' has values outside the range of ${dtype}`, {
+      code: "E_DTYPE",
+      where: "serializeSafetensors",
+      hint: "store it as I32 or I64",
+    });
+  }
+  const n = data.length;
+  switch (dtype) {
+    case "F32":
+      for (let i = 0; i < n; i++) view.setFloat32(at + i * 4, data[i], true);
+      return;
+    case "F64":
+      for (let i = 0; i < n; i++) view.setFloat64(at + i * 8, data[i], true);
+      return;
+    case "F16":
+      for (let i = 0; i < n; i++) view.setUint16(at + i * 2, floatToHalf(data[i]), true);
+      return;
+    case "BF16":
+      for (let i = 0; i < n; i++) view.setUint16(at + i * 2, floatToBfloat16(data[i]), true);
+      return;
+    case "I64":
+      for (let i = 0; i < n; i++) view.setBigInt64(at + i * 8, BigInt(data[i]), true);
+      return;
+    case "I32":
+      for (let i = 0; i < n; i++) view.setInt32(at + i * 4, data[i], true);
+      return;
+    case "I16":
+      for (let i = 0; i < n; i++) view.setInt16(at + i * 2, data[i], true);
+      return;
+    case "I8":
+      for (let i = 0; i < n; i++) view.setInt8(at + i, data[i]);
+      return;
+    case "U8":
+    case "BOOL":
+      for (let i = 0; i < n; i++) view.setUint8(at + i, data[i]);
+      return;
+  }
+}
+
+const INT_RANGE: Partial<Record<SafeDType, [number, number]>> = {
+  I16: [-32768, 32767],
+  I8: [-128, 127],
+  U8: [0, 255],
+  BOOL: [0, 1],
+};

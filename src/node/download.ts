@@ -1,6 +1,7 @@
-// Downloads that survive interruption: bytes go to `dest.part`; a later call asks the server for
-// the rest with a Range request and appends, or starts again when the server sends the whole file.
-// Only a complete download is renamed to `dest`.
+// Downloads that survive interruption: bytes go to `dest.part` (or the `partial` path given); a
+// later call asks the server for the rest with a Range request and appends, or starts again when
+// the server sends the whole file. Only a complete download (that `verify` accepts, when given) is
+// renamed to `dest`; one that `verify` refuses is deleted.
 import { createWriteStream, existsSync, renameSync, rmSync, statSync } from "node:fs";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -11,12 +12,21 @@ export interface DownloadOptions {
   /** Told the bytes so far and the total (when known), for a progress line. */
   onProgress?: (bytes: number, total: number | null) => void;
   userAgent?: string;
+  /** Extra request headers (e.g. Authorization). */
+  headers?: Record<string, string>;
+  /** Where the bytes go until the download is complete (default `dest.part`). */
+  partial?: string;
+  /** Checks the complete file before it is moved into place; throwing refuses it. */
+  verify?: (partialPath: string) => void | Promise<void>;
 }
 
 export async function download(url: string, dest: string, options: DownloadOptions = {}) {
-  const part = `${dest}.part`;
+  const part = options.partial ?? `${dest}.part`;
   const have = existsSync(part) ? statSync(part).size : 0;
-  const headers: Record<string, string> = { "user-agent": options.userAgent ?? "maskwise" };
+  const headers: Record<string, string> = {
+    ...options.headers,
+    "user-agent": options.userAgent ?? "maskwise",
+  };
   if (have > 0) headers.range = `bytes=${have}-`;
   let res: Response;
   try {
@@ -75,6 +85,14 @@ export async function download(url: string, dest: string, options: DownloadOptio
       hint: "run the same command again: it continues where it stopped",
       kind: "failure",
     });
+  }
+  if (options.verify) {
+    try {
+      await options.verify(part);
+    } catch (e) {
+      rmSync(part, { force: true });
+      throw e;
+    }
   }
   renameSync(part, dest);
 }

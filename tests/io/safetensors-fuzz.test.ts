@@ -3,7 +3,13 @@
 // anything else.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { parseSafetensors, serializeSafetensors } from "../../src/io/safetensors.js";
+import { memorySource } from "../../src/io/byte-source.js";
+import {
+  parseSafetensors,
+  readSafetensors,
+  type SafetensorsFile,
+  serializeSafetensors,
+} from "../../src/io/safetensors.js";
 import { MaskwiseError } from "../../src/util/errors.js";
 import { Rng } from "../../src/util/rng.js";
 
@@ -45,10 +51,25 @@ test("mutated and truncated files end in a MaskwiseError or parse", () => {
       ];
       view.setBigUint64(0, choices[rng.int(choices.length)], true);
     }
+    // Reading through a ByteSource must agree: the same tensors, or an error too.
+    let streamed: SafetensorsFile | MaskwiseError;
     try {
-      parseSafetensors(bytes, "fuzz.safetensors");
+      streamed = readSafetensors(memorySource(bytes), "fuzz.safetensors");
+    } catch (e) {
+      assert.ok(e instanceof MaskwiseError, `trial ${trial} (source): ${(e as Error)?.message}`);
+      streamed = e;
+    }
+    try {
+      const f = parseSafetensors(bytes, "fuzz.safetensors");
+      assert.ok(
+        !(streamed instanceof MaskwiseError),
+        `trial ${trial}: only the source read failed`,
+      );
+      assert.deepEqual(streamed, f);
       parsed++;
     } catch (e) {
+      if (e instanceof assert.AssertionError) throw e;
+      assert.ok(streamed instanceof MaskwiseError, `trial ${trial}: only the source read parsed`);
       assert.ok(
         e instanceof MaskwiseError,
         `trial ${trial}: ${(e as Error)?.constructor?.name}: ${(e as Error)?.message}`,

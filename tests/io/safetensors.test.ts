@@ -73,8 +73,8 @@ test("invalid files are rejected with the reason", () => {
     return b;
   };
   assert.throws(
-    () => parseSafetensors(make({ x: { dtype: "F64", shape: [1], data_offsets: [0, 8] } }, 8)),
-    /dtype "F64" is not supported/,
+    () => parseSafetensors(make({ x: { dtype: "F8_E4M3", shape: [1], data_offsets: [0, 1] } }, 1)),
+    /dtype "F8_E4M3" is not supported/,
   );
   assert.throws(
     () => parseSafetensors(make({ x: { dtype: "F32", shape: [3], data_offsets: [0, 8] } }, 8)),
@@ -131,4 +131,57 @@ test("half rounding ties go to the even neighbour", () => {
     serializeSafetensors([["h", { shape: [2], data: Float32Array.from(ties), dtype: "F16" }]]),
   );
   assert.deepEqual(Array.from(f.tensors.get("h")?.data ?? []), [1, 1 + 2 ** -9]);
+});
+
+test("F64 narrows to float32 and the narrow integer dtypes widen to int32, keeping the stored dtype", () => {
+  const header = JSON.stringify({
+    d: { dtype: "F64", shape: [2], data_offsets: [0, 16] },
+    s: { dtype: "I16", shape: [2], data_offsets: [16, 20] },
+    c: { dtype: "I8", shape: [2], data_offsets: [20, 22] },
+    u: { dtype: "U8", shape: [2], data_offsets: [22, 24] },
+    b: { dtype: "BOOL", shape: [3], data_offsets: [24, 27] },
+  });
+  const hb = new TextEncoder().encode(header);
+  const bytes = new Uint8Array(8 + hb.length + 27);
+  const v = new DataView(bytes.buffer);
+  v.setBigUint64(0, BigInt(hb.length), true);
+  bytes.set(hb, 8);
+  const d = 8 + hb.length;
+  v.setFloat64(d, 0.1, true);
+  v.setFloat64(d + 8, -1e300, true);
+  v.setInt16(d + 16, -300, true);
+  v.setInt16(d + 18, 32767, true);
+  v.setInt8(d + 20, -128);
+  v.setInt8(d + 21, 5);
+  v.setUint8(d + 22, 255);
+  v.setUint8(d + 23, 0);
+  bytes.set([1, 0, 7], d + 24);
+  const f = parseSafetensors(bytes).tensors;
+  assert.deepEqual(
+    [...f.values()].map((t) => t.dtype),
+    ["F64", "I16", "I8", "U8", "BOOL"],
+  );
+  assert.deepEqual(Array.from(f.get("d")?.data ?? []), [
+    Math.fround(0.1),
+    Number.NEGATIVE_INFINITY,
+  ]);
+  assert.ok(f.get("d")?.data instanceof Float32Array);
+  assert.deepEqual(f.get("s")?.data, Int32Array.of(-300, 32767));
+  assert.deepEqual(f.get("c")?.data, Int32Array.of(-128, 5));
+  assert.deepEqual(f.get("u")?.data, Int32Array.of(255, 0));
+  assert.deepEqual(f.get("b")?.data, Int32Array.of(1, 0, 1), "torch reads a nonzero byte as true");
+  // Written back in the dtypes they were read in, the same bytes come out (F64 only where the
+  // value is a float32).
+  const again = serializeSafetensors([...f].filter(([n]) => n !== "d" && n !== "b"));
+  const back = parseSafetensors(again).tensors;
+  assert.deepEqual(back.get("s")?.data, Int32Array.of(-300, 32767));
+  assert.equal(back.get("c")?.dtype, "I8");
+  assert.throws(
+    () => serializeSafetensors([["x", { shape: [1], data: Int32Array.of(300), dtype: "I8" }]]),
+    /outside the range of I8/,
+  );
+  assert.throws(
+    () => serializeSafetensors([["x", { shape: [1], data: Float32Array.of(1), dtype: "I32" }]]),
+    /cannot be stored as I32/,
+  );
 });

@@ -75,6 +75,11 @@ export const commands: CommandEntry[] = [
     load: async () => (await import("./data-get.js")).command,
   },
   {
+    path: ["hub", "get"],
+    summary: "download a model repository from the Hugging Face Hub into its cache",
+    load: async () => (await import("./hub.js")).command,
+  },
+  {
     path: ["quickstart"],
     summary: "train a German-English translator on Multi30k and report its BLEU",
     load: async () => (await import("./quickstart.js")).command,
