@@ -28,6 +28,8 @@ export interface ModelConfig {
   position_offset: number;
   /** A layer norm on the stack's input, after embeddings and positions are summed (BART). */
   layernorm_embedding: boolean;
+  /** Token types (segments) with an embedding each, added to the encoder's input (BERT); 0: none. */
+  type_vocab_size: number;
   layer_norm_eps: number;
   /** The output projection is the decoder's token embedding. */
   tie_word_embeddings: boolean;
@@ -65,6 +67,7 @@ export const DEFAULTS: ModelConfig = {
   max_position_embeddings: 1024,
   position_offset: 0,
   layernorm_embedding: false,
+  type_vocab_size: 0,
   layer_norm_eps: 1e-5,
   tie_word_embeddings: true,
   share_embeddings: false,
@@ -163,7 +166,12 @@ export function resolveConfig(raw: Record<string, unknown>, source = "config"): 
   ] as const) {
     if (!Number.isInteger(c[key]) || c[key] < 1) bad(key, "must be a positive integer");
   }
-  for (const key of ["encoder_layers", "decoder_layers", "position_offset"] as const) {
+  for (const key of [
+    "encoder_layers",
+    "decoder_layers",
+    "position_offset",
+    "type_vocab_size",
+  ] as const) {
     if (!Number.isInteger(c[key]) || c[key] < 0) bad(key, "must be a non-negative integer");
   }
   for (const key of ["dropout", "attention_dropout", "activation_dropout"] as const) {

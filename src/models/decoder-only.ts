@@ -25,6 +25,8 @@ export interface LMBatch {
   labels?: Tensor;
   /** Prefix LM: per row, positions before this are bidirectional (causal | prefix); absent = causal. */
   prefix_lengths?: readonly number[];
+  /** [B, T] int32 token types (segments) of a model that has them (BERT); default 0. */
+  token_type_ids?: Tensor;
 }
 
 export class DecoderOnlyModel extends Module {

@@ -17,11 +17,18 @@ export class StackInput {
     private readonly cfg: ModelConfig,
     private readonly tokens: Embedding,
     private readonly learned: Embedding | null,
+    private readonly types: Embedding | null,
     private readonly norm: LayerNorm | null,
   ) {}
 
-  /** ids [...] and positions [...] (the same shape) -> [..., D] */
-  forward(ids: Tensor, positions: Tensor, training: boolean, noise?: Noise): Tensor {
+  /** ids [...], positions [...] and token types [...] (default 0; the same shape) -> [..., D] */
+  forward(
+    ids: Tensor,
+    positions: Tensor,
+    training: boolean,
+    noise?: Noise,
+    tokenTypes?: Tensor,
+  ): Tensor {
     const cfg = this.cfg;
     let x = this.tokens.forward(ids);
     if (cfg.scale_embedding) x = mul(x, Math.sqrt(cfg.d_model));
@@ -29,6 +36,9 @@ export class StackInput {
       ? this.learned.forward(learnedRows(positions, cfg))
       : sinusoidalPositions(positions, cfg.d_model);
     x = add(x, pos);
+    // Without token types every token is of type 0 (BERT's default): its row is still added.
+    if (this.types)
+      x = add(x, this.types.forward(tokenTypes ?? new Tensor(new Int32Array(ids.size), ids.shape)));
     if (this.norm) x = this.norm.forward(x);
     return noise && training ? dropout(x, cfg.dropout, noise.rng) : x;
   }

@@ -84,7 +84,11 @@ export class EncoderOnlyModel extends Module {
         ? Unpadded.of(mask, batch.labels)
         : null;
     const noise = options.rng && this.training ? { rng: options.rng } : undefined;
-    const hidden = this.encoder.forward(batch.input_ids, mask, { noise, rows });
+    const hidden = this.encoder.forward(batch.input_ids, mask, {
+      noise,
+      rows,
+      tokenTypes: batch.token_type_ids,
+    });
     if (batch.labels && this.training) {
       // Training: only the masked positions (about 15%) need the head and its V-wide logits
       // for the loss (labelled-rows.ts).

@@ -4,10 +4,12 @@
 import { MaskwiseError } from "../util/errors.js";
 import type { ModelConfig } from "./config.js";
 import { bart } from "./families/bart/index.js";
+import { bert } from "./families/bert/index.js";
 import { decoderOnly } from "./families/decoder-only/index.js";
 import { encoderDecoder } from "./families/encoder-decoder/index.js";
 import { encoderOnly } from "./families/encoder-only/index.js";
 import { mbart } from "./families/mbart/index.js";
+import { roberta } from "./families/roberta/index.js";
 import type { FamilyModel, ModelFamily } from "./family.js";
 
 const byName = new Map<string, ModelFamily>();
@@ -25,8 +27,8 @@ export function registerFamily(family: ModelFamily): void {
 }
 
 // maskwise's own families first: a task's default model is one of them.
-for (const f of [encoderDecoder, decoderOnly, encoderOnly, bart, mbart] as ModelFamily[])
-  registerFamily(f);
+const BUILT_IN = [encoderDecoder, decoderOnly, encoderOnly, bart, mbart, bert, roberta];
+for (const f of BUILT_IN as ModelFamily[]) registerFamily(f);
 
 /** Every registered family, in registration order. */
 export function families(): ModelFamily[] {

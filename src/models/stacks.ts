@@ -28,6 +28,8 @@ export interface EncoderForwardOptions {
   weights?: { self?: Tensor }[];
   /** Compute only these positions: memory [N, D] holds their rows (src/attention/unpadded.ts). */
   rows?: Unpadded | null;
+  /** Token types [B, S] (BERT's segments); default: type 0 everywhere. */
+  tokenTypes?: Tensor;
 }
 
 /** What a decoder pass may take beyond ids and mask. */
@@ -61,6 +63,8 @@ export interface DecoderForwardOptions {
 abstract class Stack<L extends Module> extends Module {
   readonly embed_tokens: Embedding;
   readonly embed_positions: Embedding | null;
+  /** Token-type (segment) embeddings: the encoder's, when the config has token types. */
+  readonly token_type_embeddings: Embedding | null;
   readonly layernorm_embedding: LayerNorm | null;
   readonly layers: ModuleList<L>;
   readonly layer_norm: LayerNorm | null;
@@ -71,6 +75,7 @@ abstract class Stack<L extends Module> extends Module {
     readonly cfg: ModelConfig,
     rng: Rng,
     sharedTokens: Embedding | null,
+    withTokenTypes: boolean,
     makeLayers: () => L[],
   ) {
     super();
@@ -86,6 +91,10 @@ abstract class Stack<L extends Module> extends Module {
             new Embedding(cfg.max_position_embeddings + cfg.position_offset, cfg.d_model, init),
           )
         : null;
+    this.token_type_embeddings =
+      withTokenTypes && cfg.type_vocab_size > 0
+        ? this.child("token_type_embeddings", new Embedding(cfg.type_vocab_size, cfg.d_model, init))
+        : null;
     this.layernorm_embedding = cfg.layernorm_embedding
       ? this.child("layernorm_embedding", new LayerNorm(cfg.d_model, cfg.layer_norm_eps))
       : null;
@@ -93,6 +102,7 @@ abstract class Stack<L extends Module> extends Module {
       cfg,
       this.embed_tokens,
       this.embed_positions,
+      this.token_type_embeddings,
       this.layernorm_embedding,
     );
     this.layers = this.child("layers", new ModuleList(makeLayers()));
@@ -105,21 +115,23 @@ abstract class Stack<L extends Module> extends Module {
 export class Encoder extends Stack<EncoderLayer> {
   constructor(cfg: ModelConfig, rng: Rng, sharedTokens: Embedding | null = null) {
     const sizes = { heads: cfg.encoder_attention_heads, ffn: cfg.encoder_ffn_dim };
-    super(cfg, rng, sharedTokens, () =>
+    super(cfg, rng, sharedTokens, true, () =>
       Array.from({ length: cfg.encoder_layers }, () => new EncoderLayer(cfg, sizes, rng)),
     );
   }
 
   /** ids [B, S], attentionMask [B, S] (1 = real) -> memory [B, S, D] (or [N, D] with `rows`). */
   forward(ids: Tensor, attentionMask: Tensor, options: EncoderForwardOptions = {}): Tensor {
-    const { noise, weights, rows } = options;
+    const { noise, weights, rows, tokenTypes } = options;
     const mask = keyPaddingFromAttentionMask(attentionMask);
     const positions = positionsFromMask(attentionMask);
+    const pick = (t: Tensor) => (rows ? rows.pick(t) : t);
     let x = this.input.forward(
-      rows ? rows.pick(ids) : ids,
-      rows ? rows.pick(positions) : positions,
+      pick(ids),
+      pick(positions),
       this.training,
       noise,
+      tokenTypes ? pick(tokenTypes) : undefined,
     );
     this.layers.items.forEach((layer, i) => {
       let w: { self?: Tensor } | undefined;
@@ -141,7 +153,7 @@ export class Decoder extends Stack<DecoderLayer> {
     withCrossAttention: boolean,
   ) {
     const sizes = { heads: cfg.decoder_attention_heads, ffn: cfg.decoder_ffn_dim };
-    super(cfg, rng, sharedTokens, () =>
+    super(cfg, rng, sharedTokens, false, () =>
       Array.from(
         { length: cfg.decoder_layers },
         () => new DecoderLayer(cfg, sizes, rng, withCrossAttention),

@@ -2,6 +2,7 @@
 // weights file into a model's parameters and back (tied tensors stored once where the family's
 // layout says so), and a config into its config.json object.
 
+import { hfTensorOrder } from "../io/safetensors-hf.js";
 import { fromFile, type StoredTensor, toFile } from "./families/file-layout.js";
 import type { FamilyModel } from "./family.js";
 import { familyOf } from "./registry.js";
@@ -17,7 +18,7 @@ export function loadFileState(
   model.loadState(fromFile(file, layout, names, source), { source });
 }
 
-/** The model's tensors as its family's weights file holds them. */
+/** The model's tensors as its family's weights file holds them, in the file's order. */
 export function fileState(
   model: FamilyModel,
 ): [string, { shape: readonly number[]; data: Float32Array }][] {
@@ -25,7 +26,8 @@ export function fileState(
   const named = model
     .namedParameters()
     .map(([n, p]) => [n, { shape: p.shape, data: p.f32 }] as const);
-  return toFile(named, layout) as [string, { shape: readonly number[]; data: Float32Array }][];
+  const out = toFile(named, layout) as [string, { shape: readonly number[]; data: Float32Array }][];
+  return layout.order === "transformers" ? hfTensorOrder(out) : out;
 }
 
 /** The model's config.json object. */

@@ -3,7 +3,7 @@
 // and every tensor; writing is atomic file by file.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { parseSafetensors, serializeSafetensors } from "../io/safetensors.js";
+import { serializeSafetensors } from "../io/safetensors.js";
 import type { ModelConfig } from "../models/config.js";
 import type { DecoderOnlyModel } from "../models/decoder-only.js";
 import type { EncoderDecoderModel } from "../models/encoder-decoder.js";
@@ -12,7 +12,8 @@ import { familyOf, resolveModelConfig } from "../models/registry.js";
 import { configJson, fileState, loadFileState } from "../models/state.js";
 import { type Tokenizer, tokenizerFromString, tokenizerToString } from "../tokenizer/index.js";
 import { MaskwiseError } from "../util/errors.js";
-import { atomicWrite, readBytes, readJson, readText } from "./files.js";
+import { atomicWrite, readJson, readText } from "./files.js";
+import { loadWeights } from "./weights.js";
 
 export function loadConfig(dir: string): ModelConfig {
   const path = join(dir, "config.json");
@@ -53,9 +54,9 @@ export function loadModel(dir: string, want?: Structure): FamilyModel {
     );
   }
   const model = family.build(config, 0);
-  const path = join(dir, "model.safetensors");
-  const file = parseSafetensors(readBytes(path, "model.safetensors"), path);
-  loadFileState(model, file.tensors, path);
+  // model.safetensors, sharded safetensors or pytorch_model.bin, as transformers looks for them.
+  const weights = loadWeights(dir);
+  loadFileState(model, weights.tensors, weights.files.length === 1 ? weights.files[0] : dir);
   model.eval();
   return model;
 }

@@ -4,7 +4,6 @@
 // kinds: a masked-LM encoder into the encoder of an encoder-decoder).
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { parseSafetensors } from "../io/safetensors.js";
 import { type ModelConfig, PRESETS } from "../models/config.js";
 import { fromFile } from "../models/families/file-layout.js";
 import { families, familyOf, resolveModelConfig } from "../models/registry.js";
@@ -17,8 +16,9 @@ import {
 } from "../tokenizer/index.js";
 import type { TrainableModel } from "../train/tasks.js";
 import { fmtShape, MaskwiseError } from "../util/errors.js";
-import { readBytes, readJson, readText } from "./files.js";
+import { readJson, readText } from "./files.js";
 import { type ReadOptions, readParallel } from "./readers.js";
+import { loadWeights } from "./weights.js";
 
 export async function readPairs(
   src: string,
@@ -106,12 +106,7 @@ export function initFrom(model: TrainableModel, dir: string): void {
   const from = familyOf(fromConfig);
   // The file's tensors by the names of this model's parameters (tied copies restored).
   const names = new Set(model.namedParameters().map(([n]) => n));
-  const tensors = fromFile(
-    parseSafetensors(readBytes(path, "model.safetensors"), path).tensors,
-    from.fileLayout(fromConfig),
-    names,
-    path,
-  );
+  const tensors = fromFile(loadWeights(dir).tensors, from.fileLayout(fromConfig), names, path);
   let take: (name: string) => boolean;
   if (from === to) take = () => true;
   else if (from.encoderPrefix !== null && from.encoderPrefix === to.encoderPrefix) {

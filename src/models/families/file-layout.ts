@@ -3,7 +3,9 @@
 // name of its tie group, and leaves the others out of the file; maskwise's modules list a tied
 // tensor under every name they use. Reading restores the left-out names (any present member of
 // a group stands for all, as transformers accepts) and drops file-only names; writing stores
-// each group once under its first name.
+// each group once under its first name. Where transformers names a module otherwise than
+// maskwise's layers do (BERT's attention.self.query for self_attn.q_proj), renames map a name
+// prefix one way and back.
 import { MaskwiseError } from "../../util/errors.js";
 
 export interface StoredTensor {
@@ -12,8 +14,39 @@ export interface StoredTensor {
 }
 
 export interface FileLayout {
-  /** Names holding one tensor; the first is the one the file stores. */
+  /** Model names holding one tensor; the file stores the first (under its file name). */
   readonly tieGroups: readonly (readonly string[])[];
+  /**
+   * [file prefix, model prefix] pairs, `*` standing for a layer number; a name no pair matches
+   * is the same in both.
+   */
+  readonly renames?: readonly (readonly [string, string])[];
+  /** File names that are not the model's and are skipped on load (buffers of older files). */
+  readonly ignore?: readonly RegExp[];
+  /**
+   * The file's tensor order: the model's (maskwise's own directories), or transformers' (by
+   * dtype, then name), so a file written back is byte for byte the file transformers writes.
+   */
+  readonly order?: "model" | "transformers";
+}
+
+/** A prefix pattern as a regular expression over whole names (the prefix, then .suffix or nothing). */
+function prefixRe(pattern: string): RegExp {
+  const escaped = pattern.replace(/[.+?^${}()|[\]\\]/g, "\\$&");
+  return new RegExp(`^${escaped.replace("*", "(\\d+)")}(\\..+)?$`);
+}
+
+/** Renames `name` by the first pair whose `from` side matches (index 0: file to model). */
+function rename(name: string, layout: FileLayout, from: 0 | 1): string {
+  for (const pair of layout.renames ?? []) {
+    const m = prefixRe(pair[from]).exec(name);
+    if (!m) continue;
+    const hasIndex = pair[from].includes("*");
+    const index = hasIndex ? m[1] : "";
+    const rest = (hasIndex ? m[2] : m[1]) ?? "";
+    return pair[1 - from].replace("*", index) + rest;
+  }
+  return name;
 }
 
 /** No ties beyond the model's own names: maskwise's own directories list every name. */
@@ -26,7 +59,11 @@ export function fromFile(
   modelNames: ReadonlySet<string>,
   source: string,
 ): Map<string, StoredTensor> {
-  const out = new Map(file);
+  const out = new Map<string, StoredTensor>();
+  for (const [name, t] of file) {
+    if (layout.ignore?.some((re) => re.test(name))) continue;
+    out.set(rename(name, layout, 0), t);
+  }
   for (const group of layout.tieGroups) {
     const present = group.find((n) => out.has(n));
     if (present === undefined) {
@@ -59,5 +96,5 @@ export function toFile(
     for (const n of group) out.delete(n);
     out.set(group[0], byName.get(member) as StoredTensor);
   }
-  return [...out.entries()];
+  return [...out.entries()].map(([n, t]) => [rename(n, layout, 1), t]);
 }

@@ -16,6 +16,8 @@ export interface HfKey {
   nullable?: boolean;
   /** The values allowed, for a string. */
   oneOf?: readonly string[];
+  /** The name of the value in maskwise's config (default: the same name). */
+  as?: string;
 }
 
 export type HfSchema = Readonly<Record<string, HfKey>>;
@@ -25,7 +27,10 @@ function typeOk(v: unknown, t: HfType): boolean {
   return typeof v === t;
 }
 
-/** The values of the schema's keys in `raw` (defaults filled in); `source` names the file. */
+/**
+ * The values of the schema's keys in `raw` (defaults filled in), under their maskwise names
+ * (`as`); `source` names the file.
+ */
 export function readHfConfig(
   raw: Readonly<Record<string, unknown>>,
   schema: HfSchema,
@@ -43,11 +48,11 @@ export function readHfConfig(
           hint: "a transformers config.json of this model type has it",
         });
       }
-      out[key] = spec.default;
+      out[spec.as ?? key] = spec.default;
       continue;
     }
     if (value === null && spec.nullable) {
-      out[key] = null;
+      out[spec.as ?? key] = null;
       continue;
     }
     const ok = typeOk(value, spec.type) && (!spec.oneOf || spec.oneOf.includes(value as string));
@@ -59,7 +64,27 @@ export function readHfConfig(
         hint: spec.oneOf ? "maskwise does not compute this setting yet" : undefined,
       });
     }
-    out[key] = value as number | boolean | string;
+    out[spec.as ?? key] = value as number | boolean | string;
+  }
+  return out;
+}
+
+/**
+ * The config.json to write: the one read (every key kept as it was), with the schema's keys set
+ * from maskwise's values where they were present or differ from transformers' default; an id
+ * that was null stays null. `values` holds maskwise's names.
+ */
+export function writeHfConfig(
+  source: Readonly<Record<string, unknown>>,
+  schema: HfSchema,
+  values: Readonly<Record<string, unknown>>,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...source };
+  for (const [key, spec] of Object.entries(schema)) {
+    const name = [key, ...(spec.aliases ?? [])].find((k) => source[k] !== undefined) ?? key;
+    const value = values[spec.as ?? key];
+    if (value === undefined || (source[name] === null && spec.nullable)) continue;
+    if (name in source || value !== spec.default) out[name] = value;
   }
   return out;
 }

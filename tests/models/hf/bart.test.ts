@@ -70,6 +70,13 @@ for (const name of ["bart", "bart_scaled", "mbart"]) {
       const original = parseSafetensors(readFileSync(join(c.dir, "model.safetensors")), "ref");
       for (const [n, t] of original.tensors)
         assert.deepEqual(Array.from(file.tensors.get(n)?.data ?? []), Array.from(t.data), n);
+      // Byte for byte the file transformers wrote (its tensor order, header and alignment).
+      assert.ok(
+        readFileSync(join(out, "model.safetensors")).equals(
+          readFileSync(join(c.dir, "model.safetensors")),
+        ),
+        "model.safetensors differs from transformers' bytes",
+      );
       const config = (d: string) => JSON.parse(readFileSync(join(d, "config.json"), "utf8"));
       assert.deepEqual(config(out), config(c.dir));
     });

@@ -4,7 +4,7 @@
 // (tied) head, final_logits_bias. BART is post-norm; mBART pre-norm with a final layer norm per
 // stack. Layer norms use PyTorch's default eps 1e-5.
 import { type ModelConfig, resolveConfig } from "../../config.js";
-import { type HfSchema, idOr, readHfConfig } from "../hf-config.js";
+import { type HfSchema, idOr, readHfConfig, writeHfConfig } from "../hf-config.js";
 
 /** The keys both read, with BartConfig's defaults (MBartConfig's are the same). */
 export const BART_KEYS: HfSchema = {
@@ -64,14 +64,7 @@ export function bartConfig(
 
 /** config.json of a BART-layout config: the one read, with the keys maskwise may change set. */
 export function bartConfigJson(config: ModelConfig): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...(config.source_config ?? {}) };
-  for (const key of Object.keys(BART_KEYS)) {
-    const value = config[key as keyof ModelConfig];
-    // Ids that were null stay null unless maskwise filled them with another value.
-    if (out[key] === null && key.endsWith("_token_id")) continue;
-    if (value !== undefined && (key in out || value !== BART_KEYS[key].default)) out[key] = value;
-  }
-  return out;
+  return writeHfConfig(config.source_config ?? {}, BART_KEYS, { ...config });
 }
 
 /** One token embedding for encoder, decoder and (when tied) the head, stored as model.shared. */

@@ -24,5 +24,5 @@ export const bart: ModelFamily<EncoderDecoderModel> = {
   decoding: { beam: 1 },
   inspectable: true,
   configJson: bartConfigJson,
-  fileLayout: (config) => ({ tieGroups: bartTieGroups(config) }),
+  fileLayout: (config) => ({ tieGroups: bartTieGroups(config), order: "transformers" }),
 };

@@ -26,5 +26,5 @@ export const mbart: ModelFamily<EncoderDecoderModel> = {
   decoding: { beam: 1 },
   inspectable: true,
   configJson: bartConfigJson,
-  fileLayout: (config) => ({ tieGroups: bartTieGroups(config) }),
+  fileLayout: (config) => ({ tieGroups: bartTieGroups(config), order: "transformers" }),
 };
