@@ -35,6 +35,11 @@ export const commands: CommandEntry[] = [
     load: async () => (await import("./bench-decode.js")).command,
   },
   {
+    path: ["convert"],
+    summary: "rewrite a model directory as transformers' from_pretrained loads it",
+    load: async () => (await import("./convert.js")).command,
+  },
+  {
     path: ["forward"],
     summary: "run a saved model on given ids; write logits and loss",
     load: async () => (await import("./forward.js")).command,
