@@ -30,6 +30,17 @@ export function processLogProbs(
       for (let j = 0; j < V; j++) if (j !== o.forcedFirstToken) row[j] = NEG;
       continue;
     }
+    if (step === o.maxLength - 1 && o.forcedLastToken !== undefined) {
+      for (let j = 0; j < V; j++) if (j !== o.forcedLastToken) row[j] = NEG;
+      continue;
+    }
+    for (const bad of o.badWordsIds ?? []) {
+      const last = bad[bad.length - 1];
+      const k = bad.length - 1;
+      let follows = prefix.length >= k;
+      for (let i = 0; i < k && follows; i++) follows = prefix[prefix.length - k + i] === bad[i];
+      if (follows && last >= 0 && last < V) row[last] = NEG;
+    }
     if (step < (o.minLength ?? 0) && o.eosToken >= 0) row[o.eosToken] = NEG;
     const n = o.noRepeatNgramSize ?? 0;
     if (n > 0 && prefix.length >= n - 1) {

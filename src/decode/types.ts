@@ -30,6 +30,16 @@ export interface GenerationOptions {
   repetitionPenalty?: number;
   /** Force this token as the first one generated (a target language tag). */
   forcedFirstToken?: number;
+  /**
+   * Force this token as the last one maxLength allows (transformers' forced_eos_token_id), so a
+   * hypothesis cut by the length still ends in eos.
+   */
+  forcedLastToken?: number;
+  /**
+   * Token sequences never generated (transformers' bad_words_ids): a one-token sequence is never
+   * chosen; a longer one's last token is not chosen right after the rest of it.
+   */
+  badWordsIds?: readonly (readonly number[])[];
 }
 
 /** One finished hypothesis. */

@@ -1,6 +1,7 @@
 // Text in, text out: tokenize source lines, decode them in batches (greedy or beam), detokenize.
 // Source convention (the same in training): the tokenizer's ids followed by eos.
 import { beamSearch } from "../decode/beam.js";
+import { type GenerationSettings, generationOptions } from "../decode/generation-config.js";
 import { greedy } from "../decode/greedy.js";
 import type { Hypothesis } from "../decode/types.js";
 import type { EncoderDecoderModel } from "../models/encoder-decoder.js";
@@ -28,6 +29,11 @@ export interface TranslateOptions {
   maxSourceLength?: number;
   /** Decode on these bfloat16 copies of the decoder's weights (src/nn/bf16-weights.ts). */
   bf16?: Bf16Weights;
+  /**
+   * The model's generation_config.json: start and end ids, forced first and last tokens, banned
+   * sequences (the options above set the rest).
+   */
+  generation?: GenerationSettings;
 }
 
 /** Translates lines; returns the n-best hypotheses per line (text, tokens, score), best first. */
@@ -61,9 +67,11 @@ export function translateLines(
       { bf16: options.bf16 },
     );
     const gen = {
-      startToken: cfg.decoder_start_token_id,
-      eosToken: cfg.eos_token_id,
-      maxLength,
+      ...generationOptions(
+        options.generation ?? {},
+        { startToken: cfg.decoder_start_token_id, eosToken: cfg.eos_token_id },
+        maxLength,
+      ),
       noRepeatNgramSize: options.noRepeatNgramSize,
     };
     const beam = options.beam ?? 1;
@@ -79,7 +87,7 @@ export function translateLines(
     idx.forEach((i, r) => {
       results[i] = hyps[r].map((h) => ({
         text: codec.decode(
-          h.tokens.filter((t) => t !== cfg.eos_token_id),
+          h.tokens.filter((t) => t !== gen.eosToken),
           { skipSpecialTokens: true },
         ),
         hypothesis: h,

@@ -3,7 +3,10 @@
 
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { maxNewTokens } from "../../decode/generation-config.js";
 import { decodingBf16Weights } from "../../models/incremental.js";
+import { familyOf } from "../../models/registry.js";
+import { readGenerationConfig } from "../../node/generation-config.js";
 import { loadEncoderDecoder } from "../../node/model-dir.js";
 import { loadTokenizer } from "../../node/training-setup.js";
 import { translateLines } from "../../train/translate.js";
@@ -24,7 +27,13 @@ repeat one of its own n-grams of N tokens, as fairseq and Hugging Face do (3 is 
 summaries). --bf16 rounds the decoder's weights and the inputs of its products
 to bfloat16, sums stay float32 (half the bytes each generated token reads, and on CPUs with
 AVX512_BF16 half the instructions: faster; translations may differ from float32's in a few
-places).`;
+places).
+
+A generation_config.json in DIR (transformers' directories) sets the defaults: num_beams,
+length_penalty, max_new_tokens or max_length (then A = 0 and B = that many tokens),
+no_repeat_ngram_size, the start and end ids, forced_bos_token_id (forced first),
+forced_eos_token_id (forced as the last token the length allows) and bad_words_ids. Flags
+override them.`;
 
 export const command: Command = {
   path: ["translate"],
@@ -51,7 +60,20 @@ export const command: Command = {
     }
     const model = loadEncoderDecoder(v.model);
     const tok = loadTokenizer(join(v.model, "tokenizer.json"));
-    const beam = numberFlag(NAME, "beam", v.beam, 5, { min: 1, integer: true });
+    // generation_config.json (transformers' directories) sets the defaults; flags override.
+    const generation = readGenerationConfig(v.model) ?? {};
+    const family = familyOf(model.config);
+    const newTokens = maxNewTokens(generation);
+    const beam = numberFlag(
+      NAME,
+      "beam",
+      v.beam,
+      generation.numBeams ?? family.decoding?.beam ?? 5,
+      {
+        min: 1,
+        integer: true,
+      },
+    );
     const nBest = numberFlag(NAME, "n-best", v["n-best"], 1, { min: 1, integer: true });
     const batchSize = numberFlag(NAME, "batch-size", v["batch-size"], 32, {
       min: 1,
@@ -60,14 +82,28 @@ export const command: Command = {
     const options = {
       beam,
       nBest: Math.min(nBest, beam),
-      lengthPenalty: numberFlag(NAME, "length-penalty", v["length-penalty"], 1),
-      maxLenA: numberFlag(NAME, "max-len-a", v["max-len-a"], 1.2, { min: 0 }),
-      maxLenB: numberFlag(NAME, "max-len-b", v["max-len-b"], 10, { min: 1 }),
-      batchSize,
-      noRepeatNgramSize: numberFlag(NAME, "no-repeat-ngram-size", v["no-repeat-ngram-size"], 0, {
+      lengthPenalty: numberFlag(
+        NAME,
+        "length-penalty",
+        v["length-penalty"],
+        generation.lengthPenalty ?? 1,
+      ),
+      maxLenA: numberFlag(NAME, "max-len-a", v["max-len-a"], newTokens === undefined ? 1.2 : 0, {
         min: 0,
-        integer: true,
       }),
+      maxLenB: numberFlag(NAME, "max-len-b", v["max-len-b"], newTokens ?? 10, { min: 1 }),
+      generation,
+      batchSize,
+      noRepeatNgramSize: numberFlag(
+        NAME,
+        "no-repeat-ngram-size",
+        v["no-repeat-ngram-size"],
+        generation.noRepeatNgramSize ?? 0,
+        {
+          min: 0,
+          integer: true,
+        },
+      ),
       maxSourceLength: 1024,
       ...(v.bf16 ? { bf16: decodingBf16Weights(model) } : {}),
     };
