@@ -53,6 +53,11 @@ export interface ModelFamily<M extends FamilyModel = FamilyModel> {
   readonly decoding: { readonly beam: number } | null;
   /** Whether `maskwise serve` can inspect it (it shows encoder, decoder and cross-attention). */
   readonly inspectable: boolean;
+  /**
+   * Whose directories it reads: maskwise's (a config built from a preset and the tokenizer's
+   * special ids) or transformers' (a pretrained model's config is its own: sizes and ids stay).
+   */
+  readonly source: "maskwise" | "transformers";
   /** The config.json object of a config (transformers' keys, unknown ones kept, for HF families). */
   configJson(config: ModelConfig): Record<string, unknown>;
   /** How its weight files name the model's tensors (tied tensors stored once). */

@@ -6,14 +6,14 @@
 import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { ModelFamily } from "../models/family.js";
-import { buildModel } from "../models/registry.js";
+import { buildModel, familyFor, familyOfRaw } from "../models/registry.js";
 import type { MatmulPrecision } from "../tensor/precision.js";
 import { DEFAULT_SPECIAL_TOKENS, type Tokenizer, trainTokenizer } from "../tokenizer/index.js";
 import type { TrainableModel } from "../train/tasks.js";
 import type { Trainer, TrainerOptions } from "../train/trainer.js";
 import { MaskwiseError } from "../util/errors.js";
 import { numberFlag } from "../util/flags.js";
-import { readText } from "./files.js";
+import { readJson, readText } from "./files.js";
 import { DirectoryStore } from "./run-store.js";
 import { checkSameTokenizer, initFrom, loadTokenizer, modelConfigFor } from "./training-setup.js";
 
@@ -157,7 +157,16 @@ export function runTokenizer(
   if (run.resume)
     return { tokenizer: loadTokenizer(join(run.lastDir, "tokenizer.json")), trained: false };
   if (given && init) checkSameTokenizer(given, init);
-  const path = given ?? (init ? join(init, "tokenizer.json") : undefined);
+  const inherited = init ? join(init, "tokenizer.json") : undefined;
+  if (!given && init && inherited && !existsSync(inherited)) {
+    // A pretrained model's ids mean its own tokenizer's tokens: a new one would be garbage.
+    throw new MaskwiseError(`${init} has no tokenizer.json`, {
+      code: "E_TOKENIZER",
+      where: "--init-from",
+      hint: "pass the model's tokenizer with --tokenizer",
+    });
+  }
+  const path = given ?? inherited;
   if (path) return { tokenizer: loadTokenizer(path), trained: false };
   const vocabSize = intFlag(run.command, v, "vocab-size", 8000, 16);
   return {
@@ -167,6 +176,27 @@ export function runTokenizer(
     }),
     trained: true,
   };
+}
+
+/**
+ * The family a run trains: a resumed run's checkpoint's; --arch when given; else the --init-from
+ * directory's (it must train on the job); else the registry's first family for the job.
+ */
+export function runFamily(
+  run: RunDir,
+  v: Flags,
+  job: { task: string } | { objective: string },
+  where: string,
+): ModelFamily {
+  const arch = v.arch as string | undefined;
+  const init = v["init-from"] as string | undefined;
+  if (arch !== undefined || run.resume || !init || !existsSync(join(init, "config.json")))
+    return familyFor(job, arch, where);
+  const path = join(init, "config.json");
+  const from = familyOfRaw(readJson(path, "config.json") as Record<string, unknown>, path);
+  // A maskwise directory may start another maskwise family (an MLM encoder, say): the job's.
+  if (from.source === "maskwise") return familyFor(job, undefined, where);
+  return familyFor(job, from.name, `${where} (the family of ${path})`);
 }
 
 /**

@@ -6,7 +6,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { type ModelConfig, PRESETS } from "../models/config.js";
 import { fromFile } from "../models/families/file-layout.js";
-import { families, familyOf, resolveModelConfig } from "../models/registry.js";
+import { families, familyOf, familyOfRaw, resolveModelConfig } from "../models/registry.js";
 import {
   DEFAULT_SPECIAL_TOKENS,
   type Tokenizer,
@@ -54,7 +54,12 @@ function specialId(tok: Tokenizer, token: string): number {
   return id;
 }
 
-/** A preset name or a config.json path, completed with the tokenizer's vocabulary and ids. */
+/**
+ * A preset name or a config.json path as a model config. A maskwise config is completed with the
+ * tokenizer's vocabulary and special ids; a transformers family's config (a pretrained model's)
+ * keeps its own, and the tokenizer must fit its vocabulary. `overrides` are maskwise keys
+ * (`maskwise_arch` applies to maskwise configs only); `dropout` applies to both.
+ */
 export function modelConfigFor(
   model: string,
   tok: Tokenizer,
@@ -71,6 +76,22 @@ export function modelConfigFor(
       where: "--model",
       hint: `use ${Object.keys(PRESETS).join(", ")} or a config.json`,
     });
+  }
+  const { maskwise_arch: _, dropout, ...rest } = overrides;
+  const pretrained = familyOfRaw(raw, model);
+  if (pretrained.source === "transformers") {
+    const config = pretrained.resolveConfig(raw, model);
+    if (tok.vocabSize > config.vocab_size) {
+      throw new MaskwiseError(
+        `the tokenizer has ${tok.vocabSize} tokens, the model ${model} only ${config.vocab_size}`,
+        {
+          code: "E_TOKENIZER",
+          where: model,
+          hint: "use the tokenizer of that model directory",
+        },
+      );
+    }
+    return { ...config, ...rest, ...(dropout === undefined ? {} : { dropout: dropout as number }) };
   }
   return resolveModelConfig(
     {

@@ -50,7 +50,7 @@ and tokenizer files copied beside them. DST must not exist or be empty.`,
       });
     }
     const model = loadModel(src);
-    if (familyOf(model.config).fileLayout(model.config).order !== "transformers") {
+    if (familyOf(model.config).source !== "transformers") {
       throw new MaskwiseError(
         `${src} is a maskwise ${familyOf(model.config).name} model, which no transformers class reads as it is`,
         {

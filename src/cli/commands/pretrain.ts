@@ -3,7 +3,6 @@
 // `maskwise train`. The objective decides the model kind (src/train/pretraining.ts); the noise of
 // each example is drawn anew every epoch from (seed, epoch, line), so --resume stays exact.
 
-import { familyFor } from "../../models/registry.js";
 import { readTextLines } from "../../node/task-data.js";
 import {
   type Flags,
@@ -14,6 +13,7 @@ import {
   RUN_FLAGS,
   removeCheckpoint,
   required,
+  runFamily,
   runFlagsHelp,
   runModel,
   runSeed,
@@ -140,9 +140,10 @@ export const command: Command = {
     const sentinels = objectiveName === "span" ? sentinelTokens(sentinelsNeeded(maxLen, rate)) : [];
     const { tokenizer: tok, trained } = runTokenizer(run, flags, () => trainLines, sentinels);
     if (trained) progress("pretrain: learned a BPE tokenizer on the training text");
-    const family = familyFor(
+    const family = runFamily(
+      run,
+      flags,
       { objective: objectiveName },
-      undefined,
       "maskwise pretrain --objective",
     );
     const model = runModel(run, flags, tok, family, seed);

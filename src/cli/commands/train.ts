@@ -3,7 +3,7 @@
 // fields of JSON-lines or TSV files (src/node/task-data.ts). The model family follows the task
 // (the registry's first family that trains on it: an encoder-decoder by default, a decoder-only
 // model for lm) or --arch; examples and validation metrics come from src/train/text-tasks.ts.
-import { familyFor, familyOf } from "../../models/registry.js";
+import { familyOf } from "../../models/registry.js";
 import { readTaskPairs, taskFields } from "../../node/task-data.js";
 import {
   type Flags,
@@ -13,6 +13,7 @@ import {
   RUN_FLAGS,
   removeCheckpoint,
   required,
+  runFamily,
   runFlagsHelp,
   runModel,
   runSeed,
@@ -150,7 +151,7 @@ export const command: Command = {
       train.flatMap(([s, t]) => (t === null ? [s] : [s, t])),
     );
     if (trained) progress("train: learned a BPE tokenizer on the training text");
-    const family = familyFor({ task }, v.arch as string | undefined, "maskwise train --arch");
+    const family = runFamily(run, flags, { task }, "maskwise train --arch");
     const model = runModel(run, flags, tok, family, seed);
     const cfg = model.config;
     // A resumed run is the family its checkpoint says.

@@ -22,6 +22,7 @@ export const bart: ModelFamily<EncoderDecoderModel> = {
   objectives: [],
   encoderPrefix: null,
   decoding: { beam: 1 },
+  source: "transformers",
   inspectable: true,
   configJson: bartConfigJson,
   fileLayout: (config) => ({ tieGroups: bartTieGroups(config), order: "transformers" }),

@@ -16,6 +16,7 @@ export const bert: ModelFamily<EncoderOnlyModel> = {
   objectives: ["mlm"],
   encoderPrefix: null,
   decoding: null,
+  source: "transformers",
   inspectable: false,
   configJson: bertConfigJson,
   fileLayout: (config) =>

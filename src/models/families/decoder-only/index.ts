@@ -18,5 +18,6 @@ export const decoderOnly: ModelFamily<DecoderOnlyModel> = {
   decoding: { beam: 1 },
   configJson: ownConfigJson,
   fileLayout: ownLayout,
+  source: "maskwise",
   inspectable: false,
 };

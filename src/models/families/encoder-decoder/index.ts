@@ -24,5 +24,6 @@ export const encoderDecoder: ModelFamily<EncoderDecoderModel> = {
   decoding: { beam: 5 },
   configJson: ownConfigJson,
   fileLayout: ownLayout,
+  source: "maskwise",
   inspectable: true,
 };

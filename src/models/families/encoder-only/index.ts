@@ -18,5 +18,6 @@ export const encoderOnly: ModelFamily<EncoderOnlyModel> = {
   decoding: null,
   configJson: ownConfigJson,
   fileLayout: ownLayout,
+  source: "maskwise",
   inspectable: false,
 };

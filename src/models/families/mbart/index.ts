@@ -24,6 +24,7 @@ export const mbart: ModelFamily<EncoderDecoderModel> = {
   objectives: [],
   encoderPrefix: null,
   decoding: { beam: 1 },
+  source: "transformers",
   inspectable: true,
   configJson: bartConfigJson,
   fileLayout: (config) => ({ tieGroups: bartTieGroups(config), order: "transformers" }),
