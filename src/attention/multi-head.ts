@@ -34,7 +34,7 @@ export interface AttentionCall {
   /** Score scale; default the layer's (AttentionLayout.scale). T5 does not scale: 1. */
   scale?: number;
   cache?: AttentionCache;
-  /** Seed of this call's attention dropout (training only). */
+  /** Seed of this call's attention dropout (training only); absent: no dropout. */
   seed?: number;
   /** Also return the attention weights [B, H, Tq, Tk] (for inspection). */
   returnWeights?: boolean;
@@ -173,7 +173,8 @@ export class MultiHeadAttention extends Module {
     const bias = typeof call.bias === "function" ? call.bias(past) : (call.bias ?? null);
     const scale = call.scale ?? this.scale;
     const o = attention(q, k, v, mask, {
-      training: this.training,
+      // Without a seed the call is deterministic (a model's forward without dropout randomness).
+      training: this.training && call.seed !== undefined,
       dropout: this.dropout,
       seed: call.seed ?? 0,
       scale,
