@@ -8,6 +8,7 @@ import { decoderOnly } from "./families/decoder-only/index.js";
 import { encoderDecoder } from "./families/encoder-decoder/index.js";
 import { encoderOnly } from "./families/encoder-only/index.js";
 import { mbart } from "./families/mbart/index.js";
+import { t5 } from "./families/t5/index.js";
 import type { FamilyModel, ModelFamily } from "./family.js";
 
 const byName = new Map<string, ModelFamily>();
@@ -25,7 +26,7 @@ export function registerFamily(family: ModelFamily): void {
 }
 
 // maskwise's own families first: a task's default model is one of them.
-for (const f of [encoderDecoder, decoderOnly, encoderOnly, bart, mbart] as ModelFamily[])
+for (const f of [encoderDecoder, decoderOnly, encoderOnly, bart, mbart, t5] as ModelFamily[])
   registerFamily(f);
 
 /** Every registered family, in registration order. */

@@ -1,0 +1,224 @@
+// T5 v1.0 and v1.1 from transformers' layout (../shared/ref/hf: t5, t5_v1_1, t5_hfbuckets): each
+// case loads as it is (config.json, model.safetensors without the tied copies), matches
+// transformers' logits at the valid positions, its loss and its greedy ids, and is written back
+// with the same tensor names, shapes and config.json.
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { greedy } from "../../../src/decode/greedy.js";
+import { parseSafetensors } from "../../../src/io/safetensors.js";
+import type { T5Model } from "../../../src/models/families/t5/model.js";
+import { Seq2SeqIncremental } from "../../../src/models/incremental.js";
+import { buildModel, familyOf, resolveModelConfig } from "../../../src/models/registry.js";
+import { configJson } from "../../../src/models/state.js";
+import { loadModel, saveModel } from "../../../src/node/model-dir.js";
+import * as T from "../../../src/tensor/index.js";
+import { noGrad } from "../../../src/tensor/index.js";
+import { forEachBackend } from "../../helpers/backends.js";
+import { gradcheckParameter } from "../../helpers/gradcheck.js";
+import { assertLogits, flat, ids, readCase, scalar } from "../../helpers/hf-ref.js";
+import { tempDir } from "../../helpers/tmp.js";
+
+interface GreedyCase {
+  ids: number[][];
+  step_logits: { shape: number[]; data: unknown };
+}
+
+for (const name of ["t5", "t5_v1_1", "t5_hfbuckets"]) {
+  forEachBackend(`HF ${name}`, (backend) => {
+    const c = readCase(name);
+
+    test("loads as it is and matches transformers' logits and loss", () => {
+      const model = loadModel(c.dir, "encoder-decoder") as T5Model;
+      assert.equal(familyOf(model.config).name, "t5");
+      const b = c.batch;
+      const { logits, loss } = noGrad(() =>
+        model.forward({
+          input_ids: ids(b.input_ids),
+          attention_mask: ids(b.attention_mask),
+          decoder_input_ids: ids(b.decoder_input_ids),
+          labels: ids(b.labels),
+        }),
+      );
+      const worst = assertLogits(c, logits);
+      console.log(`# ${name} [${backend.name}] worst logits difference ${worst.toExponential(2)}`);
+      const want = scalar(c.expected.loss);
+      assert.ok(loss && Math.abs(loss.item() - want) <= 1e-5, `loss ${loss?.item()} vs ${want}`);
+    });
+
+    test("greedy decoding on the KV cache gives transformers' ids", () => {
+      const model = loadModel(c.dir, "encoder-decoder") as T5Model;
+      const g = (c.expected.generate as Record<string, { ids: number[][] }>).plain_greedy;
+      const cfg = model.config;
+      const hyps = noGrad(() =>
+        greedy(new Seq2SeqIncremental(model, ids(c.batch.input_ids), ids(c.batch.attention_mask)), {
+          startToken: cfg.decoder_start_token_id,
+          eosToken: cfg.eos_token_id,
+          maxLength: 8,
+        }),
+      );
+      g.ids.forEach((row, r) => {
+        // transformers' row: the start token, then new tokens, padded after eos.
+        const stop = row.indexOf(cfg.eos_token_id, 1);
+        const want = row.slice(1, stop < 0 ? row.length : stop + 1);
+        assert.deepEqual(hyps[r].tokens, want, `row ${r}`);
+      });
+    });
+
+    test("a decoding step's logits are transformers' step logits", () => {
+      const model = loadModel(c.dir, "encoder-decoder") as T5Model;
+      const g = (c.expected.generate as Record<string, GreedyCase>).plain_greedy;
+      const [steps, B, V] = g.step_logits.shape;
+      const want = flat(g.step_logits);
+      const inc = noGrad(
+        () => new Seq2SeqIncremental(model, ids(c.batch.input_ids), ids(c.batch.attention_mask)),
+      );
+      let worst = 0;
+      for (let t = 0; t < steps; t++) {
+        // transformers feeds each row's previous id, the pad id again once a row has finished.
+        const logits = inc.next(Int32Array.from(g.ids, (row) => row[t]));
+        for (let i = 0; i < B * V; i++)
+          worst = Math.max(worst, Math.abs(logits[i] - want[t * B * V + i]));
+      }
+      const tol = Math.max(1e-4, 10 * c.expected.checks.f32_vs_f64_max_abs_diff_valid);
+      assert.ok(worst <= tol, `step logits differ by ${worst} (tolerance ${tol})`);
+    });
+
+    test("training on kept rows gives the loss of the padded computation", () => {
+      const model = loadModel(c.dir, "encoder-decoder") as T5Model;
+      const b = c.batch;
+      model.train();
+      const { loss } = model.forward({
+        input_ids: ids(b.input_ids),
+        attention_mask: ids(b.attention_mask),
+        decoder_input_ids: ids(b.decoder_input_ids),
+        labels: ids(b.labels),
+      });
+      const want = scalar(c.expected.loss);
+      assert.ok(loss && Math.abs(loss.item() - want) <= 1e-5, `loss ${loss?.item()} vs ${want}`);
+    });
+
+    test("written back: the same tensor names, shapes and config.json", () => {
+      const model = loadModel(c.dir);
+      const out = tempDir(`hf-${name}`);
+      saveModel(out, model);
+      const file = parseSafetensors(readFileSync(join(out, "model.safetensors")), "saved");
+      const names = [...file.tensors.keys()].sort();
+      assert.deepEqual(names, [...c.header.header_key_order].sort());
+      for (const [n, t] of file.tensors)
+        assert.deepEqual(t.shape, c.header.tensors[n].shape, `${n} shape`);
+      const original = parseSafetensors(readFileSync(join(c.dir, "model.safetensors")), "ref");
+      for (const [n, t] of original.tensors)
+        assert.deepEqual(Array.from(file.tensors.get(n)?.data ?? []), Array.from(t.data), n);
+      const config = (d: string) => JSON.parse(readFileSync(join(d, "config.json"), "utf8"));
+      assert.deepEqual(config(out), config(c.dir));
+    });
+  });
+}
+
+/** A tiny T5 config.json: inner width H * d_kv (6) unlike d_model (8), gated-gelu, no dropout. */
+function tinyRaw(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    model_type: "t5",
+    vocab_size: 13,
+    d_model: 8,
+    d_kv: 3,
+    d_ff: 10,
+    num_layers: 2,
+    num_decoder_layers: 1,
+    num_heads: 2,
+    relative_attention_num_buckets: 8,
+    relative_attention_max_distance: 6,
+    dropout_rate: 0,
+    feed_forward_proj: "gated-gelu",
+    tie_word_embeddings: false,
+    ...extra,
+  };
+}
+
+forEachBackend("T5 tiny model", () => {
+  test("the loss's gradient reaches both stacks' bucket tables (finite differences)", () => {
+    const config = resolveModelConfig(tinyRaw(), "tiny");
+    const model = buildModel(config, 3) as T5Model;
+    // Larger tables than the default initialisation, so the bias matters to the loss.
+    for (const stack of [model.encoder, model.decoder])
+      stack.biasTable.f32.forEach((_, i, a) => {
+        a[i] = Math.sin(i * 1.7);
+      });
+    model.train();
+    const batch = {
+      input_ids: T.intTensor([3, 4, 5, 6, 7, 1, 8, 9, 1, 0, 0, 0], [2, 6]),
+      decoder_input_ids: T.intTensor([0, 5, 6, 7, 2, 0, 9, 1, 0, 0], [2, 5]),
+      labels: T.intTensor([5, 6, 7, 2, 1, 9, 1, -100, -100, -100], [2, 5]),
+    };
+    const loss = () => model.forward(batch).loss as T.Tensor;
+    for (const [name, stack] of [
+      ["encoder", model.encoder],
+      ["decoder", model.decoder],
+    ] as const) {
+      gradcheckParameter(`${name} relative_attention_bias`, loss, stack.biasTable, {
+        h: 1e-2,
+        samples: 16,
+      });
+      assert.ok(
+        (stack.biasTable.grad?.f32 ?? []).some((g) => g !== 0),
+        `${name} table got a zero gradient`,
+      );
+    }
+  });
+
+  test("the decoding step computes what the forward pass computes", () => {
+    const config = resolveModelConfig(tinyRaw({ feed_forward_proj: "relu" }), "tiny");
+    const model = buildModel(config, 5) as T5Model;
+    for (const stack of [model.encoder, model.decoder])
+      stack.biasTable.f32.forEach((_, i, a) => {
+        a[i] = Math.cos(i);
+      });
+    const src = T.intTensor([3, 4, 5, 6, 7, 1, 8, 9, 1, 0, 0, 0], [2, 6]);
+    const srcMask = T.intTensor([1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0], [2, 6]);
+    const dec = [
+      [0, 5, 6, 7, 2, 11, 4],
+      [0, 9, 2, 12, 3, 3, 10],
+    ];
+    const full = noGrad(
+      () =>
+        model.forward({ input_ids: src, attention_mask: srcMask, decoder_input_ids: ids(dec) })
+          .logits,
+    );
+    const inc = noGrad(() => new Seq2SeqIncremental(model, src, srcMask));
+    const V = 13;
+    const T_ = dec[0].length;
+    for (let t = 0; t < T_; t++) {
+      const step = inc.next(Int32Array.from(dec, (row) => row[t]));
+      for (let r = 0; r < 2; r++)
+        for (let v = 0; v < V; v++) {
+          const want = full.f32[(r * T_ + t) * V + v];
+          assert.ok(Math.abs(step[r * V + v] - want) < 1e-4, `row ${r} step ${t} id ${v}`);
+        }
+    }
+  });
+});
+
+test("a transformers 4 config: tie_word_embeddings false unties the head and drops the rescale", () => {
+  const raw = tinyRaw({ feed_forward_proj: "relu", my_key: [1, 2] });
+  const config = resolveModelConfig(raw, "tiny");
+  const model = buildModel(config, 1) as T5Model;
+  assert.equal(model.outputScale, 1);
+  assert.notEqual(model.lm_head.weight, model.shared.weight);
+  assert.deepEqual(configJson(model), raw);
+  const tied = buildModel(
+    resolveModelConfig(tinyRaw({ tie_word_embeddings: undefined }), "t"),
+    1,
+  ) as T5Model;
+  assert.equal(tied.lm_head.weight, tied.shared.weight);
+  assert.equal(tied.outputScale, 8 ** -0.5);
+});
+
+test("an activation T5 does not compute is an error naming feed_forward_proj", () => {
+  assert.throws(
+    () => resolveModelConfig(tinyRaw({ feed_forward_proj: "gated-swish" }), "tiny"),
+    /feed_forward_proj/,
+  );
+  assert.throws(() => resolveModelConfig(tinyRaw({ d_kv: 2.5 }), "tiny"), /d_kv/);
+});
