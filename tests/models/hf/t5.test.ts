@@ -15,6 +15,7 @@ import { configJson } from "../../../src/models/state.js";
 import { loadModel, saveModel } from "../../../src/node/model-dir.js";
 import * as T from "../../../src/tensor/index.js";
 import { noGrad } from "../../../src/tensor/index.js";
+import { Rng } from "../../../src/util/rng.js";
 import { forEachBackend } from "../../helpers/backends.js";
 import { gradcheckParameter } from "../../helpers/gradcheck.js";
 import { assertLogits, flat, ids, readCase, scalar } from "../../helpers/hf-ref.js";
@@ -168,6 +169,31 @@ forEachBackend("T5 tiny model", () => {
     }
   });
 
+  test("a training step with dropout reaches every parameter, and its randomness is the rng's", () => {
+    const config = resolveModelConfig(tinyRaw({ dropout_rate: 0.3 }), "tiny");
+    const model = buildModel(config, 4) as T5Model;
+    model.train();
+    const batch = {
+      input_ids: T.intTensor([3, 4, 5, 6, 7, 1, 8, 9, 1, 0, 0, 0], [2, 6]),
+      decoder_input_ids: T.intTensor([0, 5, 6, 7, 2, 0, 9, 1, 0, 0], [2, 5]),
+      labels: T.intTensor([5, 6, 7, 2, 1, 9, 1, -100, -100, -100], [2, 5]),
+    };
+    const plain = noGrad(() => model.forward(batch).loss?.item() ?? Number.NaN);
+    const dropped = (seed: number) => model.forward(batch, { rng: new Rng(seed) }).loss as T.Tensor;
+    const a = dropped(7);
+    assert.equal(
+      noGrad(() => dropped(7).item()),
+      a.item(),
+    );
+    assert.notEqual(a.item(), plain);
+    T.backward(a);
+    for (const [name, p] of model.namedParameters())
+      assert.ok(
+        p.grad?.f32.some((g) => g !== 0),
+        `${name} got no gradient`,
+      );
+  });
+
   test("the decoding step computes what the forward pass computes", () => {
     const config = resolveModelConfig(tinyRaw({ feed_forward_proj: "relu" }), "tiny");
     const model = buildModel(config, 5) as T5Model;
@@ -221,4 +247,5 @@ test("an activation T5 does not compute is an error naming feed_forward_proj", (
     /feed_forward_proj/,
   );
   assert.throws(() => resolveModelConfig(tinyRaw({ d_kv: 2.5 }), "tiny"), /d_kv/);
+  assert.throws(() => resolveModelConfig(tinyRaw({ d_kv: 0 }), "tiny"), /d_kv/);
 });

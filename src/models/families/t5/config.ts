@@ -70,6 +70,14 @@ function feedForward(proj: string, source: string): { act: T5Activation; gated: 
 export function t5Config(raw: Readonly<Record<string, unknown>>, source: string): T5Config {
   const v = readHfConfig(raw, T5_KEYS, source);
   const { act, gated } = feedForward(v.feed_forward_proj as string, source);
+  for (const key of ["d_kv", "relative_attention_num_buckets", "relative_attention_max_distance"]) {
+    if ((v[key] as number) < 1) {
+      throw new MaskwiseError(`'${key}' must be a positive integer, got ${v[key]}`, {
+        code: "E_CONFIG",
+        where: `${source}: ${key}`,
+      });
+    }
+  }
   const layers = v.num_layers as number;
   const heads = v.num_heads as number;
   const ffn = v.d_ff as number;
