@@ -14,6 +14,11 @@ export interface StoredTensor {
 export interface FileLayout {
   /** Names holding one tensor; the first is the one the file stores. */
   readonly tieGroups: readonly (readonly string[])[];
+  /**
+   * Names older files hold that the model never reads (transformers ignores them on load): a
+   * reader drops them.
+   */
+  readonly ignoredOnLoad?: readonly string[];
 }
 
 /** No ties beyond the model's own names: maskwise's own directories list every name. */
@@ -41,7 +46,9 @@ export function fromFile(
     const t = out.get(present) as StoredTensor;
     for (const n of group) if (!out.has(n)) out.set(n, t);
   }
-  const fileOnly = new Set(layout.tieGroups.flat().filter((n) => !modelNames.has(n)));
+  const fileOnly = new Set(
+    [...layout.tieGroups.flat(), ...(layout.ignoredOnLoad ?? [])].filter((n) => !modelNames.has(n)),
+  );
   for (const n of fileOnly) out.delete(n);
   return out;
 }

@@ -8,10 +8,11 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { greedy } from "../../../src/decode/greedy.js";
 import { parseSafetensors } from "../../../src/io/safetensors.js";
+import type { StoredTensor } from "../../../src/models/families/file-layout.js";
 import type { T5Model } from "../../../src/models/families/t5/model.js";
 import { Seq2SeqIncremental } from "../../../src/models/incremental.js";
 import { buildModel, familyOf, resolveModelConfig } from "../../../src/models/registry.js";
-import { configJson } from "../../../src/models/state.js";
+import { configJson, loadFileState } from "../../../src/models/state.js";
 import { loadModel, saveModel } from "../../../src/node/model-dir.js";
 import * as T from "../../../src/tensor/index.js";
 import { noGrad } from "../../../src/tensor/index.js";
@@ -117,6 +118,19 @@ for (const name of ["t5", "t5_v1_1", "t5_hfbuckets"]) {
     });
   });
 }
+
+test("the unused cross-attention bias table of the original checkpoints is ignored on load", () => {
+  const c = readCase("t5");
+  const model = loadModel(c.dir) as T5Model;
+  const file = new Map<string, StoredTensor>(
+    parseSafetensors(readFileSync(join(c.dir, "model.safetensors")), "ref").tensors,
+  );
+  const name = "decoder.block.0.layer.1.EncDecAttention.relative_attention_bias.weight";
+  file.set(name, { shape: [8, 4], data: new Float32Array(32).fill(1) });
+  loadFileState(model, file, "with the unused table");
+  file.set("decoder.block.0.layer.1.EncDecAttention.other.weight", file.get(name) as StoredTensor);
+  assert.throws(() => loadFileState(model, file, "with an unknown tensor"), /unexpected tensors/);
+});
 
 /** A tiny T5 config.json: inner width H * d_kv (6) unlike d_model (8), gated-gelu, no dropout. */
 function tinyRaw(extra: Record<string, unknown> = {}): Record<string, unknown> {

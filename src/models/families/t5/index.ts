@@ -26,5 +26,10 @@ export const t5: ModelFamily<T5Model> = {
   decoding: { beam: 1 },
   inspectable: false,
   configJson: t5ConfigJson,
-  fileLayout: (config) => ({ tieGroups: t5TieGroups(config) }),
+  fileLayout: (config) => ({
+    tieGroups: t5TieGroups(config),
+    // The original checkpoints (t5-small, ...) carry a bias table in the decoder's first
+    // cross-attention that T5 never uses.
+    ignoredOnLoad: ["decoder.block.0.layer.1.EncDecAttention.relative_attention_bias.weight"],
+  }),
 };
