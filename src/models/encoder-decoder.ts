@@ -89,6 +89,21 @@ export class EncoderDecoderModel extends Module {
     return new ModelStep(this, bf16);
   }
 
+  /** Every decoder Linear a step reads, and the head (Seq2SeqDecodable). */
+  decodingLinears(): (Linear | null | undefined)[] {
+    const layers = this.decoder.layers.items.flatMap((l) => [
+      l.self_attn.q_proj,
+      l.self_attn.k_proj,
+      l.self_attn.v_proj,
+      l.self_attn.out_proj,
+      l.encoder_attn?.q_proj,
+      l.encoder_attn?.out_proj,
+      l.fc1,
+      l.fc2,
+    ]);
+    return [...layers, this.lm_head];
+  }
+
   /**
    * Logits [B, T, V], and the mean cross-entropy over labels that are not -100 when labels are
    * given. In training mode with labels, `logits` is computed when first read (the loss does

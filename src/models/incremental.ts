@@ -16,7 +16,6 @@ import type { Tensor } from "../tensor/tensor.js";
 import type { DecoderLayerCache } from "./blocks.js";
 import type { DecoderOnlyModel } from "./decoder-only.js";
 import { type DecodingStep, ModelStep } from "./model-step.js";
-import type { Decoder } from "./stacks.js";
 import type { KeepMask } from "./step-buffers.js";
 
 /** A cross-attention whose key and value projections of the encoder output fill its cache. */
@@ -40,24 +39,16 @@ export interface Seq2SeqDecodable {
   crossAttentions(): readonly (CrossProjections | null)[];
   /** A step of decoder and head, multiplying by `bf16`'s copies where it has them. */
   decodingStep(bf16: Bf16Weights | null): DecodingStep;
+  /** The Linears a step multiplies by (their weights' bfloat16 copies serve `--bf16`). */
+  decodingLinears(): (Linear | null | undefined)[];
 }
 
 /**
  * bfloat16 copies of the weights a decoding step multiplies by: every decoder Linear a step
  * reads (the encoder's keys and values are projected once per source, in float32) and the head.
  */
-export function decodingBf16Weights(model: { decoder: Decoder; lm_head: Linear }): Bf16Weights {
-  const layers = model.decoder.layers.items.flatMap((l) => [
-    l.self_attn.q_proj,
-    l.self_attn.k_proj,
-    l.self_attn.v_proj,
-    l.self_attn.out_proj,
-    l.encoder_attn?.q_proj,
-    l.encoder_attn?.out_proj,
-    l.fc1,
-    l.fc2,
-  ]);
-  return new Bf16Weights([...layers, model.lm_head]);
+export function decodingBf16Weights(model: Pick<Seq2SeqDecodable, "decodingLinears">): Bf16Weights {
+  return new Bf16Weights(model.decodingLinears());
 }
 
 function newCaches(layers: number): DecoderLayerCache[] {

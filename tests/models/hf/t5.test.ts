@@ -10,10 +10,11 @@ import { greedy } from "../../../src/decode/greedy.js";
 import { parseSafetensors } from "../../../src/io/safetensors.js";
 import type { StoredTensor } from "../../../src/models/families/file-layout.js";
 import type { T5Model } from "../../../src/models/families/t5/model.js";
-import { Seq2SeqIncremental } from "../../../src/models/incremental.js";
+import { decodingBf16Weights, Seq2SeqIncremental } from "../../../src/models/incremental.js";
 import { buildModel, familyOf, resolveModelConfig } from "../../../src/models/registry.js";
 import { configJson, loadFileState } from "../../../src/models/state.js";
 import { loadModel, saveModel } from "../../../src/node/model-dir.js";
+import { fromBf16, toBf16 } from "../../../src/tensor/bf16.js";
 import * as T from "../../../src/tensor/index.js";
 import { noGrad } from "../../../src/tensor/index.js";
 import { Rng } from "../../../src/util/rng.js";
@@ -21,6 +22,16 @@ import { forEachBackend } from "../../helpers/backends.js";
 import { gradcheckParameter } from "../../helpers/gradcheck.js";
 import { assertLogits, flat, ids, readCase, scalar } from "../../helpers/hf-ref.js";
 import { tempDir } from "../../helpers/tmp.js";
+
+function maxDiff(a: Float32Array, b: Float32Array): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+function maxAbs(a: Float32Array): number {
+  return a.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+}
 
 interface GreedyCase {
   ids: number[][];
@@ -85,6 +96,28 @@ for (const name of ["t5", "t5_v1_1", "t5_hfbuckets"]) {
       }
       const tol = Math.max(1e-4, 10 * c.expected.checks.f32_vs_f64_max_abs_diff_valid);
       assert.ok(worst <= tol, `step logits differ by ${worst} (tolerance ${tol})`);
+    });
+
+    test("bfloat16 decoding: near float32 decoding on the rounded weights", () => {
+      const model = loadModel(c.dir, "encoder-decoder") as T5Model;
+      const rounded = loadModel(c.dir, "encoder-decoder") as T5Model;
+      for (const lin of rounded.decodingLinears())
+        if (lin) lin.weight.f32.set(fromBf16(toBf16(lin.weight.f32)));
+      const src = ids(c.batch.input_ids);
+      const mask = ids(c.batch.attention_mask);
+      const bf16 = decodingBf16Weights(model);
+      const half = noGrad(() => new Seq2SeqIncremental(model, src, mask, { bf16 }));
+      const wide = noGrad(() => new Seq2SeqIncremental(rounded, src, mask));
+      const plain = noGrad(() => new Seq2SeqIncremental(model, src, mask));
+      const g = (c.expected.generate as Record<string, GreedyCase>).plain_greedy;
+      for (let t = 0; t < 4; t++) {
+        const tokens = Int32Array.from(g.ids, (row) => row[t]);
+        const got = half.next(tokens).slice();
+        const near = maxDiff(got, wide.next(tokens));
+        // The products' inputs are rounded too (relative error up to 2^-9): near, not equal.
+        assert.ok(near < 5e-2 * Math.max(1, maxAbs(got)), `step ${t}: ${near}`);
+        assert.ok(maxDiff(got, plain.next(tokens)) > 1e-6, `step ${t}: bfloat16 path not taken`);
+      }
     });
 
     test("training on kept rows gives the loss of the padded computation", () => {

@@ -67,6 +67,27 @@ export class T5Model extends Module {
     return new T5Step(this, bf16);
   }
 
+  /** Every decoder Linear a step reads, and the head (Seq2SeqDecodable). */
+  decodingLinears(): (Linear | null)[] {
+    const blocks = this.decoder.block.items.flatMap((b) => {
+      const sa = b.self.SelfAttention;
+      const ca = b.cross?.EncDecAttention;
+      const ff = b.ff.DenseReluDense;
+      return [
+        sa.q_proj,
+        sa.k_proj,
+        sa.v_proj,
+        sa.out_proj,
+        ca?.q_proj ?? null,
+        ca?.out_proj ?? null,
+        ff.wi,
+        ff.wiLinear,
+        ff.wo,
+      ];
+    });
+    return [...blocks, this.lm_head];
+  }
+
   /**
    * Logits [B, T, V], and the mean cross-entropy over labels that are not -100 when labels are
    * given. In training with labels, padding positions are not computed (as EncoderDecoderModel).
