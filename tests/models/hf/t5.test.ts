@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
+import { beamSearch } from "../../../src/decode/beam.js";
 import { greedy } from "../../../src/decode/greedy.js";
 import { parseSafetensors } from "../../../src/io/safetensors.js";
 import type { StoredTensor } from "../../../src/models/families/file-layout.js";
@@ -96,6 +97,54 @@ for (const name of ["t5", "t5_v1_1", "t5_hfbuckets"]) {
       }
       const tol = Math.max(1e-4, 10 * c.expected.checks.f32_vs_f64_max_abs_diff_valid);
       assert.ok(worst <= tol, `step logits differ by ${worst} (tolerance ${tol})`);
+    });
+
+    test("beam search on the reordered caches: each hypothesis's log-probability is the forward pass's", () => {
+      const model = loadModel(c.dir, "encoder-decoder") as T5Model;
+      const cfg = model.config;
+      const src = ids(c.batch.input_ids);
+      const mask = ids(c.batch.attention_mask);
+      const beams = noGrad(() =>
+        beamSearch(new Seq2SeqIncremental(model, src, mask), {
+          startToken: cfg.decoder_start_token_id,
+          eosToken: cfg.eos_token_id,
+          maxLength: 6,
+          beamSize: 3,
+          nBest: 3,
+        }),
+      );
+      const [N, S] = src.shape;
+      beams.forEach((hyps, r) => {
+        assert.equal(hyps.length, 3);
+        for (const h of hyps) {
+          // The hypothesis fed after the start token, scored by one uncached forward pass.
+          const fed = [cfg.decoder_start_token_id, ...h.tokens.slice(0, -1)];
+          const row = (t: T.Tensor) =>
+            T.intTensor(Array.from(t.i32.subarray(r * S, (r + 1) * S)), [1, S]);
+          const logits = noGrad(
+            () =>
+              model.forward({
+                input_ids: row(src),
+                attention_mask: row(mask),
+                decoder_input_ids: T.intTensor(fed, [1, fed.length]),
+                decoder_attention_mask: T.intTensor(
+                  fed.map(() => 1),
+                  [1, fed.length],
+                ),
+              }).logits,
+          );
+          const V = cfg.vocab_size;
+          let logProb = 0;
+          h.tokens.forEach((tok, t) => {
+            const z = logits.f32.subarray(t * V, (t + 1) * V);
+            const m = Math.max(...z);
+            const lse = m + Math.log(z.reduce((a, x) => a + Math.exp(x - m), 0));
+            logProb += z[tok] - lse;
+          });
+          assert.ok(Math.abs(logProb - h.logProb) < 1e-4, `row ${r}: ${h.logProb} vs ${logProb}`);
+        }
+      });
+      assert.equal(beams.length, N);
     });
 
     test("bfloat16 decoding: near float32 decoding on the rounded weights", () => {
