@@ -31,8 +31,8 @@ using mw::View;
 
 mw::Unary unary_op(const Args& a, const std::string& s) {
   static const char* names[] = {"neg",  "exp",  "log",  "sqrt",    "rsqrt", "tanh",
-                                "erf",  "relu", "gelu", "sigmoid", "abs"};
-  for (int i = 0; i < 11; i++)
+                                "erf",  "relu", "gelu", "sigmoid", "abs",  "gelu_new"};
+  for (int i = 0; i < 12; i++)
     if (s == names[i]) return static_cast<mw::Unary>(i);
   a.fail("unknown unary op '" + s + "'");
 }

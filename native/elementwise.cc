@@ -16,6 +16,8 @@ constexpr int64_t kGrain = 1 << 15;  // elements per parallel chunk, at least
 constexpr float kInvSqrt2 = 0.70710678118654752440f;
 constexpr float kInvSqrt2Pi = 0.39894228040143267794f;
 constexpr float kTwoOverSqrtPi = 1.12837916709551257390f;
+constexpr float kSqrt2OverPi = 0.79788456080286535588f;
+constexpr float kGeluNewCubic = 0.044715f;
 
 template <class F>
 void map1(const float* x, float* out, int64_t n, F f) {
@@ -80,6 +82,10 @@ void unary(Unary op, const float* x, float* out, int64_t n) {
         return static_cast<float>(1.0 / (1.0 + std::exp(-static_cast<double>(v))));
       });
     case Unary::abs: return map1(x, out, n, [](float v) { return std::fabs(v); });
+    case Unary::gelu_new:
+      return map1(x, out, n, [](float v) {
+        return 0.5f * v * (1.0f + std::tanh(kSqrt2OverPi * (v + kGeluNewCubic * v * v * v)));
+      });
   }
 }
 
@@ -110,6 +116,12 @@ void unary_backward(Unary op, const float* x, const float* y, const float* dy, f
     case Unary::abs:
       return mapd(x, y, dy, dx, n, acc, [](float v, float) {
         return v > 0.0f ? 1.0f : v < 0.0f ? -1.0f : 0.0f;
+      });
+    case Unary::gelu_new:
+      return mapd(x, y, dy, dx, n, acc, [](float v, float) {
+        const float t = std::tanh(kSqrt2OverPi * (v + kGeluNewCubic * v * v * v));
+        const float du = kSqrt2OverPi * (1.0f + 3.0f * kGeluNewCubic * v * v);
+        return 0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * du;
       });
   }
 }

@@ -31,10 +31,10 @@ export interface AttentionCall {
   mask?: MaskSource;
   /** Added to the scores of every head (position biases); none by default. */
   bias?: BiasSource;
-  /** Score scale; default 1 / sqrt(Dh). T5 does not scale: 1. */
+  /** Score scale; default the layer's (AttentionLayout.scale). T5 does not scale: 1. */
   scale?: number;
   cache?: AttentionCache;
-  /** Seed of this call's attention dropout (training only). */
+  /** Seed of this call's attention dropout (training only); absent: no dropout. */
   seed?: number;
   /** Also return the attention weights [B, H, Tq, Tk] (for inspection). */
   returnWeights?: boolean;
@@ -47,7 +47,7 @@ export interface AttentionCall {
   sourceRows?: Unpadded | null;
 }
 
-/** Buffers [R, D] of one decoding step's attention (src/models/step-buffers.ts). */
+/** Buffers [R, H * Dh] of one decoding step's attention (src/models/step-buffers.ts). */
 export interface AttentionStepBuffers {
   q: Float32Array;
   k: Float32Array;
@@ -68,6 +68,26 @@ export interface AttentionStep {
   buffers: AttentionStepBuffers;
   /** Read these bfloat16 copies of the projections' weights (src/nn/bf16-weights.ts). */
   bf16?: Bf16Weights | null;
+  /**
+   * A position bias for this step's queries (every row at the same position): score j of head h
+   * gains bias[offset + h * headStride + j] (DecodeAttentionArgs; position-bias.ts builds it).
+   */
+  bias?: { bias: Float32Array; offset: number; headStride: number } | null;
+}
+
+/**
+ * How a family's attention differs from BART's: T5's projections are q, k, v and o without
+ * biases, its heads need not split d_model (inner width H * Dh), and it does not scale scores.
+ */
+export interface AttentionLayout {
+  /** Head width Dh; default d_model / H. */
+  headDim?: number;
+  /** Biases on the four projections (default true). */
+  bias?: boolean;
+  /** Parameter names of the q, k, v and output projections (default BART's). */
+  names?: readonly [string, string, string, string];
+  /** Score scale when a call gives none; default 1 / sqrt(Dh). */
+  scale?: number;
 }
 
 export class MultiHeadAttention extends Module {
@@ -76,25 +96,32 @@ export class MultiHeadAttention extends Module {
   readonly v_proj: Linear;
   readonly out_proj: Linear;
   readonly headDim: number;
+  /** The score scale of every call that gives none. */
+  readonly scale: number;
 
   constructor(
     readonly dModel: number,
     readonly heads: number,
     init: { rng: Rng; std?: number },
     readonly dropout = 0,
+    layout: AttentionLayout = {},
   ) {
     super();
-    if (dModel % heads !== 0) {
+    if (layout.headDim === undefined && dModel % heads !== 0) {
       throw new MaskwiseError(`d_model ${dModel} is not divisible by ${heads} heads`, {
         code: "E_CONFIG",
         where: "MultiHeadAttention",
       });
     }
-    this.headDim = dModel / heads;
-    this.q_proj = this.child("q_proj", new Linear(dModel, dModel, init));
-    this.k_proj = this.child("k_proj", new Linear(dModel, dModel, init));
-    this.v_proj = this.child("v_proj", new Linear(dModel, dModel, init));
-    this.out_proj = this.child("out_proj", new Linear(dModel, dModel, init));
+    this.headDim = layout.headDim ?? dModel / heads;
+    this.scale = layout.scale ?? 1 / Math.sqrt(this.headDim);
+    const inner = heads * this.headDim;
+    const bias = layout.bias ?? true;
+    const [qn, kn, vn, on] = layout.names ?? ["q_proj", "k_proj", "v_proj", "out_proj"];
+    this.q_proj = this.child(qn, new Linear(dModel, inner, init, bias));
+    this.k_proj = this.child(kn, new Linear(dModel, inner, init, bias));
+    this.v_proj = this.child(vn, new Linear(dModel, inner, init, bias));
+    this.out_proj = this.child(on, new Linear(inner, dModel, init, bias));
   }
 
   /**
@@ -144,16 +171,18 @@ export class MultiHeadAttention extends Module {
     }
     const mask = typeof call.mask === "function" ? call.mask(past) : (call.mask ?? null);
     const bias = typeof call.bias === "function" ? call.bias(past) : (call.bias ?? null);
+    const scale = call.scale ?? this.scale;
     const o = attention(q, k, v, mask, {
-      training: this.training,
+      // Without a seed the call is deterministic (a model's forward without dropout randomness).
+      training: this.training && call.seed !== undefined,
       dropout: this.dropout,
       seed: call.seed ?? 0,
-      scale: call.scale,
+      scale,
       bias,
     });
     const out = this.out_proj.forward(rows ? headsToRows(o, rows) : mergeHeads(o));
     return call.returnWeights
-      ? { out, weights: attentionWeights(q, k, mask, call.scale, bias) }
+      ? { out, weights: attentionWeights(q, k, mask, scale, bias) }
       : { out };
   }
 
@@ -193,8 +222,11 @@ export class MultiHeadAttention extends Module {
       keepStride: s.keep ? s.keep.stride : 0,
       slots: view.slots,
       slotStride: view.slotStride,
-      scale: 1 / Math.sqrt(Dh),
+      scale: this.scale,
       out: att,
+      bias: s.bias?.bias ?? null,
+      biasOffset: s.bias?.offset ?? 0,
+      biasHeadStride: s.bias?.headStride ?? 0,
     };
     getBackend().decodeAttention(args);
     this.out_proj.into(att, residual, R, { residual: true, bf16 });

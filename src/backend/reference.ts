@@ -53,6 +53,8 @@ export function erf(x: number): number {
 const INV_SQRT2 = Math.SQRT1_2;
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 const TWO_OVER_SQRT_PI = 2 / Math.sqrt(Math.PI);
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+const GELU_NEW_CUBIC = 0.044715;
 
 export function unaryFn(op: UnaryOp): (x: number) => number {
   switch (op) {
@@ -75,6 +77,8 @@ export function unaryFn(op: UnaryOp): (x: number) => number {
       return (x) => (x > 0 ? x : 0);
     case "gelu":
       return (x) => 0.5 * x * (1 + erf(x * INV_SQRT2));
+    case "gelu_new":
+      return (x) => 0.5 * x * (1 + Math.tanh(SQRT_2_OVER_PI * (x + GELU_NEW_CUBIC * x * x * x)));
     case "sigmoid":
       return (x) => 1 / (1 + Math.exp(-x));
     case "abs":
@@ -103,6 +107,13 @@ export function unaryDerivative(op: UnaryOp): (x: number, y: number) => number {
       return (x) => (x > 0 ? 1 : 0);
     case "gelu":
       return (x) => 0.5 * (1 + erf(x * INV_SQRT2)) + x * INV_SQRT_2PI * Math.exp(-0.5 * x * x);
+    case "gelu_new":
+      // d/dx 0.5 x (1 + t), t = tanh(u), u = c (x + a x^3): 0.5 (1 + t) + 0.5 x (1 - t^2) u'.
+      return (x) => {
+        const t = Math.tanh(SQRT_2_OVER_PI * (x + GELU_NEW_CUBIC * x * x * x));
+        const du = SQRT_2_OVER_PI * (1 + 3 * GELU_NEW_CUBIC * x * x);
+        return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du;
+      };
     case "sigmoid":
       return (_x, y) => y * (1 - y);
     case "abs":

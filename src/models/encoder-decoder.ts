@@ -2,7 +2,9 @@
 //   model.encoder, model.decoder, lm_head [V, D], final_logits_bias [1, V].
 // The decoder's cross-attention reads the encoder output; its self-attention is causal and masks
 // decoder padding; its cross-attention masks source padding; the loss skips labels of -100.
+import type { MultiHeadAttention } from "../attention/multi-head.js";
 import { Unpadded } from "../attention/unpadded.js";
+import type { Bf16Weights } from "../nn/bf16-weights.js";
 import { Linear } from "../nn/layers.js";
 import { Container, Module } from "../nn/module.js";
 import { crossEntropy } from "../tensor/ops/nn.js";
@@ -14,6 +16,7 @@ import type { ModelConfig } from "./config.js";
 import { project } from "./head.js";
 import { defaultMask } from "./inputs.js";
 import { lossOnLabelledRows } from "./labelled-rows.js";
+import { type DecodingStep, ModelStep } from "./model-step.js";
 import { Decoder, Encoder } from "./stacks.js";
 
 export interface Seq2SeqBatch {
@@ -76,6 +79,31 @@ export class EncoderDecoderModel extends Module {
     return this.encoder.forward(inputIds, attentionMask, { noise });
   }
 
+  /** Each decoder layer's cross-attention (Seq2SeqDecodable, src/models/incremental.ts). */
+  crossAttentions(): (MultiHeadAttention | null)[] {
+    return this.decoder.layers.items.map((l) => l.encoder_attn);
+  }
+
+  /** A decoding step of the decoder and head (Seq2SeqDecodable). */
+  decodingStep(bf16: Bf16Weights | null): DecodingStep {
+    return new ModelStep(this, bf16);
+  }
+
+  /** Every decoder Linear a step reads, and the head (Seq2SeqDecodable). */
+  decodingLinears(): (Linear | null | undefined)[] {
+    const layers = this.decoder.layers.items.flatMap((l) => [
+      l.self_attn.q_proj,
+      l.self_attn.k_proj,
+      l.self_attn.v_proj,
+      l.self_attn.out_proj,
+      l.encoder_attn?.q_proj,
+      l.encoder_attn?.out_proj,
+      l.fc1,
+      l.fc2,
+    ]);
+    return [...layers, this.lm_head];
+  }
+
   /**
    * Logits [B, T, V], and the mean cross-entropy over labels that are not -100 when labels are
    * given. In training mode with labels, `logits` is computed when first read (the loss does
@@ -135,7 +163,8 @@ export class EncoderDecoderModel extends Module {
   }
 }
 
-function checkSame(a: Tensor, b: Tensor, an: string, bn: string): void {
+/** Checks that a batch field has the shape of another and int32 values. */
+export function checkSame(a: Tensor, b: Tensor, an: string, bn: string): void {
   if (a.shape.length !== b.shape.length || a.shape.some((s, i) => s !== b.shape[i])) {
     throw new MaskwiseError(
       `${an} ${fmtShape(a.shape)} does not match ${bn} ${fmtShape(b.shape)}`,

@@ -15,57 +15,44 @@ import { withScratch } from "../tensor/pool.js";
 import type { Tensor } from "../tensor/tensor.js";
 import type { DecoderLayerCache } from "./blocks.js";
 import type { DecoderOnlyModel } from "./decoder-only.js";
-import type { EncoderDecoderModel } from "./encoder-decoder.js";
-import { projectInto } from "./head.js";
-import type { Decoder } from "./stacks.js";
-import { type KeepMask, StepBuffers, type StepMasks } from "./step-buffers.js";
+import { type DecodingStep, ModelStep } from "./model-step.js";
+import type { KeepMask } from "./step-buffers.js";
+
+/** A cross-attention whose key and value projections of the encoder output fill its cache. */
+export interface CrossProjections {
+  readonly k_proj: Linear;
+  readonly v_proj: Linear;
+  readonly heads: number;
+  readonly headDim: number;
+}
+
+/**
+ * What decoding asks of an encoder-decoder (the structure's decoding contract): the encoder, each
+ * decoder layer's cross-attention, and a step of decoder and head on per-layer caches. maskwise's
+ * encoder-decoder and T5 both keep it.
+ */
+export interface Seq2SeqDecodable {
+  readonly config: { readonly vocab_size: number };
+  /** ids [N, S], mask [N, S] (1 = real) -> memory [N, S, D] */
+  encode(ids: Tensor, mask: Tensor): Tensor;
+  /** One entry per decoder layer; null for a layer without cross-attention. */
+  crossAttentions(): readonly (CrossProjections | null)[];
+  /** A step of decoder and head, multiplying by `bf16`'s copies where it has them. */
+  decodingStep(bf16: Bf16Weights | null): DecodingStep;
+  /** The Linears a step multiplies by (their weights' bfloat16 copies serve `--bf16`). */
+  decodingLinears(): (Linear | null | undefined)[];
+}
 
 /**
  * bfloat16 copies of the weights a decoding step multiplies by: every decoder Linear a step
  * reads (the encoder's keys and values are projected once per source, in float32) and the head.
  */
-export function decodingBf16Weights(model: { decoder: Decoder; lm_head: Linear }): Bf16Weights {
-  const layers = model.decoder.layers.items.flatMap((l) => [
-    l.self_attn.q_proj,
-    l.self_attn.k_proj,
-    l.self_attn.v_proj,
-    l.self_attn.out_proj,
-    l.encoder_attn?.q_proj,
-    l.encoder_attn?.out_proj,
-    l.fc1,
-    l.fc2,
-  ]);
-  return new Bf16Weights([...layers, model.lm_head]);
+export function decodingBf16Weights(model: Pick<Seq2SeqDecodable, "decodingLinears">): Bf16Weights {
+  return new Bf16Weights(model.decodingLinears());
 }
 
-/** One step of a model's decoder and head on its caches: logits [R, V] (rewritten each step). */
-class ModelStep {
-  private readonly buffers: StepBuffers;
-
-  constructor(
-    private readonly model: EncoderDecoderModel | DecoderOnlyModel,
-    private readonly bf16: Bf16Weights | null,
-  ) {
-    const cfg = model.config;
-    this.buffers = new StepBuffers(cfg.d_model, cfg.decoder_ffn_dim, cfg.vocab_size);
-  }
-
-  run(
-    tokens: Int32Array,
-    positions: Int32Array,
-    caches: readonly DecoderLayerCache[],
-    masks: StepMasks,
-  ): Float32Array {
-    const { model, bf16 } = this;
-    const view = this.buffers.rows(tokens.length);
-    const hidden = model.decoder.step(tokens, positions, caches, masks, view, bf16);
-    projectInto(model.lm_head, model.final_logits_bias, hidden, view.logits, view.R, bf16);
-    return view.logits;
-  }
-}
-
-function newCaches(decoder: Decoder): DecoderLayerCache[] {
-  return decoder.layers.items.map(() => ({
+function newCaches(layers: number): DecoderLayerCache[] {
+  return Array.from({ length: layers }, () => ({
     self: new AttentionCache(),
     cross: new AttentionCache(),
   }));
@@ -83,7 +70,7 @@ function keepFrom(mask: Tensor, stride: number): Uint8Array {
 export class Seq2SeqIncremental {
   readonly vocabSize: number;
   private readonly caches: DecoderLayerCache[];
-  private readonly step: ModelStep;
+  private readonly step: DecodingStep;
   /** Source keep mask [N, S] by original sentence (the cross caches' physical rows). */
   private readonly sourceKeep: KeepMask;
   private nRows: number;
@@ -94,19 +81,18 @@ export class Seq2SeqIncremental {
    * `bf16`, the steps multiply by those bfloat16 copies of the decoder's weights.
    */
   constructor(
-    model: EncoderDecoderModel,
+    model: Seq2SeqDecodable,
     sourceIds: Tensor,
     sourceMask: Tensor,
     options: { bf16?: Bf16Weights } = {},
   ) {
     this.vocabSize = model.config.vocab_size;
     this.nRows = sourceIds.shape[0];
-    this.caches = newCaches(model.decoder);
+    const cross = model.crossAttentions();
+    this.caches = newCaches(cross.length);
     const S = sourceMask.shape[1];
     this.sourceKeep = { keep: keepFrom(sourceMask, S), stride: S };
-    this.step = new ModelStep(model, options.bf16 ?? null);
-    const decoder = model.decoder;
-    const H = model.config.decoder_attention_heads;
+    this.step = model.decodingStep(options.bf16 ?? null);
     // The encoder's output, then its keys and values [N, S, H * Dh] for every layer, once;
     // reorders only remap their rows. The cache copies them into its own storage, so the
     // encoder's values and the projections go back to the buffer pool.
@@ -114,17 +100,16 @@ export class Seq2SeqIncremental {
       withScratch(
         () => {
           const memory = model.encode(sourceIds, sourceMask);
-          decoder.layers.items.forEach((layer, i) => {
-            const attn = layer.encoder_attn;
+          cross.forEach((attn, i) => {
             if (!attn) return;
-            const [N, S, D] = memory.shape;
+            const [N, S] = memory.shape;
             this.caches[i].cross.append(
               attn.k_proj.forward(memory).f32,
               attn.v_proj.forward(memory).f32,
               N,
               S,
-              H,
-              D / H,
+              attn.heads,
+              attn.headDim,
             );
           });
         },
@@ -186,7 +171,7 @@ export class DecoderOnlyIncremental {
     options: { bf16?: Bf16Weights } = {},
   ) {
     this.vocabSize = model.config.vocab_size;
-    this.caches = newCaches(model.decoder);
+    this.caches = newCaches(model.decoder.layers.items.length);
     const [N, P] = promptIds.shape;
     this.N = N;
     this.T = P;

@@ -10,6 +10,7 @@ import { encoderDecoder } from "./families/encoder-decoder/index.js";
 import { encoderOnly } from "./families/encoder-only/index.js";
 import { mbart } from "./families/mbart/index.js";
 import { roberta } from "./families/roberta/index.js";
+import { t5 } from "./families/t5/index.js";
 import type { FamilyModel, ModelFamily } from "./family.js";
 
 const byName = new Map<string, ModelFamily>();
@@ -27,7 +28,7 @@ export function registerFamily(family: ModelFamily): void {
 }
 
 // maskwise's own families first: a task's default model is one of them.
-const BUILT_IN = [encoderDecoder, decoderOnly, encoderOnly, bart, mbart, bert, roberta];
+const BUILT_IN = [encoderDecoder, decoderOnly, encoderOnly, bart, mbart, bert, roberta, t5];
 for (const f of BUILT_IN as ModelFamily[]) registerFamily(f);
 
 /** Every registered family, in registration order. */

@@ -2,7 +2,8 @@
 // row, `Decoder.step`) computes on flat arrays in these buffers, preallocated and grown when more
 // rows come, so a step allocates nothing. What each buffer holds, per row:
 //   x    [R, D]  the residual stream          h    [R, D]  a sublayer's normalised input
-//   q, k, v [R, D]  this step's projections   att  [R, D]  attention output before out_proj
+//   q, k, v [R, A]  this step's projections   att  [R, A]  attention output before out_proj
+//   (A = H * Dh, the attention's inner width: D, except in T5 where d_kv sets it)
 //   f    [R, F]  the feed-forward's hidden     logits [R, V]
 //   mean, rstd [R]  layer-norm statistics
 import type { AttentionStepBuffers } from "../attention/multi-head.js";
@@ -45,25 +46,26 @@ export class StepBuffers {
   private mean = new Float32Array(0);
   private rstd = new Float32Array(0);
 
-  /** Width D, feed-forward width F (the widest layer's), vocabulary V. */
+  /** Width D, feed-forward width F (the widest layer's), vocabulary V, attention width A. */
   constructor(
     readonly D: number,
     readonly F: number,
     readonly V: number,
+    readonly A = D,
   ) {}
 
   /** Views of R rows (the arrays are replaced when R is more than they hold). */
   rows(R: number): StepView {
     this.ensure(R);
-    const { D, F, V } = this;
+    const { D, F, V, A } = this;
     return {
       R,
       x: this.x.subarray(0, R * D),
       h: this.h.subarray(0, R * D),
-      q: this.q.subarray(0, R * D),
-      k: this.k.subarray(0, R * D),
-      v: this.v.subarray(0, R * D),
-      att: this.att.subarray(0, R * D),
+      q: this.q.subarray(0, R * A),
+      k: this.k.subarray(0, R * A),
+      v: this.v.subarray(0, R * A),
+      att: this.att.subarray(0, R * A),
       f: this.f.subarray(0, R * F),
       logits: this.logits.subarray(0, R * V),
       mean: this.mean,
@@ -73,14 +75,14 @@ export class StepBuffers {
 
   private ensure(R: number): void {
     if (R <= this.rowsCap) return;
-    const { D, F, V } = this;
+    const { D, F, V, A } = this;
     this.rowsCap = R;
     this.x = new Float32Array(R * D);
     this.h = new Float32Array(R * D);
-    this.q = new Float32Array(R * D);
-    this.k = new Float32Array(R * D);
-    this.v = new Float32Array(R * D);
-    this.att = new Float32Array(R * D);
+    this.q = new Float32Array(R * A);
+    this.k = new Float32Array(R * A);
+    this.v = new Float32Array(R * A);
+    this.att = new Float32Array(R * A);
     this.f = new Float32Array(R * F);
     this.logits = new Float32Array(R * V);
     this.mean = new Float32Array(R);

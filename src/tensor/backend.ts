@@ -11,7 +11,11 @@
 export type F32 = Float32Array;
 export type I32 = Int32Array;
 
-/** Element-wise functions of one argument. gelu is the exact form x * Phi(x) (erf). */
+/**
+ * Element-wise functions of one argument. gelu is the exact form x * Phi(x) (erf); gelu_new is
+ * its tanh approximation 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), which T5 v1.1 and
+ * GPT-2 were trained with (transformers' "gelu_new").
+ */
 export type UnaryOp =
   | "neg"
   | "exp"
@@ -22,6 +26,7 @@ export type UnaryOp =
   | "erf"
   | "relu"
   | "gelu"
+  | "gelu_new"
   | "sigmoid"
   | "abs";
 

@@ -9,7 +9,20 @@ export { max, mean, sum } from "./ops/reduce.js";
 export { embedding, fillWhereNot, where } from "./ops/select.js";
 export { broadcastTo, concat, permute, reshape, slice, transpose } from "./ops/shape.js";
 export { logSoftmax, softmax } from "./ops/softmax.js";
-export { abs, erf, exp, gelu, log, neg, relu, rsqrt, sigmoid, sqrt, tanh } from "./ops/unary.js";
+export {
+  abs,
+  erf,
+  exp,
+  gelu,
+  geluNew,
+  log,
+  neg,
+  relu,
+  rsqrt,
+  sigmoid,
+  sqrt,
+  tanh,
+} from "./ops/unary.js";
 export {
   type MatmulPrecision,
   matmulPrecision,

@@ -339,6 +339,7 @@ const UNARY: UnaryOp[] = [
   "erf",
   "relu",
   "gelu",
+  "gelu_new",
   "sigmoid",
   "abs",
 ];

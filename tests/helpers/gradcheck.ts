@@ -3,7 +3,7 @@
 // float32 rounding is inside f. Central differences with step h; inputs are chosen by the caller
 // away from kinks (relu at 0, max ties).
 import assert from "node:assert/strict";
-import { backward, mul, sum, Tensor, tensor } from "../../src/tensor/index.js";
+import { backward, mul, noGrad, sum, Tensor, tensor } from "../../src/tensor/index.js";
 import { Rng } from "../../src/util/rng.js";
 
 export function randomTensor(shape: number[], rng: Rng, scale = 1, awayFromZero = 0): Tensor {
@@ -71,6 +71,44 @@ export function gradcheck(
       );
     }
   });
+}
+
+/**
+ * The gradient a scalar `loss` leaves in a model's parameter `param` against central finite
+ * differences of the same loss (recomputed without the tape) as that parameter's elements move.
+ */
+export function gradcheckParameter(
+  name: string,
+  loss: () => Tensor,
+  param: Tensor,
+  options: GradcheckOptions = {},
+): void {
+  const { h = 1e-2, atol = 5e-3, rtol = 2e-2, samples = 24, seed = 1 } = options;
+  const rng = new Rng(seed);
+  param.grad?.f32.fill(0);
+  backward(loss());
+  const grad = param.grad;
+  assert.ok(grad, `${name}: no gradient`);
+  const value = () => noGrad(() => loss().item());
+  const picks =
+    param.size <= samples
+      ? [...Array(param.size).keys()]
+      : Array.from({ length: samples }, () => rng.int(param.size));
+  for (const i of picks) {
+    const orig = param.f32[i];
+    param.f32[i] = orig + h;
+    const up = value();
+    param.f32[i] = orig - h;
+    const down = value();
+    param.f32[i] = orig;
+    const numeric = (up - down) / (2 * h);
+    const analytic = grad.f32[i];
+    const tol = atol + rtol * Math.max(Math.abs(numeric), Math.abs(analytic));
+    assert.ok(
+      Math.abs(numeric - analytic) <= tol,
+      `${name}[${i}]: analytic ${analytic} vs numeric ${numeric}`,
+    );
+  }
 }
 
 export { tensor };

@@ -60,6 +60,7 @@ forEachBackend("gradients match finite differences", () => {
       ["erf", T.erf],
       ["relu", T.relu],
       ["gelu", T.gelu],
+      ["gelu_new", T.geluNew],
       ["sigmoid", T.sigmoid],
       ["abs", T.abs],
     ] as const) {

@@ -27,5 +27,7 @@ export const erf = (x: Tensor) => unary("erf", x);
 export const relu = (x: Tensor) => unary("relu", x);
 /** GELU in its exact form, x * Phi(x) with the normal CDF (Hendrycks & Gimpel). */
 export const gelu = (x: Tensor) => unary("gelu", x);
+/** GELU's tanh approximation (transformers' gelu_new: T5 v1.1, GPT-2). */
+export const geluNew = (x: Tensor) => unary("gelu_new", x);
 export const sigmoid = (x: Tensor) => unary("sigmoid", x);
 export const abs = (x: Tensor) => unary("abs", x);
