@@ -30,9 +30,10 @@ using mw::prod;
 using mw::View;
 
 mw::Unary unary_op(const Args& a, const std::string& s) {
-  static const char* names[] = {"neg",  "exp",  "log",  "sqrt",    "rsqrt", "tanh",
-                                "erf",  "relu", "gelu", "sigmoid", "abs",  "gelu_new"};
-  for (int i = 0; i < 12; i++)
+  static const char* names[] = {"neg",  "exp",  "log",  "sqrt",    "rsqrt", "tanh",    "erf",
+                                "relu", "gelu", "sigmoid", "abs", "gelu_new", "silu"};
+  // In the order of mw::Unary.
+  for (int i = 0; i < 13; i++)
     if (s == names[i]) return static_cast<mw::Unary>(i);
   a.fail("unknown unary op '" + s + "'");
 }

@@ -86,6 +86,11 @@ void unary(Unary op, const float* x, float* out, int64_t n) {
       return map1(x, out, n, [](float v) {
         return 0.5f * v * (1.0f + std::tanh(kSqrt2OverPi * (v + kGeluNewCubic * v * v * v)));
       });
+    case Unary::silu:
+      // In double, as sigmoid: x / (1 + exp(-x)) without a float overflow of exp for x << 0.
+      return map1(x, out, n, [](float v) {
+        return static_cast<float>(static_cast<double>(v) / (1.0 + std::exp(-static_cast<double>(v))));
+      });
   }
 }
 
@@ -122,6 +127,11 @@ void unary_backward(Unary op, const float* x, const float* y, const float* dy, f
         const float t = std::tanh(kSqrt2OverPi * (v + kGeluNewCubic * v * v * v));
         const float du = kSqrt2OverPi * (1.0f + 3.0f * kGeluNewCubic * v * v);
         return 0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * du;
+      });
+    case Unary::silu:
+      return mapd(x, y, dy, dx, n, acc, [](float v, float) {
+        const double s = 1.0 / (1.0 + std::exp(-static_cast<double>(v)));
+        return static_cast<float>(s * (1.0 + v * (1.0 - s)));
       });
   }
 }

@@ -7,7 +7,7 @@
 
 namespace mw {
 
-enum class Unary { neg, exp, log, sqrt, rsqrt, tanh, erf, relu, gelu, sigmoid, abs, gelu_new };
+enum class Unary { neg, exp, log, sqrt, rsqrt, tanh, erf, relu, gelu, sigmoid, abs, gelu_new, silu };
 enum class Binary { add, sub, mul, div, max, min };
 
 void unary(Unary op, const float* x, float* out, int64_t n);

@@ -81,6 +81,8 @@ export function unaryFn(op: UnaryOp): (x: number) => number {
       return (x) => 0.5 * x * (1 + Math.tanh(SQRT_2_OVER_PI * (x + GELU_NEW_CUBIC * x * x * x)));
     case "sigmoid":
       return (x) => 1 / (1 + Math.exp(-x));
+    case "silu":
+      return (x) => x / (1 + Math.exp(-x));
     case "abs":
       return Math.abs;
   }
@@ -116,6 +118,12 @@ export function unaryDerivative(op: UnaryOp): (x: number, y: number) => number {
       };
     case "sigmoid":
       return (_x, y) => y * (1 - y);
+    case "silu":
+      // d/dx x s(x) = s(x) (1 + x (1 - s(x))).
+      return (x) => {
+        const s = 1 / (1 + Math.exp(-x));
+        return s * (1 + x * (1 - s));
+      };
     case "abs":
       return (x) => (x > 0 ? 1 : x < 0 ? -1 : 0);
   }

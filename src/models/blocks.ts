@@ -14,7 +14,7 @@ import { Module } from "../nn/module.js";
 import { getBackend } from "../tensor/dispatch.js";
 import { add } from "../tensor/ops/elementwise.js";
 import { dropout } from "../tensor/ops/nn.js";
-import { gelu } from "../tensor/ops/unary.js";
+import { activation } from "../tensor/ops/unary.js";
 import type { Tensor } from "../tensor/tensor.js";
 import type { Rng } from "../util/rng.js";
 import type { ModelConfig } from "./config.js";
@@ -37,10 +37,11 @@ function ffn(
   x: Tensor,
   noise?: Noise,
 ): Tensor {
+  // ReLU is fused into fc1's product; the others are one element-wise op after it.
   let h =
-    cfg.activation_function === "gelu"
-      ? gelu(layer.fc1.forward(x))
-      : layer.fc1.forward(x, { relu: true });
+    cfg.activation_function === "relu"
+      ? layer.fc1.forward(x, { relu: true })
+      : activation(cfg.activation_function, layer.fc1.forward(x));
   if (noise && layer.training) h = dropout(h, cfg.activation_dropout, noise.rng);
   return layer.fc2.forward(h);
 }

@@ -16,13 +16,18 @@ export interface ModelConfig {
   decoder_attention_heads: number;
   encoder_ffn_dim: number;
   decoder_ffn_dim: number;
-  /** "relu" or "gelu" (exact, with erf). */
-  activation_function: "relu" | "gelu";
+  /**
+   * The feed-forward's activation: "relu", "gelu" (exact, with erf), "gelu_new" (its tanh
+   * approximation) or "silu" (x * sigmoid(x), transformers' "swish").
+   */
+  activation_function: "relu" | "gelu" | "gelu_new" | "silu";
   /** Pre-norm (true: mBART, GPT-2) or post-norm (false: BART, the original Transformer). */
   normalize_before: boolean;
   /** Multiply token embeddings by sqrt(d_model). */
   scale_embedding: boolean;
   position_embedding: "sinusoidal" | "learned";
+  /** Sinusoids with sin and cos interleaved (Vaswani et al.) or in two halves (Marian). */
+  sinusoid_layout: "interleaved" | "halves";
   max_position_embeddings: number;
   /** Rows of a learned position table before position 0 (BART and mBART keep 2). */
   position_offset: number;
@@ -64,6 +69,7 @@ export const DEFAULTS: ModelConfig = {
   normalize_before: true,
   scale_embedding: true,
   position_embedding: "sinusoidal",
+  sinusoid_layout: "interleaved",
   max_position_embeddings: 1024,
   position_offset: 0,
   layernorm_embedding: false,
@@ -151,8 +157,10 @@ export function resolveConfig(raw: Record<string, unknown>, source = "config"): 
   };
   if (!["encoder-decoder", "decoder-only", "encoder-only"].includes(c.maskwise_arch))
     bad("maskwise_arch", "must be encoder-decoder, decoder-only or encoder-only");
-  if (!["relu", "gelu"].includes(c.activation_function))
-    bad("activation_function", "must be relu or gelu");
+  if (!["relu", "gelu", "gelu_new", "silu"].includes(c.activation_function))
+    bad("activation_function", "must be relu, gelu, gelu_new or silu");
+  if (!["interleaved", "halves"].includes(c.sinusoid_layout))
+    bad("sinusoid_layout", "must be interleaved or halves");
   if (!["sinusoidal", "learned"].includes(c.position_embedding))
     bad("position_embedding", "must be sinusoidal or learned");
   for (const key of [

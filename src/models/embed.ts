@@ -34,7 +34,7 @@ export class StackInput {
     if (cfg.scale_embedding) x = mul(x, Math.sqrt(cfg.d_model));
     const pos = this.learned
       ? this.learned.forward(learnedRows(positions, cfg))
-      : sinusoidalPositions(positions, cfg.d_model);
+      : sinusoidalPositions(positions, cfg.d_model, cfg.sinusoid_layout);
     x = add(x, pos);
     // Without token types every token is of type 0 (BERT's default): its row is still added.
     if (this.types)
@@ -62,7 +62,7 @@ export class StackInput {
     const scale = this.cfg.scale_embedding ? Math.fround(Math.sqrt(D)) : 1;
     const pos = this.learned
       ? this.learned.weight.f32
-      : sinusoidalPositions(new Tensor(positions, [R]), D).f32;
+      : sinusoidalPositions(new Tensor(positions, [R]), D, this.cfg.sinusoid_layout).f32;
     const rows = this.learned ? learnedRows(new Tensor(positions, [R]), this.cfg).i32 : null;
     for (let r = 0; r < R; r++) {
       const t = tokens[r];

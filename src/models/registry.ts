@@ -8,6 +8,7 @@ import { bert } from "./families/bert/index.js";
 import { decoderOnly } from "./families/decoder-only/index.js";
 import { encoderDecoder } from "./families/encoder-decoder/index.js";
 import { encoderOnly } from "./families/encoder-only/index.js";
+import { marian } from "./families/marian/index.js";
 import { mbart } from "./families/mbart/index.js";
 import { roberta } from "./families/roberta/index.js";
 import { t5 } from "./families/t5/index.js";
@@ -28,7 +29,7 @@ export function registerFamily(family: ModelFamily): void {
 }
 
 // maskwise's own families first: a task's default model is one of them.
-const BUILT_IN = [encoderDecoder, decoderOnly, encoderOnly, bart, mbart, bert, roberta, t5];
+const BUILT_IN = [encoderDecoder, decoderOnly, encoderOnly, bart, mbart, marian, t5, bert, roberta];
 for (const f of BUILT_IN as ModelFamily[]) registerFamily(f);
 
 /** Every registered family, in registration order. */

@@ -19,10 +19,29 @@ export function positionsFromMask(mask: Tensor, offset: Int32Array | null = null
   return new Tensor(out, [B, T]);
 }
 
+/**
+ * Where the sin and cos of channel pair i go: "interleaved" (Vaswani et al., fairseq: sin at 2i,
+ * cos at 2i + 1) or "halves" (Marian: sin at i, cos at D/2 + i).
+ */
+export type SinusoidLayout = "interleaved" | "halves";
+
 /** One position's encoding, written at out[at .. at + D). */
-function encodeInto(p: number, freq: Float64Array, D: number, out: Float32Array, at: number): void {
+function encodeInto(
+  p: number,
+  freq: Float64Array,
+  D: number,
+  out: Float32Array,
+  at: number,
+  layout: SinusoidLayout,
+): void {
+  const half = Math.floor(D / 2);
   for (let i = 0; i < freq.length; i++) {
     const angle = p * freq[i];
+    if (layout === "halves") {
+      if (i < half) out[at + i] = Math.sin(angle);
+      if (half + i < D) out[at + half + i] = Math.cos(angle);
+      continue;
+    }
     out[at + 2 * i] = Math.sin(angle);
     if (2 * i + 1 < D) out[at + 2 * i + 1] = Math.cos(angle);
   }
@@ -33,21 +52,22 @@ function encodeInto(p: number, freq: Float64Array, D: number, out: Float32Array,
  * by doubling. Every forward pass of a sinusoidal model needs the same rows, and computing a
  * sin and a cos per channel per token cost more than the embedding lookup itself.
  */
-const tables = new Map<number, { freq: Float64Array; rows: number; data: Float32Array }>();
+const tables = new Map<string, { freq: Float64Array; rows: number; data: Float32Array }>();
 
-function tableFor(D: number, maxPosition: number) {
-  let t = tables.get(D);
+function tableFor(D: number, maxPosition: number, layout: SinusoidLayout) {
+  const key = `${D} ${layout}`;
+  let t = tables.get(key);
   if (!t) {
     const freq = new Float64Array(Math.ceil(D / 2));
     for (let i = 0; i < freq.length; i++) freq[i] = 10000 ** (-(2 * i) / D);
     t = { freq, rows: 0, data: new Float32Array(0) };
-    tables.set(D, t);
+    tables.set(key, t);
   }
   if (maxPosition + 2 > t.rows) {
     const rows = Math.max(maxPosition + 2, 2 * t.rows, 64);
     const data = new Float32Array(rows * D);
     data.set(t.data);
-    for (let r = t.rows; r < rows; r++) encodeInto(r - 1, t.freq, D, data, r * D);
+    for (let r = t.rows; r < rows; r++) encodeInto(r - 1, t.freq, D, data, r * D, layout);
     t.rows = rows;
     t.data = data;
   }
@@ -59,11 +79,16 @@ const MAX_TABLE_POSITION = 1 << 16;
 
 /**
  * Sinusoidal encodings (Vaswani et al.) for int32 positions [...]: output [..., D] with sin on
- * even and cos on odd channels; channel pair i of position p uses p / 10000^(2i/D). Computed in
+ * even and cos on odd channels (or the halves layout); channel pair i of position p uses
+ * p / 10000^(2i/D). Computed in
  * double precision per position, so any position (even -1) is exact to float32; positions in
  * [-1, 65536] are copied from a table that holds exactly those values.
  */
-export function sinusoidalPositions(positions: Tensor, D: number): Tensor {
+export function sinusoidalPositions(
+  positions: Tensor,
+  D: number,
+  layout: SinusoidLayout = "interleaved",
+): Tensor {
   const p = positions.data;
   const out = new Float32Array(p.length * D);
   let lo = 0;
@@ -73,7 +98,7 @@ export function sinusoidalPositions(positions: Tensor, D: number): Tensor {
     if (p[r] > hi) hi = p[r];
   }
   if (lo >= -1 && hi <= MAX_TABLE_POSITION) {
-    const t = tableFor(D, hi);
+    const t = tableFor(D, hi, layout);
     for (let r = 0; r < p.length; r++) {
       const at = (p[r] + 1) * D;
       out.set(t.data.subarray(at, at + D), r * D);
@@ -81,7 +106,7 @@ export function sinusoidalPositions(positions: Tensor, D: number): Tensor {
   } else {
     const freq = new Float64Array(Math.ceil(D / 2));
     for (let i = 0; i < freq.length; i++) freq[i] = 10000 ** (-(2 * i) / D);
-    for (let r = 0; r < p.length; r++) encodeInto(p[r], freq, D, out, r * D);
+    for (let r = 0; r < p.length; r++) encodeInto(p[r], freq, D, out, r * D, layout);
   }
   return new Tensor(out, [...positions.shape, D]);
 }

@@ -27,6 +27,7 @@ export type UnaryOp =
   | "relu"
   | "gelu"
   | "gelu_new"
+  | "silu"
   | "sigmoid"
   | "abs";
 

@@ -20,6 +20,7 @@ export {
   relu,
   rsqrt,
   sigmoid,
+  silu,
   sqrt,
   tanh,
 } from "./ops/unary.js";

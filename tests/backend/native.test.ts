@@ -340,6 +340,7 @@ const UNARY: UnaryOp[] = [
   "relu",
   "gelu",
   "gelu_new",
+  "silu",
   "sigmoid",
   "abs",
 ];

@@ -61,6 +61,7 @@ forEachBackend("gradients match finite differences", () => {
       ["relu", T.relu],
       ["gelu", T.gelu],
       ["gelu_new", T.geluNew],
+      ["silu", T.silu],
       ["sigmoid", T.sigmoid],
       ["abs", T.abs],
     ] as const) {

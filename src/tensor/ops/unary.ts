@@ -30,4 +30,8 @@ export const gelu = (x: Tensor) => unary("gelu", x);
 /** GELU's tanh approximation (transformers' gelu_new: T5 v1.1, GPT-2). */
 export const geluNew = (x: Tensor) => unary("gelu_new", x);
 export const sigmoid = (x: Tensor) => unary("sigmoid", x);
+/** SiLU, x * sigmoid(x) (Hendrycks & Gimpel; Ramachandran et al.'s swish; transformers' silu). */
+export const silu = (x: Tensor) => unary("silu", x);
+/** An activation by its unary op's name (a config's activation_function). */
+export const activation = (name: UnaryOp, x: Tensor) => unary(name, x);
 export const abs = (x: Tensor) => unary("abs", x);

@@ -17,10 +17,10 @@ import { forEachBackend } from "../../helpers/backends.js";
 import { assertLogits, flat, ids, readCase, scalar } from "../../helpers/hf-ref.js";
 import { tempDir } from "../../helpers/tmp.js";
 
-for (const name of ["bart", "bart_scaled", "mbart"]) {
+for (const name of ["bart", "bart_scaled", "mbart", "marian"]) {
   forEachBackend(`HF ${name}`, () => {
     const c = readCase(name);
-    const family = name === "mbart" ? "mbart" : "bart";
+    const family = name === "bart_scaled" ? "bart" : name;
 
     test("loads as it is and matches transformers' logits and loss", () => {
       const model = loadModel(c.dir, "encoder-decoder") as EncoderDecoderModel;

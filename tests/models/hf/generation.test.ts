@@ -56,7 +56,7 @@ function expectedRows(
   return { rows, used: g.generation_config_used };
 }
 
-for (const name of ["bart", "mbart"]) {
+for (const name of ["bart", "mbart", "marian"]) {
   test(`${name}: generation_config.json gives transformers' default ids`, () => {
     const c = readCase(name);
     const file = JSON.parse(readFileSync(join(c.dir, "generation_config.json"), "utf8"));
