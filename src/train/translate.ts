@@ -4,8 +4,8 @@ import { beamSearch } from "../decode/beam.js";
 import { type GenerationSettings, generationOptions } from "../decode/generation-config.js";
 import { greedy } from "../decode/greedy.js";
 import type { Hypothesis } from "../decode/types.js";
-import type { EncoderDecoderModel } from "../models/encoder-decoder.js";
-import { Seq2SeqIncremental } from "../models/incremental.js";
+import type { ModelConfig } from "../models/config.js";
+import { type Seq2SeqDecodable, Seq2SeqIncremental } from "../models/incremental.js";
 import type { Bf16Weights } from "../nn/bf16-weights.js";
 import { Tensor } from "../tensor/tensor.js";
 
@@ -38,7 +38,7 @@ export interface TranslateOptions {
 
 /** Translates lines; returns the n-best hypotheses per line (text, tokens, score), best first. */
 export function translateLines(
-  model: EncoderDecoderModel,
+  model: Seq2SeqDecodable & { readonly config: ModelConfig },
   codec: TextCodec,
   lines: readonly string[],
   options: TranslateOptions = {},

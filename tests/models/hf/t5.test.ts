@@ -18,6 +18,7 @@ import { loadModel, saveModel } from "../../../src/node/model-dir.js";
 import { fromBf16, toBf16 } from "../../../src/tensor/bf16.js";
 import * as T from "../../../src/tensor/index.js";
 import { noGrad } from "../../../src/tensor/index.js";
+import { translateLines } from "../../../src/train/translate.js";
 import { Rng } from "../../../src/util/rng.js";
 import { forEachBackend } from "../../helpers/backends.js";
 import { gradcheckParameter } from "../../helpers/gradcheck.js";
@@ -145,6 +146,37 @@ for (const name of ["t5", "t5_v1_1", "t5_hfbuckets"]) {
         }
       });
       assert.equal(beams.length, N);
+    });
+
+    test("translateLines decodes with T5 (greedy and beam)", () => {
+      const model = loadModel(c.dir, "encoder-decoder") as T5Model;
+      const cfg = model.config;
+      // Lines of ids; the source convention appends eos, as the case's rows end in it.
+      const codec = {
+        encode: (l: string) => l.split(" ").map(Number),
+        decode: (t: readonly number[]) => t.join(" "),
+      };
+      const rows = (c.batch.input_ids as number[][]).map((row) => {
+        const eos = row.indexOf(cfg.eos_token_id);
+        return row.slice(0, eos).join(" ");
+      });
+      const g = (c.expected.generate as Record<string, GreedyCase>).plain_greedy;
+      const greedyOut = noGrad(() =>
+        translateLines(model, codec, rows, { beam: 1, maxLenA: 0, maxLenB: 8 }),
+      );
+      greedyOut.forEach(([best], r) => {
+        const stop = g.ids[r].indexOf(cfg.eos_token_id, 1);
+        assert.deepEqual(
+          best.hypothesis.tokens,
+          g.ids[r].slice(1, stop < 0 ? undefined : stop + 1),
+          `row ${r}`,
+        );
+      });
+      const beamOut = noGrad(() =>
+        translateLines(model, codec, rows, { beam: 3, maxLenA: 0, maxLenB: 8 }),
+      );
+      assert.equal(beamOut.length, rows.length);
+      for (const [best] of beamOut) assert.ok(best.hypothesis.tokens.length > 0);
     });
 
     test("bfloat16 decoding: near float32 decoding on the rounded weights", () => {
