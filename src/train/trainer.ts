@@ -97,10 +97,18 @@ export interface TrainerHooks<M extends TrainableModel = EncoderDecoderModel> {
   }) => void;
   /** Polled between batches: true stops the run after saving a checkpoint (Ctrl-C). */
   shouldStop?: () => boolean;
+  /** Called with every metrics line as it is logged (plain progress lines on a pipe). */
+  onMetrics?: (record: Record<string, unknown>) => void;
   /** Extra files for every checkpoint (tokenizer.json). */
   extraFiles?: Record<string, string>;
   /** Deletes checkpoint `name` (an epoch checkpoint past --keep-epochs); absent = keep all. */
   removeCheckpoint?: (name: string) => void;
+  /**
+   * The clock, in milliseconds (default performance.now): what tokens/s, training seconds and
+   * the time budget are measured with. Tests give a fake one, so no assertion rests on how busy
+   * the machine is.
+   */
+  now?: () => number;
 }
 
 export interface TrainerState {
@@ -125,6 +133,23 @@ export interface TrainSummary {
   state: TrainerState;
   stoppedBy: "max_steps" | "max_epochs" | "max_time" | "early_stopping" | "interrupted";
   lastValidLoss: number | null;
+  /** Every metric of the last evaluation (valid_loss, valid_bleu, …); empty when none ran. */
+  lastValid: Record<string, unknown>;
+}
+
+/**
+ * Updates in a row whose loss or gradients are not finite before the run stops: one such batch is
+ * skipped (as fairseq skips an overflowing update), a run of them means the weights themselves
+ * have diverged and no later batch will bring them back.
+ */
+export const MAX_NONFINITE_UPDATES = 3;
+
+/** A macrotask later: timers, I/O and signal handlers (Ctrl-C) run in between. */
+export function nextMacrotask(): Promise<void> {
+  const g = globalThis as { setImmediate?: (f: () => void) => unknown };
+  return new Promise((resolve) =>
+    g.setImmediate ? g.setImmediate(resolve) : setTimeout(resolve, 0),
+  );
 }
 
 function stepRng(seed: number, step: number): Rng {
@@ -240,9 +265,33 @@ export class Trainer<M extends TrainableModel = EncoderDecoderModel> {
     };
   }
 
-  /** Runs until max steps or epochs, early stopping, or an interruption. */
+  /** Runs until max steps or epochs, early stopping, or an interruption, without a pause. */
   run(): TrainSummary {
+    const updates = this.updates();
+    for (;;) {
+      const r = updates.next();
+      if (r.done) return r.value;
+    }
+  }
+
+  /**
+   * As run(), but hands the event loop a turn after every update (`pause`, default one macrotask),
+   * so a signal handler (Ctrl-C) or a timer runs while training goes on and shouldStop sees what
+   * it set before the next update. A turn costs microseconds; an update milliseconds at least.
+   */
+  async runAsync(pause: () => Promise<void> = nextMacrotask): Promise<TrainSummary> {
+    const updates = this.updates();
+    for (;;) {
+      const r = updates.next();
+      if (r.done) return r.value;
+      await pause();
+    }
+  }
+
+  /** The loop of run() and runAsync(): yields after every update and every evaluation. */
+  private *updates(): Generator<void, TrainSummary> {
     const o = this.options;
+    const now = this.hooks.now ?? (() => performance.now());
     const updateFreq = o.updateFreq ?? 1;
     const evalEvery = o.evalEvery ?? 0;
     const logEvery = o.logEvery ?? 10;
@@ -251,6 +300,8 @@ export class Trainer<M extends TrainableModel = EncoderDecoderModel> {
     const params = this.model.parameters();
     this.model.train();
     let lastValid: number | null = null;
+    let lastValidRecord: Record<string, unknown> = {};
+    let nonFiniteInARow = 0;
     const outOfTime = () => o.maxSeconds !== undefined && this.state.trainSeconds >= o.maxSeconds;
     // The share of the budget spent: the largest of steps, epochs and seconds over their limits.
     // Linear and cosine schedules decay over it; the progress display shows it.
@@ -264,7 +315,7 @@ export class Trainer<M extends TrainableModel = EncoderDecoderModel> {
         ),
       );
     let windowTokens = 0;
-    let windowStart = performance.now();
+    let windowStart = now();
     let lastEvalStep = -1;
     const evaluate = (): boolean => {
       lastEvalStep = this.state.step;
@@ -275,16 +326,18 @@ export class Trainer<M extends TrainableModel = EncoderDecoderModel> {
         : {};
       if (this.task.accuracyMetric) extra[this.task.accuracyMetric] = accuracy;
       this.model.train();
-      this.store.appendMetrics({
+      lastValidRecord = { valid_loss: v, valid_ppl: v === null ? null : Math.exp(v), ...extra };
+      this.log({
         step: this.state.step,
         epoch: this.state.epoch,
-        valid_loss: v,
-        valid_ppl: v === null ? null : Math.exp(v),
-        ...extra,
+        ...lastValidRecord,
         train_s: this.state.trainSeconds,
       });
+      // A loss that is not finite is never the best (a diverged model must not replace a good one).
       const improved =
-        v !== null && (this.state.bestValidLoss === null || v < this.state.bestValidLoss);
+        v !== null &&
+        Number.isFinite(v) &&
+        (this.state.bestValidLoss === null || v < this.state.bestValidLoss);
       if (improved) {
         this.state.bestValidLoss = v;
         this.state.evalsWithoutImprovement = 0;
@@ -303,10 +356,15 @@ export class Trainer<M extends TrainableModel = EncoderDecoderModel> {
         this.state.step < maxSteps &&
         !outOfTime()
       ) {
-        const updateStart = performance.now();
+        const updateStart = now();
         if (this.hooks.shouldStop?.()) {
           this.saveCheckpoint("last");
-          return { state: { ...this.state }, stoppedBy: "interrupted", lastValidLoss: lastValid };
+          return {
+            state: { ...this.state },
+            stoppedBy: "interrupted",
+            lastValidLoss: lastValid,
+            lastValid: lastValidRecord,
+          };
         }
         // One update: updateFreq batches, gradients summed, loss scaled per token over them.
         const group = batches.slice(this.state.batchInEpoch, this.state.batchInEpoch + updateFreq);
@@ -335,16 +393,44 @@ export class Trainer<M extends TrainableModel = EncoderDecoderModel> {
           }
         });
         const gradNorm = clipGradNorm(params, o.clipNorm ?? 0);
+        if (!Number.isFinite(lossSum) || !Number.isFinite(gradNorm)) {
+          // Divergence (a learning rate far too high, an overflow): the update is skipped, not
+          // counted, and its batches are used up. The weights stay as they were.
+          const what = Number.isFinite(lossSum) ? "gradients are" : "loss is";
+          this.state.batchInEpoch += group.length;
+          this.state.trainSeconds += (now() - updateStart) / 1000;
+          nonFiniteInARow++;
+          this.log({
+            step: this.state.step,
+            epoch: this.state.epoch,
+            skipped_update: `${what} not finite`,
+            train_s: this.state.trainSeconds,
+          });
+          if (nonFiniteInARow >= MAX_NONFINITE_UPDATES) {
+            throw new MaskwiseError(
+              `training diverged: the ${what} not finite (${nonFiniteInARow} updates in a row)`,
+              {
+                code: "E_DIVERGED",
+                where: `step ${this.state.step + 1}, learning rate ${this.schedule(this.state.step + 1, spent(batches.length))}`,
+                hint: "lower --lr or the --warmup peak, or clip with --clip-norm 1; the checkpoints hold the last finite weights",
+                kind: "failure",
+              },
+            );
+          }
+          yield;
+          continue;
+        }
+        nonFiniteInARow = 0;
         this.optimizer.lr = this.schedule(this.state.step + 1, spent(batches.length));
         this.optimizer.update();
         this.state.step++;
         this.state.batchInEpoch += group.length;
-        this.state.trainSeconds += (performance.now() - updateStart) / 1000;
+        this.state.trainSeconds += (now() - updateStart) / 1000;
         this.state.logLoss += lossSum;
         this.state.logTokens += tokens;
         windowTokens += tokens;
-        const now = performance.now();
-        const tokensPerS = (windowTokens / Math.max(1e-9, now - windowStart)) * 1000;
+        const t = now();
+        const tokensPerS = (windowTokens / Math.max(1e-9, t - windowStart)) * 1000;
         const stepLoss = tokens > 0 ? lossSum / tokens : 0;
         this.hooks.onUpdate?.({
           step: this.state.step,
@@ -355,7 +441,7 @@ export class Trainer<M extends TrainableModel = EncoderDecoderModel> {
           progress: spent(batches.length),
         });
         if (this.state.step % logEvery === 0) {
-          this.store.appendMetrics({
+          this.log({
             step: this.state.step,
             epoch: this.state.epoch,
             loss: this.state.logTokens > 0 ? this.state.logLoss / this.state.logTokens : stepLoss,
@@ -367,15 +453,17 @@ export class Trainer<M extends TrainableModel = EncoderDecoderModel> {
           this.state.logLoss = 0;
           this.state.logTokens = 0;
           windowTokens = 0;
-          windowStart = now;
+          windowStart = t;
         }
         if (evalEvery > 0 && this.state.step % evalEvery === 0 && evaluate()) {
           return {
             state: { ...this.state },
             stoppedBy: "early_stopping",
             lastValidLoss: lastValid,
+            lastValid: lastValidRecord,
           };
         }
+        yield;
       }
       if (this.state.batchInEpoch >= batches.length) {
         this.state.epoch++;
@@ -392,8 +480,10 @@ export class Trainer<M extends TrainableModel = EncoderDecoderModel> {
             state: { ...this.state },
             stoppedBy: "early_stopping",
             lastValidLoss: lastValid,
+            lastValid: lastValidRecord,
           };
         }
+        yield;
       }
     }
     // The final weights are always evaluated (they may be the best) and saved.
@@ -403,7 +493,30 @@ export class Trainer<M extends TrainableModel = EncoderDecoderModel> {
       stoppedBy:
         this.state.step >= maxSteps ? "max_steps" : outOfTime() ? "max_time" : "max_epochs",
       lastValidLoss: lastValid,
+      lastValid: lastValidRecord,
     };
+  }
+
+  private log(record: Record<string, unknown>): void {
+    this.store.appendMetrics(record);
+    this.hooks.onMetrics?.(record);
+  }
+
+  /** Throws when a weight is NaN or infinite: such a model is never written as a checkpoint. */
+  private checkFinite(): void {
+    for (const [name, p] of this.model.namedParameters()) {
+      const w = p.f32;
+      for (let i = 0; i < w.length; i++) {
+        if (!Number.isFinite(w[i])) {
+          throw new MaskwiseError(`training diverged: ${name} holds ${w[i]}`, {
+            code: "E_DIVERGED",
+            where: `step ${this.state.step}`,
+            hint: "lower --lr or clip with --clip-norm 1; the checkpoints hold the last finite weights",
+            kind: "failure",
+          });
+        }
+      }
+    }
   }
 
   /** The files of a checkpoint: a model directory plus the trainer's and optimizer's state. */
@@ -437,6 +550,7 @@ export class Trainer<M extends TrainableModel = EncoderDecoderModel> {
   }
 
   saveCheckpoint(name: string): void {
+    this.checkFinite();
     this.store.writeCheckpoint(name, this.checkpointFiles());
   }
 
