@@ -38,6 +38,7 @@ export const RUN_FLAGS = {
   "weight-decay": { type: "string" },
   "clip-norm": { type: "string" },
   "eval-every": { type: "string" },
+  "log-every": { type: "string" },
   patience: { type: "string" },
   "max-len": { type: "string" },
   seed: { type: "string" },
@@ -70,6 +71,8 @@ export function runFlagsHelp(labelSmoothing: number): string {
   --weight-decay X       default 0.0001 (never on biases and norms)
   --clip-norm X          global gradient-norm clip (default 0 = off)
   --eval-every N         evaluate every N updates (default: each epoch)
+  --log-every N          a metrics line every N updates (default 10); when stderr is not a
+                         terminal each one is also printed there, as is every evaluation
   --patience N           stop after N evaluations without a better validation loss
   --max-len N            longest sequence in tokens (default 256)
   --seed S               default 1
@@ -335,6 +338,7 @@ export function trainerOptions(
     weightDecay: pick("weight-decay", () => num("weight-decay", 0.0001), saved.weightDecay, 0.0001),
     clipNorm: pick("clip-norm", () => num("clip-norm", 0), saved.clipNorm, 0),
     evalEvery: pick("eval-every", () => int("eval-every", 0), saved.evalEvery, 0),
+    logEvery: pick("log-every", () => int("log-every", 10, 1), saved.logEvery, 10),
     patience: pick("patience", () => int("patience", 0), saved.patience, 0),
     ...(freeze.length > 0 ? { freeze } : {}),
     ...(matmulPrecision === "bfloat16" ? { matmulPrecision } : {}),
@@ -349,7 +353,12 @@ export function removeCheckpoint(run: RunDir): (name: string) => void {
   return (name) => rmSync(join(run.out, "checkpoints", name), { recursive: true, force: true });
 }
 
-/** Ctrl-C stops the run after a checkpoint instead of killing it. */
+/**
+ * Ctrl-C stops the run after a checkpoint instead of killing it. The handler only sets a flag; it
+ * runs because the trainer hands the event loop a turn after every update (runAsync), and the
+ * trainer reads the flag before the next one. A second Ctrl-C finds no handler (once) and ends
+ * the process at once.
+ */
 export function interruptFlag(): { stopped: () => boolean; release: () => void } {
   let interrupted = false;
   const onSigint = () => {
@@ -364,14 +373,14 @@ export function interruptFlag(): { stopped: () => boolean; release: () => void }
  * However the run ends (its limits, early stopping, Ctrl-C, an error), the store's finish() then
  * redraws the curves, so they show the lines logged since the last evaluation too.
  */
-export function runToEnd<M extends TrainableModel>(
+export async function runToEnd<M extends TrainableModel>(
   trainer: Trainer<M>,
   run: RunDir,
-): { line: Record<string, unknown>; status: number } {
+): Promise<{ line: Record<string, unknown>; status: number }> {
   let summary: ReturnType<Trainer<M>["run"]>;
   try {
     if (run.resume) trainer.resume("last");
-    summary = trainer.run();
+    summary = await trainer.runAsync();
   } catch (e) {
     // The run's own error is the one to report; curves that cannot be drawn now do not hide it.
     try {
@@ -386,6 +395,8 @@ export function runToEnd<M extends TrainableModel>(
       step: summary.state.step,
       epoch: summary.state.epoch,
       valid_loss: summary.lastValidLoss,
+      // Every metric of the last evaluation (valid_bleu, valid_rouge1, …), not only the loss.
+      ...summary.lastValid,
       run: run.out,
     },
     status: summary.stoppedBy === "interrupted" ? 130 : 0,

@@ -33,7 +33,7 @@ import { Trainer } from "../../train/trainer.js";
 import { MaskwiseError } from "../../util/errors.js";
 import { Rng } from "../../util/rng.js";
 import { type Command, parseFlags } from "../command.js";
-import { progress, progressBar, progressDone } from "../timing.js";
+import { metricsLog, progress, progressBar, progressDone } from "../timing.js";
 
 const NAME = "pretrain";
 const HELP = `Usage: maskwise pretrain --objective mlm|span|infill|mass|clm --train F… --out DIR [options]
@@ -178,9 +178,10 @@ export const command: Command = {
       extraFiles: { "tokenizer.json": tokenizerToString(tok) },
       shouldStop: stop.stopped,
       removeCheckpoint: removeCheckpoint(run),
+      onMetrics: metricsLog(`pretrain ${objectiveName}`),
       onUpdate: progressBar(`pretrain ${objectiveName}`),
     });
-    const { line, status } = runToEnd(trainer, run);
+    const { line, status } = await runToEnd(trainer, run);
     stop.release();
     progressDone();
     console.log(JSON.stringify({ ...line, objective: objectiveName }));

@@ -15,7 +15,7 @@ import { Trainer } from "../../train/trainer.js";
 import { translateLines } from "../../train/translate.js";
 import { MaskwiseError } from "../../util/errors.js";
 import { type Command, numberFlag, parseFlags } from "../command.js";
-import { progress, progressBar, progressDone } from "../timing.js";
+import { metricsLog, progress, progressBar, progressDone } from "../timing.js";
 
 const NAME = "quickstart";
 const FILES = [
@@ -158,9 +158,10 @@ export const command: Command = {
         // The run ends at the step limit or the time budget, whichever comes first: the
         // trainer's progress is whichever of the two is further along.
         onUpdate: bar,
+        onMetrics: metricsLog("quickstart"),
       },
     );
-    const summary = trainer.run();
+    const summary = await trainer.runAsync();
     process.removeListener("SIGINT", onSigint);
     store.finish(); // the curves, with the steps logged since the last evaluation
     progress("quickstart: translating test_2016_flickr with beam search");

@@ -32,7 +32,7 @@ import { Trainer } from "../../train/trainer.js";
 import { translateLines } from "../../train/translate.js";
 import { MaskwiseError } from "../../util/errors.js";
 import { type Command, parseFlags } from "../command.js";
-import { progress, progressBar, progressDone } from "../timing.js";
+import { metricsLog, progress, progressBar, progressDone } from "../timing.js";
 
 const NAME = "train";
 const TASKS = ["translation", "summarization", "dialogue", "qa", "lm"] as const;
@@ -264,10 +264,11 @@ export const command: Command = {
       extraFiles: { "tokenizer.json": tokenizerToString(tok) },
       shouldStop: stop.stopped,
       removeCheckpoint: removeCheckpoint(run),
+      onMetrics: metricsLog("train"),
       evaluate,
       onUpdate: progressBar("train"),
     });
-    const { line, status } = runToEnd(trainer, run);
+    const { line, status } = await runToEnd(trainer, run);
     stop.release();
     progressDone();
     console.log(JSON.stringify(line));
