@@ -3,6 +3,7 @@
 // and every tensor; writing is atomic file by file.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { checkFiniteWeights } from "../io/finite.js";
 import { parseSafetensors, serializeSafetensors } from "../io/safetensors.js";
 import { type ModelConfig, resolveConfig } from "../models/config.js";
 import { DecoderOnlyModel } from "../models/decoder-only.js";
@@ -49,6 +50,7 @@ function loadWeights<M extends EncoderDecoderModel | DecoderOnlyModel>(
   const path = join(dir, "model.safetensors");
   const file = parseSafetensors(readBytes(path, "model.safetensors"), path);
   model.loadState(file.tensors, { source: path });
+  checkFiniteWeights(model.namedParameters(), path);
   model.eval();
   return model;
 }

@@ -4,6 +4,7 @@
 // kinds: a masked-LM encoder into the encoder of an encoder-decoder).
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { checkFiniteWeights } from "../io/finite.js";
 import { parseSafetensors } from "../io/safetensors.js";
 import { type ModelConfig, PRESETS, resolveConfig } from "../models/config.js";
 import {
@@ -142,6 +143,10 @@ export function initFrom(model: TrainableModel, dir: string): void {
     }
     p.f32.set(t.data);
   }
+  checkFiniteWeights(
+    model.namedParameters().filter(([name]) => take(name)),
+    path,
+  );
 }
 
 /**

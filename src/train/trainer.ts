@@ -12,6 +12,7 @@
 // the same losses, step for step, as one that was never interrupted.
 
 import { tokenBudgetBatches } from "../data/batching.js";
+import { checkFiniteWeights, firstNonFinite } from "../io/finite.js";
 import { parseSafetensors, serializeSafetensors } from "../io/safetensors.js";
 import type { EncoderDecoderModel } from "../models/encoder-decoder.js";
 import type { Example } from "../objectives/types.js";
@@ -504,18 +505,14 @@ export class Trainer<M extends TrainableModel = EncoderDecoderModel> {
 
   /** Throws when a weight is NaN or infinite: such a model is never written as a checkpoint. */
   private checkFinite(): void {
-    for (const [name, p] of this.model.namedParameters()) {
-      const w = p.f32;
-      for (let i = 0; i < w.length; i++) {
-        if (!Number.isFinite(w[i])) {
-          throw new MaskwiseError(`training diverged: ${name} holds ${w[i]}`, {
-            code: "E_DIVERGED",
-            where: `step ${this.state.step}`,
-            hint: "lower --lr or clip with --clip-norm 1; the checkpoints hold the last finite weights",
-            kind: "failure",
-          });
-        }
-      }
+    const bad = firstNonFinite(this.model.namedParameters());
+    if (bad) {
+      throw new MaskwiseError(`training diverged: ${bad.name} holds ${bad.value}`, {
+        code: "E_DIVERGED",
+        where: `step ${this.state.step}`,
+        hint: "lower --lr or clip with --clip-norm 1; the checkpoints hold the last finite weights",
+        kind: "failure",
+      });
     }
   }
 
@@ -571,6 +568,7 @@ export class Trainer<M extends TrainableModel = EncoderDecoderModel> {
     };
     const weights = parseSafetensors(need("model.safetensors"), `${where}/model.safetensors`);
     this.model.loadState(weights.tensors, { source: `${where}/model.safetensors` });
+    checkFiniteWeights(this.model.namedParameters(), `${where}/model.safetensors`);
     const opt = parseSafetensors(need("optimizer.safetensors"), `${where}/optimizer.safetensors`);
     const named = this.model.namedParameters();
     const restored = new Set<unknown>();
