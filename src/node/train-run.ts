@@ -3,7 +3,7 @@
 // flags given now override them), the tokenizer (given, inherited from --init-from, or trained on
 // the training text), the model (a preset or a config.json, of the kind the task needs, started
 // from --init-from), and Ctrl-C.
-import { existsSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Arch } from "../models/config.js";
 import { DecoderOnlyModel } from "../models/decoder-only.js";
@@ -45,6 +45,7 @@ export const RUN_FLAGS = {
   "init-from": { type: "string" },
   freeze: { type: "string" },
   resume: { type: "boolean" },
+  overwrite: { type: "boolean" },
   bf16: { type: "boolean" },
 } as const;
 
@@ -83,6 +84,9 @@ export function runFlagsHelp(labelSmoothing: number): string {
                          embeddings): no gradient, no update, no weight decay
   --resume               continue the run in --out exactly where it stopped, with the options
                          it was started with (flags given now override them)
+  --overwrite            start afresh in an --out that holds a run: its metrics.jsonl, curves
+                         and checkpoints are deleted first (without it, or --resume, a folder
+                         that is not empty is refused)
   --bf16                 mixed precision: the training steps' matrix products round their
                          operands to bfloat16 (sums, weights, gradients and Adam stay float32;
                          evaluation is float32); faster where the CPU has AVX512_BF16, float32
@@ -140,11 +144,56 @@ export interface RunDir {
   saved: Partial<TrainerOptions> & { seed?: number };
 }
 
+/** What a run writes into its directory: --overwrite deletes these and nothing else. */
+const RUN_FILES = ["metrics.jsonl", "curves.svg", "curves.png", "checkpoints"];
+
+/**
+ * A fresh run needs an empty (or new) --out: a second run there would replace checkpoints/best
+ * and append its lines to the first run's metrics.jsonl. --overwrite deletes the run files first.
+ */
+export function claimOut(command: string, out: string, overwrite: boolean): void {
+  if (!existsSync(out)) return;
+  let entries: string[];
+  try {
+    entries = readdirSync(out);
+  } catch {
+    throw new MaskwiseError("--out is not a folder", {
+      code: "E_ARG",
+      where: out,
+      hint: "pass a new or empty folder",
+    });
+  }
+  if (entries.length === 0) return;
+  if (overwrite) {
+    for (const f of RUN_FILES) rmSync(join(out, f), { recursive: true, force: true });
+    return;
+  }
+  const isRun = entries.some((f) => RUN_FILES.includes(f));
+  throw new MaskwiseError(isRun ? "--out already holds a run" : "--out is not empty", {
+    code: "E_ARG",
+    where: out,
+    hint: isRun
+      ? `continue it with 'maskwise ${command} --resume --out ${out}', start it afresh with --overwrite, or choose another --out`
+      : "choose a new or empty folder, or pass --overwrite to write the run beside what is there",
+  });
+}
+
 export function openRun(command: string, v: Flags): RunDir {
   required(command, v, ["out"]);
   const out = v.out as string;
   const lastDir = join(out, "checkpoints", "last");
   const resume = v.resume === true;
+  if (resume && v.overwrite === true) {
+    throw new MaskwiseError("--resume and --overwrite contradict each other", {
+      code: "E_ARG",
+      where: `maskwise ${command}`,
+      hint: "--resume continues the run in --out, --overwrite starts it afresh",
+    });
+  }
+  const store = new DirectoryStore(out);
+  // A run killed while swapping in a new checkpoint left the old one aside.
+  if (resume) store.recover("last");
+  else claimOut(command, out, v.overwrite === true);
   if (resume && !existsSync(join(lastDir, "model.safetensors"))) {
     throw new MaskwiseError("nothing to resume", {
       code: "E_ARG",
@@ -157,7 +206,7 @@ export function openRun(command: string, v: Flags): RunDir {
     const st = JSON.parse(readText(join(lastDir, "trainer_state.json"), "trainer_state.json"));
     saved = { ...(st.options ?? {}), seed: st.seed };
   }
-  return { command, out, store: new DirectoryStore(out), lastDir, resume, saved };
+  return { command, out, store, lastDir, resume, saved };
 }
 
 export function runSeed(run: RunDir, v: Flags): number {
