@@ -16,7 +16,7 @@ import { Trainer } from "../../train/trainer.js";
 import { translateLines } from "../../train/translate.js";
 import { MaskwiseError } from "../../util/errors.js";
 import { type Command, numberFlag, parseFlags } from "../command.js";
-import { metricsLog, progress, progressBar, progressDone } from "../timing.js";
+import { progress, progressBar, progressDone } from "../timing.js";
 
 const NAME = "quickstart";
 const FILES = [
@@ -162,7 +162,6 @@ export const command: Command = {
         // The run ends at the step limit or the time budget, whichever comes first: the
         // trainer's progress is whichever of the two is further along.
         onUpdate: bar,
-        onMetrics: metricsLog("quickstart"),
       },
     );
     const summary = await trainer.runAsync();
