@@ -3,8 +3,8 @@
 // flags given now override them), the tokenizer (given, inherited from --init-from, or trained on
 // the training text), the model (a preset or a config.json, of the kind the task needs, started
 // from --init-from), and Ctrl-C.
-import { existsSync, readdirSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readdirSync, rmSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
 import type { Arch } from "../models/config.js";
 import { DecoderOnlyModel } from "../models/decoder-only.js";
 import { EncoderDecoderModel } from "../models/encoder-decoder.js";
@@ -205,8 +205,76 @@ export function openRun(command: string, v: Flags): RunDir {
   if (resume) {
     const st = JSON.parse(readText(join(lastDir, "trainer_state.json"), "trainer_state.json"));
     saved = { ...(st.options ?? {}), seed: st.seed };
+    checkSameRun(command, out, v, saved.data ?? {});
   }
   return { command, out, store, lastDir, resume, saved };
+}
+
+/**
+ * Flags that say what a run is: its task, its model, its tokenizer, where its weights came
+ * from. A resumed run is what its checkpoint says, so such a flag on --resume must say the same
+ * (a script may repeat its command line) or it is refused: before, it was silently ignored.
+ */
+const IDENTITY_FLAGS = ["task", "model", "tokenizer", "init-from"] as const;
+
+/** A flag's value as saved with the run: a path that exists is made absolute (not --task). */
+function identityValue(name: string, value: unknown): string {
+  const s = String(value);
+  return name !== "task" && existsSync(s) ? resolve(s) : s;
+}
+
+function checkSameRun(
+  command: string,
+  out: string,
+  v: Flags,
+  data: Record<string, string | number | boolean>,
+): void {
+  for (const name of IDENTITY_FLAGS) {
+    if (v[name] === undefined) continue;
+    const was = data[name];
+    if (was !== undefined && String(was) === identityValue(name, v[name])) continue;
+    throw new MaskwiseError(
+      was === undefined
+        ? `the run in ${out} was not started with --${name}`
+        : `the run in ${out} was started with --${name} ${was}`,
+      {
+        code: "E_ARG",
+        where: `maskwise ${command} --resume --${name} ${v[name]}`,
+        hint: `drop --${name}: a resumed run keeps its own; for another one start a new run with another --out`,
+      },
+    );
+  }
+}
+
+/**
+ * Files and fields a resumed run reads as it was started: each flag in `names` that is not given
+ * now takes the value saved with the run (given ones override, as for every option).
+ */
+export function resumeDataFlags(
+  run: RunDir,
+  v: Flags,
+  names: readonly string[],
+  { multiple = [] as readonly string[] } = {},
+): void {
+  if (!run.resume) return;
+  const data = run.saved.data ?? {};
+  for (const name of names) {
+    const was = data[name];
+    // Several files (pretrain's --train) are saved one a line.
+    if (v[name] === undefined && typeof was === "string")
+      v[name] = multiple.includes(name) ? was.split("\n") : was;
+  }
+}
+
+/** The values to save with the run for `names` (paths made absolute, lists one a line). */
+export function dataFlagsToSave(v: Flags, names: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of names) {
+    const x = v[name];
+    if (x === undefined) continue;
+    out[name] = (Array.isArray(x) ? x : [x]).map((p) => resolve(String(p))).join("\n");
+  }
+  return out;
 }
 
 export function runSeed(run: RunDir, v: Flags): number {
@@ -233,6 +301,13 @@ export function runTokenizer(
   const path = given ?? (init ? join(init, "tokenizer.json") : undefined);
   if (path) return { tokenizer: loadTokenizer(path), trained: false };
   const vocabSize = intFlag(run.command, v, "vocab-size", 8000, 16);
+  if (vocabSize > MAX_VOCAB) {
+    throw new MaskwiseError(`--vocab-size must be at most ${MAX_VOCAB}`, {
+      code: "E_ARG",
+      where: `maskwise ${run.command} --vocab-size ${v["vocab-size"]}`,
+      hint: "8000 to 32000 suits most tasks; a vocabulary is at most as large as its training text allows",
+    });
+  }
   return {
     tokenizer: trainTokenizer(texts(), {
       vocabSize,
@@ -241,6 +316,9 @@ export function runTokenizer(
     trained: true,
   };
 }
+
+/** The largest vocabulary a trained tokenizer may ask for (the largest common ones are ~256k). */
+const MAX_VOCAB = 1_000_000;
 
 export function buildModel(config: TrainableModel["config"], seed: number): TrainableModel {
   if (config.maskwise_arch === "decoder-only") return new DecoderOnlyModel(config, seed);
@@ -260,6 +338,17 @@ export function runModel(
   seed: number,
 ): TrainableModel {
   const init = v["init-from"] as string | undefined;
+  const given = v.model as string | undefined;
+  if (given !== undefined && !run.resume && existsSync(given) && statSync(given).isDirectory()) {
+    throw new MaskwiseError(
+      "--model takes a preset (tiny, small, base) or a config.json, not a model directory",
+      {
+        code: "E_ARG",
+        where: `maskwise ${run.command} --model ${given}`,
+        hint: `to start from that model's weights (and config), pass --init-from ${given}`,
+      },
+    );
+  }
   const overrides = {
     maskwise_arch: arch,
     ...(v.dropout === undefined ? {} : { dropout: numFlag(run.command, v, "dropout", 0.1) }),
@@ -360,6 +449,13 @@ export function trainerOptions(
     defaults.mask,
   );
   const keepEpochs = pick("keep-epochs", () => int("keep-epochs", 0), saved.keepEpochs, 0);
+  // What the run is (checkSameRun compares these on --resume): kept from the run, or as given.
+  const identity: Record<string, string | number | boolean> = {};
+  for (const name of IDENTITY_FLAGS) {
+    const was = saved.data?.[name];
+    if (v[name] !== undefined) identity[name] = identityValue(name, v[name]);
+    else if (was !== undefined) identity[name] = was;
+  }
   const matmulPrecision = pick(
     "bf16",
     () => (v.bf16 ? "bfloat16" : "float32") as MatmulPrecision,
@@ -392,7 +488,7 @@ export function trainerOptions(
     ...(freeze.length > 0 ? { freeze } : {}),
     ...(matmulPrecision === "bfloat16" ? { matmulPrecision } : {}),
     ...(mask ? { mask } : {}),
-    ...(defaults.data ? { data: defaults.data } : {}),
+    data: { ...identity, ...(defaults.data ?? {}) },
     seed,
   };
 }

@@ -32,6 +32,9 @@ bidirectionally, as a prefix LM trained on source/target pairs (maskwise train -
 there is none). A prompt is "<s> prompt </s>" for a prefix LM and for any model trained on
 source/target pairs (as training built "<s> source </s> target </s>"), "<s> prompt" otherwise.
 
+--temperature T (above 0), --top-k K and --top-p P (above 0, at most 1) shape --sample and are
+refused without it; --sample and --beam K > 1 exclude each other.
+
 Defaults: --max-new-tokens 64, --temperature 1, --top-k 0 (all), --top-p 1, --seed 0,
 --batch-size 16.`;
 
@@ -100,12 +103,44 @@ export const command: Command = {
       min: 1,
       integer: true,
     });
+    // The sampling flags shape --sample only: without it decoding is greedy (or beam search),
+    // and a flag that would change nothing is refused rather than ignored.
+    for (const f of ["temperature", "top-k", "top-p"] as const) {
+      if (v[f] !== undefined && !v.sample) {
+        throw new MaskwiseError(`--${f} only applies with --sample`, {
+          code: "E_ARG",
+          where: `maskwise ${NAME} --${f}`,
+          hint: `add --sample to sample with --${f} ${v[f]}, or drop it for greedy decoding`,
+        });
+      }
+    }
+    if (v.sample && beam > 1) {
+      throw new MaskwiseError("--sample and --beam are two ways to decode", {
+        code: "E_ARG",
+        where: `maskwise ${NAME} --sample --beam ${beam}`,
+        hint: "choose one",
+      });
+    }
     const sampling = {
       temperature: numberFlag(NAME, "temperature", v.temperature, 1, { min: 0 }),
       topK: numberFlag(NAME, "top-k", v["top-k"], 0, { min: 0, integer: true }),
       topP: numberFlag(NAME, "top-p", v["top-p"], 1, { min: 0 }),
       seed: numberFlag(NAME, "seed", v.seed, 0, { integer: true }),
     };
+    if (!(sampling.temperature > 0)) {
+      throw new MaskwiseError("--temperature must be above 0", {
+        code: "E_ARG",
+        where: `maskwise ${NAME} --temperature ${v.temperature}`,
+        hint: "a temperature near 0 approaches greedy decoding: for that, drop --sample",
+      });
+    }
+    if (!(sampling.topP > 0 && sampling.topP <= 1)) {
+      throw new MaskwiseError("--top-p must be above 0 and at most 1", {
+        code: "E_ARG",
+        where: `maskwise ${NAME} --top-p ${v["top-p"]}`,
+        hint: "the share of probability mass sampled from, e.g. 0.9; 1 keeps every token",
+      });
+    }
     const gen = { startToken: cfg.bos_token_id, eosToken: cfg.eos_token_id, maxLength: maxNew };
     const flush = (lines: string[]) => {
       const prompts = lines.map((l) =>

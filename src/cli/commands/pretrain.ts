@@ -4,6 +4,7 @@
 // each example is drawn anew every epoch from (seed, epoch, line), so --resume stays exact.
 import { readTextLines } from "../../node/task-data.js";
 import {
+  dataFlagsToSave,
   type Flags,
   interruptFlag,
   intFlag,
@@ -12,6 +13,7 @@ import {
   RUN_FLAGS,
   removeCheckpoint,
   required,
+  resumeDataFlags,
   runFlagsHelp,
   runModel,
   runSeed,
@@ -85,7 +87,12 @@ export const command: Command = {
       true,
     );
     const flags = v as Flags;
-    required(NAME, flags, ["objective", "out"]);
+    required(NAME, flags, ["out"]);
+    // A resumed run reads the files it was started with (and they need not be given again).
+    const run = openRun(NAME, flags);
+    if (positionals.length > 0 && v.train === undefined) flags.train = [];
+    resumeDataFlags(run, flags, ["objective", "train", "valid"], { multiple: ["train", "valid"] });
+    required(NAME, flags, ["objective"]);
     const objectiveName = v.objective as ObjectiveName;
     if (!OBJECTIVES.includes(objectiveName)) {
       throw new MaskwiseError(`unknown objective '${v.objective}'`, {
@@ -96,7 +103,6 @@ export const command: Command = {
     }
     const trainFiles = [...(v.train ?? []), ...positionals];
     if (trainFiles.length === 0) required(NAME, flags, ["train"]);
-    const run = openRun(NAME, flags);
     const seed = runSeed(run, flags);
     // A resumed run rebuilds its data as it was started (flags given now override).
     const was = run.saved.data ?? {};
@@ -128,6 +134,13 @@ export const command: Command = {
       const held = new Set(new Rng(20240601).shuffle(trainLines.map((_, i) => i)).slice(0, n));
       validLines = trainLines.filter((_, i) => held.has(i));
       trainLines = trainLines.filter((_, i) => !held.has(i));
+    }
+    if (validLines.length === 0) {
+      throw new MaskwiseError("the validation data is empty", {
+        code: "E_DATA",
+        where: v.valid && v.valid.length > 0 ? v.valid.join(", ") : "--valid-fraction",
+        hint: "give validation lines (--valid, or a --valid-fraction above 0): evaluation, checkpoints/best and --patience need them",
+      });
     }
     progress(
       `pretrain: ${trainLines.length} training lines, ${validLines.length} validation lines`,
@@ -161,7 +174,13 @@ export const command: Command = {
     const validSeqs = encode(validLines);
     const options = trainerOptions(run, flags, seed, {
       labelSmoothing: 0,
-      data: { objective: objectiveName, rate, wholeWord, maxLen },
+      data: {
+        objective: objectiveName,
+        rate,
+        wholeWord,
+        maxLen,
+        ...dataFlagsToSave({ train: trainFiles, valid: v.valid }, ["train", "valid"]),
+      },
     });
     const data = fixed
       ? {

@@ -8,6 +8,7 @@ import type { DecoderOnlyModel } from "../../models/decoder-only.js";
 import type { EncoderDecoderModel } from "../../models/encoder-decoder.js";
 import { readFields } from "../../node/task-data.js";
 import {
+  dataFlagsToSave,
   type Flags,
   interruptFlag,
   intFlag,
@@ -15,6 +16,7 @@ import {
   RUN_FLAGS,
   removeCheckpoint,
   required,
+  resumeDataFlags,
   runFlagsHelp,
   runModel,
   runSeed,
@@ -36,6 +38,8 @@ import { metricsLog, progress, progressBar, progressDone } from "../timing.js";
 
 const NAME = "train";
 const TASKS = ["translation", "summarization", "dialogue", "qa", "lm"] as const;
+/** The data files of a run, saved with it so that --resume needs none of them. */
+const DATA_FLAGS = ["train-src", "train-tgt", "valid-src", "valid-tgt", "train", "valid"];
 type Task = (typeof TASKS)[number];
 
 /** Default fields of each task (JSON lines; TSV files default to columns 0 and 1). */
@@ -111,6 +115,8 @@ export const command: Command = {
     });
     const flags = v as Flags;
     const run = openRun(NAME, flags);
+    // A resumed run reads the files it was started with (and they need not be given again).
+    resumeDataFlags(run, flags, DATA_FLAGS);
     // A resumed run keeps its task, fields and lengths unless flags say otherwise.
     const was = run.saved.data ?? {};
     const task = (v.task ?? was.task ?? "translation") as Task;
@@ -164,6 +170,13 @@ export const command: Command = {
       train = await read(v.train as string);
       valid = await read(v.valid as string);
     }
+    if (valid.length === 0) {
+      throw new MaskwiseError("the validation data is empty", {
+        code: "E_DATA",
+        where: String(task === "translation" ? v["valid-src"] : v.valid),
+        hint: "give validation examples: evaluation, checkpoints/best and --patience need them",
+      });
+    }
     progress(`train: ${train.length} training examples, ${valid.length} validation examples`);
 
     const { tokenizer: tok, trained } = runTokenizer(run, flags, () =>
@@ -189,7 +202,7 @@ export const command: Command = {
     const options = trainerOptions(run, flags, seed, {
       labelSmoothing: 0.1,
       mask: kind === "decoder-only" ? "prefix" : undefined,
-      data: { task, maxLen, ...fieldNames },
+      data: { task, maxLen, ...fieldNames, ...dataFlagsToSave(flags, DATA_FLAGS) },
     });
     const mask: DecoderMask = options.mask ?? "prefix";
 
