@@ -16,7 +16,13 @@ import type { Trainer, TrainerOptions } from "../train/trainer.js";
 import { MaskwiseError } from "../util/errors.js";
 import { readText } from "./files.js";
 import { DirectoryStore } from "./run-store.js";
-import { checkSameTokenizer, initFrom, loadTokenizer, modelConfigFor } from "./training-setup.js";
+import {
+  checkModelTokenizer,
+  checkSameTokenizer,
+  initFrom,
+  loadTokenizer,
+  modelConfigFor,
+} from "./training-setup.js";
 
 /** The flags of every training command (node:util parseArgs options). */
 export const RUN_FLAGS = {
@@ -295,11 +301,20 @@ export function runTokenizer(
 ): { tokenizer: Tokenizer; trained: boolean } {
   const init = v["init-from"] as string | undefined;
   const given = v.tokenizer as string | undefined;
-  if (run.resume)
-    return { tokenizer: loadTokenizer(join(run.lastDir, "tokenizer.json")), trained: false };
+  if (run.resume) {
+    const path = join(run.lastDir, "tokenizer.json");
+    const tokenizer = loadTokenizer(path);
+    checkModelTokenizer(run.lastDir, tokenizer, path, Number.POSITIVE_INFINITY);
+    return { tokenizer, trained: false };
+  }
   if (given && init) checkSameTokenizer(given, init);
   const path = given ?? (init ? join(init, "tokenizer.json") : undefined);
-  if (path) return { tokenizer: loadTokenizer(path), trained: false };
+  if (path) {
+    const tokenizer = loadTokenizer(path);
+    // The weights --init-from starts from must be the ones this tokenizer was made for.
+    if (init) checkModelTokenizer(init, tokenizer, path, Number.POSITIVE_INFINITY);
+    return { tokenizer, trained: false };
+  }
   const vocabSize = intFlag(run.command, v, "vocab-size", 8000, 16);
   if (vocabSize > MAX_VOCAB) {
     throw new MaskwiseError(`--vocab-size must be at most ${MAX_VOCAB}`, {

@@ -2,7 +2,8 @@
 // tokenizer (given, inherited, or trained on the training text), building the model config from
 // a preset with the tokenizer's special ids, and loading weights to start from (across model
 // kinds: a masked-LM encoder into the encoder of an encoder-decoder).
-import { existsSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { closeSync, existsSync, openSync, readSync } from "node:fs";
 import { join } from "node:path";
 import { checkFiniteWeights } from "../io/finite.js";
 import { parseSafetensors } from "../io/safetensors.js";
@@ -31,6 +32,86 @@ export async function readPairs(
 
 export function loadTokenizer(path: string): Tokenizer {
   return tokenizerFromString(readText(path, "tokenizer.json"), path);
+}
+
+/** The SHA-256 of a tokenizer.json's text, as `sha256sum tokenizer.json` prints it. */
+export function tokenizerHash(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
+
+/**
+ * What a training run writes with every checkpoint for its tokenizer: tokenizer.json, and its
+ * hash in model.safetensors' metadata (tokenizer_sha256), which binds the two files together.
+ */
+export function tokenizerCheckpointHooks(tok: Tokenizer): {
+  extraFiles: Record<string, string>;
+  weightsMetadata: Record<string, string>;
+} {
+  const text = tokenizerToString(tok);
+  return {
+    extraFiles: { "tokenizer.json": text },
+    weightsMetadata: { tokenizer_sha256: tokenizerHash(text) },
+  };
+}
+
+/** The __metadata__ of a safetensors file, from its header alone (the weights are not read). */
+export function safetensorsMetadata(path: string): Record<string, string> {
+  let fd: number | null = null;
+  try {
+    fd = openSync(path, "r");
+    const size = Buffer.alloc(8);
+    if (readSync(fd, size, 0, 8, 0) < 8) return {};
+    const n = Number(size.readBigUInt64LE(0));
+    if (!(n > 0 && n < 100_000_000)) return {};
+    const header = Buffer.alloc(n);
+    readSync(fd, header, 0, n, 8);
+    const meta = JSON.parse(header.toString("utf8")).__metadata__;
+    return meta && typeof meta === "object" ? meta : {};
+  } catch {
+    // A file that cannot be read is reported by whatever loads its weights.
+    return {};
+  } finally {
+    if (fd !== null) closeSync(fd);
+  }
+}
+
+/**
+ * Fails unless `tok` (read from `tokPath`) belongs to the model in `dir`: its hash must be the
+ * one the weights were saved with (when they were saved with one), and its ids must fit the
+ * model's `vocabSize` embedding rows. A tokenizer of another run with the same vocabulary size
+ * would otherwise give garbage silently, a larger one an index error deep in a gather.
+ */
+export function checkModelTokenizer(
+  dir: string,
+  tok: Tokenizer,
+  tokPath: string,
+  vocabSize: number,
+): void {
+  const weights = join(dir, "model.safetensors");
+  const want = safetensorsMetadata(weights).tokenizer_sha256;
+  // The file's bytes, or (a file reformatted by hand) the tokenizer they hold, written as maskwise
+  // writes it.
+  if (
+    want !== undefined &&
+    tokenizerHash(readText(tokPath, "tokenizer.json")) !== want &&
+    tokenizerHash(tokenizerToString(tok)) !== want
+  ) {
+    throw new MaskwiseError(`${tokPath} is not the tokenizer ${weights} was trained with`, {
+      code: "E_TOKENIZER",
+      where: `${tokPath}, ${weights}`,
+      hint: "put back the tokenizer.json saved with these weights (model.safetensors records its sha256 as tokenizer_sha256)",
+    });
+  }
+  if (tok.vocabSize > vocabSize) {
+    throw new MaskwiseError(
+      `${tokPath} has ${tok.vocabSize} tokens, more than the ${vocabSize} embedding rows of ${weights}`,
+      {
+        code: "E_TOKENIZER",
+        where: `${tokPath}, ${weights}`,
+        hint: "use the tokenizer.json the model was trained with",
+      },
+    );
+  }
 }
 
 /** Trains a joint tokenizer on both sides of the training pairs. */

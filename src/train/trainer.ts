@@ -102,6 +102,8 @@ export interface TrainerHooks<M extends TrainableModel = EncoderDecoderModel> {
   onMetrics?: (record: Record<string, unknown>) => void;
   /** Extra files for every checkpoint (tokenizer.json). */
   extraFiles?: Record<string, string>;
+  /** Extra __metadata__ for model.safetensors (the tokenizer's hash, binding the two files). */
+  weightsMetadata?: Record<string, string>;
   /** Deletes checkpoint `name` (an epoch checkpoint past --keep-epochs); absent = keep all. */
   removeCheckpoint?: (name: string) => void;
   /**
@@ -521,7 +523,7 @@ export class Trainer<M extends TrainableModel = EncoderDecoderModel> {
     const named = this.model.namedParameters();
     const weights = serializeSafetensors(
       named.map(([n, p]) => [n, { shape: p.shape, data: p.f32 }]),
-      { format: "pt" },
+      { format: "pt", ...(this.hooks.weightsMetadata ?? {}) },
     );
     const opt: [string, { shape: readonly number[]; data: Float32Array }][] = [];
     const seen = new Set<unknown>();

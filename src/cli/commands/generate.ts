@@ -12,7 +12,7 @@ import { sample } from "../../decode/sampling.js";
 import type { Hypothesis } from "../../decode/types.js";
 import { readText } from "../../node/files.js";
 import { loadDecoderOnly } from "../../node/model-dir.js";
-import { loadTokenizer } from "../../node/training-setup.js";
+import { checkModelTokenizer, loadTokenizer } from "../../node/training-setup.js";
 import { promptDecoder, trainedMask, trainedOnPairs } from "../../train/generate.js";
 import type { DecoderMask } from "../../train/tasks.js";
 import { MaskwiseError } from "../../util/errors.js";
@@ -93,6 +93,7 @@ export const command: Command = {
     const endWithEos = mask === "prefix" || trained.pairs;
     const model = loadDecoderOnly(v.model);
     const tok = loadTokenizer(join(v.model, "tokenizer.json"));
+    checkModelTokenizer(v.model, tok, join(v.model, "tokenizer.json"), model.config.vocab_size);
     const cfg = model.config;
     const maxNew = numberFlag(NAME, "max-new-tokens", v["max-new-tokens"], 64, {
       min: 1,

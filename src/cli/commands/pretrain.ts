@@ -21,7 +21,8 @@ import {
   runTokenizer,
   trainerOptions,
 } from "../../node/train-run.js";
-import { sentinelTokens, tokenizerToString } from "../../tokenizer/index.js";
+import { tokenizerCheckpointHooks } from "../../node/training-setup.js";
+import { sentinelTokens } from "../../tokenizer/index.js";
 import { noisedExamples } from "../../train/examples.js";
 import {
   DEFAULT_RATE,
@@ -194,7 +195,7 @@ export const command: Command = {
         };
     const stop = interruptFlag();
     const trainer = new Trainer(model, data, options, run.store, {
-      extraFiles: { "tokenizer.json": tokenizerToString(tok) },
+      ...tokenizerCheckpointHooks(tok),
       shouldStop: stop.stopped,
       removeCheckpoint: removeCheckpoint(run),
       onMetrics: metricsLog(`pretrain ${objectiveName}`),

@@ -9,9 +9,13 @@ import { getDataset } from "../../node/datasets.js";
 import { loadEncoderDecoder } from "../../node/model-dir.js";
 import { DirectoryStore } from "../../node/run-store.js";
 import { claimOut } from "../../node/train-run.js";
-import { modelConfigFor, readPairs, trainJointTokenizer } from "../../node/training-setup.js";
+import {
+  modelConfigFor,
+  readPairs,
+  tokenizerCheckpointHooks,
+  trainJointTokenizer,
+} from "../../node/training-setup.js";
 import { seq2seq } from "../../objectives/lm.js";
-import { tokenizerToString } from "../../tokenizer/index.js";
 import { Trainer } from "../../train/trainer.js";
 import { translateLines } from "../../train/translate.js";
 import { MaskwiseError } from "../../util/errors.js";
@@ -147,7 +151,7 @@ export const command: Command = {
       },
       store,
       {
-        extraFiles: { "tokenizer.json": tokenizerToString(tok) },
+        ...tokenizerCheckpointHooks(tok),
         shouldStop: () => interrupted,
         evaluate: (m): Record<string, number> => ({
           valid_bleu: corpusBleu(

@@ -24,10 +24,9 @@ import {
   runTokenizer,
   trainerOptions,
 } from "../../node/train-run.js";
-import { readPairs } from "../../node/training-setup.js";
+import { readPairs, tokenizerCheckpointHooks } from "../../node/training-setup.js";
 import { causalLM, prefixLM, seq2seq } from "../../objectives/lm.js";
 import type { Example } from "../../objectives/types.js";
-import { tokenizerToString } from "../../tokenizer/index.js";
 import { continuePrompts } from "../../train/generate.js";
 import type { DecoderMask, TrainableModel } from "../../train/tasks.js";
 import { Trainer } from "../../train/trainer.js";
@@ -274,7 +273,7 @@ export const command: Command = {
 
     const stop = interruptFlag();
     const trainer = new Trainer(model, { train: trainEx, valid: validEx }, options, run.store, {
-      extraFiles: { "tokenizer.json": tokenizerToString(tok) },
+      ...tokenizerCheckpointHooks(tok),
       shouldStop: stop.stopped,
       removeCheckpoint: removeCheckpoint(run),
       onMetrics: metricsLog("train"),

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { Bf16Weights } from "../../models/decode-step.js";
 import { loadEncoderDecoder } from "../../node/model-dir.js";
-import { loadTokenizer } from "../../node/training-setup.js";
+import { checkModelTokenizer, loadTokenizer } from "../../node/training-setup.js";
 import { translateLines } from "../../train/translate.js";
 import { MaskwiseError } from "../../util/errors.js";
 import { type Command, numberFlag, parseFlags } from "../command.js";
@@ -52,6 +52,7 @@ export const command: Command = {
     }
     const model = loadEncoderDecoder(v.model);
     const tok = loadTokenizer(join(v.model, "tokenizer.json"));
+    checkModelTokenizer(v.model, tok, join(v.model, "tokenizer.json"), model.config.vocab_size);
     const beam = numberFlag(NAME, "beam", v.beam, 5, { min: 1, integer: true });
     const nBest = numberFlag(NAME, "n-best", v["n-best"], 1, { min: 1, integer: true });
     const batchSize = numberFlag(NAME, "batch-size", v["batch-size"], 32, {
