@@ -72,7 +72,9 @@ export function runFlagsHelp(labelSmoothing: number): string {
   --schedule KIND        inverse-sqrt (default): after warmup, lr * sqrt(warmup / step);
                          linear or cosine: after warmup, down to 0 at the end of the budget
                          (--max-steps, --max-epochs or --max-minutes, whichever ends first)
-  --warmup N             updates of linear warmup to the peak (default 4000)
+  --warmup N             updates of linear warmup to the peak (default: a tenth of the budget
+                         in updates, from --max-steps or --max-epochs, at most 4000; 4000
+                         with --max-minutes alone)
   --label-smoothing X    default ${labelSmoothing}
   --dropout X            default 0.1
   --weight-decay X       default 0.0001 (never on biases and norms)
@@ -489,6 +491,10 @@ export function trainerOptions(
       lr: pick("lr", () => num("lr", 5e-4), savedSchedule?.lr, 5e-4),
       warmup: pick("warmup", () => int("warmup", 4000), savedSchedule?.warmup, 4000),
     },
+    // Neither given nor the run's: a tenth of the budget, as long as the budget is in updates.
+    ...(v.warmup === undefined && savedSchedule?.warmup === undefined
+      ? { warmupShare: DEFAULT_WARMUP_SHARE }
+      : {}),
     labelSmoothing: pick(
       "label-smoothing",
       () => num("label-smoothing", defaults.labelSmoothing),
@@ -507,6 +513,9 @@ export function trainerOptions(
     seed,
   };
 }
+
+/** The default warmup's share of a run's budget in updates (at most 4000 updates). */
+export const DEFAULT_WARMUP_SHARE = 0.1;
 
 /** Deletes a checkpoint of the run (an epoch checkpoint older than --keep-epochs). */
 export function removeCheckpoint(run: RunDir): (name: string) => void {

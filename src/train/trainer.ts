@@ -53,6 +53,14 @@ export interface TrainerOptions {
   /** Batches accumulated per update. */
   updateFreq?: number;
   schedule: ScheduleSpec;
+  /**
+   * When set, the warmup is this share of the run's budget in updates (--max-steps, or
+   * --max-epochs times the updates of an epoch, whichever ends first), at most the schedule's
+   * own warmup: a default warmup of 4000 updates never warms up a 300-update run. Resolved once,
+   * when the run starts; the resolved warmup is what the checkpoints save, so a resumed run keeps
+   * it. Without a budget in updates (a time limit alone) the schedule's warmup stands.
+   */
+  warmupShare?: number;
   weightDecay?: number;
   betas?: [number, number];
   adamEps?: number;
@@ -167,6 +175,8 @@ function asSource(e: Examples): ExampleSource {
 
 export class Trainer<M extends TrainableModel = EncoderDecoderModel> {
   state: TrainerState;
+  /** The options, with warmupShare resolved into the schedule (what checkpoints save). */
+  readonly options: TrainerOptions;
   readonly optimizer: AdamW;
   readonly task: TrainTask;
   readonly train: ExampleSource;
@@ -177,10 +187,11 @@ export class Trainer<M extends TrainableModel = EncoderDecoderModel> {
   constructor(
     readonly model: M,
     data: { train: Examples; valid: Examples },
-    readonly options: TrainerOptions,
+    options: TrainerOptions,
     readonly store: RunStore,
     readonly hooks: TrainerHooks<M> = {},
   ) {
+    this.options = options;
     this.train = asSource(data.train);
     this.valid = asSource(data.valid);
     if (this.train.size === 0) {
@@ -210,8 +221,9 @@ export class Trainer<M extends TrainableModel = EncoderDecoderModel> {
       ),
       { lr: 0, beta1: b1, beta2: b2, eps: options.adamEps ?? 1e-8 },
     );
-    this.schedule = makeSchedule(options.schedule);
     this.trainLengths = Array.from({ length: this.train.size }, (_, i) => this.train.lengthOf(i));
+    this.options = this.resolveWarmup(options);
+    this.schedule = makeSchedule(this.options.schedule);
     this.state = {
       step: 0,
       epoch: 0,
@@ -223,6 +235,21 @@ export class Trainer<M extends TrainableModel = EncoderDecoderModel> {
       trainSeconds: 0,
       seed: options.seed,
     };
+  }
+
+  /** The options with warmupShare turned into the schedule's warmup (see TrainerOptions). */
+  private resolveWarmup(options: TrainerOptions): TrainerOptions {
+    const { warmupShare, ...rest } = options;
+    const spec = options.schedule;
+    if (warmupShare === undefined || !("warmup" in spec) || spec.warmup === undefined) return rest;
+    const perEpoch = Math.ceil(this.epochBatches(0).length / (options.updateFreq ?? 1));
+    const budget = Math.min(
+      options.maxSteps ?? Number.POSITIVE_INFINITY,
+      (options.maxEpochs ?? Number.POSITIVE_INFINITY) * perEpoch,
+    );
+    if (!Number.isFinite(budget)) return rest;
+    const warmup = Math.min(spec.warmup, Math.max(1, Math.round(warmupShare * budget)));
+    return { ...rest, schedule: { ...spec, warmup } as ScheduleSpec };
   }
 
   private epochBatches(epoch: number): number[][] {
