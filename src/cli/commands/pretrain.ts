@@ -66,7 +66,12 @@ Pretraining options:
 Training options:
 ${runFlagsHelp(0)}
 
-Ctrl-C saves checkpoints/last and exits; --resume continues from there.`;
+Ctrl-C saves checkpoints/last and exits (status 130) before the next update; a second Ctrl-C
+quits at once. --resume continues from there, with the data files the run was started with.
+A fresh run refuses an --out that is not empty (--resume continues it, --overwrite replaces it).
+Updates whose loss or gradients are not finite are skipped; three in a row stop the run
+(status 1, "training diverged"), and no checkpoint ever holds a weight that is not finite.
+When stderr is not a terminal, every metrics line and evaluation is printed there as plain text.`;
 
 export const command: Command = {
   path: ["pretrain"],
