@@ -4,7 +4,7 @@
 // kinds: a masked-LM encoder into the encoder of an encoder-decoder).
 import { createHash } from "node:crypto";
 import { closeSync, existsSync, openSync, readSync } from "node:fs";
-import { join } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { checkFiniteWeights } from "../io/finite.js";
 import { parseSafetensors } from "../io/safetensors.js";
 import { type ModelConfig, PRESETS, resolveConfig } from "../models/config.js";
@@ -89,6 +89,11 @@ export function checkModelTokenizer(
 ): void {
   const weights = join(dir, "model.safetensors");
   const want = safetensorsMetadata(weights).tokenizer_sha256;
+  // Both files by name; the folder once, as where, when they share it.
+  const same = dirname(resolve(tokPath)) === resolve(dir);
+  const tokName = same ? basename(tokPath) : tokPath;
+  const weightsName = same ? "model.safetensors" : weights;
+  const where = same ? dir : `${tokPath}, ${weights}`;
   // The file's bytes, or (a file reformatted by hand) the tokenizer they hold, written as maskwise
   // writes it.
   if (
@@ -96,18 +101,18 @@ export function checkModelTokenizer(
     tokenizerHash(readText(tokPath, "tokenizer.json")) !== want &&
     tokenizerHash(tokenizerToString(tok)) !== want
   ) {
-    throw new MaskwiseError(`${tokPath} is not the tokenizer ${weights} was trained with`, {
+    throw new MaskwiseError(`${tokName} is not the tokenizer ${weightsName} was trained with`, {
       code: "E_TOKENIZER",
-      where: `${tokPath}, ${weights}`,
+      where,
       hint: "put back the tokenizer.json saved with these weights (model.safetensors records its sha256 as tokenizer_sha256)",
     });
   }
   if (tok.vocabSize > vocabSize) {
     throw new MaskwiseError(
-      `${tokPath} has ${tok.vocabSize} tokens, more than the ${vocabSize} embedding rows of ${weights}`,
+      `${tokName} has ${tok.vocabSize} tokens, more than the ${vocabSize} embedding rows of ${weightsName}`,
       {
         code: "E_TOKENIZER",
-        where: `${tokPath}, ${weights}`,
+        where,
         hint: "use the tokenizer.json the model was trained with",
       },
     );
