@@ -119,3 +119,18 @@ test("generate: sampling flags need --sample and sensible values", () => {
   const ok = gen(["--sample", "--top-p", "0.9", "--max-new-tokens", "3"]);
   assert.equal(ok.status, 0, ok.stderr);
 });
+
+test("pretrain --resume needs neither --objective nor the training files", () => {
+  const { dir, config } = tinyTranslation("pretrainresume");
+  const out = join(dir, "r");
+  const first = maskwise([
+    ...["pretrain", "--objective", "clm", "--train", join(dir, "text.txt"), "--model", config],
+    ...["--vocab-size", "50", "--max-tokens", "24", "--max-steps", "1", "--out", out],
+  ]);
+  assert.equal(first.status, 0, first.stderr);
+  const more = maskwise(["pretrain", "--resume", "--out", out, "--max-steps", "2"]);
+  assert.equal(more.status, 0, more.stderr);
+  const line = JSON.parse(more.stdout.trim().split("\n").at(-1) ?? "{}");
+  assert.equal(line.step, 2);
+  assert.equal(line.objective, "clm");
+});
