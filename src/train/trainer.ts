@@ -442,7 +442,7 @@ export class Trainer<M extends TrainableModel = EncoderDecoderModel> {
               {
                 code: "E_DIVERGED",
                 where: `step ${this.state.step + 1}, learning rate ${this.schedule(this.state.step + 1, spent(batches.length)).toPrecision(3)}`,
-                hint: "lower --lr or the --warmup peak, or clip with --clip-norm 1; the checkpoints hold the last finite weights",
+                hint: "lower --lr, or clip gradients with --clip-norm 1; the checkpoints hold the last finite weights",
                 kind: "failure",
               },
             );
