@@ -91,7 +91,8 @@ export function runFlagsHelp(labelSmoothing: number): string {
   --freeze LIST          keep parameter groups fixed (comma list of encoder, decoder,
                          embeddings): no gradient, no update, no weight decay
   --resume               continue the run in --out exactly where it stopped, with the options
-                         it was started with (flags given now override them)
+                         and data files it was started with (flags given now override them;
+                         --task, --model, --tokenizer and --init-from may not change)
   --overwrite            start afresh in an --out that holds a run: its metrics.jsonl, curves
                          and checkpoints are deleted first (without it, or --resume, a folder
                          that is not empty is refused)
