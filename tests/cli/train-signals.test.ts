@@ -141,7 +141,9 @@ test("kill -9 between checkpoints: --resume from the last one logs the same loss
   assert.equal(killed.status, 137);
   const saved = checkpointStep(out);
   const logged = Math.max(...losses(out).keys());
-  assert.ok(saved % 4 === 0 && saved >= 4 && saved < logged, `saved ${saved}, logged ${logged}`);
+  // Usually some updates after the last checkpoint are lost (the kill may also land right after
+  // one is written, or while one is being swapped in).
+  assert.ok(saved % 4 === 0 && saved >= 4 && saved <= logged, `saved ${saved}, logged ${logged}`);
   // Every line the killed run wrote must be what the straight run writes too.
   const before = losses(out);
 
