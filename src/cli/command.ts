@@ -25,8 +25,20 @@ export function parseFlags<O extends Options>(
   options: O,
   allowPositionals = false,
 ) {
+  // "--max-steps -3": parseArgs takes -3 for an option and fails with a message about dashes;
+  // joined as "--max-steps=-3", the value reaches the flag's own check ("must be >= 1").
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const next = argv[i + 1];
+    if (next !== undefined && /^-\.?\d/.test(next) && isValueFlag(options, argv[i])) {
+      args.push(`${argv[i]}=${next}`);
+      i++;
+    } else {
+      args.push(argv[i]);
+    }
+  }
   try {
-    return parseArgs({ args: argv, options, allowPositionals, strict: true });
+    return parseArgs({ args, options, allowPositionals, strict: true });
   } catch (e) {
     throw new MaskwiseError((e as Error).message.replace(/\. To specify.*$/s, ""), {
       code: "E_ARG",
@@ -34,6 +46,12 @@ export function parseFlags<O extends Options>(
       hint: `see 'maskwise ${command} --help'`,
     });
   }
+}
+
+/** Whether `arg` is a long option of `options` that takes a value ("--max-steps"). */
+function isValueFlag(options: Options, arg: string | undefined): boolean {
+  if (!arg?.startsWith("--") || arg.includes("=")) return false;
+  return options[arg.slice(2)]?.type === "string";
 }
 
 export { numberFlag } from "../util/flags.js";

@@ -133,3 +133,41 @@ export function progressBar(
     stream.write(`\r\x1b[K${line}`);
   };
 }
+
+/** 0.000125 -> "1.250e-4", 5.1234 -> "5.123": four significant digits, compact either way. */
+function short(x: unknown): string {
+  if (typeof x !== "number") return String(x);
+  if (!Number.isFinite(x)) return String(x).toLowerCase();
+  if (Number.isInteger(x)) return String(x);
+  const a = Math.abs(x);
+  return a !== 0 && (a < 1e-3 || a >= 1e6) ? x.toExponential(3) : String(Number(x.toPrecision(4)));
+}
+
+/**
+ * One plain line per metrics record (a training line every log interval, an evaluation, a
+ * skipped update), for the trainer's onMetrics, so a run piped to a file or a CI log can be
+ * followed while it goes:
+ *   train: step 20 epoch 0 loss 5.123 lr 2.5e-4 4879 tok/s
+ *   train: step 20 valid_loss 4.9 valid_ppl 134.3 valid_bleu 1.23
+ * On a terminal the progress bar shows the run; only a skipped update is printed there too,
+ * above the bar (which the next update redraws).
+ */
+export function metricsLog(
+  label: string,
+  { stream = process.stderr as ProgressStream } = {},
+): (record: Record<string, unknown>) => void {
+  return (r) => {
+    let text: string;
+    if ("skipped_update" in r) {
+      text = `skipped update ${Number(r.step) + 1}: the ${r.skipped_update}`;
+    } else if (stream.isTTY) {
+      return;
+    } else if ("loss" in r) {
+      text = `step ${r.step} epoch ${r.epoch} loss ${short(r.loss)} lr ${short(r.lr)} ${short(Math.round(Number(r.tokens_per_s)))} tok/s`;
+    } else {
+      const valid = Object.entries(r).filter(([k]) => k.startsWith("valid_"));
+      text = `step ${r.step} ${valid.map(([k, x]) => `${k} ${short(x)}`).join(" ")}`;
+    }
+    stream.write(`${stream.isTTY ? "\r\x1b[K" : ""}${label}: ${text}\n`);
+  };
+}

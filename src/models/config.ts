@@ -158,7 +158,7 @@ export function resolveConfig(raw: Record<string, unknown>, source = "config"): 
   if (!["encoder-decoder", "decoder-only", "encoder-only"].includes(c.maskwise_arch))
     bad("maskwise_arch", "must be encoder-decoder, decoder-only or encoder-only");
   if (!["relu", "gelu", "gelu_new", "silu"].includes(c.activation_function))
-    bad("activation_function", "must be relu, gelu, gelu_new or silu");
+    bad("activation_function", "must be relu or gelu (or gelu_new, silu)");
   if (!["interleaved", "halves"].includes(c.sinusoid_layout))
     bad("sinusoid_layout", "must be interleaved or halves");
   if (!["sinusoidal", "learned"].includes(c.position_embedding))

@@ -20,6 +20,19 @@ export function nativeBackend(): NativeBackend | string {
 /** Chooses and activates the backend once per process; later calls return the same one. */
 export function initBackend(env: NodeJS.ProcessEnv = process.env): Backend {
   if (chosen) return chosen;
+  // A bad thread count used to make the addon "unavailable": a silent fall back to the reference
+  // backend, ten times slower, said only on a terminal. It is a setting to fix, not to work around.
+  const threads = (env.MASKWISE_THREADS ?? "").trim();
+  if (threads !== "" && !/^[1-9]\d*$/.test(threads)) {
+    throw new MaskwiseError(
+      `MASKWISE_THREADS must be a positive integer, got '${env.MASKWISE_THREADS}'`,
+      {
+        code: "E_ENV",
+        where: "MASKWISE_THREADS",
+        hint: "unset it to use every core, or set the number of threads (e.g. 4)",
+      },
+    );
+  }
   const wanted = (env.MASKWISE_BACKEND ?? "").trim().toLowerCase();
   if (wanted !== "" && wanted !== "native" && wanted !== "reference") {
     throw new MaskwiseError(

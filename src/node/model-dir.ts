@@ -3,6 +3,7 @@
 // and every tensor; writing is atomic file by file.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { checkFiniteWeights } from "../io/finite.js";
 import { serializeSafetensors } from "../io/safetensors.js";
 import type { ModelConfig } from "../models/config.js";
 import type { DecoderOnlyModel } from "../models/decoder-only.js";
@@ -57,6 +58,7 @@ export function loadModel(dir: string, want?: Structure): FamilyModel {
   // model.safetensors, sharded safetensors or pytorch_model.bin, as transformers looks for them.
   const weights = loadWeights(dir);
   loadFileState(model, weights.tensors, weights.files.length === 1 ? weights.files[0] : dir);
+  checkFiniteWeights(model.namedParameters(), weights.files.length === 1 ? weights.files[0] : dir);
   model.eval();
   return model;
 }

@@ -1,9 +1,21 @@
 // A run directory (../shared/CLI.md): metrics.jsonl, and checkpoints/<name>/ model directories
-// written atomically file by file (a checkpoint being written never replaces a good one with a
-// half-written one: every file goes to a temporary name first, then is renamed into place).
+// written atomically as a whole: a checkpoint is written into checkpoints/.<name>.partial/, then
+// swapped in by two renames (the old one aside to .<name>.old, the new one into place), so a
+// process killed at any moment leaves either the old checkpoint or the new one, never a mix of
+// their files (a model of one step with the optimizer state of another). Nothing is created
+// before the first line or checkpoint is written: a run that fails to start leaves no folder.
 // Beside metrics.jsonl it keeps curves.svg and curves.png (src/train/curves.ts), redrawn after
 // every evaluation line and once more by finish().
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { curvesPng, curvesSvg } from "../train/curves.js";
 import { type MetricsRecord, parseMetricsJsonl } from "../train/metrics-log.js";
@@ -26,20 +38,27 @@ export class DirectoryStore implements RunStore {
   /** Every record of metrics.jsonl, read once when the first line is appended. */
   private records: MetricsRecord[] | null = null;
 
-  constructor(readonly dir: string) {
+  private made = false;
+
+  constructor(readonly dir: string) {}
+
+  private ensureDir(): void {
+    if (this.made) return;
     try {
-      mkdirSync(join(dir, "checkpoints"), { recursive: true });
+      mkdirSync(join(this.dir, "checkpoints"), { recursive: true });
     } catch (e) {
       throw new MaskwiseError(`cannot create the run directory: ${(e as Error).message}`, {
         code: "E_FILE",
-        where: dir,
+        where: this.dir,
         hint: "check the path and permissions",
         kind: "failure",
       });
     }
+    this.made = true;
   }
 
   appendMetrics(record: Record<string, unknown>): void {
+    this.ensureDir();
     const records = this.loadRecords();
     const line = JSON.stringify(record);
     appendFileSync(join(this.dir, "metrics.jsonl"), `${line}\n`);
@@ -81,16 +100,44 @@ export class DirectoryStore implements RunStore {
   }
 
   writeCheckpoint(name: string, files: Record<string, Uint8Array | string>): void {
-    const folder = join(this.dir, "checkpoints", name);
-    mkdirSync(folder, { recursive: true });
-    // The model weights go last: a reader that finds them finds the rest complete too.
-    const order = Object.keys(files).sort(
-      (a, b) => Number(a === "model.safetensors") - Number(b === "model.safetensors"),
-    );
-    for (const f of order) atomicWrite(join(folder, f), files[f]);
+    this.ensureDir();
+    const root = join(this.dir, "checkpoints");
+    const folder = join(root, name);
+    const partial = join(root, `.${name}.partial`);
+    const old = join(root, `.${name}.old`);
+    try {
+      rmSync(partial, { recursive: true, force: true });
+      mkdirSync(partial);
+      for (const [f, data] of Object.entries(files)) writeFileSync(join(partial, f), data);
+      this.recover(name);
+      rmSync(old, { recursive: true, force: true });
+      if (existsSync(folder)) renameSync(folder, old);
+      renameSync(partial, folder);
+      rmSync(old, { recursive: true, force: true });
+    } catch (e) {
+      rmSync(partial, { recursive: true, force: true });
+      throw new MaskwiseError(`cannot write checkpoint ${name}: ${(e as Error).message}`, {
+        code: "E_FILE",
+        where: folder,
+        hint: "check that the folder is writable and the disk has space",
+        kind: "failure",
+      });
+    }
+  }
+
+  /**
+   * Puts back checkpoint `name` when a process was killed between the two renames of a swap
+   * (the old checkpoint is aside as .<name>.old and <name> is missing).
+   */
+  recover(name: string): void {
+    const root = join(this.dir, "checkpoints");
+    const folder = join(root, name);
+    const old = join(root, `.${name}.old`);
+    if (!existsSync(folder) && existsSync(join(old, "model.safetensors"))) renameSync(old, folder);
   }
 
   readCheckpoint(name: string): Record<string, Uint8Array> | null {
+    this.recover(name);
     const folder = join(this.dir, "checkpoints", name);
     if (!existsSync(join(folder, "model.safetensors"))) return null;
     const out: Record<string, Uint8Array> = {};

@@ -3,8 +3,8 @@
 // flags given now override them), the tokenizer (given, inherited from --init-from, or trained on
 // the training text), the model (a preset or a config.json, of the kind the task needs, started
 // from --init-from), and Ctrl-C.
-import { existsSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readdirSync, rmSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
 import type { ModelFamily } from "../models/family.js";
 import { buildModel, familyFor, familyOfRaw } from "../models/registry.js";
 import type { MatmulPrecision } from "../tensor/precision.js";
@@ -15,7 +15,13 @@ import { MaskwiseError } from "../util/errors.js";
 import { numberFlag } from "../util/flags.js";
 import { readJson, readText } from "./files.js";
 import { DirectoryStore } from "./run-store.js";
-import { checkSameTokenizer, initFrom, loadTokenizer, modelConfigFor } from "./training-setup.js";
+import {
+  checkModelTokenizer,
+  checkSameTokenizer,
+  initFrom,
+  loadTokenizer,
+  modelConfigFor,
+} from "./training-setup.js";
 
 /** The flags of every training command (node:util parseArgs options). */
 export const RUN_FLAGS = {
@@ -37,12 +43,14 @@ export const RUN_FLAGS = {
   "weight-decay": { type: "string" },
   "clip-norm": { type: "string" },
   "eval-every": { type: "string" },
+  "log-every": { type: "string" },
   patience: { type: "string" },
   "max-len": { type: "string" },
   seed: { type: "string" },
   "init-from": { type: "string" },
   freeze: { type: "string" },
   resume: { type: "boolean" },
+  overwrite: { type: "boolean" },
   bf16: { type: "boolean" },
 } as const;
 
@@ -63,12 +71,16 @@ export function runFlagsHelp(labelSmoothing: number): string {
   --schedule KIND        inverse-sqrt (default): after warmup, lr * sqrt(warmup / step);
                          linear or cosine: after warmup, down to 0 at the end of the budget
                          (--max-steps, --max-epochs or --max-minutes, whichever ends first)
-  --warmup N             updates of linear warmup to the peak (default 4000)
+  --warmup N             updates of linear warmup to the peak (default: a tenth of the budget
+                         in updates, from --max-steps or --max-epochs, at most 4000; 4000
+                         with --max-minutes alone)
   --label-smoothing X    default ${labelSmoothing}
   --dropout X            default 0.1
   --weight-decay X       default 0.0001 (never on biases and norms)
   --clip-norm X          global gradient-norm clip (default 0 = off)
   --eval-every N         evaluate every N updates (default: each epoch)
+  --log-every N          a metrics line every N updates (default 10); when stderr is not a
+                         terminal each one is also printed there, as is every evaluation
   --patience N           stop after N evaluations without a better validation loss
   --max-len N            longest sequence in tokens (default 256)
   --seed S               default 1
@@ -78,7 +90,11 @@ export function runFlagsHelp(labelSmoothing: number): string {
   --freeze LIST          keep parameter groups fixed (comma list of encoder, decoder,
                          embeddings): no gradient, no update, no weight decay
   --resume               continue the run in --out exactly where it stopped, with the options
-                         it was started with (flags given now override them)
+                         and data files it was started with (flags given now override them;
+                         --task, --model, --tokenizer and --init-from may not change)
+  --overwrite            start afresh in an --out that holds a run: its metrics.jsonl, curves
+                         and checkpoints are deleted first (without it, or --resume, a folder
+                         that is not empty is refused)
   --bf16                 mixed precision: the training steps' matrix products round their
                          operands to bfloat16 (sums, weights, gradients and Adam stay float32;
                          evaluation is float32); faster where the CPU has AVX512_BF16, float32
@@ -116,11 +132,56 @@ export interface RunDir {
   saved: Partial<TrainerOptions> & { seed?: number };
 }
 
+/** What a run writes into its directory: --overwrite deletes these and nothing else. */
+const RUN_FILES = ["metrics.jsonl", "curves.svg", "curves.png", "checkpoints"];
+
+/**
+ * A fresh run needs an empty (or new) --out: a second run there would replace checkpoints/best
+ * and append its lines to the first run's metrics.jsonl. --overwrite deletes the run files first.
+ */
+export function claimOut(command: string, out: string, overwrite: boolean): void {
+  if (!existsSync(out)) return;
+  let entries: string[];
+  try {
+    entries = readdirSync(out);
+  } catch {
+    throw new MaskwiseError("--out is not a folder", {
+      code: "E_ARG",
+      where: out,
+      hint: "pass a new or empty folder",
+    });
+  }
+  if (entries.length === 0) return;
+  if (overwrite) {
+    for (const f of RUN_FILES) rmSync(join(out, f), { recursive: true, force: true });
+    return;
+  }
+  const isRun = entries.some((f) => RUN_FILES.includes(f));
+  throw new MaskwiseError(isRun ? "--out already holds a run" : "--out is not empty", {
+    code: "E_ARG",
+    where: out,
+    hint: isRun
+      ? `continue it with 'maskwise ${command} --resume --out ${out}', start it afresh with --overwrite, or choose another --out`
+      : "choose a new or empty folder, or pass --overwrite to write the run beside what is there",
+  });
+}
+
 export function openRun(command: string, v: Flags): RunDir {
   required(command, v, ["out"]);
   const out = v.out as string;
   const lastDir = join(out, "checkpoints", "last");
   const resume = v.resume === true;
+  if (resume && v.overwrite === true) {
+    throw new MaskwiseError("--resume and --overwrite contradict each other", {
+      code: "E_ARG",
+      where: `maskwise ${command}`,
+      hint: "--resume continues the run in --out, --overwrite starts it afresh",
+    });
+  }
+  const store = new DirectoryStore(out);
+  // A run killed while swapping in a new checkpoint left the old one aside.
+  if (resume) store.recover("last");
+  else claimOut(command, out, v.overwrite === true);
   if (resume && !existsSync(join(lastDir, "model.safetensors"))) {
     throw new MaskwiseError("nothing to resume", {
       code: "E_ARG",
@@ -132,8 +193,76 @@ export function openRun(command: string, v: Flags): RunDir {
   if (resume) {
     const st = JSON.parse(readText(join(lastDir, "trainer_state.json"), "trainer_state.json"));
     saved = { ...(st.options ?? {}), seed: st.seed };
+    checkSameRun(command, out, v, saved.data ?? {});
   }
-  return { command, out, store: new DirectoryStore(out), lastDir, resume, saved };
+  return { command, out, store, lastDir, resume, saved };
+}
+
+/**
+ * Flags that say what a run is: its task, its model, its tokenizer, where its weights came
+ * from. A resumed run is what its checkpoint says, so such a flag on --resume must say the same
+ * (a script may repeat its command line) or it is refused: before, it was silently ignored.
+ */
+const IDENTITY_FLAGS = ["task", "model", "tokenizer", "init-from"] as const;
+
+/** A flag's value as saved with the run: a path that exists is made absolute (not --task). */
+function identityValue(name: string, value: unknown): string {
+  const s = String(value);
+  return name !== "task" && existsSync(s) ? resolve(s) : s;
+}
+
+function checkSameRun(
+  command: string,
+  out: string,
+  v: Flags,
+  data: Record<string, string | number | boolean>,
+): void {
+  for (const name of IDENTITY_FLAGS) {
+    if (v[name] === undefined) continue;
+    const was = data[name];
+    if (was !== undefined && String(was) === identityValue(name, v[name])) continue;
+    throw new MaskwiseError(
+      was === undefined
+        ? `the run in ${out} was not started with --${name}`
+        : `the run in ${out} was started with --${name} ${was}`,
+      {
+        code: "E_ARG",
+        where: `maskwise ${command} --resume --${name} ${v[name]}`,
+        hint: `drop --${name}: a resumed run keeps its own; for another one start a new run with another --out`,
+      },
+    );
+  }
+}
+
+/**
+ * Files and fields a resumed run reads as it was started: each flag in `names` that is not given
+ * now takes the value saved with the run (given ones override, as for every option).
+ */
+export function resumeDataFlags(
+  run: RunDir,
+  v: Flags,
+  names: readonly string[],
+  { multiple = [] as readonly string[] } = {},
+): void {
+  if (!run.resume) return;
+  const data = run.saved.data ?? {};
+  for (const name of names) {
+    const was = data[name];
+    // Several files (pretrain's --train) are saved one a line.
+    if (v[name] === undefined && typeof was === "string")
+      v[name] = multiple.includes(name) ? was.split("\n") : was;
+  }
+}
+
+/** The values to save with the run for `names` (paths made absolute, lists one a line). */
+export function dataFlagsToSave(v: Flags, names: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of names) {
+    const x = v[name];
+    if (x === undefined) continue;
+    out[name] = (Array.isArray(x) ? x : [x]).map((p) => resolve(String(p))).join("\n");
+  }
+  return out;
 }
 
 export function runSeed(run: RunDir, v: Flags): number {
@@ -154,8 +283,12 @@ export function runTokenizer(
 ): { tokenizer: Tokenizer; trained: boolean } {
   const init = v["init-from"] as string | undefined;
   const given = v.tokenizer as string | undefined;
-  if (run.resume)
-    return { tokenizer: loadTokenizer(join(run.lastDir, "tokenizer.json")), trained: false };
+  if (run.resume) {
+    const path = join(run.lastDir, "tokenizer.json");
+    const tokenizer = loadTokenizer(path);
+    checkModelTokenizer(run.lastDir, tokenizer, path, Number.POSITIVE_INFINITY);
+    return { tokenizer, trained: false };
+  }
   if (given && init) checkSameTokenizer(given, init);
   const inherited = init ? join(init, "tokenizer.json") : undefined;
   if (!given && init && inherited && !existsSync(inherited)) {
@@ -167,8 +300,20 @@ export function runTokenizer(
     });
   }
   const path = given ?? inherited;
-  if (path) return { tokenizer: loadTokenizer(path), trained: false };
+  if (path) {
+    const tokenizer = loadTokenizer(path);
+    // The weights --init-from starts from must be the ones this tokenizer was made for.
+    if (init) checkModelTokenizer(init, tokenizer, path, Number.POSITIVE_INFINITY);
+    return { tokenizer, trained: false };
+  }
   const vocabSize = intFlag(run.command, v, "vocab-size", 8000, 16);
+  if (vocabSize > MAX_VOCAB) {
+    throw new MaskwiseError(`--vocab-size must be at most ${MAX_VOCAB}`, {
+      code: "E_ARG",
+      where: `maskwise ${run.command} --vocab-size ${v["vocab-size"]}`,
+      hint: "8000 to 32000 suits most tasks; a vocabulary is at most as large as its training text allows",
+    });
+  }
   return {
     tokenizer: trainTokenizer(texts(), {
       vocabSize,
@@ -177,6 +322,9 @@ export function runTokenizer(
     trained: true,
   };
 }
+
+/** The largest vocabulary a trained tokenizer may ask for (the largest common ones are ~256k). */
+const MAX_VOCAB = 1_000_000;
 
 /**
  * The family a run trains: a resumed run's checkpoint's; --arch when given; else the --init-from
@@ -211,6 +359,17 @@ export function runModel(
   seed: number,
 ): TrainableModel {
   const init = v["init-from"] as string | undefined;
+  const given = v.model as string | undefined;
+  if (given !== undefined && !run.resume && existsSync(given) && statSync(given).isDirectory()) {
+    throw new MaskwiseError(
+      "--model takes a preset (tiny, small, base) or a config.json, not a model directory",
+      {
+        code: "E_ARG",
+        where: `maskwise ${run.command} --model ${given}`,
+        hint: `to start from that model's weights (and config), pass --init-from ${given}`,
+      },
+    );
+  }
   const overrides = {
     maskwise_arch: family.name,
     ...(v.dropout === undefined ? {} : { dropout: numFlag(run.command, v, "dropout", 0.1) }),
@@ -311,6 +470,13 @@ export function trainerOptions(
     defaults.mask,
   );
   const keepEpochs = pick("keep-epochs", () => int("keep-epochs", 0), saved.keepEpochs, 0);
+  // What the run is (checkSameRun compares these on --resume): kept from the run, or as given.
+  const identity: Record<string, string | number | boolean> = {};
+  for (const name of IDENTITY_FLAGS) {
+    const was = saved.data?.[name];
+    if (v[name] !== undefined) identity[name] = identityValue(name, v[name]);
+    else if (was !== undefined) identity[name] = was;
+  }
   const matmulPrecision = pick(
     "bf16",
     () => (v.bf16 ? "bfloat16" : "float32") as MatmulPrecision,
@@ -329,6 +495,10 @@ export function trainerOptions(
       lr: pick("lr", () => num("lr", 5e-4), savedSchedule?.lr, 5e-4),
       warmup: pick("warmup", () => int("warmup", 4000), savedSchedule?.warmup, 4000),
     },
+    // Neither given nor the run's: a tenth of the budget, as long as the budget is in updates.
+    ...(v.warmup === undefined && savedSchedule?.warmup === undefined
+      ? { warmupShare: DEFAULT_WARMUP_SHARE }
+      : {}),
     labelSmoothing: pick(
       "label-smoothing",
       () => num("label-smoothing", defaults.labelSmoothing),
@@ -338,21 +508,30 @@ export function trainerOptions(
     weightDecay: pick("weight-decay", () => num("weight-decay", 0.0001), saved.weightDecay, 0.0001),
     clipNorm: pick("clip-norm", () => num("clip-norm", 0), saved.clipNorm, 0),
     evalEvery: pick("eval-every", () => int("eval-every", 0), saved.evalEvery, 0),
+    logEvery: pick("log-every", () => int("log-every", 10, 1), saved.logEvery, 10),
     patience: pick("patience", () => int("patience", 0), saved.patience, 0),
     ...(freeze.length > 0 ? { freeze } : {}),
     ...(matmulPrecision === "bfloat16" ? { matmulPrecision } : {}),
     ...(mask ? { mask } : {}),
-    ...(defaults.data ? { data: defaults.data } : {}),
+    data: { ...identity, ...(defaults.data ?? {}) },
     seed,
   };
 }
+
+/** The default warmup's share of a run's budget in updates (at most 4000 updates). */
+export const DEFAULT_WARMUP_SHARE = 0.1;
 
 /** Deletes a checkpoint of the run (an epoch checkpoint older than --keep-epochs). */
 export function removeCheckpoint(run: RunDir): (name: string) => void {
   return (name) => rmSync(join(run.out, "checkpoints", name), { recursive: true, force: true });
 }
 
-/** Ctrl-C stops the run after a checkpoint instead of killing it. */
+/**
+ * Ctrl-C stops the run after a checkpoint instead of killing it. The handler only sets a flag; it
+ * runs because the trainer hands the event loop a turn after every update (runAsync), and the
+ * trainer reads the flag before the next one. A second Ctrl-C finds no handler (once) and ends
+ * the process at once.
+ */
 export function interruptFlag(): { stopped: () => boolean; release: () => void } {
   let interrupted = false;
   const onSigint = () => {
@@ -367,14 +546,14 @@ export function interruptFlag(): { stopped: () => boolean; release: () => void }
  * However the run ends (its limits, early stopping, Ctrl-C, an error), the store's finish() then
  * redraws the curves, so they show the lines logged since the last evaluation too.
  */
-export function runToEnd<M extends TrainableModel>(
+export async function runToEnd<M extends TrainableModel>(
   trainer: Trainer<M>,
   run: RunDir,
-): { line: Record<string, unknown>; status: number } {
+): Promise<{ line: Record<string, unknown>; status: number }> {
   let summary: ReturnType<Trainer<M>["run"]>;
   try {
     if (run.resume) trainer.resume("last");
-    summary = trainer.run();
+    summary = await trainer.runAsync();
   } catch (e) {
     // The run's own error is the one to report; curves that cannot be drawn now do not hide it.
     try {
@@ -389,6 +568,8 @@ export function runToEnd<M extends TrainableModel>(
       step: summary.state.step,
       epoch: summary.state.epoch,
       valid_loss: summary.lastValidLoss,
+      // Every metric of the last evaluation (valid_bleu, valid_rouge1, …), not only the loss.
+      ...summary.lastValid,
       run: run.out,
     },
     status: summary.stoppedBy === "interrupted" ? 130 : 0,

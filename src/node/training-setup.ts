@@ -2,8 +2,10 @@
 // tokenizer (given, inherited, or trained on the training text), building the model config from
 // a preset with the tokenizer's special ids, and loading weights to start from (across model
 // kinds: a masked-LM encoder into the encoder of an encoder-decoder).
-import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { createHash } from "node:crypto";
+import { closeSync, existsSync, openSync, readSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
+import { checkFiniteWeights } from "../io/finite.js";
 import { type ModelConfig, PRESETS } from "../models/config.js";
 import { fromFile } from "../models/families/file-layout.js";
 import { families, familyOf, familyOfRaw, resolveModelConfig } from "../models/registry.js";
@@ -32,6 +34,91 @@ export async function readPairs(
 
 export function loadTokenizer(path: string): Tokenizer {
   return tokenizerFromString(readText(path, "tokenizer.json"), path);
+}
+
+/** The SHA-256 of a tokenizer.json's text, as `sha256sum tokenizer.json` prints it. */
+export function tokenizerHash(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
+
+/**
+ * What a training run writes with every checkpoint for its tokenizer: tokenizer.json, and its
+ * hash in model.safetensors' metadata (tokenizer_sha256), which binds the two files together.
+ */
+export function tokenizerCheckpointHooks(tok: Tokenizer): {
+  extraFiles: Record<string, string>;
+  weightsMetadata: Record<string, string>;
+} {
+  const text = tokenizerToString(tok);
+  return {
+    extraFiles: { "tokenizer.json": text },
+    weightsMetadata: { tokenizer_sha256: tokenizerHash(text) },
+  };
+}
+
+/** The __metadata__ of a safetensors file, from its header alone (the weights are not read). */
+export function safetensorsMetadata(path: string): Record<string, string> {
+  let fd: number | null = null;
+  try {
+    fd = openSync(path, "r");
+    const size = Buffer.alloc(8);
+    if (readSync(fd, size, 0, 8, 0) < 8) return {};
+    const n = Number(size.readBigUInt64LE(0));
+    if (!(n > 0 && n < 100_000_000)) return {};
+    const header = Buffer.alloc(n);
+    readSync(fd, header, 0, n, 8);
+    const meta = JSON.parse(header.toString("utf8")).__metadata__;
+    return meta && typeof meta === "object" ? meta : {};
+  } catch {
+    // A file that cannot be read is reported by whatever loads its weights.
+    return {};
+  } finally {
+    if (fd !== null) closeSync(fd);
+  }
+}
+
+/**
+ * Fails unless `tok` (read from `tokPath`) belongs to the model in `dir`: its hash must be the
+ * one the weights were saved with (when they were saved with one), and its ids must fit the
+ * model's `vocabSize` embedding rows. A tokenizer of another run with the same vocabulary size
+ * would otherwise give garbage silently, a larger one an index error deep in a gather.
+ */
+export function checkModelTokenizer(
+  dir: string,
+  tok: Tokenizer,
+  tokPath: string,
+  vocabSize: number,
+): void {
+  const weights = join(dir, "model.safetensors");
+  const want = safetensorsMetadata(weights).tokenizer_sha256;
+  // Both files by name; the folder once, as where, when they share it.
+  const same = dirname(resolve(tokPath)) === resolve(dir);
+  const tokName = same ? basename(tokPath) : tokPath;
+  const weightsName = same ? "model.safetensors" : weights;
+  const where = same ? dir : `${tokPath}, ${weights}`;
+  // The file's bytes, or (a file reformatted by hand) the tokenizer they hold, written as maskwise
+  // writes it.
+  if (
+    want !== undefined &&
+    tokenizerHash(readText(tokPath, "tokenizer.json")) !== want &&
+    tokenizerHash(tokenizerToString(tok)) !== want
+  ) {
+    throw new MaskwiseError(`${tokName} is not the tokenizer ${weightsName} was trained with`, {
+      code: "E_TOKENIZER",
+      where,
+      hint: "put back the tokenizer.json saved with these weights (model.safetensors records its sha256 as tokenizer_sha256)",
+    });
+  }
+  if (tok.vocabSize > vocabSize) {
+    throw new MaskwiseError(
+      `${tokName} has ${tok.vocabSize} tokens, more than the ${vocabSize} embedding rows of ${weightsName}`,
+      {
+        code: "E_TOKENIZER",
+        where,
+        hint: "use the tokenizer.json the model was trained with",
+      },
+    );
+  }
 }
 
 /** Trains a joint tokenizer on both sides of the training pairs. */
@@ -170,6 +257,10 @@ export function initFrom(model: TrainableModel, dir: string): void {
     }
     p.f32.set(t.data);
   }
+  checkFiniteWeights(
+    model.namedParameters().filter(([name]) => take(name)),
+    path,
+  );
 }
 
 /**

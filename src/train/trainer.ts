@@ -12,6 +12,7 @@
 // the same losses, step for step, as one that was never interrupted.
 
 import { tokenBudgetBatches } from "../data/batching.js";
+import { checkFiniteWeights, firstNonFinite } from "../io/finite.js";
 import { parseSafetensors, serializeSafetensors } from "../io/safetensors.js";
 import type { EncoderDecoderModel } from "../models/encoder-decoder.js";
 import { configJson, fileState, loadFileState } from "../models/state.js";
@@ -53,6 +54,14 @@ export interface TrainerOptions {
   /** Batches accumulated per update. */
   updateFreq?: number;
   schedule: ScheduleSpec;
+  /**
+   * When set, the warmup is this share of the run's budget in updates (--max-steps, or
+   * --max-epochs times the updates of an epoch, whichever ends first), at most the schedule's
+   * own warmup: a default warmup of 4000 updates never warms up a 300-update run. Resolved once,
+   * when the run starts; the resolved warmup is what the checkpoints save, so a resumed run keeps
+   * it. Without a budget in updates (a time limit alone) the schedule's warmup stands.
+   */
+  warmupShare?: number;
   weightDecay?: number;
   betas?: [number, number];
   adamEps?: number;
@@ -98,10 +107,20 @@ export interface TrainerHooks<M extends TrainableModel = EncoderDecoderModel> {
   }) => void;
   /** Polled between batches: true stops the run after saving a checkpoint (Ctrl-C). */
   shouldStop?: () => boolean;
+  /** Called with every metrics line as it is logged (plain progress lines on a pipe). */
+  onMetrics?: (record: Record<string, unknown>) => void;
   /** Extra files for every checkpoint (tokenizer.json). */
   extraFiles?: Record<string, string>;
+  /** Extra __metadata__ for model.safetensors (the tokenizer's hash, binding the two files). */
+  weightsMetadata?: Record<string, string>;
   /** Deletes checkpoint `name` (an epoch checkpoint past --keep-epochs); absent = keep all. */
   removeCheckpoint?: (name: string) => void;
+  /**
+   * The clock, in milliseconds (default performance.now): what tokens/s, training seconds and
+   * the time budget are measured with. Tests give a fake one, so no assertion rests on how busy
+   * the machine is.
+   */
+  now?: () => number;
 }
 
 export interface TrainerState {
@@ -126,6 +145,23 @@ export interface TrainSummary {
   state: TrainerState;
   stoppedBy: "max_steps" | "max_epochs" | "max_time" | "early_stopping" | "interrupted";
   lastValidLoss: number | null;
+  /** Every metric of the last evaluation (valid_loss, valid_bleu, …); empty when none ran. */
+  lastValid: Record<string, unknown>;
+}
+
+/**
+ * Updates in a row whose loss or gradients are not finite before the run stops: one such batch is
+ * skipped (as fairseq skips an overflowing update), a run of them means the weights themselves
+ * have diverged and no later batch will bring them back.
+ */
+export const MAX_NONFINITE_UPDATES = 3;
+
+/** A macrotask later: timers, I/O and signal handlers (Ctrl-C) run in between. */
+export function nextMacrotask(): Promise<void> {
+  const g = globalThis as { setImmediate?: (f: () => void) => unknown };
+  return new Promise((resolve) =>
+    g.setImmediate ? g.setImmediate(resolve) : setTimeout(resolve, 0),
+  );
 }
 
 function stepRng(seed: number, step: number): Rng {
@@ -140,6 +176,8 @@ function asSource(e: Examples): ExampleSource {
 
 export class Trainer<M extends TrainableModel = EncoderDecoderModel> {
   state: TrainerState;
+  /** The options, with warmupShare resolved into the schedule (what checkpoints save). */
+  readonly options: TrainerOptions;
   readonly optimizer: AdamW;
   readonly task: TrainTask;
   readonly train: ExampleSource;
@@ -150,10 +188,11 @@ export class Trainer<M extends TrainableModel = EncoderDecoderModel> {
   constructor(
     readonly model: M,
     data: { train: Examples; valid: Examples },
-    readonly options: TrainerOptions,
+    options: TrainerOptions,
     readonly store: RunStore,
     readonly hooks: TrainerHooks<M> = {},
   ) {
+    this.options = options;
     this.train = asSource(data.train);
     this.valid = asSource(data.valid);
     if (this.train.size === 0) {
@@ -183,8 +222,9 @@ export class Trainer<M extends TrainableModel = EncoderDecoderModel> {
       ),
       { lr: 0, beta1: b1, beta2: b2, eps: options.adamEps ?? 1e-8 },
     );
-    this.schedule = makeSchedule(options.schedule);
     this.trainLengths = Array.from({ length: this.train.size }, (_, i) => this.train.lengthOf(i));
+    this.options = this.resolveWarmup(options);
+    this.schedule = makeSchedule(this.options.schedule);
     this.state = {
       step: 0,
       epoch: 0,
@@ -196,6 +236,21 @@ export class Trainer<M extends TrainableModel = EncoderDecoderModel> {
       trainSeconds: 0,
       seed: options.seed,
     };
+  }
+
+  /** The options with warmupShare turned into the schedule's warmup (see TrainerOptions). */
+  private resolveWarmup(options: TrainerOptions): TrainerOptions {
+    const { warmupShare, ...rest } = options;
+    const spec = options.schedule;
+    if (warmupShare === undefined || !("warmup" in spec) || spec.warmup === undefined) return rest;
+    const perEpoch = Math.ceil(this.epochBatches(0).length / (options.updateFreq ?? 1));
+    const budget = Math.min(
+      options.maxSteps ?? Number.POSITIVE_INFINITY,
+      (options.maxEpochs ?? Number.POSITIVE_INFINITY) * perEpoch,
+    );
+    if (!Number.isFinite(budget)) return rest;
+    const warmup = Math.min(spec.warmup, Math.max(1, Math.round(warmupShare * budget)));
+    return { ...rest, schedule: { ...spec, warmup } as ScheduleSpec };
   }
 
   private epochBatches(epoch: number): number[][] {
@@ -241,9 +296,33 @@ export class Trainer<M extends TrainableModel = EncoderDecoderModel> {
     };
   }
 
-  /** Runs until max steps or epochs, early stopping, or an interruption. */
+  /** Runs until max steps or epochs, early stopping, or an interruption, without a pause. */
   run(): TrainSummary {
+    const updates = this.updates();
+    for (;;) {
+      const r = updates.next();
+      if (r.done) return r.value;
+    }
+  }
+
+  /**
+   * As run(), but hands the event loop a turn after every update (`pause`, default one macrotask),
+   * so a signal handler (Ctrl-C) or a timer runs while training goes on and shouldStop sees what
+   * it set before the next update. A turn costs microseconds; an update milliseconds at least.
+   */
+  async runAsync(pause: () => Promise<void> = nextMacrotask): Promise<TrainSummary> {
+    const updates = this.updates();
+    for (;;) {
+      const r = updates.next();
+      if (r.done) return r.value;
+      await pause();
+    }
+  }
+
+  /** The loop of run() and runAsync(): yields after every update and every evaluation. */
+  private *updates(): Generator<void, TrainSummary> {
     const o = this.options;
+    const now = this.hooks.now ?? (() => performance.now());
     const updateFreq = o.updateFreq ?? 1;
     const evalEvery = o.evalEvery ?? 0;
     const logEvery = o.logEvery ?? 10;
@@ -252,6 +331,8 @@ export class Trainer<M extends TrainableModel = EncoderDecoderModel> {
     const params = this.model.parameters();
     this.model.train();
     let lastValid: number | null = null;
+    let lastValidRecord: Record<string, unknown> = {};
+    let nonFiniteInARow = 0;
     const outOfTime = () => o.maxSeconds !== undefined && this.state.trainSeconds >= o.maxSeconds;
     // The share of the budget spent: the largest of steps, epochs and seconds over their limits.
     // Linear and cosine schedules decay over it; the progress display shows it.
@@ -265,7 +346,7 @@ export class Trainer<M extends TrainableModel = EncoderDecoderModel> {
         ),
       );
     let windowTokens = 0;
-    let windowStart = performance.now();
+    let windowStart = now();
     let lastEvalStep = -1;
     const evaluate = (): boolean => {
       lastEvalStep = this.state.step;
@@ -276,16 +357,18 @@ export class Trainer<M extends TrainableModel = EncoderDecoderModel> {
         : {};
       if (this.task.accuracyMetric) extra[this.task.accuracyMetric] = accuracy;
       this.model.train();
-      this.store.appendMetrics({
+      lastValidRecord = { valid_loss: v, valid_ppl: v === null ? null : Math.exp(v), ...extra };
+      this.log({
         step: this.state.step,
         epoch: this.state.epoch,
-        valid_loss: v,
-        valid_ppl: v === null ? null : Math.exp(v),
-        ...extra,
+        ...lastValidRecord,
         train_s: this.state.trainSeconds,
       });
+      // A loss that is not finite is never the best (a diverged model must not replace a good one).
       const improved =
-        v !== null && (this.state.bestValidLoss === null || v < this.state.bestValidLoss);
+        v !== null &&
+        Number.isFinite(v) &&
+        (this.state.bestValidLoss === null || v < this.state.bestValidLoss);
       if (improved) {
         this.state.bestValidLoss = v;
         this.state.evalsWithoutImprovement = 0;
@@ -304,10 +387,15 @@ export class Trainer<M extends TrainableModel = EncoderDecoderModel> {
         this.state.step < maxSteps &&
         !outOfTime()
       ) {
-        const updateStart = performance.now();
+        const updateStart = now();
         if (this.hooks.shouldStop?.()) {
           this.saveCheckpoint("last");
-          return { state: { ...this.state }, stoppedBy: "interrupted", lastValidLoss: lastValid };
+          return {
+            state: { ...this.state },
+            stoppedBy: "interrupted",
+            lastValidLoss: lastValid,
+            lastValid: lastValidRecord,
+          };
         }
         // One update: updateFreq batches, gradients summed, loss scaled per token over them.
         const group = batches.slice(this.state.batchInEpoch, this.state.batchInEpoch + updateFreq);
@@ -336,16 +424,44 @@ export class Trainer<M extends TrainableModel = EncoderDecoderModel> {
           }
         });
         const gradNorm = clipGradNorm(params, o.clipNorm ?? 0);
+        if (!Number.isFinite(lossSum) || !Number.isFinite(gradNorm)) {
+          // Divergence (a learning rate far too high, an overflow): the update is skipped, not
+          // counted, and its batches are used up. The weights stay as they were.
+          const what = Number.isFinite(lossSum) ? "gradients are" : "loss is";
+          this.state.batchInEpoch += group.length;
+          this.state.trainSeconds += (now() - updateStart) / 1000;
+          nonFiniteInARow++;
+          this.log({
+            step: this.state.step,
+            epoch: this.state.epoch,
+            skipped_update: `${what} not finite`,
+            train_s: this.state.trainSeconds,
+          });
+          if (nonFiniteInARow >= MAX_NONFINITE_UPDATES) {
+            throw new MaskwiseError(
+              `training diverged: the ${what} not finite (${nonFiniteInARow} updates in a row)`,
+              {
+                code: "E_DIVERGED",
+                where: `step ${this.state.step + 1}, learning rate ${this.schedule(this.state.step + 1, spent(batches.length)).toPrecision(3)}`,
+                hint: "lower --lr, or clip gradients with --clip-norm 1; the checkpoints hold the last finite weights",
+                kind: "failure",
+              },
+            );
+          }
+          yield;
+          continue;
+        }
+        nonFiniteInARow = 0;
         this.optimizer.lr = this.schedule(this.state.step + 1, spent(batches.length));
         this.optimizer.update();
         this.state.step++;
         this.state.batchInEpoch += group.length;
-        this.state.trainSeconds += (performance.now() - updateStart) / 1000;
+        this.state.trainSeconds += (now() - updateStart) / 1000;
         this.state.logLoss += lossSum;
         this.state.logTokens += tokens;
         windowTokens += tokens;
-        const now = performance.now();
-        const tokensPerS = (windowTokens / Math.max(1e-9, now - windowStart)) * 1000;
+        const t = now();
+        const tokensPerS = (windowTokens / Math.max(1e-9, t - windowStart)) * 1000;
         const stepLoss = tokens > 0 ? lossSum / tokens : 0;
         this.hooks.onUpdate?.({
           step: this.state.step,
@@ -356,7 +472,7 @@ export class Trainer<M extends TrainableModel = EncoderDecoderModel> {
           progress: spent(batches.length),
         });
         if (this.state.step % logEvery === 0) {
-          this.store.appendMetrics({
+          this.log({
             step: this.state.step,
             epoch: this.state.epoch,
             loss: this.state.logTokens > 0 ? this.state.logLoss / this.state.logTokens : stepLoss,
@@ -368,15 +484,17 @@ export class Trainer<M extends TrainableModel = EncoderDecoderModel> {
           this.state.logLoss = 0;
           this.state.logTokens = 0;
           windowTokens = 0;
-          windowStart = now;
+          windowStart = t;
         }
         if (evalEvery > 0 && this.state.step % evalEvery === 0 && evaluate()) {
           return {
             state: { ...this.state },
             stoppedBy: "early_stopping",
             lastValidLoss: lastValid,
+            lastValid: lastValidRecord,
           };
         }
+        yield;
       }
       if (this.state.batchInEpoch >= batches.length) {
         this.state.epoch++;
@@ -393,8 +511,10 @@ export class Trainer<M extends TrainableModel = EncoderDecoderModel> {
             state: { ...this.state },
             stoppedBy: "early_stopping",
             lastValidLoss: lastValid,
+            lastValid: lastValidRecord,
           };
         }
+        yield;
       }
     }
     // The final weights are always evaluated (they may be the best) and saved.
@@ -404,14 +524,36 @@ export class Trainer<M extends TrainableModel = EncoderDecoderModel> {
       stoppedBy:
         this.state.step >= maxSteps ? "max_steps" : outOfTime() ? "max_time" : "max_epochs",
       lastValidLoss: lastValid,
+      lastValid: lastValidRecord,
     };
+  }
+
+  private log(record: Record<string, unknown>): void {
+    this.store.appendMetrics(record);
+    this.hooks.onMetrics?.(record);
+  }
+
+  /** Throws when a weight is NaN or infinite: such a model is never written as a checkpoint. */
+  private checkFinite(): void {
+    const bad = firstNonFinite(this.model.namedParameters());
+    if (bad) {
+      throw new MaskwiseError(`training diverged: ${bad.name} holds ${bad.value}`, {
+        code: "E_DIVERGED",
+        where: `step ${this.state.step}`,
+        hint: "lower --lr or clip with --clip-norm 1; the checkpoints hold the last finite weights",
+        kind: "failure",
+      });
+    }
   }
 
   /** The files of a checkpoint: a model directory plus the trainer's and optimizer's state. */
   checkpointFiles(): Record<string, Uint8Array | string> {
     const named = this.model.namedParameters();
     // The weights as the model's family stores them (transformers' layout for its families).
-    const weights = serializeSafetensors(fileState(this.model), { format: "pt" });
+    const weights = serializeSafetensors(fileState(this.model), {
+      format: "pt",
+      ...(this.hooks.weightsMetadata ?? {}),
+    });
     const opt: [string, { shape: readonly number[]; data: Float32Array }][] = [];
     const seen = new Set<unknown>();
     for (const [n, p] of named) {
@@ -436,6 +578,7 @@ export class Trainer<M extends TrainableModel = EncoderDecoderModel> {
   }
 
   saveCheckpoint(name: string): void {
+    this.checkFinite();
     this.store.writeCheckpoint(name, this.checkpointFiles());
   }
 
@@ -456,6 +599,7 @@ export class Trainer<M extends TrainableModel = EncoderDecoderModel> {
     };
     const weights = parseSafetensors(need("model.safetensors"), `${where}/model.safetensors`);
     loadFileState(this.model, weights.tensors, `${where}/model.safetensors`);
+    checkFiniteWeights(this.model.namedParameters(), `${where}/model.safetensors`);
     const opt = parseSafetensors(need("optimizer.safetensors"), `${where}/optimizer.safetensors`);
     const named = this.model.namedParameters();
     const restored = new Set<unknown>();

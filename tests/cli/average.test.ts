@@ -115,9 +115,10 @@ test("--max-minutes stops a run by training time; a budget of 0 is refused", () 
     ...["--out", join(dir, `run${minutes}`), "--model", join(dir, "m.json")],
     ...["--vocab-size", "60", "--bleu-sample", "1", "--max-minutes", minutes],
   ];
-  // A budget of 1 ms ends after the first update; with no --max-epochs the run is not capped at
-  // the default 10 epochs, so only the time limit can have stopped it.
-  const r = run(args("0.00002"));
+  // A budget of 60 ns ends after the first update (no update is that fast, however idle the
+  // machine); with no --max-epochs the run is not capped at the default 10 epochs, so only the
+  // time limit can have stopped it.
+  const r = run(args("1e-9"));
   assert.equal(r.status, 0, r.stderr);
   const line = JSON.parse(r.stdout.trim().split("\n").at(-1) as string);
   assert.equal(line.stopped_by, "max_time");

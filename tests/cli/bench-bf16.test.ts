@@ -30,7 +30,10 @@ test("bench matmul --bf16", { skip }, () => {
   assert.equal(line.precision, "bfloat16");
   assert.equal(line.results.length, 5);
   assert.ok(line.peak_gflops > 0);
-  for (const x of line.results) assert.ok(x.gflops > 0 && x.ratio > 0, JSON.stringify(x));
+  // A machine too busy for the probe to mean anything gets no ratios (tests/cli/bench-matmul).
+  const busy = line.busy !== undefined;
+  for (const x of line.results)
+    assert.ok(x.gflops > 0 && (busy ? x.ratio === null : x.ratio > 0), JSON.stringify(x));
 });
 
 test("bench train-step --bf16", { skip }, () => {

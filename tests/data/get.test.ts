@@ -3,7 +3,16 @@
 // checksums, the cache, resuming an interrupted download, a corrupted file, and offline use.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -172,8 +181,46 @@ test("a corrupted file is a checksum error, is not kept, and --no-verify accepts
       assert.match(e.message, /checksum mismatch for cmn\.txt/);
       return true;
     });
+    assert.ok(
+      !existsSync(join(cacheDir, "tatoeba-zh", "cmn.txt")),
+      "the corrupted file is not kept",
+    );
     const [p] = await getDataset("tatoeba-zh", { cacheDir, mirror, verify: false });
     assert.ok(readFileSync(p).equals(text));
+  } finally {
+    files.set(path, good);
+  }
+});
+
+test("data get from the command line: a corrupted file is one line, status 1, and not kept", async () => {
+  const bin = join(import.meta.dirname, "..", "..", "bin", "maskwise.mjs");
+  const cacheDir = join(tmp, "cache-cli-bad");
+  const path = "/anki/cmn-eng.zip";
+  const good = files.get(path) as Uint8Array;
+  const text = Buffer.from(readFileSync(join(data, "tatoeba-cmn", "cmn.txt")));
+  text[100] ^= 1;
+  files.set(path, zip([["cmn.txt", text]]));
+  try {
+    const args = [bin, "data", "get", "tatoeba-zh", "--cache", cacheDir, "--mirror", mirror];
+    await assert.rejects(promisify(execFile)(process.execPath, args), (e: unknown) => {
+      const err = e as { code: number; stderr: string; stdout: string };
+      assert.equal(err.code, 1);
+      assert.equal(err.stdout, "");
+      assert.match(
+        err.stderr.trimEnd().split("\n").at(-1) ?? "",
+        /^maskwise: checksum mismatch for cmn\.txt/,
+      );
+      return true;
+    });
+    const folder = join(cacheDir, "tatoeba-zh");
+    // Not the file, not the archive it came in (an empty staging folder may stay).
+    const kept = existsSync(folder)
+      ? readdirSync(folder, { recursive: true, encoding: "utf8" }).filter((f) =>
+          statSync(join(folder, f)).isFile(),
+        )
+      : [];
+    assert.deepEqual(kept, [], "neither the corrupted file nor its archive is kept");
+    assert.ok(!existsSync(join(folder, "cmn.txt")));
   } finally {
     files.set(path, good);
   }

@@ -34,7 +34,7 @@ const loggedSteps = (out: string) =>
     .filter((r) => "loss" in r)
     .map((r) => r.step as number);
 
-test("an interrupted run's curves.svg reaches its last logged step", () => {
+test("an interrupted run's curves.svg reaches its last logged step", async () => {
   const out = join(tempDir("finish"), "run");
   const run = openRun("train", { out });
   let updates = 0;
@@ -53,7 +53,7 @@ test("an interrupted run's curves.svg reaches its last logged step", () => {
     run.store,
     { onUpdate: () => updates++, shouldStop: () => updates >= 5 },
   );
-  const { line, status } = runToEnd(trainer, run);
+  const { line, status } = await runToEnd(trainer, run);
   assert.equal(line.stopped_by, "interrupted");
   assert.equal(status, 130);
   const steps = loggedSteps(out);

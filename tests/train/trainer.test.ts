@@ -34,6 +34,17 @@ function reversal(n: number, seed: number, reverse = true): Example[] {
   });
 }
 
+/**
+ * A clock that moves 1/64 s at every reading (a binary fraction, so sums of it are exact): an
+ * update reads it at its start and its end, so each one takes exactly 1/64 s of training time,
+ * however busy the machine is.
+ */
+const TICK_S = 1 / 64;
+function fakeClock(): () => number {
+  let t = 0;
+  return () => (t += TICK_S * 1000);
+}
+
 const base: TrainerOptions = {
   maxTokens: 64,
   schedule: { kind: "inverse-sqrt", lr: 3e-3, warmup: 20 },
@@ -120,6 +131,7 @@ test("a linear schedule decays over the budget: steps, epochs or training time",
       data,
       { ...base, schedule: { kind: "linear", lr: 1e-3, warmup: 0 }, ...opts },
       store,
+      { now: fakeClock() },
     );
     const summary = t.run();
     return { summary, lr: store.metrics.filter((m) => "lr" in m).map((m) => m.lr as number) };
@@ -148,11 +160,15 @@ test("a resumed run has only the rest of its time budget", () => {
   const data = { train: reversal(60, 10), valid: reversal(6, 11) };
   const store = new MemoryStore();
   const opts = { ...base, maxSeconds: 0.3 };
-  const first = new Trainer(new EncoderDecoderModel(cfg, 4), data, opts, store);
+  const first = new Trainer(new EncoderDecoderModel(cfg, 4), data, opts, store, {
+    now: fakeClock(),
+  });
   const s1 = first.run();
   assert.equal(s1.stoppedBy, "max_time");
   assert.ok(s1.state.trainSeconds >= 0.3);
-  const second = new Trainer(new EncoderDecoderModel(cfg, 4), data, opts, store);
+  const second = new Trainer(new EncoderDecoderModel(cfg, 4), data, opts, store, {
+    now: fakeClock(),
+  });
   assert.ok(second.resume());
   assert.equal(second.state.trainSeconds, s1.state.trainSeconds);
   const s2 = second.run();
@@ -164,11 +180,16 @@ test("a resumed run has only the rest of its time budget", () => {
     data,
     { ...opts, maxSeconds: 0.6 },
     store,
+    { now: fakeClock() },
   );
   assert.ok(third.resume());
   const s3 = third.run();
   assert.ok(s3.state.step > s1.state.step && s3.state.trainSeconds >= 0.6);
-  assert.ok(s3.state.trainSeconds < 0.6 + 0.3, `trained ${s3.state.trainSeconds} s in all`);
+  // 1/64 s an update: 0.3 s is spent during the 20th, 0.6 s during the 39th, and no update
+  // starts after that.
+  assert.equal(s1.state.step, 20);
+  assert.equal(s3.state.step, 39);
+  assert.ok(s3.state.trainSeconds < 0.6 + TICK_S, `trained ${s3.state.trainSeconds} s in all`);
 });
 
 test("bfloat16 products: the training steps multiply in bfloat16, evaluation in float32", () => {

@@ -3,7 +3,7 @@
 // `train --keep-epochs N` keeps checkpoints/epoch-K/ for this). config.json and tokenizer.json
 // come from the first directory; the others must have the same config and tokenizer, since a mean
 // of weights is only meaningful over one architecture and one vocabulary.
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { averageCheckpoints } from "../../io/average.js";
 import { parseSafetensors, serializeSafetensors } from "../../io/safetensors.js";
@@ -21,7 +21,20 @@ every directory must have the same config.json (and tokenizer.json), otherwise n
 Prints one JSON line: {"out": DIR, "averaged": N}.
 
 Options:
-  --out DIR     the model directory to write (created if needed)`;
+  --out DIR     the model directory to write (created if needed; a folder that is not empty is
+                refused)
+  --overwrite   write into an --out that is not empty: its model files (and the optimizer and
+                trainer state of a checkpoint, which would not belong to the averaged weights)
+                are deleted first`;
+
+/** What a model directory or checkpoint holds: --overwrite deletes these. */
+const MODEL_FILES = [
+  "config.json",
+  "model.safetensors",
+  "tokenizer.json",
+  "optimizer.safetensors",
+  "trainer_state.json",
+];
 
 /** config.json as a canonical string: keys sorted at every level, so key order does not matter. */
 function canonical(value: unknown): string {
@@ -51,7 +64,12 @@ export const command: Command = {
   summary: "average the weights of checkpoints of one model into a model directory",
   help: HELP,
   async run(argv) {
-    const { values, positionals: dirs } = parseFlags(NAME, argv, { out: { type: "string" } }, true);
+    const { values, positionals: dirs } = parseFlags(
+      NAME,
+      argv,
+      { out: { type: "string" }, overwrite: { type: "boolean" } },
+      true,
+    );
     const out = values.out;
     if (!out) {
       throw new MaskwiseError("--out is required", {
@@ -104,6 +122,17 @@ export const command: Command = {
       return parseSafetensors(readBytes(path, "model.safetensors"), path).tensors;
     });
     const mean = averageCheckpoints(weights, dirs);
+    if (existsSync(out) && readdirSync(out).length > 0) {
+      // A checkpoint's optimizer state would be taken for the averaged model's on --resume.
+      if (!values.overwrite) {
+        throw new MaskwiseError("--out is not empty", {
+          code: "E_ARG",
+          where: out,
+          hint: "choose a new folder, or pass --overwrite to replace the model files there",
+        });
+      }
+      for (const f of MODEL_FILES) rmSync(join(out, f), { force: true });
+    }
     mkdirSync(out, { recursive: true });
     atomicWrite(join(out, "config.json"), readText(join(dirs[0], "config.json")));
     if (tokenizers[0] !== null) atomicWrite(join(out, "tokenizer.json"), tokenizers[0]);

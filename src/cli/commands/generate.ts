@@ -12,7 +12,7 @@ import { sample } from "../../decode/sampling.js";
 import type { Hypothesis } from "../../decode/types.js";
 import { readText } from "../../node/files.js";
 import { loadDecoderOnly } from "../../node/model-dir.js";
-import { loadTokenizer } from "../../node/training-setup.js";
+import { checkModelTokenizer, loadTokenizer } from "../../node/training-setup.js";
 import { promptDecoder, trainedMask, trainedOnPairs } from "../../train/generate.js";
 import type { DecoderMask } from "../../train/tasks.js";
 import { MaskwiseError } from "../../util/errors.js";
@@ -31,6 +31,9 @@ bidirectionally, as a prefix LM trained on source/target pairs (maskwise train -
 --mask prefix) reads its source. Default: the model's, from DIR/trainer_state.json (causal when
 there is none). A prompt is "<s> prompt </s>" for a prefix LM and for any model trained on
 source/target pairs (as training built "<s> source </s> target </s>"), "<s> prompt" otherwise.
+
+--temperature T (above 0), --top-k K and --top-p P (above 0, at most 1) shape --sample and are
+refused without it; --sample and --beam K > 1 exclude each other.
 
 Defaults: --max-new-tokens 64, --temperature 1, --top-k 0 (all), --top-p 1, --seed 0,
 --batch-size 16.`;
@@ -90,6 +93,7 @@ export const command: Command = {
     const endWithEos = mask === "prefix" || trained.pairs;
     const model = loadDecoderOnly(v.model);
     const tok = loadTokenizer(join(v.model, "tokenizer.json"));
+    checkModelTokenizer(v.model, tok, join(v.model, "tokenizer.json"), model.config.vocab_size);
     const cfg = model.config;
     const maxNew = numberFlag(NAME, "max-new-tokens", v["max-new-tokens"], 64, {
       min: 1,
@@ -100,12 +104,44 @@ export const command: Command = {
       min: 1,
       integer: true,
     });
+    // The sampling flags shape --sample only: without it decoding is greedy (or beam search),
+    // and a flag that would change nothing is refused rather than ignored.
+    for (const f of ["temperature", "top-k", "top-p"] as const) {
+      if (v[f] !== undefined && !v.sample) {
+        throw new MaskwiseError(`--${f} only applies with --sample`, {
+          code: "E_ARG",
+          where: `maskwise ${NAME} --${f}`,
+          hint: `add --sample to sample with --${f} ${v[f]}, or drop it for greedy decoding`,
+        });
+      }
+    }
+    if (v.sample && beam > 1) {
+      throw new MaskwiseError("--sample and --beam are two ways to decode", {
+        code: "E_ARG",
+        where: `maskwise ${NAME} --sample --beam ${beam}`,
+        hint: "choose one",
+      });
+    }
     const sampling = {
       temperature: numberFlag(NAME, "temperature", v.temperature, 1, { min: 0 }),
       topK: numberFlag(NAME, "top-k", v["top-k"], 0, { min: 0, integer: true }),
       topP: numberFlag(NAME, "top-p", v["top-p"], 1, { min: 0 }),
       seed: numberFlag(NAME, "seed", v.seed, 0, { integer: true }),
     };
+    if (!(sampling.temperature > 0)) {
+      throw new MaskwiseError("--temperature must be above 0", {
+        code: "E_ARG",
+        where: `maskwise ${NAME} --temperature ${v.temperature}`,
+        hint: "a temperature near 0 approaches greedy decoding: for that, drop --sample",
+      });
+    }
+    if (!(sampling.topP > 0 && sampling.topP <= 1)) {
+      throw new MaskwiseError("--top-p must be above 0 and at most 1", {
+        code: "E_ARG",
+        where: `maskwise ${NAME} --top-p ${v["top-p"]}`,
+        hint: "the share of probability mass sampled from, e.g. 0.9; 1 keeps every token",
+      });
+    }
     const gen = { startToken: cfg.bos_token_id, eosToken: cfg.eos_token_id, maxLength: maxNew };
     const flush = (lines: string[]) => {
       const prompts = lines.map((l) =>

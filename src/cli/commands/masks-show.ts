@@ -5,6 +5,8 @@ import { parseMaskSpec } from "../../attention/spec.js";
 import { MaskwiseError } from "../../util/errors.js";
 import { type Command, numberFlag, parseFlags } from "../command.js";
 
+/** The most cells (batch rows x queries x keys) drawn: 2048 x 2048, a 16 MB JSON answer. */
+const MAX_CELLS = 2048 * 2048;
 const HELP = `Usage: maskwise masks show --spec SPEC [--q-len N] [--kv-len M] [--lengths a,b,…]
        [--offset K] [--window W] [--prefix P] [--segments 0,0,1,…]
        [--format ascii|json|svg|png] [--out FILE]
@@ -92,6 +94,16 @@ export const command: Command = {
           : numberFlag(cmd, "prefix", values.prefix, 0, { min: 0, integer: true }),
     });
     const B = mask.batch ?? 1;
+    if (B * qLen * kvLen > MAX_CELLS) {
+      throw new MaskwiseError(
+        `a ${B} x ${qLen} x ${kvLen} mask has more than ${MAX_CELLS} cells to draw`,
+        {
+          code: "E_ARG",
+          where: `maskwise masks show --q-len ${qLen} --kv-len ${kvLen}`,
+          hint: "draw at most 2048 x 2048 positions; a mask's pattern shows at a few dozen",
+        },
+      );
+    }
     const picture = { mask, B, Tq: qLen, Tk: kvLen };
     let output: string | Uint8Array;
     switch (values.format) {

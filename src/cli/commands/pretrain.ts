@@ -5,6 +5,7 @@
 
 import { readTextLines } from "../../node/task-data.js";
 import {
+  dataFlagsToSave,
   type Flags,
   interruptFlag,
   intFlag,
@@ -13,6 +14,7 @@ import {
   RUN_FLAGS,
   removeCheckpoint,
   required,
+  resumeDataFlags,
   runFamily,
   runFlagsHelp,
   runModel,
@@ -21,7 +23,8 @@ import {
   runTokenizer,
   trainerOptions,
 } from "../../node/train-run.js";
-import { sentinelTokens, tokenizerToString } from "../../tokenizer/index.js";
+import { tokenizerCheckpointHooks } from "../../node/training-setup.js";
+import { sentinelTokens } from "../../tokenizer/index.js";
 import {
   DEFAULT_RATE,
   holdOut,
@@ -35,7 +38,7 @@ import {
 import { Trainer } from "../../train/trainer.js";
 import { MaskwiseError } from "../../util/errors.js";
 import { type Command, parseFlags } from "../command.js";
-import { progress, progressBar, progressDone } from "../timing.js";
+import { metricsLog, progress, progressBar, progressDone } from "../timing.js";
 
 const NAME = "pretrain";
 const HELP = `Usage: maskwise pretrain --objective mlm|span|infill|mass|clm --train F… --out DIR [options]
@@ -65,7 +68,12 @@ Pretraining options:
 Training options:
 ${runFlagsHelp(0)}
 
-Ctrl-C saves checkpoints/last and exits; --resume continues from there.`;
+Ctrl-C saves checkpoints/last and exits (status 130) before the next update; a second Ctrl-C
+quits at once. --resume continues from there, with the data files the run was started with.
+A fresh run refuses an --out that is not empty (--resume continues it, --overwrite replaces it).
+Updates whose loss or gradients are not finite are skipped; three in a row stop the run
+(status 1, "training diverged"), and no checkpoint ever holds a weight that is not finite.
+When stderr is not a terminal, every metrics line and evaluation is printed there as plain text.`;
 
 export const command: Command = {
   path: ["pretrain"],
@@ -87,7 +95,12 @@ export const command: Command = {
       true,
     );
     const flags = v as Flags;
-    required(NAME, flags, ["objective", "out"]);
+    required(NAME, flags, ["out"]);
+    // A resumed run reads the files it was started with (and they need not be given again).
+    const run = openRun(NAME, flags);
+    if (positionals.length > 0 && v.train === undefined) flags.train = [];
+    resumeDataFlags(run, flags, ["objective", "train", "valid"], { multiple: ["train", "valid"] });
+    required(NAME, flags, ["objective"]);
     const objectiveName = v.objective as ObjectiveName;
     if (!OBJECTIVES.includes(objectiveName)) {
       throw new MaskwiseError(`unknown objective '${v.objective}'`, {
@@ -98,7 +111,6 @@ export const command: Command = {
     }
     const trainFiles = [...(v.train ?? []), ...positionals];
     if (trainFiles.length === 0) required(NAME, flags, ["train"]);
-    const run = openRun(NAME, flags);
     const seed = runSeed(run, flags);
     // A resumed run rebuilds its data as it was started (flags given now override).
     const was = run.saved.data ?? {};
@@ -128,6 +140,13 @@ export const command: Command = {
       }
       ({ train: trainLines, valid: validLines } = holdOut(trainLines, fraction));
     }
+    if (validLines.length === 0) {
+      throw new MaskwiseError("the validation data is empty", {
+        code: "E_DATA",
+        where: v.valid && v.valid.length > 0 ? v.valid.join(", ") : "--valid-fraction",
+        hint: "give validation lines (--valid, or a --valid-fraction above 0): evaluation, checkpoints/best and --patience need them",
+      });
+    }
     progress(
       `pretrain: ${trainLines.length} training lines, ${validLines.length} validation lines`,
     );
@@ -153,7 +172,13 @@ export const command: Command = {
     });
     const options = trainerOptions(run, flags, seed, {
       labelSmoothing: 0,
-      data: { objective: objectiveName, rate, wholeWord, maxLen },
+      data: {
+        objective: objectiveName,
+        rate,
+        wholeWord,
+        maxLen,
+        ...dataFlagsToSave({ train: trainFiles, valid: v.valid }, ["train", "valid"]),
+      },
     });
     const data = pretrainingData(
       linePieces(trainLines, tok, maxLen),
@@ -163,12 +188,13 @@ export const command: Command = {
     );
     const stop = interruptFlag();
     const trainer = new Trainer(model, data, options, run.store, {
-      extraFiles: { "tokenizer.json": tokenizerToString(tok) },
+      ...tokenizerCheckpointHooks(tok),
       shouldStop: stop.stopped,
       removeCheckpoint: removeCheckpoint(run),
+      onMetrics: metricsLog(`pretrain ${objectiveName}`),
       onUpdate: progressBar(`pretrain ${objectiveName}`),
     });
-    const { line, status } = runToEnd(trainer, run);
+    const { line, status } = await runToEnd(trainer, run);
     stop.release();
     progressDone();
     console.log(JSON.stringify({ ...line, objective: objectiveName }));

@@ -8,9 +8,14 @@ import { EncoderDecoderModel } from "../../models/encoder-decoder.js";
 import { getDataset } from "../../node/datasets.js";
 import { loadEncoderDecoder } from "../../node/model-dir.js";
 import { DirectoryStore } from "../../node/run-store.js";
-import { modelConfigFor, readPairs, trainJointTokenizer } from "../../node/training-setup.js";
+import { claimOut } from "../../node/train-run.js";
+import {
+  modelConfigFor,
+  readPairs,
+  tokenizerCheckpointHooks,
+  trainJointTokenizer,
+} from "../../node/training-setup.js";
 import { seq2seq } from "../../objectives/lm.js";
-import { tokenizerToString } from "../../tokenizer/index.js";
 import { Trainer } from "../../train/trainer.js";
 import { translateLines } from "../../train/translate.js";
 import { MaskwiseError } from "../../util/errors.js";
@@ -40,7 +45,8 @@ The run directory (--out, default runs/quickstart) holds metrics.jsonl, its curv
 reached after --warmup N updates, default 150, then brought down linearly to 0 over the
 minutes or steps), --bf16 (mixed precision: bfloat16 products, faster on CPUs with AVX512_BF16;
 see 'maskwise train --help'), --seed S, --cache DIR, --mirror URL (fetch the data from another
-server).`;
+server), --overwrite (replace the run an earlier quickstart left in --out; without it such a
+folder is refused). Ctrl-C saves checkpoints/last and stops.`;
 
 export const command: Command = {
   path: ["quickstart"],
@@ -62,6 +68,7 @@ export const command: Command = {
       cache: { type: "string" },
       mirror: { type: "string" },
       bf16: { type: "boolean" },
+      overwrite: { type: "boolean" },
     });
     const minutes = numberFlag(NAME, "minutes", v.minutes, 12, { min: 0 });
     let dir = v["data-dir"];
@@ -106,6 +113,7 @@ export const command: Command = {
     const encode = (pairs: [string, string][]) =>
       pairs.map(([s, t]) => seq2seq(tok.encode(s), tok.encode(t), { eos: config.eos_token_id }));
     const out = v.out as string;
+    claimOut(NAME, out, v.overwrite === true);
     const store = new DirectoryStore(out);
     const sample = valid.slice(0, 200);
     const bar = progressBar("quickstart");
@@ -143,7 +151,7 @@ export const command: Command = {
       },
       store,
       {
-        extraFiles: { "tokenizer.json": tokenizerToString(tok) },
+        ...tokenizerCheckpointHooks(tok),
         shouldStop: () => interrupted,
         evaluate: (m): Record<string, number> => ({
           valid_bleu: corpusBleu(
@@ -160,7 +168,7 @@ export const command: Command = {
         onUpdate: bar,
       },
     );
-    const summary = trainer.run();
+    const summary = await trainer.runAsync();
     process.removeListener("SIGINT", onSigint);
     store.finish(); // the curves, with the steps logged since the last evaluation
     progress("quickstart: translating test_2016_flickr with beam search");

@@ -6,6 +6,7 @@
 import { familyOf } from "../../models/registry.js";
 import { readTaskPairs, taskFields } from "../../node/task-data.js";
 import {
+  dataFlagsToSave,
   type Flags,
   interruptFlag,
   intFlag,
@@ -13,6 +14,7 @@ import {
   RUN_FLAGS,
   removeCheckpoint,
   required,
+  resumeDataFlags,
   runFamily,
   runFlagsHelp,
   runModel,
@@ -21,8 +23,7 @@ import {
   runTokenizer,
   trainerOptions,
 } from "../../node/train-run.js";
-import { readPairs } from "../../node/training-setup.js";
-import { tokenizerToString } from "../../tokenizer/index.js";
+import { readPairs, tokenizerCheckpointHooks } from "../../node/training-setup.js";
 import type { DecoderMask } from "../../train/tasks.js";
 import {
   TASK_FIELDS,
@@ -34,9 +35,12 @@ import {
 import { Trainer } from "../../train/trainer.js";
 import { MaskwiseError } from "../../util/errors.js";
 import { type Command, parseFlags } from "../command.js";
-import { progress, progressBar, progressDone } from "../timing.js";
+import { metricsLog, progress, progressBar, progressDone } from "../timing.js";
 
 const NAME = "train";
+/** The data files of a run, saved with it so that --resume needs none of them. */
+const DATA_FLAGS = ["train-src", "train-tgt", "valid-src", "valid-tgt", "train", "valid"];
+
 const HELP = `Usage: maskwise train --task translation --train-src F --train-tgt F --valid-src F --valid-tgt F
                       --out DIR [options]
        maskwise train --task summarization|dialogue|qa|lm --train F --valid F
@@ -76,7 +80,12 @@ Task options:
 Training options:
 ${runFlagsHelp(0.1)}
 
-Ctrl-C saves checkpoints/last and exits; --resume continues from there.`;
+Ctrl-C saves checkpoints/last and exits (status 130) before the next update; a second Ctrl-C
+quits at once. --resume continues from there, with the data files the run was started with.
+A fresh run refuses an --out that is not empty (--resume continues it, --overwrite replaces it).
+Updates whose loss or gradients are not finite are skipped; three in a row stop the run
+(status 1, "training diverged"), and no checkpoint ever holds a weight that is not finite.
+When stderr is not a terminal, every metrics line and evaluation is printed there as plain text.`;
 
 export const command: Command = {
   path: ["train"],
@@ -102,6 +111,8 @@ export const command: Command = {
     });
     const flags = v as Flags;
     const run = openRun(NAME, flags);
+    // A resumed run reads the files it was started with (and they need not be given again).
+    resumeDataFlags(run, flags, DATA_FLAGS);
     // A resumed run keeps its task, fields and lengths unless flags say otherwise.
     const was = run.saved.data ?? {};
     const task = (v.task ?? was.task ?? "translation") as TextTask;
@@ -145,6 +156,13 @@ export const command: Command = {
       train = await readTaskPairs(v.train as string, fields);
       valid = await readTaskPairs(v.valid as string, fields);
     }
+    if (valid.length === 0) {
+      throw new MaskwiseError("the validation data is empty", {
+        code: "E_DATA",
+        where: String(task === "translation" ? v["valid-src"] : v.valid),
+        hint: "give validation examples: evaluation, checkpoints/best and --patience need them",
+      });
+    }
     progress(`train: ${train.length} training examples, ${valid.length} validation examples`);
 
     const { tokenizer: tok, trained } = runTokenizer(run, flags, () =>
@@ -159,7 +177,7 @@ export const command: Command = {
     const options = trainerOptions(run, flags, seed, {
       labelSmoothing: 0.1,
       mask: structure === "decoder-only" ? "prefix" : undefined,
-      data: { task, maxLen, ...fieldNames },
+      data: { task, maxLen, ...fieldNames, ...dataFlagsToSave(flags, DATA_FLAGS) },
     });
     const mask: DecoderMask = options.mask ?? "prefix";
     const exampleOptions = { task, structure, maxLen };
@@ -186,13 +204,14 @@ export const command: Command = {
 
     const stop = interruptFlag();
     const trainer = new Trainer(model, { train: trainEx, valid: validEx }, options, run.store, {
-      extraFiles: { "tokenizer.json": tokenizerToString(tok) },
+      ...tokenizerCheckpointHooks(tok),
       shouldStop: stop.stopped,
       removeCheckpoint: removeCheckpoint(run),
+      onMetrics: metricsLog("train"),
       evaluate,
       onUpdate: progressBar("train"),
     });
-    const { line, status } = runToEnd(trainer, run);
+    const { line, status } = await runToEnd(trainer, run);
     stop.release();
     progressDone();
     console.log(JSON.stringify(line));

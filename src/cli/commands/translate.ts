@@ -8,7 +8,7 @@ import { decodingBf16Weights } from "../../models/incremental.js";
 import { familyOf } from "../../models/registry.js";
 import { readGenerationConfig } from "../../node/generation-config.js";
 import { loadEncoderDecoder } from "../../node/model-dir.js";
-import { loadTokenizer } from "../../node/training-setup.js";
+import { checkModelTokenizer, loadTokenizer } from "../../node/training-setup.js";
 import { translateLines } from "../../train/translate.js";
 import { MaskwiseError } from "../../util/errors.js";
 import { type Command, numberFlag, parseFlags } from "../command.js";
@@ -21,8 +21,9 @@ const HELP = `Usage: maskwise translate --model DIR [--beam K] [--max-len-a A --
 Reads source sentences from standard input, one a line, and writes translations to standard
 output, one a line, in order. DIR is a model directory (config.json, model.safetensors,
 tokenizer.json), e.g. RUN/checkpoints/best. Output length is at most A * source length + B
-(default 1.2 and 10). --beam 1 (default 5) decodes greedily. With --n-best N, each input gives N
-lines "score<TAB>translation". --no-repeat-ngram-size N (default 0 = off) never lets an output
+(default 1.2 and 10). --beam 1 (default 5) decodes greedily. With --n-best N (at most --beam),
+each input gives exactly N lines "score<TAB>translation", best first; an empty input line gives
+N empty lines. --no-repeat-ngram-size N (default 0 = off) never lets an output
 repeat one of its own n-grams of N tokens, as fairseq and Hugging Face do (3 is usual for
 summaries). --bf16 rounds the decoder's weights and the inputs of its products
 to bfloat16, sums stay float32 (half the bytes each generated token reads, and on CPUs with
@@ -60,6 +61,7 @@ export const command: Command = {
     }
     const model = loadEncoderDecoder(v.model);
     const tok = loadTokenizer(join(v.model, "tokenizer.json"));
+    checkModelTokenizer(v.model, tok, join(v.model, "tokenizer.json"), model.config.vocab_size);
     // generation_config.json (transformers' directories) sets the defaults; flags override.
     const generation = readGenerationConfig(v.model) ?? {};
     const family = familyOf(model.config);
@@ -79,9 +81,16 @@ export const command: Command = {
       min: 1,
       integer: true,
     });
+    if (nBest > beam) {
+      throw new MaskwiseError(`--n-best ${nBest} is more than the --beam ${beam} hypotheses kept`, {
+        code: "E_ARG",
+        where: `maskwise ${NAME} --n-best`,
+        hint: `pass --beam ${nBest} or more, or a smaller --n-best`,
+      });
+    }
     const options = {
       beam,
-      nBest: Math.min(nBest, beam),
+      nBest,
       lengthPenalty: numberFlag(
         NAME,
         "length-penalty",
@@ -121,8 +130,11 @@ export const command: Command = {
         out[i] = results[k][0].text;
         nb[i] = results[k].map((h) => `${h.hypothesis.score.toFixed(4)}\t${h.text}`);
       });
+      // Exactly nBest lines an input, so line k of the output belongs to input floor(k / nBest).
+      const padded = (hyps: string[]) =>
+        Array.from({ length: nBest }, (_, k) => hyps[k] ?? "").join("\n");
       process.stdout.write(
-        `${lines.map((_, i) => (nBest > 1 ? (nb[i].length ? nb[i] : ["\t"]).join("\n") : out[i])).join("\n")}\n`,
+        `${lines.map((_, i) => (nBest > 1 ? padded(nb[i]) : out[i])).join("\n")}\n`,
       );
     };
     let pending: string[] = [];
