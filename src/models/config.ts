@@ -38,6 +38,8 @@ export interface ModelConfig {
   layer_norm_eps: number;
   /** The output projection is the decoder's token embedding. */
   tie_word_embeddings: boolean;
+  /** A bias [1, V] added to the logits (BART's final_logits_bias; GPT-2 has none). */
+  final_logits_bias: boolean;
   /** Encoder and decoder share one token embedding (one tensor, saved under both names). */
   share_embeddings: boolean;
   dropout: number;
@@ -76,6 +78,7 @@ export const DEFAULTS: ModelConfig = {
   type_vocab_size: 0,
   layer_norm_eps: 1e-5,
   tie_word_embeddings: true,
+  final_logits_bias: true,
   share_embeddings: false,
   dropout: 0.1,
   attention_dropout: 0,

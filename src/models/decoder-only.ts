@@ -33,7 +33,8 @@ export class DecoderOnlyModel extends Module {
   readonly model: Container;
   readonly decoder: Decoder;
   readonly lm_head: Linear;
-  readonly final_logits_bias: Tensor;
+  /** [1, V], absent where the config has none (GPT-2). */
+  readonly final_logits_bias: Tensor | null;
 
   constructor(
     readonly config: ModelConfig,
@@ -48,7 +49,9 @@ export class DecoderOnlyModel extends Module {
       "lm_head",
       new Linear(config.d_model, config.vocab_size, { rng, std: config.init_std }, false, tied),
     );
-    this.final_logits_bias = this.param("final_logits_bias", zeros([1, config.vocab_size]));
+    this.final_logits_bias = config.final_logits_bias
+      ? this.param("final_logits_bias", zeros([1, config.vocab_size]))
+      : null;
   }
 
   project(hidden: Tensor): Tensor {

@@ -48,7 +48,8 @@ export class EncoderDecoderModel extends Module {
   readonly encoder: Encoder;
   readonly decoder: Decoder;
   readonly lm_head: Linear;
-  readonly final_logits_bias: Tensor;
+  /** [1, V], absent where the config has none (GPT-2). */
+  readonly final_logits_bias: Tensor | null;
 
   constructor(
     readonly config: ModelConfig,
@@ -67,7 +68,9 @@ export class EncoderDecoderModel extends Module {
       "lm_head",
       new Linear(config.d_model, config.vocab_size, { rng, std: config.init_std }, false, tied),
     );
-    this.final_logits_bias = this.param("final_logits_bias", zeros([1, config.vocab_size]));
+    this.final_logits_bias = config.final_logits_bias
+      ? this.param("final_logits_bias", zeros([1, config.vocab_size]))
+      : null;
   }
 
   /** hidden [B, T, D] -> logits [B, T, V] */

@@ -1,5 +1,6 @@
 // The output head of the encoder-decoder and decoder-only models (BART's names):
-//   logits [.., V] = hidden [.., D] lm_head.weight^T (+ lm_head.bias) + final_logits_bias [1, V]
+//   logits [.., V] = hidden [.., D] lm_head.weight^T (+ lm_head.bias) (+ final_logits_bias [1, V])
+// (GPT-2 has no final_logits_bias: null.)
 // `project` on tensors, `projectInto` for one decoding step's rows on flat arrays.
 import type { Bf16Weights } from "../nn/bf16-weights.js";
 import { type Linear, productInto } from "../nn/layers.js";
@@ -8,8 +9,9 @@ import { linear } from "../tensor/ops/linear.js";
 import type { Tensor } from "../tensor/tensor.js";
 
 /** hidden [B, T, D] -> logits [B, T, V] */
-export function project(lmHead: Linear, finalLogitsBias: Tensor, hidden: Tensor): Tensor {
+export function project(lmHead: Linear, finalLogitsBias: Tensor | null, hidden: Tensor): Tensor {
   // The bias-free head and final_logits_bias as one fused op: no [B, T, V]-sized temporaries.
+  if (!finalLogitsBias) return lmHead.forward(hidden);
   return lmHead.bias
     ? add(lmHead.forward(hidden), finalLogitsBias)
     : linear(hidden, lmHead.weight, finalLogitsBias);
@@ -18,17 +20,18 @@ export function project(lmHead: Linear, finalLogitsBias: Tensor, hidden: Tensor)
 /** logits [R, V] = the same of hidden [R, D], on flat arrays (the weight's bfloat16 copy if any). */
 export function projectInto(
   lmHead: Linear,
-  finalLogitsBias: Tensor,
+  finalLogitsBias: Tensor | null,
   hidden: Float32Array,
   logits: Float32Array,
   R: number,
   bf16: Bf16Weights | null,
 ): void {
   const V = lmHead.outFeatures;
-  const bias = finalLogitsBias.f32;
+  const bias = finalLogitsBias?.f32;
   const own = lmHead.bias?.f32;
   for (let r = 0; r < R; r++) {
-    logits.set(bias, r * V);
+    if (bias) logits.set(bias, r * V);
+    else logits.fill(0, r * V, (r + 1) * V);
     if (own) for (let j = 0; j < V; j++) logits[r * V + j] += own[j];
   }
   productInto(hidden, lmHead.weight.f32, logits, R, V, lmHead.inFeatures, bf16);

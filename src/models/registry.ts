@@ -8,6 +8,7 @@ import { bert } from "./families/bert/index.js";
 import { decoderOnly } from "./families/decoder-only/index.js";
 import { encoderDecoder } from "./families/encoder-decoder/index.js";
 import { encoderOnly } from "./families/encoder-only/index.js";
+import { gpt2 } from "./families/gpt2/index.js";
 import { marian } from "./families/marian/index.js";
 import { mbart } from "./families/mbart/index.js";
 import { roberta } from "./families/roberta/index.js";
@@ -29,7 +30,18 @@ export function registerFamily(family: ModelFamily): void {
 }
 
 // maskwise's own families first: a task's default model is one of them.
-const BUILT_IN = [encoderDecoder, decoderOnly, encoderOnly, bart, mbart, marian, t5, bert, roberta];
+const BUILT_IN = [
+  encoderDecoder,
+  decoderOnly,
+  encoderOnly,
+  bart,
+  mbart,
+  marian,
+  t5,
+  bert,
+  roberta,
+  gpt2,
+];
 for (const f of BUILT_IN as ModelFamily[]) registerFamily(f);
 
 /** Every registered family, in registration order. */

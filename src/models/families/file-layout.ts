@@ -28,6 +28,15 @@ export interface FileLayout {
    * dtype, then name), so a file written back is byte for byte the file transformers writes.
    */
   readonly order?: "model" | "transformers";
+  /**
+   * Tensors stored in another shape than the model's (GPT-2's Conv1D weights [in, out], its fused
+   * q|k|v projection): `load` turns the file's tensors (file names) into one tensor per model
+   * parameter (still file names), `save` the other way.
+   */
+  readonly reshape?: {
+    load(tensors: Map<string, StoredTensor>): Map<string, StoredTensor>;
+    save(tensors: Map<string, StoredTensor>): Map<string, StoredTensor>;
+  };
 }
 
 /** A prefix pattern as a regular expression over whole names (the prefix, then .suffix or nothing). */
@@ -59,11 +68,11 @@ export function fromFile(
   modelNames: ReadonlySet<string>,
   source: string,
 ): Map<string, StoredTensor> {
+  let kept = new Map<string, StoredTensor>();
+  for (const [name, t] of file) if (!layout.ignore?.some((re) => re.test(name))) kept.set(name, t);
+  if (layout.reshape) kept = layout.reshape.load(kept);
   const out = new Map<string, StoredTensor>();
-  for (const [name, t] of file) {
-    if (layout.ignore?.some((re) => re.test(name))) continue;
-    out.set(rename(name, layout, 0), t);
-  }
+  for (const [name, t] of kept) out.set(rename(name, layout, 0), t);
   for (const group of layout.tieGroups) {
     const present = group.find((n) => out.has(n));
     if (present === undefined) {
@@ -96,5 +105,6 @@ export function toFile(
     for (const n of group) out.delete(n);
     out.set(group[0], byName.get(member) as StoredTensor);
   }
-  return [...out.entries()].map(([n, t]) => [rename(n, layout, 1), t]);
+  const renamed = new Map([...out.entries()].map(([n, t]) => [rename(n, layout, 1), t]));
+  return [...(layout.reshape ? layout.reshape.save(renamed) : renamed).entries()];
 }
