@@ -45,7 +45,7 @@ export interface NativeAddon {
   unary(op: UnaryOp, x: F32, out: F32, n: number): void;
   unaryBackward(op: UnaryOp, x: F32, y: F32, dy: F32, dx: F32, n: number, acc: boolean): void;
   binary(
-    op: string,
+    op: BinaryOp,
     a: F32,
     aStrides: readonly number[],
     b: F32,
@@ -156,6 +156,8 @@ export interface NativeAddon {
    * `bf16` (where setGemmBf16Dot reports the instruction), the peak of VDPBF16PS chains.
    */
   peakGflops(seconds: number, bf16?: boolean): number;
+  /** The element-wise op names the addon knows (native/kernels.h): UNARY_OPS and BINARY_OPS. */
+  elementwiseOps(): { unary: string[]; binary: string[] };
   /**
    * The kernels whose arguments are an interface of src/tensor/backend.ts receive that object
    * itself and read its fields by name (native/attention_binding.cc, native/decode_binding.cc):

@@ -11,22 +11,28 @@
 export type F32 = Float32Array;
 export type I32 = Int32Array;
 
-/** Element-wise functions of one argument. gelu is the exact form x * Phi(x) (erf). */
-export type UnaryOp =
-  | "neg"
-  | "exp"
-  | "log"
-  | "sqrt"
-  | "rsqrt"
-  | "tanh"
-  | "erf"
-  | "relu"
-  | "gelu"
-  | "sigmoid"
-  | "abs";
+/**
+ * Element-wise functions of one argument. gelu is the exact form x * Phi(x) (erf). The native
+ * addon looks each up by this name (native/kernels.h lists the same names).
+ */
+export const UNARY_OPS = [
+  "neg",
+  "exp",
+  "log",
+  "sqrt",
+  "rsqrt",
+  "tanh",
+  "erf",
+  "relu",
+  "gelu",
+  "sigmoid",
+  "abs",
+] as const;
+export type UnaryOp = (typeof UNARY_OPS)[number];
 
 /** Element-wise functions of two arguments, with broadcasting by strides. */
-export type BinaryOp = "add" | "sub" | "mul" | "div" | "max" | "min";
+export const BINARY_OPS = ["add", "sub", "mul", "div", "max", "min"] as const;
+export type BinaryOp = (typeof BINARY_OPS)[number];
 
 export type ReduceOp = "sum" | "max";
 
