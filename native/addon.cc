@@ -525,6 +525,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fn("setGemmBf16Dot", SetGemmBf16Dot);
   fn("peakGflops", PeakGflops);
   fn("elementwiseOps", ElementwiseOps);
+  fn("fieldOrder", mw::SetFieldOrder);
   mw::register_attention(env, exports);
   mw::register_decode(env, exports);
   return exports;

@@ -1,8 +1,8 @@
 // N-API bindings of the decoding kernels, with the rule of native/args.h: every argument is
 // checked (type, integer range, each array long enough for every index the kernel touches, every
 // row of the row map inside the cache) before the kernel runs; a bad one throws an Error naming
-// the kernel and the argument. decodeAttention receives the DecodeAttentionArgs object of
-// src/tensor/backend.ts as it is and reads its fields by name.
+// the kernel and the argument. decodeAttention receives the fields of a DecodeAttentionArgs
+// (src/tensor/backend.ts) in the order src/backend/native.ts declares, and reads them by name.
 #include <napi.h>
 
 #include <cmath>
@@ -19,10 +19,13 @@ using mw::Fields;
 using mw::i128;
 using mw::kMaxSafe;
 
-/** decodeAttention(args): the fields of a DecodeAttentionArgs; keep, slots and bias may be null. */
+/** decodeAttention(...DecodeAttentionArgs fields); keep, slots and bias may be null. */
 Napi::Value DecodeAttention(const Napi::CallbackInfo& info) {
-  Args A(info, "decodeAttention", 1);
-  const Fields f(A, 0);
+  Args A(info, "decodeAttention", 0);
+  const Fields f(A, "decodeAttention");
+  if (info.Length() != f.end())
+    A.fail("expects " + std::to_string(f.end()) + " arguments, got " +
+           std::to_string(info.Length()));
   mw::DecodeAttentionParams p{};
   p.R = f.size("R");
   p.H = f.size("H");

@@ -1,8 +1,9 @@
 // The native backend: the Backend seam on the C++ addon (native/). The addon validates every
 // argument and works in place on the caller's typed arrays; this class spreads GemmArgs into
 // positional arguments (GEMM runs hundreds of times a step, and positions are cheaper to read in
-// C++ than object properties), hands the attention kernels their argument objects as they are,
-// and turns the addon's index errors into the same MaskwiseError the reference throws. No `node:` imports:
+// C++ than object properties), passes the attention kernels' argument objects field by field in
+// the one order declared below (the addon reads them by name), and turns the addon's index
+// errors into the same MaskwiseError the reference throws. No `node:` imports:
 // the addon object is handed in by src/node/native-addon.ts.
 import type {
   AttentionArgs,
@@ -159,13 +160,28 @@ export interface NativeAddon {
   /** The element-wise op names the addon knows (native/kernels.h): UNARY_OPS and BINARY_OPS. */
   elementwiseOps(): { unary: string[]; binary: string[] };
   /**
-   * The kernels whose arguments are an interface of src/tensor/backend.ts receive that object
-   * itself and read its fields by name (native/attention_binding.cc, native/decode_binding.cc):
-   * their one declaration is the Backend method's.
+   * The order of an argument interface's fields (ATTENTION_FIELDS, DECODE_ATTENTION_FIELDS),
+   * given once: the kernels below receive the fields as positions in that order and read them
+   * by name (native/args.h).
    */
-  attentionForward: Backend["attentionForward"];
-  attentionBackward: Backend["attentionBackward"];
-  decodeAttention: Backend["decodeAttention"];
+  fieldOrder(group: "attention" | "decodeAttention", names: readonly string[]): void;
+  /** Fused attention (native/attention.cc): the AttentionArgs fields, then out, lse. */
+  attentionForward(...args: [...AttentionFields, out: F32, lse: F32]): void;
+  /** The AttentionArgs fields, then out, lse, dout, dq, dk, dv, dbias (or null). */
+  attentionBackward(
+    ...args: [
+      ...AttentionFields,
+      out: F32,
+      lse: F32,
+      dout: F32,
+      dq: F32,
+      dk: F32,
+      dv: F32,
+      dbias: F32 | null,
+    ]
+  ): void;
+  /** Attention on a KV cache (native/decode.cc): the DecodeAttentionArgs fields. */
+  decodeAttention(...args: DecodeAttentionFields): void;
   /** c [m, n] += a [m, k] w^T, w bfloat16 bits [n, k] (native/gemm_skinny.cc). */
   gemmBf16(m: number, n: number, k: number, a: F32, w: Uint16Array, c: F32): void;
   /** In-place log-softmax of rows (native/decode.cc). */
@@ -183,6 +199,70 @@ export interface NativeAddon {
     token: I32,
     score: Float64Array,
   ): number;
+}
+
+/**
+ * The order in which the addon receives the fields of AttentionArgs and DecodeAttentionArgs:
+ * positions are the cheapest arguments to read in C++ (a decoding step calls decodeAttention
+ * twice per layer), and the addon reads each by its name after learning this list once
+ * (NativeAddon.fieldOrder), so these lists are the binding's one declaration. Each must name
+ * every field of its interface (checked below by the type system) and nothing else.
+ */
+export const ATTENTION_FIELDS = [
+  "B",
+  "H",
+  "Tq",
+  "Tk",
+  "Dh",
+  "q",
+  "k",
+  "v",
+  "attend",
+  "maskBatch",
+  "blocks",
+  "blockQ",
+  "blockK",
+  "scale",
+  "skipBlocks",
+  "dropout",
+  "seed",
+  "bias",
+  "biasBatch",
+] as const satisfies readonly (keyof AttentionArgs)[];
+
+export const DECODE_ATTENTION_FIELDS = [
+  "R",
+  "H",
+  "Dh",
+  "q",
+  "k",
+  "v",
+  "P",
+  "capacity",
+  "length",
+  "rows",
+  "keep",
+  "keepStride",
+  "slots",
+  "slotStride",
+  "scale",
+  "out",
+  "bias",
+  "biasOffset",
+  "biasHeadStride",
+] as const satisfies readonly (keyof DecodeAttentionArgs)[];
+
+/** The fields of T in the order of list L; `never` (a type error at use) if L misses one. */
+type InOrder<T, L extends readonly (keyof T)[]> =
+  Exclude<keyof T, L[number]> extends never ? { [I in keyof L]: T[L[I]] } : never;
+type AttentionFields = InOrder<AttentionArgs, typeof ATTENTION_FIELDS>;
+type DecodeAttentionFields = InOrder<DecodeAttentionArgs, typeof DECODE_ATTENTION_FIELDS>;
+
+/** The fields of `a` named by `list`, in its order (absent optional fields as undefined). */
+function fieldsOf<T, L extends readonly (keyof T)[]>(a: T, list: L): InOrder<T, L> {
+  const out = new Array(list.length);
+  for (let i = 0; i < list.length; i++) out[i] = a[list[i]];
+  return out as unknown as InOrder<T, L>;
 }
 
 // An addon error with code E_INDEX (an id or target out of range) becomes the MaskwiseError the
@@ -204,6 +284,8 @@ export class NativeBackend implements Backend {
 
   constructor(addon: NativeAddon) {
     this.k = addon;
+    addon.fieldOrder("attention", ATTENTION_FIELDS);
+    addon.fieldOrder("decodeAttention", DECODE_ATTENTION_FIELDS);
   }
 
   get threads(): number {
@@ -422,7 +504,7 @@ export class NativeBackend implements Backend {
   }
 
   attentionForward(args: AttentionArgs, out: F32, lse: F32): void {
-    this.k.attentionForward(args, out, lse);
+    this.k.attentionForward(...fieldsOf(args, ATTENTION_FIELDS), out, lse);
   }
 
   attentionBackward(
@@ -435,11 +517,20 @@ export class NativeBackend implements Backend {
     dv: F32,
     dbias: F32 | null = null,
   ): void {
-    this.k.attentionBackward(args, out, lse, dout, dq, dk, dv, dbias);
+    this.k.attentionBackward(
+      ...fieldsOf(args, ATTENTION_FIELDS),
+      out,
+      lse,
+      dout,
+      dq,
+      dk,
+      dv,
+      dbias,
+    );
   }
 
   decodeAttention(args: DecodeAttentionArgs): void {
-    this.k.decodeAttention(args);
+    this.k.decodeAttention(...fieldsOf(args, DECODE_ATTENTION_FIELDS));
   }
 
   gemmBf16(m: number, n: number, k: number, a: F32, w: Uint16Array, c: F32): void {
