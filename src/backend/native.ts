@@ -202,68 +202,80 @@ export interface NativeAddon {
 }
 
 /**
- * The order in which the addon receives the fields of AttentionArgs and DecodeAttentionArgs:
+ * The fields of AttentionArgs and DecodeAttentionArgs in the order the addon receives them:
  * positions are the cheapest arguments to read in C++ (a decoding step calls decodeAttention
- * twice per layer), and the addon reads each by its name after learning this list once
- * (NativeAddon.fieldOrder), so these lists are the binding's one declaration. Each must name
- * every field of its interface (checked below by the type system) and nothing else.
+ * twice per layer; reading object properties there, or reading fields by a list of names here,
+ * cost more than its kernel on a short cache). These two functions are the binding's one
+ * declaration: the addon learns the names they read, in order (`fieldNames`, given once through
+ * NativeAddon.fieldOrder), and reads each field by name (native/args.h).
  */
-export const ATTENTION_FIELDS = [
-  "B",
-  "H",
-  "Tq",
-  "Tk",
-  "Dh",
-  "q",
-  "k",
-  "v",
-  "attend",
-  "maskBatch",
-  "blocks",
-  "blockQ",
-  "blockK",
-  "scale",
-  "skipBlocks",
-  "dropout",
-  "seed",
-  "bias",
-  "biasBatch",
-] as const satisfies readonly (keyof AttentionArgs)[];
+const attentionFields = (a: AttentionArgs) =>
+  [
+    a.B,
+    a.H,
+    a.Tq,
+    a.Tk,
+    a.Dh,
+    a.q,
+    a.k,
+    a.v,
+    a.attend,
+    a.maskBatch,
+    a.blocks,
+    a.blockQ,
+    a.blockK,
+    a.scale,
+    a.skipBlocks,
+    a.dropout,
+    a.seed,
+    a.bias,
+    a.biasBatch,
+  ] as const;
 
-export const DECODE_ATTENTION_FIELDS = [
-  "R",
-  "H",
-  "Dh",
-  "q",
-  "k",
-  "v",
-  "P",
-  "capacity",
-  "length",
-  "rows",
-  "keep",
-  "keepStride",
-  "slots",
-  "slotStride",
-  "scale",
-  "out",
-  "bias",
-  "biasOffset",
-  "biasHeadStride",
-] as const satisfies readonly (keyof DecodeAttentionArgs)[];
+const decodeAttentionFields = (a: DecodeAttentionArgs) =>
+  [
+    a.R,
+    a.H,
+    a.Dh,
+    a.q,
+    a.k,
+    a.v,
+    a.P,
+    a.capacity,
+    a.length,
+    a.rows,
+    a.keep,
+    a.keepStride,
+    a.slots,
+    a.slotStride,
+    a.scale,
+    a.out,
+    a.bias,
+    a.biasOffset,
+    a.biasHeadStride,
+  ] as const;
 
-/** The fields of T in the order of list L; `never` (a type error at use) if L misses one. */
-type InOrder<T, L extends readonly (keyof T)[]> =
-  Exclude<keyof T, L[number]> extends never ? { [I in keyof L]: T[L[I]] } : never;
-type AttentionFields = InOrder<AttentionArgs, typeof ATTENTION_FIELDS>;
-type DecodeAttentionFields = InOrder<DecodeAttentionArgs, typeof DECODE_ATTENTION_FIELDS>;
+type AttentionFields = ReturnType<typeof attentionFields>;
+type DecodeAttentionFields = ReturnType<typeof decodeAttentionFields>;
 
-/** The fields of `a` named by `list`, in its order (absent optional fields as undefined). */
-function fieldsOf<T, L extends readonly (keyof T)[]>(a: T, list: L): InOrder<T, L> {
-  const out = new Array(list.length);
-  for (let i = 0; i < list.length; i++) out[i] = a[list[i]];
-  return out as unknown as InOrder<T, L>;
+/** The property names `fields` reads, in order (recorded once on a stand-in object). */
+function fieldNames<T extends object>(fields: (a: T) => readonly unknown[]): readonly string[] {
+  const names: string[] = [];
+  fields(
+    new Proxy({} as T, {
+      get(_target, key) {
+        names.push(String(key));
+        return undefined;
+      },
+    }),
+  );
+  return names;
 }
+
+/** The names of AttentionArgs's fields in the order the addon receives them. */
+export const ATTENTION_FIELDS = fieldNames(attentionFields);
+/** The names of DecodeAttentionArgs's fields in the order the addon receives them. */
+export const DECODE_ATTENTION_FIELDS = fieldNames(decodeAttentionFields);
 
 // An addon error with code E_INDEX (an id or target out of range) becomes the MaskwiseError the
 // reference backend throws; anything else (a programming error) passes through unchanged.
@@ -504,7 +516,7 @@ export class NativeBackend implements Backend {
   }
 
   attentionForward(args: AttentionArgs, out: F32, lse: F32): void {
-    this.k.attentionForward(...fieldsOf(args, ATTENTION_FIELDS), out, lse);
+    this.k.attentionForward(...attentionFields(args), out, lse);
   }
 
   attentionBackward(
@@ -517,20 +529,11 @@ export class NativeBackend implements Backend {
     dv: F32,
     dbias: F32 | null = null,
   ): void {
-    this.k.attentionBackward(
-      ...fieldsOf(args, ATTENTION_FIELDS),
-      out,
-      lse,
-      dout,
-      dq,
-      dk,
-      dv,
-      dbias,
-    );
+    this.k.attentionBackward(...attentionFields(args), out, lse, dout, dq, dk, dv, dbias);
   }
 
   decodeAttention(args: DecodeAttentionArgs): void {
-    this.k.decodeAttention(...fieldsOf(args, DECODE_ATTENTION_FIELDS));
+    this.k.decodeAttention(...decodeAttentionFields(args));
   }
 
   gemmBf16(m: number, n: number, k: number, a: F32, w: Uint16Array, c: F32): void {

@@ -7,10 +7,14 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { attentionArgs } from "../../src/attention/fused.js";
 import { causal } from "../../src/attention/masks.js";
-import { ATTENTION_FIELDS, NativeBackend } from "../../src/backend/native.js";
+import {
+  ATTENTION_FIELDS,
+  DECODE_ATTENTION_FIELDS,
+  NativeBackend,
+} from "../../src/backend/native.js";
 import { ReferenceBackend } from "../../src/backend/reference.js";
 import { loadNativeAddon } from "../../src/node/native-addon.js";
-import { BINARY_OPS, UNARY_OPS } from "../../src/tensor/backend.js";
+import { BINARY_OPS, type DecodeAttentionArgs, UNARY_OPS } from "../../src/tensor/backend.js";
 import { Rng } from "../../src/util/rng.js";
 import { randomTensor } from "../helpers/gradcheck.js";
 
@@ -59,23 +63,55 @@ test("attention fields are read by name, in whatever order native.ts declares", 
   };
   const want = run();
   const raw = addon.attentionForward as (...x: unknown[]) => void;
+  const byName = args as unknown as Record<string, unknown>;
   const out = new Float32Array(40);
   const lse = new Float32Array(10);
   try {
     // Reversed: the addon reads each field where the order puts it.
     const reversed = [...ATTENTION_FIELDS].reverse();
     addon.fieldOrder("attention", reversed);
-    raw(...reversed.map((key) => args[key]), out, lse);
+    raw(...reversed.map((key) => byName[key]), out, lse);
     assert.deepEqual(out, want);
     // Without "scale": the first read of it names it.
     const lacking = ATTENTION_FIELDS.filter((key) => key !== "scale");
     addon.fieldOrder("attention", lacking);
     assert.throws(
-      () => raw(...lacking.map((key) => args[key]), out, lse),
+      () => raw(...lacking.map((key) => byName[key]), out, lse),
       /field 'scale' is missing from the field order of 'attention'/,
     );
   } finally {
     addon.fieldOrder("attention", ATTENTION_FIELDS);
   }
   assert.deepEqual(run(), want);
+});
+
+test("the field orders name every field of AttentionArgs and DecodeAttentionArgs once", () => {
+  const rng = new Rng(4);
+  const q = randomTensor([1, 1, 2, 2], rng);
+  // attentionArgs fills every field, the optional bias ones included.
+  const attention = attentionArgs(q, q, q, causal(), { bias: randomTensor([1, 2, 2], rng) });
+  assert.deepEqual([...ATTENTION_FIELDS].sort(), Object.keys(attention).sort());
+  const f = new Float32Array(4);
+  const decode: Required<DecodeAttentionArgs> = {
+    R: 1,
+    H: 1,
+    Dh: 1,
+    q: f,
+    k: f,
+    v: f,
+    P: 1,
+    capacity: 1,
+    length: 1,
+    rows: Int32Array.of(0),
+    keep: null,
+    keepStride: 0,
+    slots: null,
+    slotStride: 0,
+    scale: 1,
+    out: f,
+    bias: null,
+    biasOffset: 0,
+    biasHeadStride: 0,
+  };
+  assert.deepEqual([...DECODE_ATTENTION_FIELDS].sort(), Object.keys(decode).sort());
 });
