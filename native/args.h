@@ -313,17 +313,26 @@ class Fields {
  private:
   Napi::Value get(const char* name) const { return A[index(name)]; }
   size_t index(const char* name) const {
-    for (const auto& entry : order_->seen)
-      if (entry.first == name) return entry.second;
+    // A kernel reads its fields in the same sequence on every call: the next remembered read
+    // is almost always this one.
+    auto& seen = order_->seen;
+    if (cursor_ < seen.size() && seen[cursor_].first == name) return seen[cursor_++].second;
+    for (size_t k = 0; k < seen.size(); k++)
+      if (seen[k].first == name) {
+        cursor_ = k + 1;
+        return seen[k].second;
+      }
     for (size_t i = 0; i < order_->names.size(); i++)
       if (order_->names[i] == name) {
-        order_->seen.emplace_back(name, i);
+        seen.emplace_back(name, i);
+        cursor_ = seen.size();
         return i;
       }
     A.fail(std::string("field '") + name + "' is missing from the field order of '" +
            order_->kernel + "' (src/backend/native.ts)");
   }
   const FieldOrders::Order* order_;
+  mutable size_t cursor_ = 0;
 };
 
 /** fieldOrder(group, names): the order of an interface's fields (src/backend/native.ts). */

@@ -42,9 +42,14 @@ mw::AttentionParams params(const Fields& f) {
   p.dropout = dropout;
   // Any integer, taken modulo 2^32 as `seed >>> 0` takes it.
   p.seed = static_cast<uint32_t>(static_cast<uint64_t>(f.integer("seed")));
-  p.biasBatch = f.size_or("biasBatch", 1, 1);
-  if (p.biasBatch != 1 && p.biasBatch != p.B) f.A.fail("argument 'biasBatch' must be 1 or B");
-  p.bias = f.typed_or_null<float>("bias", mw::prod({p.biasBatch, p.H, p.Tq, p.Tk})).p;
+  p.bias = nullptr;
+  p.biasBatch = 1;
+  const Napi::Value bias = f["bias"];
+  if (!bias.IsNull() && !bias.IsUndefined()) {
+    p.biasBatch = f.size_or("biasBatch", 1, 1);
+    if (p.biasBatch != 1 && p.biasBatch != p.B) f.A.fail("argument 'biasBatch' must be 1 or B");
+    p.bias = f.A.typed<float>(bias, "bias", mw::prod({p.biasBatch, p.H, p.Tq, p.Tk})).p;
+  }
   return p;
 }
 

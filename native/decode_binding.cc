@@ -75,13 +75,18 @@ Napi::Value DecodeAttention(const Napi::CallbackInfo& info) {
   }
   p.scale = static_cast<float>(f.finite("scale"));
   p.out = f.typed<float>("out", rhd).p;
-  p.biasOffset = f.size_or("biasOffset", 0);
-  p.biasHeadStride = f.size_or("biasHeadStride", 0);
-  // The last element read: head H - 1, position length - 1.
-  const i128 biasNeed = p.H > 0 && p.length > 0
-                            ? i128{p.biasOffset} + i128{p.H - 1} * p.biasHeadStride + p.length
-                            : 0;
-  p.bias = f.typed_or_null<float>("bias", biasNeed).p;
+  // Without a bias its offsets are not read (a decoding step without one pays nothing).
+  p.bias = nullptr;
+  const Napi::Value bias = f["bias"];
+  if (!bias.IsNull() && !bias.IsUndefined()) {
+    p.biasOffset = f.size_or("biasOffset", 0);
+    p.biasHeadStride = f.size_or("biasHeadStride", 0);
+    // The last element read: head H - 1, position length - 1.
+    const i128 need = p.H > 0 && p.length > 0
+                          ? i128{p.biasOffset} + i128{p.H - 1} * p.biasHeadStride + p.length
+                          : 0;
+    p.bias = A.typed<float>(bias, "bias", need).p;
+  }
   // Nothing to compute; and with H or Dh = 0 the cache arrays bound nothing, so `length` must
   // not size a scratch array or a loop.
   if (p.R == 0 || p.H == 0 || p.Dh == 0) return info.Env().Undefined();
