@@ -121,8 +121,9 @@ class Args {
 
   /** An integer >= min (a size, offset, leading dimension or stride). */
   int64_t size(const Napi::Value& v, const char* name, int64_t min = 0) const {
-    const double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1.0;
-    if (!v.IsNumber() || !(d >= static_cast<double>(min)) || d != std::floor(d) || d > kMaxSafe)
+    if (!v.IsNumber()) bad(v, name, "an integer >= " + std::to_string(min));
+    const double d = v.As<Napi::Number>().DoubleValue();
+    if (!(d >= static_cast<double>(min)) || d != std::floor(d) || d > kMaxSafe)
       bad(v, name, "an integer >= " + std::to_string(min));
     return static_cast<int64_t>(d);
   }
