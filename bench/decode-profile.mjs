@@ -34,8 +34,7 @@ function bucket(stack) {
   const once = has(/^encode@/) || (has(/^Seq2SeqIncremental@/) && !has(/^(next|reorder)@/));
   if (/gemm/i.test(self)) {
     if (once) return "GEMM: encoder and cross-attention keys/values (once per decode)";
-    if (has(/^(project|projectInto|logits)@/))
-      return "GEMM: output projection (V = 8000)";
+    if (has(/^(project|projectInto|logits)@/)) return "GEMM: output projection (V = 8000)";
     return "GEMM: decoder layers";
   }
   if (once) return "encoder, other (once per decode)";

@@ -29,20 +29,36 @@ using mw::num_text;
 using mw::prod;
 using mw::View;
 
+/** The op named `s` in `table` (kernels.h), or an error naming the kind of op. */
+template <class Op, size_t N>
+Op op_named(const Args& a, const mw::OpName<Op> (&table)[N], const std::string& s,
+            const char* kind) {
+  for (const auto& entry : table)
+    if (s == entry.name) return entry.op;
+  a.fail(std::string("unknown ") + kind + " op '" + s + "'");
+}
+
 mw::Unary unary_op(const Args& a, const std::string& s) {
-  static const char* names[] = {"neg",  "exp",  "log",  "sqrt",    "rsqrt", "tanh",    "erf",
-                                "relu", "gelu", "sigmoid", "abs", "gelu_new", "silu"};
-  // In the order of mw::Unary.
-  for (int i = 0; i < 13; i++)
-    if (s == names[i]) return static_cast<mw::Unary>(i);
-  a.fail("unknown unary op '" + s + "'");
+  return op_named(a, mw::kUnaryOps, s, "unary");
 }
 
 mw::Binary binary_op(const Args& a, const std::string& s) {
-  static const char* names[] = {"add", "sub", "mul", "div", "max", "min"};
-  for (int i = 0; i < 6; i++)
-    if (s == names[i]) return static_cast<mw::Binary>(i);
-  a.fail("unknown binary op '" + s + "'");
+  return op_named(a, mw::kBinaryOps, s, "binary");
+}
+
+/** {unary: [...], binary: [...]}: the op names the addon knows (compared with backend.ts). */
+Napi::Value ElementwiseOps(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto list = [&](const auto& table) {
+    Napi::Array a = Napi::Array::New(env);
+    uint32_t i = 0;
+    for (const auto& entry : table) a.Set(i++, Napi::String::New(env, entry.name));
+    return a;
+  };
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("unary", list(mw::kUnaryOps));
+  out.Set("binary", list(mw::kBinaryOps));
+  return out;
 }
 
 // ---- GEMM ----
@@ -508,6 +524,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fn("setGemmIsa", SetGemmIsa);
   fn("setGemmBf16Dot", SetGemmBf16Dot);
   fn("peakGflops", PeakGflops);
+  fn("elementwiseOps", ElementwiseOps);
+  fn("fieldOrder", mw::SetFieldOrder);
   mw::register_attention(env, exports);
   mw::register_decode(env, exports);
   return exports;

@@ -5,9 +5,10 @@
 // throws an Error whose message names the kernel and the argument, with code E_NATIVE_ARG (or
 // E_INDEX for an id out of range, which src/backend/native.ts turns into a MaskwiseError).
 //
-// Arguments are read by position (`Args`, the kernels with a few arguments) or by name from one
-// object (`Fields`, the kernels whose arguments are a TypeScript interface of
-// src/tensor/backend.ts, which the addon then receives as it is).
+// Arguments are read by position (`Args`, the kernels with a few arguments) or by name
+// (`Fields`, the kernels whose arguments are a TypeScript interface of src/tensor/backend.ts:
+// its fields arrive as positions in the order src/backend/native.ts declares once, and are read
+// here by their names).
 #pragma once
 
 #include <napi.h>
@@ -15,6 +16,7 @@
 #include <cmath>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace mw {
@@ -119,8 +121,9 @@ class Args {
 
   /** An integer >= min (a size, offset, leading dimension or stride). */
   int64_t size(const Napi::Value& v, const char* name, int64_t min = 0) const {
-    const double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1.0;
-    if (!v.IsNumber() || !(d >= static_cast<double>(min)) || d != std::floor(d) || d > kMaxSafe)
+    if (!v.IsNumber()) bad(v, name, "an integer >= " + std::to_string(min));
+    const double d = v.As<Napi::Number>().DoubleValue();
+    if (!(d >= static_cast<double>(min)) || d != std::floor(d) || d > kMaxSafe)
       bad(v, name, "an integer >= " + std::to_string(min));
     return static_cast<int64_t>(d);
   }
@@ -226,18 +229,67 @@ class Args {
 };
 
 /**
- * Named arguments: the fields of the object passed as argument i (an AttentionArgs or a
- * DecodeAttentionArgs of src/tensor/backend.ts as it is), each read by its TypeScript name,
- * which is also the name an error gives.
+ * The order in which a kernel receives the fields of its argument interface, as
+ * src/backend/native.ts gives it once (`fieldOrder`): the TypeScript list is the one
+ * declaration, positional arguments are the cheapest to read, and the code here reads each
+ * field by its TypeScript name. Kept per environment.
+ */
+class FieldOrders {
+ public:
+  struct Order {
+    std::string kernel;
+    std::vector<std::string> names;
+    // Lookups by the address of a name literal, remembered after the first by string.
+    mutable std::vector<std::pair<const char*, size_t>> seen;
+  };
+
+  static FieldOrders& of(Napi::Env env) {
+    FieldOrders* orders = env.GetInstanceData<FieldOrders>();
+    if (orders == nullptr) {
+      orders = new FieldOrders();
+      env.SetInstanceData(orders);
+    }
+    return *orders;
+  }
+  void set(const std::string& kernel, std::vector<std::string> names) {
+    for (Order& o : orders_)
+      if (o.kernel == kernel) {
+        o.names = std::move(names);
+        o.seen.clear();
+        return;
+      }
+    orders_.push_back({kernel, std::move(names), {}});
+  }
+  const Order* find(const char* kernel) const {
+    for (const Order& o : orders_)
+      if (o.kernel == kernel) return &o;
+    return nullptr;
+  }
+
+ private:
+  std::vector<Order> orders_;
+};
+
+/**
+ * Named arguments: the fields of an interface of src/tensor/backend.ts (AttentionArgs,
+ * DecodeAttentionArgs), passed in the order src/backend/native.ts declared for `group`, each
+ * read here by its TypeScript name, which is also the name an error gives. The arguments after
+ * them (outputs) start at position end().
  */
 class Fields {
  public:
-  Fields(const Args& a, size_t i) : A(a) {
-    const Napi::Value v = a[i];
-    if (!v.IsObject() || v.IsTypedArray() || v.IsArray()) a.bad(v, "args", "an object");
-    obj_ = v.As<Napi::Object>();
+  Fields(const Args& a, const char* group) : A(a) {
+    order_ = FieldOrders::of(a.env()).find(group);
+    if (order_ == nullptr)
+      a.fail(std::string("the field order of '") + group +
+             "' was not given (src/backend/native.ts gives it when the backend is made)");
+    if (a.info().Length() < order_->names.size())
+      a.fail("expects " + std::to_string(order_->names.size()) + " arguments (the fields of '" +
+             group + "'), got " + std::to_string(a.info().Length()));
   }
-  Napi::Value operator[](const char* name) const { return obj_.Get(name); }
+  size_t end() const { return order_->names.size(); }
+
+  Napi::Value operator[](const char* name) const { return get(name); }
   int64_t size(const char* name, int64_t min = 0) const { return A.size(get(name), name, min); }
   int64_t integer(const char* name) const { return A.integer(get(name), name); }
   double finite(const char* name) const { return A.finite(get(name), name); }
@@ -260,8 +312,40 @@ class Fields {
   const Args& A;
 
  private:
-  Napi::Value get(const char* name) const { return obj_.Get(name); }
-  Napi::Object obj_;
+  Napi::Value get(const char* name) const { return A[index(name)]; }
+  size_t index(const char* name) const {
+    // A kernel reads its fields in the same sequence on every call: the next remembered read
+    // is almost always this one.
+    auto& seen = order_->seen;
+    if (cursor_ < seen.size() && seen[cursor_].first == name) return seen[cursor_++].second;
+    for (size_t k = 0; k < seen.size(); k++)
+      if (seen[k].first == name) {
+        cursor_ = k + 1;
+        return seen[k].second;
+      }
+    for (size_t i = 0; i < order_->names.size(); i++)
+      if (order_->names[i] == name) {
+        seen.emplace_back(name, i);
+        cursor_ = seen.size();
+        return i;
+      }
+    A.fail(std::string("field '") + name + "' is missing from the field order of '" +
+           order_->kernel + "' (src/backend/native.ts)");
+  }
+  const FieldOrders::Order* order_;
+  mutable size_t cursor_ = 0;
 };
+
+/** fieldOrder(group, names): the order of an interface's fields (src/backend/native.ts). */
+inline Napi::Value SetFieldOrder(const Napi::CallbackInfo& info) {
+  Args A(info, "fieldOrder", 2);
+  const std::string group = A.str(0, "group");
+  if (!info[1].IsArray()) A.bad(info[1], "names", "an array of strings");
+  const Napi::Array arr = info[1].As<Napi::Array>();
+  std::vector<std::string> names;
+  for (uint32_t i = 0; i < arr.Length(); i++) names.push_back(A.str(arr.Get(i), "names"));
+  FieldOrders::of(info.Env()).set(group, std::move(names));
+  return info.Env().Undefined();
+}
 
 }  // namespace mw

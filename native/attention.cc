@@ -147,7 +147,6 @@ MW_INLINE float row_max(const float* x, int64_t n) {
   return m;
 }
 
-/** x[c] = exp(min(x[c] - shift, 0)); returns the sum (in 16 lanes so that it vectorises). */
 /** The start of bias row (b, h, i), or null without a bias. */
 inline const float* bias_row(const AttentionParams& p, int64_t bh, int64_t i) {
   if (p.bias == nullptr) return nullptr;
@@ -157,6 +156,7 @@ inline const float* bias_row(const AttentionParams& p, int64_t bh, int64_t i) {
   return p.bias + ((bb * p.H + h) * p.Tq + i) * p.Tk;
 }
 
+/** x[c] = exp(min(x[c] - shift, 0)); returns the sum (in 16 lanes so that it vectorises). */
 MW_INLINE float exp_row(float* __restrict x, int64_t n, float shift) {
   float lane[16] = {};
   int64_t c = 0;

@@ -1,7 +1,7 @@
-// N-API bindings of the fused attention kernels. The addon receives the AttentionArgs object of
-// src/tensor/backend.ts as it is and reads its fields by name (native/args.h checks each: type,
-// integer range, every array long enough for every index the kernel touches) before the kernel
-// runs; a bad one throws an Error naming the kernel and the field.
+// N-API bindings of the fused attention kernels. The fields of an AttentionArgs
+// (src/tensor/backend.ts) arrive in the order src/backend/native.ts declares and are read by name
+// (native/args.h checks each: type, integer range, every array long enough for every index the
+// kernel touches) before the kernel runs; a bad one throws an Error naming the kernel and field.
 #include <napi.h>
 
 #include <cmath>
@@ -42,36 +42,54 @@ mw::AttentionParams params(const Fields& f) {
   p.dropout = dropout;
   // Any integer, taken modulo 2^32 as `seed >>> 0` takes it.
   p.seed = static_cast<uint32_t>(static_cast<uint64_t>(f.integer("seed")));
-  p.biasBatch = f.size_or("biasBatch", 1, 1);
-  if (p.biasBatch != 1 && p.biasBatch != p.B) f.A.fail("argument 'biasBatch' must be 1 or B");
-  p.bias = f.typed_or_null<float>("bias", mw::prod({p.biasBatch, p.H, p.Tq, p.Tk})).p;
+  p.bias = nullptr;
+  p.biasBatch = 1;
+  const Napi::Value bias = f["bias"];
+  if (!bias.IsNull() && !bias.IsUndefined()) {
+    p.biasBatch = f.size_or("biasBatch", 1, 1);
+    if (p.biasBatch != 1 && p.biasBatch != p.B) f.A.fail("argument 'biasBatch' must be 1 or B");
+    p.bias = f.A.typed<float>(bias, "bias", mw::prod({p.biasBatch, p.H, p.Tq, p.Tk})).p;
+  }
   return p;
 }
 
-/** attentionForward(args, out, lse) */
+/** The fields of an AttentionArgs, then `outputs` more arguments. */
+Fields attention_fields(const Args& A, size_t outputs) {
+  Fields f(A, "attention");
+  if (A.info().Length() != f.end() + outputs)
+    A.fail("expects " + std::to_string(f.end() + outputs) + " arguments, got " +
+           std::to_string(A.info().Length()));
+  return f;
+}
+
+/** attentionForward(...AttentionArgs fields, out, lse) */
 Napi::Value Forward(const Napi::CallbackInfo& info) {
-  Args A(info, "attentionForward", 3);
-  const mw::AttentionParams p = params(Fields(A, 0));
+  Args A(info, "attentionForward", 0);
+  const Fields f = attention_fields(A, 2);
+  const mw::AttentionParams p = params(f);
+  const size_t o = f.end();
   const mw::i128 bh = mw::prod({p.B, p.H});
-  float* out = A.typed<float>(A[1], "out", bh * p.Tq * p.Dh).p;
-  float* lse = A.typed<float>(A[2], "lse", bh * p.Tq).p;
+  float* out = A.typed<float>(A[o], "out", bh * p.Tq * p.Dh).p;
+  float* lse = A.typed<float>(A[o + 1], "lse", bh * p.Tq).p;
   mw::attention_forward(p, out, lse);
   return info.Env().Undefined();
 }
 
-/** attentionBackward(args, out, lse, dout, dq, dk, dv, dbias or null) */
+/** attentionBackward(...AttentionArgs fields, out, lse, dout, dq, dk, dv, dbias or null) */
 Napi::Value Backward(const Napi::CallbackInfo& info) {
-  Args A(info, "attentionBackward", 7);
-  const mw::AttentionParams p = params(Fields(A, 0));
+  Args A(info, "attentionBackward", 0);
+  const Fields f = attention_fields(A, 7);
+  const mw::AttentionParams p = params(f);
+  const size_t o = f.end();
   const mw::i128 bh = mw::prod({p.B, p.H});
-  const float* out = A.typed<float>(A[1], "out", bh * p.Tq * p.Dh).p;
-  const float* lse = A.typed<float>(A[2], "lse", bh * p.Tq).p;
-  const float* dout = A.typed<float>(A[3], "dout", bh * p.Tq * p.Dh).p;
-  float* dq = A.typed<float>(A[4], "dq", bh * p.Tq * p.Dh).p;
-  float* dk = A.typed<float>(A[5], "dk", bh * p.Tk * p.Dh).p;
-  float* dv = A.typed<float>(A[6], "dv", bh * p.Tk * p.Dh).p;
+  const float* out = A.typed<float>(A[o], "out", bh * p.Tq * p.Dh).p;
+  const float* lse = A.typed<float>(A[o + 1], "lse", bh * p.Tq).p;
+  const float* dout = A.typed<float>(A[o + 2], "dout", bh * p.Tq * p.Dh).p;
+  float* dq = A.typed<float>(A[o + 3], "dq", bh * p.Tq * p.Dh).p;
+  float* dk = A.typed<float>(A[o + 4], "dk", bh * p.Tk * p.Dh).p;
+  float* dv = A.typed<float>(A[o + 5], "dv", bh * p.Tk * p.Dh).p;
   float* dbias =
-      A.typed_or_null<float>(A[7], "dbias", mw::prod({p.biasBatch, p.H, p.Tq, p.Tk})).p;
+      A.typed_or_null<float>(A[o + 6], "dbias", mw::prod({p.biasBatch, p.H, p.Tq, p.Tk})).p;
   if (dbias != nullptr && p.bias == nullptr) A.fail("argument 'dbias' needs a bias");
   mw::attention_backward(p, out, lse, dout, dq, dk, dv, dbias);
   return info.Env().Undefined();

@@ -1,8 +1,8 @@
 // N-API bindings of the decoding kernels, with the rule of native/args.h: every argument is
 // checked (type, integer range, each array long enough for every index the kernel touches, every
 // row of the row map inside the cache) before the kernel runs; a bad one throws an Error naming
-// the kernel and the argument. decodeAttention receives the DecodeAttentionArgs object of
-// src/tensor/backend.ts as it is and reads its fields by name.
+// the kernel and the argument. decodeAttention receives the fields of a DecodeAttentionArgs
+// (src/tensor/backend.ts) in the order src/backend/native.ts declares, and reads them by name.
 #include <napi.h>
 
 #include <cmath>
@@ -19,10 +19,13 @@ using mw::Fields;
 using mw::i128;
 using mw::kMaxSafe;
 
-/** decodeAttention(args): the fields of a DecodeAttentionArgs; keep, slots and bias may be null. */
+/** decodeAttention(...DecodeAttentionArgs fields); keep, slots and bias may be null. */
 Napi::Value DecodeAttention(const Napi::CallbackInfo& info) {
-  Args A(info, "decodeAttention", 1);
-  const Fields f(A, 0);
+  Args A(info, "decodeAttention", 0);
+  const Fields f(A, "decodeAttention");
+  if (info.Length() != f.end())
+    A.fail("expects " + std::to_string(f.end()) + " arguments, got " +
+           std::to_string(info.Length()));
   mw::DecodeAttentionParams p{};
   p.R = f.size("R");
   p.H = f.size("H");
@@ -72,13 +75,18 @@ Napi::Value DecodeAttention(const Napi::CallbackInfo& info) {
   }
   p.scale = static_cast<float>(f.finite("scale"));
   p.out = f.typed<float>("out", rhd).p;
-  p.biasOffset = f.size_or("biasOffset", 0);
-  p.biasHeadStride = f.size_or("biasHeadStride", 0);
-  // The last element read: head H - 1, position length - 1.
-  const i128 biasNeed = p.H > 0 && p.length > 0
-                            ? i128{p.biasOffset} + i128{p.H - 1} * p.biasHeadStride + p.length
-                            : 0;
-  p.bias = f.typed_or_null<float>("bias", biasNeed).p;
+  // Without a bias its offsets are not read (a decoding step without one pays nothing).
+  p.bias = nullptr;
+  const Napi::Value bias = f["bias"];
+  if (!bias.IsNull() && !bias.IsUndefined()) {
+    p.biasOffset = f.size_or("biasOffset", 0);
+    p.biasHeadStride = f.size_or("biasHeadStride", 0);
+    // The last element read: head H - 1, position length - 1.
+    const i128 need = p.H > 0 && p.length > 0
+                          ? i128{p.biasOffset} + i128{p.H - 1} * p.biasHeadStride + p.length
+                          : 0;
+    p.bias = A.typed<float>(bias, "bias", need).p;
+  }
   // Nothing to compute; and with H or Dh = 0 the cache arrays bound nothing, so `length` must
   // not size a scratch array or a loop.
   if (p.R == 0 || p.H == 0 || p.Dh == 0) return info.Env().Undefined();

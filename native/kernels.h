@@ -10,6 +10,25 @@ namespace mw {
 enum class Unary { neg, exp, log, sqrt, rsqrt, tanh, erf, relu, gelu, sigmoid, abs, gelu_new, silu };
 enum class Binary { add, sub, mul, div, max, min };
 
+// Each op under the name src/tensor/backend.ts gives it (UNARY_OPS, BINARY_OPS): the binding
+// looks ops up by name, and the addon lists these names so that a test can compare the two lists.
+template <class Op>
+struct OpName {
+  const char* name;
+  Op op;
+};
+constexpr OpName<Unary> kUnaryOps[] = {
+    {"neg", Unary::neg},   {"exp", Unary::exp},   {"log", Unary::log},
+    {"sqrt", Unary::sqrt}, {"rsqrt", Unary::rsqrt}, {"tanh", Unary::tanh},
+    {"erf", Unary::erf},   {"relu", Unary::relu}, {"gelu", Unary::gelu},
+    {"sigmoid", Unary::sigmoid}, {"abs", Unary::abs}, {"gelu_new", Unary::gelu_new},
+    {"silu", Unary::silu},
+};
+constexpr OpName<Binary> kBinaryOps[] = {
+    {"add", Binary::add}, {"sub", Binary::sub}, {"mul", Binary::mul},
+    {"div", Binary::div}, {"max", Binary::max}, {"min", Binary::min},
+};
+
 void unary(Unary op, const float* x, float* out, int64_t n);
 void unary_backward(Unary op, const float* x, const float* y, const float* dy, float* dx,
                     int64_t n, bool accumulate);

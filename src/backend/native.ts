@@ -1,8 +1,9 @@
 // The native backend: the Backend seam on the C++ addon (native/). The addon validates every
 // argument and works in place on the caller's typed arrays; this class spreads GemmArgs into
 // positional arguments (GEMM runs hundreds of times a step, and positions are cheaper to read in
-// C++ than object properties), hands the attention kernels their argument objects as they are,
-// and turns the addon's index errors into the same MaskwiseError the reference throws. No `node:` imports:
+// C++ than object properties), passes the attention kernels' argument objects field by field in
+// the one order declared below (the addon reads them by name), and turns the addon's index
+// errors into the same MaskwiseError the reference throws. No `node:` imports:
 // the addon object is handed in by src/node/native-addon.ts.
 import type {
   AttentionArgs,
@@ -45,7 +46,7 @@ export interface NativeAddon {
   unary(op: UnaryOp, x: F32, out: F32, n: number): void;
   unaryBackward(op: UnaryOp, x: F32, y: F32, dy: F32, dx: F32, n: number, acc: boolean): void;
   binary(
-    op: string,
+    op: BinaryOp,
     a: F32,
     aStrides: readonly number[],
     b: F32,
@@ -156,14 +157,31 @@ export interface NativeAddon {
    * `bf16` (where setGemmBf16Dot reports the instruction), the peak of VDPBF16PS chains.
    */
   peakGflops(seconds: number, bf16?: boolean): number;
+  /** The element-wise op names the addon knows (native/kernels.h): UNARY_OPS and BINARY_OPS. */
+  elementwiseOps(): { unary: string[]; binary: string[] };
   /**
-   * The kernels whose arguments are an interface of src/tensor/backend.ts receive that object
-   * itself and read its fields by name (native/attention_binding.cc, native/decode_binding.cc):
-   * their one declaration is the Backend method's.
+   * The order of an argument interface's fields (ATTENTION_FIELDS, DECODE_ATTENTION_FIELDS),
+   * given once: the kernels below receive the fields as positions in that order and read them
+   * by name (native/args.h).
    */
-  attentionForward: Backend["attentionForward"];
-  attentionBackward: Backend["attentionBackward"];
-  decodeAttention: Backend["decodeAttention"];
+  fieldOrder(group: "attention" | "decodeAttention", names: readonly string[]): void;
+  /** Fused attention (native/attention.cc): the AttentionArgs fields, then out, lse. */
+  attentionForward(...args: [...AttentionFields, out: F32, lse: F32]): void;
+  /** The AttentionArgs fields, then out, lse, dout, dq, dk, dv, dbias (or null). */
+  attentionBackward(
+    ...args: [
+      ...AttentionFields,
+      out: F32,
+      lse: F32,
+      dout: F32,
+      dq: F32,
+      dk: F32,
+      dv: F32,
+      dbias: F32 | null,
+    ]
+  ): void;
+  /** Attention on a KV cache (native/decode.cc): the DecodeAttentionArgs fields. */
+  decodeAttention(...args: DecodeAttentionFields): void;
   /** c [m, n] += a [m, k] w^T, w bfloat16 bits [n, k] (native/gemm_skinny.cc). */
   gemmBf16(m: number, n: number, k: number, a: F32, w: Uint16Array, c: F32): void;
   /** In-place log-softmax of rows (native/decode.cc). */
@@ -182,6 +200,82 @@ export interface NativeAddon {
     score: Float64Array,
   ): number;
 }
+
+/**
+ * The fields of AttentionArgs and DecodeAttentionArgs in the order the addon receives them:
+ * positions are the cheapest arguments to read in C++ (a decoding step calls decodeAttention
+ * twice per layer; reading object properties there, or reading fields by a list of names here,
+ * cost more than its kernel on a short cache). These two functions are the binding's one
+ * declaration: the addon learns the names they read, in order (`fieldNames`, given once through
+ * NativeAddon.fieldOrder), and reads each field by name (native/args.h).
+ */
+const attentionFields = (a: AttentionArgs) =>
+  [
+    a.B,
+    a.H,
+    a.Tq,
+    a.Tk,
+    a.Dh,
+    a.q,
+    a.k,
+    a.v,
+    a.attend,
+    a.maskBatch,
+    a.blocks,
+    a.blockQ,
+    a.blockK,
+    a.scale,
+    a.skipBlocks,
+    a.dropout,
+    a.seed,
+    a.bias,
+    a.biasBatch,
+  ] as const;
+
+const decodeAttentionFields = (a: DecodeAttentionArgs) =>
+  [
+    a.R,
+    a.H,
+    a.Dh,
+    a.q,
+    a.k,
+    a.v,
+    a.P,
+    a.capacity,
+    a.length,
+    a.rows,
+    a.keep,
+    a.keepStride,
+    a.slots,
+    a.slotStride,
+    a.scale,
+    a.out,
+    a.bias,
+    a.biasOffset,
+    a.biasHeadStride,
+  ] as const;
+
+type AttentionFields = ReturnType<typeof attentionFields>;
+type DecodeAttentionFields = ReturnType<typeof decodeAttentionFields>;
+
+/** The property names `fields` reads, in order (recorded once on a stand-in object). */
+function fieldNames<T extends object>(fields: (a: T) => readonly unknown[]): readonly string[] {
+  const names: string[] = [];
+  fields(
+    new Proxy({} as T, {
+      get(_target, key) {
+        names.push(String(key));
+        return undefined;
+      },
+    }),
+  );
+  return names;
+}
+
+/** The names of AttentionArgs's fields in the order the addon receives them. */
+export const ATTENTION_FIELDS = fieldNames(attentionFields);
+/** The names of DecodeAttentionArgs's fields in the order the addon receives them. */
+export const DECODE_ATTENTION_FIELDS = fieldNames(decodeAttentionFields);
 
 // An addon error with code E_INDEX (an id or target out of range) becomes the MaskwiseError the
 // reference backend throws; anything else (a programming error) passes through unchanged.
@@ -202,6 +296,8 @@ export class NativeBackend implements Backend {
 
   constructor(addon: NativeAddon) {
     this.k = addon;
+    addon.fieldOrder("attention", ATTENTION_FIELDS);
+    addon.fieldOrder("decodeAttention", DECODE_ATTENTION_FIELDS);
   }
 
   get threads(): number {
@@ -420,7 +516,7 @@ export class NativeBackend implements Backend {
   }
 
   attentionForward(args: AttentionArgs, out: F32, lse: F32): void {
-    this.k.attentionForward(args, out, lse);
+    this.k.attentionForward(...attentionFields(args), out, lse);
   }
 
   attentionBackward(
@@ -433,11 +529,11 @@ export class NativeBackend implements Backend {
     dv: F32,
     dbias: F32 | null = null,
   ): void {
-    this.k.attentionBackward(args, out, lse, dout, dq, dk, dv, dbias);
+    this.k.attentionBackward(...attentionFields(args), out, lse, dout, dq, dk, dv, dbias);
   }
 
   decodeAttention(args: DecodeAttentionArgs): void {
-    this.k.decodeAttention(args);
+    this.k.decodeAttention(...decodeAttentionFields(args));
   }
 
   gemmBf16(m: number, n: number, k: number, a: F32, w: Uint16Array, c: F32): void {

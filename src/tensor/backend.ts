@@ -14,25 +14,30 @@ export type I32 = Int32Array;
 /**
  * Element-wise functions of one argument. gelu is the exact form x * Phi(x) (erf); gelu_new is
  * its tanh approximation 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), which T5 v1.1 and
- * GPT-2 were trained with (transformers' "gelu_new").
+ * GPT-2 were trained with (transformers' "gelu_new"); silu is x * sigmoid(x) (transformers'
+ * "swish" and "silu": Marian, Llama). The native addon looks each up by this name
+ * (native/kernels.h lists the same names).
  */
-export type UnaryOp =
-  | "neg"
-  | "exp"
-  | "log"
-  | "sqrt"
-  | "rsqrt"
-  | "tanh"
-  | "erf"
-  | "relu"
-  | "gelu"
-  | "gelu_new"
-  | "silu"
-  | "sigmoid"
-  | "abs";
+export const UNARY_OPS = [
+  "neg",
+  "exp",
+  "log",
+  "sqrt",
+  "rsqrt",
+  "tanh",
+  "erf",
+  "relu",
+  "gelu",
+  "sigmoid",
+  "abs",
+  "gelu_new",
+  "silu",
+] as const;
+export type UnaryOp = (typeof UNARY_OPS)[number];
 
 /** Element-wise functions of two arguments, with broadcasting by strides. */
-export type BinaryOp = "add" | "sub" | "mul" | "div" | "max" | "min";
+export const BINARY_OPS = ["add", "sub", "mul", "div", "max", "min"] as const;
+export type BinaryOp = (typeof BINARY_OPS)[number];
 
 export type ReduceOp = "sum" | "max";
 

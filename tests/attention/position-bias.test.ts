@@ -7,8 +7,10 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
+import { AttentionCache } from "../../src/attention/cache.js";
 import { attention } from "../../src/attention/fused.js";
 import { and, causal, keyPadding } from "../../src/attention/masks.js";
+import { MultiHeadAttention } from "../../src/attention/multi-head.js";
 import {
   alibiBias,
   alibiDistanceBias,
@@ -18,6 +20,7 @@ import {
   t5PositionBias,
   t5RelativePositionBucket,
 } from "../../src/attention/position-bias.js";
+import { slice } from "../../src/tensor/ops/shape.js";
 import { Rng } from "../../src/util/rng.js";
 import { forEachBackend } from "../helpers/backends.js";
 import { gradcheck, randomTensor } from "../helpers/gradcheck.js";
@@ -140,6 +143,47 @@ test("the bucket index of the t5_hfbuckets fixture's sizes, with and without an 
 });
 
 forEachBackend("T5 and ALiBi biases in attention", () => {
+  test("multi-head attention on a cache, bias built from the cache length: as in one pass", () => {
+    const rng = new Rng(8);
+    const H = 2;
+    const T = 6;
+    const mha = new MultiHeadAttention(8, H, { rng });
+    const x = randomTensor([2, T, 8], rng);
+    const table = randomTensor([8, H], rng);
+    const o = { bidirectional: false, numBuckets: 8, maxDistance: 6 };
+    const biases = {
+      t5: (Tq: number, Tk: number, offset: number) =>
+        t5PositionBias(table, t5BucketIndex(Tq, Tk, { ...o, offset })),
+      alibi: (Tq: number, Tk: number, offset: number) => alibiBias(H, Tq, Tk, offset),
+    };
+    for (const [name, bias] of Object.entries(biases)) {
+      const whole = mha.forward(x, { mask: causal(), bias: bias(T, T, 0), scale: 1 }).out;
+      const plain = mha.forward(x, { mask: causal(), scale: 1 }).out;
+      assert.ok(
+        whole.f32.some((y, i) => Math.abs(y - plain.f32[i]) > 1e-4),
+        `${name}: the bias changes the output`,
+      );
+      const cache = new AttentionCache();
+      for (let t = 0; t < T; t++) {
+        const step = mha.forward(slice(x, 1, t, t + 1), {
+          mask: (past) => causal(past),
+          bias: (past) => bias(1, past + 1, past),
+          scale: 1,
+          cache,
+        }).out;
+        for (let b = 0; b < 2; b++)
+          for (let d = 0; d < 8; d++) {
+            const want = whole.f32[(b * T + t) * 8 + d];
+            const got = step.f32[b * 8 + d];
+            assert.ok(
+              Math.abs(got - want) < 1e-5,
+              `${name} step ${t} [${b}, ${d}]: ${got} vs ${want}`,
+            );
+          }
+      }
+    }
+  });
+
   test("T5's bias is the table gathered by bucket; its gradient reaches the table", () => {
     const rng = new Rng(3);
     const H = 2;

@@ -5,7 +5,7 @@
 // over the gathered cache, the native kernel against the reference, and argument validation).
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { NativeBackend } from "../../src/backend/native.js";
+import { DECODE_ATTENTION_FIELDS, NativeBackend } from "../../src/backend/native.js";
 import { ReferenceBackend } from "../../src/backend/reference.js";
 import { decodeAttentionReference } from "../../src/backend/reference-decode.js";
 import { loadNativeAddon, type NativeAddon } from "../../src/node/native-addon.js";
@@ -332,16 +332,18 @@ describe("decode attention on a KV cache", () => {
     if (skip) return;
     const addon = (loaded as { addon: NativeAddon }).addon;
     const a = decodeCase(8, 2, 2, 2, 4, 6);
-    // The addon reads DecodeAttentionArgs by name: `extra` edits the object as JavaScript
-    // could, past what the type allows.
+    // The addon receives DecodeAttentionArgs's fields in the order native.ts declares: `extra`
+    // edits the object as JavaScript could, past what the type allows.
+    const spread = (b: Record<string, unknown>) => DECODE_ATTENTION_FIELDS.map((key) => b[key]);
+    const raw = addon.decodeAttention as (...x: unknown[]) => void;
     const call =
       (over: Partial<DecodeAttentionArgs>, extra?: (args: Record<string, unknown>) => void) =>
       () => {
         const b: Record<string, unknown> = { ...a, ...over };
         extra?.(b);
-        (addon.decodeAttention as (x: unknown) => void)(b);
+        raw(...spread(b));
       };
-    addon.decodeAttention(a);
+    raw(...spread({ ...a }));
     const named = (fn: () => void, name: RegExp) =>
       assert.throws(
         fn,
@@ -372,7 +374,7 @@ describe("decode attention on a KV cache", () => {
       }),
       /'slotStride'/,
     );
-    named(() => (addon.decodeAttention as (x: unknown) => void)(null), /'args' must be an object/);
+    named(() => raw(...spread({ ...a }).slice(0, -1)), /expects 19 arguments/);
     // Nothing to compute (no rows, heads or head width): returns at once, whatever the length.
     const f = (n: number) => new Float32Array(n);
     const empty = {
@@ -388,8 +390,8 @@ describe("decode attention on a KV cache", () => {
       slots: null,
       slotStride: 0,
     };
-    addon.decodeAttention({ ...empty, R: 0, H: 1, Dh: 1, P: 0, rows: new Int32Array(0) });
-    addon.decodeAttention({ ...empty, R: 1, H: 1, Dh: 0, P: 1, rows: Int32Array.of(0) });
+    raw(...spread({ ...empty, R: 0, H: 1, Dh: 1, P: 0, rows: new Int32Array(0) }));
+    raw(...spread({ ...empty, R: 1, H: 1, Dh: 0, P: 1, rows: Int32Array.of(0) }));
     addon.decodeLogSoftmax(f(0), 1e15, 0);
   });
 });
