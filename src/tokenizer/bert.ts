@@ -17,7 +17,7 @@ const MARK_NONSPACING = /\p{Mn}/u;
 const PUNCTUATION = /[!-/:-@[-`{-~]|\p{P}/u;
 
 /** The CJK ideograph blocks BERT separates (not Hiragana, Katakana or Hangul). */
-function isChinese(cp: number): boolean {
+export function isBertChinese(cp: number): boolean {
   return (
     (cp >= 0x4e00 && cp <= 0x9fff) ||
     (cp >= 0x3400 && cp <= 0x4dbf) ||
@@ -33,6 +33,14 @@ function isChinese(cp: number): boolean {
 const isSpace = (ch: string) =>
   ch === " " || ch === "\t" || ch === "\n" || ch === "\r" || WHITESPACE.test(ch);
 
+/** BertNormalizer's whitespace: tab, newline, carriage return and White_Space. */
+export const isBertWhitespace = isSpace;
+/** BertNormalizer's control characters (dropped by clean_text): not tab, newline, return. */
+export const isBertControl = (ch: string): boolean =>
+  ch !== "\t" && ch !== "\n" && ch !== "\r" && CONTROL.test(ch);
+/** BertPreTokenizer's punctuation: ASCII punctuation or any Unicode P category. */
+export const isBertPunctuation = (ch: string): boolean => PUNCTUATION.test(ch);
+
 /** Printable ASCII only: nothing to clean, separate or strip (the common case, checked fast). */
 const PLAIN_ASCII = /^[\x20-\x7e]*$/;
 
@@ -46,7 +54,7 @@ export function bertNormalize(text: string, o: BertNormalizerOptions): string {
     // dropped, not made spaces; tab, newline and carriage return count as whitespace.
     if (cp !== 9 && cp !== 10 && cp !== 13 && CONTROL.test(ch)) continue;
     if (isSpace(ch)) s += " ";
-    else if (isChinese(cp)) s += ` ${ch} `;
+    else if (isBertChinese(cp)) s += ` ${ch} `;
     else s += ch;
   }
   if (o.stripAccents) {

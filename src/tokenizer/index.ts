@@ -4,7 +4,20 @@ export type { BertNormalizerOptions } from "./bert.js";
 export { BpeModel } from "./bpe-model.js";
 export { learnBpe } from "./bpe-train.js";
 export { METASPACE } from "./metaspace.js";
+export type { ModelToken, SubwordModel } from "./model.js";
+export { NormalizedString } from "./normalized-string.js";
 export type { NormalizerName } from "./normalizer.js";
+export { CharsMap } from "./precompiled.js";
+export { pretrainedFromJson, pretrainedFromString } from "./pretrained-json.js";
+export {
+  type AddedTokenSpec,
+  type FullEncoding,
+  type Padding,
+  type PipelineEncodeOptions,
+  type PipelineParts,
+  PretrainedTokenizer,
+  type Truncation,
+} from "./pretrained-tokenizer.js";
 export {
   type EncodeOptions,
   type Encoding,
@@ -28,4 +41,6 @@ export {
   WORDPIECE_SPECIAL_TOKENS,
   WordCounter,
 } from "./train.js";
+export { UnigramModel } from "./unigram-model.js";
+export { WordLevelModel } from "./wordlevel-model.js";
 export { CONTINUATION, WordPieceModel } from "./wordpiece-model.js";
