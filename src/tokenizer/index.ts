@@ -3,8 +3,15 @@ export type { AddedToken } from "./added-tokens.js";
 export type { BertNormalizerOptions } from "./bert.js";
 export { BpeModel } from "./bpe-model.js";
 export { learnBpe } from "./bpe-train.js";
+export { type MarianEncoding, type MarianSide, MarianTokenizer } from "./marian.js";
 export { METASPACE } from "./metaspace.js";
 export type { ModelToken, SubwordModel } from "./model.js";
+export {
+  type ModelEncodeOptions,
+  ModelTokenizer,
+  type TextEncoding,
+  type TokenizerFiles,
+} from "./model-tokenizer.js";
 export { NormalizedString } from "./normalized-string.js";
 export type { NormalizerName } from "./normalizer.js";
 export { CharsMap } from "./precompiled.js";
@@ -19,6 +26,13 @@ export {
   type Truncation,
 } from "./pretrained-tokenizer.js";
 export {
+  SPACE_SYMBOL,
+  SpmBpeModel,
+  sentencePieceFromBytes,
+  sentencePieceTokenizer,
+} from "./sentencepiece.js";
+export { parseSentencePieceModel, type SpmModel } from "./sentencepiece-proto.js";
+export {
   type EncodeOptions,
   type Encoding,
   type PreTokenizerKind,
@@ -26,6 +40,13 @@ export {
   Tokenizer,
   type TokenizerParts,
 } from "./tokenizer.js";
+export {
+  applyChatTemplate,
+  type ChatMessage,
+  type ChatTemplateOptions,
+  parseTokenizerConfig,
+  type TokenizerConfig,
+} from "./tokenizer-config.js";
 export {
   tokenizerFromJson,
   tokenizerFromString,

@@ -213,6 +213,32 @@ export class NormalizedString {
     this.ends = ends;
   }
 
+  /**
+   * Replaces the text with `parts`, each standing for code units [from, to) of the current text
+   * (all its code units take that range; an empty range is an insertion, which takes the range
+   * of the character at `from`). For rewrites that are easier to state as "this output came
+   * from that input" than as per-character changes (SentencePiece's normaliser).
+   */
+  rebuild(parts: readonly { text: string; from: number; to: number }[]): void {
+    let text = "";
+    const starts: number[] = [];
+    const ends: number[] = [];
+    const last = this.text.length - 1;
+    for (const { text: t, from, to } of parts) {
+      const a = Math.min(from, last);
+      const s = a < 0 ? this.base : this.starts[a];
+      const e = a < 0 ? this.base : to > from ? this.ends[to - 1] : this.ends[a];
+      text += t;
+      for (let k = 0; k < t.length; k++) {
+        starts.push(s);
+        ends.push(e);
+      }
+    }
+    this.text = text;
+    this.starts = starts;
+    this.ends = ends;
+  }
+
   /** Removes leading and/or trailing whitespace (Rust's char::is_whitespace). */
   strip(left: boolean, right: boolean): void {
     const chars = codePoints(this.text);

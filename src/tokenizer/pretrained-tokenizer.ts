@@ -360,7 +360,12 @@ export class PretrainedTokenizer {
       if (skipSpecialTokens && this.specialContents.has(t)) continue;
       tokens.push(t);
     }
+    return this.decodeTokens(tokens);
+  }
+
+  /** Runs the decoder chain on token strings (joined with spaces when there is no decoder). */
+  decodeTokens(tokens: readonly string[]): string {
     const d = this.parts.decoder;
-    return d === null ? tokens.join(" ") : d(tokens).join("");
+    return d === null ? tokens.join(" ") : d([...tokens]).join("");
   }
 }
