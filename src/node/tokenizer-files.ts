@@ -2,7 +2,7 @@
 // `.model` (or Marian's `.spm`), or a model directory holding either, or Marian's
 // source.spm/target.spm/vocab.json; tokenizer_config.json is read when it sits beside them.
 import { existsSync, statSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { basename, join } from "node:path";
 import { ModelTokenizer, type TokenizerFiles } from "../tokenizer/model-tokenizer.js";
 import { MaskwiseError } from "../util/errors.js";
 import { readBytes, readText } from "./files.js";
@@ -58,12 +58,9 @@ export function readTokenizerFiles(path: string): TokenizerFiles {
   }
   const name = basename(path);
   if (name.endsWith(".model") || name.endsWith(".spm")) {
-    // A bare .model: its directory's tokenizer_config.json, when there is one, is its own.
-    return {
-      sentencePiece: readBytes(path, name),
-      config: configBeside(dirname(path)),
-      source: path,
-    };
+    // A .model named on its own is SentencePiece alone (no special tokens, as the sentencepiece
+    // library); a model directory adds its tokenizer_config.json.
+    return { sentencePiece: readBytes(path, name), source: path };
   }
   return { tokenizerJson: readText(path, "tokenizer.json"), source: path };
 }
