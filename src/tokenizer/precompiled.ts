@@ -32,12 +32,12 @@ export class CharsMap {
     for (let i = 0; i < this.units.length; i++) this.units[i] = view.getUint32(4 + 4 * i, true);
     this.blob = bytes.subarray(4 + trieSize);
     let inert = true;
-    for (let c = 0x21; c < 0x7f && inert; c++)
+    for (let c = 0x20; c < 0x7f && inert; c++)
       inert = this.transform(String.fromCharCode(c)) === null;
     this.asciiInert = inert;
   }
 
-  /** No rule for printable ASCII other than space (true of nmt_nfkc, not of nfkc_cf). */
+  /** No rule for printable ASCII (true of nmt_nfkc, not of nfkc_cf): such text is skipped. */
   readonly asciiInert: boolean;
 
   static fromBase64(b64: string): CharsMap {
@@ -66,6 +66,30 @@ export class CharsMap {
       if ((unit >>> 8) & 1) out.push({ value: u[pos] & 0x7fffffff, length: i - from + 1 });
     }
     return out;
+  }
+
+  /** Whether any key of the trie starts at some character of `text` (else no rule applies). */
+  anyRuleIn(text: string): boolean {
+    const u = this.units;
+    if (u.length === 0) return false;
+    const offset = (x: number) => (x >>> 10) << ((x & (1 << 9)) >>> 6);
+    const root = offset(u[0]);
+    const bytes = utf8.encode(text);
+    for (let i = 0; i < bytes.length; i++) {
+      // Keys start at characters, never at UTF-8 continuation bytes.
+      if ((bytes[i] & 0xc0) === 0x80) continue;
+      let pos = root;
+      for (let k = i; k < bytes.length; k++) {
+        const c = bytes[k];
+        if (c === 0) break;
+        pos ^= c;
+        const unit = u[pos];
+        if (unit === undefined || (unit & 0x800000ff) !== c) break;
+        pos ^= offset(unit);
+        if ((unit >>> 8) & 1) return true;
+      }
+    }
+    return false;
   }
 
   /** The NUL-terminated replacement at `index` of the blob. */
@@ -110,7 +134,7 @@ function pushReplacement(dest: Change[], old: string, repl: string): void {
   }
 }
 
-const PLAIN = /^[\x21-\x7e]*$/;
+const PLAIN = /^[\x20-\x7e]*$/;
 
 /**
  * The Precompiled normaliser as tokenizers applies it: grapheme by grapheme, a grapheme shorter
@@ -119,6 +143,8 @@ const PLAIN = /^[\x21-\x7e]*$/;
  */
 export function precompiledNormalize(ns: NormalizedString, map: CharsMap): void {
   if (map.empty || (map.asciiInert && PLAIN.test(ns.text))) return;
+  // Most text has no rule anywhere: one pass over its bytes avoids grapheme segmentation.
+  if (!map.anyRuleIn(ns.text)) return;
   graphemes ??= new Intl.Segmenter(undefined, { granularity: "grapheme" });
   const dest: Change[] = [];
   let modified = false;
