@@ -5,6 +5,7 @@
 // piece score over the whole normalised text, unknown pieces as <0xNN> bytes with byte_fallback,
 // and its decoder (control pieces dropped, unknown as " ⁇ ", the first piece's `▁` taken off).
 
+import { MaskwiseError } from "../util/errors.js";
 import { byteToken } from "./bpe-model.js";
 import { byteFallbackDecode } from "./byte-fallback.js";
 import type { DecodeFn } from "./decoders.js";
@@ -247,6 +248,16 @@ export function sentencePieceTokenizer(
   const userSymbols = spm.pieces
     .filter((p) => p.type === PieceType.USER_DEFINED)
     .map((p) => p.piece);
+  if (spm.modelType !== 1 && spm.modelType !== 2) {
+    throw new MaskwiseError(
+      `SentencePiece model type ${spm.modelType} (word or char) is not supported`,
+      {
+        code: "E_TOKENIZER",
+        where: "trainer_spec.model_type",
+        hint: "maskwise reads unigram and BPE SentencePiece models",
+      },
+    );
+  }
   let model: SubwordModel;
   if (spm.modelType === 2) {
     model = new SpmBpeModel(spm, userSymbols);
