@@ -6,5 +6,6 @@ export * from "./core.js";
 export { initBackend, nativeBackend } from "./node/backend.js";
 export { loadEncoderDecoder, saveModel } from "./node/model-dir.js";
 export { DirectoryStore } from "./node/run-store.js";
+export { loadModelTokenizer, readTokenizerFiles } from "./node/tokenizer-files.js";
 
 initBackend();
