@@ -8,7 +8,8 @@ const SHORTHAND: Record<string, string> = {
   S: "\\P{White_Space}",
   d: "\\p{Nd}",
   D: "\\P{Nd}",
-  w: "\\p{L}\\p{M}\\p{Nd}\\p{Pc}",
+  // Oniguruma's Unicode \w: letters, marks, numbers of every kind, connector punctuation.
+  w: "\\p{L}\\p{M}\\p{N}\\p{Pc}",
   h: "0-9a-fA-F",
 };
 

@@ -25,8 +25,10 @@ const eachPiece =
     return out;
   };
 
-/** \w+|[^\w\s]+ with Unicode \w, as the Rust regex crate reads it. */
-const WHITESPACE_WORDS = /[\p{L}\p{M}\p{Nd}\p{Pc}]+|[^\p{L}\p{M}\p{Nd}\p{Pc}\p{White_Space}]+/gu;
+/** \w+|[^\w\s]+ with the Rust regex crate's Unicode \w: Alphabetic, marks, decimal digits,
+ * connector punctuation and the zero-width joiners. */
+const WHITESPACE_WORDS =
+  /[\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}]+|[^\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}\p{White_Space}]+/gu;
 const NUMERIC = /^[\p{Nd}\p{Nl}\p{No}]$/u;
 const PUNCT_RUST = /^[!-/:-@[-`{-~\p{P}]$/u;
 

@@ -4,6 +4,7 @@
 // ids), truncation and padding. Offsets are reported in Unicode code points of the input, as
 // transformers reports them; decoding runs the decoder chain.
 
+import { MaskwiseError } from "../util/errors.js";
 import type { DecodeFn } from "./decoders.js";
 import type { ModelToken, SubwordModel } from "./model.js";
 import { NormalizedString } from "./normalized-string.js";
@@ -74,8 +75,8 @@ export interface PipelineEncodeOptions {
 }
 
 /** Rust regex \w at the end / start of a string (single_word) and \s runs (lstrip/rstrip). */
-const ENDS_WITH_WORD = /[\p{L}\p{M}\p{Nd}\p{Pc}]$/u;
-const STARTS_WITH_WORD = /^[\p{L}\p{M}\p{Nd}\p{Pc}]/u;
+const ENDS_WITH_WORD = /[\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}]$/u;
+const STARTS_WITH_WORD = /^[\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}]/u;
 const TRAILING_SPACE = /\p{White_Space}*$/u;
 const LEADING_SPACE = /^\p{White_Space}*/u;
 
@@ -299,6 +300,7 @@ export class PretrainedTokenizer {
     return this.encode(text, null, options).ids;
   }
 
+  /** tokenizers' truncate_encodings: the budget is max_length less the special tokens. */
   private truncate(a: EncodingParts, b: EncodingParts | null, added: number): void {
     const t = this.parts.truncation as Truncation;
     const budget = Math.max(0, t.maxLength - added);
@@ -309,25 +311,43 @@ export class PretrainedTokenizer {
         (e[k] as unknown[]).splice(0, e[k].length, ...e[k].slice(from, from + keep));
       }
     };
-    if (b === null) {
-      cut(a, budget);
+    const total = a.ids.length + (b?.ids.length ?? 0);
+    if (total <= budget) return;
+    const remove = total - budget;
+    if (t.strategy === "longest_first" || b === null) {
+      if (t.strategy === "only_second" && b === null)
+        this.truncationError("only_second needs a pair");
+      if (b === null) {
+        cut(a, budget);
+        return;
+      }
+      // The shorter sequence keeps what it can up to half; the longer one takes the rest.
+      let n1 = a.ids.length;
+      let n2 = b.ids.length;
+      const swap = n1 > n2;
+      if (swap) [n1, n2] = [n2, n1];
+      n2 = n1 > budget ? n1 : Math.max(n1, budget - n1);
+      if (n1 + n2 > budget) {
+        n1 = Math.floor(budget / 2);
+        n2 = n1 + (budget % 2);
+      }
+      if (swap) [n1, n2] = [n2, n1];
+      cut(a, n1);
+      cut(b, n2);
       return;
     }
-    const total = a.ids.length + b.ids.length;
-    if (total <= budget) return;
-    if (t.strategy === "only_first") cut(a, Math.max(0, budget - b.ids.length));
-    else if (t.strategy === "only_second") cut(b, Math.max(0, budget - a.ids.length));
-    else {
-      // longest_first: take from the longer one until both fit.
-      let la = a.ids.length;
-      let lb = b.ids.length;
-      while (la + lb > budget) {
-        if (la >= lb) la--;
-        else lb--;
-      }
-      cut(a, la);
-      cut(b, lb);
-    }
+    const target = t.strategy === "only_first" ? a : b;
+    if (target.ids.length <= remove)
+      this.truncationError("the sequence to truncate is too short for max_length");
+    cut(target, target.ids.length - remove);
+  }
+
+  private truncationError(what: string): never {
+    throw new MaskwiseError(`truncation: ${what}`, {
+      code: "E_INPUT",
+      where: "truncation",
+      hint: "raise max_length or use the longest_first strategy",
+    });
   }
 
   private pad(e: FullEncoding, target: number): void {
