@@ -119,37 +119,54 @@ export class NormalizedString {
       }
     }
     this.text = this.text.slice(0, from) + text + this.text.slice(to);
-    this.starts.splice(from, to - from, ...starts);
-    this.ends.splice(from, to - from, ...ends);
+    this.starts = spliced(this.starts, from, to, starts);
+    this.ends = spliced(this.ends, from, to, ends);
   }
 
   transform(dest: Iterable<Change>, initialOffset = 0): void {
     this.transformRange(0, this.text.length, dest, initialOffset);
   }
 
-  /** Each character mapped to zero or more characters; the first replaces it, the rest are
-   * inserted after it (lowercasing, stripping marks, byte-level rewriting). */
+  /**
+   * Each character mapped to zero or more characters (lowercasing, stripping marks, byte-level
+   * rewriting); every output character takes the range of the character it came from, which is
+   * what tokenizers' transform gives for a replacement followed by insertions, and for removals
+   * folded into a neighbour (filter).
+   */
   mapChars(f: (ch: string) => string): void {
-    const dest: Change[] = [];
-    let removed = 0;
-    let first = true;
-    let initial = 0;
-    for (const ch of this.text) {
+    const old = this.text;
+    let text = "";
+    let starts: number[] | null = null;
+    let ends: number[] | null = null;
+    let i = 0;
+    while (i < old.length) {
+      const c = old.charCodeAt(i);
+      const w = c >= 0xd800 && c < 0xdc00 && i + 1 < old.length ? 2 : 1;
+      const ch = w === 1 ? old[i] : old.slice(i, i + 2);
       const out = f(ch);
-      if (out.length === 0) {
-        // A removed character is folded into the change of the last kept one (filter()).
-        if (first) initial++;
-        else removed++;
-        continue;
+      if (starts === null || ends === null) {
+        if (out === ch) {
+          i += w;
+          continue;
+        }
+        // First change: copy the unchanged prefix.
+        text = old.slice(0, i);
+        starts = this.starts.slice(0, i);
+        ends = this.ends.slice(0, i);
       }
-      if (!first && removed > 0) dest[dest.length - 1][1] -= removed;
-      removed = 0;
-      let i = 0;
-      for (const o of out) dest.push([o, i++ > 0 ? 1 : 0]);
-      first = false;
+      text += out;
+      const a = this.starts[i];
+      const b = this.ends[i];
+      for (let k = 0; k < out.length; k++) {
+        starts.push(a);
+        ends.push(b);
+      }
+      i += w;
     }
-    if (removed > 0 && dest.length > 0) dest[dest.length - 1][1] -= removed;
-    this.transform(dest, initial);
+    if (starts === null || ends === null) return;
+    this.text = text;
+    this.starts = starts;
+    this.ends = ends;
   }
 
   /** Inserts `s` before the first character (tokenizers' prepend); nothing on empty text. */
@@ -255,10 +272,21 @@ export class NormalizedString {
   }
 }
 
+/** `xs` with [from, to) replaced by `mid`. */
+function spliced(xs: number[], from: number, to: number, mid: number[]): number[] {
+  const out = xs.slice(0, from);
+  for (const x of mid) out.push(x);
+  for (let k = to; k < xs.length; k++) out.push(xs[k]);
+  return out;
+}
+
 /** Rust's char::is_whitespace: the White_Space property. */
 const WHITE_SPACE = /^\p{White_Space}$/u;
-export const isWhitespace = (ch: string): boolean =>
-  ch === " " || (ch.length <= 2 && WHITE_SPACE.test(ch));
+export const isWhitespace = (ch: string): boolean => {
+  const c = ch.charCodeAt(0);
+  if (c < 0x80) return c === 0x20 || (c >= 0x09 && c <= 0x0d);
+  return ch.length <= 2 && WHITE_SPACE.test(ch);
+};
 
 /** [start, end, isMatch] ranges in code units, covering the text, as tokenizers' Pattern. */
 export type MatchRange = [number, number, boolean];

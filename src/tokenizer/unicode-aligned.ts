@@ -111,6 +111,8 @@ function inert(text: string): boolean {
 
 export function normalizeAligned(ns: NormalizedString, form: UnicodeForm): void {
   if (inert(ns.text)) return;
+  // Text already in the form maps character to character with no change: nothing to align.
+  if (ns.text.normalize(form) === ns.text) return;
   const compat = form === "NFKC" || form === "NFKD";
   const decomposed = decompose(codePoints(ns.text), compat);
   const dest = form === "NFC" || form === "NFKC" ? recompose(decomposed) : decomposed;
