@@ -120,6 +120,17 @@ export function base64Bytes(b64: string): Uint8Array {
 
 let graphemes: Intl.Segmenter | null = null;
 
+function graphemeList(text: string): string[] {
+  graphemes ??= new Intl.Segmenter(undefined, { granularity: "grapheme" });
+  return Array.from(graphemes.segment(text), (s) => s.segment);
+}
+
+/** Characters that can make a grapheme of several characters: marks and other extenders,
+ * joiners, CR (before LF), Hangul jamo, prepended concatenation marks, astral characters
+ * (emoji modifiers, regional indicators, tags). */
+const MAY_JOIN =
+  /[\p{M}\u200c\u200d\r\u1100-\u11ff\ua960-\ua97f\ud7b0-\ud7ff\u0600-\u0605\u06dd\u070f\u0890\u0891\u08e2\u0d4e\u{10000}-\u{10ffff}]/u;
+
 /** Appends the changes that replace `old` (a grapheme or one character) with `repl`: extra
  * characters are inserted, missing ones are taken off the last character's change. */
 function pushReplacement(dest: Change[], old: string, repl: string): void {
@@ -145,10 +156,11 @@ export function precompiledNormalize(ns: NormalizedString, map: CharsMap): void 
   if (map.empty || (map.asciiInert && PLAIN.test(ns.text))) return;
   // Most text has no rule anywhere: one pass over its bytes avoids grapheme segmentation.
   if (!map.anyRuleIn(ns.text)) return;
-  graphemes ??= new Intl.Segmenter(undefined, { granularity: "grapheme" });
   const dest: Change[] = [];
   let modified = false;
-  for (const { segment } of graphemes.segment(ns.text)) {
+  // Without anything that can join characters into one grapheme, each character is its own.
+  const segments = MAY_JOIN.test(ns.text) ? graphemeList(ns.text) : ns.text;
+  for (const segment of segments) {
     if (utf8Length(segment) < 6) {
       const norm = map.transform(segment);
       if (norm !== null) {
