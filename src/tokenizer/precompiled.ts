@@ -129,7 +129,7 @@ function graphemeList(text: string): string[] {
  * joiners, CR (before LF), Hangul jamo, prepended concatenation marks, astral characters
  * (emoji modifiers, regional indicators, tags). */
 const MAY_JOIN =
-  /[\p{M}\u200c\u200d\r\u1100-\u11ff\ua960-\ua97f\ud7b0-\ud7ff\u0600-\u0605\u06dd\u070f\u0890\u0891\u08e2\u0d4e\u{10000}-\u{10ffff}]/u;
+  /[\p{M}\u200c-\u200d\r\u1100-\u11ff\ua960-\ua97f\ud7b0-\ud7ff\u0600-\u0605\u06dd\u070f\u0890\u0891\u08e2\u0d4e\u{10000}-\u{10ffff}]/u;
 
 /** Appends the changes that replace `old` (a grapheme or one character) with `repl`: extra
  * characters are inserted, missing ones are taken off the last character's change. */
