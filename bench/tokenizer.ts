@@ -99,14 +99,20 @@ for (const c of cases) {
   const path = join(shared, "ref", "tokenizers", c, "tokenizer.json");
   const tok = pretrainedFromString(readFileSync(path, "utf8"), path);
   const ref = rust.Tokenizer.fromFile(path);
-  // A warm-up pass each (both sides cache words), then three timed passes each.
-  for (const l of wmtLines) tok.encode(l);
+  // The first pass on fresh tokenizers (empty word caches), then three warm passes each.
   let n = 0;
   let t0 = performance.now();
+  for (const l of wmtLines) n += tok.encode(l).ids.length;
+  result[`pretrained_cold_tok_s_${c}`] = Math.round(n / ((performance.now() - t0) / 1000));
+  let m = 0;
+  t0 = performance.now();
+  for (const e of await ref.encodeBatch(wmtLines)) m += e.getIds().length;
+  result[`rust_cold_tok_s_${c}`] = Math.round(m / ((performance.now() - t0) / 1000));
+  n = 0;
+  t0 = performance.now();
   for (let r = 0; r < 3; r++) for (const l of wmtLines) n += tok.encode(l).ids.length;
   const ours = n / ((performance.now() - t0) / 1000);
-  await ref.encodeBatch(wmtLines);
-  let m = 0;
+  m = 0;
   t0 = performance.now();
   for (let r = 0; r < 3; r++)
     for (const e of await ref.encodeBatch(wmtLines)) m += e.getIds().length;

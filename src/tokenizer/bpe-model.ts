@@ -185,6 +185,7 @@ export class BpeModel {
       i += w;
     }
     if (unk !== null) syms.push(unk);
+    if (syms.length > 24) return this.mergeLong(syms);
     // Words are short (a few symbols), so a scan per merge beats a heap here.
     while (syms.length > 1) {
       let best = Number.POSITIVE_INFINITY;
@@ -200,5 +201,75 @@ export class BpeModel {
       syms.splice(at, 2, { id: best % 2097152, start: syms[at].start, end: syms[at + 1].end });
     }
     return syms;
+  }
+
+  /**
+   * The same merges for a long word (a whole SentencePiece-style sentence), as tokenizers does
+   * them: a min-heap of candidate pairs keyed by (rank, position), symbols in a linked list, and
+   * stale entries skipped when popped.
+   */
+  private mergeLong(syms: Sym[]): Sym[] {
+    const n = syms.length;
+    const next = new Int32Array(n);
+    const prev = new Int32Array(n);
+    const alive = new Uint8Array(n).fill(1);
+    for (let k = 0; k < n; k++) {
+      next[k] = k + 1 < n ? k + 1 : -1;
+      prev[k] = k - 1;
+    }
+    const heap: number[] = [];
+    const push = (key: number) => {
+      let i = heap.push(key) - 1;
+      while (i > 0) {
+        const p = (i - 1) >> 1;
+        if (heap[p] <= key) break;
+        heap[i] = heap[p];
+        i = p;
+      }
+      heap[i] = key;
+    };
+    const pop = (): number => {
+      const top = heap[0];
+      const last = heap.pop() as number;
+      if (heap.length > 0) {
+        let i = 0;
+        for (;;) {
+          const l = 2 * i + 1;
+          if (l >= heap.length) break;
+          const c = l + 1 < heap.length && heap[l + 1] < heap[l] ? l + 1 : l;
+          if (heap[c] >= last) break;
+          heap[i] = heap[c];
+          i = c;
+        }
+        heap[i] = last;
+      }
+      return top;
+    };
+    /** Candidate (left at k): rank * 2^21 + k, so ties go to the leftmost pair. */
+    const candidate = (k: number) => {
+      const r = next[k];
+      if (r < 0) return;
+      const m = this.mergeTable.get(pairKey(syms[k].id, syms[r].id));
+      if (m !== undefined) push(Math.floor(m / 2097152) * 2097152 + k);
+    };
+    for (let k = 0; k + 1 < n; k++) candidate(k);
+    while (heap.length > 0) {
+      const key = pop();
+      const k = key % 2097152;
+      const r = next[k];
+      if (!alive[k] || r < 0) continue;
+      const m = this.mergeTable.get(pairKey(syms[k].id, syms[r].id));
+      // Stale: the pair at k changed since this entry was pushed.
+      if (m === undefined || Math.floor(m / 2097152) !== Math.floor(key / 2097152)) continue;
+      syms[k] = { id: m % 2097152, start: syms[k].start, end: syms[r].end };
+      alive[r] = 0;
+      next[k] = next[r];
+      if (next[r] >= 0) prev[next[r]] = k;
+      if (prev[k] >= 0) candidate(prev[k]);
+      candidate(k);
+    }
+    const out: Sym[] = [];
+    for (let k = 0; k >= 0 && k < n; k = next[k]) out.push(syms[k]);
+    return out;
   }
 }
