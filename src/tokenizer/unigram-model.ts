@@ -35,6 +35,10 @@ export class UnigramModel implements SubwordModel {
   private readonly root: TrieNode = { next: new Map(), id: -1 };
   private readonly unkScore: number;
   private readonly cache = new Map<string, readonly ModelToken[]>();
+  /** Best score, start and piece of the best path ending at each code unit. */
+  private score = new Float64Array(64);
+  private from = new Int32Array(64);
+  private pieceId = new Int32Array(64);
 
   constructor(pieces: readonly (readonly [string, number])[], options: UnigramOptions) {
     this.pieces = pieces;
@@ -79,9 +83,15 @@ export class UnigramModel implements SubwordModel {
   /** The best segmentation's pieces as [start, end) code units of the word. */
   segment(word: string): { start: number; end: number; unk: boolean }[] {
     const n = word.length;
-    const score = new Float64Array(n + 1);
-    const from = new Int32Array(n + 1).fill(-1);
-    const pieceId = new Int32Array(n + 1);
+    if (this.score.length < n + 1) {
+      // Scratch lattice arrays, grown as needed and reused across words.
+      const size = Math.max(n + 1, 2 * this.score.length);
+      this.score = new Float64Array(size);
+      this.from = new Int32Array(size);
+      this.pieceId = new Int32Array(size);
+    }
+    const { score, from, pieceId } = this;
+    from.fill(-1, 0, n + 1);
     let start = 0;
     while (start < n) {
       const base = score[start];
