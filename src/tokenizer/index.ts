@@ -1,4 +1,6 @@
-// The tokenizer layer: BPE and WordPiece training and encoding, and Hugging Face `tokenizer.json`.
+// The tokenizer layer: BPE and WordPiece training and encoding, Hugging Face `tokenizer.json`
+// (written for trained tokenizers; read in full for pretrained ones), SentencePiece `.model` files,
+// Marian's two-model layout, tokenizer_config.json and chat templates.
 export type { AddedToken } from "./added-tokens.js";
 export type { BertNormalizerOptions } from "./bert.js";
 export { BpeModel } from "./bpe-model.js";
