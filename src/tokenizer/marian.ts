@@ -58,6 +58,8 @@ export class MarianTokenizer {
       lstrip: false,
       rstrip: false,
     }));
+    // The side models are used through piece strings only (ids come from vocab.json), so the
+    // special tokens carry the joint vocabulary's ids there.
     const withAdded = (t: PretrainedTokenizer) =>
       new PretrainedTokenizer({ ...t.parts, addedTokens: added });
     return new MarianTokenizer(withAdded(source), withAdded(target), vocab, sp);

@@ -32,6 +32,7 @@ export class UnigramModel implements SubwordModel {
   readonly pieces: readonly (readonly [string, number])[];
   readonly unkId: number | null;
   readonly byteFallback: boolean;
+  private readonly inLattice: ((id: number) => boolean) | undefined;
   private readonly root: TrieNode = { next: new Map(), id: -1 };
   private readonly unkScore: number;
   private readonly cache = new Map<string, readonly ModelToken[]>();
@@ -44,6 +45,7 @@ export class UnigramModel implements SubwordModel {
     this.pieces = pieces;
     this.unkId = options.unkId;
     this.byteFallback = options.byteFallback ?? false;
+    this.inLattice = options.inLattice;
     if (this.unkId !== null && (this.unkId < 0 || this.unkId >= pieces.length)) {
       throw new MaskwiseError(`unk_id ${this.unkId} is outside the vocabulary`, {
         code: "E_TOKENIZER",
@@ -152,9 +154,13 @@ export class UnigramModel implements SubwordModel {
     const hit = this.cache.get(word);
     if (hit !== undefined) return hit;
     const out: ModelToken[] = [];
-    for (const { start, end } of this.segment(word)) {
+    for (const { start, end, unk } of this.segment(word)) {
       const value = word.slice(start, end);
-      const id = this.vocab.get(value);
+      // tokenizers looks the text up again, so fused unknown text that spells a piece becomes
+      // that piece; pieces kept out of the lattice (SentencePiece's control pieces) never do.
+      let id = this.vocab.get(value);
+      if (id !== undefined && unk && this.inLattice !== undefined && !this.inLattice(id))
+        id = undefined;
       if (id !== undefined) {
         out.push({ id, value, start, end });
         continue;
