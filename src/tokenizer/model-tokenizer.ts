@@ -41,6 +41,22 @@ export interface ModelEncodeOptions {
   side?: MarianSide;
 }
 
+/** transformers' clean_up_tokenization, applied after decoding when tokenizer_config.json sets
+ * clean_up_tokenization_spaces: no space before . ? ! , and English contractions. */
+export function cleanUpTokenization(text: string): string {
+  return text
+    .replaceAll(" .", ".")
+    .replaceAll(" ?", "?")
+    .replaceAll(" !", "!")
+    .replaceAll(" ,", ",")
+    .replaceAll(" ' ", "'")
+    .replaceAll(" n't", "n't")
+    .replaceAll(" 'm", "'m")
+    .replaceAll(" 's", "'s")
+    .replaceAll(" 've", "'ve")
+    .replaceAll(" 're", "'re");
+}
+
 export class ModelTokenizer {
   readonly kind: "tokenizer.json" | "sentencepiece" | "marian";
   readonly config: TokenizerConfig | null;
@@ -161,7 +177,8 @@ export class ModelTokenizer {
     options: { skipSpecialTokens?: boolean; side?: MarianSide } = {},
   ): string {
     if (this.marian !== null) return this.marian.decode(ids, options);
-    return (this.pipeline as PretrainedTokenizer).decode(ids, options);
+    const text = (this.pipeline as PretrainedTokenizer).decode(ids, options);
+    return this.config?.cleanUpTokenizationSpaces ? cleanUpTokenization(text) : text;
   }
 
   /** The conversation rendered with the model's chat template (tokenizer_config.json). */

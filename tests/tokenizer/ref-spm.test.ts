@@ -6,7 +6,11 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { loadModelTokenizer } from "../../src/node/tokenizer-files.js";
-import { parseSentencePieceModel, sentencePieceFromBytes } from "../../src/tokenizer/index.js";
+import {
+  ModelTokenizer,
+  parseSentencePieceModel,
+  sentencePieceFromBytes,
+} from "../../src/tokenizer/index.js";
 import { expected, refDir, refFile } from "./ref.js";
 
 const SPM_CASES = [
@@ -108,4 +112,19 @@ test("tokenizer_config.json: special tokens, model_max_length, add_bos_token", (
   const qwen = loadModelTokenizer(refDir("qwen2_style"));
   assert.equal(qwen.config?.padToken, "<|endoftext|>");
   assert.equal(qwen.config?.bosToken, null);
+});
+
+test("clean_up_tokenization_spaces in tokenizer_config.json cleans decoded text as transformers", () => {
+  const tokenizerJson = readFileSync(refFile("bert_wordpiece_chinese", "tokenizer.json"), "utf8");
+  const config = JSON.parse(
+    readFileSync(refFile("bert_wordpiece_chinese", "tokenizer_config.json"), "utf8"),
+  );
+  const plain = ModelTokenizer.fromFiles({ tokenizerJson, config: JSON.stringify(config) });
+  const clean = ModelTokenizer.fromFiles({
+    tokenizerJson,
+    config: JSON.stringify({ ...config, clean_up_tokenization_spaces: true }),
+  });
+  const ids = plain.encode("it's here, isn't it?").ids;
+  assert.equal(plain.decode(ids), "it ' s here, isn ' t it?");
+  assert.equal(clean.decode(ids), "it's here, isn't it?");
 });
