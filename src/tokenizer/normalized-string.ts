@@ -180,20 +180,6 @@ export class NormalizedString {
     this.transformRange(0, first.length, dest);
   }
 
-  /** Appends `s` after the last character (tokenizers' append). */
-  append(s: string): void {
-    if (this.text.length === 0) {
-      this.transform(Array.from(s, (c): Change => [c, 1]));
-      return;
-    }
-    const chars = codePoints(this.text);
-    const last = chars[chars.length - 1];
-    const from = this.text.length - last.length;
-    const dest: Change[] = [[last, 0]];
-    for (const c of s) dest.push([c, 1]);
-    this.transformRange(from, this.text.length, dest);
-  }
-
   /** Replaces each match of `re` (global) with `content`; the new characters take the range of
    * the last character of the match (tokenizers' replace). */
   replace(re: RegExp, content: string): void {

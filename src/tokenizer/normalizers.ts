@@ -5,7 +5,7 @@
 import { isBertChinese, isBertControl, isBertWhitespace } from "./bert.js";
 import { toByteChars } from "./byte-level.js";
 import { type ComponentSource, field, isObj, patternRegex, unsupported } from "./json-util.js";
-import { isWhitespace, type NormalizedString } from "./normalized-string.js";
+import type { NormalizedString } from "./normalized-string.js";
 import { CharsMap, precompiledNormalize } from "./precompiled.js";
 import { normalizeAligned } from "./unicode-aligned.js";
 
@@ -116,5 +116,3 @@ export function parseNormalizer(n: unknown, src: ComponentSource): NormalizeFn |
       return unsupported(src, "normalizer", n);
   }
 }
-
-export { isWhitespace };

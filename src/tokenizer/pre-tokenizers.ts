@@ -2,7 +2,7 @@
 // WhitespaceSplit, Metaspace (prepend_scheme, split), Split (string or regex, every delimiter
 // behaviour, invert), Punctuation, Digits, BertPreTokenizer and Sequence. Each maps the list of
 // pieces to a finer list; pieces keep their alignments, so offsets survive the splits.
-import { isBertPunctuation, isBertWhitespace } from "./bert.js";
+import { isBertPunctuation } from "./bert.js";
 import { GPT2_SPLIT, toByteChars } from "./byte-level.js";
 import { type ComponentSource, fail, isObj, patternRegex, unsupported } from "./json-util.js";
 import {
@@ -157,5 +157,3 @@ export function parsePreTokenizer(p: unknown, src: ComponentSource): PreTokenize
       return unsupported(src, "pre_tokenizer", p);
   }
 }
-
-export { isBertWhitespace };

@@ -295,11 +295,6 @@ export class PretrainedTokenizer {
     return encs;
   }
 
-  /** Ids only: encode(text, null, options).ids. */
-  encodeIds(text: string, options: PipelineEncodeOptions = {}): number[] {
-    return this.encode(text, null, options).ids;
-  }
-
   /** tokenizers' truncate_encodings: the budget is max_length less the special tokens. */
   private truncate(a: EncodingParts, b: EncodingParts | null, added: number): void {
     const t = this.parts.truncation as Truncation;
