@@ -1,6 +1,7 @@
 // Marian (OPUS-MT) tokenizers: two SentencePiece models, one for the source language and one for
 // the target, and one joint vocab.json that maps their pieces to the model's ids. As
-// transformers' MarianTokenizer: special tokens in the text are cut out first, each stretch
+// transformers' MarianTokenizer: a leading language code (>>fra<<) is a token of its own, special
+// tokens in the text are cut out, each stretch
 // between them goes through the side's SentencePiece model, pieces missing from vocab.json
 // become <unk>, and </s> ends the sequence. Decoding joins runs of ordinary pieces with the
 // SentencePiece decoder and writes special tokens as they are, each followed by a space.
@@ -78,15 +79,29 @@ export class MarianTokenizer {
     options: { side?: MarianSide; addSpecialTokens?: boolean } = {},
   ): MarianEncoding {
     const spm = options.side === "target" ? this.target : this.source;
-    const e = spm.encode(text);
     const ids: number[] = [];
     const tokens: string[] = [];
-    for (const piece of e.tokens) {
+    const offsets: [number, number][] = [];
+    // A leading target-language code (">>fra<<", multilingual models) is one token of its own.
+    let rest = text;
+    let shift = 0;
+    const close = text.startsWith(">>") ? text.indexOf("<<") : -1;
+    if (close >= 0) {
+      const code = text.slice(0, close + 2);
+      const id = this.vocab.get(code) ?? this.unkId;
+      ids.push(id);
+      tokens.push(this.idToPiece[id]);
+      shift = Array.from(code).length;
+      offsets.push([0, shift]);
+      rest = text.slice(close + 2);
+    }
+    const e = spm.encode(rest);
+    e.tokens.forEach((piece, k) => {
       const id = this.vocab.get(piece) ?? this.unkId;
       ids.push(id);
       tokens.push(this.idToPiece[id]);
-    }
-    const offsets = e.offsets.map(([s, t]): [number, number] => [s, t]);
+      offsets.push([e.offsets[k][0] + shift, e.offsets[k][1] + shift]);
+    });
     if (options.addSpecialTokens) {
       ids.push(this.eosId);
       tokens.push(this.specialTokens.eos);

@@ -128,3 +128,20 @@ test("clean_up_tokenization_spaces in tokenizer_config.json cleans decoded text 
   assert.equal(plain.decode(ids), "it ' s here, isn ' t it?");
   assert.equal(clean.decode(ids), "it's here, isn't it?");
 });
+
+test("marian: a leading >>lang<< code is one token (the joint vocabulary's id, or <unk>)", () => {
+  const tok = loadModelTokenizer(refDir("marian"));
+  const plain = tok.encode("Ein Hund läuft.");
+  const coded = tok.encode(">>en<< Ein Hund läuft.");
+  // This vocabulary has no language codes: the code is <unk>, the rest encodes as before.
+  assert.deepEqual(coded.ids, [1, ...plain.ids]);
+  assert.deepEqual(coded.tokens.slice(1), plain.tokens);
+  assert.deepEqual(coded.offsets[0], [0, 6]);
+  // The rest starts after the code and the space that SentencePiece drops.
+  assert.deepEqual(
+    coded.offsets.slice(1),
+    plain.offsets.map(([s, e]) => [s + 7, e + 7]),
+  );
+  // Only at the start.
+  assert.notEqual(tok.encode("Ein >>en<< Hund").ids[1], 1);
+});
