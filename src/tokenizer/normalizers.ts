@@ -2,7 +2,7 @@
 // NFKC, NFKD, Lowercase, StripAccents, Strip, Replace, Prepend, Precompiled (SentencePiece's
 // charsmap), BertNormalizer, ByteLevel and Sequence. Each becomes a function that rewrites a
 // NormalizedString in place.
-import { isBertChinese, isBertControl, isBertWhitespace } from "./bert.js";
+import { isBertChinese, isBertControl, isBertNonspacingMark, isBertWhitespace } from "./bert.js";
 import { toByteChars } from "./byte-level.js";
 import { type ComponentSource, field, isObj, patternRegex, unsupported } from "./json-util.js";
 import type { NormalizedString } from "./normalized-string.js";
@@ -12,7 +12,6 @@ import { normalizeAligned } from "./unicode-aligned.js";
 export type NormalizeFn = (ns: NormalizedString) => void;
 
 const MARK = /^\p{M}$/u;
-const MARK_NONSPACING = /^\p{Mn}$/u;
 const LOWER_ASCII = /^[^A-Z\u0080-\uffff]*$/;
 const PLAIN_ASCII = /^[\x20-\x7e]*$/;
 
@@ -45,7 +44,7 @@ function bertNormalizer(o: {
     }
     if (o.stripAccents) {
       normalizeAligned(ns, "NFD");
-      ns.mapChars((ch) => (MARK_NONSPACING.test(ch) ? "" : ch));
+      ns.mapChars((ch) => (isBertNonspacingMark(ch) ? "" : ch));
     }
     if (o.lowercase) lowercase(ns);
   };

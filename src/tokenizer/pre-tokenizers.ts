@@ -30,7 +30,6 @@ const eachPiece =
 const WHITESPACE_WORDS =
   /[\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}]+|[^\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}\p{White_Space}]+/gu;
 const NUMERIC = /^[\p{Nd}\p{Nl}\p{No}]$/u;
-const PUNCT_RUST = /^[!-/:-@[-`{-~\p{P}]$/u;
 
 const BEHAVIORS = new Set([
   "Removed",
@@ -118,13 +117,7 @@ export function parsePreTokenizer(p: unknown, src: ComponentSource): PreTokenize
     }
     case "Punctuation": {
       const behavior = behaviorOf(p.behavior ?? "Isolated", src, "pre_tokenizer.behavior");
-      return eachPiece((q) =>
-        splitPiece(
-          q,
-          charMatches(q.text, (c) => PUNCT_RUST.test(c)),
-          behavior,
-        ),
-      );
+      return eachPiece((q) => splitPiece(q, charMatches(q.text, isBertPunctuation), behavior));
     }
     case "Digits": {
       const behavior = p.individual_digits === true ? "Isolated" : "Contiguous";

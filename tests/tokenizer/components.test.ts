@@ -302,3 +302,48 @@ test("only_first truncation of a first text too short to absorb the cut fails on
   assert.deepEqual(tok.encode(long[0], long[1], { addSpecialTokens: true }).ids, w.getIds());
   assert.equal(w.getIds().length, 8);
 });
+
+test("BERT character classes (punctuation, control, non-spacing marks) as the Rust crates' tables, every code point", async () => {
+  const wordLevel = (normalizer: unknown, pre: unknown) =>
+    JSON.stringify({
+      version: "1.0",
+      truncation: null,
+      padding: null,
+      added_tokens: [],
+      normalizer,
+      pre_tokenizer: pre,
+      post_processor: null,
+      decoder: null,
+      model: { type: "WordLevel", vocab: { "[UNK]": 0, aa: 1 }, unk_token: "[UNK]" },
+    });
+  const files = [
+    wordLevel(null, { type: "BertPreTokenizer" }),
+    wordLevel(
+      {
+        type: "BertNormalizer",
+        clean_text: true,
+        handle_chinese_chars: false,
+        strip_accents: true,
+        lowercase: false,
+      },
+      { type: "WhitespaceSplit" },
+    ),
+  ];
+  const texts: string[] = [];
+  for (let cp = 0x80; cp < 0x32000; cp++)
+    if (cp < 0xd800 || cp >= 0xe000) texts.push(`a${String.fromCodePoint(cp)}a`);
+  for (const file of files) {
+    const ref = oracle.Tokenizer.fromString(file);
+    const tok = pretrainedFromJson(JSON.parse(file));
+    const encs = await ref.encodeBatch(texts);
+    const bad: string[] = [];
+    texts.forEach((t, i) => {
+      const e = tok.encode(t);
+      const same =
+        JSON.stringify([e.ids, e.offsets]) ===
+        JSON.stringify([encs[i].getIds(), encs[i].getOffsets()]);
+      if (!same && bad.length < 5) bad.push((t.codePointAt(1) as number).toString(16));
+    });
+    assert.deepEqual(bad, []);
+  }
+});
