@@ -8,6 +8,7 @@ import { type ComponentSource, fail, isObj, patternRegex, unsupported } from "./
 import {
   charMatches,
   isWhitespace,
+  type MatchRange,
   type NormalizedString,
   regexMatches,
   type SplitBehavior,
@@ -25,10 +26,62 @@ const eachPiece =
     return out;
   };
 
-/** \w+|[^\w\s]+ with the Rust regex crate's Unicode \w: Alphabetic, marks, decimal digits,
- * connector punctuation and the zero-width joiners. */
-const WHITESPACE_WORDS =
-  /[\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}]+|[^\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}\p{White_Space}]+/gu;
+/**
+ * Letters, marks and digits that V8's tables know and the Rust regex crate's do not (assigned in
+ * Unicode 16 and later), so `\w` there does not match them; found by asking the tokenizers
+ * package's Whitespace pre-tokenizer about every code point (a test checks all of them).
+ */
+const NEWER_WORD_CHARS =
+  "88f,c5c,cdc,1acf-1add,1ae0-1aeb,a7ce-a7cf,a7d2,a7d4,a7f1,10940-10959,10ec5-10ec7,10efa-10efb,11b60-11b67,11db0-11ddb,11de0-11de9,16ea0-16eb8,16ebb-16ed3,16ff2-16ff6,187f8-187ff,18d09-18d1e,18d80-18df2,1e6c0-1e6de,1e6e0-1e6f5,1e6fe-1e6ff,2b73a-2b73f,2cea2-2cead";
+const notWord = new Set<number>();
+for (const run of NEWER_WORD_CHARS.split(",")) {
+  const [a, b] = run.split("-").map((x) => Number.parseInt(x, 16));
+  for (let cp = a; cp <= (b ?? a); cp++) notWord.add(cp);
+}
+const WORD = /^[\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}]$/u;
+
+/** The Rust regex crate's Unicode `\w`: Alphabetic, marks, decimal digits, connector
+ * punctuation and the zero-width joiners, as its tables know them. */
+export function isRustWordChar(ch: string): boolean {
+  const c = ch.charCodeAt(0);
+  if (c < 0x80)
+    return (
+      (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f
+    );
+  return WORD.test(ch) && !notWord.has(ch.codePointAt(0) as number);
+}
+
+/** Matches of `\w+|[^\w\s]+` (runs of word characters, runs of other non-space characters),
+ * the Whitespace pre-tokenizer's regex. */
+function wordRunMatches(text: string): MatchRange[] {
+  if (text.length === 0) return [[0, 0, false]];
+  const out: MatchRange[] = [];
+  let i = 0;
+  let runStart = -1;
+  let runKind = 0; // 1 word, 2 other
+  let last = 0;
+  const close = (at: number) => {
+    if (runStart < 0) return;
+    if (last < runStart) out.push([last, runStart, false]);
+    out.push([runStart, at, true]);
+    last = at;
+    runStart = -1;
+  };
+  while (i < text.length) {
+    const c = text.charCodeAt(i);
+    const w = c >= 0xd800 && c < 0xdc00 && i + 1 < text.length ? 2 : 1;
+    const ch = w === 1 ? text[i] : text.slice(i, i + 2);
+    const kind = isWhitespace(ch) ? 0 : isRustWordChar(ch) ? 1 : 2;
+    if (kind !== runKind || kind === 0) close(i);
+    if (kind !== 0 && runStart < 0) runStart = i;
+    runKind = kind;
+    i += w;
+  }
+  close(i);
+  if (last < text.length) out.push([last, text.length, false]);
+  return out;
+}
+
 const NUMERIC = /^[\p{Nd}\p{Nl}\p{No}]$/u;
 
 const BEHAVIORS = new Set([
@@ -91,9 +144,7 @@ export function parsePreTokenizer(p: unknown, src: ComponentSource): PreTokenize
     case "ByteLevel":
       return byteLevelPreTokenizer(p.add_prefix_space === true, p.use_regex !== false);
     case "Whitespace":
-      return eachPiece((q) =>
-        splitPiece(q, regexMatches(q.text, WHITESPACE_WORDS), "Removed", true),
-      );
+      return eachPiece((q) => splitPiece(q, wordRunMatches(q.text), "Removed", true));
     case "WhitespaceSplit":
       return eachPiece((q) => splitPiece(q, charMatches(q.text, isWhitespace), "Removed"));
     case "Metaspace": {

@@ -15,7 +15,7 @@ import {
   emptyParts,
   type PostProcessFn,
 } from "./post-processors.js";
-import type { PreTokenizeFn } from "./pre-tokenizers.js";
+import { isRustWordChar, type PreTokenizeFn } from "./pre-tokenizers.js";
 
 /** An added token with tokenizers' matching options. */
 export interface AddedTokenSpec {
@@ -75,8 +75,14 @@ export interface PipelineEncodeOptions {
 }
 
 /** Rust regex \w at the end / start of a string (single_word) and \s runs (lstrip/rstrip). */
-const ENDS_WITH_WORD = /[\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}]$/u;
-const STARTS_WITH_WORD = /^[\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}]/u;
+function endsWithWord(s: string): boolean {
+  if (s.length === 0) return false;
+  const c = s.charCodeAt(s.length - 1);
+  const astral = c >= 0xdc00 && c < 0xe000 && s.length > 1;
+  return isRustWordChar(s.slice(astral ? -2 : -1));
+}
+const startsWithWord = (s: string): boolean =>
+  s.length > 0 && isRustWordChar(String.fromCodePoint(s.codePointAt(0) as number));
 const TRAILING_SPACE = /\p{White_Space}*$/u;
 const LEADING_SPACE = /^\p{White_Space}*/u;
 
@@ -119,8 +125,8 @@ class AddedMatcher {
       let stop = start + m[0].length;
       const t = this.byContent.get(m[0]) as AddedTokenSpec;
       if (t.singleWord) {
-        const before = start === 0 || !ENDS_WITH_WORD.test(text.slice(0, start));
-        const after = stop === text.length || !STARTS_WITH_WORD.test(text.slice(stop));
+        const before = start === 0 || !endsWithWord(text.slice(0, start));
+        const after = stop === text.length || !startsWithWord(text.slice(stop));
         if (!before || !after) continue;
       }
       if (t.lstrip) {

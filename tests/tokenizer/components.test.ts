@@ -393,3 +393,33 @@ test("NFD and NFC order every combining mark as the Rust package does (older tab
     assert.deepEqual(bad, []);
   }
 });
+
+test("Whitespace pre-tokenizer word characters as the Rust regex crate's \\w, every code point", async () => {
+  const file = JSON.stringify({
+    version: "1.0",
+    truncation: null,
+    padding: null,
+    added_tokens: [],
+    normalizer: null,
+    pre_tokenizer: { type: "Whitespace" },
+    post_processor: null,
+    decoder: null,
+    model: { type: "WordLevel", vocab: { "[UNK]": 0 }, unk_token: "[UNK]" },
+  });
+  const texts: string[] = [];
+  // A word character joins "a"; any other stays with "!"; a space splits all three.
+  for (let cp = 0x80; cp < 0x32000; cp++)
+    if (cp < 0xd800 || cp >= 0xe000) texts.push(`a${String.fromCodePoint(cp)}!`);
+  const ref = oracle.Tokenizer.fromString(file);
+  const tok = pretrainedFromJson(JSON.parse(file));
+  const encs = await ref.encodeBatch(texts);
+  const bad: string[] = [];
+  texts.forEach((t, i) => {
+    if (
+      JSON.stringify(tok.encode(t).offsets) !== JSON.stringify(encs[i].getOffsets()) &&
+      bad.length < 5
+    )
+      bad.push((t.codePointAt(1) as number).toString(16));
+  });
+  assert.deepEqual(bad, []);
+});

@@ -2,9 +2,8 @@
 // precomposed letters, odd whitespace, control characters and special-token strings inside words.
 import type { Rng } from "../../src/util/rng.js";
 
-/** Code point ranges to draw from. Scripts are limited to characters assigned long ago: the Rust
- * crates' Unicode tables are older than V8's, and a character assigned since (e.g. U+061D, new
- * in Unicode 14) is punctuation to one side and unassigned to the other. */
+/** Code point ranges to draw from, besides an occasional code point from anywhere below
+ * U+32000 (recently assigned characters included). */
 const RANGES: [number, number][] = [
   [0x20, 0x7e], // ASCII
   [0x00, 0x1f], // C0 controls, tab, newlines
@@ -90,7 +89,12 @@ export function randomText(rng: Rng): string {
     if (r < 0.25) s += WORDS[rng.int(WORDS.length)];
     else if (r < 0.35) s += " ";
     else if (r < 0.4) s += SPECIAL[rng.int(SPECIAL.length)];
-    else {
+    else if (r < 0.45) {
+      let cp: number;
+      do cp = rng.int(0x32000);
+      while (cp >= 0xd800 && cp < 0xe000);
+      s += String.fromCodePoint(cp);
+    } else {
       const [lo, hi] = RANGES[rng.int(RANGES.length)];
       s += String.fromCodePoint(lo + rng.int(hi - lo + 1));
     }

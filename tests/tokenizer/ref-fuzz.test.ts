@@ -1,6 +1,6 @@
 // 5,000 seeded random strings per reference tokenizer.json (mixed scripts, emoji sequences,
 // combining marks against precomposed letters, odd whitespace, control characters, special-token
-// strings inside words), encoded by maskwise and by the Rust `tokenizers` package from the same
+// strings inside words, code points from anywhere), encoded by maskwise and by the Rust `tokenizers` package from the same
 // file: ids, tokens and offsets with and without special tokens, and decoding, must be identical.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
