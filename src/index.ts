@@ -14,6 +14,7 @@ export {
 export { loadEncoderDecoder, saveModel } from "./node/model-dir.js";
 export { loadPretrained, type Pretrained, type PretrainedOptions } from "./node/pretrained.js";
 export { DirectoryStore } from "./node/run-store.js";
+export { loadModelTokenizer, readTokenizerFiles } from "./node/tokenizer-files.js";
 export { findWeights, type LoadedWeights, loadWeights, readWeightsFile } from "./node/weights.js";
 export { type SaveWeightsOptions, saveWeightsLikeHf } from "./node/weights-save.js";
 

@@ -6,7 +6,7 @@
 /** GPT-2's split: contractions, letters, digits, other symbols, each with one optional leading
  * space; whitespace runs keep their last space for the next word. `\p{White_Space}` stands in for
  * the Rust regex's Unicode `\s` (JavaScript's `\s` differs on U+0085 and U+FEFF). */
-const GPT2_SPLIT =
+export const GPT2_SPLIT =
   /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\p{White_Space}\p{L}\p{N}]+|\p{White_Space}+(?!\P{White_Space})|\p{White_Space}+/gu;
 
 /** bytes_to_unicode: printable bytes stand for themselves, the rest move to U+0100 onwards. */

@@ -3,6 +3,7 @@
 // the first written with the continuation prefix `##`. A word longer than maxInputCharsPerWord,
 // or one with a stretch no vocabulary piece covers, becomes a single unknown token.
 import { MaskwiseError } from "../util/errors.js";
+import type { ModelToken } from "./model.js";
 
 export const CONTINUATION = "##";
 
@@ -15,6 +16,7 @@ export class WordPieceModel {
   private readonly unkId: number;
   /** Words repeat: a cache makes encoding mostly map lookups. */
   private readonly cache = new Map<string, readonly number[]>();
+  private readonly tokenCache = new Map<string, readonly ModelToken[]>();
 
   constructor(
     vocab: ReadonlyMap<string, number>,
@@ -53,6 +55,43 @@ export class WordPieceModel {
     const ids = this.split(word);
     if (this.cache.size < 200_000) this.cache.set(word, ids);
     return ids;
+  }
+
+  /** The tokens of one word with their code-unit ranges (an unknown word is one token). */
+  tokenize(word: string): readonly ModelToken[] {
+    const hit = this.tokenCache.get(word);
+    if (hit !== undefined) return hit;
+    const out: ModelToken[] = [];
+    const chars = Array.from(word);
+    if (chars.length > this.maxInputCharsPerWord) {
+      out.push({ id: this.unkId, value: this.unkToken, start: 0, end: word.length });
+    } else {
+      let start = 0;
+      let startUnit = 0;
+      while (start < chars.length) {
+        let end = chars.length;
+        let found: ModelToken | null = null;
+        for (; end > start; end--) {
+          const piece = chars.slice(start, end).join("");
+          const value = start > 0 ? this.continuingSubwordPrefix + piece : piece;
+          const id = this.vocab.get(value);
+          if (id !== undefined) {
+            found = { id, value, start: startUnit, end: startUnit + piece.length };
+            break;
+          }
+        }
+        if (found === null) {
+          out.length = 0;
+          out.push({ id: this.unkId, value: this.unkToken, start: 0, end: word.length });
+          break;
+        }
+        out.push(found);
+        startUnit = found.end;
+        start = end;
+      }
+    }
+    if (this.tokenCache.size < 200_000) this.tokenCache.set(word, out);
+    return out;
   }
 
   private split(word: string): number[] {

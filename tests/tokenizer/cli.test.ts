@@ -135,12 +135,12 @@ test("errors: missing flags, a missing file, invalid UTF-8, a bad tokenizer.json
   assert.equal(r.status, 2);
   assert.match(errorLine(r.stderr), /vocabulary size 5 is smaller .* use at least \d+/);
   const badJson = join(dir, "bad.json");
-  writeFileSync(badJson, JSON.stringify({ model: { type: "WordLevel" } }));
+  writeFileSync(badJson, JSON.stringify({ model: { type: "CharLevel" } }));
   r = run(["tokenizer", "encode", "--tokenizer", badJson], "hello\n");
   assert.equal(r.status, 2);
   assert.match(
     errorLine(r.stderr),
-    /^maskwise: model type "WordLevel" is not supported \(.*bad\.json: model\.type\)/,
+    /^maskwise: model type "CharLevel" is not supported \(.*bad\.json: model\.type\)/,
   );
   r = run(["tokenizer", "encode"], "hello\n");
   assert.equal(r.status, 2);

@@ -66,13 +66,19 @@ export const commands: CommandEntry[] = [
   },
   {
     path: ["tokenizer", "encode"],
-    summary: "encode stdin lines to token ids with a tokenizer.json",
+    summary:
+      "encode stdin lines to token ids with a tokenizer.json, .model file or model directory",
     load: async () => (await import("./tokenizer-encode.js")).command,
   },
   {
     path: ["tokenizer", "decode"],
     summary: "decode lines of token ids on stdin back to text",
     load: async () => (await import("./tokenizer-decode.js")).command,
+  },
+  {
+    path: ["tokenizer", "chat"],
+    summary: "render conversations (JSONL) with a model's chat template",
+    load: async () => (await import("./tokenizer-chat.js")).command,
   },
   {
     path: ["data", "get"],

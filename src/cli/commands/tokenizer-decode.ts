@@ -1,7 +1,6 @@
 // `maskwise tokenizer decode`: lines of space-separated ids on stdin to text lines.
-import { readText } from "../../node/files.js";
 import { linesOf } from "../../node/lines.js";
-import { tokenizerFromString } from "../../tokenizer/index.js";
+import { loadModelTokenizer } from "../../node/tokenizer-files.js";
 import { MaskwiseError } from "../../util/errors.js";
 import type { Command } from "../command.js";
 import { parseFlags } from "../command.js";
@@ -11,27 +10,38 @@ const NAME = "tokenizer decode";
 export const command: Command = {
   path: ["tokenizer", "decode"],
   summary: "decode lines of token ids on stdin back to text",
-  help: `Usage: maskwise tokenizer decode --tokenizer tokenizer.json [--skip-special-tokens] < ids
+  help: `Usage: maskwise tokenizer decode --tokenizer PATH [--skip-special-tokens] [--side source|target] < ids
 
 Reads one line of space-separated ids per sequence and writes the text, as the Rust
-'tokenizers' library's decode(ids, skipSpecialTokens) gives it.
+'tokenizers' library's decode(ids, skipSpecialTokens) gives it (SentencePiece files: as the
+sentencepiece library; Marian: as transformers' MarianTokenizer).
 
 Options:
-  --tokenizer FILE        a tokenizer.json
-  --skip-special-tokens   leave out special tokens such as <s> and </s>`,
+  --tokenizer PATH        a tokenizer.json, a SentencePiece .model file, or a model directory
+  --skip-special-tokens   leave out special tokens such as <s> and </s>
+  --side source|target    Marian: join pieces with the source (default) or target model`,
   async run(argv) {
     const { values } = parseFlags(NAME, argv, {
       tokenizer: { type: "string" },
       "skip-special-tokens": { type: "boolean" },
+      side: { type: "string" },
     });
     if (values.tokenizer === undefined) {
       throw new MaskwiseError("--tokenizer is required", {
         code: "E_ARG",
         where: `maskwise ${NAME}`,
-        hint: "give the tokenizer.json to use",
+        hint: "give a tokenizer.json, a .model file or a model directory",
       });
     }
-    const tok = tokenizerFromString(readText(values.tokenizer, "tokenizer"), values.tokenizer);
+    const side = values.side;
+    if (side !== undefined && side !== "source" && side !== "target") {
+      throw new MaskwiseError(`--side must be source or target, not '${side}'`, {
+        code: "E_ARG",
+        where: `maskwise ${NAME}`,
+        hint: "use --side source or --side target",
+      });
+    }
+    const tok = loadModelTokenizer(values.tokenizer);
     const vocabSize = tok.vocabSize;
     const skipSpecialTokens = values["skip-special-tokens"] === true;
     let out = "";
@@ -48,7 +58,7 @@ Options:
         }
         return id;
       });
-      out += `${tok.decode(ids, { skipSpecialTokens })}\n`;
+      out += `${tok.decode(ids, { skipSpecialTokens, side: side as "source" | "target" | undefined })}\n`;
       if (out.length > 1 << 16) {
         if (!process.stdout.write(out)) await new Promise((r) => process.stdout.once("drain", r));
         out = "";
