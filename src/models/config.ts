@@ -55,6 +55,8 @@ export interface ModelConfig {
    * written back with its unknown keys unchanged. Not a key of maskwise's own config.json.
    */
   source_config?: Readonly<Record<string, unknown>>;
+  /** Where source_config's text held floats (JSON paths), written back as floats. */
+  source_floats?: readonly string[];
 }
 
 export const DEFAULTS: ModelConfig = {

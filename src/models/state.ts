@@ -4,6 +4,7 @@
 
 import { hfTensorOrder } from "../io/safetensors-hf.js";
 import { fromFile, type StoredTensor, toFile } from "./families/file-layout.js";
+import { stringifyConfig } from "./families/json-numbers.js";
 import type { FamilyModel } from "./family.js";
 import { familyOf } from "./registry.js";
 
@@ -33,4 +34,9 @@ export function fileState(
 /** The model's config.json object. */
 export function configJson(model: FamilyModel): Record<string, unknown> {
   return familyOf(model.config).configJson(model.config);
+}
+
+/** The model's config.json text: the floats of the file it was read from stay floats. */
+export function configText(model: FamilyModel): string {
+  return stringifyConfig(configJson(model), new Set(model.config.source_floats ?? []));
 }

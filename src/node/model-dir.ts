@@ -8,9 +8,10 @@ import { serializeSafetensors } from "../io/safetensors.js";
 import type { ModelConfig } from "../models/config.js";
 import type { DecoderOnlyModel } from "../models/decoder-only.js";
 import type { EncoderDecoderModel } from "../models/encoder-decoder.js";
+import { floatPaths } from "../models/families/json-numbers.js";
 import type { FamilyModel, Structure } from "../models/family.js";
 import { familyOf, resolveModelConfig } from "../models/registry.js";
-import { configJson, fileState, loadFileState } from "../models/state.js";
+import { configText, fileState, loadFileState } from "../models/state.js";
 import { type Tokenizer, tokenizerFromString, tokenizerToString } from "../tokenizer/index.js";
 import { MaskwiseError } from "../util/errors.js";
 import { atomicWrite, readJson, readText } from "./files.js";
@@ -32,7 +33,16 @@ export function loadConfig(dir: string): ModelConfig {
       where: path,
     });
   }
-  return resolveModelConfig(raw as Record<string, unknown>, path);
+  return withSourceFloats(resolveModelConfig(raw as Record<string, unknown>, path), path);
+}
+
+/**
+ * A config read from a transformers config.json, with the paths of the floats its text held
+ * (written back as floats: transformers refuses `0` where its field is a float).
+ */
+export function withSourceFloats(config: ModelConfig, path: string): ModelConfig {
+  if (!config.source_config) return config;
+  return { ...config, source_floats: floatPaths(readText(path, "config.json")) };
 }
 
 const ARTICLE: Record<Structure, string> = {
@@ -80,7 +90,7 @@ export function saveModel(dir: string, model: FamilyModel): void {
     join(dir, "model.safetensors"),
     serializeSafetensors(fileState(model), { format: "pt" }),
   );
-  atomicWrite(join(dir, "config.json"), `${JSON.stringify(configJson(model), null, 2)}\n`);
+  atomicWrite(join(dir, "config.json"), configText(model));
 }
 
 /** The tokenizer.json beside config.json, or null when the model directory has none. */

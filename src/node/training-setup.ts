@@ -8,6 +8,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import { checkFiniteWeights } from "../io/finite.js";
 import { type ModelConfig, PRESETS } from "../models/config.js";
 import { fromFile } from "../models/families/file-layout.js";
+import { floatPaths } from "../models/families/json-numbers.js";
 import { families, familyOf, familyOfRaw, resolveModelConfig } from "../models/registry.js";
 import {
   DEFAULT_SPECIAL_TOKENS,
@@ -178,7 +179,12 @@ export function modelConfigFor(
         },
       );
     }
-    return { ...config, ...rest, ...(dropout === undefined ? {} : { dropout: dropout as number }) };
+    return {
+      ...config,
+      ...rest,
+      ...(dropout === undefined ? {} : { dropout: dropout as number }),
+      source_floats: floatPaths(readText(model, "config.json")),
+    };
   }
   return resolveModelConfig(
     {

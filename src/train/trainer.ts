@@ -15,7 +15,7 @@ import { tokenBudgetBatches } from "../data/batching.js";
 import { checkFiniteWeights, firstNonFinite } from "../io/finite.js";
 import { parseSafetensors, serializeSafetensors } from "../io/safetensors.js";
 import type { EncoderDecoderModel } from "../models/encoder-decoder.js";
-import { configJson, fileState, loadFileState } from "../models/state.js";
+import { configText, fileState, loadFileState } from "../models/state.js";
 import type { Example } from "../objectives/types.js";
 import { AdamW } from "../optim/adamw.js";
 import { clipGradNorm, decayGroups } from "../optim/clip.js";
@@ -567,7 +567,7 @@ export class Trainer<M extends TrainableModel = EncoderDecoderModel> {
         );
     }
     return {
-      "config.json": `${JSON.stringify(configJson(this.model), null, 2)}\n`,
+      "config.json": configText(this.model),
       "model.safetensors": weights,
       "optimizer.safetensors": serializeSafetensors(opt, {
         optimizer_step: String(this.optimizer.step),

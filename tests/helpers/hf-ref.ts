@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { floatPaths } from "../../src/models/families/json-numbers.js";
 import * as T from "../../src/tensor/index.js";
 
 export const HF_REF = join(import.meta.dirname, "..", "..", "..", "shared", "ref", "hf");
@@ -75,4 +76,14 @@ export function assertLogits(c: HfCase, logits: T.Tensor, expected = c.expected.
   }
   assert.ok(worst <= tol, `logits differ by ${worst} (tolerance ${tol})`);
   return worst;
+}
+
+/**
+ * Asserts the config.json in `out` holds what the case's does, and its floats as floats
+ * (transformers refuses `0` where a field is a float, so `0.0` must stay `0.0`).
+ */
+export function assertSameConfig(out: string, caseDir: string): void {
+  const text = (d: string) => readFileSync(join(d, "config.json"), "utf8");
+  assert.deepEqual(JSON.parse(text(out)), JSON.parse(text(caseDir)));
+  assert.deepEqual(floatPaths(text(out)).sort(), floatPaths(text(caseDir)).sort(), "float keys");
 }

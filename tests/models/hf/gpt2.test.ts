@@ -14,7 +14,7 @@ import { familyOf } from "../../../src/models/registry.js";
 import { loadModel, saveModel } from "../../../src/node/model-dir.js";
 import { noGrad } from "../../../src/tensor/index.js";
 import { forEachBackend } from "../../helpers/backends.js";
-import { assertLogits, ids, readCase } from "../../helpers/hf-ref.js";
+import { assertLogits, assertSameConfig, ids, readCase } from "../../helpers/hf-ref.js";
 import { tempDir } from "../../helpers/tmp.js";
 
 forEachBackend("HF gpt2", () => {
@@ -75,7 +75,6 @@ forEachBackend("HF gpt2", () => {
       ),
       "model.safetensors differs from transformers' bytes",
     );
-    const config = (d: string) => JSON.parse(readFileSync(join(d, "config.json"), "utf8"));
-    assert.deepEqual(config(out), config(c.dir));
+    assertSameConfig(out, c.dir);
   });
 });

@@ -22,7 +22,14 @@ import { translateLines } from "../../../src/train/translate.js";
 import { Rng } from "../../../src/util/rng.js";
 import { forEachBackend } from "../../helpers/backends.js";
 import { gradcheckParameter } from "../../helpers/gradcheck.js";
-import { assertLogits, flat, ids, readCase, scalar } from "../../helpers/hf-ref.js";
+import {
+  assertLogits,
+  assertSameConfig,
+  flat,
+  ids,
+  readCase,
+  scalar,
+} from "../../helpers/hf-ref.js";
 import { tempDir } from "../../helpers/tmp.js";
 
 function maxDiff(a: Float32Array, b: Float32Array): number {
@@ -227,8 +234,7 @@ for (const name of ["t5", "t5_v1_1", "t5_hfbuckets"]) {
       const original = parseSafetensors(readFileSync(join(c.dir, "model.safetensors")), "ref");
       for (const [n, t] of original.tensors)
         assert.deepEqual(Array.from(file.tensors.get(n)?.data ?? []), Array.from(t.data), n);
-      const config = (d: string) => JSON.parse(readFileSync(join(d, "config.json"), "utf8"));
-      assert.deepEqual(config(out), config(c.dir));
+      assertSameConfig(out, c.dir);
     });
   });
 }
