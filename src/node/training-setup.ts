@@ -46,13 +46,24 @@ export function tokenizerHash(text: string): string {
  * What a training run writes with every checkpoint for its tokenizer: tokenizer.json, and its
  * hash in model.safetensors' metadata (tokenizer_sha256), which binds the two files together.
  */
-export function tokenizerCheckpointHooks(tok: Tokenizer): {
+export function tokenizerCheckpointHooks(
+  tok: Tokenizer,
+  from?: string,
+): {
   extraFiles: Record<string, string>;
   weightsMetadata: Record<string, string>;
 } {
   const text = tokenizerToString(tok);
+  // A model started from a directory (--init-from, or the checkpoint a run resumes) keeps its
+  // generation settings: transformers' generate reads them beside the weights.
+  const generation = from ? join(from, "generation_config.json") : undefined;
   return {
-    extraFiles: { "tokenizer.json": text },
+    extraFiles: {
+      "tokenizer.json": text,
+      ...(generation && existsSync(generation)
+        ? { "generation_config.json": readText(generation, "generation_config.json") }
+        : {}),
+    },
     weightsMetadata: { tokenizer_sha256: tokenizerHash(text) },
   };
 }

@@ -4,7 +4,7 @@
 // without a tokenizer is refused instead of being paired with a new one.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { parseSafetensors } from "../../src/io/safetensors.js";
@@ -20,8 +20,8 @@ const run = (args: string[]) =>
 /** A case's model directory with a small tokenizer (ids below the case's vocabulary of 64). */
 function withTokenizer(name: string): { dir: string; tok: string } {
   const dir = tempDir(`ft-${name}`);
-  for (const f of ["config.json", "model.safetensors"])
-    copyFileSync(join(HF_REF, name, f), join(dir, f));
+  for (const f of ["config.json", "model.safetensors", "generation_config.json"])
+    if (existsSync(join(HF_REF, name, f))) copyFileSync(join(HF_REF, name, f), join(dir, f));
   const tok = join(dir, "tokenizer.json");
   writeFileSync(tok, tokenizerToString(trainTokenizer(TINY_LINES, { vocabSize: 60 })));
   return { dir, tok };
@@ -84,6 +84,11 @@ test("bart fine-tunes on pairs through --init-from; checkpoints keep transformer
   assert.deepEqual(Object.keys(config).sort(), Object.keys(original).sort());
   assert.equal(config.model_type, "bart");
   assert.equal(config.decoder_start_token_id, original.decoder_start_token_id);
+  // The generation settings travel with the checkpoint, as transformers' generate reads them.
+  assert.deepEqual(
+    JSON.parse(readFileSync(join(last, "generation_config.json"), "utf8")),
+    JSON.parse(readFileSync(join(HF_REF, "bart", "generation_config.json"), "utf8")),
+  );
 });
 
 test("bert fine-tunes with the masked-LM objective through --init-from", () => {

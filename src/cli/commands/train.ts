@@ -204,7 +204,10 @@ export const command: Command = {
 
     const stop = interruptFlag();
     const trainer = new Trainer(model, { train: trainEx, valid: validEx }, options, run.store, {
-      ...tokenizerCheckpointHooks(tok),
+      ...tokenizerCheckpointHooks(
+        tok,
+        run.resume ? run.lastDir : (flags["init-from"] as string | undefined),
+      ),
       shouldStop: stop.stopped,
       removeCheckpoint: removeCheckpoint(run),
       onMetrics: metricsLog("train"),
