@@ -199,10 +199,10 @@ export class MultiHeadAttention extends Module {
     const { q, k, v, att } = s.buffers;
     const bf16 = s.bf16 ?? null;
     const cache = s.cache;
-    this.q_proj.into(x, q, R, { bf16 });
+    this.q_proj.into(x, q, R, false, bf16);
     if (s.self) {
-      this.k_proj.into(x, k, R, { bf16 });
-      this.v_proj.into(x, v, R, { bf16 });
+      this.k_proj.into(x, k, R, false, bf16);
+      this.v_proj.into(x, v, R, false, bf16);
       if (cache.length > 0 && cache.rows !== R) cacheRowsDiffer("self", cache.rows, R);
       cache.append(k, v, R, 1, H, Dh);
     } else if (cache.rows !== R) cacheRowsDiffer("cross", cache.rows, R);
@@ -229,7 +229,7 @@ export class MultiHeadAttention extends Module {
       biasHeadStride: s.bias?.headStride ?? 0,
     };
     getBackend().decodeAttention(args);
-    this.out_proj.into(att, residual, R, { residual: true, bf16 });
+    this.out_proj.into(att, residual, R, true, bf16);
   }
 }
 

@@ -56,9 +56,9 @@ function ffnInto(
   bf16: Bf16Weights | null,
 ): void {
   const { R, f } = view;
-  layer.fc1.into(x, f, R, { bf16 });
+  layer.fc1.into(x, f, R, false, bf16);
   getBackend().unary(cfg.activation_function, f, f, R * layer.fc1.outFeatures);
-  layer.fc2.into(f, residual, R, { residual: true, bf16 });
+  layer.fc2.into(f, residual, R, true, bf16);
 }
 
 function residual(
@@ -268,30 +268,30 @@ export class DecoderLayer extends Module {
   ): void {
     const pre = this.cfg.normalize_before;
     const { R, x, h } = view;
-    // Each sublayer reads LN(x) from h (pre-norm) or x itself, and adds into x.
-    const sublayerInput = (ln: LayerNorm) => (pre ? ln.into(x, h, R, view) : x);
-    const settle = (ln: LayerNorm) => {
-      if (!pre) ln.into(x, x, R, view);
-    };
-    this.self_attn.step(sublayerInput(this.self_attn_layer_norm), x, R, {
+    // Each sublayer reads LN(x) from h (pre-norm) or x itself and adds into x; post-norm then
+    // normalises x in place.
+    const sa = this.self_attn_layer_norm;
+    this.self_attn.step(pre ? sa.into(x, h, R, view) : x, x, R, {
       cache: cache.self,
       self: true,
       keep: masks.self,
       buffers: view,
       bf16,
     });
-    settle(this.self_attn_layer_norm);
-    if (this.encoder_attn && this.encoder_attn_layer_norm) {
-      this.encoder_attn.step(sublayerInput(this.encoder_attn_layer_norm), x, R, {
+    if (!pre) sa.into(x, x, R, view);
+    const ca = this.encoder_attn_layer_norm;
+    if (this.encoder_attn && ca) {
+      this.encoder_attn.step(pre ? ca.into(x, h, R, view) : x, x, R, {
         cache: cache.cross,
         self: false,
         keep: masks.cross,
         buffers: view,
         bf16,
       });
-      settle(this.encoder_attn_layer_norm);
+      if (!pre) ca.into(x, x, R, view);
     }
-    ffnInto(this, this.cfg, sublayerInput(this.final_layer_norm), x, view, bf16);
-    settle(this.final_layer_norm);
+    const fl = this.final_layer_norm;
+    ffnInto(this, this.cfg, pre ? fl.into(x, h, R, view) : x, x, view, bf16);
+    if (!pre) fl.into(x, x, R, view);
   }
 }

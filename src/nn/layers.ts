@@ -52,20 +52,22 @@ export class Linear extends Module {
     x: Float32Array,
     out: Float32Array,
     R: number,
-    options: { residual?: boolean; bf16?: Bf16Weights | null } = {},
+    residual = false,
+    bf16: Bf16Weights | null = null,
   ): void {
     const n = this.outFeatures;
     const k = this.inFeatures;
     const b = this.bias?.f32;
     // The bias goes into C first; the product then adds to it (beta = 1).
-    if (options.residual) {
+    // Positional flags, not an options object: a decoding step makes this call per Linear.
+    if (residual) {
       if (b) for (let r = 0; r < R; r++) for (let j = 0; j < n; j++) out[r * n + j] += b[j];
     } else if (b) {
       for (let r = 0; r < R; r++) out.set(b, r * n);
     } else {
       out.fill(0, 0, R * n);
     }
-    productInto(x, this.weight.f32, out, R, n, k, options.bf16 ?? null);
+    productInto(x, this.weight.f32, out, R, n, k, bf16);
   }
 }
 

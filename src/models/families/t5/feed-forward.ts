@@ -57,12 +57,12 @@ export class T5DenseReluDense extends Module {
     bf16: Bf16Weights | null,
   ): void {
     const n = R * this.F;
-    this.wi.into(x, hidden, R, { bf16 });
+    this.wi.into(x, hidden, R, false, bf16);
     getBackend().unary(this.act, hidden, hidden, n);
     if (this.wiLinear) {
-      this.wiLinear.into(x, gate, R, { bf16 });
+      this.wiLinear.into(x, gate, R, false, bf16);
       for (let i = 0; i < n; i++) hidden[i] *= gate[i];
     }
-    this.wo.into(hidden, residual, R, { residual: true, bf16 });
+    this.wo.into(hidden, residual, R, true, bf16);
   }
 }
