@@ -118,6 +118,38 @@ test("bert fine-tunes with the masked-LM objective through --init-from", () => {
   assert.equal(config.model_type, "bert");
 });
 
+/** The case fine-tuned through `args` (train or pretrain): validation loss lower at the end. */
+function fineTunes(name: string, args: string[]): void {
+  const { dir } = withTokenizer(name);
+  const out = join(tempDir(`ft-${name}-run`), "run");
+  const r = run([...args, "--init-from", dir, "--out", out, ...budget]);
+  assert.equal(r.status, 0, r.stderr);
+  const l = losses(out);
+  assert.ok(l.length >= 5 && l[l.length - 1] < l[0], `${name}: validation loss ${l.join(" -> ")}`);
+  const config = JSON.parse(readFileSync(join(out, "checkpoints", "last", "config.json"), "utf8"));
+  assert.equal(
+    config.model_type,
+    JSON.parse(readFileSync(join(dir, "config.json"), "utf8")).model_type,
+  );
+}
+
+test("mbart, marian and t5 fine-tune on pairs; roberta on masked LM; gpt2 as a language model", () => {
+  const data = tempDir("ft-all");
+  const src = join(data, "src.txt");
+  const tgt = join(data, "tgt.txt");
+  const text = join(data, "text.jsonl");
+  writeFileSync(src, `${TINY_LINES.slice(0, 3).join("\n")}\n`);
+  writeFileSync(tgt, `${TINY_LINES.slice(3).join("\n")}\n`);
+  writeFileSync(text, `${TINY_LINES.map((t) => JSON.stringify({ text: t })).join("\n")}\n`);
+  const pairs = ["--train-src", src, "--train-tgt", tgt, "--valid-src", src, "--valid-tgt", tgt];
+  for (const name of ["mbart", "marian", "t5"])
+    fineTunes(name, ["train", "--task", "translation", ...pairs, "--bleu-sample", "0"]);
+  const lines = join(data, "lines.txt");
+  writeFileSync(lines, `${[...TINY_LINES, ...TINY_LINES].join("\n")}\n`);
+  fineTunes("roberta", ["pretrain", "--objective", "mlm", "--train", lines, "--valid", lines]);
+  fineTunes("gpt2", ["train", "--task", "lm", "--train", text, "--valid", text]);
+});
+
 test("--init-from a directory without tokenizer.json is refused, naming --tokenizer", () => {
   const out = join(tempDir("ft-none"), "run");
   const text = join(tempDir("ft-none-text"), "t.txt");
