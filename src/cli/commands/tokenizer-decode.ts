@@ -1,9 +1,9 @@
 // `maskwise tokenizer decode`: lines of space-separated ids on stdin to text lines.
 import { linesOf } from "../../node/lines.js";
-import { loadModelTokenizer } from "../../node/tokenizer-files.js";
 import { MaskwiseError } from "../../util/errors.js";
 import type { Command } from "../command.js";
 import { parseFlags } from "../command.js";
+import { tokenizerFromFlags } from "./tokenizer-flags.js";
 
 const NAME = "tokenizer decode";
 
@@ -26,22 +26,7 @@ Options:
       "skip-special-tokens": { type: "boolean" },
       side: { type: "string" },
     });
-    if (values.tokenizer === undefined) {
-      throw new MaskwiseError("--tokenizer is required", {
-        code: "E_ARG",
-        where: `maskwise ${NAME}`,
-        hint: "give a tokenizer.json, a .model file or a model directory",
-      });
-    }
-    const side = values.side;
-    if (side !== undefined && side !== "source" && side !== "target") {
-      throw new MaskwiseError(`--side must be source or target, not '${side}'`, {
-        code: "E_ARG",
-        where: `maskwise ${NAME}`,
-        hint: "use --side source or --side target",
-      });
-    }
-    const tok = loadModelTokenizer(values.tokenizer);
+    const { tok, side } = tokenizerFromFlags(NAME, values);
     const vocabSize = tok.vocabSize;
     const skipSpecialTokens = values["skip-special-tokens"] === true;
     let out = "";
@@ -58,7 +43,7 @@ Options:
         }
         return id;
       });
-      out += `${tok.decode(ids, { skipSpecialTokens, side: side as "source" | "target" | undefined })}\n`;
+      out += `${tok.decode(ids, { skipSpecialTokens, side })}\n`;
       if (out.length > 1 << 16) {
         if (!process.stdout.write(out)) await new Promise((r) => process.stdout.once("drain", r));
         out = "";

@@ -2,10 +2,10 @@
 // {"ids","tokens","offsets"} lines, through any pretrained model's tokenizer: a tokenizer.json,
 // a SentencePiece .model, or a model directory (Marian's two .spm files picked by --side).
 import { linesOf } from "../../node/lines.js";
-import { loadModelTokenizer } from "../../node/tokenizer-files.js";
 import { MaskwiseError } from "../../util/errors.js";
 import type { Command } from "../command.js";
 import { parseFlags } from "../command.js";
+import { tokenizerFromFlags } from "./tokenizer-flags.js";
 
 const NAME = "tokenizer encode";
 
@@ -58,22 +58,7 @@ Options:
       tokens: { type: "boolean" },
       pair: { type: "boolean" },
     });
-    if (values.tokenizer === undefined) {
-      throw new MaskwiseError("--tokenizer is required", {
-        code: "E_ARG",
-        where: `maskwise ${NAME}`,
-        hint: "give a tokenizer.json, a .model file or a model directory",
-      });
-    }
-    const side = values.side;
-    if (side !== undefined && side !== "source" && side !== "target") {
-      throw new MaskwiseError(`--side must be source or target, not '${side}'`, {
-        code: "E_ARG",
-        where: `maskwise ${NAME}`,
-        hint: "use --side source or --side target",
-      });
-    }
-    const tok = loadModelTokenizer(values.tokenizer);
+    const { tok, side } = tokenizerFromFlags(NAME, values);
     if (values.pair && tok.pipeline === null) {
       throw new MaskwiseError("--pair needs a tokenizer.json or .model tokenizer", {
         code: "E_ARG",
@@ -99,7 +84,7 @@ Options:
           addSpecialTokens,
         }) as typeof enc;
       } else {
-        enc = tok.encode(text, { addSpecialTokens, side: side as "source" | "target" | undefined });
+        enc = tok.encode(text, { addSpecialTokens, side });
       }
       if (values.json)
         out += `${JSON.stringify({ ids: enc.ids, tokens: enc.tokens, offsets: enc.offsets })}\n`;

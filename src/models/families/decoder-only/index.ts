@@ -3,6 +3,7 @@
 import { DecoderOnlyModel } from "../../decoder-only.js";
 import type { ModelFamily } from "../../family.js";
 import { claimsOwn, ownConfigJson, ownLayout, resolveOwn } from "../own.js";
+import { BATCH_FIELDS } from "../transformers.js";
 
 export const decoderOnly: ModelFamily<DecoderOnlyModel> = {
   name: "decoder-only",
@@ -11,7 +12,7 @@ export const decoderOnly: ModelFamily<DecoderOnlyModel> = {
   claims: (raw) => claimsOwn("decoder-only", raw),
   resolveConfig: (raw, source) => resolveOwn("decoder-only", raw, source),
   build: (config, seed) => new DecoderOnlyModel(config, seed),
-  batchFields: ["input_ids", "attention_mask", "labels", "prefix_lengths"],
+  batchFields: BATCH_FIELDS["decoder-only"],
   tasks: ["lm", "summarization", "dialogue", "qa"],
   objectives: ["clm"],
   encoderPrefix: null,

@@ -3,6 +3,7 @@
 import { EncoderDecoderModel } from "../../encoder-decoder.js";
 import type { ModelFamily } from "../../family.js";
 import { claimsOwn, ownConfigJson, ownLayout, resolveOwn } from "../own.js";
+import { BATCH_FIELDS } from "../transformers.js";
 
 export const encoderDecoder: ModelFamily<EncoderDecoderModel> = {
   name: "encoder-decoder",
@@ -11,13 +12,7 @@ export const encoderDecoder: ModelFamily<EncoderDecoderModel> = {
   claims: (raw) => claimsOwn("encoder-decoder", raw),
   resolveConfig: (raw, source) => resolveOwn("encoder-decoder", raw, source),
   build: (config, seed) => new EncoderDecoderModel(config, seed),
-  batchFields: [
-    "input_ids",
-    "attention_mask",
-    "decoder_input_ids",
-    "decoder_attention_mask",
-    "labels",
-  ],
+  batchFields: BATCH_FIELDS["encoder-decoder"],
   tasks: ["translation", "summarization", "dialogue", "qa"],
   objectives: ["span", "infill", "mass"],
   encoderPrefix: "model.encoder.",

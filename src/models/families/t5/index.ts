@@ -2,30 +2,16 @@
 // layer norms, relative-position buckets instead of position embeddings, unscaled attention and
 // a ReLU or gated-GELU feed-forward, read from and written to its Hugging Face layout;
 // fine-tunes on the seq2seq tasks. Decoding starts from decoder_start_token_id (the pad id).
-import type { ModelFamily } from "../../family.js";
+import { transformersFamily } from "../transformers.js";
 import { type T5Config, t5Config, t5ConfigJson, t5TieGroups } from "./config.js";
 import { T5Model } from "./model.js";
 
-export const t5: ModelFamily<T5Model> = {
+export const t5 = transformersFamily({
   name: "t5",
   structure: "encoder-decoder",
   description: "T5 v1.0 and v1.1 (transformers' T5ForConditionalGeneration)",
-  claims: (raw) => raw.model_type === "t5" && raw.maskwise_arch === undefined,
   resolveConfig: (raw, source) => t5Config(raw, source),
   build: (config, seed) => new T5Model(config as T5Config, seed),
-  batchFields: [
-    "input_ids",
-    "attention_mask",
-    "decoder_input_ids",
-    "decoder_attention_mask",
-    "labels",
-  ],
-  tasks: ["translation", "summarization", "dialogue", "qa"],
-  objectives: [],
-  encoderPrefix: null,
-  decoding: { beam: 1 },
-  source: "transformers",
-  inspectable: false,
   configJson: t5ConfigJson,
   fileLayout: (config) => ({
     tieGroups: t5TieGroups(config),
@@ -34,4 +20,4 @@ export const t5: ModelFamily<T5Model> = {
     ignore: [/^decoder\.block\.0\.layer\.1\.EncDecAttention\.relative_attention_bias\.weight$/],
     order: "transformers",
   }),
-};
+});
