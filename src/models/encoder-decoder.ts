@@ -3,20 +3,17 @@
 // The decoder's cross-attention reads the encoder output; its self-attention is causal and masks
 // decoder padding; its cross-attention masks source padding; the loss skips labels of -100.
 import type { MultiHeadAttention } from "../attention/multi-head.js";
-import { Unpadded } from "../attention/unpadded.js";
+import type { Unpadded } from "../attention/unpadded.js";
 import type { Bf16Weights } from "../nn/bf16-weights.js";
 import { Linear } from "../nn/layers.js";
 import { Container, Module } from "../nn/module.js";
-import { crossEntropy } from "../tensor/ops/nn.js";
 import { type Tensor, zeros } from "../tensor/tensor.js";
-import { fmtShape, MaskwiseError } from "../util/errors.js";
 import { Rng } from "../util/rng.js";
 import type { Noise } from "./blocks.js";
 import type { ModelConfig } from "./config.js";
 import { project } from "./head.js";
-import { defaultMask } from "./inputs.js";
-import { lossOnLabelledRows } from "./labelled-rows.js";
 import { type DecodingStep, ModelStep } from "./model-step.js";
+import { seq2seqForward } from "./seq2seq-forward.js";
 import { Decoder, Encoder } from "./stacks.js";
 
 export interface Seq2SeqBatch {
@@ -117,63 +114,30 @@ export class EncoderDecoderModel extends Module {
     batch: Seq2SeqBatch,
     options: ForwardOptions = {},
   ): { logits: Tensor; loss: Tensor | null } {
-    const cfg = this.config;
-    const ids = batch.input_ids;
-    const dec = batch.decoder_input_ids;
-    if (ids.rank !== 2 || dec.rank !== 2 || ids.shape[0] !== dec.shape[0]) {
-      throw new MaskwiseError(
-        `input_ids ${fmtShape(ids.shape)} and decoder_input_ids ${fmtShape(dec.shape)} must be [B, S] and [B, T]`,
-        {
-          code: "E_SHAPE",
-          where: "EncoderDecoderModel.forward",
-        },
-      );
-    }
-    const srcMask = batch.attention_mask ?? defaultMask(ids, cfg.pad_token_id, false);
-    const tgtMask = batch.decoder_attention_mask ?? defaultMask(dec, cfg.pad_token_id, true);
-    checkSame(srcMask, ids, "attention_mask", "input_ids");
-    checkSame(tgtMask, dec, "decoder_attention_mask", "decoder_input_ids");
-    const noise = options.rng && this.training ? { rng: options.rng } : undefined;
-    if (batch.labels) checkSame(batch.labels, dec, "labels", "decoder_input_ids");
-    const training = batch.labels !== undefined && this.training;
-    // Training: the real positions only (a labelled one counts as real); null = all of them.
-    const unpad = training && options.unpad !== false;
-    const srcRows = unpad ? Unpadded.of(srcMask) : null;
-    const tgtRows = unpad ? Unpadded.of(tgtMask, batch.labels) : null;
-    const memory = this.encoder.forward(ids, srcMask, { noise, rows: srcRows });
-    const hidden = this.decoder.forward(dec, tgtMask, {
-      memory,
-      sourceMask: srcMask,
-      noise,
-      rows: tgtRows,
-      memoryRows: srcRows,
-    });
-    const ceOptions = { ignoreIndex: -100, labelSmoothing: options.labelSmoothing ?? 0 };
-    if (batch.labels && training) {
-      // Training: the loss needs the logits of labelled positions only (labelled-rows.ts).
-      const rows = lossOnLabelledRows(
-        hidden,
-        batch.labels,
-        (h) => this.project(h),
-        (l, y) => crossEntropy(l, y, ceOptions),
-        tgtRows,
-      );
-      if (rows) return rows;
-    }
-    const logits = this.project(hidden);
-    const loss = batch.labels ? crossEntropy(logits, batch.labels, ceOptions) : null;
-    return { logits, loss };
+    return seq2seqForward(this, batch, options, "EncoderDecoderModel.forward");
   }
-}
 
-/** Checks that a batch field has the shape of another and int32 values. */
-export function checkSame(a: Tensor, b: Tensor, an: string, bn: string): void {
-  if (a.shape.length !== b.shape.length || a.shape.some((s, i) => s !== b.shape[i])) {
-    throw new MaskwiseError(
-      `${an} ${fmtShape(a.shape)} does not match ${bn} ${fmtShape(b.shape)}`,
-      { code: "E_SHAPE", where: "model inputs" },
-    );
+  /** The encoder on kept rows or all of them (seq2seq-forward.ts). */
+  encodeRows(ids: Tensor, mask: Tensor, rows: Unpadded | null, rng: Rng | undefined): Tensor {
+    return this.encoder.forward(ids, mask, { noise: rng ? { rng } : undefined, rows });
   }
-  if (a.dtype !== "int32")
-    throw new MaskwiseError(`${an} must be int32`, { code: "E_DTYPE", where: "model inputs" });
+
+  /** The decoder on the encoder's output (seq2seq-forward.ts). */
+  decodeRows(
+    ids: Tensor,
+    mask: Tensor,
+    memory: Tensor,
+    sourceMask: Tensor,
+    rows: Unpadded | null,
+    memoryRows: Unpadded | null,
+    rng: Rng | undefined,
+  ): Tensor {
+    return this.decoder.forward(ids, mask, {
+      memory,
+      sourceMask,
+      noise: rng ? { rng } : undefined,
+      rows,
+      memoryRows,
+    });
+  }
 }

@@ -3,20 +3,17 @@
 // (v1.0: `shared` itself, the decoder output first scaled by d_model^-0.5; v1.1: its own).
 // The encoder-decoder structure's contract: forward(Seq2SeqBatch) with logits and loss, and the
 // decoding contract of src/models/incremental.ts (Seq2SeqDecodable).
-import { Unpadded } from "../../../attention/unpadded.js";
+import type { Unpadded } from "../../../attention/unpadded.js";
 import type { Bf16Weights } from "../../../nn/bf16-weights.js";
 import { Embedding, Linear } from "../../../nn/layers.js";
 import { Module } from "../../../nn/module.js";
 import { mul } from "../../../tensor/ops/elementwise.js";
-import { crossEntropy } from "../../../tensor/ops/nn.js";
 import type { Tensor } from "../../../tensor/tensor.js";
-import { fmtShape, MaskwiseError } from "../../../util/errors.js";
 import { Rng } from "../../../util/rng.js";
-import { checkSame, type ForwardOptions, type Seq2SeqBatch } from "../../encoder-decoder.js";
+import type { ForwardOptions, Seq2SeqBatch } from "../../encoder-decoder.js";
 import type { CrossProjections } from "../../incremental.js";
-import { defaultMask } from "../../inputs.js";
-import { lossOnLabelledRows } from "../../labelled-rows.js";
 import type { DecodingStep } from "../../model-step.js";
+import { seq2seqForward } from "../../seq2seq-forward.js";
 import type { T5Config } from "./config.js";
 import { T5Stack } from "./stack.js";
 import { T5Step } from "./step.js";
@@ -96,46 +93,24 @@ export class T5Model extends Module {
     batch: Seq2SeqBatch,
     options: ForwardOptions = {},
   ): { logits: Tensor; loss: Tensor | null } {
-    const cfg = this.config;
-    const ids = batch.input_ids;
-    const dec = batch.decoder_input_ids;
-    if (ids.rank !== 2 || dec.rank !== 2 || ids.shape[0] !== dec.shape[0]) {
-      throw new MaskwiseError(
-        `input_ids ${fmtShape(ids.shape)} and decoder_input_ids ${fmtShape(dec.shape)} must be [B, S] and [B, T]`,
-        { code: "E_SHAPE", where: "T5Model.forward" },
-      );
-    }
-    const srcMask = batch.attention_mask ?? defaultMask(ids, cfg.pad_token_id, false);
-    const tgtMask = batch.decoder_attention_mask ?? defaultMask(dec, cfg.pad_token_id, true);
-    checkSame(srcMask, ids, "attention_mask", "input_ids");
-    checkSame(tgtMask, dec, "decoder_attention_mask", "decoder_input_ids");
-    if (batch.labels) checkSame(batch.labels, dec, "labels", "decoder_input_ids");
-    const rng = options.rng && this.training ? options.rng : undefined;
-    const training = batch.labels !== undefined && this.training;
-    const unpad = training && options.unpad !== false;
-    const srcRows = unpad ? Unpadded.of(srcMask) : null;
-    const tgtRows = unpad ? Unpadded.of(tgtMask, batch.labels) : null;
-    const memory = this.encoder.forward(ids, srcMask, { rng, rows: srcRows });
-    const hidden = this.decoder.forward(dec, tgtMask, {
-      rng,
-      rows: tgtRows,
-      memory,
-      sourceMask: srcMask,
-      memoryRows: srcRows,
-    });
-    const ceOptions = { ignoreIndex: -100, labelSmoothing: options.labelSmoothing ?? 0 };
-    if (batch.labels && training) {
-      const rows = lossOnLabelledRows(
-        hidden,
-        batch.labels,
-        (h) => this.project(h),
-        (l, y) => crossEntropy(l, y, ceOptions),
-        tgtRows,
-      );
-      if (rows) return rows;
-    }
-    const logits = this.project(hidden);
-    const loss = batch.labels ? crossEntropy(logits, batch.labels, ceOptions) : null;
-    return { logits, loss };
+    return seq2seqForward(this, batch, options, "T5Model.forward");
+  }
+
+  /** The encoder on kept rows or all of them (seq2seq-forward.ts). */
+  encodeRows(ids: Tensor, mask: Tensor, rows: Unpadded | null, rng: Rng | undefined): Tensor {
+    return this.encoder.forward(ids, mask, { rng, rows });
+  }
+
+  /** The decoder on the encoder's output (seq2seq-forward.ts). */
+  decodeRows(
+    ids: Tensor,
+    mask: Tensor,
+    memory: Tensor,
+    sourceMask: Tensor,
+    rows: Unpadded | null,
+    memoryRows: Unpadded | null,
+    rng: Rng | undefined,
+  ): Tensor {
+    return this.decoder.forward(ids, mask, { rng, rows, memory, sourceMask, memoryRows });
   }
 }
