@@ -24,10 +24,10 @@ if [ "$SMOKE" = 1 ]; then
     n=300; [ "$s" = train ] || n=10
     head -n "$n" "$DATA/dialogsum.$s.jsonl" > "$OUT/data/dialogsum.$s.jsonl"
   done
-  SIZE="--model tiny --vocab-size 800 --max-steps 15 --max-tokens 2048 --warmup 10 --rouge-sample 5"
+  SIZE="--config tiny --vocab-size 800 --max-steps 15 --max-tokens 2048 --warmup 10 --rouge-sample 5"
   BEAM=1
 else
-  SIZE="--model small --vocab-size 8000 --max-minutes $MINUTES --max-tokens 8192 --schedule linear --warmup 200 --rouge-sample 100"
+  SIZE="--config small --vocab-size 8000 --max-minutes $MINUTES --max-tokens 8192 --schedule linear --warmup 200 --rouge-sample 100"
   BEAM=5
 fi
 # The test side as plain lines: dialogues (one a line) and the three references.

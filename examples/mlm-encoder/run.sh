@@ -33,12 +33,12 @@ if [ "$SMOKE" = 1 ]; then
   for f in mono.valid.txt val.de val.en test_2016_flickr.de test_2016_flickr.en; do
     head -n 20 "$OUT/data/$f" > "$OUT/data/$f.tmp" && mv "$OUT/data/$f.tmp" "$OUT/data/$f"
   done
-  PRE="--model tiny --vocab-size 600 --max-steps 15 --max-tokens 1024 --warmup 10"
+  PRE="--config tiny --vocab-size 600 --max-steps 15 --max-tokens 1024 --warmup 10"
   FT="--max-steps 15 --max-tokens 1024 --warmup 10 --bleu-sample 10"
 else
   # As examples/pretrain-finetune: a warmup a short pretraining run finishes, and for the 3,000
   # pairs smaller batches with a short warmup (they are overfitted within minutes).
-  PRE="--model small --vocab-size 8000 --max-minutes $PRETRAIN_MINUTES --max-tokens 4096 --warmup 300"
+  PRE="--config small --vocab-size 8000 --max-minutes $PRETRAIN_MINUTES --max-tokens 4096 --warmup 300"
   FT="--max-minutes $MINUTES --max-tokens 2048 --warmup 100 --bleu-sample 100"
 fi
 

@@ -31,10 +31,10 @@ if [ "$SMOKE" = 1 ]; then
     head -n 20 "$DATA/$f" > "$OUT/data/$f"
   done
   TRAIN=$OUT/data TEST=$OUT/data
-  SIZE="--model tiny --vocab-size 500 --max-steps 30 --max-tokens 1024 --lr 1e-3 --warmup 10 --bleu-sample 10"
+  SIZE="--config tiny --vocab-size 500 --max-steps 30 --max-tokens 1024 --lr 1e-3 --warmup 10 --bleu-sample 10"
 else
   TRAIN=$DATA TEST=$DATA
-  SIZE="--model small --vocab-size 8000 --max-minutes $MINUTES --max-tokens 4096 --schedule linear --lr 1.5e-3 --warmup 300 --dropout 0.3"
+  SIZE="--config small --vocab-size 8000 --max-minutes $MINUTES --max-tokens 4096 --schedule linear --lr 1.5e-3 --warmup 300 --dropout 0.3"
 fi
 
 [ "$BF16" = 1 ] && SIZE="$SIZE --bf16"

@@ -33,11 +33,11 @@ if [ "$SMOKE" = 1 ]; then
     n=300; [ "$s" = train ] || n=10
     head -n "$n" "$DS/dialogsum.$s.jsonl" > "$OUT/data/dialogsum.$s.jsonl"
   done
-  PRE="--model tiny --vocab-size 800 --max-steps 10 --max-tokens 2048 --warmup 10"
+  PRE="--config tiny --vocab-size 800 --max-steps 10 --max-tokens 2048 --warmup 10"
   FT="--max-steps 10 --max-tokens 2048 --warmup 10 --rouge-sample 5"
   SAMPLE=10
 else
-  PRE="--model small --vocab-size 8000 --max-minutes $PRETRAIN_MINUTES --max-tokens 8192 --schedule linear --warmup 300"
+  PRE="--config small --vocab-size 8000 --max-minutes $PRETRAIN_MINUTES --max-tokens 8192 --schedule linear --warmup 300"
   FT="--max-minutes $MINUTES --max-tokens 8192 --schedule linear --warmup 100 --rouge-sample 100"
   SAMPLE=500
 fi

@@ -34,12 +34,12 @@ if [ "$SMOKE" = 1 ]; then
   for f in val.de val.en test_2016_flickr.de test_2016_flickr.en; do
     head -n 20 "$OUT/data/$f" > "$OUT/data/$f.tmp" && mv "$OUT/data/$f.tmp" "$OUT/data/$f"
   done
-  PRE="--model tiny --vocab-size 600 --max-steps 15 --max-tokens 1024 --warmup 10"
+  PRE="--config tiny --vocab-size 600 --max-steps 15 --max-tokens 1024 --warmup 10"
   FT="--max-steps 15 --max-tokens 1024 --warmup 10 --bleu-sample 10"
 else
   # Short runs: warm up over a few hundred updates (the inverse-sqrt decay does the rest); 3,000
   # pairs make about 20 batches of 2,048 tokens, so fine-tuning takes smaller batches, more updates.
-  PRE="--model small --vocab-size 8000 --max-minutes $PRETRAIN_MINUTES --max-tokens 4096 --warmup 300"
+  PRE="--config small --vocab-size 8000 --max-minutes $PRETRAIN_MINUTES --max-tokens 4096 --warmup 300"
   FT="--max-minutes $MINUTES --max-tokens 2048 --warmup 100 --bleu-sample 100"
 fi
 

@@ -34,12 +34,12 @@ if [ "$SMOKE" = 1 ]; then
       head -n "$n" "$OUT/data/$s.$l" > "$OUT/data/$s.$l.tmp" && mv "$OUT/data/$s.$l.tmp" "$OUT/data/$s.$l"
     done
   done
-  SIZE="--model tiny --vocab-size 600 --max-steps 20 --max-tokens 1024 --lr 1e-3 --warmup 10 --bleu-sample 10"
+  SIZE="--config tiny --vocab-size 600 --max-steps 20 --max-tokens 1024 --lr 1e-3 --warmup 10 --bleu-sample 10"
 else
   # The rate warms up over 200 updates to its peak and falls linearly to 0 as the minutes run out
   # (a 10-minute run makes about 700 updates; the Multi30k recipe gained 1 BLEU from this over
   # inverse-sqrt).
-  SIZE="--model small --vocab-size 8000 --max-minutes $MINUTES --max-tokens 4096 --schedule linear --lr 1.5e-3 --warmup 200"
+  SIZE="--config small --vocab-size 8000 --max-minutes $MINUTES --max-tokens 4096 --schedule linear --lr 1.5e-3 --warmup 200"
 fi
 [ "$BF16" = 1 ] && SIZE="$SIZE --bf16"
 

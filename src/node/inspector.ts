@@ -8,6 +8,7 @@ import { beamSearch } from "../decode/beam.js";
 import type { EncoderDecoderModel } from "../models/encoder-decoder.js";
 import { Seq2SeqIncremental } from "../models/incremental.js";
 import { shiftTokensRight } from "../models/inputs.js";
+import { familyOf } from "../models/registry.js";
 import { noGrad } from "../tensor/autograd.js";
 import { logSoftmax } from "../tensor/ops/softmax.js";
 import { Tensor } from "../tensor/tensor.js";
@@ -189,7 +190,9 @@ export class Inspector {
     onlyFields(body, ["text", "source_ids", "beam", "n_best", "max_length"]);
     const src = this.source(body);
     const L = this.limits;
-    const beam = intField(body, "beam", 1, L.maxBeam, Math.min(4, L.maxBeam));
+    // The model family's default beam, as translate decodes.
+    const familyBeam = familyOf(this.model.config).decoding?.beam ?? 1;
+    const beam = intField(body, "beam", 1, L.maxBeam, Math.min(familyBeam, L.maxBeam));
     const nBest = intField(body, "n_best", 1, beam, beam);
     const maxLength = intField(body, "max_length", 1, L.maxLength, Math.min(48, L.maxLength));
     const c = this.model.config;

@@ -26,6 +26,7 @@ import {
 /** The flags of every training command (node:util parseArgs options). */
 export const RUN_FLAGS = {
   out: { type: "string" },
+  config: { type: "string" },
   model: { type: "string" },
   tokenizer: { type: "string" },
   "vocab-size": { type: "string" },
@@ -54,10 +55,27 @@ export const RUN_FLAGS = {
   bf16: { type: "boolean" },
 } as const;
 
+/**
+ * --config names the architecture of a new model (a preset or a config.json), as in quickstart;
+ * --model is its older spelling here (elsewhere --model names a model directory). Both may be
+ * given only alike; the run reads the value as `model`.
+ */
+export function sameAsConfig(command: string, v: Flags): void {
+  if (v.config === undefined) return;
+  if (v.model !== undefined && v.model !== v.config) {
+    throw new MaskwiseError("--config and --model name two different architectures", {
+      code: "E_ARG",
+      where: `maskwise ${command} --config ${v.config} --model ${v.model}`,
+      hint: "give --config alone (--model is its older spelling)",
+    });
+  }
+  v.model = v.config;
+}
+
 /** Help lines for RUN_FLAGS (label smoothing's default is the command's). */
 export function runFlagsHelp(labelSmoothing: number): string {
-  return `  --model PRESET|FILE    tiny, small (default) or base, or a config.json; with --init-from,
-                         default: that model's config
+  return `  --config PRESET|FILE   tiny, small (default) or base, or a config.json (--model is its
+                         older spelling); with --init-from, default: that model's config
   --tokenizer FILE       a tokenizer.json; default: the --init-from model's, or a BPE trained
                          on the training text
   --vocab-size N         vocabulary of a newly trained tokenizer (default 8000)
@@ -167,6 +185,7 @@ export function claimOut(command: string, out: string, overwrite: boolean): void
 }
 
 export function openRun(command: string, v: Flags): RunDir {
+  sameAsConfig(command, v);
   required(command, v, ["out"]);
   const out = v.out as string;
   const lastDir = join(out, "checkpoints", "last");
@@ -362,7 +381,7 @@ export function runModel(
   const given = v.model as string | undefined;
   if (given !== undefined && !run.resume && existsSync(given) && statSync(given).isDirectory()) {
     throw new MaskwiseError(
-      "--model takes a preset (tiny, small, base) or a config.json, not a model directory",
+      "--config (or --model) takes a preset (tiny, small, base) or a config.json, not a model directory",
       {
         code: "E_ARG",
         where: `maskwise ${run.command} --model ${given}`,

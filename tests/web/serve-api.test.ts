@@ -95,6 +95,13 @@ test("translate returns the n-best with scores, best first", async () => {
   for (let k = 1; k < hyps.length; k++) assert.ok(hyps[k - 1].score >= hyps[k].score);
 });
 
+test("translate without a beam decodes with the family's default, as the translate command", async () => {
+  const r = await post("/api/translate", { text: "a small dog", max_length: 6 });
+  assert.equal(r.status, 200, JSON.stringify(r.json));
+  // maskwise's encoder-decoder decodes with beam 5; n_best defaults to the beam.
+  assert.equal((r.json.hypotheses as unknown[]).length, 5);
+});
+
 test("inspect: labels shifted right behind the start token, masks as applied, weights obey them", async () => {
   const r = await post("/api/inspect", {
     text: "the cat",

@@ -8,7 +8,7 @@ import { EncoderDecoderModel } from "../../models/encoder-decoder.js";
 import { getDataset } from "../../node/datasets.js";
 import { loadEncoderDecoder } from "../../node/model-dir.js";
 import { DirectoryStore } from "../../node/run-store.js";
-import { claimOut } from "../../node/train-run.js";
+import { claimOut, type Flags, sameAsConfig } from "../../node/train-run.js";
 import {
   modelConfigFor,
   readPairs,
@@ -31,13 +31,14 @@ const FILES = [
   "test_2016_flickr.de",
   "test_2016_flickr.en",
 ];
-const HELP = `Usage: maskwise quickstart [--data-dir DIR] [--out DIR] [--minutes M] [--model PRESET]
+const HELP = `Usage: maskwise quickstart [--data-dir DIR] [--out DIR] [--minutes M] [--config PRESET]
 
 Trains a German-to-English translator on Multi30k and reports sacreBLEU on test_2016_flickr:
   1. the data: --data-dir DIR with ${FILES.join(", ")}, or downloaded into the cache
      (~/.cache/maskwise/multi30k, or $MASKWISE_CACHE);
   2. a joint BPE tokenizer of --vocab-size tokens (default 8000);
-  3. a --model (default small: 3+3 layers, d_model 256) trained for --minutes (default 12);
+  3. a --config model (default small: 3+3 layers, d_model 256; --model is its older spelling)
+     trained for --minutes (default 12);
   4. beam search (--beam, default 5) on test_2016_flickr, BLEU as sacreBLEU computes it.
 The run directory (--out, default runs/quickstart) holds metrics.jsonl, its curves
 (curves.svg, curves.png), the checkpoints and the test translations. Other options:
@@ -57,7 +58,8 @@ export const command: Command = {
       "data-dir": { type: "string" },
       out: { type: "string", default: join("runs", "quickstart") },
       minutes: { type: "string" },
-      model: { type: "string", default: "small" },
+      config: { type: "string" },
+      model: { type: "string" },
       "vocab-size": { type: "string" },
       "max-steps": { type: "string" },
       "max-tokens": { type: "string" },
@@ -107,7 +109,8 @@ export const command: Command = {
       train,
       numberFlag(NAME, "vocab-size", v["vocab-size"], 8000, { min: 16, integer: true }),
     );
-    const config = modelConfigFor(v.model as string, tok);
+    sameAsConfig(NAME, v as Flags);
+    const config = modelConfigFor((v.model as string | undefined) ?? "small", tok);
     const seed = numberFlag(NAME, "seed", v.seed, 1, { integer: true });
     const model = new EncoderDecoderModel(config, seed);
     const encode = (pairs: [string, string][]) =>

@@ -14,14 +14,14 @@ import { MaskwiseError } from "../../util/errors.js";
 import { type Command, numberFlag, parseFlags } from "../command.js";
 
 const NAME = "translate";
-const HELP = `Usage: maskwise translate --model DIR [--beam K] [--max-len-a A --max-len-b B]
+const HELP = `Usage: maskwise translate --model DIR [--beam K] [--max-len-a A --max-len-b B | --max-new-tokens N]
                           [--length-penalty X] [--n-best N] [--batch-size N]
                           [--no-repeat-ngram-size N] [--bf16]
 
 Reads source sentences from standard input, one a line, and writes translations to standard
 output, one a line, in order. DIR is a model directory (config.json, model.safetensors,
 tokenizer.json), e.g. RUN/checkpoints/best. Output length is at most A * source length + B
-(default 1.2 and 10). --beam 1 (default 5) decodes greedily. With --n-best N (at most --beam),
+(default 1.2 and 10), or --max-new-tokens N (as generate). --beam 1 (default 5) decodes greedily. With --n-best N (at most --beam),
 each input gives exactly N lines "score<TAB>translation", best first; an empty input line gives
 N empty lines. --no-repeat-ngram-size N (default 0 = off) never lets an output
 repeat one of its own n-grams of N tokens, as fairseq and Hugging Face do (3 is usual for
@@ -46,6 +46,7 @@ export const command: Command = {
       beam: { type: "string" },
       "max-len-a": { type: "string" },
       "max-len-b": { type: "string" },
+      "max-new-tokens": { type: "string" },
       "length-penalty": { type: "string" },
       "n-best": { type: "string" },
       "batch-size": { type: "string" },
@@ -65,7 +66,19 @@ export const command: Command = {
     // generation_config.json (transformers' directories) sets the defaults; flags override.
     const generation = readGenerationConfig(v.model) ?? {};
     const family = familyOf(model.config);
-    const newTokens = maxNewTokens(generation);
+    // --max-new-tokens N is the same limit as generate's: --max-len-a 0 --max-len-b N.
+    const flagNew = v["max-new-tokens"];
+    if (flagNew !== undefined && (v["max-len-a"] !== undefined || v["max-len-b"] !== undefined)) {
+      throw new MaskwiseError("--max-new-tokens and --max-len-a/--max-len-b set the same limit", {
+        code: "E_ARG",
+        where: `maskwise ${NAME} --max-new-tokens`,
+        hint: "give one: --max-new-tokens N, or A * source length + B",
+      });
+    }
+    const newTokens =
+      flagNew !== undefined
+        ? numberFlag(NAME, "max-new-tokens", flagNew, 1, { min: 1, integer: true })
+        : maxNewTokens(generation);
     const beam = numberFlag(
       NAME,
       "beam",
