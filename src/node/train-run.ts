@@ -379,12 +379,14 @@ export function runModel(
 ): TrainableModel {
   const init = v["init-from"] as string | undefined;
   const given = v.model as string | undefined;
+  // The flag as the user spelt it (--config, or its older spelling --model).
+  const flag = v.config !== undefined ? "config" : "model";
   if (given !== undefined && !run.resume && existsSync(given) && statSync(given).isDirectory()) {
     throw new MaskwiseError(
-      "--config (or --model) takes a preset (tiny, small, base) or a config.json, not a model directory",
+      `--${flag} takes a preset (tiny, small, base) or a config.json, not a model directory`,
       {
         code: "E_ARG",
-        where: `maskwise ${run.command} --model ${given}`,
+        where: `maskwise ${run.command} --${flag} ${given}`,
         hint: `to start from that model's weights (and config), pass --init-from ${given}`,
       },
     );
