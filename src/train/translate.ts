@@ -96,3 +96,31 @@ export function translateLines(
   }
   return results;
 }
+
+/** What translation needs of a pretrained model's tokenizer (src/tokenizer/model-tokenizer.ts). */
+export interface PretrainedTextTokenizer {
+  encode(
+    text: string,
+    options: { addSpecialTokens?: boolean; side?: "source" | "target" },
+  ): { ids: number[] };
+  decode(
+    ids: readonly number[],
+    options: { skipSpecialTokens?: boolean; side?: "source" | "target" },
+  ): string;
+}
+
+/**
+ * A pretrained model's tokenizer as translation's codec: the source through the source side
+ * (Marian's source.spm) with the model's own special tokens (BART's <s>), less the final eos,
+ * which `translateLines` appends; outputs decoded through the target side (target.spm).
+ */
+export function pretrainedCodec(tok: PretrainedTextTokenizer, eos: number): TextCodec {
+  return {
+    encode: (text) => {
+      const ids = tok.encode(text, { addSpecialTokens: true, side: "source" }).ids;
+      return ids.length > 0 && ids[ids.length - 1] === eos ? ids.slice(0, -1) : ids;
+    },
+    decode: (ids, options) =>
+      tok.decode(ids, { skipSpecialTokens: options?.skipSpecialTokens, side: "target" }),
+  };
+}

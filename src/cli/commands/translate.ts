@@ -4,12 +4,14 @@
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { maxNewTokens } from "../../decode/generation-config.js";
+import type { ModelConfig } from "../../models/config.js";
 import { decodingBf16Weights } from "../../models/incremental.js";
 import { familyOf } from "../../models/registry.js";
 import { readGenerationConfig } from "../../node/generation-config.js";
 import { loadEncoderDecoder } from "../../node/model-dir.js";
+import { loadModelTokenizer } from "../../node/tokenizer-files.js";
 import { checkModelTokenizer, loadTokenizer } from "../../node/training-setup.js";
-import { translateLines } from "../../train/translate.js";
+import { pretrainedCodec, type TextCodec, translateLines } from "../../train/translate.js";
 import { MaskwiseError } from "../../util/errors.js";
 import { type Command, numberFlag, parseFlags } from "../command.js";
 
@@ -36,6 +38,27 @@ no_repeat_ngram_size, the start and end ids, forced_bos_token_id (forced first),
 forced_eos_token_id (forced as the last token the length allows) and bad_words_ids. Flags
 override them.`;
 
+/**
+ * The model directory's tokenizer as translation's codec: maskwise's own tokenizer.json (checked
+ * against the weights it was trained with), or a transformers directory's tokenizer, whichever
+ * files it ships (tokenizer.json, a SentencePiece model, Marian's source.spm/target.spm).
+ */
+function modelCodec(dir: string, config: ModelConfig): TextCodec {
+  if (familyOf(config).source === "transformers") {
+    const tok = loadModelTokenizer(dir);
+    if (tok.vocabSize > config.vocab_size) {
+      throw new MaskwiseError(
+        `the tokenizer has ${tok.vocabSize} tokens, the model's embedding ${config.vocab_size} rows`,
+        { code: "E_TOKENIZER", where: dir, hint: "put the model's own tokenizer files beside it" },
+      );
+    }
+    return pretrainedCodec(tok, config.eos_token_id);
+  }
+  const tok = loadTokenizer(join(dir, "tokenizer.json"));
+  checkModelTokenizer(dir, tok, join(dir, "tokenizer.json"), config.vocab_size);
+  return tok;
+}
+
 export const command: Command = {
   path: ["translate"],
   summary: "translate stdin lines to stdout lines with a saved model",
@@ -61,8 +84,7 @@ export const command: Command = {
       });
     }
     const model = loadEncoderDecoder(v.model);
-    const tok = loadTokenizer(join(v.model, "tokenizer.json"));
-    checkModelTokenizer(v.model, tok, join(v.model, "tokenizer.json"), model.config.vocab_size);
+    const tok = modelCodec(v.model, model.config);
     // generation_config.json (transformers' directories) sets the defaults; flags override.
     const generation = readGenerationConfig(v.model) ?? {};
     const family = familyOf(model.config);
