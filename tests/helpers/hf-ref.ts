@@ -3,9 +3,12 @@
 // outputs with it at the positions the case says are comparable, within its tolerance.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
+import { parseSafetensors } from "../../src/io/safetensors.js";
 import { floatPaths } from "../../src/models/families/json-numbers.js";
+import { loadModel, saveModel } from "../../src/node/model-dir.js";
 import * as T from "../../src/tensor/index.js";
+import { tempDir } from "./tmp.js";
 
 export const HF_REF = join(import.meta.dirname, "..", "..", "..", "shared", "ref", "hf");
 
@@ -86,4 +89,61 @@ export function assertSameConfig(out: string, caseDir: string): void {
   const text = (d: string) => readFileSync(join(d, "config.json"), "utf8");
   assert.deepEqual(JSON.parse(text(out)), JSON.parse(text(caseDir)));
   assert.deepEqual(floatPaths(text(out)).sort(), floatPaths(text(caseDir)).sort(), "float keys");
+}
+
+/**
+ * Runs `model` on `batch` and asserts transformers' logits (`expected`, at the case's valid
+ * positions) and loss within 1e-5; returns the worst logits difference.
+ */
+export function assertForward(
+  c: HfCase,
+  model: { forward(batch: never): { logits: T.Tensor; loss: T.Tensor | null } },
+  batch: Record<string, unknown>,
+  want: { logits?: HfCase["expected"]["logits"]; loss?: number } = {},
+): number {
+  const { logits, loss } = T.noGrad(() => model.forward(batch as never));
+  const worst = assertLogits(c, logits, want.logits ?? c.expected.logits);
+  const wantLoss = want.loss ?? scalar(c.expected.loss);
+  assert.ok(
+    loss && Math.abs(loss.item() - wantLoss) <= 1e-5,
+    `loss ${loss?.item()} vs ${wantLoss}`,
+  );
+  return worst;
+}
+
+/**
+ * Asserts hypotheses' tokens are transformers' greedy rows: each row from column `from` on (past
+ * the start token or the prompt), cut after its first eos (the rest is padding).
+ */
+export function assertGreedyRows(
+  hyps: readonly { tokens: readonly number[] }[],
+  rows: readonly (readonly number[])[],
+  from: number,
+  eos: number,
+): void {
+  rows.forEach((row, r) => {
+    const fresh = row.slice(from);
+    const stop = fresh.indexOf(eos);
+    assert.deepEqual(hyps[r].tokens, stop < 0 ? fresh : fresh.slice(0, stop + 1), `row ${r}`);
+  });
+}
+
+/**
+ * Loads the case and writes it into a fresh folder: the file must be transformers' own, byte for
+ * byte (its tensor names, shapes, values, order and header), beside the same config.json.
+ */
+export function assertWrittenBack(c: HfCase): void {
+  const out = tempDir(`hf-${basename(c.dir)}`);
+  saveModel(out, loadModel(c.dir));
+  const saved = parseSafetensors(readFileSync(join(out, "model.safetensors")), "saved");
+  assert.deepEqual([...saved.tensors.keys()].sort(), [...c.header.header_key_order].sort());
+  for (const [n, t] of saved.tensors)
+    assert.deepEqual(t.shape, c.header.tensors[n].shape, `${n} shape`);
+  assert.ok(
+    readFileSync(join(out, "model.safetensors")).equals(
+      readFileSync(join(c.dir, "model.safetensors")),
+    ),
+    "model.safetensors differs from transformers' bytes",
+  );
+  assertSameConfig(out, c.dir);
 }

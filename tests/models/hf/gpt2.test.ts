@@ -4,18 +4,21 @@
 // padded), the loss, and greedy ids on the KV cache from left-padded prompts; written back byte
 // for byte.
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { test } from "node:test";
 import { greedy } from "../../../src/decode/greedy.js";
 import type { DecoderOnlyModel } from "../../../src/models/decoder-only.js";
 import { DecoderOnlyIncremental } from "../../../src/models/incremental.js";
 import { familyOf } from "../../../src/models/registry.js";
-import { loadModel, saveModel } from "../../../src/node/model-dir.js";
+import { loadModel } from "../../../src/node/model-dir.js";
 import { noGrad } from "../../../src/tensor/index.js";
 import { forEachBackend } from "../../helpers/backends.js";
-import { assertLogits, assertSameConfig, ids, readCase } from "../../helpers/hf-ref.js";
-import { tempDir } from "../../helpers/tmp.js";
+import {
+  assertForward,
+  assertGreedyRows,
+  assertWrittenBack,
+  ids,
+  readCase,
+} from "../../helpers/hf-ref.js";
 
 forEachBackend("HF gpt2", () => {
   const c = readCase("gpt2");
@@ -31,16 +34,12 @@ forEachBackend("HF gpt2", () => {
     // transformers shifts the labels inside the model; maskwise's labels are aligned with the
     // positions that predict them: position t is scored against labels[t + 1].
     const shifted = (b.labels as number[][]).map((row) => [...row.slice(1), -100]);
-    const { logits, loss } = noGrad(() =>
-      model.forward({
-        input_ids: ids(b.input_ids),
-        attention_mask: ids(b.attention_mask),
-        labels: ids(shifted),
-      }),
+    assertForward(
+      c,
+      model,
+      { input_ids: ids(b.input_ids), attention_mask: ids(b.attention_mask), labels: ids(shifted) },
+      { logits: withMask.logits, loss: withMask.loss_f64_recomputed },
     );
-    assertLogits(c, logits, withMask.logits);
-    const want = withMask.loss_f64_recomputed;
-    assert.ok(loss && Math.abs(loss.item() - want) <= 1e-5, `loss ${loss?.item()} vs ${want}`);
   });
 
   test("greedy decoding from left-padded prompts gives transformers' ids", () => {
@@ -58,23 +57,11 @@ forEachBackend("HF gpt2", () => {
         { startToken: eos, eosToken: eos, maxLength: 8 },
       ),
     );
-    g.plain_greedy.ids.forEach((row, r) => {
-      const fresh = row.slice(P);
-      const stop = fresh.indexOf(eos);
-      assert.deepEqual(hyps[r].tokens, stop < 0 ? fresh : fresh.slice(0, stop + 1), `row ${r}`);
-    });
+    // transformers' rows: the prompt, then the new tokens.
+    assertGreedyRows(hyps, g.plain_greedy.ids, P, eos);
   });
 
   test("written back byte for byte, with the same config.json", () => {
-    const model = loadModel(c.dir);
-    const out = tempDir("hf-gpt2");
-    saveModel(out, model);
-    assert.ok(
-      readFileSync(join(out, "model.safetensors")).equals(
-        readFileSync(join(c.dir, "model.safetensors")),
-      ),
-      "model.safetensors differs from transformers' bytes",
-    );
-    assertSameConfig(out, c.dir);
+    assertWrittenBack(c);
   });
 });
