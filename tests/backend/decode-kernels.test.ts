@@ -224,54 +224,68 @@ function decodeCase(seed: number, R: number, P: number, H: number, Dh: number, c
   return args;
 }
 
+/**
+ * What a decoding step's attention must give: fused attention (the reference backend) of each
+ * query row over its keys and values gathered from the cache [R, H, L, Dh], its keep row as the
+ * mask, and the step's bias row per head (when it has one) as a [R, H, 1, L] bias.
+ */
+function fusedOverGatheredCache(a: DecodeAttentionArgs): Float32Array {
+  const { R, H, Dh, length: L } = a;
+  const k = new Float32Array(R * H * L * Dh);
+  const v = new Float32Array(R * H * L * Dh);
+  const attend = new Uint8Array(R * L);
+  const bias = a.bias ? new Float32Array(R * H * L) : null;
+  for (let r = 0; r < R; r++) {
+    // The physical row of position j: the query row's, or the slot table's entry.
+    const row = (j: number) => (a.slots ? a.slots[r * a.slotStride + j] : a.rows[r]);
+    for (let h = 0; h < H; h++)
+      for (let j = 0; j < L; j++) {
+        if (bias && a.bias)
+          bias[(r * H + h) * L + j] = a.bias[(a.biasOffset ?? 0) + h * (a.biasHeadStride ?? 0) + j];
+        for (let e = 0; e < Dh; e++) {
+          const from = ((row(j) * H + h) * a.capacity + j) * Dh + e;
+          k[((r * H + h) * L + j) * Dh + e] = a.k[from];
+          v[((r * H + h) * L + j) * Dh + e] = a.v[from];
+        }
+      }
+    // keep by physical row, or with a slot table by query row.
+    const kr = a.slots ? r : a.rows[r];
+    for (let j = 0; j < L; j++) attend[r * L + j] = a.keep ? a.keep[kr * a.keepStride + j] : 1;
+  }
+  const out = new Float32Array(R * H * Dh);
+  ref.attentionForward(
+    {
+      B: R,
+      H,
+      Tq: 1,
+      Tk: L,
+      Dh,
+      q: a.q,
+      k,
+      v,
+      attend,
+      maskBatch: R,
+      blocks: new Uint8Array(R * Math.ceil(L / 4)).fill(2),
+      blockQ: 1,
+      blockK: 4,
+      scale: a.scale,
+      skipBlocks: false,
+      dropout: 0,
+      seed: 0,
+      ...(bias ? { bias, biasBatch: R } : {}),
+    },
+    out,
+    new Float32Array(R * H),
+  );
+  return out;
+}
+
 describe("decode attention on a KV cache", () => {
   test("the reference equals fused attention over the gathered, masked cache", () => {
     for (let seed = 1; seed <= 12; seed++) {
       const a = decodeCase(seed, 3, 2, 2, 5, 7);
       decodeAttentionReference(a);
-      const { R, H, Dh, length: L } = a;
-      // Gather each query row's keys and values into [R, H, L, Dh] and its keep row into a mask.
-      const k = new Float32Array(R * H * L * Dh);
-      const v = new Float32Array(R * H * L * Dh);
-      const attend = new Uint8Array(R * L);
-      for (let r = 0; r < R; r++) {
-        // The physical row of position j: the query row's, or the slot table's entry.
-        const row = (j: number) => (a.slots ? a.slots[r * a.slotStride + j] : a.rows[r]);
-        for (let h = 0; h < H; h++)
-          for (let j = 0; j < L; j++)
-            for (let e = 0; e < Dh; e++) {
-              const from = ((row(j) * H + h) * a.capacity + j) * Dh + e;
-              k[((r * H + h) * L + j) * Dh + e] = a.k[from];
-              v[((r * H + h) * L + j) * Dh + e] = a.v[from];
-            }
-        // keep by physical row, or with a slot table by query row.
-        const kr = a.slots ? r : a.rows[r];
-        for (let j = 0; j < L; j++) attend[r * L + j] = a.keep ? a.keep[kr * a.keepStride + j] : 1;
-      }
-      const out = new Float32Array(R * H * Dh);
-      ref.attentionForward?.(
-        {
-          B: R,
-          H,
-          Tq: 1,
-          Tk: L,
-          Dh,
-          q: a.q,
-          k,
-          v,
-          attend,
-          maskBatch: R,
-          blocks: new Uint8Array(R * Math.ceil(L / 4)).fill(2),
-          blockQ: 1,
-          blockK: 4,
-          scale: a.scale,
-          skipBlocks: false,
-          dropout: 0,
-          seed: 0,
-        },
-        out,
-        new Float32Array(R * H),
-      );
+      const out = fusedOverGatheredCache(a);
       for (let i = 0; i < out.length; i++)
         assert.ok(
           Math.abs(a.out[i] - out[i]) < 1e-6,
@@ -585,52 +599,7 @@ describe("decode attention with a position bias", () => {
     for (let seed = 1; seed <= 12; seed++) {
       const a = biasedCase(seed, 3, 2, 2, 5, 7);
       decodeAttentionReference(a);
-      const { R, H, Dh, length: L } = a;
-      const k = new Float32Array(R * H * L * Dh);
-      const v = new Float32Array(R * H * L * Dh);
-      const attend = new Uint8Array(R * L);
-      // The fused kernel's bias [R, H, 1, L]: every row reads the same bias row per head.
-      const bias = new Float32Array(R * H * L);
-      for (let r = 0; r < R; r++) {
-        const row = (j: number) => (a.slots ? a.slots[r * a.slotStride + j] : a.rows[r]);
-        for (let h = 0; h < H; h++)
-          for (let j = 0; j < L; j++) {
-            bias[(r * H + h) * L + j] = a.bias[a.biasOffset + h * a.biasHeadStride + j];
-            for (let e = 0; e < Dh; e++) {
-              const from = ((row(j) * H + h) * a.capacity + j) * Dh + e;
-              k[((r * H + h) * L + j) * Dh + e] = a.k[from];
-              v[((r * H + h) * L + j) * Dh + e] = a.v[from];
-            }
-          }
-        const kr = a.slots ? r : a.rows[r];
-        for (let j = 0; j < L; j++) attend[r * L + j] = a.keep ? a.keep[kr * a.keepStride + j] : 1;
-      }
-      const out = new Float32Array(R * H * Dh);
-      ref.attentionForward?.(
-        {
-          B: R,
-          H,
-          Tq: 1,
-          Tk: L,
-          Dh,
-          q: a.q,
-          k,
-          v,
-          attend,
-          maskBatch: R,
-          blocks: new Uint8Array(R * Math.ceil(L / 4)).fill(2),
-          blockQ: 1,
-          blockK: 4,
-          scale: a.scale,
-          skipBlocks: false,
-          dropout: 0,
-          seed: 0,
-          bias,
-          biasBatch: R,
-        },
-        out,
-        new Float32Array(R * H),
-      );
+      const out = fusedOverGatheredCache(a);
       for (let i = 0; i < out.length; i++)
         assert.ok(
           Math.abs(a.out[i] - out[i]) < 1e-6,
