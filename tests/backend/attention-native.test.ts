@@ -17,6 +17,29 @@ const mustHave = process.env.CI === "true" || process.env.MASKWISE_REQUIRE_NATIV
 const maxDiff = (a: Float32Array, b: Float32Array) =>
   a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i])), 0);
 
+/**
+ * The native run equals the reference's: each array within 2e-5 of its largest value (at least
+ * 1), and the log-sum-exp within 1e-4, -Infinity (an empty row) exactly.
+ */
+function assertSameRun<K extends string>(
+  a: Record<K | "lse", Float32Array>,
+  b: Record<K | "lse", Float32Array>,
+  keys: readonly K[],
+  what: string,
+): void {
+  for (const key of keys) {
+    const scale = Math.max(1, ...a[key].map(Math.abs));
+    assert.ok(
+      maxDiff(a[key], b[key]) <= 2e-5 * scale,
+      `${what} ${key}: ${maxDiff(a[key], b[key])}`,
+    );
+  }
+  a.lse.forEach((x, i) => {
+    if (x === Number.NEGATIVE_INFINITY) assert.equal(b.lse[i], x);
+    else assert.ok(Math.abs(x - b.lse[i]) < 1e-4, `${what} lse`);
+  });
+}
+
 test("native attention equals the reference kernel, forward and backward", (t) => {
   if (typeof native === "string") {
     if (mustHave) assert.fail(`native backend unavailable: ${native}`);
@@ -65,17 +88,7 @@ test("native attention equals the reference kernel, forward and backward", (t) =
     };
     const a = run(ref);
     const b = run(native);
-    for (const key of ["out", "dq", "dk", "dv"] as const) {
-      const scale = Math.max(1, ...a[key].map(Math.abs));
-      assert.ok(
-        maxDiff(a[key], b[key]) <= 2e-5 * scale,
-        `trial ${trial} ${key}: ${maxDiff(a[key], b[key])}`,
-      );
-    }
-    a.lse.forEach((x, i) => {
-      if (x === Number.NEGATIVE_INFINITY) assert.equal(b.lse[i], x);
-      else assert.ok(Math.abs(x - b.lse[i]) < 1e-4, `trial ${trial} lse`);
-    });
+    assertSameRun(a, b, ["out", "dq", "dk", "dv"], `trial ${trial}`);
   }
 });
 
@@ -194,18 +207,9 @@ test("native biased attention equals the reference: shared and per-row bias, dro
     };
     const a = run(ref);
     const b = run(native);
-    for (const key of ["out", "dq", "dk", "dv", "dbias"] as const) {
-      const scale = Math.max(1, ...a[key].map(Math.abs));
+    for (const key of ["out", "dq", "dk", "dv", "dbias"] as const)
       assert.ok(b[key].every(Number.isFinite), `trial ${trial} ${key} finite`);
-      assert.ok(
-        maxDiff(a[key], b[key]) <= 2e-5 * scale,
-        `trial ${trial} ${key}: ${maxDiff(a[key], b[key])}`,
-      );
-    }
-    a.lse.forEach((x, i) => {
-      if (x === Number.NEGATIVE_INFINITY) assert.equal(b.lse[i], x);
-      else assert.ok(Math.abs(x - b.lse[i]) < 1e-4, `trial ${trial} lse`);
-    });
+    assertSameRun(a, b, ["out", "dq", "dk", "dv", "dbias"], `trial ${trial}`);
   }
 });
 
