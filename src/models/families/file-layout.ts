@@ -39,10 +39,17 @@ export interface FileLayout {
   };
 }
 
+const compiled = new Map<string, RegExp>();
+
 /** A prefix pattern as a regular expression over whole names (the prefix, then .suffix or nothing). */
 function prefixRe(pattern: string): RegExp {
-  const escaped = pattern.replace(/[.+?^${}()|[\]\\]/g, "\\$&");
-  return new RegExp(`^${escaped.replace("*", "(\\d+)")}(\\..+)?$`);
+  let re = compiled.get(pattern);
+  if (!re) {
+    const escaped = pattern.replace(/[.+?^${}()|[\]\\]/g, "\\$&");
+    re = new RegExp(`^${escaped.replace("*", "(\\d+)")}(\\..+)?$`);
+    compiled.set(pattern, re);
+  }
+  return re;
 }
 
 /** Renames `name` by the first pair whose `from` side matches (index 0: file to model). */

@@ -32,7 +32,7 @@ function joinColumns(parts: StoredTensor[]): StoredTensor {
     const out = new Float32Array(parts.reduce((s, p) => s + p.shape[0], 0));
     let at = 0;
     for (const p of parts) {
-      out.set(Array.from(p.data), at);
+      for (let i = 0; i < p.shape[0]; i++) out[at + i] = p.data[i];
       at += p.shape[0];
     }
     return { shape: [out.length], data: out };
