@@ -8,6 +8,19 @@ import { pipeline } from "node:stream/promises";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { MaskwiseError } from "../util/errors.js";
 
+/** `fetch(url)`, a failure to connect being one error naming the URL and its cause. */
+export async function fetchOrFail(url: string, init: RequestInit, hint: string): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch (e) {
+    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+    throw new MaskwiseError(
+      `cannot reach ${url} (${cause?.code ?? cause?.message ?? (e as Error).message})`,
+      { code: "E_NETWORK", where: url, hint, kind: "failure" },
+    );
+  }
+}
+
 export interface DownloadOptions {
   /** Told the bytes so far and the total (when known), for a progress line. */
   onProgress?: (bytes: number, total: number | null) => void;
@@ -28,21 +41,11 @@ export async function download(url: string, dest: string, options: DownloadOptio
     "user-agent": options.userAgent ?? "maskwise",
   };
   if (have > 0) headers.range = `bytes=${have}-`;
-  let res: Response;
-  try {
-    res = await fetch(url, { headers, redirect: "follow" });
-  } catch (e) {
-    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-    throw new MaskwiseError(
-      `cannot reach ${url} (${cause?.code ?? cause?.message ?? (e as Error).message})`,
-      {
-        code: "E_NETWORK",
-        where: url,
-        hint: "check the connection, or put the files in the cache folder yourself (see 'maskwise data get --help')",
-        kind: "failure",
-      },
-    );
-  }
+  const res = await fetchOrFail(
+    url,
+    { headers, redirect: "follow" },
+    "check the connection, or put the files in the cache folder yourself (see 'maskwise data get --help')",
+  );
   let append = false;
   if (res.status === 206) {
     append = true;

@@ -35,7 +35,7 @@ import {
 import { homedir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { MaskwiseError } from "../util/errors.js";
-import { download } from "./download.js";
+import { download, fetchOrFail } from "./download.js";
 import { chooseRepoFiles, type FileChoice } from "./hub-files.js";
 
 export interface HubOptions extends FileChoice {
@@ -169,20 +169,11 @@ function hubError(
 }
 
 async function request(url: string, init: RequestInit): Promise<Response> {
-  try {
-    return await fetch(url, init);
-  } catch (e) {
-    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-    throw new MaskwiseError(
-      `cannot reach ${url} (${cause?.code ?? cause?.message ?? (e as Error).message})`,
-      {
-        code: "E_NETWORK",
-        where: url,
-        hint: "check the connection and HF_ENDPOINT; files already in the cache are used offline",
-        kind: "failure",
-      },
-    );
-  }
+  return fetchOrFail(
+    url,
+    init,
+    "check the connection and HF_ENDPOINT; files already in the cache are used offline",
+  );
 }
 
 async function revisionInfo(
