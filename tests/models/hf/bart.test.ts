@@ -21,7 +21,7 @@ import {
 } from "../../helpers/hf-ref.js";
 
 for (const name of ["bart", "bart_scaled", "mbart", "marian"]) {
-  forEachBackend(`HF ${name}`, () => {
+  forEachBackend(`HF ${name}`, (backend) => {
     const c = readCase(name);
     const family = name === "bart_scaled" ? "bart" : name;
 
@@ -29,12 +29,13 @@ for (const name of ["bart", "bart_scaled", "mbart", "marian"]) {
       const model = loadModel(c.dir, "encoder-decoder") as EncoderDecoderModel;
       assert.equal(familyOf(model.config).name, family);
       const b = c.batch;
-      assertForward(c, model, {
+      const worst = assertForward(c, model, {
         input_ids: ids(b.input_ids),
         attention_mask: ids(b.attention_mask),
         decoder_input_ids: ids(b.decoder_input_ids),
         labels: ids(b.labels),
       });
+      console.log(`# ${name} [${backend.name}] worst logits difference ${worst.toExponential(2)}`);
     });
 
     test("greedy decoding on the KV cache gives transformers' ids", () => {

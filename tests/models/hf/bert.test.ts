@@ -12,19 +12,20 @@ import { forEachBackend } from "../../helpers/backends.js";
 import { assertForward, assertWrittenBack, ids, readCase } from "../../helpers/hf-ref.js";
 
 for (const name of ["bert", "roberta"]) {
-  forEachBackend(`HF ${name}`, () => {
+  forEachBackend(`HF ${name}`, (backend) => {
     const c = readCase(name);
 
     test("loads as it is and matches transformers' logits and loss", () => {
       const model = loadModel(c.dir, "encoder-only") as EncoderOnlyModel;
       assert.equal(familyOf(model.config).name, name);
       const b = c.batch;
-      assertForward(c, model, {
+      const worst = assertForward(c, model, {
         input_ids: ids(b.input_ids),
         attention_mask: ids(b.attention_mask),
         token_type_ids: ids(b.token_type_ids),
         labels: ids(b.labels),
       });
+      console.log(`# ${name} [${backend.name}] worst logits difference ${worst.toExponential(2)}`);
     });
 
     test("token types change the logits (their embedding is read)", () => {

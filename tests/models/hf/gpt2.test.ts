@@ -20,7 +20,7 @@ import {
   readCase,
 } from "../../helpers/hf-ref.js";
 
-forEachBackend("HF gpt2", () => {
+forEachBackend("HF gpt2", (backend) => {
   const c = readCase("gpt2");
   const withMask = c.expected.with_position_ids_from_mask as {
     logits: { shape: number[]; data: unknown };
@@ -34,12 +34,13 @@ forEachBackend("HF gpt2", () => {
     // transformers shifts the labels inside the model; maskwise's labels are aligned with the
     // positions that predict them: position t is scored against labels[t + 1].
     const shifted = (b.labels as number[][]).map((row) => [...row.slice(1), -100]);
-    assertForward(
+    const worst = assertForward(
       c,
       model,
       { input_ids: ids(b.input_ids), attention_mask: ids(b.attention_mask), labels: ids(shifted) },
       { logits: withMask.logits, loss: withMask.loss_f64_recomputed },
     );
+    console.log(`# gpt2 [${backend.name}] worst logits difference ${worst.toExponential(2)}`);
   });
 
   test("greedy decoding from left-padded prompts gives transformers' ids", () => {
