@@ -265,9 +265,16 @@ export function llamaConfigJson(kind: LlamaKind, config: ModelConfig): Record<st
   const c = config as LlamaConfig;
   const source = c.source_config ?? {};
   const values: Record<string, unknown> = { ...c };
-  // Derived from others when absent: written only where the file had them.
-  if (source.num_key_value_heads === undefined) delete values.num_key_value_heads;
-  if (source.head_dim === undefined) delete values.head_dim;
+  // Derived from others when absent (ids filled in from eos): written only where the file had
+  // them.
+  for (const key of [
+    "num_key_value_heads",
+    "head_dim",
+    "pad_token_id",
+    "bos_token_id",
+    "eos_token_id",
+  ])
+    if (source[key] === undefined) delete values[key];
   const out = writeHfConfig(source, schema(kind), values);
   if (Array.isArray(source.eos_token_id) && source.eos_token_id[0] === c.eos_token_id)
     out.eos_token_id = source.eos_token_id;
