@@ -1,7 +1,9 @@
 // The Llama family through the command line: `train --task lm --init-from` the llama reference
 // case (with a tokenizer that fits its 64-token vocabulary) runs 20 updates, the validation loss
 // falls, and the checkpoint keeps transformers' layout (tensor names, shapes, config.json keys);
-// `forward --model` on the case's own directory gives transformers' logits and loss.
+// the checkpoint continues prompts (`generate`, greedy and beam search); `convert` writes each
+// case back as transformers wrote it; `forward --model` on the case's own directory gives
+// transformers' logits and loss.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -9,7 +11,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { parseSafetensors } from "../../src/io/safetensors.js";
 import { tokenizerToString, trainTokenizer } from "../../src/tokenizer/index.js";
-import { flat, HF_REF, readCase } from "../helpers/hf-ref.js";
+import { assertSameConfig, flat, HF_REF, readCase } from "../helpers/hf-ref.js";
 import { TINY_LINES } from "../helpers/tiny-model.js";
 import { tempDir } from "../helpers/tmp.js";
 
@@ -71,6 +73,42 @@ test("llama fine-tunes as a language model through --init-from; the checkpoint k
   assert.deepEqual(Object.keys(config).sort(), Object.keys(original).sort());
   assert.deepEqual(config.rope_parameters, original.rope_parameters);
   assert.equal(config.num_key_value_heads, original.num_key_value_heads);
+  // The checkpoint continues prompts with the cached decoder (beam search reorders its rows).
+  for (const extra of [[], ["--beam", "3"]]) {
+    const g = spawnSync(
+      process.execPath,
+      [bin, "generate", "--model", last, "--max-new-tokens", "5", ...extra],
+      { encoding: "utf8", timeout: 120_000, input: `${TINY_LINES[0]}\n${TINY_LINES[1]}\n` },
+    );
+    assert.equal(g.status, 0, g.stderr);
+    assert.equal(g.stdout.split("\n").length, 3, `two continuations: ${JSON.stringify(g.stdout)}`);
+  }
+});
+
+test("convert writes each Llama-family case back as transformers wrote it", () => {
+  for (const name of ["llama", "llama_tied", "qwen2", "mistral"]) {
+    const out = join(tempDir(`convert-${name}`), "out");
+    const r = run(["convert", "--model", join(HF_REF, name), "--out", out]);
+    assert.equal(r.status, 0, r.stderr);
+    const c = readCase(name);
+    const saved = parseSafetensors(readFileSync(join(out, "model.safetensors")), name);
+    assert.deepEqual(
+      [...saved.tensors.keys()],
+      c.header.header_key_order,
+      `${name} names, in order`,
+    );
+    for (const [n, t] of saved.tensors) {
+      assert.deepEqual(t.shape, c.header.tensors[n].shape, `${name} ${n} shape`);
+      assert.equal(c.header.tensors[n].dtype, "F32", `${name} ${n} dtype`);
+    }
+    assert.ok(
+      readFileSync(join(out, "model.safetensors")).equals(
+        readFileSync(join(c.dir, "model.safetensors")),
+      ),
+      `${name}: model.safetensors differs from transformers' bytes`,
+    );
+    assertSameConfig(out, c.dir);
+  }
 });
 
 test("forward --model on the llama case gives transformers' logits and loss", () => {
