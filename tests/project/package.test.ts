@@ -24,11 +24,19 @@ import { tempDir } from "../helpers/tmp.js";
 const repo = join(import.meta.dirname, "..", "..");
 const tag = `${process.platform}-${process.arch}`;
 const npm = process.platform === "win32" ? "npm.cmd" : "npm";
+const NPM_KEEP =
+  /^npm_config_(cache|userconfig|globalconfig|registry|cafile|proxy|https_proxy|noproxy|strict_ssl|node_gyp|nodedir)$/i;
 
 function sh(cmd: string, args: string[], cwd: string, opts: SpawnSyncOptions = {}) {
   const env = { ...process.env };
   // The installed package picks its own backend; nothing from the test run may steer it.
   delete env.MASKWISE_BACKEND;
+  // Under `npm test` the environment describes this repository's script run (npm_package_*,
+  // npm_lifecycle_*, npm_config_local_prefix, …); the empty project is another npm project. The
+  // settings of how npm reaches its cache and registry are kept.
+  for (const k of Object.keys(env)) {
+    if (k.toLowerCase().startsWith("npm_") && !NPM_KEEP.test(k)) delete env[k];
+  }
   const r = spawnSync(cmd, args, {
     cwd,
     encoding: "utf8",
