@@ -179,8 +179,7 @@ function tatoeba(v: Flags): QuickstartData {
 
 export const command: Command = {
   path: ["quickstart"],
-  summary:
-    "train a Chinese-English translator on the Tatoeba corpus it carries and report its BLEU",
+  summary: "train a translator (Chinese-English from the package, or Multi30k) and report its BLEU",
   help: HELP,
   async run(argv) {
     const { values: v } = parseFlags(NAME, argv, {
