@@ -1,4 +1,6 @@
-// `maskwise info`: the version, the platform and the backend, so a bug report can say what ran.
+// `maskwise info`: the version, the platform and the backend, so a bug report can say what ran,
+// and what `--precision auto` would take on this CPU (both probe figures and the choice).
+import { autoPrecision, precisionProbe } from "../../node/precision.js";
 import { getBackend } from "../../tensor/dispatch.js";
 import type { Command } from "../command.js";
 import { parseFlags } from "../command.js";
@@ -6,23 +8,34 @@ import { VERSION } from "../version.js";
 
 export const command: Command = {
   path: ["info"],
-  summary: "show the version, the active backend and its threads",
-  help: "Usage: maskwise info [--json]\n\nPrints the maskwise version, Node.js version, platform, backend and threads.",
+  summary: "show the version, the active backend, its threads and the precision auto picks",
+  help: `Usage: maskwise info [--json]
+
+Prints the maskwise version, Node.js version, platform, backend and threads, then the probe of
+--precision auto (src/node/precision.ts): one matrix product timed in float32 and in bfloat16
+(GFLOP/s; "n/a" with the reason where it is not timed: the reference backend, a CPU without
+AVX512_BF16) and the precision auto takes.`,
   async run(argv) {
     const { values } = parseFlags("info", argv, { json: { type: "boolean" } });
     const backend = getBackend();
+    const probe = precisionProbe();
+    const round = (x: number | null) => (x === null ? null : Math.round(x * 10) / 10);
     const info = {
       maskwise: VERSION,
       node: process.version,
       platform: `${process.platform}-${process.arch}`,
       backend: backend.name,
       threads: backend.threads,
+      probe_float32_gflops: round(probe.float32Gflops),
+      probe_bfloat16_gflops: round(probe.bfloat16Gflops),
+      ...(probe.note ? { probe_note: probe.note } : {}),
+      precision_auto: autoPrecision(probe),
     };
     console.log(
       values.json
         ? JSON.stringify(info)
         : Object.entries(info)
-            .map(([k, v]) => `${k}: ${v}`)
+            .map(([k, v]) => `${k}: ${v ?? "n/a"}`)
             .join("\n"),
     );
     return 0;

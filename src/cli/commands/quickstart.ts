@@ -9,6 +9,7 @@ import { corpusBleu, formatBleu } from "../../eval/index.js";
 import { EncoderDecoderModel } from "../../models/encoder-decoder.js";
 import { getDataset } from "../../node/datasets.js";
 import { loadEncoderDecoder } from "../../node/model-dir.js";
+import { PRECISION_FLAGS, precisionFromFlags } from "../../node/precision.js";
 import { DirectoryStore } from "../../node/run-store.js";
 import { tatoebaSplit } from "../../node/tatoeba.js";
 import { claimOut, type Flags, sameAsConfig } from "../../node/train-run.js";
@@ -62,8 +63,10 @@ The run directory (--out, default runs/quickstart) holds metrics.jsonl, its curv
 translations (test.src.zh, test.ref.en, test.hyp.en for Tatoeba; test_2016_flickr.hyp.en for
 Multi30k). Other options: --max-steps N (stop earlier), --max-tokens N (default 4096), --lr X
 (peak, default 0.0015, reached after --warmup N updates, default 150, then brought down
-linearly to 0 over the minutes or steps), --bf16 (mixed precision: bfloat16 products, faster on
-CPUs with AVX512_BF16; see 'maskwise train --help'), --seed S, --overwrite (replace the run an
+linearly to 0 over the minutes or steps), --precision auto|float32|bfloat16 (the training
+steps' matrix products; default float32; auto times both on this CPU and takes the faster,
+saying which on stderr; --bf16 is --precision bfloat16; see 'maskwise train --help'), --seed S,
+--overwrite (replace the run an
 earlier quickstart left in --out; without it such a folder is refused). Ctrl-C saves
 checkpoints/last and stops.`;
 
@@ -198,11 +201,12 @@ export const command: Command = {
       seed: { type: "string" },
       cache: { type: "string" },
       mirror: { type: "string" },
-      bf16: { type: "boolean" },
+      ...PRECISION_FLAGS,
       overwrite: { type: "boolean" },
     });
     const minutes = numberFlag(NAME, "minutes", v.minutes, 12, { min: 0 });
     const dataset = datasetOf(v as Flags);
+    const precision = precisionFromFlags(NAME, v);
     const data = dataset === "multi30k" ? await multi30k(v as Flags) : tatoeba(v as Flags);
     const { train, valid, test } = data;
     progress(`quickstart: learning a joint BPE on ${train.length} sentence pairs`);
@@ -249,7 +253,7 @@ export const command: Command = {
         labelSmoothing: 0.1,
         weightDecay: 0.0001,
         evalEvery: 1000,
-        ...(v.bf16 ? { matmulPrecision: "bfloat16" as const } : {}),
+        ...(precision === "bfloat16" ? { matmulPrecision: precision } : {}),
         seed,
       },
       store,
