@@ -19,7 +19,8 @@ export const PRECISION_FLAGS = {
   bf16: { type: "boolean" },
 } as const;
 
-export const PRECISION_HELP = `--precision P          float32, bfloat16 (matrix products on operands rounded to bfloat16,
+/** The help lines of the flags, in the layout of runFlagsHelp (src/node/train-run.ts). */
+export const PRECISION_HELP = `  --precision P          float32, bfloat16 (matrix products on operands rounded to bfloat16,
                          sums in float32; faster on CPUs with AVX512_BF16) or auto (times both
                          on this CPU once, a few milliseconds, and takes the faster; one line on
                          stderr says which); --bf16 is --precision bfloat16`;

@@ -48,9 +48,9 @@ Trains a translator from scratch and reports sacreBLEU on its test set:
        no network; --data-dir DIR reads DIR/cmn.txt instead. A fixed split by line number n of
        cmn.txt: test when n % 20 = 0 (1,457 pairs), valid when n % 20 = 1, train otherwise;
      multi30k (the default with --data-dir): German to English on Multi30k, --data-dir DIR with
-       ${M30K_FILES.join(", ")}, or downloaded into the cache (~/.cache/maskwise/multi30k,
-       or $MASKWISE_CACHE; --cache DIR, --mirror URL fetch from another server); test set
-       test_2016_flickr;
+       train.de, train.en, val.de, val.en, test_2016_flickr.de and test_2016_flickr.en, or
+       downloaded into the cache (~/.cache/maskwise/multi30k, or $MASKWISE_CACHE; --cache DIR,
+       --mirror URL fetch from another server); test set test_2016_flickr;
   2. a joint BPE tokenizer of --vocab-size tokens (default 8000; for Chinese the most frequent
      characters covering 99.95% of the text, rarer ones written as their UTF-8 bytes);
   3. a --config model (default small: 3+3 layers, d_model 256; --model is its older spelling)
@@ -66,9 +66,8 @@ Multi30k). Other options: --max-steps N (stop earlier), --max-tokens N (default 
 linearly to 0 over the minutes or steps), --precision auto|float32|bfloat16 (the training
 steps' matrix products; default float32; auto times both on this CPU and takes the faster,
 saying which on stderr; --bf16 is --precision bfloat16; see 'maskwise train --help'), --seed S,
---overwrite (replace the run an
-earlier quickstart left in --out; without it such a folder is refused). Ctrl-C saves
-checkpoints/last and stops.`;
+--overwrite (replace the run an earlier quickstart left in --out; without it such a folder is
+refused). Ctrl-C saves checkpoints/last and stops.`;
 
 /** What a quickstart trains and tests on: [source, target] pairs and how to name them. */
 interface QuickstartData {
