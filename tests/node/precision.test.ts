@@ -3,7 +3,9 @@
 // nothing where bfloat16 cannot be faster.
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { NativeBackend } from "../../src/backend/native.js";
 import { ReferenceBackend } from "../../src/backend/reference.js";
+import { loadNativeAddon } from "../../src/node/native-addon.js";
 import {
   AUTO_MARGIN,
   autoPrecision,
@@ -106,4 +108,36 @@ test("on the reference backend the probe times nothing and auto keeps float32", 
   assert.deepEqual([p.float32Gflops, p.bfloat16Gflops], [null, null]);
   assert.match(p.note ?? "", /reference backend/);
   assert.equal(autoPrecision(p), "float32");
+});
+
+test("on the native backend the probe times both products where the CPU has AVX512_BF16", (t) => {
+  const loaded = loadNativeAddon();
+  if (!("addon" in loaded)) {
+    // CI builds the addon (MASKWISE_REQUIRE_NATIVE=1): there a missing addon is a failure.
+    assert.notEqual(process.env.MASKWISE_REQUIRE_NATIVE, "1", loaded.error);
+    t.skip(`native addon not loaded: ${loaded.error}`);
+    return;
+  }
+  const addon = loaded.addon;
+  const native = new NativeBackend(addon);
+  const isa = addon.gemmIsa();
+  try {
+    const p = withBackend(native, () => measurePrecisions());
+    if (addon.setGemmBf16Dot(true)) {
+      assert.ok(p.float32Gflops !== null && p.float32Gflops > 0, JSON.stringify(p));
+      assert.ok(p.bfloat16Gflops !== null && p.bfloat16Gflops > 0, JSON.stringify(p));
+    } else {
+      assert.match(p.note ?? "", /AVX512_BF16/);
+    }
+    // Without the AVX-512 kernels there is no bfloat16 dot product: nothing timed, float32.
+    if (addon.cpuIsa() === "avx512") {
+      addon.setGemmIsa("avx2");
+      const q = withBackend(native, () => measurePrecisions());
+      assert.deepEqual([q.float32Gflops, q.bfloat16Gflops], [null, null]);
+      assert.match(q.note ?? "", /no bfloat16 dot product \(AVX512_BF16\)/);
+      assert.equal(autoPrecision(q), "float32");
+    }
+  } finally {
+    addon.setGemmIsa(isa);
+  }
 });
