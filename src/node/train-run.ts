@@ -13,7 +13,7 @@ import type { Trainer, TrainerOptions } from "../train/trainer.js";
 import { MaskwiseError } from "../util/errors.js";
 import { numberFlag } from "../util/flags.js";
 import { readJson, readText } from "./files.js";
-import { PRECISION_FLAGS, PRECISION_HELP, precisionFromFlags } from "./precision.js";
+import { PRECISION_FLAGS, PRECISION_HELP, precisionFlag, precisionFromFlags } from "./precision.js";
 import { DirectoryStore } from "./run-store.js";
 import {
   checkModelTokenizer,
@@ -186,6 +186,8 @@ export function claimOut(command: string, out: string, overwrite: boolean): void
 
 export function openRun(command: string, v: Flags): RunDir {
   sameAsConfig(command, v);
+  // A bad --precision fails before --out is claimed or any data is read (trainerOptions uses it).
+  precisionFlag(command, v);
   required(command, v, ["out"]);
   const out = v.out as string;
   const lastDir = join(out, "checkpoints", "last");

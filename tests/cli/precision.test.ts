@@ -2,7 +2,7 @@
 // quickstart, translate, generate), --bf16 as its older spelling, and `maskwise info` showing
 // what auto would take on this CPU.
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { greedy } from "../../src/decode/greedy.js";
@@ -61,6 +61,8 @@ test("every command that multiplies takes --precision, and a bad value is one li
     );
     assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
   }
+  // Refused before anything is written.
+  assert.ok(!existsSync(join(out, "t")) && !existsSync(join(out, "q")));
   const both = maskwise(["translate", "--model", out, "--bf16", "--precision", "float32"]);
   assert.equal(both.status, 2);
   assert.match(both.stderr, /--bf16 is --precision bfloat16, not float32/);
