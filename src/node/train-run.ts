@@ -7,13 +7,13 @@ import { existsSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { ModelFamily } from "../models/family.js";
 import { buildModel, familyFor, familyOfRaw } from "../models/registry.js";
-import type { MatmulPrecision } from "../tensor/precision.js";
 import { DEFAULT_SPECIAL_TOKENS, type Tokenizer, trainTokenizer } from "../tokenizer/index.js";
 import type { TrainableModel } from "../train/tasks.js";
 import type { Trainer, TrainerOptions } from "../train/trainer.js";
 import { MaskwiseError } from "../util/errors.js";
 import { numberFlag } from "../util/flags.js";
 import { readJson, readText } from "./files.js";
+import { PRECISION_FLAGS, PRECISION_HELP, precisionFlag, precisionFromFlags } from "./precision.js";
 import { DirectoryStore } from "./run-store.js";
 import {
   checkModelTokenizer,
@@ -52,7 +52,7 @@ export const RUN_FLAGS = {
   freeze: { type: "string" },
   resume: { type: "boolean" },
   overwrite: { type: "boolean" },
-  bf16: { type: "boolean" },
+  ...PRECISION_FLAGS,
 } as const;
 
 /**
@@ -113,10 +113,10 @@ export function runFlagsHelp(labelSmoothing: number): string {
   --overwrite            start afresh in an --out that holds a run: its metrics.jsonl, curves
                          and checkpoints are deleted first (without it, or --resume, a folder
                          that is not empty is refused)
-  --bf16                 mixed precision: the training steps' matrix products round their
-                         operands to bfloat16 (sums, weights, gradients and Adam stay float32;
-                         evaluation is float32); faster where the CPU has AVX512_BF16, float32
-                         products elsewhere`;
+${PRECISION_HELP}
+                         (mixed precision: the training steps' products only; weights,
+                         gradients and Adam stay float32, evaluation is float32; default
+                         float32, or the resumed run's own)`;
 }
 
 export type Flags = Record<string, string | boolean | string[] | boolean[] | undefined>;
@@ -186,6 +186,8 @@ export function claimOut(command: string, out: string, overwrite: boolean): void
 
 export function openRun(command: string, v: Flags): RunDir {
   sameAsConfig(command, v);
+  // A bad --precision fails before --out is claimed or any data is read (trainerOptions uses it).
+  precisionFlag(command, v);
   required(command, v, ["out"]);
   const out = v.out as string;
   const lastDir = join(out, "checkpoints", "last");
@@ -498,12 +500,8 @@ export function trainerOptions(
     if (v[name] !== undefined) identity[name] = identityValue(name, v[name]);
     else if (was !== undefined) identity[name] = was;
   }
-  const matmulPrecision = pick(
-    "bf16",
-    () => (v.bf16 ? "bfloat16" : "float32") as MatmulPrecision,
-    saved.matmulPrecision,
-    "float32" as MatmulPrecision,
-  );
+  // --precision (or --bf16) given now decides; otherwise the resumed run's own, or float32.
+  const matmulPrecision = precisionFromFlags(command, v, saved.matmulPrecision ?? "float32");
   return {
     maxSteps,
     maxEpochs,

@@ -92,7 +92,8 @@ export const commands: CommandEntry[] = [
   },
   {
     path: ["quickstart"],
-    summary: "train a German-English translator on Multi30k and report its BLEU",
+    summary:
+      "train a translator (Chinese-English from the package, or Multi30k) and report its BLEU",
     load: async () => (await import("./quickstart.js")).command,
   },
   {

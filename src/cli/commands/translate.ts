@@ -9,6 +9,7 @@ import { decodingBf16Weights } from "../../models/incremental.js";
 import { familyOf } from "../../models/registry.js";
 import { readGenerationConfig } from "../../node/generation-config.js";
 import { loadEncoderDecoder } from "../../node/model-dir.js";
+import { PRECISION_FLAGS, precisionFromFlags } from "../../node/precision.js";
 import { loadModelTokenizer } from "../../node/tokenizer-files.js";
 import { checkModelTokenizer, loadTokenizer } from "../../node/training-setup.js";
 import { pretrainedCodec, type TextCodec, translateLines } from "../../train/translate.js";
@@ -18,7 +19,7 @@ import { type Command, numberFlag, parseFlags } from "../command.js";
 const NAME = "translate";
 const HELP = `Usage: maskwise translate --model DIR [--beam K] [--max-len-a A --max-len-b B | --max-new-tokens N]
                           [--length-penalty X] [--n-best N] [--batch-size N]
-                          [--no-repeat-ngram-size N] [--bf16]
+                          [--no-repeat-ngram-size N] [--precision auto|float32|bfloat16]
 
 Reads source sentences from standard input, one a line, and writes translations to standard
 output, one a line, in order. DIR is a model directory (config.json, model.safetensors,
@@ -27,10 +28,11 @@ tokenizer.json), e.g. RUN/checkpoints/best. Output length is at most A * source 
 each input gives exactly N lines "score<TAB>translation", best first; an empty input line gives
 N empty lines. --no-repeat-ngram-size N (default 0 = off) never lets an output
 repeat one of its own n-grams of N tokens, as fairseq and Hugging Face do (3 is usual for
-summaries). --bf16 rounds the decoder's weights and the inputs of its products
-to bfloat16, sums stay float32 (half the bytes each generated token reads, and on CPUs with
-AVX512_BF16 half the instructions: faster; translations may differ from float32's in a few
-places).
+summaries). --precision bfloat16 (or --bf16) rounds the decoder's weights and the inputs of
+its products to bfloat16, sums stay float32 (half the bytes each generated token reads, and on
+CPUs with AVX512_BF16 half the instructions: faster; translations may differ from float32's in
+a few places); auto times both precisions on this CPU once and takes the faster, saying which
+on stderr; default float32.
 
 A generation_config.json in DIR (transformers' directories) sets the defaults: num_beams,
 length_penalty, max_new_tokens or max_length (then A = 0 and B = that many tokens),
@@ -74,7 +76,7 @@ export const command: Command = {
       "n-best": { type: "string" },
       "batch-size": { type: "string" },
       "no-repeat-ngram-size": { type: "string" },
-      bf16: { type: "boolean" },
+      ...PRECISION_FLAGS,
     });
     if (!v.model) {
       throw new MaskwiseError("--model is required", {
@@ -83,6 +85,7 @@ export const command: Command = {
         hint: "pass a model directory, e.g. RUN/checkpoints/best",
       });
     }
+    const precision = precisionFromFlags(NAME, v);
     const model = loadEncoderDecoder(v.model);
     const tok = modelCodec(v.model, model.config);
     // generation_config.json (transformers' directories) sets the defaults; flags override.
@@ -149,7 +152,7 @@ export const command: Command = {
         },
       ),
       maxSourceLength: 1024,
-      ...(v.bf16 ? { bf16: decodingBf16Weights(model) } : {}),
+      ...(precision === "bfloat16" ? { bf16: decodingBf16Weights(model) } : {}),
     };
     const flush = (lines: string[]) => {
       const nonEmpty = lines.map((l, i) => [l, i] as const).filter(([l]) => l.trim() !== "");
