@@ -3,6 +3,7 @@
 // named `base_model.model.<module path>.lora_A.weight` [r, in] and `.lora_B.weight` [out, r],
 // where the module path is transformers' (the family's file layout renames maskwise's module
 // names to it, as it does for the model's own tensors). The adapter layers are src/nn/lora.ts.
+import { serializeSafetensors } from "../io/safetensors.js";
 import { hfTensorOrder } from "../io/safetensors-hf.js";
 import type { Linear } from "../nn/layers.js";
 import { addLora, isLoraParameter, type LoraSpec, loraLayers } from "../nn/lora.js";
@@ -13,6 +14,9 @@ import { type FileLayout, rename, type StoredTensor } from "./families/file-layo
 import { floatPaths, stringifyConfig } from "./families/json-numbers.js";
 import type { FamilyModel, Structure } from "./family.js";
 import { familyOf } from "./registry.js";
+
+export const ADAPTER_CONFIG = "adapter_config.json";
+export const ADAPTER_WEIGHTS = "adapter_model.safetensors";
 
 /** The key prefix PEFT's PeftModel puts before the base model's own names. */
 const PREFIX = "base_model.model.";
@@ -308,4 +312,26 @@ export function loadAdapterState(
   if (loraLayers(model).length === 0) {
     throw new MaskwiseError("the model carries no adapter", { code: "E_ARG", where: source });
   }
+}
+
+/**
+ * The files of the adapter `model` carries, as PEFT's save_pretrained writes them:
+ * adapter_config.json (with base_model_name_or_path set to `base` when given) and
+ * adapter_model.safetensors.
+ */
+export function adapterFiles(
+  model: FamilyModel,
+  base?: string | null,
+): Record<string, string | Uint8Array> {
+  const config = adapterOf(model);
+  if (!config) {
+    throw new MaskwiseError("the model carries no LoRA adapter", {
+      code: "E_ARG",
+      where: "adapterFiles",
+    });
+  }
+  return {
+    [ADAPTER_CONFIG]: adapterConfigText(config, base),
+    [ADAPTER_WEIGHTS]: serializeSafetensors(adapterState(model), { format: "pt" }),
+  };
 }
