@@ -14,6 +14,7 @@ import type { Trainer, TrainerOptions } from "../train/trainer.js";
 import { MaskwiseError } from "../util/errors.js";
 import { numberFlag } from "../util/flags.js";
 import { readJson, readText } from "./files.js";
+import { LORA_FLAGS, LORA_HELP, loraRunModel } from "./lora-run.js";
 import { DirectoryStore } from "./run-store.js";
 import {
   checkModelTokenizer,
@@ -53,6 +54,7 @@ export const RUN_FLAGS = {
   resume: { type: "boolean" },
   overwrite: { type: "boolean" },
   bf16: { type: "boolean" },
+  ...LORA_FLAGS,
 } as const;
 
 /**
@@ -116,7 +118,8 @@ export function runFlagsHelp(labelSmoothing: number): string {
   --bf16                 mixed precision: the training steps' matrix products round their
                          operands to bfloat16 (sums, weights, gradients and Adam stay float32;
                          evaluation is float32); faster where the CPU has AVX512_BF16, float32
-                         products elsewhere`;
+                         products elsewhere
+${LORA_HELP}`;
 }
 
 export type Flags = Record<string, string | boolean | string[] | boolean[] | undefined>;
@@ -201,7 +204,8 @@ export function openRun(command: string, v: Flags): RunDir {
   // A run killed while swapping in a new checkpoint left the old one aside.
   if (resume) store.recover("last");
   else claimOut(command, out, v.overwrite === true);
-  if (resume && !existsSync(join(lastDir, "model.safetensors"))) {
+  const weights = ["model.safetensors", "adapter_model.safetensors"];
+  if (resume && !weights.some((f) => existsSync(join(lastDir, f)))) {
     throw new MaskwiseError("nothing to resume", {
       code: "E_ARG",
       where: lastDir,
@@ -377,6 +381,9 @@ export function runModel(
   family: ModelFamily,
   seed: number,
 ): TrainableModel {
+  // A LoRA run (--lora-r, or a resumed run whose checkpoint is an adapter): base plus adapter.
+  const adapted = loraRunModel(run, v, tok, seed);
+  if (adapted) return adapted;
   const init = v["init-from"] as string | undefined;
   const given = v.model as string | undefined;
   // The flag as the user spelt it (--config, or its older spelling --model).
