@@ -10,6 +10,7 @@ import { beamSearch } from "../../decode/beam.js";
 import { greedy } from "../../decode/greedy.js";
 import { sample } from "../../decode/sampling.js";
 import type { Hypothesis } from "../../decode/types.js";
+import { loadAdapter } from "../../node/adapter.js";
 import { readText } from "../../node/files.js";
 import { loadDecoderOnly } from "../../node/model-dir.js";
 import { checkModelTokenizer, loadTokenizer } from "../../node/training-setup.js";
@@ -19,12 +20,14 @@ import { MaskwiseError } from "../../util/errors.js";
 import { type Command, numberFlag, parseFlags } from "../command.js";
 
 const NAME = "generate";
-const HELP = `Usage: maskwise generate --model DIR [--max-new-tokens N] [--beam K] [--mask prefix|causal]
-                         [--sample --temperature T --top-k K --top-p P --seed S]
+const HELP = `Usage: maskwise generate --model DIR [--adapter DIR] [--max-new-tokens N] [--beam K]
+                         [--mask prefix|causal] [--sample --temperature T --top-k K --top-p P --seed S]
 
 Reads prompts from standard input, one a line, and writes each continuation as one line. DIR is
 a decoder-only model directory (config.json with maskwise_arch "decoder-only", model.safetensors,
-tokenizer.json). Decoding is greedy unless --beam K (> 1) or --sample is given.
+tokenizer.json). Decoding is greedy unless --beam K (> 1) or --sample is given. --adapter DIR
+puts a LoRA adapter in PEFT's format (a LoRA run's checkpoint) on the model; each decoding step
+adds its update (docs/pretrained.md).
 
 --mask causal: each prompt is read causally. --mask prefix: each prompt is read
 bidirectionally, as a prefix LM trained on source/target pairs (maskwise train --task lm
@@ -64,6 +67,7 @@ export const command: Command = {
   async run(argv) {
     const { values: v } = parseFlags(NAME, argv, {
       model: { type: "string" },
+      adapter: { type: "string" },
       "max-new-tokens": { type: "string" },
       beam: { type: "string" },
       sample: { type: "boolean" },
@@ -86,12 +90,17 @@ export const command: Command = {
         where: "maskwise generate --mask",
         hint: "prefix: prompts read bidirectionally (a prefix LM); causal: read causally",
       });
-    const trained = modelTraining(v.model);
+    // A LoRA run's checkpoint (the adapter) says how it was trained.
+    const adapter = v.adapter as string | undefined;
+    const trained = modelTraining(
+      adapter && existsSync(join(adapter, "trainer_state.json")) ? adapter : v.model,
+    );
     const mask: DecoderMask = (v.mask as DecoderMask | undefined) ?? trained.mask;
     // A model trained on pairs saw "<s> source </s> target </s>": its prompt is "<s> source </s>"
     // under either mask; a prefix LM's prefix always ends with </s>.
     const endWithEos = mask === "prefix" || trained.pairs;
     const model = loadDecoderOnly(v.model);
+    if (adapter) loadAdapter(model, adapter);
     const tok = loadTokenizer(join(v.model, "tokenizer.json"));
     checkModelTokenizer(v.model, tok, join(v.model, "tokenizer.json"), model.config.vocab_size);
     const cfg = model.config;
