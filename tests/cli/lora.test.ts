@@ -155,3 +155,68 @@ test("LoRA flags that cannot work are refused in one line", () => {
   assert.equal(f.status, 2);
   assert.match(f.stderr, /^maskwise: no adapter_config\.json \(.*adapter_config\.json\)/);
 });
+
+test("train --task lm --init-from llama --lora-r 4: 20 updates lower the loss; only q/v adapters change", () => {
+  const dir = tempDir("lora-llama");
+  for (const f of ["config.json", "model.safetensors", "generation_config.json"])
+    copyFileSync(join(HF_REF, "llama", f), join(dir, f));
+  writeFileSync(
+    join(dir, "tokenizer.json"),
+    tokenizerToString(trainTokenizer(TINY_LINES, { vocabSize: 60 })),
+  );
+  const text = join(tempDir("lora-llama-text"), "text.jsonl");
+  writeFileSync(text, `${TINY_LINES.map((t) => JSON.stringify({ text: t })).join("\n")}\n`);
+  const out = join(tempDir("lora-llama-run"), "run");
+  const r = maskwise([
+    ...["train", "--task", "lm", "--train", text, "--valid", text, "--init-from", dir],
+    ...["--lora-r", "4", "--lora-targets", "q_proj,v_proj", "--out", out],
+    ...["--max-steps", "20", "--warmup", "2", "--lr", "1e-2", "--eval-every", "4"],
+  ]);
+  assert.equal(r.status, 0, r.stderr);
+  const records = readFileSync(join(out, "metrics.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
+  const steps = records.filter((x) => typeof x.loss === "number").map((x) => x.step as number);
+  assert.equal(Math.max(...steps), 20, "20 updates");
+  const l = validLosses(out);
+  assert.ok(l.length >= 5 && l[l.length - 1] < l[0] - 0.1, `validation loss ${l.join(" -> ")}`);
+
+  const last = join(out, "checkpoints", "last");
+  const cfg = JSON.parse(readFileSync(join(last, "adapter_config.json"), "utf8"));
+  assert.equal(cfg.task_type, "CAUSAL_LM");
+  const adapter = parseSafetensors(readFileSync(join(last, "adapter_model.safetensors")), "a");
+  const want = JSON.parse(readFileSync(join(HF_REF, "llama_lora", "expected.json"), "utf8")).lora
+    .adapter_tensors as Record<string, { shape: number[] }>;
+  // The same tensors as PEFT's adapter of this architecture (v_proj's B is [kv_heads * 8, 4]).
+  assert.deepEqual([...adapter.tensors.keys()], Object.keys(want));
+  for (const [n, t] of adapter.tensors) assert.deepEqual(t.shape, want[n].shape, n);
+  for (const [n, t] of adapter.tensors)
+    if (n.endsWith("lora_B.weight"))
+      assert.ok(
+        t.data.some((v) => v !== 0),
+        `${n} trained`,
+      );
+  const opt = parseSafetensors(readFileSync(join(last, "optimizer.safetensors")), "o");
+  assert.ok([...opt.tensors.keys()].every((n) => /lora_[AB]\.weight$/.test(n)));
+
+  // Merged: only the q_proj and v_proj weights differ from the base file, bit for bit.
+  const merged = join(tempDir("lora-llama-merged"), "m");
+  const m = maskwise(["lora", "merge", "--adapter", last, "--out", merged]);
+  assert.equal(m.status, 0, m.stderr);
+  const baseFile = parseSafetensors(readFileSync(join(dir, "model.safetensors")), "base");
+  const mergedFile = parseSafetensors(readFileSync(join(merged, "model.safetensors")), "merged");
+  assert.deepEqual([...mergedFile.tensors.keys()], [...baseFile.tensors.keys()]);
+  for (const [n, t] of mergedFile.tensors) {
+    const b = baseFile.tensors.get(n)?.data as Float32Array;
+    const same = t.data.every((v, i) => Object.is(v, b[i]));
+    assert.equal(same, !/self_attn\.(q|v)_proj\.weight$/.test(n), n);
+  }
+  // generate runs base plus adapter (how the run was trained: its trainer_state.json).
+  const g = maskwise(
+    ["generate", "--model", dir, "--adapter", last, "--max-new-tokens", "4"],
+    `${TINY_LINES[0]}\n`,
+  );
+  assert.equal(g.status, 0, g.stderr);
+  assert.equal(g.stdout.split("\n").length, 2);
+});
