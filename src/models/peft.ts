@@ -5,7 +5,7 @@
 // names to it, as it does for the model's own tensors). The adapter layers are src/nn/lora.ts.
 import { serializeSafetensors } from "../io/safetensors.js";
 import { hfTensorOrder } from "../io/safetensors-hf.js";
-import type { Linear } from "../nn/layers.js";
+import { Linear } from "../nn/layers.js";
 import { addLora, isLoraParameter, type LoraSpec, loraLayers } from "../nn/lora.js";
 import type { Module } from "../nn/module.js";
 import { fmtShape, MaskwiseError } from "../util/errors.js";
@@ -213,6 +213,22 @@ export function attachAdapter(
     });
   }
   const layout = layoutFor(model);
+  // transformers' paths of the model's Linear layers: what target_modules may name.
+  const linears = model
+    .namedModules()
+    .filter(([, m]) => m instanceof Linear)
+    .map(([p]) => rename(p, layout, 1));
+  if (!linears.some((p) => targets(config.targets, p))) {
+    const leaves = [...new Set(linears.map((p) => p.replace(/^.*\./, "")))];
+    throw new MaskwiseError(
+      `target_modules ${JSON.stringify(config.targets)} names no Linear layer of this ${familyOf(model.config).name} model`,
+      {
+        code: "E_ARG",
+        where: "target_modules",
+        hint: `its Linear layers are named ${leaves.join(", ")}`,
+      },
+    );
+  }
   const head = new Set<string>();
   const layers = addLora(
     model,

@@ -111,6 +111,10 @@ test("train --lora-r: the loss falls, checkpoints are PEFT adapters; resume, for
   assert.equal(again.status, 0, again.stderr);
   assert.equal(JSON.parse(readFileSync(join(last, "trainer_state.json"), "utf8")).step, 24);
 
+  // The checkpoint is an adapter: as --model it is refused with what to do instead.
+  const wrong = maskwise(["translate", "--model", last]);
+  assert.equal(wrong.status, 2);
+  assert.match(wrong.stderr, /holds a LoRA adapter, not a model .*--adapter/);
   const plain = forward(["--model", dir]);
   const adapted = forward(["--model", dir, "--adapter", last]);
   assert.ok(maxDiff(plain, adapted) > 1e-3, "the adapter changes the logits");

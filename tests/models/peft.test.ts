@@ -10,10 +10,11 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { parseSafetensors } from "../../src/io/safetensors.js";
 import type { EncoderDecoderModel } from "../../src/models/encoder-decoder.js";
-import { Seq2SeqIncremental } from "../../src/models/incremental.js";
+import { decodingBf16Weights, Seq2SeqIncremental } from "../../src/models/incremental.js";
 import {
   adapterConfigText,
   adapterOf,
+  adapterState,
   attachAdapter,
   newAdapterConfig,
   parseAdapterConfig,
@@ -207,5 +208,92 @@ forEachBackend("LoRA on BART", () => {
     assert.throws(() => loadAdapter(fresh(), dir), /missing tensor .*k_proj\.lora_A\.weight/);
     writeFileSync(cfgPath, text.replace('"q_proj",\n', ""));
     assert.throws(() => loadAdapter(fresh(), dir), /unexpected tensors .*q_proj\.lora_A\.weight/);
+  });
+});
+
+/** A case's model with a q/v adapter whose B is random; its logits with and without. */
+function adaptedCase(name: string, targetNames: string[]) {
+  const model = loadModel(join(HF_REF, name));
+  const cfg = newAdapterConfig(model, {
+    r: 2,
+    alpha: 4,
+    dropout: 0,
+    targets: targetNames,
+    base: null,
+  });
+  const layers = attachAdapter(model, cfg, 1);
+  const rng = new Rng(2);
+  for (const [n, p] of model.namedParameters())
+    if (n.endsWith("lora_B.weight")) for (let i = 0; i < p.size; i++) p.f32[i] = rng.normal() * 0.3;
+  return { model: model.eval(), layers };
+}
+
+test("module names follow the family's layout: BERT's query/value, T5's q/v", () => {
+  const bert = adaptedCase("bert", ["query", "value"]);
+  assert.equal(bert.layers.length, 4);
+  const names = adapterState(bert.model).map(([n]) => n);
+  assert.ok(
+    names.includes("base_model.model.bert.encoder.layer.0.attention.self.query.lora_A.weight"),
+    names[0],
+  );
+  assert.ok(
+    names.includes("base_model.model.bert.encoder.layer.1.attention.self.value.lora_B.weight"),
+  );
+  // Read back through the same renames.
+  const dir = tempDir("lora-bert");
+  saveAdapter(dir, bert.model);
+  const fresh = loadModel(join(HF_REF, "bert"));
+  loadAdapter(fresh, dir);
+  for (const [n, p] of fresh.namedParameters())
+    if (n.includes("lora_"))
+      assert.deepEqual(
+        Array.from(p.f32),
+        Array.from(bert.model.namedParameters().find(([m]) => m === n)?.[1].f32 ?? []),
+      );
+  const t5 = adaptedCase("t5", ["q", "v"]);
+  // 2 encoder layers (self), 2 decoder layers (self and cross).
+  assert.equal(t5.layers.length, (2 + 2 * 2) * 2);
+  assert.ok(
+    adapterState(t5.model).some(
+      ([n]) => n === "base_model.model.encoder.block.0.layer.0.SelfAttention.q.lora_A.weight",
+    ),
+  );
+  assert.throws(
+    () => adaptedCase("t5", ["q_proj"]),
+    (e: Error & { hint?: string }) =>
+      /names no Linear layer/.test(e.message) && /named q, k, v, o, /.test(e.hint ?? ""),
+  );
+  assert.throws(() => adaptedCase("bart", ["lm_head"]), /output head/);
+  assert.throws(() => adaptedCase("gpt2", ["c_attn"]), /not supported/);
+});
+
+forEachBackend("LoRA with bfloat16 decoding", () => {
+  test("steps on the base's bfloat16 copy add the float32 adapter", () => {
+    const model = adapted();
+    const run = (bf16: boolean) => {
+      const inc = new Seq2SeqIncremental(
+        model,
+        ids(c.batch.input_ids),
+        ids(c.batch.attention_mask),
+        bf16 ? { bf16: decodingBf16Weights(model) } : {},
+      );
+      const dec = c.batch.decoder_input_ids as number[][];
+      return inc.next(Int32Array.from(dec.map((row) => row[0]))).slice();
+    };
+    const full = run(false);
+    const half = run(true);
+    const d = maxDiff(full, half);
+    // bfloat16 keeps 8 bits of mantissa: close, not equal.
+    assert.ok(d > 0 && d < 5e-2, `bf16 step differs by ${d}`);
+    const base = loadModel(c.dir, "encoder-decoder") as EncoderDecoderModel;
+    const plain = new Seq2SeqIncremental(
+      base,
+      ids(c.batch.input_ids),
+      ids(c.batch.attention_mask),
+      { bf16: decodingBf16Weights(base) },
+    );
+    const dec = c.batch.decoder_input_ids as number[][];
+    const noAdapter = plain.next(Int32Array.from(dec.map((row) => row[0])));
+    assert.ok(maxDiff(noAdapter, half) > 10 * d, "the adapter's update is there");
   });
 });
