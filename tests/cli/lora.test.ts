@@ -216,6 +216,19 @@ test("train --task lm --init-from llama --lora-r 4: 20 updates lower the loss; o
     const same = t.data.every((v, i) => Object.is(v, b[i]));
     assert.equal(same, !/self_attn\.(q|v)_proj\.weight$/.test(n), n);
   }
+  // pretrain takes the same flags: causal-LM pretraining of an adapter.
+  const plain = join(tempDir("lora-llama-text"), "text.txt");
+  writeFileSync(plain, `${TINY_LINES.join("\n")}\n`);
+  const pre = join(tempDir("lora-llama-pre"), "run");
+  const p = maskwise([
+    ...["pretrain", "--objective", "clm", "--train", plain, "--init-from", dir, "--out", pre],
+    ...["--lora-r", "2", "--lora-targets", "o_proj,down_proj", "--max-steps", "2"],
+  ]);
+  assert.equal(p.status, 0, p.stderr);
+  const preCfg = JSON.parse(
+    readFileSync(join(pre, "checkpoints", "last", "adapter_config.json"), "utf8"),
+  );
+  assert.deepEqual([preCfg.r, preCfg.target_modules], [2, ["o_proj", "down_proj"]]);
   // generate runs base plus adapter (how the run was trained: its trainer_state.json).
   const g = maskwise(
     ["generate", "--model", dir, "--adapter", last, "--max-new-tokens", "4"],
