@@ -1,6 +1,7 @@
 // Attention of one new query per row on a KV cache, the inner step of incremental decoding (see
 // DecodeAttentionArgs in src/tensor/backend.ts; the reference is src/backend/reference-decode.ts).
-// The cache is read where it lies, [P, H, capacity, Dh] with `length` positions filled, through a
+// The cache is read where it lies, [P, Hkv, capacity, Dh] with `length` positions filled (Hkv = H
+// unless grouped-query attention shares each kv head among H / Hkv query heads), through a
 // row map (beams that share a prefix, or a source shared by every beam of a sentence, are one
 // physical row), so nothing is copied, split into heads or concatenated per step. Per (row, head)
 // the scores fit in a small scratch array (length <= capacity), so plain two-pass softmax is

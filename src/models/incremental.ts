@@ -23,6 +23,8 @@ export interface CrossProjections {
   readonly k_proj: Linear;
   readonly v_proj: Linear;
   readonly heads: number;
+  /** The heads of its keys and values (grouped-query attention); absent: heads. */
+  readonly kvHeads?: number;
   readonly headDim: number;
 }
 
@@ -132,7 +134,7 @@ export class Seq2SeqIncremental {
               attn.v_proj.forward(memory).f32,
               N,
               S,
-              attn.heads,
+              attn.kvHeads ?? attn.heads,
               attn.headDim,
             );
           });

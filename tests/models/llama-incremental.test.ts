@@ -3,14 +3,16 @@
 // reordered as beam search does, past the first growth of the cache and of the keep mask, for
 // grouped-query attention (4 query heads on 2 kv heads), multi-query attention with a sliding
 // window (Mistral), Qwen2's biases and a head width that is not d_model / H. The caches hold
-// H_kv heads, not H.
+// H_kv heads, not H. Also: training on kept rows equals the padded pass; a prefix LM's prompt
+// read bidirectionally; steps on bfloat16 weight copies.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { AttentionCache } from "../../src/attention/cache.js";
 import { type LlamaKind, llamaConfig } from "../../src/models/families/llama/config.js";
 import { LlamaForCausalLM } from "../../src/models/families/llama/model.js";
-import { DecoderOnlyIncremental } from "../../src/models/incremental.js";
+import { DecoderOnlyIncremental, decodingBf16Weights } from "../../src/models/incremental.js";
 import * as T from "../../src/tensor/index.js";
+import { promptDecoder } from "../../src/train/generate.js";
 import { Rng } from "../../src/util/rng.js";
 import { forEachBackend } from "../helpers/backends.js";
 
@@ -161,5 +163,63 @@ forEachBackend("Llama training on kept rows", () => {
       assert.ok(g && h, `${name} has a gradient`);
       assert.ok(maxDiff(g, h) < 1e-5, `${name}: ${maxDiff(g, h)}`);
     });
+  });
+});
+
+forEachBackend("Llama prefix-LM prompts and bfloat16 steps", () => {
+  test("a prefix LM's prompt is read bidirectionally, its steps causally, as recomputation", () => {
+    const m = model("llama", { num_key_value_heads: 2 });
+    const prompts = [
+      [0, 5, 6, 7],
+      [0, 9],
+    ];
+    const dec = promptDecoder(m, prompts, "prefix");
+    // The prompts left padded with the pad id 1, each row then gaining one token.
+    const ids = [0, 5, 6, 7, 1, 1, 0, 9];
+    const mask = [1, 1, 1, 1, 0, 0, 1, 1];
+    const tokens = [12, 13];
+    const first = dec.next(Int32Array.of(0, 0)).slice();
+    const second = dec.next(Int32Array.from(tokens));
+    const full = (cols: number, withTokens: boolean) =>
+      T.noGrad(
+        () =>
+          m.forward({
+            input_ids: T.intTensor(
+              withTokens ? [...ids.slice(0, 4), 12, ...ids.slice(4), 13] : ids,
+              [2, cols],
+            ),
+            attention_mask: T.intTensor(
+              withTokens ? [...mask.slice(0, 4), 1, ...mask.slice(4), 1] : mask,
+              [2, cols],
+            ),
+            prefix_lengths: [4, 4],
+          }).logits,
+      );
+    const at = (logits: T.Tensor, t: number) => {
+      const [, cols, V] = logits.shape;
+      const out = new Float32Array(2 * V);
+      for (let r = 0; r < 2; r++)
+        out.set(logits.f32.subarray((r * cols + t) * V, (r * cols + t + 1) * V), r * V);
+      return out;
+    };
+    assert.ok(maxDiff(first, at(full(4, false), 3)) < 1e-5, "the prompt's last logits");
+    assert.ok(maxDiff(second, at(full(5, true), 4)) < 1e-5, "the first step's logits");
+    // A causal read of the same prompt differs: the prefix mattered.
+    const causalFirst = promptDecoder(m, prompts, "causal").next(Int32Array.of(0, 0));
+    assert.ok(maxDiff(first, causalFirst) > 1e-4);
+  });
+
+  test("steps on bfloat16 copies of the weights stay close to float32", () => {
+    const m = model("qwen2", { num_key_value_heads: 1 });
+    const ids = T.intTensor([0, 5, 6, 1, 0, 9], [2, 3]);
+    const mask = T.intTensor([1, 1, 1, 0, 1, 1], [2, 3]);
+    const plain = new DecoderOnlyIncremental(m, ids, mask);
+    const half = new DecoderOnlyIncremental(m, ids, mask, { bf16: decodingBf16Weights(m) });
+    plain.next(Int32Array.of(0, 0));
+    half.next(Int32Array.of(0, 0));
+    const a = plain.next(Int32Array.of(7, 8)).slice();
+    const b = half.next(Int32Array.of(7, 8));
+    const d = maxDiff(a, b);
+    assert.ok(d > 0 && d < 0.05, `bfloat16 steps differ by ${d}`);
   });
 });
