@@ -120,7 +120,8 @@ export function newAdapterConfig(
     r: number;
     alpha: number;
     dropout: number;
-    targets: readonly string[];
+    /** Module names, or one string (a regular expression, or "all-linear"). */
+    targets: readonly string[] | string;
     base: string | null;
   },
 ): AdapterConfig {
@@ -143,7 +144,7 @@ export function newAdapterConfig(
     r: options.r,
     rank_pattern: {},
     revision: null,
-    target_modules: [...options.targets],
+    target_modules: typeof options.targets === "string" ? options.targets : [...options.targets],
     task_type: TASK_TYPE[familyOf(model.config).structure],
     use_dora: false,
     use_rslora: false,
@@ -152,7 +153,7 @@ export function newAdapterConfig(
     raw,
     floats: ["lora_alpha", "lora_dropout"],
     spec: { r: options.r, alpha: options.alpha, dropout: options.dropout },
-    targets: [...options.targets],
+    targets: typeof options.targets === "string" ? options.targets : [...options.targets],
   };
 }
 
@@ -182,8 +183,13 @@ function layoutFor(model: FamilyModel): FileLayout {
   return layout;
 }
 
-/** Whether PEFT's target_modules picks the module at transformers' path `path`. */
+/**
+ * Whether PEFT's target_modules picks the Linear layer at transformers' path `path`: a list
+ * names modules by their last parts, a string is a regular expression over the whole path, and
+ * PEFT's "all-linear" is every Linear layer but the output head.
+ */
 export function targets(spec: readonly string[] | string, path: string): boolean {
+  if (spec === "all-linear") return !/(^|\.)lm_head$/.test(path);
   if (typeof spec === "string") return new RegExp(`^(?:${spec})$`).test(path);
   return spec.some((t) => path === t || path.endsWith(`.${t}`));
 }

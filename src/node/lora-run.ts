@@ -30,13 +30,15 @@ export const LORA_HELP = `  --lora-r N             LoRA: train a rank-N adapter 
                          PEFT's format (adapter_config.json, adapter_model.safetensors)
   --lora-alpha X         the adapter's scale is alpha / r (default ${LORA_DEFAULTS.alpha})
   --lora-dropout X       dropout on the adapter's input (default ${LORA_DEFAULTS.dropout})
-  --lora-targets LIST    modules to adapt, by transformers' names (default ${LORA_DEFAULTS.targets.join(",")})`;
+  --lora-targets LIST    modules to adapt, by transformers' names (default ${LORA_DEFAULTS.targets.join(",")});
+                         all-linear: every Linear layer but the output head`;
 
 interface LoraFlags {
   r: number;
   alpha: number;
   dropout: number;
-  targets: string[];
+  /** Module names, or PEFT's "all-linear". */
+  targets: string[] | string;
 }
 
 /** The LoRA flags given, or null when none is. */
@@ -75,7 +77,8 @@ function loraFlags(command: string, v: Flags): LoraFlags | null {
     r: numberFlag(command, "lora-r", str("lora-r"), 8, { min: 1, integer: true }),
     alpha: numberFlag(command, "lora-alpha", str("lora-alpha"), LORA_DEFAULTS.alpha, { min: 0 }),
     dropout,
-    targets,
+    // PEFT's target_modules "all-linear" is a string, not a module name.
+    targets: targets.length === 1 && targets[0] === "all-linear" ? "all-linear" : targets,
   };
 }
 

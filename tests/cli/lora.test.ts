@@ -222,13 +222,16 @@ test("train --task lm --init-from llama --lora-r 4: 20 updates lower the loss; o
   const pre = join(tempDir("lora-llama-pre"), "run");
   const p = maskwise([
     ...["pretrain", "--objective", "clm", "--train", plain, "--init-from", dir, "--out", pre],
-    ...["--lora-r", "2", "--lora-targets", "o_proj,down_proj", "--max-steps", "2"],
+    ...["--lora-r", "2", "--lora-targets", "all-linear", "--max-steps", "2"],
   ]);
   assert.equal(p.status, 0, p.stderr);
   const preCfg = JSON.parse(
     readFileSync(join(pre, "checkpoints", "last", "adapter_config.json"), "utf8"),
   );
-  assert.deepEqual([preCfg.r, preCfg.target_modules], [2, ["o_proj", "down_proj"]]);
+  assert.deepEqual([preCfg.r, preCfg.target_modules], [2, "all-linear"]);
+  const preAdapter = readFileSync(join(pre, "checkpoints", "last", "adapter_model.safetensors"));
+  // 2 layers x 7 projections x (A, B); the head is not adapted.
+  assert.equal(parseSafetensors(preAdapter, "pre").tensors.size, 2 * 7 * 2);
   // generate runs base plus adapter (how the run was trained: its trainer_state.json).
   const g = maskwise(
     ["generate", "--model", dir, "--adapter", last, "--max-new-tokens", "4"],

@@ -11,6 +11,7 @@ import { greedy } from "../../../src/decode/greedy.js";
 import { parseSafetensors } from "../../../src/io/safetensors.js";
 import type { LlamaForCausalLM } from "../../../src/models/families/llama/model.js";
 import { DecoderOnlyIncremental } from "../../../src/models/incremental.js";
+import { attachAdapter, parseAdapterConfig } from "../../../src/models/peft.js";
 import { fileState } from "../../../src/models/state.js";
 import { loadAdapter, mergeAdapter, saveAdapter } from "../../../src/node/adapter.js";
 import { loadModel } from "../../../src/node/model-dir.js";
@@ -135,4 +136,18 @@ test("the adapter written back is PEFT's files byte for byte", () => {
     a.map(([n, p]) => [n, Array.from(p.f32)]),
     b.map(([n, p]) => [n, Array.from(p.f32)]),
   );
+});
+
+test("PEFT's all-linear adapts every projection of the layers, not the head", () => {
+  const model = loadModel(c.dir, "decoder-only") as LlamaForCausalLM;
+  const config = parseAdapterConfig(
+    readFileSync(join(ADAPTER, "adapter_config.json"), "utf8").replace(
+      /"target_modules": \[[^\]]*\]/,
+      '"target_modules": "all-linear"',
+    ),
+    "all-linear",
+  );
+  const layers = attachAdapter(model, config).map(([n]) => n);
+  assert.equal(layers.length, 2 * 7);
+  assert.ok(layers.every((n) => /^model\.layers\.\d\.(self_attn|mlp)\.[a-z]+_proj$/.test(n)));
 });
