@@ -13,6 +13,7 @@ import type { Trainer, TrainerOptions } from "../train/trainer.js";
 import { MaskwiseError } from "../util/errors.js";
 import { numberFlag } from "../util/flags.js";
 import { readJson, readText } from "./files.js";
+import { LORA_FLAGS, LORA_HELP, loraRunModel } from "./lora-run.js";
 import { PRECISION_FLAGS, PRECISION_HELP, precisionFlag, precisionFromFlags } from "./precision.js";
 import { DirectoryStore } from "./run-store.js";
 import {
@@ -53,6 +54,7 @@ export const RUN_FLAGS = {
   resume: { type: "boolean" },
   overwrite: { type: "boolean" },
   ...PRECISION_FLAGS,
+  ...LORA_FLAGS,
 } as const;
 
 /**
@@ -116,7 +118,8 @@ export function runFlagsHelp(labelSmoothing: number): string {
 ${PRECISION_HELP}
                          (mixed precision: the training steps' products only; weights,
                          gradients and Adam stay float32, evaluation is float32; default
-                         float32, or the resumed run's own)`;
+                         float32, or the resumed run's own)
+${LORA_HELP}`;
 }
 
 export type Flags = Record<string, string | boolean | string[] | boolean[] | undefined>;
@@ -203,7 +206,8 @@ export function openRun(command: string, v: Flags): RunDir {
   // A run killed while swapping in a new checkpoint left the old one aside.
   if (resume) store.recover("last");
   else claimOut(command, out, v.overwrite === true);
-  if (resume && !existsSync(join(lastDir, "model.safetensors"))) {
+  const weights = ["model.safetensors", "adapter_model.safetensors"];
+  if (resume && !weights.some((f) => existsSync(join(lastDir, f)))) {
     throw new MaskwiseError("nothing to resume", {
       code: "E_ARG",
       where: lastDir,
@@ -379,6 +383,9 @@ export function runModel(
   family: ModelFamily,
   seed: number,
 ): TrainableModel {
+  // A LoRA run (--lora-r, or a resumed run whose checkpoint is an adapter): base plus adapter.
+  const adapted = loraRunModel(run, v, tok, seed);
+  if (adapted) return adapted;
   const init = v["init-from"] as string | undefined;
   const given = v.model as string | undefined;
   // The flag as the user spelt it (--config, or its older spelling --model).

@@ -11,6 +11,7 @@ import { greedy } from "../../decode/greedy.js";
 import { sample } from "../../decode/sampling.js";
 import type { Hypothesis } from "../../decode/types.js";
 import { decodingBf16Weights } from "../../models/incremental.js";
+import { loadAdapter } from "../../node/adapter.js";
 import { readText } from "../../node/files.js";
 import { loadDecoderOnly } from "../../node/model-dir.js";
 import { PRECISION_FLAGS, precisionFromFlags } from "../../node/precision.js";
@@ -22,13 +23,15 @@ import { MaskwiseError } from "../../util/errors.js";
 import { type Command, numberFlag, parseFlags } from "../command.js";
 
 const NAME = "generate";
-const HELP = `Usage: maskwise generate --model DIR [--max-new-tokens N] [--beam K] [--mask prefix|causal]
-                         [--sample --temperature T --top-k K --top-p P --seed S]
+const HELP = `Usage: maskwise generate --model DIR [--adapter DIR] [--max-new-tokens N] [--beam K]
+                         [--mask prefix|causal] [--sample --temperature T --top-k K --top-p P --seed S]
                          [--precision auto|float32|bfloat16]
 
 Reads prompts from standard input, one a line, and writes each continuation as one line. DIR is
 a decoder-only model directory (config.json with maskwise_arch "decoder-only", model.safetensors,
-tokenizer.json). Decoding is greedy unless --beam K (> 1) or --sample is given.
+tokenizer.json). Decoding is greedy unless --beam K (> 1) or --sample is given. --adapter DIR
+puts a LoRA adapter in PEFT's format (a LoRA run's checkpoint) on the model; each decoding step
+adds its update (docs/pretrained.md).
 
 --mask causal: each prompt is read causally. --mask prefix: each prompt is read
 bidirectionally, as a prefix LM trained on source/target pairs (maskwise train --task lm
@@ -73,6 +76,7 @@ export const command: Command = {
   async run(argv) {
     const { values: v } = parseFlags(NAME, argv, {
       model: { type: "string" },
+      adapter: { type: "string" },
       "max-new-tokens": { type: "string" },
       beam: { type: "string" },
       sample: { type: "boolean" },
@@ -97,12 +101,17 @@ export const command: Command = {
         hint: "prefix: prompts read bidirectionally (a prefix LM); causal: read causally",
       });
     const precision = precisionFromFlags(NAME, v);
-    const trained = modelTraining(v.model);
+    // A LoRA run's checkpoint (the adapter) says how it was trained.
+    const adapter = v.adapter as string | undefined;
+    const trained = modelTraining(
+      adapter && existsSync(join(adapter, "trainer_state.json")) ? adapter : v.model,
+    );
     const mask: DecoderMask = (v.mask as DecoderMask | undefined) ?? trained.mask;
     // A model trained on pairs saw "<s> source </s> target </s>": its prompt is "<s> source </s>"
     // under either mask; a prefix LM's prefix always ends with </s>.
     const endWithEos = mask === "prefix" || trained.pairs;
     const model = loadDecoderOnly(v.model);
+    if (adapter) loadAdapter(model, adapter);
     const tok = loadTokenizer(join(v.model, "tokenizer.json"));
     checkModelTokenizer(v.model, tok, join(v.model, "tokenizer.json"), model.config.vocab_size);
     const cfg = model.config;
