@@ -26,7 +26,8 @@
         "native/attention.cc",
         "native/attention_binding.cc",
         "native/decode.cc",
-        "native/decode_binding.cc"
+        "native/decode_binding.cc",
+        "native/frozen_bf16.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_CPP_EXCEPTIONS_ALL"],

@@ -19,6 +19,8 @@ namespace mw {
 void register_attention(Napi::Env env, Napi::Object exports);
 // Incremental decoding kernels (decode_binding.cc).
 void register_decode(Napi::Env env, Napi::Object exports);
+// Products with a weight held as bfloat16 (frozen_bf16.cc).
+void register_frozen_bf16(Napi::Env env, Napi::Object exports);
 }  // namespace mw
 
 namespace {
@@ -528,6 +530,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fn("fieldOrder", mw::SetFieldOrder);
   mw::register_attention(env, exports);
   mw::register_decode(env, exports);
+  mw::register_frozen_bf16(env, exports);
   return exports;
 }
 

@@ -184,6 +184,18 @@ export interface NativeAddon {
   decodeAttention(...args: DecodeAttentionFields): void;
   /** c [m, n] += a [m, k] w^T, w bfloat16 bits [n, k] (native/gemm_skinny.cc). */
   gemmBf16(m: number, n: number, k: number, a: F32, w: Uint16Array, c: F32): void;
+  /** c [m, n] = a op(w) + beta c, w bfloat16 bits (native/frozen_bf16.cc). */
+  gemmBf16Weight(
+    m: number,
+    n: number,
+    k: number,
+    a: F32,
+    w: Uint16Array,
+    transW: boolean,
+    c: F32,
+    beta: number,
+    bf16: boolean,
+  ): void;
   /** In-place log-softmax of rows (native/decode.cc). */
   decodeLogSoftmax(x: F32, rows: number, cols: number): void;
   /** Beam candidates (native/decode.cc); lpRows = lp.length / V. Returns the count. */
@@ -539,6 +551,20 @@ export class NativeBackend implements Backend {
 
   gemmBf16(m: number, n: number, k: number, a: F32, w: Uint16Array, c: F32): void {
     this.k.gemmBf16(m, n, k, a, w, c);
+  }
+
+  gemmBf16Weight(
+    m: number,
+    n: number,
+    k: number,
+    a: F32,
+    w: Uint16Array,
+    transW: boolean,
+    c: F32,
+    beta: 0 | 1,
+    bf16: boolean,
+  ): void {
+    this.k.gemmBf16Weight(m, n, k, a, w, transW, c, beta, bf16);
   }
 
   decodeLogSoftmax(x: F32, rows: number, cols: number): void {

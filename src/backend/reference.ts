@@ -13,7 +13,7 @@ import {
   type ReduceOp,
   type UnaryOp,
 } from "../tensor/backend.js";
-import { roundBf16 } from "../tensor/bf16.js";
+import { fromBf16, roundBf16 } from "../tensor/bf16.js";
 import { MaskwiseError } from "../util/errors.js";
 import { attentionBackwardReference, attentionForwardReference } from "./reference-attention.js";
 import {
@@ -531,6 +531,49 @@ export class ReferenceBackend implements Backend {
 
   gemmBf16(m: number, n: number, k: number, a: F32, w: Uint16Array, c: F32): void {
     gemmBf16Reference(m, n, k, a, w, c);
+  }
+
+  gemmBf16Weight(
+    m: number,
+    n: number,
+    k: number,
+    a: F32,
+    w: Uint16Array,
+    transW: boolean,
+    c: F32,
+    beta: 0 | 1,
+    bf16: boolean,
+  ): void {
+    if (w.length < n * k) {
+      throw new MaskwiseError(`w of ${w.length} elements is shorter than n ${n} x k ${k}`, {
+        code: "E_SHAPE",
+        where: "gemmBf16Weight",
+      });
+    }
+    // The specification: the float32 GEMM of the weight's exact float32 values.
+    this.gemm({
+      batch: 1,
+      m,
+      n,
+      k,
+      transA: false,
+      transB: transW,
+      alpha: 1,
+      beta,
+      a,
+      aOffset: 0,
+      lda: k,
+      strideA: 0,
+      b: fromBf16(w.subarray(0, n * k)),
+      bOffset: 0,
+      ldb: transW ? k : n,
+      strideB: 0,
+      c,
+      cOffset: 0,
+      ldc: n,
+      strideC: 0,
+      bf16,
+    });
   }
 
   decodeLogSoftmax(x: F32, rows: number, cols: number): void {

@@ -34,5 +34,5 @@ export function projectInto(
     else logits.fill(0, r * V, (r + 1) * V);
     if (own) for (let j = 0; j < V; j++) logits[r * V + j] += own[j];
   }
-  productInto(hidden, lmHead.weight.f32, logits, R, V, lmHead.inFeatures, bf16);
+  productInto(hidden, lmHead.weightData, logits, R, V, lmHead.inFeatures, bf16);
 }

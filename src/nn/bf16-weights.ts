@@ -9,10 +9,13 @@ import type { Linear } from "./layers.js";
 export class Bf16Weights {
   private readonly byWeight = new Map<Float32Array, Uint16Array>();
 
-  /** Copies the weights of the given Linear layers (absent ones skipped, shared ones once). */
+  /**
+   * Copies the weights of the given Linear layers (absent ones skipped, shared ones once; a layer
+   * that holds its weight as bfloat16 already needs no copy and is read as it is).
+   */
   constructor(layers: Iterable<Linear | null | undefined>) {
     for (const lin of layers) {
-      if (lin && !this.byWeight.has(lin.weight.f32))
+      if (lin && !lin.weightBf16 && !this.byWeight.has(lin.weight.f32))
         this.byWeight.set(lin.weight.f32, toBf16(lin.weight.f32));
     }
   }

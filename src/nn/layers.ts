@@ -3,12 +3,15 @@
 // given buffer, for incremental decoding, where a step's few rows make tensors and the tape cost
 // more than the arithmetic.
 import { gemmBf16Reference } from "../backend/reference-decode.js";
+import { fromBf16, toBf16 } from "../tensor/bf16.js";
 import { getBackend } from "../tensor/dispatch.js";
 import { linear } from "../tensor/ops/linear.js";
+import { linearBf16Weight } from "../tensor/ops/linear-bf16.js";
 import { layerNorm } from "../tensor/ops/nn.js";
 import { embedding } from "../tensor/ops/select.js";
 import { relu } from "../tensor/ops/unary.js";
-import { ones, randn, type Tensor, zeros } from "../tensor/tensor.js";
+import { ones, randn, Tensor, zeros } from "../tensor/tensor.js";
+import { MaskwiseError } from "../util/errors.js";
 import type { Rng } from "../util/rng.js";
 import type { Bf16Weights } from "./bf16-weights.js";
 import type { LoraAdapter } from "./lora.js";
@@ -23,10 +26,19 @@ export interface InitOptions {
 /**
  * y = x W^T + b with x [..., in], W [out, in], b [out]. `tiedWeight` makes W an existing
  * parameter (an output projection tied to the token embedding).
+ *
+ * A frozen layer can hold W as bfloat16 only (`holdWeightBf16`): half the bytes, no float32
+ * copy; its products then read the bfloat16 weight (forward and dx, never dW) while a LoRA
+ * adapter on it stays float32 and trains.
  */
 export class Linear extends Module {
-  readonly weight: Tensor;
+  /** The float32 weight; null while the layer holds it as bfloat16. */
+  private w: Tensor | null;
+  /** W [out, in] as bfloat16 bits while the layer holds it so, else null. */
+  weightBf16: Uint16Array | null = null;
   readonly bias: Tensor | null;
+  /** Whether W is another module's parameter (a head tied to the embedding). */
+  readonly tied: boolean;
   /** A LoRA adapter (src/nn/lora.ts) whose update `forward` and `into` add; null = none. */
   adapter: LoraAdapter | null = null;
   constructor(
@@ -37,16 +49,85 @@ export class Linear extends Module {
     tiedWeight: Tensor | null = null,
   ) {
     super();
-    this.weight = tiedWeight
+    this.tied = tiedWeight !== null;
+    this.w = tiedWeight
       ? this.tie("weight", tiedWeight)
       : this.param("weight", randn([outFeatures, inFeatures], init.rng, init.std ?? 0.02));
     this.bias = withBias ? this.param("bias", zeros([outFeatures])) : null;
   }
+
+  /** W [out, in] in float32; throws while the layer holds it as bfloat16 only. */
+  get weight(): Tensor {
+    if (!this.w) {
+      throw new MaskwiseError("this layer holds its frozen weight in bfloat16 only", {
+        code: "E_DTYPE",
+        where: `Linear ${this.outFeatures}x${this.inFeatures}`,
+        hint: "read weightBf16, or call widenWeight() for a float32 weight",
+      });
+    }
+    return this.w;
+  }
+
+  /**
+   * Keeps W as bfloat16 bits only (rounded to nearest, ties to even) and lets the float32 array
+   * go: W stops being a parameter (not saved, counted or optimised). Only for a frozen weight
+   * of the layer's own; returns the bytes freed (0 when already held so).
+   */
+  holdWeightBf16(): number {
+    if (this.weightBf16) return 0;
+    const w = this.weight;
+    if (this.tied || w.requiresGrad) {
+      throw new MaskwiseError(
+        this.tied
+          ? "a tied weight cannot be held in bfloat16 by one of its layers"
+          : "only a frozen weight can be held in bfloat16",
+        {
+          code: "E_ARG",
+          where: w.name ?? "Linear.weight",
+          hint: this.tied ? "leave tied layers in float32" : "freeze the weight first",
+        },
+      );
+    }
+    this.weightBf16 = toBf16(w.f32);
+    this.w = null;
+    this.dropParam("weight");
+    return w.f32.byteLength - this.weightBf16.byteLength;
+  }
+
+  /**
+   * Gives a layer held in bfloat16 a float32 weight again, of the bfloat16 values (the rounding
+   * stays), frozen, registered where it was. No-op for a float32 layer.
+   */
+  widenWeight(): Tensor {
+    if (!this.weightBf16) return this.weight;
+    // Re-registered ahead of the bias so the parameters keep their order (weight, bias).
+    if (this.bias) this.dropParam("bias");
+    const w = this.param(
+      "weight",
+      new Tensor(fromBf16(this.weightBf16), [this.outFeatures, this.inFeatures]),
+    );
+    w.requiresGrad = false;
+    if (this.bias) this.tie("bias", this.bias);
+    this.w = w;
+    this.weightBf16 = null;
+    return w;
+  }
+
+  /** The weight's data as the layer holds it: float32, or bfloat16 bits. */
+  get weightData(): Float32Array | Uint16Array {
+    return this.weightBf16 ?? this.weight.f32;
+  }
+
   /** With `relu`, returns relu(x W^T + b) as one fused op (a ReLU feed-forward's first layer). */
   forward(x: Tensor, options: { relu?: boolean } = {}): Tensor {
-    if (!this.adapter) return linear(x, this.weight, this.bias, options);
+    const half = this.weightBf16;
+    const base = (o: { relu?: boolean }) =>
+      half
+        ? linearBf16Weight(x, half, this.outFeatures, this.bias, o)
+        : linear(x, this.weight, this.bias, o);
+    if (!this.adapter) return base(options);
     // The adapter's update joins before the activation.
-    const y = this.adapter.addTo(linear(x, this.weight, this.bias), x, this.training);
+    const y = this.adapter.addTo(base({}), x, this.training);
     return options.relu ? relu(y) : y;
   }
 
@@ -69,7 +150,8 @@ export class Linear extends Module {
   /**
    * out [R, out] = x [R, in] W^T + b on flat arrays; with `residual`, out += x W^T + b (out holds
    * the residual stream, so a sublayer's output is added without another pass). With `bf16`
-   * holding a copy of W, the product reads it (inputs rounded to bfloat16, sums float32).
+   * holding a copy of W, or W held as bfloat16, the product reads it (inputs rounded to
+   * bfloat16, sums float32: Backend.gemmBf16, as every bfloat16 decoding step).
    */
   into(
     x: Float32Array,
@@ -90,19 +172,19 @@ export class Linear extends Module {
     } else {
       out.fill(0, 0, R * n);
     }
-    productInto(x, this.weight.f32, out, R, n, k, bf16);
+    productInto(x, this.weightData, out, R, n, k, bf16);
     this.adapter?.into(x, out, R);
   }
 }
 
 /**
- * C [m, n] += A [m, k] W^T with W [n, k], or with W's bfloat16 copy when `bf16` has one. Every
- * row count takes the same product, so a decoded sentence does not depend on how many others
- * share its batch.
+ * C [m, n] += A [m, k] W^T with W [n, k] (float32, or bfloat16 bits), or with W's bfloat16 copy
+ * when `bf16` has one. Every row count takes the same product, so a decoded sentence does not
+ * depend on how many others share its batch.
  */
 export function productInto(
   a: Float32Array,
-  w: Float32Array,
+  w: Float32Array | Uint16Array,
   c: Float32Array,
   m: number,
   n: number,
@@ -110,12 +192,13 @@ export function productInto(
   bf16: Bf16Weights | null,
 ): void {
   const be = getBackend();
-  const half = bf16?.of(w);
+  const half = w instanceof Uint16Array ? w : bf16?.of(w);
   if (half) {
     if (be.gemmBf16) be.gemmBf16(m, n, k, a, half, c);
     else gemmBf16Reference(m, n, k, a, half, c);
     return;
   }
+  const wf = w as Float32Array; // not bfloat16 bits: those took the branch above
   be.gemm({
     batch: 1,
     m,
@@ -129,7 +212,7 @@ export function productInto(
     aOffset: 0,
     lda: k,
     strideA: 0,
-    b: w,
+    b: wf,
     bOffset: 0,
     ldb: k,
     strideB: 0,

@@ -177,12 +177,15 @@ export function setLoraNoise(layers: readonly [string, Linear][], rng: Rng | nul
 /**
  * Folds every adapter into its layer (W <- W + scaling * B A, each element summed in float64
  * and rounded once) and takes it off: the model then computes what it computed with the adapters, at the
- * base's cost. Returns the merged layers' paths.
+ * base's cost. A layer holding its base weight in bfloat16 gets a float32 weight again, of the
+ * bfloat16 values plus the update (for a merge onto the base as stored, load it afresh, as
+ * `maskwise lora merge` does). Returns the merged layers' paths.
  */
 export function mergeLora(model: Module): string[] {
   const merged: string[] = [];
   for (const [name, layer] of loraLayers(model)) {
-    (layer.adapter as LoraAdapter).addDeltaTo(layer.weight.f32);
+    // A base held in bfloat16 is widened first: the merged weight carries its rounding.
+    (layer.adapter as LoraAdapter).addDeltaTo(layer.widenWeight().f32);
     layer.setAdapter(null);
     merged.push(name);
   }

@@ -27,6 +27,14 @@ export abstract class Module {
     return existing;
   }
 
+  /**
+   * Removes the parameter registered under `name` (a frozen weight the layer now holds in another
+   * form): it is then no longer saved, counted, checked or optimised.
+   */
+  protected dropParam(name: string): void {
+    this.ownParams.delete(name);
+  }
+
   /** Registers a child module under `name` and returns it. */
   protected child<M extends Module>(name: string, module: M): M {
     this.children.set(name, module);

@@ -424,6 +424,25 @@ export interface Backend {
   gemmBf16(m: number, n: number, k: number, a: F32, w: Uint16Array, c: F32): void;
 
   /**
+   * c [m, n] = a [m, k] op(w) + beta * c (beta 0 or 1; c not read when 0) with w held as
+   * bfloat16 bits: [n, k] used transposed when `transW` (a layer's y = x W^T), else [k, n]
+   * (its dx = dy W). The product is the float32 GEMM of `a` with w's exact float32 values
+   * (Backend.gemm, with `bf16` as GemmArgs.bf16), without a float32 copy of all of w: a frozen
+   * base layer stored in bfloat16 (src/nn/layers.ts) trains an adapter through it.
+   */
+  gemmBf16Weight(
+    m: number,
+    n: number,
+    k: number,
+    a: F32,
+    w: Uint16Array,
+    transW: boolean,
+    c: F32,
+    beta: 0 | 1,
+    bf16: boolean,
+  ): void;
+
+  /**
    * In-place log-softmax of each row of x [rows, cols]: x - (m + log sum_j exp(x_j - m)) with m
    * the row's largest value, the sum in double precision (next-token log-probabilities).
    */
