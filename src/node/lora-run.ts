@@ -7,6 +7,7 @@ import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { attachAdapter, newAdapterConfig } from "../models/peft.js";
 import { buildModel } from "../models/registry.js";
+import { holdFrozenWeightsBf16 } from "../nn/frozen-bf16.js";
 import type { Tokenizer } from "../tokenizer/index.js";
 import type { TrainableModel } from "../train/tasks.js";
 import { MaskwiseError } from "../util/errors.js";
@@ -20,6 +21,7 @@ export const LORA_FLAGS = {
   "lora-alpha": { type: "string" },
   "lora-dropout": { type: "string" },
   "lora-targets": { type: "string" },
+  "base-precision": { type: "string" },
 } as const;
 
 /** PEFT's LoraConfig defaults, and the projections it adapts in llama- and BART-like models. */
@@ -31,7 +33,9 @@ export const LORA_HELP = `  --lora-r N             LoRA: train a rank-N adapter 
   --lora-alpha X         the adapter's scale is alpha / r (default ${LORA_DEFAULTS.alpha})
   --lora-dropout X       dropout on the adapter's input (default ${LORA_DEFAULTS.dropout})
   --lora-targets LIST    modules to adapt, by transformers' names (default ${LORA_DEFAULTS.targets.join(",")});
-                         all-linear: every Linear layer but the output head`;
+                         all-linear: every Linear layer but the output head
+  --base-precision P     float32 (default) or bfloat16: hold the frozen base's Linear weights as
+                         bfloat16 only (half their memory; the adapter stays float32)`;
 
 interface LoraFlags {
   r: number;
@@ -41,9 +45,26 @@ interface LoraFlags {
   targets: string[] | string;
 }
 
+/** How the frozen base holds its Linear weights (--base-precision). */
+export type BasePrecision = "float32" | "bfloat16";
+
+/** --base-precision as given, else as the resumed run saved it, else float32. */
+export function basePrecisionFlag(command: string, v: Flags, saved?: unknown): BasePrecision {
+  const given = v["base-precision"] ?? saved ?? "float32";
+  if (given !== "float32" && given !== "bfloat16") {
+    throw new MaskwiseError(`--base-precision must be float32 or bfloat16, got '${given}'`, {
+      code: "E_ARG",
+      where: `maskwise ${command} --base-precision`,
+      hint: "bfloat16 holds the frozen base in half the memory",
+    });
+  }
+  return given;
+}
+
 /** The LoRA flags given, or null when none is. */
 function loraFlags(command: string, v: Flags): LoraFlags | null {
-  const given = Object.keys(LORA_FLAGS).filter((f) => v[f] !== undefined);
+  // --base-precision says how the base is held, not what the adapter is (loraRunModel reads it).
+  const given = Object.keys(LORA_FLAGS).filter((f) => f !== "base-precision" && v[f] !== undefined);
   if (given.length === 0) return null;
   if (v["lora-r"] === undefined) {
     throw new MaskwiseError(`--${given[0]} needs --lora-r`, {
@@ -95,7 +116,17 @@ export function loraRunModel(
 ): TrainableModel | null {
   const flags = loraFlags(run.command, v);
   const resumed = run.resume && isAdapterDir(run.lastDir);
-  if (!flags && !resumed) return null;
+  if (!flags && !resumed) {
+    if (v["base-precision"] !== undefined) {
+      throw new MaskwiseError("--base-precision needs --lora-r", {
+        code: "E_ARG",
+        where: `maskwise ${run.command} --base-precision`,
+        hint: "only a LoRA run's frozen base can be held in bfloat16; add --lora-r N",
+      });
+    }
+    return null;
+  }
+  const precision = basePrecisionFlag(run.command, v, run.saved.data?.["base-precision"]);
   if (v.freeze !== undefined) {
     throw new MaskwiseError("--freeze and --lora-r together", {
       code: "E_ARG",
@@ -129,6 +160,7 @@ export function loraRunModel(
     }
     const model = baseModel(base, tok, seed);
     attachAdapter(model, config, seed);
+    if (precision === "bfloat16") holdFrozenWeightsBf16(model);
     return model;
   }
   const init = v["init-from"] as string | undefined;
@@ -153,6 +185,8 @@ export function loraRunModel(
   const model = baseModel(init, tok, seed, dropout);
   const config = newAdapterConfig(model, { ...(flags as LoraFlags), base: resolve(init) });
   attachAdapter(model, config, seed);
+  // After the adapter froze the base: the float32 weights of its Linear layers go.
+  if (precision === "bfloat16") holdFrozenWeightsBf16(model);
   return model;
 }
 

@@ -507,6 +507,9 @@ export function trainerOptions(
     if (v[name] !== undefined) identity[name] = identityValue(name, v[name]);
     else if (was !== undefined) identity[name] = was;
   }
+  // How a LoRA run's base is held: not what the run is, but kept so a resume holds it the same.
+  const basePrecision = v["base-precision"] ?? saved.data?.["base-precision"];
+  if (basePrecision !== undefined) identity["base-precision"] = String(basePrecision);
   // --precision (or --bf16) given now decides; otherwise the resumed run's own, or float32.
   const matmulPrecision = precisionFromFlags(command, v, saved.matmulPrecision ?? "float32");
   return {
