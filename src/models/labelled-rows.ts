@@ -28,13 +28,19 @@ export function labelledRows(labels: Tensor): { index: Tensor; labels: Tensor } 
 }
 
 /**
+ * The head and the loss in one (rows [N, D], labels [N]) where a model has one that need not
+ * hold all the logits (src/models/head-loss.ts); null: take project then loss.
+ */
+export type FusedLoss = (rows: Tensor, labels: Tensor) => Tensor | null;
+
+/**
  * The loss through `project` on the labelled rows of hidden [B, T, D] (labels [B, T]), and the
  * full logits [B, T, V] computed only when first read. Null when the labels do not match hidden's
  * rows or skip nothing: the caller then takes its full path (which also reports bad shapes).
  *
  * With `layout`, hidden holds only the layout's rows [N, D] (src/attention/unpadded.ts) and the
  * result is never null; the logits, when read, are [B, T, V] with the head's bias alone at the
- * positions that were not computed.
+ * positions that were not computed. With `fused`, the loss comes from it where it gives one.
  */
 export function lossOnLabelledRows(
   hidden: Tensor,
@@ -42,8 +48,9 @@ export function lossOnLabelledRows(
   project: (h: Tensor) => Tensor,
   loss: (logits: Tensor, labels: Tensor) => Tensor,
   layout: Unpadded | null = null,
+  fused?: FusedLoss,
 ): { logits: Tensor; loss: Tensor } | null {
-  if (layout) return lossOnKeptRows(hidden, labels, layout, project, loss);
+  if (layout) return lossOnKeptRows(hidden, labels, layout, project, loss, fused);
   const D = hidden.shape[hidden.rank - 1];
   const rows = hidden.rank < 2 ? 0 : hidden.size / D;
   if (labels.dtype !== "int32" || labels.rank !== hidden.rank - 1 || labels.size !== rows) {
@@ -52,7 +59,8 @@ export function lossOnLabelledRows(
   if (labels.shape.some((s, i) => s !== hidden.shape[i])) return null;
   const picked = labelledRows(labels);
   if (!picked) return null;
-  const value = loss(project(embedding(reshape(hidden, [-1, D]), picked.index)), picked.labels);
+  const rowsOf = embedding(reshape(hidden, [-1, D]), picked.index);
+  const value = fused?.(rowsOf, picked.labels) ?? loss(project(rowsOf), picked.labels);
   let logits: Tensor | null = null;
   return {
     get logits(): Tensor {
@@ -70,12 +78,12 @@ function lossOnKeptRows(
   layout: Unpadded,
   project: (h: Tensor) => Tensor,
   loss: (logits: Tensor, labels: Tensor) => Tensor,
+  fused?: FusedLoss,
 ): { logits: Tensor; loss: Tensor } {
   const kept = layout.pick(labels); // [N]
   const picked = labelledRows(kept);
-  const value = picked
-    ? loss(project(embedding(hidden, picked.index)), picked.labels)
-    : loss(project(hidden), kept);
+  const [h, y] = picked ? [embedding(hidden, picked.index), picked.labels] : [hidden, kept];
+  const value = fused?.(h, y) ?? loss(project(h), y);
   let logits: Tensor | null = null;
   return {
     get logits(): Tensor {

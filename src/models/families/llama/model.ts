@@ -40,6 +40,7 @@ import { MaskwiseError } from "../../../util/errors.js";
 import { Rng } from "../../../util/rng.js";
 import type { DecoderLayerCache } from "../../blocks.js";
 import type { LMBatch } from "../../decoder-only.js";
+import { chunkedHeadLoss } from "../../head-loss.js";
 import type { DecoderOnlyDecodable } from "../../incremental.js";
 import { defaultMask } from "../../inputs.js";
 import { lossOnLabelledRows } from "../../labelled-rows.js";
@@ -317,6 +318,7 @@ export class LlamaForCausalLM extends Module implements DecoderOnlyDecodable {
         (h) => this.project(h),
         (l, y) => crossEntropy(l, y, ceOptions),
         rows,
+        (h, y) => chunkedHeadLoss(this.lm_head, h, y, ceOptions),
       );
       if (out) return out;
     }

@@ -1,0 +1,28 @@
+// A causal LM's output head and cross-entropy in chunks of rows (src/tensor/ops/
+// linear-cross-entropy.ts) where its logits would be large: [N, V] float32 logits and their
+// gradient of a 151936-word vocabulary are 311 MB each per 512 tokens. Small ones take the plain
+// head and crossEntropy, which skip recomputing the head's product in backward.
+import type { Linear } from "../nn/layers.js";
+import { CHUNK_ELEMENTS, linearCrossEntropy } from "../tensor/ops/linear-cross-entropy.js";
+import type { Tensor } from "../tensor/tensor.js";
+
+/** Logits of more elements than this go through in chunks (64 MB in float32). */
+export const CHUNKED_LOSS_ELEMENTS = 4 * CHUNK_ELEMENTS;
+
+/**
+ * The mean cross-entropy of `lmHead` on rows [N, D] against labels [N] in chunks, or null where
+ * the plain path serves: small logits, or a head with a bias or an adapter.
+ */
+export function chunkedHeadLoss(
+  lmHead: Linear,
+  rows: Tensor,
+  labels: Tensor,
+  options: { labelSmoothing?: number; minElements?: number } = {},
+): Tensor | null {
+  const V = lmHead.outFeatures;
+  if (lmHead.bias || lmHead.adapter) return null;
+  if (labels.size * V <= (options.minElements ?? CHUNKED_LOSS_ELEMENTS)) return null;
+  return linearCrossEntropy(rows, lmHead.weightBf16 ?? lmHead.weight, V, labels, {
+    labelSmoothing: options.labelSmoothing ?? 0,
+  });
+}
