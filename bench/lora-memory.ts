@@ -7,9 +7,10 @@
 //        [--base-precision bfloat16|float32] [--precision float32|bfloat16] [--toy]
 // --toy shrinks the model to a few thousand parameters (for tests). The last line with --json:
 // {"bench":"lora-step","parameters":…,"base_precision":…,"seq":…,"peak_rss_mb":…,
-//  "tokens_per_s":…,"median_step_s":…,"losses":[…]}
+//  "build_peak_rss_mb":…,"tokens_per_s":…,"median_step_s":…,"losses":[…]}
 // peak_rss_mb is process.resourceUsage().maxRSS over the whole run (building the model in
-// float32 included), in MiB.
+// float32 included), in MiB; build_peak_rss_mb the same once the model is built and its base
+// held, before the first step.
 import { parseArgs } from "node:util";
 import { llamaConfig } from "../src/models/families/llama/config.js";
 import { LlamaForCausalLM } from "../src/models/families/llama/model.js";
@@ -97,6 +98,8 @@ if (basePrecision === "bfloat16") {
     `${held.layers.length} layers held in bfloat16, ${(held.freed / 2 ** 20).toFixed(1)} MiB freed`,
   );
 }
+// The peak so far: building the model (in float32) and holding its base.
+const buildPeak = process.resourceUsage().maxRSS / 1024;
 model.train();
 const trainable = model.parameters().filter((p) => p.requiresGrad);
 const optimizer = new AdamW(trainable, { lr: 1e-4 });
@@ -140,6 +143,7 @@ const result = {
   backend: typeof native === "string" ? "reference" : "native",
   seq: T,
   peak_rss_mb: Math.round(peak),
+  build_peak_rss_mb: Math.round(buildPeak),
   tokens_per_s: Number((T / median).toFixed(1)),
   median_step_s: Number(median.toFixed(3)),
   losses: losses.map((l) => Number(l.toFixed(5))),

@@ -1,4 +1,5 @@
 // Modules and layers.
+export { type HeldBf16, holdFrozenWeightsBf16 } from "./frozen-bf16.js";
 export { Embedding, LayerNorm, Linear } from "./layers.js";
 export {
   addLora,
