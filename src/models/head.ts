@@ -6,14 +6,17 @@ import type { Bf16Weights } from "../nn/bf16-weights.js";
 import { type Linear, productInto } from "../nn/layers.js";
 import { add } from "../tensor/ops/elementwise.js";
 import { linear } from "../tensor/ops/linear.js";
+import { linearBf16Weight } from "../tensor/ops/linear-bf16.js";
 import type { Tensor } from "../tensor/tensor.js";
 
 /** hidden [B, T, D] -> logits [B, T, V] */
 export function project(lmHead: Linear, finalLogitsBias: Tensor | null, hidden: Tensor): Tensor {
   // The bias-free head and final_logits_bias as one fused op: no [B, T, V]-sized temporaries.
   if (!finalLogitsBias) return lmHead.forward(hidden);
-  return lmHead.bias
-    ? add(lmHead.forward(hidden), finalLogitsBias)
+  if (lmHead.bias) return add(lmHead.forward(hidden), finalLogitsBias);
+  // A head held in bfloat16 (a frozen base, src/nn/frozen-bf16.ts) multiplies from its bits.
+  return lmHead.weightBf16
+    ? linearBf16Weight(hidden, lmHead.weightBf16, lmHead.outFeatures, finalLogitsBias)
     : linear(hidden, lmHead.weight, finalLogitsBias);
 }
 

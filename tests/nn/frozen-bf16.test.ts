@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { ReferenceBackend } from "../../src/backend/reference.js";
+import { project } from "../../src/models/head.js";
 import { holdFrozenWeightsBf16 } from "../../src/nn/frozen-bf16.js";
 import { Linear } from "../../src/nn/layers.js";
 import { addLora, mergeLora } from "../../src/nn/lora.js";
@@ -268,4 +269,18 @@ test("mergeLora on a base held in bfloat16: float32 weights computing what the a
   assert.equal(layer.adapter, null);
   assert.equal(layer.weightBf16, null);
   assert.ok(worstDiff(noGrad(() => layer.forward(x)).f32, want) <= 1e-5);
+});
+
+test("an output head held in bfloat16 with final_logits_bias (BART's) projects from its bits", () => {
+  const rng = new Rng(21);
+  const head = new Linear(IN, OUT, { rng, std: 0.3 }, false);
+  const bias = randomTensor([1, OUT], rng, 0.5);
+  const x = randomTensor([2, IN], rng);
+  const twin = new Linear(IN, OUT, { rng }, false);
+  twin.weight.f32.set(fromBf16(toBf16(head.weight.f32)));
+  head.weight.requiresGrad = false;
+  head.holdWeightBf16();
+  const got = noGrad(() => project(head, bias, x)).f32;
+  const want = noGrad(() => project(twin, bias, x)).f32;
+  assert.ok(worstDiff(got, want) <= 1e-5);
 });
