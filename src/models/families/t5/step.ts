@@ -85,7 +85,7 @@ export class T5Step implements DecodingStep {
     if (model.outputScale !== 1) for (let i = 0; i < R * D; i++) hidden[i] *= model.outputScale;
     const logits = view.logits;
     logits.fill(0);
-    productInto(hidden, model.lm_head.weight.f32, logits, R, model.config.vocab_size, D, bf16);
+    productInto(hidden, model.lm_head.weightData, logits, R, model.config.vocab_size, D, bf16);
     return logits;
   }
 }
