@@ -13,6 +13,8 @@ export interface TorchInfo {
   threads: number;
   interop_threads?: number;
   blas: string | null;
+  /** The BLAS libraries mapped at run time, for builds that load one (Debian's "generic"). */
+  blas_library?: string[] | null;
   mkl: boolean;
   mkldnn: boolean;
   mkldnn_version: string | null;
@@ -282,8 +284,13 @@ const formatRatio = (x: number | null) => (x === null ? "-" : `${x.toFixed(2)}x`
 export function describePeer(result: CompareResult): string {
   const t = result.peer?.torch;
   if (!result.peer || !t) return `no PyTorch peer (${result.peer_missing ?? "not run"})`;
+  // Debian's build says "generic" and loads whichever libblas.so.3 is installed: name it.
+  const lib = t.blas_library
+    ?.map((p) => p.split("/").pop() as string)
+    .find((n) => /openblas|blis|atlas|mkl/i.test(n));
+  const blas = t.blas === "mkl" ? "MKL" : t.blas === "open" ? "OpenBLAS" : t.blas;
   const parts = [
-    t.blas ? (t.blas === "mkl" ? "MKL" : t.blas === "open" ? "OpenBLAS" : t.blas) : null,
+    blas ? `${blas}${lib ? ` (${lib})` : t.blas_library ? " (reference BLAS)" : ""}` : null,
     t.mkldnn ? `oneDNN${t.mkldnn_version ? ` ${t.mkldnn_version}` : ""}` : null,
     t.cpu_capability,
     `${t.threads} thread${t.threads === 1 ? "" : "s"}`,

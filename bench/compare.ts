@@ -134,11 +134,14 @@ interface Peer {
 const venv = join(homedir(), ".cache", "hf-oracle-venv", "bin", "python");
 const infoScript = join(root, "bench", "pytorch", "torch_info.py");
 
-/** The environment a build wants: OpenBLAS unpinned and on every core; MKL/OpenMP as it is. */
+/**
+ * The environment a build wants: the MKL/OpenMP wheels as they are (one thread per core); a build
+ * on an outside BLAS (Debian's "generic", OpenBLAS) with one PyTorch thread and OpenBLAS on every
+ * core, its fastest setting.
+ */
 function peerEnv(torch: TorchInfo): { env: Record<string, string>; threads: number | null } {
-  if (torch.blas !== null && /open/i.test(torch.blas))
-    return { env: { OPENBLAS_NUM_THREADS: String(availableParallelism()) }, threads: 1 };
-  return { env: {}, threads: null };
+  if (torch.blas === "mkl") return { env: {}, threads: null };
+  return { env: { OPENBLAS_NUM_THREADS: String(availableParallelism()) }, threads: 1 };
 }
 
 function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {

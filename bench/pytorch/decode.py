@@ -16,10 +16,10 @@ index_select. Exactly 32 new tokens each; one warm-up run, then the median of 5,
 
 Attention is torch.nn.functional.scaled_dot_product_attention where the build has it (2.x), an
 explicit softmax of the scores otherwise (1.13). Threads: the build's own default unless
---threads says (Debian's 1.13 is fastest with one; bench/compare.ts sets it). --bf16 decodes
-under torch.autocast("cpu", dtype=torch.bfloat16): the products take bfloat16 operands (oneDNN
-in the wheels), the caches and the log-softmax stay float32; the peer of `maskwise bench decode
---bf16`.
+--threads says (Debian's 1.13 is fastest with one; bench/compare.ts sets it). --bf16 runs the
+decoding steps under torch.autocast("cpu", dtype=torch.bfloat16): the decoder's products take
+bfloat16 operands (oneDNN in the wheels); the encoder, the cross-attention keys and values, the
+caches and the log-softmax stay float32, as in `maskwise bench decode --bf16`, its peer.
 """
 import argparse, json, math, statistics, time
 import torch
@@ -77,15 +77,18 @@ class Decoder:
     def __init__(self, model, src):
         self.m = model
         core = model.core
-        x = model.src_emb(src) * math.sqrt(D) + model.pe[: src.shape[1]]
-        memory = core.encoder(x)  # the encoder's final norm included
         self.layers = core.decoder.layers
         self.cross = []  # per layer: keys, values [1, H, S, Dh]
-        for layer in self.layers:
-            w, b = layer.multihead_attn.in_proj_weight, layer.multihead_attn.in_proj_bias
-            k = Fn.linear(memory, w[D:2 * D], b[D:2 * D])
-            v = Fn.linear(memory, w[2 * D:], b[2 * D:])
-            self.cross.append((heads(k), heads(v)))
+        # The source side in float32 under --bf16 too, as maskwise's --bf16 keeps it (and
+        # 1.13's fused encoder layer fails under autocast).
+        with torch.autocast("cpu", enabled=False):
+            x = model.src_emb(src) * math.sqrt(D) + model.pe[: src.shape[1]]
+            memory = core.encoder(x)  # the encoder's final norm included
+            for layer in self.layers:
+                w, b = layer.multihead_attn.in_proj_weight, layer.multihead_attn.in_proj_bias
+                k = Fn.linear(memory, w[D:2 * D], b[D:2 * D])
+                v = Fn.linear(memory, w[2 * D:], b[2 * D:])
+                self.cross.append((heads(k), heads(v)))
         self.rows = 1
         self.t = 0
         self.k = [torch.zeros(1, H, NEW, DH) for _ in self.layers]

@@ -35,6 +35,24 @@ def mha_uses_sdpa():
         return None
 
 
+def blas_library(blas):
+    """The BLAS shared libraries this process has mapped after a product has run, for builds that
+    link one at run time: Debian's says BLAS_INFO=generic and takes whichever libblas.so.3 the
+    alternatives system points at (OpenBLAS's pthread build, or the slow reference BLAS when no
+    other is installed). The wheels link MKL into libtorch_cpu (numpy's own OpenBLAS, mapped
+    beside it, is not torch's)."""
+    if blas == "mkl":
+        return None
+    torch.mm(torch.ones(2, 2), torch.ones(2, 2))
+    try:
+        with open("/proc/self/maps") as maps:
+            paths = {line.split()[-1] for line in maps if "blas" in line.lower() or "mkl" in line}
+    except OSError:
+        return None
+    real = sorted({os.path.realpath(p) for p in paths if p.startswith("/") and "numpy" not in p})
+    return real or None
+
+
 def torch_info():
     config = torch.__config__.show()
     blas = re.search(r"BLAS_INFO=(\w+)", config)
@@ -48,6 +66,7 @@ def torch_info():
         "threads": torch.get_num_threads(),
         "interop_threads": torch.get_num_interop_threads(),
         "blas": blas.group(1) if blas else None,
+        "blas_library": blas_library(blas.group(1) if blas else None),
         "mkl": torch.backends.mkl.is_available(),
         "mkldnn": torch.backends.mkldnn.is_available(),
         "mkldnn_version": dnnl.group(1) if dnnl else None,

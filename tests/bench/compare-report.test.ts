@@ -7,6 +7,7 @@ import {
   type CompareResult,
   decodeFigures,
   describeCpu,
+  describePeer,
   type Figures,
   formatFigure,
   marianFigures,
@@ -212,4 +213,38 @@ test("a run without a peer says why, and a quick run says it is no figure", () =
     describeCpu({ ...result.machine, flags: {} }),
     "Test CPU 9000; none of the recorded flags",
   );
+});
+
+test("Debian's generic build names the BLAS it loaded, with OpenBLAS's threads", () => {
+  const result = canned({}, 1);
+  result.peer = {
+    python: "/usr/bin/python3",
+    source: "debian",
+    env: { OPENBLAS_NUM_THREADS: "2" },
+    torch: {
+      version: "1.13.0a0",
+      python: "/usr/bin/python3",
+      threads: 1,
+      blas: "generic",
+      blas_library: [
+        "/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3",
+        "/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblasp-r0.3.21.so",
+      ],
+      mkl: false,
+      mkldnn: true,
+      mkldnn_version: "2.6.3",
+      cpu_capability: null,
+      sdpa: false,
+      mha_uses_sdpa: false,
+      env: { OPENBLAS_NUM_THREADS: "2" },
+    },
+  };
+  assert.equal(
+    describePeer(result),
+    "PyTorch 1.13.0a0 (debian: generic (libopenblasp-r0.3.21.so), oneDNN 2.6.3, 1 thread, OpenBLAS 2 threads)",
+  );
+  // The reference BLAS (no optimised library among those loaded) is said as such.
+  if (result.peer.torch)
+    result.peer.torch.blas_library = ["/usr/lib/x86_64-linux-gnu/blas/libblas.so.3"];
+  assert.match(describePeer(result), /generic \(reference BLAS\)/);
 });
