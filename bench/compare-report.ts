@@ -334,5 +334,10 @@ export function markdownTable(result: CompareResult): string {
       `| ${r.label} | ${r.unit} | ${formatFigure(r.maskwise)} | ${formatFigure(r.peer)} | ${formatRatio(r.ratio)} | ${range} |`,
     );
   }
+  // Runs that gave no figure, so that a missing row or a thin median is explained.
+  const failed = Object.entries(result.measures).flatMap(([name, m]) =>
+    m.errors.map((e) => `- ${name}, ${e}`),
+  );
+  if (failed.length > 0) lines.push("", "Runs without a figure:", "", ...failed);
   return `${lines.join("\n")}\n`;
 }

@@ -209,6 +209,19 @@ test("a run without a peer says why, and a quick run says it is no figure", () =
   assert.match(md, /no PyTorch peer \(\/usr\/bin\/python3: No module named 'torch'\)/);
   assert.match(md, /--quick: fewer runs, a smoke test, not figures/);
   assert.match(md, /\| decode greedy float32 \| tok\/s \| 900 \| - \| - \| - \|/);
+  assert.doesNotMatch(md, /Runs without a figure/);
+  result.measures["marian-size"] = {
+    command: ["marian-size"],
+    rounds: [null],
+    errors: ["round 1: bench/marian-size.ts is absent"],
+  };
+  const withFailure = markdownTable(result);
+  assert.match(
+    withFailure,
+    /Runs without a figure:\n\n- marian-size, round 1: bench\/marian-size\.ts is absent\n$/,
+  );
+  // A measure with no figure in any round adds no row.
+  assert.doesNotMatch(withFailure, /Marian-size greedy/);
   assert.equal(
     describeCpu({ ...result.machine, flags: {} }),
     "Test CPU 9000; none of the recorded flags",
