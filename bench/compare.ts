@@ -27,9 +27,9 @@
 // (its figures are not worth quoting). --only: the measures whose names contain one of the
 // substrings (names as in the JSON, e.g. "decode" or "maskwise matmul").
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, homedir, loadavg } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import {
   type CompareResult,
   CPU_FLAGS,
@@ -265,7 +265,7 @@ function measures(peer: Peer | null): MeasureDef[] {
 /** Runs one measure once: its figures (and the torch it ran on), or the reason it gave none. */
 function runOnce(def: MeasureDef): { figures: Figures; torch?: TorchInfo } | string {
   if (def.name === "marian-size" && !existsSync(def.argv[3]))
-    return `${def.argv[3]} is absent (it comes with bench/marian-size.ts)`;
+    return `${def.argv[3]} is absent: run without --marian, or on a checkout that has it`;
   const r = spawnSync(def.argv[0], def.argv.slice(1), {
     cwd: root,
     env: def.env,
@@ -289,6 +289,7 @@ function runOnce(def: MeasureDef): { figures: Figures; torch?: TorchInfo } | str
 }
 
 function save(result: CompareResult): void {
+  mkdirSync(dirname(prefix), { recursive: true });
   for (const [path, text] of [
     [jsonPath, `${JSON.stringify(result, null, 2)}\n`],
     [mdPath, markdownTable(result)],
