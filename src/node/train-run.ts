@@ -14,6 +14,11 @@ import type { Trainer, TrainerOptions } from "../train/trainer.js";
 import { MaskwiseError } from "../util/errors.js";
 import { numberFlag } from "../util/flags.js";
 import { readJson, readText } from "./files.js";
+import {
+  isTransformersDir,
+  type PretrainedRunTokenizer,
+  pretrainedRunTokenizer,
+} from "./pretrained-run-tokenizer.js";
 import { DirectoryStore } from "./run-store.js";
 import {
   checkModelTokenizer,
@@ -21,6 +26,7 @@ import {
   initFrom,
   loadTokenizer,
   modelConfigFor,
+  type TokenVocabulary,
 } from "./training-setup.js";
 
 /** The flags of every training command (node:util parseArgs options). */
@@ -342,6 +348,23 @@ export function runTokenizer(
   };
 }
 
+/**
+ * The tokenizer of a run on a transformers model directory (--init-from one, or resuming a run
+ * that started from one): that directory's own files (or --tokenizer where it ships none), read
+ * as transformers reads them, Marian's two SentencePiece models included. Null for every other
+ * run, whose tokenizer `runTokenizer` finds.
+ */
+export function runPretrainedTokenizer(run: RunDir, v: Flags): PretrainedRunTokenizer | null {
+  const init = v["init-from"] as string | undefined;
+  const dir = run.resume ? run.lastDir : init;
+  if (dir === undefined || !isTransformersDir(dir)) return null;
+  return pretrainedRunTokenizer(
+    dir,
+    run.resume ? undefined : (v.tokenizer as string | undefined),
+    run.resume ? "--resume" : "--init-from",
+  );
+}
+
 /** The largest vocabulary a trained tokenizer may ask for (the largest common ones are ~256k). */
 const MAX_VOCAB = 1_000_000;
 
@@ -373,7 +396,7 @@ export function runFamily(
 export function runModel(
   run: RunDir,
   v: Flags,
-  tok: Tokenizer,
+  tok: TokenVocabulary,
   family: ModelFamily,
   seed: number,
 ): TrainableModel {

@@ -3,6 +3,7 @@
 // `maskwise train`. The objective decides the model kind (src/train/pretraining.ts); the noise of
 // each example is drawn anew every epoch from (seed, epoch, line), so --resume stays exact.
 
+import { pretrainedCheckpointHooks } from "../../node/pretrained-run-tokenizer.js";
 import { readTextLines } from "../../node/task-data.js";
 import {
   dataFlagsToSave,
@@ -18,24 +19,27 @@ import {
   runFamily,
   runFlagsHelp,
   runModel,
+  runPretrainedTokenizer,
   runSeed,
   runToEnd,
   runTokenizer,
   trainerOptions,
 } from "../../node/train-run.js";
 import { tokenizerCheckpointHooks } from "../../node/training-setup.js";
-import { sentinelTokens } from "../../tokenizer/index.js";
+import { sentinelTokens, type Tokenizer } from "../../tokenizer/index.js";
 import {
   DEFAULT_RATE,
   holdOut,
   linePieces,
   OBJECTIVES,
   type ObjectiveName,
+  pretrainedVocabulary,
   pretrainingData,
   pretrainingObjective,
   sentinelsNeeded,
 } from "../../train/pretraining.js";
 import { Trainer } from "../../train/trainer.js";
+import { pretrainedCodec } from "../../train/translate.js";
 import { MaskwiseError } from "../../util/errors.js";
 import { type Command, parseFlags } from "../command.js";
 import { metricsLog, progress, progressBar, progressDone } from "../timing.js";
@@ -157,19 +161,35 @@ export const command: Command = {
         : numFlag(NAME, flags, "mask-rate", DEFAULT_RATE[objectiveName]);
     const wholeWord = v["whole-word"] === true || (!("whole-word" in v) && was.wholeWord === true);
     const sentinels = objectiveName === "span" ? sentinelTokens(sentinelsNeeded(maxLen, rate)) : [];
-    const { tokenizer: tok, trained } = runTokenizer(run, flags, () => trainLines, sentinels);
-    if (trained) progress("pretrain: learned a BPE tokenizer on the training text");
+    // A transformers directory brings its own tokenizer (BERT's [MASK], T5's sentinels);
+    // otherwise the run's is given, inherited or trained here.
+    const pretrained = runPretrainedTokenizer(run, flags);
+    const own = pretrained ? null : runTokenizer(run, flags, () => trainLines, sentinels);
+    if (own?.trained) progress("pretrain: learned a BPE tokenizer on the training text");
+    const vocabulary = pretrained
+      ? pretrained.tokenizer
+      : (own as { tokenizer: Tokenizer }).tokenizer;
     const family = runFamily(
       run,
       flags,
       { objective: objectiveName },
       "maskwise pretrain --objective",
     );
-    const model = runModel(run, flags, tok, family, seed);
-    const { objective, fixed } = pretrainingObjective(objectiveName, tok, {
-      rate,
-      wholeWord,
-    });
+    const model = runModel(run, flags, vocabulary, family, seed);
+    const roles = pretrained ? pretrainedVocabulary(pretrained.tokenizer) : null;
+    // A pretrained tokenizer's lines carry its own special tokens ([CLS] before a BERT line) less
+    // the final eos ([SEP], </s>), which the objectives append, as maskwise's own lines do.
+    const tok = pretrained
+      ? pretrainedCodec(pretrained.tokenizer, roles?.tokenToId(roles.roles?.eos ?? "</s>") ?? -1)
+      : (own as { tokenizer: Tokenizer }).tokenizer;
+    const { objective, fixed } = pretrainingObjective(
+      objectiveName,
+      roles ?? (own as { tokenizer: Tokenizer }).tokenizer,
+      {
+        rate,
+        wholeWord,
+      },
+    );
     const options = trainerOptions(run, flags, seed, {
       labelSmoothing: 0,
       data: {
@@ -186,12 +206,12 @@ export const command: Command = {
       { objective, fixed },
       seed,
     );
+    const from = run.resume ? run.lastDir : (flags["init-from"] as string | undefined);
     const stop = interruptFlag();
     const trainer = new Trainer(model, data, options, run.store, {
-      ...tokenizerCheckpointHooks(
-        tok,
-        run.resume ? run.lastDir : (flags["init-from"] as string | undefined),
-      ),
+      ...(pretrained
+        ? pretrainedCheckpointHooks(pretrained, from)
+        : tokenizerCheckpointHooks((own as { tokenizer: Tokenizer }).tokenizer, from)),
       shouldStop: stop.stopped,
       removeCheckpoint: removeCheckpoint(run),
       onMetrics: metricsLog(`pretrain ${objectiveName}`),

@@ -4,6 +4,7 @@
 // (the registry's first family that trains on it: an encoder-decoder by default, a decoder-only
 // model for lm) or --arch; examples and validation metrics come from src/train/text-tasks.ts.
 import { familyOf } from "../../models/registry.js";
+import { pretrainedCheckpointHooks } from "../../node/pretrained-run-tokenizer.js";
 import { readTaskPairs, taskFields } from "../../node/task-data.js";
 import {
   dataFlagsToSave,
@@ -18,12 +19,14 @@ import {
   runFamily,
   runFlagsHelp,
   runModel,
+  runPretrainedTokenizer,
   runSeed,
   runToEnd,
   runTokenizer,
   trainerOptions,
 } from "../../node/train-run.js";
 import { readPairs, tokenizerCheckpointHooks } from "../../node/training-setup.js";
+import type { Tokenizer } from "../../tokenizer/index.js";
 import type { DecoderMask } from "../../train/tasks.js";
 import {
   TASK_FIELDS,
@@ -33,6 +36,7 @@ import {
   textExamples,
 } from "../../train/text-tasks.js";
 import { Trainer } from "../../train/trainer.js";
+import { pretrainedCodec, type TextCodec } from "../../train/translate.js";
 import { MaskwiseError } from "../../util/errors.js";
 import { type Command, parseFlags } from "../command.js";
 import { metricsLog, progress, progressBar, progressDone } from "../timing.js";
@@ -165,13 +169,25 @@ export const command: Command = {
     }
     progress(`train: ${train.length} training examples, ${valid.length} validation examples`);
 
-    const { tokenizer: tok, trained } = runTokenizer(run, flags, () =>
-      train.flatMap(([s, t]) => (t === null ? [s] : [s, t])),
-    );
-    if (trained) progress("train: learned a BPE tokenizer on the training text");
+    // A transformers directory brings its own tokenizer (Marian's: source and target sides);
+    // otherwise the run's is given, inherited or trained here.
+    const pretrained = runPretrainedTokenizer(run, flags);
+    const own = pretrained
+      ? null
+      : runTokenizer(run, flags, () => train.flatMap(([s, t]) => (t === null ? [s] : [s, t])));
+    if (own?.trained) progress("train: learned a BPE tokenizer on the training text");
     const family = runFamily(run, flags, { task }, "maskwise train --arch");
-    const model = runModel(run, flags, tok, family, seed);
+    const model = runModel(
+      run,
+      flags,
+      pretrained ? pretrained.tokenizer : (own as { tokenizer: Tokenizer }).tokenizer,
+      family,
+      seed,
+    );
     const cfg = model.config;
+    const tok: TextCodec = pretrained
+      ? pretrainedCodec(pretrained.tokenizer, cfg.eos_token_id)
+      : (own as { tokenizer: Tokenizer }).tokenizer;
     // A resumed run is the family its checkpoint says.
     const structure = familyOf(cfg).structure;
     const options = trainerOptions(run, flags, seed, {
@@ -203,11 +219,11 @@ export const command: Command = {
     });
 
     const stop = interruptFlag();
+    const from = run.resume ? run.lastDir : (flags["init-from"] as string | undefined);
     const trainer = new Trainer(model, { train: trainEx, valid: validEx }, options, run.store, {
-      ...tokenizerCheckpointHooks(
-        tok,
-        run.resume ? run.lastDir : (flags["init-from"] as string | undefined),
-      ),
+      ...(pretrained
+        ? pretrainedCheckpointHooks(pretrained, from)
+        : tokenizerCheckpointHooks((own as { tokenizer: Tokenizer }).tokenizer, from)),
       shouldStop: stop.stopped,
       removeCheckpoint: removeCheckpoint(run),
       onMetrics: metricsLog("train"),

@@ -1,0 +1,63 @@
+// `pretrain --init-from` a transformers directory uses that directory's tokenizer files: a BERT
+// model (random weights, the vocabulary of ../shared/ref/tokenizers/bert_wordpiece_chinese) masks
+// with its own [MASK], ends lines with [SEP], pads with [PAD]; the checkpoints carry the files
+// byte for byte; another tokenizer given with --tokenizer is refused.
+import assert from "node:assert/strict";
+import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { buildModel, resolveModelConfig } from "../../src/models/registry.js";
+import { saveModel } from "../../src/node/model-dir.js";
+import { loadModelTokenizer } from "../../src/node/tokenizer-files.js";
+import { pretrainedVocabulary, specialIds } from "../../src/train/pretraining.js";
+import { HF_REF } from "../helpers/hf-ref.js";
+import { TINY_LINES } from "../helpers/tiny-model.js";
+import { maskwise } from "../helpers/tiny-run.js";
+import { tempDir } from "../helpers/tmp.js";
+
+const TOKENIZERS = join(HF_REF, "..", "tokenizers");
+const BERT_TOK = join(TOKENIZERS, "bert_wordpiece_chinese");
+const FILES = ["tokenizer.json", "tokenizer_config.json", "vocab.txt"];
+
+/** The bert reference case's sizes with the reference tokenizer's 4,000 ids, its files beside. */
+function bertDir(): string {
+  const dir = tempDir("bert-own-tok");
+  const raw = JSON.parse(readFileSync(join(HF_REF, "bert", "config.json"), "utf8"));
+  saveModel(dir, buildModel(resolveModelConfig({ ...raw, vocab_size: 4000 }, "config.json"), 2));
+  for (const f of FILES) copyFileSync(join(BERT_TOK, f), join(dir, f));
+  return dir;
+}
+
+test("a BERT tokenizer's roles come from tokenizer_config.json: [MASK], [SEP], [PAD]", () => {
+  const tok = loadModelTokenizer(BERT_TOK);
+  const ids = specialIds(pretrainedVocabulary(tok), "mlm");
+  assert.deepEqual(
+    [ids.mask, ids.eos, ids.pad],
+    ["[MASK]", "[SEP]", "[PAD]"].map((t) => tok.tokenToId(t)),
+  );
+  // [CLS] and [UNK] are never masked either.
+  for (const t of ["[CLS]", "[UNK]"]) assert.ok(ids.special.has(tok.tokenToId(t) as number), t);
+});
+
+test("pretrain --init-from a BERT directory trains with its own tokenizer and carries it", () => {
+  const dir = bertDir();
+  const text = join(tempDir("bert-own-text"), "text.txt");
+  writeFileSync(text, `${[...TINY_LINES, ...TINY_LINES].join("\n")}\n`);
+  const out = join(tempDir("bert-own-run"), "run");
+  const common = ["pretrain", "--objective", "mlm", "--train", text, "--valid", text];
+  const r = maskwise([...common, "--init-from", dir, "--out", out, "--max-steps", "2"]);
+  assert.equal(r.status, 0, r.stderr);
+  const last = join(out, "checkpoints", "last");
+  for (const f of FILES)
+    assert.ok(readFileSync(join(last, f)).equals(readFileSync(join(BERT_TOK, f))), f);
+  assert.equal(JSON.parse(readFileSync(join(last, "config.json"), "utf8")).model_type, "bert");
+
+  const other = join(TOKENIZERS, "gpt2_bytelevel", "tokenizer.json");
+  const out2 = join(tempDir("bert-own-run2"), "run");
+  const refused = maskwise([...common, "--init-from", dir, "--tokenizer", other, "--out", out2]);
+  assert.equal(refused.status, 2, refused.stderr);
+  assert.match(
+    refused.stderr,
+    /^maskwise: the tokenizer .* differs from the one in .*drop --tokenizer/,
+  );
+});
