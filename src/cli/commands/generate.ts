@@ -7,11 +7,17 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { beamSearch } from "../../decode/beam.js";
+import { generationOptions } from "../../decode/generation-config.js";
 import { greedy } from "../../decode/greedy.js";
 import { sample } from "../../decode/sampling.js";
 import type { Hypothesis } from "../../decode/types.js";
+import type { ModelConfig } from "../../models/config.js";
+import { familyOf } from "../../models/registry.js";
 import { readText } from "../../node/files.js";
+import { readGenerationConfig } from "../../node/generation-config.js";
 import { loadDecoderOnly } from "../../node/model-dir.js";
+import { hasTokenizerFiles } from "../../node/pretrained-run-tokenizer.js";
+import { loadModelTokenizer } from "../../node/tokenizer-files.js";
 import { checkModelTokenizer, loadTokenizer } from "../../node/training-setup.js";
 import { promptDecoder, trainedMask, trainedOnPairs } from "../../train/generate.js";
 import type { DecoderMask } from "../../train/tasks.js";
@@ -20,11 +26,21 @@ import { type Command, numberFlag, parseFlags } from "../command.js";
 
 const NAME = "generate";
 const HELP = `Usage: maskwise generate --model DIR [--max-new-tokens N] [--beam K] [--mask prefix|causal]
-                         [--sample --temperature T --top-k K --top-p P --seed S]
+                         [--sample --temperature T --top-k K --top-p P --seed S] [--ids]
 
 Reads prompts from standard input, one a line, and writes each continuation as one line. DIR is
-a decoder-only model directory (config.json with maskwise_arch "decoder-only", model.safetensors,
-tokenizer.json). Decoding is greedy unless --beam K (> 1) or --sample is given.
+a decoder-only model directory: maskwise's (config.json with maskwise_arch "decoder-only",
+model.safetensors, tokenizer.json) or a transformers one (GPT-2). Decoding is greedy unless
+--beam K (> 1) or --sample is given.
+
+--ids: each prompt line is token ids separated by spaces, taken as they are (nothing added), and
+each output line is the generated ids (the eos that ended a row included); no tokenizer is read.
+
+A transformers directory (no trainer_state.json) is prompted as transformers' generate is: the
+prompt is what its tokenizer gives with its own special tokens (GPT-2 adds none, so no <s> is
+put before it), and its generation_config.json sets the defaults: eos_token_id,
+bos_token_id (the prompt of an empty line), max_new_tokens, or max_length (prompt included),
+num_beams, no_repeat_ngram_size, bad_words_ids and forced_eos_token_id. Flags override them.
 
 --mask causal: each prompt is read causally. --mask prefix: each prompt is read
 bidirectionally, as a prefix LM trained on source/target pairs (maskwise train --task lm
@@ -35,7 +51,7 @@ source/target pairs (as training built "<s> source </s> target </s>"), "<s> prom
 --temperature T (above 0), --top-k K and --top-p P (above 0, at most 1) shape --sample and are
 refused without it; --sample and --beam K > 1 exclude each other.
 
-Defaults: --max-new-tokens 64, --temperature 1, --top-k 0 (all), --top-p 1, --seed 0,
+Defaults: --max-new-tokens 64 (fewer where the model's positions end sooner), --temperature 1, --top-k 0 (all), --top-p 1, --seed 0,
 --batch-size 16.`;
 
 /**
@@ -57,6 +73,55 @@ function modelTraining(dir: string): { mask: DecoderMask; pairs: boolean } {
   }
 }
 
+interface PromptCodec {
+  encode(text: string): number[];
+  decode(ids: readonly number[], options: { skipSpecialTokens?: boolean }): string;
+}
+
+/**
+ * The model directory's tokenizer for prompts: a transformers directory's own files, encoding
+ * with its special tokens (as transformers' tokenizer(text)); maskwise's tokenizer.json, checked
+ * against the weights it was trained with, otherwise.
+ */
+function promptCodec(dir: string, cfg: ModelConfig, asTransformers: boolean): PromptCodec {
+  if (familyOf(cfg).source === "transformers" && hasTokenizerFiles(dir)) {
+    const tok = loadModelTokenizer(dir);
+    return {
+      encode: (text) =>
+        asTransformers
+          ? tok.encode(text, { addSpecialTokens: true }).ids
+          : tok.encode(text, { addSpecialTokens: false }).ids,
+      decode: (ids, o) => tok.decode(ids, o),
+    };
+  }
+  const tok = loadTokenizer(join(dir, "tokenizer.json"));
+  checkModelTokenizer(dir, tok, join(dir, "tokenizer.json"), cfg.vocab_size);
+  return tok;
+}
+
+/** A prompt line of --ids: token ids below the vocabulary size, separated by spaces. */
+function idsLine(line: string, vocabSize: number): number[] {
+  const parts = line
+    .trim()
+    .split(/\s+/)
+    .filter((x) => x !== "");
+  const ids = parts.map(Number);
+  const bad = ids.findIndex((id) => !Number.isInteger(id) || id < 0 || id >= vocabSize);
+  if (parts.length === 0 || bad >= 0) {
+    throw new MaskwiseError(
+      parts.length === 0
+        ? "an empty prompt line"
+        : `'${parts[bad]}' is not a token id below the vocabulary size ${vocabSize}`,
+      {
+        code: "E_INPUT",
+        where: `maskwise ${NAME} --ids (stdin)`,
+        hint: "give each prompt as token ids separated by spaces, at least one a line",
+      },
+    );
+  }
+  return ids;
+}
+
 export const command: Command = {
   path: ["generate"],
   summary: "continue stdin prompts with a decoder-only model",
@@ -73,6 +138,7 @@ export const command: Command = {
       seed: { type: "string" },
       "batch-size": { type: "string" },
       mask: { type: "string" },
+      ids: { type: "boolean" },
     });
     if (!v.model)
       throw new MaskwiseError("--model is required", {
@@ -92,14 +158,29 @@ export const command: Command = {
     // under either mask; a prefix LM's prefix always ends with </s>.
     const endWithEos = mask === "prefix" || trained.pairs;
     const model = loadDecoderOnly(v.model);
-    const tok = loadTokenizer(join(v.model, "tokenizer.json"));
-    checkModelTokenizer(v.model, tok, join(v.model, "tokenizer.json"), model.config.vocab_size);
     const cfg = model.config;
-    const maxNew = numberFlag(NAME, "max-new-tokens", v["max-new-tokens"], 64, {
+    // A transformers directory that no maskwise run wrote is prompted as transformers does.
+    const asTransformers =
+      familyOf(cfg).source === "transformers" && !existsSync(join(v.model, "trainer_state.json"));
+    const generation = (asTransformers ? readGenerationConfig(v.model) : null) ?? {};
+    const tok = v.ids ? null : promptCodec(v.model, cfg, asTransformers);
+    const flagNew =
+      v["max-new-tokens"] === undefined
+        ? undefined
+        : numberFlag(NAME, "max-new-tokens", v["max-new-tokens"], 64, { min: 1, integer: true });
+    // New tokens for a batch whose prompts are P long (left-padded): the flag, max_new_tokens,
+    // max_length less P (transformers counts the prompt in it), or 64 within the model's
+    // positions.
+    const maxNewFor = (P: number) =>
+      flagNew ??
+      generation.maxNewTokens ??
+      (generation.maxLength !== undefined
+        ? Math.max(1, generation.maxLength - P)
+        : Math.max(1, Math.min(64, cfg.max_position_embeddings - P)));
+    const beam = numberFlag(NAME, "beam", v.beam, generation.numBeams ?? 1, {
       min: 1,
       integer: true,
     });
-    const beam = numberFlag(NAME, "beam", v.beam, 1, { min: 1, integer: true });
     const batchSize = numberFlag(NAME, "batch-size", v["batch-size"], 16, {
       min: 1,
       integer: true,
@@ -142,13 +223,19 @@ export const command: Command = {
         hint: "the share of probability mass sampled from, e.g. 0.9; 1 keeps every token",
       });
     }
-    const gen = { startToken: cfg.bos_token_id, eosToken: cfg.eos_token_id, maxLength: maxNew };
+    const bos = generation.bosTokenId ?? cfg.bos_token_id;
+    const eos = generation.eosTokenId ?? cfg.eos_token_id;
+    const prompt = (l: string): number[] => {
+      if (v.ids) return idsLine(l, cfg.vocab_size);
+      const ids = (tok as PromptCodec).encode(l);
+      // transformers' generate starts an empty prompt from bos.
+      if (asTransformers) return ids.length > 0 ? ids : [bos];
+      return endWithEos ? [bos, ...ids, eos] : [bos, ...ids];
+    };
     const flush = (lines: string[]) => {
-      const prompts = lines.map((l) =>
-        endWithEos
-          ? [cfg.bos_token_id, ...tok.encode(l), cfg.eos_token_id]
-          : [cfg.bos_token_id, ...tok.encode(l)],
-      );
+      const prompts = lines.map(prompt);
+      const P = Math.max(...prompts.map((p) => p.length));
+      const gen = generationOptions(generation, { startToken: bos, eosToken: eos }, maxNewFor(P));
       const decoder = promptDecoder(model, prompts, mask);
       const hyps: Hypothesis[] =
         beam > 1
@@ -157,12 +244,14 @@ export const command: Command = {
             ? sample(decoder, { ...gen, ...sampling })
             : greedy(decoder, gen);
       const out = hyps.map((h) =>
-        tok
-          .decode(
-            h.tokens.filter((t) => t !== cfg.eos_token_id),
-            { skipSpecialTokens: true },
-          )
-          .replace(/\n/g, " "),
+        tok === null
+          ? h.tokens.join(" ")
+          : tok
+              .decode(
+                h.tokens.filter((t) => t !== eos),
+                { skipSpecialTokens: true },
+              )
+              .replace(/\n/g, " "),
       );
       process.stdout.write(`${out.join("\n")}\n`);
     };
