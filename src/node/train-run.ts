@@ -14,6 +14,7 @@ import type { Trainer, TrainerOptions } from "../train/trainer.js";
 import { MaskwiseError } from "../util/errors.js";
 import { numberFlag } from "../util/flags.js";
 import { readJson, readText } from "./files.js";
+import { modelDirArg } from "./model-arg.js";
 import {
   isTransformersDir,
   type PretrainedRunTokenizer,
@@ -192,6 +193,8 @@ export function claimOut(command: string, out: string, overwrite: boolean): void
 
 export function openRun(command: string, v: Flags): RunDir {
   sameAsConfig(command, v);
+  // --init-from ORG/NAME: the model `maskwise hub get` put in the Hugging Face cache.
+  if (typeof v["init-from"] === "string") v["init-from"] = modelDirArg(v["init-from"]);
   required(command, v, ["out"]);
   const out = v.out as string;
   const lastDir = join(out, "checkpoints", "last");

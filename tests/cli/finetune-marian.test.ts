@@ -4,7 +4,7 @@
 // encodes them; the decoder starts from <pad>; the checkpoints carry the tokenizer files, so
 // `tokenizer encode`, `translate` and a resumed run read them back.
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { resolveModelConfig } from "../../src/models/registry.js";
@@ -119,4 +119,50 @@ test("a fine-tuned Marian checkpoint carries its tokenizer: encode, translate an
   const again = maskwise(["train", "--resume", "--out", out, "--max-steps", "4"]);
   assert.equal(again.status, 0, again.stderr);
   assert.equal(JSON.parse(again.stdout.trim().split("\n").pop() as string).step, 4);
+});
+
+test("--init-from and --model take a hub name that the Hugging Face cache holds", () => {
+  // The cache layout `maskwise hub get` writes: models--ORG--NAME/refs/main names the snapshot.
+  const cache = tempDir("marian-hub-cache");
+  const commit = "0123456789abcdef0123456789abcdef01234567";
+  const repo = join(cache, "models--acme--opus-mt-de-en");
+  const snapshot = join(repo, "snapshots", commit);
+  cpSync(opusLike(), snapshot, { recursive: true });
+  mkdirSync(join(repo, "refs"), { recursive: true });
+  writeFileSync(join(repo, "refs", "main"), commit);
+  const env = { HF_HUB_CACHE: cache, HF_HUB_OFFLINE: "1" };
+  const data = tempDir("marian-hub-data");
+  const src = join(data, "train.de");
+  const tgt = join(data, "train.en");
+  writeFileSync(src, `${PAIRS.map(([s]) => s.text).join("\n")}\n`);
+  writeFileSync(tgt, `${PAIRS.map(([, t]) => t.text).join("\n")}\n`);
+  const out = join(tempDir("marian-hub-run"), "run");
+  const pairs = ["--train-src", src, "--train-tgt", tgt, "--valid-src", src, "--valid-tgt", tgt];
+  const r = maskwise(
+    [
+      "train",
+      "--task",
+      "translation",
+      ...pairs,
+      "--init-from",
+      "acme/opus-mt-de-en",
+      "--out",
+      out,
+    ].concat(["--max-steps", "1", "--bleu-sample", "0"]),
+    undefined,
+    env,
+  );
+  assert.equal(r.status, 0, r.stderr);
+  const tr = maskwise(
+    ["translate", "--model", "acme/opus-mt-de-en", "--max-new-tokens", "3"],
+    `${PAIRS[0][0].text}\n`,
+    env,
+  );
+  assert.equal(tr.status, 0, tr.stderr);
+  const missing = maskwise(["translate", "--model", "acme/not-downloaded"], "x\n", env);
+  assert.equal(missing.status, 2);
+  assert.match(
+    missing.stderr,
+    /neither a folder nor in the Hugging Face cache.*maskwise hub get acme\/not-downloaded/,
+  );
 });

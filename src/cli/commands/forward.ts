@@ -5,6 +5,7 @@
 import { serializeSafetensors } from "../../io/safetensors.js";
 import { familyOf } from "../../models/registry.js";
 import { atomicWrite, readJson } from "../../node/files.js";
+import { modelDirArg } from "../../node/model-arg.js";
 import { loadModel } from "../../node/model-dir.js";
 import { noGrad } from "../../tensor/autograd.js";
 import { Tensor } from "../../tensor/tensor.js";
@@ -107,7 +108,7 @@ export const command: Command = {
       });
     }
     const batch = raw as Record<string, unknown>;
-    const model = loadModel(values.model as string);
+    const model = loadModel(modelDirArg(values.model as string));
     const family = familyOf(model.config);
     const fields = family.batchFields;
     const unknown = Object.keys(batch).filter((k) => !fields.includes(k));

@@ -15,6 +15,7 @@ import type { ModelConfig } from "../../models/config.js";
 import { familyOf } from "../../models/registry.js";
 import { readText } from "../../node/files.js";
 import { readGenerationConfig } from "../../node/generation-config.js";
+import { modelDirArg } from "../../node/model-arg.js";
 import { loadDecoderOnly } from "../../node/model-dir.js";
 import { hasTokenizerFiles } from "../../node/pretrained-run-tokenizer.js";
 import { loadModelTokenizer } from "../../node/tokenizer-files.js";
@@ -152,6 +153,8 @@ export const command: Command = {
         where: "maskwise generate --mask",
         hint: "prefix: prompts read bidirectionally (a prefix LM); causal: read causally",
       });
+    // A hub name (ORG/NAME) that `maskwise hub get` downloaded resolves through the cache.
+    v.model = modelDirArg(v.model);
     const trained = modelTraining(v.model);
     const mask: DecoderMask = (v.mask as DecoderMask | undefined) ?? trained.mask;
     // A model trained on pairs saw "<s> source </s> target </s>": its prompt is "<s> source </s>"

@@ -1,6 +1,7 @@
 // `maskwise serve`: the browser inspector and its JSON API (see ../shared/CLI.md and
 // src/node/server.ts).
 
+import { modelDirArg } from "../../node/model-arg.js";
 import { startServer } from "../../node/server.js";
 import { MaskwiseError } from "../../util/errors.js";
 import { type Command, numberFlag, parseFlags } from "../command.js";
@@ -38,6 +39,8 @@ export const command: Command = {
         hint: "pass a model directory, e.g. --model runs/en-de/checkpoints/best",
       });
     }
+    // A hub name (ORG/NAME) that `maskwise hub get` downloaded resolves through the cache.
+    values.model = modelDirArg(values.model);
     const port = numberFlag(cmd, "port", values.port, 7878, { min: 0, integer: true });
     if (port > 65535) {
       throw new MaskwiseError("--port must be at most 65535", {

@@ -8,6 +8,7 @@ import type { ModelConfig } from "../../models/config.js";
 import { decodingBf16Weights } from "../../models/incremental.js";
 import { familyOf } from "../../models/registry.js";
 import { readGenerationConfig } from "../../node/generation-config.js";
+import { modelDirArg } from "../../node/model-arg.js";
 import { loadEncoderDecoder } from "../../node/model-dir.js";
 import { loadModelTokenizer } from "../../node/tokenizer-files.js";
 import { checkModelTokenizer, loadTokenizer } from "../../node/training-setup.js";
@@ -83,6 +84,8 @@ export const command: Command = {
         hint: "pass a model directory, e.g. RUN/checkpoints/best",
       });
     }
+    // A hub name (ORG/NAME) that `maskwise hub get` downloaded resolves through the cache.
+    v.model = modelDirArg(v.model);
     const model = loadEncoderDecoder(v.model);
     const tok = modelCodec(v.model, model.config);
     // generation_config.json (transformers' directories) sets the defaults; flags override.
