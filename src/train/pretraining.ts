@@ -146,11 +146,12 @@ export function pretrainingObjective(
   const ids = specialIds(tok, name);
   if (name === "mlm") {
     // A piece that starts with the pre-tokenizer's word marker (metaspace ▁, byte-level Ġ) starts
-    // a word; the trailing eos is special and never masked.
+    // a word; WordPiece (BERT) marks the other way round, the pieces that continue one (##). The
+    // trailing eos is special and never masked.
+    const pieces = Array.from({ length: tok.vocabSize }, (_, id) => tok.idToToken(id) ?? "");
+    const wordPiece = pieces.some((p) => p.startsWith("##") && p.length > 2);
     const starts = options.wholeWord
-      ? Array.from({ length: tok.vocabSize }, (_, id) =>
-          /^[\u2581\u0120]/.test(tok.idToToken(id) ?? ""),
-        )
+      ? pieces.map((p) => (wordPiece ? !p.startsWith("##") : /^[\u2581\u0120]/.test(p)))
       : null;
     return {
       objective: (t, rng) =>

@@ -1,7 +1,8 @@
 // `pretrain --init-from` a transformers directory uses that directory's tokenizer files: a BERT
 // model (random weights, the vocabulary of ../shared/ref/tokenizers/bert_wordpiece_chinese) masks
 // with its own [MASK], ends lines with [SEP], pads with [PAD]; the checkpoints carry the files
-// byte for byte; another tokenizer given with --tokenizer is refused.
+// byte for byte; another tokenizer given with --tokenizer is refused. Whole-word masking follows
+// WordPiece's ## continuation pieces.
 import assert from "node:assert/strict";
 import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -9,7 +10,12 @@ import { test } from "node:test";
 import { buildModel, resolveModelConfig } from "../../src/models/registry.js";
 import { saveModel } from "../../src/node/model-dir.js";
 import { loadModelTokenizer } from "../../src/node/tokenizer-files.js";
-import { pretrainedVocabulary, specialIds } from "../../src/train/pretraining.js";
+import {
+  pretrainedVocabulary,
+  pretrainingObjective,
+  specialIds,
+} from "../../src/train/pretraining.js";
+import { Rng } from "../../src/util/rng.js";
 import { HF_REF } from "../helpers/hf-ref.js";
 import { TINY_LINES } from "../helpers/tiny-model.js";
 import { maskwise } from "../helpers/tiny-run.js";
@@ -60,4 +66,33 @@ test("pretrain --init-from a BERT directory trains with its own tokenizer and ca
     refused.stderr,
     /^maskwise: the tokenizer .* differs from the one in .*drop --tokenizer/,
   );
+});
+
+test("whole-word masking with WordPiece keeps a word's ## pieces together", () => {
+  const tok = loadModelTokenizer(BERT_TOK);
+  const vocab = pretrainedVocabulary(tok);
+  const { objective } = pretrainingObjective("mlm", vocab, { wholeWord: true, rate: 0.5 });
+  const enc = tok.encode("Donaudampfschifffahrt and Fernsehturm with Haushaltsgeld", {});
+  const pieces = enc.tokens;
+  assert.ok(
+    pieces.some((p) => p.startsWith("##")),
+    `some words have several pieces: ${pieces}`,
+  );
+  let masked = 0;
+  let independent = false;
+  const wordStarts = pieces.map((p, k) => (p.startsWith("##") ? -1 : k)).filter((k) => k >= 0);
+  for (let seed = 0; seed < 20; seed++) {
+    const ex = objective(enc.ids, new Rng(seed));
+    // Position k's word: the last piece at or before k that does not start with ##.
+    for (let k = 1; k < pieces.length; k++) {
+      if (!pieces[k].startsWith("##")) continue;
+      assert.equal(ex.labels[k] === -100, ex.labels[k - 1] === -100, `seed ${seed}, piece ${k}`);
+    }
+    masked += ex.labels.filter((l) => l !== -100).length;
+    const states = new Set(wordStarts.map((k) => ex.labels[k] === -100));
+    if (states.size === 2) independent = true;
+  }
+  assert.ok(masked > 0);
+  // Words are masked each on its own, not the line as one word.
+  assert.ok(independent, "some seed masks one word and leaves another");
 });
