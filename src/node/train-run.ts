@@ -84,7 +84,10 @@ export function runFlagsHelp(labelSmoothing: number): string {
   return `  --config PRESET|FILE   tiny, small (default) or base, or a config.json (--model is its
                          older spelling); with --init-from, default: that model's config
   --tokenizer FILE       a tokenizer.json; default: the --init-from model's, or a BPE trained
-                         on the training text
+                         on the training text. A transformers directory (--init-from) is
+                         trained with its own tokenizer files (tokenizer.json, a SentencePiece
+                         .model, or Marian's source.spm/target.spm + vocab.json: sources through
+                         the one, targets through the other), which every checkpoint carries
   --vocab-size N         vocabulary of a newly trained tokenizer (default 8000)
   --max-steps N          stop after N updates
   --max-epochs N         stop after N epochs (default 10 when no other limit is given)
@@ -109,7 +112,8 @@ export function runFlagsHelp(labelSmoothing: number): string {
   --patience N           stop after N evaluations without a better validation loss
   --max-len N            longest sequence in tokens (default 256)
   --seed S               default 1
-  --init-from DIR        start from the weights of a model directory: the same kind of model
+  --init-from DIR        start from the weights of a model directory (or ORG/NAME, a model
+                         'maskwise hub get' put in the Hugging Face cache): the same kind of model
                          loads everything; an encoder-only (mlm) model fills the encoder of an
                          encoder-decoder, the rest starts fresh
   --freeze LIST          keep parameter groups fixed (comma list of encoder, decoder,

@@ -23,7 +23,8 @@ const HELP = `Usage: maskwise translate --model DIR [--beam K] [--max-len-a A --
 
 Reads source sentences from standard input, one a line, and writes translations to standard
 output, one a line, in order. DIR is a model directory (config.json, model.safetensors,
-tokenizer.json), e.g. RUN/checkpoints/best. Output length is at most A * source length + B
+tokenizer.json), e.g. RUN/checkpoints/best, or ORG/NAME, a model 'maskwise hub get' put in the
+Hugging Face cache. Output length is at most A * source length + B
 (default 1.2 and 10), or --max-new-tokens N (as generate). --beam 1 (default 5) decodes greedily. With --n-best N (at most --beam),
 each input gives exactly N lines "score<TAB>translation", best first; an empty input line gives
 N empty lines. --no-repeat-ngram-size N (default 0 = off) never lets an output
