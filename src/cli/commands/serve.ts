@@ -9,7 +9,9 @@ import { type Command, numberFlag, parseFlags } from "../command.js";
 const HELP = `Usage: maskwise serve --model DIR [--host 127.0.0.1] [--port P]
 
 Serves the inspector page for an encoder-decoder model directory (config.json, model.safetensors,
-tokenizer.json) and its JSON API, until interrupted:
+tokenizer.json; a transformers directory with the tokenizer files it ships, Marian's
+source.spm/target.spm + vocab.json too; or ORG/NAME, a model 'maskwise hub get' put in the
+Hugging Face cache) and its JSON API, until interrupted:
 
   GET  /api/info       the model's config, special tokens and the API's limits
   POST /api/translate  {"text": …, "beam"?: K, "n_best"?: N, "max_length"?: M}
