@@ -26,6 +26,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism, homedir, tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { greedy } from "../src/decode/greedy.js";
 import type { EncoderDecoderModel } from "../src/models/encoder-decoder.js";
 import { Seq2SeqIncremental } from "../src/models/incremental.js";
@@ -84,14 +85,14 @@ const SOURCE_LEN = 32;
 const TARGET_LEN = 32;
 
 /** What both sides read: the decoding source and the training batch, as token ids. */
-interface Inputs {
+export interface Inputs {
   source: number[];
   batch: { input_ids: number[][]; decoder_input_ids: number[][]; labels: number[][] };
   new_tokens: number;
 }
 
 /** Random ids in [1, V - 1): never eos (0) or pad (V - 1). */
-function makeInputs(rows: number, newTokens: number): Inputs {
+export function makeInputs(rows: number, newTokens: number): Inputs {
   const rng = new Rng(7);
   const V = MARIAN_SIZE.vocab_size;
   const ids = (n: number) => Array.from({ length: n }, () => 1 + rng.int(V - 2));
@@ -351,4 +352,5 @@ function main(): void {
   }
 }
 
-main();
+// Run as a script (not when a test imports the model's definition).
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) main();

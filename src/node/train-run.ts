@@ -18,6 +18,7 @@ import { modelDirArg } from "./model-arg.js";
 import {
   isTransformersDir,
   type PretrainedRunTokenizer,
+  pretrainedCheckpointHooks,
   pretrainedRunTokenizer,
 } from "./pretrained-run-tokenizer.js";
 import { DirectoryStore } from "./run-store.js";
@@ -28,6 +29,7 @@ import {
   loadTokenizer,
   modelConfigFor,
   type TokenVocabulary,
+  tokenizerCheckpointHooks,
 } from "./training-setup.js";
 
 /** The flags of every training command (node:util parseArgs options). */
@@ -370,6 +372,41 @@ export function runPretrainedTokenizer(run: RunDir, v: Flags): PretrainedRunToke
     run.resume ? undefined : (v.tokenizer as string | undefined),
     run.resume ? "--resume" : "--init-from",
   );
+}
+
+/** The tokenizer a run trains with: a transformers directory's own files, or maskwise's. */
+export type RunTokenizer =
+  | ({ kind: "pretrained" } & PretrainedRunTokenizer)
+  | { kind: "own"; tokenizer: Tokenizer; trained: boolean };
+
+/**
+ * The run's tokenizer: a transformers directory's own (`runPretrainedTokenizer`), else
+ * maskwise's, given, inherited or trained on `texts()` (`runTokenizer`).
+ */
+export function chooseRunTokenizer(
+  run: RunDir,
+  v: Flags,
+  texts: () => Iterable<string>,
+  extraSpecial: readonly string[] = [],
+): RunTokenizer {
+  const pretrained = runPretrainedTokenizer(run, v);
+  if (pretrained) return { kind: "pretrained", ...pretrained };
+  return { kind: "own", ...runTokenizer(run, v, texts, extraSpecial) };
+}
+
+/**
+ * What every checkpoint of the run carries for its tokenizer (its files, and the generation
+ * settings of the directory the run started from).
+ */
+export function runTokenizerHooks(
+  tok: RunTokenizer,
+  run: RunDir,
+  v: Flags,
+): { extraFiles: Record<string, Uint8Array | string>; weightsMetadata?: Record<string, string> } {
+  const from = run.resume ? run.lastDir : (v["init-from"] as string | undefined);
+  return tok.kind === "pretrained"
+    ? pretrainedCheckpointHooks(tok, from)
+    : tokenizerCheckpointHooks(tok.tokenizer, from);
 }
 
 /** The largest vocabulary a trained tokenizer may ask for (the largest common ones are ~256k). */

@@ -90,6 +90,11 @@ export function pretrainedVocabulary(tok: ModelTokenizer): ObjectiveVocabulary {
   };
 }
 
+/** The id of the token the objectives end a sequence with (eos; BERT's [SEP]), or -1. */
+export function endTokenId(tok: ObjectiveVocabulary): number {
+  return tok.tokenToId(tok.roles?.eos ?? MASKWISE_ROLES.eos) ?? -1;
+}
+
 function need(tok: ObjectiveVocabulary, role: TokenRole, objective: string): number {
   const token = tok.roles?.[role] ?? MASKWISE_ROLES[role];
   const id = tok.tokenToId(token);

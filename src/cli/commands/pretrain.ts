@@ -3,9 +3,9 @@
 // `maskwise train`. The objective decides the model kind (src/train/pretraining.ts); the noise of
 // each example is drawn anew every epoch from (seed, epoch, line), so --resume stays exact.
 
-import { pretrainedCheckpointHooks } from "../../node/pretrained-run-tokenizer.js";
 import { readTextLines } from "../../node/task-data.js";
 import {
+  chooseRunTokenizer,
   dataFlagsToSave,
   type Flags,
   interruptFlag,
@@ -19,16 +19,15 @@ import {
   runFamily,
   runFlagsHelp,
   runModel,
-  runPretrainedTokenizer,
   runSeed,
   runToEnd,
-  runTokenizer,
+  runTokenizerHooks,
   trainerOptions,
 } from "../../node/train-run.js";
-import { tokenizerCheckpointHooks } from "../../node/training-setup.js";
-import { sentinelTokens, type Tokenizer } from "../../tokenizer/index.js";
+import { sentinelTokens } from "../../tokenizer/index.js";
 import {
   DEFAULT_RATE,
+  endTokenId,
   holdOut,
   linePieces,
   OBJECTIVES,
@@ -163,33 +162,28 @@ export const command: Command = {
     const sentinels = objectiveName === "span" ? sentinelTokens(sentinelsNeeded(maxLen, rate)) : [];
     // A transformers directory brings its own tokenizer (BERT's [MASK], T5's sentinels);
     // otherwise the run's is given, inherited or trained here.
-    const pretrained = runPretrainedTokenizer(run, flags);
-    const own = pretrained ? null : runTokenizer(run, flags, () => trainLines, sentinels);
-    if (own?.trained) progress("pretrain: learned a BPE tokenizer on the training text");
-    const vocabulary = pretrained
-      ? pretrained.tokenizer
-      : (own as { tokenizer: Tokenizer }).tokenizer;
+    const chosen = chooseRunTokenizer(run, flags, () => trainLines, sentinels);
+    if (chosen.kind === "own" && chosen.trained)
+      progress("pretrain: learned a BPE tokenizer on the training text");
     const family = runFamily(
       run,
       flags,
       { objective: objectiveName },
       "maskwise pretrain --objective",
     );
-    const model = runModel(run, flags, vocabulary, family, seed);
-    const roles = pretrained ? pretrainedVocabulary(pretrained.tokenizer) : null;
+    const model = runModel(run, flags, chosen.tokenizer, family, seed);
     // A pretrained tokenizer's lines carry its own special tokens ([CLS] before a BERT line) less
     // the final eos ([SEP], </s>), which the objectives append, as maskwise's own lines do.
-    const tok = pretrained
-      ? pretrainedCodec(pretrained.tokenizer, roles?.tokenToId(roles.roles?.eos ?? "</s>") ?? -1)
-      : (own as { tokenizer: Tokenizer }).tokenizer;
-    const { objective, fixed } = pretrainingObjective(
-      objectiveName,
-      roles ?? (own as { tokenizer: Tokenizer }).tokenizer,
-      {
-        rate,
-        wholeWord,
-      },
-    );
+    const vocabulary =
+      chosen.kind === "pretrained" ? pretrainedVocabulary(chosen.tokenizer) : chosen.tokenizer;
+    const tok =
+      chosen.kind === "pretrained"
+        ? pretrainedCodec(chosen.tokenizer, endTokenId(pretrainedVocabulary(chosen.tokenizer)))
+        : chosen.tokenizer;
+    const { objective, fixed } = pretrainingObjective(objectiveName, vocabulary, {
+      rate,
+      wholeWord,
+    });
     const options = trainerOptions(run, flags, seed, {
       labelSmoothing: 0,
       data: {
@@ -206,12 +200,9 @@ export const command: Command = {
       { objective, fixed },
       seed,
     );
-    const from = run.resume ? run.lastDir : (flags["init-from"] as string | undefined);
     const stop = interruptFlag();
     const trainer = new Trainer(model, data, options, run.store, {
-      ...(pretrained
-        ? pretrainedCheckpointHooks(pretrained, from)
-        : tokenizerCheckpointHooks((own as { tokenizer: Tokenizer }).tokenizer, from)),
+      ...runTokenizerHooks(chosen, run, flags),
       shouldStop: stop.stopped,
       removeCheckpoint: removeCheckpoint(run),
       onMetrics: metricsLog(`pretrain ${objectiveName}`),

@@ -4,9 +4,9 @@
 // (the registry's first family that trains on it: an encoder-decoder by default, a decoder-only
 // model for lm) or --arch; examples and validation metrics come from src/train/text-tasks.ts.
 import { familyOf } from "../../models/registry.js";
-import { pretrainedCheckpointHooks } from "../../node/pretrained-run-tokenizer.js";
 import { readTaskPairs, taskFields } from "../../node/task-data.js";
 import {
+  chooseRunTokenizer,
   dataFlagsToSave,
   type Flags,
   interruptFlag,
@@ -19,14 +19,12 @@ import {
   runFamily,
   runFlagsHelp,
   runModel,
-  runPretrainedTokenizer,
   runSeed,
   runToEnd,
-  runTokenizer,
+  runTokenizerHooks,
   trainerOptions,
 } from "../../node/train-run.js";
-import { readPairs, tokenizerCheckpointHooks } from "../../node/training-setup.js";
-import type { Tokenizer } from "../../tokenizer/index.js";
+import { readPairs } from "../../node/training-setup.js";
 import type { DecoderMask } from "../../train/tasks.js";
 import {
   TASK_FIELDS,
@@ -171,23 +169,18 @@ export const command: Command = {
 
     // A transformers directory brings its own tokenizer (Marian's: source and target sides);
     // otherwise the run's is given, inherited or trained here.
-    const pretrained = runPretrainedTokenizer(run, flags);
-    const own = pretrained
-      ? null
-      : runTokenizer(run, flags, () => train.flatMap(([s, t]) => (t === null ? [s] : [s, t])));
-    if (own?.trained) progress("train: learned a BPE tokenizer on the training text");
-    const family = runFamily(run, flags, { task }, "maskwise train --arch");
-    const model = runModel(
-      run,
-      flags,
-      pretrained ? pretrained.tokenizer : (own as { tokenizer: Tokenizer }).tokenizer,
-      family,
-      seed,
+    const chosen = chooseRunTokenizer(run, flags, () =>
+      train.flatMap(([s, t]) => (t === null ? [s] : [s, t])),
     );
+    if (chosen.kind === "own" && chosen.trained)
+      progress("train: learned a BPE tokenizer on the training text");
+    const family = runFamily(run, flags, { task }, "maskwise train --arch");
+    const model = runModel(run, flags, chosen.tokenizer, family, seed);
     const cfg = model.config;
-    const tok: TextCodec = pretrained
-      ? pretrainedCodec(pretrained.tokenizer, cfg.eos_token_id)
-      : (own as { tokenizer: Tokenizer }).tokenizer;
+    const tok: TextCodec =
+      chosen.kind === "pretrained"
+        ? pretrainedCodec(chosen.tokenizer, cfg.eos_token_id)
+        : chosen.tokenizer;
     // A resumed run is the family its checkpoint says.
     const structure = familyOf(cfg).structure;
     const options = trainerOptions(run, flags, seed, {
@@ -219,11 +212,8 @@ export const command: Command = {
     });
 
     const stop = interruptFlag();
-    const from = run.resume ? run.lastDir : (flags["init-from"] as string | undefined);
     const trainer = new Trainer(model, { train: trainEx, valid: validEx }, options, run.store, {
-      ...(pretrained
-        ? pretrainedCheckpointHooks(pretrained, from)
-        : tokenizerCheckpointHooks((own as { tokenizer: Tokenizer }).tokenizer, from)),
+      ...runTokenizerHooks(chosen, run, flags),
       shouldStop: stop.stopped,
       removeCheckpoint: removeCheckpoint(run),
       onMetrics: metricsLog("train"),
