@@ -108,9 +108,19 @@ function need(tok: ObjectiveVocabulary, role: TokenRole, objective: string): num
   return id;
 }
 
-export function specialIds(tok: ObjectiveVocabulary, objective: string): SpecialIds {
+/**
+ * The special ids an objective uses. Span corruption masks with sentinels, not a mask token, so
+ * for it (`maskOptional`) a tokenizer without one (T5's) gives -1.
+ */
+export function specialIds(
+  tok: ObjectiveVocabulary,
+  objective: string,
+  { maskOptional = false } = {},
+): SpecialIds {
+  const maskToken = tok.roles?.mask ?? MASKWISE_ROLES.mask;
   return {
-    mask: need(tok, "mask", objective),
+    mask:
+      maskOptional && tok.tokenToId(maskToken) === undefined ? -1 : need(tok, "mask", objective),
     eos: need(tok, "eos", objective),
     pad: need(tok, "pad", objective),
     special: tok.specialIds(),
@@ -148,7 +158,7 @@ export function pretrainingObjective(
     const eos = need(tok, "eos", "clm");
     return { objective: (t) => causalLM([bos, ...t, eos]), fixed: true };
   }
-  const ids = specialIds(tok, name);
+  const ids = specialIds(tok, name, { maskOptional: name === "span" });
   if (name === "mlm") {
     // A piece that starts with the pre-tokenizer's word marker (metaspace ▁, byte-level Ġ) starts
     // a word; WordPiece (BERT) marks the other way round, the pieces that continue one (##). The

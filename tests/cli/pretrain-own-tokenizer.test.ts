@@ -96,3 +96,45 @@ test("whole-word masking with WordPiece keeps a word's ## pieces together", () =
   // Words are masked each on its own, not the line as one word.
   assert.ok(independent, "some seed masks one word and leaves another");
 });
+
+test("pretrain --objective span --init-from a T5 directory masks with its own sentinels", () => {
+  const t5Tok = join(TOKENIZERS, "t5_unigram");
+  const tok = loadModelTokenizer(t5Tok);
+  const { objective } = pretrainingObjective("span", pretrainedVocabulary(tok), { rate: 0.3 });
+  const ids = tok.encode("Zwei Männer spielen Fußball im Park und ein Hund schaut zu.", {}).ids;
+  const ex = objective(ids, new Rng(1));
+  // T5 numbers its sentinels downwards: <extra_id_0> = 2099, <extra_id_1> = 2098, ...
+  const sentinel0 = tok.tokenToId("<extra_id_0>");
+  assert.equal(sentinel0, 2099);
+  assert.ok(ex.input_ids.includes(2099) && ex.labels[0] === 2099, JSON.stringify(ex));
+  assert.equal(ex.input_ids[ex.input_ids.length - 1], tok.tokenToId("</s>"));
+
+  const dir = tempDir("t5-own-tok");
+  const raw = JSON.parse(readFileSync(join(HF_REF, "t5", "config.json"), "utf8"));
+  saveModel(dir, buildModel(resolveModelConfig({ ...raw, vocab_size: 2100 }, "config.json"), 2));
+  for (const f of ["spiece.model", "tokenizer.json", "tokenizer_config.json"])
+    copyFileSync(join(t5Tok, f), join(dir, f));
+  const text = join(tempDir("t5-own-text"), "text.txt");
+  writeFileSync(text, `${[...TINY_LINES, ...TINY_LINES].join("\n")}\n`);
+  const out = join(tempDir("t5-own-run"), "run");
+  const r = maskwise([
+    "pretrain",
+    "--objective",
+    "span",
+    "--train",
+    text,
+    "--valid",
+    text,
+    "--init-from",
+    dir,
+    "--out",
+    out,
+    "--max-steps",
+    "2",
+  ]);
+  assert.equal(r.status, 0, r.stderr);
+  const last = join(out, "checkpoints", "last");
+  assert.ok(
+    readFileSync(join(last, "spiece.model")).equals(readFileSync(join(t5Tok, "spiece.model"))),
+  );
+});
