@@ -22,6 +22,7 @@ import { loadModelTokenizer } from "../../node/tokenizer-files.js";
 import { checkModelTokenizer, loadTokenizer } from "../../node/training-setup.js";
 import { promptDecoder, trainedMask, trainedOnPairs } from "../../train/generate.js";
 import type { DecoderMask } from "../../train/tasks.js";
+import { pretrainedCodec } from "../../train/translate.js";
 import { MaskwiseError } from "../../util/errors.js";
 import { type Command, numberFlag, parseFlags } from "../command.js";
 
@@ -87,11 +88,11 @@ interface PromptCodec {
 function promptCodec(dir: string, cfg: ModelConfig, asTransformers: boolean): PromptCodec {
   if (familyOf(cfg).source === "transformers" && hasTokenizerFiles(dir)) {
     const tok = loadModelTokenizer(dir);
+    // A checkpoint maskwise fine-tuned: the text as training encoded it (train/translate.ts).
+    const trained = pretrainedCodec(tok, cfg.eos_token_id);
     return {
       encode: (text) =>
-        asTransformers
-          ? tok.encode(text, { addSpecialTokens: true }).ids
-          : tok.encode(text, { addSpecialTokens: false }).ids,
+        asTransformers ? tok.encode(text, { addSpecialTokens: true }).ids : trained.encode(text),
       decode: (ids, o) => tok.decode(ids, o),
     };
   }
