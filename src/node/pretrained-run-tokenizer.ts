@@ -63,17 +63,18 @@ export function readPretrainedRunTokenizer(path: string): PretrainedRunTokenizer
   return { tokenizer, files, source: path };
 }
 
-/** Whether two tokenizers' files are the same bytes (the files both name). */
-function sameFiles(a: Record<string, Uint8Array>, b: Record<string, Uint8Array>): boolean {
-  const core = (r: Record<string, Uint8Array>) =>
-    Object.keys(r)
-      .filter((f) => TOKENIZER_CORE.test(f) || f === "vocab.json" || f === "target.spm")
-      .sort();
-  const ka = core(a);
-  const kb = core(b);
+/**
+ * Whether the files of `given` (a tokenizer named by --tokenizer) are files of `own` (the model
+ * directory's tokenizer) byte for byte: a tokenizer.json given alone matches the directory's
+ * tokenizer.json, whatever else the directory holds.
+ */
+function sameFiles(given: Record<string, Uint8Array>, own: Record<string, Uint8Array>): boolean {
+  const names = Object.keys(given).filter(
+    (f) => TOKENIZER_CORE.test(f) || f === "vocab.json" || f === "target.spm",
+  );
   return (
-    ka.length === kb.length &&
-    ka.every((k, i) => k === kb[i] && Buffer.from(a[k]).equals(Buffer.from(b[k])))
+    names.length > 0 &&
+    names.every((f) => own[f] !== undefined && Buffer.from(given[f]).equals(Buffer.from(own[f])))
   );
 }
 

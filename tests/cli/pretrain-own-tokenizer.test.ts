@@ -1,7 +1,7 @@
 // `pretrain --init-from` a transformers directory uses that directory's tokenizer files: a BERT
 // model (random weights, the vocabulary of ../shared/ref/tokenizers/bert_wordpiece_chinese) masks
 // with its own [MASK], ends lines with [SEP], pads with [PAD]; the checkpoints carry the files
-// byte for byte; another tokenizer given with --tokenizer is refused. Whole-word masking follows
+// byte for byte; another tokenizer given with --tokenizer is refused, the same one accepted. Whole-word masking follows
 // WordPiece's ## continuation pieces.
 import assert from "node:assert/strict";
 import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
@@ -66,6 +66,12 @@ test("pretrain --init-from a BERT directory trains with its own tokenizer and ca
     refused.stderr,
     /^maskwise: the tokenizer .* differs from the one in .*drop --tokenizer/,
   );
+  // The directory's own tokenizer.json named again is the same tokenizer, and accepted.
+  const out3 = join(tempDir("bert-own-run3"), "run");
+  const same = join(BERT_TOK, "tokenizer.json");
+  const sameArgs = ["--init-from", dir, "--tokenizer", same, "--out", out3, "--max-steps", "1"];
+  const again = maskwise([...common, ...sameArgs]);
+  assert.equal(again.status, 0, again.stderr);
 });
 
 test("whole-word masking with WordPiece keeps a word's ## pieces together", () => {
