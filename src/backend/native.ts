@@ -1,142 +1,200 @@
 // The native backend: the Backend seam on the C++ addon (native/). The addon validates every
-// argument and works in place on the caller's typed arrays; this class spreads GemmArgs into
-// positional arguments (GEMM runs hundreds of times a step, and positions are cheaper to read in
-// C++ than object properties), passes the attention kernels' argument objects field by field in
-// the one order declared below (the addon reads them by name), and turns the addon's index
-// errors into the same MaskwiseError the reference throws. No `node:` imports:
-// the addon object is handed in by src/node/native-addon.ts.
+// argument and works in place on the caller's typed arrays; this class passes each kernel's
+// argument object field by field in the one order declared below (FIELDS; the addon reads the
+// fields by name) and turns the addon's index errors into the same MaskwiseError the reference
+// throws. No `node:` imports: the addon object is handed in by src/node/native-addon.ts.
 import type {
+  AdamwArgs,
   AttentionArgs,
   Backend,
-  BinaryOp,
+  BinaryArgs,
+  CrossEntropyArgs,
+  CrossEntropyBackwardArgs,
   DecodeAttentionArgs,
+  DecodeLogSoftmaxArgs,
+  DecodeTopKArgs,
+  DropoutMaskArgs,
   F32,
+  GatherArgs,
   GemmArgs,
-  I32,
-  ReduceOp,
-  UnaryOp,
+  GemmBf16Args,
+  LayerNormArgs,
+  LayerNormBackwardArgs,
+  PermuteArgs,
+  ReduceArgs,
+  ReduceMaxBackwardArgs,
+  ScatterAddArgs,
+  SoftmaxArgs,
+  SoftmaxBackwardArgs,
+  UnaryArgs,
+  UnaryBackwardArgs,
 } from "../tensor/backend.js";
 import { MaskwiseError } from "../util/errors.js";
 
+/**
+ * Each kernel's arguments in the order the addon receives them, one function per field-order
+ * group (a kernel of the same name, or the attention pair): plain property reads in a fixed
+ * order, since positions are the cheapest arguments to read in C++ (GEMM and the small kernels
+ * run thousands of times per decoding or training step; reading object properties in C++, or
+ * reading fields here by a loop over a list of names, cost more than a small kernel). This
+ * table is the binding's one declaration: NativeAddon's kernel signatures are derived from it,
+ * the addon learns the names each function reads, in order (`FIELD_ORDERS`, given once
+ * through NativeAddon.fieldOrder), and reads every field by that name (native/args.h). Each
+ * function reads every field of its interface in src/tensor/backend.ts, which
+ * tests/backend/seam-names.test.ts checks.
+ */
+const FIELDS = {
+  gemm: (a: GemmArgs) =>
+    [
+      a.batch,
+      a.m,
+      a.n,
+      a.k,
+      a.transA,
+      a.transB,
+      a.alpha,
+      a.beta,
+      a.a,
+      a.aOffset,
+      a.lda,
+      a.strideA,
+      a.b,
+      a.bOffset,
+      a.ldb,
+      a.strideB,
+      a.c,
+      a.cOffset,
+      a.ldc,
+      a.strideC,
+      a.bf16 ?? false,
+    ] as const,
+  unary: (a: UnaryArgs) => [a.op, a.x, a.out, a.n] as const,
+  unaryBackward: (a: UnaryBackwardArgs) => [a.op, a.x, a.y, a.dy, a.dx, a.n, a.accumulate] as const,
+  binary: (a: BinaryArgs) => [a.op, a.a, a.aStrides, a.b, a.bStrides, a.out, a.shape] as const,
+  reduce: (a: ReduceArgs) => [a.op, a.x, a.out, a.outer, a.dim, a.inner] as const,
+  reduceMaxBackward: (a: ReduceMaxBackwardArgs) =>
+    [a.x, a.y, a.dy, a.dx, a.outer, a.dim, a.inner] as const,
+  permute: (a: PermuteArgs) => [a.x, a.out, a.shape, a.perm] as const,
+  softmax: (a: SoftmaxArgs) => [a.x, a.out, a.rows, a.cols, a.log] as const,
+  softmaxBackward: (a: SoftmaxBackwardArgs) =>
+    [a.y, a.dy, a.dx, a.rows, a.cols, a.log, a.accumulate] as const,
+  layerNorm: (a: LayerNormArgs) =>
+    [a.x, a.gamma, a.beta, a.out, a.mean, a.rstd, a.rows, a.cols, a.eps] as const,
+  layerNormBackward: (a: LayerNormBackwardArgs) =>
+    [
+      a.x,
+      a.gamma,
+      a.mean,
+      a.rstd,
+      a.dy,
+      a.dx,
+      a.dgamma,
+      a.dbeta,
+      a.rows,
+      a.cols,
+      a.accumulate,
+    ] as const,
+  crossEntropy: (a: CrossEntropyArgs) =>
+    [a.logits, a.targets, a.loss, a.lse, a.rows, a.V, a.ignoreIndex, a.smoothing] as const,
+  crossEntropyBackward: (a: CrossEntropyBackwardArgs) =>
+    [
+      a.logits,
+      a.targets,
+      a.lse,
+      a.dloss,
+      a.dlogits,
+      a.rows,
+      a.V,
+      a.ignoreIndex,
+      a.smoothing,
+      a.accumulate,
+    ] as const,
+  gather: (a: GatherArgs) => [a.table, a.ids, a.out, a.rows, a.cols, a.numRows] as const,
+  scatterAdd: (a: ScatterAddArgs) => [a.dout, a.ids, a.dtable, a.rows, a.cols, a.numRows] as const,
+  adamw: (a: AdamwArgs) =>
+    [a.p, a.g, a.m, a.v, a.n, a.lr, a.beta1, a.beta2, a.eps, a.weightDecay, a.step] as const,
+  dropoutMask: (a: DropoutMaskArgs) => [a.out, a.n, a.seed, a.threshold, a.keep] as const,
+  // attentionForward and attentionBackward: these fields, then their outputs.
+  attention: (a: AttentionArgs) =>
+    [
+      a.B,
+      a.H,
+      a.Tq,
+      a.Tk,
+      a.Dh,
+      a.q,
+      a.k,
+      a.v,
+      a.attend,
+      a.maskBatch,
+      a.blocks,
+      a.blockQ,
+      a.blockK,
+      a.scale,
+      a.skipBlocks,
+      a.dropout,
+      a.seed,
+      a.bias,
+      a.biasBatch,
+    ] as const,
+  decodeAttention: (a: DecodeAttentionArgs) =>
+    [
+      a.R,
+      a.H,
+      a.Dh,
+      a.q,
+      a.k,
+      a.v,
+      a.P,
+      a.capacity,
+      a.length,
+      a.rows,
+      a.keep,
+      a.keepStride,
+      a.slots,
+      a.slotStride,
+      a.scale,
+      a.out,
+      a.bias,
+      a.biasOffset,
+      a.biasHeadStride,
+    ] as const,
+  gemmBf16: (a: GemmBf16Args) => [a.m, a.n, a.k, a.a, a.w, a.c] as const,
+  decodeLogSoftmax: (a: DecodeLogSoftmaxArgs) => [a.x, a.rows, a.cols] as const,
+  decodeTopK: (a: DecodeTopKArgs) =>
+    [a.lp, a.V, a.rows, a.base, a.M, a.hyp, a.token, a.score] as const,
+};
+
+/** A field-order group of FIELDS. */
+export type FieldGroup = keyof typeof FIELDS;
+/** The argument interface of a group (AttentionArgs for "attention"). */
+export type FieldArgs<G extends FieldGroup> = Parameters<(typeof FIELDS)[G]>[0];
+type Fields<G extends FieldGroup> = ReturnType<(typeof FIELDS)[G]>;
+
+/** The kernels that take one group's fields and nothing else, as the addon exports them. */
+type KernelFunctions = {
+  [G in Exclude<FieldGroup, "attention">]: (
+    ...args: Fields<G>
+  ) => G extends "decodeTopK" ? number : void;
+};
+
 /** The addon's functions (native/addon.cc); every argument is validated there. */
-export interface NativeAddon {
-  gemm(
-    batch: number,
-    m: number,
-    n: number,
-    k: number,
-    transA: boolean,
-    transB: boolean,
-    alpha: number,
-    beta: number,
-    a: F32,
-    aOffset: number,
-    lda: number,
-    strideA: number,
-    b: F32,
-    bOffset: number,
-    ldb: number,
-    strideB: number,
-    c: F32,
-    cOffset: number,
-    ldc: number,
-    strideC: number,
-    bf16: boolean,
+export interface NativeAddon extends KernelFunctions {
+  /** Fused attention (native/attention.cc): the AttentionArgs fields, then out, lse. */
+  attentionForward(...args: [...Fields<"attention">, out: F32, lse: F32]): void;
+  /** The AttentionArgs fields, then out, lse, dout, dq, dk, dv, dbias (or null). */
+  attentionBackward(
+    ...args: [
+      ...Fields<"attention">,
+      out: F32,
+      lse: F32,
+      dout: F32,
+      dq: F32,
+      dk: F32,
+      dv: F32,
+      dbias: F32 | null,
+    ]
   ): void;
-  unary(op: UnaryOp, x: F32, out: F32, n: number): void;
-  unaryBackward(op: UnaryOp, x: F32, y: F32, dy: F32, dx: F32, n: number, acc: boolean): void;
-  binary(
-    op: BinaryOp,
-    a: F32,
-    aStrides: readonly number[],
-    b: F32,
-    bStrides: readonly number[],
-    out: F32,
-    shape: readonly number[],
-  ): void;
-  reduce(op: string, x: F32, out: F32, outer: number, dim: number, inner: number): void;
-  reduceMaxBackward(
-    x: F32,
-    y: F32,
-    dy: F32,
-    dx: F32,
-    outer: number,
-    dim: number,
-    inner: number,
-  ): void;
-  permute(x: F32 | I32, out: F32 | I32, shape: readonly number[], perm: readonly number[]): void;
-  softmax(x: F32, out: F32, rows: number, cols: number, log: boolean): void;
-  softmaxBackward(
-    y: F32,
-    dy: F32,
-    dx: F32,
-    rows: number,
-    cols: number,
-    log: boolean,
-    acc: boolean,
-  ): void;
-  layerNorm(
-    x: F32,
-    gamma: F32,
-    beta: F32,
-    out: F32,
-    mean: F32,
-    rstd: F32,
-    rows: number,
-    cols: number,
-    eps: number,
-  ): void;
-  layerNormBackward(
-    x: F32,
-    gamma: F32,
-    mean: F32,
-    rstd: F32,
-    dy: F32,
-    dx: F32,
-    dgamma: F32,
-    dbeta: F32,
-    rows: number,
-    cols: number,
-    acc: boolean,
-  ): void;
-  crossEntropy(
-    logits: F32,
-    targets: I32,
-    loss: F32,
-    lse: F32,
-    rows: number,
-    V: number,
-    ignoreIndex: number,
-    smoothing: number,
-  ): void;
-  crossEntropyBackward(
-    logits: F32,
-    targets: I32,
-    lse: F32,
-    dloss: F32,
-    dlogits: F32,
-    rows: number,
-    V: number,
-    ignoreIndex: number,
-    smoothing: number,
-    acc: boolean,
-  ): void;
-  gather(table: F32, ids: I32, out: F32, rows: number, cols: number, numRows: number): void;
-  scatterAdd(dout: F32, ids: I32, dtable: F32, rows: number, cols: number, numRows: number): void;
-  adamw(
-    p: F32,
-    g: F32,
-    m: F32,
-    v: F32,
-    n: number,
-    lr: number,
-    beta1: number,
-    beta2: number,
-    eps: number,
-    weightDecay: number,
-    step: number,
-  ): void;
-  dropoutMask(out: F32, n: number, seed: number, threshold: number, keep: number): void;
   /** Total compute threads, the calling thread included (1..1024). */
   setThreads(n: number): void;
   threads(): number;
@@ -160,103 +218,16 @@ export interface NativeAddon {
   /** The element-wise op names the addon knows (native/kernels.h): UNARY_OPS and BINARY_OPS. */
   elementwiseOps(): { unary: string[]; binary: string[] };
   /**
-   * The order of an argument interface's fields (ATTENTION_FIELDS, DECODE_ATTENTION_FIELDS),
-   * given once: the kernels below receive the fields as positions in that order and read them
-   * by name (native/args.h).
+   * The order of a group's fields (FIELD_ORDERS), given once: the kernels receive the fields
+   * as positions in that order and read them by name (native/args.h).
    */
-  fieldOrder(group: "attention" | "decodeAttention", names: readonly string[]): void;
-  /** Fused attention (native/attention.cc): the AttentionArgs fields, then out, lse. */
-  attentionForward(...args: [...AttentionFields, out: F32, lse: F32]): void;
-  /** The AttentionArgs fields, then out, lse, dout, dq, dk, dv, dbias (or null). */
-  attentionBackward(
-    ...args: [
-      ...AttentionFields,
-      out: F32,
-      lse: F32,
-      dout: F32,
-      dq: F32,
-      dk: F32,
-      dv: F32,
-      dbias: F32 | null,
-    ]
-  ): void;
-  /** Attention on a KV cache (native/decode.cc): the DecodeAttentionArgs fields. */
-  decodeAttention(...args: DecodeAttentionFields): void;
-  /** c [m, n] += a [m, k] w^T, w bfloat16 bits [n, k] (native/gemm_skinny.cc). */
-  gemmBf16(m: number, n: number, k: number, a: F32, w: Uint16Array, c: F32): void;
-  /** In-place log-softmax of rows (native/decode.cc). */
-  decodeLogSoftmax(x: F32, rows: number, cols: number): void;
-  /** Beam candidates (native/decode.cc); lpRows = lp.length / V. Returns the count. */
-  decodeTopK(
-    lp: F32,
-    lpRows: number,
-    V: number,
-    rows: I32,
-    base: Float64Array,
-    n: number,
-    M: number,
-    hyp: I32,
-    token: I32,
-    score: Float64Array,
-  ): number;
+  fieldOrder(group: FieldGroup, names: readonly string[]): void;
+  /**
+   * The field names each group's binding reads (native/*_binding.cc, addon.cc): what the
+   * orders given through fieldOrder must name.
+   */
+  fieldNames(): Record<string, string[]>;
 }
-
-/**
- * The fields of AttentionArgs and DecodeAttentionArgs in the order the addon receives them:
- * positions are the cheapest arguments to read in C++ (a decoding step calls decodeAttention
- * twice per layer; reading object properties there, or reading fields by a list of names here,
- * cost more than its kernel on a short cache). These two functions are the binding's one
- * declaration: the addon learns the names they read, in order (`fieldNames`, given once through
- * NativeAddon.fieldOrder), and reads each field by name (native/args.h).
- */
-const attentionFields = (a: AttentionArgs) =>
-  [
-    a.B,
-    a.H,
-    a.Tq,
-    a.Tk,
-    a.Dh,
-    a.q,
-    a.k,
-    a.v,
-    a.attend,
-    a.maskBatch,
-    a.blocks,
-    a.blockQ,
-    a.blockK,
-    a.scale,
-    a.skipBlocks,
-    a.dropout,
-    a.seed,
-    a.bias,
-    a.biasBatch,
-  ] as const;
-
-const decodeAttentionFields = (a: DecodeAttentionArgs) =>
-  [
-    a.R,
-    a.H,
-    a.Dh,
-    a.q,
-    a.k,
-    a.v,
-    a.P,
-    a.capacity,
-    a.length,
-    a.rows,
-    a.keep,
-    a.keepStride,
-    a.slots,
-    a.slotStride,
-    a.scale,
-    a.out,
-    a.bias,
-    a.biasOffset,
-    a.biasHeadStride,
-  ] as const;
-
-type AttentionFields = ReturnType<typeof attentionFields>;
-type DecodeAttentionFields = ReturnType<typeof decodeAttentionFields>;
 
 /** The property names `fields` reads, in order (recorded once on a stand-in object). */
 function fieldNames<T extends object>(fields: (a: T) => readonly unknown[]): readonly string[] {
@@ -272,10 +243,17 @@ function fieldNames<T extends object>(fields: (a: T) => readonly unknown[]): rea
   return names;
 }
 
+/** Each group's field names in the order the addon receives them. */
+export const FIELD_ORDERS = Object.fromEntries(
+  Object.entries(FIELDS).map(([group, fields]) => [
+    group,
+    fieldNames(fields as (a: object) => readonly unknown[]),
+  ]),
+) as Record<FieldGroup, readonly string[]>;
 /** The names of AttentionArgs's fields in the order the addon receives them. */
-export const ATTENTION_FIELDS = fieldNames(attentionFields);
+export const ATTENTION_FIELDS = FIELD_ORDERS.attention;
 /** The names of DecodeAttentionArgs's fields in the order the addon receives them. */
-export const DECODE_ATTENTION_FIELDS = fieldNames(decodeAttentionFields);
+export const DECODE_ATTENTION_FIELDS = FIELD_ORDERS.decodeAttention;
 
 // An addon error with code E_INDEX (an id or target out of range) becomes the MaskwiseError the
 // reference backend throws; anything else (a programming error) passes through unchanged.
@@ -296,227 +274,108 @@ export class NativeBackend implements Backend {
 
   constructor(addon: NativeAddon) {
     this.k = addon;
-    addon.fieldOrder("attention", ATTENTION_FIELDS);
-    addon.fieldOrder("decodeAttention", DECODE_ATTENTION_FIELDS);
+    for (const [group, names] of Object.entries(FIELD_ORDERS))
+      addon.fieldOrder(group as FieldGroup, names);
   }
 
   get threads(): number {
     return this.k.threads();
   }
 
-  gemm(g: GemmArgs): void {
-    this.k.gemm(
-      g.batch,
-      g.m,
-      g.n,
-      g.k,
-      g.transA,
-      g.transB,
-      g.alpha,
-      g.beta,
-      g.a,
-      g.aOffset,
-      g.lda,
-      g.strideA,
-      g.b,
-      g.bOffset,
-      g.ldb,
-      g.strideB,
-      g.c,
-      g.cOffset,
-      g.ldc,
-      g.strideC,
-      g.bf16 ?? false,
-    );
+  gemm(a: GemmArgs): void {
+    this.k.gemm(...FIELDS.gemm(a));
   }
 
-  unary(op: UnaryOp, x: F32, out: F32, n: number): void {
-    this.k.unary(op, x, out, n);
+  unary(a: UnaryArgs): void {
+    this.k.unary(...FIELDS.unary(a));
   }
 
-  unaryBackward(
-    op: UnaryOp,
-    x: F32,
-    y: F32,
-    dy: F32,
-    dx: F32,
-    n: number,
-    accumulate: boolean,
-  ): void {
-    this.k.unaryBackward(op, x, y, dy, dx, n, accumulate);
+  unaryBackward(a: UnaryBackwardArgs): void {
+    this.k.unaryBackward(...FIELDS.unaryBackward(a));
   }
 
-  binary(
-    op: BinaryOp,
-    a: F32,
-    aStrides: readonly number[],
-    b: F32,
-    bStrides: readonly number[],
-    out: F32,
-    shape: readonly number[],
-  ): void {
-    this.k.binary(op, a, aStrides, b, bStrides, out, shape);
+  binary(a: BinaryArgs): void {
+    this.k.binary(...FIELDS.binary(a));
   }
 
-  reduce(op: ReduceOp, x: F32, out: F32, outer: number, dim: number, inner: number): void {
-    this.k.reduce(op, x, out, outer, dim, inner);
+  reduce(a: ReduceArgs): void {
+    this.k.reduce(...FIELDS.reduce(a));
   }
 
-  reduceMaxBackward(
-    x: F32,
-    y: F32,
-    dy: F32,
-    dx: F32,
-    outer: number,
-    dim: number,
-    inner: number,
-  ): void {
-    this.k.reduceMaxBackward(x, y, dy, dx, outer, dim, inner);
+  reduceMaxBackward(a: ReduceMaxBackwardArgs): void {
+    this.k.reduceMaxBackward(...FIELDS.reduceMaxBackward(a));
   }
 
-  permute(x: F32 | I32, out: F32 | I32, shape: readonly number[], perm: readonly number[]): void {
-    this.k.permute(x, out, shape, perm);
+  permute(a: PermuteArgs): void {
+    this.k.permute(...FIELDS.permute(a));
   }
 
-  softmax(x: F32, out: F32, rows: number, cols: number, log: boolean): void {
-    this.k.softmax(x, out, rows, cols, log);
+  softmax(a: SoftmaxArgs): void {
+    this.k.softmax(...FIELDS.softmax(a));
   }
 
-  softmaxBackward(
-    y: F32,
-    dy: F32,
-    dx: F32,
-    rows: number,
-    cols: number,
-    log: boolean,
-    accumulate: boolean,
-  ): void {
-    this.k.softmaxBackward(y, dy, dx, rows, cols, log, accumulate);
+  softmaxBackward(a: SoftmaxBackwardArgs): void {
+    this.k.softmaxBackward(...FIELDS.softmaxBackward(a));
   }
 
-  layerNorm(
-    x: F32,
-    gamma: F32,
-    beta: F32,
-    out: F32,
-    mean: F32,
-    rstd: F32,
-    rows: number,
-    cols: number,
-    eps: number,
-  ): void {
-    this.k.layerNorm(x, gamma, beta, out, mean, rstd, rows, cols, eps);
+  layerNorm(a: LayerNormArgs): void {
+    this.k.layerNorm(...FIELDS.layerNorm(a));
   }
 
-  layerNormBackward(
-    x: F32,
-    gamma: F32,
-    mean: F32,
-    rstd: F32,
-    dy: F32,
-    dx: F32,
-    dgamma: F32,
-    dbeta: F32,
-    rows: number,
-    cols: number,
-    accumulate: boolean,
-  ): void {
-    this.k.layerNormBackward(x, gamma, mean, rstd, dy, dx, dgamma, dbeta, rows, cols, accumulate);
+  layerNormBackward(a: LayerNormBackwardArgs): void {
+    this.k.layerNormBackward(...FIELDS.layerNormBackward(a));
   }
 
-  crossEntropy(
-    logits: F32,
-    targets: I32,
-    loss: F32,
-    lse: F32,
-    rows: number,
-    V: number,
-    ignoreIndex: number,
-    smoothing: number,
-  ): void {
+  crossEntropy(a: CrossEntropyArgs): void {
     try {
-      this.k.crossEntropy(logits, targets, loss, lse, rows, V, ignoreIndex, smoothing);
+      this.k.crossEntropy(...FIELDS.crossEntropy(a));
     } catch (e) {
       throw indexError(
         e,
         "crossEntropy",
-        `use ${ignoreIndex} for positions that have nothing to predict`,
+        `use ${a.ignoreIndex} for positions that have nothing to predict`,
       );
     }
   }
 
-  crossEntropyBackward(
-    logits: F32,
-    targets: I32,
-    lse: F32,
-    dloss: F32,
-    dlogits: F32,
-    rows: number,
-    V: number,
-    ignoreIndex: number,
-    smoothing: number,
-    accumulate: boolean,
-  ): void {
+  crossEntropyBackward(a: CrossEntropyBackwardArgs): void {
     try {
-      this.k.crossEntropyBackward(
-        logits,
-        targets,
-        lse,
-        dloss,
-        dlogits,
-        rows,
-        V,
-        ignoreIndex,
-        smoothing,
-        accumulate,
-      );
+      this.k.crossEntropyBackward(...FIELDS.crossEntropyBackward(a));
     } catch (e) {
       throw indexError(
         e,
         "crossEntropyBackward",
-        `use ${ignoreIndex} for positions that have nothing to predict`,
+        `use ${a.ignoreIndex} for positions that have nothing to predict`,
       );
     }
   }
 
-  gather(table: F32, ids: I32, out: F32, rows: number, cols: number, numRows: number): void {
+  gather(a: GatherArgs): void {
     try {
-      this.k.gather(table, ids, out, rows, cols, numRows);
+      this.k.gather(...FIELDS.gather(a));
     } catch (e) {
       throw indexError(e, "gather", "check the token ids against the vocabulary size");
     }
   }
 
-  scatterAdd(dout: F32, ids: I32, dtable: F32, rows: number, cols: number, numRows: number): void {
+  scatterAdd(a: ScatterAddArgs): void {
     try {
-      this.k.scatterAdd(dout, ids, dtable, rows, cols, numRows);
+      this.k.scatterAdd(...FIELDS.scatterAdd(a));
     } catch (e) {
       throw indexError(e, "scatterAdd", "check the token ids against the vocabulary size");
     }
   }
 
-  adamw(
-    p: F32,
-    g: F32,
-    m: F32,
-    v: F32,
-    n: number,
-    lr: number,
-    beta1: number,
-    beta2: number,
-    eps: number,
-    weightDecay: number,
-    step: number,
-  ): void {
-    this.k.adamw(p, g, m, v, n, lr, beta1, beta2, eps, weightDecay, step);
+  adamw(a: AdamwArgs): void {
+    this.k.adamw(...FIELDS.adamw(a));
   }
 
-  dropoutMask(out: F32, n: number, seed: number, threshold: number, keep: number): void {
-    this.k.dropoutMask(out, n, seed, threshold, keep);
+  dropoutMask(a: DropoutMaskArgs): void {
+    this.k.dropoutMask(...FIELDS.dropoutMask(a));
   }
 
   attentionForward(args: AttentionArgs, out: F32, lse: F32): void {
-    this.k.attentionForward(...attentionFields(args), out, lse);
+    this.k.attentionForward(...FIELDS.attention(args), out, lse);
   }
 
   attentionBackward(
@@ -529,32 +388,22 @@ export class NativeBackend implements Backend {
     dv: F32,
     dbias: F32 | null = null,
   ): void {
-    this.k.attentionBackward(...attentionFields(args), out, lse, dout, dq, dk, dv, dbias);
+    this.k.attentionBackward(...FIELDS.attention(args), out, lse, dout, dq, dk, dv, dbias);
   }
 
-  decodeAttention(args: DecodeAttentionArgs): void {
-    this.k.decodeAttention(...decodeAttentionFields(args));
+  decodeAttention(a: DecodeAttentionArgs): void {
+    this.k.decodeAttention(...FIELDS.decodeAttention(a));
   }
 
-  gemmBf16(m: number, n: number, k: number, a: F32, w: Uint16Array, c: F32): void {
-    this.k.gemmBf16(m, n, k, a, w, c);
+  gemmBf16(a: GemmBf16Args): void {
+    this.k.gemmBf16(...FIELDS.gemmBf16(a));
   }
 
-  decodeLogSoftmax(x: F32, rows: number, cols: number): void {
-    this.k.decodeLogSoftmax(x, rows, cols);
+  decodeLogSoftmax(a: DecodeLogSoftmaxArgs): void {
+    this.k.decodeLogSoftmax(...FIELDS.decodeLogSoftmax(a));
   }
 
-  decodeTopK(
-    lp: F32,
-    V: number,
-    rows: I32,
-    base: Float64Array,
-    M: number,
-    hyp: I32,
-    token: I32,
-    score: Float64Array,
-  ): number {
-    const lpRows = V > 0 ? Math.floor(lp.length / V) : 0;
-    return this.k.decodeTopK(lp, lpRows, V, rows, base, rows.length, M, hyp, token, score);
+  decodeTopK(a: DecodeTopKArgs): number {
+    return this.k.decodeTopK(...FIELDS.decodeTopK(a));
   }
 }
