@@ -122,25 +122,31 @@ class Args {
   }
 
   // ---- one value, named in messages ----
+  // Each reads its value with one N-API call, whose status tells a value of the wrong type
+  // (no separate type test): GEMM and the small kernels run thousands of times per step.
 
+  /** The value as a double, or an error wanting `want`. */
+  double as_double(const Napi::Value& v, const char* name, const char* want) const {
+    double d;
+    if (napi_get_value_double(info_.Env(), v, &d) != napi_ok) bad(v, name, want);
+    return d;
+  }
   /** An integer >= min (a size, offset, leading dimension or stride). */
   int64_t size(const Napi::Value& v, const char* name, int64_t min = 0) const {
-    if (!v.IsNumber()) bad(v, name, "an integer >= " + std::to_string(min));
-    const double d = v.As<Napi::Number>().DoubleValue();
-    if (!(d >= static_cast<double>(min)) || d != std::floor(d) || d > kMaxSafe)
+    double d;
+    if (napi_get_value_double(info_.Env(), v, &d) != napi_ok ||
+        !(d >= static_cast<double>(min)) || d != std::floor(d) || d > kMaxSafe)
       bad(v, name, "an integer >= " + std::to_string(min));
     return static_cast<int64_t>(d);
   }
   /** Any safe integer. */
   int64_t integer(const Napi::Value& v, const char* name) const {
-    if (!v.IsNumber()) bad(v, name, "an integer");
-    const double d = v.As<Napi::Number>().DoubleValue();
+    const double d = as_double(v, name, "an integer");
     if (!(std::fabs(d) <= kMaxSafe) || d != std::floor(d)) bad(v, name, "an integer");
     return static_cast<int64_t>(d);
   }
   double number(const Napi::Value& v, const char* name) const {
-    if (!v.IsNumber()) bad(v, name, "a number");
-    return v.As<Napi::Number>().DoubleValue();
+    return as_double(v, name, "a number");
   }
   double finite(const Napi::Value& v, const char* name) const {
     const double d = number(v, name);
@@ -148,20 +154,30 @@ class Args {
     return d;
   }
   bool boolean(const Napi::Value& v, const char* name) const {
-    if (!v.IsBoolean()) bad(v, name, "a boolean");
-    return v.As<Napi::Boolean>().Value();
+    bool b;
+    if (napi_get_value_bool(info_.Env(), v, &b) != napi_ok) bad(v, name, "a boolean");
+    return b;
   }
   std::string str(const Napi::Value& v, const char* name) const {
-    if (!v.IsString()) bad(v, name, "a string");
+    // Names of ops fit the buffer; a longer string is read again whole.
+    char buf[32];
+    size_t len;
+    if (napi_get_value_string_utf8(info_.Env(), v, buf, sizeof buf, &len) != napi_ok)
+      bad(v, name, "a string");
+    if (len + 1 < sizeof buf) return std::string(buf, len);
     return v.As<Napi::String>().Utf8Value();
   }
   /** A typed array of element type T. */
   template <class T>
   View<T> typed(const Napi::Value& v, const char* name) const {
-    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != TypedKind<T>::kind)
+    napi_typedarray_type type;
+    size_t length;
+    void* data;
+    if (napi_get_typedarray_info(info_.Env(), v, &type, &length, &data, nullptr, nullptr) !=
+            napi_ok ||
+        type != TypedKind<T>::kind)
       bad(v, name, TypedKind<T>::name);
-    auto a = v.As<Napi::TypedArrayOf<T>>();
-    return {a.Data(), static_cast<int64_t>(a.ElementLength())};
+    return {static_cast<T*>(data), static_cast<int64_t>(length)};
   }
   /** A typed array of element type T holding at least `count` elements. */
   template <class T>

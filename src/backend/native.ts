@@ -1,8 +1,8 @@
 // The native backend: the Backend seam on the C++ addon (native/). The addon validates every
 // argument and works in place on the caller's typed arrays; this class passes each kernel's
-// argument object field by field in the one order declared below (FIELDS; the addon reads the
-// fields by name) and turns the addon's index errors into the same MaskwiseError the reference
-// throws. No `node:` imports: the addon object is handed in by src/node/native-addon.ts.
+// argument object field by field in the one order declared below (FIELD_ORDERS; the addon reads
+// the fields by name) and turns the addon's index errors into the same MaskwiseError the
+// reference throws. No `node:` imports: the addon object is handed in by src/node/native-addon.ts.
 import type {
   AdamwArgs,
   AttentionArgs,
@@ -31,145 +31,170 @@ import type {
 } from "../tensor/backend.js";
 import { MaskwiseError } from "../util/errors.js";
 
-/**
- * Each kernel's arguments in the order the addon receives them, one function per field-order
- * group (a kernel of the same name, or the attention pair): plain property reads in a fixed
- * order, since positions are the cheapest arguments to read in C++ (GEMM and the small kernels
- * run thousands of times per decoding or training step; reading object properties in C++, or
- * reading fields here by a loop over a list of names, cost more than a small kernel). This
- * table is the binding's one declaration: NativeAddon's kernel signatures are derived from it,
- * the addon learns the names each function reads, in order (`FIELD_ORDERS`, given once
- * through NativeAddon.fieldOrder), and reads every field by that name (native/args.h). Each
- * function reads every field of its interface in src/tensor/backend.ts, which
- * tests/backend/seam-names.test.ts checks.
- */
-const FIELDS = {
-  gemm: (a: GemmArgs) =>
-    [
-      a.batch,
-      a.m,
-      a.n,
-      a.k,
-      a.transA,
-      a.transB,
-      a.alpha,
-      a.beta,
-      a.a,
-      a.aOffset,
-      a.lda,
-      a.strideA,
-      a.b,
-      a.bOffset,
-      a.ldb,
-      a.strideB,
-      a.c,
-      a.cOffset,
-      a.ldc,
-      a.strideC,
-      a.bf16 ?? false,
-    ] as const,
-  unary: (a: UnaryArgs) => [a.op, a.x, a.out, a.n] as const,
-  unaryBackward: (a: UnaryBackwardArgs) => [a.op, a.x, a.y, a.dy, a.dx, a.n, a.accumulate] as const,
-  binary: (a: BinaryArgs) => [a.op, a.a, a.aStrides, a.b, a.bStrides, a.out, a.shape] as const,
-  reduce: (a: ReduceArgs) => [a.op, a.x, a.out, a.outer, a.dim, a.inner] as const,
-  reduceMaxBackward: (a: ReduceMaxBackwardArgs) =>
-    [a.x, a.y, a.dy, a.dx, a.outer, a.dim, a.inner] as const,
-  permute: (a: PermuteArgs) => [a.x, a.out, a.shape, a.perm] as const,
-  softmax: (a: SoftmaxArgs) => [a.x, a.out, a.rows, a.cols, a.log] as const,
-  softmaxBackward: (a: SoftmaxBackwardArgs) =>
-    [a.y, a.dy, a.dx, a.rows, a.cols, a.log, a.accumulate] as const,
-  layerNorm: (a: LayerNormArgs) =>
-    [a.x, a.gamma, a.beta, a.out, a.mean, a.rstd, a.rows, a.cols, a.eps] as const,
-  layerNormBackward: (a: LayerNormBackwardArgs) =>
-    [
-      a.x,
-      a.gamma,
-      a.mean,
-      a.rstd,
-      a.dy,
-      a.dx,
-      a.dgamma,
-      a.dbeta,
-      a.rows,
-      a.cols,
-      a.accumulate,
-    ] as const,
-  crossEntropy: (a: CrossEntropyArgs) =>
-    [a.logits, a.targets, a.loss, a.lse, a.rows, a.V, a.ignoreIndex, a.smoothing] as const,
-  crossEntropyBackward: (a: CrossEntropyBackwardArgs) =>
-    [
-      a.logits,
-      a.targets,
-      a.lse,
-      a.dloss,
-      a.dlogits,
-      a.rows,
-      a.V,
-      a.ignoreIndex,
-      a.smoothing,
-      a.accumulate,
-    ] as const,
-  gather: (a: GatherArgs) => [a.table, a.ids, a.out, a.rows, a.cols, a.numRows] as const,
-  scatterAdd: (a: ScatterAddArgs) => [a.dout, a.ids, a.dtable, a.rows, a.cols, a.numRows] as const,
-  adamw: (a: AdamwArgs) =>
-    [a.p, a.g, a.m, a.v, a.n, a.lr, a.beta1, a.beta2, a.eps, a.weightDecay, a.step] as const,
-  dropoutMask: (a: DropoutMaskArgs) => [a.out, a.n, a.seed, a.threshold, a.keep] as const,
-  // attentionForward and attentionBackward: these fields, then their outputs.
-  attention: (a: AttentionArgs) =>
-    [
-      a.B,
-      a.H,
-      a.Tq,
-      a.Tk,
-      a.Dh,
-      a.q,
-      a.k,
-      a.v,
-      a.attend,
-      a.maskBatch,
-      a.blocks,
-      a.blockQ,
-      a.blockK,
-      a.scale,
-      a.skipBlocks,
-      a.dropout,
-      a.seed,
-      a.bias,
-      a.biasBatch,
-    ] as const,
-  decodeAttention: (a: DecodeAttentionArgs) =>
-    [
-      a.R,
-      a.H,
-      a.Dh,
-      a.q,
-      a.k,
-      a.v,
-      a.P,
-      a.capacity,
-      a.length,
-      a.rows,
-      a.keep,
-      a.keepStride,
-      a.slots,
-      a.slotStride,
-      a.scale,
-      a.out,
-      a.bias,
-      a.biasOffset,
-      a.biasHeadStride,
-    ] as const,
-  gemmBf16: (a: GemmBf16Args) => [a.m, a.n, a.k, a.a, a.w, a.c] as const,
-  decodeLogSoftmax: (a: DecodeLogSoftmaxArgs) => [a.x, a.rows, a.cols] as const,
-  decodeTopK: (a: DecodeTopKArgs) =>
-    [a.lp, a.V, a.rows, a.base, a.M, a.hyp, a.token, a.score] as const,
-};
+/** The argument interface of each field-order group: a kernel of the same name, or the pair
+ * attentionForward and attentionBackward ("attention"). */
+interface GroupArgs {
+  gemm: GemmArgs;
+  unary: UnaryArgs;
+  unaryBackward: UnaryBackwardArgs;
+  binary: BinaryArgs;
+  reduce: ReduceArgs;
+  reduceMaxBackward: ReduceMaxBackwardArgs;
+  permute: PermuteArgs;
+  softmax: SoftmaxArgs;
+  softmaxBackward: SoftmaxBackwardArgs;
+  layerNorm: LayerNormArgs;
+  layerNormBackward: LayerNormBackwardArgs;
+  crossEntropy: CrossEntropyArgs;
+  crossEntropyBackward: CrossEntropyBackwardArgs;
+  gather: GatherArgs;
+  scatterAdd: ScatterAddArgs;
+  adamw: AdamwArgs;
+  dropoutMask: DropoutMaskArgs;
+  attention: AttentionArgs;
+  decodeAttention: DecodeAttentionArgs;
+  gemmBf16: GemmBf16Args;
+  decodeLogSoftmax: DecodeLogSoftmaxArgs;
+  decodeTopK: DecodeTopKArgs;
+}
+/** A field-order group. */
+export type FieldGroup = keyof GroupArgs;
+/** The argument interface of a group. */
+export type FieldArgs<G extends FieldGroup> = GroupArgs[G];
 
-/** A field-order group of FIELDS. */
-export type FieldGroup = keyof typeof FIELDS;
-/** The argument interface of a group (AttentionArgs for "attention"). */
-export type FieldArgs<G extends FieldGroup> = Parameters<(typeof FIELDS)[G]>[0];
-type Fields<G extends FieldGroup> = ReturnType<(typeof FIELDS)[G]>;
+/**
+ * The order in which each kernel receives the fields of its argument interface: the binding's
+ * one declaration. The addon is given these orders once (NativeAddon.fieldOrder) and reads
+ * every field by its name (native/args.h; native/fields.h lists the names it accepts), and
+ * NativeAddon's kernel signatures are derived from them. The fields travel as positions
+ * because positions are the cheapest arguments to read in C++ (GEMM and the small kernels run
+ * thousands of times per decoding or training step: reading object properties in C++ cost a
+ * decoding step about 4 us per attention call). Each entry must name every field of its
+ * interface (checked below by the type system; once each, by tests/backend/seam-names.test.ts).
+ */
+export const FIELD_ORDERS = {
+  gemm: [
+    "batch",
+    "m",
+    "n",
+    "k",
+    "transA",
+    "transB",
+    "alpha",
+    "beta",
+    "a",
+    "aOffset",
+    "lda",
+    "strideA",
+    "b",
+    "bOffset",
+    "ldb",
+    "strideB",
+    "c",
+    "cOffset",
+    "ldc",
+    "strideC",
+    "bf16",
+  ],
+  unary: ["op", "x", "out", "n"],
+  unaryBackward: ["op", "x", "y", "dy", "dx", "n", "accumulate"],
+  binary: ["op", "a", "aStrides", "b", "bStrides", "out", "shape"],
+  reduce: ["op", "x", "out", "outer", "dim", "inner"],
+  reduceMaxBackward: ["x", "y", "dy", "dx", "outer", "dim", "inner"],
+  permute: ["x", "out", "shape", "perm"],
+  softmax: ["x", "out", "rows", "cols", "log"],
+  softmaxBackward: ["y", "dy", "dx", "rows", "cols", "log", "accumulate"],
+  layerNorm: ["x", "gamma", "beta", "out", "mean", "rstd", "rows", "cols", "eps"],
+  layerNormBackward: [
+    "x",
+    "gamma",
+    "mean",
+    "rstd",
+    "dy",
+    "dx",
+    "dgamma",
+    "dbeta",
+    "rows",
+    "cols",
+    "accumulate",
+  ],
+  crossEntropy: ["logits", "targets", "loss", "lse", "rows", "V", "ignoreIndex", "smoothing"],
+  crossEntropyBackward: [
+    "logits",
+    "targets",
+    "lse",
+    "dloss",
+    "dlogits",
+    "rows",
+    "V",
+    "ignoreIndex",
+    "smoothing",
+    "accumulate",
+  ],
+  gather: ["table", "ids", "out", "rows", "cols", "numRows"],
+  scatterAdd: ["dout", "ids", "dtable", "rows", "cols", "numRows"],
+  adamw: ["p", "g", "m", "v", "n", "lr", "beta1", "beta2", "eps", "weightDecay", "step"],
+  dropoutMask: ["out", "n", "seed", "threshold", "keep"],
+  attention: [
+    "B",
+    "H",
+    "Tq",
+    "Tk",
+    "Dh",
+    "q",
+    "k",
+    "v",
+    "attend",
+    "maskBatch",
+    "blocks",
+    "blockQ",
+    "blockK",
+    "scale",
+    "skipBlocks",
+    "dropout",
+    "seed",
+    "bias",
+    "biasBatch",
+  ],
+  decodeAttention: [
+    "R",
+    "H",
+    "Dh",
+    "q",
+    "k",
+    "v",
+    "P",
+    "capacity",
+    "length",
+    "rows",
+    "keep",
+    "keepStride",
+    "slots",
+    "slotStride",
+    "scale",
+    "out",
+    "bias",
+    "biasOffset",
+    "biasHeadStride",
+  ],
+  gemmBf16: ["m", "n", "k", "a", "w", "c"],
+  decodeLogSoftmax: ["x", "rows", "cols"],
+  decodeTopK: ["lp", "V", "rows", "base", "M", "hyp", "token", "score"],
+} as const satisfies { [G in FieldGroup]: readonly (keyof GroupArgs[G])[] };
+
+/** The fields of each group that its order leaves out (none: `complete` fails to compile). */
+type Unordered = {
+  [G in FieldGroup]: Exclude<keyof GroupArgs[G], (typeof FIELD_ORDERS)[G][number]>;
+}[FieldGroup];
+const complete: [Unordered] extends [never] ? true : { unordered: Unordered } = true;
+void complete;
+
+/** The types of fields `N` of interface `A`, in order. */
+type Positional<A, N extends readonly unknown[]> = {
+  -readonly [I in keyof N]: N[I] extends keyof A ? A[N[I]] : never;
+};
+/** The types of a group's fields in its order: the addon's positional arguments. */
+type Fields<G extends FieldGroup> = Positional<GroupArgs[G], (typeof FIELD_ORDERS)[G]>;
 
 /** The kernels that take one group's fields and nothing else, as the addon exports them. */
 type KernelFunctions = {
@@ -222,34 +247,10 @@ export interface NativeAddon extends KernelFunctions {
    * as positions in that order and read them by name (native/args.h).
    */
   fieldOrder(group: FieldGroup, names: readonly string[]): void;
-  /**
-   * The field names each group's binding reads (native/*_binding.cc, addon.cc): what the
-   * orders given through fieldOrder must name.
-   */
+  /** The field names each group accepts (native/fields.h): what fieldOrder must be given. */
   fieldNames(): Record<string, string[]>;
 }
 
-/** The property names `fields` reads, in order (recorded once on a stand-in object). */
-function fieldNames<T extends object>(fields: (a: T) => readonly unknown[]): readonly string[] {
-  const names: string[] = [];
-  fields(
-    new Proxy({} as T, {
-      get(_target, key) {
-        names.push(String(key));
-        return undefined;
-      },
-    }),
-  );
-  return names;
-}
-
-/** Each group's field names in the order the addon receives them. */
-export const FIELD_ORDERS = Object.fromEntries(
-  Object.entries(FIELDS).map(([group, fields]) => [
-    group,
-    fieldNames(fields as (a: object) => readonly unknown[]),
-  ]),
-) as Record<FieldGroup, readonly string[]>;
 /** The names of AttentionArgs's fields in the order the addon receives them. */
 export const ATTENTION_FIELDS = FIELD_ORDERS.attention;
 /** The names of DecodeAttentionArgs's fields in the order the addon receives them. */
@@ -268,6 +269,14 @@ function indexError(e: unknown, where: string, hint: string): unknown {
   return e;
 }
 
+/**
+ * Each method passes its argument object's fields in FIELD_ORDERS's order, spelled out as
+ * property reads: spreading a list built from the names (or from a function that returns the
+ * fields) cost a tiny GEMM about 45 ns more per call, where plain reads in an inlined call cost
+ * nothing (bench/binding-calls.ts). The types of the positions come from FIELD_ORDERS
+ * (NativeAddon), so a field of another type in a position does not compile, and
+ * tests/backend/seam-names.test.ts checks every method against the order.
+ */
 export class NativeBackend implements Backend {
   readonly name = "native" as const;
   private readonly k: NativeAddon;
@@ -283,52 +292,95 @@ export class NativeBackend implements Backend {
   }
 
   gemm(a: GemmArgs): void {
-    this.k.gemm(...FIELDS.gemm(a));
+    this.k.gemm(
+      a.batch,
+      a.m,
+      a.n,
+      a.k,
+      a.transA,
+      a.transB,
+      a.alpha,
+      a.beta,
+      a.a,
+      a.aOffset,
+      a.lda,
+      a.strideA,
+      a.b,
+      a.bOffset,
+      a.ldb,
+      a.strideB,
+      a.c,
+      a.cOffset,
+      a.ldc,
+      a.strideC,
+      a.bf16 ?? false,
+    );
   }
 
   unary(a: UnaryArgs): void {
-    this.k.unary(...FIELDS.unary(a));
+    this.k.unary(a.op, a.x, a.out, a.n);
   }
 
   unaryBackward(a: UnaryBackwardArgs): void {
-    this.k.unaryBackward(...FIELDS.unaryBackward(a));
+    this.k.unaryBackward(a.op, a.x, a.y, a.dy, a.dx, a.n, a.accumulate);
   }
 
   binary(a: BinaryArgs): void {
-    this.k.binary(...FIELDS.binary(a));
+    this.k.binary(a.op, a.a, a.aStrides, a.b, a.bStrides, a.out, a.shape);
   }
 
   reduce(a: ReduceArgs): void {
-    this.k.reduce(...FIELDS.reduce(a));
+    this.k.reduce(a.op, a.x, a.out, a.outer, a.dim, a.inner);
   }
 
   reduceMaxBackward(a: ReduceMaxBackwardArgs): void {
-    this.k.reduceMaxBackward(...FIELDS.reduceMaxBackward(a));
+    this.k.reduceMaxBackward(a.x, a.y, a.dy, a.dx, a.outer, a.dim, a.inner);
   }
 
   permute(a: PermuteArgs): void {
-    this.k.permute(...FIELDS.permute(a));
+    this.k.permute(a.x, a.out, a.shape, a.perm);
   }
 
   softmax(a: SoftmaxArgs): void {
-    this.k.softmax(...FIELDS.softmax(a));
+    this.k.softmax(a.x, a.out, a.rows, a.cols, a.log);
   }
 
   softmaxBackward(a: SoftmaxBackwardArgs): void {
-    this.k.softmaxBackward(...FIELDS.softmaxBackward(a));
+    this.k.softmaxBackward(a.y, a.dy, a.dx, a.rows, a.cols, a.log, a.accumulate);
   }
 
   layerNorm(a: LayerNormArgs): void {
-    this.k.layerNorm(...FIELDS.layerNorm(a));
+    this.k.layerNorm(a.x, a.gamma, a.beta, a.out, a.mean, a.rstd, a.rows, a.cols, a.eps);
   }
 
   layerNormBackward(a: LayerNormBackwardArgs): void {
-    this.k.layerNormBackward(...FIELDS.layerNormBackward(a));
+    this.k.layerNormBackward(
+      a.x,
+      a.gamma,
+      a.mean,
+      a.rstd,
+      a.dy,
+      a.dx,
+      a.dgamma,
+      a.dbeta,
+      a.rows,
+      a.cols,
+      a.accumulate,
+    );
   }
 
   crossEntropy(a: CrossEntropyArgs): void {
     try {
-      this.k.crossEntropy(...FIELDS.crossEntropy(a));
+      this.k.crossEntropy(
+        a.logits,
+        a.targets,
+        a.loss,
+        a.lse,
+        a.rows,
+        a.V,
+        a.ignoreIndex,
+        a.smoothing,
+      );
     } catch (e) {
       throw indexError(
         e,
@@ -340,7 +392,18 @@ export class NativeBackend implements Backend {
 
   crossEntropyBackward(a: CrossEntropyBackwardArgs): void {
     try {
-      this.k.crossEntropyBackward(...FIELDS.crossEntropyBackward(a));
+      this.k.crossEntropyBackward(
+        a.logits,
+        a.targets,
+        a.lse,
+        a.dloss,
+        a.dlogits,
+        a.rows,
+        a.V,
+        a.ignoreIndex,
+        a.smoothing,
+        a.accumulate,
+      );
     } catch (e) {
       throw indexError(
         e,
@@ -352,7 +415,7 @@ export class NativeBackend implements Backend {
 
   gather(a: GatherArgs): void {
     try {
-      this.k.gather(...FIELDS.gather(a));
+      this.k.gather(a.table, a.ids, a.out, a.rows, a.cols, a.numRows);
     } catch (e) {
       throw indexError(e, "gather", "check the token ids against the vocabulary size");
     }
@@ -360,22 +423,44 @@ export class NativeBackend implements Backend {
 
   scatterAdd(a: ScatterAddArgs): void {
     try {
-      this.k.scatterAdd(...FIELDS.scatterAdd(a));
+      this.k.scatterAdd(a.dout, a.ids, a.dtable, a.rows, a.cols, a.numRows);
     } catch (e) {
       throw indexError(e, "scatterAdd", "check the token ids against the vocabulary size");
     }
   }
 
   adamw(a: AdamwArgs): void {
-    this.k.adamw(...FIELDS.adamw(a));
+    this.k.adamw(a.p, a.g, a.m, a.v, a.n, a.lr, a.beta1, a.beta2, a.eps, a.weightDecay, a.step);
   }
 
   dropoutMask(a: DropoutMaskArgs): void {
-    this.k.dropoutMask(...FIELDS.dropoutMask(a));
+    this.k.dropoutMask(a.out, a.n, a.seed, a.threshold, a.keep);
   }
 
   attentionForward(args: AttentionArgs, out: F32, lse: F32): void {
-    this.k.attentionForward(...FIELDS.attention(args), out, lse);
+    this.k.attentionForward(
+      args.B,
+      args.H,
+      args.Tq,
+      args.Tk,
+      args.Dh,
+      args.q,
+      args.k,
+      args.v,
+      args.attend,
+      args.maskBatch,
+      args.blocks,
+      args.blockQ,
+      args.blockK,
+      args.scale,
+      args.skipBlocks,
+      args.dropout,
+      args.seed,
+      args.bias,
+      args.biasBatch,
+      out,
+      lse,
+    );
   }
 
   attentionBackward(
@@ -388,22 +473,69 @@ export class NativeBackend implements Backend {
     dv: F32,
     dbias: F32 | null = null,
   ): void {
-    this.k.attentionBackward(...FIELDS.attention(args), out, lse, dout, dq, dk, dv, dbias);
+    this.k.attentionBackward(
+      args.B,
+      args.H,
+      args.Tq,
+      args.Tk,
+      args.Dh,
+      args.q,
+      args.k,
+      args.v,
+      args.attend,
+      args.maskBatch,
+      args.blocks,
+      args.blockQ,
+      args.blockK,
+      args.scale,
+      args.skipBlocks,
+      args.dropout,
+      args.seed,
+      args.bias,
+      args.biasBatch,
+      out,
+      lse,
+      dout,
+      dq,
+      dk,
+      dv,
+      dbias,
+    );
   }
 
   decodeAttention(a: DecodeAttentionArgs): void {
-    this.k.decodeAttention(...FIELDS.decodeAttention(a));
+    this.k.decodeAttention(
+      a.R,
+      a.H,
+      a.Dh,
+      a.q,
+      a.k,
+      a.v,
+      a.P,
+      a.capacity,
+      a.length,
+      a.rows,
+      a.keep,
+      a.keepStride,
+      a.slots,
+      a.slotStride,
+      a.scale,
+      a.out,
+      a.bias,
+      a.biasOffset,
+      a.biasHeadStride,
+    );
   }
 
   gemmBf16(a: GemmBf16Args): void {
-    this.k.gemmBf16(...FIELDS.gemmBf16(a));
+    this.k.gemmBf16(a.m, a.n, a.k, a.a, a.w, a.c);
   }
 
   decodeLogSoftmax(a: DecodeLogSoftmaxArgs): void {
-    this.k.decodeLogSoftmax(...FIELDS.decodeLogSoftmax(a));
+    this.k.decodeLogSoftmax(a.x, a.rows, a.cols);
   }
 
   decodeTopK(a: DecodeTopKArgs): number {
-    return this.k.decodeTopK(...FIELDS.decodeTopK(a));
+    return this.k.decodeTopK(a.lp, a.V, a.rows, a.base, a.M, a.hyp, a.token, a.score);
   }
 }

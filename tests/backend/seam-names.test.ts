@@ -17,7 +17,7 @@ import {
   NativeBackend,
 } from "../../src/backend/native.js";
 import { ReferenceBackend } from "../../src/backend/reference.js";
-import { loadNativeAddon } from "../../src/node/native-addon.js";
+import { loadNativeAddon, type NativeAddon } from "../../src/node/native-addon.js";
 import { BINARY_OPS, dropThreshold, UNARY_OPS } from "../../src/tensor/backend.js";
 import { Rng } from "../../src/util/rng.js";
 import { randomTensor } from "../helpers/gradcheck.js";
@@ -324,4 +324,32 @@ test("every kernel reads its fields by name, in whatever order native.ts declare
     // Every array, outputs included, as the declared order left it.
     assert.deepEqual(got[group], want[group], group);
   }
+});
+
+test("each NativeBackend method passes its fields in the order FIELD_ORDERS declares", () => {
+  // A stand-in addon records each call; every field holds a marker naming it.
+  const calls: Record<string, unknown[]> = {};
+  const record =
+    (name: string) =>
+    (...args: unknown[]) => {
+      calls[name] = args;
+    };
+  const recorder = new Proxy({}, { get: (_target, name) => record(String(name)) });
+  const nat = new NativeBackend(recorder as NativeAddon) as unknown as Record<
+    string,
+    (...a: unknown[]) => unknown
+  >;
+  const markers = (group: FieldGroup) =>
+    Object.fromEntries(FIELD_ORDERS[group].map((key) => [key, `<${key}>`]));
+  const want = (group: FieldGroup) => FIELD_ORDERS[group].map((key) => `<${key}>`);
+  for (const group of Object.keys(FIELD_ORDERS) as FieldGroup[]) {
+    if (group === "attention") continue;
+    nat[group](markers(group));
+    assert.deepEqual(calls[group], want(group), group);
+  }
+  const outs = ["out", "lse", "dout", "dq", "dk", "dv", "dbias"];
+  nat.attentionForward(markers("attention"), ...outs.slice(0, 2));
+  assert.deepEqual(calls.attentionForward, [...want("attention"), ...outs.slice(0, 2)]);
+  nat.attentionBackward(markers("attention"), ...outs);
+  assert.deepEqual(calls.attentionBackward, [...want("attention"), ...outs]);
 });
