@@ -87,6 +87,9 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   g.ldc = A.size(18, "ldc");
   g.strideC = A.size(19, "strideC");
   g.bf16 = A.boolean(20, "bf16");
+  // Optional: a packWeight handle; gemm uses it only when it is b's, packed for this kernel.
+  if (info.Length() > 21 && info[21].IsExternal())
+    g.packed = info[21].As<Napi::External<mw::PackedB>>().Data();
   if (g.batch == 0 || g.m == 0 || g.n == 0) return info.Env().Undefined();
   const i128 bl = g.batch - 1, ml = g.m - 1, nl = g.n - 1, kl = g.k - 1;
   A.need(c, "c", i128{cOff} + bl * g.strideC + ml * g.ldc + nl + 1);
@@ -461,6 +464,19 @@ Napi::Value Threads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), mw::ThreadPool::instance().threads());
 }
 
+// packWeight(w, n, k): a handle holding W [n, k] packed for the GEMM's kernel now in use (freed
+// with the handle). The handle refers to w's memory: gemm uses it only with that same w.
+Napi::Value PackWeight(const Napi::CallbackInfo& info) {
+  Args A(info, "packWeight", 3);
+  auto w = A.f32(0, "w");
+  const int64_t n = A.size(1, "n", 1);
+  const int64_t k = A.size(2, "k", 1);
+  A.need(w, "w", i128{n} * k);
+  mw::PackedB* p = mw::pack_weight(w.p, n, k).release();
+  return Napi::External<mw::PackedB>::New(info.Env(), p,
+                                          [](Napi::Env, mw::PackedB* q) { delete q; });
+}
+
 Napi::Value GemmIsa(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), mw::isa_name(mw::gemm_isa()));
 }
@@ -501,6 +517,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     exports.Set(name, Napi::Function::New(env, f, name));
   };
   fn("gemm", Gemm);
+  fn("packWeight", PackWeight);
   fn("unary", Unary);
   fn("unaryBackward", UnaryBackward);
   fn("binary", Binary);

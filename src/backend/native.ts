@@ -12,11 +12,16 @@ import type {
   DecodeAttentionArgs,
   F32,
   GemmArgs,
+  HeldWeight,
   I32,
   ReduceOp,
   UnaryOp,
 } from "../tensor/backend.js";
 import { MaskwiseError } from "../util/errors.js";
+
+/** A weight packed by the addon (native/gemm.h PackedB), opaque here. */
+declare const packedWeight: unique symbol;
+export type PackedWeight = { readonly [packedWeight]: true };
 
 /** The addon's functions (native/addon.cc); every argument is validated there. */
 export interface NativeAddon {
@@ -42,7 +47,10 @@ export interface NativeAddon {
     ldc: number,
     strideC: number,
     bf16: boolean,
+    packed?: PackedWeight,
   ): void;
+  /** W [n, k] packed for the GEMM kernel in use (freed when the handle is collected). */
+  packWeight(w: F32, n: number, k: number): PackedWeight;
   unary(op: UnaryOp, x: F32, out: F32, n: number): void;
   unaryBackward(op: UnaryOp, x: F32, y: F32, dy: F32, dx: F32, n: number, acc: boolean): void;
   binary(
@@ -305,7 +313,24 @@ export class NativeBackend implements Backend {
     return this.k.threads();
   }
 
+  /** Weights held packed (holdPacked), by array. */
+  private readonly packed = new Map<F32, PackedWeight>();
+
+  holdPacked(weights: readonly HeldWeight[]): () => void {
+    const mine: F32[] = [];
+    for (const { w, n, k } of weights) {
+      if (this.packed.has(w) || n * k === 0) continue;
+      this.packed.set(w, this.k.packWeight(w, n, k));
+      mine.push(w);
+    }
+    return () => {
+      for (const w of mine) this.packed.delete(w);
+    };
+  }
+
   gemm(g: GemmArgs): void {
+    // The addon checks that a held weight is this product's B, packed for the kernel in use.
+    const packed = g.transB && g.bOffset === 0 ? this.packed.get(g.b) : undefined;
     this.k.gemm(
       g.batch,
       g.m,
@@ -328,6 +353,7 @@ export class NativeBackend implements Backend {
       g.ldc,
       g.strideC,
       g.bf16 ?? false,
+      packed,
     );
   }
 

@@ -2,7 +2,8 @@
 // and scores (greedy, and beam search with n-best lists), on a model whose sentences end at very
 // different steps, while the decoder's step runs on the unfinished rows only (finished sentences
 // leave the batch: their cache rows, cross-attention memory rows and step-buffer rows are no
-// longer read).
+// longer read). The weights are packed once for a translateLines call (Backend.holdPacked), with
+// the same results.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { beamSearch } from "../../src/decode/beam.js";
@@ -169,6 +170,24 @@ forEachBackend("batched translation", (backend) => {
     assert.equal(counted.fed[1], 3 * lines.length);
     const last = counted.fed[counted.fed.length - 1];
     assert.ok(last < 3 * lines.length && last % 3 === 0, `rows fed: ${counted.fed}`);
+  });
+
+  test("translateLines (weights held packed for the run) equals the same batch decoded without", () => {
+    const [ids, mask] = batchOf(model);
+    const plainGreedy = greedy(new Seq2SeqIncremental(model, ids, mask), gen);
+    const options = { ...gen, beamSize: 3, nBest: 3, lengthPenalty: 1 };
+    const plainBeam = beamSearch(new Seq2SeqIncremental(model, ids, mask), options);
+    const settings = { maxLenA: 0, maxLenB: 30, batchSize: lines.length };
+    const held1 = translateLines(model, codec, lines, settings);
+    const held3 = translateLines(model, codec, lines, { ...settings, beam: 3, nBest: 3 });
+    lines.forEach((_, i) => {
+      assert.deepEqual(held1[i][0].hypothesis, plainGreedy[i], `line ${i}: greedy`);
+      assert.deepEqual(
+        held3[i].map((h) => h.hypothesis),
+        plainBeam[i],
+        `line ${i}: beam`,
+      );
+    });
   });
 
   for (const beam of [1, 3]) {

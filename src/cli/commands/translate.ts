@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { maxNewTokens } from "../../decode/generation-config.js";
 import type { ModelConfig } from "../../models/config.js";
+import { holdLinearWeights } from "../../models/held-weights.js";
 import { decodingBf16Weights } from "../../models/incremental.js";
 import { familyOf } from "../../models/registry.js";
 import { loadAdapter } from "../../node/adapter.js";
@@ -180,18 +181,24 @@ export const command: Command = {
         `${lines.map((_, i) => (nBest > 1 ? padded(nb[i]) : out[i])).join("\n")}\n`,
       );
     };
-    let pending: string[] = [];
-    for await (const line of createInterface({
-      input: process.stdin,
-      crlfDelay: Number.POSITIVE_INFINITY,
-    })) {
-      pending.push(line);
-      if (pending.length >= batchSize) {
-        flush(pending);
-        pending = [];
+    // Output follows input a batch at a time; the weights are packed once for all the batches.
+    const release = holdLinearWeights(model);
+    try {
+      let pending: string[] = [];
+      for await (const line of createInterface({
+        input: process.stdin,
+        crlfDelay: Number.POSITIVE_INFINITY,
+      })) {
+        pending.push(line);
+        if (pending.length >= batchSize) {
+          flush(pending);
+          pending = [];
+        }
       }
+      if (pending.length > 0) flush(pending);
+    } finally {
+      release();
     }
-    if (pending.length > 0) flush(pending);
     return 0;
   },
 };
