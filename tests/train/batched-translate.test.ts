@@ -1,9 +1,11 @@
-// Batched translation gives every sentence what it gets decoded alone: the same tokens, log-probs
-// and scores (greedy, and beam search with n-best lists), on a model whose sentences end at very
-// different steps, while the decoder's step runs on the unfinished rows only (finished sentences
-// leave the batch: their cache rows, cross-attention memory rows and step-buffer rows are no
-// longer read). The weights are packed once for a translateLines call (Backend.holdPacked), with
-// the same results.
+// Batched translation on a model whose sentences end at very different steps (greedy, and beam
+// search with n-best lists). The decoder's step runs on the unfinished rows only: finished
+// sentences leave the batch (their cache rows, cross-attention memory rows and step-buffer rows
+// are no longer read), with the results of a decoder that keeps feeding them. Every sentence gets
+// what it gets decoded alone: the same tokens, and the same log-probs and scores (exactly on the
+// reference backend; to float32 rounding on the native one, whose GEMM sums in an order that
+// depends on the rows of the product). The weights are packed once for a translateLines call
+// (Backend.holdPacked), with the same results bit for bit.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { beamSearch } from "../../src/decode/beam.js";
