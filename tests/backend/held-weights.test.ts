@@ -174,6 +174,27 @@ test("held weights serve only their own array, their kernel, and the transposed 
   }
 });
 
+test("a hold inside another keeps the outer one's weights held when it is released", {
+  skip,
+}, () => {
+  const nat = new NativeBackend(addon);
+  const [m, n, k] = [40, 64, 64];
+  const rng = new Rng(10);
+  const a = random(rng, m * k);
+  const w = random(rng, n * k);
+  const c0 = new Float32Array(m * n);
+  const plain = product(nat, a, w, c0, m, n, k);
+  const outer = nat.holdPacked([{ w, n, k }]);
+  const inner = nat.holdPacked([{ w, n, k }]);
+  const old = Float32Array.from(w);
+  w.fill(0.5); // shows which path ran, as above
+  inner();
+  assert.deepEqual(product(nat, a, w, c0, m, n, k), plain, "still held");
+  outer();
+  assert.notDeepEqual(product(nat, a, w, c0, m, n, k), plain, "released");
+  w.set(old);
+});
+
 test("the reference backend holds nothing and multiplies by W as it is", () => {
   const ref = new ReferenceBackend();
   const rng = new Rng(9);
