@@ -51,8 +51,11 @@ export function translateLines(
   const order = encoded.map((_, i) => i).sort((a, b) => encoded[a].length - encoded[b].length);
   const results: { text: string; hypothesis: Hypothesis }[][] = new Array(lines.length);
   // Every batch multiplies by the same weights: packed once for all of them (a caller that holds
-  // them already, across calls, keeps its hold).
-  const release = holdLinearWeights(model);
+  // them already, across calls, keeps its hold). One batch of a few rows, whose decoding steps
+  // stream the weights unpacked, would pack the decoder and head for nothing.
+  const batchSize = options.batchSize ?? 32;
+  const stepRows = Math.min(batchSize, lines.length) * (options.beam ?? 1);
+  const release = lines.length > batchSize || stepRows > 8 ? holdLinearWeights(model) : () => {};
   try {
     translateBatches(model, codec, encoded, order, results, options);
   } finally {

@@ -181,24 +181,22 @@ export const command: Command = {
         `${lines.map((_, i) => (nBest > 1 ? padded(nb[i]) : out[i])).join("\n")}\n`,
       );
     };
-    // Output follows input a batch at a time; the weights are packed once for all the batches.
+    // Every batch multiplies by the same weights: packed once for the whole input (a command
+    // that fails exits, and what it held goes with the process).
     const release = holdLinearWeights(model);
-    try {
-      let pending: string[] = [];
-      for await (const line of createInterface({
-        input: process.stdin,
-        crlfDelay: Number.POSITIVE_INFINITY,
-      })) {
-        pending.push(line);
-        if (pending.length >= batchSize) {
-          flush(pending);
-          pending = [];
-        }
+    let pending: string[] = [];
+    for await (const line of createInterface({
+      input: process.stdin,
+      crlfDelay: Number.POSITIVE_INFINITY,
+    })) {
+      pending.push(line);
+      if (pending.length >= batchSize) {
+        flush(pending);
+        pending = [];
       }
-      if (pending.length > 0) flush(pending);
-    } finally {
-      release();
     }
+    if (pending.length > 0) flush(pending);
+    release();
     return 0;
   },
 };
