@@ -67,7 +67,7 @@ Napi::Value ElementwiseOps(const Napi::CallbackInfo& info) {
 
 Napi::Value Gemm(const Napi::CallbackInfo& info) {
   const Args A(info, "gemm", 0);
-  const Fields f(A, "gemm");
+  const Fields f(A, "gemm", 0, 1);
   mw::GemmParams g;
   g.batch = f.size("batch");
   g.m = f.size("m");
@@ -90,6 +90,10 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   g.ldc = f.size("ldc");
   g.strideC = f.size("strideC");
   g.bf16 = f.boolean("bf16");
+  // After the fields, optionally a packWeight handle (or undefined); gemm uses it only when it
+  // is b's, packed for this kernel (native/gemm.h PackedB).
+  if (info.Length() > f.end() && info[f.end()].IsExternal())
+    g.packed = info[f.end()].As<Napi::External<mw::PackedB>>().Data();
   if (g.batch == 0 || g.m == 0 || g.n == 0) return info.Env().Undefined();
   const i128 bl = g.batch - 1, ml = g.m - 1, nl = g.n - 1, kl = g.k - 1;
   A.need(c, "c", i128{cOff} + bl * g.strideC + ml * g.ldc + nl + 1);
@@ -480,6 +484,19 @@ Napi::Value Threads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), mw::ThreadPool::instance().threads());
 }
 
+// packWeight(w, n, k): a handle holding W [n, k] packed for the GEMM's kernel now in use (freed
+// with the handle). The handle refers to w's memory: gemm uses it only with that same w.
+Napi::Value PackWeight(const Napi::CallbackInfo& info) {
+  Args A(info, "packWeight", 3);
+  auto w = A.f32(0, "w");
+  const int64_t n = A.size(1, "n", 1);
+  const int64_t k = A.size(2, "k", 1);
+  A.need(w, "w", i128{n} * k);
+  mw::PackedB* p = mw::pack_weight(w.p, n, k).release();
+  return Napi::External<mw::PackedB>::New(info.Env(), p,
+                                          [](Napi::Env, mw::PackedB* q) { delete q; });
+}
+
 Napi::Value GemmIsa(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), mw::isa_name(mw::gemm_isa()));
 }
@@ -520,6 +537,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     exports.Set(name, Napi::Function::New(env, f, name));
   };
   fn("gemm", Gemm);
+  fn("packWeight", PackWeight);
   fn("unary", Unary);
   fn("unaryBackward", UnaryBackward);
   fn("binary", Binary);

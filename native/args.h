@@ -319,12 +319,14 @@ class FieldOrders {
  */
 class Fields {
  public:
-  Fields(const Args& a, const char* group, size_t after = 0) : A(a) {
+  /** `after` arguments follow the fields, then up to `optional` more (gemm's packed weight). */
+  Fields(const Args& a, const char* group, size_t after = 0, size_t optional = 0) : A(a) {
     order_ = FieldOrders::of(a.env()).find(group);
     if (order_ == nullptr)
       a.fail(std::string("the field order of '") + group +
              "' was not given (src/backend/native.ts gives it when the backend is made)");
-    if (a.info().Length() != order_->names.size() + after)
+    const size_t n = a.info().Length(), least = order_->names.size() + after;
+    if (n < least || n > least + optional)
       a.fail("expects " + std::to_string(order_->names.size() + after) +
              " arguments (the fields of '" + group + "'" + (after > 0 ? ", then outputs" : "") +
              "), got " + std::to_string(a.info().Length()));

@@ -18,6 +18,7 @@ import type {
   GatherArgs,
   GemmArgs,
   GemmBf16Args,
+  HeldWeight,
   LayerNormArgs,
   LayerNormBackwardArgs,
   PermuteArgs,
@@ -30,6 +31,10 @@ import type {
   UnaryBackwardArgs,
 } from "../tensor/backend.js";
 import { MaskwiseError } from "../util/errors.js";
+
+/** A weight packed by the addon (native/gemm.h PackedB), opaque here. */
+declare const packedWeight: unique symbol;
+export type PackedWeight = { readonly [packedWeight]: true };
 
 /** The argument interface of each field-order group: a kernel of the same name, or the pair
  * attentionForward and attentionBackward ("attention"). */
@@ -199,13 +204,17 @@ type Fields<G extends FieldGroup> = Positional<GroupArgs[G], (typeof FIELD_ORDER
 
 /** The kernels that take one group's fields and nothing else, as the addon exports them. */
 type KernelFunctions = {
-  [G in Exclude<FieldGroup, "attention">]: (
+  [G in Exclude<FieldGroup, "attention" | "gemm">]: (
     ...args: Fields<G>
   ) => G extends "decodeTopK" ? number : void;
 };
 
 /** The addon's functions (native/addon.cc); every argument is validated there. */
 export interface NativeAddon extends KernelFunctions {
+  /** The GemmArgs fields, then optionally a weight packWeight packed (used when it is b's). */
+  gemm(...args: [...Fields<"gemm">, packed?: PackedWeight]): void;
+  /** W [n, k] packed for the GEMM kernel in use (freed when the handle is collected). */
+  packWeight(w: F32, n: number, k: number): PackedWeight;
   /** Fused attention (native/attention.cc): the AttentionArgs fields, then out, lse. */
   attentionForward(...args: [...Fields<"attention">, out: F32, lse: F32]): void;
   /** The AttentionArgs fields, then out, lse, dout, dq, dk, dv, dbias (or null). */
@@ -292,7 +301,24 @@ export class NativeBackend implements Backend {
     return this.k.threads();
   }
 
+  /** Weights held packed (holdPacked), by array. */
+  private readonly packed = new Map<F32, PackedWeight>();
+
+  holdPacked(weights: readonly HeldWeight[]): () => void {
+    const mine: F32[] = [];
+    for (const { w, n, k } of weights) {
+      if (this.packed.has(w) || n * k === 0) continue;
+      this.packed.set(w, this.k.packWeight(w, n, k));
+      mine.push(w);
+    }
+    return () => {
+      for (const w of mine) this.packed.delete(w);
+    };
+  }
+
   gemm(a: GemmArgs): void {
+    // The addon checks that a held weight is this product's B, packed for the kernel in use.
+    const packed = a.transB && a.bOffset === 0 ? this.packed.get(a.b) : undefined;
     this.k.gemm(
       a.batch,
       a.m,
@@ -315,6 +341,7 @@ export class NativeBackend implements Backend {
       a.ldc,
       a.strideC,
       a.bf16 ?? false,
+      packed,
     );
   }
 

@@ -18,6 +18,7 @@ import {
   type GatherArgs,
   type GemmArgs,
   type GemmBf16Args,
+  type HeldWeight,
   type I32,
   type LayerNormArgs,
   type LayerNormBackwardArgs,
@@ -182,6 +183,11 @@ function checkIds(ids: I32, rows: number, numRows: number, op: string): void {
 export class ReferenceBackend implements Backend {
   readonly name = "reference" as const;
   readonly threads = 1;
+
+  holdPacked(_weights: readonly HeldWeight[]): () => void {
+    // Nothing is packed here: every product reads W as stored.
+    return () => {};
+  }
 
   gemm(g: GemmArgs): void {
     const { m, n, k, alpha, beta, a, b, c } = g;

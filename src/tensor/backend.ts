@@ -58,6 +58,13 @@ export type ReduceOp = "sum" | "max";
  * fast backend rounds where it has a faster bfloat16 product (native: AVX512_BF16, on the packed
  * path) and computes in float32 elsewhere, which is never less accurate.
  */
+/** A weight [n, k] that products read transposed (Backend.holdPacked). */
+export interface HeldWeight {
+  w: F32;
+  n: number;
+  k: number;
+}
+
 export interface GemmArgs {
   batch: number;
   m: number;
@@ -477,6 +484,15 @@ export interface Backend {
   readonly threads: number;
 
   gemm(args: GemmArgs): void;
+
+  /**
+   * Keeps these weights (each W [n, k] as stored, the B of C = A W^T) ready for `gemm` until the
+   * returned function releases them: a product by one of these arrays, transposed, then reads W
+   * as packed here instead of packing it per call (per thread). The weights must not change
+   * meanwhile (a translation run). The results are the same; the reference backend keeps
+   * nothing.
+   */
+  holdPacked(weights: readonly HeldWeight[]): () => void;
   unary(args: UnaryArgs): void;
   unaryBackward(args: UnaryBackwardArgs): void;
   binary(args: BinaryArgs): void;

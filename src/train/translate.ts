@@ -5,6 +5,7 @@ import { type GenerationSettings, generationOptions } from "../decode/generation
 import { greedy } from "../decode/greedy.js";
 import type { Hypothesis } from "../decode/types.js";
 import type { ModelConfig } from "../models/config.js";
+import { holdLinearWeights } from "../models/held-weights.js";
 import { type Seq2SeqDecodable, Seq2SeqIncremental } from "../models/incremental.js";
 import type { Bf16Weights } from "../nn/bf16-weights.js";
 import { Tensor } from "../tensor/tensor.js";
@@ -49,12 +50,36 @@ export function translateLines(
   options: TranslateOptions = {},
 ): { text: string; hypothesis: Hypothesis }[][] {
   const cfg = model.config;
-  const batchSize = options.batchSize ?? 32;
   const maxSrc = options.maxSourceLength ?? 1024;
   const encoded = lines.map((l) => [...codec.encode(l).slice(0, maxSrc - 1), cfg.eos_token_id]);
   // Decode sentences of similar length together (less padding), then restore the input order.
   const order = encoded.map((_, i) => i).sort((a, b) => encoded[a].length - encoded[b].length);
   const results: { text: string; hypothesis: Hypothesis }[][] = new Array(lines.length);
+  // Every batch multiplies by the same weights: packed once for all of them (a caller that holds
+  // them already, across calls, keeps its hold). One batch of a few rows, whose decoding steps
+  // stream the weights unpacked, would pack the decoder and head for nothing.
+  const batchSize = options.batchSize ?? 32;
+  const stepRows = Math.min(batchSize, lines.length) * (options.beam ?? 1);
+  const release = lines.length > batchSize || stepRows > 8 ? holdLinearWeights(model) : () => {};
+  try {
+    translateBatches(model, codec, encoded, order, results, options);
+  } finally {
+    release();
+  }
+  return results;
+}
+
+/** Decodes the sentences in `order`, batchSize at a time, into `results` by input index. */
+function translateBatches(
+  model: Seq2SeqDecodable & { readonly config: ModelConfig },
+  codec: TextCodec,
+  encoded: readonly number[][],
+  order: readonly number[],
+  results: { text: string; hypothesis: Hypothesis }[][],
+  options: TranslateOptions,
+): void {
+  const cfg = model.config;
+  const batchSize = options.batchSize ?? 32;
   for (let s = 0; s < order.length; s += batchSize) {
     const idx = order.slice(s, s + batchSize);
     const S = Math.max(...idx.map((i) => encoded[i].length));
@@ -99,7 +124,6 @@ export function translateLines(
       }));
     });
   }
-  return results;
 }
 
 /** What translation needs of a pretrained model's tokenizer (src/tokenizer/model-tokenizer.ts). */

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { maxNewTokens } from "../../decode/generation-config.js";
 import type { ModelConfig } from "../../models/config.js";
+import { holdLinearWeights } from "../../models/held-weights.js";
 import { decodingBf16Weights } from "../../models/incremental.js";
 import { familyOf } from "../../models/registry.js";
 import { loadAdapter } from "../../node/adapter.js";
@@ -184,6 +185,9 @@ export const command: Command = {
         `${lines.map((_, i) => (nBest > 1 ? padded(nb[i]) : out[i])).join("\n")}\n`,
       );
     };
+    // Every batch multiplies by the same weights: packed once for the whole input (a command
+    // that fails exits, and what it held goes with the process).
+    const release = holdLinearWeights(model);
     let pending: string[] = [];
     for await (const line of createInterface({
       input: process.stdin,
@@ -196,6 +200,7 @@ export const command: Command = {
       }
     }
     if (pending.length > 0) flush(pending);
+    release();
     return 0;
   },
 };
