@@ -107,7 +107,13 @@ export function shiftedLabels(ids: readonly (readonly number[])[]): number[][] {
 
 export const SIDES = ["maskwise", "transformers"] as const;
 export type Side = (typeof SIDES)[number];
-export const PRECISIONS = ["float32", "bfloat16"] as const;
+/**
+ * float32; bfloat16: maskwise's --precision bfloat16 (products on operands rounded to bfloat16,
+ * decoding on bfloat16 copies of the weights), torch.autocast to bfloat16 on the peer; and the
+ * peer's decoding with its model cast to bfloat16 (model.to(torch.bfloat16)): autocast casts
+ * every weight again at each step, which batch-1 decoding pays for every token.
+ */
+export const PRECISIONS = ["float32", "bfloat16", "bfloat16-weights"] as const;
 export type Precision = (typeof PRECISIONS)[number];
 export const MEASURES = ["train-step", "decode"] as const;
 export type MeasureName = (typeof MEASURES)[number];
@@ -198,12 +204,48 @@ export function measureLines(info: RunInfo, rounds: Rounds): MeasureLine[] {
   return lines;
 }
 
-/** maskwise / transformers of a measure and precision (> 1: maskwise is faster), or null. */
-export function ratio(lines: readonly MeasureLine[], m: MeasureName, p: Precision): number | null {
-  const of = (side: Side) =>
-    lines.find((l) => l.side === side && l.measure === m && l.precision === p);
-  const a = of("maskwise");
-  const b = of("transformers");
+/** A row of the table: a measure, maskwise in one precision against the peer in one. */
+export interface RowSpec {
+  measure: MeasureName;
+  maskwise: Precision;
+  peer: Precision;
+  label: string;
+}
+
+export const ROWS: RowSpec[] = [
+  { measure: "train-step", maskwise: "float32", peer: "float32", label: "float32" },
+  {
+    measure: "train-step",
+    maskwise: "bfloat16",
+    peer: "bfloat16",
+    label: "bfloat16 products (`--precision bfloat16` / autocast)",
+  },
+  { measure: "decode", maskwise: "float32", peer: "float32", label: "float32" },
+  {
+    measure: "decode",
+    maskwise: "bfloat16",
+    peer: "bfloat16",
+    label: "bfloat16 (`--precision bfloat16` / autocast)",
+  },
+  {
+    measure: "decode",
+    maskwise: "bfloat16",
+    peer: "bfloat16-weights",
+    label: "bfloat16 (`--precision bfloat16` / `model.to(torch.bfloat16)`)",
+  },
+];
+
+/** The name of a row in the summary's ratios: "decode bfloat16 / bfloat16-weights". */
+export const rowName = (r: RowSpec) =>
+  `${r.measure} ${r.maskwise}${r.peer === r.maskwise ? "" : ` / ${r.peer}`}`;
+
+const lineOf = (lines: readonly MeasureLine[], side: Side, m: MeasureName, p: Precision) =>
+  lines.find((l) => l.side === side && l.measure === m && l.precision === p);
+
+/** maskwise / transformers in tokens/s on a row (> 1: maskwise is faster), or null. */
+export function ratio(lines: readonly MeasureLine[], row: RowSpec): number | null {
+  const a = lineOf(lines, "maskwise", row.measure, row.maskwise);
+  const b = lineOf(lines, "transformers", row.measure, row.peer);
   return a && b ? a.tok_s / b.tok_s : null;
 }
 
@@ -226,25 +268,20 @@ export function markdownTable(info: RunInfo, lines: readonly MeasureLine[]): str
     "| measure | precision | maskwise | transformers | maskwise / transformers |",
     "|---|---|---|---|---|",
   ];
-  for (const m of MEASURES) {
-    for (const p of PRECISIONS) {
-      const of = (side: Side) =>
-        lines.find((l) => l.side === side && l.measure === m && l.precision === p);
-      const a = of("maskwise");
-      const b = of("transformers");
-      if (!a && !b) continue;
-      const what =
-        m === "decode"
-          ? `greedy decoding, batch 1, ${info.prompt}-token prompt, ${info.new_tokens} new tokens`
-          : `LoRA training step, ${info.batch[0]} x ${info.batch[1]} tokens, AdamW`;
-      const cell = (l: MeasureLine | undefined) =>
-        l ? `${fmt(l.tok_s)} tok/s (${fmt(l.median_s * 1000)} ms)` : "-";
-      const prec = p === "float32" ? "float32" : "bfloat16 (`--precision bfloat16` / autocast)";
-      const r = ratio(lines, m, p);
-      out.push(
-        `| ${what} | ${prec} | ${cell(a)} | ${cell(b)} | ${r === null ? "-" : `${r.toFixed(2)}x`} |`,
-      );
-    }
+  const cell = (l: MeasureLine | undefined) =>
+    l ? `${fmt(l.tok_s)} tok/s (${fmt(l.median_s * 1000)} ms)` : "-";
+  for (const row of ROWS) {
+    const a = lineOf(lines, "maskwise", row.measure, row.maskwise);
+    const b = lineOf(lines, "transformers", row.measure, row.peer);
+    if (!a && !b) continue;
+    const what =
+      row.measure === "decode"
+        ? `greedy decoding, batch 1, ${info.prompt}-token prompt, ${info.new_tokens} new tokens`
+        : `LoRA training step, ${info.batch[0]} x ${info.batch[1]} tokens, AdamW`;
+    const r = ratio(lines, row);
+    out.push(
+      `| ${what} | ${row.label} | ${cell(a)} | ${cell(b)} | ${r === null ? "-" : `${r.toFixed(2)}x`} |`,
+    );
   }
   return `${out.join("\n")}\n`;
 }

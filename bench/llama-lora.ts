@@ -12,7 +12,10 @@
 //   train-step  one LoRA step on a fixed batch (--batch rows of --seq tokens, labels the ids):
 //               forward, loss, backward, AdamW (lr 1e-4, no weight decay) on the adapter alone
 //   decode      batch 1, a fixed --prompt-token prompt, greedy, exactly --new-tokens new tokens
-//               on the KV cache (eos allowed only after that many: transformers' min_new_tokens)
+//               on the KV cache (eos allowed only after that many: transformers' min_new_tokens);
+//               the peer's also on a bfloat16 copy of its model (model.to(torch.bfloat16), the
+//               weights cast once as maskwise's bfloat16 copies are, where autocast casts them
+//               again for every token), a second row against maskwise's bfloat16
 //
 // Each side runs in its own process, interleaved round by round (maskwise first in odd rounds,
 // transformers first in even ones), so a busy stretch of the machine falls on both; a process
@@ -23,7 +26,7 @@
 // line (ratios maskwise / transformers on tokens/s, the CPU), then the markdown table.
 //
 //   npm run build:native
-//   node --import tsx bench/llama-lora.ts [--rounds 5] [--reps 3] [--batch 4] [--seq 256]
+//   node --import tsx bench/llama-lora.ts [--rounds 5] [--reps 2] [--batch 4] [--seq 256]
 //     [--prompt 32] [--new-tokens 64] [--threads N] [--dir DIR] [--out PREFIX] [--quick]
 //     [--python ~/.cache/hf-oracle-venv/bin/python]
 //
@@ -62,10 +65,11 @@ import {
   markdownTable,
   measureLines,
   median,
-  PRECISIONS,
+  ROWS,
   type Rounds,
   type RunInfo,
   ratio,
+  rowName,
   type Side,
   shiftedLabels,
   type WorkerResult,
@@ -152,7 +156,8 @@ function maskwiseWorker(dir: string, reps: number): void {
     );
   const ids = decode("float32");
   const seconds: Record<string, number[]> = {};
-  for (const p of PRECISIONS) seconds[key("decode", p)] = timed(() => decode(p), reps);
+  for (const p of ["float32", "bfloat16"] as const)
+    seconds[key("decode", p)] = timed(() => decode(p), reps);
 
   // Training: the adapter's parameters alone (loadAdapter froze the base).
   lm.train();
@@ -179,7 +184,8 @@ function maskwiseWorker(dir: string, reps: number): void {
   step("float32");
   step("float32");
   const lossAfterStep = last;
-  for (const p of PRECISIONS) seconds[key("train-step", p)] = timed(() => step(p), reps);
+  for (const p of ["float32", "bfloat16"] as const)
+    seconds[key("train-step", p)] = timed(() => step(p), reps);
   const result: WorkerResult = {
     side: "maskwise",
     threads: getBackend().threads,
@@ -234,7 +240,7 @@ function main(): void {
     "dir",
     join(tmpdir(), quick ? "maskwise-llama-lora-quick" : "maskwise-llama-lora-100m"),
   );
-  const reps = int("reps", quick ? 1 : 3);
+  const reps = int("reps", quick ? 1 : 2);
   if (has("worker")) {
     maskwiseWorker(dir, reps);
     return;
@@ -319,11 +325,7 @@ function main(): void {
     bench: "llama-lora",
     measure: "summary",
     ...info,
-    ratios: Object.fromEntries(
-      (["train-step", "decode"] as const).flatMap((mm) =>
-        PRECISIONS.map((p) => [key(mm, p), ratio(lines, mm, p)]),
-      ),
-    ),
+    ratios: Object.fromEntries(ROWS.map((row) => [rowName(row), ratio(lines, row)])),
   };
   const text = [
     ...lines.map((l) => JSON.stringify(l)),

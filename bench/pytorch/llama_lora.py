@@ -9,15 +9,19 @@ on its adapter/ (PEFT's LoRA, the same A and B maskwise starts from), then on in
                 adapter's parameters alone, zero_grad
 
 each in float32 and under torch.autocast("cpu", dtype=torch.bfloat16) (mixed precision: products
-in bfloat16, weights, gradients and AdamW in float32). Checks first, in float32: the loss of the
+in bfloat16, weights, gradients and AdamW in float32); decode also on a bfloat16 copy of the model
+(model.to(torch.bfloat16): the weights cast once, not at every step as autocast does). Checks first, in float32: the loss of the
 batch, the greedy ids, and the loss after one AdamW step. One warm-up run of each measure, then
 --reps timed runs. Prints one JSON line (bench/llama-lora-report.ts's WorkerResult):
-{"side":"transformers","eval_loss":…,"loss_after_step":…,"ids":[…],"seconds":{"decode float32":[…],…}}.
+{"side":"transformers","eval_loss":…,"loss_after_step":…,"ids":[…],"seconds":{"decode float32":[…],…}}
+with keys "decode float32", "decode bfloat16" (autocast), "decode bfloat16-weights",
+"train-step float32" and "train-step bfloat16" (autocast).
 Needs transformers 5.18, PEFT and torch 2.13 (the venv of ../shared/tools/hf_oracle/setup_venv.sh).
 
     python bench/pytorch/llama_lora.py --dir DIR [--reps 3] [--threads N]
 """
 import argparse
+import copy
 import json
 import os
 import time
@@ -65,9 +69,9 @@ new = inputs["new_tokens"]
 eos = model.config.eos_token_id
 
 
-def decode(bf16):
+def decode(bf16, m=model):
     with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-        out = model.generate(
+        out = m.generate(
             input_ids=prompt,
             attention_mask=prompt_mask,
             do_sample=False,
@@ -84,6 +88,11 @@ greedy_ids = decode(False)
 seconds = {}
 for name, bf16 in (("float32", False), ("bfloat16", True)):
     seconds[f"decode {name}"] = timed(lambda: decode(bf16), args.reps)
+# autocast casts every weight to bfloat16 again at each step; a bfloat16 copy of the model
+# (adapter included) is cast once, as maskwise's bfloat16 copies of the weights are.
+model_bf16 = copy.deepcopy(model).to(torch.bfloat16)
+seconds["decode bfloat16-weights"] = timed(lambda: decode(False, model_bf16), args.reps)
+del model_bf16
 
 model.train()
 params = [p for p in model.parameters() if p.requires_grad]

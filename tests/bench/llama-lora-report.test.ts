@@ -13,8 +13,11 @@ import {
   makeInputs,
   markdownTable,
   measureLines,
+  ROWS,
+  type RowSpec,
   type RunInfo,
   ratio,
+  rowName,
   shiftedLabels,
   type WorkerResult,
 } from "../../bench/llama-lora-report.js";
@@ -71,7 +74,7 @@ test("the inputs: fixed ids clear of bos, eos and pad, a prompt after bos, label
 
 const info: RunInfo = {
   model: "Llama config",
-  parameters: 100_101_888,
+  parameters: 100_092_672,
   lora_parameters: 1_179_648,
   batch: [4, 256],
   prompt: 32,
@@ -95,9 +98,11 @@ test("lines take the median over rounds; tokens/s and ratios follow from it", ()
   assert.equal(step?.tok_s, 512); // 4 x 256 tokens in 2 s
   const dec = lines.find((l) => l.side === "transformers" && l.measure === "decode");
   assert.equal(dec?.tok_s, 32); // 64 new tokens in 2 s
-  assert.equal(ratio(lines, "train-step", "float32"), 2);
-  assert.equal(ratio(lines, "decode", "float32"), 4);
-  assert.equal(ratio(lines, "decode", "bfloat16"), null);
+  const row = (m: string, p: string, peer = p) =>
+    ROWS.find((r) => r.measure === m && r.maskwise === p && r.peer === peer) as RowSpec;
+  assert.equal(ratio(lines, row("train-step", "float32")), 2);
+  assert.equal(ratio(lines, row("decode", "float32")), 4);
+  assert.equal(ratio(lines, row("decode", "bfloat16")), null);
 
   const table = markdownTable(info, lines).split("\n");
   const rows = table.filter((l) => l.startsWith("| ") && !l.startsWith("| measure"));
@@ -111,6 +116,29 @@ test("lines take the median over rounds; tokens/s and ratios follow from it", ()
   assert.match(table[0], /100\.1M parameters.*Some CPU, 2 threads.*3 interleaved rounds/);
   assert.doesNotMatch(table[0], /quick/);
   assert.match(markdownTable({ ...info, quick: true }, lines), /--quick: a smoke test/);
+});
+
+test("maskwise's bfloat16 decoding meets both of the peer's: autocast and a bfloat16 model", () => {
+  const lines = measureLines(info, {
+    maskwise: { "decode bfloat16": [1] },
+    transformers: { "decode bfloat16": [8], "decode bfloat16-weights": [2] },
+  });
+  // A peer-only precision gives a line for the peer alone.
+  assert.deepEqual(
+    lines.map((l) => `${l.side} ${l.precision}`),
+    ["maskwise bfloat16", "transformers bfloat16", "transformers bfloat16-weights"],
+  );
+  const rows = markdownTable(info, lines)
+    .split("\n")
+    .filter((l) => l.startsWith("| greedy"));
+  assert.equal(rows.length, 2);
+  assert.match(rows[0], /autocast.*\| 8\.00x \|$/);
+  assert.match(rows[1], /model\.to\(torch\.bfloat16\).*\| 2\.00x \|$/);
+  assert.deepEqual(ROWS.filter((r) => r.measure === "decode").map(rowName), [
+    "decode float32",
+    "decode bfloat16",
+    "decode bfloat16 / bfloat16-weights",
+  ]);
 });
 
 const worker = (over: Partial<WorkerResult>): WorkerResult => ({
