@@ -129,6 +129,8 @@ export interface WorkerResult {
   loss_after_step: number;
   /** Greedy ids of the float32 decoding (the new tokens only). */
   ids: number[];
+  /** The sum of those ids' log-probabilities (log-softmax of the raw logits, step by step). */
+  log_prob: number;
   /** Keyed "train-step float32", "decode bfloat16", ...: seconds of each timed run. */
   seconds: Record<string, number[]>;
 }
@@ -296,11 +298,18 @@ export interface Checks {
   same_leading_ids: number;
   /** maskwise's first `compared` greedy ids (the float32 decoding, before any step). */
   ids: number[];
+  /** The sums of the greedy ids' log-probabilities (all new tokens), and their gap. */
+  log_prob: Record<Side, number>;
+  log_prob_gap: number;
   compared: number;
   ok: boolean;
 }
 
-/** Float32 losses within 1e-4 (relative) of each other, and the first `first` ids the same. */
+/**
+ * Float32 losses within 1e-4 (relative) of each other, the first `first` ids the same, and the
+ * greedy log-probability sums within 1e-5 (relative): the values of the cached steps agree, not
+ * only their argmax (random weights with a tied head tend to repeat one token).
+ */
 export function compareSides(m: WorkerResult, t: WorkerResult, first = 8): Checks {
   const gap = Math.abs(m.eval_loss - t.eval_loss);
   const gapAfter = Math.abs(m.loss_after_step - t.loss_after_step);
@@ -308,6 +317,8 @@ export function compareSides(m: WorkerResult, t: WorkerResult, first = 8): Check
   let same = 0;
   while (same < compared && m.ids[same] === t.ids[same]) same++;
   const tol = 1e-4 * Math.max(1, Math.abs(t.eval_loss));
+  const lpGap = Math.abs(m.log_prob - t.log_prob);
+  const sameIds = m.ids.length === t.ids.length && m.ids.every((id, i) => id === t.ids[i]);
   return {
     eval_loss: { maskwise: m.eval_loss, transformers: t.eval_loss },
     eval_loss_gap: gap,
@@ -316,6 +327,14 @@ export function compareSides(m: WorkerResult, t: WorkerResult, first = 8): Check
     same_leading_ids: same,
     compared,
     ids: m.ids.slice(0, compared),
-    ok: gap <= tol && gapAfter <= 10 * tol && compared > 0 && same === compared,
+    log_prob: { maskwise: m.log_prob, transformers: t.log_prob },
+    log_prob_gap: lpGap,
+    ok:
+      gap <= tol &&
+      gapAfter <= 10 * tol &&
+      compared > 0 &&
+      same === compared &&
+      // The sums compare the same tokens only when every id agrees.
+      (!sameIds || lpGap <= Math.max(1e-4, 1e-5 * Math.abs(t.log_prob))),
   };
 }

@@ -151,10 +151,10 @@ function maskwiseWorker(dir: string, reps: number): void {
               maxLength: N,
               minLength: N,
             },
-          )[0].tokens,
+          )[0],
       ),
     );
-  const ids = decode("float32");
+  const checked = decode("float32");
   const seconds: Record<string, number[]> = {};
   for (const p of ["float32", "bfloat16"] as const)
     seconds[key("decode", p)] = timed(() => decode(p), reps);
@@ -192,7 +192,8 @@ function maskwiseWorker(dir: string, reps: number): void {
     versions: { node: process.versions.node, backend: getBackend().name },
     eval_loss: evalLoss,
     loss_after_step: lossAfterStep,
-    ids,
+    ids: checked.tokens,
+    log_prob: checked.logProb,
     seconds,
   };
   console.log(JSON.stringify(result));

@@ -10,15 +10,16 @@ on its adapter/ (PEFT's LoRA, the same A and B maskwise starts from), then on in
 
 each in float32 and under torch.autocast("cpu", dtype=torch.bfloat16) (mixed precision: products
 in bfloat16, weights, gradients and AdamW in float32); decode also on a bfloat16 copy of the model
-(model.to(torch.bfloat16): the weights cast once, not at every step as autocast does). Checks first, in float32: the loss of the
-batch, the greedy ids, and the loss after one AdamW step. One warm-up run of each measure, then
---reps timed runs. Prints one JSON line (bench/llama-lora-report.ts's WorkerResult):
+(model.to(torch.bfloat16): the weights cast once, not at every step as autocast does). Checks
+first, in float32: the loss of the batch, the greedy ids and the sum of their log-probabilities,
+and the loss after one AdamW step. One warm-up run of each measure, then --reps timed runs.
+Prints one JSON line (bench/llama-lora-report.ts's WorkerResult):
 {"side":"transformers","eval_loss":…,"loss_after_step":…,"ids":[…],"seconds":{"decode float32":[…],…}}
 with keys "decode float32", "decode bfloat16" (autocast), "decode bfloat16-weights",
 "train-step float32" and "train-step bfloat16" (autocast).
 Needs transformers 5.18, PEFT and torch 2.13 (the venv of ../shared/tools/hf_oracle/setup_venv.sh).
 
-    python bench/pytorch/llama_lora.py --dir DIR [--reps 3] [--threads N]
+    python bench/pytorch/llama_lora.py --dir DIR [--reps 2] [--threads N]
 """
 import argparse
 import copy
@@ -31,7 +32,7 @@ from transformers import LlamaForCausalLM
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--dir", required=True)
-parser.add_argument("--reps", type=int, default=3)
+parser.add_argument("--reps", type=int, default=2)
 parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
 args = parser.parse_args()
 torch.set_num_threads(args.threads)
@@ -69,7 +70,7 @@ new = inputs["new_tokens"]
 eos = model.config.eos_token_id
 
 
-def decode(bf16, m=model):
+def decode(bf16, m=model, check=False):
     with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
         out = m.generate(
             input_ids=prompt,
@@ -80,11 +81,18 @@ def decode(bf16, m=model):
             min_new_tokens=new,
             use_cache=True,
             pad_token_id=eos,
+            return_dict_in_generate=check,
+            output_logits=check,
         )
-    return out[0, prompt.shape[1]:].tolist()
+    if not check:
+        return out[0, prompt.shape[1]:]
+    # The raw logits of each step (before min_new_tokens masks eos), as maskwise sums them.
+    new_ids = out.sequences[0, prompt.shape[1]:]
+    logp = torch.log_softmax(torch.stack(out.logits)[:, 0].float(), dim=-1)
+    return new_ids.tolist(), float(logp.gather(1, new_ids[:, None]).sum())
 
 
-greedy_ids = decode(False)
+greedy_ids, log_prob = decode(False, check=True)
 seconds = {}
 for name, bf16 in (("float32", False), ("bfloat16", True)):
     seconds[f"decode {name}"] = timed(lambda: decode(bf16), args.reps)
@@ -130,6 +138,7 @@ print(
             "eval_loss": eval_loss,
             "loss_after_step": loss_after_step,
             "ids": greedy_ids,
+            "log_prob": log_prob,
             "seconds": seconds,
         }
     )

@@ -147,6 +147,7 @@ const worker = (over: Partial<WorkerResult>): WorkerResult => ({
   eval_loss: 10.4,
   loss_after_step: 10.39,
   ids: [5, 9, 9, 17, 3, 3, 3, 8, 1],
+  log_prob: -92.5,
   seconds: {},
   ...over,
 });
@@ -166,4 +167,9 @@ test("the two sides agree on losses and leading greedy ids, or the check fails",
   const late = compareSides(m, worker({ side: "transformers", ids: [5, 9, 9, 17, 3, 3, 3, 8, 2] }));
   assert.equal(late.ok, true);
   assert.equal(compareSides(m, worker({ side: "transformers", ids: [] })).ok, false);
+  // The same ids, but the steps' values apart: not the same computation.
+  const values = compareSides(m, worker({ side: "transformers", log_prob: -92.6 }));
+  assert.equal(values.ok, false);
+  assert.ok(Math.abs(values.log_prob_gap - 0.1) < 1e-9);
+  assert.equal(compareSides(m, worker({ side: "transformers", log_prob: -92.5005 })).ok, true);
 });
