@@ -86,21 +86,22 @@ void gemm_bf16_weight(int64_t m, int64_t n, int64_t k, const float* A, const uin
 
 namespace {
 
-/** gemmBf16Weight(m, n, k, a, w, transW, c, beta, bf16): see gemm_bf16_weight. */
+/** gemmBf16Weight(...GemmBf16WeightArgs fields): see gemm_bf16_weight. */
 Napi::Value GemmBf16Weight(const Napi::CallbackInfo& info) {
-  Args A(info, "gemmBf16Weight", 9);
-  const int64_t m = A.size(0, "m");
-  const int64_t n = A.size(1, "n");
-  const int64_t k = A.size(2, "k");
+  const Args A(info, "gemmBf16Weight", 0);
+  const Fields f(A, "gemmBf16Weight");
+  const int64_t m = f.size("m");
+  const int64_t n = f.size("n");
+  const int64_t k = f.size("k");
   const i128 mk = prod({m, k}), nk = prod({n, k}), mn = prod({m, n});
   if (mk > kMaxSafe || nk > kMaxSafe || mn > kMaxSafe) A.fail("the sizes are too large");
-  const float* a = A.typed<float>(A[3], "a", mk).p;
-  const uint16_t* w = A.typed<uint16_t>(A[4], "w", nk).p;
-  const bool transW = A.boolean(5, "transW");
-  float* c = A.typed<float>(A[6], "c", mn).p;
-  const double beta = A.number(7, "beta");
+  const float* a = f.typed<float>("a", mk).p;
+  const uint16_t* w = f.typed<uint16_t>("w", nk).p;
+  const bool transW = f.boolean("transW");
+  float* c = f.typed<float>("c", mn).p;
+  const double beta = f.number("beta");
   if (beta != 0 && beta != 1) A.fail("beta must be 0 or 1, got " + num_text(beta));
-  const bool bf16 = A.boolean(8, "bf16");
+  const bool bf16 = f.boolean("bf16");
   gemm_bf16_weight(m, n, k, a, w, transW, c, static_cast<float>(beta), bf16);
   return info.Env().Undefined();
 }

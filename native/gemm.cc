@@ -1,7 +1,7 @@
 // The GEMM driver: packing, cache blocking, threading, and the direct path for small problems.
 //
 // Loop nest per task (GotoBLAS): jc over N by nc -> pc over K by kc -> pack B[kc x nc] into
-// nr-wide panels -> ic over M by mc -> pack A[mc x kc] into mr-high panels -> jr over the B
+// nr-wide panels (or find them in a weight packed ahead, pack_weight) -> ic over M by mc -> pack A[mc x kc] into mr-high panels -> jr over the B
 // panels -> ir over the A panels -> micro-kernel. The B micro-panel (kc x nr) stays in L1 while
 // the ir loop streams A panels from L2. Transposes only change how packing reads memory.
 #include "gemm.h"
@@ -152,6 +152,7 @@ void pack_b(const GemmParams& g, const float* B, int nr, int64_t p0, int64_t kc,
 // C[i0:i1, j0:j1] of one matrix of the batch.
 void gemm_tile(const MicroKernel& K, const GemmParams& g, const float* A, const float* B,
                float* C, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
+  const PackedB* pre = g.packed;
   const int mr = K.mr, nr = K.nr;
   const int64_t kcmax = K.kc;
   const int64_t mcmax = K.mc;
@@ -173,10 +174,12 @@ void gemm_tile(const MicroKernel& K, const GemmParams& g, const float* A, const 
       // apart share at most 8 of the 64 sets, so a k block of B no longer fits (a 128 x 128 x
       // 128 product read B in place at 0.75 the speed of packing it); those are packed too.
       const bool direct_b = !g.transB && g_direct_b && i1 - i0 <= mcmax && g.ldb % 128 != 0;
-      if (direct_b) {
+      // A weight packed ahead holds this block's panels already (column jc of k block pc).
+      const float* packed_b = pre ? pre->data.data() + pc * pre->npad + jc * kc : nullptr;
+      if (!packed_b && direct_b) {
         const int64_t tail = nc % nr;
         if (tail != 0) pack_b(g, B, nr, pc, kc, jc + nc - tail, tail, bbuf + (nc - tail) * kc);
-      } else {
+      } else if (!packed_b) {
         pack_b(g, B, nr, pc, kc, jc, nc, bbuf);
       }
       for (int64_t ic = i0; ic < i1; ic += mcmax) {
@@ -185,7 +188,9 @@ void gemm_tile(const MicroKernel& K, const GemmParams& g, const float* A, const 
         for (int64_t jr = 0; jr < nc; jr += nr) {
           const int n = static_cast<int>(std::min<int64_t>(nr, nc - jr));
           const bool in_place = direct_b && n == nr;
-          const float* bp = in_place ? B + pc * g.ldb + jc + jr : bbuf + jr * kc;
+          const float* bp = in_place    ? B + pc * g.ldb + jc + jr
+                            : packed_b ? packed_b + jr * kc
+                                       : bbuf + jr * kc;
           const int64_t bs = in_place ? g.ldb : nr;
           for (int64_t ir = 0; ir < mc; ir += mr) {
             const int m = static_cast<int>(std::min<int64_t>(mr, mc - ir));
@@ -299,6 +304,13 @@ void gemm(const GemmParams& g) {
   }
 
   const MicroKernel K = active_kernel();
+  // A weight packed ahead serves only the product it was packed for, on the kernel it was
+  // packed for; anything else packs B per call.
+  GemmParams gp = g;
+  const PackedB* pre = g.packed;
+  if (pre && !(pre->src == g.b && g.transB && g.batch == 1 && g.ldb == pre->k && g.n == pre->n &&
+               g.k == pre->k && pre->isa == g_isa && pre->nr == K.nr && pre->kc == K.kc && !g.bf16))
+    gp.packed = nullptr;
   // bfloat16 inputs on VDPBF16PS (gemm_bf16.cc), whose micro-tile the split below then uses.
   const bool bf16 = g.bf16 && bf16_dot_available();
   const int mr = bf16 ? gemm_bf16_mr() : K.mr, nr = bf16 ? gemm_bf16_nr() : K.nr;
@@ -333,7 +345,7 @@ void gemm(const GemmParams& g) {
     if (bf16)
       gemm_tile_bf16(g, A, B, C, i0, i1, j0, j1);
     else
-      gemm_tile(K, g, A, B, C, i0, i1, j0, j1);
+      gemm_tile(K, gp, A, B, C, i0, i1, j0, j1);
   };
   if (batch_parallel) {
     pool.parallel_for(g.batch * parts, [&](int64_t t, int) { task(t / parts, t % parts); });
@@ -345,6 +357,27 @@ void gemm(const GemmParams& g) {
         task(b, 0);
     }
   }
+}
+
+std::unique_ptr<PackedB> pack_weight(const float* w, int64_t n, int64_t k) {
+  const MicroKernel K = active_kernel();
+  auto p = std::make_unique<PackedB>();
+  p->src = w;
+  p->n = n;
+  p->k = k;
+  p->isa = g_isa;
+  p->nr = K.nr;
+  p->kc = K.kc;
+  p->npad = (n + K.nr - 1) / K.nr * K.nr;
+  p->data.assign(static_cast<size_t>(p->npad * k), 0.0f);
+  GemmParams g{};
+  g.transB = true;
+  g.ldb = k;
+  for (int64_t pc = 0; pc < k; pc += K.kc) {
+    const int64_t kc = std::min<int64_t>(K.kc, k - pc);
+    pack_b(g, w, K.nr, pc, kc, 0, n, p->data.data() + pc * p->npad);
+  }
+  return p;
 }
 
 }  // namespace mw

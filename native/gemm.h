@@ -3,8 +3,12 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <vector>
 
 namespace mw {
+
+struct PackedB;
 
 struct GemmParams {
   int64_t batch, m, n, k;
@@ -19,6 +23,9 @@ struct GemmParams {
   // Round op(A) and op(B) to bfloat16 (sums in float32) where the CPU multiplies bfloat16 fast
   // (gemm_bf16.cc); elsewhere, and on the small and skinny paths, the product is float32.
   bool bf16 = false;
+  // B packed ahead (pack_weight) when b is that weight; used where it fits the call and the
+  // kernel in use (else B is packed as usual): the same panels, so the same result.
+  const PackedB* packed = nullptr;
 };
 
 /**
@@ -57,6 +64,23 @@ bool set_gemm_isa(Isa isa);
 const char* isa_name(Isa isa);
 
 void gemm(const GemmParams& g);
+
+/**
+ * A weight W [n, k] (a Linear weight, the B of C = A W^T) packed once into the panels the packed
+ * path multiplies from: for each k block of kc, all n columns in zero-padded nr-wide panels laid
+ * out [p][nr] (what gemm_tile packs into its buffer on every call, per thread). Held by a
+ * weight that many products read (every step of a decoding run), it saves packing per call.
+ */
+struct PackedB {
+  const float* src;
+  int64_t n, k;
+  Isa isa;
+  int nr, kc;
+  int64_t npad;  // n rounded up to nr
+  std::vector<float> data;  // [ceil(k / kc) blocks][npad / nr panels][kc of the block][nr]
+};
+/** Packs W [n, k] (rows k apart) for the kernel now in use. */
+std::unique_ptr<PackedB> pack_weight(const float* w, int64_t n, int64_t k);
 
 /** Rows of A up to which a product with a transposed B takes the skinny path (gemm_skinny.cc). */
 constexpr int64_t kSkinnyRows = 8;

@@ -8,13 +8,12 @@ import { join, resolve } from "node:path";
 import { attachAdapter, newAdapterConfig } from "../models/peft.js";
 import { buildModel } from "../models/registry.js";
 import { holdFrozenWeightsBf16 } from "../nn/frozen-bf16.js";
-import type { Tokenizer } from "../tokenizer/index.js";
 import type { TrainableModel } from "../train/tasks.js";
 import { MaskwiseError } from "../util/errors.js";
 import { numberFlag } from "../util/flags.js";
 import { isAdapterDir, readAdapterConfig } from "./adapter.js";
 import type { Flags, RunDir } from "./train-run.js";
-import { initFrom, modelConfigFor } from "./training-setup.js";
+import { initFrom, modelConfigFor, type TokenVocabulary } from "./training-setup.js";
 
 export const LORA_FLAGS = {
   "lora-r": { type: "string" },
@@ -111,7 +110,7 @@ function loraFlags(command: string, v: Flags): LoraFlags | null {
 export function loraRunModel(
   run: RunDir,
   v: Flags,
-  tok: Tokenizer,
+  tok: TokenVocabulary,
   seed: number,
 ): TrainableModel | null {
   const flags = loraFlags(run.command, v);
@@ -191,7 +190,12 @@ export function loraRunModel(
 }
 
 /** The pretrained model of `dir` as the run's model (its weights loaded). */
-function baseModel(dir: string, tok: Tokenizer, seed: number, dropout?: number): TrainableModel {
+function baseModel(
+  dir: string,
+  tok: TokenVocabulary,
+  seed: number,
+  dropout?: number,
+): TrainableModel {
   const config = modelConfigFor(
     join(dir, "config.json"),
     tok,

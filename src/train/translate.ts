@@ -5,6 +5,7 @@ import { type GenerationSettings, generationOptions } from "../decode/generation
 import { greedy } from "../decode/greedy.js";
 import type { Hypothesis } from "../decode/types.js";
 import type { ModelConfig } from "../models/config.js";
+import { holdLinearWeights } from "../models/held-weights.js";
 import { type Seq2SeqDecodable, Seq2SeqIncremental } from "../models/incremental.js";
 import type { Bf16Weights } from "../nn/bf16-weights.js";
 import { Tensor } from "../tensor/tensor.js";
@@ -12,6 +13,11 @@ import { Tensor } from "../tensor/tensor.js";
 /** What translation needs of a tokenizer. */
 export interface TextCodec {
   encode(text: string): number[];
+  /**
+   * A target text's ids where they differ from a source's (Marian's target.spm); training's
+   * labels use it when given.
+   */
+  encodeTarget?(text: string): number[];
   decode(ids: readonly number[], options?: { skipSpecialTokens?: boolean }): string;
 }
 
@@ -44,12 +50,36 @@ export function translateLines(
   options: TranslateOptions = {},
 ): { text: string; hypothesis: Hypothesis }[][] {
   const cfg = model.config;
-  const batchSize = options.batchSize ?? 32;
   const maxSrc = options.maxSourceLength ?? 1024;
   const encoded = lines.map((l) => [...codec.encode(l).slice(0, maxSrc - 1), cfg.eos_token_id]);
   // Decode sentences of similar length together (less padding), then restore the input order.
   const order = encoded.map((_, i) => i).sort((a, b) => encoded[a].length - encoded[b].length);
   const results: { text: string; hypothesis: Hypothesis }[][] = new Array(lines.length);
+  // Every batch multiplies by the same weights: packed once for all of them (a caller that holds
+  // them already, across calls, keeps its hold). One batch of a few rows, whose decoding steps
+  // stream the weights unpacked, would pack the decoder and head for nothing.
+  const batchSize = options.batchSize ?? 32;
+  const stepRows = Math.min(batchSize, lines.length) * (options.beam ?? 1);
+  const release = lines.length > batchSize || stepRows > 8 ? holdLinearWeights(model) : () => {};
+  try {
+    translateBatches(model, codec, encoded, order, results, options);
+  } finally {
+    release();
+  }
+  return results;
+}
+
+/** Decodes the sentences in `order`, batchSize at a time, into `results` by input index. */
+function translateBatches(
+  model: Seq2SeqDecodable & { readonly config: ModelConfig },
+  codec: TextCodec,
+  encoded: readonly number[][],
+  order: readonly number[],
+  results: { text: string; hypothesis: Hypothesis }[][],
+  options: TranslateOptions,
+): void {
+  const cfg = model.config;
+  const batchSize = options.batchSize ?? 32;
   for (let s = 0; s < order.length; s += batchSize) {
     const idx = order.slice(s, s + batchSize);
     const S = Math.max(...idx.map((i) => encoded[i].length));
@@ -94,7 +124,6 @@ export function translateLines(
       }));
     });
   }
-  return results;
 }
 
 /** What translation needs of a pretrained model's tokenizer (src/tokenizer/model-tokenizer.ts). */
@@ -112,14 +141,17 @@ export interface PretrainedTextTokenizer {
 /**
  * A pretrained model's tokenizer as translation's codec: the source through the source side
  * (Marian's source.spm) with the model's own special tokens (BART's <s>), less the final eos,
- * which `translateLines` appends; outputs decoded through the target side (target.spm).
+ * which `translateLines` and training's `seq2seq` append; targets (training's labels, as
+ * transformers' `tokenizer(text_target=…)`) through the target side (target.spm), less the
+ * final eos likewise; outputs decoded through the target side.
  */
 export function pretrainedCodec(tok: PretrainedTextTokenizer, eos: number): TextCodec {
+  const withoutEos = (ids: number[]) =>
+    ids.length > 0 && ids[ids.length - 1] === eos ? ids.slice(0, -1) : ids;
   return {
-    encode: (text) => {
-      const ids = tok.encode(text, { addSpecialTokens: true, side: "source" }).ids;
-      return ids.length > 0 && ids[ids.length - 1] === eos ? ids.slice(0, -1) : ids;
-    },
+    encode: (text) => withoutEos(tok.encode(text, { addSpecialTokens: true, side: "source" }).ids),
+    encodeTarget: (text) =>
+      withoutEos(tok.encode(text, { addSpecialTokens: true, side: "target" }).ids),
     decode: (ids, options) =>
       tok.decode(ids, { skipSpecialTokens: options?.skipSpecialTokens, side: "target" }),
   };

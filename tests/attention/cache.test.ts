@@ -109,6 +109,48 @@ test("reorder with repeats and drops, then append: rows diverge, sharing what th
   assert.ok(c.view().capacity > 16);
 });
 
+test("finished rows dropped one by one: the live rows keep their keys, nothing is copied", () => {
+  const rng = new Rng(4);
+  // A self-attention cache (appended every step) and a cross one (filled once), 8 sentences.
+  const self = new AttentionCache();
+  const cross = new AttentionCache();
+  let selfKeys: Model = [];
+  let crossKeys: Model = [];
+  const first = randomStep(rng, 8, 1);
+  appendHeads(self, first);
+  selfKeys = appendModel(selfKeys, first);
+  const memory = randomStep(rng, 8, 6);
+  appendHeads(cross, memory);
+  crossKeys = appendModel(crossKeys, memory);
+  const storage = cross.view().k;
+  // Greedy decoding's drops (rows in order, some finishing together), then beam search's
+  // reorders of what is left (repeats), past the self cache's initial capacity.
+  const keeps = [
+    [0, 1, 2, 4, 5, 6, 7],
+    [1, 2, 3, 5, 6],
+    [0, 1, 3],
+    [0, 2],
+    [1, 1, 0, 0],
+    [3, 1],
+  ];
+  for (const keep of [...keeps, ...Array.from({ length: 14 }, () => [0, 1])]) {
+    self.reorder(keep);
+    cross.reorder(keep);
+    selfKeys = keep.map((r) => selfKeys[r]);
+    crossKeys = keep.map((r) => crossKeys[r]);
+    assertHolds(cross, crossKeys, `cross after ${keep}`);
+    const step = randomStep(rng, keep.length, 1);
+    appendHeads(self, step);
+    selfKeys = appendModel(selfKeys, step);
+    assertHolds(self, selfKeys, `self after append to ${keep}`);
+    assert.equal(self.rows, keep.length);
+    // The cross cache's rows are only remapped: its storage is never copied or compacted.
+    assert.equal(cross.view().k, storage);
+    assert.equal(cross.view().slots, null);
+  }
+  assert.equal(self.length, 1 + keeps.length + 14);
+});
+
 test("a wrong row or shape is an error", () => {
   const c = new AttentionCache();
   const k = randomStep(new Rng(3), B, 2);

@@ -80,7 +80,7 @@ test("gemmBf16Weight: both backends compute the float32 product of the widened w
         for (const be of backends) {
           // beta 0 never reads c: NaN there must not show.
           const c = beta ? c0.slice() : new Float32Array(m * n).fill(Number.NaN);
-          be.gemmBf16Weight(m, n, k, a, w, transW, c, beta, false);
+          be.gemmBf16Weight({ m, n, k, a, w, transW, c, beta, bf16: false });
           const tol = 1e-6 * (1 + k);
           const worst = worstDiff(c, want);
           assert.ok(
@@ -91,7 +91,7 @@ test("gemmBf16Weight: both backends compute the float32 product of the widened w
         if (m * n * k < 1e5) {
           // The reference is the float32 GEMM of the widened weight, exactly.
           const c = beta ? c0.slice() : new Float32Array(m * n);
-          ref.gemmBf16Weight(m, n, k, a, w, transW, c, beta, false);
+          ref.gemmBf16Weight({ m, n, k, a, w, transW, c, beta, bf16: false });
           const g = c0.slice();
           ref.gemm({
             batch: 1,
@@ -123,10 +123,31 @@ test("gemmBf16Weight: both backends compute the float32 product of the widened w
 test("gemmBf16Weight: k = 0 gives beta * c; bad arguments throw", () => {
   for (const be of availableBackends()) {
     const c = new Float32Array(6).fill(Number.NaN);
-    be.gemmBf16Weight(2, 3, 0, new Float32Array(0), new Uint16Array(0), false, c, 0, false);
+    be.gemmBf16Weight({
+      m: 2,
+      n: 3,
+      k: 0,
+      a: new Float32Array(0),
+      w: new Uint16Array(0),
+      transW: false,
+      c,
+      beta: 0,
+      bf16: false,
+    });
     assert.deepEqual(Array.from(c), [0, 0, 0, 0, 0, 0], be.name);
     assert.throws(
-      () => be.gemmBf16Weight(2, 3, 4, new Float32Array(8), new Uint16Array(11), true, c, 0, false),
+      () =>
+        be.gemmBf16Weight({
+          m: 2,
+          n: 3,
+          k: 4,
+          a: new Float32Array(8),
+          w: new Uint16Array(11),
+          transW: true,
+          c,
+          beta: 0,
+          bf16: false,
+        }),
       /short|w/,
       be.name,
     );

@@ -31,9 +31,9 @@ reference backend, a CPU without AVX512_BF16) and the precision auto takes.`,
       platform: `${process.platform}-${process.arch}`,
       backend: backend.name,
       threads: backend.threads,
-      ...("addon" in native
-        ? { native_source: native.source, native_path: native.path }
-        : { native_error: native.error }),
+      native_source: "addon" in native ? native.source : null,
+      native_path: "addon" in native ? native.path : null,
+      ...("error" in native ? { native_error: native.error } : {}),
       probe_float32_gflops: round(probe.float32Gflops),
       probe_bfloat16_gflops: round(probe.bfloat16Gflops),
       ...(probe.note ? { probe_note: probe.note } : {}),

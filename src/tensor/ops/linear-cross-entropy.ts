@@ -65,7 +65,8 @@ export function linearCrossEntropy(
   /** out [c, V] = h[r0 : r0 + c] W^T */
   const logitsOf = (r0: number, c: number, out: Float32Array) => {
     const a = h.subarray(r0 * D, (r0 + c) * D);
-    if (half) be.gemmBf16Weight(c, V, D, a, half, true, out, 0, bf16);
+    if (half)
+      be.gemmBf16Weight({ m: c, n: V, k: D, a, w: half, transW: true, c: out, beta: 0, bf16 });
     else
       be.gemm({
         ...gemmBase(c, V, D, bf16),
@@ -85,16 +86,16 @@ export function linearCrossEntropy(
   for (let r0 = 0; r0 < N; r0 += chunk) {
     const c = Math.min(chunk, N - r0);
     logitsOf(r0, c, logits);
-    be.crossEntropy(
+    be.crossEntropy({
       logits,
-      t.subarray(r0, r0 + c),
-      losses.subarray(r0, r0 + c),
-      lse.subarray(r0, r0 + c),
-      c,
+      targets: t.subarray(r0, r0 + c),
+      loss: losses.subarray(r0, r0 + c),
+      lse: lse.subarray(r0, r0 + c),
+      rows: c,
       V,
       ignoreIndex,
-      eps,
-    );
+      smoothing: eps,
+    });
   }
   // The chunk buffer is not kept between forward and backward.
   logits = new Float32Array(0);
@@ -119,22 +120,33 @@ export function linearCrossEntropy(
       const c = Math.min(chunk, N - r0);
       logitsOf(r0, c, z);
       const tc = t.subarray(r0, r0 + c);
-      be.crossEntropyBackward(
-        z,
-        tc,
-        lse.subarray(r0, r0 + c),
-        rowWeights,
-        dz,
-        c,
+      be.crossEntropyBackward({
+        logits: z,
+        targets: tc,
+        lse: lse.subarray(r0, r0 + c),
+        dloss: rowWeights,
+        dlogits: dz,
+        rows: c,
         V,
         ignoreIndex,
-        eps,
-        false,
-      );
+        smoothing: eps,
+        accumulate: false,
+      });
       if (sh) {
         // dh [c, D] (+)= dz [c, V] W [V, D]
         const dh = sh.g.subarray(r0 * D, (r0 + c) * D);
-        if (half) be.gemmBf16Weight(c, D, V, dz, half, false, dh, sh.acc ? 1 : 0, bf16);
+        if (half)
+          be.gemmBf16Weight({
+            m: c,
+            n: D,
+            k: V,
+            a: dz,
+            w: half,
+            transW: false,
+            c: dh,
+            beta: sh.acc ? 1 : 0,
+            bf16,
+          });
         else
           be.gemm({
             ...gemmBase(c, D, V, bf16),

@@ -1,0 +1,353 @@
+// A Llama config of 100.1M parameters (bench/llama-lora-report.ts: hidden 768, 12 layers, 12
+// query and 4 key/value heads, SwiGLU 2048, vocabulary 32,000, tied head; random weights) with a
+// LoRA adapter (r 8, alpha 16, q_proj and v_proj), in maskwise and in transformers' LlamaForCausalLM
+// with PEFT on the same weights: maskwise writes the model once in transformers' layout
+// (config.json, model.safetensors) and the fresh adapter in PEFT's (adapter/adapter_config.json,
+// adapter/adapter_model.safetensors); maskwise loads both with loadDecoderOnly and loadAdapter,
+// transformers with LlamaForCausalLM.from_pretrained and PeftModel.from_pretrained(is_trainable),
+// so both hold the same base and the same A and B. Two measures, each in float32 and with
+// bfloat16 products (maskwise: --precision bfloat16, its matrix products on operands rounded to
+// bfloat16; transformers: torch.autocast("cpu", dtype=torch.bfloat16)):
+//
+//   train-step  one LoRA step on a fixed batch (--batch rows of --seq tokens, labels the ids):
+//               forward, loss, backward, AdamW (lr 1e-4, no weight decay) on the adapter alone
+//   decode      batch 1, a fixed --prompt-token prompt, greedy, exactly --new-tokens new tokens
+//               on the KV cache (eos allowed only after that many: transformers' min_new_tokens);
+//               the peer's also on a bfloat16 copy of its model (model.to(torch.bfloat16), the
+//               weights cast once as maskwise's bfloat16 copies are, where autocast casts them
+//               again for every token), a second row against maskwise's bfloat16
+//
+// Each side runs in its own process, interleaved round by round (maskwise first in odd rounds,
+// transformers first in even ones), so a busy stretch of the machine falls on both; a process
+// loads the model, checks the float32 loss of the batch before and after one step and the float32
+// greedy ids (printed as checks: the two sides must agree, or the run fails), warms each measure
+// up once and times --reps runs. A round's figure is the median of its runs, the result the median
+// over rounds. Prints one JSON line per side, measure and precision, a checks line and a summary
+// line (ratios maskwise / transformers on tokens/s, the CPU), then the markdown table.
+//
+//   npm run build:native
+//   node --import tsx bench/llama-lora.ts [--rounds 5] [--reps 2] [--batch 4] [--seq 256]
+//     [--prompt 32] [--new-tokens 64] [--threads N] [--dir DIR] [--out PREFIX] [--quick]
+//     [--python ~/.cache/hf-oracle-venv/bin/python]
+//
+// --quick: one round of one timed run, 2 x 64 tokens, 8 new tokens, on a 4.4M-parameter model of
+// the same shape (its own directory): a smoke test of the whole chain, not figures. --out writes
+// PREFIX.jsonl (the lines) and PREFIX.md (the table) besides. The Python side needs transformers
+// 5.18, PEFT and torch 2.13 (bench/pytorch/llama_lora.py).
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { availableParallelism, cpus, homedir, tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { greedy } from "../src/decode/greedy.js";
+import { DecoderOnlyIncremental, decodingBf16Weights } from "../src/models/incremental.js";
+import { attachAdapter, newAdapterConfig } from "../src/models/peft.js";
+import { buildModel, resolveModelConfig } from "../src/models/registry.js";
+import { loadAdapter, saveAdapter } from "../src/node/adapter.js";
+import { initBackend } from "../src/node/backend.js";
+import { loadDecoderOnly, saveModel } from "../src/node/model-dir.js";
+import { AdamW } from "../src/optim/adamw.js";
+import { backward, noGrad } from "../src/tensor/autograd.js";
+import { getBackend } from "../src/tensor/dispatch.js";
+import { withMatmulPrecision } from "../src/tensor/precision.js";
+import { Tensor } from "../src/tensor/tensor.js";
+import {
+  compareSides,
+  type Inputs,
+  key,
+  LLAMA_100M,
+  LLAMA_QUICK,
+  type LlamaJson,
+  LORA,
+  llamaParameters,
+  loraParameters,
+  makeInputs,
+  markdownTable,
+  measureLines,
+  median,
+  ROWS,
+  type Rounds,
+  type RunInfo,
+  ratio,
+  rowName,
+  type Side,
+  shiftedLabels,
+  type WorkerResult,
+} from "./llama-lora-report.js";
+
+const me = "bench/llama-lora.ts";
+const has = (name: string) => process.argv.includes(`--${name}`);
+const flag = (name: string, fallback: string): string => {
+  const at = process.argv.indexOf(`--${name}`);
+  return at >= 0 && at + 1 < process.argv.length ? process.argv[at + 1] : fallback;
+};
+const int = (name: string, fallback: number): number => {
+  const v = Number(flag(name, String(fallback)));
+  if (!Number.isInteger(v) || v < 1) {
+    console.error(
+      `${me}: --${name} must be a positive integer (${me} --${name}): got '${flag(name, "")}'`,
+    );
+    process.exit(2);
+  }
+  return v;
+};
+
+const tensor2d = (rows: number[][]) =>
+  new Tensor(Int32Array.from(rows.flat()), [rows.length, rows[0].length]);
+
+/** One warm-up run, then `reps` timed runs, in seconds. */
+function timed(fn: () => void, reps: number): number[] {
+  fn();
+  const out: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    fn();
+    out.push((performance.now() - t0) / 1000);
+  }
+  return out;
+}
+
+/** The maskwise side, in this process: prints a WorkerResult line. */
+function maskwiseWorker(dir: string, reps: number): void {
+  initBackend();
+  const inputs: Inputs = JSON.parse(readFileSync(join(dir, "inputs.json"), "utf8"));
+  const model = loadDecoderOnly(dir);
+  loadAdapter(model, join(dir, "adapter"));
+  const cfg = model.config;
+  const batch = {
+    input_ids: tensor2d(inputs.input_ids),
+    attention_mask: tensor2d(inputs.input_ids.map((r) => r.map(() => 1))),
+    labels: tensor2d(shiftedLabels(inputs.input_ids)),
+  };
+  const lm = model as unknown as {
+    forward(b: typeof batch, o?: { unpad?: boolean }): { loss: Tensor | null };
+    train(): void;
+    eval(): void;
+  };
+  lm.eval();
+  const evalLoss = noGrad(() => lm.forward(batch).loss?.f32[0] ?? Number.NaN);
+
+  // Decoding: the prompt through the layers' tensor path (the caller's precision), then the
+  // steps, on bfloat16 copies of the weights under bfloat16.
+  const P = inputs.prompt.length;
+  const prompt = new Tensor(Int32Array.from(inputs.prompt), [1, P]);
+  const promptMask = new Tensor(new Int32Array(P).fill(1), [1, P]);
+  const N = inputs.new_tokens;
+  const bf16 = decodingBf16Weights(model);
+  const decode = (precision: "float32" | "bfloat16") =>
+    withMatmulPrecision(precision, () =>
+      noGrad(
+        () =>
+          greedy(
+            new DecoderOnlyIncremental(
+              model,
+              prompt,
+              promptMask,
+              precision === "bfloat16" ? { bf16 } : {},
+            ),
+            {
+              startToken: cfg.bos_token_id,
+              eosToken: cfg.eos_token_id,
+              maxLength: N,
+              minLength: N,
+            },
+          )[0],
+      ),
+    );
+  const checked = decode("float32");
+  const seconds: Record<string, number[]> = {};
+  for (const p of ["float32", "bfloat16"] as const)
+    seconds[key("decode", p)] = timed(() => decode(p), reps);
+
+  // Training: the adapter's parameters alone (loadAdapter froze the base).
+  lm.train();
+  const params = model.parameters().filter((p) => p.requiresGrad);
+  const opt = new AdamW(params, {
+    lr: inputs.lr,
+    beta1: 0.9,
+    beta2: 0.999,
+    eps: 1e-8,
+    weightDecay: 0,
+  });
+  let last = Number.NaN;
+  const step = (precision: "float32" | "bfloat16") => {
+    opt.zeroGrad({ reuse: true });
+    withMatmulPrecision(precision, () => {
+      const { loss } = lm.forward(batch, { unpad: true });
+      if (!loss) throw new Error("the training batch gave no loss");
+      last = loss.item();
+      backward(loss, undefined, { freeIntermediates: true });
+    });
+    opt.update();
+  };
+  // The check: the first step's loss is evalLoss; the second's follows one AdamW update.
+  step("float32");
+  step("float32");
+  const lossAfterStep = last;
+  for (const p of ["float32", "bfloat16"] as const)
+    seconds[key("train-step", p)] = timed(() => step(p), reps);
+  const result: WorkerResult = {
+    side: "maskwise",
+    threads: getBackend().threads,
+    versions: { node: process.versions.node, backend: getBackend().name },
+    eval_loss: evalLoss,
+    loss_after_step: lossAfterStep,
+    ids: checked.tokens,
+    log_prob: checked.logProb,
+    seconds,
+  };
+  console.log(JSON.stringify(result));
+}
+
+function runWorker(argv: string[], env: NodeJS.ProcessEnv, what: string): WorkerResult {
+  const r = spawnSync(argv[0], argv.slice(1), {
+    encoding: "utf8",
+    env: { ...process.env, ...env },
+    maxBuffer: 1 << 26,
+  });
+  const last = (r.stdout ?? "").trim().split("\n").pop() ?? "";
+  if (r.status !== 0 || !last.startsWith("{")) {
+    console.error(`${me}: the ${what} side failed (status ${r.status}):`);
+    console.error(r.stderr);
+    process.exit(1);
+  }
+  return JSON.parse(last);
+}
+
+/** lscpu's model name (os.cpus() where lscpu is missing). */
+function cpuModel(): string {
+  const r = spawnSync("lscpu", [], { encoding: "utf8", env: { ...process.env, LC_ALL: "C" } });
+  const line = (r.stdout ?? "").split("\n").find((l) => /^Model name:/.test(l));
+  return line ? line.replace(/^Model name:\s*/, "").trim() : (cpus()[0]?.model ?? "unknown CPU");
+}
+
+/** Writes the model (random weights) and a fresh adapter into `dir`, once. */
+function writeModel(dir: string, json: LlamaJson): void {
+  if (existsSync(join(dir, "model.safetensors")) && existsSync(join(dir, "adapter"))) return;
+  mkdirSync(join(dir, "adapter"), { recursive: true });
+  console.error(`${me}: writing the model and its adapter to ${dir}`);
+  const config = resolveModelConfig(structuredClone(json), `${me} config`);
+  const model = buildModel(config, 1);
+  saveModel(dir, model);
+  const adapter = newAdapterConfig(model, { ...LORA, base: dir });
+  attachAdapter(model, adapter, 2);
+  saveAdapter(join(dir, "adapter"), model, dir);
+}
+
+function main(): void {
+  const quick = has("quick");
+  const json = quick ? LLAMA_QUICK : LLAMA_100M;
+  const dir = flag(
+    "dir",
+    join(tmpdir(), quick ? "maskwise-llama-lora-quick" : "maskwise-llama-lora-100m"),
+  );
+  const reps = int("reps", quick ? 1 : 2);
+  if (has("worker")) {
+    maskwiseWorker(dir, reps);
+    return;
+  }
+  const rounds = int("rounds", quick ? 1 : 5);
+  const rows = int("batch", quick ? 2 : 4);
+  const seq = int("seq", quick ? 64 : 256);
+  const promptLen = int("prompt", quick ? 16 : 32);
+  const newTokens = int("new-tokens", quick ? 8 : 64);
+  const threads = int("threads", availableParallelism());
+  const python = flag("python", join(homedir(), ".cache", "hf-oracle-venv", "bin", "python"));
+  const out = flag("out", "");
+  if (!existsSync(python)) {
+    console.error(
+      `${me}: no Python for the transformers side (${python}): pass --python with transformers 5.18, PEFT and torch 2.13`,
+    );
+    process.exit(2);
+  }
+  writeModel(dir, json);
+  writeFileSync(
+    join(dir, "inputs.json"),
+    JSON.stringify(makeInputs(json, { batch: rows, seq, prompt: promptLen, newTokens })),
+  );
+  const maskwiseCmd = [
+    process.execPath,
+    "--import",
+    "tsx",
+    join(import.meta.dirname, "llama-lora.ts"),
+    "--worker",
+    "--dir",
+    dir,
+    "--reps",
+    String(reps),
+  ];
+  const pythonCmd = [
+    python,
+    join(import.meta.dirname, "pytorch", "llama_lora.py"),
+    "--dir",
+    dir,
+    "--reps",
+    String(reps),
+    "--threads",
+    String(threads),
+  ];
+  const env = { MASKWISE_THREADS: String(threads), OMP_NUM_THREADS: String(threads) };
+  const perRound: Rounds = { maskwise: {}, transformers: {} };
+  let last: Partial<Record<Side, WorkerResult>> = {};
+  for (let r = 0; r < rounds; r++) {
+    const order: Side[] = r % 2 === 0 ? ["maskwise", "transformers"] : ["transformers", "maskwise"];
+    const got: Partial<Record<Side, WorkerResult>> = {};
+    for (const side of order) {
+      console.error(`${me}: round ${r + 1} of ${rounds}, ${side}`);
+      const w = runWorker(side === "maskwise" ? maskwiseCmd : pythonCmd, env, side);
+      got[side] = w;
+      for (const [k, xs] of Object.entries(w.seconds)) {
+        const series = perRound[side][k] ?? [];
+        series.push(median(xs));
+        perRound[side][k] = series;
+      }
+    }
+    last = got;
+  }
+  const m = last.maskwise as WorkerResult;
+  const t = last.transformers as WorkerResult;
+  const checks = compareSides(m, t);
+  const info: RunInfo = {
+    model: quick ? "Llama config (quick)" : "Llama config",
+    parameters: llamaParameters(json),
+    lora_parameters: loraParameters(json),
+    batch: [rows, seq],
+    prompt: promptLen,
+    new_tokens: newTokens,
+    rounds,
+    reps,
+    threads,
+    quick,
+    cpu_model: cpuModel(),
+    versions: { ...(t.versions ?? {}), node: process.versions.node },
+  };
+  const lines = measureLines(info, perRound);
+  const summary = {
+    bench: "llama-lora",
+    measure: "summary",
+    ...info,
+    ratios: Object.fromEntries(ROWS.map((row) => [rowName(row), ratio(lines, row)])),
+  };
+  const text = [
+    ...lines.map((l) => JSON.stringify(l)),
+    JSON.stringify({ bench: "llama-lora", measure: "checks", ...checks }),
+    JSON.stringify(summary),
+  ];
+  const table = markdownTable(info, lines);
+  console.log(text.join("\n"));
+  console.log("");
+  console.log(table);
+  if (out) {
+    writeFileSync(`${out}.jsonl`, `${text.join("\n")}\n`);
+    writeFileSync(`${out}.md`, table);
+  }
+  if (!checks.ok) {
+    console.error(
+      `${me}: the two sides do not compute the same thing (${JSON.stringify(checks)}): the figures compare different computations`,
+    );
+    process.exit(1);
+  }
+}
+
+// Run as a script (not when a test imports it).
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) main();

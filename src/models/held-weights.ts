@@ -1,0 +1,33 @@
+// A translation run multiplies by the same weights over and over: the encoder's on every batch,
+// the decoder's and the head's on every step. The native GEMM packs its B operand into panels on
+// each call (each thread a copy of all of it) wherever more than a few rows multiply; holding the
+// Linear weights packed for the run (Backend.holdPacked) packs each once. The products read the
+// same panels, so the results are the same.
+
+import { Linear } from "../nn/layers.js";
+import { Module } from "../nn/module.js";
+import type { HeldWeight } from "../tensor/backend.js";
+import { getBackend } from "../tensor/dispatch.js";
+
+/**
+ * Holds every Linear weight of `model` (its modules when it is a Module, and the Linears its
+ * decoding step multiplies by) packed on the active backend; the returned function releases them.
+ * The weights must not change until then.
+ */
+export function holdLinearWeights(model: {
+  decodingLinears?(): (Linear | null | undefined)[];
+}): () => void {
+  const linears: Linear[] = [];
+  if (model instanceof Module)
+    for (const [, m] of model.namedModules()) if (m instanceof Linear) linears.push(m);
+  for (const l of model.decodingLinears?.() ?? []) if (l) linears.push(l);
+  const held = new Map<Float32Array, HeldWeight>();
+  for (const l of linears) {
+    // A weight held as bfloat16 (a frozen LoRA base) has no float32 panels to pack.
+    if (l.weightBf16) continue;
+    const w = l.weight.f32;
+    // W [out, in]; a tied weight (the head on the embedding) appears once.
+    held.set(w, { w, n: l.outFeatures, k: l.inFeatures });
+  }
+  return getBackend().holdPacked([...held.values()]);
+}
