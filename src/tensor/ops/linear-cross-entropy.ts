@@ -82,7 +82,8 @@ export function linearCrossEntropy(
 
   const losses = new Float32Array(N);
   const lse = new Float32Array(N);
-  let logits = new Float32Array(chunk * V);
+  // One chunk's logits; backward does not reach it, so it goes once forward is done.
+  const logits = new Float32Array(chunk * V);
   for (let r0 = 0; r0 < N; r0 += chunk) {
     const c = Math.min(chunk, N - r0);
     logitsOf(r0, c, logits);
@@ -97,8 +98,6 @@ export function linearCrossEntropy(
       smoothing: eps,
     });
   }
-  // The chunk buffer is not kept between forward and backward.
-  logits = new Float32Array(0);
   let count = 0;
   let total = 0;
   for (let r = 0; r < N; r++) {
