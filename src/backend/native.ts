@@ -184,6 +184,17 @@ export interface NativeAddon {
   decodeAttention(...args: DecodeAttentionFields): void;
   /** c [m, n] += a [m, k] w^T, w bfloat16 bits [n, k] (native/gemm_skinny.cc). */
   gemmBf16(m: number, n: number, k: number, a: F32, w: Uint16Array, c: F32): void;
+  /** The int8 product of Backend.gemmInt8 (native/gemm_int8.cc); returns the kernel's name. */
+  gemmInt8(
+    m: number,
+    n: number,
+    k: number,
+    a: F32,
+    w: Int8Array,
+    scales: F32,
+    sums: Int32Array,
+    c: F32,
+  ): string;
   /** In-place log-softmax of rows (native/decode.cc). */
   decodeLogSoftmax(x: F32, rows: number, cols: number): void;
   /** Beam candidates (native/decode.cc); lpRows = lp.length / V. Returns the count. */
@@ -539,6 +550,19 @@ export class NativeBackend implements Backend {
 
   gemmBf16(m: number, n: number, k: number, a: F32, w: Uint16Array, c: F32): void {
     this.k.gemmBf16(m, n, k, a, w, c);
+  }
+
+  gemmInt8(
+    m: number,
+    n: number,
+    k: number,
+    a: F32,
+    w: Int8Array,
+    scales: F32,
+    sums: Int32Array,
+    c: F32,
+  ): string {
+    return this.k.gemmInt8(m, n, k, a, w, scales, sums, c);
   }
 
   decodeLogSoftmax(x: F32, rows: number, cols: number): void {

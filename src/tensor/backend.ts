@@ -424,6 +424,22 @@ export interface Backend {
   gemmBf16(m: number, n: number, k: number, a: F32, w: Uint16Array, c: F32): void;
 
   /**
+   * c [m, n] += a [m, k] w^T with w int8 [n, k] quantized per row (`scales` [n], `sums` [n] the
+   * row sums of w) and each row of a quantized to int8 per call: src/backend/reference-int8.ts,
+   * which computes the same where a backend has no such kernel. Returns the kernel that ran.
+   */
+  gemmInt8?(
+    m: number,
+    n: number,
+    k: number,
+    a: F32,
+    w: Int8Array,
+    scales: F32,
+    sums: Int32Array,
+    c: F32,
+  ): string;
+
+  /**
    * In-place log-softmax of each row of x [rows, cols]: x - (m + log sum_j exp(x_j - m)) with m
    * the row's largest value, the sum in double precision (next-token log-probabilities).
    */

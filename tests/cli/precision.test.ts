@@ -150,7 +150,7 @@ test("generate --precision bfloat16 decodes on the weights' bfloat16 copies, as 
   const ids = prompts.map((p) => [bos, ...tok.encode(p)]);
   const bf16 = decodingBf16Weights(model);
   const want = withMatmulPrecision("bfloat16", () =>
-    greedy(promptDecoder(model, ids, "causal", { bf16 }), {
+    greedy(promptDecoder(model, ids, "causal", { weights: bf16 }), {
       startToken: bos,
       eosToken: eos,
       maxLength: 5,

@@ -5,12 +5,12 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { maxNewTokens } from "../../decode/generation-config.js";
 import type { ModelConfig } from "../../models/config.js";
-import { decodingBf16Weights } from "../../models/incremental.js";
+import { decodingWeights } from "../../models/incremental.js";
 import { familyOf } from "../../models/registry.js";
 import { loadAdapter } from "../../node/adapter.js";
 import { readGenerationConfig } from "../../node/generation-config.js";
 import { loadEncoderDecoder } from "../../node/model-dir.js";
-import { PRECISION_FLAGS, precisionFromFlags } from "../../node/precision.js";
+import { decodingPrecisionFromFlags, INT8_HELP, PRECISION_FLAGS } from "../../node/precision.js";
 import { loadModelTokenizer } from "../../node/tokenizer-files.js";
 import { checkModelTokenizer, loadTokenizer } from "../../node/training-setup.js";
 import { pretrainedCodec, type TextCodec, translateLines } from "../../train/translate.js";
@@ -20,7 +20,7 @@ import { type Command, numberFlag, parseFlags } from "../command.js";
 const NAME = "translate";
 const HELP = `Usage: maskwise translate --model DIR [--beam K] [--max-len-a A --max-len-b B | --max-new-tokens N]
                           [--length-penalty X] [--n-best N] [--batch-size N]
-                          [--no-repeat-ngram-size N] [--precision auto|float32|bfloat16] [--adapter DIR]
+                          [--no-repeat-ngram-size N] [--precision auto|float32|bfloat16|int8] [--adapter DIR]
 
 Reads source sentences from standard input, one a line, and writes translations to standard
 output, one a line, in order. DIR is a model directory (config.json, model.safetensors,
@@ -34,6 +34,7 @@ its products to bfloat16, sums stay float32 (half the bytes each generated token
 CPUs with AVX512_BF16 half the instructions: faster; translations may differ from float32's in
 a few places); auto times both precisions on this CPU once and takes the faster, saying which
 on stderr; default float32.
+${INT8_HELP}
 --adapter DIR puts a LoRA adapter in PEFT's format (a LoRA run's checkpoint) on the model
 first.
 
@@ -89,7 +90,7 @@ export const command: Command = {
         hint: "pass a model directory, e.g. RUN/checkpoints/best",
       });
     }
-    const precision = precisionFromFlags(NAME, v);
+    const precision = decodingPrecisionFromFlags(NAME, v);
     const model = loadEncoderDecoder(v.model);
     if (v.adapter) loadAdapter(model, v.adapter);
     const tok = modelCodec(v.model, model.config);
@@ -157,7 +158,7 @@ export const command: Command = {
         },
       ),
       maxSourceLength: 1024,
-      ...(precision === "bfloat16" ? { bf16: decodingBf16Weights(model) } : {}),
+      weights: decodingWeights(model, precision),
     };
     const flush = (lines: string[]) => {
       const nonEmpty = lines.map((l, i) => [l, i] as const).filter(([l]) => l.trim() !== "");

@@ -1,0 +1,289 @@
+// C [m, n] += A [m, k] W^T with W quantized to int8 per output row (src/nn/int8-weights.ts) and
+// each row of A quantized to int8 on the fly: the Linear layers of a decoding step under
+// `--precision int8`. src/backend/reference-int8.ts is the specification; this file computes
+// the same numbers. The integer dot products are exact in int32 (|q| <= 127, k <= kMaxK), so the
+// only rounding is the float32 rescale c += float(dot) * (sa[i] * sw[j]), done in that order on
+// every path; a row of A is quantized with the same float32 division and rounding to nearest
+// even as the reference.
+//
+// Kernels, picked at run time:
+//  - avx512-vnni: VPDPBUSD multiplies 64 unsigned by 64 signed bytes into 16 int32 sums per
+//    instruction. It wants unsigned activations, so a row of A is stored as q + 128 and the
+//    extra 128 * sum_p w[j, p] is taken off each sum (`sums` holds sum_p w[j, p] per row, made
+//    with the weights). A step streams each weight byte once: a quarter of float32's bytes.
+//  - avx2: int8 widened to int16, VPMADDWD (pairs of products into int32).
+//  - portable: int32 loops.
+#include <immintrin.h>
+#include <napi.h>
+
+#include <algorithm>
+#include <cfloat>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "args.h"
+#include "gemm.h"
+#include "threadpool.h"
+
+// The rescale is a multiply then an add, each rounded, as the reference computes it: no fused
+// multiply-add (GCC would otherwise contract them where the target has FMA).
+#pragma GCC optimize("fp-contract=off")
+
+#define MW_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
+#define MW_AVX2 __attribute__((target("avx2")))
+
+namespace mw {
+
+template <>
+struct TypedKind<int8_t> {
+  static constexpr napi_typedarray_type kind = napi_int8_array;
+  static constexpr const char* name = "an Int8Array";
+};
+
+namespace {
+
+// Products below this many multiply-adds run on the calling thread (as gemm_skinny.cc).
+constexpr int64_t kInt8Parallel = int64_t{1} << 18;
+// The longest row whose sums cannot overflow int32 on the VNNI path: k * 255 * 127 < 2^31.
+constexpr int64_t kMaxK = 65536;
+
+enum class Int8Kernel { portable, avx2, vnni };
+
+Int8Kernel int8_kernel() {
+  static const bool vnni = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw");
+  }();
+  // setGemmIsa lowers this kernel with the float32 ones (tests reach every path on one CPU).
+  if (gemm_isa() == Isa::avx512 && vnni) return Int8Kernel::vnni;
+  if (gemm_isa() != Isa::portable) return Int8Kernel::avx2;
+  return Int8Kernel::portable;
+}
+
+const char* kernel_name(Int8Kernel k) {
+  switch (k) {
+    case Int8Kernel::vnni: return "avx512-vnni";
+    case Int8Kernel::avx2: return "avx2";
+    default: return "portable";
+  }
+}
+
+// Row i of A [m, k] to int8: sa[i] = max |a| / 127 and q = a / sa[i] rounded to nearest even;
+// a row of zeros (or one so small that max / 127 is 0) gets sa = 0 and q = 0; a row with a NaN
+// or an infinity gets sa = NaN (its results NaN). `bias` is added to every q (128 for VNNI).
+void quantize_rows(const float* A, int64_t m, int64_t k, int bias, uint8_t* qa, float* sa) {
+  for (int64_t i = 0; i < m; i++) {
+    const float* a = A + i * k;
+    uint8_t* q = qa + i * k;
+    float amax = 0.0f;
+    bool finite = true;
+    for (int64_t p = 0; p < k; p++) {
+      const float x = std::fabs(a[p]);
+      finite = finite && x <= FLT_MAX;
+      amax = x > amax ? x : amax;
+    }
+    const float s = finite ? amax / 127.0f : std::numeric_limits<float>::quiet_NaN();
+    sa[i] = s;
+    if (!(s > 0.0f)) {
+      std::memset(q, bias, static_cast<size_t>(k));
+      continue;
+    }
+    for (int64_t p = 0; p < k; p++) {
+      long r = std::lrint(a[p] / s);  // the default rounding: to nearest, ties to even
+      r = std::min(127L, std::max(-127L, r));
+      q[p] = static_cast<uint8_t>(r + bias);
+    }
+  }
+}
+
+// c += float(dot) * (sa * sw): two float32 roundings, in this order (the reference's).
+inline void rescale_add(float* c, int32_t dot, float sa, float sw) {
+  const float t = sa * sw;
+  const float y = static_cast<float>(dot) * t;
+  *c += y;
+}
+
+// ---- AVX512-VNNI ----
+
+// out[i * NJ + j] = sum_p ua[i][p] * w[j][p] (ua unsigned, w signed), exact in int32.
+template <int MI, int NJ>
+MW_VNNI void dots_vnni(int64_t k, const uint8_t* const* a, const int8_t* const* w,
+                       int32_t* out) {
+  __m512i acc[MI * NJ];
+  for (int t = 0; t < MI * NJ; t++) acc[t] = _mm512_setzero_si512();
+  int64_t p = 0;
+  for (; p + 64 <= k; p += 64) {
+    __m512i wv[NJ];
+#pragma GCC unroll 4
+    for (int j = 0; j < NJ; j++) wv[j] = _mm512_loadu_si512(w[j] + p);
+#pragma GCC unroll 4
+    for (int i = 0; i < MI; i++) {
+      const __m512i av = _mm512_loadu_si512(a[i] + p);
+#pragma GCC unroll 4
+      for (int j = 0; j < NJ; j++) acc[i * NJ + j] = _mm512_dpbusd_epi32(acc[i * NJ + j], av, wv[j]);
+    }
+  }
+  if (p < k) {
+    // Past k both load as 0: the products there are 0.
+    const __mmask64 mask = (~uint64_t{0}) >> (64 - (k - p));
+    __m512i wv[NJ];
+    for (int j = 0; j < NJ; j++) wv[j] = _mm512_maskz_loadu_epi8(mask, w[j] + p);
+    for (int i = 0; i < MI; i++) {
+      const __m512i av = _mm512_maskz_loadu_epi8(mask, a[i] + p);
+      for (int j = 0; j < NJ; j++) acc[i * NJ + j] = _mm512_dpbusd_epi32(acc[i * NJ + j], av, wv[j]);
+    }
+  }
+  for (int t = 0; t < MI * NJ; t++) out[t] = _mm512_reduce_add_epi32(acc[t]);
+}
+
+struct Int8Args {
+  int64_t m, n, k;
+  const uint8_t* qa;  // [m, k], q + bias
+  const float* sa;    // [m]
+  const int8_t* w;    // [n, k]
+  const float* sw;    // [n]
+  const int32_t* sums;  // [n]
+  float* c;           // [m, n]
+};
+
+template <int MI, int NJ>
+MW_VNNI void block_vnni(const Int8Args& g, int64_t i0, int64_t j0) {
+  const uint8_t* a[MI];
+  const int8_t* w[NJ];
+  for (int i = 0; i < MI; i++) a[i] = g.qa + (i0 + i) * g.k;
+  for (int j = 0; j < NJ; j++) w[j] = g.w + (j0 + j) * g.k;
+  int32_t out[MI * NJ];
+  dots_vnni<MI, NJ>(g.k, a, w, out);
+  for (int i = 0; i < MI; i++)
+    for (int j = 0; j < NJ; j++)
+      rescale_add(g.c + (i0 + i) * g.n + j0 + j, out[i * NJ + j] - 128 * g.sums[j0 + j],
+                  g.sa[i0 + i], g.sw[j0 + j]);
+}
+
+// Columns [j0, j1): 4 weight rows at a time against 4 rows of A, then single rows.
+MW_VNNI void columns_vnni(const Int8Args& g, int64_t j0, int64_t j1) {
+  int64_t j = j0;
+  for (; j + 4 <= j1; j += 4) {
+    int64_t i = 0;
+    for (; i + 4 <= g.m; i += 4) block_vnni<4, 4>(g, i, j);
+    for (; i < g.m; i++) block_vnni<1, 4>(g, i, j);
+  }
+  for (; j < j1; j++)
+    for (int64_t i = 0; i < g.m; i++) block_vnni<1, 1>(g, i, j);
+}
+
+// ---- AVX2 ----
+
+MW_AVX2 int32_t dot_avx2(int64_t k, const int8_t* a, const int8_t* w) {
+  __m256i acc = _mm256_setzero_si256();
+  int64_t p = 0;
+  for (; p + 16 <= k; p += 16) {
+    const __m256i av = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + p)));
+    const __m256i wv = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + p)));
+    acc = _mm256_add_epi32(acc, _mm256_madd_epi16(av, wv));
+  }
+  int32_t lanes[8];
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(lanes), acc);
+  int32_t s = 0;
+  for (int l = 0; l < 8; l++) s += lanes[l];
+  for (; p < k; p++) s += int32_t{a[p]} * int32_t{w[p]};
+  return s;
+}
+
+void columns_avx2(const Int8Args& g, int64_t j0, int64_t j1) {
+  const int8_t* qa = reinterpret_cast<const int8_t*>(g.qa);
+  for (int64_t j = j0; j < j1; j++)
+    for (int64_t i = 0; i < g.m; i++)
+      rescale_add(g.c + i * g.n + j, dot_avx2(g.k, qa + i * g.k, g.w + j * g.k), g.sa[i],
+                  g.sw[j]);
+}
+
+// ---- portable ----
+
+void columns_portable(const Int8Args& g, int64_t j0, int64_t j1) {
+  const int8_t* qa = reinterpret_cast<const int8_t*>(g.qa);
+  for (int64_t j = j0; j < j1; j++) {
+    const int8_t* w = g.w + j * g.k;
+    for (int64_t i = 0; i < g.m; i++) {
+      const int8_t* a = qa + i * g.k;
+      int32_t s = 0;
+      for (int64_t p = 0; p < g.k; p++) s += int32_t{a[p]} * int32_t{w[p]};
+      rescale_add(g.c + i * g.n + j, s, g.sa[i], g.sw[j]);
+    }
+  }
+}
+
+// Column ranges over the pool (multiples of 4, four per thread) for large products, as
+// gemm_skinny.cc splits its own: a decoding step streams its weights, and two cores read them
+// faster than one.
+template <class F>
+void split(int64_t n, int64_t work, const F& cols) {
+  ThreadPool& pool = ThreadPool::instance();
+  const int T = pool.threads();
+  if (T > 1 && work >= kInt8Parallel && n >= 64 * T) {
+    const int64_t chunks = 4 * T;
+    const int64_t per = (n / chunks + 3) / 4 * 4;
+    pool.parallel_for(chunks, [&](int64_t t, int) {
+      const int64_t lo = std::min(n, t * per);
+      const int64_t hi = t == chunks - 1 ? n : std::min(n, lo + per);
+      if (lo < hi) cols(lo, hi);
+    });
+  } else {
+    cols(0, n);
+  }
+}
+
+Int8Kernel gemm_int8(int64_t m, int64_t n, int64_t k, const float* A, const int8_t* W,
+                     const float* sw, const int32_t* sums, float* C) {
+  const Int8Kernel kern = int8_kernel();
+  if (m <= 0 || n <= 0) return kern;
+  const size_t mk = static_cast<size_t>(m * k);
+  thread_local std::vector<uint8_t> qa_buf;
+  thread_local std::vector<float> sa_buf;
+  if (qa_buf.size() < mk) qa_buf.resize(mk);
+  if (sa_buf.size() < static_cast<size_t>(m)) sa_buf.resize(static_cast<size_t>(m));
+  quantize_rows(A, m, k, kern == Int8Kernel::vnni ? 128 : 0, qa_buf.data(), sa_buf.data());
+  // Pointers, not the thread_local names: on a worker thread those are its own empty buffers.
+  const Int8Args g{m, n, k, qa_buf.data(), sa_buf.data(), W, sw, sums, C};
+  split(n, m * n * k, [&](int64_t lo, int64_t hi) {
+    switch (kern) {
+      case Int8Kernel::vnni: columns_vnni(g, lo, hi); break;
+      case Int8Kernel::avx2: columns_avx2(g, lo, hi); break;
+      default: columns_portable(g, lo, hi);
+    }
+  });
+  return kern;
+}
+
+/**
+ * gemmInt8(m, n, k, a, w, scales, sums, c): c [m, n] += a [m, k] w^T, w int8 [n, k] with
+ * per-row scales [n] and row sums [n]. Returns the kernel's name ("avx512-vnni", "avx2",
+ * "portable"); an empty product computes nothing and names the kernel that would run.
+ */
+Napi::Value GemmInt8(const Napi::CallbackInfo& info) {
+  Args A(info, "gemmInt8", 8);
+  const int64_t m = A.size(info[0], "m");
+  const int64_t n = A.size(info[1], "n");
+  const int64_t k = A.size(info[2], "k");
+  if (k > kMaxK) A.fail("argument 'k' = " + std::to_string(k) + " exceeds " + std::to_string(kMaxK));
+  const i128 mk = prod({m, k}), nk = prod({n, k}), mn = prod({m, n});
+  if (mk > kMaxSafe || nk > kMaxSafe || mn > kMaxSafe) A.fail("the sizes are too large");
+  const float* a = A.typed<float>(info[3], "a", mk).p;
+  const int8_t* w = A.typed<int8_t>(info[4], "w", nk).p;
+  const float* scales = A.typed<float>(info[5], "scales", n).p;
+  const int32_t* sums = A.typed<int32_t>(info[6], "sums", n).p;
+  float* c = A.typed<float>(info[7], "c", mn).p;
+  const Int8Kernel kern = gemm_int8(m, n, k, a, w, scales, sums, c);
+  return Napi::String::New(info.Env(), kernel_name(kern));
+}
+
+}  // namespace
+
+void register_int8(Napi::Env env, Napi::Object exports) {
+  exports.Set("gemmInt8", Napi::Function::New(env, GemmInt8, "gemmInt8"));
+}
+
+}  // namespace mw
