@@ -163,13 +163,68 @@ MW_VNNI void block_vnni(const Int8Args& g, int64_t i0, int64_t j0) {
                   g.sa[i0 + i], g.sw[j0 + j]);
 }
 
-// Columns [j0, j1): 4 weight rows at a time against 4 rows of A, then single rows.
+// The 16 horizontal sums of v[0..15] as one vector (lane r = sum of v[r]): the transpose-and-add
+// tree of gemm_skinny.cc's reduce16 on int32 lanes (the shuffles move bits, whatever their
+// type), 15 adds and 30 shuffles instead of 16 reductions of ~8 instructions each.
+MW_VNNI inline __m512i reduce16(const __m512i* v) {
+  __m512i s[8], u[4];
+  for (int t = 0; t < 8; t++)
+    s[t] = _mm512_add_epi32(_mm512_unpacklo_epi32(v[2 * t], v[2 * t + 1]),
+                            _mm512_unpackhi_epi32(v[2 * t], v[2 * t + 1]));
+  for (int t = 0; t < 4; t++) {
+    const __m512 a = _mm512_castsi512_ps(s[2 * t]);
+    const __m512 b = _mm512_castsi512_ps(s[2 * t + 1]);
+    u[t] = _mm512_add_epi32(_mm512_castps_si512(_mm512_shuffle_ps(a, b, 0x44)),
+                            _mm512_castps_si512(_mm512_shuffle_ps(a, b, 0xEE)));
+  }
+  const __m512i w01 = _mm512_add_epi32(_mm512_shuffle_i32x4(u[0], u[1], 0x88),
+                                       _mm512_shuffle_i32x4(u[0], u[1], 0xDD));
+  const __m512i w23 = _mm512_add_epi32(_mm512_shuffle_i32x4(u[2], u[3], 0x88),
+                                       _mm512_shuffle_i32x4(u[2], u[3], 0xDD));
+  return _mm512_add_epi32(_mm512_shuffle_i32x4(w01, w23, 0x88),
+                          _mm512_shuffle_i32x4(w01, w23, 0xDD));
+}
+
+// C[i, j:j+16] from row i of A against weight rows j..j+15, all 16 rescaled as one vector with
+// the same float32 operations as rescale_add. `next` (bytes on, 0: none): the rows of the next
+// block, prefetched into L2 while these are read (as gemm_skinny.cc does: a weight row is too
+// short a stream for the hardware prefetcher).
+MW_VNNI void row16_vnni(const Int8Args& g, int64_t i, int64_t j, int64_t next) {
+  const int64_t k = g.k;
+  const uint8_t* a = g.qa + i * k;
+  const int8_t* w = g.w + j * k;
+  __m512i acc[16];
+  for (int t = 0; t < 16; t++) acc[t] = _mm512_setzero_si512();
+  int64_t p = 0;
+  for (; p + 64 <= k; p += 64) {
+    const __m512i av = _mm512_loadu_si512(a + p);
+#pragma GCC unroll 16
+    for (int t = 0; t < 16; t++) {
+      if (next != 0) _mm_prefetch(reinterpret_cast<const char*>(w + t * k + next + p), _MM_HINT_T1);
+      acc[t] = _mm512_dpbusd_epi32(acc[t], av, _mm512_loadu_si512(w + t * k + p));
+    }
+  }
+  if (p < k) {
+    const __mmask64 mask = (~uint64_t{0}) >> (64 - (k - p));
+    const __m512i av = _mm512_maskz_loadu_epi8(mask, a + p);
+    for (int t = 0; t < 16; t++)
+      acc[t] = _mm512_dpbusd_epi32(acc[t], av, _mm512_maskz_loadu_epi8(mask, w + t * k + p));
+  }
+  const __m512i sums = _mm512_loadu_si512(g.sums + j);
+  const __m512i dot = _mm512_sub_epi32(reduce16(acc), _mm512_slli_epi32(sums, 7));
+  const __m512 scale = _mm512_mul_ps(_mm512_set1_ps(g.sa[i]), _mm512_loadu_ps(g.sw + j));
+  const __m512 y = _mm512_mul_ps(_mm512_cvtepi32_ps(dot), scale);
+  float* c = g.c + i * g.n + j;
+  _mm512_storeu_ps(c, _mm512_add_ps(_mm512_loadu_ps(c), y));
+}
+
+// Columns [j0, j1): 16 weight rows at a time against each row of A (the block stays in L1
+// for the rows after the first), then the last columns one by one.
 MW_VNNI void columns_vnni(const Int8Args& g, int64_t j0, int64_t j1) {
   int64_t j = j0;
-  for (; j + 4 <= j1; j += 4) {
-    int64_t i = 0;
-    for (; i + 4 <= g.m; i += 4) block_vnni<4, 4>(g, i, j);
-    for (; i < g.m; i++) block_vnni<1, 4>(g, i, j);
+  for (; j + 16 <= j1; j += 16) {
+    const int64_t next = j + 32 <= j1 ? 16 * g.k : 0;
+    for (int64_t i = 0; i < g.m; i++) row16_vnni(g, i, j, i == 0 ? next : 0);
   }
   for (; j < j1; j++)
     for (int64_t i = 0; i < g.m; i++) block_vnni<1, 1>(g, i, j);
@@ -216,7 +271,7 @@ void columns_portable(const Int8Args& g, int64_t j0, int64_t j1) {
   }
 }
 
-// Column ranges over the pool (multiples of 4, four per thread) for large products, as
+// Column ranges over the pool (multiples of 16, four per thread) for large products, as
 // gemm_skinny.cc splits its own: a decoding step streams its weights, and two cores read them
 // faster than one.
 template <class F>
@@ -225,7 +280,7 @@ void split(int64_t n, int64_t work, const F& cols) {
   const int T = pool.threads();
   if (T > 1 && work >= kInt8Parallel && n >= 64 * T) {
     const int64_t chunks = 4 * T;
-    const int64_t per = (n / chunks + 3) / 4 * 4;
+    const int64_t per = (n / chunks + 15) / 16 * 16;
     pool.parallel_for(chunks, [&](int64_t t, int) {
       const int64_t lo = std::min(n, t * per);
       const int64_t hi = t == chunks - 1 ? n : std::min(n, lo + per);
