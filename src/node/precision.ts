@@ -219,7 +219,18 @@ export function decodingPrecisionFromFlags(
   v: { precision?: unknown; bf16?: unknown },
   options: Parameters<typeof resolvePrecision>[1] = {},
 ): DecodingPrecision {
-  if (v.precision !== "int8") return precisionFromFlags(command, v, "float32", options);
+  const given = v.precision;
+  if (given !== undefined && !["auto", "float32", "bfloat16", "int8"].includes(given as string)) {
+    throw new MaskwiseError(
+      `--precision must be auto, float32, bfloat16 or int8, got '${given as string}'`,
+      {
+        code: "E_ARG",
+        where: `maskwise ${command} --precision`,
+        hint: "auto takes the faster of float32 and bfloat16 on this CPU; --bf16 is --precision bfloat16",
+      },
+    );
+  }
+  if (given !== "int8") return precisionFromFlags(command, v, "float32", options);
   if (v.bf16 === true) {
     throw new MaskwiseError("--bf16 is --precision bfloat16, not int8", {
       code: "E_ARG",

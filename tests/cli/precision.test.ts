@@ -58,7 +58,7 @@ test("every command that multiplies takes --precision, and a bad value is one li
     assert.equal(r.status, 2, `${args[0]}: ${r.stderr}`);
     assert.match(
       r.stderr,
-      /^maskwise: --precision must be auto, float32 or bfloat16, got 'half' \(maskwise \w+ --precision\): /,
+      /^maskwise: --precision must be auto, float32(,| or) bfloat16( or int8)?, got 'half' \(maskwise \w+ --precision\): /,
     );
     assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
   }

@@ -4,13 +4,15 @@
 // translate and generate with --precision int8 print what the same decoding in this process
 // gives; training refuses int8 in one line; `maskwise info` names the int8 kernel.
 import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { greedy } from "../../src/decode/greedy.js";
 import { decodingInt8Weights, Seq2SeqIncremental } from "../../src/models/incremental.js";
-import { loadEncoderDecoder, loadTokenizer } from "../../src/node/model-dir.js";
+import { loadDecoderOnly, loadEncoderDecoder, loadTokenizer } from "../../src/node/model-dir.js";
 import { noGrad } from "../../src/tensor/autograd.js";
 import { Tensor } from "../../src/tensor/tensor.js";
+import { promptDecoder } from "../../src/train/generate.js";
 import { translateLines } from "../../src/train/translate.js";
 import { maskwise, tinyTranslation } from "../helpers/tiny-run.js";
 import { tempDir } from "../helpers/tmp.js";
@@ -128,4 +130,52 @@ test("translate --precision int8 prints the in-process int8 decoding; training r
     maskwise(["info", "--json"], undefined, { MASKWISE_BACKEND: "reference" }).stdout,
   );
   assert.equal(ref.int8_kernel, "reference");
+});
+
+test("generate --precision int8: a causal LM's steps on the int8 copies, as in this process", () => {
+  const dir = tempDir("int8-gen");
+  const text = join(dir, "text.txt");
+  writeFileSync(text, "a dog runs in the park\na cat sleeps on the mat\ntwo dogs play\n");
+  const out = join(dir, "run");
+  const t = maskwise([
+    ...["train", "--task", "lm", "--train", text, "--valid", text, "--out", out],
+    ...["--vocab-size", "60", "--model", "tiny", "--max-tokens", "256", "--max-steps", "3"],
+  ]);
+  assert.equal(t.status, 0, t.stderr);
+  const last = join(out, "checkpoints", "last");
+  const prompts = ["a dog", "two cats sleep"];
+  const r = maskwise(
+    [
+      "generate",
+      "--model",
+      last,
+      "--max-new-tokens",
+      "5",
+      "--mask",
+      "causal",
+      "--precision",
+      "int8",
+    ],
+    prompts.join("\n"),
+  );
+  assert.equal(r.status, 0, r.stderr);
+  const model = loadDecoderOnly(last);
+  const tok = loadTokenizer(last);
+  assert.ok(tok);
+  const { bos_token_id: bos, eos_token_id: eos } = model.config;
+  const ids = prompts.map((p) => [bos, ...tok.encode(p)]);
+  const want = greedy(
+    promptDecoder(model, ids, "causal", { weights: decodingInt8Weights(model) }),
+    {
+      startToken: bos,
+      eosToken: eos,
+      maxLength: 5,
+    },
+  ).map((h) =>
+    tok.decode(
+      h.tokens.filter((x) => x !== eos),
+      { skipSpecialTokens: true },
+    ),
+  );
+  assert.deepEqual(r.stdout.split("\n").slice(0, prompts.length), want);
 });
