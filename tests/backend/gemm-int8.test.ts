@@ -167,20 +167,43 @@ describe("int8 product: native against the reference", { skip }, () => {
     });
   }
 
-  test("a NaN in a row of a: that row's results NaN, the others as the reference", () => {
+  test("a NaN or an infinity in a row of a: that row's results NaN, the others as the reference", () => {
     const rng = new Rng(5);
     const [m, n, k] = [3, 20, 40];
     const a = rand(rng, m * k);
     a[k + 7] = Number.NaN;
+    a[2 * k + 39] = Number.NEGATIVE_INFINITY; // in the tail of the last row
     const w = quantizeRowsInt8(rand(rng, n * k), n, k);
     const want = new Float32Array(m * n);
     const got = new Float32Array(m * n);
     gemmInt8Reference(m, n, k, a, w, want);
     nat().gemmInt8(m, n, k, a, w.q, w.scales, w.sums, got);
     for (let t = 0; t < m * n; t++) {
-      assert.equal(Number.isNaN(got[t]), t >= n && t < 2 * n, `[${t}]`);
+      assert.equal(Number.isNaN(got[t]), t >= n, `[${t}]`);
       if (!Number.isNaN(want[t])) assert.equal(got[t], want[t]);
     }
+  });
+
+  test("ties round to even in the kernel's quantization too (vector body and tail)", () => {
+    // max |a| = 127: the scale is 1 and each value is its own quotient; k = 37 = 2 * 16 + 5.
+    const k = 37;
+    const a = new Float32Array(k);
+    for (let p = 0; p < k; p++) a[p] = (p % 2 === 0 ? 1 : -1) * (p + 0.5);
+    a[36] = 127;
+    const w = quantizeRowsInt8(
+      Float32Array.from({ length: 3 * k }, (_, i) => ((i * 7) % 11) - 5),
+      3,
+      k,
+    );
+    const want = new Float32Array(3);
+    const got = new Float32Array(3);
+    gemmInt8Reference(1, 3, k, a, w, want);
+    nat().gemmInt8(1, 3, k, a, w.q, w.scales, w.sums, got);
+    assert.deepEqual([...got], [...want]);
+    // The reference's own rounding: 0.5 -> 0, -1.5 -> -2, 2.5 -> 2.
+    const q = new Int8Array(k);
+    quantizeRow(a, 0, k, q, 0);
+    assert.deepEqual([...q.subarray(0, 3)], [0, -2, 2]);
   });
 
   test("arguments are validated", () => {
