@@ -206,6 +206,20 @@ describe("int8 product: native against the reference", { skip }, () => {
     assert.deepEqual([...q.subarray(0, 3)], [0, -2, 2]);
   });
 
+  test("a row's results do not depend on the rows beside it (per-row quantization)", () => {
+    const rng = new Rng(8);
+    const [m, n, k] = [6, 40, 100];
+    const a = rand(rng, m * k);
+    const w = quantizeRowsInt8(rand(rng, n * k), n, k);
+    const all = new Float32Array(m * n);
+    nat().gemmInt8(m, n, k, a, w.q, w.scales, w.sums, all);
+    for (let i = 0; i < m; i++) {
+      const one = new Float32Array(n);
+      nat().gemmInt8(1, n, k, a.subarray(i * k, (i + 1) * k), w.q, w.scales, w.sums, one);
+      assert.deepEqual([...one], [...all.subarray(i * n, (i + 1) * n)], `row ${i}`);
+    }
+  });
+
   test("arguments are validated", () => {
     const a = new Float32Array(8);
     const c = new Float32Array(6);

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
+import { command as benchDecode } from "../../src/cli/commands/bench-decode.js";
 import { greedy } from "../../src/decode/greedy.js";
 import { decodingInt8Weights, Seq2SeqIncremental } from "../../src/models/incremental.js";
 import { loadDecoderOnly, loadEncoderDecoder, loadTokenizer } from "../../src/node/model-dir.js";
@@ -14,6 +15,7 @@ import { noGrad } from "../../src/tensor/autograd.js";
 import { Tensor } from "../../src/tensor/tensor.js";
 import { promptDecoder } from "../../src/train/generate.js";
 import { translateLines } from "../../src/train/translate.js";
+import { MaskwiseError } from "../../src/util/errors.js";
 import { maskwise, tinyTranslation } from "../helpers/tiny-run.js";
 import { tempDir } from "../helpers/tmp.js";
 
@@ -178,4 +180,11 @@ test("generate --precision int8: a causal LM's steps on the int8 copies, as in t
     ),
   );
   assert.deepEqual(r.stdout.split("\n").slice(0, prompts.length), want);
+});
+
+test("bench decode takes --int8 or --bf16, not both", async () => {
+  await assert.rejects(
+    async () => benchDecode.run(["--bf16", "--int8"]),
+    (e: unknown) => e instanceof MaskwiseError && /--bf16 and --int8/.test(e.message),
+  );
 });
