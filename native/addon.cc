@@ -20,6 +20,8 @@ namespace mw {
 void register_attention(Napi::Env env, Napi::Object exports);
 // Incremental decoding kernels (decode_binding.cc).
 void register_decode(Napi::Env env, Napi::Object exports);
+// The int8 decoding product (gemm_int8.cc).
+void register_int8(Napi::Env env, Napi::Object exports);
 }  // namespace mw
 
 namespace {
@@ -566,6 +568,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fn("fieldNames", mw::FieldNames);
   mw::register_attention(env, exports);
   mw::register_decode(env, exports);
+  mw::register_int8(env, exports);
   return exports;
 }
 

@@ -48,6 +48,7 @@ inline const std::vector<FieldGroup>& field_groups() {
        {"R", "H", "Dh", "q", "k", "v", "P", "capacity", "length", "rows", "keep", "keepStride",
         "slots", "slotStride", "scale", "out", "bias", "biasOffset", "biasHeadStride", "kvHeads"}},
       {"gemmBf16", {"m", "n", "k", "a", "w", "c"}},
+      {"gemmInt8", {"m", "n", "k", "a", "w", "scales", "sums", "c"}},
       {"decodeLogSoftmax", {"x", "rows", "cols"}},
       {"decodeTopK", {"lp", "V", "rows", "base", "M", "hyp", "token", "score"}},
   };

@@ -18,6 +18,7 @@ import type {
   GatherArgs,
   GemmArgs,
   GemmBf16Args,
+  GemmInt8Args,
   HeldWeight,
   LayerNormArgs,
   LayerNormBackwardArgs,
@@ -59,6 +60,7 @@ interface GroupArgs {
   attention: AttentionArgs;
   decodeAttention: DecodeAttentionArgs;
   gemmBf16: GemmBf16Args;
+  gemmInt8: GemmInt8Args;
   decodeLogSoftmax: DecodeLogSoftmaxArgs;
   decodeTopK: DecodeTopKArgs;
 }
@@ -184,6 +186,7 @@ export const FIELD_ORDERS = {
     "kvHeads",
   ],
   gemmBf16: ["m", "n", "k", "a", "w", "c"],
+  gemmInt8: ["m", "n", "k", "a", "w", "scales", "sums", "c"],
   decodeLogSoftmax: ["x", "rows", "cols"],
   decodeTopK: ["lp", "V", "rows", "base", "M", "hyp", "token", "score"],
 } as const satisfies { [G in FieldGroup]: readonly (keyof GroupArgs[G])[] };
@@ -206,7 +209,7 @@ type Fields<G extends FieldGroup> = Positional<GroupArgs[G], (typeof FIELD_ORDER
 type KernelFunctions = {
   [G in Exclude<FieldGroup, "attention" | "gemm">]: (
     ...args: Fields<G>
-  ) => G extends "decodeTopK" ? number : void;
+  ) => G extends "decodeTopK" ? number : G extends "gemmInt8" ? string : void;
 };
 
 /** The addon's functions (native/addon.cc); every argument is validated there. */
@@ -558,6 +561,10 @@ export class NativeBackend implements Backend {
 
   gemmBf16(a: GemmBf16Args): void {
     this.k.gemmBf16(a.m, a.n, a.k, a.a, a.w, a.c);
+  }
+
+  gemmInt8(a: GemmInt8Args): string {
+    return this.k.gemmInt8(a.m, a.n, a.k, a.a, a.w, a.scales, a.sums, a.c);
   }
 
   decodeLogSoftmax(a: DecodeLogSoftmaxArgs): void {

@@ -18,6 +18,7 @@ import {
   type GatherArgs,
   type GemmArgs,
   type GemmBf16Args,
+  type GemmInt8Args,
   type HeldWeight,
   type I32,
   type LayerNormArgs,
@@ -41,6 +42,7 @@ import {
   decodeTopKReference,
   gemmBf16Reference,
 } from "./reference-decode.js";
+import { gemmInt8Reference } from "./reference-int8.js";
 
 /**
  * erf to double precision, by two expansions that need no tables of magic constants:
@@ -501,6 +503,11 @@ export class ReferenceBackend implements Backend {
 
   gemmBf16({ m, n, k, a, w, c }: GemmBf16Args): void {
     gemmBf16Reference(m, n, k, a, w, c);
+  }
+
+  gemmInt8({ m, n, k, a, w, scales, sums, c }: GemmInt8Args): string {
+    gemmInt8Reference(m, n, k, a, { q: w, scales, sums }, c);
+    return "reference";
   }
 
   decodeLogSoftmax({ x, rows, cols }: DecodeLogSoftmaxArgs): void {

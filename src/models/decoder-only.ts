@@ -5,7 +5,7 @@
 // -100 where nothing is predicted. The model does not shift them; the causal LM objective builds
 // them (src/objectives), so what is predicted from what stays visible in the data.
 import { Unpadded } from "../attention/unpadded.js";
-import type { Bf16Weights } from "../nn/bf16-weights.js";
+import type { DecodingWeights } from "../nn/decoding-weights.js";
 import { Linear } from "../nn/layers.js";
 import { Container, Module } from "../nn/module.js";
 import { crossEntropy } from "../tensor/ops/nn.js";
@@ -78,8 +78,8 @@ export class DecoderOnlyModel extends Module implements DecoderOnlyDecodable {
   }
 
   /** A decoding step of the decoder and head (DecoderOnlyDecodable). */
-  decodingStep(bf16: Bf16Weights | null): DecodingStep {
-    return new ModelStep(this, bf16);
+  decodingStep(copies: DecodingWeights | null): DecodingStep {
+    return new ModelStep(this, copies);
   }
 
   /** Every Linear a decoding step reads, and the head (their bfloat16 copies decode in bfloat16). */

@@ -9,6 +9,8 @@
 // a model left in training mode decodes as in evaluation.
 import { AttentionCache } from "../attention/cache.js";
 import { Bf16Weights } from "../nn/bf16-weights.js";
+import type { DecodingWeights } from "../nn/decoding-weights.js";
+import { Int8Weights } from "../nn/int8-weights.js";
 import type { Linear } from "../nn/layers.js";
 import { noGrad } from "../tensor/autograd.js";
 import { withScratch } from "../tensor/pool.js";
@@ -39,9 +41,9 @@ export interface Seq2SeqDecodable {
   encode(ids: Tensor, mask: Tensor): Tensor;
   /** One entry per decoder layer; null for a layer without cross-attention. */
   crossAttentions(): readonly (CrossProjections | null)[];
-  /** A step of decoder and head, multiplying by `bf16`'s copies where it has them. */
-  decodingStep(bf16: Bf16Weights | null): DecodingStep;
-  /** The Linears a step multiplies by (their weights' bfloat16 copies serve `--bf16`). */
+  /** A step of decoder and head, multiplying by the copies in `copies` where it has them. */
+  decodingStep(copies: DecodingWeights | null): DecodingStep;
+  /** The Linears a step multiplies by (their weights' copies serve `--precision`). */
   decodingLinears(): (Linear | null | undefined)[];
 }
 
@@ -65,9 +67,9 @@ export interface DecoderOnlyDecodable {
     caches: readonly DecoderLayerCache[],
     prefixLengths?: readonly number[],
   ): Tensor;
-  /** A step of layers and head, multiplying by `bf16`'s copies where it has them. */
-  decodingStep(bf16: Bf16Weights | null): DecodingStep;
-  /** The Linears a step multiplies by (their weights' bfloat16 copies serve `--precision`). */
+  /** A step of layers and head, multiplying by the copies in `copies` where it has them. */
+  decodingStep(copies: DecodingWeights | null): DecodingStep;
+  /** The Linears a step multiplies by (their weights' copies serve `--precision`). */
   decodingLinears(): (Linear | null | undefined)[];
 }
 
@@ -77,6 +79,23 @@ export interface DecoderOnlyDecodable {
  */
 export function decodingBf16Weights(model: Pick<Seq2SeqDecodable, "decodingLinears">): Bf16Weights {
   return new Bf16Weights(model.decodingLinears());
+}
+
+/**
+ * int8 copies (per output row, src/nn/int8-weights.ts) of the same weights: `--precision int8`.
+ */
+export function decodingInt8Weights(model: Pick<Seq2SeqDecodable, "decodingLinears">): Int8Weights {
+  return new Int8Weights(model.decodingLinears());
+}
+
+/** The copies `--precision` asks a decoding step to multiply by; float32: none. */
+export function decodingWeights(
+  model: Pick<Seq2SeqDecodable, "decodingLinears">,
+  precision: "float32" | "bfloat16" | "int8",
+): DecodingWeights | undefined {
+  if (precision === "bfloat16") return decodingBf16Weights(model);
+  if (precision === "int8") return decodingInt8Weights(model);
+  return undefined;
 }
 
 export function newCaches(layers: number): DecoderLayerCache[] {
@@ -106,13 +125,13 @@ export class Seq2SeqIncremental {
 
   /**
    * sourceIds [N, S] and sourceMask [N, S] (1 = real); each row starts one hypothesis. With
-   * `bf16`, the steps multiply by those bfloat16 copies of the decoder's weights.
+   * `weights`, the steps multiply by those low-precision copies of the decoder's weights.
    */
   constructor(
     model: Seq2SeqDecodable,
     sourceIds: Tensor,
     sourceMask: Tensor,
-    options: { bf16?: Bf16Weights } = {},
+    options: { weights?: DecodingWeights } = {},
   ) {
     this.vocabSize = model.config.vocab_size;
     this.nRows = sourceIds.shape[0];
@@ -120,7 +139,7 @@ export class Seq2SeqIncremental {
     this.caches = newCaches(cross.length);
     const S = sourceMask.shape[1];
     this.sourceKeep = { keep: keepFrom(sourceMask, S), stride: S };
-    this.step = model.decodingStep(options.bf16 ?? null);
+    this.step = model.decodingStep(options.weights ?? null);
     // The encoder's output, then its keys and values [N, S, H * Dh] for every layer, once;
     // reorders only remap their rows. The cache copies them into its own storage, so the
     // encoder's values and the projections go back to the buffer pool.
@@ -190,13 +209,14 @@ export class DecoderOnlyIncremental {
 
   /**
    * promptIds [N, P] and promptMask [N, P] (1 = real; every row needs at least one real token).
-   * With `bf16`, the steps after the prompt multiply by those bfloat16 copies of the weights.
+   * With `weights`, the steps after the prompt multiply by those low-precision copies of the
+   * weights.
    */
   constructor(
     model: DecoderOnlyDecodable,
     promptIds: Tensor,
     promptMask: Tensor,
-    options: { bf16?: Bf16Weights } = {},
+    options: { weights?: DecodingWeights } = {},
   ) {
     this.vocabSize = model.config.vocab_size;
     this.caches = newCaches(model.cachedLayers);
@@ -209,7 +229,7 @@ export class DecoderOnlyIncremental {
     this.pending = logits.length === 0 ? new Float32Array(0) : new Float32Array(N * V);
     for (let r = 0; r < N; r++)
       this.pending.set(logits.subarray((r * P + P - 1) * V, (r * P + P) * V), r * V);
-    this.step = model.decodingStep(options.bf16 ?? null);
+    this.step = model.decodingStep(options.weights ?? null);
     this.stride = Math.max(16, 2 * P);
     this.keep = keepFrom(promptMask, this.stride);
     this.counts = new Int32Array(N);

@@ -7,7 +7,7 @@
 import { and, causal, keyPaddingFromAttentionMask, prefixLM } from "../attention/masks.js";
 import type { MaskSource } from "../attention/multi-head.js";
 import type { Unpadded } from "../attention/unpadded.js";
-import type { Bf16Weights } from "../nn/bf16-weights.js";
+import type { DecodingWeights } from "../nn/decoding-weights.js";
 import { Embedding, LayerNorm } from "../nn/layers.js";
 import { Module, ModuleList } from "../nn/module.js";
 import { positionsFromMask } from "../nn/positions.js";
@@ -223,11 +223,11 @@ export class Decoder extends Stack<DecoderLayer> {
     caches: readonly DecoderLayerCache[],
     masks: StepMasks,
     view: StepView,
-    bf16: Bf16Weights | null = null,
+    copies: DecodingWeights | null = null,
   ): Float32Array {
     this.input.into(tokens, positions, view.x, view);
     this.layers.items.forEach((layer, i) => {
-      layer.step(view, caches[i], masks, bf16);
+      layer.step(view, caches[i], masks, copies);
     });
     return this.layer_norm ? this.layer_norm.into(view.x, view.h, view.R, view) : view.x;
   }

@@ -2,7 +2,6 @@
 // `forward` computes on tensors (on the tape); `into` computes the same on flat arrays into a
 // given buffer, for incremental decoding, where a step's few rows make tensors and the tape cost
 // more than the arithmetic.
-import { gemmBf16Reference } from "../backend/reference-decode.js";
 import { getBackend } from "../tensor/dispatch.js";
 import { linear } from "../tensor/ops/linear.js";
 import { layerNorm } from "../tensor/ops/nn.js";
@@ -10,7 +9,7 @@ import { embedding } from "../tensor/ops/select.js";
 import { relu } from "../tensor/ops/unary.js";
 import { ones, randn, type Tensor, zeros } from "../tensor/tensor.js";
 import type { Rng } from "../util/rng.js";
-import type { Bf16Weights } from "./bf16-weights.js";
+import type { DecodingWeights } from "./decoding-weights.js";
 import type { LoraAdapter } from "./lora.js";
 import { Module } from "./module.js";
 
@@ -68,15 +67,15 @@ export class Linear extends Module {
 
   /**
    * out [R, out] = x [R, in] W^T + b on flat arrays; with `residual`, out += x W^T + b (out holds
-   * the residual stream, so a sublayer's output is added without another pass). With `bf16`
-   * holding a copy of W, the product reads it (inputs rounded to bfloat16, sums float32).
+   * the residual stream, so a sublayer's output is added without another pass). With `copies`
+   * holding a copy of W (bfloat16 or int8, src/nn/decoding-weights.ts), the product reads it.
    */
   into(
     x: Float32Array,
     out: Float32Array,
     R: number,
     residual = false,
-    bf16: Bf16Weights | null = null,
+    copies: DecodingWeights | null = null,
   ): void {
     const n = this.outFeatures;
     const k = this.inFeatures;
@@ -90,13 +89,13 @@ export class Linear extends Module {
     } else {
       out.fill(0, 0, R * n);
     }
-    productInto(x, this.weight.f32, out, R, n, k, bf16);
+    productInto(x, this.weight.f32, out, R, n, k, copies);
     this.adapter?.into(x, out, R);
   }
 }
 
 /**
- * C [m, n] += A [m, k] W^T with W [n, k], or with W's bfloat16 copy when `bf16` has one. Every
+ * C [m, n] += A [m, k] W^T with W [n, k], or with W's copy when `copies` has one. Every
  * row count takes the same product, so a decoded sentence does not depend on how many others
  * share its batch.
  */
@@ -107,16 +106,10 @@ export function productInto(
   m: number,
   n: number,
   k: number,
-  bf16: Bf16Weights | null,
+  copies: DecodingWeights | null,
 ): void {
-  const be = getBackend();
-  const half = bf16?.of(w);
-  if (half) {
-    if (be.gemmBf16) be.gemmBf16({ m, n, k, a, w: half, c });
-    else gemmBf16Reference(m, n, k, a, half, c);
-    return;
-  }
-  be.gemm({
+  if (copies?.productInto(a, w, c, m, n, k)) return;
+  getBackend().gemm({
     batch: 1,
     m,
     n,

@@ -12,14 +12,14 @@ import { greedy } from "../../decode/greedy.js";
 import { sample } from "../../decode/sampling.js";
 import type { Hypothesis } from "../../decode/types.js";
 import type { ModelConfig } from "../../models/config.js";
-import { decodingBf16Weights } from "../../models/incremental.js";
+import { decodingWeights } from "../../models/incremental.js";
 import { familyOf } from "../../models/registry.js";
 import { loadAdapter } from "../../node/adapter.js";
 import { readText } from "../../node/files.js";
 import { readGenerationConfig } from "../../node/generation-config.js";
 import { modelDirArg } from "../../node/model-arg.js";
 import { loadDecoderOnly } from "../../node/model-dir.js";
-import { PRECISION_FLAGS, precisionFromFlags } from "../../node/precision.js";
+import { decodingPrecisionFromFlags, INT8_HELP, PRECISION_FLAGS } from "../../node/precision.js";
 import { hasTokenizerFiles } from "../../node/pretrained-run-tokenizer.js";
 import { loadModelTokenizer } from "../../node/tokenizer-files.js";
 import { checkModelTokenizer, loadTokenizer } from "../../node/training-setup.js";
@@ -33,7 +33,7 @@ import { type Command, numberFlag, parseFlags } from "../command.js";
 const NAME = "generate";
 const HELP = `Usage: maskwise generate --model DIR [--adapter DIR] [--max-new-tokens N] [--beam K]
                          [--mask prefix|causal] [--sample --temperature T --top-k K --top-p P --seed S]
-                         [--precision auto|float32|bfloat16] [--ids]
+                         [--precision auto|float32|bfloat16|int8] [--ids]
 
 Reads prompts from standard input, one a line, and writes each continuation as one line. DIR is
 a decoder-only model directory: maskwise's (config.json with maskwise_arch "decoder-only",
@@ -64,6 +64,7 @@ refused without it; --sample and --beam K > 1 exclude each other.
 inputs of the products to bfloat16, sums stay float32 (faster on CPUs with AVX512_BF16; the
 output may differ from float32's in a few places); auto times both precisions on this CPU once
 and takes the faster, saying which on stderr.
+${INT8_HELP}
 
 Defaults: --max-new-tokens 64 (fewer where the model's positions end sooner), --temperature 1,
 --top-k 0 (all), --top-p 1, --seed 0, --batch-size 16, --precision float32.`;
@@ -168,7 +169,7 @@ export const command: Command = {
         where: "maskwise generate --mask",
         hint: "prefix: prompts read bidirectionally (a prefix LM); causal: read causally",
       });
-    const precision = precisionFromFlags(NAME, v);
+    const precision = decodingPrecisionFromFlags(NAME, v);
     // A hub name (ORG/NAME) that `maskwise hub get` downloaded resolves through the cache.
     v.model = modelDirArg(v.model);
     // A LoRA run's checkpoint (the adapter) says how it was trained.
@@ -182,7 +183,7 @@ export const command: Command = {
     const endWithEos = mask === "prefix" || trained.pairs;
     const model = loadDecoderOnly(v.model);
     if (adapter) loadAdapter(model, adapter);
-    const bf16 = precision === "bfloat16" ? decodingBf16Weights(model) : undefined;
+    const weights = decodingWeights(model, precision);
     const cfg = model.config;
     // A transformers directory that no maskwise run wrote is prompted as transformers does.
     const asTransformers =
@@ -264,9 +265,11 @@ export const command: Command = {
       const P = Math.max(...prompts.map((p) => p.length));
       const gen = generationOptions(generation, { startToken: bos, eosToken: eos }, maxNewFor(P));
       // The prompt's pass (and a prefix LM's every pass) runs on tensors in this precision;
-      // a causal LM's steps read the bfloat16 copies of the weights.
-      const hyps: Hypothesis[] = withMatmulPrecision(precision, () => {
-        const decoder = promptDecoder(model, prompts, mask, { bf16 });
+      // a causal LM's steps read the bfloat16 or int8 copies of the weights (int8: the passes
+      // on tensors stay float32).
+      const tensors = precision === "int8" ? "float32" : precision;
+      const hyps: Hypothesis[] = withMatmulPrecision(tensors, () => {
+        const decoder = promptDecoder(model, prompts, mask, { weights });
         return beam > 1
           ? beamSearch(decoder, { ...gen, beamSize: beam }).map((h) => h[0])
           : v.sample

@@ -25,7 +25,7 @@ import {
 import { type MaskSource, MultiHeadAttention } from "../../../attention/multi-head.js";
 import { Rope } from "../../../attention/rope.js";
 import { Unpadded } from "../../../attention/unpadded.js";
-import type { Bf16Weights } from "../../../nn/bf16-weights.js";
+import type { DecodingWeights } from "../../../nn/decoding-weights.js";
 import { Embedding, Linear } from "../../../nn/layers.js";
 import { Module, ModuleList } from "../../../nn/module.js";
 import { positionsFromMask } from "../../../nn/positions.js";
@@ -80,14 +80,14 @@ export class LlamaMLP extends Module {
     R: number,
     hidden: Float32Array,
     up: Float32Array,
-    bf16: Bf16Weights | null,
+    copies: DecodingWeights | null,
   ): void {
     const n = R * this.cfg.decoder_ffn_dim;
-    this.gate_proj.into(x, hidden, R, false, bf16);
+    this.gate_proj.into(x, hidden, R, false, copies);
     getBackend().unary({ op: this.cfg.activation_function, x: hidden, out: hidden, n });
-    this.up_proj.into(x, up, R, false, bf16);
+    this.up_proj.into(x, up, R, false, copies);
     for (let i = 0; i < n; i++) hidden[i] *= up[i];
-    this.down_proj.into(hidden, residual, R, true, bf16);
+    this.down_proj.into(hidden, residual, R, true, copies);
   }
 }
 
@@ -169,7 +169,7 @@ export class LlamaDecoderLayer extends Module {
     keep: { keep: Uint8Array; stride: number } | null,
     positions: Int32Array,
     up: Float32Array,
-    bf16: Bf16Weights | null,
+    copies: DecodingWeights | null,
   ): void {
     const { R, x, h } = view;
     this.self_attn.step(this.input_layernorm.into(x, h, R), x, R, {
@@ -177,10 +177,10 @@ export class LlamaDecoderLayer extends Module {
       self: true,
       keep,
       buffers: view,
-      bf16,
+      copies,
       positions,
     });
-    this.mlp.into(this.post_attention_layernorm.into(x, h, R), x, R, view.f, up, bf16);
+    this.mlp.into(this.post_attention_layernorm.into(x, h, R), x, R, view.f, up, copies);
   }
 }
 
@@ -341,8 +341,8 @@ export class LlamaForCausalLM extends Module implements DecoderOnlyDecodable {
   }
 
   /** A decoding step of the layers and head (DecoderOnlyDecodable). */
-  decodingStep(bf16: Bf16Weights | null): DecodingStep {
-    return new LlamaStep(this, bf16);
+  decodingStep(copies: DecodingWeights | null): DecodingStep {
+    return new LlamaStep(this, copies);
   }
 
   /** Every Linear a step multiplies by, and the head. */
