@@ -1,0 +1,46 @@
+// Tokenizers with chat templates for the chat tests: the qwen2_style reference case as it is
+// (ChatML), and the llama_spm_bpe case with a Llama-2 style template, or qwen2_style with a
+// template that marks the assistant's text with {% generation %} and renders an earlier answer
+// differently once later turns follow (as templates that drop earlier reasoning do).
+import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { tempDir } from "./tmp.js";
+
+export const REF_TOKENIZERS = join(
+  import.meta.dirname,
+  "..",
+  "..",
+  "..",
+  "shared",
+  "ref",
+  "tokenizers",
+);
+export const QWEN_DIR = join(REF_TOKENIZERS, "qwen2_style");
+
+export const LLAMA2_TEMPLATE =
+  "{{ bos_token }}{% for message in messages %}{% if message['role'] == 'user' %}" +
+  "{{ '[INST] ' + message['content'] + ' [/INST]' }}{% elif message['role'] == 'assistant' %}" +
+  "{{ ' ' + message['content'] + ' ' + eos_token }}{% endif %}{% endfor %}";
+
+/** ChatML whose earlier answers keep only their text after "|" (the last one is whole). */
+export const MARKED_TEMPLATE =
+  "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' }}" +
+  "{% if message['role'] == 'assistant' %}{% generation %}" +
+  "{% if loop.last %}{{ message['content'] }}{% else %}{{ message['content'].split('|')[-1] }}{% endif %}" +
+  "{{ '<|im_end|>' }}{% endgeneration %}{{ '\\n' }}" +
+  "{% else %}{{ message['content'] + '<|im_end|>\\n' }}{% endif %}{% endfor %}" +
+  "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
+
+/** A copy of reference case `name` whose tokenizer_config.json has `template`. */
+export function withTemplate(name: string, template: string): string {
+  const dir = tempDir(`chat-tok-${name}`);
+  copyFileSync(join(REF_TOKENIZERS, name, "tokenizer.json"), join(dir, "tokenizer.json"));
+  const config = JSON.parse(
+    readFileSync(join(REF_TOKENIZERS, name, "tokenizer_config.json"), "utf8"),
+  );
+  writeFileSync(
+    join(dir, "tokenizer_config.json"),
+    JSON.stringify({ ...config, chat_template: template }, null, 2),
+  );
+  return dir;
+}
