@@ -21,6 +21,7 @@ import {
   initFrom,
   loadTokenizer,
   modelConfigFor,
+  type VocabularyIds,
 } from "./training-setup.js";
 
 /** The flags of every training command (node:util parseArgs options). */
@@ -373,7 +374,7 @@ export function runFamily(
 export function runModel(
   run: RunDir,
   v: Flags,
-  tok: Tokenizer,
+  tok: VocabularyIds,
   family: ModelFamily,
   seed: number,
 ): TrainableModel {

@@ -141,7 +141,10 @@ export function trainJointTokenizer(
   return trainTokenizer(pairs.flat(), { vocabSize, specialTokens: DEFAULT_SPECIAL_TOKENS });
 }
 
-function specialId(tok: Tokenizer, token: string): number {
+/** What a model config needs of a tokenizer: its size and its special tokens' ids. */
+export type VocabularyIds = Pick<Tokenizer, "vocabSize" | "tokenToId">;
+
+function specialId(tok: VocabularyIds, token: string): number {
   const id = tok.tokenToId(token);
   if (id === undefined) {
     throw new MaskwiseError(`the tokenizer has no ${token} token`, {
@@ -161,7 +164,7 @@ function specialId(tok: Tokenizer, token: string): number {
  */
 export function modelConfigFor(
   model: string,
-  tok: Tokenizer,
+  tok: VocabularyIds,
   overrides: Readonly<Record<string, unknown>> = {},
 ): ModelConfig {
   let raw: Record<string, unknown>;

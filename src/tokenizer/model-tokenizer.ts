@@ -139,6 +139,11 @@ export class ModelTokenizer {
     return this.marian?.vocabSize ?? (this.pipeline as PretrainedTokenizer).vocabSize;
   }
 
+  tokenToId(token: string): number | undefined {
+    if (this.pipeline !== null) return this.pipeline.tokenToId(token);
+    return this.marian?.vocab.get(token);
+  }
+
   idToToken(id: number): string | undefined {
     return this.marian?.idToToken(id) ?? this.pipeline?.idToToken(id);
   }

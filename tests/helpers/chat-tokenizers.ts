@@ -4,6 +4,10 @@
 // differently once later turns follow (as templates that drop earlier reasoning do).
 import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { buildModel, resolveModelConfig } from "../../src/models/registry.js";
+import { saveModel } from "../../src/node/model-dir.js";
+import { loadModelTokenizer } from "../../src/node/tokenizer-files.js";
+import { Rng } from "../../src/util/rng.js";
 import { tempDir } from "./tmp.js";
 
 export const REF_TOKENIZERS = join(
@@ -42,5 +46,40 @@ export function withTemplate(name: string, template: string): string {
     join(dir, "tokenizer_config.json"),
     JSON.stringify({ ...config, chat_template: template }, null, 2),
   );
+  return dir;
+}
+
+/**
+ * A tiny GPT-2 (transformers' layout, random weights) sized for the tokenizer in `tokDir`, with
+ * that tokenizer's files beside it: a chat model directory. eos is the template's end of turn.
+ */
+export function makeChatModelDir(tokDir = QWEN_DIR, seed = 3): string {
+  const dir = tempDir("chat-model");
+  for (const f of ["tokenizer.json", "tokenizer_config.json"])
+    copyFileSync(join(tokDir, f), join(dir, f));
+  const tok = loadModelTokenizer(dir);
+  const eos = tok.tokenToId(tok.config?.eosToken ?? "") ?? 0;
+  const raw = {
+    model_type: "gpt2",
+    vocab_size: tok.vocabSize,
+    n_embd: 16,
+    n_layer: 1,
+    n_head: 2,
+    n_inner: 32,
+    n_positions: 512,
+    bos_token_id: eos,
+    eos_token_id: eos,
+    activation_function: "gelu_new",
+    layer_norm_epsilon: 1e-5,
+    tie_word_embeddings: true,
+  };
+  writeFileSync(join(dir, "config.json"), JSON.stringify(raw));
+  const model = buildModel(resolveModelConfig(raw, "config.json"), seed);
+  // Wider than training's init, so a random model's greedy reply is not one token repeated.
+  for (const [, p] of model.namedParameters()) {
+    const r = new Rng(seed + p.size);
+    for (let i = 0; i < p.size; i++) p.f32[i] = 0.5 * r.normal();
+  }
+  saveModel(dir, model);
   return dir;
 }

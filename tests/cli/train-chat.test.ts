@@ -1,0 +1,80 @@
+// `maskwise train --task chat` on a tiny GPT-2 with the qwen2_style tokenizer (ChatML): the
+// validation loss falls, the checkpoints carry the tokenizer files as they were (the chat
+// template with them) bound to the weights by tokenizer.json's hash, and the run records its
+// packing so that --resume packs alike.
+import assert from "node:assert/strict";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { parseSafetensors } from "../../src/io/safetensors.js";
+import { tokenizerHash } from "../../src/node/training-setup.js";
+import { makeChatModelDir } from "../helpers/chat-tokenizers.js";
+import { maskwise } from "../helpers/tiny-run.js";
+import { tempDir } from "../helpers/tmp.js";
+
+export const CONVERSATIONS = [
+  [
+    { role: "user", content: "Hi" },
+    { role: "assistant", content: "Hello there!" },
+  ],
+  [
+    { role: "user", content: "How are you?" },
+    { role: "assistant", content: "Fine, thanks." },
+    { role: "user", content: "Good." },
+    { role: "assistant", content: "Glad to hear." },
+  ],
+  [
+    { role: "system", content: "Answer briefly." },
+    { role: "user", content: "Bye" },
+    { role: "assistant", content: "Goodbye!" },
+  ],
+];
+
+/** A JSON-lines file of the conversations. */
+export function conversationsFile(dir: string): string {
+  const path = join(dir, "chat.jsonl");
+  writeFileSync(path, CONVERSATIONS.map((messages) => JSON.stringify({ messages })).join("\n"));
+  return path;
+}
+
+test("train --task chat fine-tunes a decoder-only model and keeps its chat tokenizer", () => {
+  const model = makeChatModelDir();
+  const data = conversationsFile(tempDir("chat-data"));
+  const out = join(tempDir("chat-run"), "run");
+  const r = maskwise([
+    ...["train", "--task", "chat", "--train", data, "--valid", data, "--init-from", model],
+    ...["--out", out, "--max-steps", "24", "--lr", "3e-2", "--warmup", "1", "--eval-every", "8"],
+    ...["--pack", "96", "--dropout", "0"],
+  ]);
+  assert.equal(r.status, 0, r.stderr);
+  const lines = readFileSync(join(out, "metrics.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
+  const valid = lines.filter((l) => typeof l.valid_loss === "number").map((l) => l.valid_loss);
+  assert.ok(valid.length >= 3, `${valid.length} evaluations`);
+  assert.ok(valid[valid.length - 1] < valid[0] - 0.5, `valid_loss ${valid.join(" -> ")}`);
+  const last = join(out, "checkpoints", "last");
+  for (const f of ["tokenizer.json", "tokenizer_config.json"])
+    assert.equal(readFileSync(join(last, f), "utf8"), readFileSync(join(model, f), "utf8"), f);
+  const weights = parseSafetensors(readFileSync(join(last, "model.safetensors")), "last");
+  assert.equal(
+    weights.metadata?.tokenizer_sha256,
+    tokenizerHash(readFileSync(join(model, "tokenizer.json"), "utf8")),
+  );
+  const state = JSON.parse(readFileSync(join(last, "trainer_state.json"), "utf8"));
+  assert.equal(state.options.data.task, "chat");
+  assert.equal(state.options.data.pack, 96);
+});
+
+test("train --task chat refuses a tokenizer without a chat template", () => {
+  const model = makeChatModelDir();
+  writeFileSync(join(model, "tokenizer_config.json"), JSON.stringify({ eos_token: "<|im_end|>" }));
+  const data = conversationsFile(tempDir("chat-data"));
+  const r = maskwise([
+    ...["train", "--task", "chat", "--train", data, "--valid", data, "--init-from", model],
+    ...["--out", join(tempDir("chat-run"), "run"), "--max-steps", "1"],
+  ]);
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /^maskwise: the tokenizer has no chat template/);
+});
