@@ -4,12 +4,17 @@
 // to the weights by tokenizer.json's hash as every maskwise checkpoint is.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import type { DecoderOnlyModel } from "../models/decoder-only.js";
+import { chatConfig } from "../objectives/chat.js";
 import { parseConversation } from "../tokenizer/chat-messages.js";
+import type { ModelTokenizer } from "../tokenizer/model-tokenizer.js";
 import type { ChatMessage } from "../tokenizer/tokenizer-config.js";
 import { MaskwiseError } from "../util/errors.js";
 import { readText } from "./files.js";
 import { fileLines } from "./lines.js";
-import { tokenizerHash } from "./training-setup.js";
+import { loadDecoderOnly } from "./model-dir.js";
+import { loadModelTokenizer } from "./tokenizer-files.js";
+import { safetensorsMetadata, tokenizerHash } from "./training-setup.js";
 
 export interface Conversation {
   messages: ChatMessage[];
@@ -59,4 +64,37 @@ export function chatCheckpointFiles(
     extraFiles,
     weightsMetadata: { tokenizer_sha256: tokenizerHash(extraFiles["tokenizer.json"]) },
   };
+}
+
+/**
+ * A chat model directory: its decoder-only model (eval mode) and its tokenizer with a chat
+ * template, which must be the one the weights were saved with when they record its hash.
+ */
+export function loadChatModel(dir: string): { model: DecoderOnlyModel; tok: ModelTokenizer } {
+  const model = loadDecoderOnly(dir);
+  const tok = loadModelTokenizer(dir);
+  chatConfig(tok);
+  const bound = safetensorsMetadata(join(dir, "model.safetensors")).tokenizer_sha256;
+  const json = join(dir, "tokenizer.json");
+  if (
+    bound !== undefined &&
+    existsSync(json) &&
+    tokenizerHash(readText(json, "tokenizer.json")) !== bound
+  ) {
+    throw new MaskwiseError(
+      "tokenizer.json is not the tokenizer model.safetensors was trained with",
+      {
+        code: "E_TOKENIZER",
+        where: dir,
+        hint: "put back the tokenizer.json saved with these weights",
+      },
+    );
+  }
+  if (tok.vocabSize > model.config.vocab_size) {
+    throw new MaskwiseError(
+      `the tokenizer has ${tok.vocabSize} tokens, more than the model's ${model.config.vocab_size}`,
+      { code: "E_TOKENIZER", where: dir, hint: "use the tokenizer of this model" },
+    );
+  }
+  return { model, tok };
 }

@@ -8,34 +8,9 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { parseSafetensors } from "../../src/io/safetensors.js";
 import { tokenizerHash } from "../../src/node/training-setup.js";
-import { makeChatModelDir } from "../helpers/chat-tokenizers.js";
+import { conversationsFile, makeChatModelDir } from "../helpers/chat-tokenizers.js";
 import { maskwise } from "../helpers/tiny-run.js";
 import { tempDir } from "../helpers/tmp.js";
-
-export const CONVERSATIONS = [
-  [
-    { role: "user", content: "Hi" },
-    { role: "assistant", content: "Hello there!" },
-  ],
-  [
-    { role: "user", content: "How are you?" },
-    { role: "assistant", content: "Fine, thanks." },
-    { role: "user", content: "Good." },
-    { role: "assistant", content: "Glad to hear." },
-  ],
-  [
-    { role: "system", content: "Answer briefly." },
-    { role: "user", content: "Bye" },
-    { role: "assistant", content: "Goodbye!" },
-  ],
-];
-
-/** A JSON-lines file of the conversations. */
-export function conversationsFile(dir: string): string {
-  const path = join(dir, "chat.jsonl");
-  writeFileSync(path, CONVERSATIONS.map((messages) => JSON.stringify({ messages })).join("\n"));
-  return path;
-}
 
 test("train --task chat fine-tunes a decoder-only model and keeps its chat tokenizer", () => {
   const model = makeChatModelDir();

@@ -83,3 +83,29 @@ export function makeChatModelDir(tokDir = QWEN_DIR, seed = 3): string {
   saveModel(dir, model);
   return dir;
 }
+
+/** Three short conversations for fine-tuning tests (one with two answers, one with a system turn). */
+export const CONVERSATIONS = [
+  [
+    { role: "user", content: "Hi" },
+    { role: "assistant", content: "Hello there!" },
+  ],
+  [
+    { role: "user", content: "How are you?" },
+    { role: "assistant", content: "Fine, thanks." },
+    { role: "user", content: "Good." },
+    { role: "assistant", content: "Glad to hear." },
+  ],
+  [
+    { role: "system", content: "Answer briefly." },
+    { role: "user", content: "Bye" },
+    { role: "assistant", content: "Goodbye!" },
+  ],
+];
+
+/** A JSON-lines file of the conversations. */
+export function conversationsFile(dir: string): string {
+  const path = join(dir, "chat.jsonl");
+  writeFileSync(path, CONVERSATIONS.map((messages) => JSON.stringify({ messages })).join("\n"));
+  return path;
+}

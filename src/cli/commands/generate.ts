@@ -10,9 +10,12 @@ import { beamSearch } from "../../decode/beam.js";
 import { greedy } from "../../decode/greedy.js";
 import { sample } from "../../decode/sampling.js";
 import type { Hypothesis } from "../../decode/types.js";
+import { loadChatModel } from "../../node/chat-data.js";
 import { readText } from "../../node/files.js";
 import { loadDecoderOnly } from "../../node/model-dir.js";
 import { checkModelTokenizer, loadTokenizer } from "../../node/training-setup.js";
+import { parseConversation } from "../../tokenizer/chat-messages.js";
+import { type ChatOptions, ChatSession } from "../../train/chat.js";
 import { promptDecoder, trainedMask, trainedOnPairs } from "../../train/generate.js";
 import type { DecoderMask } from "../../train/tasks.js";
 import { MaskwiseError } from "../../util/errors.js";
@@ -21,6 +24,8 @@ import { type Command, numberFlag, parseFlags } from "../command.js";
 const NAME = "generate";
 const HELP = `Usage: maskwise generate --model DIR [--max-new-tokens N] [--beam K] [--mask prefix|causal]
                          [--sample --temperature T --top-k K --top-p P --seed S]
+       maskwise generate --model DIR --chat [--max-new-tokens N] [--repetition-penalty R]
+                         [--sample --temperature T --top-k K --top-p P --seed S] < chats.jsonl
 
 Reads prompts from standard input, one a line, and writes each continuation as one line. DIR is
 a decoder-only model directory (config.json with maskwise_arch "decoder-only", model.safetensors,
@@ -34,6 +39,11 @@ source/target pairs (as training built "<s> source </s> target </s>"), "<s> prom
 
 --temperature T (above 0), --top-k K and --top-p P (above 0, at most 1) shape --sample and are
 refused without it; --sample and --beam K > 1 exclude each other.
+
+--chat: each line is a conversation {"messages":[{"role":…,"content":…},…]}, rendered with the
+chat template of DIR's tokenizer_config.json and its generation prompt; each output line is the
+assistant's reply (up to the template's end-of-turn token; newlines become spaces).
+--repetition-penalty R (above 1 discourages tokens the reply holds) applies with --chat.
 
 Defaults: --max-new-tokens 64, --temperature 1, --top-k 0 (all), --top-p 1, --seed 0,
 --batch-size 16.`;
@@ -57,6 +67,27 @@ function modelTraining(dir: string): { mask: DecoderMask; pairs: boolean } {
   }
 }
 
+/**
+ * --chat: each stdin line is a conversation ({"messages":[…]}); the assistant's reply to it is
+ * one stdout line (newlines as spaces). Every line starts from the seed, so a line's reply does
+ * not depend on the lines before it.
+ */
+async function generateChat(dir: string, options: ChatOptions): Promise<number> {
+  const { model, tok } = loadChatModel(dir);
+  let n = 0;
+  for await (const line of createInterface({
+    input: process.stdin,
+    crlfDelay: Number.POSITIVE_INFINITY,
+  })) {
+    n++;
+    if (line.trim() === "") continue;
+    const messages = parseConversation(line, `<stdin>:${n}`);
+    const reply = new ChatSession(model, tok, options, messages).reply();
+    process.stdout.write(`${reply.replace(/\r?\n/g, " ")}\n`);
+  }
+  return 0;
+}
+
 export const command: Command = {
   path: ["generate"],
   summary: "continue stdin prompts with a decoder-only model",
@@ -73,6 +104,8 @@ export const command: Command = {
       seed: { type: "string" },
       "batch-size": { type: "string" },
       mask: { type: "string" },
+      chat: { type: "boolean" },
+      "repetition-penalty": { type: "string" },
     });
     if (!v.model)
       throw new MaskwiseError("--model is required", {
@@ -86,15 +119,6 @@ export const command: Command = {
         where: "maskwise generate --mask",
         hint: "prefix: prompts read bidirectionally (a prefix LM); causal: read causally",
       });
-    const trained = modelTraining(v.model);
-    const mask: DecoderMask = (v.mask as DecoderMask | undefined) ?? trained.mask;
-    // A model trained on pairs saw "<s> source </s> target </s>": its prompt is "<s> source </s>"
-    // under either mask; a prefix LM's prefix always ends with </s>.
-    const endWithEos = mask === "prefix" || trained.pairs;
-    const model = loadDecoderOnly(v.model);
-    const tok = loadTokenizer(join(v.model, "tokenizer.json"));
-    checkModelTokenizer(v.model, tok, join(v.model, "tokenizer.json"), model.config.vocab_size);
-    const cfg = model.config;
     const maxNew = numberFlag(NAME, "max-new-tokens", v["max-new-tokens"], 64, {
       min: 1,
       integer: true,
@@ -142,6 +166,44 @@ export const command: Command = {
         hint: "the share of probability mass sampled from, e.g. 0.9; 1 keeps every token",
       });
     }
+    if (v["repetition-penalty"] !== undefined && !v.chat) {
+      throw new MaskwiseError("--repetition-penalty only applies with --chat", {
+        code: "E_ARG",
+        where: `maskwise ${NAME} --repetition-penalty`,
+        hint: "add --chat for conversations, or drop it",
+      });
+    }
+    if (v.chat) {
+      if (beam > 1 || v.mask !== undefined) {
+        throw new MaskwiseError(
+          `--chat decodes greedily or samples; --${beam > 1 ? "beam" : "mask"} does not apply`,
+          {
+            code: "E_ARG",
+            where: `maskwise ${NAME} --chat`,
+            hint: "drop it",
+          },
+        );
+      }
+      return generateChat(v.model, {
+        maxNewTokens: maxNew,
+        temperature: v.sample ? sampling.temperature : 0,
+        topK: sampling.topK,
+        topP: sampling.topP,
+        repetitionPenalty: numberFlag(NAME, "repetition-penalty", v["repetition-penalty"], 1, {
+          min: 0,
+        }),
+        seed: sampling.seed,
+      });
+    }
+    const trained = modelTraining(v.model);
+    const mask: DecoderMask = (v.mask as DecoderMask | undefined) ?? trained.mask;
+    // A model trained on pairs saw "<s> source </s> target </s>": its prompt is "<s> source </s>"
+    // under either mask; a prefix LM's prefix always ends with </s>.
+    const endWithEos = mask === "prefix" || trained.pairs;
+    const model = loadDecoderOnly(v.model);
+    const tok = loadTokenizer(join(v.model, "tokenizer.json"));
+    checkModelTokenizer(v.model, tok, join(v.model, "tokenizer.json"), model.config.vocab_size);
+    const cfg = model.config;
     const gen = { startToken: cfg.bos_token_id, eosToken: cfg.eos_token_id, maxLength: maxNew };
     const flush = (lines: string[]) => {
       const prompts = lines.map((l) =>
