@@ -44,7 +44,7 @@ async function post(path: string, body: unknown) {
 }
 
 test("/api/chat-row: a packed row, its loss positions and its mask", async () => {
-  const info = await (await fetch(new URL("/api/info", server.url))).json();
+  const info = (await (await fetch(new URL("/api/info", server.url))).json()) as { mode?: string };
   assert.equal(info.mode, "chat");
   const { status, json } = await post("/api/chat-row", { conversations: CONVERSATIONS, pack: 100 });
   assert.equal(status, 200, JSON.stringify(json));
