@@ -53,3 +53,36 @@ test("train --task chat refuses a tokenizer without a chat template", () => {
   assert.equal(r.status, 2, r.stderr);
   assert.match(r.stderr, /^maskwise: the tokenizer has no chat template/);
 });
+
+test("a new maskwise decoder-only model trains on chats with a chat tokenizer's special ids", () => {
+  const tokDir = makeChatModelDir();
+  const dir = tempDir("chat-new");
+  const config = join(dir, "config.json");
+  writeFileSync(
+    config,
+    JSON.stringify({
+      d_model: 16,
+      decoder_layers: 1,
+      decoder_attention_heads: 2,
+      decoder_ffn_dim: 32,
+    }),
+  );
+  const data = conversationsFile(dir);
+  const out = join(dir, "run");
+  const r = maskwise([
+    ...["train", "--task", "chat", "--train", data, "--valid", data, "--tokenizer", tokDir],
+    ...["--config", config, "--out", out, "--max-steps", "2"],
+  ]);
+  assert.equal(r.status, 0, r.stderr);
+  const last = join(out, "checkpoints", "last");
+  const saved = JSON.parse(readFileSync(join(last, "config.json"), "utf8"));
+  // pad_token <|endoftext|> = 4000, no bos_token: eos <|im_end|> = 4002.
+  assert.equal(saved.maskwise_arch, "decoder-only");
+  assert.deepEqual(
+    [saved.pad_token_id, saved.bos_token_id, saved.eos_token_id],
+    [4000, 4002, 4002],
+  );
+  const chat = maskwise(["chat", "--model", last, "--max-new-tokens", "3"], "Hi\n");
+  assert.equal(chat.status, 0, chat.stderr);
+  assert.equal(chat.stdout.split("\n").length, 2);
+});

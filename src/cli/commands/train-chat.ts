@@ -94,7 +94,19 @@ export async function trainChat(run: RunDir, flags: Flags): Promise<number> {
   progress(`train: ${train.length} training conversations, ${valid.length} validation ones`);
 
   const family = runFamily(run, flags, { task: "chat" }, "maskwise train --arch");
-  const model = runModel(run, flags, tok, family, seed);
+  // A new maskwise model takes its special ids from the tokenizer's <pad>, <s> and </s>; a chat
+  // tokenizer names its own in tokenizer_config.json (pad and bos falling back to eos).
+  const config = tok.config;
+  const named: Record<string, string | null | undefined> = {
+    "<pad>": config?.padToken ?? config?.eosToken,
+    "<s>": config?.bosToken ?? config?.eosToken,
+    "</s>": config?.eosToken,
+  };
+  const ids = {
+    vocabSize: tok.vocabSize,
+    tokenToId: (t: string) => tok.tokenToId(t) ?? tok.tokenToId(named[t] ?? t),
+  };
+  const model = runModel(run, flags, ids, family, seed);
   if (familyOf(model.config).structure !== "decoder-only") {
     throw new MaskwiseError(`a ${familyOf(model.config).name} model does not chat`, {
       code: "E_ARG",
