@@ -1,6 +1,7 @@
 // Attention of one new query per row on a KV cache, the inner step of incremental decoding (see
 // DecodeAttentionArgs in src/tensor/backend.ts; the reference is src/backend/reference-decode.ts).
-// The cache is read where it lies, [P, H, capacity, Dh] with `length` positions filled, through a
+// The cache is read where it lies, [P, Hkv, capacity, Dh] with `length` positions filled (Hkv = H
+// unless grouped-query attention shares each kv head among H / Hkv query heads), through a
 // row map (beams that share a prefix, or a source shared by every beam of a sentence, are one
 // physical row), so nothing is copied, split into heads or concatenated per step. Per (row, head)
 // the scores fit in a small scratch array (length <= capacity), so plain two-pass softmax is
@@ -51,10 +52,12 @@ void decode_attention(const DecodeAttentionParams& p) {
   float* s = scores.data();
   const int64_t Dh = p.Dh;
   // Position j of a query row lives in physical row row(j): one row for all (rows[r]), or a
-  // row per position (slots). Elements of row pr, head h, position j start at
-  // ((pr * H + h) * capacity + j) * Dh.
+  // row per position (slots). Elements of row pr, kv head hk, position j start at
+  // ((pr * Hkv + hk) * capacity + j) * Dh; query head h reads kv head h / G (grouped-query
+  // attention, G query heads per kv head; G = 1 for plain multi-head attention).
   const int64_t head = p.capacity * Dh;
-  const int64_t prow = p.H * head;
+  const int64_t prow = p.Hkv * head;
+  const int64_t G = p.H / p.Hkv;
   for (int64_t r = 0; r < p.R; r++) {
     const int64_t pr = p.rows[r];
     const int32_t* slot = p.slots != nullptr ? p.slots + r * p.slotStride : nullptr;
@@ -65,8 +68,8 @@ void decode_attention(const DecodeAttentionParams& p) {
     auto kept = [&](int64_t j) { return keep == nullptr || keep[j] != 0; };
     for (int64_t h = 0; h < p.H; h++) {
       const float* q = p.q + (r * p.H + h) * Dh;
-      const float* kb = p.k + h * head;
-      const float* vb = p.v + h * head;
+      const float* kb = p.k + (h / G) * head;
+      const float* vb = p.v + (h / G) * head;
       float* o = p.out + (r * p.H + h) * Dh;
       // The position bias of this head (shared by every row); a -inf entry weighs exactly 0.
       const float* bias = p.bias != nullptr ? p.bias + p.biasOffset + h * p.biasHeadStride : nullptr;

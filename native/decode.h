@@ -9,8 +9,8 @@ namespace mw {
 struct DecodeAttentionParams {
   int64_t R, H, Dh;
   const float* q;  // [R, H, Dh]
-  const float* k;  // [P, H, capacity, Dh]
-  const float* v;  // [P, H, capacity, Dh]
+  const float* k;  // [P, Hkv, capacity, Dh]
+  const float* v;  // [P, Hkv, capacity, Dh]
   int64_t P, capacity, length;
   const int32_t* rows;   // [R], each in [0, P): the physical cache row of query row r
   const uint8_t* keep;   // [P, keepStride] ([R, ...] with slots), 1 = may attend; null = all
@@ -21,10 +21,11 @@ struct DecodeAttentionParams {
   float* out;  // [R, H, Dh]
   const float* bias;  // or null: score j of head h adds bias[biasOffset + h * biasHeadStride + j]
   int64_t biasOffset, biasHeadStride;
+  int64_t Hkv;  // heads of the cache; query head h reads kv head h / (H / Hkv) (H % Hkv == 0)
 };
 
 /**
- * out[r, h] = softmax over kept j < length of scale * q[r, h] . k[row(r, j), h, j] (+ the bias),
+ * out[r, h] = softmax over kept j < length of scale * q[r, h] . k[row(r, j), h / (H / Hkv), j] (+ the bias),
  * times v, with row(r, j) = slots[r * slotStride + j] when slots is given, else rows[r].
  */
 void decode_attention(const DecodeAttentionParams& p);

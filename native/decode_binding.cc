@@ -34,8 +34,13 @@ Napi::Value DecodeAttention(const Napi::CallbackInfo& info) {
   p.capacity = f.size("capacity");
   p.length = f.size("length");
   if (p.length > p.capacity) A.fail("argument 'length' exceeds 'capacity'");
+  p.Hkv = f.size_or("kvHeads", p.H);
+  if (p.H > 0 && (p.Hkv < 1 || p.H % p.Hkv != 0))
+    A.fail("argument 'kvHeads' = " + std::to_string(p.Hkv) + " does not divide H = " +
+           std::to_string(p.H));
+  if (p.H == 0) p.Hkv = 0;
   const i128 rhd = mw::prod({p.R, p.H, p.Dh});
-  const i128 cache = mw::prod({p.P, p.H, p.capacity, p.Dh});
+  const i128 cache = mw::prod({p.P, p.Hkv, p.capacity, p.Dh});
   if (rhd > kMaxSafe || cache > kMaxSafe) A.fail("the sizes are too large");
   p.q = f.typed<float>("q", rhd).p;
   p.k = f.typed<float>("k", cache).p;

@@ -10,4 +10,5 @@ export {
 } from "./multi-head.js";
 export * from "./position-bias.js";
 export { renderAscii, renderPng, renderSvg } from "./render.js";
+export { Rope, type RopeParameters, ropeInverseFrequencies } from "./rope.js";
 export { parseMaskSpec, type SpecParams } from "./spec.js";

@@ -3,17 +3,23 @@
 // given, cross-attention otherwise. With a cache, self-attention appends this step's keys and
 // values, and a mask given as a function receives the cache length as its causal offset, so the
 // caller never computes offsets by hand; cross-attention projects the source once and reuses it.
+// Grouped-query attention (Ainslie et al.; Llama 2/3, Qwen2, Mistral) projects keys and values
+// to Hkv < H heads, and query head h reads kv head floor(h / (H / Hkv)) (transformers' repeat_kv):
+// the cache holds the Hkv heads, and only the tensor path repeats them. Rotary embeddings, where
+// the layout has them, turn q and k at their tokens' positions before attention (./rope.ts).
 
 import type { Bf16Weights } from "../nn/bf16-weights.js";
 import { Linear } from "../nn/layers.js";
 import { Module } from "../nn/module.js";
 import { getBackend } from "../tensor/dispatch.js";
+import { broadcastTo, reshape } from "../tensor/ops/shape.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { fmtShape, MaskwiseError } from "../util/errors.js";
 import type { Rng } from "../util/rng.js";
 import { type AttentionCache, cachedHeads, mergeHeads, splitHeads } from "./cache.js";
 import { attention, attentionWeights } from "./fused.js";
 import type { AttendMask } from "./masks.js";
+import type { Rope } from "./rope.js";
 import { headsToRows, rowsToHeads, type Unpadded } from "./unpadded.js";
 
 /** A fixed mask, or one built from the number of cached keys before this step's queries. */
@@ -45,6 +51,11 @@ export interface AttentionCall {
   rows?: Unpadded | null;
   /** The source holds only these positions' rows [Ns, D]. */
   sourceRows?: Unpadded | null;
+  /**
+   * The positions of x's tokens, int32 [B, Tq] (or [N] with `rows`): where the layout has rotary
+   * embeddings, q and k turn by them.
+   */
+  positions?: Tensor;
 }
 
 /** Buffers [R, H * Dh] of one decoding step's attention (src/models/step-buffers.ts). */
@@ -73,6 +84,8 @@ export interface AttentionStep {
    * gains bias[offset + h * headStride + j] (DecodeAttentionArgs; position-bias.ts builds it).
    */
   bias?: { bias: Float32Array; offset: number; headStride: number } | null;
+  /** The positions of this step's tokens [R], for rotary embeddings. */
+  positions?: Int32Array;
 }
 
 /**
@@ -82,12 +95,16 @@ export interface AttentionStep {
 export interface AttentionLayout {
   /** Head width Dh; default d_model / H. */
   headDim?: number;
-  /** Biases on the four projections (default true). */
-  bias?: boolean;
+  /** Biases on the four projections (default true), or on each of q, k, v, out (Qwen2: q, k, v). */
+  bias?: boolean | readonly [boolean, boolean, boolean, boolean];
   /** Parameter names of the q, k, v and output projections (default BART's). */
   names?: readonly [string, string, string, string];
   /** Score scale when a call gives none; default 1 / sqrt(Dh). */
   scale?: number;
+  /** Key and value heads Hkv (grouped-query attention; 1: multi-query); default H. */
+  kvHeads?: number;
+  /** Rotary embeddings turning q and k (Llama); none by default. */
+  rope?: Rope | null;
 }
 
 export class MultiHeadAttention extends Module {
@@ -98,6 +115,9 @@ export class MultiHeadAttention extends Module {
   readonly headDim: number;
   /** The score scale of every call that gives none. */
   readonly scale: number;
+  /** Key and value heads (H unless grouped). */
+  readonly kvHeads: number;
+  readonly rope: Rope | null;
 
   constructor(
     readonly dModel: number,
@@ -115,13 +135,24 @@ export class MultiHeadAttention extends Module {
     }
     this.headDim = layout.headDim ?? dModel / heads;
     this.scale = layout.scale ?? 1 / Math.sqrt(this.headDim);
+    this.kvHeads = layout.kvHeads ?? heads;
+    if (!Number.isInteger(this.kvHeads) || this.kvHeads < 1 || heads % this.kvHeads !== 0) {
+      throw new MaskwiseError(`${this.kvHeads} key/value heads do not divide ${heads} heads`, {
+        code: "E_CONFIG",
+        where: "MultiHeadAttention",
+        hint: "num_key_value_heads must divide num_attention_heads",
+      });
+    }
+    this.rope = layout.rope ?? null;
     const inner = heads * this.headDim;
-    const bias = layout.bias ?? true;
+    const kvInner = this.kvHeads * this.headDim;
+    const b = layout.bias ?? true;
+    const [qb, kb, vb, ob] = typeof b === "boolean" ? [b, b, b, b] : b;
     const [qn, kn, vn, on] = layout.names ?? ["q_proj", "k_proj", "v_proj", "out_proj"];
-    this.q_proj = this.child(qn, new Linear(dModel, inner, init, bias));
-    this.k_proj = this.child(kn, new Linear(dModel, inner, init, bias));
-    this.v_proj = this.child(vn, new Linear(dModel, inner, init, bias));
-    this.out_proj = this.child(on, new Linear(inner, dModel, init, bias));
+    this.q_proj = this.child(qn, new Linear(dModel, inner, init, qb));
+    this.k_proj = this.child(kn, new Linear(dModel, kvInner, init, kb));
+    this.v_proj = this.child(vn, new Linear(dModel, kvInner, init, vb));
+    this.out_proj = this.child(on, new Linear(inner, dModel, init, ob));
   }
 
   /**
@@ -143,14 +174,26 @@ export class MultiHeadAttention extends Module {
       });
     }
     const H = this.heads;
-    // [B, T, D] or kept rows [N, D] -> [B, H, T, Dh]
-    const heads = (t: Tensor, layout: Unpadded | null) =>
-      layout ? rowsToHeads(t, layout, H) : splitHeads(t, H);
-    const q = heads(this.q_proj.forward(x), rows);
-    // Keys and values [B, H, Tk, Dh]. On a cache they go in as projected, [B, T, D], and come
-    // out as every position so far; cross-attention projects the source the first time only.
+    const Hkv = this.kvHeads;
+    const rope = this.rope;
+    if (rope && !call.positions) {
+      throw new MaskwiseError("attention with rotary embeddings needs the tokens' positions", {
+        code: "E_ARG",
+        where: "MultiHeadAttention",
+      });
+    }
+    // q and (self-attention) k turned at the tokens' positions.
+    const turn = (t: Tensor, n: number) =>
+      rope && call.positions ? rope.apply(t, call.positions, n) : t;
+    // [B, T, n * Dh] or kept rows [N, n * Dh] -> [B, n, T, Dh]
+    const heads = (t: Tensor, layout: Unpadded | null, n = H) =>
+      layout ? rowsToHeads(t, layout, n) : splitHeads(t, n);
+    const q = heads(turn(this.q_proj.forward(x), H), rows);
+    // Keys and values [B, Hkv, Tk, Dh]. On a cache they go in as projected, [B, T, Hkv * Dh],
+    // and come out as every position so far; cross-attention projects the source the first
+    // time only.
     const cached = (c: AttentionCache, kp?: Tensor, vp?: Tensor): [Tensor, Tensor] => {
-      if (kp && vp) c.append(kp.f32, vp.f32, kp.shape[0], kp.shape[1], H, this.headDim);
+      if (kp && vp) c.append(kp.f32, vp.f32, kp.shape[0], kp.shape[1], Hkv, this.headDim);
       const view = c.view();
       return [cachedHeads(view, "k"), cachedHeads(view, "v")];
     };
@@ -160,14 +203,18 @@ export class MultiHeadAttention extends Module {
     if (call.source && cache && cache.length > 0) [k, v] = cached(cache);
     else {
       const input = call.source ?? x;
-      const kp = this.k_proj.forward(input);
+      const kp = call.source ? this.k_proj.forward(input) : turn(this.k_proj.forward(input), Hkv);
       const vp = this.v_proj.forward(input);
       if (cache) [k, v] = cached(cache, kp, vp);
       else {
         const layout = call.source ? (call.sourceRows ?? null) : rows;
-        k = heads(kp, layout);
-        v = heads(vp, layout);
+        k = heads(kp, layout, Hkv);
+        v = heads(vp, layout, Hkv);
       }
+    }
+    if (Hkv !== H) {
+      k = repeatKv(k, H / Hkv);
+      v = repeatKv(v, H / Hkv);
     }
     const mask = typeof call.mask === "function" ? call.mask(past) : (call.mask ?? null);
     const bias = typeof call.bias === "function" ? call.bias(past) : (call.bias ?? null);
@@ -195,16 +242,29 @@ export class MultiHeadAttention extends Module {
    */
   step(x: Float32Array, residual: Float32Array, R: number, s: AttentionStep): void {
     const H = this.heads;
+    const Hkv = this.kvHeads;
     const Dh = this.headDim;
-    const { q, k, v, att } = s.buffers;
+    const { q, att } = s.buffers;
+    // This step's keys and values [R, Hkv * Dh] (the buffers are [R, H * Dh]).
+    const k = s.buffers.k.subarray(0, R * Hkv * Dh);
+    const v = s.buffers.v.subarray(0, R * Hkv * Dh);
     const bf16 = s.bf16 ?? null;
     const cache = s.cache;
+    const rope = this.rope;
+    if (rope && !s.positions) {
+      throw new MaskwiseError("a decoding step with rotary embeddings needs the positions", {
+        code: "E_ARG",
+        where: "MultiHeadAttention.step",
+      });
+    }
     this.q_proj.into(x, q, R, false, bf16);
+    if (rope && s.positions) rope.into(q, s.positions, R, H);
     if (s.self) {
       this.k_proj.into(x, k, R, false, bf16);
       this.v_proj.into(x, v, R, false, bf16);
+      if (rope && s.positions) rope.into(k, s.positions, R, Hkv);
       if (cache.length > 0 && cache.rows !== R) cacheRowsDiffer("self", cache.rows, R);
-      cache.append(k, v, R, 1, H, Dh);
+      cache.append(k, v, R, 1, Hkv, Dh);
     } else if (cache.rows !== R) cacheRowsDiffer("cross", cache.rows, R);
     const view = cache.view();
     const args = {
@@ -227,10 +287,18 @@ export class MultiHeadAttention extends Module {
       bias: s.bias?.bias ?? null,
       biasOffset: s.bias?.offset ?? 0,
       biasHeadStride: s.bias?.headStride ?? 0,
+      kvHeads: Hkv,
     };
     getBackend().decodeAttention(args);
     this.out_proj.into(att, residual, R, true, bf16);
   }
+}
+
+/** [B, Hkv, T, Dh] -> [B, Hkv * G, T, Dh], each kv head G times in a row (repeat_kv). */
+function repeatKv(x: Tensor, G: number): Tensor {
+  const [B, Hkv, T, Dh] = x.shape;
+  const spread = broadcastTo(reshape(x, [B, Hkv, 1, T, Dh]), [B, Hkv, G, T, Dh]);
+  return reshape(spread, [B, Hkv * G, T, Dh]);
 }
 
 function cacheRowsDiffer(which: string, rows: number, R: number): never {

@@ -253,6 +253,7 @@ const decodeAttentionFields = (a: DecodeAttentionArgs) =>
     a.bias,
     a.biasOffset,
     a.biasHeadStride,
+    a.kvHeads,
   ] as const;
 
 type AttentionFields = ReturnType<typeof attentionFields>;

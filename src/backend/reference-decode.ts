@@ -12,6 +12,16 @@ export function decodeAttentionReference(a: DecodeAttentionArgs): void {
   const bias = a.bias ?? null;
   const biasOffset = a.biasOffset ?? 0;
   const biasHeadStride = a.biasHeadStride ?? 0;
+  // Grouped-query attention: G query heads share each of the cache's Hkv heads.
+  const Hkv = a.kvHeads ?? H;
+  if (!Number.isInteger(Hkv) || Hkv < 1 || H % Hkv !== 0) {
+    throw new MaskwiseError(`kvHeads ${Hkv} does not divide the ${H} query heads`, {
+      code: "E_ARG",
+      where: "decodeAttention",
+      hint: "kvHeads is a positive divisor of H (absent: H)",
+    });
+  }
+  const G = H / Hkv;
   if (bias && H > 0 && length > 0) {
     const need = biasOffset + (H - 1) * biasHeadStride + length;
     if (
@@ -66,7 +76,8 @@ export function decodeAttentionReference(a: DecodeAttentionArgs): void {
     }
     for (let h = 0; h < H; h++) {
       const qo = (r * H + h) * Dh;
-      const at = (j: number) => ((pos[j] * H + h) * capacity + j) * Dh;
+      const hk = Math.floor(h / G);
+      const at = (j: number) => ((pos[j] * Hkv + hk) * capacity + j) * Dh;
       let m = Number.NEGATIVE_INFINITY;
       for (let j = 0; j < length; j++) {
         if (keep && keep[kr * keepStride + j] === 0) continue;

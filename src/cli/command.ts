@@ -15,6 +15,11 @@ export interface Command {
 
 export type Options = NonNullable<ParseArgsConfig["options"]>;
 
+/** What parseFlags returns for `options` (written out so the declarations can name it). */
+export type ParsedFlags<O extends Options> = ReturnType<
+  typeof parseArgs<{ args: string[]; options: O; allowPositionals: boolean; strict: true }>
+>;
+
 /**
  * Parses `argv` against `options` (node:util parseArgs, strict). Unknown flags and missing values
  * become a MaskwiseError naming the command, so the user sees one clear line and status 2.
@@ -24,7 +29,7 @@ export function parseFlags<O extends Options>(
   argv: string[],
   options: O,
   allowPositionals = false,
-) {
+): ParsedFlags<O> {
   // "--max-steps -3": parseArgs takes -3 for an option and fails with a message about dashes;
   // joined as "--max-steps=-3", the value reaches the flag's own check ("must be >= 1").
   const args: string[] = [];

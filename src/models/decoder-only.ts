@@ -5,15 +5,19 @@
 // -100 where nothing is predicted. The model does not shift them; the causal LM objective builds
 // them (src/objectives), so what is predicted from what stays visible in the data.
 import { Unpadded } from "../attention/unpadded.js";
+import type { Bf16Weights } from "../nn/bf16-weights.js";
 import { Linear } from "../nn/layers.js";
 import { Container, Module } from "../nn/module.js";
 import { crossEntropy } from "../tensor/ops/nn.js";
 import { type Tensor, zeros } from "../tensor/tensor.js";
 import { Rng } from "../util/rng.js";
+import type { DecoderLayerCache } from "./blocks.js";
 import type { ModelConfig } from "./config.js";
 import { project } from "./head.js";
+import type { DecoderOnlyDecodable } from "./incremental.js";
 import { defaultMask } from "./inputs.js";
 import { lossOnLabelledRows } from "./labelled-rows.js";
+import { type DecodingStep, ModelStep } from "./model-step.js";
 import { Decoder } from "./stacks.js";
 
 export interface LMBatch {
@@ -39,7 +43,7 @@ export interface LMBatch {
   document_ids?: Tensor;
 }
 
-export class DecoderOnlyModel extends Module {
+export class DecoderOnlyModel extends Module implements DecoderOnlyDecodable {
   readonly model: Container;
   readonly decoder: Decoder;
   readonly lm_head: Linear;
@@ -66,6 +70,26 @@ export class DecoderOnlyModel extends Module {
 
   project(hidden: Tensor): Tensor {
     return project(this.lm_head, this.final_logits_bias, hidden);
+  }
+
+  /** Layers with a KV cache (DecoderOnlyDecodable). */
+  get cachedLayers(): number {
+    return this.decoder.layers.items.length;
+  }
+
+  /** ids [N, Tnew] on the caches, mask [N, Tall] -> logits [N, Tnew, V] (DecoderOnlyDecodable). */
+  logitsOnCaches(
+    ids: Tensor,
+    mask: Tensor,
+    caches: readonly DecoderLayerCache[],
+    prefixLengths?: readonly number[],
+  ): Tensor {
+    return this.project(this.decoder.forward(ids, mask, { caches: [...caches], prefixLengths }));
+  }
+
+  /** A decoding step of the decoder and head (DecoderOnlyDecodable). */
+  decodingStep(bf16: Bf16Weights | null): DecodingStep {
+    return new ModelStep(this, bf16);
   }
 
   forward(

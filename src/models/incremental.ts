@@ -15,8 +15,8 @@ import { withScratch } from "../tensor/pool.js";
 import { Tensor } from "../tensor/tensor.js";
 import { MaskwiseError } from "../util/errors.js";
 import type { DecoderLayerCache } from "./blocks.js";
-import type { DecoderOnlyModel } from "./decoder-only.js";
-import { type DecodingStep, ModelStep } from "./model-step.js";
+import type { ModelConfig } from "./config.js";
+import type { DecodingStep } from "./model-step.js";
 import type { KeepMask } from "./step-buffers.js";
 
 /** A cross-attention whose key and value projections of the encoder output fill its cache. */
@@ -24,6 +24,8 @@ export interface CrossProjections {
   readonly k_proj: Linear;
   readonly v_proj: Linear;
   readonly heads: number;
+  /** The heads of its keys and values (grouped-query attention); absent: heads. */
+  readonly kvHeads?: number;
   readonly headDim: number;
 }
 
@@ -45,6 +47,30 @@ export interface Seq2SeqDecodable {
 }
 
 /**
+ * What decoding asks of a decoder-only model (the structure's decoding contract): its layers'
+ * caches, a pass over new positions on them, and a step of layers and head. maskwise's
+ * decoder-only model and the Llama family both keep it.
+ */
+export interface DecoderOnlyDecodable {
+  readonly config: ModelConfig;
+  /** Layers with a self-attention cache (one DecoderLayerCache each). */
+  readonly cachedLayers: number;
+  /**
+   * ids [N, Tnew] after what the caches hold, mask [N, Tall] (1 = real) over every position so
+   * far -> logits [N, Tnew, V]; the caches gain the new positions. `prefixLengths`: a prefix LM's
+   * bidirectional prefix per row.
+   */
+  logitsOnCaches(
+    ids: Tensor,
+    mask: Tensor,
+    caches: readonly DecoderLayerCache[],
+    prefixLengths?: readonly number[],
+  ): Tensor;
+  /** A step of layers and head, multiplying by `bf16`'s copies where it has them. */
+  decodingStep(bf16: Bf16Weights | null): DecodingStep;
+}
+
+/**
  * bfloat16 copies of the weights a decoding step multiplies by: every decoder Linear a step
  * reads (the encoder's keys and values are projected once per source, in float32) and the head.
  */
@@ -52,7 +78,7 @@ export function decodingBf16Weights(model: Pick<Seq2SeqDecodable, "decodingLinea
   return new Bf16Weights(model.decodingLinears());
 }
 
-function newCaches(layers: number): DecoderLayerCache[] {
+export function newCaches(layers: number): DecoderLayerCache[] {
   return Array.from({ length: layers }, () => ({
     self: new AttentionCache(),
     cross: new AttentionCache(),
@@ -109,7 +135,7 @@ export class Seq2SeqIncremental {
               attn.v_proj.forward(memory).f32,
               N,
               S,
-              attn.heads,
+              attn.kvHeads ?? attn.heads,
               attn.headDim,
             );
           });
@@ -151,7 +177,7 @@ export class DecoderOnlyIncremental {
   readonly vocabSize: number;
   private readonly caches: DecoderLayerCache[];
   private pending: Float32Array | null;
-  private readonly step: ModelStep;
+  private readonly step: DecodingStep;
   /** Rows, and positions held so far (prompt width plus steps). */
   private N: number;
   private T: number;
@@ -166,26 +192,23 @@ export class DecoderOnlyIncremental {
    * With `bf16`, the steps after the prompt multiply by those bfloat16 copies of the weights.
    */
   constructor(
-    private readonly model: DecoderOnlyModel,
+    private readonly model: DecoderOnlyDecodable,
     promptIds: Tensor,
     promptMask: Tensor,
     options: { bf16?: Bf16Weights } = {},
   ) {
     this.vocabSize = model.config.vocab_size;
-    this.caches = newCaches(model.decoder.layers.items.length);
+    this.caches = newCaches(model.cachedLayers);
     const [N, P] = promptIds.shape;
     this.N = N;
     this.T = P;
     const V = this.vocabSize;
     // The prompt runs through the layers' tensor path, filling the caches.
-    const logits = noGrad(
-      () =>
-        model.project(model.decoder.forward(promptIds, promptMask, { caches: this.caches })).f32,
-    );
+    const logits = noGrad(() => model.logitsOnCaches(promptIds, promptMask, this.caches).f32);
     this.pending = logits.length === 0 ? new Float32Array(0) : new Float32Array(N * V);
     for (let r = 0; r < N; r++)
       this.pending.set(logits.subarray((r * P + P - 1) * V, (r * P + P) * V), r * V);
-    this.step = new ModelStep(model, options.bf16 ?? null);
+    this.step = model.decodingStep(options.bf16 ?? null);
     this.stride = Math.max(16, 2 * P);
     this.keep = keepFrom(promptMask, this.stride);
     this.counts = new Int32Array(N);
@@ -244,10 +267,7 @@ export class DecoderOnlyIncremental {
     const ids = new Tensor(Int32Array.from(tokens.flat()), [N, n]);
     const V = this.vocabSize;
     const logits = noGrad(
-      () =>
-        this.model.project(
-          this.model.decoder.forward(ids, new Tensor(mask, [N, T + n]), { caches: this.caches }),
-        ).f32,
+      () => this.model.logitsOnCaches(ids, new Tensor(mask, [N, T + n]), this.caches).f32,
     );
     this.pending = new Float32Array(N * V);
     for (let r = 0; r < N; r++)

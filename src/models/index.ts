@@ -4,9 +4,12 @@ export { type Arch, DEFAULTS, type ModelConfig, PRESETS, resolveConfig } from ".
 export { DecoderOnlyModel, type LMBatch } from "./decoder-only.js";
 export { EncoderDecoderModel, type Seq2SeqBatch } from "./encoder-decoder.js";
 export { EncoderOnlyModel } from "./encoder-only.js";
+export type { LlamaConfig } from "./families/llama/config.js";
+export { LlamaForCausalLM } from "./families/llama/model.js";
 export type { T5Config } from "./families/t5/config.js";
 export { T5Model } from "./families/t5/model.js";
 export {
+  type DecoderOnlyDecodable,
   DecoderOnlyIncremental,
   type Seq2SeqDecodable,
   Seq2SeqIncremental,

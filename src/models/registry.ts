@@ -9,6 +9,7 @@ import { decoderOnly } from "./families/decoder-only/index.js";
 import { encoderDecoder } from "./families/encoder-decoder/index.js";
 import { encoderOnly } from "./families/encoder-only/index.js";
 import { gpt2 } from "./families/gpt2/index.js";
+import { llama, mistral, qwen2 } from "./families/llama/index.js";
 import { marian } from "./families/marian/index.js";
 import { mbart } from "./families/mbart/index.js";
 import { roberta } from "./families/roberta/index.js";
@@ -41,6 +42,9 @@ const BUILT_IN = [
   bert,
   roberta,
   gpt2,
+  llama,
+  qwen2,
+  mistral,
 ];
 for (const f of BUILT_IN as ModelFamily[]) registerFamily(f);
 

@@ -17,13 +17,13 @@ import type { Bf16Weights } from "../nn/bf16-weights.js";
 import { Embedding, LayerNorm } from "../nn/layers.js";
 import { Module, ModuleList } from "../nn/module.js";
 import { positionsFromMask } from "../nn/positions.js";
-import { slice } from "../tensor/ops/shape.js";
 import type { Tensor } from "../tensor/tensor.js";
-import { fmtShape, MaskwiseError } from "../util/errors.js";
+import { MaskwiseError } from "../util/errors.js";
 import type { Rng } from "../util/rng.js";
 import { DecoderLayer, type DecoderLayerCache, EncoderLayer, type Noise } from "./blocks.js";
 import type { ModelConfig } from "./config.js";
 import { StackInput } from "./embed.js";
+import { documentRows, inputPositions } from "./inputs.js";
 import type { StepMasks, StepView } from "./step-buffers.js";
 
 /** What an encoder pass may take beyond ids and mask. */
@@ -201,17 +201,7 @@ export class Decoder extends Stack<DecoderLayer> {
       return docs ? and(order, documents(docs, past), keyPad) : and(order, keyPad);
     };
     const crossMask = sourceMask ? keyPaddingFromAttentionMask(sourceMask) : null;
-    if (positionIds && (positionIds.shape[0] !== ids.shape[0] || positionIds.shape[1] !== Tnew)) {
-      throw new MaskwiseError(
-        `position_ids ${fmtShape(positionIds.shape)} must be [B, Tnew] = ${fmtShape([ids.shape[0], Tnew])}`,
-        { code: "E_SHAPE", where: "Decoder.forward: position_ids" },
-      );
-    }
-    const positions =
-      positionIds ??
-      (Tnew === Tall
-        ? positionsFromMask(attentionMask)
-        : slice(positionsFromMask(attentionMask), 1, Tall - Tnew));
+    const positions = inputPositions(ids, attentionMask, positionIds);
     let y = this.input.forward(
       rows ? rows.pick(ids) : ids,
       rows ? rows.pick(positions) : positions,
@@ -257,17 +247,4 @@ export class Decoder extends Stack<DecoderLayer> {
     });
     return this.layer_norm ? this.layer_norm.into(view.x, view.h, view.R, view) : view.x;
   }
-}
-
-/** The document ids [B, T] as one list a row, checked against the mask [B, T] they go with. */
-function documentRows(documentIds: Tensor, attentionMask: Tensor): number[][] {
-  const [B, T] = attentionMask.shape;
-  if (documentIds.rank !== 2 || documentIds.shape[0] !== B || documentIds.shape[1] !== T) {
-    throw new MaskwiseError(
-      `document_ids ${fmtShape(documentIds.shape)} must have the attention mask's shape ${fmtShape([B, T])}`,
-      { code: "E_SHAPE", where: "Decoder.forward: document_ids" },
-    );
-  }
-  const d = documentIds.i32;
-  return Array.from({ length: B }, (_, b) => Array.from(d.subarray(b * T, (b + 1) * T)));
 }

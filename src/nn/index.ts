@@ -2,3 +2,4 @@
 export { Embedding, LayerNorm, Linear } from "./layers.js";
 export { Container, Module, ModuleList } from "./module.js";
 export { positionsFromMask, sinusoidalPositions } from "./positions.js";
+export { RMSNorm } from "./rms-norm.js";

@@ -1,5 +1,6 @@
 // Picks the backend for a Node process: MASKWISE_BACKEND=native|reference, default native when the
-// addon compiled and loads, the reference backend otherwise (with one line on a terminal's stderr
+// addon (the package's prebuild, or a compile from source: src/node/native-path.ts) loads, the
+// reference backend otherwise (with one line on a terminal's stderr
 // that says so, once). MASKWISE_THREADS sizes the native thread pool (src/node/native-addon.ts).
 import { NativeBackend } from "../backend/native.js";
 import { ReferenceBackend } from "../backend/reference.js";
@@ -49,11 +50,11 @@ export function initBackend(env: NodeJS.ProcessEnv = process.env): Backend {
         throw new MaskwiseError(`the native backend is not available: ${native}`, {
           code: "E_NATIVE",
           where: "MASKWISE_BACKEND=native",
-          hint: "run 'npm run build:native' to see why it does not compile",
+          hint: "run 'maskwise build-native' to compile it and see why it does not",
           kind: "failure",
         });
       }
-      // Said at install time already; repeated on a terminal, where a person may wonder why it is slow.
+      // Said on a terminal, where a person may wonder why it is slow; `maskwise info` says it always.
       if (!warned && process.stderr.isTTY) {
         process.stderr.write(
           `maskwise: native backend unavailable (${native}); running on the slower reference backend\n`,

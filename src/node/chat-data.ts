@@ -4,7 +4,8 @@
 // to the weights by tokenizer.json's hash as every maskwise checkpoint is.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import type { DecoderOnlyModel } from "../models/decoder-only.js";
+import type { FamilyModel } from "../models/family.js";
+import type { DecoderOnlyDecodable } from "../models/incremental.js";
 import { chatConfig } from "../objectives/chat.js";
 import { parseConversation } from "../tokenizer/chat-messages.js";
 import type { ModelTokenizer } from "../tokenizer/model-tokenizer.js";
@@ -70,7 +71,10 @@ export function chatCheckpointFiles(
  * A chat model directory: its decoder-only model (eval mode) and its tokenizer with a chat
  * template, which must be the one the weights were saved with when they record its hash.
  */
-export function loadChatModel(dir: string): { model: DecoderOnlyModel; tok: ModelTokenizer } {
+export function loadChatModel(dir: string): {
+  model: FamilyModel & DecoderOnlyDecodable;
+  tok: ModelTokenizer;
+} {
   const model = loadDecoderOnly(dir);
   const tok = loadModelTokenizer(dir);
   chatConfig(tok);

@@ -6,10 +6,10 @@ import { join } from "node:path";
 import { checkFiniteWeights } from "../io/finite.js";
 import { serializeSafetensors } from "../io/safetensors.js";
 import type { ModelConfig } from "../models/config.js";
-import type { DecoderOnlyModel } from "../models/decoder-only.js";
 import type { EncoderDecoderModel } from "../models/encoder-decoder.js";
 import { floatPaths } from "../models/families/json-numbers.js";
 import type { FamilyModel, Structure } from "../models/family.js";
+import type { DecoderOnlyDecodable } from "../models/incremental.js";
 import { familyOf, resolveModelConfig } from "../models/registry.js";
 import { configText, fileState, loadFileState } from "../models/state.js";
 import { type Tokenizer, tokenizerFromString, tokenizerToString } from "../tokenizer/index.js";
@@ -77,8 +77,8 @@ export function loadEncoderDecoder(dir: string): EncoderDecoderModel {
   return loadModel(dir, "encoder-decoder") as EncoderDecoderModel;
 }
 
-export function loadDecoderOnly(dir: string): DecoderOnlyModel {
-  return loadModel(dir, "decoder-only") as DecoderOnlyModel;
+export function loadDecoderOnly(dir: string): FamilyModel & DecoderOnlyDecodable {
+  return loadModel(dir, "decoder-only") as FamilyModel & DecoderOnlyDecodable;
 }
 
 /**

@@ -1,34 +1,29 @@
-// Loads the C++ addon (native/, built by `npm install` into build/Release) and applies
-// MASKWISE_THREADS. The only place that touches the .node file, so src/backend/native.ts stays
-// free of `node:` imports.
+// Loads the C++ addon (native/) and applies MASKWISE_THREADS. The only place that touches the
+// .node file, so src/backend/native.ts stays free of `node:` imports; which files are tried, in
+// which order, is src/node/native-path.ts.
+import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
-import { join } from "node:path";
 import type { NativeAddon } from "../backend/native.js";
+import { type NativeCandidate, nativeCandidates, platformTag } from "./native-path.js";
 
 export type { NativeAddon };
 
-export const NATIVE_ADDON_PATH = join(
-  import.meta.dirname,
-  "..",
-  "..",
-  "build",
-  "Release",
-  "maskwise_native.node",
-);
+/** The addon and the file it came from, or why there is none. */
+export type LoadedNative = ({ addon: NativeAddon } & NativeCandidate) | { error: string };
 
-let cached: { addon: NativeAddon } | { error: string } | null = null;
+let cached: LoadedNative | null = null;
 
 /**
  * Loads the addon once. MASKWISE_THREADS, when set, must be a positive integer and sizes the
  * addon's thread pool; a bad value is reported as the load error rather than ignored.
  */
-export function loadNativeAddon(): { addon: NativeAddon } | { error: string } {
+export function loadNativeAddon(): LoadedNative {
   if (cached !== null) return cached;
   cached = load();
   return cached;
 }
 
-function load(): { addon: NativeAddon } | { error: string } {
+function load(): LoadedNative {
   const threadsEnv = process.env.MASKWISE_THREADS;
   let threads: number | null = null;
   if (threadsEnv !== undefined && threadsEnv !== "") {
@@ -38,13 +33,24 @@ function load(): { addon: NativeAddon } | { error: string } {
     }
     threads = Math.min(threads, 1024);
   }
-  let addon: NativeAddon;
-  try {
-    addon = createRequire(import.meta.url)(NATIVE_ADDON_PATH) as NativeAddon;
-  } catch (e) {
-    const first = ((e as Error).message ?? String(e)).split("\n")[0];
-    return { error: `cannot load ${NATIVE_ADDON_PATH}: ${first}` };
+  const loaded = loadFirst(nativeCandidates());
+  if ("addon" in loaded && threads !== null) loaded.addon.setThreads(threads);
+  return loaded;
+}
+
+/** The first candidate file that exists and loads; a file that fails to load is skipped. */
+export function loadFirst(candidates: NativeCandidate[]): LoadedNative {
+  const failed: string[] = [];
+  const require = createRequire(import.meta.url);
+  for (const c of candidates) {
+    if (!existsSync(c.path)) continue;
+    try {
+      return { addon: require(c.path) as NativeAddon, ...c };
+    } catch (e) {
+      failed.push(`cannot load ${c.path}: ${((e as Error).message ?? String(e)).split("\n")[0]}`);
+    }
   }
-  if (threads !== null) addon.setThreads(threads);
-  return { addon };
+  const compile = "'maskwise build-native' compiles one from the sources";
+  if (failed.length > 0) return { error: `${failed.join("; ")}; ${compile}` };
+  return { error: `no native addon was built or shipped for ${platformTag()}; ${compile}` };
 }

@@ -3,9 +3,10 @@
 //
 // Safety by construction: the model directory is read once, at start; after that no request
 // touches the file system. Static assets are a fixed table held in memory (the page's TypeScript
-// is bundled with esbuild at start), so no URL can name a file, and `..` in a path is just an
-// unknown route. Bodies are capped while they stream in; every handler runs inside one try/catch
-// that turns errors into a JSON reply, so a request can fail but never take the server down.
+// is bundled by `npm run build`, or with esbuild at start in a checkout), so no URL can name a
+// file, and `..` in a path is just an unknown route. Bodies are capped while they stream in;
+// every handler runs inside one try/catch that turns errors into a JSON reply, so a request can
+// fail but never take the server down.
 import { existsSync, readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -28,7 +29,15 @@ function hasChatTemplate(dir: string): boolean {
   }
 }
 
+/** The page's sources: web/ at the package root. */
 export const WEB_DIR = join(import.meta.dirname, "..", "..", "web");
+/**
+ * The page built ahead of time by `npm run build` (scripts/build.mjs): dist/web/ beside this
+ * file's compiled copy, holding app.js (the bundle), index.html and style.css. An installed
+ * package serves it, since esbuild is a development tool; a checkout running the sources has no
+ * src/web/ and bundles web/ at start, so the page always matches the sources.
+ */
+export const BUILT_WEB_DIR = join(import.meta.dirname, "..", "web");
 
 export interface ServeOptions {
   modelDir: string;
@@ -50,8 +59,8 @@ interface Asset {
   body: string | Uint8Array;
 }
 
-/** Bundles web/main.ts (and the maskwise core it imports) for the browser. */
-export async function buildPage(): Promise<Map<string, Asset>> {
+/** Bundles web/main.ts (and the maskwise core it imports) for the browser with esbuild. */
+export async function bundlePageScript(): Promise<string> {
   let esbuild: typeof import("esbuild");
   try {
     esbuild = await import("esbuild");
@@ -59,7 +68,7 @@ export async function buildPage(): Promise<Map<string, Asset>> {
     throw new MaskwiseError("esbuild is not installed, so the page cannot be bundled", {
       code: "E_DEPENDENCY",
       where: "maskwise serve",
-      hint: "run npm install in the maskwise checkout",
+      hint: "run npm install in the maskwise checkout, or 'npm run build' to build the page once",
       kind: "failure",
     });
   }
@@ -72,8 +81,15 @@ export async function buildPage(): Promise<Map<string, Asset>> {
     target: "es2022",
     logLevel: "silent",
   });
-  const js = result.outputFiles[0].text;
-  const read = (name: string) => readFileSync(join(WEB_DIR, name), "utf8");
+  return result.outputFiles[0].text;
+}
+
+/** The page's files: built ahead of time where they are, bundled from web/ now otherwise. */
+export async function buildPage(): Promise<Map<string, Asset>> {
+  const built = existsSync(join(BUILT_WEB_DIR, "app.js"));
+  const dir = built ? BUILT_WEB_DIR : WEB_DIR;
+  const read = (name: string) => readFileSync(join(dir, name), "utf8");
+  const js = built ? read("app.js") : await bundlePageScript();
   return new Map<string, Asset>([
     ["/", { type: "text/html; charset=utf-8", body: read("index.html") }],
     ["/index.html", { type: "text/html; charset=utf-8", body: read("index.html") }],

@@ -193,6 +193,12 @@ export interface DecodeAttentionArgs {
   bias?: F32 | null;
   biasOffset?: number;
   biasHeadStride?: number;
+  /**
+   * Heads of the cache, Hkv (grouped-query attention): k and v are [P, Hkv, capacity, Dh] and
+   * query head h reads kv head floor(h / (H / Hkv)), as transformers' repeat_kv. H must be a
+   * multiple of it. Absent: H.
+   */
+  kvHeads?: number;
 }
 
 export interface Backend {

@@ -12,8 +12,7 @@
 import { argmax } from "../decode/greedy.js";
 import { logSoftmaxRows, processLogProbs } from "../decode/processors.js";
 import { sampleToken } from "../decode/sampling.js";
-import type { DecoderOnlyModel } from "../models/decoder-only.js";
-import { DecoderOnlyIncremental } from "../models/incremental.js";
+import { type DecoderOnlyDecodable, DecoderOnlyIncremental } from "../models/incremental.js";
 import { Tensor } from "../tensor/tensor.js";
 import type { ModelTokenizer } from "../tokenizer/model-tokenizer.js";
 import { TextStream } from "../tokenizer/text-stream.js";
@@ -52,7 +51,7 @@ export class ChatSession {
   private readonly stops: Set<number>;
 
   constructor(
-    private readonly model: DecoderOnlyModel,
+    private readonly model: DecoderOnlyDecodable,
     private readonly tok: ModelTokenizer,
     private readonly options: ChatOptions,
     messages: readonly ChatMessage[] = [],

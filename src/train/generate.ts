@@ -4,12 +4,14 @@
 // LM decodes on DecoderOnlyIncremental; a prefix LM must read its prompt bidirectionally, as it
 // was trained to, so its first pass runs under causal | prefix(P) and the steps after it are
 // causal (every later query sees the whole prompt anyway).
-import { AttentionCache } from "../attention/cache.js";
 import { greedy } from "../decode/greedy.js";
 import type { IncrementalDecoder } from "../decode/types.js";
 import type { DecoderLayerCache } from "../models/blocks.js";
-import type { DecoderOnlyModel } from "../models/decoder-only.js";
-import { DecoderOnlyIncremental } from "../models/incremental.js";
+import {
+  type DecoderOnlyDecodable,
+  DecoderOnlyIncremental,
+  newCaches,
+} from "../models/incremental.js";
 import { appendRealColumn } from "../models/inputs.js";
 import { noGrad } from "../tensor/autograd.js";
 import { Tensor } from "../tensor/tensor.js";
@@ -24,17 +26,14 @@ class PrefixLMIncremental {
   private pending: Float32Array | null;
 
   constructor(
-    private readonly model: DecoderOnlyModel,
+    private readonly model: DecoderOnlyDecodable,
     promptIds: Tensor,
     promptMask: Tensor,
   ) {
     const V = model.config.vocab_size;
     this.vocabSize = V;
     this.mask = promptMask;
-    this.caches = model.decoder.layers.items.map(() => ({
-      self: new AttentionCache(),
-      cross: new AttentionCache(),
-    }));
+    this.caches = newCaches(model.cachedLayers);
     const [N, P] = promptIds.shape;
     const prefix = new Array<number>(N).fill(P);
     const logits = this.run(promptIds, prefix);
@@ -44,15 +43,7 @@ class PrefixLMIncremental {
   }
 
   private run(ids: Tensor, prefix?: number[]): Float32Array {
-    return noGrad(
-      () =>
-        this.model.project(
-          this.model.decoder.forward(ids, this.mask, {
-            caches: this.caches,
-            prefixLengths: prefix,
-          }),
-        ).f32,
-    );
+    return noGrad(() => this.model.logitsOnCaches(ids, this.mask, this.caches, prefix).f32);
   }
 
   get rows(): number {
@@ -86,7 +77,7 @@ class PrefixLMIncremental {
  * into one batch [N, P]: bidirectional over each prompt for a prefix LM, causal otherwise.
  */
 export function promptDecoder(
-  model: DecoderOnlyModel,
+  model: DecoderOnlyDecodable,
   prompts: readonly (readonly number[])[],
   mask: DecoderMask,
 ): IncrementalDecoder {
@@ -136,7 +127,7 @@ export interface ContinueOptions {
 
 /** Greedy continuations (text) of prompts given as token ids (each with at least one token). */
 export function continuePrompts(
-  model: DecoderOnlyModel,
+  model: DecoderOnlyDecodable,
   codec: Pick<TextCodec, "decode">,
   prompts: readonly (readonly number[])[],
   options: ContinueOptions = {},

@@ -8,9 +8,9 @@
 import { corpusBleu } from "../eval/bleu.js";
 import { corpusRouge } from "../eval/rouge.js";
 import type { ModelConfig } from "../models/config.js";
-import type { DecoderOnlyModel } from "../models/decoder-only.js";
 import type { EncoderDecoderModel } from "../models/encoder-decoder.js";
 import type { Structure } from "../models/family.js";
+import type { DecoderOnlyDecodable } from "../models/incremental.js";
 import { causalLM, prefixLM, seq2seq } from "../objectives/lm.js";
 import type { Example } from "../objectives/types.js";
 import { continuePrompts } from "./generate.js";
@@ -130,7 +130,7 @@ export function textEvaluator(
             noRepeatNgramSize,
           }).map((h) => h[0].text)
         : continuePrompts(
-            m as DecoderOnlyModel,
+            m as unknown as DecoderOnlyDecodable,
             tok,
             sources.map(
               (s) => conditionalLM(tok.encode(s), null, m.config, maxLen, true).input_ids,

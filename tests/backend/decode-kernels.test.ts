@@ -190,10 +190,18 @@ describe("bfloat16 products: c += a w^T, w stored as bfloat16, a rounded to it",
 });
 
 /**
- * A random cache [P, H, capacity, Dh] with rows, keep mask and queries; for every other seed a
- * table of rows per position (slots) too.
+ * A random cache [P, Hkv, capacity, Dh] with rows, keep mask and queries of H heads; for every
+ * other seed a table of rows per position (slots) too. Hkv < H: grouped-query attention.
  */
-function decodeCase(seed: number, R: number, P: number, H: number, Dh: number, cap: number) {
+function decodeCase(
+  seed: number,
+  R: number,
+  P: number,
+  H: number,
+  Dh: number,
+  cap: number,
+  Hkv = H,
+) {
   const rng = new Rng(seed);
   const length = rng.int(cap + 1);
   const keepStride = cap + (seed % 2);
@@ -208,8 +216,8 @@ function decodeCase(seed: number, R: number, P: number, H: number, Dh: number, c
     H,
     Dh,
     q: rand(rng, R * H * Dh),
-    k: rand(rng, P * H * cap * Dh),
-    v: rand(rng, P * H * cap * Dh),
+    k: rand(rng, P * Hkv * cap * Dh),
+    v: rand(rng, P * Hkv * cap * Dh),
     P,
     capacity: cap,
     length,
@@ -220,6 +228,7 @@ function decodeCase(seed: number, R: number, P: number, H: number, Dh: number, c
     slotStride: slots ? slotStride : 0,
     scale: 1 / Math.sqrt(Dh),
     out: new Float32Array(R * H * Dh).fill(Number.NaN),
+    ...(Hkv !== H ? { kvHeads: Hkv } : {}),
   };
   return args;
 }
@@ -227,10 +236,12 @@ function decodeCase(seed: number, R: number, P: number, H: number, Dh: number, c
 /**
  * What a decoding step's attention must give: fused attention (the reference backend) of each
  * query row over its keys and values gathered from the cache [R, H, L, Dh], its keep row as the
- * mask, and the step's bias row per head (when it has one) as a [R, H, 1, L] bias.
+ * mask, and the step's bias row per head (when it has one) as a [R, H, 1, L] bias. With grouped
+ * heads, query head h gathers kv head floor(h / (H / Hkv)) (transformers' repeat_kv).
  */
 function fusedOverGatheredCache(a: DecodeAttentionArgs): Float32Array {
   const { R, H, Dh, length: L } = a;
+  const Hkv = a.kvHeads ?? H;
   const k = new Float32Array(R * H * L * Dh);
   const v = new Float32Array(R * H * L * Dh);
   const attend = new Uint8Array(R * L);
@@ -243,7 +254,7 @@ function fusedOverGatheredCache(a: DecodeAttentionArgs): Float32Array {
         if (bias && a.bias)
           bias[(r * H + h) * L + j] = a.bias[(a.biasOffset ?? 0) + h * (a.biasHeadStride ?? 0) + j];
         for (let e = 0; e < Dh; e++) {
-          const from = ((row(j) * H + h) * a.capacity + j) * Dh + e;
+          const from = ((row(j) * Hkv + Math.floor(h / (H / Hkv))) * a.capacity + j) * Dh + e;
           k[((r * H + h) * L + j) * Dh + e] = a.k[from];
           v[((r * H + h) * L + j) * Dh + e] = a.v[from];
         }
@@ -294,26 +305,49 @@ describe("decode attention on a KV cache", () => {
     }
   });
 
+  test("grouped heads: the reference equals fused attention over repeated kv heads", () => {
+    for (let seed = 1; seed <= 12; seed++) {
+      for (const [H, Hkv] of [
+        [4, 2],
+        [4, 1],
+        [6, 3],
+      ]) {
+        const a = decodeCase(seed, 3, 2, H, 5, 7, Hkv);
+        decodeAttentionReference(a);
+        const out = fusedOverGatheredCache(a);
+        for (let i = 0; i < out.length; i++)
+          assert.ok(
+            Math.abs(a.out[i] - out[i]) < 1e-6,
+            `seed ${seed} H ${H} Hkv ${Hkv} [${i}]: ${a.out[i]} vs ${out[i]}`,
+          );
+      }
+    }
+  });
+
   test("native equals the reference (row maps, slot tables, padding, empty rows, SIMD tails)", {
     skip,
   }, () => {
     let seed = 100;
-    for (const [R, P, H, Dh, cap] of [
-      [1, 1, 4, 64, 40],
-      [5, 5, 4, 64, 33],
-      [5, 2, 3, 17, 9],
-      [2, 3, 1, 1, 4],
-      [4, 4, 2, 40, 1],
+    // The last entry of a case is Hkv (grouped-query attention; multi-query with 1).
+    for (const [R, P, H, Dh, cap, Hkv] of [
+      [1, 1, 4, 64, 40, 4],
+      [5, 5, 4, 64, 33, 4],
+      [5, 2, 3, 17, 9, 3],
+      [2, 3, 1, 1, 4, 1],
+      [4, 4, 2, 40, 1, 2],
+      [3, 2, 4, 8, 12, 2],
+      [3, 3, 8, 17, 9, 1],
+      [5, 2, 6, 64, 33, 3],
     ]) {
       for (let t = 0; t < 4; t++) {
-        const a = decodeCase(seed++, R, P, H, Dh, cap);
+        const a = decodeCase(seed++, R, P, H, Dh, cap, Hkv);
         const want = { ...a, out: a.out.slice() };
         decodeAttentionReference(want);
         nat().decodeAttention?.(a);
         for (let i = 0; i < a.out.length; i++)
           assert.ok(
             Math.abs(a.out[i] - want.out[i]) < 2e-6,
-            `${[R, P, H, Dh, cap]} length ${a.length} [${i}]: ${a.out[i]} vs ${want.out[i]}`,
+            `${[R, P, H, Dh, cap, Hkv]} length ${a.length} [${i}]: ${a.out[i]} vs ${want.out[i]}`,
           );
       }
     }
@@ -341,6 +375,11 @@ describe("decode attention on a KV cache", () => {
         () => be.decodeAttention?.({ ...a, slots, slotStride: a.length - 1 }),
         /slotStride/,
         `${be.name}: slotStride shorter than length`,
+      );
+      assert.throws(
+        () => be.decodeAttention?.({ ...a, kvHeads: 3 }),
+        /kvHeads/,
+        `${be.name}: kv heads that do not divide the query heads`,
       );
     }
     if (skip) return;
@@ -388,7 +427,7 @@ describe("decode attention on a KV cache", () => {
       }),
       /'slotStride'/,
     );
-    named(() => raw(...spread({ ...a }).slice(0, -1)), /expects 19 arguments/);
+    named(() => raw(...spread({ ...a }).slice(0, -1)), /expects 20 arguments/);
     // Nothing to compute (no rows, heads or head width): returns at once, whatever the length.
     const f = (n: number) => new Float32Array(n);
     const empty = {

@@ -112,6 +112,7 @@ test("the field orders name every field of AttentionArgs and DecodeAttentionArgs
     bias: null,
     biasOffset: 0,
     biasHeadStride: 0,
+    kvHeads: 1,
   };
   assert.deepEqual([...DECODE_ATTENTION_FIELDS].sort(), Object.keys(decode).sort());
 });

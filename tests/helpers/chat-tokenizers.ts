@@ -50,16 +50,33 @@ export function withTemplate(name: string, template: string): string {
 }
 
 /**
- * A tiny GPT-2 (transformers' layout, random weights) sized for the tokenizer in `tokDir`, with
+ * A tiny GPT-2 or Qwen2 (transformers' layout, random weights) sized for the tokenizer in `tokDir`, with
  * that tokenizer's files beside it: a chat model directory. eos is the template's end of turn.
  */
-export function makeChatModelDir(tokDir = QWEN_DIR, seed = 3): string {
+export function makeChatModelDir(
+  tokDir = QWEN_DIR,
+  seed = 3,
+  family: "gpt2" | "qwen2" = "gpt2",
+): string {
   const dir = tempDir("chat-model");
   for (const f of ["tokenizer.json", "tokenizer_config.json"])
     copyFileSync(join(tokDir, f), join(dir, f));
   const tok = loadModelTokenizer(dir);
   const eos = tok.tokenToId(tok.config?.eosToken ?? "") ?? 0;
-  const raw = {
+  const qwen2 = {
+    model_type: "qwen2",
+    vocab_size: tok.vocabSize,
+    hidden_size: 16,
+    intermediate_size: 32,
+    num_hidden_layers: 1,
+    num_attention_heads: 2,
+    num_key_value_heads: 1,
+    max_position_embeddings: 512,
+    bos_token_id: eos,
+    eos_token_id: eos,
+    tie_word_embeddings: true,
+  };
+  const gpt2 = {
     model_type: "gpt2",
     vocab_size: tok.vocabSize,
     n_embd: 16,
@@ -73,6 +90,7 @@ export function makeChatModelDir(tokDir = QWEN_DIR, seed = 3): string {
     layer_norm_epsilon: 1e-5,
     tie_word_embeddings: true,
   };
+  const raw = family === "qwen2" ? qwen2 : gpt2;
   writeFileSync(join(dir, "config.json"), JSON.stringify(raw));
   const model = buildModel(resolveModelConfig(raw, "config.json"), seed);
   // Wider than training's init, so a random model's greedy reply is not one token repeated.

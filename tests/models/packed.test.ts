@@ -1,11 +1,12 @@
-// Packed rows on a decoder-only model (transformers' GPT-2 reference case): with positions that
-// restart at 0 and the documents mask, a row holding several conversations gives each one the
-// logits it gets alone, in evaluation and on the training path (kept rows only, labelled rows'
-// logits), and the loss of the packed batch is the token-weighted mean of the documents' losses.
+// Packed rows on every decoder-only family (transformers' GPT-2, Llama, Qwen2 and Mistral
+// reference cases: learned positions, RoPE, a sliding window): with positions that restart at 0
+// and the documents mask, a row holding several conversations gives each one the logits it gets
+// alone, in evaluation and on the training path (kept rows only, labelled rows' logits), and the
+// loss of the packed batch is the token-weighted mean of the documents' losses.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { test } from "node:test";
-import type { DecoderOnlyModel } from "../../src/models/decoder-only.js";
+import { describe, test } from "node:test";
+import type { FamilyModel } from "../../src/models/family.js";
 import { loadModel } from "../../src/node/model-dir.js";
 import { packExamples } from "../../src/objectives/chat.js";
 import { noGrad } from "../../src/tensor/autograd.js";
@@ -23,9 +24,9 @@ const docs = [7, 5, 9].map((n) => {
   return { input_ids: ids, labels };
 });
 
-function run(model: DecoderOnlyModel, examples: typeof docs) {
+function run(model: FamilyModel, examples: typeof docs) {
   const b = collateLM(examples, 0);
-  return noGrad(() => model.forward(b));
+  return noGrad(() => model.forward(b as never));
 }
 
 /** Rows [t0, t0 + n) of row `b` of logits [B, T, V]. */
@@ -42,8 +43,12 @@ function maxDiff(a: Float32Array, b: Float32Array): number {
 }
 
 forEachBackend("packed rows", () => {
-  const model = loadModel(join(HF_REF, "gpt2")) as DecoderOnlyModel;
+  for (const name of ["gpt2", "llama", "qwen2", "mistral"])
+    describe(name, () => packedCase(loadModel(join(HF_REF, name))));
+});
 
+/** float32 sums in another order (the kernels' tiles differ with the row): within 1e-4. */
+function packedCase(model: FamilyModel): void {
   test("each conversation's logits in a packed row are its logits alone", () => {
     const packed = packExamples(docs, 64);
     assert.equal(packed.length, 1);
@@ -54,11 +59,11 @@ forEachBackend("packed rows", () => {
       const alone = run(model, [d]).logits;
       const n = d.input_ids.length;
       const diff = maxDiff(rowsOf(logits, 0, t0, n), rowsOf(alone, 0, 0, n));
-      assert.ok(diff < 1e-5, `conversation ${k}: ${diff}`);
+      assert.ok(diff < 1e-4, `conversation ${k}: ${diff}`);
       t0 += n;
     });
     const diff1 = maxDiff(rowsOf(logits, 1, 0, 5), rowsOf(run(model, [docs[1]]).logits, 0, 0, 5));
-    assert.ok(diff1 < 1e-5, `unpacked row: ${diff1}`);
+    assert.ok(diff1 < 1e-4, `unpacked row: ${diff1}`);
     // Without the documents mask and positions, the later conversations would see the first.
     const flat = run(model, [
       {
@@ -85,9 +90,9 @@ forEachBackend("packed rows", () => {
         sum += (run(model, [d]).loss?.item() as number) * n;
         count += n;
       }
-      assert.ok(Math.abs(loss - sum / count) < 1e-5, `${loss} vs ${sum / count}`);
+      assert.ok(Math.abs(loss - sum / count) < 1e-4, `${loss} vs ${sum / count}`);
     } finally {
       model.eval();
     }
   });
-});
+}

@@ -1,8 +1,9 @@
 // A chat session keeps its KV cache across turns and gives what recomputing the whole
 // conversation gives (also when the history changed under it: the cache is cut where the
-// tokens part); replies stream as text without broken characters, on both backends.
+// tokens part); replies stream as text without broken characters; on both backends, for a
+// GPT-2 and a Qwen2 (RoPE, grouped-query attention) chat model.
 import assert from "node:assert/strict";
-import { test } from "node:test";
+import { describe, test } from "node:test";
 import { loadChatModel } from "../../src/node/chat-data.js";
 import { loadModelTokenizer } from "../../src/node/tokenizer-files.js";
 import { TextStream } from "../../src/tokenizer/text-stream.js";
@@ -20,7 +21,11 @@ const GREEDY: ChatOptions = {
 };
 
 forEachBackend("chat session", () => {
-  const { model, tok } = loadChatModel(makeChatModelDir());
+  for (const family of ["gpt2", "qwen2"] as const) describe(family, () => sessionCase(family));
+});
+
+function sessionCase(family: "gpt2" | "qwen2"): void {
+  const { model, tok } = loadChatModel(makeChatModelDir(undefined, 3, family));
 
   test("later turns reuse the cache and reply as a fresh computation does", () => {
     const session = new ChatSession(model, tok, GREEDY);
@@ -67,7 +72,7 @@ forEachBackend("chat session", () => {
       a.messages[1].content + a.messages[3].content,
     );
   });
-});
+}
 
 test("streamed text never splits a character, and adds up to the whole decode", () => {
   const text = "Grüße 👩‍👩‍👧 你好，世界！ naïve café ½ 🇩🇪";

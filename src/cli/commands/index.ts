@@ -136,6 +136,11 @@ export const commands: CommandEntry[] = [
     load: async () => (await import("./plot.js")).command,
   },
   {
+    path: ["build-native"],
+    summary: "compile the native backend from its sources (where no prebuild fits)",
+    load: async () => (await import("./build-native.js")).command,
+  },
+  {
     path: ["info"],
     summary: "show the version, the active backend and its threads",
     load: async () => (await import("./info.js")).command,

@@ -4,9 +4,12 @@
 // padded), the loss, and greedy ids on the KV cache from left-padded prompts; written back byte
 // for byte.
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { test } from "node:test";
 import { greedy } from "../../../src/decode/greedy.js";
 import type { DecoderOnlyModel } from "../../../src/models/decoder-only.js";
+import { gpt2Config, gpt2ConfigJson } from "../../../src/models/families/gpt2/config.js";
 import { DecoderOnlyIncremental } from "../../../src/models/incremental.js";
 import { familyOf } from "../../../src/models/registry.js";
 import { loadModel } from "../../../src/node/model-dir.js";
@@ -65,4 +68,14 @@ forEachBackend("HF gpt2", (backend) => {
   test("written back byte for byte, with the same config.json", () => {
     assertWrittenBack(c);
   });
+});
+
+test("a GPT-2 config.json without pad_token_id is written back without one", () => {
+  const raw = JSON.parse(readFileSync(join(readCase("gpt2").dir, "config.json"), "utf8"));
+  delete raw.pad_token_id;
+  const config = gpt2Config(raw, "config.json");
+  assert.equal(config.pad_token_id, config.eos_token_id);
+  const out = gpt2ConfigJson(config);
+  assert.equal("pad_token_id" in out, false);
+  assert.deepEqual(out, raw);
 });

@@ -66,5 +66,10 @@ export function gpt2Config(raw: Readonly<Record<string, unknown>>, source: strin
 }
 
 export function gpt2ConfigJson(config: ModelConfig): Record<string, unknown> {
-  return writeHfConfig(config.source_config ?? {}, GPT2_KEYS, { ...config });
+  const source = config.source_config ?? {};
+  const values: Record<string, unknown> = { ...config };
+  // The pad id is filled in from eos when the file has none (GPT-2's own config.json has no
+  // pad_token_id): written back only where the file had it.
+  if (source.pad_token_id === undefined) delete values.pad_token_id;
+  return writeHfConfig(source, GPT2_KEYS, values);
 }
