@@ -3,6 +3,12 @@
 import { initBackend } from "./node/backend.js";
 
 export * from "./core.js";
+export {
+  loadAdapter,
+  mergeAdapter,
+  readAdapterConfig,
+  saveAdapter,
+} from "./node/adapter.js";
 export { initBackend, nativeBackend } from "./node/backend.js";
 export {
   cachedSnapshot,

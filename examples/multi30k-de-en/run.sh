@@ -1,14 +1,14 @@
 #!/bin/sh
 # Multi30k German -> English from scratch: the small pre-norm 3+3 Transformer (d_model 256, tied
 # embeddings, joint BPE), label smoothing 0.1, ~4,000-token batches, trained for MINUTES minutes
-# (bfloat16 products unless BF16=0) with the learning rate warmed up to 1.5e-3 and brought down
-# linearly to 0 over those minutes;
+# (bfloat16 products where this CPU makes them faster) with the learning rate warmed up to
+# 1.5e-3 and brought down linearly to 0 over those minutes;
 # the last three epoch checkpoints and the final one averaged and decoded with beam 5, and the
 # final checkpoint decoded greedily; sacreBLEU (13a, cased) on test_2016_flickr and
 # test_2017_flickr.
 #
 #   DATA=../shared/data/multi30k OUT=runs/multi30k-de-en MINUTES=40 sh examples/multi30k-de-en/run.sh
-#   BF16=0 sh examples/multi30k-de-en/run.sh       # float32 products
+#   PRECISION=float32 sh examples/multi30k-de-en/run.sh   # float32 products
 #   SMOKE=1 sh examples/multi30k-de-en/run.sh     # a tiny end-to-end run (about a minute)
 set -eu
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
@@ -17,10 +17,12 @@ DATA=${DATA:-$REPO/../shared/data/multi30k}
 OUT=${OUT:-$REPO/runs/multi30k-de-en}
 MINUTES=${MINUTES:-40}
 SMOKE=${SMOKE:-0}
-# Mixed-precision training (--bf16: bfloat16 products, float32 sums, weights and optimizer) by
-# default: on a CPU with AVX512_BF16 it makes ~1.6x the updates in the same minutes (elsewhere
-# the products stay float32). BF16=0 trains in float32 throughout.
-BF16=${BF16:-1}
+# The training steps' matrix products: PRECISION=auto (default) times bfloat16 against float32
+# on this CPU and takes the faster (bfloat16 products, float32 sums, weights and optimizer on a
+# CPU with AVX512_BF16: about 1.6x the updates in the same minutes; float32 elsewhere);
+# PRECISION=float32 or bfloat16 fixes it. BF16=0 (float32) and BF16=1 (bfloat16) still work.
+PRECISION=${PRECISION:-auto}
+case "${BF16:-}" in 0) PRECISION=float32 ;; 1) PRECISION=bfloat16 ;; esac
 mkdir -p "$OUT"
 
 # Train on all of Multi30k, or on its first lines for a smoke run.
@@ -37,7 +39,7 @@ else
   SIZE="--config small --vocab-size 8000 --max-minutes $MINUTES --max-tokens 4096 --schedule linear --lr 1.5e-3 --warmup 300 --dropout 0.3"
 fi
 
-[ "$BF16" = 1 ] && SIZE="$SIZE --bf16"
+SIZE="$SIZE --precision $PRECISION"
 
 # shellcheck disable=SC2086 # SIZE is a list of flags
 npx maskwise train --task translation \

@@ -17,3 +17,4 @@ export {
   type ReadStats,
   tsvFields,
 } from "./records.js";
+export { splitTatoeba, type TatoebaSplit, tatoebaPart, type ZhEnPair } from "./tatoeba-split.js";

@@ -92,6 +92,19 @@ export class DecoderOnlyModel extends Module implements DecoderOnlyDecodable {
     return new ModelStep(this, bf16);
   }
 
+  /** Every Linear a decoding step reads, and the head (their bfloat16 copies decode in bfloat16). */
+  decodingLinears(): Linear[] {
+    const layers = this.decoder.layers.items.flatMap((l) => [
+      l.self_attn.q_proj,
+      l.self_attn.k_proj,
+      l.self_attn.v_proj,
+      l.self_attn.out_proj,
+      l.fc1,
+      l.fc2,
+    ]);
+    return [...layers, this.lm_head];
+  }
+
   forward(
     batch: LMBatch,
     options: { rng?: Rng; labelSmoothing?: number; unpad?: boolean } = {},

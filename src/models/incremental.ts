@@ -68,6 +68,8 @@ export interface DecoderOnlyDecodable {
   ): Tensor;
   /** A step of layers and head, multiplying by `bf16`'s copies where it has them. */
   decodingStep(bf16: Bf16Weights | null): DecodingStep;
+  /** The Linears a step multiplies by (their weights' bfloat16 copies serve `--precision`). */
+  decodingLinears(): (Linear | null | undefined)[];
 }
 
 /**

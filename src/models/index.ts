@@ -15,4 +15,15 @@ export {
   Seq2SeqIncremental,
 } from "./incremental.js";
 export { decoderMaskFromLabels, defaultMask, shiftTokensRight } from "./inputs.js";
+export {
+  type AdapterConfig,
+  adapterConfigText,
+  adapterFiles,
+  adapterOf,
+  adapterState,
+  attachAdapter,
+  loadAdapterState,
+  newAdapterConfig,
+  parseAdapterConfig,
+} from "./peft.js";
 export { Decoder, Encoder } from "./stacks.js";

@@ -7,9 +7,11 @@ import { getBackend } from "../tensor/dispatch.js";
 import { linear } from "../tensor/ops/linear.js";
 import { layerNorm } from "../tensor/ops/nn.js";
 import { embedding } from "../tensor/ops/select.js";
+import { relu } from "../tensor/ops/unary.js";
 import { ones, randn, type Tensor, zeros } from "../tensor/tensor.js";
 import type { Rng } from "../util/rng.js";
 import type { Bf16Weights } from "./bf16-weights.js";
+import type { LoraAdapter } from "./lora.js";
 import { Module } from "./module.js";
 
 export interface InitOptions {
@@ -25,6 +27,8 @@ export interface InitOptions {
 export class Linear extends Module {
   readonly weight: Tensor;
   readonly bias: Tensor | null;
+  /** A LoRA adapter (src/nn/lora.ts) whose update `forward` and `into` add; null = none. */
+  adapter: LoraAdapter | null = null;
   constructor(
     readonly inFeatures: number,
     readonly outFeatures: number,
@@ -40,7 +44,26 @@ export class Linear extends Module {
   }
   /** With `relu`, returns relu(x W^T + b) as one fused op (a ReLU feed-forward's first layer). */
   forward(x: Tensor, options: { relu?: boolean } = {}): Tensor {
-    return linear(x, this.weight, this.bias, options);
+    if (!this.adapter) return linear(x, this.weight, this.bias, options);
+    // The adapter's update joins before the activation.
+    const y = this.adapter.addTo(linear(x, this.weight, this.bias), x, this.training);
+    return options.relu ? relu(y) : y;
+  }
+
+  /**
+   * Puts `adapter` on this layer (its A and B become the children lora_A and lora_B, PEFT's
+   * names), or takes the current one off with null.
+   */
+  setAdapter(adapter: LoraAdapter | null): void {
+    if (this.adapter) {
+      this.dropChild("lora_A");
+      this.dropChild("lora_B");
+    }
+    this.adapter = adapter;
+    if (adapter) {
+      this.child("lora_A", adapter.lora_A).train(this.training);
+      this.child("lora_B", adapter.lora_B).train(this.training);
+    }
   }
 
   /**
@@ -68,6 +91,7 @@ export class Linear extends Module {
       out.fill(0, 0, R * n);
     }
     productInto(x, this.weight.f32, out, R, n, k, bf16);
+    this.adapter?.into(x, out, R);
   }
 }
 

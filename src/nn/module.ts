@@ -33,6 +33,18 @@ export abstract class Module {
     return module;
   }
 
+  /** Removes the child module registered under `name` (an adapter taken off a layer). */
+  protected dropChild(name: string): void {
+    this.children.delete(name);
+  }
+
+  /** This module and every module below it with its dotted path ("" for this one), parents first. */
+  namedModules(prefix = ""): [string, Module][] {
+    const out: [string, Module][] = [[prefix, this]];
+    for (const [n, c] of this.children) out.push(...c.namedModules(prefix ? `${prefix}.${n}` : n));
+    return out;
+  }
+
   /** Every parameter with its dotted path, parents first, in registration order. */
   namedParameters(prefix = ""): [string, Tensor][] {
     const out: [string, Tensor][] = [];

@@ -26,6 +26,14 @@ export function loadConfig(dir: string): ModelConfig {
       hint: "pass a folder with config.json and model.safetensors",
     });
   }
+  if (!existsSync(path) && existsSync(join(dir, "adapter_config.json"))) {
+    // A LoRA run's checkpoint, or PEFT's save_pretrained: the adapter alone, no base.
+    throw new MaskwiseError("this folder holds a LoRA adapter, not a model", {
+      code: "E_ARG",
+      where: dir,
+      hint: `pass its base model with --model and this folder with --adapter (adapter_config.json's base_model_name_or_path names the base)`,
+    });
+  }
   const raw = readJson(path, "config.json");
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
     throw new MaskwiseError("config.json must hold a JSON object", {

@@ -7,13 +7,14 @@ import { existsSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { ModelFamily } from "../models/family.js";
 import { buildModel, familyFor, familyOfRaw } from "../models/registry.js";
-import type { MatmulPrecision } from "../tensor/precision.js";
 import { DEFAULT_SPECIAL_TOKENS, type Tokenizer, trainTokenizer } from "../tokenizer/index.js";
 import type { TrainableModel } from "../train/tasks.js";
 import type { Trainer, TrainerOptions } from "../train/trainer.js";
 import { MaskwiseError } from "../util/errors.js";
 import { numberFlag } from "../util/flags.js";
 import { readJson, readText } from "./files.js";
+import { LORA_FLAGS, LORA_HELP, loraRunModel } from "./lora-run.js";
+import { PRECISION_FLAGS, PRECISION_HELP, precisionFlag, precisionFromFlags } from "./precision.js";
 import { DirectoryStore } from "./run-store.js";
 import {
   checkModelTokenizer,
@@ -53,7 +54,8 @@ export const RUN_FLAGS = {
   freeze: { type: "string" },
   resume: { type: "boolean" },
   overwrite: { type: "boolean" },
-  bf16: { type: "boolean" },
+  ...PRECISION_FLAGS,
+  ...LORA_FLAGS,
 } as const;
 
 /**
@@ -114,10 +116,11 @@ export function runFlagsHelp(labelSmoothing: number): string {
   --overwrite            start afresh in an --out that holds a run: its metrics.jsonl, curves
                          and checkpoints are deleted first (without it, or --resume, a folder
                          that is not empty is refused)
-  --bf16                 mixed precision: the training steps' matrix products round their
-                         operands to bfloat16 (sums, weights, gradients and Adam stay float32;
-                         evaluation is float32); faster where the CPU has AVX512_BF16, float32
-                         products elsewhere`;
+${PRECISION_HELP}
+                         (mixed precision: the training steps' products only; weights,
+                         gradients and Adam stay float32, evaluation is float32; default
+                         float32, or the resumed run's own)
+${LORA_HELP}`;
 }
 
 export type Flags = Record<string, string | boolean | string[] | boolean[] | undefined>;
@@ -187,6 +190,8 @@ export function claimOut(command: string, out: string, overwrite: boolean): void
 
 export function openRun(command: string, v: Flags): RunDir {
   sameAsConfig(command, v);
+  // A bad --precision fails before --out is claimed or any data is read (trainerOptions uses it).
+  precisionFlag(command, v);
   required(command, v, ["out"]);
   const out = v.out as string;
   const lastDir = join(out, "checkpoints", "last");
@@ -202,7 +207,8 @@ export function openRun(command: string, v: Flags): RunDir {
   // A run killed while swapping in a new checkpoint left the old one aside.
   if (resume) store.recover("last");
   else claimOut(command, out, v.overwrite === true);
-  if (resume && !existsSync(join(lastDir, "model.safetensors"))) {
+  const weights = ["model.safetensors", "adapter_model.safetensors"];
+  if (resume && !weights.some((f) => existsSync(join(lastDir, f)))) {
     throw new MaskwiseError("nothing to resume", {
       code: "E_ARG",
       where: lastDir,
@@ -378,6 +384,9 @@ export function runModel(
   family: ModelFamily,
   seed: number,
 ): TrainableModel {
+  // A LoRA run (--lora-r, or a resumed run whose checkpoint is an adapter): base plus adapter.
+  const adapted = loraRunModel(run, v, tok, seed);
+  if (adapted) return adapted;
   const init = v["init-from"] as string | undefined;
   const given = v.model as string | undefined;
   // The flag as the user spelt it (--config, or its older spelling --model).
@@ -499,12 +508,8 @@ export function trainerOptions(
     if (v[name] !== undefined) identity[name] = identityValue(name, v[name]);
     else if (was !== undefined) identity[name] = was;
   }
-  const matmulPrecision = pick(
-    "bf16",
-    () => (v.bf16 ? "bfloat16" : "float32") as MatmulPrecision,
-    saved.matmulPrecision,
-    "float32" as MatmulPrecision,
-  );
+  // --precision (or --bf16) given now decides; otherwise the resumed run's own, or float32.
+  const matmulPrecision = precisionFromFlags(command, v, saved.matmulPrecision ?? "float32");
   return {
     maxSteps,
     maxEpochs,

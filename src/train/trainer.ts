@@ -15,7 +15,10 @@ import { tokenBudgetBatches } from "../data/batching.js";
 import { checkFiniteWeights, firstNonFinite } from "../io/finite.js";
 import { parseSafetensors, serializeSafetensors } from "../io/safetensors.js";
 import type { EncoderDecoderModel } from "../models/encoder-decoder.js";
+import { ADAPTER_WEIGHTS, adapterFiles, adapterOf, loadAdapterState } from "../models/peft.js";
 import { configText, fileState, loadFileState } from "../models/state.js";
+import type { Linear } from "../nn/layers.js";
+import { loraLayers, setLoraNoise } from "../nn/lora.js";
 import type { Example } from "../objectives/types.js";
 import { AdamW } from "../optim/adamw.js";
 import { clipGradNorm, decayGroups } from "../optim/clip.js";
@@ -113,6 +116,7 @@ export interface TrainerHooks<M extends TrainableModel = EncoderDecoderModel> {
   extraFiles?: Record<string, string>;
   /** Extra __metadata__ for model.safetensors (the tokenizer's hash, binding the two files). */
   weightsMetadata?: Record<string, string>;
+
   /** Deletes checkpoint `name` (an epoch checkpoint past --keep-epochs); absent = keep all. */
   removeCheckpoint?: (name: string) => void;
   /**
@@ -184,6 +188,8 @@ export class Trainer<M extends TrainableModel = EncoderDecoderModel> {
   readonly valid: ExampleSource;
   private readonly trainLengths: number[];
   private readonly schedule: Schedule;
+  /** The Linear layers carrying a LoRA adapter (their dropout draws from the step's generator). */
+  private readonly adapted: [string, Linear][];
 
   constructor(
     readonly model: M,
@@ -214,10 +220,12 @@ export class Trainer<M extends TrainableModel = EncoderDecoderModel> {
     }
     this.task = taskFor(model, { mask: options.mask });
     const frozen = freezeParameters(model, options.freeze ?? []);
+    this.adapted = loraLayers(model);
     const [b1, b2] = options.betas ?? [0.9, 0.98];
+    // Parameters that do not require gradients (a LoRA adapter's base) are frozen as well.
     this.optimizer = new AdamW(
       decayGroups(
-        model.namedParameters().filter(([, p]) => !frozen.has(p)),
+        model.namedParameters().filter(([, p]) => !frozen.has(p) && p.requiresGrad),
         options.weightDecay ?? 0.0001,
       ),
       { lr: 0, beta1: b1, beta2: b2, eps: options.adamEps ?? 1e-8 },
@@ -405,6 +413,7 @@ export class Trainer<M extends TrainableModel = EncoderDecoderModel> {
         );
         const tokens = collated.reduce((s, b) => s + b.targetTokens, 0);
         const rng = stepRng(o.seed, this.state.step);
+        setLoraNoise(this.adapted, rng);
         this.optimizer.zeroGrad({ reuse: true });
         let lossSum = 0;
         withMatmulPrecision(o.matmulPrecision ?? "float32", () => {
@@ -549,11 +558,18 @@ export class Trainer<M extends TrainableModel = EncoderDecoderModel> {
   /** The files of a checkpoint: a model directory plus the trainer's and optimizer's state. */
   checkpointFiles(): Record<string, Uint8Array | string> {
     const named = this.model.namedParameters();
-    // The weights as the model's family stores them (transformers' layout for its families).
-    const weights = serializeSafetensors(fileState(this.model), {
-      format: "pt",
-      ...(this.hooks.weightsMetadata ?? {}),
-    });
+    // A model carrying a LoRA adapter (models/peft.ts) saves the adapter alone, in PEFT's
+    // format, not the frozen base it started from (adapter_config.json names the base).
+    const model: Record<string, Uint8Array | string> = adapterOf(this.model)
+      ? adapterFiles(this.model)
+      : {
+          "config.json": configText(this.model),
+          // The weights as the model's family stores them (transformers' layout for its families).
+          "model.safetensors": serializeSafetensors(fileState(this.model), {
+            format: "pt",
+            ...(this.hooks.weightsMetadata ?? {}),
+          }),
+        };
     const opt: [string, { shape: readonly number[]; data: Float32Array }][] = [];
     const seen = new Set<unknown>();
     for (const [n, p] of named) {
@@ -567,8 +583,7 @@ export class Trainer<M extends TrainableModel = EncoderDecoderModel> {
         );
     }
     return {
-      "config.json": configText(this.model),
-      "model.safetensors": weights,
+      ...model,
       "optimizer.safetensors": serializeSafetensors(opt, {
         optimizer_step: String(this.optimizer.step),
       }),
@@ -597,9 +612,11 @@ export class Trainer<M extends TrainableModel = EncoderDecoderModel> {
         });
       return b;
     };
-    const weights = parseSafetensors(need("model.safetensors"), `${where}/model.safetensors`);
-    loadFileState(this.model, weights.tensors, `${where}/model.safetensors`);
-    checkFiniteWeights(this.model.namedParameters(), `${where}/model.safetensors`);
+    const file = adapterOf(this.model) ? ADAPTER_WEIGHTS : "model.safetensors";
+    const weights = parseSafetensors(need(file), `${where}/${file}`);
+    if (file === ADAPTER_WEIGHTS) loadAdapterState(this.model, weights.tensors, `${where}/${file}`);
+    else loadFileState(this.model, weights.tensors, `${where}/${file}`);
+    checkFiniteWeights(this.model.namedParameters(), `${where}/${file}`);
     const opt = parseSafetensors(need("optimizer.safetensors"), `${where}/optimizer.safetensors`);
     const named = this.model.namedParameters();
     const restored = new Set<unknown>();

@@ -5,6 +5,7 @@
 // user message and every reply one stdout line (its newlines as spaces), so scripts and tests
 // can hold a conversation.
 import { createInterface } from "node:readline";
+import { loadAdapter } from "../../node/adapter.js";
 import { loadChatModel } from "../../node/chat-data.js";
 import type { ChatMessage } from "../../tokenizer/tokenizer-config.js";
 import { type ChatOptions, ChatSession } from "../../train/chat.js";
@@ -13,7 +14,7 @@ import { type Command, numberFlag, parseFlags } from "../command.js";
 
 const NAME = "chat";
 
-const HELP = `Usage: maskwise chat --model DIR [--system TEXT] [--max-new-tokens N]
+const HELP = `Usage: maskwise chat --model DIR [--adapter DIR] [--system TEXT] [--max-new-tokens N]
                      [--temperature T] [--top-k K] [--top-p P] [--repetition-penalty R] [--seed S]
 
 Talks with a decoder-only chat model: DIR holds config.json, the weights, tokenizer.json and a
@@ -34,7 +35,8 @@ Options:
   --top-p P                sampling: the most likely tokens up to probability P (default 1)
   --repetition-penalty R   above 1 discourages tokens the reply already holds (default 1)
   --seed S                 seeds the sampling (default 0): the same seed, the same conversation
-  --adapter DIR            not read yet: merge a PEFT adapter into the weights first`;
+  --adapter DIR            a PEFT LoRA adapter on top of DIR's weights (train --task chat
+                           --lora-r N writes one)`;
 
 /** The sampling flags of chat and generate --chat. */
 export function chatOptions(
@@ -95,15 +97,9 @@ export const command: Command = {
         hint: "pass a chat model's directory",
       });
     }
-    if (v.adapter !== undefined) {
-      throw new MaskwiseError("chat does not read adapters yet", {
-        code: "E_ARG",
-        where: `maskwise ${NAME} --adapter ${v.adapter}`,
-        hint: "chat with a model directory whose weights have the adapter merged in",
-      });
-    }
     const options = chatOptions(NAME, v);
     const { model, tok } = loadChatModel(v.model);
+    if (v.adapter) loadAdapter(model, v.adapter);
     const start: ChatMessage[] = v.system ? [{ role: "system", content: v.system }] : [];
     let session = new ChatSession(model, tok, options, start);
     const tty = process.stdin.isTTY === true;

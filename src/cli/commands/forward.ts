@@ -4,6 +4,7 @@
 
 import { serializeSafetensors } from "../../io/safetensors.js";
 import { familyOf } from "../../models/registry.js";
+import { loadAdapter } from "../../node/adapter.js";
 import { atomicWrite, readJson } from "../../node/files.js";
 import { loadModel } from "../../node/model-dir.js";
 import { noGrad } from "../../tensor/autograd.js";
@@ -11,9 +12,11 @@ import { Tensor } from "../../tensor/tensor.js";
 import { MaskwiseError } from "../../util/errors.js";
 import { type Command, parseFlags } from "../command.js";
 
-const HELP = `Usage: maskwise forward --model DIR --input batch.json --out out.safetensors
+const HELP = `Usage: maskwise forward --model DIR [--adapter DIR] --input batch.json --out out.safetensors
 
 Runs the model in DIR on the ids in batch.json and writes logits [B,T,V] and loss [] (float32).
+--adapter DIR puts a LoRA adapter in PEFT's format (adapter_config.json,
+adapter_model.safetensors; a LoRA run's checkpoint) on the model first, as PEFT's PeftModel does.
 The fields batch.json may hold depend on the model's family (config.json's maskwise_arch):
   encoder-decoder  input_ids, attention_mask, decoder_input_ids, decoder_attention_mask, labels
                    (input_ids and decoder_input_ids required; logits are the decoder's)
@@ -89,6 +92,7 @@ export const command: Command = {
   async run(argv) {
     const { values } = parseFlags("forward", argv, {
       model: { type: "string" },
+      adapter: { type: "string" },
       input: { type: "string" },
       out: { type: "string" },
     });
@@ -110,6 +114,7 @@ export const command: Command = {
     }
     const batch = raw as Record<string, unknown>;
     const model = loadModel(values.model as string);
+    if (values.adapter) loadAdapter(model, values.adapter);
     const family = familyOf(model.config);
     const fields = family.batchFields;
     const unknown = Object.keys(batch).filter((k) => !fields.includes(k));

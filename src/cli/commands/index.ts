@@ -40,6 +40,11 @@ export const commands: CommandEntry[] = [
     load: async () => (await import("./convert.js")).command,
   },
   {
+    path: ["lora", "merge"],
+    summary: "merge a LoRA adapter (PEFT's format) into its base model; write a model directory",
+    load: async () => (await import("./lora-merge.js")).command,
+  },
+  {
     path: ["forward"],
     summary: "run a saved model on given ids; write logits and loss",
     load: async () => (await import("./forward.js")).command,
@@ -92,7 +97,8 @@ export const commands: CommandEntry[] = [
   },
   {
     path: ["quickstart"],
-    summary: "train a German-English translator on Multi30k and report its BLEU",
+    summary:
+      "train a translator (Chinese-English from the package, or Multi30k) and report its BLEU",
     load: async () => (await import("./quickstart.js")).command,
   },
   {

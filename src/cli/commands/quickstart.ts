@@ -1,13 +1,17 @@
-// `maskwise quickstart`: the README's main job. Multi30k German to English from scratch: fetch the
-// data (or read --data-dir), learn a joint BPE, train a small Transformer for a fixed time, then
-// report sacreBLEU on test_2016_flickr with its signature and show a few translations.
+// `maskwise quickstart`: the README's main job. A translator trained from scratch: read the data,
+// learn a joint BPE, train a small Transformer for a fixed time, then report sacreBLEU on the
+// test set with its signature and show a few translations. The default data is the Tatoeba
+// Chinese-English corpus the package carries (no network); --dataset multi30k fetches Multi30k
+// German-English (or reads --data-dir).
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { corpusBleu, formatBleu } from "../../eval/index.js";
 import { EncoderDecoderModel } from "../../models/encoder-decoder.js";
 import { getDataset } from "../../node/datasets.js";
 import { loadEncoderDecoder } from "../../node/model-dir.js";
+import { PRECISION_FLAGS, precisionFromFlags } from "../../node/precision.js";
 import { DirectoryStore } from "../../node/run-store.js";
+import { tatoebaSplit } from "../../node/tatoeba.js";
 import { claimOut, type Flags, sameAsConfig } from "../../node/train-run.js";
 import {
   modelConfigFor,
@@ -16,6 +20,7 @@ import {
   trainJointTokenizer,
 } from "../../node/training-setup.js";
 import { seq2seq } from "../../objectives/lm.js";
+import { DEFAULT_SPECIAL_TOKENS, type Tokenizer, trainTokenizer } from "../../tokenizer/index.js";
 import { Trainer } from "../../train/trainer.js";
 import { translateLines } from "../../train/translate.js";
 import { MaskwiseError } from "../../util/errors.js";
@@ -23,7 +28,9 @@ import { type Command, numberFlag, parseFlags } from "../command.js";
 import { progress, progressBar, progressDone } from "../timing.js";
 
 const NAME = "quickstart";
-const FILES = [
+const DATASETS = ["tatoeba-zh-en", "multi30k"] as const;
+type DatasetName = (typeof DATASETS)[number];
+const M30K_FILES = [
   "train.de",
   "train.en",
   "val.de",
@@ -31,30 +38,154 @@ const FILES = [
   "test_2016_flickr.de",
   "test_2016_flickr.en",
 ];
-const HELP = `Usage: maskwise quickstart [--data-dir DIR] [--out DIR] [--minutes M] [--config PRESET]
+const HELP = `Usage: maskwise quickstart [--dataset tatoeba-zh-en|multi30k] [--data-dir DIR] [--minutes M]
+                           [--out DIR] [--config PRESET]
 
-Trains a German-to-English translator on Multi30k and reports sacreBLEU on test_2016_flickr:
-  1. the data: --data-dir DIR with ${FILES.join(", ")}, or downloaded into the cache
-     (~/.cache/maskwise/multi30k, or $MASKWISE_CACHE);
-  2. a joint BPE tokenizer of --vocab-size tokens (default 8000);
+Trains a translator from scratch and reports sacreBLEU on its test set:
+  1. the data, by --dataset:
+     tatoeba-zh-en (the default with no --data-dir): Chinese to English on Tatoeba's pairs
+       (CC-BY 2.0 FR), read from the copy the package carries (data/tatoeba-zh-en/cmn.txt.gz),
+       no network; --data-dir DIR reads DIR/cmn.txt instead. A fixed split by line number n of
+       cmn.txt: test when n % 20 = 0 (1,457 pairs), valid when n % 20 = 1, train otherwise;
+     multi30k (the default with --data-dir): German to English on Multi30k, --data-dir DIR with
+       train.de, train.en, val.de, val.en, test_2016_flickr.de and test_2016_flickr.en, or
+       downloaded into the cache (~/.cache/maskwise/multi30k, or $MASKWISE_CACHE; --cache DIR,
+       --mirror URL fetch from another server); test set test_2016_flickr;
+  2. a joint BPE tokenizer of --vocab-size tokens (default 8000; for Chinese the most frequent
+     characters covering 99.95% of the text, rarer ones written as their UTF-8 bytes);
   3. a --config model (default small: 3+3 layers, d_model 256; --model is its older spelling)
      trained for --minutes (default 12);
-  4. beam search (--beam, default 5) on test_2016_flickr, BLEU as sacreBLEU computes it.
+  4. beam search (--beam, default 5) on the test set, BLEU as sacreBLEU computes it with its
+     13a tokenization (both targets are English; 'maskwise eval bleu --tokenize zh' is for
+     Chinese output), printed with sacreBLEU's signature, then a few translations.
 The run directory (--out, default runs/quickstart) holds metrics.jsonl, its curves
-(curves.svg, curves.png), the checkpoints and the test translations. Other options:
---max-steps N (stop earlier), --max-tokens N (default 4096), --lr X (peak, default 0.0015,
-reached after --warmup N updates, default 150, then brought down linearly to 0 over the
-minutes or steps), --bf16 (mixed precision: bfloat16 products, faster on CPUs with AVX512_BF16;
-see 'maskwise train --help'), --seed S, --cache DIR, --mirror URL (fetch the data from another
-server), --overwrite (replace the run an earlier quickstart left in --out; without it such a
-folder is refused). Ctrl-C saves checkpoints/last and stops.`;
+(curves.svg, curves.png), the checkpoints, the test set's source and reference and the
+translations (test.src.zh, test.ref.en, test.hyp.en for Tatoeba; test_2016_flickr.hyp.en for
+Multi30k). Other options: --max-steps N (stop earlier), --max-tokens N (default 4096), --lr X
+(peak, default 0.0015, reached after --warmup N updates, default 150, then brought down
+linearly to 0 over the minutes or steps), --precision auto|float32|bfloat16 (the training
+steps' matrix products; default float32; auto times both on this CPU and takes the faster,
+saying which on stderr; --bf16 is --precision bfloat16; see 'maskwise train --help'), --seed S,
+--overwrite (replace the run an earlier quickstart left in --out; without it such a folder is
+refused). Ctrl-C saves checkpoints/last and stops.`;
+
+/** What a quickstart trains and tests on: [source, target] pairs and how to name them. */
+interface QuickstartData {
+  label: string;
+  sourceLang: string;
+  train: [string, string][];
+  valid: [string, string][];
+  test: [string, string][];
+  /** How the BLEU line names the test set. */
+  testName: string;
+  /** Files written into the run directory: the translations, and (Tatoeba) source and refs. */
+  files: { hyp: string; src?: string; ref?: string };
+  /** Which test pairs (indices) the end of the run shows. */
+  shown: (n: number) => number[];
+  /** The joint tokenizer learnt on both sides of the training pairs. */
+  tokenizer: (vocabSize: number) => Tokenizer;
+}
+
+function datasetOf(v: Flags): DatasetName {
+  const given = v.dataset as string | undefined;
+  if (given !== undefined && !(DATASETS as readonly string[]).includes(given)) {
+    throw new MaskwiseError(`--dataset must be ${DATASETS.join(" or ")}, got '${given}'`, {
+      code: "E_ARG",
+      where: `maskwise ${NAME} --dataset`,
+      hint: "tatoeba-zh-en (Chinese-English, carried by the package) or multi30k (German-English, downloaded)",
+    });
+  }
+  // --data-dir alone keeps its first meaning: a folder of Multi30k files.
+  const name = (given ??
+    (v["data-dir"] !== undefined ? "multi30k" : "tatoeba-zh-en")) as DatasetName;
+  if (name === "tatoeba-zh-en") {
+    for (const f of ["cache", "mirror"]) {
+      if (v[f] !== undefined) {
+        throw new MaskwiseError(`--${f} only applies to the Multi30k download`, {
+          code: "E_ARG",
+          where: `maskwise ${NAME} --${f}`,
+          hint: "the Tatoeba corpus comes with the package: drop it, or add --dataset multi30k",
+        });
+      }
+    }
+  }
+  return name;
+}
+
+async function multi30k(v: Flags): Promise<QuickstartData> {
+  let dir = v["data-dir"] as string | undefined;
+  if (dir) {
+    const missing = M30K_FILES.filter((f) => !existsSync(join(dir as string, f)));
+    if (missing.length > 0) {
+      throw new MaskwiseError(`${missing.join(", ")} not found`, {
+        code: "E_FILE",
+        where: dir,
+        hint: `--data-dir needs ${M30K_FILES.join(", ")} (for Tatoeba's cmn.txt add --dataset tatoeba-zh-en)`,
+      });
+    }
+  } else {
+    progress("quickstart: fetching Multi30k");
+    try {
+      const paths = await getDataset("multi30k", {
+        cacheDir: v.cache as string | undefined,
+        mirror: (v.mirror as string | undefined) ?? process.env.MASKWISE_MIRROR,
+      });
+      dir = join(paths[0], "..");
+    } catch (e) {
+      const why = e instanceof MaskwiseError ? e.message : (e as Error).message;
+      throw new MaskwiseError(`could not get Multi30k (${why})`, {
+        code: "E_NETWORK",
+        where: "maskwise quickstart",
+        hint: `download it with 'maskwise data get multi30k' where there is a network, or pass --data-dir DIR holding ${M30K_FILES.join(", ")}`,
+      });
+    }
+  }
+  const d = dir as string;
+  const train = await readPairs(join(d, "train.de"), join(d, "train.en"));
+  return {
+    label: "Multi30k German-English",
+    sourceLang: "de",
+    train,
+    valid: await readPairs(join(d, "val.de"), join(d, "val.en")),
+    test: await readPairs(join(d, "test_2016_flickr.de"), join(d, "test_2016_flickr.en")),
+    testName: "test_2016_flickr",
+    files: { hyp: "test_2016_flickr.hyp.en" },
+    shown: (n) => [0, 1, 2].filter((i) => i < n),
+    tokenizer: (vocabSize) => trainJointTokenizer(train, vocabSize),
+  };
+}
+
+function tatoeba(v: Flags): QuickstartData {
+  const { split } = tatoebaSplit(v["data-dir"] as string | undefined);
+  return {
+    label: "Tatoeba Chinese-English",
+    sourceLang: "zh",
+    ...split,
+    testName: "Tatoeba zh-en test",
+    files: { hyp: "test.hyp.en", src: "test.src.zh", ref: "test.ref.en" },
+    // The file runs from short to long sentences: one from each half and one near the end.
+    shown: (n) => [...new Set([Math.floor(n / 4), Math.floor(n / 2), Math.floor((3 * n) / 4)])],
+    // Metaspace BPE keeps a Chinese character one symbol; a sentence without spaces is one word
+    // whose merges become multi-character pieces. SentencePiece's settings for Chinese: rare
+    // characters (the last 0.05% of the text) leave their vocabulary slots to merges and are
+    // written as UTF-8 bytes instead of <unk>, so a test sentence never loses a character.
+    tokenizer: (vocabSize) =>
+      trainTokenizer(split.train.flat(), {
+        vocabSize,
+        specialTokens: DEFAULT_SPECIAL_TOKENS,
+        characterCoverage: 0.9995,
+        byteFallback: true,
+      }),
+  };
+}
 
 export const command: Command = {
   path: ["quickstart"],
-  summary: "train a German-English translator on Multi30k and report its BLEU",
+  summary: "train a translator (Chinese-English from the package, or Multi30k) and report its BLEU",
   help: HELP,
   async run(argv) {
     const { values: v } = parseFlags(NAME, argv, {
+      dataset: { type: "string" },
       "data-dir": { type: "string" },
       out: { type: "string", default: join("runs", "quickstart") },
       minutes: { type: "string" },
@@ -69,44 +200,16 @@ export const command: Command = {
       seed: { type: "string" },
       cache: { type: "string" },
       mirror: { type: "string" },
-      bf16: { type: "boolean" },
+      ...PRECISION_FLAGS,
       overwrite: { type: "boolean" },
     });
     const minutes = numberFlag(NAME, "minutes", v.minutes, 12, { min: 0 });
-    let dir = v["data-dir"];
-    if (dir) {
-      const missing = FILES.filter((f) => !existsSync(join(dir as string, f)));
-      if (missing.length > 0) {
-        throw new MaskwiseError(`${missing.join(", ")} not found`, {
-          code: "E_FILE",
-          where: dir,
-          hint: `--data-dir needs ${FILES.join(", ")}`,
-        });
-      }
-    } else {
-      progress("quickstart: fetching Multi30k");
-      try {
-        const paths = await getDataset("multi30k", {
-          cacheDir: v.cache,
-          mirror: v.mirror ?? process.env.MASKWISE_MIRROR,
-        });
-        dir = join(paths[0], "..");
-      } catch (e) {
-        const why = e instanceof MaskwiseError ? e.message : (e as Error).message;
-        throw new MaskwiseError(`could not get Multi30k (${why})`, {
-          code: "E_NETWORK",
-          where: "maskwise quickstart",
-          hint: `download it with 'maskwise data get multi30k' where there is a network, or pass --data-dir DIR holding ${FILES.join(", ")}`,
-        });
-      }
-    }
-    const d = dir as string;
-    const train = await readPairs(join(d, "train.de"), join(d, "train.en"));
-    const valid = await readPairs(join(d, "val.de"), join(d, "val.en"));
-    const test = await readPairs(join(d, "test_2016_flickr.de"), join(d, "test_2016_flickr.en"));
+    const dataset = datasetOf(v as Flags);
+    const precision = precisionFromFlags(NAME, v);
+    const data = dataset === "multi30k" ? await multi30k(v as Flags) : tatoeba(v as Flags);
+    const { train, valid, test } = data;
     progress(`quickstart: learning a joint BPE on ${train.length} sentence pairs`);
-    const tok = trainJointTokenizer(
-      train,
+    const tok = data.tokenizer(
       numberFlag(NAME, "vocab-size", v["vocab-size"], 8000, { min: 16, integer: true }),
     );
     sameAsConfig(NAME, v as Flags);
@@ -149,7 +252,7 @@ export const command: Command = {
         labelSmoothing: 0.1,
         weightDecay: 0.0001,
         evalEvery: 1000,
-        ...(v.bf16 ? { matmulPrecision: "bfloat16" as const } : {}),
+        ...(precision === "bfloat16" ? { matmulPrecision: precision } : {}),
         seed,
       },
       store,
@@ -174,7 +277,7 @@ export const command: Command = {
     const summary = await trainer.runAsync();
     process.removeListener("SIGINT", onSigint);
     store.finish(); // the curves, with the steps logged since the last evaluation
-    progress("quickstart: translating test_2016_flickr with beam search");
+    progress(`quickstart: translating ${data.testName} with beam search`);
     const best = loadEncoderDecoder(join(out, "checkpoints", "best"));
     const beam = numberFlag(NAME, "beam", v.beam, 5, { min: 1, integer: true });
     const hyps = translateLines(
@@ -183,15 +286,20 @@ export const command: Command = {
       test.map(([s]) => s),
       { beam },
     ).map((h) => h[0].text);
-    writeFileSync(join(out, "test_2016_flickr.hyp.en"), `${hyps.join("\n")}\n`);
+    const lines = (xs: string[]) => `${xs.join("\n")}\n`;
+    writeFileSync(join(out, data.files.hyp), lines(hyps));
+    if (data.files.src) writeFileSync(join(out, data.files.src), lines(test.map(([s]) => s)));
+    if (data.files.ref) writeFileSync(join(out, data.files.ref), lines(test.map(([, t]) => t)));
+    // English targets: sacreBLEU's default 13a tokenization, named in the signature (tok:13a).
     const bleu = corpusBleu(hyps, [test.map(([, t]) => t)]);
     progressDone();
     console.log(
-      `trained ${summary.state.step} steps (${summary.stoppedBy}); run directory: ${out}`,
+      `trained ${summary.state.step} steps (${summary.stoppedBy}) on ${data.label}; run directory: ${out}`,
     );
-    console.log(`test_2016_flickr, beam ${beam}: ${formatBleu(bleu)}`);
-    for (let i = 0; i < Math.min(3, test.length); i++) {
-      console.log(`\n  de:   ${test[i][0]}\n  ref:  ${test[i][1]}\n  hyp:  ${hyps[i]}`);
+    console.log(`${data.testName}, beam ${beam}: ${formatBleu(bleu)}`);
+    const src = `${data.sourceLang}:`.padEnd(5);
+    for (const i of data.shown(test.length)) {
+      console.log(`\n  ${src} ${test[i][0]}\n  ref:  ${test[i][1]}\n  hyp:  ${hyps[i]}`);
     }
     return summary.stoppedBy === "interrupted" ? 130 : 0;
   },

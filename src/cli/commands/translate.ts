@@ -7,8 +7,10 @@ import { maxNewTokens } from "../../decode/generation-config.js";
 import type { ModelConfig } from "../../models/config.js";
 import { decodingBf16Weights } from "../../models/incremental.js";
 import { familyOf } from "../../models/registry.js";
+import { loadAdapter } from "../../node/adapter.js";
 import { readGenerationConfig } from "../../node/generation-config.js";
 import { loadEncoderDecoder } from "../../node/model-dir.js";
+import { PRECISION_FLAGS, precisionFromFlags } from "../../node/precision.js";
 import { loadModelTokenizer } from "../../node/tokenizer-files.js";
 import { checkModelTokenizer, loadTokenizer } from "../../node/training-setup.js";
 import { pretrainedCodec, type TextCodec, translateLines } from "../../train/translate.js";
@@ -18,7 +20,7 @@ import { type Command, numberFlag, parseFlags } from "../command.js";
 const NAME = "translate";
 const HELP = `Usage: maskwise translate --model DIR [--beam K] [--max-len-a A --max-len-b B | --max-new-tokens N]
                           [--length-penalty X] [--n-best N] [--batch-size N]
-                          [--no-repeat-ngram-size N] [--bf16]
+                          [--no-repeat-ngram-size N] [--precision auto|float32|bfloat16] [--adapter DIR]
 
 Reads source sentences from standard input, one a line, and writes translations to standard
 output, one a line, in order. DIR is a model directory (config.json, model.safetensors,
@@ -27,10 +29,13 @@ tokenizer.json), e.g. RUN/checkpoints/best. Output length is at most A * source 
 each input gives exactly N lines "score<TAB>translation", best first; an empty input line gives
 N empty lines. --no-repeat-ngram-size N (default 0 = off) never lets an output
 repeat one of its own n-grams of N tokens, as fairseq and Hugging Face do (3 is usual for
-summaries). --bf16 rounds the decoder's weights and the inputs of its products
-to bfloat16, sums stay float32 (half the bytes each generated token reads, and on CPUs with
-AVX512_BF16 half the instructions: faster; translations may differ from float32's in a few
-places).
+summaries). --precision bfloat16 (or --bf16) rounds the decoder's weights and the inputs of
+its products to bfloat16, sums stay float32 (half the bytes each generated token reads, and on
+CPUs with AVX512_BF16 half the instructions: faster; translations may differ from float32's in
+a few places); auto times both precisions on this CPU once and takes the faster, saying which
+on stderr; default float32.
+--adapter DIR puts a LoRA adapter in PEFT's format (a LoRA run's checkpoint) on the model
+first.
 
 A generation_config.json in DIR (transformers' directories) sets the defaults: num_beams,
 length_penalty, max_new_tokens or max_length (then A = 0 and B = that many tokens),
@@ -66,6 +71,7 @@ export const command: Command = {
   async run(argv) {
     const { values: v } = parseFlags(NAME, argv, {
       model: { type: "string" },
+      adapter: { type: "string" },
       beam: { type: "string" },
       "max-len-a": { type: "string" },
       "max-len-b": { type: "string" },
@@ -74,7 +80,7 @@ export const command: Command = {
       "n-best": { type: "string" },
       "batch-size": { type: "string" },
       "no-repeat-ngram-size": { type: "string" },
-      bf16: { type: "boolean" },
+      ...PRECISION_FLAGS,
     });
     if (!v.model) {
       throw new MaskwiseError("--model is required", {
@@ -83,7 +89,9 @@ export const command: Command = {
         hint: "pass a model directory, e.g. RUN/checkpoints/best",
       });
     }
+    const precision = precisionFromFlags(NAME, v);
     const model = loadEncoderDecoder(v.model);
+    if (v.adapter) loadAdapter(model, v.adapter);
     const tok = modelCodec(v.model, model.config);
     // generation_config.json (transformers' directories) sets the defaults; flags override.
     const generation = readGenerationConfig(v.model) ?? {};
@@ -149,7 +157,7 @@ export const command: Command = {
         },
       ),
       maxSourceLength: 1024,
-      ...(v.bf16 ? { bf16: decodingBf16Weights(model) } : {}),
+      ...(precision === "bfloat16" ? { bf16: decodingBf16Weights(model) } : {}),
     };
     const flush = (lines: string[]) => {
       const nonEmpty = lines.map((l, i) => [l, i] as const).filter(([l]) => l.trim() !== "");

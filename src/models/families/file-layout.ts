@@ -52,8 +52,11 @@ function prefixRe(pattern: string): RegExp {
   return re;
 }
 
-/** Renames `name` by the first pair whose `from` side matches (index 0: file to model). */
-function rename(name: string, layout: FileLayout, from: 0 | 1): string {
+/**
+ * Renames `name` (a tensor's or a module's) by the first pair whose `from` side matches (index 0:
+ * file to model, 1: model to file).
+ */
+export function rename(name: string, layout: FileLayout, from: 0 | 1): string {
   for (const pair of layout.renames ?? []) {
     const m = prefixRe(pair[from]).exec(name);
     if (!m) continue;
