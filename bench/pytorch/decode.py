@@ -1,8 +1,8 @@
-"""The peer of `maskwise bench decode`: the runs of ../shared/bench/decode.json in PyTorch
-(Debian's python3-torch 1.13) on the model of ../shared/bench/train-step.json, for side-by-side
-figures on one machine:
+"""The peer of `maskwise bench decode`: the runs of ../shared/bench/decode.json in PyTorch on the
+model of ../shared/bench/train-step.json, for side-by-side figures on one machine:
 
-    python3 bench/pytorch/decode.py [--threads N]   # prints {"bench":"decode-pytorch",...}
+    python bench/pytorch/decode.py [--threads N] [--runs 5] [--bf16]
+    # prints {"bench":"decode-pytorch",…,"torch":{…}} (see bench/pytorch/torch_info.py)
 
 The model is train_step.py's (nn.Transformer, pre-norm 3+3, d_model 256, 4 heads, FFN 1024, ReLU,
 sinusoidal positions, embeddings scaled by sqrt(d_model), untied output with bias), random
@@ -13,17 +13,29 @@ and values in place into preallocated caches [rows, H, 32, Dh] and attends over 
 Greedy takes the argmax; beam 5 (length penalty 1, eos ignored) keeps the best 2K continuations
 by summed log-probability with torch.topk and reorders the self-attention caches with
 index_select. Exactly 32 new tokens each; one warm-up run, then the median of 5, as maskwise.
+
+Attention is torch.nn.functional.scaled_dot_product_attention where the build has it (2.x), an
+explicit softmax of the scores otherwise (1.13). Threads: the build's own default unless
+--threads says (Debian's 1.13 is fastest with one; bench/compare.ts sets it). --bf16 runs the
+decoding steps under torch.autocast("cpu", dtype=torch.bfloat16): the decoder's products take
+bfloat16 operands (oneDNN in the wheels); the encoder, the cross-attention keys and values, the
+caches and the log-softmax stay float32, as in `maskwise bench decode --bf16`, its peer.
 """
-import argparse, json, math, os, statistics, time
+import argparse, json, math, statistics, time
 import torch
 import torch.nn.functional as Fn
 from torch import nn
 
+from torch_info import set_threads, torch_info
+
 parser = argparse.ArgumentParser()
-parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+parser.add_argument("--threads", type=int, default=None,
+                    help="intra-op threads (default: the build's own)")
 parser.add_argument("--runs", type=int, default=5)
+parser.add_argument("--bf16", action="store_true",
+                    help="decode under CPU autocast to bfloat16")
 args = parser.parse_args()
-torch.set_num_threads(args.threads)
+set_threads(args.threads)
 torch.manual_seed(0)
 V, D, H, F, L = 8000, 256, 4, 1024, 3
 DH = D // H
@@ -52,6 +64,9 @@ class Model(nn.Module):
         self.register_buffer("pe", sinusoid(64, D))
 
 
+SDPA = getattr(Fn, "scaled_dot_product_attention", None)
+
+
 def heads(x):  # [R, T, D] -> [R, H, T, Dh]
     return x.view(x.shape[0], -1, H, DH).transpose(1, 2)
 
@@ -62,21 +77,27 @@ class Decoder:
     def __init__(self, model, src):
         self.m = model
         core = model.core
-        x = model.src_emb(src) * math.sqrt(D) + model.pe[: src.shape[1]]
-        memory = core.encoder(x)  # the encoder's final norm included
         self.layers = core.decoder.layers
         self.cross = []  # per layer: keys, values [1, H, S, Dh]
-        for layer in self.layers:
-            w, b = layer.multihead_attn.in_proj_weight, layer.multihead_attn.in_proj_bias
-            k = Fn.linear(memory, w[D:2 * D], b[D:2 * D])
-            v = Fn.linear(memory, w[2 * D:], b[2 * D:])
-            self.cross.append((heads(k), heads(v)))
+        # The source side in float32 under --bf16 too, as maskwise's --bf16 keeps it (and
+        # 1.13's fused encoder layer fails under autocast).
+        with torch.autocast("cpu", enabled=False):
+            x = model.src_emb(src) * math.sqrt(D) + model.pe[: src.shape[1]]
+            memory = core.encoder(x)  # the encoder's final norm included
+            for layer in self.layers:
+                w, b = layer.multihead_attn.in_proj_weight, layer.multihead_attn.in_proj_bias
+                k = Fn.linear(memory, w[D:2 * D], b[D:2 * D])
+                v = Fn.linear(memory, w[2 * D:], b[2 * D:])
+                self.cross.append((heads(k), heads(v)))
         self.rows = 1
         self.t = 0
         self.k = [torch.zeros(1, H, NEW, DH) for _ in self.layers]
         self.v = [torch.zeros(1, H, NEW, DH) for _ in self.layers]
 
     def attend(self, q, k, v):  # q [R, H, 1, Dh], k and v [R or 1, H, T, Dh]
+        if SDPA:
+            # The cross-attention keys are [1, H, S, Dh] for all R rows: expand is a view.
+            return SDPA(q, k.expand(q.shape[0], -1, -1, -1), v.expand(q.shape[0], -1, -1, -1))
         w = torch.softmax(torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(DH), dim=-1)
         return torch.matmul(w, v)
 
@@ -154,11 +175,12 @@ def time_median(fn, warmup=1, runs=5):
 
 model = Model().eval()
 src = torch.randint(1, V, (1, S))
-with torch.inference_mode():
+with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
     produced = {}
     g = time_median(lambda: produced.__setitem__("g", len(greedy(model, src))), 1, args.runs)
     b = time_median(lambda: produced.__setitem__("b", len(beam(model, src))), 1, args.runs)
-print(json.dumps({"bench": "decode-pytorch", "torch": torch.__version__,
-                  "threads": torch.get_num_threads(), "new_tokens": NEW,
+print(json.dumps({"bench": "decode-pytorch", "autocast_bf16": args.bf16,
+                  "attention": "scaled_dot_product_attention" if SDPA else "softmax(q k^T) v",
+                  "new_tokens": NEW,
                   "greedy_tokens": produced["g"], "beam5_tokens": produced["b"],
-                  "greedy_s": g, "beam5_s": b, "greedy_tok_s": NEW / g, "beam5_tok_s": NEW / b}))
+                  "greedy_s": g, "beam5_s": b, "greedy_tok_s": NEW / g, "beam5_tok_s": NEW / b, "torch": torch_info()}))

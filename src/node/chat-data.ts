@@ -68,14 +68,10 @@ export function chatCheckpointFiles(
 }
 
 /**
- * A chat model directory: its decoder-only model (eval mode) and its tokenizer with a chat
- * template, which must be the one the weights were saved with when they record its hash.
+ * A chat model directory's tokenizer with its chat template, which must be the one the weights
+ * were saved with when they record its hash, and fit the model's `vocabSize` embedding rows.
  */
-export function loadChatModel(dir: string): {
-  model: FamilyModel & DecoderOnlyDecodable;
-  tok: ModelTokenizer;
-} {
-  const model = loadDecoderOnly(dir);
+export function loadChatTokenizer(dir: string, vocabSize: number): ModelTokenizer {
   const tok = loadModelTokenizer(dir);
   chatConfig(tok);
   const bound = safetensorsMetadata(join(dir, "model.safetensors")).tokenizer_sha256;
@@ -94,11 +90,20 @@ export function loadChatModel(dir: string): {
       },
     );
   }
-  if (tok.vocabSize > model.config.vocab_size) {
+  if (tok.vocabSize > vocabSize) {
     throw new MaskwiseError(
-      `the tokenizer has ${tok.vocabSize} tokens, more than the model's ${model.config.vocab_size}`,
+      `the tokenizer has ${tok.vocabSize} tokens, more than the model's ${vocabSize}`,
       { code: "E_TOKENIZER", where: dir, hint: "use the tokenizer of this model" },
     );
   }
-  return { model, tok };
+  return tok;
+}
+
+/** A chat model directory: its decoder-only model (eval mode) and its chat tokenizer. */
+export function loadChatModel(dir: string): {
+  model: FamilyModel & DecoderOnlyDecodable;
+  tok: ModelTokenizer;
+} {
+  const model = loadDecoderOnly(dir);
+  return { model, tok: loadChatTokenizer(dir, model.config.vocab_size) };
 }

@@ -12,7 +12,6 @@ import { familyOf } from "../models/registry.js";
 import { noGrad } from "../tensor/autograd.js";
 import { logSoftmax } from "../tensor/ops/softmax.js";
 import { Tensor } from "../tensor/tensor.js";
-import type { Tokenizer } from "../tokenizer/index.js";
 
 /** An error to send to the client: status (4xx for bad requests), message, and the field at fault. */
 export class ApiError extends Error {
@@ -24,6 +23,17 @@ export class ApiError extends Error {
     super(message);
     this.name = "ApiError";
   }
+}
+
+/**
+ * What the inspector needs of a model's tokenizer: a source or a target text's ids without the
+ * final eos (the inspector appends it), Marian's target text through its target side; outputs
+ * decoded as target text.
+ */
+export interface InspectorTokenizer {
+  encode(text: string, side: "source" | "target"): number[];
+  decode(ids: readonly number[], options: { skipSpecialTokens?: boolean }): string;
+  idToToken(id: number): string | undefined;
 }
 
 export interface InspectorLimits {
@@ -89,7 +99,7 @@ export class Inspector {
 
   constructor(
     readonly model: EncoderDecoderModel,
-    readonly tokenizer: Tokenizer | null,
+    readonly tokenizer: InspectorTokenizer | null,
     limits: Partial<InspectorLimits> = {},
   ) {
     this.limits = { ...DEFAULT_LIMITS, ...limits };
@@ -122,7 +132,13 @@ export class Inspector {
   }
 
   /** Token ids from a text field (encoded, then eos) or an ids field (taken as they are). */
-  private ids(body: Body, textName: string, idsName: string, appendEos: boolean): number[] | null {
+  private ids(
+    body: Body,
+    textName: string,
+    idsName: string,
+    appendEos: boolean,
+    side: "source" | "target",
+  ): number[] | null {
     const text = body[textName];
     const ids = body[idsName];
     if (text !== undefined && ids !== undefined)
@@ -142,7 +158,7 @@ export class Inspector {
           `this model directory has no tokenizer.json: send '${idsName}' instead of '${textName}'`,
           textName,
         );
-      const out = this.tokenizer.encode(text);
+      const out = this.tokenizer.encode(text, side);
       if (appendEos) out.push(this.model.config.eos_token_id);
       this.checkLength(out, textName);
       return out;
@@ -175,7 +191,7 @@ export class Inspector {
   }
 
   private source(body: Body): number[] {
-    const ids = this.ids(body, "text", "source_ids", true);
+    const ids = this.ids(body, "text", "source_ids", true, "source");
     if (!ids) throw new ApiError(400, "give 'text' (a source sentence) or 'source_ids'", "text");
     return ids;
   }
@@ -228,7 +244,7 @@ export class Inspector {
     const body = asObject(raw);
     onlyFields(body, ["text", "source_ids", "target", "target_ids", "pad_source_to"]);
     const src = this.source(body);
-    const labels = this.ids(body, "target", "target_ids", true);
+    const labels = this.ids(body, "target", "target_ids", true, "target");
     if (!labels)
       throw new ApiError(
         400,

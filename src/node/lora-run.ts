@@ -7,13 +7,12 @@ import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { attachAdapter, newAdapterConfig } from "../models/peft.js";
 import { buildModel } from "../models/registry.js";
-
 import type { TrainableModel } from "../train/tasks.js";
 import { MaskwiseError } from "../util/errors.js";
 import { numberFlag } from "../util/flags.js";
 import { isAdapterDir, readAdapterConfig } from "./adapter.js";
 import type { Flags, RunDir } from "./train-run.js";
-import { initFrom, modelConfigFor, type VocabularyIds } from "./training-setup.js";
+import { initFrom, modelConfigFor, type TokenVocabulary } from "./training-setup.js";
 
 export const LORA_FLAGS = {
   "lora-r": { type: "string" },
@@ -90,7 +89,7 @@ function loraFlags(command: string, v: Flags): LoraFlags | null {
 export function loraRunModel(
   run: RunDir,
   v: Flags,
-  tok: VocabularyIds,
+  tok: TokenVocabulary,
   seed: number,
 ): TrainableModel | null {
   const flags = loraFlags(run.command, v);
@@ -159,7 +158,7 @@ export function loraRunModel(
 /** The pretrained model of `dir` as the run's model (its weights loaded). */
 function baseModel(
   dir: string,
-  tok: VocabularyIds,
+  tok: TokenVocabulary,
   seed: number,
   dropout?: number,
 ): TrainableModel {

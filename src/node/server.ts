@@ -11,11 +11,14 @@ import { existsSync, readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
+import type { ModelConfig } from "../models/config.js";
 import { familyOf } from "../models/registry.js";
+import { pretrainedCodec } from "../train/translate.js";
 import { MaskwiseError } from "../util/errors.js";
 import { ChatInspector } from "./chat-inspector.js";
-import { ApiError, Inspector, type InspectorLimits } from "./inspector.js";
+import { ApiError, Inspector, type InspectorLimits, type InspectorTokenizer } from "./inspector.js";
 import { loadConfig, loadEncoderDecoder, loadTokenizer } from "./model-dir.js";
+import { hasTokenizerFiles } from "./pretrained-run-tokenizer.js";
 import { loadModelTokenizer } from "./tokenizer-files.js";
 
 /** Whether a model directory's tokenizer_config.json has a chat template. */
@@ -180,6 +183,31 @@ async function handleApi(
   sendJson(res, 200, handler(body));
 }
 
+/**
+ * The model directory's tokenizer for the inspector: a transformers directory's own files
+ * (tokenizer.json, a SentencePiece model, Marian's source.spm/target.spm), maskwise's
+ * tokenizer.json otherwise; null when there is none (requests then give ids).
+ */
+function inspectorTokenizer(dir: string, config: ModelConfig): InspectorTokenizer | null {
+  if (familyOf(config).source === "transformers" && hasTokenizerFiles(dir)) {
+    const tok = loadModelTokenizer(dir);
+    const codec = pretrainedCodec(tok, config.eos_token_id);
+    return {
+      encode: (text, side) =>
+        side === "target" && codec.encodeTarget ? codec.encodeTarget(text) : codec.encode(text),
+      decode: (ids, o) => codec.decode(ids, o),
+      idToToken: (id) => tok.idToToken(id),
+    };
+  }
+  const tok = loadTokenizer(dir);
+  if (tok === null) return null;
+  return {
+    encode: (text) => tok.encode(text),
+    decode: (ids, o) => tok.decode(ids, o),
+    idToToken: (id) => tok.idToToken(id),
+  };
+}
+
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   // The page shows encoder self-attention, decoder self-attention and cross-attention, which
   // only an encoder-decoder has: other families are refused before anything is loaded or bundled.
@@ -188,7 +216,11 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   let api: Api;
   if (family.inspectable) {
     const model = loadEncoderDecoder(options.modelDir);
-    const inspector = new Inspector(model, loadTokenizer(options.modelDir), options.limits);
+    const inspector = new Inspector(
+      model,
+      inspectorTokenizer(options.modelDir, model.config),
+      options.limits,
+    );
     api = {
       info: () => inspector.info(),
       handlers: {

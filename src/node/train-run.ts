@@ -14,7 +14,14 @@ import { MaskwiseError } from "../util/errors.js";
 import { numberFlag } from "../util/flags.js";
 import { readJson, readText } from "./files.js";
 import { LORA_FLAGS, LORA_HELP, loraRunModel } from "./lora-run.js";
+import { modelDirArg } from "./model-arg.js";
 import { PRECISION_FLAGS, PRECISION_HELP, precisionFlag, precisionFromFlags } from "./precision.js";
+import {
+  isTransformersDir,
+  type PretrainedRunTokenizer,
+  pretrainedCheckpointHooks,
+  pretrainedRunTokenizer,
+} from "./pretrained-run-tokenizer.js";
 import { DirectoryStore } from "./run-store.js";
 import {
   checkModelTokenizer,
@@ -22,7 +29,8 @@ import {
   initFrom,
   loadTokenizer,
   modelConfigFor,
-  type VocabularyIds,
+  type TokenVocabulary,
+  tokenizerCheckpointHooks,
 } from "./training-setup.js";
 
 /** The flags of every training command (node:util parseArgs options). */
@@ -80,7 +88,10 @@ export function runFlagsHelp(labelSmoothing: number): string {
   return `  --config PRESET|FILE   tiny, small (default) or base, or a config.json (--model is its
                          older spelling); with --init-from, default: that model's config
   --tokenizer FILE       a tokenizer.json; default: the --init-from model's, or a BPE trained
-                         on the training text
+                         on the training text. A transformers directory (--init-from) is
+                         trained with its own tokenizer files (tokenizer.json, a SentencePiece
+                         .model, or Marian's source.spm/target.spm + vocab.json: sources through
+                         the one, targets through the other), which every checkpoint carries
   --vocab-size N         vocabulary of a newly trained tokenizer (default 8000)
   --max-steps N          stop after N updates
   --max-epochs N         stop after N epochs (default 10 when no other limit is given)
@@ -105,7 +116,8 @@ export function runFlagsHelp(labelSmoothing: number): string {
   --patience N           stop after N evaluations without a better validation loss
   --max-len N            longest sequence in tokens (default 256)
   --seed S               default 1
-  --init-from DIR        start from the weights of a model directory: the same kind of model
+  --init-from DIR        start from the weights of a model directory (or ORG/NAME, a model
+                         'maskwise hub get' put in the Hugging Face cache): the same kind of model
                          loads everything; an encoder-only (mlm) model fills the encoder of an
                          encoder-decoder, the rest starts fresh
   --freeze LIST          keep parameter groups fixed (comma list of encoder, decoder,
@@ -192,6 +204,8 @@ export function openRun(command: string, v: Flags): RunDir {
   sameAsConfig(command, v);
   // A bad --precision fails before --out is claimed or any data is read (trainerOptions uses it).
   precisionFlag(command, v);
+  // --init-from ORG/NAME: the model `maskwise hub get` put in the Hugging Face cache.
+  if (typeof v["init-from"] === "string") v["init-from"] = modelDirArg(v["init-from"]);
   required(command, v, ["out"]);
   const out = v.out as string;
   const lastDir = join(out, "checkpoints", "last");
@@ -349,6 +363,58 @@ export function runTokenizer(
   };
 }
 
+/**
+ * The tokenizer of a run on a transformers model directory (--init-from one, or resuming a run
+ * that started from one): that directory's own files (or --tokenizer where it ships none), read
+ * as transformers reads them, Marian's two SentencePiece models included. Null for every other
+ * run, whose tokenizer `runTokenizer` finds.
+ */
+export function runPretrainedTokenizer(run: RunDir, v: Flags): PretrainedRunTokenizer | null {
+  const init = v["init-from"] as string | undefined;
+  const dir = run.resume ? run.lastDir : init;
+  if (dir === undefined || !isTransformersDir(dir)) return null;
+  return pretrainedRunTokenizer(
+    dir,
+    run.resume ? undefined : (v.tokenizer as string | undefined),
+    run.resume ? "--resume" : "--init-from",
+  );
+}
+
+/** The tokenizer a run trains with: a transformers directory's own files, or maskwise's. */
+export type RunTokenizer =
+  | ({ kind: "pretrained" } & PretrainedRunTokenizer)
+  | { kind: "own"; tokenizer: Tokenizer; trained: boolean };
+
+/**
+ * The run's tokenizer: a transformers directory's own (`runPretrainedTokenizer`), else
+ * maskwise's, given, inherited or trained on `texts()` (`runTokenizer`).
+ */
+export function chooseRunTokenizer(
+  run: RunDir,
+  v: Flags,
+  texts: () => Iterable<string>,
+  extraSpecial: readonly string[] = [],
+): RunTokenizer {
+  const pretrained = runPretrainedTokenizer(run, v);
+  if (pretrained) return { kind: "pretrained", ...pretrained };
+  return { kind: "own", ...runTokenizer(run, v, texts, extraSpecial) };
+}
+
+/**
+ * What every checkpoint of the run carries for its tokenizer (its files, and the generation
+ * settings of the directory the run started from).
+ */
+export function runTokenizerHooks(
+  tok: RunTokenizer,
+  run: RunDir,
+  v: Flags,
+): { extraFiles: Record<string, Uint8Array | string>; weightsMetadata?: Record<string, string> } {
+  const from = run.resume ? run.lastDir : (v["init-from"] as string | undefined);
+  return tok.kind === "pretrained"
+    ? pretrainedCheckpointHooks(tok, from)
+    : tokenizerCheckpointHooks(tok.tokenizer, from);
+}
+
 /** The largest vocabulary a trained tokenizer may ask for (the largest common ones are ~256k). */
 const MAX_VOCAB = 1_000_000;
 
@@ -380,7 +446,7 @@ export function runFamily(
 export function runModel(
   run: RunDir,
   v: Flags,
-  tok: VocabularyIds,
+  tok: TokenVocabulary,
   family: ModelFamily,
   seed: number,
 ): TrainableModel {

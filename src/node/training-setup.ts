@@ -141,10 +141,10 @@ export function trainJointTokenizer(
   return trainTokenizer(pairs.flat(), { vocabSize, specialTokens: DEFAULT_SPECIAL_TOKENS });
 }
 
-/** What a model config needs of a tokenizer: its size and its special tokens' ids. */
-export type VocabularyIds = Pick<Tokenizer, "vocabSize" | "tokenToId">;
+/** What a model config needs of a tokenizer: its size, and the ids of maskwise's special tokens. */
+export type TokenVocabulary = Pick<Tokenizer, "vocabSize" | "tokenToId">;
 
-function specialId(tok: VocabularyIds, token: string): number {
+function specialId(tok: TokenVocabulary, token: string): number {
   const id = tok.tokenToId(token);
   if (id === undefined) {
     throw new MaskwiseError(`the tokenizer has no ${token} token`, {
@@ -164,7 +164,7 @@ function specialId(tok: VocabularyIds, token: string): number {
  */
 export function modelConfigFor(
   model: string,
-  tok: VocabularyIds,
+  tok: TokenVocabulary,
   overrides: Readonly<Record<string, unknown>> = {},
 ): ModelConfig {
   let raw: Record<string, unknown>;

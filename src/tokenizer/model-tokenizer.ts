@@ -139,13 +139,33 @@ export class ModelTokenizer {
     return this.marian?.vocabSize ?? (this.pipeline as PretrainedTokenizer).vocabSize;
   }
 
-  tokenToId(token: string): number | undefined {
-    if (this.pipeline !== null) return this.pipeline.tokenToId(token);
-    return this.marian?.vocab.get(token);
-  }
-
   idToToken(id: number): string | undefined {
     return this.marian?.idToToken(id) ?? this.pipeline?.idToToken(id);
+  }
+
+  tokenToId(token: string): number | undefined {
+    return this.marian !== null ? this.marian.vocab.get(token) : this.pipeline?.tokenToId(token);
+  }
+
+  /**
+   * The ids of the special tokens: the added tokens marked special, Marian's eos/unk/pad, and
+   * every *_token of tokenizer_config.json that the vocabulary holds (what masking never picks).
+   */
+  specialIds(): Set<number> {
+    const out = new Set<number>();
+    if (this.marian !== null) {
+      const { eos, unk, pad } = this.marian.specialTokens;
+      for (const t of [eos, unk, pad]) {
+        const id = this.marian.vocab.get(t);
+        if (id !== undefined) out.add(id);
+      }
+    }
+    for (const t of this.pipeline?.addedTokens ?? []) if (t.special) out.add(t.id);
+    for (const t of Object.values(this.config?.specialTokens ?? {})) {
+      const id = this.tokenToId(t);
+      if (id !== undefined) out.add(id);
+    }
+    return out;
   }
 
   encode(text: string, options: ModelEncodeOptions = {}): TextEncoding {

@@ -13,6 +13,7 @@ import { maskedLM } from "../objectives/mlm.js";
 import { spanCorruption } from "../objectives/span-corruption.js";
 import type { Example, SpecialIds } from "../objectives/types.js";
 import { sentinelTokens, type Tokenizer } from "../tokenizer/index.js";
+import type { ModelTokenizer } from "../tokenizer/model-tokenizer.js";
 import { MaskwiseError } from "../util/errors.js";
 import { Rng } from "../util/rng.js";
 import { type ExampleSource, noisedExamples, type Objective } from "./examples.js";
@@ -34,7 +35,68 @@ export function sentinelsNeeded(maxLen: number, rate: number): number {
   return Math.max(8, Math.round((maxLen * rate) / 3) + 2);
 }
 
-function need(tok: Tokenizer, token: string, objective: string): number {
+/** The roles of special tokens the objectives use. */
+export type TokenRole = "mask" | "eos" | "pad" | "bos";
+
+/** What the objectives need of a tokenizer. */
+export interface ObjectiveVocabulary {
+  readonly vocabSize: number;
+  tokenToId(token: string): number | undefined;
+  idToToken(id: number): string | undefined;
+  /** The ids masking never picks. */
+  specialIds(): Set<number>;
+  /** Each role's token where it is not maskwise's (<mask>, </s>, <pad>, <s>): BERT's [MASK]. */
+  readonly roles?: Partial<Record<TokenRole, string>>;
+}
+
+const MASKWISE_ROLES: Record<TokenRole, string> = {
+  mask: "<mask>",
+  eos: "</s>",
+  pad: "<pad>",
+  bos: "<s>",
+};
+
+/** A maskwise tokenizer as the objectives see it: its added special tokens, maskwise's names. */
+export function maskwiseVocabulary(tok: Tokenizer): ObjectiveVocabulary {
+  return {
+    vocabSize: tok.vocabSize,
+    tokenToId: (t) => tok.tokenToId(t),
+    idToToken: (id) => tok.idToToken(id),
+    specialIds: () => new Set(tok.parts.addedTokens.filter((t) => t.special).map((t) => t.id)),
+  };
+}
+
+/**
+ * A pretrained model's tokenizer as the objectives see it: the roles are tokenizer_config.json's
+ * mask_token, eos_token (else sep_token, BERT's [SEP]), pad_token and bos_token (else cls_token).
+ */
+export function pretrainedVocabulary(tok: ModelTokenizer): ObjectiveVocabulary {
+  const named = tok.config?.specialTokens ?? {};
+  const roles: Partial<Record<TokenRole, string>> = {};
+  const set = (role: TokenRole, ...keys: string[]) => {
+    const k = keys.find((x) => named[x] !== undefined);
+    if (k !== undefined) roles[role] = named[k];
+  };
+  set("mask", "mask_token");
+  set("eos", "eos_token", "sep_token");
+  set("pad", "pad_token");
+  set("bos", "bos_token", "cls_token");
+  return {
+    vocabSize: tok.vocabSize,
+    tokenToId: (t) => tok.tokenToId(t),
+    idToToken: (id) => tok.idToToken(id),
+    specialIds: () => tok.specialIds(),
+    roles,
+  };
+}
+
+/** The id of the token the objectives end a sequence with (eos; BERT's [SEP]), or -1. */
+export function endTokenId(tok: ObjectiveVocabulary): number {
+  return tok.tokenToId(tok.roles?.eos ?? MASKWISE_ROLES.eos) ?? -1;
+}
+
+function need(tok: ObjectiveVocabulary, role: TokenRole, objective: string): number {
+  const token = tok.roles?.[role] ?? MASKWISE_ROLES[role];
   const id = tok.tokenToId(token);
   if (id === undefined) {
     throw new MaskwiseError(`the tokenizer has no ${token} token, which ${objective} needs`, {
@@ -46,12 +108,22 @@ function need(tok: Tokenizer, token: string, objective: string): number {
   return id;
 }
 
-export function specialIds(tok: Tokenizer, objective: string): SpecialIds {
+/**
+ * The special ids an objective uses. Span corruption masks with sentinels, not a mask token, so
+ * for it (`maskOptional`) a tokenizer without one (T5's) gives -1.
+ */
+export function specialIds(
+  tok: ObjectiveVocabulary,
+  objective: string,
+  { maskOptional = false } = {},
+): SpecialIds {
+  const maskToken = tok.roles?.mask ?? MASKWISE_ROLES.mask;
   return {
-    mask: need(tok, "<mask>", objective),
-    eos: need(tok, "</s>", objective),
-    pad: need(tok, "<pad>", objective),
-    special: new Set(tok.parts.addedTokens.filter((t) => t.special).map((t) => t.id)),
+    mask:
+      maskOptional && tok.tokenToId(maskToken) === undefined ? -1 : need(tok, "mask", objective),
+    eos: need(tok, "eos", objective),
+    pad: need(tok, "pad", objective),
+    special: tok.specialIds(),
     vocabSize: tok.vocabSize,
   };
 }
@@ -68,9 +140,10 @@ export interface ObjectiveOptions {
  */
 export function pretrainingObjective(
   name: ObjectiveName,
-  tok: Tokenizer,
+  tokenizer: Tokenizer | ObjectiveVocabulary,
   options: ObjectiveOptions = {},
 ): { objective: Objective; fixed: boolean } {
+  const tok = "specialIds" in tokenizer ? tokenizer : maskwiseVocabulary(tokenizer);
   const rate = options.rate ?? DEFAULT_RATE[name];
   const max = name === "mlm" ? 0.5 : 0.9;
   if (name !== "clm" && !(rate > 0 && rate <= max)) {
@@ -81,18 +154,19 @@ export function pretrainingObjective(
     });
   }
   if (name === "clm") {
-    const bos = need(tok, "<s>", "clm");
-    const eos = need(tok, "</s>", "clm");
+    const bos = need(tok, "bos", "clm");
+    const eos = need(tok, "eos", "clm");
     return { objective: (t) => causalLM([bos, ...t, eos]), fixed: true };
   }
-  const ids = specialIds(tok, name);
+  const ids = specialIds(tok, name, { maskOptional: name === "span" });
   if (name === "mlm") {
     // A piece that starts with the pre-tokenizer's word marker (metaspace ▁, byte-level Ġ) starts
-    // a word; the trailing eos is special and never masked.
+    // a word; WordPiece (BERT) marks the other way round, the pieces that continue one (##). The
+    // trailing eos is special and never masked.
+    const pieces = Array.from({ length: tok.vocabSize }, (_, id) => tok.idToToken(id) ?? "");
+    const wordPiece = pieces.some((p) => p.startsWith("##") && p.length > 2);
     const starts = options.wholeWord
-      ? Array.from({ length: tok.vocabSize }, (_, id) =>
-          /^[\u2581\u0120]/.test(tok.idToToken(id) ?? ""),
-        )
+      ? pieces.map((p) => (wordPiece ? !p.startsWith("##") : /^[\u2581\u0120]/.test(p)))
       : null;
     return {
       objective: (t, rng) =>
@@ -110,7 +184,8 @@ export function pretrainingObjective(
       if (id === undefined) break;
       sentinels.push(id);
     }
-    if (sentinels.length === 0) need(tok, "<extra_id_0>", "span corruption");
+    if (sentinels.length === 0)
+      need({ ...tok, roles: { mask: "<extra_id_0>" } }, "mask", "span corruption");
     return {
       objective: (t, rng) => spanCorruption(t, ids, sentinels, rng, { noiseDensity: rate }),
       fixed: false,

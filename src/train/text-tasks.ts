@@ -46,14 +46,16 @@ export interface TextExampleOptions {
 /** The training examples of text pairs for a model of `structure`. */
 export function textExamples(
   pairs: readonly TextPair[],
-  tok: Pick<TextCodec, "encode">,
+  tok: Pick<TextCodec, "encode" | "encodeTarget">,
   cfg: ModelConfig,
   o: TextExampleOptions,
 ): Example[] {
   const { maxLen } = o;
+  // A target through the target side where the codec has one (Marian's target.spm).
+  const encodeTarget = (t: string) => (tok.encodeTarget ? tok.encodeTarget(t) : tok.encode(t));
   return pairs.flatMap(([s, t]): Example[] => {
     const src = tok.encode(s);
-    const tgt = t === null ? null : tok.encode(t);
+    const tgt = t === null ? null : encodeTarget(t);
     if (o.task === "translation") {
       if (o.training && (src.length + 1 > maxLen || (tgt?.length ?? 0) + 1 > maxLen)) return [];
       return [seq2seq(src, tgt ?? [], { eos: cfg.eos_token_id })];

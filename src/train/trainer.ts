@@ -112,8 +112,8 @@ export interface TrainerHooks<M extends TrainableModel = EncoderDecoderModel> {
   shouldStop?: () => boolean;
   /** Called with every metrics line as it is logged (plain progress lines on a pipe). */
   onMetrics?: (record: Record<string, unknown>) => void;
-  /** Extra files for every checkpoint (tokenizer.json). */
-  extraFiles?: Record<string, string>;
+  /** Extra files for every checkpoint (tokenizer.json; a pretrained model's tokenizer files). */
+  extraFiles?: Record<string, Uint8Array | string>;
   /** Extra __metadata__ for model.safetensors (the tokenizer's hash, binding the two files). */
   weightsMetadata?: Record<string, string>;
 

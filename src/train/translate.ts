@@ -12,6 +12,11 @@ import { Tensor } from "../tensor/tensor.js";
 /** What translation needs of a tokenizer. */
 export interface TextCodec {
   encode(text: string): number[];
+  /**
+   * A target text's ids where they differ from a source's (Marian's target.spm); training's
+   * labels use it when given.
+   */
+  encodeTarget?(text: string): number[];
   decode(ids: readonly number[], options?: { skipSpecialTokens?: boolean }): string;
 }
 
@@ -112,14 +117,17 @@ export interface PretrainedTextTokenizer {
 /**
  * A pretrained model's tokenizer as translation's codec: the source through the source side
  * (Marian's source.spm) with the model's own special tokens (BART's <s>), less the final eos,
- * which `translateLines` appends; outputs decoded through the target side (target.spm).
+ * which `translateLines` and training's `seq2seq` append; targets (training's labels, as
+ * transformers' `tokenizer(text_target=…)`) through the target side (target.spm), less the
+ * final eos likewise; outputs decoded through the target side.
  */
 export function pretrainedCodec(tok: PretrainedTextTokenizer, eos: number): TextCodec {
+  const withoutEos = (ids: number[]) =>
+    ids.length > 0 && ids[ids.length - 1] === eos ? ids.slice(0, -1) : ids;
   return {
-    encode: (text) => {
-      const ids = tok.encode(text, { addSpecialTokens: true, side: "source" }).ids;
-      return ids.length > 0 && ids[ids.length - 1] === eos ? ids.slice(0, -1) : ids;
-    },
+    encode: (text) => withoutEos(tok.encode(text, { addSpecialTokens: true, side: "source" }).ids),
+    encodeTarget: (text) =>
+      withoutEos(tok.encode(text, { addSpecialTokens: true, side: "target" }).ids),
     decode: (ids, options) =>
       tok.decode(ids, { skipSpecialTokens: options?.skipSpecialTokens, side: "target" }),
   };

@@ -1,13 +1,15 @@
 // `translate` on a transformers directory reads the tokenizer the directory ships: here a Marian
 // model (random weights, the reference case's layout with the joint vocabulary of 3,624 pieces)
 // beside Marian's source.spm, target.spm and vocab.json. The source goes through source.spm, the
-// output through target.spm, and the lines are what the library's translation gives.
+// output through target.spm, and the lines are what the library's translation gives with the
+// generation keys of the directory's config.json (it has no generation_config.json).
 import assert from "node:assert/strict";
 import { copyFileSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import type { EncoderDecoderModel } from "../../src/models/encoder-decoder.js";
 import { buildModel, resolveModelConfig } from "../../src/models/registry.js";
+import { readGenerationConfig } from "../../src/node/generation-config.js";
 import { saveModel } from "../../src/node/model-dir.js";
 import { loadModelTokenizer } from "../../src/node/tokenizer-files.js";
 import { noGrad } from "../../src/tensor/index.js";
@@ -48,6 +50,10 @@ test("translate reads Marian's two SentencePiece models beside a transformers di
   const out = r.stdout.split("\n").slice(0, -1);
   assert.equal(out.length, 2);
 
+  // Without a generation_config.json, the generation keys of config.json apply, as transformers'
+  // GenerationConfig.from_model_config takes them: here eos forced as the last token.
+  const generation = readGenerationConfig(dir) ?? {};
+  assert.equal(generation.forcedEosTokenId, 0);
   const tok = loadModelTokenizer(dir);
   const codec = pretrainedCodec(tok, 0);
   // The source side: source.spm's ids, then eos (translateLines appends it).
@@ -56,12 +62,12 @@ test("translate reads Marian's two SentencePiece models beside a transformers di
     tok.encode(lines[0], { addSpecialTokens: true, side: "source" }).ids,
   );
   const want = noGrad(() =>
-    translateLines(model, codec, lines, { beam: 2, maxLenA: 0, maxLenB: 6 }),
+    translateLines(model, codec, lines, { beam: 2, maxLenA: 0, maxLenB: 6, generation }),
   ).map((h) => h[0].text);
   assert.deepEqual(out, want);
   // Decoded through target.spm, not source.spm.
   const ids = noGrad(() =>
-    translateLines(model, codec, lines, { beam: 2, maxLenA: 0, maxLenB: 6 }),
+    translateLines(model, codec, lines, { beam: 2, maxLenA: 0, maxLenB: 6, generation }),
   )[0][0].hypothesis.tokens.filter((t) => t !== 0);
   assert.equal(out[0], tok.decode(ids, { skipSpecialTokens: true, side: "target" }));
 });

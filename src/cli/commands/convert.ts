@@ -5,6 +5,7 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { familyOf } from "../../models/registry.js";
+import { modelDirArg } from "../../node/model-arg.js";
 import { loadModel, saveModel } from "../../node/model-dir.js";
 import { MaskwiseError } from "../../util/errors.js";
 import { type Command, parseFlags } from "../command.js";
@@ -40,7 +41,7 @@ and tokenizer files copied beside them. DST must not exist or be empty.`,
         });
       }
     }
-    const src = values.model as string;
+    const src = modelDirArg(values.model as string);
     const out = values.out as string;
     if (existsSync(out) && readdirSync(out).length > 0) {
       throw new MaskwiseError("the output directory is not empty", {

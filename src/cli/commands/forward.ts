@@ -6,6 +6,7 @@ import { serializeSafetensors } from "../../io/safetensors.js";
 import { familyOf } from "../../models/registry.js";
 import { loadAdapter } from "../../node/adapter.js";
 import { atomicWrite, readJson } from "../../node/files.js";
+import { modelDirArg } from "../../node/model-arg.js";
 import { loadModel } from "../../node/model-dir.js";
 import { noGrad } from "../../tensor/autograd.js";
 import { Tensor } from "../../tensor/tensor.js";
@@ -113,7 +114,7 @@ export const command: Command = {
       });
     }
     const batch = raw as Record<string, unknown>;
-    const model = loadModel(values.model as string);
+    const model = loadModel(modelDirArg(values.model as string));
     if (values.adapter) loadAdapter(model, values.adapter);
     const family = familyOf(model.config);
     const fields = family.batchFields;

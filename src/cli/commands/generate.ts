@@ -7,37 +7,55 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { beamSearch } from "../../decode/beam.js";
+import { generationOptions } from "../../decode/generation-config.js";
 import { greedy } from "../../decode/greedy.js";
 import { sample } from "../../decode/sampling.js";
 import type { Hypothesis } from "../../decode/types.js";
+import type { ModelConfig } from "../../models/config.js";
 import { decodingBf16Weights } from "../../models/incremental.js";
+import { familyOf } from "../../models/registry.js";
 import { loadAdapter } from "../../node/adapter.js";
-import { loadChatModel } from "../../node/chat-data.js";
+import { loadChatTokenizer } from "../../node/chat-data.js";
 import { readText } from "../../node/files.js";
+import { readGenerationConfig } from "../../node/generation-config.js";
+import { modelDirArg } from "../../node/model-arg.js";
 import { loadDecoderOnly } from "../../node/model-dir.js";
 import { PRECISION_FLAGS, precisionFromFlags } from "../../node/precision.js";
+import { hasTokenizerFiles } from "../../node/pretrained-run-tokenizer.js";
+import { loadModelTokenizer } from "../../node/tokenizer-files.js";
 import { checkModelTokenizer, loadTokenizer } from "../../node/training-setup.js";
 import { withMatmulPrecision } from "../../tensor/precision.js";
 import { parseConversation } from "../../tokenizer/chat-messages.js";
 import { type ChatOptions, ChatSession } from "../../train/chat.js";
 import { promptDecoder, trainedMask, trainedOnPairs } from "../../train/generate.js";
 import type { DecoderMask } from "../../train/tasks.js";
+import { pretrainedCodec } from "../../train/translate.js";
 import { MaskwiseError } from "../../util/errors.js";
 import { type Command, numberFlag, parseFlags } from "../command.js";
 
 const NAME = "generate";
 const HELP = `Usage: maskwise generate --model DIR [--adapter DIR] [--max-new-tokens N] [--beam K]
                          [--mask prefix|causal] [--sample --temperature T --top-k K --top-p P --seed S]
-                         [--precision auto|float32|bfloat16]
+                         [--precision auto|float32|bfloat16] [--ids]
        maskwise generate --model DIR [--adapter DIR] --chat [--max-new-tokens N]
                          [--repetition-penalty R] [--sample --temperature T --top-k K --top-p P
                          --seed S] < chats.jsonl
 
 Reads prompts from standard input, one a line, and writes each continuation as one line. DIR is
-a decoder-only model directory (config.json with maskwise_arch "decoder-only", model.safetensors,
-tokenizer.json). Decoding is greedy unless --beam K (> 1) or --sample is given. --adapter DIR
-puts a LoRA adapter in PEFT's format (a LoRA run's checkpoint) on the model; each decoding step
-adds its update (docs/pretrained.md).
+a decoder-only model directory: maskwise's (config.json with maskwise_arch "decoder-only",
+model.safetensors, tokenizer.json) or a transformers one (GPT-2, Llama, Qwen2, Mistral).
+Decoding is greedy unless --beam K (> 1) or --sample is given. --adapter DIR puts a LoRA adapter
+in PEFT's format (a LoRA run's checkpoint) on the model; each decoding step adds its update
+(docs/pretrained.md).
+
+--ids: each prompt line is token ids separated by spaces, taken as they are (nothing added), and
+each output line is the generated ids (the eos that ended a row included); no tokenizer is read.
+
+A transformers directory (no trainer_state.json) is prompted as transformers' generate is: the
+prompt is what its tokenizer gives with its own special tokens (GPT-2 adds none, so no <s> is
+put before it), and its generation_config.json sets the defaults: eos_token_id,
+bos_token_id (the prompt of an empty line), max_new_tokens, or max_length (prompt included),
+num_beams, no_repeat_ngram_size, bad_words_ids and forced_eos_token_id. Flags override them.
 
 --mask causal: each prompt is read causally. --mask prefix: each prompt is read
 bidirectionally, as a prefix LM trained on source/target pairs (maskwise train --task lm
@@ -55,11 +73,12 @@ and takes the faster, saying which on stderr.
 
 --chat: each line is a conversation {"messages":[{"role":…,"content":…},…]}, rendered with the
 chat template of DIR's tokenizer_config.json and its generation prompt; each output line is the
-assistant's reply (up to the template's end-of-turn token; newlines become spaces).
---repetition-penalty R (above 1 discourages tokens the reply holds) applies with --chat.
+assistant's reply (up to the template's end-of-turn token; newlines become spaces), decoded
+from the same seed for every line (docs/chat.md). --repetition-penalty R (above 1 discourages
+tokens the reply holds) applies with --chat.
 
-Defaults: --max-new-tokens 64, --temperature 1, --top-k 0 (all), --top-p 1, --seed 0,
---batch-size 16, --precision float32.`;
+Defaults: --max-new-tokens 64 (fewer where the model's positions end sooner), --temperature 1,
+--top-k 0 (all), --top-p 1, --seed 0, --batch-size 16, --precision float32.`;
 
 /**
  * How DIR was trained (trainer_state.json): its mask, and whether on source/target pairs; a
@@ -80,18 +99,66 @@ function modelTraining(dir: string): { mask: DecoderMask; pairs: boolean } {
   }
 }
 
+interface PromptCodec {
+  encode(text: string): number[];
+  decode(ids: readonly number[], options: { skipSpecialTokens?: boolean }): string;
+}
+
+/**
+ * The model directory's tokenizer for prompts: a transformers directory's own files, encoding
+ * with its special tokens (as transformers' tokenizer(text)); maskwise's tokenizer.json, checked
+ * against the weights it was trained with, otherwise.
+ */
+function promptCodec(dir: string, cfg: ModelConfig, asTransformers: boolean): PromptCodec {
+  if (familyOf(cfg).source === "transformers" && hasTokenizerFiles(dir)) {
+    const tok = loadModelTokenizer(dir);
+    // A checkpoint maskwise fine-tuned: the text as training encoded it (train/translate.ts).
+    const trained = pretrainedCodec(tok, cfg.eos_token_id);
+    return {
+      encode: (text) =>
+        asTransformers ? tok.encode(text, { addSpecialTokens: true }).ids : trained.encode(text),
+      decode: (ids, o) => tok.decode(ids, o),
+    };
+  }
+  const tok = loadTokenizer(join(dir, "tokenizer.json"));
+  checkModelTokenizer(dir, tok, join(dir, "tokenizer.json"), cfg.vocab_size);
+  return tok;
+}
+
+/** A prompt line of --ids: token ids below the vocabulary size, separated by spaces. */
+function idsLine(line: string, vocabSize: number): number[] {
+  const parts = line
+    .trim()
+    .split(/\s+/)
+    .filter((x) => x !== "");
+  const ids = parts.map(Number);
+  const bad = ids.findIndex((id) => !Number.isInteger(id) || id < 0 || id >= vocabSize);
+  if (parts.length === 0 || bad >= 0) {
+    throw new MaskwiseError(
+      parts.length === 0
+        ? "an empty prompt line"
+        : `'${parts[bad]}' is not a token id below the vocabulary size ${vocabSize}`,
+      {
+        code: "E_INPUT",
+        where: `maskwise ${NAME} --ids (stdin)`,
+        hint: "give each prompt as token ids separated by spaces, at least one a line",
+      },
+    );
+  }
+  return ids;
+}
+
 /**
  * --chat: each stdin line is a conversation ({"messages":[…]}); the assistant's reply to it is
  * one stdout line (newlines as spaces). Every line starts from the seed, so a line's reply does
  * not depend on the lines before it.
  */
 async function generateChat(
+  model: ReturnType<typeof loadDecoderOnly>,
   dir: string,
-  adapter: string | undefined,
   options: ChatOptions,
 ): Promise<number> {
-  const { model, tok } = loadChatModel(dir);
-  if (adapter) loadAdapter(model, adapter);
+  const tok = loadChatTokenizer(dir, model.config.vocab_size);
   let n = 0;
   for await (const line of createInterface({
     input: process.stdin,
@@ -123,9 +190,10 @@ export const command: Command = {
       seed: { type: "string" },
       "batch-size": { type: "string" },
       mask: { type: "string" },
+      ...PRECISION_FLAGS,
+      ids: { type: "boolean" },
       chat: { type: "boolean" },
       "repetition-penalty": { type: "string" },
-      ...PRECISION_FLAGS,
     });
     if (!v.model)
       throw new MaskwiseError("--model is required", {
@@ -139,11 +207,46 @@ export const command: Command = {
         where: "maskwise generate --mask",
         hint: "prefix: prompts read bidirectionally (a prefix LM); causal: read causally",
       });
-    const maxNew = numberFlag(NAME, "max-new-tokens", v["max-new-tokens"], 64, {
+    const precision = precisionFromFlags(NAME, v);
+    // A hub name (ORG/NAME) that `maskwise hub get` downloaded resolves through the cache.
+    v.model = modelDirArg(v.model);
+    // A LoRA run's checkpoint (the adapter) says how it was trained.
+    const adapter = v.adapter as string | undefined;
+    const trained = modelTraining(
+      adapter && existsSync(join(adapter, "trainer_state.json")) ? adapter : v.model,
+    );
+    const mask: DecoderMask = (v.mask as DecoderMask | undefined) ?? trained.mask;
+    // A model trained on pairs saw "<s> source </s> target </s>": its prompt is "<s> source </s>"
+    // under either mask; a prefix LM's prefix always ends with </s>.
+    const endWithEos = mask === "prefix" || trained.pairs;
+    const model = loadDecoderOnly(v.model);
+    if (adapter) loadAdapter(model, adapter);
+    const bf16 = precision === "bfloat16" ? decodingBf16Weights(model) : undefined;
+    const cfg = model.config;
+    // A transformers directory that no maskwise run wrote is prompted as transformers does.
+    const asTransformers =
+      familyOf(cfg).source === "transformers" &&
+      !existsSync(join(v.model, "trainer_state.json")) &&
+      !(adapter && existsSync(join(adapter, "trainer_state.json")));
+    const generation = (asTransformers ? readGenerationConfig(v.model) : null) ?? {};
+    const tok = v.ids || v.chat ? null : promptCodec(v.model, cfg, asTransformers);
+    const flagNew =
+      v["max-new-tokens"] === undefined
+        ? undefined
+        : numberFlag(NAME, "max-new-tokens", v["max-new-tokens"], 64, { min: 1, integer: true });
+    // New tokens for a batch whose prompts are P long (left-padded): the flag, max_new_tokens,
+    // max_length less P (transformers counts the prompt in it), or 64 within the model's
+    // positions.
+    const maxNewFor = (P: number) =>
+      flagNew ??
+      generation.maxNewTokens ??
+      (generation.maxLength !== undefined
+        ? Math.max(1, generation.maxLength - P)
+        : Math.max(1, Math.min(64, cfg.max_position_embeddings - P)));
+    const beam = numberFlag(NAME, "beam", v.beam, generation.numBeams ?? 1, {
       min: 1,
       integer: true,
     });
-    const beam = numberFlag(NAME, "beam", v.beam, 1, { min: 1, integer: true });
     const batchSize = numberFlag(NAME, "batch-size", v["batch-size"], 16, {
       min: 1,
       integer: true,
@@ -194,14 +297,16 @@ export const command: Command = {
       });
     }
     if (v.chat) {
-      if (beam > 1 || v.mask !== undefined) {
-        throw new MaskwiseError(
-          `--chat decodes greedily or samples; --${beam > 1 ? "beam" : "mask"} does not apply`,
-          { code: "E_ARG", where: `maskwise ${NAME} --chat`, hint: "drop it" },
-        );
+      const clash = beam > 1 ? "beam" : v.mask !== undefined ? "mask" : v.ids ? "ids" : null;
+      if (clash !== null) {
+        throw new MaskwiseError(`--chat decodes greedily or samples; --${clash} does not apply`, {
+          code: "E_ARG",
+          where: `maskwise ${NAME} --chat --${clash}`,
+          hint: "drop it",
+        });
       }
-      return generateChat(v.model, v.adapter as string | undefined, {
-        maxNewTokens: maxNew,
+      return generateChat(model, v.model, {
+        maxNewTokens: flagNew ?? generation.maxNewTokens ?? 64,
         temperature: v.sample ? sampling.temperature : 0,
         topK: sampling.topK,
         topP: sampling.topP,
@@ -211,29 +316,19 @@ export const command: Command = {
         seed: sampling.seed,
       });
     }
-    const precision = precisionFromFlags(NAME, v);
-    // A LoRA run's checkpoint (the adapter) says how it was trained.
-    const adapter = v.adapter as string | undefined;
-    const trained = modelTraining(
-      adapter && existsSync(join(adapter, "trainer_state.json")) ? adapter : v.model,
-    );
-    const mask: DecoderMask = (v.mask as DecoderMask | undefined) ?? trained.mask;
-    // A model trained on pairs saw "<s> source </s> target </s>": its prompt is "<s> source </s>"
-    // under either mask; a prefix LM's prefix always ends with </s>.
-    const endWithEos = mask === "prefix" || trained.pairs;
-    const model = loadDecoderOnly(v.model);
-    if (adapter) loadAdapter(model, adapter);
-    const tok = loadTokenizer(join(v.model, "tokenizer.json"));
-    checkModelTokenizer(v.model, tok, join(v.model, "tokenizer.json"), model.config.vocab_size);
-    const cfg = model.config;
-    const bf16 = precision === "bfloat16" ? decodingBf16Weights(model) : undefined;
-    const gen = { startToken: cfg.bos_token_id, eosToken: cfg.eos_token_id, maxLength: maxNew };
+    const bos = generation.bosTokenId ?? cfg.bos_token_id;
+    const eos = generation.eosTokenId ?? cfg.eos_token_id;
+    const prompt = (l: string): number[] => {
+      if (v.ids) return idsLine(l, cfg.vocab_size);
+      const ids = (tok as PromptCodec).encode(l);
+      // transformers' generate starts an empty prompt from bos.
+      if (asTransformers) return ids.length > 0 ? ids : [bos];
+      return endWithEos ? [bos, ...ids, eos] : [bos, ...ids];
+    };
     const flush = (lines: string[]) => {
-      const prompts = lines.map((l) =>
-        endWithEos
-          ? [cfg.bos_token_id, ...tok.encode(l), cfg.eos_token_id]
-          : [cfg.bos_token_id, ...tok.encode(l)],
-      );
+      const prompts = lines.map(prompt);
+      const P = Math.max(...prompts.map((p) => p.length));
+      const gen = generationOptions(generation, { startToken: bos, eosToken: eos }, maxNewFor(P));
       // The prompt's pass (and a prefix LM's every pass) runs on tensors in this precision;
       // a causal LM's steps read the bfloat16 copies of the weights.
       const hyps: Hypothesis[] = withMatmulPrecision(precision, () => {
@@ -245,12 +340,14 @@ export const command: Command = {
             : greedy(decoder, gen);
       });
       const out = hyps.map((h) =>
-        tok
-          .decode(
-            h.tokens.filter((t) => t !== cfg.eos_token_id),
-            { skipSpecialTokens: true },
-          )
-          .replace(/\n/g, " "),
+        tok === null
+          ? h.tokens.join(" ")
+          : tok
+              .decode(
+                h.tokens.filter((t) => t !== eos),
+                { skipSpecialTokens: true },
+              )
+              .replace(/\n/g, " "),
       );
       process.stdout.write(`${out.join("\n")}\n`);
     };

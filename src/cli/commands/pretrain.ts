@@ -5,6 +5,7 @@
 
 import { readTextLines } from "../../node/task-data.js";
 import {
+  chooseRunTokenizer,
   dataFlagsToSave,
   type Flags,
   interruptFlag,
@@ -20,22 +21,24 @@ import {
   runModel,
   runSeed,
   runToEnd,
-  runTokenizer,
+  runTokenizerHooks,
   trainerOptions,
 } from "../../node/train-run.js";
-import { tokenizerCheckpointHooks } from "../../node/training-setup.js";
 import { sentinelTokens } from "../../tokenizer/index.js";
 import {
   DEFAULT_RATE,
+  endTokenId,
   holdOut,
   linePieces,
   OBJECTIVES,
   type ObjectiveName,
+  pretrainedVocabulary,
   pretrainingData,
   pretrainingObjective,
   sentinelsNeeded,
 } from "../../train/pretraining.js";
 import { Trainer } from "../../train/trainer.js";
+import { pretrainedCodec } from "../../train/translate.js";
 import { MaskwiseError } from "../../util/errors.js";
 import { type Command, parseFlags } from "../command.js";
 import { metricsLog, progress, progressBar, progressDone } from "../timing.js";
@@ -157,16 +160,27 @@ export const command: Command = {
         : numFlag(NAME, flags, "mask-rate", DEFAULT_RATE[objectiveName]);
     const wholeWord = v["whole-word"] === true || (!("whole-word" in v) && was.wholeWord === true);
     const sentinels = objectiveName === "span" ? sentinelTokens(sentinelsNeeded(maxLen, rate)) : [];
-    const { tokenizer: tok, trained } = runTokenizer(run, flags, () => trainLines, sentinels);
-    if (trained) progress("pretrain: learned a BPE tokenizer on the training text");
+    // A transformers directory brings its own tokenizer (BERT's [MASK], T5's sentinels);
+    // otherwise the run's is given, inherited or trained here.
+    const chosen = chooseRunTokenizer(run, flags, () => trainLines, sentinels);
+    if (chosen.kind === "own" && chosen.trained)
+      progress("pretrain: learned a BPE tokenizer on the training text");
     const family = runFamily(
       run,
       flags,
       { objective: objectiveName },
       "maskwise pretrain --objective",
     );
-    const model = runModel(run, flags, tok, family, seed);
-    const { objective, fixed } = pretrainingObjective(objectiveName, tok, {
+    const model = runModel(run, flags, chosen.tokenizer, family, seed);
+    // A pretrained tokenizer's lines carry its own special tokens ([CLS] before a BERT line) less
+    // the final eos ([SEP], </s>), which the objectives append, as maskwise's own lines do.
+    const vocabulary =
+      chosen.kind === "pretrained" ? pretrainedVocabulary(chosen.tokenizer) : chosen.tokenizer;
+    const tok =
+      chosen.kind === "pretrained"
+        ? pretrainedCodec(chosen.tokenizer, endTokenId(pretrainedVocabulary(chosen.tokenizer)))
+        : chosen.tokenizer;
+    const { objective, fixed } = pretrainingObjective(objectiveName, vocabulary, {
       rate,
       wholeWord,
     });
@@ -188,10 +202,7 @@ export const command: Command = {
     );
     const stop = interruptFlag();
     const trainer = new Trainer(model, data, options, run.store, {
-      ...tokenizerCheckpointHooks(
-        tok,
-        run.resume ? run.lastDir : (flags["init-from"] as string | undefined),
-      ),
+      ...runTokenizerHooks(chosen, run, flags),
       shouldStop: stop.stopped,
       removeCheckpoint: removeCheckpoint(run),
       onMetrics: metricsLog(`pretrain ${objectiveName}`),

@@ -1,6 +1,7 @@
 // `maskwise serve`: the browser inspector and its JSON API (see ../shared/CLI.md and
 // src/node/server.ts).
 
+import { modelDirArg } from "../../node/model-arg.js";
 import { startServer } from "../../node/server.js";
 import { MaskwiseError } from "../../util/errors.js";
 import { type Command, numberFlag, parseFlags } from "../command.js";
@@ -8,7 +9,9 @@ import { type Command, numberFlag, parseFlags } from "../command.js";
 const HELP = `Usage: maskwise serve --model DIR [--host 127.0.0.1] [--port P]
 
 Serves the inspector page for an encoder-decoder model directory (config.json, model.safetensors,
-tokenizer.json) and its JSON API, until interrupted:
+tokenizer.json; a transformers directory with the tokenizer files it ships, Marian's
+source.spm/target.spm + vocab.json too; or ORG/NAME, a model 'maskwise hub get' put in the
+Hugging Face cache) and its JSON API, until interrupted:
 
   GET  /api/info       the model's config, special tokens and the API's limits
   POST /api/translate  {"text": …, "beam"?: K, "n_best"?: N, "max_length"?: M}
@@ -38,6 +41,8 @@ export const command: Command = {
         hint: "pass a model directory, e.g. --model runs/en-de/checkpoints/best",
       });
     }
+    // A hub name (ORG/NAME) that `maskwise hub get` downloaded resolves through the cache.
+    values.model = modelDirArg(values.model);
     const port = numberFlag(cmd, "port", values.port, 7878, { min: 0, integer: true });
     if (port > 65535) {
       throw new MaskwiseError("--port must be at most 65535", {

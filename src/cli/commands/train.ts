@@ -6,6 +6,7 @@
 import { familyOf } from "../../models/registry.js";
 import { readTaskPairs, taskFields } from "../../node/task-data.js";
 import {
+  chooseRunTokenizer,
   dataFlagsToSave,
   type Flags,
   interruptFlag,
@@ -20,10 +21,10 @@ import {
   runModel,
   runSeed,
   runToEnd,
-  runTokenizer,
+  runTokenizerHooks,
   trainerOptions,
 } from "../../node/train-run.js";
-import { readPairs, tokenizerCheckpointHooks } from "../../node/training-setup.js";
+import { readPairs } from "../../node/training-setup.js";
 import type { DecoderMask } from "../../train/tasks.js";
 import {
   TASK_FIELDS,
@@ -33,6 +34,7 @@ import {
   textExamples,
 } from "../../train/text-tasks.js";
 import { Trainer } from "../../train/trainer.js";
+import { pretrainedCodec, type TextCodec } from "../../train/translate.js";
 import { MaskwiseError } from "../../util/errors.js";
 import { type Command, parseFlags } from "../command.js";
 import { metricsLog, progress, progressBar, progressDone } from "../timing.js";
@@ -172,13 +174,20 @@ export const command: Command = {
     }
     progress(`train: ${train.length} training examples, ${valid.length} validation examples`);
 
-    const { tokenizer: tok, trained } = runTokenizer(run, flags, () =>
+    // A transformers directory brings its own tokenizer (Marian's: source and target sides);
+    // otherwise the run's is given, inherited or trained here.
+    const chosen = chooseRunTokenizer(run, flags, () =>
       train.flatMap(([s, t]) => (t === null ? [s] : [s, t])),
     );
-    if (trained) progress("train: learned a BPE tokenizer on the training text");
+    if (chosen.kind === "own" && chosen.trained)
+      progress("train: learned a BPE tokenizer on the training text");
     const family = runFamily(run, flags, { task }, "maskwise train --arch");
-    const model = runModel(run, flags, tok, family, seed);
+    const model = runModel(run, flags, chosen.tokenizer, family, seed);
     const cfg = model.config;
+    const tok: TextCodec =
+      chosen.kind === "pretrained"
+        ? pretrainedCodec(chosen.tokenizer, cfg.eos_token_id)
+        : chosen.tokenizer;
     // A resumed run is the family its checkpoint says.
     const structure = familyOf(cfg).structure;
     const options = trainerOptions(run, flags, seed, {
@@ -211,10 +220,7 @@ export const command: Command = {
 
     const stop = interruptFlag();
     const trainer = new Trainer(model, { train: trainEx, valid: validEx }, options, run.store, {
-      ...tokenizerCheckpointHooks(
-        tok,
-        run.resume ? run.lastDir : (flags["init-from"] as string | undefined),
-      ),
+      ...runTokenizerHooks(chosen, run, flags),
       shouldStop: stop.stopped,
       removeCheckpoint: removeCheckpoint(run),
       onMetrics: metricsLog("train"),

@@ -9,6 +9,7 @@ import { decodingBf16Weights } from "../../models/incremental.js";
 import { familyOf } from "../../models/registry.js";
 import { loadAdapter } from "../../node/adapter.js";
 import { readGenerationConfig } from "../../node/generation-config.js";
+import { modelDirArg } from "../../node/model-arg.js";
 import { loadEncoderDecoder } from "../../node/model-dir.js";
 import { PRECISION_FLAGS, precisionFromFlags } from "../../node/precision.js";
 import { loadModelTokenizer } from "../../node/tokenizer-files.js";
@@ -24,7 +25,8 @@ const HELP = `Usage: maskwise translate --model DIR [--beam K] [--max-len-a A --
 
 Reads source sentences from standard input, one a line, and writes translations to standard
 output, one a line, in order. DIR is a model directory (config.json, model.safetensors,
-tokenizer.json), e.g. RUN/checkpoints/best. Output length is at most A * source length + B
+tokenizer.json), e.g. RUN/checkpoints/best, or ORG/NAME, a model 'maskwise hub get' put in the
+Hugging Face cache. Output length is at most A * source length + B
 (default 1.2 and 10), or --max-new-tokens N (as generate). --beam 1 (default 5) decodes greedily. With --n-best N (at most --beam),
 each input gives exactly N lines "score<TAB>translation", best first; an empty input line gives
 N empty lines. --no-repeat-ngram-size N (default 0 = off) never lets an output
@@ -90,6 +92,8 @@ export const command: Command = {
       });
     }
     const precision = precisionFromFlags(NAME, v);
+    // A hub name (ORG/NAME) that `maskwise hub get` downloaded resolves through the cache.
+    v.model = modelDirArg(v.model);
     const model = loadEncoderDecoder(v.model);
     if (v.adapter) loadAdapter(model, v.adapter);
     const tok = modelCodec(v.model, model.config);
