@@ -1,5 +1,6 @@
-// N-API bindings: argument validation (native/args.h) and dispatch to the kernels. Every
-// argument is checked (type, integer range, and that each array covers the largest index the
+// N-API bindings of GEMM and the small kernels: each receives the fields of its interface of
+// src/tensor/backend.ts in the order src/backend/native.ts declares and reads them by name
+// (native/args.h, native/fields.h), then dispatches to the kernel. Every argument is checked (type, integer range, and that each array covers the largest index the
 // kernel will touch given the sizes, strides and offsets) before any kernel runs, so no call
 // from JavaScript, however wrong, can read or write outside its arrays or crash the process: it
 // throws an Error whose message names the kernel and the argument.
@@ -24,6 +25,7 @@ void register_decode(Napi::Env env, Napi::Object exports);
 namespace {
 
 using mw::Args;
+using mw::Fields;
 using mw::i128;
 using mw::num_text;
 using mw::prod;
@@ -64,29 +66,30 @@ Napi::Value ElementwiseOps(const Napi::CallbackInfo& info) {
 // ---- GEMM ----
 
 Napi::Value Gemm(const Napi::CallbackInfo& info) {
-  Args A(info, "gemm", 21);
+  const Args A(info, "gemm", 0);
+  const Fields f(A, "gemm");
   mw::GemmParams g;
-  g.batch = A.size(0, "batch");
-  g.m = A.size(1, "m");
-  g.n = A.size(2, "n");
-  g.k = A.size(3, "k");
-  g.transA = A.boolean(4, "transA");
-  g.transB = A.boolean(5, "transB");
-  g.alpha = static_cast<float>(A.number(6, "alpha"));
-  g.beta = static_cast<float>(A.number(7, "beta"));
-  auto a = A.f32(8, "a");
-  const int64_t aOff = A.size(9, "aOffset");
-  g.lda = A.size(10, "lda");
-  g.strideA = A.size(11, "strideA");
-  auto b = A.f32(12, "b");
-  const int64_t bOff = A.size(13, "bOffset");
-  g.ldb = A.size(14, "ldb");
-  g.strideB = A.size(15, "strideB");
-  auto c = A.f32(16, "c");
-  const int64_t cOff = A.size(17, "cOffset");
-  g.ldc = A.size(18, "ldc");
-  g.strideC = A.size(19, "strideC");
-  g.bf16 = A.boolean(20, "bf16");
+  g.batch = f.size("batch");
+  g.m = f.size("m");
+  g.n = f.size("n");
+  g.k = f.size("k");
+  g.transA = f.boolean("transA");
+  g.transB = f.boolean("transB");
+  g.alpha = static_cast<float>(f.number("alpha"));
+  g.beta = static_cast<float>(f.number("beta"));
+  auto a = f.f32("a");
+  const int64_t aOff = f.size("aOffset");
+  g.lda = f.size("lda");
+  g.strideA = f.size("strideA");
+  auto b = f.f32("b");
+  const int64_t bOff = f.size("bOffset");
+  g.ldb = f.size("ldb");
+  g.strideB = f.size("strideB");
+  auto c = f.f32("c");
+  const int64_t cOff = f.size("cOffset");
+  g.ldc = f.size("ldc");
+  g.strideC = f.size("strideC");
+  g.bf16 = f.boolean("bf16");
   if (g.batch == 0 || g.m == 0 || g.n == 0) return info.Env().Undefined();
   const i128 bl = g.batch - 1, ml = g.m - 1, nl = g.n - 1, kl = g.k - 1;
   A.need(c, "c", i128{cOff} + bl * g.strideC + ml * g.ldc + nl + 1);
@@ -106,11 +109,12 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
 // ---- element-wise ----
 
 Napi::Value Unary(const Napi::CallbackInfo& info) {
-  Args A(info, "unary", 4);
-  const auto op = unary_op(A, A.str(0, "op"));
-  auto x = A.f32(1, "x");
-  auto out = A.f32(2, "out");
-  const int64_t n = A.size(3, "n");
+  const Args A(info, "unary", 0);
+  const Fields f(A, "unary");
+  const auto op = unary_op(A, f.str("op"));
+  auto x = f.f32("x");
+  auto out = f.f32("out");
+  const int64_t n = f.size("n");
   A.need(x, "x", n);
   A.need(out, "out", n);
   mw::unary(op, x.p, out.p, n);
@@ -118,14 +122,15 @@ Napi::Value Unary(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value UnaryBackward(const Napi::CallbackInfo& info) {
-  Args A(info, "unaryBackward", 7);
-  const auto op = unary_op(A, A.str(0, "op"));
-  auto x = A.f32(1, "x");
-  auto y = A.f32(2, "y");
-  auto dy = A.f32(3, "dy");
-  auto dx = A.f32(4, "dx");
-  const int64_t n = A.size(5, "n");
-  const bool acc = A.boolean(6, "accumulate");
+  const Args A(info, "unaryBackward", 0);
+  const Fields f(A, "unaryBackward");
+  const auto op = unary_op(A, f.str("op"));
+  auto x = f.f32("x");
+  auto y = f.f32("y");
+  auto dy = f.f32("dy");
+  auto dx = f.f32("dx");
+  const int64_t n = f.size("n");
+  const bool acc = f.boolean("accumulate");
   A.need(x, "x", n);
   A.need(y, "y", n);
   A.need(dy, "dy", n);
@@ -149,14 +154,15 @@ void need_strided(const Args& A, const View<float>& a, const char* name,
 }
 
 Napi::Value Binary(const Napi::CallbackInfo& info) {
-  Args A(info, "binary", 7);
-  const auto op = binary_op(A, A.str(0, "op"));
-  auto a = A.f32(1, "a");
-  auto as = A.ints(2, "aStrides", false);
-  auto b = A.f32(3, "b");
-  auto bs = A.ints(4, "bStrides", false);
-  auto out = A.f32(5, "out");
-  auto shape = A.ints(6, "shape", true);
+  const Args A(info, "binary", 0);
+  const Fields f(A, "binary");
+  const auto op = binary_op(A, f.str("op"));
+  auto a = f.f32("a");
+  auto as = f.ints("aStrides", false);
+  auto b = f.f32("b");
+  auto bs = f.ints("bStrides", false);
+  auto out = f.f32("out");
+  auto shape = f.ints("shape", true);
   if (as.size() != shape.size() || bs.size() != shape.size())
     A.fail("aStrides, bStrides and shape must have the same length, got " +
            std::to_string(as.size()) + ", " + std::to_string(bs.size()) + " and " +
@@ -172,12 +178,13 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Reduce(const Napi::CallbackInfo& info) {
-  Args A(info, "reduce", 6);
-  const std::string op = A.str(0, "op");
+  const Args A(info, "reduce", 0);
+  const Fields f(A, "reduce");
+  const std::string op = f.str("op");
   if (op != "sum" && op != "max") A.fail("unknown reduce op '" + op + "'");
-  auto x = A.f32(1, "x");
-  auto out = A.f32(2, "out");
-  const int64_t outer = A.size(3, "outer"), dim = A.size(4, "dim"), inner = A.size(5, "inner");
+  auto x = f.f32("x");
+  auto out = f.f32("out");
+  const int64_t outer = f.size("outer"), dim = f.size("dim"), inner = f.size("inner");
   A.need(x, "x", prod({outer, dim, inner}));
   A.need(out, "out", prod({outer, inner}));
   if (op == "sum")
@@ -188,12 +195,13 @@ Napi::Value Reduce(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value ReduceMaxBackward(const Napi::CallbackInfo& info) {
-  Args A(info, "reduceMaxBackward", 7);
-  auto x = A.f32(0, "x");
-  auto y = A.f32(1, "y");
-  auto dy = A.f32(2, "dy");
-  auto dx = A.f32(3, "dx");
-  const int64_t outer = A.size(4, "outer"), dim = A.size(5, "dim"), inner = A.size(6, "inner");
+  const Args A(info, "reduceMaxBackward", 0);
+  const Fields f(A, "reduceMaxBackward");
+  auto x = f.f32("x");
+  auto y = f.f32("y");
+  auto dy = f.f32("dy");
+  auto dx = f.f32("dx");
+  const int64_t outer = f.size("outer"), dim = f.size("dim"), inner = f.size("inner");
   A.need(x, "x", prod({outer, dim, inner}));
   A.need(dx, "dx", prod({outer, dim, inner}));
   A.need(y, "y", prod({outer, inner}));
@@ -203,28 +211,29 @@ Napi::Value ReduceMaxBackward(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Permute(const Napi::CallbackInfo& info) {
-  Args A(info, "permute", 4);
-  const Napi::Value xv = info[0], ov = info[1];
+  const Args A(info, "permute", 0);
+  const Fields f(A, "permute");
+  const Napi::Value xv = f["x"], ov = f["out"];
   const bool f32 = xv.IsTypedArray() &&
                    xv.As<Napi::TypedArray>().TypedArrayType() == napi_float32_array;
   View<uint32_t> x, out;
   if (f32) {
-    auto xf = A.f32(0, "x");
-    auto of = A.f32(1, "out");
+    auto xf = f.f32("x");
+    auto of = f.f32("out");
     x = {reinterpret_cast<uint32_t*>(xf.p), xf.len};
     out = {reinterpret_cast<uint32_t*>(of.p), of.len};
   } else {
     if (!xv.IsTypedArray() || xv.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
-      A.bad(info[0], "x", "a Float32Array or an Int32Array");
+      A.bad(xv, "x", "a Float32Array or an Int32Array");
     if (!ov.IsTypedArray() || ov.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
-      A.bad(info[1], "out", "an Int32Array (as x)");
-    auto xi = A.i32(0, "x");
-    auto oi = A.i32(1, "out");
+      A.bad(ov, "out", "an Int32Array (as x)");
+    auto xi = f.i32("x");
+    auto oi = f.i32("out");
     x = {reinterpret_cast<uint32_t*>(xi.p), xi.len};
     out = {reinterpret_cast<uint32_t*>(oi.p), oi.len};
   }
-  auto shape = A.ints(2, "shape", true);
-  auto perm = A.ints(3, "perm", true);
+  auto shape = f.ints("shape", true);
+  auto perm = f.ints("perm", true);
   if (perm.size() != shape.size())
     A.fail("perm has " + std::to_string(perm.size()) + " entries for a shape of rank " +
            std::to_string(shape.size()));
@@ -244,15 +253,16 @@ Napi::Value Permute(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Adamw(const Napi::CallbackInfo& info) {
-  Args A(info, "adamw", 11);
-  auto p = A.f32(0, "p");
-  auto g = A.f32(1, "g");
-  auto m = A.f32(2, "m");
-  auto v = A.f32(3, "v");
-  const int64_t n = A.size(4, "n");
-  const double lr = A.number(5, "lr"), b1 = A.number(6, "beta1"), b2 = A.number(7, "beta2");
-  const double eps = A.number(8, "eps"), wd = A.number(9, "weightDecay");
-  const double step = A.number(10, "step");
+  const Args A(info, "adamw", 0);
+  const Fields f(A, "adamw");
+  auto p = f.f32("p");
+  auto g = f.f32("g");
+  auto m = f.f32("m");
+  auto v = f.f32("v");
+  const int64_t n = f.size("n");
+  const double lr = f.number("lr"), b1 = f.number("beta1"), b2 = f.number("beta2");
+  const double eps = f.number("eps"), wd = f.number("weightDecay");
+  const double step = f.number("step");
   A.need(p, "p", n);
   A.need(g, "g", n);
   A.need(m, "m", n);
@@ -262,15 +272,16 @@ Napi::Value Adamw(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value DropoutMask(const Napi::CallbackInfo& info) {
-  Args A(info, "dropoutMask", 5);
-  auto out = A.f32(0, "out");
-  const int64_t n = A.size(1, "n");
-  const int64_t seed = A.size(2, "seed");
-  const int64_t threshold = A.size(3, "threshold");
-  const double keep = A.number(4, "keep");
+  const Args A(info, "dropoutMask", 0);
+  const Fields f(A, "dropoutMask");
+  auto out = f.f32("out");
+  const int64_t n = f.size("n");
+  const int64_t seed = f.size("seed");
+  const int64_t threshold = f.size("threshold");
+  const double keep = f.number("keep");
   A.need(out, "out", n);
-  if (seed > 0xffffffffLL) A.bad(info[2], "seed", "an unsigned 32-bit integer");
-  if (threshold > 0x100000000LL) A.bad(info[3], "threshold", "an integer in [0, 2^32]");
+  if (seed > 0xffffffffLL) A.bad(f["seed"], "seed", "an unsigned 32-bit integer");
+  if (threshold > 0x100000000LL) A.bad(f["threshold"], "threshold", "an integer in [0, 2^32]");
   mw::dropout_mask(out.p, n, static_cast<uint32_t>(seed), static_cast<uint64_t>(threshold),
                    static_cast<float>(keep));
   return info.Env().Undefined();
@@ -279,11 +290,12 @@ Napi::Value DropoutMask(const Napi::CallbackInfo& info) {
 // ---- softmax, layer norm ----
 
 Napi::Value Softmax(const Napi::CallbackInfo& info) {
-  Args A(info, "softmax", 5);
-  auto x = A.f32(0, "x");
-  auto out = A.f32(1, "out");
-  const int64_t rows = A.size(2, "rows"), cols = A.size(3, "cols");
-  const bool log = A.boolean(4, "log");
+  const Args A(info, "softmax", 0);
+  const Fields f(A, "softmax");
+  auto x = f.f32("x");
+  auto out = f.f32("out");
+  const int64_t rows = f.size("rows"), cols = f.size("cols");
+  const bool log = f.boolean("log");
   A.need(x, "x", prod({rows, cols}));
   A.need(out, "out", prod({rows, cols}));
   mw::softmax(x.p, out.p, rows, cols, log);
@@ -291,12 +303,13 @@ Napi::Value Softmax(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value SoftmaxBackward(const Napi::CallbackInfo& info) {
-  Args A(info, "softmaxBackward", 7);
-  auto y = A.f32(0, "y");
-  auto dy = A.f32(1, "dy");
-  auto dx = A.f32(2, "dx");
-  const int64_t rows = A.size(3, "rows"), cols = A.size(4, "cols");
-  const bool log = A.boolean(5, "log"), acc = A.boolean(6, "accumulate");
+  const Args A(info, "softmaxBackward", 0);
+  const Fields f(A, "softmaxBackward");
+  auto y = f.f32("y");
+  auto dy = f.f32("dy");
+  auto dx = f.f32("dx");
+  const int64_t rows = f.size("rows"), cols = f.size("cols");
+  const bool log = f.boolean("log"), acc = f.boolean("accumulate");
   A.need(y, "y", prod({rows, cols}));
   A.need(dy, "dy", prod({rows, cols}));
   A.need(dx, "dx", prod({rows, cols}));
@@ -305,15 +318,16 @@ Napi::Value SoftmaxBackward(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value LayerNorm(const Napi::CallbackInfo& info) {
-  Args A(info, "layerNorm", 9);
-  auto x = A.f32(0, "x");
-  auto gamma = A.f32(1, "gamma");
-  auto beta = A.f32(2, "beta");
-  auto out = A.f32(3, "out");
-  auto mean = A.f32(4, "mean");
-  auto rstd = A.f32(5, "rstd");
-  const int64_t rows = A.size(6, "rows"), cols = A.size(7, "cols");
-  const double eps = A.number(8, "eps");
+  const Args A(info, "layerNorm", 0);
+  const Fields f(A, "layerNorm");
+  auto x = f.f32("x");
+  auto gamma = f.f32("gamma");
+  auto beta = f.f32("beta");
+  auto out = f.f32("out");
+  auto mean = f.f32("mean");
+  auto rstd = f.f32("rstd");
+  const int64_t rows = f.size("rows"), cols = f.size("cols");
+  const double eps = f.number("eps");
   A.need(x, "x", prod({rows, cols}));
   A.need(out, "out", prod({rows, cols}));
   if (rows > 0) {
@@ -327,17 +341,18 @@ Napi::Value LayerNorm(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value LayerNormBackward(const Napi::CallbackInfo& info) {
-  Args A(info, "layerNormBackward", 11);
-  auto x = A.f32(0, "x");
-  auto gamma = A.f32(1, "gamma");
-  auto mean = A.f32(2, "mean");
-  auto rstd = A.f32(3, "rstd");
-  auto dy = A.f32(4, "dy");
-  auto dx = A.f32(5, "dx");
-  auto dgamma = A.f32(6, "dgamma");
-  auto dbeta = A.f32(7, "dbeta");
-  const int64_t rows = A.size(8, "rows"), cols = A.size(9, "cols");
-  const bool acc = A.boolean(10, "accumulate");
+  const Args A(info, "layerNormBackward", 0);
+  const Fields f(A, "layerNormBackward");
+  auto x = f.f32("x");
+  auto gamma = f.f32("gamma");
+  auto mean = f.f32("mean");
+  auto rstd = f.f32("rstd");
+  auto dy = f.f32("dy");
+  auto dx = f.f32("dx");
+  auto dgamma = f.f32("dgamma");
+  auto dbeta = f.f32("dbeta");
+  const int64_t rows = f.size("rows"), cols = f.size("cols");
+  const bool acc = f.boolean("accumulate");
   A.need(x, "x", prod({rows, cols}));
   A.need(dy, "dy", prod({rows, cols}));
   A.need(dx, "dx", prod({rows, cols}));
@@ -377,14 +392,15 @@ void check_ids(const Args& A, const View<int32_t>& ids, int64_t rows, int64_t nu
 }
 
 Napi::Value CrossEntropy(const Napi::CallbackInfo& info) {
-  Args A(info, "crossEntropy", 8);
-  auto logits = A.f32(0, "logits");
-  auto targets = A.i32(1, "targets");
-  auto loss = A.f32(2, "loss");
-  auto lse = A.f32(3, "lse");
-  const int64_t rows = A.size(4, "rows"), V = A.size(5, "V");
-  const int64_t ignore = A.integer(6, "ignoreIndex");
-  const double smoothing = A.number(7, "smoothing");
+  const Args A(info, "crossEntropy", 0);
+  const Fields f(A, "crossEntropy");
+  auto logits = f.f32("logits");
+  auto targets = f.i32("targets");
+  auto loss = f.f32("loss");
+  auto lse = f.f32("lse");
+  const int64_t rows = f.size("rows"), V = f.size("V");
+  const int64_t ignore = f.integer("ignoreIndex");
+  const double smoothing = f.number("smoothing");
   A.need(logits, "logits", prod({rows, V}));
   A.need(targets, "targets", rows);
   A.need(loss, "loss", rows);
@@ -395,16 +411,17 @@ Napi::Value CrossEntropy(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value CrossEntropyBackward(const Napi::CallbackInfo& info) {
-  Args A(info, "crossEntropyBackward", 10);
-  auto logits = A.f32(0, "logits");
-  auto targets = A.i32(1, "targets");
-  auto lse = A.f32(2, "lse");
-  auto dloss = A.f32(3, "dloss");
-  auto dlogits = A.f32(4, "dlogits");
-  const int64_t rows = A.size(5, "rows"), V = A.size(6, "V");
-  const int64_t ignore = A.integer(7, "ignoreIndex");
-  const double smoothing = A.number(8, "smoothing");
-  const bool acc = A.boolean(9, "accumulate");
+  const Args A(info, "crossEntropyBackward", 0);
+  const Fields f(A, "crossEntropyBackward");
+  auto logits = f.f32("logits");
+  auto targets = f.i32("targets");
+  auto lse = f.f32("lse");
+  auto dloss = f.f32("dloss");
+  auto dlogits = f.f32("dlogits");
+  const int64_t rows = f.size("rows"), V = f.size("V");
+  const int64_t ignore = f.integer("ignoreIndex");
+  const double smoothing = f.number("smoothing");
+  const bool acc = f.boolean("accumulate");
   A.need(logits, "logits", prod({rows, V}));
   A.need(dlogits, "dlogits", prod({rows, V}));
   A.need(targets, "targets", rows);
@@ -417,12 +434,13 @@ Napi::Value CrossEntropyBackward(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Gather(const Napi::CallbackInfo& info) {
-  Args A(info, "gather", 6);
-  auto table = A.f32(0, "table");
-  auto ids = A.i32(1, "ids");
-  auto out = A.f32(2, "out");
-  const int64_t rows = A.size(3, "rows"), cols = A.size(4, "cols");
-  const int64_t numRows = A.size(5, "numRows");
+  const Args A(info, "gather", 0);
+  const Fields f(A, "gather");
+  auto table = f.f32("table");
+  auto ids = f.i32("ids");
+  auto out = f.f32("out");
+  const int64_t rows = f.size("rows"), cols = f.size("cols");
+  const int64_t numRows = f.size("numRows");
   A.need(ids, "ids", rows);
   A.need(out, "out", prod({rows, cols}));
   A.need(table, "table", prod({numRows, cols}));
@@ -432,12 +450,13 @@ Napi::Value Gather(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value ScatterAdd(const Napi::CallbackInfo& info) {
-  Args A(info, "scatterAdd", 6);
-  auto dout = A.f32(0, "dout");
-  auto ids = A.i32(1, "ids");
-  auto dtable = A.f32(2, "dtable");
-  const int64_t rows = A.size(3, "rows"), cols = A.size(4, "cols");
-  const int64_t numRows = A.size(5, "numRows");
+  const Args A(info, "scatterAdd", 0);
+  const Fields f(A, "scatterAdd");
+  auto dout = f.f32("dout");
+  auto ids = f.i32("ids");
+  auto dtable = f.f32("dtable");
+  const int64_t rows = f.size("rows"), cols = f.size("cols");
+  const int64_t numRows = f.size("numRows");
   A.need(ids, "ids", rows);
   A.need(dout, "dout", prod({rows, cols}));
   A.need(dtable, "dtable", prod({numRows, cols}));
@@ -526,6 +545,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fn("peakGflops", PeakGflops);
   fn("elementwiseOps", ElementwiseOps);
   fn("fieldOrder", mw::SetFieldOrder);
+  fn("fieldNames", mw::FieldNames);
   mw::register_attention(env, exports);
   mw::register_decode(env, exports);
   return exports;

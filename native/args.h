@@ -5,10 +5,11 @@
 // throws an Error whose message names the kernel and the argument, with code E_NATIVE_ARG (or
 // E_INDEX for an id out of range, which src/backend/native.ts turns into a MaskwiseError).
 //
-// Arguments are read by position (`Args`, the kernels with a few arguments) or by name
-// (`Fields`, the kernels whose arguments are a TypeScript interface of src/tensor/backend.ts:
-// its fields arrive as positions in the order src/backend/native.ts declares once, and are read
-// here by their names).
+// The kernels' arguments are read by name (`Fields`): each kernel's arguments are a TypeScript
+// interface of src/tensor/backend.ts whose fields arrive as positions in the order
+// src/backend/native.ts declares once, and are read here by their names (native/fields.h lists
+// the names each group accepts). `Args` reads the few arguments of the settings functions
+// (threads, ISA) by position and holds the checks both use.
 #pragma once
 
 #include <napi.h>
@@ -19,9 +20,12 @@
 #include <utility>
 #include <vector>
 
+#include "fields.h"
+
 namespace mw {
 
 using i128 = __int128;
+#define MW_INLINE __attribute__((always_inline)) inline
 constexpr double kMaxSafe = 9007199254740991.0;  // Number.MAX_SAFE_INTEGER
 
 /** A typed array's data and element count. */
@@ -118,25 +122,31 @@ class Args {
   }
 
   // ---- one value, named in messages ----
+  // Each reads its value with one N-API call, whose status tells a value of the wrong type
+  // (no separate type test): GEMM and the small kernels run thousands of times per step.
 
+  /** The value as a double, or an error wanting `want`. */
+  double as_double(const Napi::Value& v, const char* name, const char* want) const {
+    double d;
+    if (napi_get_value_double(info_.Env(), v, &d) != napi_ok) bad(v, name, want);
+    return d;
+  }
   /** An integer >= min (a size, offset, leading dimension or stride). */
   int64_t size(const Napi::Value& v, const char* name, int64_t min = 0) const {
-    if (!v.IsNumber()) bad(v, name, "an integer >= " + std::to_string(min));
-    const double d = v.As<Napi::Number>().DoubleValue();
-    if (!(d >= static_cast<double>(min)) || d != std::floor(d) || d > kMaxSafe)
+    double d;
+    if (napi_get_value_double(info_.Env(), v, &d) != napi_ok ||
+        !(d >= static_cast<double>(min)) || d != std::floor(d) || d > kMaxSafe)
       bad(v, name, "an integer >= " + std::to_string(min));
     return static_cast<int64_t>(d);
   }
   /** Any safe integer. */
   int64_t integer(const Napi::Value& v, const char* name) const {
-    if (!v.IsNumber()) bad(v, name, "an integer");
-    const double d = v.As<Napi::Number>().DoubleValue();
+    const double d = as_double(v, name, "an integer");
     if (!(std::fabs(d) <= kMaxSafe) || d != std::floor(d)) bad(v, name, "an integer");
     return static_cast<int64_t>(d);
   }
   double number(const Napi::Value& v, const char* name) const {
-    if (!v.IsNumber()) bad(v, name, "a number");
-    return v.As<Napi::Number>().DoubleValue();
+    return as_double(v, name, "a number");
   }
   double finite(const Napi::Value& v, const char* name) const {
     const double d = number(v, name);
@@ -144,20 +154,30 @@ class Args {
     return d;
   }
   bool boolean(const Napi::Value& v, const char* name) const {
-    if (!v.IsBoolean()) bad(v, name, "a boolean");
-    return v.As<Napi::Boolean>().Value();
+    bool b;
+    if (napi_get_value_bool(info_.Env(), v, &b) != napi_ok) bad(v, name, "a boolean");
+    return b;
   }
   std::string str(const Napi::Value& v, const char* name) const {
-    if (!v.IsString()) bad(v, name, "a string");
+    // Names of ops fit the buffer; a longer string is read again whole.
+    char buf[32];
+    size_t len;
+    if (napi_get_value_string_utf8(info_.Env(), v, buf, sizeof buf, &len) != napi_ok)
+      bad(v, name, "a string");
+    if (len + 1 < sizeof buf) return std::string(buf, len);
     return v.As<Napi::String>().Utf8Value();
   }
   /** A typed array of element type T. */
   template <class T>
   View<T> typed(const Napi::Value& v, const char* name) const {
-    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != TypedKind<T>::kind)
+    napi_typedarray_type type;
+    size_t length;
+    void* data;
+    if (napi_get_typedarray_info(info_.Env(), v, &type, &length, &data, nullptr, nullptr) !=
+            napi_ok ||
+        type != TypedKind<T>::kind)
       bad(v, name, TypedKind<T>::name);
-    auto a = v.As<Napi::TypedArrayOf<T>>();
-    return {a.Data(), static_cast<int64_t>(a.ElementLength())};
+    return {static_cast<T*>(data), static_cast<int64_t>(length)};
   }
   /** A typed array of element type T holding at least `count` elements. */
   template <class T>
@@ -229,7 +249,7 @@ class Args {
 };
 
 /**
- * The order in which a kernel receives the fields of its argument interface, as
+ * The order in which each field-order group (native/fields.h) receives its fields, as
  * src/backend/native.ts gives it once (`fieldOrder`): the TypeScript list is the one
  * declaration, positional arguments are the cheapest to read, and the code here reads each
  * field by its TypeScript name. Kept per environment.
@@ -237,7 +257,7 @@ class Args {
 class FieldOrders {
  public:
   struct Order {
-    std::string kernel;
+    const char* group = nullptr;  // empty until given
     std::vector<std::string> names;
     // Lookups by the address of a name literal, remembered after the first by string.
     mutable std::vector<std::pair<const char*, size_t>> seen;
@@ -251,57 +271,92 @@ class FieldOrders {
     }
     return *orders;
   }
-  void set(const std::string& kernel, std::vector<std::string> names) {
-    for (Order& o : orders_)
-      if (o.kernel == kernel) {
-        o.names = std::move(names);
-        o.seen.clear();
-        return;
-      }
-    orders_.push_back({kernel, std::move(names), {}});
+  /** Sets the order of `group`; it must name each of the group's fields exactly once. */
+  void set(const Args& A, const std::string& group, std::vector<std::string> names) {
+    const auto& groups = field_groups();
+    size_t g = 0;
+    while (g < groups.size() && group != groups[g].group) g++;
+    if (g == groups.size()) A.fail("unknown field group '" + group + "'");
+    const auto& accepted = groups[g].names;
+    for (size_t i = 0; i < names.size(); i++) {
+      bool known = false;
+      for (const char* a : accepted) known = known || names[i] == a;
+      if (!known) A.fail("'" + group + "' has no field '" + names[i] + "' (native/fields.h)");
+      for (size_t j = 0; j < i; j++)
+        if (names[j] == names[i]) A.fail("field '" + names[i] + "' is named twice");
+    }
+    for (const char* a : accepted) {
+      bool given = false;
+      for (const std::string& n : names) given = given || n == a;
+      if (!given)
+        A.fail(std::string("field '") + a + "' is missing from the order given for '" + group +
+               "'");
+    }
+    orders_.resize(groups.size());
+    orders_[g] = {groups[g].group, std::move(names), {}};
   }
-  const Order* find(const char* kernel) const {
-    for (const Order& o : orders_)
-      if (o.kernel == kernel) return &o;
+  const Order* find(const char* group) const {
+    // Bindings name their group with a literal: compare its address first.
+    for (const auto& [p, g] : seen_)
+      if (p == group) return orders_[g].group != nullptr ? &orders_[g] : nullptr;
+    for (size_t g = 0; g < orders_.size(); g++)
+      if (orders_[g].group != nullptr && std::string(orders_[g].group) == group) {
+        seen_.emplace_back(group, g);
+        return &orders_[g];
+      }
     return nullptr;
   }
 
  private:
-  std::vector<Order> orders_;
+  std::vector<Order> orders_;  // by index in field_groups()
+  mutable std::vector<std::pair<const char*, size_t>> seen_;
 };
 
 /**
- * Named arguments: the fields of an interface of src/tensor/backend.ts (AttentionArgs,
- * DecodeAttentionArgs), passed in the order src/backend/native.ts declared for `group`, each
- * read here by its TypeScript name, which is also the name an error gives. The arguments after
- * them (outputs) start at position end().
+ * Named arguments: the fields of an interface of src/tensor/backend.ts, passed in the order
+ * src/backend/native.ts declared for `group`, each read here by its TypeScript name, which is
+ * also the name an error gives. `after` more arguments (outputs) may follow, from end().
  */
 class Fields {
  public:
-  Fields(const Args& a, const char* group) : A(a) {
+  Fields(const Args& a, const char* group, size_t after = 0) : A(a) {
     order_ = FieldOrders::of(a.env()).find(group);
     if (order_ == nullptr)
       a.fail(std::string("the field order of '") + group +
              "' was not given (src/backend/native.ts gives it when the backend is made)");
-    if (a.info().Length() < order_->names.size())
-      a.fail("expects " + std::to_string(order_->names.size()) + " arguments (the fields of '" +
-             group + "'), got " + std::to_string(a.info().Length()));
+    if (a.info().Length() != order_->names.size() + after)
+      a.fail("expects " + std::to_string(order_->names.size() + after) +
+             " arguments (the fields of '" + group + "'" + (after > 0 ? ", then outputs" : "") +
+             "), got " + std::to_string(a.info().Length()));
   }
   size_t end() const { return order_->names.size(); }
 
-  Napi::Value operator[](const char* name) const { return get(name); }
-  int64_t size(const char* name, int64_t min = 0) const { return A.size(get(name), name, min); }
-  int64_t integer(const char* name) const { return A.integer(get(name), name); }
-  double finite(const char* name) const { return A.finite(get(name), name); }
-  double number(const char* name) const { return A.number(get(name), name); }
-  bool boolean(const char* name) const { return A.boolean(get(name), name); }
+  // The accessors are forced inline: GEMM and the small kernels read up to 21 fields per call,
+  // thousands of calls per step, and a call per read cost them measurably
+  // (bench/binding-calls.ts).
+  MW_INLINE Napi::Value operator[](const char* name) const { return get(name); }
+  MW_INLINE int64_t size(const char* name, int64_t min = 0) const {
+    return A.size(get(name), name, min);
+  }
+  MW_INLINE int64_t integer(const char* name) const { return A.integer(get(name), name); }
+  MW_INLINE double finite(const char* name) const { return A.finite(get(name), name); }
+  MW_INLINE double number(const char* name) const { return A.number(get(name), name); }
+  MW_INLINE bool boolean(const char* name) const { return A.boolean(get(name), name); }
+  std::string str(const char* name) const { return A.str(get(name), name); }
+  std::vector<int64_t> ints(const char* name, bool sizes) const {
+    return A.ints(get(name), name, sizes);
+  }
+  MW_INLINE View<float> f32(const char* name) const { return A.typed<float>(get(name), name); }
+  MW_INLINE View<int32_t> i32(const char* name) const {
+    return A.typed<int32_t>(get(name), name);
+  }
   /** An optional integer field: `fallback` when absent (undefined). */
   int64_t size_or(const char* name, int64_t fallback, int64_t min = 0) const {
     const Napi::Value v = get(name);
     return v.IsUndefined() ? fallback : A.size(v, name, min);
   }
   template <class T>
-  View<T> typed(const char* name, i128 count) const {
+  MW_INLINE View<T> typed(const char* name, i128 count) const {
     return A.typed<T>(get(name), name, count);
   }
   template <class T>
@@ -312,12 +367,16 @@ class Fields {
   const Args& A;
 
  private:
-  Napi::Value get(const char* name) const { return A[index(name)]; }
-  size_t index(const char* name) const {
+  MW_INLINE Napi::Value get(const char* name) const {
     // A kernel reads its fields in the same sequence on every call: the next remembered read
-    // is almost always this one.
+    // is almost always this one (the same literal, so the same address).
+    const auto& seen = order_->seen;
+    if (__builtin_expect(cursor_ < seen.size() && seen[cursor_].first == name, 1))
+      return A.info()[seen[cursor_++].second];
+    return A.info()[lookup(name)];
+  }
+  __attribute__((noinline)) size_t lookup(const char* name) const {
     auto& seen = order_->seen;
-    if (cursor_ < seen.size() && seen[cursor_].first == name) return seen[cursor_++].second;
     for (size_t k = 0; k < seen.size(); k++)
       if (seen[k].first == name) {
         cursor_ = k + 1;
@@ -329,14 +388,14 @@ class Fields {
         cursor_ = seen.size();
         return i;
       }
-    A.fail(std::string("field '") + name + "' is missing from the field order of '" +
-           order_->kernel + "' (src/backend/native.ts)");
+    A.fail(std::string("field '") + name + "' is not a field of '" + order_->group +
+           "' (native/fields.h)");
   }
   const FieldOrders::Order* order_;
   mutable size_t cursor_ = 0;
 };
 
-/** fieldOrder(group, names): the order of an interface's fields (src/backend/native.ts). */
+/** fieldOrder(group, names): the order of a group's fields (src/backend/native.ts). */
 inline Napi::Value SetFieldOrder(const Napi::CallbackInfo& info) {
   Args A(info, "fieldOrder", 2);
   const std::string group = A.str(0, "group");
@@ -344,8 +403,20 @@ inline Napi::Value SetFieldOrder(const Napi::CallbackInfo& info) {
   const Napi::Array arr = info[1].As<Napi::Array>();
   std::vector<std::string> names;
   for (uint32_t i = 0; i < arr.Length(); i++) names.push_back(A.str(arr.Get(i), "names"));
-  FieldOrders::of(info.Env()).set(group, std::move(names));
+  FieldOrders::of(info.Env()).set(A, group, std::move(names));
   return info.Env().Undefined();
+}
+
+/** fieldNames(): {group: [names]}, the fields each group accepts (native/fields.h). */
+inline Napi::Value FieldNames(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object out = Napi::Object::New(env);
+  for (const FieldGroup& g : field_groups()) {
+    Napi::Array names = Napi::Array::New(env, g.names.size());
+    for (uint32_t i = 0; i < g.names.size(); i++) names.Set(i, Napi::String::New(env, g.names[i]));
+    out.Set(g.group, names);
+  }
+  return out;
 }
 
 }  // namespace mw

@@ -53,19 +53,10 @@ mw::AttentionParams params(const Fields& f) {
   return p;
 }
 
-/** The fields of an AttentionArgs, then `outputs` more arguments. */
-Fields attention_fields(const Args& A, size_t outputs) {
-  Fields f(A, "attention");
-  if (A.info().Length() != f.end() + outputs)
-    A.fail("expects " + std::to_string(f.end() + outputs) + " arguments, got " +
-           std::to_string(A.info().Length()));
-  return f;
-}
-
 /** attentionForward(...AttentionArgs fields, out, lse) */
 Napi::Value Forward(const Napi::CallbackInfo& info) {
   Args A(info, "attentionForward", 0);
-  const Fields f = attention_fields(A, 2);
+  const Fields f(A, "attention", 2);
   const mw::AttentionParams p = params(f);
   const size_t o = f.end();
   const mw::i128 bh = mw::prod({p.B, p.H});
@@ -78,7 +69,7 @@ Napi::Value Forward(const Napi::CallbackInfo& info) {
 /** attentionBackward(...AttentionArgs fields, out, lse, dout, dq, dk, dv, dbias or null) */
 Napi::Value Backward(const Napi::CallbackInfo& info) {
   Args A(info, "attentionBackward", 0);
-  const Fields f = attention_fields(A, 7);
+  const Fields f(A, "attention", 7);
   const mw::AttentionParams p = params(f);
   const size_t o = f.end();
   const mw::i128 bh = mw::prod({p.B, p.H});

@@ -1,8 +1,9 @@
 // N-API bindings of the decoding kernels, with the rule of native/args.h: every argument is
 // checked (type, integer range, each array long enough for every index the kernel touches, every
 // row of the row map inside the cache) before the kernel runs; a bad one throws an Error naming
-// the kernel and the argument. decodeAttention receives the fields of a DecodeAttentionArgs
-// (src/tensor/backend.ts) in the order src/backend/native.ts declares, and reads them by name.
+// the kernel and the argument. Each kernel receives the fields of its interface of
+// src/tensor/backend.ts (DecodeAttentionArgs, GemmBf16Args, ...) in the order
+// src/backend/native.ts declares, and reads them by name.
 #include <napi.h>
 
 #include <cmath>
@@ -21,11 +22,8 @@ using mw::kMaxSafe;
 
 /** decodeAttention(...DecodeAttentionArgs fields); keep, slots and bias may be null. */
 Napi::Value DecodeAttention(const Napi::CallbackInfo& info) {
-  Args A(info, "decodeAttention", 0);
+  const Args A(info, "decodeAttention", 0);
   const Fields f(A, "decodeAttention");
-  if (info.Length() != f.end())
-    A.fail("expects " + std::to_string(f.end()) + " arguments, got " +
-           std::to_string(info.Length()));
   mw::DecodeAttentionParams p{};
   p.R = f.size("R");
   p.H = f.size("H");
@@ -99,50 +97,54 @@ Napi::Value DecodeAttention(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-/** decodeLogSoftmax(x, rows, cols): in place. */
+/** decodeLogSoftmax(...DecodeLogSoftmaxArgs fields): in place. */
 Napi::Value DecodeLogSoftmax(const Napi::CallbackInfo& info) {
-  Args A(info, "decodeLogSoftmax", 3);
-  const int64_t rows = A.size(1, "rows");
-  const int64_t cols = A.size(2, "cols");
-  float* x = A.typed<float>(A[0], "x", mw::prod({rows, cols})).p;
+  const Args A(info, "decodeLogSoftmax", 0);
+  const Fields f(A, "decodeLogSoftmax");
+  const int64_t rows = f.size("rows");
+  const int64_t cols = f.size("cols");
+  float* x = f.typed<float>("x", mw::prod({rows, cols})).p;
   if (cols == 0) return info.Env().Undefined();  // rows of nothing: no loop over `rows`
   mw::decode_log_softmax(x, rows, cols);
   return info.Env().Undefined();
 }
 
-/** decodeTopK(lp, rowsOfLp, V, rows, base, n, M, hyp, token, score) -> count */
+/** decodeTopK(...DecodeTopKArgs fields) -> count; lp is [lp.length / V, V]. */
 Napi::Value DecodeTopK(const Napi::CallbackInfo& info) {
-  Args A(info, "decodeTopK", 10);
-  const int64_t lpRows = A.size(1, "lpRows");
-  const int64_t V = A.size(2, "V");
-  const int64_t n = A.size(5, "n");
-  const int64_t M = A.size(6, "M");
-  const float* lp = A.typed<float>(A[0], "lp", mw::prod({lpRows, V})).p;
-  const mw::View<int32_t> rows = A.typed<int32_t>(A[3], "rows", n);
+  const Args A(info, "decodeTopK", 0);
+  const Fields f(A, "decodeTopK");
+  const int64_t V = f.size("V");
+  const int64_t M = f.size("M");
+  const mw::View<float> lpView = f.f32("lp");
+  const int64_t lpRows = V > 0 ? lpView.len / V : 0;
+  const float* lp = lpView.p;
+  const mw::View<int32_t> rows = f.i32("rows");
+  const int64_t n = rows.len;
   for (int64_t h = 0; h < n; h++)
     if (rows.p[h] < 0 || rows.p[h] >= lpRows)
       A.fail("rows[" + std::to_string(h) + "] = " + std::to_string(rows.p[h]) +
              " is outside the " + std::to_string(lpRows) + " rows of lp");
-  const double* base = A.typed<double>(A[4], "base", n).p;
+  const double* base = f.typed<double>("base", n).p;
   if (V > 2147483647) A.fail("argument 'V' is too large");
-  int32_t* hyp = A.typed<int32_t>(A[7], "hyp", M).p;
-  int32_t* token = A.typed<int32_t>(A[8], "token", M).p;
-  double* score = A.typed<double>(A[9], "score", M).p;
+  int32_t* hyp = f.typed<int32_t>("hyp", M).p;
+  int32_t* token = f.typed<int32_t>("token", M).p;
+  double* score = f.typed<double>("score", M).p;
   const int64_t count = mw::decode_top_k(lp, V, rows.p, base, n, M, hyp, token, score);
   return Napi::Number::New(info.Env(), static_cast<double>(count));
 }
 
-/** gemmBf16(m, n, k, a, w, c): c [m, n] += a [m, k] w^T, w [n, k] bfloat16 bits. */
+/** gemmBf16(...GemmBf16Args fields): c [m, n] += a [m, k] w^T, w [n, k] bfloat16 bits. */
 Napi::Value GemmBf16(const Napi::CallbackInfo& info) {
-  Args A(info, "gemmBf16", 6);
-  const int64_t m = A.size(0, "m");
-  const int64_t n = A.size(1, "n");
-  const int64_t k = A.size(2, "k");
+  const Args A(info, "gemmBf16", 0);
+  const Fields f(A, "gemmBf16");
+  const int64_t m = f.size("m");
+  const int64_t n = f.size("n");
+  const int64_t k = f.size("k");
   const i128 mk = mw::prod({m, k}), nk = mw::prod({n, k}), mn = mw::prod({m, n});
   if (mk > kMaxSafe || nk > kMaxSafe || mn > kMaxSafe) A.fail("the sizes are too large");
-  const float* a = A.typed<float>(A[3], "a", mk).p;
-  const uint16_t* w = A.typed<uint16_t>(A[4], "w", nk).p;
-  float* out = A.typed<float>(A[5], "c", mn).p;
+  const float* a = f.typed<float>("a", mk).p;
+  const uint16_t* w = f.typed<uint16_t>("w", nk).p;
+  float* out = f.typed<float>("c", mn).p;
   mw::gemm_skinny_bf16(m, n, k, a, w, out);
   return info.Env().Undefined();
 }

@@ -109,17 +109,38 @@ export function rowsToHeads(x: Tensor, layout: Unpadded, H: number): Tensor {
   const index = layout.headIndex(H);
   const slots = B * H * T; // rows of Dh floats in the output
   const out = allocF32(slots * Dh, true);
-  getBackend().scatterAdd(x.f32, index, out, index.length, Dh, slots);
+  getBackend().scatterAdd({
+    dout: x.f32,
+    ids: index,
+    dtable: out,
+    rows: index.length,
+    cols: Dh,
+    numRows: slots,
+  });
   const y = new Tensor(out, [B, H, T, Dh]);
   return record(y, "rowsToHeads", [x], (g, sink) => {
     const s = sink(0, true);
     if (!s) return;
     if (!s.acc) {
-      getBackend().gather(g, index, s.g, index.length, Dh, slots);
+      getBackend().gather({
+        table: g,
+        ids: index,
+        out: s.g,
+        rows: index.length,
+        cols: Dh,
+        numRows: slots,
+      });
       return;
     }
     const picked = allocF32(index.length * Dh, false);
-    getBackend().gather(g, index, picked, index.length, Dh, slots);
+    getBackend().gather({
+      table: g,
+      ids: index,
+      out: picked,
+      rows: index.length,
+      cols: Dh,
+      numRows: slots,
+    });
     for (let j = 0; j < picked.length; j++) s.g[j] += picked[j];
     releaseF32(picked);
   });
@@ -139,12 +160,27 @@ export function headsToRows(x: Tensor, layout: Unpadded): Tensor {
   const index = layout.headIndex(H);
   const slots = B * H * T;
   const out = allocF32(index.length * Dh, false);
-  getBackend().gather(x.f32, index, out, index.length, Dh, slots);
+  getBackend().gather({
+    table: x.f32,
+    ids: index,
+    out,
+    rows: index.length,
+    cols: Dh,
+    numRows: slots,
+  });
   const y = new Tensor(out, [layout.count, H * Dh]);
   return record(y, "headsToRows", [x], (g, sink) => {
     // The positions not kept get no gradient: a fresh buffer is zeros, and the scatter adds.
     const s = sink(0);
-    if (s) getBackend().scatterAdd(g, index, s.g, index.length, Dh, slots);
+    if (s)
+      getBackend().scatterAdd({
+        dout: g,
+        ids: index,
+        dtable: s.g,
+        rows: index.length,
+        cols: Dh,
+        numRows: slots,
+      });
   });
 }
 

@@ -1,142 +1,226 @@
 // The native backend: the Backend seam on the C++ addon (native/). The addon validates every
-// argument and works in place on the caller's typed arrays; this class spreads GemmArgs into
-// positional arguments (GEMM runs hundreds of times a step, and positions are cheaper to read in
-// C++ than object properties), passes the attention kernels' argument objects field by field in
-// the one order declared below (the addon reads them by name), and turns the addon's index
-// errors into the same MaskwiseError the reference throws. No `node:` imports:
-// the addon object is handed in by src/node/native-addon.ts.
+// argument and works in place on the caller's typed arrays; this class passes each kernel's
+// argument object field by field in the one order declared below (FIELD_ORDERS; the addon reads
+// the fields by name) and turns the addon's index errors into the same MaskwiseError the
+// reference throws. No `node:` imports: the addon object is handed in by src/node/native-addon.ts.
 import type {
+  AdamwArgs,
   AttentionArgs,
   Backend,
-  BinaryOp,
+  BinaryArgs,
+  CrossEntropyArgs,
+  CrossEntropyBackwardArgs,
   DecodeAttentionArgs,
+  DecodeLogSoftmaxArgs,
+  DecodeTopKArgs,
+  DropoutMaskArgs,
   F32,
+  GatherArgs,
   GemmArgs,
-  I32,
-  ReduceOp,
-  UnaryOp,
+  GemmBf16Args,
+  LayerNormArgs,
+  LayerNormBackwardArgs,
+  PermuteArgs,
+  ReduceArgs,
+  ReduceMaxBackwardArgs,
+  ScatterAddArgs,
+  SoftmaxArgs,
+  SoftmaxBackwardArgs,
+  UnaryArgs,
+  UnaryBackwardArgs,
 } from "../tensor/backend.js";
 import { MaskwiseError } from "../util/errors.js";
 
+/** The argument interface of each field-order group: a kernel of the same name, or the pair
+ * attentionForward and attentionBackward ("attention"). */
+interface GroupArgs {
+  gemm: GemmArgs;
+  unary: UnaryArgs;
+  unaryBackward: UnaryBackwardArgs;
+  binary: BinaryArgs;
+  reduce: ReduceArgs;
+  reduceMaxBackward: ReduceMaxBackwardArgs;
+  permute: PermuteArgs;
+  softmax: SoftmaxArgs;
+  softmaxBackward: SoftmaxBackwardArgs;
+  layerNorm: LayerNormArgs;
+  layerNormBackward: LayerNormBackwardArgs;
+  crossEntropy: CrossEntropyArgs;
+  crossEntropyBackward: CrossEntropyBackwardArgs;
+  gather: GatherArgs;
+  scatterAdd: ScatterAddArgs;
+  adamw: AdamwArgs;
+  dropoutMask: DropoutMaskArgs;
+  attention: AttentionArgs;
+  decodeAttention: DecodeAttentionArgs;
+  gemmBf16: GemmBf16Args;
+  decodeLogSoftmax: DecodeLogSoftmaxArgs;
+  decodeTopK: DecodeTopKArgs;
+}
+/** A field-order group. */
+export type FieldGroup = keyof GroupArgs;
+/** The argument interface of a group. */
+export type FieldArgs<G extends FieldGroup> = GroupArgs[G];
+
+/**
+ * The order in which each kernel receives the fields of its argument interface: the binding's
+ * one declaration. The addon is given these orders once (NativeAddon.fieldOrder) and reads
+ * every field by its name (native/args.h; native/fields.h lists the names it accepts), and
+ * NativeAddon's kernel signatures are derived from them. The fields travel as positions
+ * because positions are the cheapest arguments to read in C++ (GEMM and the small kernels run
+ * thousands of times per decoding or training step: reading object properties in C++ cost a
+ * decoding step about 4 us per attention call). Each entry must name every field of its
+ * interface (checked below by the type system; once each, by tests/backend/seam-names.test.ts).
+ */
+export const FIELD_ORDERS = {
+  gemm: [
+    "batch",
+    "m",
+    "n",
+    "k",
+    "transA",
+    "transB",
+    "alpha",
+    "beta",
+    "a",
+    "aOffset",
+    "lda",
+    "strideA",
+    "b",
+    "bOffset",
+    "ldb",
+    "strideB",
+    "c",
+    "cOffset",
+    "ldc",
+    "strideC",
+    "bf16",
+  ],
+  unary: ["op", "x", "out", "n"],
+  unaryBackward: ["op", "x", "y", "dy", "dx", "n", "accumulate"],
+  binary: ["op", "a", "aStrides", "b", "bStrides", "out", "shape"],
+  reduce: ["op", "x", "out", "outer", "dim", "inner"],
+  reduceMaxBackward: ["x", "y", "dy", "dx", "outer", "dim", "inner"],
+  permute: ["x", "out", "shape", "perm"],
+  softmax: ["x", "out", "rows", "cols", "log"],
+  softmaxBackward: ["y", "dy", "dx", "rows", "cols", "log", "accumulate"],
+  layerNorm: ["x", "gamma", "beta", "out", "mean", "rstd", "rows", "cols", "eps"],
+  layerNormBackward: [
+    "x",
+    "gamma",
+    "mean",
+    "rstd",
+    "dy",
+    "dx",
+    "dgamma",
+    "dbeta",
+    "rows",
+    "cols",
+    "accumulate",
+  ],
+  crossEntropy: ["logits", "targets", "loss", "lse", "rows", "V", "ignoreIndex", "smoothing"],
+  crossEntropyBackward: [
+    "logits",
+    "targets",
+    "lse",
+    "dloss",
+    "dlogits",
+    "rows",
+    "V",
+    "ignoreIndex",
+    "smoothing",
+    "accumulate",
+  ],
+  gather: ["table", "ids", "out", "rows", "cols", "numRows"],
+  scatterAdd: ["dout", "ids", "dtable", "rows", "cols", "numRows"],
+  adamw: ["p", "g", "m", "v", "n", "lr", "beta1", "beta2", "eps", "weightDecay", "step"],
+  dropoutMask: ["out", "n", "seed", "threshold", "keep"],
+  attention: [
+    "B",
+    "H",
+    "Tq",
+    "Tk",
+    "Dh",
+    "q",
+    "k",
+    "v",
+    "attend",
+    "maskBatch",
+    "blocks",
+    "blockQ",
+    "blockK",
+    "scale",
+    "skipBlocks",
+    "dropout",
+    "seed",
+    "bias",
+    "biasBatch",
+  ],
+  decodeAttention: [
+    "R",
+    "H",
+    "Dh",
+    "q",
+    "k",
+    "v",
+    "P",
+    "capacity",
+    "length",
+    "rows",
+    "keep",
+    "keepStride",
+    "slots",
+    "slotStride",
+    "scale",
+    "out",
+    "bias",
+    "biasOffset",
+    "biasHeadStride",
+    "kvHeads",
+  ],
+  gemmBf16: ["m", "n", "k", "a", "w", "c"],
+  decodeLogSoftmax: ["x", "rows", "cols"],
+  decodeTopK: ["lp", "V", "rows", "base", "M", "hyp", "token", "score"],
+} as const satisfies { [G in FieldGroup]: readonly (keyof GroupArgs[G])[] };
+
+/** The fields of each group that its order leaves out (none: `complete` fails to compile). */
+type Unordered = {
+  [G in FieldGroup]: Exclude<keyof GroupArgs[G], (typeof FIELD_ORDERS)[G][number]>;
+}[FieldGroup];
+const complete: [Unordered] extends [never] ? true : { unordered: Unordered } = true;
+void complete;
+
+/** The types of fields `N` of interface `A`, in order. */
+type Positional<A, N extends readonly unknown[]> = {
+  -readonly [I in keyof N]: N[I] extends keyof A ? A[N[I]] : never;
+};
+/** The types of a group's fields in its order: the addon's positional arguments. */
+type Fields<G extends FieldGroup> = Positional<GroupArgs[G], (typeof FIELD_ORDERS)[G]>;
+
+/** The kernels that take one group's fields and nothing else, as the addon exports them. */
+type KernelFunctions = {
+  [G in Exclude<FieldGroup, "attention">]: (
+    ...args: Fields<G>
+  ) => G extends "decodeTopK" ? number : void;
+};
+
 /** The addon's functions (native/addon.cc); every argument is validated there. */
-export interface NativeAddon {
-  gemm(
-    batch: number,
-    m: number,
-    n: number,
-    k: number,
-    transA: boolean,
-    transB: boolean,
-    alpha: number,
-    beta: number,
-    a: F32,
-    aOffset: number,
-    lda: number,
-    strideA: number,
-    b: F32,
-    bOffset: number,
-    ldb: number,
-    strideB: number,
-    c: F32,
-    cOffset: number,
-    ldc: number,
-    strideC: number,
-    bf16: boolean,
+export interface NativeAddon extends KernelFunctions {
+  /** Fused attention (native/attention.cc): the AttentionArgs fields, then out, lse. */
+  attentionForward(...args: [...Fields<"attention">, out: F32, lse: F32]): void;
+  /** The AttentionArgs fields, then out, lse, dout, dq, dk, dv, dbias (or null). */
+  attentionBackward(
+    ...args: [
+      ...Fields<"attention">,
+      out: F32,
+      lse: F32,
+      dout: F32,
+      dq: F32,
+      dk: F32,
+      dv: F32,
+      dbias: F32 | null,
+    ]
   ): void;
-  unary(op: UnaryOp, x: F32, out: F32, n: number): void;
-  unaryBackward(op: UnaryOp, x: F32, y: F32, dy: F32, dx: F32, n: number, acc: boolean): void;
-  binary(
-    op: BinaryOp,
-    a: F32,
-    aStrides: readonly number[],
-    b: F32,
-    bStrides: readonly number[],
-    out: F32,
-    shape: readonly number[],
-  ): void;
-  reduce(op: string, x: F32, out: F32, outer: number, dim: number, inner: number): void;
-  reduceMaxBackward(
-    x: F32,
-    y: F32,
-    dy: F32,
-    dx: F32,
-    outer: number,
-    dim: number,
-    inner: number,
-  ): void;
-  permute(x: F32 | I32, out: F32 | I32, shape: readonly number[], perm: readonly number[]): void;
-  softmax(x: F32, out: F32, rows: number, cols: number, log: boolean): void;
-  softmaxBackward(
-    y: F32,
-    dy: F32,
-    dx: F32,
-    rows: number,
-    cols: number,
-    log: boolean,
-    acc: boolean,
-  ): void;
-  layerNorm(
-    x: F32,
-    gamma: F32,
-    beta: F32,
-    out: F32,
-    mean: F32,
-    rstd: F32,
-    rows: number,
-    cols: number,
-    eps: number,
-  ): void;
-  layerNormBackward(
-    x: F32,
-    gamma: F32,
-    mean: F32,
-    rstd: F32,
-    dy: F32,
-    dx: F32,
-    dgamma: F32,
-    dbeta: F32,
-    rows: number,
-    cols: number,
-    acc: boolean,
-  ): void;
-  crossEntropy(
-    logits: F32,
-    targets: I32,
-    loss: F32,
-    lse: F32,
-    rows: number,
-    V: number,
-    ignoreIndex: number,
-    smoothing: number,
-  ): void;
-  crossEntropyBackward(
-    logits: F32,
-    targets: I32,
-    lse: F32,
-    dloss: F32,
-    dlogits: F32,
-    rows: number,
-    V: number,
-    ignoreIndex: number,
-    smoothing: number,
-    acc: boolean,
-  ): void;
-  gather(table: F32, ids: I32, out: F32, rows: number, cols: number, numRows: number): void;
-  scatterAdd(dout: F32, ids: I32, dtable: F32, rows: number, cols: number, numRows: number): void;
-  adamw(
-    p: F32,
-    g: F32,
-    m: F32,
-    v: F32,
-    n: number,
-    lr: number,
-    beta1: number,
-    beta2: number,
-    eps: number,
-    weightDecay: number,
-    step: number,
-  ): void;
-  dropoutMask(out: F32, n: number, seed: number, threshold: number, keep: number): void;
   /** Total compute threads, the calling thread included (1..1024). */
   setThreads(n: number): void;
   threads(): number;
@@ -160,123 +244,18 @@ export interface NativeAddon {
   /** The element-wise op names the addon knows (native/kernels.h): UNARY_OPS and BINARY_OPS. */
   elementwiseOps(): { unary: string[]; binary: string[] };
   /**
-   * The order of an argument interface's fields (ATTENTION_FIELDS, DECODE_ATTENTION_FIELDS),
-   * given once: the kernels below receive the fields as positions in that order and read them
-   * by name (native/args.h).
+   * The order of a group's fields (FIELD_ORDERS), given once: the kernels receive the fields
+   * as positions in that order and read them by name (native/args.h).
    */
-  fieldOrder(group: "attention" | "decodeAttention", names: readonly string[]): void;
-  /** Fused attention (native/attention.cc): the AttentionArgs fields, then out, lse. */
-  attentionForward(...args: [...AttentionFields, out: F32, lse: F32]): void;
-  /** The AttentionArgs fields, then out, lse, dout, dq, dk, dv, dbias (or null). */
-  attentionBackward(
-    ...args: [
-      ...AttentionFields,
-      out: F32,
-      lse: F32,
-      dout: F32,
-      dq: F32,
-      dk: F32,
-      dv: F32,
-      dbias: F32 | null,
-    ]
-  ): void;
-  /** Attention on a KV cache (native/decode.cc): the DecodeAttentionArgs fields. */
-  decodeAttention(...args: DecodeAttentionFields): void;
-  /** c [m, n] += a [m, k] w^T, w bfloat16 bits [n, k] (native/gemm_skinny.cc). */
-  gemmBf16(m: number, n: number, k: number, a: F32, w: Uint16Array, c: F32): void;
-  /** In-place log-softmax of rows (native/decode.cc). */
-  decodeLogSoftmax(x: F32, rows: number, cols: number): void;
-  /** Beam candidates (native/decode.cc); lpRows = lp.length / V. Returns the count. */
-  decodeTopK(
-    lp: F32,
-    lpRows: number,
-    V: number,
-    rows: I32,
-    base: Float64Array,
-    n: number,
-    M: number,
-    hyp: I32,
-    token: I32,
-    score: Float64Array,
-  ): number;
-}
-
-/**
- * The fields of AttentionArgs and DecodeAttentionArgs in the order the addon receives them:
- * positions are the cheapest arguments to read in C++ (a decoding step calls decodeAttention
- * twice per layer; reading object properties there, or reading fields by a list of names here,
- * cost more than its kernel on a short cache). These two functions are the binding's one
- * declaration: the addon learns the names they read, in order (`fieldNames`, given once through
- * NativeAddon.fieldOrder), and reads each field by name (native/args.h).
- */
-const attentionFields = (a: AttentionArgs) =>
-  [
-    a.B,
-    a.H,
-    a.Tq,
-    a.Tk,
-    a.Dh,
-    a.q,
-    a.k,
-    a.v,
-    a.attend,
-    a.maskBatch,
-    a.blocks,
-    a.blockQ,
-    a.blockK,
-    a.scale,
-    a.skipBlocks,
-    a.dropout,
-    a.seed,
-    a.bias,
-    a.biasBatch,
-  ] as const;
-
-const decodeAttentionFields = (a: DecodeAttentionArgs) =>
-  [
-    a.R,
-    a.H,
-    a.Dh,
-    a.q,
-    a.k,
-    a.v,
-    a.P,
-    a.capacity,
-    a.length,
-    a.rows,
-    a.keep,
-    a.keepStride,
-    a.slots,
-    a.slotStride,
-    a.scale,
-    a.out,
-    a.bias,
-    a.biasOffset,
-    a.biasHeadStride,
-    a.kvHeads,
-  ] as const;
-
-type AttentionFields = ReturnType<typeof attentionFields>;
-type DecodeAttentionFields = ReturnType<typeof decodeAttentionFields>;
-
-/** The property names `fields` reads, in order (recorded once on a stand-in object). */
-function fieldNames<T extends object>(fields: (a: T) => readonly unknown[]): readonly string[] {
-  const names: string[] = [];
-  fields(
-    new Proxy({} as T, {
-      get(_target, key) {
-        names.push(String(key));
-        return undefined;
-      },
-    }),
-  );
-  return names;
+  fieldOrder(group: FieldGroup, names: readonly string[]): void;
+  /** The field names each group accepts (native/fields.h): what fieldOrder must be given. */
+  fieldNames(): Record<string, string[]>;
 }
 
 /** The names of AttentionArgs's fields in the order the addon receives them. */
-export const ATTENTION_FIELDS = fieldNames(attentionFields);
+export const ATTENTION_FIELDS = FIELD_ORDERS.attention;
 /** The names of DecodeAttentionArgs's fields in the order the addon receives them. */
-export const DECODE_ATTENTION_FIELDS = fieldNames(decodeAttentionFields);
+export const DECODE_ATTENTION_FIELDS = FIELD_ORDERS.decodeAttention;
 
 // An addon error with code E_INDEX (an id or target out of range) becomes the MaskwiseError the
 // reference backend throws; anything else (a programming error) passes through unchanged.
@@ -291,233 +270,198 @@ function indexError(e: unknown, where: string, hint: string): unknown {
   return e;
 }
 
+/**
+ * Each method passes its argument object's fields in FIELD_ORDERS's order, spelled out as
+ * property reads: spreading a list built from the names (or from a function that returns the
+ * fields) cost a tiny GEMM about 45 ns more per call, where plain reads in an inlined call cost
+ * nothing (bench/binding-calls.ts). The types of the positions come from FIELD_ORDERS
+ * (NativeAddon), so a field of another type in a position does not compile, and
+ * tests/backend/seam-names.test.ts checks every method against the order.
+ */
 export class NativeBackend implements Backend {
   readonly name = "native" as const;
   private readonly k: NativeAddon;
 
   constructor(addon: NativeAddon) {
     this.k = addon;
-    addon.fieldOrder("attention", ATTENTION_FIELDS);
-    addon.fieldOrder("decodeAttention", DECODE_ATTENTION_FIELDS);
+    for (const [group, names] of Object.entries(FIELD_ORDERS))
+      addon.fieldOrder(group as FieldGroup, names);
   }
 
   get threads(): number {
     return this.k.threads();
   }
 
-  gemm(g: GemmArgs): void {
+  gemm(a: GemmArgs): void {
     this.k.gemm(
-      g.batch,
-      g.m,
-      g.n,
-      g.k,
-      g.transA,
-      g.transB,
-      g.alpha,
-      g.beta,
-      g.a,
-      g.aOffset,
-      g.lda,
-      g.strideA,
-      g.b,
-      g.bOffset,
-      g.ldb,
-      g.strideB,
-      g.c,
-      g.cOffset,
-      g.ldc,
-      g.strideC,
-      g.bf16 ?? false,
+      a.batch,
+      a.m,
+      a.n,
+      a.k,
+      a.transA,
+      a.transB,
+      a.alpha,
+      a.beta,
+      a.a,
+      a.aOffset,
+      a.lda,
+      a.strideA,
+      a.b,
+      a.bOffset,
+      a.ldb,
+      a.strideB,
+      a.c,
+      a.cOffset,
+      a.ldc,
+      a.strideC,
+      a.bf16 ?? false,
     );
   }
 
-  unary(op: UnaryOp, x: F32, out: F32, n: number): void {
-    this.k.unary(op, x, out, n);
+  unary(a: UnaryArgs): void {
+    this.k.unary(a.op, a.x, a.out, a.n);
   }
 
-  unaryBackward(
-    op: UnaryOp,
-    x: F32,
-    y: F32,
-    dy: F32,
-    dx: F32,
-    n: number,
-    accumulate: boolean,
-  ): void {
-    this.k.unaryBackward(op, x, y, dy, dx, n, accumulate);
+  unaryBackward(a: UnaryBackwardArgs): void {
+    this.k.unaryBackward(a.op, a.x, a.y, a.dy, a.dx, a.n, a.accumulate);
   }
 
-  binary(
-    op: BinaryOp,
-    a: F32,
-    aStrides: readonly number[],
-    b: F32,
-    bStrides: readonly number[],
-    out: F32,
-    shape: readonly number[],
-  ): void {
-    this.k.binary(op, a, aStrides, b, bStrides, out, shape);
+  binary(a: BinaryArgs): void {
+    this.k.binary(a.op, a.a, a.aStrides, a.b, a.bStrides, a.out, a.shape);
   }
 
-  reduce(op: ReduceOp, x: F32, out: F32, outer: number, dim: number, inner: number): void {
-    this.k.reduce(op, x, out, outer, dim, inner);
+  reduce(a: ReduceArgs): void {
+    this.k.reduce(a.op, a.x, a.out, a.outer, a.dim, a.inner);
   }
 
-  reduceMaxBackward(
-    x: F32,
-    y: F32,
-    dy: F32,
-    dx: F32,
-    outer: number,
-    dim: number,
-    inner: number,
-  ): void {
-    this.k.reduceMaxBackward(x, y, dy, dx, outer, dim, inner);
+  reduceMaxBackward(a: ReduceMaxBackwardArgs): void {
+    this.k.reduceMaxBackward(a.x, a.y, a.dy, a.dx, a.outer, a.dim, a.inner);
   }
 
-  permute(x: F32 | I32, out: F32 | I32, shape: readonly number[], perm: readonly number[]): void {
-    this.k.permute(x, out, shape, perm);
+  permute(a: PermuteArgs): void {
+    this.k.permute(a.x, a.out, a.shape, a.perm);
   }
 
-  softmax(x: F32, out: F32, rows: number, cols: number, log: boolean): void {
-    this.k.softmax(x, out, rows, cols, log);
+  softmax(a: SoftmaxArgs): void {
+    this.k.softmax(a.x, a.out, a.rows, a.cols, a.log);
   }
 
-  softmaxBackward(
-    y: F32,
-    dy: F32,
-    dx: F32,
-    rows: number,
-    cols: number,
-    log: boolean,
-    accumulate: boolean,
-  ): void {
-    this.k.softmaxBackward(y, dy, dx, rows, cols, log, accumulate);
+  softmaxBackward(a: SoftmaxBackwardArgs): void {
+    this.k.softmaxBackward(a.y, a.dy, a.dx, a.rows, a.cols, a.log, a.accumulate);
   }
 
-  layerNorm(
-    x: F32,
-    gamma: F32,
-    beta: F32,
-    out: F32,
-    mean: F32,
-    rstd: F32,
-    rows: number,
-    cols: number,
-    eps: number,
-  ): void {
-    this.k.layerNorm(x, gamma, beta, out, mean, rstd, rows, cols, eps);
+  layerNorm(a: LayerNormArgs): void {
+    this.k.layerNorm(a.x, a.gamma, a.beta, a.out, a.mean, a.rstd, a.rows, a.cols, a.eps);
   }
 
-  layerNormBackward(
-    x: F32,
-    gamma: F32,
-    mean: F32,
-    rstd: F32,
-    dy: F32,
-    dx: F32,
-    dgamma: F32,
-    dbeta: F32,
-    rows: number,
-    cols: number,
-    accumulate: boolean,
-  ): void {
-    this.k.layerNormBackward(x, gamma, mean, rstd, dy, dx, dgamma, dbeta, rows, cols, accumulate);
+  layerNormBackward(a: LayerNormBackwardArgs): void {
+    this.k.layerNormBackward(
+      a.x,
+      a.gamma,
+      a.mean,
+      a.rstd,
+      a.dy,
+      a.dx,
+      a.dgamma,
+      a.dbeta,
+      a.rows,
+      a.cols,
+      a.accumulate,
+    );
   }
 
-  crossEntropy(
-    logits: F32,
-    targets: I32,
-    loss: F32,
-    lse: F32,
-    rows: number,
-    V: number,
-    ignoreIndex: number,
-    smoothing: number,
-  ): void {
+  crossEntropy(a: CrossEntropyArgs): void {
     try {
-      this.k.crossEntropy(logits, targets, loss, lse, rows, V, ignoreIndex, smoothing);
+      this.k.crossEntropy(
+        a.logits,
+        a.targets,
+        a.loss,
+        a.lse,
+        a.rows,
+        a.V,
+        a.ignoreIndex,
+        a.smoothing,
+      );
     } catch (e) {
       throw indexError(
         e,
         "crossEntropy",
-        `use ${ignoreIndex} for positions that have nothing to predict`,
+        `use ${a.ignoreIndex} for positions that have nothing to predict`,
       );
     }
   }
 
-  crossEntropyBackward(
-    logits: F32,
-    targets: I32,
-    lse: F32,
-    dloss: F32,
-    dlogits: F32,
-    rows: number,
-    V: number,
-    ignoreIndex: number,
-    smoothing: number,
-    accumulate: boolean,
-  ): void {
+  crossEntropyBackward(a: CrossEntropyBackwardArgs): void {
     try {
       this.k.crossEntropyBackward(
-        logits,
-        targets,
-        lse,
-        dloss,
-        dlogits,
-        rows,
-        V,
-        ignoreIndex,
-        smoothing,
-        accumulate,
+        a.logits,
+        a.targets,
+        a.lse,
+        a.dloss,
+        a.dlogits,
+        a.rows,
+        a.V,
+        a.ignoreIndex,
+        a.smoothing,
+        a.accumulate,
       );
     } catch (e) {
       throw indexError(
         e,
         "crossEntropyBackward",
-        `use ${ignoreIndex} for positions that have nothing to predict`,
+        `use ${a.ignoreIndex} for positions that have nothing to predict`,
       );
     }
   }
 
-  gather(table: F32, ids: I32, out: F32, rows: number, cols: number, numRows: number): void {
+  gather(a: GatherArgs): void {
     try {
-      this.k.gather(table, ids, out, rows, cols, numRows);
+      this.k.gather(a.table, a.ids, a.out, a.rows, a.cols, a.numRows);
     } catch (e) {
       throw indexError(e, "gather", "check the token ids against the vocabulary size");
     }
   }
 
-  scatterAdd(dout: F32, ids: I32, dtable: F32, rows: number, cols: number, numRows: number): void {
+  scatterAdd(a: ScatterAddArgs): void {
     try {
-      this.k.scatterAdd(dout, ids, dtable, rows, cols, numRows);
+      this.k.scatterAdd(a.dout, a.ids, a.dtable, a.rows, a.cols, a.numRows);
     } catch (e) {
       throw indexError(e, "scatterAdd", "check the token ids against the vocabulary size");
     }
   }
 
-  adamw(
-    p: F32,
-    g: F32,
-    m: F32,
-    v: F32,
-    n: number,
-    lr: number,
-    beta1: number,
-    beta2: number,
-    eps: number,
-    weightDecay: number,
-    step: number,
-  ): void {
-    this.k.adamw(p, g, m, v, n, lr, beta1, beta2, eps, weightDecay, step);
+  adamw(a: AdamwArgs): void {
+    this.k.adamw(a.p, a.g, a.m, a.v, a.n, a.lr, a.beta1, a.beta2, a.eps, a.weightDecay, a.step);
   }
 
-  dropoutMask(out: F32, n: number, seed: number, threshold: number, keep: number): void {
-    this.k.dropoutMask(out, n, seed, threshold, keep);
+  dropoutMask(a: DropoutMaskArgs): void {
+    this.k.dropoutMask(a.out, a.n, a.seed, a.threshold, a.keep);
   }
 
   attentionForward(args: AttentionArgs, out: F32, lse: F32): void {
-    this.k.attentionForward(...attentionFields(args), out, lse);
+    this.k.attentionForward(
+      args.B,
+      args.H,
+      args.Tq,
+      args.Tk,
+      args.Dh,
+      args.q,
+      args.k,
+      args.v,
+      args.attend,
+      args.maskBatch,
+      args.blocks,
+      args.blockQ,
+      args.blockK,
+      args.scale,
+      args.skipBlocks,
+      args.dropout,
+      args.seed,
+      args.bias,
+      args.biasBatch,
+      out,
+      lse,
+    );
   }
 
   attentionBackward(
@@ -530,32 +474,70 @@ export class NativeBackend implements Backend {
     dv: F32,
     dbias: F32 | null = null,
   ): void {
-    this.k.attentionBackward(...attentionFields(args), out, lse, dout, dq, dk, dv, dbias);
+    this.k.attentionBackward(
+      args.B,
+      args.H,
+      args.Tq,
+      args.Tk,
+      args.Dh,
+      args.q,
+      args.k,
+      args.v,
+      args.attend,
+      args.maskBatch,
+      args.blocks,
+      args.blockQ,
+      args.blockK,
+      args.scale,
+      args.skipBlocks,
+      args.dropout,
+      args.seed,
+      args.bias,
+      args.biasBatch,
+      out,
+      lse,
+      dout,
+      dq,
+      dk,
+      dv,
+      dbias,
+    );
   }
 
-  decodeAttention(args: DecodeAttentionArgs): void {
-    this.k.decodeAttention(...decodeAttentionFields(args));
+  decodeAttention(a: DecodeAttentionArgs): void {
+    this.k.decodeAttention(
+      a.R,
+      a.H,
+      a.Dh,
+      a.q,
+      a.k,
+      a.v,
+      a.P,
+      a.capacity,
+      a.length,
+      a.rows,
+      a.keep,
+      a.keepStride,
+      a.slots,
+      a.slotStride,
+      a.scale,
+      a.out,
+      a.bias,
+      a.biasOffset,
+      a.biasHeadStride,
+      a.kvHeads,
+    );
   }
 
-  gemmBf16(m: number, n: number, k: number, a: F32, w: Uint16Array, c: F32): void {
-    this.k.gemmBf16(m, n, k, a, w, c);
+  gemmBf16(a: GemmBf16Args): void {
+    this.k.gemmBf16(a.m, a.n, a.k, a.a, a.w, a.c);
   }
 
-  decodeLogSoftmax(x: F32, rows: number, cols: number): void {
-    this.k.decodeLogSoftmax(x, rows, cols);
+  decodeLogSoftmax(a: DecodeLogSoftmaxArgs): void {
+    this.k.decodeLogSoftmax(a.x, a.rows, a.cols);
   }
 
-  decodeTopK(
-    lp: F32,
-    V: number,
-    rows: I32,
-    base: Float64Array,
-    M: number,
-    hyp: I32,
-    token: I32,
-    score: Float64Array,
-  ): number {
-    const lpRows = V > 0 ? Math.floor(lp.length / V) : 0;
-    return this.k.decodeTopK(lp, lpRows, V, rows, base, rows.length, M, hyp, token, score);
+  decodeTopK(a: DecodeTopKArgs): number {
+    return this.k.decodeTopK(a.lp, a.V, a.rows, a.base, a.M, a.hyp, a.token, a.score);
   }
 }

@@ -2,15 +2,33 @@
 // obviously right rather than fast. It is the specification the native backend is tested
 // against, and it runs anywhere JavaScript runs (no `node:` imports).
 import {
+  type AdamwArgs,
   type AttentionArgs,
   type Backend,
+  type BinaryArgs,
   type BinaryOp,
+  type CrossEntropyArgs,
+  type CrossEntropyBackwardArgs,
   type DecodeAttentionArgs,
+  type DecodeLogSoftmaxArgs,
+  type DecodeTopKArgs,
+  type DropoutMaskArgs,
   dropoutHash,
   type F32,
+  type GatherArgs,
   type GemmArgs,
+  type GemmBf16Args,
   type I32,
-  type ReduceOp,
+  type LayerNormArgs,
+  type LayerNormBackwardArgs,
+  type PermuteArgs,
+  type ReduceArgs,
+  type ReduceMaxBackwardArgs,
+  type ScatterAddArgs,
+  type SoftmaxArgs,
+  type SoftmaxBackwardArgs,
+  type UnaryArgs,
+  type UnaryBackwardArgs,
   type UnaryOp,
 } from "../tensor/backend.js";
 import { roundBf16 } from "../tensor/bf16.js";
@@ -188,20 +206,12 @@ export class ReferenceBackend implements Backend {
     }
   }
 
-  unary(op: UnaryOp, x: F32, out: F32, n: number): void {
+  unary({ op, x, out, n }: UnaryArgs): void {
     const f = unaryFn(op);
     for (let i = 0; i < n; i++) out[i] = f(x[i]);
   }
 
-  unaryBackward(
-    op: UnaryOp,
-    x: F32,
-    y: F32,
-    dy: F32,
-    dx: F32,
-    n: number,
-    accumulate: boolean,
-  ): void {
+  unaryBackward({ op, x, y, dy, dx, n, accumulate }: UnaryBackwardArgs): void {
     const d = unaryDerivative(op);
     for (let i = 0; i < n; i++) {
       const g = dy[i] * d(x[i], y[i]);
@@ -209,15 +219,7 @@ export class ReferenceBackend implements Backend {
     }
   }
 
-  binary(
-    op: BinaryOp,
-    a: F32,
-    aStrides: readonly number[],
-    b: F32,
-    bStrides: readonly number[],
-    out: F32,
-    shape: readonly number[],
-  ): void {
+  binary({ op, a, aStrides, b, bStrides, out, shape }: BinaryArgs): void {
     const f = binaryFn(op);
     const rank = shape.length;
     const size = shape.reduce((p, s) => p * s, 1);
@@ -239,7 +241,7 @@ export class ReferenceBackend implements Backend {
     }
   }
 
-  reduce(op: ReduceOp, x: F32, out: F32, outer: number, dim: number, inner: number): void {
+  reduce({ op, x, out, outer, dim, inner }: ReduceArgs): void {
     for (let o = 0; o < outer; o++) {
       for (let i = 0; i < inner; i++) {
         let acc = op === "sum" ? 0 : Number.NEGATIVE_INFINITY;
@@ -252,15 +254,7 @@ export class ReferenceBackend implements Backend {
     }
   }
 
-  reduceMaxBackward(
-    x: F32,
-    y: F32,
-    dy: F32,
-    dx: F32,
-    outer: number,
-    dim: number,
-    inner: number,
-  ): void {
+  reduceMaxBackward({ x, y, dy, dx, outer, dim, inner }: ReduceMaxBackwardArgs): void {
     for (let o = 0; o < outer; o++) {
       for (let i = 0; i < inner; i++) {
         const target = y[o * inner + i];
@@ -275,7 +269,7 @@ export class ReferenceBackend implements Backend {
     }
   }
 
-  permute(x: F32 | I32, out: F32 | I32, shape: readonly number[], perm: readonly number[]): void {
+  permute({ x, out, shape, perm }: PermuteArgs): void {
     const rank = shape.length;
     const inStrides = new Array<number>(rank);
     let s = 1;
@@ -299,7 +293,7 @@ export class ReferenceBackend implements Backend {
     }
   }
 
-  softmax(x: F32, out: F32, rows: number, cols: number, log: boolean): void {
+  softmax({ x, out, rows, cols, log }: SoftmaxArgs): void {
     for (let r = 0; r < rows; r++) {
       const o = r * cols;
       let mx = Number.NEGATIVE_INFINITY;
@@ -315,15 +309,7 @@ export class ReferenceBackend implements Backend {
     }
   }
 
-  softmaxBackward(
-    y: F32,
-    dy: F32,
-    dx: F32,
-    rows: number,
-    cols: number,
-    log: boolean,
-    accumulate: boolean,
-  ): void {
+  softmaxBackward({ y, dy, dx, rows, cols, log, accumulate }: SoftmaxBackwardArgs): void {
     for (let r = 0; r < rows; r++) {
       const o = r * cols;
       let s = 0;
@@ -335,17 +321,7 @@ export class ReferenceBackend implements Backend {
     }
   }
 
-  layerNorm(
-    x: F32,
-    gamma: F32,
-    beta: F32,
-    out: F32,
-    mean: F32,
-    rstd: F32,
-    rows: number,
-    cols: number,
-    eps: number,
-  ): void {
+  layerNorm({ x, gamma, beta, out, mean, rstd, rows, cols, eps }: LayerNormArgs): void {
     for (let r = 0; r < rows; r++) {
       const o = r * cols;
       let mu = 0;
@@ -361,19 +337,19 @@ export class ReferenceBackend implements Backend {
     }
   }
 
-  layerNormBackward(
-    x: F32,
-    gamma: F32,
-    mean: F32,
-    rstd: F32,
-    dy: F32,
-    dx: F32,
-    dgamma: F32,
-    dbeta: F32,
-    rows: number,
-    cols: number,
-    accumulate: boolean,
-  ): void {
+  layerNormBackward({
+    x,
+    gamma,
+    mean,
+    rstd,
+    dy,
+    dx,
+    dgamma,
+    dbeta,
+    rows,
+    cols,
+    accumulate,
+  }: LayerNormBackwardArgs): void {
     for (let r = 0; r < rows; r++) {
       const o = r * cols;
       const mu = mean[r];
@@ -400,16 +376,16 @@ export class ReferenceBackend implements Backend {
     }
   }
 
-  crossEntropy(
-    logits: F32,
-    targets: I32,
-    loss: F32,
-    lse: F32,
-    rows: number,
-    V: number,
-    ignoreIndex: number,
-    smoothing: number,
-  ): void {
+  crossEntropy({
+    logits,
+    targets,
+    loss,
+    lse,
+    rows,
+    V,
+    ignoreIndex,
+    smoothing,
+  }: CrossEntropyArgs): void {
     for (let r = 0; r < rows; r++) {
       const t = targets[r];
       const o = r * V;
@@ -438,18 +414,18 @@ export class ReferenceBackend implements Backend {
     }
   }
 
-  crossEntropyBackward(
-    logits: F32,
-    targets: I32,
-    lse: F32,
-    dloss: F32,
-    dlogits: F32,
-    rows: number,
-    V: number,
-    ignoreIndex: number,
-    smoothing: number,
-    accumulate: boolean,
-  ): void {
+  crossEntropyBackward({
+    logits,
+    targets,
+    lse,
+    dloss,
+    dlogits,
+    rows,
+    V,
+    ignoreIndex,
+    smoothing,
+    accumulate,
+  }: CrossEntropyBackwardArgs): void {
     for (let r = 0; r < rows; r++) {
       const t = targets[r];
       const o = r * V;
@@ -465,7 +441,7 @@ export class ReferenceBackend implements Backend {
     }
   }
 
-  gather(table: F32, ids: I32, out: F32, rows: number, cols: number, numRows: number): void {
+  gather({ table, ids, out, rows, cols, numRows }: GatherArgs): void {
     checkIds(ids, rows, numRows, "gather");
     for (let r = 0; r < rows; r++) {
       const src = ids[r] * cols;
@@ -473,7 +449,7 @@ export class ReferenceBackend implements Backend {
     }
   }
 
-  scatterAdd(dout: F32, ids: I32, dtable: F32, rows: number, cols: number, numRows: number): void {
+  scatterAdd({ dout, ids, dtable, rows, cols, numRows }: ScatterAddArgs): void {
     checkIds(ids, rows, numRows, "scatterAdd");
     for (let r = 0; r < rows; r++) {
       const dst = ids[r] * cols;
@@ -481,19 +457,7 @@ export class ReferenceBackend implements Backend {
     }
   }
 
-  adamw(
-    p: F32,
-    g: F32,
-    m: F32,
-    v: F32,
-    n: number,
-    lr: number,
-    beta1: number,
-    beta2: number,
-    eps: number,
-    weightDecay: number,
-    step: number,
-  ): void {
+  adamw({ p, g, m, v, n, lr, beta1, beta2, eps, weightDecay, step }: AdamwArgs): void {
     const bc1 = 1 - beta1 ** step;
     const bc2 = 1 - beta2 ** step;
     for (let i = 0; i < n; i++) {
@@ -504,7 +468,7 @@ export class ReferenceBackend implements Backend {
     }
   }
 
-  dropoutMask(out: F32, n: number, seed: number, threshold: number, keep: number): void {
+  dropoutMask({ out, n, seed, threshold, keep }: DropoutMaskArgs): void {
     for (let i = 0; i < n; i++) out[i] = dropoutHash(seed, i) < threshold ? 0 : keep;
   }
 
@@ -529,24 +493,15 @@ export class ReferenceBackend implements Backend {
     decodeAttentionReference(args);
   }
 
-  gemmBf16(m: number, n: number, k: number, a: F32, w: Uint16Array, c: F32): void {
+  gemmBf16({ m, n, k, a, w, c }: GemmBf16Args): void {
     gemmBf16Reference(m, n, k, a, w, c);
   }
 
-  decodeLogSoftmax(x: F32, rows: number, cols: number): void {
+  decodeLogSoftmax({ x, rows, cols }: DecodeLogSoftmaxArgs): void {
     decodeLogSoftmaxReference(x, rows, cols);
   }
 
-  decodeTopK(
-    lp: F32,
-    V: number,
-    rows: I32,
-    base: Float64Array,
-    M: number,
-    hyp: I32,
-    token: I32,
-    score: Float64Array,
-  ): number {
+  decodeTopK({ lp, V, rows, base, M, hyp, token, score }: DecodeTopKArgs): number {
     return decodeTopKReference(lp, V, rows, base, M, hyp, token, score);
   }
 }

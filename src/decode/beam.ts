@@ -121,7 +121,7 @@ function topContinuations(
   const hyp = new Int32Array(M);
   const token = new Int32Array(M);
   const score = new Float64Array(M);
-  const n = getBackend().decodeTopK(lp, V, rows, base, M, hyp, token, score);
+  const n = getBackend().decodeTopK({ lp, V, rows, base, M, hyp, token, score });
   return Array.from({ length: n }, (_, c) => ({
     h: hyps[hyp[c]],
     token: token[c],

@@ -7,7 +7,7 @@ import type { GenerationOptions } from "./types.js";
 
 /** In-place log-softmax of each row of logits [rows, V], on the active backend's kernel. */
 export function logSoftmaxRows(x: Float32Array, rows: number, V: number): void {
-  getBackend().decodeLogSoftmax(x, rows, V);
+  getBackend().decodeLogSoftmax({ x, rows, cols: V });
 }
 
 /**

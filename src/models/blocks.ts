@@ -57,7 +57,7 @@ function ffnInto(
 ): void {
   const { R, f } = view;
   layer.fc1.into(x, f, R, false, bf16);
-  getBackend().unary(cfg.activation_function, f, f, R * layer.fc1.outFeatures);
+  getBackend().unary({ op: cfg.activation_function, x: f, out: f, n: R * layer.fc1.outFeatures });
   layer.fc2.into(f, residual, R, true, bf16);
 }
 

@@ -112,7 +112,7 @@ export function productInto(
   const be = getBackend();
   const half = bf16?.of(w);
   if (half) {
-    if (be.gemmBf16) be.gemmBf16(m, n, k, a, half, c);
+    if (be.gemmBf16) be.gemmBf16({ m, n, k, a, w: half, c });
     else gemmBf16Reference(m, n, k, a, half, c);
     return;
   }
@@ -184,7 +184,17 @@ export class LayerNorm extends Module {
     scratch: { mean: Float32Array; rstd: Float32Array },
   ): Float32Array {
     const { weight, bias, dim, eps } = this;
-    getBackend().layerNorm(x, weight.f32, bias.f32, out, scratch.mean, scratch.rstd, R, dim, eps);
+    getBackend().layerNorm({
+      x,
+      gamma: weight.f32,
+      beta: bias.f32,
+      out,
+      mean: scratch.mean,
+      rstd: scratch.rstd,
+      rows: R,
+      cols: dim,
+      eps,
+    });
     return out;
   }
 }

@@ -72,19 +72,19 @@ export class AdamW {
           s = { m: new Float32Array(p.size), v: new Float32Array(p.size) };
           this.state.set(p, s);
         }
-        backend.adamw(
-          p.f32,
-          p.grad.f32,
-          s.m,
-          s.v,
-          p.size,
-          this.lr,
-          this.beta1,
-          this.beta2,
-          this.eps,
-          wd,
-          this.step,
-        );
+        backend.adamw({
+          p: p.f32,
+          g: p.grad.f32,
+          m: s.m,
+          v: s.v,
+          n: p.size,
+          lr: this.lr,
+          beta1: this.beta1,
+          beta2: this.beta2,
+          eps: this.eps,
+          weightDecay: wd,
+          step: this.step,
+        });
       }
     }
   }

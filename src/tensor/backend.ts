@@ -201,193 +201,298 @@ export interface DecodeAttentionArgs {
   kvHeads?: number;
 }
 
+// The arguments of the kernels below, one interface per kernel: the Backend methods take them
+// and the native addon receives their fields under these names (src/backend/native.ts).
+
+/** out[i] = f(x[i]) for i < n. x and out may be the same array. */
+export interface UnaryArgs {
+  op: UnaryOp;
+  x: F32;
+  out: F32;
+  n: number;
+}
+
+/**
+ * dx[i] = dy[i] * f'(x[i]) for i < n, for the op's derivative; y = f(x) is passed too because
+ * exp, sqrt, rsqrt, tanh and sigmoid differentiate cheaper through their output. Accumulates
+ * into dx when `accumulate` is true.
+ */
+export interface UnaryBackwardArgs {
+  op: UnaryOp;
+  x: F32;
+  y: F32;
+  dy: F32;
+  dx: F32;
+  n: number;
+  accumulate: boolean;
+}
+
+/**
+ * out[idx] = a[idx . aStrides] (op) b[idx . bStrides] for every index idx of `shape` (row-major
+ * over `shape`, out is contiguous). A stride of 0 broadcasts that axis. Fast paths: equal
+ * contiguous shapes, and scalar or row broadcasts.
+ */
+export interface BinaryArgs {
+  op: BinaryOp;
+  a: F32;
+  aStrides: readonly number[];
+  b: F32;
+  bStrides: readonly number[];
+  out: F32;
+  shape: readonly number[];
+}
+
+/**
+ * Reduces the middle axis of x [outer, dim, inner] into out [outer, inner]. max over an empty
+ * axis (dim = 0) gives -Infinity; sum gives 0.
+ */
+export interface ReduceArgs {
+  op: ReduceOp;
+  x: F32;
+  out: F32;
+  outer: number;
+  dim: number;
+  inner: number;
+}
+
+/**
+ * The gradient of reduce-max: for each (o, i), dy[o, i] flows to the first j where
+ * x[o, j, i] == y[o, i]; accumulates into dx [outer, dim, inner].
+ */
+export interface ReduceMaxBackwardArgs {
+  x: F32;
+  y: F32;
+  dy: F32;
+  dx: F32;
+  outer: number;
+  dim: number;
+  inner: number;
+}
+
+/**
+ * Copies x (contiguous, `shape`) into out with its axes permuted: out's axis d is x's axis
+ * perm[d]. Out is contiguous in the permuted shape; x and out are both F32 or both I32.
+ */
+export interface PermuteArgs {
+  x: F32 | I32;
+  out: F32 | I32;
+  shape: readonly number[];
+  perm: readonly number[];
+}
+
+/** Row-wise softmax (log = false) or log-softmax (log = true) of x [rows, cols] into out. */
+export interface SoftmaxArgs {
+  x: F32;
+  out: F32;
+  rows: number;
+  cols: number;
+  log: boolean;
+}
+
+/**
+ * Gradient of the row-wise softmax given its output y [rows, cols]:
+ *   softmax:     dx = y * (dy - sum(dy * y))
+ *   log-softmax: dx = dy - exp(y) * sum(dy)
+ * Accumulates into dx when `accumulate` is true.
+ */
+export interface SoftmaxBackwardArgs {
+  y: F32;
+  dy: F32;
+  dx: F32;
+  rows: number;
+  cols: number;
+  log: boolean;
+  accumulate: boolean;
+}
+
+/**
+ * Layer norm over the last axis of x [rows, cols]:
+ *   out = (x - mean) * rstd * gamma + beta, rstd = 1 / sqrt(var + eps), var biased.
+ * gamma and beta are [cols]; saves mean [rows] and rstd [rows] for the backward pass.
+ */
+export interface LayerNormArgs {
+  x: F32;
+  gamma: F32;
+  beta: F32;
+  out: F32;
+  mean: F32;
+  rstd: F32;
+  rows: number;
+  cols: number;
+  eps: number;
+}
+
+/**
+ * Layer norm backward. Overwrites dx [rows, cols] (or accumulates when `accumulate`); always
+ * accumulates into dgamma and dbeta [cols] (parameters collect gradient from every use).
+ */
+export interface LayerNormBackwardArgs {
+  x: F32;
+  gamma: F32;
+  mean: F32;
+  rstd: F32;
+  dy: F32;
+  dx: F32;
+  dgamma: F32;
+  dbeta: F32;
+  rows: number;
+  cols: number;
+  accumulate: boolean;
+}
+
+/**
+ * Cross-entropy of logits [rows, V] against integer targets [rows], with label smoothing
+ * epsilon (`smoothing`) spread over all V classes (PyTorch's convention):
+ *   loss_r = (1 - eps) * (lse_r - z_r[t_r]) + eps * (lse_r - mean_v z_r[v])
+ * Rows whose target equals ignoreIndex get loss 0. Writes loss [rows] and lse [rows]
+ * (log-sum-exp, saved for the backward pass). A target outside [0, V) that is not the ignore
+ * index is an error.
+ */
+export interface CrossEntropyArgs {
+  logits: F32;
+  targets: I32;
+  loss: F32;
+  lse: F32;
+  rows: number;
+  V: number;
+  ignoreIndex: number;
+  smoothing: number;
+}
+
+/**
+ * dlogits[r, v] = dloss[r] * (softmax(z_r)[v] - (1 - eps) * [v == t_r] - eps / V), and 0 for
+ * ignored rows. Overwrites dlogits (or accumulates when `accumulate`).
+ */
+export interface CrossEntropyBackwardArgs {
+  logits: F32;
+  targets: I32;
+  lse: F32;
+  dloss: F32;
+  dlogits: F32;
+  rows: number;
+  V: number;
+  ignoreIndex: number;
+  smoothing: number;
+  accumulate: boolean;
+}
+
+/** out[r, :] = table[ids[r], :] for r < rows; table is [numRows, cols]. Ids out of range: error. */
+export interface GatherArgs {
+  table: F32;
+  ids: I32;
+  out: F32;
+  rows: number;
+  cols: number;
+  numRows: number;
+}
+
+/** dtable[ids[r], :] += dout[r, :] (the embedding gradient; repeated ids add up). */
+export interface ScatterAddArgs {
+  dout: F32;
+  ids: I32;
+  dtable: F32;
+  rows: number;
+  cols: number;
+  numRows: number;
+}
+
+/**
+ * One AdamW step on n parameters in place (Loshchilov & Hutter: decoupled weight decay), with
+ * the step count t = `step` (from 1):
+ *   m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2
+ *   p -= lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps) + lr * wd * p
+ */
+export interface AdamwArgs {
+  p: F32;
+  g: F32;
+  m: F32;
+  v: F32;
+  n: number;
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  step: number;
+}
+
+/**
+ * A dropout mask: out[i] = dropoutHash(seed, i) < threshold ? 0 : keep for i < n, with
+ * threshold = dropThreshold(p) (an integer in [0, 2^32]) and keep = 1 / (1 - p). A pure
+ * function of the seed and the index, so no generator state is carried between elements.
+ */
+export interface DropoutMaskArgs {
+  out: F32;
+  n: number;
+  seed: number;
+  threshold: number;
+  keep: number;
+}
+
+/**
+ * c[i, j] += sum_p a[i, p] * w[j, p] for i < m, j < n: a [m, k] float32, w [n, k] as bfloat16
+ * bits (src/tensor/bf16.ts), c [m, n]. The Linear layers of a decoding step whose weights are
+ * stored as bfloat16; each weight converts exactly to float32, the sums run in float32 (the
+ * reference sums in double), in any order.
+ */
+export interface GemmBf16Args {
+  m: number;
+  n: number;
+  k: number;
+  a: F32;
+  w: Uint16Array;
+  c: F32;
+}
+
+/**
+ * In-place log-softmax of each row of x [rows, cols]: x - (m + log sum_j exp(x_j - m)) with m
+ * the row's largest value, the sum in double precision (next-token log-probabilities).
+ */
+export interface DecodeLogSoftmaxArgs {
+  x: F32;
+  rows: number;
+  cols: number;
+}
+
+/**
+ * Beam search's candidate selection over lp [lp.length / V, V]: the best M continuations
+ * (hypothesis h < rows.length, token j < V) by summed log-probability base[h] + lp[rows[h] * V + j]
+ * (in double), skipping -Infinity (banned) entries; ties go to the lower token, then the earlier
+ * hypothesis. Writes them best first into hyp, token and score (each at least M long).
+ */
+export interface DecodeTopKArgs {
+  lp: F32;
+  V: number;
+  rows: I32;
+  base: Float64Array;
+  M: number;
+  hyp: I32;
+  token: I32;
+  score: Float64Array;
+}
+
 export interface Backend {
   readonly name: "reference" | "native";
   /** Threads the backend computes with. */
   readonly threads: number;
 
   gemm(args: GemmArgs): void;
-
-  /** out[i] = f(x[i]) for i < n. x and out may be the same array. */
-  unary(op: UnaryOp, x: F32, out: F32, n: number): void;
-
-  /**
-   * dx[i] = dy[i] * f'(x[i]) for i < n, for the op's derivative; y = f(x) is passed too
-   * because exp, sqrt, rsqrt, tanh and sigmoid differentiate cheaper through their output.
-   * Accumulates into dx when `accumulate` is true.
-   */
-  unaryBackward(
-    op: UnaryOp,
-    x: F32,
-    y: F32,
-    dy: F32,
-    dx: F32,
-    n: number,
-    accumulate: boolean,
-  ): void;
-
-  /**
-   * out[idx] = a[idx . aStrides] (op) b[idx . bStrides] for every index idx of `shape`
-   * (row-major over `shape`, out is contiguous). A stride of 0 broadcasts that axis.
-   * Fast paths: equal contiguous shapes, and scalar or row broadcasts.
-   */
-  binary(
-    op: BinaryOp,
-    a: F32,
-    aStrides: readonly number[],
-    b: F32,
-    bStrides: readonly number[],
-    out: F32,
-    shape: readonly number[],
-  ): void;
-
-  /**
-   * Reduces the middle axis of x viewed as [outer, dim, inner] into out [outer, inner].
-   * max over an empty axis (dim = 0) gives -Infinity; sum gives 0.
-   */
-  reduce(op: ReduceOp, x: F32, out: F32, outer: number, dim: number, inner: number): void;
-
-  /**
-   * The gradient of reduce-max: for each (o, i), dy[o, i] flows to the first j where
-   * x[o, j, i] == y[o, i]; accumulates into dx [outer, dim, inner].
-   */
-  reduceMaxBackward(
-    x: F32,
-    y: F32,
-    dy: F32,
-    dx: F32,
-    outer: number,
-    dim: number,
-    inner: number,
-  ): void;
-
-  /**
-   * Copies x (contiguous, `shape`) into out with its axes permuted: out's axis d is x's axis
-   * perm[d]. Out is contiguous in the permuted shape.
-   */
-  permute(x: F32 | I32, out: F32 | I32, shape: readonly number[], perm: readonly number[]): void;
-
-  /** Row-wise softmax (log = false) or log-softmax (log = true) of x [rows, cols]. */
-  softmax(x: F32, out: F32, rows: number, cols: number, log: boolean): void;
-
-  /**
-   * Gradient of the row-wise softmax given its output y:
-   *   softmax:     dx = y * (dy - sum(dy * y))
-   *   log-softmax: dx = dy - exp(y) * sum(dy)
-   * Accumulates into dx when `accumulate` is true.
-   */
-  softmaxBackward(
-    y: F32,
-    dy: F32,
-    dx: F32,
-    rows: number,
-    cols: number,
-    log: boolean,
-    accumulate: boolean,
-  ): void;
-
-  /**
-   * Layer norm over the last axis of x [rows, cols]:
-   *   out = (x - mean) * rstd * gamma + beta, rstd = 1 / sqrt(var + eps), var biased.
-   * Saves mean [rows] and rstd [rows] for the backward pass.
-   */
-  layerNorm(
-    x: F32,
-    gamma: F32,
-    beta: F32,
-    out: F32,
-    mean: F32,
-    rstd: F32,
-    rows: number,
-    cols: number,
-    eps: number,
-  ): void;
-
-  /**
-   * Layer norm backward. Overwrites dx (or accumulates when `accumulate`); always accumulates
-   * into dgamma and dbeta [cols] (parameters collect gradient from every use).
-   */
-  layerNormBackward(
-    x: F32,
-    gamma: F32,
-    mean: F32,
-    rstd: F32,
-    dy: F32,
-    dx: F32,
-    dgamma: F32,
-    dbeta: F32,
-    rows: number,
-    cols: number,
-    accumulate: boolean,
-  ): void;
-
-  /**
-   * Cross-entropy of logits [rows, V] against integer targets [rows], with label smoothing
-   * epsilon spread over all V classes (PyTorch's convention):
-   *   loss_r = (1 - eps) * (lse_r - z_r[t_r]) + eps * (lse_r - mean_v z_r[v])
-   * Rows whose target equals ignoreIndex get loss 0. Writes loss [rows] and lse [rows]
-   * (log-sum-exp, saved for the backward pass). A target outside [0, V) that is not the ignore
-   * index is an error.
-   */
-  crossEntropy(
-    logits: F32,
-    targets: I32,
-    loss: F32,
-    lse: F32,
-    rows: number,
-    V: number,
-    ignoreIndex: number,
-    smoothing: number,
-  ): void;
-
-  /**
-   * dlogits[r, v] = dloss[r] * (softmax(z_r)[v] - (1 - eps) * [v == t_r] - eps / V), and 0 for
-   * ignored rows. Overwrites dlogits (or accumulates when `accumulate`).
-   */
-  crossEntropyBackward(
-    logits: F32,
-    targets: I32,
-    lse: F32,
-    dloss: F32,
-    dlogits: F32,
-    rows: number,
-    V: number,
-    ignoreIndex: number,
-    smoothing: number,
-    accumulate: boolean,
-  ): void;
-
-  /** out[r, :] = table[ids[r], :] for r < rows; table is [numRows, cols]. Ids out of range: error. */
-  gather(table: F32, ids: I32, out: F32, rows: number, cols: number, numRows: number): void;
-
-  /** dtable[ids[r], :] += dout[r, :] (the embedding gradient; repeated ids add up). */
-  scatterAdd(dout: F32, ids: I32, dtable: F32, rows: number, cols: number, numRows: number): void;
-
-  /**
-   * One AdamW step on n parameters in place (Loshchilov & Hutter: decoupled weight decay):
-   *   m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2
-   *   p -= lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps) + lr * wd * p
-   */
-  adamw(
-    p: F32,
-    g: F32,
-    m: F32,
-    v: F32,
-    n: number,
-    lr: number,
-    beta1: number,
-    beta2: number,
-    eps: number,
-    weightDecay: number,
-    step: number,
-  ): void;
-
-  /**
-   * A dropout mask: out[i] = dropoutHash(seed, i) < threshold ? 0 : keep for i < n, with
-   * threshold = dropThreshold(p) (an integer in [0, 2^32]) and keep = 1 / (1 - p). A pure
-   * function of the seed and the index, so no generator state is carried between elements.
-   */
-  dropoutMask(out: F32, n: number, seed: number, threshold: number, keep: number): void;
+  unary(args: UnaryArgs): void;
+  unaryBackward(args: UnaryBackwardArgs): void;
+  binary(args: BinaryArgs): void;
+  reduce(args: ReduceArgs): void;
+  reduceMaxBackward(args: ReduceMaxBackwardArgs): void;
+  permute(args: PermuteArgs): void;
+  softmax(args: SoftmaxArgs): void;
+  softmaxBackward(args: SoftmaxBackwardArgs): void;
+  layerNorm(args: LayerNormArgs): void;
+  layerNormBackward(args: LayerNormBackwardArgs): void;
+  crossEntropy(args: CrossEntropyArgs): void;
+  crossEntropyBackward(args: CrossEntropyBackwardArgs): void;
+  gather(args: GatherArgs): void;
+  scatterAdd(args: ScatterAddArgs): void;
+  adamw(args: AdamwArgs): void;
+  dropoutMask(args: DropoutMaskArgs): void;
 
   /**
    * Fused attention forward: writes out [B, H, Tq, Dh] and lse [B, H, Tq] (the log-sum-exp of
@@ -414,35 +519,8 @@ export interface Backend {
 
   /** Attention of one query per row on a KV cache (DecodeAttentionArgs). */
   decodeAttention(args: DecodeAttentionArgs): void;
-
-  /**
-   * c[i, j] += sum_p a[i, p] * w[j, p] for i < m, j < n: a [m, k] float32, w [n, k] as bfloat16
-   * bits (src/tensor/bf16.ts), c [m, n]. The Linear layers of a decoding step whose weights are
-   * stored as bfloat16; each weight converts exactly to float32, the sums run in float32 (the
-   * reference sums in double), in any order.
-   */
-  gemmBf16(m: number, n: number, k: number, a: F32, w: Uint16Array, c: F32): void;
-
-  /**
-   * In-place log-softmax of each row of x [rows, cols]: x - (m + log sum_j exp(x_j - m)) with m
-   * the row's largest value, the sum in double precision (next-token log-probabilities).
-   */
-  decodeLogSoftmax(x: F32, rows: number, cols: number): void;
-
-  /**
-   * Beam search's candidate selection: the best M continuations (hypothesis h < rows.length,
-   * token j < V) by summed log-probability base[h] + lp[rows[h] * V + j] (in double), skipping
-   * -Infinity (banned) entries; ties go to the lower token, then the earlier hypothesis. Writes
-   * them best first into hyp, token and score (each at least M long) and returns their count.
-   */
-  decodeTopK(
-    lp: F32,
-    V: number,
-    rows: I32,
-    base: Float64Array,
-    M: number,
-    hyp: I32,
-    token: I32,
-    score: Float64Array,
-  ): number;
+  gemmBf16(args: GemmBf16Args): void;
+  decodeLogSoftmax(args: DecodeLogSoftmaxArgs): void;
+  /** The number of candidates written (at most M). */
+  decodeTopK(args: DecodeTopKArgs): number;
 }

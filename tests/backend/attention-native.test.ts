@@ -79,11 +79,11 @@ test("native attention equals the reference kernel, forward and backward", (t) =
     const run = (be: typeof ref | typeof native) => {
       const out = new Float32Array(B * H * Tq * Dh);
       const lse = new Float32Array(B * H * Tq);
-      be.attentionForward?.(args, out, lse);
+      be.attentionForward(args, out, lse);
       const dq = new Float32Array(q.size);
       const dk = new Float32Array(k.size);
       const dv = new Float32Array(v.size);
-      be.attentionBackward?.(args, out, lse, dout, dq, dk, dv);
+      be.attentionBackward(args, out, lse, dout, dq, dk, dv);
       return { out, lse, dq, dk, dv };
     };
     const a = run(ref);
@@ -143,10 +143,10 @@ test("attention dropout: a probability between two floats drops what the referen
   const kv = tensor([1, 2], [1, 1, 2, 1]);
   const args = attentionArgs(q, kv, kv, null, { dropout: p, seed: 0, training: true });
   const run = (be: {
-    attentionForward?: (a: typeof args, o: Float32Array, l: Float32Array) => void;
+    attentionForward: (a: typeof args, o: Float32Array, l: Float32Array) => void;
   }) => {
     const out = new Float32Array(1);
-    be.attentionForward?.(args, out, new Float32Array(1));
+    be.attentionForward(args, out, new Float32Array(1));
     return out[0];
   };
   const want = run(new ReferenceBackend());
@@ -197,12 +197,12 @@ test("native biased attention equals the reference: shared and per-row bias, dro
     const run = (be: typeof ref | typeof native) => {
       const out = new Float32Array(B * H * Tq * Dh);
       const lse = new Float32Array(B * H * Tq);
-      be.attentionForward?.(args, out, lse);
+      be.attentionForward(args, out, lse);
       const dq = new Float32Array(q.size);
       const dk = new Float32Array(k.size);
       const dv = new Float32Array(v.size);
       const dbias = new Float32Array(bias.size);
-      be.attentionBackward?.(args, out, lse, dout, dq, dk, dv, dbias);
+      be.attentionBackward(args, out, lse, dout, dq, dk, dv, dbias);
       return { out, lse, dq, dk, dv, dbias };
     };
     const a = run(ref);

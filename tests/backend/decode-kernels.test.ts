@@ -108,8 +108,8 @@ describe("bfloat16 products: c += a w^T, w stored as bfloat16, a rounded to it",
     const c0 = rand(rng, m * n);
     const want = c0.slice();
     const got = c0.slice();
-    ref.gemmBf16?.(m, n, k, a, w, want);
-    nat().gemmBf16?.(m, n, k, a, w, got);
+    ref.gemmBf16({ m, n, k, a, w, c: want });
+    nat().gemmBf16({ m, n, k, a, w, c: got });
     // The reference itself against the product of the rounded inputs, in double.
     const ar = fromBf16(toBf16(a));
     const wf = fromBf16(w);
@@ -131,7 +131,7 @@ describe("bfloat16 products: c += a w^T, w stored as bfloat16, a rounded to it",
     const a = Float32Array.of(1 + 2 ** -12); // rounds to 1
     const w = toBf16(Float32Array.of(1));
     const c = new Float32Array(1);
-    ref.gemmBf16?.(1, 1, 1, a, w, c);
+    ref.gemmBf16({ m: 1, n: 1, k: 1, a, w, c });
     assert.equal(c[0], 1);
   });
 
@@ -176,16 +176,20 @@ describe("bfloat16 products: c += a w^T, w stored as bfloat16, a rounded to it",
     const w = new Uint16Array(11); // n * k = 12
     const a = new Float32Array(8);
     const c = new Float32Array(6);
-    assert.throws(() => nat().gemmBf16?.(2, 3, 4, a, w, c), /array 'w' is too short/);
+    assert.throws(() => nat().gemmBf16({ m: 2, n: 3, k: 4, a, w, c }), /array 'w' is too short/);
     assert.throws(
-      () => nat().gemmBf16?.(2, 3, 4, a, new Float32Array(12) as never, c),
+      () => nat().gemmBf16({ m: 2, n: 3, k: 4, a, w: new Float32Array(12) as never, c }),
       /'w' must be a Uint16Array/,
     );
     assert.throws(
-      () => nat().gemmBf16?.(2, 3, 4, a, new Uint16Array(12 * 4), new Float32Array(5)),
+      () =>
+        nat().gemmBf16({ m: 2, n: 3, k: 4, a, w: new Uint16Array(12 * 4), c: new Float32Array(5) }),
       /array 'c' is too short/,
     );
-    assert.throws(() => ref.gemmBf16?.(2, 3, 4, a, new Uint16Array(11), c), /too short/);
+    assert.throws(
+      () => ref.gemmBf16({ m: 2, n: 3, k: 4, a, w: new Uint16Array(11), c }),
+      /too short/,
+    );
   });
 });
 
@@ -343,7 +347,7 @@ describe("decode attention on a KV cache", () => {
         const a = decodeCase(seed++, R, P, H, Dh, cap, Hkv);
         const want = { ...a, out: a.out.slice() };
         decodeAttentionReference(want);
-        nat().decodeAttention?.(a);
+        nat().decodeAttention(a);
         for (let i = 0; i < a.out.length; i++)
           assert.ok(
             Math.abs(a.out[i] - want.out[i]) < 2e-6,
@@ -357,22 +361,22 @@ describe("decode attention on a KV cache", () => {
     const backends = skip ? [ref] : [ref, nat()];
     for (const be of backends) {
       const a = decodeCase(7, 2, 2, 2, 4, 6);
-      assert.throws(() => be.decodeAttention?.({ ...a, rows: Int32Array.of(0, 2) }), /rows\[1\]/);
-      assert.throws(() => be.decodeAttention?.({ ...a, rows: Int32Array.of(-1, 0) }), /rows\[0\]/);
+      assert.throws(() => be.decodeAttention({ ...a, rows: Int32Array.of(0, 2) }), /rows\[1\]/);
+      assert.throws(() => be.decodeAttention({ ...a, rows: Int32Array.of(-1, 0) }), /rows\[0\]/);
       assert.throws(
-        () => be.decodeAttention?.({ ...a, length: 7 }),
+        () => be.decodeAttention({ ...a, length: 7 }),
         /length/,
         `${be.name}: length past capacity`,
       );
       const slots = new Int32Array(2 * 6);
       slots[6 + a.length - 1] = 2; // row 1's last position: past the 2 physical rows
       assert.throws(
-        () => be.decodeAttention?.({ ...a, slots, slotStride: 6 }),
+        () => be.decodeAttention({ ...a, slots, slotStride: 6 }),
         new RegExp(`slots\\[${6 + a.length - 1}\\]`),
         `${be.name}: a slot outside the cache`,
       );
       assert.throws(
-        () => be.decodeAttention?.({ ...a, slots, slotStride: a.length - 1 }),
+        () => be.decodeAttention({ ...a, slots, slotStride: a.length - 1 }),
         /slotStride/,
         `${be.name}: slotStride shorter than length`,
       );
@@ -464,8 +468,8 @@ describe("log-softmax of next-token logits", { skip }, () => {
       if (cols > 4) x[3] = Number.NEGATIVE_INFINITY;
       const want = x.slice();
       const got = x.slice();
-      ref.decodeLogSoftmax?.(want, rows, cols);
-      nat().decodeLogSoftmax?.(got, rows, cols);
+      ref.decodeLogSoftmax({ x: want, rows, cols });
+      nat().decodeLogSoftmax({ x: got, rows, cols });
       for (let i = 0; i < x.length; i++) {
         if (want[i] === Number.NEGATIVE_INFINITY) {
           assert.equal(got[i], want[i]);
@@ -487,7 +491,7 @@ describe("log-softmax of next-token logits", { skip }, () => {
 
   test("a NaN poisons its row only; bad arguments throw", () => {
     const x = Float32Array.of(1, Number.NaN, 2, 1, 2, 3);
-    nat().decodeLogSoftmax?.(x, 2, 3);
+    nat().decodeLogSoftmax({ x, rows: 2, cols: 3 });
     assert.ok(Number.isNaN(x[0]) && Number.isNaN(x[2]));
     assert.ok(Math.abs(x[5] - (3 - Math.log(Math.exp(1) + Math.exp(2) + Math.exp(3)))) < 1e-6);
     // A NaN past the first 16 lanes and in a row's tail, and a +Infinity: as the reference.
@@ -499,8 +503,8 @@ describe("log-softmax of next-token logits", { skip }, () => {
       const y = Float32Array.from({ length: 2 * 19 }, (_, i) => Math.sin(i));
       y[at] = v;
       const want = y.slice();
-      ref.decodeLogSoftmax?.(want, 2, 19);
-      nat().decodeLogSoftmax?.(y, 2, 19);
+      ref.decodeLogSoftmax({ x: want, rows: 2, cols: 19 });
+      nat().decodeLogSoftmax({ x: y, rows: 2, cols: 19 });
       for (let i = 0; i < y.length; i++) {
         if (Number.isNaN(want[i])) assert.ok(Number.isNaN(y[i]), `${at}: [${i}] ${y[i]}`);
         else assert.ok(Math.abs(y[i] - want[i]) < 1e-6, `${at}: [${i}] ${y[i]} vs ${want[i]}`);
@@ -550,7 +554,7 @@ describe("beam candidate selection", () => {
       const hyp = new Int32Array(M);
       const token = new Int32Array(M);
       const score = new Float64Array(M);
-      const n = be.decodeTopK?.(lp, V, rows, base, M, hyp, token, score);
+      const n = be.decodeTopK({ lp, V, rows, base, M, hyp, token, score });
       assert.equal(n, want.length, `${be.name} ${what}: count`);
       want.forEach(([s, j, h], c) => {
         assert.deepEqual([score[c], token[c], hyp[c]], [s, j, h], `${be.name} ${what} #${c}`);
@@ -600,19 +604,23 @@ describe("beam candidate selection", () => {
     >;
     const lp = new Float32Array(6);
     const out = () => [new Int32Array(2), new Int32Array(2), new Float64Array(2)];
-    const ok: unknown[] = [lp, 2, 3, Int32Array.of(0, 1), Float64Array.of(0, 0), 2, 2, ...out()];
+    // The fields of a DecodeTopKArgs in native.ts's order: lp, V, rows, base, M, hyp, token, score.
+    const ok: unknown[] = [lp, 3, Int32Array.of(0, 1), Float64Array.of(0, 0), 2, ...out()];
     assert.equal(addon.decodeTopK(...ok), 2);
     const bad = (i: number, v: unknown, re: RegExp) => {
       const args = [...ok];
       args[i] = v;
       assert.throws(() => addon.decodeTopK(...args), re);
     };
-    bad(0, new Float32Array(5), /'lp'/);
-    bad(3, Int32Array.of(0, 2), /rows\[1\]/);
-    bad(4, new Float64Array(1), /'base'/);
-    bad(6, 3, /'hyp'/);
-    bad(9, new Float32Array(2), /'score'/);
-    bad(2, -1, /'V'/);
+    bad(0, new Float64Array(6), /'lp'/);
+    // lp holds lp.length / V rows: one here, and row 1 is asked for.
+    bad(0, new Float32Array(5), /rows\[1\] = 1 is outside the 1 rows of lp/);
+    bad(2, Int32Array.of(0, 2), /rows\[1\]/);
+    bad(3, new Float64Array(1), /'base'/);
+    bad(4, 3, /'hyp'/);
+    bad(7, new Float32Array(2), /'score'/);
+    bad(1, -1, /'V'/);
+    assert.throws(() => addon.decodeTopK(lp, 3), /expects 8 arguments/);
   });
 });
 
@@ -667,7 +675,7 @@ describe("decode attention with a position bias", () => {
         const a = biasedCase(seed++, R, P, H, Dh, cap);
         const want = { ...a, out: a.out.slice() };
         decodeAttentionReference(want);
-        nat().decodeAttention?.(a);
+        nat().decodeAttention(a);
         for (let i = 0; i < a.out.length; i++)
           assert.ok(
             Math.abs(a.out[i] - want.out[i]) < 2e-6,
@@ -683,14 +691,14 @@ describe("decode attention with a position bias", () => {
       let a = biasedCase(5, 2, 2, 2, 4, 6);
       for (let s = 6; a.length === 0; s++) a = biasedCase(s, 2, 2, 2, 4, 6);
       const last = a.biasOffset + a.biasHeadStride + a.length; // head 1's last read, plus one
-      be.decodeAttention?.({ ...a, bias: a.bias.subarray(0, last) });
+      be.decodeAttention({ ...a, bias: a.bias.subarray(0, last) });
       assert.throws(
-        () => be.decodeAttention?.({ ...a, bias: a.bias.subarray(0, last - 1) }),
+        () => be.decodeAttention({ ...a, bias: a.bias.subarray(0, last - 1) }),
         /bias/,
         `${be.name}: one value short`,
       );
       assert.throws(
-        () => be.decodeAttention?.({ ...a, biasOffset: -1 }),
+        () => be.decodeAttention({ ...a, biasOffset: -1 }),
         /biasOffset/,
         `${be.name}: a negative offset`,
       );

@@ -356,16 +356,16 @@ describe("native element-wise = reference", { skip }, () => {
         if (n > 3 && !POSITIVE.has(op)) x[1] = 0;
         const yr = new Float32Array(n);
         const yn = new Float32Array(n);
-        ref.unary(op, x, yr, n);
-        nat().unary(op, x, yn, n);
+        ref.unary({ op, x, out: yr, n });
+        nat().unary({ op, x, out: yn, n });
         closeTo(yn, yr, 4e-6, `${op} n=${n}`);
         const dy = rand(rng, n);
         for (const acc of [false, true]) {
           const d0 = rand(rng, n);
           const dr = d0.slice();
           const dn = d0.slice();
-          ref.unaryBackward(op, x, yr, dy, dr, n, acc);
-          nat().unaryBackward(op, x, yr, dy, dn, n, acc);
+          ref.unaryBackward({ op, x, y: yr, dy, dx: dr, n, accumulate: acc });
+          nat().unaryBackward({ op, x, y: yr, dy, dx: dn, n, accumulate: acc });
           closeTo(dn, dr, 1e-5, `${op}' n=${n} acc=${acc}`);
         }
       }
@@ -376,9 +376,9 @@ describe("native element-wise = reference", { skip }, () => {
     const x = Float32Array.from([Number.NaN, Infinity, -Infinity, 0, -0, 100, -100]);
     for (const op of UNARY) {
       const yr = new Float32Array(x.length);
-      ref.unary(op, x, yr, x.length);
+      ref.unary({ op, x, out: yr, n: x.length });
       const inPlace = x.slice();
-      nat().unary(op, inPlace, inPlace, x.length);
+      nat().unary({ op, x: inPlace, out: inPlace, n: x.length });
       closeTo(inPlace, yr, 1e-6, `${op} special`);
     }
   });
@@ -429,8 +429,24 @@ describe("native element-wise = reference", { skip }, () => {
         for (const op of ops) {
           const want = new Float32Array(size);
           const got = new Float32Array(size);
-          ref.binary(op, A.data, A.strides, B.data, B.strides, want, shape);
-          nat().binary(op, A.data, A.strides, B.data, B.strides, got, shape);
+          ref.binary({
+            op,
+            a: A.data,
+            aStrides: A.strides,
+            b: B.data,
+            bStrides: B.strides,
+            out: want,
+            shape,
+          });
+          nat().binary({
+            op,
+            a: A.data,
+            aStrides: A.strides,
+            b: B.data,
+            bStrides: B.strides,
+            out: got,
+            shape,
+          });
           closeTo(got, want, 1e-6, `${op} ${JSON.stringify(shape)} ${ba} ${bb}`);
         }
       }
@@ -443,8 +459,8 @@ describe("native element-wise = reference", { skip }, () => {
     const b = rand(rng, 7 * 5);
     const want = new Float32Array(35);
     const got = new Float32Array(35);
-    ref.binary("sub", a, [7, 1], b, [1, 5], want, [5, 7]);
-    nat().binary("sub", a, [7, 1], b, [1, 5], got, [5, 7]);
+    ref.binary({ op: "sub", a, aStrides: [7, 1], b, bStrides: [1, 5], out: want, shape: [5, 7] });
+    nat().binary({ op: "sub", a, aStrides: [7, 1], b, bStrides: [1, 5], out: got, shape: [5, 7] });
     closeTo(got, want, 1e-6, "transposed");
   });
 
@@ -463,25 +479,25 @@ describe("native element-wise = reference", { skip }, () => {
       for (const op of ["sum", "max"] as const) {
         const want = new Float32Array(outer * inner);
         const got = new Float32Array(outer * inner);
-        ref.reduce(op, x, want, outer, dim, inner);
-        nat().reduce(op, x, got, outer, dim, inner);
+        ref.reduce({ op, x, out: want, outer, dim, inner });
+        nat().reduce({ op, x, out: got, outer, dim, inner });
         closeTo(got, want, op === "sum" ? 1e-5 : 0, `${op} ${outer}x${dim}x${inner}`);
       }
       // Backward of max with ties (rounded values) goes to the first maximum.
       const xt = x.map((v) => Math.round(v));
       const y = new Float32Array(outer * inner);
-      ref.reduce("max", xt, y, outer, dim, inner);
+      ref.reduce({ op: "max", x: xt, out: y, outer, dim, inner });
       const dy = rand(rng, outer * inner);
       const d0 = rand(rng, outer * dim * inner);
       const dr = d0.slice();
       const dn = d0.slice();
-      ref.reduceMaxBackward(xt, y, dy, dr, outer, dim, inner);
-      nat().reduceMaxBackward(xt, y, dy, dn, outer, dim, inner);
+      ref.reduceMaxBackward({ x: xt, y, dy, dx: dr, outer, dim, inner });
+      nat().reduceMaxBackward({ x: xt, y, dy, dx: dn, outer, dim, inner });
       closeTo(dn, dr, 1e-7, `max' ${outer}x${dim}x${inner}`);
     }
     const x = Float32Array.from([1, Number.NaN, 3, 2]);
     const got = new Float32Array(1);
-    nat().reduce("max", x, got, 1, 4, 1);
+    nat().reduce({ op: "max", x, out: got, outer: 1, dim: 4, inner: 1 });
     assert.ok(Number.isNaN(got[0]));
   });
 
@@ -520,14 +536,14 @@ describe("native element-wise = reference", { skip }, () => {
       const x = rand(rng, size);
       const want = new Float32Array(size);
       const got = new Float32Array(size);
-      ref.permute(x, want, shape, perm);
-      nat().permute(x, got, shape, perm);
+      ref.permute({ x, out: want, shape, perm });
+      nat().permute({ x, out: got, shape, perm });
       assert.deepEqual(got, want, `f32 ${shape} ${perm}`);
       const xi = Int32Array.from(x, (v) => Math.round(v * 1000));
       const wi = new Int32Array(size);
       const gi = new Int32Array(size);
-      ref.permute(xi, wi, shape, perm);
-      nat().permute(xi, gi, shape, perm);
+      ref.permute({ x: xi, out: wi, shape, perm });
+      nat().permute({ x: xi, out: gi, shape, perm });
       assert.deepEqual(gi, wi, `i32 ${shape} ${perm}`);
     }
   });
@@ -542,8 +558,32 @@ describe("native element-wise = reference", { skip }, () => {
         const v = rand(rng, n, 0, 0.01);
         const r = [p.slice(), g, m.slice(), v.slice()] as const;
         const q = [p.slice(), g, m.slice(), v.slice()] as const;
-        ref.adamw(r[0], r[1], r[2], r[3], n, 1e-3, 0.9, 0.999, 1e-8, 0.01, step);
-        nat().adamw(q[0], q[1], q[2], q[3], n, 1e-3, 0.9, 0.999, 1e-8, 0.01, step);
+        ref.adamw({
+          p: r[0],
+          g: r[1],
+          m: r[2],
+          v: r[3],
+          n,
+          lr: 1e-3,
+          beta1: 0.9,
+          beta2: 0.999,
+          eps: 1e-8,
+          weightDecay: 0.01,
+          step,
+        });
+        nat().adamw({
+          p: q[0],
+          g: q[1],
+          m: q[2],
+          v: q[3],
+          n,
+          lr: 1e-3,
+          beta1: 0.9,
+          beta2: 0.999,
+          eps: 1e-8,
+          weightDecay: 0.01,
+          step,
+        });
         closeTo(q[0], r[0], 1e-6, "p");
         closeTo(q[2], r[2], 1e-6, "m");
         closeTo(q[3], r[3], 1e-6, "v");
@@ -572,8 +612,8 @@ describe("native softmax, layer norm, cross-entropy, gather = reference", { skip
       for (const log of [false, true]) {
         const yr = new Float32Array(rows * cols);
         const yn = new Float32Array(rows * cols);
-        ref.softmax(x, yr, rows, cols, log);
-        nat().softmax(x, yn, rows, cols, log);
+        ref.softmax({ x, out: yr, rows, cols, log });
+        nat().softmax({ x, out: yn, rows, cols, log });
         closeTo(yn, yr, 1e-5, `softmax log=${log} ${rows}x${cols}`);
         const dy = rand(rng, rows * cols);
         for (const acc of [false, true]) {
@@ -581,8 +621,8 @@ describe("native softmax, layer norm, cross-entropy, gather = reference", { skip
           const dr = d0.slice();
           const dn = d0.slice();
           const yFinite = yr.map((v) => (Number.isFinite(v) ? v : -80));
-          ref.softmaxBackward(yFinite, dy, dr, rows, cols, log, acc);
-          nat().softmaxBackward(yFinite, dy, dn, rows, cols, log, acc);
+          ref.softmaxBackward({ y: yFinite, dy, dx: dr, rows, cols, log, accumulate: acc });
+          nat().softmaxBackward({ y: yFinite, dy, dx: dn, rows, cols, log, accumulate: acc });
           closeTo(dn, dr, 1e-5, `softmax' log=${log} acc=${acc} ${rows}x${cols}`);
         }
       }
@@ -599,8 +639,28 @@ describe("native softmax, layer norm, cross-entropy, gather = reference", { skip
       const out = [new Float32Array(rows * cols), new Float32Array(rows * cols)];
       const mean = [new Float32Array(rows), new Float32Array(rows)];
       const rstd = [new Float32Array(rows), new Float32Array(rows)];
-      ref.layerNorm(x, gamma, beta, out[0], mean[0], rstd[0], rows, cols, 1e-5);
-      nat().layerNorm(x, gamma, beta, out[1], mean[1], rstd[1], rows, cols, 1e-5);
+      ref.layerNorm({
+        x,
+        gamma,
+        beta,
+        out: out[0],
+        mean: mean[0],
+        rstd: rstd[0],
+        rows,
+        cols,
+        eps: 1e-5,
+      });
+      nat().layerNorm({
+        x,
+        gamma,
+        beta,
+        out: out[1],
+        mean: mean[1],
+        rstd: rstd[1],
+        rows,
+        cols,
+        eps: 1e-5,
+      });
       closeTo(out[1], out[0], 2e-5, `ln ${rows}x${cols}`);
       closeTo(mean[1], mean[0], 1e-5, "mean");
       closeTo(rstd[1], rstd[0], 1e-5, "rstd");
@@ -611,8 +671,32 @@ describe("native softmax, layer norm, cross-entropy, gather = reference", { skip
         const db0 = rand(rng, cols);
         const r = [dx0.slice(), dg0.slice(), db0.slice()];
         const n = [dx0.slice(), dg0.slice(), db0.slice()];
-        ref.layerNormBackward(x, gamma, mean[0], rstd[0], dy, r[0], r[1], r[2], rows, cols, acc);
-        nat().layerNormBackward(x, gamma, mean[0], rstd[0], dy, n[0], n[1], n[2], rows, cols, acc);
+        ref.layerNormBackward({
+          x,
+          gamma,
+          mean: mean[0],
+          rstd: rstd[0],
+          dy,
+          dx: r[0],
+          dgamma: r[1],
+          dbeta: r[2],
+          rows,
+          cols,
+          accumulate: acc,
+        });
+        nat().layerNormBackward({
+          x,
+          gamma,
+          mean: mean[0],
+          rstd: rstd[0],
+          dy,
+          dx: n[0],
+          dgamma: n[1],
+          dbeta: n[2],
+          rows,
+          cols,
+          accumulate: acc,
+        });
         closeTo(n[0], r[0], 5e-5, `ln dx ${rows}x${cols}`);
         closeTo(n[1], r[1], 1e-5 * Math.max(1, Math.sqrt(rows)), `ln dgamma ${rows}x${cols}`);
         closeTo(n[2], r[2], 1e-5 * Math.max(1, Math.sqrt(rows)), `ln dbeta ${rows}x${cols}`);
@@ -631,8 +715,26 @@ describe("native softmax, layer norm, cross-entropy, gather = reference", { skip
       for (const smoothing of [0, 0.1]) {
         const lr = [new Float32Array(rows), new Float32Array(rows)];
         const ln = [new Float32Array(rows), new Float32Array(rows)];
-        ref.crossEntropy(logits, targets, lr[0], lr[1], rows, V, -100, smoothing);
-        nat().crossEntropy(logits, targets, ln[0], ln[1], rows, V, -100, smoothing);
+        ref.crossEntropy({
+          logits,
+          targets,
+          loss: lr[0],
+          lse: lr[1],
+          rows,
+          V,
+          ignoreIndex: -100,
+          smoothing,
+        });
+        nat().crossEntropy({
+          logits,
+          targets,
+          loss: ln[0],
+          lse: ln[1],
+          rows,
+          V,
+          ignoreIndex: -100,
+          smoothing,
+        });
         closeTo(ln[0], lr[0], 1e-5, `ce loss ${rows}x${V}`);
         closeTo(ln[1], lr[1], 1e-5, `ce lse ${rows}x${V}`);
         const dloss = rand(rng, rows);
@@ -640,30 +742,30 @@ describe("native softmax, layer norm, cross-entropy, gather = reference", { skip
           const d0 = rand(rng, rows * V);
           const dr = d0.slice();
           const dn = d0.slice();
-          ref.crossEntropyBackward(
+          ref.crossEntropyBackward({
             logits,
             targets,
-            lr[1],
+            lse: lr[1],
             dloss,
-            dr,
+            dlogits: dr,
             rows,
             V,
-            -100,
+            ignoreIndex: -100,
             smoothing,
-            acc,
-          );
-          nat().crossEntropyBackward(
+            accumulate: acc,
+          });
+          nat().crossEntropyBackward({
             logits,
             targets,
-            lr[1],
+            lse: lr[1],
             dloss,
-            dn,
+            dlogits: dn,
             rows,
             V,
-            -100,
+            ignoreIndex: -100,
             smoothing,
-            acc,
-          );
+            accumulate: acc,
+          });
           closeTo(dn, dr, 1e-5, `ce' ${rows}x${V} acc=${acc}`);
         }
       }
@@ -676,7 +778,17 @@ describe("native softmax, layer norm, cross-entropy, gather = reference", { skip
     const f32 = () => new Float32Array(2);
     for (const b of [ref, nat()]) {
       assert.throws(
-        () => b.crossEntropy(logits, t, f32(), f32(), 2, 3, -100, 0),
+        () =>
+          b.crossEntropy({
+            logits,
+            targets: t,
+            loss: f32(),
+            lse: f32(),
+            rows: 2,
+            V: 3,
+            ignoreIndex: -100,
+            smoothing: 0,
+          }),
         (e: unknown) => {
           return e instanceof MaskwiseError && e.code === "E_INDEX";
         },
@@ -684,18 +796,18 @@ describe("native softmax, layer norm, cross-entropy, gather = reference", { skip
     }
     assert.throws(
       () =>
-        nat().crossEntropyBackward(
+        nat().crossEntropyBackward({
           logits,
-          t,
-          f32(),
-          f32(),
-          new Float32Array(6),
-          2,
-          3,
-          -100,
-          0,
-          false,
-        ),
+          targets: t,
+          lse: f32(),
+          dloss: f32(),
+          dlogits: new Float32Array(6),
+          rows: 2,
+          V: 3,
+          ignoreIndex: -100,
+          smoothing: 0,
+          accumulate: false,
+        }),
       MaskwiseError,
     );
   });
@@ -713,22 +825,41 @@ describe("native softmax, layer norm, cross-entropy, gather = reference", { skip
       const ids = Int32Array.from({ length: rows }, () => rng.int(numRows));
       const want = new Float32Array(rows * cols);
       const got = new Float32Array(rows * cols);
-      ref.gather(table, ids, want, rows, cols, numRows);
-      nat().gather(table, ids, got, rows, cols, numRows);
+      ref.gather({ table, ids, out: want, rows, cols, numRows });
+      nat().gather({ table, ids, out: got, rows, cols, numRows });
       assert.deepEqual(got, want);
       const dout = rand(rng, rows * cols);
       const t0 = rand(rng, numRows * cols);
       const tr = t0.slice();
       const tn = t0.slice();
-      ref.scatterAdd(dout, ids, tr, rows, cols, numRows);
-      nat().scatterAdd(dout, ids, tn, rows, cols, numRows);
+      ref.scatterAdd({ dout, ids, dtable: tr, rows, cols, numRows });
+      nat().scatterAdd({ dout, ids, dtable: tn, rows, cols, numRows });
       closeTo(tn, tr, 1e-5, `scatterAdd ${rows}x${cols}`);
     }
     const bad = Int32Array.from([0, 5]);
     const t = new Float32Array(10);
-    assert.throws(() => nat().gather(t, bad, new Float32Array(4), 2, 2, 5), MaskwiseError);
     assert.throws(
-      () => nat().scatterAdd(new Float32Array(4), Int32Array.from([-1, 0]), t, 2, 2, 5),
+      () =>
+        nat().gather({
+          table: t,
+          ids: bad,
+          out: new Float32Array(4),
+          rows: 2,
+          cols: 2,
+          numRows: 5,
+        }),
+      MaskwiseError,
+    );
+    assert.throws(
+      () =>
+        nat().scatterAdd({
+          dout: new Float32Array(4),
+          ids: Int32Array.from([-1, 0]),
+          dtable: t,
+          rows: 2,
+          cols: 2,
+          numRows: 5,
+        }),
       MaskwiseError,
     );
   });

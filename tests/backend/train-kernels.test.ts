@@ -43,10 +43,21 @@ function crossEntropyBoth(logits: Float32Array, targets: Int32Array, V: number, 
   const out = [ref, nat()].map((b) => {
     const loss = new Float32Array(rows);
     const lse = new Float32Array(rows);
-    b.crossEntropy(logits, targets, loss, lse, rows, V, -100, eps);
+    b.crossEntropy({ logits, targets, loss, lse, rows, V, ignoreIndex: -100, smoothing: eps });
     const dloss = Float32Array.from({ length: rows }, (_, r) => 0.5 + r / rows);
     const d = new Float32Array(rows * V);
-    b.crossEntropyBackward(logits, targets, lse, dloss, d, rows, V, -100, eps, false);
+    b.crossEntropyBackward({
+      logits,
+      targets,
+      lse,
+      dloss,
+      dlogits: d,
+      rows,
+      V,
+      ignoreIndex: -100,
+      smoothing: eps,
+      accumulate: false,
+    });
     return { loss, lse, d };
   });
   return { want: out[0], got: out[1] };
@@ -100,7 +111,19 @@ describe("native AdamW = reference over many steps", { skip }, () => {
         const g = rand(rng, n, -1e-2, 1e-2);
         [ref, nat()].forEach((b, i) => {
           const s = states[i];
-          b.adamw(s.p, g, s.m, s.v, n, 1e-3, 0.9, 0.999, 1e-8, wd, step);
+          b.adamw({
+            p: s.p,
+            g,
+            m: s.m,
+            v: s.v,
+            n,
+            lr: 1e-3,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weightDecay: wd,
+            step,
+          });
         });
       }
       closeTo(states[1].p, states[0].p, 1e-5, `p wd=${wd}`);
@@ -125,8 +148,8 @@ describe("native column sums (bias gradients) = reference", { skip }, () => {
       const x = rand(rng, dim * inner);
       const want = new Float32Array(inner);
       const got = new Float32Array(inner);
-      ref.reduce("sum", x, want, 1, dim, inner);
-      nat().reduce("sum", x, got, 1, dim, inner);
+      ref.reduce({ op: "sum", x, out: want, outer: 1, dim, inner });
+      nat().reduce({ op: "sum", x, out: got, outer: 1, dim, inner });
       closeTo(got, want, 1e-6, `sum ${dim}x${inner}`);
     }
   });
@@ -146,8 +169,8 @@ describe("dropout masks", { skip }, () => {
       const keep = Math.fround(1 / (1 - p));
       const want = new Float32Array(n).fill(Number.NaN);
       const got = new Float32Array(n).fill(Number.NaN);
-      ref.dropoutMask(want, n, seed, threshold, keep);
-      nat().dropoutMask(got, n, seed, threshold, keep);
+      ref.dropoutMask({ out: want, n, seed, threshold, keep });
+      nat().dropoutMask({ out: got, n, seed, threshold, keep });
       assert.deepEqual(got, want, `seed ${seed}, p ${p}`);
       const dropped = want.reduce((s, x) => s + (x === 0 ? 1 : 0), 0);
       assert.ok(Math.abs(dropped / n - p) < 0.01, `seed ${seed}, p ${p}: dropped ${dropped}`);
@@ -156,9 +179,21 @@ describe("dropout masks", { skip }, () => {
 
   test("a bad seed, threshold or length is refused with a named error", () => {
     const out = new Float32Array(8);
-    assert.throws(() => nat().dropoutMask(out, 8, 2 ** 32, 0, 1), /dropoutMask.*'seed'/);
-    assert.throws(() => nat().dropoutMask(out, 8, 1, 2 ** 32 + 1, 1), /dropoutMask.*'threshold'/);
-    assert.throws(() => nat().dropoutMask(out, 9, 1, 0, 1), /dropoutMask/);
-    assert.throws(() => nat().dropoutMask(out, 8, -1, 0, 1), /dropoutMask.*'seed'/);
+    assert.throws(
+      () => nat().dropoutMask({ out, n: 8, seed: 2 ** 32, threshold: 0, keep: 1 }),
+      /dropoutMask.*'seed'/,
+    );
+    assert.throws(
+      () => nat().dropoutMask({ out, n: 8, seed: 1, threshold: 2 ** 32 + 1, keep: 1 }),
+      /dropoutMask.*'threshold'/,
+    );
+    assert.throws(
+      () => nat().dropoutMask({ out, n: 9, seed: 1, threshold: 0, keep: 1 }),
+      /dropoutMask/,
+    );
+    assert.throws(
+      () => nat().dropoutMask({ out, n: 8, seed: -1, threshold: 0, keep: 1 }),
+      /dropoutMask.*'seed'/,
+    );
   });
 });

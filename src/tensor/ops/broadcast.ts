@@ -67,7 +67,7 @@ export function sumToShape(
       const outer = sizeOf(curShape.slice(0, d));
       const inner = sizeOf(curShape.slice(d + 1));
       const next = new Float32Array(outer * inner);
-      backend.reduce("sum", cur, next, outer, curShape[d], inner);
+      backend.reduce({ op: "sum", x: cur, out: next, outer, dim: curShape[d], inner });
       cur = next;
       curShape[d] = 1;
     }
@@ -77,6 +77,14 @@ export function sumToShape(
     dst.set(cur);
   } else {
     const strides = contiguousStrides(curShape);
-    backend.binary("add", dst, strides, cur, strides, dst, curShape);
+    backend.binary({
+      op: "add",
+      a: dst,
+      aStrides: strides,
+      b: cur,
+      bStrides: strides,
+      out: dst,
+      shape: curShape,
+    });
   }
 }

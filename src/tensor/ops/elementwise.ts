@@ -25,15 +25,15 @@ function rawBinary(op: BinaryOp, a: Tensor, b: Tensor, name: string): Tensor {
   }
   const shape = broadcastShapes(a.shape, b.shape, name);
   const out = allocF32(sizeOf(shape), false);
-  getBackend().binary(
+  getBackend().binary({
     op,
-    a.f32,
-    broadcastStrides(a.shape, shape),
-    b.f32,
-    broadcastStrides(b.shape, shape),
+    a: a.f32,
+    aStrides: broadcastStrides(a.shape, shape),
+    b: b.f32,
+    bStrides: broadcastStrides(b.shape, shape),
     out,
     shape,
-  );
+  });
   return new Tensor(out, shape);
 }
 
@@ -45,21 +45,21 @@ function combine(
   t: Tensor,
 ): Float32Array {
   const out = new Float32Array(g.length);
-  getBackend().binary(
+  getBackend().binary({
     op,
-    g,
-    contiguousStrides(outShape),
-    t.f32,
-    broadcastStrides(t.shape, outShape),
+    a: g,
+    aStrides: contiguousStrides(outShape),
+    b: t.f32,
+    bStrides: broadcastStrides(t.shape, outShape),
     out,
-    outShape,
-  );
+    shape: outShape,
+  });
   return out;
 }
 
 function negated(g: Float32Array): Float32Array {
   const out = new Float32Array(g.length);
-  getBackend().unary("neg", g, out, g.length);
+  getBackend().unary({ op: "neg", x: g, out, n: g.length });
   return out;
 }
 

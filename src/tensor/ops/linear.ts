@@ -83,18 +83,45 @@ export function linear(
   const backend = getBackend();
   const out = allocF32(R * N, false);
   gemm2(x.f32, false, weight.f32, true, out, R, N, K, false);
-  if (bias && R * N > 0) backend.binary("add", out, [N, 1], bias.f32, [0, 1], out, [R, N]);
-  if (relu) backend.unary("relu", out, out, R * N);
+  if (bias && R * N > 0)
+    backend.binary({
+      op: "add",
+      a: out,
+      aStrides: [N, 1],
+      b: bias.f32,
+      bStrides: [0, 1],
+      out,
+      shape: [R, N],
+    });
+  if (relu) backend.unary({ op: "relu", x: out, out, n: R * N });
   const y = new Tensor(out, [...rowShape, N]);
   const inputs = bias ? [x, weight, bias] : [x, weight];
   return record(y, relu ? "linear+relu" : "linear", inputs, (g, sink) => {
     // y > 0 exactly where the pre-activation was, so the output serves as the ReLU's mask.
-    if (relu) backend.unaryBackward("relu", out, out, g, g, R * N, false);
+    if (relu)
+      backend.unaryBackward({
+        op: "relu",
+        x: out,
+        y: out,
+        dy: g,
+        dx: g,
+        n: R * N,
+        accumulate: false,
+      });
     const sb = bias ? sink(2, true) : null;
     if (sb) {
       const db = new Float32Array(N);
-      backend.reduce("sum", g, db, 1, R, N);
-      if (sb.acc) backend.binary("add", sb.g, [1], db, [1], sb.g, [N]);
+      backend.reduce({ op: "sum", x: g, out: db, outer: 1, dim: R, inner: N });
+      if (sb.acc)
+        backend.binary({
+          op: "add",
+          a: sb.g,
+          aStrides: [1],
+          b: db,
+          bStrides: [1],
+          out: sb.g,
+          shape: [N],
+        });
       else sb.g.set(db);
     }
     const sx = sink(0, true);

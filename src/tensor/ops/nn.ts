@@ -22,7 +22,17 @@ export function layerNorm(x: Tensor, gamma: Tensor, beta: Tensor, eps = 1e-5): T
   const out = allocF32(x.size, false);
   const mean = new Float32Array(rows);
   const rstd = new Float32Array(rows);
-  getBackend().layerNorm(x.f32, gamma.f32, beta.f32, out, mean, rstd, rows, cols, eps);
+  getBackend().layerNorm({
+    x: x.f32,
+    gamma: gamma.f32,
+    beta: beta.f32,
+    out,
+    mean,
+    rstd,
+    rows,
+    cols,
+    eps,
+  });
   const y = new Tensor(out, x.shape);
   return record(y, "layerNorm", [x, gamma, beta], (g, sink) => {
     const sx = sink(0, true);
@@ -32,19 +42,19 @@ export function layerNorm(x: Tensor, gamma: Tensor, beta: Tensor, eps = 1e-5): T
     const dx = sx ? sx.g : new Float32Array(x.size);
     const dgamma = sg ? sg.g : new Float32Array(cols);
     const dbeta = sb ? sb.g : new Float32Array(cols);
-    getBackend().layerNormBackward(
-      x.f32,
-      gamma.f32,
+    getBackend().layerNormBackward({
+      x: x.f32,
+      gamma: gamma.f32,
       mean,
       rstd,
-      g,
+      dy: g,
       dx,
       dgamma,
       dbeta,
       rows,
       cols,
-      sx ? sx.acc : false,
-    );
+      accumulate: sx ? sx.acc : false,
+    });
   });
 }
 
@@ -64,15 +74,30 @@ export function dropout(x: Tensor, p: number, rng: Rng, training = true): Tensor
   const mask = allocF32(x.size, false);
   // One draw from the stream seeds the mask; each element is a hash of that seed and its index
   // (dropoutHash), which the backend computes in parallel and both backends agree on.
-  getBackend().dropoutMask(mask, x.size, rng.nextU32(), dropThreshold(p), scale);
+  getBackend().dropoutMask({
+    out: mask,
+    n: x.size,
+    seed: rng.nextU32(),
+    threshold: dropThreshold(p),
+    keep: scale,
+  });
   const out = allocF32(x.size, false);
   const flat = [x.size];
   const backend = getBackend();
-  backend.binary("mul", x.f32, [1], mask, [1], out, flat);
+  backend.binary({ op: "mul", a: x.f32, aStrides: [1], b: mask, bStrides: [1], out, shape: flat });
   const y = new Tensor(out, x.shape);
   return record(y, "dropout", [x], (g, sink) => {
     const s = sink(0, true);
-    if (s && !s.acc) backend.binary("mul", g, [1], mask, [1], s.g, flat);
+    if (s && !s.acc)
+      backend.binary({
+        op: "mul",
+        a: g,
+        aStrides: [1],
+        b: mask,
+        bStrides: [1],
+        out: s.g,
+        shape: flat,
+      });
     else if (s) for (let i = 0; i < g.length; i++) s.g[i] += g[i] * mask[i];
     releaseF32(mask); // the mask has no other reader
   });
@@ -119,7 +144,16 @@ export function crossEntropy(
   const losses = new Float32Array(rows);
   const lse = new Float32Array(rows);
   const t = targets.i32;
-  getBackend().crossEntropy(logits.f32, t, losses, lse, rows, V, ignoreIndex, eps);
+  getBackend().crossEntropy({
+    logits: logits.f32,
+    targets: t,
+    loss: losses,
+    lse,
+    rows,
+    V,
+    ignoreIndex,
+    smoothing: eps,
+  });
   let count = 0;
   for (let r = 0; r < rows; r++) if (t[r] !== ignoreIndex) count++;
 
@@ -139,17 +173,17 @@ export function crossEntropy(
   return record(y, "crossEntropy", [logits], (g, sink) => {
     const s = sink(0, true);
     if (s)
-      getBackend().crossEntropyBackward(
-        logits.f32,
-        t,
+      getBackend().crossEntropyBackward({
+        logits: logits.f32,
+        targets: t,
         lse,
-        rowWeights(g),
-        s.g,
+        dloss: rowWeights(g),
+        dlogits: s.g,
         rows,
         V,
         ignoreIndex,
-        eps,
-        s.acc,
-      );
+        smoothing: eps,
+        accumulate: s.acc,
+      });
   });
 }

@@ -49,17 +49,25 @@ function broadcastInto(
   const strides = contiguousStrides(shape);
   const gStrides = broadcastStrides(kept, shape);
   if (acc) {
-    getBackend().binary("add", dst, strides, g, gStrides, dst, shape);
-  } else {
-    getBackend().binary(
-      "add",
-      new Float32Array(1),
-      new Array(shape.length).fill(0),
-      g,
-      gStrides,
-      dst,
+    getBackend().binary({
+      op: "add",
+      a: dst,
+      aStrides: strides,
+      b: g,
+      bStrides: gStrides,
+      out: dst,
       shape,
-    );
+    });
+  } else {
+    getBackend().binary({
+      op: "add",
+      a: new Float32Array(1),
+      aStrides: new Array(shape.length).fill(0),
+      b: g,
+      bStrides: gStrides,
+      out: dst,
+      shape,
+    });
   }
 }
 
@@ -73,7 +81,7 @@ export function sum(x: Tensor, axes?: number | number[], options: ReduceOptions 
     const outer = sizeOf(curShape.slice(0, d));
     const inner = sizeOf(curShape.slice(d + 1));
     const next = new Float32Array(outer * inner);
-    getBackend().reduce("sum", cur, next, outer, curShape[d], inner);
+    getBackend().reduce({ op: "sum", x: cur, out: next, outer, dim: curShape[d], inner });
     cur = next;
     curShape[d] = 1;
   }
@@ -110,12 +118,12 @@ export function max(x: Tensor, axis = -1, options: ReduceOptions = {}): Tensor {
   const inner = sizeOf(x.shape.slice(d + 1));
   const dim = x.shape[d];
   const out = new Float32Array(outer * inner);
-  getBackend().reduce("max", x.f32, out, outer, dim, inner);
+  getBackend().reduce({ op: "max", x: x.f32, out, outer, dim, inner });
   const y = new Tensor(out, reducedShape(x.shape, [d], options.keepDims ?? false));
   return record(y, "max", [x], (g, sink) => {
     const s = sink(0);
     if (!s) return;
     if (!s.acc) s.g.fill(0);
-    getBackend().reduceMaxBackward(x.f32, out, g, s.g, outer, dim, inner);
+    getBackend().reduceMaxBackward({ x: x.f32, y: out, dy: g, dx: s.g, outer, dim, inner });
   });
 }

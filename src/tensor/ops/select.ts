@@ -22,11 +22,11 @@ export function embedding(table: Tensor, ids: Tensor): Tensor {
   const [numRows, cols] = table.shape;
   const rows = ids.size;
   const out = allocF32(rows * cols, false);
-  getBackend().gather(table.f32, ids.i32, out, rows, cols, numRows);
+  getBackend().gather({ table: table.f32, ids: ids.i32, out, rows, cols, numRows });
   const y = new Tensor(out, [...ids.shape, cols]);
   return record(y, "embedding", [table, ids], (g, sink) => {
     const s = sink(0);
-    if (s) getBackend().scatterAdd(g, ids.i32, s.g, rows, cols, numRows);
+    if (s) getBackend().scatterAdd({ dout: g, ids: ids.i32, dtable: s.g, rows, cols, numRows });
   });
 }
 

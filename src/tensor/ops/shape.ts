@@ -59,7 +59,7 @@ export function permute(x: Tensor, perm: readonly number[]): Tensor {
   }
   const outShape = p.map((a) => x.shape[a]);
   const out = alloc(x, x.size);
-  getBackend().permute(x.data, out, x.shape, p);
+  getBackend().permute({ x: x.data, out, shape: x.shape, perm: p });
   const y = new Tensor(out, outShape);
   return record(y, "permute", [x], (g, sink) => {
     const s = sink(0, true);
@@ -69,10 +69,10 @@ export function permute(x: Tensor, perm: readonly number[]): Tensor {
       inverse[a] = i;
     });
     if (!s.acc) {
-      getBackend().permute(g, s.g, outShape, inverse);
+      getBackend().permute({ x: g, out: s.g, shape: outShape, perm: inverse });
     } else {
       const tmp = new Float32Array(g.length);
-      getBackend().permute(g, tmp, outShape, inverse);
+      getBackend().permute({ x: g, out: tmp, shape: outShape, perm: inverse });
       for (let i = 0; i < tmp.length; i++) s.g[i] += tmp[i];
     }
   });
@@ -192,15 +192,15 @@ export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
     return new Tensor(out, shape);
   }
   const out = allocF32(n, false);
-  getBackend().binary(
-    "add",
-    x.f32,
-    broadcastStrides(x.shape, shape),
-    new Float32Array(1),
-    new Array(shape.length).fill(0),
+  getBackend().binary({
+    op: "add",
+    a: x.f32,
+    aStrides: broadcastStrides(x.shape, shape),
+    b: new Float32Array(1),
+    bStrides: new Array(shape.length).fill(0),
     out,
     shape,
-  );
+  });
   const y = new Tensor(out, shape);
   return record(y, "broadcastTo", [x], (g, sink) => {
     const s = sink(0);

@@ -21,11 +21,12 @@ function softmaxOp(x: Tensor, axis: number, log: boolean): Tensor {
   const cols = x.shape[x.rank - 1];
   const rows = cols === 0 ? 0 : x.size / cols;
   const out = allocF32(x.size, false);
-  getBackend().softmax(x.f32, out, rows, cols, log);
+  getBackend().softmax({ x: x.f32, out, rows, cols, log });
   const y = new Tensor(out, x.shape);
   return record(y, op, [x], (g, sink) => {
     const s = sink(0, true);
-    if (s) getBackend().softmaxBackward(out, g, s.g, rows, cols, log, s.acc);
+    if (s)
+      getBackend().softmaxBackward({ y: out, dy: g, dx: s.g, rows, cols, log, accumulate: s.acc });
   });
 }
 

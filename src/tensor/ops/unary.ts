@@ -9,11 +9,20 @@ import { Tensor } from "../tensor.js";
 
 function unary(op: UnaryOp, x: Tensor): Tensor {
   const out = allocF32(x.size, false);
-  getBackend().unary(op, x.f32, out, x.size);
+  getBackend().unary({ op, x: x.f32, out, n: x.size });
   const y = new Tensor(out, x.shape);
   return record(y, op, [x], (g, sink) => {
     const s = sink(0, true);
-    if (s) getBackend().unaryBackward(op, x.f32, out, g, s.g, x.size, s.acc);
+    if (s)
+      getBackend().unaryBackward({
+        op,
+        x: x.f32,
+        y: out,
+        dy: g,
+        dx: s.g,
+        n: x.size,
+        accumulate: s.acc,
+      });
   });
 }
 

@@ -83,7 +83,7 @@ export class LlamaMLP extends Module {
   ): void {
     const n = R * this.cfg.decoder_ffn_dim;
     this.gate_proj.into(x, hidden, R, false, bf16);
-    getBackend().unary(this.cfg.activation_function, hidden, hidden, n);
+    getBackend().unary({ op: this.cfg.activation_function, x: hidden, out: hidden, n });
     this.up_proj.into(x, up, R, false, bf16);
     for (let i = 0; i < n; i++) hidden[i] *= up[i];
     this.down_proj.into(hidden, residual, R, true, bf16);

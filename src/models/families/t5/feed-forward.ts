@@ -58,7 +58,7 @@ export class T5DenseReluDense extends Module {
   ): void {
     const n = R * this.F;
     this.wi.into(x, hidden, R, false, bf16);
-    getBackend().unary(this.act, hidden, hidden, n);
+    getBackend().unary({ op: this.act, x: hidden, out: hidden, n });
     if (this.wiLinear) {
       this.wiLinear.into(x, gate, R, false, bf16);
       for (let i = 0; i < n; i++) hidden[i] *= gate[i];
