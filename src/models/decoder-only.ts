@@ -31,6 +31,16 @@ export interface LMBatch {
   prefix_lengths?: readonly number[];
   /** [B, T] int32 token types (segments) of a model that has them (BERT); default 0. */
   token_type_ids?: Tensor;
+  /**
+   * [B, T] int32 position of each token; default: counted over the real tokens of the mask.
+   * Packed rows (several documents in one row) restart at 0 with each document.
+   */
+  position_ids?: Tensor;
+  /**
+   * [B, T] int32 packed document of each token: a query sees only the keys of its own document
+   * (causal | prefix as ever within it), so a packed row computes what each document alone would.
+   */
+  document_ids?: Tensor;
 }
 
 export class DecoderOnlyModel extends Module implements DecoderOnlyDecodable {
@@ -112,6 +122,8 @@ export class DecoderOnlyModel extends Module implements DecoderOnlyDecodable {
       noise,
       prefixLengths: batch.prefix_lengths,
       rows,
+      positionIds: batch.position_ids,
+      documentIds: batch.document_ids,
     });
     const ceOptions = { labelSmoothing: options.labelSmoothing ?? 0 };
     if (batch.labels && this.training) {

@@ -14,7 +14,8 @@ import { Int8Weights } from "../nn/int8-weights.js";
 import type { Linear } from "../nn/layers.js";
 import { noGrad } from "../tensor/autograd.js";
 import { withScratch } from "../tensor/pool.js";
-import type { Tensor } from "../tensor/tensor.js";
+import { Tensor } from "../tensor/tensor.js";
+import { MaskwiseError } from "../util/errors.js";
 import type { DecoderLayerCache } from "./blocks.js";
 import type { ModelConfig } from "./config.js";
 import type { DecodingStep } from "./model-step.js";
@@ -213,7 +214,7 @@ export class DecoderOnlyIncremental {
    * weights.
    */
   constructor(
-    model: DecoderOnlyDecodable,
+    private readonly model: DecoderOnlyDecodable,
     promptIds: Tensor,
     promptMask: Tensor,
     options: { weights?: DecodingWeights } = {},
@@ -248,15 +249,8 @@ export class DecoderOnlyIncremental {
       return out;
     }
     const { N, T } = this;
+    this.ensureStride(T + 1);
     this.T = T + 1;
-    if (T + 1 > this.stride) {
-      const stride = 2 * this.stride;
-      const keep = new Uint8Array(N * stride);
-      for (let r = 0; r < N; r++)
-        keep.set(this.keep.subarray(r * this.stride, r * this.stride + T), r * stride);
-      this.keep = keep;
-      this.stride = stride;
-    }
     const positions = Int32Array.from(this.counts);
     for (let r = 0; r < N; r++) {
       this.keep[r * this.stride + T] = 1;
@@ -266,6 +260,72 @@ export class DecoderOnlyIncremental {
       self: { keep: this.keep, stride: this.stride },
       cross: null,
     });
+  }
+
+  /** Positions held per row: the prompt's width plus every token fed since. */
+  get length(): number {
+    return this.T;
+  }
+
+  /**
+   * Feeds `tokens` [N][n] (n more real tokens for every row, a conversation's next turn) through
+   * the layers' tensor path on the caches, as the prompt was; the next `next` returns the logits
+   * after them and ignores its tokens.
+   */
+  extend(tokens: readonly (readonly number[])[]): void {
+    const { N, T } = this;
+    const n = tokens[0]?.length ?? 0;
+    if (tokens.length !== N || n === 0 || tokens.some((t) => t.length !== n)) {
+      throw new MaskwiseError(`extend takes ${N} rows of equally many tokens (at least one)`, {
+        code: "E_SHAPE",
+        where: "DecoderOnlyIncremental.extend",
+      });
+    }
+    const mask = new Int32Array(N * (T + n));
+    for (let r = 0; r < N; r++) {
+      for (let t = 0; t < T; t++) mask[r * (T + n) + t] = this.keep[r * this.stride + t];
+      mask.fill(1, r * (T + n) + T, (r + 1) * (T + n));
+    }
+    const ids = new Tensor(Int32Array.from(tokens.flat()), [N, n]);
+    const V = this.vocabSize;
+    const logits = noGrad(
+      () => this.model.logitsOnCaches(ids, new Tensor(mask, [N, T + n]), this.caches).f32,
+    );
+    this.pending = new Float32Array(N * V);
+    for (let r = 0; r < N; r++)
+      this.pending.set(logits.subarray((r * n + n - 1) * V, (r * n + n) * V), r * V);
+    this.ensureStride(T + n);
+    for (let r = 0; r < N; r++) {
+      this.keep.fill(1, r * this.stride + T, r * this.stride + T + n);
+      this.counts[r] += n;
+    }
+    this.T = T + n;
+  }
+
+  /** Forgets every position from `length` on; `extend` then continues from there. */
+  truncate(length: number): void {
+    for (const c of this.caches) c.self.truncate(length);
+    for (let r = 0; r < this.N; r++) {
+      const row = this.keep.subarray(r * this.stride, (r + 1) * this.stride);
+      row.fill(0, length);
+      let real = 0;
+      for (let t = 0; t < length; t++) real += row[t];
+      this.counts[r] = real;
+    }
+    this.T = length;
+    this.pending = null;
+  }
+
+  /** Widens the keep mask so that `T` positions fit. */
+  private ensureStride(T: number): void {
+    if (T <= this.stride) return;
+    let stride = this.stride;
+    while (stride < T) stride *= 2;
+    const keep = new Uint8Array(this.N * stride);
+    for (let r = 0; r < this.N; r++)
+      keep.set(this.keep.subarray(r * this.stride, r * this.stride + this.T), r * stride);
+    this.keep = keep;
+    this.stride = stride;
   }
 
   reorder(keep: readonly number[]): void {

@@ -18,6 +18,7 @@ import type { AttentionCache } from "../../../attention/cache.js";
 import {
   and,
   causal,
+  documents,
   keyPaddingFromAttentionMask,
   prefixLM,
   slidingWindow,
@@ -28,12 +29,10 @@ import { Unpadded } from "../../../attention/unpadded.js";
 import type { DecodingWeights } from "../../../nn/decoding-weights.js";
 import { Embedding, Linear } from "../../../nn/layers.js";
 import { Module, ModuleList } from "../../../nn/module.js";
-import { positionsFromMask } from "../../../nn/positions.js";
 import { RMSNorm } from "../../../nn/rms-norm.js";
 import { getBackend } from "../../../tensor/dispatch.js";
 import { add, mul } from "../../../tensor/ops/elementwise.js";
 import { crossEntropy } from "../../../tensor/ops/nn.js";
-import { slice } from "../../../tensor/ops/shape.js";
 import { activation } from "../../../tensor/ops/unary.js";
 import type { Tensor } from "../../../tensor/tensor.js";
 import { MaskwiseError } from "../../../util/errors.js";
@@ -41,7 +40,7 @@ import { Rng } from "../../../util/rng.js";
 import type { DecoderLayerCache } from "../../blocks.js";
 import type { LMBatch } from "../../decoder-only.js";
 import type { DecoderOnlyDecodable } from "../../incremental.js";
-import { defaultMask } from "../../inputs.js";
+import { defaultMask, documentRows, inputPositions } from "../../inputs.js";
 import { lossOnLabelledRows } from "../../labelled-rows.js";
 import type { DecodingStep } from "../../model-step.js";
 import type { StepView } from "../../step-buffers.js";
@@ -194,6 +193,10 @@ export interface LlamaStackCall {
   prefixLengths?: readonly number[];
   /** Attention dropout randomness (training). */
   rng?: Rng;
+  /** Position of each new token [B, Tnew] (packed rows restart at 0); default: from the mask. */
+  positionIds?: Tensor;
+  /** Packed document of every position so far [B, Tall]: attention stays within a document. */
+  documentIds?: Tensor;
 }
 
 /** LlamaModel: the token embedding, the layers and the final norm. */
@@ -230,7 +233,7 @@ export class LlamaStack extends Module {
    * padding.
    */
   forward(ids: Tensor, attentionMask: Tensor, call: LlamaStackCall = {}): Tensor {
-    const { caches, rows, prefixLengths, rng } = call;
+    const { caches, rows, prefixLengths, rng, positionIds, documentIds } = call;
     const Tnew = ids.shape[1];
     const Tall = attentionMask.shape[1];
     if (rows && (caches || Tnew !== Tall)) {
@@ -240,8 +243,10 @@ export class LlamaStack extends Module {
       });
     }
     const keyPad = keyPaddingFromAttentionMask(attentionMask);
-    const all = positionsFromMask(attentionMask);
-    const positions = Tnew === Tall ? all : slice(all, 1, Tall - Tnew);
+    const positions = inputPositions(ids, attentionMask, positionIds);
+    const docs = documentIds ? documentRows(documentIds, attentionMask) : null;
+    // Packed rows: every layer's mask (window, prefix or causal) also keeps to the document.
+    const pad = (past: number) => (docs ? and(documents(docs, past), keyPad) : keyPad);
     let x = this.embed_tokens.forward(rows ? rows.pick(ids) : ids);
     const pos = rows ? rows.pick(positions) : positions;
     const dropout = rng && this.training && this.cfg.attention_dropout > 0;
@@ -249,10 +254,10 @@ export class LlamaStack extends Module {
       const w = layer.window;
       const mask: MaskSource =
         w !== null
-          ? (past) => and(slidingWindow(w, past), keyPad)
+          ? (past) => and(slidingWindow(w, past), pad(past))
           : prefixLengths
-            ? (past) => and(prefixLM(prefixLengths, past), keyPad)
-            : (past) => and(causal(past), keyPad);
+            ? (past) => and(prefixLM(prefixLengths, past), pad(past))
+            : (past) => and(causal(past), pad(past));
       x = layer.forward(x, {
         mask,
         positions: pos,
@@ -308,6 +313,8 @@ export class LlamaForCausalLM extends Module implements DecoderOnlyDecodable {
       rows,
       prefixLengths: batch.prefix_lengths,
       rng: options.rng,
+      positionIds: batch.position_ids,
+      documentIds: batch.document_ids,
     });
     const ceOptions = { labelSmoothing: options.labelSmoothing ?? 0 };
     if (batch.labels && this.training) {
