@@ -143,7 +143,7 @@ function maskwiseWorker(dir: string, reps: number): void {
               model,
               prompt,
               promptMask,
-              precision === "bfloat16" ? { bf16 } : {},
+              precision === "bfloat16" ? { weights: bf16 } : {},
             ),
             {
               startToken: cfg.bos_token_id,

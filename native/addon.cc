@@ -22,6 +22,8 @@ void register_attention(Napi::Env env, Napi::Object exports);
 void register_decode(Napi::Env env, Napi::Object exports);
 // Products with a weight held as bfloat16 (frozen_bf16.cc).
 void register_frozen_bf16(Napi::Env env, Napi::Object exports);
+// The int8 decoding product (gemm_int8.cc).
+void register_int8(Napi::Env env, Napi::Object exports);
 }  // namespace mw
 
 namespace {
@@ -569,6 +571,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   mw::register_attention(env, exports);
   mw::register_decode(env, exports);
   mw::register_frozen_bf16(env, exports);
+  mw::register_int8(env, exports);
   return exports;
 }
 

@@ -205,6 +205,65 @@ function renderWeights(r: Inspection): void {
   }
 }
 
+// ---- chat training rows (a decoder-only chat model) ---------------------------------------------
+
+interface ChatRow {
+  ids: number[];
+  tokens: string[];
+  texts: string[];
+  labels: number[];
+  loss: boolean[];
+  position_ids: number[];
+  document_ids: number[];
+  rows: number;
+  mask: Grid;
+}
+
+async function showChatRow(event: Event): Promise<void> {
+  event.preventDefault();
+  const err = $("chat-error");
+  err.hidden = true;
+  setState("busy");
+  try {
+    const lines = $<HTMLTextAreaElement>("chat-input")
+      .value.split("\n")
+      .filter((l) => l.trim() !== "");
+    const conversations = lines.map((l, k) => {
+      try {
+        return JSON.parse(l);
+      } catch {
+        throw new Error(`line ${k + 1} is not JSON`);
+      }
+    });
+    const r = await api<ChatRow>("/api/chat-row", {
+      conversations,
+      pack: Number($<HTMLInputElement>("chat-pack").value) || 0,
+      row: Number($<HTMLInputElement>("chat-row").value) || 0,
+    });
+    const T = r.ids.length;
+    const shown = (s: string) => JSON.stringify(s).slice(1, -1);
+    $("chat-summary").textContent =
+      `row ${Number($<HTMLInputElement>("chat-row").value) || 0} of ${r.rows}: ${T} tokens, ` +
+      `${new Set(r.document_ids).size} conversation(s), ${r.loss.filter((x) => x).length} positions carry loss`;
+    const rows = r.ids
+      .map(
+        (id, t) =>
+          `<tr class="${r.loss[t] ? "loss" : ""}"><td>${t}</td><td>${r.position_ids[t]}</td><td>${r.document_ids[t]}</td><td>${esc(shown(r.texts[t]))}</td><td>${id}</td><td>${r.loss[t] ? esc(shown(r.texts[t + 1] ?? "")) : ""}</td></tr>`,
+      )
+      .join("");
+    $("chat-table").innerHTML =
+      `<caption>tokens (loss rows marked: they predict the assistant's next token)</caption><tr><th>t</th><th>position</th><th>document</th><th>token</th><th>id</th><th>predicts (loss)</th></tr>${rows}`;
+    const labels = r.texts.map((x, t) => `${t} ${shown(x)}`);
+    $("chat-mask").innerHTML =
+      `<figure class="panel mask" data-kind="chat"><figcaption>self-attention: <code>${esc(r.mask.formula)}</code></figcaption>${maskSvg(r.mask.data, T, T, labels, labels)}</figure>`;
+    setState("chat-shown");
+  } catch (e) {
+    err.textContent = (e as Error).message;
+    err.hidden = false;
+    setState("error");
+  }
+}
+
 // ---- the mask playground (runs the maskwise core here) -----------------------------------------
 
 function ints(text: string): number[] | undefined {
@@ -264,7 +323,21 @@ async function start(): Promise<void> {
     });
   }
   drawPlayground();
+  $("chat-form").addEventListener("submit", (e) => void showChatRow(e));
   try {
+    const chat = await api<{ mode?: string; config: Record<string, number | string | boolean> }>(
+      "/api/info",
+    );
+    if (chat.mode === "chat") {
+      const c = chat.config;
+      $("translate-section").hidden = true;
+      $("chat-section").hidden = false;
+      $("model-info").textContent =
+        `${c.maskwise_arch}: a chat model, d_model ${c.d_model}, ${c.decoder_layers} layers, ` +
+        `vocabulary ${c.vocab_size}`;
+      setState("ready");
+      return;
+    }
     const info = await api<{
       config: Record<string, number | string | boolean>;
       has_tokenizer: boolean;

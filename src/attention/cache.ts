@@ -95,6 +95,20 @@ export class AttentionCache {
     this.len = t0 + T;
   }
 
+  /**
+   * Forgets every position from `length` on, in every row (a conversation that went another way
+   * after them). The storage stays; later appends overwrite it.
+   */
+  truncate(length: number): void {
+    if (!Number.isInteger(length) || length < 0 || length > this.len) {
+      throw new MaskwiseError(`cannot keep ${length} of the cache's ${this.len} positions`, {
+        code: "E_INDEX",
+        where: "AttentionCache.truncate",
+      });
+    }
+    this.len = length;
+  }
+
   /** Grows the storage so that `extra` more positions fit (no-op when they already do). */
   reserve(extra: number): void {
     if (this.P > 0 && this.len + extra > this.capacity) this.grow(this.len + extra);

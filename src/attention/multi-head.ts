@@ -8,7 +8,7 @@
 // the cache holds the Hkv heads, and only the tensor path repeats them. Rotary embeddings, where
 // the layout has them, turn q and k at their tokens' positions before attention (./rope.ts).
 
-import type { Bf16Weights } from "../nn/bf16-weights.js";
+import type { DecodingWeights } from "../nn/decoding-weights.js";
 import { Linear } from "../nn/layers.js";
 import { Module } from "../nn/module.js";
 import { getBackend } from "../tensor/dispatch.js";
@@ -77,8 +77,8 @@ export interface AttentionStep {
   /** [rows, stride] 0/1 bytes: which cached positions each physical cache row may see; null = all. */
   keep: { keep: Uint8Array; stride: number } | null;
   buffers: AttentionStepBuffers;
-  /** Read these bfloat16 copies of the projections' weights (src/nn/bf16-weights.ts). */
-  bf16?: Bf16Weights | null;
+  /** Read these low-precision copies of the projections' weights (src/nn/decoding-weights.ts). */
+  copies?: DecodingWeights | null;
   /**
    * A position bias for this step's queries (every row at the same position): score j of head h
    * gains bias[offset + h * headStride + j] (DecodeAttentionArgs; position-bias.ts builds it).
@@ -248,7 +248,7 @@ export class MultiHeadAttention extends Module {
     // This step's keys and values [R, Hkv * Dh] (the buffers are [R, H * Dh]).
     const k = s.buffers.k.subarray(0, R * Hkv * Dh);
     const v = s.buffers.v.subarray(0, R * Hkv * Dh);
-    const bf16 = s.bf16 ?? null;
+    const copies = s.copies ?? null;
     const cache = s.cache;
     const rope = this.rope;
     if (rope && !s.positions) {
@@ -257,11 +257,11 @@ export class MultiHeadAttention extends Module {
         where: "MultiHeadAttention.step",
       });
     }
-    this.q_proj.into(x, q, R, false, bf16);
+    this.q_proj.into(x, q, R, false, copies);
     if (rope && s.positions) rope.into(q, s.positions, R, H);
     if (s.self) {
-      this.k_proj.into(x, k, R, false, bf16);
-      this.v_proj.into(x, v, R, false, bf16);
+      this.k_proj.into(x, k, R, false, copies);
+      this.v_proj.into(x, v, R, false, copies);
       if (rope && s.positions) rope.into(k, s.positions, R, Hkv);
       if (cache.length > 0 && cache.rows !== R) cacheRowsDiffer("self", cache.rows, R);
       cache.append(k, v, R, 1, Hkv, Dh);
@@ -290,7 +290,7 @@ export class MultiHeadAttention extends Module {
       kvHeads: Hkv,
     };
     getBackend().decodeAttention(args);
-    this.out_proj.into(att, residual, R, true, bf16);
+    this.out_proj.into(att, residual, R, true, copies);
   }
 }
 

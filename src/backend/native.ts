@@ -19,6 +19,7 @@ import type {
   GemmArgs,
   GemmBf16Args,
   GemmBf16WeightArgs,
+  GemmInt8Args,
   HeldWeight,
   LayerNormArgs,
   LayerNormBackwardArgs,
@@ -61,6 +62,7 @@ interface GroupArgs {
   decodeAttention: DecodeAttentionArgs;
   gemmBf16: GemmBf16Args;
   gemmBf16Weight: GemmBf16WeightArgs;
+  gemmInt8: GemmInt8Args;
   decodeLogSoftmax: DecodeLogSoftmaxArgs;
   decodeTopK: DecodeTopKArgs;
 }
@@ -187,6 +189,7 @@ export const FIELD_ORDERS = {
   ],
   gemmBf16: ["m", "n", "k", "a", "w", "c"],
   gemmBf16Weight: ["m", "n", "k", "a", "w", "transW", "c", "beta", "bf16"],
+  gemmInt8: ["m", "n", "k", "a", "w", "scales", "sums", "c"],
   decodeLogSoftmax: ["x", "rows", "cols"],
   decodeTopK: ["lp", "V", "rows", "base", "M", "hyp", "token", "score"],
 } as const satisfies { [G in FieldGroup]: readonly (keyof GroupArgs[G])[] };
@@ -209,7 +212,7 @@ type Fields<G extends FieldGroup> = Positional<GroupArgs[G], (typeof FIELD_ORDER
 type KernelFunctions = {
   [G in Exclude<FieldGroup, "attention" | "gemm">]: (
     ...args: Fields<G>
-  ) => G extends "decodeTopK" ? number : void;
+  ) => G extends "decodeTopK" ? number : G extends "gemmInt8" ? string : void;
 };
 
 /** The addon's functions (native/addon.cc); every argument is validated there. */
@@ -565,6 +568,10 @@ export class NativeBackend implements Backend {
 
   gemmBf16Weight(a: GemmBf16WeightArgs): void {
     this.k.gemmBf16Weight(a.m, a.n, a.k, a.a, a.w, a.transW, a.c, a.beta, a.bf16);
+  }
+
+  gemmInt8(a: GemmInt8Args): string {
+    return this.k.gemmInt8(a.m, a.n, a.k, a.a, a.w, a.scales, a.sums, a.c);
   }
 
   decodeLogSoftmax(a: DecodeLogSoftmaxArgs): void {

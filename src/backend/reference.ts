@@ -19,6 +19,7 @@ import {
   type GemmArgs,
   type GemmBf16Args,
   type GemmBf16WeightArgs,
+  type GemmInt8Args,
   type HeldWeight,
   type I32,
   type LayerNormArgs,
@@ -42,6 +43,7 @@ import {
   decodeTopKReference,
   gemmBf16Reference,
 } from "./reference-decode.js";
+import { gemmInt8Reference } from "./reference-int8.js";
 
 /**
  * erf to double precision, by two expansions that need no tables of magic constants:
@@ -535,6 +537,11 @@ export class ReferenceBackend implements Backend {
       strideC: 0,
       bf16,
     });
+  }
+
+  gemmInt8({ m, n, k, a, w, scales, sums, c }: GemmInt8Args): string {
+    gemmInt8Reference(m, n, k, a, { q: w, scales, sums }, c);
+    return "reference";
   }
 
   decodeLogSoftmax({ x, rows, cols }: DecodeLogSoftmaxArgs): void {

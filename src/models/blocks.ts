@@ -8,7 +8,7 @@ import type { AttentionCache } from "../attention/cache.js";
 import type { MaskSource } from "../attention/multi-head.js";
 import { MultiHeadAttention } from "../attention/multi-head.js";
 import type { Unpadded } from "../attention/unpadded.js";
-import type { Bf16Weights } from "../nn/bf16-weights.js";
+import type { DecodingWeights } from "../nn/decoding-weights.js";
 import { LayerNorm, Linear } from "../nn/layers.js";
 import { Module } from "../nn/module.js";
 import { getBackend } from "../tensor/dispatch.js";
@@ -53,12 +53,12 @@ function ffnInto(
   x: Float32Array,
   residual: Float32Array,
   view: StepView,
-  bf16: Bf16Weights | null,
+  copies: DecodingWeights | null,
 ): void {
   const { R, f } = view;
-  layer.fc1.into(x, f, R, false, bf16);
+  layer.fc1.into(x, f, R, false, copies);
   getBackend().unary({ op: cfg.activation_function, x: f, out: f, n: R * layer.fc1.outFeatures });
-  layer.fc2.into(f, residual, R, true, bf16);
+  layer.fc2.into(f, residual, R, true, copies);
 }
 
 function residual(
@@ -264,7 +264,7 @@ export class DecoderLayer extends Module {
     view: StepView,
     cache: DecoderLayerCache,
     masks: StepMasks,
-    bf16: Bf16Weights | null = null,
+    copies: DecodingWeights | null = null,
   ): void {
     const pre = this.cfg.normalize_before;
     const { R, x, h } = view;
@@ -276,7 +276,7 @@ export class DecoderLayer extends Module {
       self: true,
       keep: masks.self,
       buffers: view,
-      bf16,
+      copies,
     });
     if (!pre) sa.into(x, x, R, view);
     const ca = this.encoder_attn_layer_norm;
@@ -286,12 +286,12 @@ export class DecoderLayer extends Module {
         self: false,
         keep: masks.cross,
         buffers: view,
-        bf16,
+        copies,
       });
       if (!pre) ca.into(x, x, R, view);
     }
     const fl = this.final_layer_norm;
-    ffnInto(this, this.cfg, pre ? fl.into(x, h, R, view) : x, x, view, bf16);
+    ffnInto(this, this.cfg, pre ? fl.into(x, h, R, view) : x, x, view, copies);
     if (!pre) fl.into(x, x, R, view);
   }
 }

@@ -5,7 +5,7 @@
 // -100 where nothing is predicted. The model does not shift them; the causal LM objective builds
 // them (src/objectives), so what is predicted from what stays visible in the data.
 import { Unpadded } from "../attention/unpadded.js";
-import type { Bf16Weights } from "../nn/bf16-weights.js";
+import type { DecodingWeights } from "../nn/decoding-weights.js";
 import { Linear } from "../nn/layers.js";
 import { Container, Module } from "../nn/module.js";
 import { crossEntropy } from "../tensor/ops/nn.js";
@@ -31,6 +31,16 @@ export interface LMBatch {
   prefix_lengths?: readonly number[];
   /** [B, T] int32 token types (segments) of a model that has them (BERT); default 0. */
   token_type_ids?: Tensor;
+  /**
+   * [B, T] int32 position of each token; default: counted over the real tokens of the mask.
+   * Packed rows (several documents in one row) restart at 0 with each document.
+   */
+  position_ids?: Tensor;
+  /**
+   * [B, T] int32 packed document of each token: a query sees only the keys of its own document
+   * (causal | prefix as ever within it), so a packed row computes what each document alone would.
+   */
+  document_ids?: Tensor;
 }
 
 export class DecoderOnlyModel extends Module implements DecoderOnlyDecodable {
@@ -78,8 +88,8 @@ export class DecoderOnlyModel extends Module implements DecoderOnlyDecodable {
   }
 
   /** A decoding step of the decoder and head (DecoderOnlyDecodable). */
-  decodingStep(bf16: Bf16Weights | null): DecodingStep {
-    return new ModelStep(this, bf16);
+  decodingStep(copies: DecodingWeights | null): DecodingStep {
+    return new ModelStep(this, copies);
   }
 
   /** Every Linear a decoding step reads, and the head (their bfloat16 copies decode in bfloat16). */
@@ -112,6 +122,8 @@ export class DecoderOnlyModel extends Module implements DecoderOnlyDecodable {
       noise,
       prefixLengths: batch.prefix_lengths,
       rows,
+      positionIds: batch.position_ids,
+      documentIds: batch.document_ids,
     });
     const ceOptions = { labelSmoothing: options.labelSmoothing ?? 0 };
     if (batch.labels && this.training) {

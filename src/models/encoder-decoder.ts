@@ -4,7 +4,7 @@
 // decoder padding; its cross-attention masks source padding; the loss skips labels of -100.
 import type { MultiHeadAttention } from "../attention/multi-head.js";
 import type { Unpadded } from "../attention/unpadded.js";
-import type { Bf16Weights } from "../nn/bf16-weights.js";
+import type { DecodingWeights } from "../nn/decoding-weights.js";
 import { Linear } from "../nn/layers.js";
 import { Container, Module } from "../nn/module.js";
 import { type Tensor, zeros } from "../tensor/tensor.js";
@@ -85,8 +85,8 @@ export class EncoderDecoderModel extends Module {
   }
 
   /** A decoding step of the decoder and head (Seq2SeqDecodable). */
-  decodingStep(bf16: Bf16Weights | null): DecodingStep {
-    return new ModelStep(this, bf16);
+  decodingStep(copies: DecodingWeights | null): DecodingStep {
+    return new ModelStep(this, copies);
   }
 
   /** Every decoder Linear a step reads, and the head (Seq2SeqDecodable). */

@@ -5,7 +5,8 @@
 //
 // A family has one of three structures, the contracts its model keeps with the rest of maskwise:
 //   encoder-decoder  forward(Seq2SeqBatch): source -> encoder, decoder inputs -> decoder (seq2seq)
-//   decoder-only     forward(LMBatch): one sequence, labels aligned with positions (causal LM)
+//   decoder-only     forward(LMBatch): one sequence, labels aligned with positions (causal LM);
+//                    packed rows give position_ids and document_ids, which it must honour
 //   encoder-only     forward(LMBatch): one sequence, labels at masked positions (masked LM)
 // Many families share a structure (BART and Marian are encoder-decoders); the training loop and
 // decoding are written once per structure, never per family.

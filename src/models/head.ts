@@ -2,7 +2,7 @@
 //   logits [.., V] = hidden [.., D] lm_head.weight^T (+ lm_head.bias) (+ final_logits_bias [1, V])
 // (GPT-2 has no final_logits_bias: null.)
 // `project` on tensors, `projectInto` for one decoding step's rows on flat arrays.
-import type { Bf16Weights } from "../nn/bf16-weights.js";
+import type { DecodingWeights } from "../nn/decoding-weights.js";
 import { type Linear, productInto } from "../nn/layers.js";
 import { add } from "../tensor/ops/elementwise.js";
 import { linear } from "../tensor/ops/linear.js";
@@ -27,7 +27,7 @@ export function projectInto(
   hidden: Float32Array,
   logits: Float32Array,
   R: number,
-  bf16: Bf16Weights | null,
+  copies: DecodingWeights | null,
 ): void {
   const V = lmHead.outFeatures;
   const bias = finalLogitsBias?.f32;
@@ -37,5 +37,5 @@ export function projectInto(
     else logits.fill(0, r * V, (r + 1) * V);
     if (own) for (let j = 0; j < V; j++) logits[r * V + j] += own[j];
   }
-  productInto(hidden, lmHead.weightData, logits, R, V, lmHead.inFeatures, bf16);
+  productInto(hidden, lmHead.weightData, logits, R, V, lmHead.inFeatures, copies);
 }

@@ -9,10 +9,13 @@
 // a model left in training mode decodes as in evaluation.
 import { AttentionCache } from "../attention/cache.js";
 import { Bf16Weights } from "../nn/bf16-weights.js";
+import type { DecodingWeights } from "../nn/decoding-weights.js";
+import { Int8Weights } from "../nn/int8-weights.js";
 import type { Linear } from "../nn/layers.js";
 import { noGrad } from "../tensor/autograd.js";
 import { withScratch } from "../tensor/pool.js";
-import type { Tensor } from "../tensor/tensor.js";
+import { Tensor } from "../tensor/tensor.js";
+import { MaskwiseError } from "../util/errors.js";
 import type { DecoderLayerCache } from "./blocks.js";
 import type { ModelConfig } from "./config.js";
 import type { DecodingStep } from "./model-step.js";
@@ -39,9 +42,9 @@ export interface Seq2SeqDecodable {
   encode(ids: Tensor, mask: Tensor): Tensor;
   /** One entry per decoder layer; null for a layer without cross-attention. */
   crossAttentions(): readonly (CrossProjections | null)[];
-  /** A step of decoder and head, multiplying by `bf16`'s copies where it has them. */
-  decodingStep(bf16: Bf16Weights | null): DecodingStep;
-  /** The Linears a step multiplies by (their weights' bfloat16 copies serve `--bf16`). */
+  /** A step of decoder and head, multiplying by the copies in `copies` where it has them. */
+  decodingStep(copies: DecodingWeights | null): DecodingStep;
+  /** The Linears a step multiplies by (their weights' copies serve `--precision`). */
   decodingLinears(): (Linear | null | undefined)[];
 }
 
@@ -65,9 +68,9 @@ export interface DecoderOnlyDecodable {
     caches: readonly DecoderLayerCache[],
     prefixLengths?: readonly number[],
   ): Tensor;
-  /** A step of layers and head, multiplying by `bf16`'s copies where it has them. */
-  decodingStep(bf16: Bf16Weights | null): DecodingStep;
-  /** The Linears a step multiplies by (their weights' bfloat16 copies serve `--precision`). */
+  /** A step of layers and head, multiplying by the copies in `copies` where it has them. */
+  decodingStep(copies: DecodingWeights | null): DecodingStep;
+  /** The Linears a step multiplies by (their weights' copies serve `--precision`). */
   decodingLinears(): (Linear | null | undefined)[];
 }
 
@@ -77,6 +80,23 @@ export interface DecoderOnlyDecodable {
  */
 export function decodingBf16Weights(model: Pick<Seq2SeqDecodable, "decodingLinears">): Bf16Weights {
   return new Bf16Weights(model.decodingLinears());
+}
+
+/**
+ * int8 copies (per output row, src/nn/int8-weights.ts) of the same weights: `--precision int8`.
+ */
+export function decodingInt8Weights(model: Pick<Seq2SeqDecodable, "decodingLinears">): Int8Weights {
+  return new Int8Weights(model.decodingLinears());
+}
+
+/** The copies `--precision` asks a decoding step to multiply by; float32: none. */
+export function decodingWeights(
+  model: Pick<Seq2SeqDecodable, "decodingLinears">,
+  precision: "float32" | "bfloat16" | "int8",
+): DecodingWeights | undefined {
+  if (precision === "bfloat16") return decodingBf16Weights(model);
+  if (precision === "int8") return decodingInt8Weights(model);
+  return undefined;
 }
 
 export function newCaches(layers: number): DecoderLayerCache[] {
@@ -106,13 +126,13 @@ export class Seq2SeqIncremental {
 
   /**
    * sourceIds [N, S] and sourceMask [N, S] (1 = real); each row starts one hypothesis. With
-   * `bf16`, the steps multiply by those bfloat16 copies of the decoder's weights.
+   * `weights`, the steps multiply by those low-precision copies of the decoder's weights.
    */
   constructor(
     model: Seq2SeqDecodable,
     sourceIds: Tensor,
     sourceMask: Tensor,
-    options: { bf16?: Bf16Weights } = {},
+    options: { weights?: DecodingWeights } = {},
   ) {
     this.vocabSize = model.config.vocab_size;
     this.nRows = sourceIds.shape[0];
@@ -120,7 +140,7 @@ export class Seq2SeqIncremental {
     this.caches = newCaches(cross.length);
     const S = sourceMask.shape[1];
     this.sourceKeep = { keep: keepFrom(sourceMask, S), stride: S };
-    this.step = model.decodingStep(options.bf16 ?? null);
+    this.step = model.decodingStep(options.weights ?? null);
     // The encoder's output, then its keys and values [N, S, H * Dh] for every layer, once;
     // reorders only remap their rows. The cache copies them into its own storage, so the
     // encoder's values and the projections go back to the buffer pool.
@@ -190,13 +210,14 @@ export class DecoderOnlyIncremental {
 
   /**
    * promptIds [N, P] and promptMask [N, P] (1 = real; every row needs at least one real token).
-   * With `bf16`, the steps after the prompt multiply by those bfloat16 copies of the weights.
+   * With `weights`, the steps after the prompt multiply by those low-precision copies of the
+   * weights.
    */
   constructor(
-    model: DecoderOnlyDecodable,
+    private readonly model: DecoderOnlyDecodable,
     promptIds: Tensor,
     promptMask: Tensor,
-    options: { bf16?: Bf16Weights } = {},
+    options: { weights?: DecodingWeights } = {},
   ) {
     this.vocabSize = model.config.vocab_size;
     this.caches = newCaches(model.cachedLayers);
@@ -209,7 +230,7 @@ export class DecoderOnlyIncremental {
     this.pending = logits.length === 0 ? new Float32Array(0) : new Float32Array(N * V);
     for (let r = 0; r < N; r++)
       this.pending.set(logits.subarray((r * P + P - 1) * V, (r * P + P) * V), r * V);
-    this.step = model.decodingStep(options.bf16 ?? null);
+    this.step = model.decodingStep(options.weights ?? null);
     this.stride = Math.max(16, 2 * P);
     this.keep = keepFrom(promptMask, this.stride);
     this.counts = new Int32Array(N);
@@ -228,15 +249,8 @@ export class DecoderOnlyIncremental {
       return out;
     }
     const { N, T } = this;
+    this.ensureStride(T + 1);
     this.T = T + 1;
-    if (T + 1 > this.stride) {
-      const stride = 2 * this.stride;
-      const keep = new Uint8Array(N * stride);
-      for (let r = 0; r < N; r++)
-        keep.set(this.keep.subarray(r * this.stride, r * this.stride + T), r * stride);
-      this.keep = keep;
-      this.stride = stride;
-    }
     const positions = Int32Array.from(this.counts);
     for (let r = 0; r < N; r++) {
       this.keep[r * this.stride + T] = 1;
@@ -246,6 +260,72 @@ export class DecoderOnlyIncremental {
       self: { keep: this.keep, stride: this.stride },
       cross: null,
     });
+  }
+
+  /** Positions held per row: the prompt's width plus every token fed since. */
+  get length(): number {
+    return this.T;
+  }
+
+  /**
+   * Feeds `tokens` [N][n] (n more real tokens for every row, a conversation's next turn) through
+   * the layers' tensor path on the caches, as the prompt was; the next `next` returns the logits
+   * after them and ignores its tokens.
+   */
+  extend(tokens: readonly (readonly number[])[]): void {
+    const { N, T } = this;
+    const n = tokens[0]?.length ?? 0;
+    if (tokens.length !== N || n === 0 || tokens.some((t) => t.length !== n)) {
+      throw new MaskwiseError(`extend takes ${N} rows of equally many tokens (at least one)`, {
+        code: "E_SHAPE",
+        where: "DecoderOnlyIncremental.extend",
+      });
+    }
+    const mask = new Int32Array(N * (T + n));
+    for (let r = 0; r < N; r++) {
+      for (let t = 0; t < T; t++) mask[r * (T + n) + t] = this.keep[r * this.stride + t];
+      mask.fill(1, r * (T + n) + T, (r + 1) * (T + n));
+    }
+    const ids = new Tensor(Int32Array.from(tokens.flat()), [N, n]);
+    const V = this.vocabSize;
+    const logits = noGrad(
+      () => this.model.logitsOnCaches(ids, new Tensor(mask, [N, T + n]), this.caches).f32,
+    );
+    this.pending = new Float32Array(N * V);
+    for (let r = 0; r < N; r++)
+      this.pending.set(logits.subarray((r * n + n - 1) * V, (r * n + n) * V), r * V);
+    this.ensureStride(T + n);
+    for (let r = 0; r < N; r++) {
+      this.keep.fill(1, r * this.stride + T, r * this.stride + T + n);
+      this.counts[r] += n;
+    }
+    this.T = T + n;
+  }
+
+  /** Forgets every position from `length` on; `extend` then continues from there. */
+  truncate(length: number): void {
+    for (const c of this.caches) c.self.truncate(length);
+    for (let r = 0; r < this.N; r++) {
+      const row = this.keep.subarray(r * this.stride, (r + 1) * this.stride);
+      row.fill(0, length);
+      let real = 0;
+      for (let t = 0; t < length; t++) real += row[t];
+      this.counts[r] = real;
+    }
+    this.T = length;
+    this.pending = null;
+  }
+
+  /** Widens the keep mask so that `T` positions fit. */
+  private ensureStride(T: number): void {
+    if (T <= this.stride) return;
+    let stride = this.stride;
+    while (stride < T) stride *= 2;
+    const keep = new Uint8Array(this.N * stride);
+    for (let r = 0; r < this.N; r++)
+      keep.set(this.keep.subarray(r * this.stride, r * this.stride + this.T), r * stride);
+    this.keep = keep;
+    this.stride = stride;
   }
 
   reorder(keep: readonly number[]): void {

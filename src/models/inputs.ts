@@ -5,8 +5,10 @@
 // turned back into padding (it is not a token). Labels keep -100 where nothing is predicted, so
 // the loss skips them. The decoder padding mask is built by default, so padding is never attended
 // to even when the caller passes no mask (a trap in Hugging Face seq2seq models).
+import { positionsFromMask } from "../nn/positions.js";
+import { slice } from "../tensor/ops/shape.js";
 import { Tensor } from "../tensor/tensor.js";
-import { MaskwiseError } from "../util/errors.js";
+import { fmtShape, MaskwiseError } from "../util/errors.js";
 
 /** labels [B, T] -> decoder_input_ids [B, T]. */
 export function shiftTokensRight(
@@ -71,4 +73,41 @@ export function appendRealColumn(mask: Tensor): Tensor {
     grown[r * (T + 1) + T] = 1;
   }
   return new Tensor(grown, [N, T + 1]);
+}
+
+/**
+ * The positions of the new tokens ids [B, Tnew]: `positionIds` when given (packed rows restart
+ * at 0 with each document), else the number of real tokens before each in `attentionMask`
+ * [B, Tpast + Tnew], as transformers' generate counts them (left padding safe).
+ */
+export function inputPositions(ids: Tensor, attentionMask: Tensor, positionIds?: Tensor): Tensor {
+  const [B, Tnew] = ids.shape;
+  const Tall = attentionMask.shape[1];
+  if (positionIds) {
+    if (positionIds.rank !== 2 || positionIds.shape[0] !== B || positionIds.shape[1] !== Tnew) {
+      throw new MaskwiseError(
+        `position_ids ${fmtShape(positionIds.shape)} must be [B, Tnew] = ${fmtShape([B, Tnew])}`,
+        { code: "E_SHAPE", where: "position_ids" },
+      );
+    }
+    return positionIds;
+  }
+  const all = positionsFromMask(attentionMask);
+  return Tnew === Tall ? all : slice(all, 1, Tall - Tnew);
+}
+
+/**
+ * Packed documents' ids [B, T] (every position so far, the attention mask's shape) as one list a
+ * row, for the documents mask (attention/masks.ts `documents`).
+ */
+export function documentRows(documentIds: Tensor, attentionMask: Tensor): number[][] {
+  const [B, T] = attentionMask.shape;
+  if (documentIds.rank !== 2 || documentIds.shape[0] !== B || documentIds.shape[1] !== T) {
+    throw new MaskwiseError(
+      `document_ids ${fmtShape(documentIds.shape)} must have the attention mask's shape ${fmtShape([B, T])}`,
+      { code: "E_SHAPE", where: "document_ids" },
+    );
+  }
+  const d = documentIds.i32;
+  return Array.from({ length: B }, (_, b) => Array.from(d.subarray(b * T, (b + 1) * T)));
 }

@@ -1,6 +1,6 @@
 // One decoding step of a maskwise encoder-decoder's or decoder-only model's decoder and head, on
 // its KV caches: `Decoder.step` in preallocated buffers, then the head, logits [R, V].
-import type { Bf16Weights } from "../nn/bf16-weights.js";
+import type { DecodingWeights } from "../nn/decoding-weights.js";
 import type { DecoderLayerCache } from "./blocks.js";
 import type { DecoderOnlyModel } from "./decoder-only.js";
 import type { EncoderDecoderModel } from "./encoder-decoder.js";
@@ -23,7 +23,7 @@ export class ModelStep implements DecodingStep {
 
   constructor(
     private readonly model: EncoderDecoderModel | DecoderOnlyModel,
-    private readonly bf16: Bf16Weights | null,
+    private readonly copies: DecodingWeights | null,
   ) {
     const cfg = model.config;
     this.buffers = new StepBuffers(cfg.d_model, cfg.decoder_ffn_dim, cfg.vocab_size);
@@ -35,10 +35,10 @@ export class ModelStep implements DecodingStep {
     caches: readonly DecoderLayerCache[],
     masks: StepMasks,
   ): Float32Array {
-    const { model, bf16 } = this;
+    const { model, copies } = this;
     const view = this.buffers.rows(tokens.length);
-    const hidden = model.decoder.step(tokens, positions, caches, masks, view, bf16);
-    projectInto(model.lm_head, model.final_logits_bias, hidden, view.logits, view.R, bf16);
+    const hidden = model.decoder.step(tokens, positions, caches, masks, view, copies);
+    projectInto(model.lm_head, model.final_logits_bias, hidden, view.logits, view.R, copies);
     return view.logits;
   }
 }

@@ -4,20 +4,26 @@
 //   encoder self-attention:  source key padding
 //   decoder self-attention:  causal (offset = cached length) AND decoder key padding
 //   cross-attention:         source key padding
-import { and, causal, keyPaddingFromAttentionMask, prefixLM } from "../attention/masks.js";
+import {
+  and,
+  causal,
+  documents,
+  keyPaddingFromAttentionMask,
+  prefixLM,
+} from "../attention/masks.js";
 import type { MaskSource } from "../attention/multi-head.js";
 import type { Unpadded } from "../attention/unpadded.js";
-import type { Bf16Weights } from "../nn/bf16-weights.js";
+import type { DecodingWeights } from "../nn/decoding-weights.js";
 import { Embedding, LayerNorm } from "../nn/layers.js";
 import { Module, ModuleList } from "../nn/module.js";
 import { positionsFromMask } from "../nn/positions.js";
-import { slice } from "../tensor/ops/shape.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { MaskwiseError } from "../util/errors.js";
 import type { Rng } from "../util/rng.js";
 import { DecoderLayer, type DecoderLayerCache, EncoderLayer, type Noise } from "./blocks.js";
 import type { ModelConfig } from "./config.js";
 import { StackInput } from "./embed.js";
+import { documentRows, inputPositions } from "./inputs.js";
 import type { StepMasks, StepView } from "./step-buffers.js";
 
 /** What an encoder pass may take beyond ids and mask. */
@@ -53,6 +59,16 @@ export interface DecoderForwardOptions {
   rows?: Unpadded | null;
   /** The kept rows of `memory` [Ns, D] when the encoder ran on kept rows. */
   memoryRows?: Unpadded | null;
+  /**
+   * Position of each new token [B, Tnew] (packed rows restart at 0 with each document); default:
+   * counted over the real tokens of `attentionMask`.
+   */
+  positionIds?: Tensor;
+  /**
+   * The packed document of every position so far [B, Tpast + Tnew]: a query sees only keys of its
+   * own document (and with the rest of the mask, only earlier ones).
+   */
+  documentIds?: Tensor;
 }
 
 /**
@@ -166,7 +182,8 @@ export class Decoder extends Stack<DecoderLayer> {
    * so far (with caches, the past ones too): it gives the positions and the key padding.
    */
   forward(ids: Tensor, attentionMask: Tensor, options: DecoderForwardOptions = {}): Tensor {
-    const { noise, caches, weights, prefixLengths, rows, memoryRows } = options;
+    const { noise, caches, weights, prefixLengths, rows, memoryRows, positionIds, documentIds } =
+      options;
     const memory = options.memory ?? null;
     const sourceMask = options.sourceMask ?? null;
     const Tnew = ids.shape[1];
@@ -178,14 +195,13 @@ export class Decoder extends Stack<DecoderLayer> {
       });
     }
     const keyPad = keyPaddingFromAttentionMask(attentionMask);
-    const selfMask: MaskSource = prefixLengths
-      ? (past) => and(prefixLM(prefixLengths, past), keyPad)
-      : (past) => and(causal(past), keyPad);
+    const docs = documentIds ? documentRows(documentIds, attentionMask) : null;
+    const selfMask: MaskSource = (past) => {
+      const order = prefixLengths ? prefixLM(prefixLengths, past) : causal(past);
+      return docs ? and(order, documents(docs, past), keyPad) : and(order, keyPad);
+    };
     const crossMask = sourceMask ? keyPaddingFromAttentionMask(sourceMask) : null;
-    const positions =
-      Tnew === Tall
-        ? positionsFromMask(attentionMask)
-        : slice(positionsFromMask(attentionMask), 1, Tall - Tnew);
+    const positions = inputPositions(ids, attentionMask, positionIds);
     let y = this.input.forward(
       rows ? rows.pick(ids) : ids,
       rows ? rows.pick(positions) : positions,
@@ -223,11 +239,11 @@ export class Decoder extends Stack<DecoderLayer> {
     caches: readonly DecoderLayerCache[],
     masks: StepMasks,
     view: StepView,
-    bf16: Bf16Weights | null = null,
+    copies: DecodingWeights | null = null,
   ): Float32Array {
     this.input.into(tokens, positions, view.x, view);
     this.layers.items.forEach((layer, i) => {
-      layer.step(view, caches[i], masks, bf16);
+      layer.step(view, caches[i], masks, copies);
     });
     return this.layer_norm ? this.layer_norm.into(view.x, view.h, view.R, view) : view.x;
   }

@@ -4,9 +4,12 @@
 // them; see src/tensor/bf16.ts); activations, caches and sums stay float32. A snapshot: build it
 // after the weights are final (training changes the float32 weights, not these).
 import { toBf16 } from "../tensor/bf16.js";
+import { getBackend } from "../tensor/dispatch.js";
+import type { DecodingWeights } from "./decoding-weights.js";
 import type { Linear } from "./layers.js";
 
-export class Bf16Weights {
+export class Bf16Weights implements DecodingWeights {
+  readonly precision = "bfloat16";
   private readonly byWeight = new Map<Float32Array, Uint16Array>();
 
   /**
@@ -23,6 +26,20 @@ export class Bf16Weights {
   /** The bfloat16 copy of weight `w`, or undefined when it has none. */
   of(w: Float32Array): Uint16Array | undefined {
     return this.byWeight.get(w);
+  }
+
+  productInto(
+    a: Float32Array,
+    w: Float32Array,
+    c: Float32Array,
+    m: number,
+    n: number,
+    k: number,
+  ): boolean {
+    const half = this.byWeight.get(w);
+    if (!half) return false;
+    getBackend().gemmBf16({ m, n, k, a, w: half, c });
+    return true;
   }
 
   /** Bytes of the copies. */

@@ -2,7 +2,6 @@
 // `forward` computes on tensors (on the tape); `into` computes the same on flat arrays into a
 // given buffer, for incremental decoding, where a step's few rows make tensors and the tape cost
 // more than the arithmetic.
-import { gemmBf16Reference } from "../backend/reference-decode.js";
 import { fromBf16, toBf16 } from "../tensor/bf16.js";
 import { getBackend } from "../tensor/dispatch.js";
 import { linear } from "../tensor/ops/linear.js";
@@ -13,7 +12,7 @@ import { relu } from "../tensor/ops/unary.js";
 import { ones, randn, Tensor, zeros } from "../tensor/tensor.js";
 import { MaskwiseError } from "../util/errors.js";
 import type { Rng } from "../util/rng.js";
-import type { Bf16Weights } from "./bf16-weights.js";
+import type { DecodingWeights } from "./decoding-weights.js";
 import type { LoraAdapter } from "./lora.js";
 import { Module } from "./module.js";
 
@@ -149,16 +148,16 @@ export class Linear extends Module {
 
   /**
    * out [R, out] = x [R, in] W^T + b on flat arrays; with `residual`, out += x W^T + b (out holds
-   * the residual stream, so a sublayer's output is added without another pass). With `bf16`
-   * holding a copy of W, or W held as bfloat16, the product reads it (inputs rounded to
-   * bfloat16, sums float32: Backend.gemmBf16, as every bfloat16 decoding step).
+   * the residual stream, so a sublayer's output is added without another pass). With `copies`
+   * holding a copy of W (bfloat16 or int8, src/nn/decoding-weights.ts), the product reads it; W
+   * held as bfloat16 is read as it is (inputs rounded to bfloat16, as Backend.gemmBf16 does).
    */
   into(
     x: Float32Array,
     out: Float32Array,
     R: number,
     residual = false,
-    bf16: Bf16Weights | null = null,
+    copies: DecodingWeights | null = null,
   ): void {
     const n = this.outFeatures;
     const k = this.inFeatures;
@@ -172,15 +171,15 @@ export class Linear extends Module {
     } else {
       out.fill(0, 0, R * n);
     }
-    productInto(x, this.weightData, out, R, n, k, bf16);
+    productInto(x, this.weightData, out, R, n, k, copies);
     this.adapter?.into(x, out, R);
   }
 }
 
 /**
- * C [m, n] += A [m, k] W^T with W [n, k] (float32, or bfloat16 bits), or with W's bfloat16 copy
- * when `bf16` has one. Every row count takes the same product, so a decoded sentence does not
- * depend on how many others share its batch.
+ * C [m, n] += A [m, k] W^T with W [n, k] (float32, or bfloat16 bits: Backend.gemmBf16), or with
+ * W's copy when `copies` has one. Every row count takes the same product, so a decoded sentence
+ * does not depend on how many others share its batch.
  */
 export function productInto(
   a: Float32Array,
@@ -189,17 +188,14 @@ export function productInto(
   m: number,
   n: number,
   k: number,
-  bf16: Bf16Weights | null,
+  copies: DecodingWeights | null,
 ): void {
-  const be = getBackend();
-  const half = w instanceof Uint16Array ? w : bf16?.of(w);
-  if (half) {
-    if (be.gemmBf16) be.gemmBf16({ m, n, k, a, w: half, c });
-    else gemmBf16Reference(m, n, k, a, half, c);
+  if (w instanceof Uint16Array) {
+    getBackend().gemmBf16({ m, n, k, a, w, c });
     return;
   }
-  const wf = w as Float32Array; // not bfloat16 bits: those took the branch above
-  be.gemm({
+  if (copies?.productInto(a, w, c, m, n, k)) return;
+  getBackend().gemm({
     batch: 1,
     m,
     n,
@@ -212,7 +208,7 @@ export function productInto(
     aOffset: 0,
     lda: k,
     strideA: 0,
-    b: wf,
+    b: w,
     bOffset: 0,
     ldb: k,
     strideB: 0,

@@ -6,12 +6,16 @@
 // milliseconds), and takes bfloat16 only where it is clearly faster: on a CPU with AVX512_BF16
 // it usually is, elsewhere the native backend computes the bfloat16 products in float32 and the
 // reference backend rounds in TypeScript, so auto keeps float32 there without timing anything.
+// translate and generate also take int8 (decodingPrecisionFromFlags: int8 copies of the
+// decoding weights, src/nn/int8-weights.ts), which auto never picks; training refuses it.
 import { getBackend } from "../tensor/dispatch.js";
 import type { MatmulPrecision } from "../tensor/precision.js";
 import { MaskwiseError } from "../util/errors.js";
 import { loadNativeAddon } from "./native-addon.js";
 
 export type PrecisionChoice = "auto" | MatmulPrecision;
+/** A decoding command's precision: int8 copies of the decoding weights join the two above. */
+export type DecodingPrecision = MatmulPrecision | "int8";
 
 /** The flags, for node:util parseArgs. */
 export const PRECISION_FLAGS = {
@@ -143,6 +147,13 @@ export function precisionFlag(
   v: { precision?: unknown; bf16?: unknown },
 ): PrecisionChoice | undefined {
   const given = v.precision as string | undefined;
+  if (given === "int8") {
+    throw new MaskwiseError(`--precision int8 is for decoding, not ${command}`, {
+      code: "E_ARG",
+      where: `maskwise ${command} --precision`,
+      hint: "train in float32 or bfloat16; translate and generate take --precision int8",
+    });
+  }
   if (given !== undefined && given !== "auto" && given !== "float32" && given !== "bfloat16") {
     throw new MaskwiseError(`--precision must be auto, float32 or bfloat16, got '${given}'`, {
       code: "E_ARG",
@@ -190,4 +201,42 @@ export function precisionFromFlags(
 ): MatmulPrecision {
   const choice = precisionFlag(command, v);
   return choice === undefined ? fallback : resolvePrecision(choice, options);
+}
+
+/** The decoding commands' help lines for --precision int8 (translate, generate). */
+export const INT8_HELP = `--precision int8 multiplies by int8 copies of the weights (per output row, scale
+max |w| / 127) with each input row quantized to int8 per step; the integer products are summed
+exactly and scaled back to float32 (a quarter of float32's weight bytes; with AVX512_VNNI one
+instruction per 64 multiply-adds, 'maskwise info' says; outputs may differ from float32's in
+places). auto never picks it.`;
+
+/**
+ * A decoding command's precision from its flags: int8 (never auto's choice), or what
+ * precisionFromFlags makes of them; float32 when neither flag was given.
+ */
+export function decodingPrecisionFromFlags(
+  command: string,
+  v: { precision?: unknown; bf16?: unknown },
+  options: Parameters<typeof resolvePrecision>[1] = {},
+): DecodingPrecision {
+  const given = v.precision;
+  if (given !== undefined && !["auto", "float32", "bfloat16", "int8"].includes(given as string)) {
+    throw new MaskwiseError(
+      `--precision must be auto, float32, bfloat16 or int8, got '${given as string}'`,
+      {
+        code: "E_ARG",
+        where: `maskwise ${command} --precision`,
+        hint: "auto takes the faster of float32 and bfloat16 on this CPU; --bf16 is --precision bfloat16",
+      },
+    );
+  }
+  if (given !== "int8") return precisionFromFlags(command, v, "float32", options);
+  if (v.bf16 === true) {
+    throw new MaskwiseError("--bf16 is --precision bfloat16, not int8", {
+      code: "E_ARG",
+      where: `maskwise ${command} --bf16 --precision int8`,
+      hint: "give one of them",
+    });
+  }
+  return "int8";
 }

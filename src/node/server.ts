@@ -1,4 +1,5 @@
-// The HTTP server of `maskwise serve`: the inspector page and its JSON API.
+// The HTTP server of `maskwise serve`: the inspector page and its JSON API (an encoder-decoder's
+// translation and attention; for a decoder-only chat model, its chat training rows).
 //
 // Safety by construction: the model directory is read once, at start; after that no request
 // touches the file system. Static assets are a fixed table held in memory (the page's TypeScript
@@ -14,10 +15,22 @@ import type { ModelConfig } from "../models/config.js";
 import { familyOf } from "../models/registry.js";
 import { pretrainedCodec } from "../train/translate.js";
 import { MaskwiseError } from "../util/errors.js";
+import { ChatInspector } from "./chat-inspector.js";
 import { ApiError, Inspector, type InspectorLimits, type InspectorTokenizer } from "./inspector.js";
 import { loadConfig, loadEncoderDecoder, loadTokenizer } from "./model-dir.js";
 import { hasTokenizerFiles } from "./pretrained-run-tokenizer.js";
 import { loadModelTokenizer } from "./tokenizer-files.js";
+
+/** Whether a model directory's tokenizer_config.json has a chat template. */
+function hasChatTemplate(dir: string): boolean {
+  const path = join(dir, "tokenizer_config.json");
+  if (!existsSync(path)) return false;
+  try {
+    return JSON.parse(readFileSync(path, "utf8")).chat_template !== undefined;
+  } catch {
+    return false;
+  }
+}
 
 /** The page's sources: web/ at the package root. */
 export const WEB_DIR = join(import.meta.dirname, "..", "..", "web");
@@ -136,28 +149,31 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
+/** What the server answers: /api/info, and POST routes with JSON bodies. */
+interface Api {
+  info(): unknown;
+  handlers: Record<string, (body: unknown) => unknown>;
+  maxBodyBytes: number;
+}
+
 async function handleApi(
   req: IncomingMessage,
   res: ServerResponse,
   path: string,
-  inspector: Inspector,
+  api: Api,
 ): Promise<void> {
   if (path === "/api/info") {
     if (req.method !== "GET") throw new ApiError(405, "use GET for /api/info");
-    sendJson(res, 200, inspector.info());
+    sendJson(res, 200, api.info());
     return;
   }
-  const handlers: Record<string, (body: unknown) => unknown> = {
-    "/api/translate": (b) => inspector.translate(b),
-    "/api/inspect": (b) => inspector.inspect(b),
-  };
-  const handler = handlers[path];
+  const handler = api.handlers[path];
   if (!handler) throw new ApiError(404, `no API route ${path}`);
   if (req.method !== "POST") throw new ApiError(405, `use POST for ${path}`);
   const type = String(req.headers["content-type"] ?? "");
   if (!/^application\/json\b/i.test(type))
     throw new ApiError(415, "send the body as JSON with content-type: application/json");
-  const raw = await readBody(req, inspector.limits.maxBodyBytes);
+  const raw = await readBody(req, api.maxBodyBytes);
   let body: unknown;
   try {
     body = JSON.parse(raw.toString("utf8"));
@@ -195,25 +211,44 @@ function inspectorTokenizer(dir: string, config: ModelConfig): InspectorTokenize
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   // The page shows encoder self-attention, decoder self-attention and cross-attention, which
   // only an encoder-decoder has: other families are refused before anything is loaded or bundled.
-  const family = familyOf(loadConfig(options.modelDir));
-  if (!family.inspectable) {
+  const config = loadConfig(options.modelDir);
+  const family = familyOf(config);
+  let api: Api;
+  if (family.inspectable) {
+    const model = loadEncoderDecoder(options.modelDir);
+    const inspector = new Inspector(
+      model,
+      inspectorTokenizer(options.modelDir, model.config),
+      options.limits,
+    );
+    api = {
+      info: () => inspector.info(),
+      handlers: {
+        "/api/translate": (b) => inspector.translate(b),
+        "/api/inspect": (b) => inspector.inspect(b),
+      },
+      maxBodyBytes: inspector.limits.maxBodyBytes,
+    };
+  } else if (family.structure === "decoder-only" && hasChatTemplate(options.modelDir)) {
+    // A chat model: the page shows how chat fine-tuning reads conversations.
+    const chat = new ChatInspector(config, loadModelTokenizer(options.modelDir));
+    api = {
+      info: () => chat.info(),
+      handlers: { "/api/chat-row": (b) => chat.chatRow(b) },
+      maxBodyBytes: chat.limits.maxBodyBytes,
+    };
+  } else {
     throw new MaskwiseError(
       `maskwise serve inspects encoder-decoder models only; this is ${family.structure === "encoder-only" ? "an" : "a"} ${family.structure} model`,
       {
         code: "E_CONFIG",
         where: options.modelDir,
         hint: family.decoding
-          ? "serve an encoder-decoder model directory; continue prompts with 'maskwise generate'"
+          ? "serve an encoder-decoder model directory, or a chat model's (its tokenizer_config.json with a chat_template); continue prompts with 'maskwise generate'"
           : "serve an encoder-decoder model directory (maskwise_arch encoder-decoder)",
       },
     );
   }
-  const model = loadEncoderDecoder(options.modelDir);
-  const inspector = new Inspector(
-    model,
-    inspectorTokenizer(options.modelDir, model.config),
-    options.limits,
-  );
   const assets = await buildPage();
 
   const server = createServer(async (req, res) => {
@@ -221,7 +256,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       // Only the path counts; the host part of this URL is a placeholder and never fetched.
       const path = new URL(req.url ?? "/", "http://localhost").pathname;
       if (path.startsWith("/api/")) {
-        await handleApi(req, res, path, inspector);
+        await handleApi(req, res, path, api);
         return;
       }
       const asset = assets.get(path);

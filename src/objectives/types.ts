@@ -12,6 +12,10 @@ export interface Example {
   decoder_input_ids?: number[];
   /** Decoder-only prefix LM: positions before this are bidirectional and not predicted. */
   prefix_length?: number;
+  /** Decoder-only packed rows: each token's position in its own document (restarting at 0). */
+  position_ids?: number[];
+  /** Decoder-only packed rows: each token's document, attention stays within one. */
+  document_ids?: number[];
 }
 
 /** Token ids an objective needs to know. */

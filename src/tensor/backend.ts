@@ -471,6 +471,21 @@ export interface GemmBf16Args {
 }
 
 /**
+ * The int8 product of a decoding step's Linear (Backend.gemmInt8): a [m, k] float32, w int8
+ * [n, k] with its per-row `scales` [n] and row `sums` [n], c [m, n] accumulated into.
+ */
+export interface GemmInt8Args {
+  m: number;
+  n: number;
+  k: number;
+  a: F32;
+  w: Int8Array;
+  scales: F32;
+  sums: Int32Array;
+  c: F32;
+}
+
+/**
  * In-place log-softmax of each row of x [rows, cols]: x - (m + log sum_j exp(x_j - m)) with m
  * the row's largest value, the sum in double precision (next-token log-probabilities).
  */
@@ -559,4 +574,11 @@ export interface Backend {
   decodeLogSoftmax(args: DecodeLogSoftmaxArgs): void;
   /** The number of candidates written (at most M). */
   decodeTopK(args: DecodeTopKArgs): number;
+
+  /**
+   * c [m, n] += a [m, k] w^T with w int8 [n, k] quantized per row (`scales` [n], `sums` [n] the
+   * row sums of w) and each row of a quantized to int8 per call (src/backend/reference-int8.ts
+   * is the definition). Returns the kernel that ran ("reference", "avx512-vnni", ...).
+   */
+  gemmInt8(args: GemmInt8Args): string;
 }

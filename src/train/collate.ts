@@ -76,6 +76,14 @@ export interface LMTensors {
   labels: Tensor;
   /** Decoder-only prefix LM: each row's prefix length; absent = causal everywhere. */
   prefix_lengths?: number[];
+  /** [B, T] packed rows: positions restarting with each document (padding at 0). */
+  position_ids?: Tensor;
+  /**
+   * [B, T] packed rows: each token's document. Padding is in document 0, so a padding query
+   * still sees a key (the row's first token) and its attention stays defined; no real query
+   * sees padding, which the key-padding mask excludes.
+   */
+  document_ids?: Tensor;
   targetTokens: number;
 }
 
@@ -99,11 +107,25 @@ export function collateLM(
   );
   let targetTokens = 0;
   for (const l of lab.ids.i32) if (l !== IGNORE) targetTokens++;
+  // Packed rows beside unpacked ones: an unpacked row is one document counted from 0.
+  const packed = examples.some((e) => e.position_ids || e.document_ids);
   return {
     input_ids: ids.ids,
     attention_mask: ids.mask,
     labels: lab.ids,
     ...(prefix ? { prefix_lengths: examples.map((e) => e.prefix_length ?? 0) } : {}),
+    ...(packed
+      ? {
+          position_ids: pad2d(
+            examples.map((e) => e.position_ids ?? e.input_ids.map((_, t) => t)),
+            0,
+          ).ids,
+          document_ids: pad2d(
+            examples.map((e) => e.document_ids ?? e.input_ids.map(() => 0)),
+            0,
+          ).ids,
+        }
+      : {}),
     targetTokens,
   };
 }

@@ -13,7 +13,7 @@ import {
   newCaches,
 } from "../models/incremental.js";
 import { appendRealColumn } from "../models/inputs.js";
-import type { Bf16Weights } from "../nn/bf16-weights.js";
+import type { DecodingWeights } from "../nn/decoding-weights.js";
 import { noGrad } from "../tensor/autograd.js";
 import { Tensor } from "../tensor/tensor.js";
 import type { DecoderMask } from "./tasks.js";
@@ -76,14 +76,14 @@ class PrefixLMIncremental {
 /**
  * The incremental decoder of `prompts` (token ids, each with at least one token), left-padded
  * into one batch [N, P]: bidirectional over each prompt for a prefix LM, causal otherwise. With
- * `bf16`, a causal LM's steps multiply by those bfloat16 copies of the weights (a prefix LM runs
+ * `weights`, a causal LM's steps multiply by those bfloat16 or int8 copies of the weights (a prefix LM runs
  * every pass on tensors, whose precision is the caller's withMatmulPrecision).
  */
 export function promptDecoder(
   model: DecoderOnlyDecodable,
   prompts: readonly (readonly number[])[],
   mask: DecoderMask,
-  options: { bf16?: Bf16Weights } = {},
+  options: { weights?: DecodingWeights } = {},
 ): IncrementalDecoder {
   const P = Math.max(...prompts.map((p) => p.length));
   const ids = new Int32Array(prompts.length * P).fill(model.config.pad_token_id);

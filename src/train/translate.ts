@@ -7,7 +7,7 @@ import type { Hypothesis } from "../decode/types.js";
 import type { ModelConfig } from "../models/config.js";
 import { holdLinearWeights } from "../models/held-weights.js";
 import { type Seq2SeqDecodable, Seq2SeqIncremental } from "../models/incremental.js";
-import type { Bf16Weights } from "../nn/bf16-weights.js";
+import type { DecodingWeights } from "../nn/decoding-weights.js";
 import { Tensor } from "../tensor/tensor.js";
 
 /** What translation needs of a tokenizer. */
@@ -33,8 +33,8 @@ export interface TranslateOptions {
   noRepeatNgramSize?: number;
   /** Source tokens beyond this are cut (the model never saw longer inputs). */
   maxSourceLength?: number;
-  /** Decode on these bfloat16 copies of the decoder's weights (src/nn/bf16-weights.ts). */
-  bf16?: Bf16Weights;
+  /** Decode on these bfloat16 or int8 copies of the decoder's weights (src/nn/decoding-weights.ts). */
+  weights?: DecodingWeights;
   /**
    * The model's generation_config.json: start and end ids, forced first and last tokens, banned
    * sequences (the options above set the rest).
@@ -94,7 +94,7 @@ function translateBatches(
       model,
       new Tensor(ids, [idx.length, S]),
       new Tensor(mask, [idx.length, S]),
-      { bf16: options.bf16 },
+      { weights: options.weights },
     );
     const gen = {
       ...generationOptions(

@@ -276,6 +276,16 @@ const samples = (): { [G in Kernel]: Required<FieldArgs<G>> } => {
       beta: 1,
       bf16: false,
     },
+    gemmInt8: {
+      m: 2,
+      n: 3,
+      k: 4,
+      a: f(8),
+      w: Int8Array.from({ length: 12 }, (_, i) => i - 6),
+      scales: f(3),
+      sums: Int32Array.from({ length: 3 }, (_, i) => 4 * i - 6),
+      c: f(6),
+    },
     decodeLogSoftmax: { x: f(6), rows: 2, cols: 3 },
     decodeTopK: {
       lp: f(6),

@@ -58,7 +58,7 @@ test("every command that multiplies takes --precision, and a bad value is one li
     assert.equal(r.status, 2, `${args[0]}: ${r.stderr}`);
     assert.match(
       r.stderr,
-      /^maskwise: --precision must be auto, float32 or bfloat16, got 'half' \(maskwise \w+ --precision\): /,
+      /^maskwise: --precision must be auto, float32(,| or) bfloat16( or int8)?, got 'half' \(maskwise \w+ --precision\): /,
     );
     assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
   }
@@ -150,7 +150,7 @@ test("generate --precision bfloat16 decodes on the weights' bfloat16 copies, as 
   const ids = prompts.map((p) => [bos, ...tok.encode(p)]);
   const bf16 = decodingBf16Weights(model);
   const want = withMatmulPrecision("bfloat16", () =>
-    greedy(promptDecoder(model, ids, "causal", { bf16 }), {
+    greedy(promptDecoder(model, ids, "causal", { weights: bf16 }), {
       startToken: bos,
       eosToken: eos,
       maxLength: 5,

@@ -271,7 +271,7 @@ forEachBackend("decoders for search", () => {
         Array.from(src.i32, (t) => (t === 0 ? 0 : 1)),
         [N, S],
       );
-      const half = new Seq2SeqIncremental(model, src, srcMask, { bf16 });
+      const half = new Seq2SeqIncremental(model, src, srcMask, { weights: bf16 });
       const wide = new Seq2SeqIncremental(rounded, src, srcMask);
       const plain = new Seq2SeqIncremental(model, src, srcMask);
       // Each source decoded alone: one row through the same bfloat16 products.
@@ -279,7 +279,7 @@ forEachBackend("decoders for search", () => {
         T.intTensor(Array.from(t.i32.subarray(r * S, r * S + S)), [1, S]);
       const alone = Array.from(
         { length: N },
-        (_, r) => new Seq2SeqIncremental(model, row(src, r), row(srcMask, r), { bf16 }),
+        (_, r) => new Seq2SeqIncremental(model, row(src, r), row(srcMask, r), { weights: bf16 }),
       );
       for (let step = 0; step < 4; step++) {
         const tokens = Int32Array.from({ length: N }, (_, r) => (step === 0 ? 1 : 10 + r + step));

@@ -98,7 +98,7 @@ test("nothing keeps the float32 weights alive: step, optimizer, decoding on bflo
   // Cached decoding steps read the held weights; they agree with recomputing the whole prefix.
   const ids = new Tensor(new Int32Array([5, 9, 3]), [1, 3]);
   const dec = new DecoderOnlyIncremental(m, ids, new Tensor(new Int32Array(3).fill(1), [1, 3]), {
-    bf16: decodingBf16Weights(m),
+    weights: decodingBf16Weights(m),
   });
   dec.next(Int32Array.of(0));
   const step = dec.next(Int32Array.of(7)).slice();

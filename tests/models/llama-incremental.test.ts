@@ -214,7 +214,7 @@ forEachBackend("Llama prefix-LM prompts and bfloat16 steps", () => {
     const ids = T.intTensor([0, 5, 6, 1, 0, 9], [2, 3]);
     const mask = T.intTensor([1, 1, 1, 0, 1, 1], [2, 3]);
     const plain = new DecoderOnlyIncremental(m, ids, mask);
-    const half = new DecoderOnlyIncremental(m, ids, mask, { bf16: decodingBf16Weights(m) });
+    const half = new DecoderOnlyIncremental(m, ids, mask, { weights: decodingBf16Weights(m) });
     plain.next(Int32Array.of(0, 0));
     half.next(Int32Array.of(0, 0));
     const a = plain.next(Int32Array.of(7, 8)).slice();

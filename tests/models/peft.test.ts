@@ -275,7 +275,7 @@ forEachBackend("LoRA with bfloat16 decoding", () => {
         model,
         ids(c.batch.input_ids),
         ids(c.batch.attention_mask),
-        bf16 ? { bf16: decodingBf16Weights(model) } : {},
+        bf16 ? { weights: decodingBf16Weights(model) } : {},
       );
       const dec = c.batch.decoder_input_ids as number[][];
       return inc.next(Int32Array.from(dec.map((row) => row[0]))).slice();
@@ -290,7 +290,7 @@ forEachBackend("LoRA with bfloat16 decoding", () => {
       base,
       ids(c.batch.input_ids),
       ids(c.batch.attention_mask),
-      { bf16: decodingBf16Weights(base) },
+      { weights: decodingBf16Weights(base) },
     );
     const dec = c.batch.decoder_input_ids as number[][];
     const noAdapter = plain.next(Int32Array.from(dec.map((row) => row[0])));

@@ -7,7 +7,9 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { ReferenceBackend } from "../../src/backend/reference.js";
 import { project } from "../../src/models/head.js";
+import { Bf16Weights } from "../../src/nn/bf16-weights.js";
 import { holdFrozenWeightsBf16 } from "../../src/nn/frozen-bf16.js";
+import { Int8Weights } from "../../src/nn/int8-weights.js";
 import { Linear } from "../../src/nn/layers.js";
 import { addLora, mergeLora } from "../../src/nn/lora.js";
 import { Container } from "../../src/nn/module.js";
@@ -304,4 +306,22 @@ test("an output head held in bfloat16 with final_logits_bias (BART's) projects f
   const got = noGrad(() => project(head, bias, x)).f32;
   const want = noGrad(() => project(twin, bias, x)).f32;
   assert.ok(worstDiff(got, want) <= 1e-5);
+});
+
+test("decoding copies (bfloat16, int8) leave a held layer out; its into reads its own bits", () => {
+  const { layer } = held(23);
+  layer.eval();
+  const other = new Linear(IN, OUT, { rng: new Rng(1) });
+  const R = 2;
+  const x = randomTensor([R, IN], new Rng(4));
+  const plain = new Float32Array(R * OUT);
+  layer.into(x.f32, plain, R);
+  for (const make of [(l: Linear[]) => new Bf16Weights(l), (l: Linear[]) => new Int8Weights(l)]) {
+    const copies = make([layer, other]);
+    // Only the float32 layer is copied.
+    assert.equal(copies.bytes, make([other]).bytes);
+    const out = new Float32Array(R * OUT);
+    layer.into(x.f32, out, R, false, copies);
+    assert.deepEqual(Array.from(out), Array.from(plain), copies.precision);
+  }
 });

@@ -22,7 +22,9 @@ The fields batch.json may hold depend on the model's family (config.json's maskw
   encoder-decoder  input_ids, attention_mask, decoder_input_ids, decoder_attention_mask, labels
                    (input_ids and decoder_input_ids required; logits are the decoder's)
   decoder-only     input_ids, attention_mask, labels, prefix_lengths (one integer a row: the
-                   positions before it attend bidirectionally, a prefix LM; absent = causal)
+                   positions before it attend bidirectionally, a prefix LM; absent = causal),
+                   position_ids and document_ids ([B,T]; packed rows: positions restarting at
+                   0 with each document, and attention kept within a document)
   encoder-only     input_ids, attention_mask, labels (masked-LM logits)
 Id fields are lists of equally long lists of integers, e.g. "input_ids":[[…],…]; masks use
 1 = real token, 0 = padding; labels use -100 where nothing is predicted and are aligned with the

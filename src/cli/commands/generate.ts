@@ -12,18 +12,21 @@ import { greedy } from "../../decode/greedy.js";
 import { sample } from "../../decode/sampling.js";
 import type { Hypothesis } from "../../decode/types.js";
 import type { ModelConfig } from "../../models/config.js";
-import { decodingBf16Weights } from "../../models/incremental.js";
+import { decodingWeights } from "../../models/incremental.js";
 import { familyOf } from "../../models/registry.js";
 import { loadAdapter } from "../../node/adapter.js";
+import { loadChatTokenizer } from "../../node/chat-data.js";
 import { readText } from "../../node/files.js";
 import { readGenerationConfig } from "../../node/generation-config.js";
 import { modelDirArg } from "../../node/model-arg.js";
 import { loadDecoderOnly } from "../../node/model-dir.js";
-import { PRECISION_FLAGS, precisionFromFlags } from "../../node/precision.js";
+import { decodingPrecisionFromFlags, INT8_HELP, PRECISION_FLAGS } from "../../node/precision.js";
 import { hasTokenizerFiles } from "../../node/pretrained-run-tokenizer.js";
 import { loadModelTokenizer } from "../../node/tokenizer-files.js";
 import { checkModelTokenizer, loadTokenizer } from "../../node/training-setup.js";
 import { withMatmulPrecision } from "../../tensor/precision.js";
+import { parseConversation } from "../../tokenizer/chat-messages.js";
+import { type ChatOptions, ChatSession } from "../../train/chat.js";
 import { promptDecoder, trainedMask, trainedOnPairs } from "../../train/generate.js";
 import type { DecoderMask } from "../../train/tasks.js";
 import { pretrainedCodec } from "../../train/translate.js";
@@ -33,7 +36,10 @@ import { type Command, numberFlag, parseFlags } from "../command.js";
 const NAME = "generate";
 const HELP = `Usage: maskwise generate --model DIR [--adapter DIR] [--max-new-tokens N] [--beam K]
                          [--mask prefix|causal] [--sample --temperature T --top-k K --top-p P --seed S]
-                         [--precision auto|float32|bfloat16] [--ids]
+                         [--precision auto|float32|bfloat16|int8] [--ids]
+       maskwise generate --model DIR [--adapter DIR] --chat [--max-new-tokens N]
+                         [--repetition-penalty R] [--sample --temperature T --top-k K --top-p P
+                         --seed S] < chats.jsonl
 
 Reads prompts from standard input, one a line, and writes each continuation as one line. DIR is
 a decoder-only model directory: maskwise's (config.json with maskwise_arch "decoder-only",
@@ -64,6 +70,13 @@ refused without it; --sample and --beam K > 1 exclude each other.
 inputs of the products to bfloat16, sums stay float32 (faster on CPUs with AVX512_BF16; the
 output may differ from float32's in a few places); auto times both precisions on this CPU once
 and takes the faster, saying which on stderr.
+${INT8_HELP}
+
+--chat: each line is a conversation {"messages":[{"role":…,"content":…},…]}, rendered with the
+chat template of DIR's tokenizer_config.json and its generation prompt; each output line is the
+assistant's reply (up to the template's end-of-turn token; newlines become spaces), decoded
+from the same seed for every line (docs/chat.md). --repetition-penalty R (above 1 discourages
+tokens the reply holds) applies with --chat.
 
 Defaults: --max-new-tokens 64 (fewer where the model's positions end sooner), --temperature 1,
 --top-k 0 (all), --top-p 1, --seed 0, --batch-size 16, --precision float32.`;
@@ -136,6 +149,31 @@ function idsLine(line: string, vocabSize: number): number[] {
   return ids;
 }
 
+/**
+ * --chat: each stdin line is a conversation ({"messages":[…]}); the assistant's reply to it is
+ * one stdout line (newlines as spaces). Every line starts from the seed, so a line's reply does
+ * not depend on the lines before it.
+ */
+async function generateChat(
+  model: ReturnType<typeof loadDecoderOnly>,
+  dir: string,
+  options: ChatOptions,
+): Promise<number> {
+  const tok = loadChatTokenizer(dir, model.config.vocab_size);
+  let n = 0;
+  for await (const line of createInterface({
+    input: process.stdin,
+    crlfDelay: Number.POSITIVE_INFINITY,
+  })) {
+    n++;
+    if (line.trim() === "") continue;
+    const messages = parseConversation(line, `<stdin>:${n}`);
+    const reply = new ChatSession(model, tok, options, messages).reply();
+    process.stdout.write(`${reply.replace(/\r?\n/g, " ")}\n`);
+  }
+  return 0;
+}
+
 export const command: Command = {
   path: ["generate"],
   summary: "continue stdin prompts with a decoder-only model",
@@ -155,6 +193,8 @@ export const command: Command = {
       mask: { type: "string" },
       ...PRECISION_FLAGS,
       ids: { type: "boolean" },
+      chat: { type: "boolean" },
+      "repetition-penalty": { type: "string" },
     });
     if (!v.model)
       throw new MaskwiseError("--model is required", {
@@ -168,7 +208,7 @@ export const command: Command = {
         where: "maskwise generate --mask",
         hint: "prefix: prompts read bidirectionally (a prefix LM); causal: read causally",
       });
-    const precision = precisionFromFlags(NAME, v);
+    const precision = decodingPrecisionFromFlags(NAME, v);
     // A hub name (ORG/NAME) that `maskwise hub get` downloaded resolves through the cache.
     v.model = modelDirArg(v.model);
     // A LoRA run's checkpoint (the adapter) says how it was trained.
@@ -182,7 +222,7 @@ export const command: Command = {
     const endWithEos = mask === "prefix" || trained.pairs;
     const model = loadDecoderOnly(v.model);
     if (adapter) loadAdapter(model, adapter);
-    const bf16 = precision === "bfloat16" ? decodingBf16Weights(model) : undefined;
+    const weights = decodingWeights(model, precision);
     const cfg = model.config;
     // A transformers directory that no maskwise run wrote is prompted as transformers does.
     const asTransformers =
@@ -190,7 +230,7 @@ export const command: Command = {
       !existsSync(join(v.model, "trainer_state.json")) &&
       !(adapter && existsSync(join(adapter, "trainer_state.json")));
     const generation = (asTransformers ? readGenerationConfig(v.model) : null) ?? {};
-    const tok = v.ids ? null : promptCodec(v.model, cfg, asTransformers);
+    const tok = v.ids || v.chat ? null : promptCodec(v.model, cfg, asTransformers);
     const flagNew =
       v["max-new-tokens"] === undefined
         ? undefined
@@ -250,6 +290,33 @@ export const command: Command = {
         hint: "the share of probability mass sampled from, e.g. 0.9; 1 keeps every token",
       });
     }
+    if (v["repetition-penalty"] !== undefined && !v.chat) {
+      throw new MaskwiseError("--repetition-penalty only applies with --chat", {
+        code: "E_ARG",
+        where: `maskwise ${NAME} --repetition-penalty`,
+        hint: "add --chat for conversations, or drop it",
+      });
+    }
+    if (v.chat) {
+      const clash = beam > 1 ? "beam" : v.mask !== undefined ? "mask" : v.ids ? "ids" : null;
+      if (clash !== null) {
+        throw new MaskwiseError(`--chat decodes greedily or samples; --${clash} does not apply`, {
+          code: "E_ARG",
+          where: `maskwise ${NAME} --chat --${clash}`,
+          hint: "drop it",
+        });
+      }
+      return generateChat(model, v.model, {
+        maxNewTokens: flagNew ?? generation.maxNewTokens ?? 64,
+        temperature: v.sample ? sampling.temperature : 0,
+        topK: sampling.topK,
+        topP: sampling.topP,
+        repetitionPenalty: numberFlag(NAME, "repetition-penalty", v["repetition-penalty"], 1, {
+          min: 0,
+        }),
+        seed: sampling.seed,
+      });
+    }
     const bos = generation.bosTokenId ?? cfg.bos_token_id;
     const eos = generation.eosTokenId ?? cfg.eos_token_id;
     const prompt = (l: string): number[] => {
@@ -264,9 +331,11 @@ export const command: Command = {
       const P = Math.max(...prompts.map((p) => p.length));
       const gen = generationOptions(generation, { startToken: bos, eosToken: eos }, maxNewFor(P));
       // The prompt's pass (and a prefix LM's every pass) runs on tensors in this precision;
-      // a causal LM's steps read the bfloat16 copies of the weights.
-      const hyps: Hypothesis[] = withMatmulPrecision(precision, () => {
-        const decoder = promptDecoder(model, prompts, mask, { bf16 });
+      // a causal LM's steps read the bfloat16 or int8 copies of the weights (int8: the passes
+      // on tensors stay float32).
+      const tensors = precision === "int8" ? "float32" : precision;
+      const hyps: Hypothesis[] = withMatmulPrecision(tensors, () => {
+        const decoder = promptDecoder(model, prompts, mask, { weights });
         return beam > 1
           ? beamSearch(decoder, { ...gen, beamSize: beam }).map((h) => h[0])
           : v.sample

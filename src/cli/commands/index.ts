@@ -127,6 +127,11 @@ export const commands: CommandEntry[] = [
     load: async () => (await import("./generate.js")).command,
   },
   {
+    path: ["chat"],
+    summary: "talk with a chat model (template applied, replies streamed)",
+    load: async () => (await import("./chat.js")).command,
+  },
+  {
     path: ["average"],
     summary: "average the weights of checkpoints of one model into a model directory",
     load: async () => (await import("./average.js")).command,

@@ -1,6 +1,8 @@
 // `maskwise info`: the version, the platform and the backend, so a bug report can say what ran:
 // where the native addon came from, and what `--precision auto` would take on this CPU (both
 // probe figures and the choice).
+
+import { int8Kernel } from "../../nn/int8-weights.js";
 import { loadNativeAddon } from "../../node/native-addon.js";
 import { autoPrecision, precisionProbe } from "../../node/precision.js";
 import { getBackend } from "../../tensor/dispatch.js";
@@ -18,7 +20,8 @@ native addon was loaded from: 'prebuild' (shipped in the package for this platfo
 (compiled on this machine by 'maskwise build-native' or 'npm run build:native'), or why it is
 not available. Then the probe of --precision auto (src/node/precision.ts): one matrix product
 timed in float32 and in bfloat16 (GFLOP/s; "n/a" with the reason where it is not timed: the
-reference backend, a CPU without AVX512_BF16) and the precision auto takes.`,
+reference backend, a CPU without AVX512_BF16) and the precision auto takes. int8_kernel: what
+--precision int8 multiplies with: avx512-vnni (VPDPBUSD), avx2, portable or reference.`,
   async run(argv) {
     const { values } = parseFlags("info", argv, { json: { type: "boolean" } });
     const backend = getBackend();
@@ -38,6 +41,7 @@ reference backend, a CPU without AVX512_BF16) and the precision auto takes.`,
       probe_bfloat16_gflops: round(probe.bfloat16Gflops),
       ...(probe.note ? { probe_note: probe.note } : {}),
       precision_auto: autoPrecision(probe),
+      int8_kernel: int8Kernel(),
     };
     console.log(
       values.json

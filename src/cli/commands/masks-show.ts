@@ -1,7 +1,12 @@
-// `maskwise masks show`: draws a mask spec as ascii, json, svg or png (see ../shared/CLI.md).
+// `maskwise masks show`: draws a mask spec as ascii, json, svg or png (see ../shared/CLI.md),
+// or, with --chat, one training row of chat data: which tokens carry loss and which keys each
+// query sees (causal & documents over the packed conversations).
 import { writeFileSync } from "node:fs";
-import { renderAscii, renderPng, renderSvg } from "../../attention/render.js";
+import { type MaskPicture, renderAscii, renderPng, renderSvg } from "../../attention/render.js";
 import { parseMaskSpec } from "../../attention/spec.js";
+import { readConversations } from "../../node/chat-data.js";
+import { loadModelTokenizer } from "../../node/tokenizer-files.js";
+import { chatRowView } from "../../train/chat-task.js";
 import { MaskwiseError } from "../../util/errors.js";
 import { type Command, numberFlag, parseFlags } from "../command.js";
 
@@ -10,8 +15,18 @@ const MAX_CELLS = 2048 * 2048;
 const HELP = `Usage: maskwise masks show --spec SPEC [--q-len N] [--kv-len M] [--lengths a,b,…]
        [--offset K] [--window W] [--prefix P] [--segments 0,0,1,…]
        [--format ascii|json|svg|png] [--out FILE]
+       maskwise masks show --chat FILE.jsonl --tokenizer DIR [--example N] [--pack N]
+       [--max-len N] [--format ascii|json|svg|png] [--out FILE]
 
 Draws which query may attend to which key (true = may attend), one grid per batch row.
+
+--chat draws training row N (default 0) of 'maskwise train --task chat' on FILE's conversations
+({"messages":[…]} a line) with DIR's chat template: without --pack the row is conversation N;
+with --pack T the conversations are packed into rows of T tokens and the row is packed row N.
+ascii lists each position's token, position id, document and the token it is trained to
+predict (loss) before the grid of causal & documents; json adds "tokens", "ids", "labels",
+"loss", "position_ids" and "document_ids" beside the grid. --max-len cuts each conversation
+(default 256).
 
 SPEC combines causal, padding, window, prefix and documents with & and | (& binds tighter):
   causal     query i (at position i + offset) sees keys 0..i+offset
@@ -55,7 +70,13 @@ export const command: Command = {
       segments: { type: "string" },
       format: { type: "string", default: "ascii" },
       out: { type: "string" },
+      chat: { type: "string" },
+      tokenizer: { type: "string" },
+      example: { type: "string" },
+      pack: { type: "string" },
+      "max-len": { type: "string" },
     });
+    if (values.chat !== undefined) return showChat(values);
     if (!values.spec) {
       throw new MaskwiseError("--spec is required", {
         code: "E_ARG",
@@ -105,41 +126,133 @@ export const command: Command = {
       );
     }
     const picture = { mask, B, Tq: qLen, Tk: kvLen };
-    let output: string | Uint8Array;
-    switch (values.format) {
-      case "ascii":
-        output = `${renderAscii(picture)}\n`;
-        break;
-      case "json":
-        output = `${JSON.stringify({ q_len: qLen, kv_len: kvLen, attend: mask.toBooleans(B, qLen, kvLen) })}\n`;
-        break;
-      case "svg":
-        output = `${renderSvg(picture)}\n`;
-        break;
-      case "png":
-        output = renderPng(picture);
-        break;
-      default:
-        throw new MaskwiseError(`unknown format '${values.format}'`, {
-          code: "E_ARG",
-          where: "maskwise masks show --format",
-          hint: "use ascii, json, svg or png",
-        });
-    }
-    if (values.out) {
-      try {
-        writeFileSync(values.out, output);
-      } catch (e) {
-        throw new MaskwiseError(`cannot write ${values.out}: ${(e as Error).message}`, {
-          code: "E_FILE",
-          where: values.out,
-          hint: "check the folder exists and is writable",
-          kind: "failure",
-        });
-      }
-    } else {
-      process.stdout.write(output);
-    }
+    emit(values.format, values.out, picture, () => ({
+      q_len: qLen,
+      kv_len: kvLen,
+      attend: mask.toBooleans(B, qLen, kvLen),
+    }));
     return 0;
   },
 };
+
+/** Writes the picture in `format` to `out` (or stdout); json is `json()` as one line. */
+function emit(
+  format: string | undefined,
+  out: string | undefined,
+  picture: MaskPicture,
+  json: () => Record<string, unknown>,
+  asciiHead = "",
+): void {
+  let output: string | Uint8Array;
+  switch (format) {
+    case "ascii":
+      output = `${asciiHead}${renderAscii(picture)}\n`;
+      break;
+    case "json":
+      output = `${JSON.stringify(json())}\n`;
+      break;
+    case "svg":
+      output = `${renderSvg(picture)}\n`;
+      break;
+    case "png":
+      output = renderPng(picture);
+      break;
+    default:
+      throw new MaskwiseError(`unknown format '${format}'`, {
+        code: "E_ARG",
+        where: "maskwise masks show --format",
+        hint: "use ascii, json, svg or png",
+      });
+  }
+  if (out) {
+    try {
+      writeFileSync(out, output);
+    } catch (e) {
+      throw new MaskwiseError(`cannot write ${out}: ${(e as Error).message}`, {
+        code: "E_FILE",
+        where: out,
+        hint: "check the folder exists and is writable",
+        kind: "failure",
+      });
+    }
+  } else {
+    process.stdout.write(output);
+  }
+}
+
+/** --chat: a training row of chat data, its loss positions and its causal & documents mask. */
+async function showChat(values: Record<string, string | boolean | undefined>): Promise<number> {
+  const cmd = "masks show";
+  const file = values.chat as string;
+  const spec = ["spec", "lengths", "segments", "window", "prefix", "offset", "q-len", "kv-len"];
+  const clash = spec.find((f) => values[f] !== undefined);
+  if (clash !== undefined) {
+    throw new MaskwiseError(`--chat draws the chat data's own mask; --${clash} does not apply`, {
+      code: "E_ARG",
+      where: `maskwise ${cmd} --chat ${file} --${clash}`,
+      hint: "drop it, or drop --chat to draw a spec",
+    });
+  }
+  if (values.tokenizer === undefined) {
+    throw new MaskwiseError("--chat needs --tokenizer", {
+      code: "E_ARG",
+      where: `maskwise ${cmd} --chat ${file}`,
+      hint: "give the model directory whose tokenizer_config.json has the chat template",
+    });
+  }
+  const tok = loadModelTokenizer(values.tokenizer as string);
+  const row = numberFlag(cmd, "example", values.example as string | undefined, 0, {
+    min: 0,
+    integer: true,
+  });
+  const view = chatRowView(await readConversations(file), tok, {
+    row,
+    maxLen: numberFlag(cmd, "max-len", values["max-len"] as string | undefined, 256, {
+      min: 2,
+      integer: true,
+    }),
+    pack: numberFlag(cmd, "pack", values.pack as string | undefined, 0, { min: 0, integer: true }),
+    where: `maskwise ${cmd} --chat ${file} --example ${row}`,
+  });
+  const T = view.ids.length;
+  const picture = { mask: view.mask, B: 1, Tq: T, Tk: T };
+  if (B_CELLS(T) > MAX_CELLS) {
+    throw new MaskwiseError(`a row of ${T} tokens has more than ${MAX_CELLS} cells to draw`, {
+      code: "E_ARG",
+      where: `maskwise ${cmd} --chat ${file}`,
+      hint: "lower --max-len or --pack",
+    });
+  }
+  const shown = (id: number) => JSON.stringify(tok.decode([id]));
+  const w = String(T - 1).length;
+  const lines = [
+    `row ${row} of ${view.rows}: ${T} tokens, ${new Set(view.document_ids).size} conversation(s), ${view.labels.filter((l) => l !== -100).length} carry loss`,
+    `${"t".padStart(w)}  pos  doc  token -> predicts (loss)`,
+    ...view.ids.map(
+      (id, t) =>
+        `${String(t).padStart(w)}  ${String(view.position_ids[t]).padStart(3)}  ${String(view.document_ids[t]).padStart(3)}  ${shown(id)}${view.labels[t] === -100 ? "" : ` -> ${shown(view.labels[t])}`}`,
+    ),
+    "",
+  ];
+  emit(
+    values.format as string | undefined,
+    values.out as string | undefined,
+    picture,
+    () => ({
+      q_len: T,
+      kv_len: T,
+      attend: view.mask.toBooleans(1, T, T),
+      mask: view.mask.describe(),
+      ids: view.ids,
+      tokens: view.tokens,
+      labels: view.labels,
+      loss: view.labels.map((l) => l !== -100),
+      position_ids: view.position_ids,
+      document_ids: view.document_ids,
+    }),
+    `${lines.join("\n")}\n`,
+  );
+  return 0;
+}
+
+const B_CELLS = (T: number) => T * T;

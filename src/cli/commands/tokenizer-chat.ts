@@ -3,36 +3,12 @@
 // per line out.
 import { linesOf } from "../../node/lines.js";
 import { loadModelTokenizer } from "../../node/tokenizer-files.js";
-import type { ChatMessage } from "../../tokenizer/index.js";
+import { parseConversation } from "../../tokenizer/chat-messages.js";
 import { MaskwiseError } from "../../util/errors.js";
 import type { Command } from "../command.js";
 import { parseFlags } from "../command.js";
 
 const NAME = "tokenizer chat";
-
-function parseConversation(text: string, n: number): ChatMessage[] {
-  const bad = (what: string): never => {
-    throw new MaskwiseError(what, {
-      code: "E_INPUT",
-      where: `<stdin>:${n}`,
-      hint: 'write each line as {"messages":[{"role":"user","content":"..."}]}',
-    });
-  };
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch (e) {
-    bad(`not JSON (${(e as Error).message})`);
-  }
-  const messages = (v as { messages?: unknown } | null)?.messages;
-  if (!Array.isArray(messages)) return bad("the line has no messages list");
-  messages.forEach((m, i) => {
-    const msg = m as Record<string, unknown> | null;
-    if (typeof msg?.role !== "string" || typeof msg.content !== "string")
-      bad(`messages[${i}] needs string role and content`);
-  });
-  return messages as ChatMessage[];
-}
 
 export const command: Command = {
   path: ["tokenizer", "chat"],
@@ -63,7 +39,7 @@ Options:
     let out = "";
     for await (const line of linesOf(process.stdin, "<stdin>")) {
       if (line.text.trim() === "") continue;
-      const messages = parseConversation(line.text, line.n);
+      const messages = parseConversation(line.text, `<stdin>:${line.n}`);
       out += `${JSON.stringify(tok.applyChatTemplate(messages, { addGenerationPrompt }))}\n`;
     }
     await new Promise<void>((resolve) => process.stdout.write(out, () => resolve()));

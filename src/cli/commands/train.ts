@@ -38,6 +38,7 @@ import { pretrainedCodec, type TextCodec } from "../../train/translate.js";
 import { MaskwiseError } from "../../util/errors.js";
 import { type Command, parseFlags } from "../command.js";
 import { metricsLog, progress, progressBar, progressDone } from "../timing.js";
+import { CHAT_HELP, trainChat } from "./train-chat.js";
 
 const NAME = "train";
 /** The data files of a run, saved with it so that --resume needs none of them. */
@@ -47,6 +48,8 @@ const HELP = `Usage: maskwise train --task translation --train-src F --train-tgt
                       --out DIR [options]
        maskwise train --task summarization|dialogue|qa|lm --train F --valid F
                       [--source-field A --target-field B] --out DIR [options]
+       maskwise train --task chat --train F.jsonl --valid F.jsonl --init-from DIR
+                      [--pack N] --out DIR [options]
 
 Trains a model and writes a run directory: metrics.jsonl, checkpoints/last/ and
 checkpoints/best/ (model directories with config.json, model.safetensors, tokenizer.json,
@@ -66,6 +69,7 @@ Tasks:
   lm              a decoder-only model: on one text field (--source-field, default text) as a
                   causal LM, or with --target-field on "<s> source </s> target </s>" where only
                   the target is predicted, attending by --mask; evaluation: valid_loss
+${CHAT_HELP}
 
 Task options:
   --source-field LIST    the source field(s); several are joined as "name: text" lines
@@ -76,6 +80,7 @@ Task options:
                          Either way only the target is predicted.
   --bleu-sample N        translation: validation sentences decoded for BLEU (default 200)
   --rouge-sample N       summarization, dialogue: validation examples decoded for ROUGE (default 50)
+  --pack N               chat: tokens per packed row (default --max-len; 0: no packing)
   --no-repeat-ngram-size N  that decoding (BLEU or ROUGE) never repeats an n-gram of N generated
                          tokens (default 0 = off; 3 is usual for summaries)
 
@@ -109,6 +114,7 @@ export const command: Command = {
       "bleu-sample": { type: "string" },
       "rouge-sample": { type: "string" },
       "no-repeat-ngram-size": { type: "string" },
+      pack: { type: "string" },
       ...RUN_FLAGS,
     });
     const flags = v as Flags;
@@ -118,11 +124,12 @@ export const command: Command = {
     // A resumed run keeps its task, fields and lengths unless flags say otherwise.
     const was = run.saved.data ?? {};
     const task = (v.task ?? was.task ?? "translation") as TextTask;
+    if ((task as string) === "chat") return trainChat(run, flags);
     if (!TEXT_TASKS.includes(task)) {
       throw new MaskwiseError(`unknown task '${v.task}'`, {
         code: "E_ARG",
         where: "maskwise train --task",
-        hint: `use ${TEXT_TASKS.join(", ")}; for self-supervised pretraining see 'maskwise pretrain'`,
+        hint: `use ${TEXT_TASKS.join(", ")}, chat; for self-supervised pretraining see 'maskwise pretrain'`,
       });
     }
     if (task === "translation")

@@ -6,13 +6,13 @@ import { createInterface } from "node:readline";
 import { maxNewTokens } from "../../decode/generation-config.js";
 import type { ModelConfig } from "../../models/config.js";
 import { holdLinearWeights } from "../../models/held-weights.js";
-import { decodingBf16Weights } from "../../models/incremental.js";
+import { decodingWeights } from "../../models/incremental.js";
 import { familyOf } from "../../models/registry.js";
 import { loadAdapter } from "../../node/adapter.js";
 import { readGenerationConfig } from "../../node/generation-config.js";
 import { modelDirArg } from "../../node/model-arg.js";
 import { loadEncoderDecoder } from "../../node/model-dir.js";
-import { PRECISION_FLAGS, precisionFromFlags } from "../../node/precision.js";
+import { decodingPrecisionFromFlags, INT8_HELP, PRECISION_FLAGS } from "../../node/precision.js";
 import { loadModelTokenizer } from "../../node/tokenizer-files.js";
 import { checkModelTokenizer, loadTokenizer } from "../../node/training-setup.js";
 import { pretrainedCodec, type TextCodec, translateLines } from "../../train/translate.js";
@@ -22,7 +22,7 @@ import { type Command, numberFlag, parseFlags } from "../command.js";
 const NAME = "translate";
 const HELP = `Usage: maskwise translate --model DIR [--beam K] [--max-len-a A --max-len-b B | --max-new-tokens N]
                           [--length-penalty X] [--n-best N] [--batch-size N]
-                          [--no-repeat-ngram-size N] [--precision auto|float32|bfloat16] [--adapter DIR]
+                          [--no-repeat-ngram-size N] [--precision auto|float32|bfloat16|int8] [--adapter DIR]
 
 Reads source sentences from standard input, one a line, and writes translations to standard
 output, one a line, in order. DIR is a model directory (config.json, model.safetensors,
@@ -37,6 +37,7 @@ its products to bfloat16, sums stay float32 (half the bytes each generated token
 CPUs with AVX512_BF16 half the instructions: faster; translations may differ from float32's in
 a few places); auto times both precisions on this CPU once and takes the faster, saying which
 on stderr; default float32.
+${INT8_HELP}
 --adapter DIR puts a LoRA adapter in PEFT's format (a LoRA run's checkpoint) on the model
 first.
 
@@ -92,7 +93,7 @@ export const command: Command = {
         hint: "pass a model directory, e.g. RUN/checkpoints/best",
       });
     }
-    const precision = precisionFromFlags(NAME, v);
+    const precision = decodingPrecisionFromFlags(NAME, v);
     // A hub name (ORG/NAME) that `maskwise hub get` downloaded resolves through the cache.
     v.model = modelDirArg(v.model);
     const model = loadEncoderDecoder(v.model);
@@ -162,7 +163,7 @@ export const command: Command = {
         },
       ),
       maxSourceLength: 1024,
-      ...(precision === "bfloat16" ? { bf16: decodingBf16Weights(model) } : {}),
+      weights: decodingWeights(model, precision),
     };
     const flush = (lines: string[]) => {
       const nonEmpty = lines.map((l, i) => [l, i] as const).filter(([l]) => l.trim() !== "");

@@ -14,14 +14,21 @@ export const BATCH_FIELDS: Record<Structure, readonly string[]> = {
     "decoder_attention_mask",
     "labels",
   ],
-  "decoder-only": ["input_ids", "attention_mask", "labels", "prefix_lengths"],
+  "decoder-only": [
+    "input_ids",
+    "attention_mask",
+    "labels",
+    "prefix_lengths",
+    "position_ids",
+    "document_ids",
+  ],
   "encoder-only": ["input_ids", "attention_mask", "token_type_ids", "labels"],
 };
 
 /** The text tasks of `maskwise train` each structure fine-tunes on. */
 export const STRUCTURE_TASKS: Record<Structure, readonly string[]> = {
   "encoder-decoder": ["translation", "summarization", "dialogue", "qa"],
-  "decoder-only": ["lm", "summarization", "dialogue", "qa"],
+  "decoder-only": ["lm", "summarization", "dialogue", "qa", "chat"],
   "encoder-only": [],
 };
 

@@ -185,7 +185,7 @@ for (const name of ["t5", "t5_v1_1", "t5_hfbuckets"]) {
       const src = ids(c.batch.input_ids);
       const mask = ids(c.batch.attention_mask);
       const bf16 = decodingBf16Weights(model);
-      const half = noGrad(() => new Seq2SeqIncremental(model, src, mask, { bf16 }));
+      const half = noGrad(() => new Seq2SeqIncremental(model, src, mask, { weights: bf16 }));
       const wide = noGrad(() => new Seq2SeqIncremental(rounded, src, mask));
       const plain = noGrad(() => new Seq2SeqIncremental(model, src, mask));
       const g = (c.expected.generate as Record<string, GreedyCase>).plain_greedy;

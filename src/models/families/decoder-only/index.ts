@@ -13,7 +13,7 @@ export const decoderOnly: ModelFamily<DecoderOnlyModel> = {
   resolveConfig: (raw, source) => resolveOwn("decoder-only", raw, source),
   build: (config, seed) => new DecoderOnlyModel(config, seed),
   batchFields: BATCH_FIELDS["decoder-only"],
-  tasks: ["lm", "summarization", "dialogue", "qa"],
+  tasks: ["lm", "summarization", "dialogue", "qa", "chat"],
   objectives: ["clm"],
   encoderPrefix: null,
   decoding: { beam: 1 },

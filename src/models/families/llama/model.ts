@@ -18,6 +18,7 @@ import type { AttentionCache } from "../../../attention/cache.js";
 import {
   and,
   causal,
+  documents,
   keyPaddingFromAttentionMask,
   prefixLM,
   slidingWindow,
@@ -25,15 +26,13 @@ import {
 import { type MaskSource, MultiHeadAttention } from "../../../attention/multi-head.js";
 import { Rope } from "../../../attention/rope.js";
 import { Unpadded } from "../../../attention/unpadded.js";
-import type { Bf16Weights } from "../../../nn/bf16-weights.js";
+import type { DecodingWeights } from "../../../nn/decoding-weights.js";
 import { Embedding, Linear } from "../../../nn/layers.js";
 import { Module, ModuleList } from "../../../nn/module.js";
-import { positionsFromMask } from "../../../nn/positions.js";
 import { RMSNorm } from "../../../nn/rms-norm.js";
 import { getBackend } from "../../../tensor/dispatch.js";
 import { add, mul } from "../../../tensor/ops/elementwise.js";
 import { crossEntropy } from "../../../tensor/ops/nn.js";
-import { slice } from "../../../tensor/ops/shape.js";
 import { activation } from "../../../tensor/ops/unary.js";
 import type { Tensor } from "../../../tensor/tensor.js";
 import { MaskwiseError } from "../../../util/errors.js";
@@ -42,7 +41,7 @@ import type { DecoderLayerCache } from "../../blocks.js";
 import type { LMBatch } from "../../decoder-only.js";
 import { chunkedHeadLoss } from "../../head-loss.js";
 import type { DecoderOnlyDecodable } from "../../incremental.js";
-import { defaultMask } from "../../inputs.js";
+import { defaultMask, documentRows, inputPositions } from "../../inputs.js";
 import { lossOnLabelledRows } from "../../labelled-rows.js";
 import type { DecodingStep } from "../../model-step.js";
 import type { StepView } from "../../step-buffers.js";
@@ -81,14 +80,14 @@ export class LlamaMLP extends Module {
     R: number,
     hidden: Float32Array,
     up: Float32Array,
-    bf16: Bf16Weights | null,
+    copies: DecodingWeights | null,
   ): void {
     const n = R * this.cfg.decoder_ffn_dim;
-    this.gate_proj.into(x, hidden, R, false, bf16);
+    this.gate_proj.into(x, hidden, R, false, copies);
     getBackend().unary({ op: this.cfg.activation_function, x: hidden, out: hidden, n });
-    this.up_proj.into(x, up, R, false, bf16);
+    this.up_proj.into(x, up, R, false, copies);
     for (let i = 0; i < n; i++) hidden[i] *= up[i];
-    this.down_proj.into(hidden, residual, R, true, bf16);
+    this.down_proj.into(hidden, residual, R, true, copies);
   }
 }
 
@@ -170,7 +169,7 @@ export class LlamaDecoderLayer extends Module {
     keep: { keep: Uint8Array; stride: number } | null,
     positions: Int32Array,
     up: Float32Array,
-    bf16: Bf16Weights | null,
+    copies: DecodingWeights | null,
   ): void {
     const { R, x, h } = view;
     this.self_attn.step(this.input_layernorm.into(x, h, R), x, R, {
@@ -178,10 +177,10 @@ export class LlamaDecoderLayer extends Module {
       self: true,
       keep,
       buffers: view,
-      bf16,
+      copies,
       positions,
     });
-    this.mlp.into(this.post_attention_layernorm.into(x, h, R), x, R, view.f, up, bf16);
+    this.mlp.into(this.post_attention_layernorm.into(x, h, R), x, R, view.f, up, copies);
   }
 }
 
@@ -195,6 +194,10 @@ export interface LlamaStackCall {
   prefixLengths?: readonly number[];
   /** Attention dropout randomness (training). */
   rng?: Rng;
+  /** Position of each new token [B, Tnew] (packed rows restart at 0); default: from the mask. */
+  positionIds?: Tensor;
+  /** Packed document of every position so far [B, Tall]: attention stays within a document. */
+  documentIds?: Tensor;
 }
 
 /** LlamaModel: the token embedding, the layers and the final norm. */
@@ -231,7 +234,7 @@ export class LlamaStack extends Module {
    * padding.
    */
   forward(ids: Tensor, attentionMask: Tensor, call: LlamaStackCall = {}): Tensor {
-    const { caches, rows, prefixLengths, rng } = call;
+    const { caches, rows, prefixLengths, rng, positionIds, documentIds } = call;
     const Tnew = ids.shape[1];
     const Tall = attentionMask.shape[1];
     if (rows && (caches || Tnew !== Tall)) {
@@ -241,8 +244,10 @@ export class LlamaStack extends Module {
       });
     }
     const keyPad = keyPaddingFromAttentionMask(attentionMask);
-    const all = positionsFromMask(attentionMask);
-    const positions = Tnew === Tall ? all : slice(all, 1, Tall - Tnew);
+    const positions = inputPositions(ids, attentionMask, positionIds);
+    const docs = documentIds ? documentRows(documentIds, attentionMask) : null;
+    // Packed rows: every layer's mask (window, prefix or causal) also keeps to the document.
+    const pad = (past: number) => (docs ? and(documents(docs, past), keyPad) : keyPad);
     let x = this.embed_tokens.forward(rows ? rows.pick(ids) : ids);
     const pos = rows ? rows.pick(positions) : positions;
     const dropout = rng && this.training && this.cfg.attention_dropout > 0;
@@ -250,10 +255,10 @@ export class LlamaStack extends Module {
       const w = layer.window;
       const mask: MaskSource =
         w !== null
-          ? (past) => and(slidingWindow(w, past), keyPad)
+          ? (past) => and(slidingWindow(w, past), pad(past))
           : prefixLengths
-            ? (past) => and(prefixLM(prefixLengths, past), keyPad)
-            : (past) => and(causal(past), keyPad);
+            ? (past) => and(prefixLM(prefixLengths, past), pad(past))
+            : (past) => and(causal(past), pad(past));
       x = layer.forward(x, {
         mask,
         positions: pos,
@@ -309,6 +314,8 @@ export class LlamaForCausalLM extends Module implements DecoderOnlyDecodable {
       rows,
       prefixLengths: batch.prefix_lengths,
       rng: options.rng,
+      positionIds: batch.position_ids,
+      documentIds: batch.document_ids,
     });
     const ceOptions = { labelSmoothing: options.labelSmoothing ?? 0 };
     if (batch.labels && this.training) {
@@ -343,8 +350,8 @@ export class LlamaForCausalLM extends Module implements DecoderOnlyDecodable {
   }
 
   /** A decoding step of the layers and head (DecoderOnlyDecodable). */
-  decodingStep(bf16: Bf16Weights | null): DecodingStep {
-    return new LlamaStep(this, bf16);
+  decodingStep(copies: DecodingWeights | null): DecodingStep {
+    return new LlamaStep(this, copies);
   }
 
   /** Every Linear a step multiplies by, and the head. */

@@ -4,7 +4,7 @@
 // LlamaForCausalLM.forward computes on the caches for one new token per row. A layer with a
 // sliding window W sees, of the cached columns, only the last W (the new one included), counted
 // in columns of the padded batch as transformers counts them.
-import type { Bf16Weights } from "../../../nn/bf16-weights.js";
+import type { DecodingWeights } from "../../../nn/decoding-weights.js";
 import { MaskwiseError } from "../../../util/errors.js";
 import type { DecoderLayerCache } from "../../blocks.js";
 import { projectInto } from "../../head.js";
@@ -20,7 +20,7 @@ export class LlamaStep implements DecodingStep {
 
   constructor(
     private readonly model: LlamaForCausalLM,
-    private readonly bf16: Bf16Weights | null,
+    private readonly copies: DecodingWeights | null,
   ) {
     const cfg = model.config;
     this.buffers = new StepBuffers(
@@ -53,7 +53,7 @@ export class LlamaStep implements DecodingStep {
     caches: readonly DecoderLayerCache[],
     masks: StepMasks,
   ): Float32Array {
-    const { model, bf16 } = this;
+    const { model, copies } = this;
     const cfg = model.config;
     const R = tokens.length;
     const D = cfg.d_model;
@@ -84,10 +84,10 @@ export class LlamaStep implements DecodingStep {
           : Math.max(cache.view().P, R);
         keep = this.windowKeep(masks.self, rows, cache.length, layer.window);
       }
-      layer.step(view, cache, keep, positions, up, bf16);
+      layer.step(view, cache, keep, positions, up, copies);
     });
     const hidden = model.model.norm.into(view.x, view.h, R);
-    projectInto(model.lm_head, null, hidden, view.logits, R, bf16);
+    projectInto(model.lm_head, null, hidden, view.logits, R, copies);
     return view.logits;
   }
 }

@@ -7,7 +7,7 @@
 import type { AttentionCache } from "../../../attention/cache.js";
 import type { BiasSource, MaskSource } from "../../../attention/multi-head.js";
 import type { Unpadded } from "../../../attention/unpadded.js";
-import type { Bf16Weights } from "../../../nn/bf16-weights.js";
+import type { DecodingWeights } from "../../../nn/decoding-weights.js";
 import { Module, ModuleList } from "../../../nn/module.js";
 import { add } from "../../../tensor/ops/elementwise.js";
 import { dropout } from "../../../tensor/ops/nn.js";
@@ -135,7 +135,7 @@ export class T5Block extends Module {
     masks: StepMasks,
     bias: { bias: Float32Array; offset: number; headStride: number },
     gate: Float32Array,
-    bf16: Bf16Weights | null,
+    copies: DecodingWeights | null,
   ): void {
     const { R, x, h } = view;
     this.self.SelfAttention.step(this.self.layer_norm.into(x, h, R), x, R, {
@@ -143,7 +143,7 @@ export class T5Block extends Module {
       self: true,
       keep: masks.self,
       buffers: view,
-      bf16,
+      copies,
       bias,
     });
     if (this.cross) {
@@ -152,9 +152,9 @@ export class T5Block extends Module {
         self: false,
         keep: masks.cross,
         buffers: view,
-        bf16,
+        copies,
       });
     }
-    this.ff.DenseReluDense.into(this.ff.layer_norm.into(x, h, R), x, R, view.f, gate, bf16);
+    this.ff.DenseReluDense.into(this.ff.layer_norm.into(x, h, R), x, R, view.f, gate, copies);
   }
 }

@@ -2,7 +2,7 @@
 //   v1.0:  wo(act(wi x))
 //   v1.1:  wo(act(wi_0 x) * wi_1 x)    gated, act = gelu_new (Shazeer, "GLU Variants")
 // `forward` on the tape, `into` for a decoding step's rows on flat arrays.
-import type { Bf16Weights } from "../../../nn/bf16-weights.js";
+import type { DecodingWeights } from "../../../nn/decoding-weights.js";
 import { Linear } from "../../../nn/layers.js";
 import { Module } from "../../../nn/module.js";
 import { getBackend } from "../../../tensor/dispatch.js";
@@ -54,15 +54,15 @@ export class T5DenseReluDense extends Module {
     R: number,
     hidden: Float32Array,
     gate: Float32Array,
-    bf16: Bf16Weights | null,
+    copies: DecodingWeights | null,
   ): void {
     const n = R * this.F;
-    this.wi.into(x, hidden, R, false, bf16);
+    this.wi.into(x, hidden, R, false, copies);
     getBackend().unary({ op: this.act, x: hidden, out: hidden, n });
     if (this.wiLinear) {
-      this.wiLinear.into(x, gate, R, false, bf16);
+      this.wiLinear.into(x, gate, R, false, copies);
       for (let i = 0; i < n; i++) hidden[i] *= gate[i];
     }
-    this.wo.into(hidden, residual, R, true, bf16);
+    this.wo.into(hidden, residual, R, true, copies);
   }
 }

@@ -4,7 +4,7 @@
 // The encoder-decoder structure's contract: forward(Seq2SeqBatch) with logits and loss, and the
 // decoding contract of src/models/incremental.ts (Seq2SeqDecodable).
 import type { Unpadded } from "../../../attention/unpadded.js";
-import type { Bf16Weights } from "../../../nn/bf16-weights.js";
+import type { DecodingWeights } from "../../../nn/decoding-weights.js";
 import { Embedding, Linear } from "../../../nn/layers.js";
 import { Module } from "../../../nn/module.js";
 import { mul } from "../../../tensor/ops/elementwise.js";
@@ -60,8 +60,8 @@ export class T5Model extends Module {
   }
 
   /** A decoding step of the decoder and head (Seq2SeqDecodable). */
-  decodingStep(bf16: Bf16Weights | null): DecodingStep {
-    return new T5Step(this, bf16);
+  decodingStep(copies: DecodingWeights | null): DecodingStep {
+    return new T5Step(this, copies);
   }
 
   /** Every decoder Linear a step reads, and the head (Seq2SeqDecodable). */

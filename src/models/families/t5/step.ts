@@ -3,7 +3,7 @@
 // the causal bias row of this step's position, the final layer norm, the v1.0 rescale and the
 // head. Computes what T5Stack.forward and T5Model.project compute for one new token per row.
 import { type DistanceBias, t5DistanceBias } from "../../../attention/position-bias.js";
-import type { Bf16Weights } from "../../../nn/bf16-weights.js";
+import type { DecodingWeights } from "../../../nn/decoding-weights.js";
 import { productInto } from "../../../nn/layers.js";
 import { MaskwiseError } from "../../../util/errors.js";
 import type { DecoderLayerCache } from "../../blocks.js";
@@ -20,7 +20,7 @@ export class T5Step implements DecodingStep {
 
   constructor(
     private readonly model: T5Model,
-    private readonly bf16: Bf16Weights | null,
+    private readonly copies: DecodingWeights | null,
   ) {
     const cfg = model.config;
     this.buffers = new StepBuffers(
@@ -56,7 +56,7 @@ export class T5Step implements DecodingStep {
     caches: readonly DecoderLayerCache[],
     masks: StepMasks,
   ): Float32Array {
-    const { model, bf16 } = this;
+    const { model, copies } = this;
     const R = tokens.length;
     const D = model.config.d_model;
     const F = model.config.decoder_ffn_dim;
@@ -79,13 +79,13 @@ export class T5Step implements DecodingStep {
     const bias =
       R > 0 ? this.biasAt(position) : { bias: new Float32Array(0), offset: 0, headStride: 0 };
     model.decoder.block.items.forEach((block, i) => {
-      block.step(view, caches[i], masks, bias, gate, bf16);
+      block.step(view, caches[i], masks, bias, gate, copies);
     });
     const hidden = model.decoder.final_layer_norm.into(view.x, view.h, R);
     if (model.outputScale !== 1) for (let i = 0; i < R * D; i++) hidden[i] *= model.outputScale;
     const logits = view.logits;
     logits.fill(0);
-    productInto(hidden, model.lm_head.weightData, logits, R, model.config.vocab_size, D, bf16);
+    productInto(hidden, model.lm_head.weightData, logits, R, model.config.vocab_size, D, copies);
     return logits;
   }
 }

@@ -1,0 +1,395 @@
+// C [m, n] += A [m, k] W^T with W quantized to int8 per output row (src/nn/int8-weights.ts) and
+// each row of A quantized to int8 on the fly: the Linear layers of a decoding step under
+// `--precision int8`. src/backend/reference-int8.ts is the specification; this file computes
+// the same numbers. The integer dot products are exact in int32 (|q| <= 127, k <= kMaxK), so the
+// only rounding is the float32 rescale c += float(dot) * (sa[i] * sw[j]), done in that order on
+// every path; a row of A is quantized with the same float32 division and rounding to nearest
+// even as the reference.
+//
+// Kernels, picked at run time:
+//  - avx512-vnni: VPDPBUSD multiplies 64 unsigned by 64 signed bytes into 16 int32 sums per
+//    instruction. It wants unsigned activations, so a row of A is stored as q + 128 and the
+//    extra 128 * sum_p w[j, p] is taken off each sum (`sums` holds sum_p w[j, p] per row, made
+//    with the weights). A step streams each weight byte once: a quarter of float32's bytes.
+//  - avx2: int8 widened to int16, VPMADDWD (pairs of products into int32).
+//  - portable: int32 loops.
+#include <immintrin.h>
+#include <napi.h>
+
+#include <algorithm>
+#include <cfloat>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "args.h"
+#include "gemm.h"
+#include "threadpool.h"
+
+// The rescale is a multiply then an add, each rounded, as the reference computes it: no fused
+// multiply-add (GCC would otherwise contract them where the target has FMA).
+#pragma GCC optimize("fp-contract=off")
+
+#define MW_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
+#define MW_AVX2 __attribute__((target("avx2")))
+
+namespace mw {
+
+template <>
+struct TypedKind<int8_t> {
+  static constexpr napi_typedarray_type kind = napi_int8_array;
+  static constexpr const char* name = "an Int8Array";
+};
+
+namespace {
+
+// Products below this many multiply-adds run on the calling thread (as gemm_skinny.cc).
+constexpr int64_t kInt8Parallel = int64_t{1} << 18;
+// The longest row whose sums cannot overflow int32 on the VNNI path: k * 255 * 127 < 2^31.
+constexpr int64_t kMaxK = 65536;
+
+enum class Int8Kernel { portable, avx2, vnni };
+
+Int8Kernel int8_kernel() {
+  static const bool vnni = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw");
+  }();
+  // setGemmIsa lowers this kernel with the float32 ones (tests reach every path on one CPU).
+  if (gemm_isa() == Isa::avx512 && vnni) return Int8Kernel::vnni;
+  if (gemm_isa() != Isa::portable) return Int8Kernel::avx2;
+  return Int8Kernel::portable;
+}
+
+const char* kernel_name(Int8Kernel k) {
+  switch (k) {
+    case Int8Kernel::vnni: return "avx512-vnni";
+    case Int8Kernel::avx2: return "avx2";
+    default: return "portable";
+  }
+}
+
+// Row i of A [m, k] to int8: sa[i] = max |a| / 127 and q = a / sa[i] rounded to nearest even;
+// a row of zeros (or one so small that max / 127 is 0) gets sa = 0 and q = 0; a row with a NaN
+// or an infinity gets sa = NaN (its results NaN). `bias` is added to every q (128 for VNNI).
+void quantize_rows(const float* A, int64_t m, int64_t k, int bias, uint8_t* qa, float* sa) {
+  for (int64_t i = 0; i < m; i++) {
+    const float* a = A + i * k;
+    uint8_t* q = qa + i * k;
+    float amax = 0.0f;
+    bool finite = true;
+    for (int64_t p = 0; p < k; p++) {
+      const float x = std::fabs(a[p]);
+      finite = finite && x <= FLT_MAX;
+      amax = x > amax ? x : amax;
+    }
+    const float s = finite ? amax / 127.0f : std::numeric_limits<float>::quiet_NaN();
+    sa[i] = s;
+    if (!(s > 0.0f)) {
+      std::memset(q, bias, static_cast<size_t>(k));
+      continue;
+    }
+    for (int64_t p = 0; p < k; p++) {
+      long r = std::lrint(a[p] / s);  // the default rounding: to nearest, ties to even
+      r = std::min(127L, std::max(-127L, r));
+      q[p] = static_cast<uint8_t>(r + bias);
+    }
+  }
+}
+
+// quantize_rows with AVX-512, 16 values per instruction (the VNNI path): the same float32
+// division, rounding to nearest even (VCVTPS2DQ under the default rounding mode) and clamp.
+MW_VNNI void quantize_rows_avx512(const float* A, int64_t m, int64_t k, int bias, uint8_t* qa,
+                                  float* sa) {
+  const __m512 big = _mm512_set1_ps(FLT_MAX);
+  const __m512i lo = _mm512_set1_epi32(-127), hi = _mm512_set1_epi32(127);
+  const __m512i vbias = _mm512_set1_epi32(bias);
+  for (int64_t i = 0; i < m; i++) {
+    const float* a = A + i * k;
+    uint8_t* q = qa + i * k;
+    __m512 vmax = _mm512_setzero_ps();
+    __mmask16 bad = 0;  // lanes that saw a NaN or an infinity
+    int64_t p = 0;
+    for (; p + 16 <= k; p += 16) {
+      const __m512 x = _mm512_abs_ps(_mm512_loadu_ps(a + p));
+      bad |= _mm512_cmp_ps_mask(x, big, _CMP_NLE_UQ);
+      vmax = _mm512_max_ps(vmax, x);
+    }
+    if (p < k) {
+      const __mmask16 mask = static_cast<__mmask16>((1u << (k - p)) - 1u);
+      const __m512 x = _mm512_abs_ps(_mm512_maskz_loadu_ps(mask, a + p));
+      bad |= _mm512_cmp_ps_mask(x, big, _CMP_NLE_UQ);
+      vmax = _mm512_max_ps(vmax, x);
+    }
+    const float s = bad ? std::numeric_limits<float>::quiet_NaN()
+                        : _mm512_reduce_max_ps(vmax) / 127.0f;
+    sa[i] = s;
+    if (!(s > 0.0f)) {
+      std::memset(q, bias, static_cast<size_t>(k));
+      continue;
+    }
+    const __m512 vs = _mm512_set1_ps(s);
+    auto quant = [&](__m512 x) {
+      const __m512i r = _mm512_cvtps_epi32(_mm512_div_ps(x, vs));
+      return _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(r, lo), hi), vbias);
+    };
+    for (p = 0; p + 16 <= k; p += 16)
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(q + p),
+                       _mm512_cvtepi32_epi8(quant(_mm512_loadu_ps(a + p))));
+    if (p < k) {
+      const __mmask16 mask = static_cast<__mmask16>((1u << (k - p)) - 1u);
+      _mm512_mask_cvtepi32_storeu_epi8(q + p, mask, quant(_mm512_maskz_loadu_ps(mask, a + p)));
+    }
+  }
+}
+
+// c += float(dot) * (sa * sw): two float32 roundings, in this order (the reference's).
+inline void rescale_add(float* c, int32_t dot, float sa, float sw) {
+  const float t = sa * sw;
+  const float y = static_cast<float>(dot) * t;
+  *c += y;
+}
+
+// ---- AVX512-VNNI ----
+
+// out[i * NJ + j] = sum_p ua[i][p] * w[j][p] (ua unsigned, w signed), exact in int32.
+template <int MI, int NJ>
+MW_VNNI void dots_vnni(int64_t k, const uint8_t* const* a, const int8_t* const* w,
+                       int32_t* out) {
+  __m512i acc[MI * NJ];
+  for (int t = 0; t < MI * NJ; t++) acc[t] = _mm512_setzero_si512();
+  int64_t p = 0;
+  for (; p + 64 <= k; p += 64) {
+    __m512i wv[NJ];
+#pragma GCC unroll 4
+    for (int j = 0; j < NJ; j++) wv[j] = _mm512_loadu_si512(w[j] + p);
+#pragma GCC unroll 4
+    for (int i = 0; i < MI; i++) {
+      const __m512i av = _mm512_loadu_si512(a[i] + p);
+#pragma GCC unroll 4
+      for (int j = 0; j < NJ; j++) acc[i * NJ + j] = _mm512_dpbusd_epi32(acc[i * NJ + j], av, wv[j]);
+    }
+  }
+  if (p < k) {
+    // Past k both load as 0: the products there are 0.
+    const __mmask64 mask = (~uint64_t{0}) >> (64 - (k - p));
+    __m512i wv[NJ];
+    for (int j = 0; j < NJ; j++) wv[j] = _mm512_maskz_loadu_epi8(mask, w[j] + p);
+    for (int i = 0; i < MI; i++) {
+      const __m512i av = _mm512_maskz_loadu_epi8(mask, a[i] + p);
+      for (int j = 0; j < NJ; j++) acc[i * NJ + j] = _mm512_dpbusd_epi32(acc[i * NJ + j], av, wv[j]);
+    }
+  }
+  for (int t = 0; t < MI * NJ; t++) out[t] = _mm512_reduce_add_epi32(acc[t]);
+}
+
+struct Int8Args {
+  int64_t m, n, k;
+  const uint8_t* qa;  // [m, k], q + bias
+  const float* sa;    // [m]
+  const int8_t* w;    // [n, k]
+  const float* sw;    // [n]
+  const int32_t* sums;  // [n]
+  float* c;           // [m, n]
+};
+
+template <int MI, int NJ>
+MW_VNNI void block_vnni(const Int8Args& g, int64_t i0, int64_t j0) {
+  const uint8_t* a[MI];
+  const int8_t* w[NJ];
+  for (int i = 0; i < MI; i++) a[i] = g.qa + (i0 + i) * g.k;
+  for (int j = 0; j < NJ; j++) w[j] = g.w + (j0 + j) * g.k;
+  int32_t out[MI * NJ];
+  dots_vnni<MI, NJ>(g.k, a, w, out);
+  for (int i = 0; i < MI; i++)
+    for (int j = 0; j < NJ; j++)
+      rescale_add(g.c + (i0 + i) * g.n + j0 + j, out[i * NJ + j] - 128 * g.sums[j0 + j],
+                  g.sa[i0 + i], g.sw[j0 + j]);
+}
+
+// The 16 horizontal sums of v[0..15] as one vector (lane r = sum of v[r]): the transpose-and-add
+// tree of gemm_skinny.cc's reduce16 on int32 lanes (the shuffles move bits, whatever their
+// type), 15 adds and 30 shuffles instead of 16 reductions of ~8 instructions each.
+MW_VNNI inline __m512i reduce16(const __m512i* v) {
+  __m512i s[8], u[4];
+  for (int t = 0; t < 8; t++)
+    s[t] = _mm512_add_epi32(_mm512_unpacklo_epi32(v[2 * t], v[2 * t + 1]),
+                            _mm512_unpackhi_epi32(v[2 * t], v[2 * t + 1]));
+  for (int t = 0; t < 4; t++) {
+    const __m512 a = _mm512_castsi512_ps(s[2 * t]);
+    const __m512 b = _mm512_castsi512_ps(s[2 * t + 1]);
+    u[t] = _mm512_add_epi32(_mm512_castps_si512(_mm512_shuffle_ps(a, b, 0x44)),
+                            _mm512_castps_si512(_mm512_shuffle_ps(a, b, 0xEE)));
+  }
+  const __m512i w01 = _mm512_add_epi32(_mm512_shuffle_i32x4(u[0], u[1], 0x88),
+                                       _mm512_shuffle_i32x4(u[0], u[1], 0xDD));
+  const __m512i w23 = _mm512_add_epi32(_mm512_shuffle_i32x4(u[2], u[3], 0x88),
+                                       _mm512_shuffle_i32x4(u[2], u[3], 0xDD));
+  return _mm512_add_epi32(_mm512_shuffle_i32x4(w01, w23, 0x88),
+                          _mm512_shuffle_i32x4(w01, w23, 0xDD));
+}
+
+// C[i, j:j+16] from row i of A against weight rows j..j+15, all 16 rescaled as one vector with
+// the same float32 operations as rescale_add. `next` (bytes on, 0: none): the rows of the next
+// block, prefetched into L2 while these are read (as gemm_skinny.cc does: a weight row is too
+// short a stream for the hardware prefetcher).
+MW_VNNI void row16_vnni(const Int8Args& g, int64_t i, int64_t j, int64_t next) {
+  const int64_t k = g.k;
+  const uint8_t* a = g.qa + i * k;
+  const int8_t* w = g.w + j * k;
+  __m512i acc[16];
+  for (int t = 0; t < 16; t++) acc[t] = _mm512_setzero_si512();
+  int64_t p = 0;
+  for (; p + 64 <= k; p += 64) {
+    const __m512i av = _mm512_loadu_si512(a + p);
+#pragma GCC unroll 16
+    for (int t = 0; t < 16; t++) {
+      if (next != 0) _mm_prefetch(reinterpret_cast<const char*>(w + t * k + next + p), _MM_HINT_T1);
+      acc[t] = _mm512_dpbusd_epi32(acc[t], av, _mm512_loadu_si512(w + t * k + p));
+    }
+  }
+  if (p < k) {
+    const __mmask64 mask = (~uint64_t{0}) >> (64 - (k - p));
+    const __m512i av = _mm512_maskz_loadu_epi8(mask, a + p);
+    for (int t = 0; t < 16; t++)
+      acc[t] = _mm512_dpbusd_epi32(acc[t], av, _mm512_maskz_loadu_epi8(mask, w + t * k + p));
+  }
+  const __m512i sums = _mm512_loadu_si512(g.sums + j);
+  const __m512i dot = _mm512_sub_epi32(reduce16(acc), _mm512_slli_epi32(sums, 7));
+  const __m512 scale = _mm512_mul_ps(_mm512_set1_ps(g.sa[i]), _mm512_loadu_ps(g.sw + j));
+  const __m512 y = _mm512_mul_ps(_mm512_cvtepi32_ps(dot), scale);
+  float* c = g.c + i * g.n + j;
+  _mm512_storeu_ps(c, _mm512_add_ps(_mm512_loadu_ps(c), y));
+}
+
+// Columns [j0, j1): 16 weight rows at a time against each row of A (the block stays in L1
+// for the rows after the first), then the last columns one by one.
+MW_VNNI void columns_vnni(const Int8Args& g, int64_t j0, int64_t j1) {
+  int64_t j = j0;
+  for (; j + 16 <= j1; j += 16) {
+    const int64_t next = j + 32 <= j1 ? 16 * g.k : 0;
+    for (int64_t i = 0; i < g.m; i++) row16_vnni(g, i, j, i == 0 ? next : 0);
+  }
+  for (; j < j1; j++)
+    for (int64_t i = 0; i < g.m; i++) block_vnni<1, 1>(g, i, j);
+}
+
+// ---- AVX2 ----
+
+MW_AVX2 int32_t dot_avx2(int64_t k, const int8_t* a, const int8_t* w) {
+  __m256i acc = _mm256_setzero_si256();
+  int64_t p = 0;
+  for (; p + 16 <= k; p += 16) {
+    const __m256i av = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + p)));
+    const __m256i wv = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + p)));
+    acc = _mm256_add_epi32(acc, _mm256_madd_epi16(av, wv));
+  }
+  int32_t lanes[8];
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(lanes), acc);
+  int32_t s = 0;
+  for (int l = 0; l < 8; l++) s += lanes[l];
+  for (; p < k; p++) s += int32_t{a[p]} * int32_t{w[p]};
+  return s;
+}
+
+void columns_avx2(const Int8Args& g, int64_t j0, int64_t j1) {
+  const int8_t* qa = reinterpret_cast<const int8_t*>(g.qa);
+  for (int64_t j = j0; j < j1; j++)
+    for (int64_t i = 0; i < g.m; i++)
+      rescale_add(g.c + i * g.n + j, dot_avx2(g.k, qa + i * g.k, g.w + j * g.k), g.sa[i],
+                  g.sw[j]);
+}
+
+// ---- portable ----
+
+void columns_portable(const Int8Args& g, int64_t j0, int64_t j1) {
+  const int8_t* qa = reinterpret_cast<const int8_t*>(g.qa);
+  for (int64_t j = j0; j < j1; j++) {
+    const int8_t* w = g.w + j * g.k;
+    for (int64_t i = 0; i < g.m; i++) {
+      const int8_t* a = qa + i * g.k;
+      int32_t s = 0;
+      for (int64_t p = 0; p < g.k; p++) s += int32_t{a[p]} * int32_t{w[p]};
+      rescale_add(g.c + i * g.n + j, s, g.sa[i], g.sw[j]);
+    }
+  }
+}
+
+// Column ranges over the pool (multiples of 16, four per thread) for large products, as
+// gemm_skinny.cc splits its own: a decoding step streams its weights, and two cores read them
+// faster than one.
+template <class F>
+void split(int64_t n, int64_t work, const F& cols) {
+  ThreadPool& pool = ThreadPool::instance();
+  const int T = pool.threads();
+  if (T > 1 && work >= kInt8Parallel && n >= 64 * T) {
+    const int64_t chunks = 4 * T;
+    const int64_t per = (n / chunks + 15) / 16 * 16;
+    pool.parallel_for(chunks, [&](int64_t t, int) {
+      const int64_t lo = std::min(n, t * per);
+      const int64_t hi = t == chunks - 1 ? n : std::min(n, lo + per);
+      if (lo < hi) cols(lo, hi);
+    });
+  } else {
+    cols(0, n);
+  }
+}
+
+Int8Kernel gemm_int8(int64_t m, int64_t n, int64_t k, const float* A, const int8_t* W,
+                     const float* sw, const int32_t* sums, float* C) {
+  const Int8Kernel kern = int8_kernel();
+  if (m <= 0 || n <= 0) return kern;
+  const size_t mk = static_cast<size_t>(m * k);
+  thread_local std::vector<uint8_t> qa_buf;
+  thread_local std::vector<float> sa_buf;
+  if (qa_buf.size() < mk) qa_buf.resize(mk);
+  if (sa_buf.size() < static_cast<size_t>(m)) sa_buf.resize(static_cast<size_t>(m));
+  if (kern == Int8Kernel::vnni)
+    quantize_rows_avx512(A, m, k, 128, qa_buf.data(), sa_buf.data());
+  else
+    quantize_rows(A, m, k, 0, qa_buf.data(), sa_buf.data());
+  // Pointers, not the thread_local names: on a worker thread those are its own empty buffers.
+  const Int8Args g{m, n, k, qa_buf.data(), sa_buf.data(), W, sw, sums, C};
+  split(n, m * n * k, [&](int64_t lo, int64_t hi) {
+    switch (kern) {
+      case Int8Kernel::vnni: columns_vnni(g, lo, hi); break;
+      case Int8Kernel::avx2: columns_avx2(g, lo, hi); break;
+      default: columns_portable(g, lo, hi);
+    }
+  });
+  return kern;
+}
+
+/**
+ * gemmInt8(GemmInt8Args fields: m, n, k, a, w, scales, sums, c): c [m, n] += a [m, k] w^T, w
+ * int8 [n, k] with per-row scales [n] and row sums [n]. Returns the kernel's name
+ * ("avx512-vnni", "avx2", "portable"); an empty product computes nothing and names the kernel
+ * that would run.
+ */
+Napi::Value GemmInt8(const Napi::CallbackInfo& info) {
+  const Args A(info, "gemmInt8", 0);
+  const Fields f(A, "gemmInt8");
+  const int64_t m = f.size("m");
+  const int64_t n = f.size("n");
+  const int64_t k = f.size("k");
+  if (k > kMaxK) A.fail("argument 'k' = " + std::to_string(k) + " exceeds " + std::to_string(kMaxK));
+  const i128 mk = prod({m, k}), nk = prod({n, k}), mn = prod({m, n});
+  if (mk > kMaxSafe || nk > kMaxSafe || mn > kMaxSafe) A.fail("the sizes are too large");
+  const float* a = f.typed<float>("a", mk).p;
+  const int8_t* w = f.typed<int8_t>("w", nk).p;
+  const float* scales = f.typed<float>("scales", n).p;
+  const int32_t* sums = f.typed<int32_t>("sums", n).p;
+  float* c = f.typed<float>("c", mn).p;
+  const Int8Kernel kern = gemm_int8(m, n, k, a, w, scales, sums, c);
+  return Napi::String::New(info.Env(), kernel_name(kern));
+}
+
+}  // namespace
+
+void register_int8(Napi::Env env, Napi::Object exports) {
+  exports.Set("gemmInt8", Napi::Function::New(env, GemmInt8, "gemmInt8"));
+}
+
+}  // namespace mw

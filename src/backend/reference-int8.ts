@@ -1,0 +1,113 @@
+// int8 products of a decoding step, in plain TypeScript: their specification (native/gemm_int8.cc
+// computes the same numbers). A weight W [n, k] is quantized once per output row j (symmetric,
+// per channel): sw[j] = max_p |W[j, p]| / 127 and q[j, p] = W[j, p] / sw[j] rounded to nearest,
+// ties to even. Each row i of the activations A [m, k] is quantized the same way on every call
+// (dynamic, per token). The dot products of the int8 values are exact integers; the result is
+// c[i, j] += float32(dot) * float32(sa[i] * sw[j]), every step rounded to float32, so a kernel
+// that sums the integers in any order gets the same bits.
+//
+// All arithmetic below is float32 (Math.fround after each operation; a float32 division done in
+// double and rounded once is the float32 division). A row of zeros, or one whose max / 127 is 0
+// in float32, gets scale 0 and zeros; a row holding NaN or an infinity gets scale NaN, so its
+// results are NaN.
+import type { F32 } from "../tensor/backend.js";
+import { MaskwiseError } from "../util/errors.js";
+
+/** To nearest, ties to even (the CPU's default rounding; Math.round sends ties up). */
+export function roundHalfEven(v: number): number {
+  const r = Math.round(v);
+  return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/** Row `row` of x [*, k] quantized into q (int8 at q[qOffset..]); returns its scale. */
+export function quantizeRow(
+  x: Float32Array,
+  row: number,
+  k: number,
+  q: Int8Array,
+  qOffset: number,
+): number {
+  const o = row * k;
+  let amax = 0;
+  let finite = true;
+  for (let p = 0; p < k; p++) {
+    const v = Math.abs(x[o + p]);
+    if (!Number.isFinite(v)) finite = false;
+    else if (v > amax) amax = v;
+  }
+  const s = finite ? Math.fround(amax / 127) : Number.NaN;
+  if (!(s > 0)) {
+    q.fill(0, qOffset, qOffset + k);
+    return s;
+  }
+  for (let p = 0; p < k; p++) {
+    const r = roundHalfEven(Math.fround(x[o + p] / s));
+    q[qOffset + p] = Math.max(-127, Math.min(127, r));
+  }
+  return s;
+}
+
+/** A weight [n, k] quantized per row: int8 values [n, k], scales [n], row sums of q [n]. */
+export interface Int8Matrix {
+  q: Int8Array;
+  scales: Float32Array;
+  sums: Int32Array;
+}
+
+export function quantizeRowsInt8(w: Float32Array, n: number, k: number): Int8Matrix {
+  if (w.length < n * k) {
+    throw new MaskwiseError(`weight of ${w.length} values is smaller than ${n} x ${k}`, {
+      code: "E_SHAPE",
+      where: "quantizeRowsInt8",
+    });
+  }
+  const q = new Int8Array(n * k);
+  const scales = new Float32Array(n);
+  const sums = new Int32Array(n);
+  for (let j = 0; j < n; j++) {
+    scales[j] = quantizeRow(w, j, k, q, j * k);
+    let s = 0;
+    for (let p = 0; p < k; p++) s += q[j * k + p];
+    sums[j] = s;
+  }
+  return { q, scales, sums };
+}
+
+/** Each value of w [n, k] quantized and scaled back (the round trip; tests and error bounds). */
+export function dequantizeInt8(m: Int8Matrix, n: number, k: number): Float32Array {
+  const out = new Float32Array(n * k);
+  for (let j = 0; j < n; j++)
+    for (let p = 0; p < k; p++) out[j * k + p] = Math.fround(m.q[j * k + p] * m.scales[j]);
+  return out;
+}
+
+/**
+ * c [m, n] += a [m, k] w^T with w quantized per row (`w.q` [n, k], `w.scales` [n]) and each row
+ * of a quantized on the fly. `w.sums` is not read here (the VNNI kernel's correction).
+ */
+export function gemmInt8Reference(
+  m: number,
+  n: number,
+  k: number,
+  a: F32,
+  w: Int8Matrix,
+  c: F32,
+): void {
+  if (a.length < m * k || w.q.length < n * k || w.scales.length < n || c.length < m * n) {
+    throw new MaskwiseError(`arrays too small for m ${m}, n ${n}, k ${k}`, {
+      code: "E_SHAPE",
+      where: "gemmInt8",
+    });
+  }
+  const qa = new Int8Array(k);
+  for (let i = 0; i < m; i++) {
+    const sa = quantizeRow(a, i, k, qa, 0);
+    for (let j = 0; j < n; j++) {
+      let dot = 0;
+      const o = j * k;
+      for (let p = 0; p < k; p++) dot += qa[p] * w.q[o + p];
+      const t = Math.fround(sa * w.scales[j]);
+      c[i * n + j] = Math.fround(c[i * n + j] + Math.fround(Math.fround(dot) * t));
+    }
+  }
+}

@@ -1,0 +1,22 @@
+// Low-precision copies of the weights a decoding step multiplies by (`--precision bfloat16`:
+// src/nn/bf16-weights.ts; `--precision int8`: src/nn/int8-weights.ts), keyed by the float32
+// weight they copy. A step's Linear layers ask the holder first and multiply in float32 only
+// where it holds no copy.
+export interface DecodingWeights {
+  /** "bfloat16" or "int8": what the copies hold (benchmark and log lines). */
+  readonly precision: string;
+  /**
+   * c [m, n] += a [m, k] w^T with this holder's copy of w [n, k]; false (c untouched) when it
+   * holds none.
+   */
+  productInto(
+    a: Float32Array,
+    w: Float32Array,
+    c: Float32Array,
+    m: number,
+    n: number,
+    k: number,
+  ): boolean;
+  /** Bytes of the copies. */
+  readonly bytes: number;
+}

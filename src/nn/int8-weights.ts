@@ -1,0 +1,74 @@
+// int8 copies of the weights a decoding step multiplies by (`--precision int8`), keyed by the
+// float32 weight they copy: each weight W [out, in] quantized per output row (scale = max |w| /
+// 127, symmetric), and each row of a step's input quantized the same way per call; the integer
+// dot products are exact and are scaled back to float32 (src/backend/reference-int8.ts defines
+// the numbers, native/gemm_int8.cc computes them with VPDPBUSD where the CPU has AVX512_VNNI).
+// A step then streams a quarter of float32's weight bytes. A snapshot: build it after the
+// weights are final.
+import { type Int8Matrix, quantizeRowsInt8 } from "../backend/reference-int8.js";
+import { getBackend } from "../tensor/dispatch.js";
+import type { DecodingWeights } from "./decoding-weights.js";
+import type { Linear } from "./layers.js";
+
+/**
+ * The kernel the active backend multiplies int8 weights with: the native addon's
+ * ("avx512-vnni", "avx2" or "portable") or "reference" (TypeScript).
+ */
+export function int8Kernel(): string {
+  const none = new Float32Array(0);
+  const w = new Int8Array(0);
+  return getBackend().gemmInt8({
+    m: 0,
+    n: 0,
+    k: 0,
+    a: none,
+    w,
+    scales: none,
+    sums: new Int32Array(0),
+    c: none,
+  });
+}
+
+export class Int8Weights implements DecodingWeights {
+  readonly precision = "int8";
+  private readonly byWeight = new Map<Float32Array, Int8Matrix>();
+
+  /** Quantizes the weights of the given Linear layers (absent ones skipped, shared ones once). */
+  constructor(layers: Iterable<Linear | null | undefined>) {
+    for (const lin of layers) {
+      // A layer holding its weight as bfloat16 (a frozen LoRA base) keeps that product.
+      if (lin && !lin.weightBf16 && !this.byWeight.has(lin.weight.f32))
+        this.byWeight.set(
+          lin.weight.f32,
+          quantizeRowsInt8(lin.weight.f32, lin.outFeatures, lin.inFeatures),
+        );
+    }
+  }
+
+  /** The int8 copy of weight `w`, or undefined when it has none. */
+  of(w: Float32Array): Int8Matrix | undefined {
+    return this.byWeight.get(w);
+  }
+
+  productInto(
+    a: Float32Array,
+    w: Float32Array,
+    c: Float32Array,
+    m: number,
+    n: number,
+    k: number,
+  ): boolean {
+    const q = this.byWeight.get(w);
+    if (!q) return false;
+    getBackend().gemmInt8({ m, n, k, a, w: q.q, scales: q.scales, sums: q.sums, c });
+    return true;
+  }
+
+  /** Bytes of the copies (values, scales and row sums). */
+  get bytes(): number {
+    let n = 0;
+    for (const m of this.byWeight.values())
+      n += m.q.byteLength + m.scales.byteLength + m.sums.byteLength;
+    return n;
+  }
+}

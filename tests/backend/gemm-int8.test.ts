@@ -1,0 +1,270 @@
+// The int8 product of a decoding step: the reference's quantization (round trip within half a
+// step of each row's scale, ties to even, zero and non-finite rows), the reference product
+// against the integer dot products computed independently in double, and the native kernels
+// (VNNI, AVX2, portable, each where this CPU runs it) against the reference: every bit the same,
+// since the integer sums are exact and the rescale is the same float32 operations in the same
+// order. Row counts 1..9 and 13, k and n with SIMD tails, the threaded split, and validation.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { NativeBackend } from "../../src/backend/native.js";
+import {
+  dequantizeInt8,
+  gemmInt8Reference,
+  quantizeRow,
+  quantizeRowsInt8,
+  roundHalfEven,
+} from "../../src/backend/reference-int8.js";
+import { loadNativeAddon, type NativeAddon } from "../../src/node/native-addon.js";
+import { Rng } from "../../src/util/rng.js";
+
+const loaded = loadNativeAddon();
+const required = process.env.MASKWISE_REQUIRE_NATIVE === "1" || process.env.CI === "true";
+const skip = "error" in loaded && !required ? `native addon not loaded: ${loaded.error}` : false;
+
+function rand(rng: Rng, n: number, scale = 1): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = scale * (2 * rng.uniform() - 1);
+  return a;
+}
+
+describe("int8 quantization (reference)", () => {
+  test("ties go to even, as the CPU rounds", () => {
+    assert.deepEqual(
+      [0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 2.4999, -2.5001].map(roundHalfEven),
+      [0, 2, 2, -0, -2, -2, 2, -3],
+    );
+  });
+
+  test("round trip: each value within half a step of its row's scale; max |w| exact", () => {
+    const rng = new Rng(1);
+    const n = 7;
+    const k = 300;
+    const w = rand(rng, n * k);
+    // Rows of very different sizes: the scale is per row, so small rows keep their precision.
+    for (let j = 0; j < n; j++) for (let p = 0; p < k; p++) w[j * k + p] *= 10 ** (j - 3);
+    const q = quantizeRowsInt8(w, n, k);
+    const back = dequantizeInt8(q, n, k);
+    for (let j = 0; j < n; j++) {
+      let amax = 0;
+      for (let p = 0; p < k; p++) amax = Math.max(amax, Math.abs(w[j * k + p]));
+      assert.equal(q.scales[j], Math.fround(amax / 127), `scale of row ${j}`);
+      let sum = 0;
+      for (let p = 0; p < k; p++) {
+        const err = Math.abs(back[j * k + p] - w[j * k + p]);
+        assert.ok(err <= 0.5001 * q.scales[j], `row ${j} [${p}]: error ${err}`);
+        assert.ok(Math.abs(q.q[j * k + p]) <= 127);
+        sum += q.q[j * k + p];
+      }
+      assert.equal(q.sums[j], sum, `row sum ${j}`);
+      // The largest value maps to ±127 and comes back to within float32 rounding.
+      const at = Array.from(w.subarray(j * k, (j + 1) * k), Math.abs).indexOf(amax);
+      assert.equal(Math.abs(q.q[j * k + at]), 127);
+    }
+  });
+
+  test("a row of zeros has scale 0; a non-finite row scale NaN", () => {
+    const q = new Int8Array(3);
+    assert.equal(quantizeRow(new Float32Array(3), 0, 3, q, 0), 0);
+    assert.deepEqual([...q], [0, 0, 0]);
+    assert.ok(Number.isNaN(quantizeRow(Float32Array.of(1, Number.NaN, 2), 0, 3, q, 0)));
+    assert.ok(Number.isNaN(quantizeRow(Float32Array.of(1, Number.POSITIVE_INFINITY), 0, 2, q, 0)));
+    const c = new Float32Array(1);
+    gemmInt8Reference(
+      1,
+      1,
+      2,
+      Float32Array.of(1, Number.NaN),
+      quantizeRowsInt8(Float32Array.of(1, 1), 1, 2),
+      c,
+    );
+    assert.ok(Number.isNaN(c[0]));
+  });
+
+  test("the product: integer dots of the quantized rows, rescaled, added to c", () => {
+    const rng = new Rng(2);
+    const [m, n, k] = [3, 5, 70];
+    const a = rand(rng, m * k);
+    const w = quantizeRowsInt8(rand(rng, n * k), n, k);
+    const c0 = rand(rng, m * n);
+    const got = c0.slice();
+    gemmInt8Reference(m, n, k, a, w, got);
+    const qa = new Int8Array(k);
+    for (let i = 0; i < m; i++) {
+      const sa = quantizeRow(a, i, k, qa, 0);
+      let exactA = 0;
+      for (let j = 0; j < n; j++) {
+        let dot = 0;
+        for (let p = 0; p < k; p++) dot += qa[p] * w.q[j * k + p];
+        const want = c0[i * n + j] + dot * sa * w.scales[j];
+        assert.ok(Math.abs(got[i * n + j] - want) <= 1e-6 * (1 + Math.abs(want)), `[${i}, ${j}]`);
+        // Against the float32 product: within the quantization error of both operands.
+        let f = 0;
+        let bound = 0;
+        for (let p = 0; p < k; p++) {
+          const wf = w.q[j * k + p] * w.scales[j];
+          f += a[i * k + p] * wf;
+          bound += 0.5 * sa * Math.abs(wf);
+        }
+        exactA = Math.abs(got[i * n + j] - c0[i * n + j] - f);
+        assert.ok(exactA <= bound + 1e-6, `[${i}, ${j}]: ${exactA} > ${bound}`);
+      }
+    }
+  });
+});
+
+describe("int8 product: native against the reference", { skip }, () => {
+  const addon = "error" in loaded ? null : (loaded.addon as NativeAddon);
+  const nat = () => {
+    if (!addon) throw new Error("native addon not loaded");
+    return new NativeBackend(addon);
+  };
+  const check = (m: number, n: number, k: number, seed: number, kernel: string) => {
+    const rng = new Rng(seed);
+    const a = rand(rng, m * k, 3);
+    if (m > 2) a.fill(0, 2 * k, 3 * k); // a row of zeros
+    const w = quantizeRowsInt8(rand(rng, n * k, 0.1), n, k);
+    const c0 = rand(rng, m * n);
+    const want = c0.slice();
+    const got = c0.slice();
+    gemmInt8Reference(m, n, k, a, w, want);
+    const ran = nat().gemmInt8({ m, n, k, a, w: w.q, scales: w.scales, sums: w.sums, c: got });
+    assert.equal(ran, kernel);
+    for (let t = 0; t < m * n; t++)
+      assert.equal(got[t], want[t], `${kernel} m ${m} n ${n} k ${k}: [${t}]`);
+  };
+  const kernels = !addon
+    ? []
+    : ["avx512-vnni", "avx2", "portable"].filter((kern) => {
+        const isa = kern === "avx512-vnni" ? "avx512" : kern;
+        if (kern === "avx2" && addon.cpuIsa() === "portable") return false;
+        if (kern === "avx512-vnni" && addon.cpuIsa() !== "avx512") return false;
+        addon.setGemmIsa(isa);
+        const none = new Float32Array(0);
+        const ran = nat().gemmInt8({
+          m: 0,
+          n: 0,
+          k: 0,
+          a: none,
+          w: new Int8Array(0),
+          scales: none,
+          sums: new Int32Array(0),
+          c: none,
+        });
+        addon.setGemmIsa(addon.cpuIsa());
+        return ran === kern;
+      });
+  for (const kern of kernels) {
+    const isa = kern === "avx512-vnni" ? "avx512" : kern;
+    test(`${kern}: row counts 1..9 and 13, n and k with tails: every bit as the reference`, () => {
+      addon?.setGemmIsa(isa);
+      try {
+        let seed = 10;
+        for (const m of [1, 2, 3, 4, 5, 6, 7, 8, 9, 13])
+          for (const [n, k] of [
+            [1, 1],
+            [5, 17],
+            [16, 64],
+            [37, 65],
+            [70, 255],
+          ])
+            check(m, n, k, seed++, kern);
+        // Large enough to be split between threads (m n k >= 2^18, n >= 64 per thread).
+        check(4, 1030, 512, seed++, kern);
+      } finally {
+        addon?.setGemmIsa(addon.cpuIsa());
+      }
+    });
+  }
+
+  test("a NaN or an infinity in a row of a: that row's results NaN, the others as the reference", () => {
+    const rng = new Rng(5);
+    const [m, n, k] = [3, 20, 40];
+    const a = rand(rng, m * k);
+    a[k + 7] = Number.NaN;
+    a[2 * k + 39] = Number.NEGATIVE_INFINITY; // in the tail of the last row
+    const w = quantizeRowsInt8(rand(rng, n * k), n, k);
+    const want = new Float32Array(m * n);
+    const got = new Float32Array(m * n);
+    gemmInt8Reference(m, n, k, a, w, want);
+    nat().gemmInt8({ m, n, k, a, w: w.q, scales: w.scales, sums: w.sums, c: got });
+    for (let t = 0; t < m * n; t++) {
+      assert.equal(Number.isNaN(got[t]), t >= n, `[${t}]`);
+      if (!Number.isNaN(want[t])) assert.equal(got[t], want[t]);
+    }
+  });
+
+  test("ties round to even in the kernel's quantization too (vector body and tail)", () => {
+    // max |a| = 127: the scale is 1 and each value is its own quotient; k = 37 = 2 * 16 + 5.
+    const k = 37;
+    const a = new Float32Array(k);
+    for (let p = 0; p < k; p++) a[p] = (p % 2 === 0 ? 1 : -1) * (p + 0.5);
+    a[36] = 127;
+    const w = quantizeRowsInt8(
+      Float32Array.from({ length: 3 * k }, (_, i) => ((i * 7) % 11) - 5),
+      3,
+      k,
+    );
+    const want = new Float32Array(3);
+    const got = new Float32Array(3);
+    gemmInt8Reference(1, 3, k, a, w, want);
+    nat().gemmInt8({ m: 1, n: 3, k, a, w: w.q, scales: w.scales, sums: w.sums, c: got });
+    assert.deepEqual([...got], [...want]);
+    // The reference's own rounding: 0.5 -> 0, -1.5 -> -2, 2.5 -> 2.
+    const q = new Int8Array(k);
+    quantizeRow(a, 0, k, q, 0);
+    assert.deepEqual([...q.subarray(0, 3)], [0, -2, 2]);
+  });
+
+  test("a row's results do not depend on the rows beside it (per-row quantization)", () => {
+    const rng = new Rng(8);
+    const [m, n, k] = [6, 40, 100];
+    const a = rand(rng, m * k);
+    const w = quantizeRowsInt8(rand(rng, n * k), n, k);
+    const all = new Float32Array(m * n);
+    nat().gemmInt8({ m, n, k, a, w: w.q, scales: w.scales, sums: w.sums, c: all });
+    for (let i = 0; i < m; i++) {
+      const one = new Float32Array(n);
+      nat().gemmInt8({
+        m: 1,
+        n,
+        k,
+        a: a.subarray(i * k, (i + 1) * k),
+        w: w.q,
+        scales: w.scales,
+        sums: w.sums,
+        c: one,
+      });
+      assert.deepEqual([...one], [...all.subarray(i * n, (i + 1) * n)], `row ${i}`);
+    }
+  });
+
+  test("arguments are validated", () => {
+    const a = new Float32Array(8);
+    const c = new Float32Array(6);
+    const s = new Float32Array(3);
+    const sums = new Int32Array(3);
+    assert.throws(
+      () => nat().gemmInt8({ m: 2, n: 3, k: 4, a, w: new Int8Array(11), scales: s, sums, c }),
+      /array 'w' is too short/,
+    );
+    assert.throws(
+      () =>
+        nat().gemmInt8({ m: 2, n: 3, k: 4, a, w: new Uint8Array(12) as never, scales: s, sums, c }),
+      /'w' must be an Int8Array/,
+    );
+    assert.throws(
+      () =>
+        nat().gemmInt8({
+          m: 2,
+          n: 3,
+          k: 4,
+          a,
+          w: new Int8Array(12),
+          scales: s,
+          sums: new Int32Array(2),
+          c,
+        }),
+      /array 'sums' is too short/,
+    );
+  });
+});
