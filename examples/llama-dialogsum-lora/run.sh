@@ -49,12 +49,14 @@ else
   NEW_TOKENS=100
 fi
 
-# The model: Llama's layout at a small size. Ids 0-2 are the BPE's <s>, <pad>, </s>.
+# The model: Llama's layout at a small size. Ids 0-2 are the BPE's <s>, <pad>, </s>. Rotary
+# positions reach 2,048 so that the longest test dialogue (789 words) and its summary fit:
+# `generate --chat` refuses a conversation longer than max_position_embeddings.
 cat > "$OUT/config.json" <<JSON
 {"architectures":["LlamaForCausalLM"],"model_type":"llama","vocab_size":$VOCAB,
  "hidden_size":$HIDDEN,"intermediate_size":$FFN,"num_hidden_layers":$LAYERS,
  "num_attention_heads":$HEADS,"num_key_value_heads":$KV_HEADS,"hidden_act":"silu",
- "max_position_embeddings":1024,"rms_norm_eps":1e-5,"rope_theta":10000.0,
+ "max_position_embeddings":2048,"rms_norm_eps":1e-5,"rope_theta":10000.0,
  "tie_word_embeddings":true,"attention_bias":false,"mlp_bias":false,
  "bos_token_id":0,"pad_token_id":1,"eos_token_id":2}
 JSON
@@ -84,7 +86,7 @@ timed pretrain npx maskwise pretrain --objective clm --config "$OUT/config.json"
 for f in config.json model.safetensors tokenizer.json; do cp "$OUT/clm/checkpoints/best/$f" "$OUT/base/"; done
 cat > "$OUT/base/tokenizer_config.json" <<'JSON'
 {"bos_token":"<s>","eos_token":"</s>","pad_token":"<pad>","unk_token":"<unk>",
- "add_bos_token":false,"add_eos_token":false,"model_max_length":1024,
+ "add_bos_token":false,"add_eos_token":false,"model_max_length":2048,
  "chat_template":"{% for message in messages %}{% if message['role'] == 'user' %}{{ bos_token + 'Dialogue: ' + message['content'] + ' Summary:' }}{% elif message['role'] == 'assistant' %}{{ ' ' + message['content'] + eos_token }}{% endif %}{% endfor %}"}
 JSON
 
