@@ -89,6 +89,7 @@ test("there are recipes, each with a README that has a Results section", () => {
     "mlm-encoder",
     "dialogsum",
     "prefix-lm",
+    "llama-dialogsum-lora",
   ]) {
     assert.ok(recipes.includes(name), name);
     const readme = readFileSync(join(examples, name, "README.md"), "utf8");
