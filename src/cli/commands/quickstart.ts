@@ -9,7 +9,12 @@ import { corpusBleu, formatBleu } from "../../eval/index.js";
 import { EncoderDecoderModel } from "../../models/encoder-decoder.js";
 import { getDataset } from "../../node/datasets.js";
 import { loadEncoderDecoder } from "../../node/model-dir.js";
-import { PRECISION_FLAGS, precisionFromFlags } from "../../node/precision.js";
+import {
+  PRECISION_FLAGS,
+  precisionFlag,
+  precisionFromFlags,
+  resolvePrecision,
+} from "../../node/precision.js";
 import { DirectoryStore } from "../../node/run-store.js";
 import { tatoebaSplit } from "../../node/tatoeba.js";
 import { claimOut, type Flags, sameAsConfig } from "../../node/train-run.js";
@@ -64,7 +69,7 @@ translations (test.src.zh, test.ref.en, test.hyp.en for Tatoeba; test_2016_flick
 Multi30k). Other options: --max-steps N (stop earlier), --max-tokens N (default 4096), --lr X
 (peak, default 0.0015, reached after --warmup N updates, default 150, then brought down
 linearly to 0 over the minutes or steps), --precision auto|float32|bfloat16 (the training
-steps' matrix products; default float32; auto times both on this CPU and takes the faster,
+steps' matrix products; default auto: times both on this CPU once and takes the faster,
 saying which on stderr; --bf16 is --precision bfloat16; see 'maskwise train --help'), --seed S,
 --overwrite (replace the run an earlier quickstart left in --out; without it such a folder is
 refused). Ctrl-C saves checkpoints/last and stops.`;
@@ -205,7 +210,9 @@ export const command: Command = {
     });
     const minutes = numberFlag(NAME, "minutes", v.minutes, 12, { min: 0 });
     const dataset = datasetOf(v as Flags);
-    const precision = precisionFromFlags(NAME, v);
+    // The README's main job takes the faster precision of this CPU unless told otherwise.
+    const precision =
+      precisionFlag(NAME, v) === undefined ? resolvePrecision("auto") : precisionFromFlags(NAME, v);
     const data = dataset === "multi30k" ? await multi30k(v as Flags) : tatoeba(v as Flags);
     const { train, valid, test } = data;
     progress(`quickstart: learning a joint BPE on ${train.length} sentence pairs`);
