@@ -210,9 +210,14 @@ export const command: Command = {
     });
     const minutes = numberFlag(NAME, "minutes", v.minutes, 12, { min: 0 });
     const dataset = datasetOf(v as Flags);
-    // The README's main job takes the faster precision of this CPU unless told otherwise.
+    // The README's main job takes the faster precision of this CPU unless told otherwise; the
+    // choice is said on a terminal (a quiet stderr elsewhere, as for progress), and an explicit
+    // --precision auto says it always.
+    const quiet = { say: process.stderr.isTTY ? undefined : () => {} };
     const precision =
-      precisionFlag(NAME, v) === undefined ? resolvePrecision("auto") : precisionFromFlags(NAME, v);
+      precisionFlag(NAME, v) === undefined
+        ? resolvePrecision("auto", quiet)
+        : precisionFromFlags(NAME, v);
     const data = dataset === "multi30k" ? await multi30k(v as Flags) : tatoeba(v as Flags);
     const { train, valid, test } = data;
     progress(`quickstart: learning a joint BPE on ${train.length} sentence pairs`);
