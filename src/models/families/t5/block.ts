@@ -9,6 +9,7 @@ import type { BiasSource, MaskSource } from "../../../attention/multi-head.js";
 import type { Unpadded } from "../../../attention/unpadded.js";
 import type { DecodingWeights } from "../../../nn/decoding-weights.js";
 import { Module, ModuleList } from "../../../nn/module.js";
+import { RMSNorm } from "../../../nn/rms-norm.js";
 import { add } from "../../../tensor/ops/elementwise.js";
 import { dropout } from "../../../tensor/ops/nn.js";
 import type { Tensor } from "../../../tensor/tensor.js";
@@ -17,31 +18,30 @@ import type { StepMasks, StepView } from "../../step-buffers.js";
 import { T5Attention } from "./attention.js";
 import type { T5Config } from "./config.js";
 import { T5DenseReluDense } from "./feed-forward.js";
-import { T5LayerNorm } from "./layer-norm.js";
 
 class T5LayerSelfAttention extends Module {
   readonly SelfAttention: T5Attention;
-  readonly layer_norm: T5LayerNorm;
+  readonly layer_norm: RMSNorm;
   constructor(cfg: T5Config, init: { rng: Rng; std?: number }, withBiasTable: boolean) {
     super();
     this.SelfAttention = this.child("SelfAttention", new T5Attention(cfg, init, withBiasTable));
-    this.layer_norm = this.child("layer_norm", new T5LayerNorm(cfg.d_model, cfg.layer_norm_eps));
+    this.layer_norm = this.child("layer_norm", new RMSNorm(cfg.d_model, cfg.layer_norm_eps));
   }
 }
 
 class T5LayerCrossAttention extends Module {
   readonly EncDecAttention: T5Attention;
-  readonly layer_norm: T5LayerNorm;
+  readonly layer_norm: RMSNorm;
   constructor(cfg: T5Config, init: { rng: Rng; std?: number }) {
     super();
     this.EncDecAttention = this.child("EncDecAttention", new T5Attention(cfg, init, false));
-    this.layer_norm = this.child("layer_norm", new T5LayerNorm(cfg.d_model, cfg.layer_norm_eps));
+    this.layer_norm = this.child("layer_norm", new RMSNorm(cfg.d_model, cfg.layer_norm_eps));
   }
 }
 
 class T5LayerFF extends Module {
   readonly DenseReluDense: T5DenseReluDense;
-  readonly layer_norm: T5LayerNorm;
+  readonly layer_norm: RMSNorm;
   constructor(cfg: T5Config, init: { rng: Rng; std?: number }) {
     super();
     this.DenseReluDense = this.child(
@@ -54,7 +54,7 @@ class T5LayerFF extends Module {
         init,
       ),
     );
-    this.layer_norm = this.child("layer_norm", new T5LayerNorm(cfg.d_model, cfg.layer_norm_eps));
+    this.layer_norm = this.child("layer_norm", new RMSNorm(cfg.d_model, cfg.layer_norm_eps));
   }
 }
 

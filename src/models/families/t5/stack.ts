@@ -10,12 +10,12 @@ import { t5BucketIndex, t5PositionBias } from "../../../attention/position-bias.
 import type { Unpadded } from "../../../attention/unpadded.js";
 import type { Embedding } from "../../../nn/layers.js";
 import { Module, ModuleList } from "../../../nn/module.js";
+import { RMSNorm } from "../../../nn/rms-norm.js";
 import { dropout } from "../../../tensor/ops/nn.js";
 import type { Tensor } from "../../../tensor/tensor.js";
 import type { Rng } from "../../../util/rng.js";
 import { T5Block } from "./block.js";
 import type { T5Config } from "./config.js";
-import { T5LayerNorm } from "./layer-norm.js";
 
 export interface T5StackCall {
   /** Dropout randomness (training). */
@@ -31,7 +31,7 @@ export interface T5StackCall {
 export class T5Stack extends Module {
   readonly embed_tokens: Embedding;
   readonly block: ModuleList<T5Block>;
-  readonly final_layer_norm: T5LayerNorm;
+  readonly final_layer_norm: RMSNorm;
 
   constructor(
     readonly cfg: T5Config,
@@ -51,7 +51,7 @@ export class T5Stack extends Module {
     );
     this.final_layer_norm = this.child(
       "final_layer_norm",
-      new T5LayerNorm(cfg.d_model, cfg.layer_norm_eps),
+      new RMSNorm(cfg.d_model, cfg.layer_norm_eps),
     );
   }
 
