@@ -62,13 +62,34 @@ function codePointIndex(text: string): Int32Array {
 
 /**
  * One conversation as a training example, cut to `maxLen` tokens (0: not cut). Errors name
- * `where` (the file and line).
+ * `where` (the file and line); so does the one for a conversation whose assistant turns all lie
+ * beyond the cut (`learnableChatExample` gives null for it instead).
  */
 export function chatExample(
   tok: ChatTokenizer,
   messages: readonly ChatMessage[],
   options: { maxLen?: number; template?: string; where?: string } = {},
 ): ChatExample {
+  const e = learnableChatExample(tok, messages, options);
+  if (e === null) {
+    throw new MaskwiseError("no token of the assistant's turns is left to learn from", {
+      code: "E_DATA",
+      where: options.where ?? "conversation",
+      hint: "raise --max-len, or shorten the conversation before its assistant turn",
+    });
+  }
+  return e;
+}
+
+/**
+ * `chatExample`, or null where the conversation has assistant turns but the cut to `maxLen`
+ * left none of their tokens: nothing to learn from it.
+ */
+export function learnableChatExample(
+  tok: ChatTokenizer,
+  messages: readonly ChatMessage[],
+  options: { maxLen?: number; template?: string } = {},
+): ChatExample | null {
   const config = chatConfig(tok);
   const rendered = assistantSpans(config, messages, { name: options.template });
   const { text, spans } = rendered;
@@ -83,13 +104,7 @@ export function chatExample(
     assistant = assistant.slice(0, options.maxLen);
   }
   const labels = ids.map((_, t) => (t + 1 < ids.length && assistant[t + 1] ? ids[t + 1] : IGNORE));
-  if (spans.length > 0 && !assistant.some((a) => a)) {
-    throw new MaskwiseError("no token of the assistant's turns is left to learn from", {
-      code: "E_DATA",
-      where: options.where ?? "conversation",
-      hint: "raise --max-len, or shorten the conversation before its assistant turn",
-    });
-  }
+  if (spans.length > 0 && !assistant.some((a) => a)) return null;
   return { input_ids: ids, labels, assistant, rendered };
 }
 

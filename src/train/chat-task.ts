@@ -3,7 +3,12 @@
 // (objectives/chat.ts); conversations are then packed into rows of `pack` tokens (0: one a row),
 // each keeping its own positions and, through the documents mask, its own attention.
 import { type AttendMask, and, causal, documents } from "../attention/masks.js";
-import { type ChatTokenizer, chatExample, packExamples } from "../objectives/chat.js";
+import {
+  type ChatTokenizer,
+  chatExample,
+  learnableChatExample,
+  packExamples,
+} from "../objectives/chat.js";
 import type { Example } from "../objectives/types.js";
 import type { ChatMessage } from "../tokenizer/tokenizer-config.js";
 import { MaskwiseError } from "../util/errors.js";
@@ -15,19 +20,32 @@ export interface ChatExampleOptions {
   pack: number;
 }
 
-/** Training rows of conversations (each with `where`, file:line, for errors). */
+/**
+ * Training rows of conversations (each with `where`, file:line, for errors). A conversation whose
+ * assistant turns all start beyond `maxLen` tokens has nothing to learn from: it is left out and
+ * `onSkipped` hears of it (as a fine-tuning run on real data expects a few overlong dialogues, and
+ * one of them should not end the run); if every conversation is left out, that is an error.
+ */
 export function chatExamples(
   conversations: readonly { messages: readonly ChatMessage[]; where: string }[],
   tok: ChatTokenizer,
-  o: ChatExampleOptions,
+  o: ChatExampleOptions & { onSkipped?: (wheres: string[]) => void },
 ): Example[] {
-  const examples: Example[] = conversations.map((c) => {
-    const { input_ids, labels } = chatExample(tok, c.messages, {
+  const examples: Example[] = [];
+  const skipped: string[] = [];
+  for (const c of conversations) {
+    const e = learnableChatExample(tok, c.messages, { maxLen: o.maxLen });
+    if (e === null) skipped.push(c.where);
+    else examples.push({ input_ids: e.input_ids, labels: e.labels });
+  }
+  if (skipped.length > 0 && examples.length === 0) {
+    // The first one's error, with its file and line.
+    chatExample(tok, conversations[0].messages, {
       maxLen: o.maxLen,
-      where: c.where,
+      where: conversations[0].where,
     });
-    return { input_ids, labels };
-  });
+  }
+  if (skipped.length > 0) o.onSkipped?.(skipped);
   return o.pack > 0 ? packExamples(examples, o.pack) : examples;
 }
 

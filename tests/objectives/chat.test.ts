@@ -9,6 +9,7 @@ import { test } from "node:test";
 import { loadModelTokenizer } from "../../src/node/tokenizer-files.js";
 import { chatExample, packExamples } from "../../src/objectives/chat.js";
 import type { ChatMessage } from "../../src/tokenizer/index.js";
+import { chatExamples } from "../../src/train/chat-task.js";
 import { MaskwiseError } from "../../src/util/errors.js";
 import {
   LLAMA2_TEMPLATE,
@@ -145,4 +146,39 @@ test("packing: conversations whole, labels with them, positions from 0, one docu
     ...exs[0].input_ids.map(() => 0),
     ...exs[2].input_ids.map(() => 1),
   ]);
+});
+
+test("a conversation whose answers lie beyond --max-len is left out and named; all of them is an error", () => {
+  const tok = loadModelTokenizer(QWEN_DIR);
+  const long: ChatMessage[] = [
+    { role: "user", content: "word ".repeat(200) },
+    { role: "assistant", content: "Short." },
+  ];
+  const prompt = tok.encode(
+    tok.applyChatTemplate(long.slice(0, 1), { addGenerationPrompt: true }),
+    {
+      addSpecialTokens: false,
+    },
+  ).ids.length;
+  const maxLen = prompt - 5; // the cut lands inside the user's turn
+  const conversations = [
+    { messages: TWO_TURNS, where: "chat.jsonl:1" },
+    { messages: long, where: "chat.jsonl:2" },
+    { messages: TWO_TURNS, where: "chat.jsonl:3" },
+  ];
+  const heard: string[][] = [];
+  const rows = chatExamples(conversations, tok, {
+    maxLen,
+    pack: 0,
+    onSkipped: (w) => heard.push(w),
+  });
+  assert.equal(rows.length, 2);
+  assert.deepEqual(rows[1].input_ids, chatExample(tok, TWO_TURNS, { maxLen }).input_ids);
+  assert.deepEqual(heard, [["chat.jsonl:2"]]);
+  // Alone, the same conversation is an error naming its line.
+  assert.throws(
+    () => chatExamples([conversations[1]], tok, { maxLen, pack: 0 }),
+    (e: unknown) =>
+      e instanceof MaskwiseError && /chat\.jsonl:2/.test(String(e.where ?? e.message)),
+  );
 });

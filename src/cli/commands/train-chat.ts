@@ -130,7 +130,12 @@ export async function trainChat(run: RunDir, flags: Flags): Promise<number> {
     mask: "causal",
     data: { task: "chat", maxLen, pack, ...dataFlagsToSave(flags, DATA_FLAGS) },
   });
-  const exampleOptions = { maxLen, pack };
+  // Conversations whose assistant turns lie beyond --max-len are left out, said once per file.
+  const skippedNote = (wheres: string[]) =>
+    console.error(
+      `maskwise: left out ${wheres.length} conversation${wheres.length === 1 ? "" : "s"} whose assistant turns start after --max-len ${maxLen} tokens (${wheres.slice(0, 3).join(", ")}${wheres.length > 3 ? ", ..." : ""})`,
+    );
+  const exampleOptions = { maxLen, pack, onSkipped: skippedNote };
   const trainEx = chatExamples(train, tok, exampleOptions);
   const validEx = chatExamples(valid, tok, exampleOptions);
   progress(`train: ${trainEx.length} training rows, ${validEx.length} validation rows`);
