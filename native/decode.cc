@@ -101,9 +101,10 @@ void decode_attention_unit(const DecodeAttentionParams& p, bool simd, int64_t r,
   }
 }
 
-// Multiply-adds (keys and values) below which a share is not worth a thread's wake-up: about
-// 10 us of work.
-constexpr int64_t kDecodeGrain = 1 << 15;
+// Multiply-adds (keys and values) of the smallest share. A share is one contiguous range of
+// work units per thread, so a worker descheduled on a shared core stalls the whole call; as
+// for the skinny products (gemm_skinny.cc), only calls of 256K multiply-adds and more are split.
+constexpr int64_t kDecodeGrain = 1 << 17;
 
 }  // namespace
 
