@@ -5,8 +5,9 @@
 // row map (beams that share a prefix, or a source shared by every beam of a sentence, are one
 // physical row), so nothing is copied, split into heads or concatenated per step. Per (row, head)
 // the scores fit in a small scratch array (length <= capacity), so plain two-pass softmax is
-// used: scores and their maximum, then exp-weighted values. The work per call is tiny (a few
-// thousand multiply-adds per head), so it stays on the calling thread.
+// used: scores and their maximum, then exp-weighted values. Batched decoding (many sentences
+// and beams, longer sources) gives enough (row, kv head) pairs to share among the pool's threads;
+// a single sentence's step stays on the calling thread.
 #include "decode.h"
 
 #include <immintrin.h>
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "gemm.h"
+#include "threadpool.h"
 
 #define MW_AVX512 __attribute__((target("avx512f,avx512vl,avx512dq,fma")))
 
@@ -45,8 +47,12 @@ float dot_portable(const float* a, const float* b, int64_t n) {
 
 }  // namespace
 
-void decode_attention(const DecodeAttentionParams& p) {
-  const bool simd = gemm_isa() == Isa::avx512;
+namespace {
+
+// Query row r against kv head hk: the G = H / Hkv query heads that read it, each its own
+// two-pass softmax. Every output element depends only on (r, h) and is computed the same way
+// whichever thread runs it, so the threaded split gives the single-threaded bits.
+void decode_attention_unit(const DecodeAttentionParams& p, bool simd, int64_t r, int64_t hk) {
   thread_local std::vector<float> scores;
   if (static_cast<int64_t>(scores.size()) < p.length) scores.resize(p.length);
   float* s = scores.data();
@@ -58,43 +64,60 @@ void decode_attention(const DecodeAttentionParams& p) {
   const int64_t head = p.capacity * Dh;
   const int64_t prow = p.Hkv * head;
   const int64_t G = p.H / p.Hkv;
-  for (int64_t r = 0; r < p.R; r++) {
-    const int64_t pr = p.rows[r];
-    const int32_t* slot = p.slots != nullptr ? p.slots + r * p.slotStride : nullptr;
-    auto row = [&](int64_t j) -> int64_t { return slot != nullptr ? slot[j] : pr; };
-    // keep belongs to the physical row, or with slots to the query row (the hypothesis).
-    const uint8_t* keep = p.keep == nullptr ? nullptr
-                          : p.keep + (slot != nullptr ? r : pr) * p.keepStride;
-    auto kept = [&](int64_t j) { return keep == nullptr || keep[j] != 0; };
-    for (int64_t h = 0; h < p.H; h++) {
-      const float* q = p.q + (r * p.H + h) * Dh;
-      const float* kb = p.k + (h / G) * head;
-      const float* vb = p.v + (h / G) * head;
-      float* o = p.out + (r * p.H + h) * Dh;
-      // The position bias of this head (shared by every row); a -inf entry weighs exactly 0.
-      const float* bias = p.bias != nullptr ? p.bias + p.biasOffset + h * p.biasHeadStride : nullptr;
-      float m = -INFINITY;
-      for (int64_t j = 0; j < p.length; j++) {
-        if (!kept(j)) continue;
-        const float* kj = kb + row(j) * prow + j * Dh;
-        const float d = simd ? dot_avx512(q, kj, Dh) : dot_portable(q, kj, Dh);
-        s[j] = bias != nullptr ? d * p.scale + bias[j] : d * p.scale;
-        if (s[j] > m) m = s[j];  // a NaN score is not a maximum, but it poisons the sum below
-      }
-      for (int64_t d = 0; d < Dh; d++) o[d] = 0.0f;
-      if (m == -INFINITY) continue;  // nothing to attend to: 0
-      float l = 0.0f;
-      for (int64_t j = 0; j < p.length; j++) {
-        if (!kept(j)) continue;
-        const float e = std::exp(s[j] - m);
-        l += e;
-        const float* v = vb + row(j) * prow + j * Dh;
-        for (int64_t d = 0; d < Dh; d++) o[d] += e * v[d];
-      }
-      const float inv = 1.0f / l;
-      for (int64_t d = 0; d < Dh; d++) o[d] *= inv;
+  const int64_t pr = p.rows[r];
+  const int32_t* slot = p.slots != nullptr ? p.slots + r * p.slotStride : nullptr;
+  auto row = [&](int64_t j) -> int64_t { return slot != nullptr ? slot[j] : pr; };
+  // keep belongs to the physical row, or with slots to the query row (the hypothesis).
+  const uint8_t* keep = p.keep == nullptr ? nullptr
+                        : p.keep + (slot != nullptr ? r : pr) * p.keepStride;
+  auto kept = [&](int64_t j) { return keep == nullptr || keep[j] != 0; };
+  const float* kb = p.k + hk * head;
+  const float* vb = p.v + hk * head;
+  for (int64_t h = hk * G; h < (hk + 1) * G; h++) {
+    const float* q = p.q + (r * p.H + h) * Dh;
+    float* o = p.out + (r * p.H + h) * Dh;
+    // The position bias of this head (shared by every row); a -inf entry weighs exactly 0.
+    const float* bias = p.bias != nullptr ? p.bias + p.biasOffset + h * p.biasHeadStride : nullptr;
+    float m = -INFINITY;
+    for (int64_t j = 0; j < p.length; j++) {
+      if (!kept(j)) continue;
+      const float* kj = kb + row(j) * prow + j * Dh;
+      const float d = simd ? dot_avx512(q, kj, Dh) : dot_portable(q, kj, Dh);
+      s[j] = bias != nullptr ? d * p.scale + bias[j] : d * p.scale;
+      if (s[j] > m) m = s[j];  // a NaN score is not a maximum, but it poisons the sum below
     }
+    for (int64_t d = 0; d < Dh; d++) o[d] = 0.0f;
+    if (m == -INFINITY) continue;  // nothing to attend to: 0
+    float l = 0.0f;
+    for (int64_t j = 0; j < p.length; j++) {
+      if (!kept(j)) continue;
+      const float e = std::exp(s[j] - m);
+      l += e;
+      const float* v = vb + row(j) * prow + j * Dh;
+      for (int64_t d = 0; d < Dh; d++) o[d] += e * v[d];
+    }
+    const float inv = 1.0f / l;
+    for (int64_t d = 0; d < Dh; d++) o[d] *= inv;
   }
+}
+
+// Multiply-adds (keys and values) of the smallest share. A share is one contiguous range of
+// work units per thread, so a worker descheduled on a shared core stalls the whole call; as
+// for the skinny products (gemm_skinny.cc), only calls of 256K multiply-adds and more are split.
+constexpr int64_t kDecodeGrain = 1 << 17;
+
+}  // namespace
+
+void decode_attention(const DecodeAttentionParams& p) {
+  const bool simd = gemm_isa() == Isa::avx512;
+  // Work units (query row, kv head), split into contiguous shares when there is enough work:
+  // a batch of 32 sentences x 5 beams x 4 heads on 20 positions is ~1.6M multiply-adds.
+  const int64_t units = p.R * p.Hkv;
+  const int64_t perUnit = 2 * (p.H / p.Hkv) * p.length * p.Dh + 1;
+  const int64_t grain = std::max<int64_t>(1, kDecodeGrain / perUnit);
+  parallel_range(units, grain, [&](int64_t lo, int64_t hi) {
+    for (int64_t u = lo; u < hi; u++) decode_attention_unit(p, simd, u / p.Hkv, u % p.Hkv);
+  });
 }
 
 }  // namespace mw

@@ -54,6 +54,8 @@ export class AttentionCache {
    * reordered rows were appended to.
    */
   private slots: Int32Array | null = null;
+  /** Positions `reserve` asked for before the first append. */
+  private reserved = 0;
 
   /** Keys held so far (the causal offset of the next query). */
   get length(): number {
@@ -109,9 +111,14 @@ export class AttentionCache {
     this.len = length;
   }
 
-  /** Grows the storage so that `extra` more positions fit (no-op when they already do). */
+  /**
+   * Grows the storage so that `extra` more positions fit (no-op when they already do); before
+   * the first append, the first storage is made that long instead of growing by doubling as
+   * positions come (each growth copies everything held).
+   */
   reserve(extra: number): void {
-    if (this.P > 0 && this.len + extra > this.capacity) this.grow(this.len + extra);
+    if (this.P === 0) this.reserved = Math.max(this.reserved, this.len + extra);
+    else if (this.len + extra > this.capacity) this.grow(this.len + extra);
   }
 
   /** Keeps batch rows `rows` (in that order; repeats allowed): the beam search reorder. */
@@ -167,7 +174,7 @@ export class AttentionCache {
       this.map = Int32Array.from({ length: B }, (_, i) => i);
       this.identity = true;
       this.capacity = 0;
-      this.grow(Math.max(16, Tn));
+      this.grow(Math.max(16, Tn, this.reserved));
       return;
     }
     if (B !== this.map.length || H !== this.H || Dh !== this.Dh) {

@@ -1,6 +1,7 @@
 // One-hypothesis-per-row decoding: at each step every unfinished row picks one next token
 // (`choose`: the most likely one for greedy decoding, a draw for sampling). Finished rows are
 // dropped from the decoder's batch, so the cost follows the rows still running.
+import { getBackend } from "../tensor/dispatch.js";
 import { logSoftmaxRows, processLogProbs } from "./processors.js";
 import type { GenerationOptions, Hypothesis, IncrementalDecoder } from "./types.js";
 
@@ -17,6 +18,10 @@ export function decodeStepwise(
   const out: Hypothesis[] = Array.from({ length: N }, () => ({ tokens: [], logProb: 0, score: 0 }));
   let live = Array.from({ length: N }, (_, i) => i); // sentence index of each decoder row
   let last = new Int32Array(N).fill(options.startToken);
+  decoder.reserve?.(options.maxLength);
+  // Greedy choices of all rows at once on the backend's selection kernel (a JS loop over
+  // rows x V was a few percent of a batched step).
+  const picks = choose === argmax ? new Int32Array(N) : null;
   for (let step = 0; step < options.maxLength && live.length > 0; step++) {
     const lp = decoder.next(last);
     logSoftmaxRows(lp, live.length, V);
@@ -29,9 +34,10 @@ export function decodeStepwise(
     );
     const keep: number[] = [];
     const nextLast: number[] = [];
+    if (picks) argmaxRows(lp, live.length, V, picks);
     live.forEach((s, r) => {
       const row = lp.subarray(r * V, (r + 1) * V);
-      const t = choose(row);
+      const t = picks ? picks[r] : choose(row);
       out[s].tokens.push(t);
       out[s].logProb += row[t];
       if (t !== options.eosToken) {
@@ -52,6 +58,28 @@ export function argmax(row: Float32Array): number {
   let best = 0;
   for (let j = 1; j < row.length; j++) if (row[j] > row[best]) best = j;
   return best;
+}
+
+/**
+ * argmax of each row of x [rows, V] into out [rows], the same choices as `argmax` row by row:
+ * the backend's best-continuation kernel with one hypothesis and M = 1 (ties to the lower token,
+ * NaN and -Infinity never chosen), and `argmax` itself for a row it gives nothing for (all
+ * -Infinity) or whose first entry is NaN (which `argmax` keeps).
+ */
+export function argmaxRows(x: Float32Array, rows: number, V: number, out: Int32Array): void {
+  const backend = getBackend();
+  const row = new Int32Array(1);
+  const base = new Float64Array(1);
+  const hyp = new Int32Array(1);
+  const token = new Int32Array(1);
+  const score = new Float64Array(1);
+  for (let r = 0; r < rows; r++) {
+    row[0] = r;
+    const n = Number.isNaN(x[r * V])
+      ? 0
+      : backend.decodeTopK({ lp: x, V, rows: row, base, M: 1, hyp, token, score });
+    out[r] = n === 1 ? token[0] : argmax(x.subarray(r * V, (r + 1) * V));
+  }
 }
 
 /** Greedy decoding: every row takes its most likely next token. */

@@ -13,6 +13,11 @@ export interface IncrementalDecoder {
   next(tokens: Int32Array): Float32Array;
   /** Keeps rows `keep` in that order (repeats allowed): beams reordered or finished rows dropped. */
   reorder(keep: readonly number[]): void;
+  /**
+   * Makes room in the caches for `steps` more tokens per row, so that decoding that many never
+   * regrows (copies) them; a search calls it once with its length limit. Optional.
+   */
+  reserve?(steps: number): void;
 }
 
 export interface GenerationOptions {

@@ -187,6 +187,11 @@ export class Seq2SeqIncremental {
     }
     this.nRows = keep.length;
   }
+
+  /** Room for `steps` more tokens in the self-attention caches (allocated at the first step). */
+  reserve(steps: number): void {
+    for (const c of this.caches) c.self.reserve(steps);
+  }
 }
 
 /**
@@ -314,6 +319,12 @@ export class DecoderOnlyIncremental {
     }
     this.T = length;
     this.pending = null;
+  }
+
+  /** Room for `steps` more tokens in the caches and the keep mask. */
+  reserve(steps: number): void {
+    for (const c of this.caches) c.self.reserve(steps);
+    this.ensureStride(this.T + steps);
   }
 
   /** Widens the keep mask so that `T` positions fit. */

@@ -178,8 +178,10 @@ export class Linear extends Module {
 
 /**
  * C [m, n] += A [m, k] W^T with W [n, k] (float32, or bfloat16 bits: Backend.gemmBf16), or with
- * W's copy when `copies` has one. Every row count takes the same product, so a decoded sentence
- * does not depend on how many others share its batch.
+ * W's copy when `copies` has one. Every row count takes the same call; on the native backend
+ * the float32 product of up to 8 rows sums along k in another order than that of 9 rows or
+ * more (native/gemm_skinny.cc against the packed kernels), so there a decoded sentence can
+ * differ in its last bits with the number of rows that share its step.
  */
 export function productInto(
   a: Float32Array,

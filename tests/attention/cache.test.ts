@@ -158,3 +158,26 @@ test("a wrong row or shape is an error", () => {
   assert.throws(() => c.reorder([0, 3]), /outside/);
   assert.throws(() => appendHeads(c, randomStep(new Rng(4), 2, 1)), /rows/);
 });
+
+test("reserve before the first append: that many positions fit without regrowing, same contents", () => {
+  const rng = new Rng(41);
+  const steps = Array.from({ length: 40 }, () => randomStep(rng, B, 1));
+  const reserved = new AttentionCache();
+  reserved.reserve(40);
+  const plain = new AttentionCache();
+  appendHeads(reserved, steps[0]);
+  const storage = reserved.view().k;
+  assert.equal(reserved.view().capacity, 40);
+  for (const [i, s] of steps.entries()) {
+    if (i > 0) appendHeads(reserved, s);
+    appendHeads(plain, s);
+  }
+  assert.equal(reserved.view().k, storage, "the storage of the first append is kept");
+  assert.ok(plain.view().capacity > 40 && plain.view().k !== storage, "doubling from 16: 64");
+  for (const which of ["k", "v"] as const)
+    assert.deepEqual(cachedHeads(reserved.view(), which).f32, cachedHeads(plain.view(), which).f32);
+  // Past what was reserved it grows as before.
+  appendHeads(reserved, randomStep(rng, B, 1));
+  assert.equal(reserved.length, 41);
+  assert.ok(reserved.view().capacity >= 41);
+});

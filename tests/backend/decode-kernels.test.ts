@@ -357,6 +357,65 @@ describe("decode attention on a KV cache", () => {
     }
   });
 
+  // Batched decoding's sizes: enough (row, kv head) pairs and positions that the native kernel
+  // shares them among the pool's threads (from 2^18 multiply-adds in all, decode.cc).
+  const BATCHED: readonly (readonly [number, number, number, number, number, number])[] = [
+    [40, 40, 8, 64, 64, 8],
+    [160, 32, 4, 64, 48, 4],
+    [33, 7, 8, 17, 140, 2],
+  ];
+
+  test("batched sizes: the reference equals fused attention over the gathered cache", () => {
+    let seed = 500;
+    for (const [R, P, H, Dh, cap, Hkv] of BATCHED) {
+      const a = decodeCase(seed++, R, P, H, Dh, cap, Hkv);
+      decodeAttentionReference(a);
+      const out = fusedOverGatheredCache(a);
+      for (let i = 0; i < out.length; i++)
+        assert.ok(Math.abs(a.out[i] - out[i]) < 1e-6, `${[R, P, H, Dh, cap, Hkv]} [${i}]`);
+    }
+  });
+
+  test("batched sizes: native on 1 thread and on 2, 3, 4 gives the same bits, equal to the reference", {
+    skip,
+  }, () => {
+    const addon = (loaded as { addon: NativeAddon }).addon;
+    const threads = addon.threads();
+    let seed = 600;
+    let split = 0; // cases with work enough to be split
+    try {
+      for (const [R, P, H, Dh, cap, Hkv] of BATCHED) {
+        for (let t = 0; t < 3; t++) {
+          const a = decodeCase(seed++, R, P, H, Dh, cap, Hkv);
+          if (2 * R * H * a.length * Dh >= 2 ** 18) split++;
+          const want = { ...a, out: a.out.slice() };
+          decodeAttentionReference(want);
+          addon.setThreads(1);
+          const one = { ...a, out: a.out.slice() };
+          nat().decodeAttention(one);
+          for (const n of [2, 3, 4]) {
+            addon.setThreads(n);
+            const many = { ...a, out: a.out.slice() };
+            nat().decodeAttention(many);
+            for (let i = 0; i < a.out.length; i++)
+              assert.ok(
+                Object.is(many.out[i], one.out[i]),
+                `${[R, P, H, Dh, cap, Hkv]} ${n} threads [${i}]: ${many.out[i]} vs ${one.out[i]}`,
+              );
+          }
+          for (let i = 0; i < a.out.length; i++)
+            assert.ok(
+              Math.abs(one.out[i] - want.out[i]) < 2e-6,
+              `${[R, P, H, Dh, cap, Hkv]} length ${a.length} [${i}]: ${one.out[i]} vs ${want.out[i]}`,
+            );
+        }
+      }
+    } finally {
+      addon.setThreads(threads);
+    }
+    assert.ok(split >= 6, `${split} of 9 cases large enough to be split`);
+  });
+
   test("bad arguments throw, naming the argument, on both backends", () => {
     const backends = skip ? [ref] : [ref, nat()];
     for (const be of backends) {

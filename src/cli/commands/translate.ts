@@ -1,8 +1,8 @@
 // `maskwise translate --model DIR`: stdin lines to stdout lines, batched underneath. An empty line
 // gives an empty line; an over-long line is cut to the model's maximum source length.
 
+import { fstatSync } from "node:fs";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { maxNewTokens } from "../../decode/generation-config.js";
 import type { ModelConfig } from "../../models/config.js";
 import { holdLinearWeights } from "../../models/held-weights.js";
@@ -13,6 +13,7 @@ import { readGenerationConfig } from "../../node/generation-config.js";
 import { modelDirArg } from "../../node/model-arg.js";
 import { loadEncoderDecoder } from "../../node/model-dir.js";
 import { decodingPrecisionFromFlags, INT8_HELP, PRECISION_FLAGS } from "../../node/precision.js";
+import { readAhead } from "../../node/read-ahead.js";
 import { loadModelTokenizer } from "../../node/tokenizer-files.js";
 import { checkModelTokenizer, loadTokenizer } from "../../node/training-setup.js";
 import { pretrainedCodec, type TextCodec, translateLines } from "../../train/translate.js";
@@ -21,11 +22,15 @@ import { type Command, numberFlag, parseFlags } from "../command.js";
 
 const NAME = "translate";
 const HELP = `Usage: maskwise translate --model DIR [--beam K] [--max-len-a A --max-len-b B | --max-new-tokens N]
-                          [--length-penalty X] [--n-best N] [--batch-size N]
+                          [--length-penalty X] [--n-best N] [--batch-size N] [--read-ahead N]
                           [--no-repeat-ngram-size N] [--precision auto|float32|bfloat16|int8] [--adapter DIR]
 
 Reads source sentences from standard input, one a line, and writes translations to standard
-output, one a line, in order. DIR is a model directory (config.json, model.safetensors,
+output, one a line, in order. --read-ahead N (default 16) reads N batches of --batch-size
+(default 32) lines ahead and decodes them sorted by source length, so that a batch holds
+sentences of similar lengths; their translations are written in input order before more is
+read. --read-ahead 1 takes the lines batch by batch. On a terminal a pause in the input
+translates what has arrived. DIR is a model directory (config.json, model.safetensors,
 tokenizer.json), e.g. RUN/checkpoints/best, or ORG/NAME, a model 'maskwise hub get' put in the
 Hugging Face cache. Output length is at most A * source length + B
 (default 1.2 and 10), or --max-new-tokens N (as generate). --beam 1 (default 5) decodes greedily. With --n-best N (at most --beam),
@@ -68,6 +73,16 @@ function modelCodec(dir: string, config: ModelConfig): TextCodec {
   return tok;
 }
 
+/** Whether file descriptor `fd` is a file, pipe or socket (not a terminal or other device). */
+function isStreamOfBytes(fd: number): boolean {
+  try {
+    const st = fstatSync(fd);
+    return st.isFile() || st.isFIFO() || st.isSocket();
+  } catch {
+    return true;
+  }
+}
+
 export const command: Command = {
   path: ["translate"],
   summary: "translate stdin lines to stdout lines with a saved model",
@@ -83,6 +98,7 @@ export const command: Command = {
       "length-penalty": { type: "string" },
       "n-best": { type: "string" },
       "batch-size": { type: "string" },
+      "read-ahead": { type: "string" },
       "no-repeat-ngram-size": { type: "string" },
       ...PRECISION_FLAGS,
     });
@@ -127,6 +143,10 @@ export const command: Command = {
     );
     const nBest = numberFlag(NAME, "n-best", v["n-best"], 1, { min: 1, integer: true });
     const batchSize = numberFlag(NAME, "batch-size", v["batch-size"], 32, {
+      min: 1,
+      integer: true,
+    });
+    const readAheadBatches = numberFlag(NAME, "read-ahead", v["read-ahead"], 16, {
       min: 1,
       integer: true,
     });
@@ -189,18 +209,13 @@ export const command: Command = {
     // Every batch multiplies by the same weights: packed once for the whole input (a command
     // that fails exits, and what it held goes with the process).
     const release = holdLinearWeights(model);
-    let pending: string[] = [];
-    for await (const line of createInterface({
-      input: process.stdin,
-      crlfDelay: Number.POSITIVE_INFINITY,
-    })) {
-      pending.push(line);
-      if (pending.length >= batchSize) {
-        flush(pending);
-        pending = [];
-      }
-    }
-    if (pending.length > 0) flush(pending);
+    // A terminal's user waits for each line's answer: a pause translates what has arrived.
+    const tty = process.stdin.isTTY === true || !isStreamOfBytes(0);
+    await readAhead(
+      process.stdin,
+      { window: readAheadBatches * batchSize, idleMs: tty ? 100 : null },
+      flush,
+    );
     release();
     return 0;
   },
