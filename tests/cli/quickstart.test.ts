@@ -62,6 +62,12 @@ test("quickstart trains, translates test_2016_flickr and reports BLEU with its s
   assert.match(r.stdout, /de: {3}.+\n {2}ref: {2}.+\n {2}hyp: {2}/);
   assert.equal(readFileSync(join(out, "test_2016_flickr.hyp.en"), "utf8").split("\n").length, 21);
   assert.ok(existsSync(join(out, "checkpoints", "best", "tokenizer.json")));
+  // Multi30k keeps its batches and warmup: 4096 tokens, 150 updates.
+  const state = JSON.parse(
+    readFileSync(join(out, "checkpoints", "last", "trainer_state.json"), "utf8"),
+  );
+  assert.equal(state.options.maxTokens, 4096);
+  assert.equal(state.options.schedule.warmup, 150);
   // The curves sit beside the log; stderr is not a terminal here, so no progress was drawn.
   assert.ok(existsSync(join(out, "curves.svg")) && existsSync(join(out, "curves.png")));
   assert.equal(r.stderr, "");
@@ -103,6 +109,12 @@ test("with no data flags it trains Chinese-English on the packaged Tatoeba corpu
   const tok = JSON.parse(readFileSync(join(out, "checkpoints", "best", "tokenizer.json"), "utf8"));
   assert.equal(tok.model.byte_fallback, true);
   assert.ok("猫" in tok.model.vocab && "<0xE7>" in tok.model.vocab);
+  // Chinese needs more updates in the same minutes: batches of 2048 tokens, the recipe's warmup.
+  const state = JSON.parse(
+    readFileSync(join(out, "checkpoints", "last", "trainer_state.json"), "utf8"),
+  );
+  assert.equal(state.options.maxTokens, 2048);
+  assert.equal(state.options.schedule.warmup, 200);
   assert.equal(r.stderr, "");
 });
 

@@ -5,6 +5,7 @@
 // German-English (or reads --data-dir).
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { spreadSample } from "../../data/spread-sample.js";
 import { corpusBleu, formatBleu } from "../../eval/index.js";
 import { EncoderDecoderModel } from "../../models/encoder-decoder.js";
 import { getDataset } from "../../node/datasets.js";
@@ -66,11 +67,12 @@ Trains a translator from scratch and reports sacreBLEU on its test set:
 The run directory (--out, default runs/quickstart) holds metrics.jsonl, its curves
 (curves.svg, curves.png), the checkpoints, the test set's source and reference and the
 translations (test.src.zh, test.ref.en, test.hyp.en for Tatoeba; test_2016_flickr.hyp.en for
-Multi30k). Other options: --max-steps N (stop earlier), --max-tokens N (default 4096), --lr X
-(peak, default 0.0015, reached after --warmup N updates, default 150, then brought down
-linearly to 0 over the minutes or steps), --precision auto|float32|bfloat16 (the training
-steps' matrix products; default auto: times both on this CPU once and takes the faster,
-saying which on stderr; --bf16 is --precision bfloat16; see 'maskwise train --help'), --seed S,
+Multi30k). Other options: --max-steps N (stop earlier), --max-tokens N (tokens per batch;
+default 2048 for Tatoeba, whose Chinese needs many updates, 4096 for Multi30k), --lr X (peak,
+default 0.0015, reached after --warmup N updates, default 200 for Tatoeba, 150 for Multi30k,
+then brought down linearly to 0 over the minutes or steps), --precision
+auto|float32|bfloat16 (the training steps' matrix products; default auto: times both on this
+CPU once and takes the faster, saying which on stderr; --bf16 is --precision bfloat16; see 'maskwise train --help'), --seed S,
 --overwrite (replace the run an earlier quickstart left in --out; without it such a folder is
 refused). Ctrl-C saves checkpoints/last and stops.`;
 
@@ -89,7 +91,14 @@ interface QuickstartData {
   shown: (n: number) => number[];
   /** The joint tokenizer learnt on both sides of the training pairs. */
   tokenizer: (vocabSize: number) => Tokenizer;
+  /** The validation pairs decoded for valid_bleu at each evaluation. */
+  bleuSample: [string, string][];
+  /** Tokens per batch and warmup updates unless --max-tokens and --warmup say otherwise. */
+  defaults: { maxTokens: number; warmup: number };
 }
+
+/** Validation pairs decoded for valid_bleu. */
+const BLEU_SAMPLE = 200;
 
 function datasetOf(v: Flags): DatasetName {
   const given = v.dataset as string | undefined;
@@ -147,16 +156,20 @@ async function multi30k(v: Flags): Promise<QuickstartData> {
   }
   const d = dir as string;
   const train = await readPairs(join(d, "train.de"), join(d, "train.en"));
+  const valid = await readPairs(join(d, "val.de"), join(d, "val.en"));
   return {
     label: "Multi30k German-English",
     sourceLang: "de",
     train,
-    valid: await readPairs(join(d, "val.de"), join(d, "val.en")),
+    valid,
     test: await readPairs(join(d, "test_2016_flickr.de"), join(d, "test_2016_flickr.en")),
     testName: "test_2016_flickr",
     files: { hyp: "test_2016_flickr.hyp.en" },
     shown: (n) => [0, 1, 2].filter((i) => i < n),
     tokenizer: (vocabSize) => trainJointTokenizer(train, vocabSize),
+    bleuSample: valid.slice(0, BLEU_SAMPLE),
+    // 12 minutes on 2 cores: about 680 updates of 4096 tokens, 32 BLEU on test_2016_flickr.
+    defaults: { maxTokens: 4096, warmup: 150 },
   };
 }
 
@@ -181,6 +194,16 @@ function tatoeba(v: Flags): QuickstartData {
         characterCoverage: 0.9995,
         byteFallback: true,
       }),
+    // cmn.txt runs from short to long sentences, so its first lines are the shortest ones
+    // ("Hi.", "Run."): pairs spread evenly over the valid part stand for all of it.
+    bleuSample: spreadSample(split.valid, BLEU_SAMPLE),
+    // Chinese to English needs more updates than twelve minutes of 4096-token batches give
+    // (887 on 2 cores, test BLEU 4.44): examples/tatoeba-zh, with the same model, rate and
+    // batches, went from 5.1 BLEU at 554 updates to 13.6 at 869 (float32, 10 and 20 minutes)
+    // and 28.9 at 1,305 (bfloat16 products, 20 minutes). A batch of 2048 tokens costs about
+    // half the time of one of 4096, so the same minutes make about twice the updates (more
+    // than the recipe's 1,305) over the same number of epochs; the warmup is the recipe's 200.
+    defaults: { maxTokens: 2048, warmup: 200 },
   };
 }
 
@@ -233,7 +256,7 @@ export const command: Command = {
     const out = v.out as string;
     claimOut(NAME, out, v.overwrite === true);
     const store = new DirectoryStore(out);
-    const sample = valid.slice(0, 200);
+    const sample = data.bleuSample;
     const bar = progressBar("quickstart");
     let interrupted = false;
     const onSigint = () => {
@@ -249,17 +272,20 @@ export const command: Command = {
           v["max-steps"] === undefined
             ? undefined
             : numberFlag(NAME, "max-steps", v["max-steps"], 0, { min: 1, integer: true }),
-        maxTokens: numberFlag(NAME, "max-tokens", v["max-tokens"], 4096, {
+        maxTokens: numberFlag(NAME, "max-tokens", v["max-tokens"], data.defaults.maxTokens, {
           min: 64,
           integer: true,
         }),
-        // A 12-minute run on 2 cores makes about 600 updates (at ~3,200 target tokens/s): the
-        // warmup ends well inside it, then the rate falls linearly to 0 as the minutes run out
-        // (on the 40-minute Multi30k recipe this beat inverse-sqrt by 1 BLEU).
+        // The warmup ends well inside the run (hundreds of updates on 2 cores: see each
+        // dataset's defaults), then the rate falls linearly to 0 as the minutes run out (on the
+        // 40-minute Multi30k recipe this beat inverse-sqrt by 1 BLEU).
         schedule: {
           kind: "linear",
           lr: numberFlag(NAME, "lr", v.lr, 1.5e-3, { min: 0 }),
-          warmup: numberFlag(NAME, "warmup", v.warmup, 150, { min: 0, integer: true }),
+          warmup: numberFlag(NAME, "warmup", v.warmup, data.defaults.warmup, {
+            min: 0,
+            integer: true,
+          }),
         },
         labelSmoothing: 0.1,
         weightDecay: 0.0001,
