@@ -16,6 +16,8 @@
 #   DATA=../shared/data OUT=runs/llama-dialogsum-lora PRETRAIN_MINUTES=30 MINUTES=20 \
 #     sh examples/llama-dialogsum-lora/run.sh
 #   SMOKE=1 sh examples/llama-dialogsum-lora/run.sh
+# PRETRAIN_WARMUP (300) sets the pretraining warmup (fewer for a shorter or slower pretraining);
+# MASKWISE_THREADS the threads of every step. Steps that finished are kept when run again.
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
@@ -24,6 +26,7 @@ DATA=${DATA:-$REPO/../shared/data}
 OUT=${OUT:-$REPO/runs/llama-dialogsum-lora}
 PRETRAIN_MINUTES=${PRETRAIN_MINUTES:-30}
 MINUTES=${MINUTES:-20}
+PRETRAIN_WARMUP=${PRETRAIN_WARMUP:-300}
 SMOKE=${SMOKE:-0}
 DS=$DATA/dialogsum
 mkdir -p "$OUT/data" "$OUT/base"
@@ -44,7 +47,7 @@ if [ "$SMOKE" = 1 ]; then
   NEW_TOKENS=20
 else
   VOCAB=8000 HIDDEN=256 FFN=688 LAYERS=4 HEADS=4 KV_HEADS=2
-  PRE="--max-minutes $PRETRAIN_MINUTES --max-tokens 8192 --schedule cosine --warmup 300"
+  PRE="--max-minutes $PRETRAIN_MINUTES --max-tokens 8192 --schedule cosine --warmup $PRETRAIN_WARMUP"
   FT="--max-minutes $MINUTES --max-tokens 8192 --schedule cosine --warmup 100"
   NEW_TOKENS=100
 fi
@@ -63,9 +66,15 @@ JSON
 
 # Peak memory and minutes of one command: timed NAME COMMAND… writes $OUT/NAME.time.
 if /usr/bin/time -v true > /dev/null 2>&1; then HAVE_TIME=1; else HAVE_TIME=0; fi
+# A step that finished before (its .time file is there) is kept, so that a repeated run goes on
+# where an interrupted one stopped instead of training again.
 timed() {
   name=$1
   shift
+  if [ -s "$OUT/$name.time" ]; then
+    echo "$name: done before ($OUT/$name.time), kept" >&2
+    return 0
+  fi
   start=$(date +%s)
   if [ "$HAVE_TIME" = 1 ]; then
     /usr/bin/time -v -o "$OUT/$name.rusage" "$@"

@@ -15,13 +15,14 @@ import { softmax } from "../../tensor/ops/softmax.js";
 import { parameter, randn, Tensor } from "../../tensor/tensor.js";
 import { Rng } from "../../util/rng.js";
 import { type Command, numberFlag, parseFlags } from "../command.js";
-import { progress, progressDone, timeMedian } from "../timing.js";
+import { progress, progressDone } from "../timing.js";
 
 const HELP = `Usage: maskwise bench attention [--json] [--runs N] [--t T]
 
 Times fused attention forward + backward, B=8 H=4 T=256 Dh=64, causal AND key padding with
 lengths spread from T/2 to T: with block skipping, without it, and as a plain materialised
-softmax. Reports the median of --runs (default 5) after two warm-ups. The last line with --json:
+softmax, in --runs interleaved rounds (default 5) after two warm-ups each: medians, and the skip
+speedup as the median of the rounds' ratios. The last line with --json:
 {"bench":"attention","skip_speedup":…,"plain_speedup":…,"skip_s":…,"noskip_s":…,"plain_s":…,…}`;
 
 export const command: Command = {
@@ -59,20 +60,26 @@ export const command: Command = {
         softmax(fillWhereNot(mul(matmul(q, k, { transB: true }), 1 / Math.sqrt(Dh)), keep, -1e30)),
         v,
       );
-    progress("bench attention: with block skipping");
-    const skip = timeMedian(
+    // The three are timed in interleaved rounds (each once a round, after two warm-ups of each),
+    // so that a machine whose speed drifts during the run slows all three alike and the ratios
+    // hold; the skip speedup is the median of each round's ratio.
+    const variants = [
       step(() => attention(q, k, v, mask, { skipBlocks: true })),
-      2,
-      runs,
-    ).median;
-    progress("bench attention: without block skipping");
-    const noskip = timeMedian(
       step(() => attention(q, k, v, mask, { skipBlocks: false })),
-      2,
-      runs,
-    ).median;
-    progress("bench attention: materialised softmax");
-    const plainS = timeMedian(step(plain), 2, runs).median;
+      step(plain),
+    ];
+    for (const f of variants) for (let w = 0; w < 2; w++) f();
+    const times: number[][] = [[], [], []];
+    for (let r = 0; r < runs; r++) {
+      progress(`bench attention: round ${r + 1}/${runs}`);
+      variants.forEach((f, i) => {
+        const t0 = performance.now();
+        f();
+        times[i].push((performance.now() - t0) / 1000);
+      });
+    }
+    const [skip, noskip, plainS] = times.map(median);
+    const ratios = times[0].map((s, r) => times[1][r] / s);
     progressDone();
     const result = {
       bench: "attention",
@@ -86,7 +93,8 @@ export const command: Command = {
       skip_s: skip,
       noskip_s: noskip,
       plain_s: plainS,
-      skip_speedup: noskip / skip,
+      skip_speedup: median(ratios),
+      skip_speedup_rounds: ratios,
       plain_speedup: plainS / skip,
     };
     if (!values.json) {
@@ -105,3 +113,9 @@ export const command: Command = {
     return 0;
   },
 };
+
+function median(xs: readonly number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
