@@ -33,8 +33,9 @@ export const LORA_HELP = `  --lora-r N             LoRA: train a rank-N adapter 
   --lora-dropout X       dropout on the adapter's input (default ${LORA_DEFAULTS.dropout})
   --lora-targets LIST    modules to adapt, by transformers' names (default ${LORA_DEFAULTS.targets.join(",")});
                          all-linear: every Linear layer but the output head
-  --base-precision P     float32 (default) or bfloat16: hold the frozen base's Linear weights as
-                         bfloat16 only (half their memory; the adapter stays float32)`;
+  --base-precision P     float32 (default) or bfloat16: hold the frozen base's Linear weights and
+                         embedding tables as bfloat16 only (half their memory; the adapter
+                         stays float32)`;
 
 interface LoraFlags {
   r: number;
