@@ -76,16 +76,28 @@ export function holdFrozenWeightsBf16(model: Module): HeldBf16 {
   return out;
 }
 
+/** The distinct weight arrays of `model`: its parameters' and its bfloat16 ones, once each. */
+function heldArrays(model: Module): Set<ArrayBufferView & { length: number }> {
+  const seen = new Set<ArrayBufferView & { length: number }>();
+  for (const [, p] of model.namedParameters()) seen.add(p.f32);
+  for (const [, m] of model.namedModules())
+    if ((m instanceof Linear || m instanceof Embedding) && m.weightBf16) seen.add(m.weightBf16);
+  return seen;
+}
+
+/** The number of weights `model` holds, in float32 or bfloat16 (a tied table counted once). */
+export function heldWeightCount(model: Module): number {
+  let n = 0;
+  for (const a of heldArrays(model)) n += a.length;
+  return n;
+}
+
 /**
  * Bytes of the weights `model` holds: every parameter's float32 array and every bfloat16 table
  * or layer weight, each array counted once (a tied head's bits are its table's).
  */
 export function heldWeightBytes(model: Module): number {
-  const seen = new Set<ArrayBufferView>();
-  for (const [, p] of model.namedParameters()) seen.add(p.f32);
-  for (const [, m] of model.namedModules())
-    if ((m instanceof Linear || m instanceof Embedding) && m.weightBf16) seen.add(m.weightBf16);
   let bytes = 0;
-  for (const a of seen) bytes += a.byteLength;
+  for (const a of heldArrays(model)) bytes += a.byteLength;
   return bytes;
 }

@@ -2,7 +2,7 @@
 // `forward` computes on tensors (on the tape); `into` computes the same on flat arrays into a
 // given buffer, for incremental decoding, where a step's few rows make tensors and the tape cost
 // more than the arithmetic.
-import { fromBf16, toBf16 } from "../tensor/bf16.js";
+import { bf16Bits, fromBf16, toBf16 } from "../tensor/bf16.js";
 import { getBackend } from "../tensor/dispatch.js";
 import { embeddingBf16 } from "../tensor/ops/embedding-bf16.js";
 import { linear } from "../tensor/ops/linear.js";
@@ -17,6 +17,33 @@ import type { DecodingWeights } from "./decoding-weights.js";
 import type { LoraAdapter } from "./lora.js";
 import { Module } from "./module.js";
 
+/** Whether Linear and Embedding weights are being made as bfloat16 bits (buildHeldBf16). */
+let buildingBf16 = false;
+
+/**
+ * Runs `build` (a model's constructor) with every Linear's own weight and every embedding table
+ * made as bfloat16 bits directly, never as float32: a frozen base that will be held in bfloat16
+ * (--base-precision bfloat16) never has its float32 copy. The random values are those a
+ * float32 build draws, rounded (the same generator, in the same order). Heads tied to a held
+ * table take its bits.
+ */
+export function buildHeldBf16<T>(build: () => T): T {
+  const before = buildingBf16;
+  buildingBf16 = true;
+  try {
+    return build();
+  } finally {
+    buildingBf16 = before;
+  }
+}
+
+/** n normal values times std as bfloat16 bits, drawn as randn draws them. */
+function randomBf16(n: number, rng: Rng, std: number): Uint16Array {
+  const out = new Uint16Array(n);
+  for (let i = 0; i < n; i++) out[i] = bf16Bits(rng.normal() * std);
+  return out;
+}
+
 export interface InitOptions {
   rng: Rng;
   /** Standard deviation of the normal initialisation (default 0.02, as BART and GPT-2). */
@@ -25,7 +52,8 @@ export interface InitOptions {
 
 /**
  * y = x W^T + b with x [..., in], W [out, in], b [out]. `tiedWeight` makes W an existing
- * parameter (an output projection tied to the token embedding).
+ * parameter, or an embedding's table (an output projection tied to the token embedding; a table
+ * held in bfloat16 lends its bits).
  *
  * A frozen layer can hold W as bfloat16 only (`holdWeightBf16`): half the bytes, no float32
  * copy; its products then read the bfloat16 weight (forward and dx, never dW) while a LoRA
@@ -46,13 +74,22 @@ export class Linear extends Module {
     readonly outFeatures: number,
     init: InitOptions,
     withBias = true,
-    tiedWeight: Tensor | null = null,
+    tiedWeight: Tensor | Embedding | null = null,
   ) {
     super();
     this.tied = tiedWeight !== null;
-    this.w = tiedWeight
-      ? this.tie("weight", tiedWeight)
-      : this.param("weight", randn([outFeatures, inFeatures], init.rng, init.std ?? 0.02));
+    const std = init.std ?? 0.02;
+    if (tiedWeight instanceof Embedding && tiedWeight.weightBf16) {
+      this.w = null;
+      this.weightBf16 = tiedWeight.weightBf16;
+    } else if (tiedWeight) {
+      this.w = this.tie("weight", tiedWeight instanceof Embedding ? tiedWeight.weight : tiedWeight);
+    } else if (buildingBf16) {
+      this.w = null;
+      this.weightBf16 = randomBf16(outFeatures * inFeatures, init.rng, std);
+    } else {
+      this.w = this.param("weight", randn([outFeatures, inFeatures], init.rng, std));
+    }
     this.bias = withBias ? this.param("bias", zeros([outFeatures])) : null;
   }
 
@@ -266,10 +303,17 @@ export class Embedding extends Module {
     paddingIdx: number | null = null,
   ) {
     super();
+    const pad = paddingIdx !== null && paddingIdx >= 0 && paddingIdx < num;
+    if (buildingBf16) {
+      this.w = null;
+      this.weightBf16 = randomBf16(num * dim, init.rng, init.std ?? 0.02);
+      // bfloat16 0 is bits 0, as float32's.
+      if (pad) this.weightBf16.fill(0, paddingIdx * dim, (paddingIdx + 1) * dim);
+      return;
+    }
     const w = randn([num, dim], init.rng, init.std ?? 0.02);
     // The padding row starts at zero, as PyTorch's padding_idx does.
-    if (paddingIdx !== null && paddingIdx >= 0 && paddingIdx < num)
-      w.f32.fill(0, paddingIdx * dim, (paddingIdx + 1) * dim);
+    if (pad) w.f32.fill(0, paddingIdx * dim, (paddingIdx + 1) * dim);
     this.w = this.param("weight", w);
   }
 
