@@ -8,14 +8,16 @@
 // --toy shrinks the model to a few thousand parameters (for tests). The last line with --json:
 // {"bench":"lora-step","parameters":…,"base_precision":…,"seq":…,"peak_rss_mb":…,
 //  "build_peak_rss_mb":…,"tokens_per_s":…,"median_step_s":…,"losses":[…]}
-// peak_rss_mb is process.resourceUsage().maxRSS over the whole run (building the model in
-// float32 included), in MiB; build_peak_rss_mb the same once the model is built and its base
-// held, before the first step.
+// peak_rss_mb is process.resourceUsage().maxRSS over the whole run (building the model
+// included), in MiB; build_peak_rss_mb the same once the model is built and its base held,
+// before the first step. A bfloat16 base is built in bfloat16 from the start (buildHeldBf16, as
+// a LoRA run builds and loads its --init-from model), so no float32 copy of it ever exists.
 import { parseArgs } from "node:util";
 import { llamaConfig } from "../src/models/families/llama/config.js";
 import { LlamaForCausalLM } from "../src/models/families/llama/model.js";
 import { attachAdapter, newAdapterConfig } from "../src/models/peft.js";
-import { holdFrozenWeightsBf16 } from "../src/nn/frozen-bf16.js";
+import { heldWeightCount, holdFrozenWeightsBf16 } from "../src/nn/frozen-bf16.js";
+import { buildHeldBf16 } from "../src/nn/layers.js";
 import { nativeBackend } from "../src/node/backend.js";
 import { AdamW } from "../src/optim/adamw.js";
 import { backward } from "../src/tensor/autograd.js";
@@ -81,8 +83,9 @@ const config = llamaConfig(
   "bench/lora-memory.ts",
 );
 let t0 = performance.now();
-const model = new LlamaForCausalLM(config, 1);
-const parameters = model.parameterCount();
+const build = () => new LlamaForCausalLM(config, 1);
+const model = basePrecision === "bfloat16" ? buildHeldBf16(build) : build();
+const parameters = heldWeightCount(model);
 log(`built ${parameters} parameters in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 const adapter = newAdapterConfig(model, {
   r: 8,
@@ -95,7 +98,7 @@ attachAdapter(model, adapter, 1);
 if (basePrecision === "bfloat16") {
   const held = holdFrozenWeightsBf16(model);
   log(
-    `${held.layers.length} layers held in bfloat16, ${(held.freed / 2 ** 20).toFixed(1)} MiB freed`,
+    `${held.layers.length} layers and ${held.tables.length} tables held in bfloat16, ${(held.freed / 2 ** 20).toFixed(1)} MiB freed`,
   );
 }
 // The peak so far: building the model (in float32) and holding its base.

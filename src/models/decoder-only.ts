@@ -58,7 +58,7 @@ export class DecoderOnlyModel extends Module implements DecoderOnlyDecodable {
     const rng = new Rng(seed);
     this.model = this.child("model", new Container());
     this.decoder = this.model.add("decoder", new Decoder(config, rng, null, false));
-    const tied = config.tie_word_embeddings ? this.decoder.embed_tokens.weight : null;
+    const tied = config.tie_word_embeddings ? this.decoder.embed_tokens : null;
     this.lm_head = this.child(
       "lm_head",
       new Linear(config.d_model, config.vocab_size, { rng, std: config.init_std }, false, tied),

@@ -55,27 +55,18 @@ export class StackInput {
   ): void {
     const D = this.cfg.d_model;
     const R = tokens.length;
-    const table = this.tokens.weight.f32;
-    const num = this.tokens.num;
+    // The token rows first (widened where the table is held in bfloat16), then scaled in place.
+    this.tokens.rowsInto(tokens, out);
     // float32(sqrt(D)): the scalar `forward` multiplies by; a product of two float32 values is
     // exact in double, so rounding it once gives the float32 product.
     const scale = this.cfg.scale_embedding ? Math.fround(Math.sqrt(D)) : 1;
-    const pos = this.learned
-      ? this.learned.weight.f32
-      : sinusoidalPositions(new Tensor(positions, [R]), D, this.cfg.sinusoid_layout).f32;
-    const rows = this.learned ? learnedRows(new Tensor(positions, [R]), this.cfg).i32 : null;
-    for (let r = 0; r < R; r++) {
-      const t = tokens[r];
-      if (!Number.isInteger(t) || t < 0 || t >= num) {
-        throw new MaskwiseError(`token id ${t} is outside the vocabulary of ${num}`, {
-          code: "E_INDEX",
-          where: "decoding step",
-        });
-      }
-      const p = rows ? rows[r] * D : r * D;
-      for (let d = 0; d < D; d++)
-        out[r * D + d] = Math.fround(table[t * D + d] * scale) + pos[p + d];
-    }
+    // Each row's position [R, D]: its learned row, or its sinusoid.
+    let pos: Float32Array;
+    if (this.learned) {
+      pos = new Float32Array(R * D);
+      this.learned.rowsInto(learnedRows(new Tensor(positions, [R]), this.cfg).i32, pos);
+    } else pos = sinusoidalPositions(new Tensor(positions, [R]), D, this.cfg.sinusoid_layout).f32;
+    for (let i = 0; i < R * D; i++) out[i] = Math.fround(out[i] * scale) + pos[i];
     if (this.norm) this.norm.into(out, out, R, scratch);
   }
 }

@@ -60,7 +60,7 @@ export class EncoderDecoderModel extends Module {
       "decoder",
       new Decoder(config, rng, config.share_embeddings ? this.encoder.embed_tokens : null, true),
     );
-    const tied = config.tie_word_embeddings ? this.decoder.embed_tokens.weight : null;
+    const tied = config.tie_word_embeddings ? this.decoder.embed_tokens : null;
     this.lm_head = this.child(
       "lm_head",
       new Linear(config.d_model, config.vocab_size, { rng, std: config.init_std }, false, tied),

@@ -3,7 +3,7 @@
 // where lm_head.decoder is the token embedding when tie_word_embeddings is set.
 
 import { Unpadded } from "../attention/unpadded.js";
-import { LayerNorm, Linear } from "../nn/layers.js";
+import { type Embedding, LayerNorm, Linear } from "../nn/layers.js";
 import { Container, Module } from "../nn/module.js";
 import { add } from "../tensor/ops/elementwise.js";
 import { crossEntropy } from "../tensor/ops/nn.js";
@@ -21,7 +21,7 @@ class MaskedLMHead extends Module {
   readonly layer_norm: LayerNorm;
   readonly decoder: Linear;
   readonly bias: Tensor;
-  constructor(cfg: ModelConfig, rng: Rng, tied: Tensor | null) {
+  constructor(cfg: ModelConfig, rng: Rng, tied: Embedding | null) {
     super();
     const init = { rng, std: cfg.init_std };
     this.dense = this.child("dense", new Linear(cfg.d_model, cfg.d_model, init));
@@ -55,11 +55,7 @@ export class EncoderOnlyModel extends Module {
     this.encoder = this.model.add("encoder", new Encoder(config, rng));
     this.lm_head = this.child(
       "lm_head",
-      new MaskedLMHead(
-        config,
-        rng,
-        config.tie_word_embeddings ? this.encoder.embed_tokens.weight : null,
-      ),
+      new MaskedLMHead(config, rng, config.tie_word_embeddings ? this.encoder.embed_tokens : null),
     );
   }
 

@@ -2,8 +2,9 @@
 // `forward` computes on tensors (on the tape); `into` computes the same on flat arrays into a
 // given buffer, for incremental decoding, where a step's few rows make tensors and the tape cost
 // more than the arithmetic.
-import { fromBf16, toBf16 } from "../tensor/bf16.js";
+import { bf16Bits, fromBf16, toBf16 } from "../tensor/bf16.js";
 import { getBackend } from "../tensor/dispatch.js";
+import { embeddingBf16 } from "../tensor/ops/embedding-bf16.js";
 import { linear } from "../tensor/ops/linear.js";
 import { linearBf16Weight } from "../tensor/ops/linear-bf16.js";
 import { layerNorm } from "../tensor/ops/nn.js";
@@ -16,6 +17,33 @@ import type { DecodingWeights } from "./decoding-weights.js";
 import type { LoraAdapter } from "./lora.js";
 import { Module } from "./module.js";
 
+/** Whether Linear and Embedding weights are being made as bfloat16 bits (buildHeldBf16). */
+let buildingBf16 = false;
+
+/**
+ * Runs `build` (a model's constructor) with every Linear's own weight and every embedding table
+ * made as bfloat16 bits directly, never as float32: a frozen base that will be held in bfloat16
+ * (--base-precision bfloat16) never has its float32 copy. The random values are those a
+ * float32 build draws, rounded (the same generator, in the same order). Heads tied to a held
+ * table take its bits.
+ */
+export function buildHeldBf16<T>(build: () => T): T {
+  const before = buildingBf16;
+  buildingBf16 = true;
+  try {
+    return build();
+  } finally {
+    buildingBf16 = before;
+  }
+}
+
+/** n normal values times std as bfloat16 bits, drawn as randn draws them. */
+function randomBf16(n: number, rng: Rng, std: number): Uint16Array {
+  const out = new Uint16Array(n);
+  for (let i = 0; i < n; i++) out[i] = bf16Bits(rng.normal() * std);
+  return out;
+}
+
 export interface InitOptions {
   rng: Rng;
   /** Standard deviation of the normal initialisation (default 0.02, as BART and GPT-2). */
@@ -24,7 +52,8 @@ export interface InitOptions {
 
 /**
  * y = x W^T + b with x [..., in], W [out, in], b [out]. `tiedWeight` makes W an existing
- * parameter (an output projection tied to the token embedding).
+ * parameter, or an embedding's table (an output projection tied to the token embedding; a table
+ * held in bfloat16 lends its bits).
  *
  * A frozen layer can hold W as bfloat16 only (`holdWeightBf16`): half the bytes, no float32
  * copy; its products then read the bfloat16 weight (forward and dx, never dW) while a LoRA
@@ -45,13 +74,22 @@ export class Linear extends Module {
     readonly outFeatures: number,
     init: InitOptions,
     withBias = true,
-    tiedWeight: Tensor | null = null,
+    tiedWeight: Tensor | Embedding | null = null,
   ) {
     super();
     this.tied = tiedWeight !== null;
-    this.w = tiedWeight
-      ? this.tie("weight", tiedWeight)
-      : this.param("weight", randn([outFeatures, inFeatures], init.rng, init.std ?? 0.02));
+    const std = init.std ?? 0.02;
+    if (tiedWeight instanceof Embedding && tiedWeight.weightBf16) {
+      this.w = null;
+      this.weightBf16 = tiedWeight.weightBf16;
+    } else if (tiedWeight) {
+      this.w = this.tie("weight", tiedWeight instanceof Embedding ? tiedWeight.weight : tiedWeight);
+    } else if (buildingBf16) {
+      this.w = null;
+      this.weightBf16 = randomBf16(outFeatures * inFeatures, init.rng, std);
+    } else {
+      this.w = this.param("weight", randn([outFeatures, inFeatures], init.rng, std));
+    }
     this.bias = withBias ? this.param("bias", zeros([outFeatures])) : null;
   }
 
@@ -94,11 +132,38 @@ export class Linear extends Module {
   }
 
   /**
+   * A head tied to a table now held in bfloat16 (Embedding.holdWeightBf16): the layer takes the
+   * same bits as its weight, so the tie holds and the float32 table can go. Only for a tied
+   * layer; its products then read the bits as a held layer's do.
+   */
+  tieBf16(bits: Uint16Array): void {
+    if (!this.tied || bits.length !== this.outFeatures * this.inFeatures) {
+      throw new MaskwiseError(
+        this.tied
+          ? `a ${this.outFeatures}x${this.inFeatures} layer cannot tie to ${bits.length} values`
+          : "only a tied layer takes its table's bfloat16 bits",
+        { code: "E_ARG", where: "Linear.tieBf16", hint: "hold an untied layer's own weight" },
+      );
+    }
+    if (this.weightBf16 === bits) return;
+    if (this.w) this.dropParam("weight");
+    this.weightBf16 = bits;
+    this.w = null;
+  }
+
+  /**
    * Gives a layer held in bfloat16 a float32 weight again, of the bfloat16 values (the rounding
    * stays), frozen, registered where it was. No-op for a float32 layer.
    */
   widenWeight(): Tensor {
     if (!this.weightBf16) return this.weight;
+    if (this.tied) {
+      throw new MaskwiseError("a tied layer shares its table's bfloat16 bits", {
+        code: "E_ARG",
+        where: "Linear.widenWeight",
+        hint: "merge into the float32 model: load the base without --base-precision bfloat16",
+      });
+    }
     // Re-registered ahead of the bias so the parameters keep their order (weight, bias).
     if (this.bias) this.dropParam("bias");
     const w = this.param(
@@ -221,9 +286,18 @@ export function productInto(
   });
 }
 
-/** Rows of a [num, dim] table looked up by int32 ids. */
+/**
+ * Rows of a [num, dim] table looked up by int32 ids.
+ *
+ * A frozen table can be held as bfloat16 only (`holdWeightBf16`: half the bytes, no float32
+ * copy): lookups then widen the rows they gather to float32 (exact), and a head tied to the
+ * table multiplies by the same bits (`Linear.tieBf16`).
+ */
 export class Embedding extends Module {
-  readonly weight: Tensor;
+  /** The float32 table; null while it is held as bfloat16. */
+  private w: Tensor | null;
+  /** The table [num, dim] as bfloat16 bits while it is held so, else null. */
+  weightBf16: Uint16Array | null = null;
   constructor(
     readonly num: number,
     readonly dim: number,
@@ -231,14 +305,86 @@ export class Embedding extends Module {
     paddingIdx: number | null = null,
   ) {
     super();
+    const pad = paddingIdx !== null && paddingIdx >= 0 && paddingIdx < num;
+    if (buildingBf16) {
+      this.w = null;
+      this.weightBf16 = randomBf16(num * dim, init.rng, init.std ?? 0.02);
+      // bfloat16 0 is bits 0, as float32's.
+      if (pad) this.weightBf16.fill(0, paddingIdx * dim, (paddingIdx + 1) * dim);
+      return;
+    }
     const w = randn([num, dim], init.rng, init.std ?? 0.02);
     // The padding row starts at zero, as PyTorch's padding_idx does.
-    if (paddingIdx !== null && paddingIdx >= 0 && paddingIdx < num)
-      w.f32.fill(0, paddingIdx * dim, (paddingIdx + 1) * dim);
-    this.weight = this.param("weight", w);
+    if (pad) w.f32.fill(0, paddingIdx * dim, (paddingIdx + 1) * dim);
+    this.w = this.param("weight", w);
   }
+
+  /** The float32 table [num, dim]; throws while it is held as bfloat16 only. */
+  get weight(): Tensor {
+    if (!this.w) {
+      throw new MaskwiseError("this embedding holds its frozen table in bfloat16 only", {
+        code: "E_DTYPE",
+        where: `Embedding ${this.num}x${this.dim}`,
+        hint: "read weightBf16, gather with forward/rowsInto, or take floatTable()",
+      });
+    }
+    return this.w;
+  }
+
+  /** The table's float32 values: the table itself, or a widened copy of the bfloat16 bits. */
+  floatTable(): Tensor {
+    return this.weightBf16
+      ? new Tensor(fromBf16(this.weightBf16), [this.num, this.dim])
+      : this.weight;
+  }
+
+  /**
+   * Keeps the table as bfloat16 bits only (rounded to nearest, ties to even) and lets the
+   * float32 array go: it stops being a parameter (not saved, counted or optimised). Only for a
+   * frozen table; returns the bytes freed (0 when already held so).
+   */
+  holdWeightBf16(): number {
+    if (this.weightBf16) return 0;
+    const w = this.weight;
+    if (w.requiresGrad) {
+      throw new MaskwiseError("only a frozen table can be held in bfloat16", {
+        code: "E_ARG",
+        where: w.name ?? "Embedding.weight",
+        hint: "freeze the weight first",
+      });
+    }
+    this.weightBf16 = toBf16(w.f32);
+    this.w = null;
+    this.dropParam("weight");
+    return w.f32.byteLength - this.weightBf16.byteLength;
+  }
+
   forward(ids: Tensor): Tensor {
-    return embedding(this.weight, ids);
+    return this.weightBf16
+      ? embeddingBf16(this.weightBf16, this.num, this.dim, ids)
+      : embedding(this.weight, ids);
+  }
+
+  /**
+   * out [R, dim] = the rows of `ids` [R] on flat arrays (a decoding step's tokens), widened
+   * from bfloat16 where the table is held so; an id outside the table is an error.
+   */
+  rowsInto(ids: Int32Array, out: Float32Array): void {
+    const D = this.dim;
+    const half = this.weightBf16;
+    const table = half ? null : this.weight.f32;
+    const bits = half ? new Uint32Array(out.buffer, out.byteOffset, ids.length * D) : null;
+    for (let r = 0; r < ids.length; r++) {
+      const t = ids[r];
+      if (!Number.isInteger(t) || t < 0 || t >= this.num) {
+        throw new MaskwiseError(`token id ${t} is outside the vocabulary of ${this.num}`, {
+          code: "E_INDEX",
+          where: "decoding step",
+        });
+      }
+      if (table) out.set(table.subarray(t * D, (t + 1) * D), r * D);
+      else if (half && bits) for (let d = 0; d < D; d++) bits[r * D + d] = half[t * D + d] << 16;
+    }
   }
 }
 

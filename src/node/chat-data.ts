@@ -2,7 +2,7 @@
 // ({"messages":[…]} a line), and a chat model's tokenizer files, which a fine-tuned checkpoint
 // carries over unchanged (tokenizer.json, tokenizer_config.json with the chat template), bound
 // to the weights by tokenizer.json's hash as every maskwise checkpoint is.
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import type { FamilyModel } from "../models/family.js";
 import type { DecoderOnlyDecodable } from "../models/incremental.js";
@@ -14,7 +14,7 @@ import { MaskwiseError } from "../util/errors.js";
 import { readText } from "./files.js";
 import { fileLines } from "./lines.js";
 import { loadDecoderOnly } from "./model-dir.js";
-import { loadModelTokenizer } from "./tokenizer-files.js";
+import { CHAT_TEMPLATE_DIR, CHAT_TEMPLATE_FILE, loadModelTokenizer } from "./tokenizer-files.js";
 import { safetensorsMetadata, tokenizerHash } from "./training-setup.js";
 
 export interface Conversation {
@@ -34,8 +34,16 @@ export async function readConversations(path: string): Promise<Conversation[]> {
   return out;
 }
 
-/** The tokenizer files a chat checkpoint copies from the model it started from. */
-const CARRIED = ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"];
+/**
+ * The tokenizer files a chat checkpoint copies from the model it started from; a chat template
+ * kept in its own files (chat_template.jinja, additional_chat_templates/) stays there.
+ */
+const CARRIED = [
+  "tokenizer.json",
+  "tokenizer_config.json",
+  "special_tokens_map.json",
+  CHAT_TEMPLATE_FILE,
+];
 
 /**
  * What a chat run writes with every checkpoint: the tokenizer files of `dir` as they are (and
@@ -57,6 +65,11 @@ export function chatCheckpointFiles(
   for (const f of CARRIED) {
     const p = join(dir, f);
     if (existsSync(p)) extraFiles[f] = readText(p, f);
+  }
+  const more = join(dir, CHAT_TEMPLATE_DIR);
+  if (existsSync(more)) {
+    for (const f of readdirSync(more).filter((n) => n.endsWith(".jinja")))
+      extraFiles[`${CHAT_TEMPLATE_DIR}/${f}`] = readText(join(more, f), f);
   }
   const generation = generationFrom ? join(generationFrom, "generation_config.json") : undefined;
   if (generation && existsSync(generation))

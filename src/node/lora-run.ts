@@ -8,10 +8,12 @@ import { join, resolve } from "node:path";
 import { attachAdapter, newAdapterConfig } from "../models/peft.js";
 import { buildModel } from "../models/registry.js";
 import { holdFrozenWeightsBf16 } from "../nn/frozen-bf16.js";
+import { buildHeldBf16 } from "../nn/layers.js";
 import type { TrainableModel } from "../train/tasks.js";
 import { MaskwiseError } from "../util/errors.js";
 import { numberFlag } from "../util/flags.js";
 import { isAdapterDir, readAdapterConfig } from "./adapter.js";
+import { initFromHeld } from "./held-load.js";
 import type { Flags, RunDir } from "./train-run.js";
 import { initFrom, modelConfigFor, type TokenVocabulary } from "./training-setup.js";
 
@@ -33,8 +35,9 @@ export const LORA_HELP = `  --lora-r N             LoRA: train a rank-N adapter 
   --lora-dropout X       dropout on the adapter's input (default ${LORA_DEFAULTS.dropout})
   --lora-targets LIST    modules to adapt, by transformers' names (default ${LORA_DEFAULTS.targets.join(",")});
                          all-linear: every Linear layer but the output head
-  --base-precision P     float32 (default) or bfloat16: hold the frozen base's Linear weights as
-                         bfloat16 only (half their memory; the adapter stays float32)`;
+  --base-precision P     float32 (default) or bfloat16: hold the frozen base's Linear weights and
+                         embedding tables as bfloat16 only (half their memory; the adapter
+                         stays float32)`;
 
 interface LoraFlags {
   r: number;
@@ -157,7 +160,7 @@ export function loraRunModel(
         hint: "put the --init-from model directory back where the run was started with it",
       });
     }
-    const model = baseModel(base, tok, seed);
+    const model = baseModel(base, tok, seed, precision);
     attachAdapter(model, config, seed);
     if (precision === "bfloat16") holdFrozenWeightsBf16(model);
     return model;
@@ -181,7 +184,7 @@ export function loraRunModel(
     v.dropout === undefined
       ? undefined
       : numberFlag(run.command, "dropout", v.dropout as string, 0.1, { min: 0 });
-  const model = baseModel(init, tok, seed, dropout);
+  const model = baseModel(init, tok, seed, precision, dropout);
   const config = newAdapterConfig(model, { ...(flags as LoraFlags), base: resolve(init) });
   attachAdapter(model, config, seed);
   // After the adapter froze the base: the float32 weights of its Linear layers go.
@@ -189,11 +192,16 @@ export function loraRunModel(
   return model;
 }
 
-/** The pretrained model of `dir` as the run's model (its weights loaded). */
+/**
+ * The pretrained model of `dir` as the run's model (its weights loaded). A base held in
+ * bfloat16 is built and loaded in bfloat16 from the start (src/node/held-load.ts): its float32
+ * copy never exists.
+ */
 function baseModel(
   dir: string,
   tok: TokenVocabulary,
   seed: number,
+  precision: BasePrecision,
   dropout?: number,
 ): TrainableModel {
   const config = modelConfigFor(
@@ -201,6 +209,11 @@ function baseModel(
     tok,
     dropout === undefined ? {} : { dropout },
   );
+  if (precision === "bfloat16") {
+    const model = buildHeldBf16(() => buildModel(config, seed));
+    initFromHeld(model, dir);
+    return model;
+  }
   const model = buildModel(config, seed);
   initFrom(model, dir);
   return model;

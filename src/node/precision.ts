@@ -1,4 +1,4 @@
-// `--precision auto|float32|bfloat16` of train, pretrain, quickstart, translate and generate, read
+// `--precision auto|float32|bfloat16` of train, pretrain, quickstart, translate, generate and chat, read
 // in one place. float32 multiplies in float32; bfloat16 rounds the operands of the matrix
 // products to bfloat16 and sums in float32 (src/tensor/precision.ts; for decoding, bfloat16
 // copies of the decoder's weights, src/nn/bf16-weights.ts); `--bf16` is the older spelling of
@@ -6,7 +6,7 @@
 // milliseconds), and takes bfloat16 only where it is clearly faster: on a CPU with AVX512_BF16
 // it usually is, elsewhere the native backend computes the bfloat16 products in float32 and the
 // reference backend rounds in TypeScript, so auto keeps float32 there without timing anything.
-// translate and generate also take int8 (decodingPrecisionFromFlags: int8 copies of the
+// translate, generate and chat also take int8 (decodingPrecisionFromFlags: int8 copies of the
 // decoding weights, src/nn/int8-weights.ts), which auto never picks; training refuses it.
 import { getBackend } from "../tensor/dispatch.js";
 import type { MatmulPrecision } from "../tensor/precision.js";

@@ -16,7 +16,7 @@ import {
   rmSync,
   writeFileSync,
 } from "node:fs";
-import { basename, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { curvesPng, curvesSvg } from "../train/curves.js";
 import { type MetricsRecord, parseMetricsJsonl } from "../train/metrics-log.js";
 import type { RunStore } from "../train/store.js";
@@ -108,7 +108,11 @@ export class DirectoryStore implements RunStore {
     try {
       rmSync(partial, { recursive: true, force: true });
       mkdirSync(partial);
-      for (const [f, data] of Object.entries(files)) writeFileSync(join(partial, f), data);
+      for (const [f, data] of Object.entries(files)) {
+        // A name may hold a folder (transformers' additional_chat_templates/NAME.jinja).
+        if (f.includes("/")) mkdirSync(dirname(join(partial, f)), { recursive: true });
+        writeFileSync(join(partial, f), data);
+      }
       this.recover(name);
       rmSync(old, { recursive: true, force: true });
       if (existsSync(folder)) renameSync(folder, old);

@@ -19,10 +19,11 @@ import { ChatInspector } from "./chat-inspector.js";
 import { ApiError, Inspector, type InspectorLimits, type InspectorTokenizer } from "./inspector.js";
 import { loadConfig, loadEncoderDecoder, loadTokenizer } from "./model-dir.js";
 import { hasTokenizerFiles } from "./pretrained-run-tokenizer.js";
-import { loadModelTokenizer } from "./tokenizer-files.js";
+import { CHAT_TEMPLATE_FILE, loadModelTokenizer } from "./tokenizer-files.js";
 
-/** Whether a model directory's tokenizer_config.json has a chat template. */
+/** Whether a model directory has a chat template (chat_template.jinja, or in tokenizer_config.json). */
 function hasChatTemplate(dir: string): boolean {
+  if (existsSync(join(dir, CHAT_TEMPLATE_FILE))) return true;
   const path = join(dir, "tokenizer_config.json");
   if (!existsSync(path)) return false;
   try {

@@ -1,7 +1,9 @@
 // Finds and reads a pretrained model's tokenizer files: a tokenizer.json, a SentencePiece
 // `.model` (or Marian's `.spm`), or a model directory holding either, or Marian's
-// source.spm/target.spm/vocab.json; tokenizer_config.json is read when it sits beside them.
-import { existsSync, statSync } from "node:fs";
+// source.spm/target.spm/vocab.json; tokenizer_config.json is read when it sits beside them, and
+// the chat templates transformers >= 4.43 keeps in their own files (chat_template.jinja, and
+// additional_chat_templates/NAME.jinja), which take the place of the config's chat_template.
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import { ModelTokenizer, type TokenizerFiles } from "../tokenizer/model-tokenizer.js";
 import { MaskwiseError } from "../util/errors.js";
@@ -20,6 +22,29 @@ function configBeside(dir: string): string | undefined {
   return existsSync(p) ? readText(p, "tokenizer_config.json") : undefined;
 }
 
+/** The file of a directory's default chat template (transformers' CHAT_TEMPLATE_FILE). */
+export const CHAT_TEMPLATE_FILE = "chat_template.jinja";
+/** The folder of its other, named templates (transformers' CHAT_TEMPLATE_DIR). */
+export const CHAT_TEMPLATE_DIR = "additional_chat_templates";
+
+/**
+ * The chat templates kept in files in `dir`, by name ("default" for chat_template.jinja), or
+ * undefined when there are none.
+ */
+export function chatTemplateFiles(dir: string): Record<string, string> | undefined {
+  const out: Record<string, string> = {};
+  const main = join(dir, CHAT_TEMPLATE_FILE);
+  if (existsSync(main)) out.default = readText(main, CHAT_TEMPLATE_FILE);
+  const more = join(dir, CHAT_TEMPLATE_DIR);
+  if (existsSync(more) && statSync(more).isDirectory()) {
+    for (const f of readdirSync(more).sort()) {
+      if (!f.endsWith(".jinja")) continue;
+      out[f.slice(0, -".jinja".length)] = readText(join(more, f), `${CHAT_TEMPLATE_DIR}/${f}`);
+    }
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
 /** The files a path names, read into memory. */
 export function readTokenizerFiles(path: string): TokenizerFiles {
   if (!existsSync(path)) {
@@ -31,9 +56,15 @@ export function readTokenizerFiles(path: string): TokenizerFiles {
   }
   if (statSync(path).isDirectory()) {
     const config = configBeside(path);
+    const chatTemplates = chatTemplateFiles(path);
     const json = join(path, "tokenizer.json");
     if (existsSync(json))
-      return { tokenizerJson: readText(json, "tokenizer.json"), config, source: json };
+      return {
+        tokenizerJson: readText(json, "tokenizer.json"),
+        config,
+        chatTemplates,
+        source: json,
+      };
     const [src, tgt, vocab] = ["source.spm", "target.spm", "vocab.json"].map((f) => join(path, f));
     if (existsSync(src) && existsSync(tgt) && existsSync(vocab)) {
       return {
@@ -43,12 +74,14 @@ export function readTokenizerFiles(path: string): TokenizerFiles {
           vocab: readText(vocab, "vocab.json"),
         },
         config,
+        chatTemplates,
         source: path,
       };
     }
     for (const name of SPM_NAMES) {
       const p = join(path, name);
-      if (existsSync(p)) return { sentencePiece: readBytes(p, name), config, source: p };
+      if (existsSync(p))
+        return { sentencePiece: readBytes(p, name), config, chatTemplates, source: p };
     }
     throw new MaskwiseError("no tokenizer files in this directory", {
       code: "E_FILE",

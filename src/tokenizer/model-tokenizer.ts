@@ -24,6 +24,12 @@ export interface TokenizerFiles {
   marian?: { source: Uint8Array; target: Uint8Array; vocab: string };
   /** tokenizer_config.json text. */
   config?: string;
+  /**
+   * Chat templates kept in files beside it, by name: chat_template.jinja as "default" and
+   * additional_chat_templates/NAME.jinja (transformers >= 4.43 writes them there). Where any
+   * is given they replace the config's chat_template, as transformers reads them.
+   */
+  chatTemplates?: Record<string, string>;
   /** Names the files in errors. */
   source?: string;
 }
@@ -77,10 +83,15 @@ export class ModelTokenizer {
 
   static fromFiles(files: TokenizerFiles): ModelTokenizer {
     const source = files.source ?? "tokenizer";
+    const templates = Object.entries(files.chatTemplates ?? {});
     const config =
-      files.config === undefined
+      files.config === undefined && templates.length === 0
         ? null
-        : parseTokenizerConfig(JSON.parse(files.config), `${source}/tokenizer_config.json`);
+        : parseTokenizerConfig(
+            JSON.parse(files.config ?? "{}"),
+            `${source}/tokenizer_config.json`,
+            templates.length > 0 ? new Map(templates) : undefined,
+          );
     if (files.tokenizerJson !== undefined)
       return new ModelTokenizer(
         "tokenizer.json",

@@ -1,7 +1,8 @@
 // tokenizer_config.json, as transformers writes it beside tokenizer.json: the special tokens
 // (plain strings or AddedToken objects), add_bos_token / add_eos_token, model_max_length, the
 // padding and truncation sides, and the chat template (one string, or a list of named ones),
-// rendered with @huggingface/jinja as transformers renders it with Jinja2.
+// rendered with @huggingface/jinja as transformers renders it with Jinja2. A template kept in its
+// own file (chat_template.jinja) is given by the caller and takes the config's place.
 import { Template } from "@huggingface/jinja";
 import { MaskwiseError } from "../util/errors.js";
 import { isObj } from "./json-util.js";
@@ -37,9 +38,15 @@ const tokenOf = (x: unknown): string | null =>
 /** transformers writes 1e30 (int(VERY_LARGE_INTEGER)) when a model sets no limit. */
 const NO_LIMIT = 1e29;
 
+/**
+ * `templateFiles`: the chat templates of chat_template.jinja ("default") and
+ * additional_chat_templates/; where given, they are the templates and the config's
+ * chat_template is not read (transformers' order of precedence).
+ */
 export function parseTokenizerConfig(
   json: unknown,
   source = "tokenizer_config.json",
+  templateFiles?: ReadonlyMap<string, string>,
 ): TokenizerConfig {
   if (!isObj(json)) {
     throw new MaskwiseError("tokenizer_config.json is not an object", {
@@ -53,8 +60,8 @@ export function parseTokenizerConfig(
     const t = tokenOf(v);
     if (k.endsWith("_token") && t !== null) specialTokens[k] = t;
   }
-  const chatTemplates = new Map<string, string>();
-  const ct = json.chat_template;
+  const chatTemplates = new Map<string, string>(templateFiles ?? []);
+  const ct = templateFiles === undefined ? json.chat_template : undefined;
   if (typeof ct === "string") chatTemplates.set("default", ct);
   else if (Array.isArray(ct)) {
     for (const t of ct) {

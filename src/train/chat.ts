@@ -8,11 +8,17 @@
 // and the new user turn; where the template or the tokenizer renders the history differently
 // (a reply re-tokenized into other pieces), the cache is cut where they part, so the result is
 // always what a fresh computation of the whole rendering gives.
+//
+// `--precision` reaches both paths: the prompt's pass on tensors runs its products in the given
+// matmul precision, and the steps multiply by the given low-precision copies of the weights
+// (bfloat16 or int8), as `generate` decodes.
 
 import { argmax } from "../decode/greedy.js";
 import { logSoftmaxRows, processLogProbs } from "../decode/processors.js";
 import { sampleToken } from "../decode/sampling.js";
 import { type DecoderOnlyDecodable, DecoderOnlyIncremental } from "../models/incremental.js";
+import type { DecodingWeights } from "../nn/decoding-weights.js";
+import { type MatmulPrecision, withMatmulPrecision } from "../tensor/precision.js";
 import { Tensor } from "../tensor/tensor.js";
 import type { ModelTokenizer } from "../tokenizer/model-tokenizer.js";
 import { TextStream } from "../tokenizer/text-stream.js";
@@ -35,6 +41,14 @@ export interface ChatOptions {
   seed: number;
 }
 
+/** The precision a conversation computes in; absent fields: float32. */
+export interface ChatPrecision {
+  /** The products of the passes on tensors (each turn's new prompt tokens). */
+  matmul?: MatmulPrecision;
+  /** Copies of the weights the decoding steps multiply by (src/models/incremental.ts). */
+  weights?: DecodingWeights;
+}
+
 /** The tokens of the last turn: taken from the cache, and computed anew (prompt and reply). */
 export interface TurnStats {
   reused: number;
@@ -55,6 +69,7 @@ export class ChatSession {
     private readonly tok: ModelTokenizer,
     private readonly options: ChatOptions,
     messages: readonly ChatMessage[] = [],
+    private readonly precision: ChatPrecision = {},
   ) {
     this.messages = [...messages];
     this.rng = new Rng(options.seed);
@@ -73,6 +88,10 @@ export class ChatSession {
 
   /** The assistant's reply to the conversation so far, added to it. */
   reply(onText?: (piece: string) => void): string {
+    return withMatmulPrecision(this.precision.matmul ?? "float32", () => this.replyNow(onText));
+  }
+
+  private replyNow(onText?: (piece: string) => void): string {
     const prompt = this.tok.applyChatTemplate(this.messages, { addGenerationPrompt: true });
     const ids = this.tok.encode(prompt, { addSpecialTokens: false }).ids;
     const maxPositions = this.model.config.max_position_embeddings;
@@ -141,6 +160,7 @@ export class ChatSession {
         this.model,
         new Tensor(Int32Array.from(ids), [1, P]),
         new Tensor(new Int32Array(P).fill(1), [1, P]),
+        { weights: this.precision.weights },
       );
       this.lastTurn = { reused: 0, computed: P };
     } else {

@@ -1,5 +1,6 @@
-// A Llama model whose frozen base is held in bfloat16 under a LoRA adapter: a training step
-// gives the loss of the float32 model with the rounded weights and trains only the adapter,
+// A Llama model whose frozen base is held in bfloat16 under a LoRA adapter (its Linear layers,
+// its token embedding and the head tied to it): a training step gives the loss of the float32
+// model with the rounded weights and trains only the adapter,
 // incremental decoding agrees with the full pass, and once the step, the optimizer and the decoding copies have
 // run, no float32 array of a held weight is left alive (checked with the garbage collector).
 import assert from "node:assert/strict";
@@ -11,7 +12,7 @@ import { LlamaForCausalLM } from "../../src/models/families/llama/model.js";
 import { DecoderOnlyIncremental, decodingBf16Weights } from "../../src/models/incremental.js";
 import { attachAdapter, newAdapterConfig } from "../../src/models/peft.js";
 import { holdFrozenWeightsBf16 } from "../../src/nn/frozen-bf16.js";
-import { Linear } from "../../src/nn/layers.js";
+import { Embedding, Linear } from "../../src/nn/layers.js";
 import { AdamW } from "../../src/optim/adamw.js";
 import { fromBf16, toBf16 } from "../../src/tensor/bf16.js";
 import { backward, noGrad } from "../../src/tensor/index.js";
@@ -58,14 +59,16 @@ function batch() {
 test("a LoRA step on a base held in bfloat16: the rounded model's loss, only the adapter moves", () => {
   const held = model();
   const twin = model();
-  // The twin keeps float32 weights, rounded to bfloat16 values.
+  // The twin keeps float32 weights, rounded to bfloat16 values (the tied head with its table).
   for (const [, m] of twin.namedModules())
-    if (m instanceof Linear && !m.tied && !m.weight.requiresGrad)
+    if ((m instanceof Embedding || (m instanceof Linear && !m.tied)) && !m.weight.requiresGrad)
       m.weight.f32.set(fromBf16(toBf16(m.weight.f32)));
   const res = holdFrozenWeightsBf16(held);
-  // 2 layers x 7 projections; the tied head stays float32.
-  assert.equal(res.layers.length, 14);
-  assert.ok(!res.layers.includes("lm_head"));
+  // 2 layers x 7 projections and the head tied to the token embedding, which is held too.
+  assert.equal(res.layers.length, 15);
+  assert.ok(res.layers.includes("lm_head"));
+  assert.deepEqual(res.tables, ["model.embed_tokens"]);
+  assert.equal(held.lm_head.weightBf16, held.model.embed_tokens.weightBf16);
   held.train();
   twin.train();
   const a = held.forward(batch()).loss as Tensor;
@@ -84,7 +87,7 @@ test("nothing keeps the float32 weights alive: step, optimizer, decoding on bflo
   const m = model();
   const refs: WeakRef<Float32Array>[] = [];
   for (const [, l] of m.namedModules())
-    if (l instanceof Linear && !l.tied && !l.weight.requiresGrad)
+    if ((l instanceof Embedding || (l instanceof Linear && !l.tied)) && !l.weight.requiresGrad)
       refs.push(new WeakRef(l.weight.f32));
   holdFrozenWeightsBf16(m);
   m.train();
@@ -119,6 +122,6 @@ test("nothing keeps the float32 weights alive: step, optimizer, decoding on bflo
   gc();
   await new Promise((r) => setImmediate(r));
   gc();
-  assert.equal(refs.length, 14);
+  assert.equal(refs.length, 15);
   assert.equal(refs.filter((r) => r.deref() !== undefined).length, 0);
 });

@@ -5,10 +5,12 @@
 // user message and every reply one stdout line (its newlines as spaces), so scripts and tests
 // can hold a conversation.
 import { createInterface } from "node:readline";
+import { decodingWeights } from "../../models/incremental.js";
 import { loadAdapter } from "../../node/adapter.js";
 import { loadChatModel } from "../../node/chat-data.js";
+import { decodingPrecisionFromFlags, PRECISION_FLAGS } from "../../node/precision.js";
 import type { ChatMessage } from "../../tokenizer/tokenizer-config.js";
-import { type ChatOptions, ChatSession } from "../../train/chat.js";
+import { type ChatOptions, type ChatPrecision, ChatSession } from "../../train/chat.js";
 import { MaskwiseError } from "../../util/errors.js";
 import { type Command, numberFlag, parseFlags } from "../command.js";
 
@@ -16,6 +18,7 @@ const NAME = "chat";
 
 const HELP = `Usage: maskwise chat --model DIR [--adapter DIR] [--system TEXT] [--max-new-tokens N]
                      [--temperature T] [--top-k K] [--top-p P] [--repetition-penalty R] [--seed S]
+                     [--precision auto|float32|bfloat16|int8]
 
 Talks with a decoder-only chat model: DIR holds config.json, the weights, tokenizer.json and a
 tokenizer_config.json with a chat template (a transformers chat model, or a run's checkpoint
@@ -36,7 +39,12 @@ Options:
   --repetition-penalty R   above 1 discourages tokens the reply already holds (default 1)
   --seed S                 seeds the sampling (default 0): the same seed, the same conversation
   --adapter DIR            a PEFT LoRA adapter on top of DIR's weights (train --task chat
-                           --lora-r N writes one)`;
+                           --lora-r N writes one)
+  --precision P            float32 (default); bfloat16 (or --bf16): products on bfloat16 copies
+                           of the weights, inputs rounded to bfloat16, sums in float32; int8:
+                           int8 copies of the weights per output row (replies may differ from
+                           float32's in places); auto: the faster of float32 and bfloat16 on
+                           this CPU, said on stderr (as 'maskwise generate')`;
 
 /** The sampling flags of chat and generate --chat. */
 export function chatOptions(
@@ -89,6 +97,7 @@ export const command: Command = {
       adapter: { type: "string" },
       system: { type: "string" },
       ...SAMPLING_FLAGS,
+      ...PRECISION_FLAGS,
     });
     if (!v.model) {
       throw new MaskwiseError("--model is required", {
@@ -98,10 +107,17 @@ export const command: Command = {
       });
     }
     const options = chatOptions(NAME, v);
+    const chosen = decodingPrecisionFromFlags(NAME, v);
     const { model, tok } = loadChatModel(v.model);
     if (v.adapter) loadAdapter(model, v.adapter);
+    // The steps read the copies (made once for every conversation); int8 leaves the passes on
+    // tensors in float32, as generate does.
+    const precision: ChatPrecision = {
+      matmul: chosen === "int8" ? "float32" : chosen,
+      weights: decodingWeights(model, chosen),
+    };
     const start: ChatMessage[] = v.system ? [{ role: "system", content: v.system }] : [];
-    let session = new ChatSession(model, tok, options, start);
+    let session = new ChatSession(model, tok, options, start, precision);
     const tty = process.stdin.isTTY === true;
     const out = (s: string) => process.stdout.write(s);
     const rl = createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY });
@@ -111,7 +127,7 @@ export const command: Command = {
         const text = line.trim();
         if (text === "/exit") break;
         if (text === "/reset") {
-          session = new ChatSession(model, tok, options, start);
+          session = new ChatSession(model, tok, options, start, precision);
           out("(new conversation)\n> ");
           continue;
         }

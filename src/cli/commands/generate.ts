@@ -26,7 +26,7 @@ import { loadModelTokenizer } from "../../node/tokenizer-files.js";
 import { checkModelTokenizer, loadTokenizer } from "../../node/training-setup.js";
 import { withMatmulPrecision } from "../../tensor/precision.js";
 import { parseConversation } from "../../tokenizer/chat-messages.js";
-import { type ChatOptions, ChatSession } from "../../train/chat.js";
+import { type ChatOptions, type ChatPrecision, ChatSession } from "../../train/chat.js";
 import { promptDecoder, trainedMask, trainedOnPairs } from "../../train/generate.js";
 import type { DecoderMask } from "../../train/tasks.js";
 import { pretrainedCodec } from "../../train/translate.js";
@@ -39,7 +39,7 @@ const HELP = `Usage: maskwise generate --model DIR [--adapter DIR] [--max-new-to
                          [--precision auto|float32|bfloat16|int8] [--ids]
        maskwise generate --model DIR [--adapter DIR] --chat [--max-new-tokens N]
                          [--repetition-penalty R] [--sample --temperature T --top-k K --top-p P
-                         --seed S] < chats.jsonl
+                         --seed S] [--precision auto|float32|bfloat16|int8] < chats.jsonl
 
 Reads prompts from standard input, one a line, and writes each continuation as one line. DIR is
 a decoder-only model directory: maskwise's (config.json with maskwise_arch "decoder-only",
@@ -76,7 +76,7 @@ ${INT8_HELP}
 chat template of DIR's tokenizer_config.json and its generation prompt; each output line is the
 assistant's reply (up to the template's end-of-turn token; newlines become spaces), decoded
 from the same seed for every line (docs/chat.md). --repetition-penalty R (above 1 discourages
-tokens the reply holds) applies with --chat.
+tokens the reply holds) applies with --chat. --precision applies as without --chat.
 
 Defaults: --max-new-tokens 64 (fewer where the model's positions end sooner), --temperature 1,
 --top-k 0 (all), --top-p 1, --seed 0, --batch-size 16, --precision float32.`;
@@ -158,6 +158,7 @@ async function generateChat(
   model: ReturnType<typeof loadDecoderOnly>,
   dir: string,
   options: ChatOptions,
+  precision: ChatPrecision,
 ): Promise<number> {
   const tok = loadChatTokenizer(dir, model.config.vocab_size);
   let n = 0;
@@ -168,7 +169,7 @@ async function generateChat(
     n++;
     if (line.trim() === "") continue;
     const messages = parseConversation(line, `<stdin>:${n}`);
-    const reply = new ChatSession(model, tok, options, messages).reply();
+    const reply = new ChatSession(model, tok, options, messages, precision).reply();
     process.stdout.write(`${reply.replace(/\r?\n/g, " ")}\n`);
   }
   return 0;
@@ -306,16 +307,21 @@ export const command: Command = {
           hint: "drop it",
         });
       }
-      return generateChat(model, v.model, {
-        maxNewTokens: flagNew ?? generation.maxNewTokens ?? 64,
-        temperature: v.sample ? sampling.temperature : 0,
-        topK: sampling.topK,
-        topP: sampling.topP,
-        repetitionPenalty: numberFlag(NAME, "repetition-penalty", v["repetition-penalty"], 1, {
-          min: 0,
-        }),
-        seed: sampling.seed,
-      });
+      return generateChat(
+        model,
+        v.model,
+        {
+          maxNewTokens: flagNew ?? generation.maxNewTokens ?? 64,
+          temperature: v.sample ? sampling.temperature : 0,
+          topK: sampling.topK,
+          topP: sampling.topP,
+          repetitionPenalty: numberFlag(NAME, "repetition-penalty", v["repetition-penalty"], 1, {
+            min: 0,
+          }),
+          seed: sampling.seed,
+        },
+        { matmul: precision === "int8" ? "float32" : precision, weights },
+      );
     }
     const bos = generation.bosTokenId ?? cfg.bos_token_id;
     const eos = generation.eosTokenId ?? cfg.eos_token_id;

@@ -283,7 +283,7 @@ export class LlamaForCausalLM extends Module implements DecoderOnlyDecodable {
     const rng = new Rng(seed);
     const init = { rng, std: config.init_std };
     this.model = this.child("model", new LlamaStack(config, init));
-    const tied = config.tie_word_embeddings ? this.model.embed_tokens.weight : null;
+    const tied = config.tie_word_embeddings ? this.model.embed_tokens : null;
     this.lm_head = this.child(
       "lm_head",
       new Linear(config.d_model, config.vocab_size, init, false, tied),

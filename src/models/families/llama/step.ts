@@ -5,7 +5,6 @@
 // sliding window W sees, of the cached columns, only the last W (the new one included), counted
 // in columns of the padded batch as transformers counts them.
 import type { DecodingWeights } from "../../../nn/decoding-weights.js";
-import { MaskwiseError } from "../../../util/errors.js";
 import type { DecoderLayerCache } from "../../blocks.js";
 import { projectInto } from "../../head.js";
 import type { DecodingStep } from "../../model-step.js";
@@ -56,23 +55,12 @@ export class LlamaStep implements DecodingStep {
     const { model, copies } = this;
     const cfg = model.config;
     const R = tokens.length;
-    const D = cfg.d_model;
     const F = cfg.decoder_ffn_dim;
     const view = this.buffers.rows(R);
     if (this.up.length < R * F) this.up = new Float32Array(R * F);
     const up = this.up.subarray(0, R * F);
-    const embed = model.model.embed_tokens;
-    const table = embed.weight.f32;
-    for (let r = 0; r < R; r++) {
-      const t = tokens[r];
-      if (!Number.isInteger(t) || t < 0 || t >= embed.num) {
-        throw new MaskwiseError(`token id ${t} is outside the vocabulary of ${embed.num}`, {
-          code: "E_INDEX",
-          where: "decoding step",
-        });
-      }
-      view.x.set(table.subarray(t * D, (t + 1) * D), r * D);
-    }
+    // Each row's token embedding (widened where the table is held in bfloat16).
+    model.model.embed_tokens.rowsInto(tokens, view.x);
     model.model.layers.items.forEach((layer, i) => {
       const cache = caches[i].self;
       let keep = masks.self;

@@ -36,7 +36,7 @@ export class T5Model extends Module {
     this.shared = this.child("shared", new Embedding(config.vocab_size, config.d_model, init));
     this.encoder = this.child("encoder", new T5Stack(config, this.shared, rng, false));
     this.decoder = this.child("decoder", new T5Stack(config, this.shared, rng, true));
-    const tied = config.tie_word_embeddings ? this.shared.weight : null;
+    const tied = config.tie_word_embeddings ? this.shared : null;
     this.lm_head = this.child(
       "lm_head",
       new Linear(config.d_model, config.vocab_size, init, false, tied),

@@ -55,11 +55,11 @@ export class T5Stack extends Module {
     );
   }
 
-  /** The bucket table [buckets, H] of block 0 (every stack has one). */
+  /** The bucket table [buckets, H] of block 0 (every stack has one), widened if held in bfloat16. */
   get biasTable(): Tensor {
     const table = this.block.items[0]?.self.SelfAttention.relative_attention_bias;
     if (!table) throw new Error("a T5 stack without blocks has no position bias");
-    return table.weight;
+    return table.floatTable();
   }
 
   /** The bucketing of this stack's self-attention. */

@@ -73,9 +73,7 @@ export class T5Step implements DecodingStep {
     const view = this.buffers.rows(R);
     if (this.gate.length < R * F) this.gate = new Float32Array(R * F);
     const gate = this.gate.subarray(0, R * F);
-    const table = model.shared.weight.f32;
-    for (let r = 0; r < R; r++)
-      view.x.set(table.subarray(tokens[r] * D, (tokens[r] + 1) * D), r * D);
+    model.shared.rowsInto(tokens, view.x);
     const bias =
       R > 0 ? this.biasAt(position) : { bias: new Float32Array(0), offset: 0, headStride: 0 };
     model.decoder.block.items.forEach((block, i) => {
