@@ -15,7 +15,7 @@ import { readText } from "./files.js";
 import { fileLines } from "./lines.js";
 import { loadDecoderOnly } from "./model-dir.js";
 import { loadModelTokenizer } from "./tokenizer-files.js";
-import { safetensorsMetadata, tokenizerHash } from "./training-setup.js";
+import { safetensorsMetadata, tokenizerHash, withGenerationConfig } from "./training-setup.js";
 
 export interface Conversation {
   messages: ChatMessage[];
@@ -58,11 +58,8 @@ export function chatCheckpointFiles(
     const p = join(dir, f);
     if (existsSync(p)) extraFiles[f] = readText(p, f);
   }
-  const generation = generationFrom ? join(generationFrom, "generation_config.json") : undefined;
-  if (generation && existsSync(generation))
-    extraFiles["generation_config.json"] = readText(generation, "generation_config.json");
   return {
-    extraFiles,
+    extraFiles: withGenerationConfig(extraFiles, generationFrom),
     weightsMetadata: { tokenizer_sha256: tokenizerHash(extraFiles["tokenizer.json"]) },
   };
 }
