@@ -1,8 +1,8 @@
 // What the affine layers share on the tape, whatever holds the weight (float32 parameter in
 // linear.ts, frozen bfloat16 bits in linear-bf16.ts):
 //   y = act(x W^T + b)      x [..., K], W [N, K] (PyTorch's layout), b [N], y [..., N]
-// The bias and the ReLU are applied in place on the GEMM's output, and the backward works
-// from the output gradient directly, all rows folded into one matrix R = ...:
+// The bias and the ReLU are applied in place on the GEMM's output (or by the product itself,
+// where it does them in its epilogue), and the backward works from the output gradient directly, all rows folded into one matrix R = ...:
 //   g <- g * [y > 0]   (ReLU; in place: autograd hands a node its output gradient and drops it)
 //   db (+)= sum_r g[r, :]      dx (+)= g W      dW (+)= g^T x   (only where W is a parameter)
 // The caller supplies the products with W; this file owns the rest, so both layers stay one
@@ -15,8 +15,11 @@ import { Tensor } from "../tensor.js";
 
 /** The products with W [N, K] that an affine layer needs, over R rows. */
 export interface WeightProducts {
-  /** out [R, N] = x [R, K] W^T */
-  forward(x: F32, out: F32, R: number): void;
+  /**
+   * out [R, N] = x [R, K] W^T; true when it also added the bias [N] and applied the ReLU (a
+   * product that does them in its epilogue), false to leave them to affine().
+   */
+  forward(x: F32, out: F32, R: number, bias: F32 | null, relu: boolean): boolean;
   /** dx [R, K] (+)= g [R, N] W */
   backwardX(g: F32, dx: F32, R: number, acc: boolean): void;
   /** The weight as a tape input with dW [N, K] (+)= g^T x, or null when it is no parameter. */
@@ -42,8 +45,8 @@ export function affine(
   const R = rowShape.reduce((p, s) => p * s, 1);
   const backend = getBackend();
   const out = allocF32(R * N, false);
-  products.forward(x.f32, out, R);
-  if (bias && R * N > 0)
+  const fused = products.forward(x.f32, out, R, bias?.f32 ?? null, relu);
+  if (!fused && bias && R * N > 0)
     backend.binary({
       op: "add",
       a: out,
@@ -53,7 +56,7 @@ export function affine(
       out,
       shape: [R, N],
     });
-  if (relu) backend.unary({ op: "relu", x: out, out, n: R * N });
+  if (!fused && relu) backend.unary({ op: "relu", x: out, out, n: R * N });
   const y = new Tensor(out, [...rowShape, N]);
   const param = products.parameter;
   // Tape inputs: x, then the weight where it is a parameter, then the bias.

@@ -43,7 +43,10 @@ export function linearBf16Weight(
     x,
     N,
     {
-      forward: (xs, out, R) => gemmW(xs, out, R, N, K, true, false),
+      forward: (xs, out, R) => {
+        gemmW(xs, out, R, N, K, true, false);
+        return false;
+      },
       // dx [R, K] (+)= g [R, N] W [N, K]
       backwardX: (g, dx, R, acc) => gemmW(g, dx, R, K, N, false, acc),
       parameter: null,

@@ -81,7 +81,10 @@ export function linear(
     x,
     N,
     {
-      forward: (xs, out, R) => gemm2(xs, false, W, true, out, R, N, K, false),
+      forward: (xs, out, R) => {
+        gemm2(xs, false, W, true, out, R, N, K, false);
+        return false;
+      },
       backwardX: (g, dx, R, acc) => gemm2(g, false, W, false, dx, R, K, N, acc),
       parameter: {
         tensor: weight,
