@@ -2,7 +2,8 @@
 // linear.ts, frozen bfloat16 bits in linear-bf16.ts):
 //   y = act(x W^T + b)      x [..., K], W [N, K] (PyTorch's layout), b [N], y [..., N]
 // The bias and the ReLU are applied in place on the GEMM's output (or by the product itself,
-// where it does them in its epilogue), and the backward works from the output gradient directly, all rows folded into one matrix R = ...:
+// where it does them in its epilogue), and the backward works from the output gradient
+// directly, all rows folded into one matrix R = ...:
 //   g <- g * [y > 0]   (ReLU; in place: autograd hands a node its output gradient and drops it)
 //   db (+)= sum_r g[r, :]      dx (+)= g W      dW (+)= g^T x   (only where W is a parameter)
 // The caller supplies the products with W; this file owns the rest, so both layers stay one
