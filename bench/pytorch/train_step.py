@@ -1,7 +1,7 @@
 """The peer of `maskwise bench train-step`: the same step of ../shared/bench/train-step.json in
 PyTorch, for side-by-side figures on one machine:
 
-    python bench/pytorch/train_step.py [--torch-threads N] [--bf16] [--steps 10] [--warmup 2]
+    python bench/pytorch/train_step.py [--threads N] [--bf16] [--steps 10] [--warmup 2]
 
 prints {"bench":"train-step-pytorch",…,"torch":{…}} (bench/pytorch/torch_info.py says what the
 "torch" object holds). It runs on any PyTorch from 1.13 on. The 2.x wheels (MKL, oneDNN,
@@ -12,7 +12,7 @@ OpenBLAS on every core, one PyTorch thread and OpenBLAS choosing its own kernels
 that pins OPENBLAS_CORETYPE=Haswell gives AVX2 kernels on an AVX-512 CPU):
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=2 \
-        /usr/bin/python3 bench/pytorch/train_step.py --torch-threads 1
+        /usr/bin/python3 bench/pytorch/train_step.py --threads 1
 
 bench/compare.ts picks the build and sets these itself.
 
@@ -32,7 +32,8 @@ from seq2seq_model import V, Model
 from torch_info import set_threads
 
 cli = argparse.ArgumentParser()
-cli.add_argument("--torch-threads", type=int, default=None,
+# --threads as the other peers name it; --torch-threads is its older spelling.
+cli.add_argument("--threads", "--torch-threads", dest="threads", type=int, default=None,
                  help="PyTorch intra-op threads (default: the build's own; OpenBLAS sizes its own "
                       "pool: OPENBLAS_NUM_THREADS)")
 cli.add_argument("--bf16", action="store_true",
@@ -40,7 +41,7 @@ cli.add_argument("--bf16", action="store_true",
 cli.add_argument("--steps", type=int, default=10, help="timed steps (the median counts)")
 cli.add_argument("--warmup", type=int, default=2, help="untimed steps first")
 args = cli.parse_args()
-set_threads(args.torch_threads)
+set_threads(args.threads)
 torch.manual_seed(0)
 B, S, T = 32, 32, 32
 
