@@ -74,7 +74,7 @@ import {
   shiftedLabels,
   type WorkerResult,
 } from "./llama-lora-report.js";
-import { runWorker, scriptFlags, timed } from "./two-sides.js";
+import { runWorker, scriptFlags, sideCommands, timed } from "./two-sides.js";
 
 const me = "bench/llama-lora.ts";
 const { has, flag, int } = scriptFlags(me);
@@ -225,28 +225,14 @@ function main(): void {
     join(dir, "inputs.json"),
     JSON.stringify(makeInputs(json, { batch: rows, seq, prompt: promptLen, newTokens })),
   );
-  const maskwiseCmd = [
-    process.execPath,
-    "--import",
-    "tsx",
+  const cmd = sideCommands(
     join(import.meta.dirname, "llama-lora.ts"),
-    "--worker",
-    "--dir",
-    dir,
-    "--reps",
-    String(reps),
-  ];
-  const pythonCmd = [
-    python,
     join(import.meta.dirname, "pytorch", "llama_lora.py"),
-    "--dir",
+    python,
     dir,
-    "--reps",
-    String(reps),
-    "--threads",
-    String(threads),
-  ];
-  const env = { MASKWISE_THREADS: String(threads), OMP_NUM_THREADS: String(threads) };
+    reps,
+    threads,
+  );
   const perRound: Rounds = { maskwise: {}, transformers: {} };
   let last: Partial<Record<Side, WorkerResult>> = {};
   for (let r = 0; r < rounds; r++) {
@@ -256,8 +242,8 @@ function main(): void {
       console.error(`${me}: round ${r + 1} of ${rounds}, ${side}`);
       const w = runWorker<WorkerResult>(
         me,
-        side === "maskwise" ? maskwiseCmd : pythonCmd,
-        env,
+        side === "maskwise" ? cmd.maskwise : cmd.transformers,
+        cmd.env,
         side,
       );
       got[side] = w;

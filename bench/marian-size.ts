@@ -37,7 +37,7 @@ import { backward, noGrad } from "../src/tensor/autograd.js";
 import { getBackend } from "../src/tensor/dispatch.js";
 import { Tensor } from "../src/tensor/tensor.js";
 import { Rng } from "../src/util/rng.js";
-import { runWorker, scriptFlags, timed } from "./two-sides.js";
+import { runWorker, scriptFlags, sideCommands, timed } from "./two-sides.js";
 
 const me = "bench/marian-size.ts";
 const { flag, int } = scriptFlags(me);
@@ -201,30 +201,14 @@ function main(): void {
     saveModel(dir, buildModel(config, 1));
   }
   writeFileSync(join(dir, "inputs.json"), JSON.stringify(makeInputs(rows, newTokens)));
-  const script = join(import.meta.dirname, "marian-size.ts");
-  const pyScript = join(import.meta.dirname, "pytorch", "marian_size.py");
-  const maskwiseCmd = [
-    process.execPath,
-    "--import",
-    "tsx",
-    script,
-    "--worker",
-    "--dir",
-    dir,
-    "--reps",
-    String(reps),
-  ];
-  const pythonCmd = [
+  const cmd = sideCommands(
+    join(import.meta.dirname, "marian-size.ts"),
+    join(import.meta.dirname, "pytorch", "marian_size.py"),
     python,
-    pyScript,
-    "--dir",
     dir,
-    "--reps",
-    String(reps),
-    "--threads",
-    String(threads),
-  ];
-  const env = { MASKWISE_THREADS: String(threads), OMP_NUM_THREADS: String(threads) };
+    reps,
+    threads,
+  );
   const perRound: Record<string, { decode: number[]; step: number[] }> = {
     maskwise: { decode: [], step: [] },
     transformers: { decode: [], step: [] },
@@ -240,8 +224,8 @@ function main(): void {
       console.error(`bench/marian-size.ts: round ${r + 1} of ${rounds}, ${side}`);
       got[side] = runWorker<WorkerResult>(
         me,
-        side === "maskwise" ? maskwiseCmd : pythonCmd,
-        env,
+        side === "maskwise" ? cmd.maskwise : cmd.transformers,
+        cmd.env,
         side,
       );
       perRound[side].decode.push(median(got[side].decode_s));

@@ -58,3 +58,23 @@ export function runWorker<T>(me: string, argv: string[], env: NodeJS.ProcessEnv,
   }
   return JSON.parse(last) as T;
 }
+
+/**
+ * The two sides' worker commands on `dir` (this script again with --worker under tsx, and its
+ * Python peer), and the environment that gives both `threads` threads.
+ */
+export function sideCommands(
+  script: string,
+  pyScript: string,
+  python: string,
+  dir: string,
+  reps: number,
+  threads: number,
+): { maskwise: string[]; transformers: string[]; env: NodeJS.ProcessEnv } {
+  const common = ["--dir", dir, "--reps", String(reps)];
+  return {
+    maskwise: [process.execPath, "--import", "tsx", script, "--worker", ...common],
+    transformers: [python, pyScript, ...common, "--threads", String(threads)],
+    env: { MASKWISE_THREADS: String(threads), OMP_NUM_THREADS: String(threads) },
+  };
+}
