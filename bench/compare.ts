@@ -208,9 +208,9 @@ function measures(peer: Peer | null): MeasureDef[] {
   });
   const runs = quick ? ["--runs", "1"] : [];
   const defs: MeasureDef[] = [];
-  const py = (script: string, args: string[], threadFlag: string): string[] => {
+  const py = (script: string, args: string[]): string[] => {
     if (!peer) return [];
-    const threads = peer.threads === null ? [] : [threadFlag, String(peer.threads)];
+    const threads = peer.threads === null ? [] : ["--threads", String(peer.threads)];
     return [peer.python, join(root, "bench", "pytorch", script), ...args, ...threads];
   };
   const pt = (name: string, argv: string[], figures: MeasureDef["figures"]) => {
@@ -221,25 +221,17 @@ function measures(peer: Peer | null): MeasureDef[] {
   const decode = (o: string) => decodeFigures(lastJson(o));
   const steps = quick ? ["--steps", "2", "--warmup", "1"] : [];
   defs.push(mw(["matmul", ...runs], matmul, "maskwise matmul"));
-  pt("pytorch matmul", py("matmul.py", [...runs], "--threads"), matmul);
+  pt("pytorch matmul", py("matmul.py", [...runs]), matmul);
   defs.push(mw(["matmul", "--bf16", ...runs], matmul, "maskwise matmul --bf16"));
-  pt(
-    "pytorch matmul bfloat16",
-    py("matmul.py", ["--dtype", "bfloat16", ...runs], "--threads"),
-    matmul,
-  );
+  pt("pytorch matmul bfloat16", py("matmul.py", ["--dtype", "bfloat16", ...runs]), matmul);
   defs.push(mw(["train-step"], train, "maskwise train-step"));
-  pt("pytorch train-step", py("train_step.py", steps, "--torch-threads"), train);
+  pt("pytorch train-step", py("train_step.py", steps), train);
   defs.push(mw(["train-step", "--bf16"], train, "maskwise train-step --bf16"));
-  pt(
-    "pytorch train-step --bf16",
-    py("train_step.py", ["--bf16", ...steps], "--torch-threads"),
-    train,
-  );
+  pt("pytorch train-step --bf16", py("train_step.py", ["--bf16", ...steps]), train);
   defs.push(mw(["decode", ...runs], decode, "maskwise decode"));
-  pt("pytorch decode", py("decode.py", runs, "--threads"), decode);
+  pt("pytorch decode", py("decode.py", runs), decode);
   defs.push(mw(["decode", "--bf16", ...runs], decode, "maskwise decode --bf16"));
-  pt("pytorch decode --bf16", py("decode.py", ["--bf16", ...runs], "--threads"), decode);
+  pt("pytorch decode --bf16", py("decode.py", ["--bf16", ...runs]), decode);
   if (argv.includes("--marian")) {
     // One run of bench/marian-size.ts is one round of both sides (its own interleaving).
     const small = quick ? ["--reps", "1", "--new-tokens", "8", "--batch", "2"] : [];

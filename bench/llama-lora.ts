@@ -74,38 +74,13 @@ import {
   shiftedLabels,
   type WorkerResult,
 } from "./llama-lora-report.js";
+import { runWorker, scriptFlags, sideCommands, timed } from "./two-sides.js";
 
 const me = "bench/llama-lora.ts";
-const has = (name: string) => process.argv.includes(`--${name}`);
-const flag = (name: string, fallback: string): string => {
-  const at = process.argv.indexOf(`--${name}`);
-  return at >= 0 && at + 1 < process.argv.length ? process.argv[at + 1] : fallback;
-};
-const int = (name: string, fallback: number): number => {
-  const v = Number(flag(name, String(fallback)));
-  if (!Number.isInteger(v) || v < 1) {
-    console.error(
-      `${me}: --${name} must be a positive integer (${me} --${name}): got '${flag(name, "")}'`,
-    );
-    process.exit(2);
-  }
-  return v;
-};
+const { has, flag, int } = scriptFlags(me);
 
 const tensor2d = (rows: number[][]) =>
   new Tensor(Int32Array.from(rows.flat()), [rows.length, rows[0].length]);
-
-/** One warm-up run, then `reps` timed runs, in seconds. */
-function timed(fn: () => void, reps: number): number[] {
-  fn();
-  const out: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
-    fn();
-    out.push((performance.now() - t0) / 1000);
-  }
-  return out;
-}
 
 /** The maskwise side, in this process: prints a WorkerResult line. */
 function maskwiseWorker(dir: string, reps: number): void {
@@ -199,21 +174,6 @@ function maskwiseWorker(dir: string, reps: number): void {
   console.log(JSON.stringify(result));
 }
 
-function runWorker(argv: string[], env: NodeJS.ProcessEnv, what: string): WorkerResult {
-  const r = spawnSync(argv[0], argv.slice(1), {
-    encoding: "utf8",
-    env: { ...process.env, ...env },
-    maxBuffer: 1 << 26,
-  });
-  const last = (r.stdout ?? "").trim().split("\n").pop() ?? "";
-  if (r.status !== 0 || !last.startsWith("{")) {
-    console.error(`${me}: the ${what} side failed (status ${r.status}):`);
-    console.error(r.stderr);
-    process.exit(1);
-  }
-  return JSON.parse(last);
-}
-
 /** lscpu's model name (os.cpus() where lscpu is missing). */
 function cpuModel(): string {
   const r = spawnSync("lscpu", [], { encoding: "utf8", env: { ...process.env, LC_ALL: "C" } });
@@ -265,28 +225,14 @@ function main(): void {
     join(dir, "inputs.json"),
     JSON.stringify(makeInputs(json, { batch: rows, seq, prompt: promptLen, newTokens })),
   );
-  const maskwiseCmd = [
-    process.execPath,
-    "--import",
-    "tsx",
+  const cmd = sideCommands(
     join(import.meta.dirname, "llama-lora.ts"),
-    "--worker",
-    "--dir",
-    dir,
-    "--reps",
-    String(reps),
-  ];
-  const pythonCmd = [
-    python,
     join(import.meta.dirname, "pytorch", "llama_lora.py"),
-    "--dir",
+    python,
     dir,
-    "--reps",
-    String(reps),
-    "--threads",
-    String(threads),
-  ];
-  const env = { MASKWISE_THREADS: String(threads), OMP_NUM_THREADS: String(threads) };
+    reps,
+    threads,
+  );
   const perRound: Rounds = { maskwise: {}, transformers: {} };
   let last: Partial<Record<Side, WorkerResult>> = {};
   for (let r = 0; r < rounds; r++) {
@@ -294,7 +240,12 @@ function main(): void {
     const got: Partial<Record<Side, WorkerResult>> = {};
     for (const side of order) {
       console.error(`${me}: round ${r + 1} of ${rounds}, ${side}`);
-      const w = runWorker(side === "maskwise" ? maskwiseCmd : pythonCmd, env, side);
+      const w = runWorker<WorkerResult>(
+        me,
+        side === "maskwise" ? cmd.maskwise : cmd.transformers,
+        cmd.env,
+        side,
+      );
       got[side] = w;
       for (const [k, xs] of Object.entries(w.seconds)) {
         const series = perRound[side][k] ?? [];

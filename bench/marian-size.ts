@@ -22,7 +22,6 @@
 //     [--threads N] [--dir DIR] [--python ~/.cache/hf-oracle-venv/bin/python]
 //
 // The Python side needs transformers 5.18 and torch 2.13 (bench/pytorch/marian_size.py).
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism, homedir, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -38,19 +37,10 @@ import { backward, noGrad } from "../src/tensor/autograd.js";
 import { getBackend } from "../src/tensor/dispatch.js";
 import { Tensor } from "../src/tensor/tensor.js";
 import { Rng } from "../src/util/rng.js";
+import { runWorker, scriptFlags, sideCommands, timed } from "./two-sides.js";
 
-const flag = (name: string, fallback: string): string => {
-  const at = process.argv.indexOf(`--${name}`);
-  return at >= 0 ? process.argv[at + 1] : fallback;
-};
-const int = (name: string, fallback: number): number => {
-  const v = Number(flag(name, String(fallback)));
-  if (!Number.isInteger(v) || v < 1) {
-    console.error(`bench/marian-size.ts: --${name} must be a positive integer`);
-    process.exit(2);
-  }
-  return v;
-};
+const me = "bench/marian-size.ts";
+const { flag, int } = scriptFlags(me);
 
 /** opus-mt-de-en's config.json keys, as transformers writes them (random weights here). */
 export const MARIAN_SIZE = {
@@ -182,18 +172,6 @@ function maskwiseWorker(dir: string, reps: number): void {
   );
 }
 
-/** One warm-up run, then `reps` timed runs, in seconds. */
-function timed(fn: () => void, reps: number): number[] {
-  fn();
-  const out: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
-    fn();
-    out.push((performance.now() - t0) / 1000);
-  }
-  return out;
-}
-
 interface WorkerResult {
   side: string;
   threads: number;
@@ -201,21 +179,6 @@ interface WorkerResult {
   decode_s: number[];
   train_step_s: number[];
   ids: number[];
-}
-
-function runWorker(argv: string[], env: NodeJS.ProcessEnv, what: string): WorkerResult {
-  const r = spawnSync(argv[0], argv.slice(1), {
-    encoding: "utf8",
-    env: { ...process.env, ...env },
-    maxBuffer: 1 << 26,
-  });
-  const last = (r.stdout ?? "").trim().split("\n").pop() ?? "";
-  if (r.status !== 0 || !last.startsWith("{")) {
-    console.error(`bench/marian-size.ts: the ${what} side failed (status ${r.status}):`);
-    console.error(r.stderr);
-    process.exit(1);
-  }
-  return JSON.parse(last);
 }
 
 function main(): void {
@@ -238,30 +201,14 @@ function main(): void {
     saveModel(dir, buildModel(config, 1));
   }
   writeFileSync(join(dir, "inputs.json"), JSON.stringify(makeInputs(rows, newTokens)));
-  const script = join(import.meta.dirname, "marian-size.ts");
-  const pyScript = join(import.meta.dirname, "pytorch", "marian_size.py");
-  const maskwiseCmd = [
-    process.execPath,
-    "--import",
-    "tsx",
-    script,
-    "--worker",
-    "--dir",
-    dir,
-    "--reps",
-    String(reps),
-  ];
-  const pythonCmd = [
+  const cmd = sideCommands(
+    join(import.meta.dirname, "marian-size.ts"),
+    join(import.meta.dirname, "pytorch", "marian_size.py"),
     python,
-    pyScript,
-    "--dir",
     dir,
-    "--reps",
-    String(reps),
-    "--threads",
-    String(threads),
-  ];
-  const env = { MASKWISE_THREADS: String(threads), OMP_NUM_THREADS: String(threads) };
+    reps,
+    threads,
+  );
   const perRound: Record<string, { decode: number[]; step: number[] }> = {
     maskwise: { decode: [], step: [] },
     transformers: { decode: [], step: [] },
@@ -275,7 +222,12 @@ function main(): void {
     const got: Record<string, WorkerResult> = {};
     for (const side of order) {
       console.error(`bench/marian-size.ts: round ${r + 1} of ${rounds}, ${side}`);
-      got[side] = runWorker(side === "maskwise" ? maskwiseCmd : pythonCmd, env, side);
+      got[side] = runWorker<WorkerResult>(
+        me,
+        side === "maskwise" ? cmd.maskwise : cmd.transformers,
+        cmd.env,
+        side,
+      );
       perRound[side].decode.push(median(got[side].decode_s));
       perRound[side].step.push(median(got[side].train_step_s));
       checks.eval_loss[side] = got[side].eval_loss;

@@ -4,9 +4,9 @@ model of ../shared/bench/train-step.json, for side-by-side figures on one machin
     python bench/pytorch/decode.py [--threads N] [--runs 5] [--bf16]
     # prints {"bench":"decode-pytorch",…,"torch":{…}} (see bench/pytorch/torch_info.py)
 
-The model is train_step.py's (nn.Transformer, pre-norm 3+3, d_model 256, 4 heads, FFN 1024, ReLU,
-sinusoidal positions, embeddings scaled by sqrt(d_model), untied output with bias), random
-weights, batch 1, a 32-token source of random ids in [1, V). Decoding runs on a KV cache written
+The model is train_step.py's (seq2seq_model.py: nn.Transformer, pre-norm 3+3, d_model 256,
+4 heads, FFN 1024, ReLU, sinusoidal positions, embeddings scaled by sqrt(d_model), untied output
+with bias), random weights, batch 1, a 32-token source of random ids in [1, V). Decoding runs on a KV cache written
 with the layers' own weights: the source is encoded once and each decoder layer's cross-attention
 keys and values are projected once; every step feeds one token per hypothesis, appends its keys
 and values in place into preallocated caches [rows, H, 32, Dh] and attends over the filled part.
@@ -21,12 +21,13 @@ decoding steps under torch.autocast("cpu", dtype=torch.bfloat16): the decoder's 
 bfloat16 operands (oneDNN in the wheels); the encoder, the cross-attention keys and values, the
 caches and the log-softmax stay float32, as in `maskwise bench decode --bf16`, its peer.
 """
-import argparse, json, math, statistics, time
+import argparse, math
 import torch
 import torch.nn.functional as Fn
-from torch import nn
 
-from torch_info import set_threads, torch_info
+from peer import median_seconds, print_bench
+from seq2seq_model import D, H, V, Model
+from torch_info import set_threads
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--threads", type=int, default=None,
@@ -37,31 +38,8 @@ parser.add_argument("--bf16", action="store_true",
 args = parser.parse_args()
 set_threads(args.threads)
 torch.manual_seed(0)
-V, D, H, F, L = 8000, 256, 4, 1024, 3
 DH = D // H
 S, NEW, BEAM = 32, 32, 5
-
-
-def sinusoid(n, d):
-    pos = torch.arange(n, dtype=torch.float64)[:, None]
-    freq = 10000.0 ** (-torch.arange(0, d, 2, dtype=torch.float64) / d)
-    pe = torch.zeros(n, d, dtype=torch.float64)
-    pe[:, 0::2] = torch.sin(pos * freq)
-    pe[:, 1::2] = torch.cos(pos * freq)
-    return pe.float()
-
-
-class Model(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.src_emb, self.tgt_emb = nn.Embedding(V, D), nn.Embedding(V, D)
-        self.core = nn.Transformer(D, H, L, L, F, dropout=0.0, activation="relu",
-                                   batch_first=True, norm_first=True)
-        self.out = nn.Linear(D, V)
-        for p in self.parameters():
-            if p.dim() > 1:
-                nn.init.normal_(p, std=0.02)
-        self.register_buffer("pe", sinusoid(64, D))
 
 
 SDPA = getattr(Fn, "scaled_dot_product_attention", None)
@@ -162,25 +140,13 @@ def beam(model, src):
     return hyps[best]
 
 
-def time_median(fn, warmup=1, runs=5):
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
 model = Model().eval()
 src = torch.randint(1, V, (1, S))
 with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
     produced = {}
-    g = time_median(lambda: produced.__setitem__("g", len(greedy(model, src))), 1, args.runs)
-    b = time_median(lambda: produced.__setitem__("b", len(beam(model, src))), 1, args.runs)
-print(json.dumps({"bench": "decode-pytorch", "autocast_bf16": args.bf16,
-                  "attention": "scaled_dot_product_attention" if SDPA else "softmax(q k^T) v",
-                  "new_tokens": NEW,
-                  "greedy_tokens": produced["g"], "beam5_tokens": produced["b"],
-                  "greedy_s": g, "beam5_s": b, "greedy_tok_s": NEW / g, "beam5_tok_s": NEW / b, "torch": torch_info()}))
+    g = median_seconds(lambda: produced.__setitem__("g", len(greedy(model, src))), args.runs)
+    b = median_seconds(lambda: produced.__setitem__("b", len(beam(model, src))), args.runs)
+print_bench("decode-pytorch", autocast_bf16=args.bf16,
+            attention="scaled_dot_product_attention" if SDPA else "softmax(q k^T) v",
+            new_tokens=NEW, greedy_tokens=produced["g"], beam5_tokens=produced["b"],
+            greedy_s=g, beam5_s=b, greedy_tok_s=NEW / g, beam5_tok_s=NEW / b)

@@ -21,30 +21,20 @@ Needs transformers 5.18, PEFT and torch 2.13 (the venv of ../shared/tools/hf_ora
 
     python bench/pytorch/llama_lora.py --dir DIR [--reps 2] [--threads N]
 """
-import argparse
 import copy
-import json
 import os
-import time
 
 import torch
 from transformers import LlamaForCausalLM
 
-parser = argparse.ArgumentParser()
-parser.add_argument("--dir", required=True)
-parser.add_argument("--reps", type=int, default=2)
-parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
-args = parser.parse_args()
-torch.set_num_threads(args.threads)
-torch.manual_seed(0)
+from peer import from_pretrained_exact, hf_peer_start, print_hf, timed
+
+args, inputs = hf_peer_start(reps=2)
 
 import peft  # noqa: E402
 from peft import PeftModel  # noqa: E402
 
-inputs = json.load(open(os.path.join(args.dir, "inputs.json")))
-base, info = LlamaForCausalLM.from_pretrained(args.dir, dtype=torch.float32, output_loading_info=True)
-if info["missing_keys"] or info["unexpected_keys"]:
-    raise SystemExit(f"from_pretrained: missing {info['missing_keys']}, unexpected {info['unexpected_keys']}")
+base = from_pretrained_exact(LlamaForCausalLM, args.dir, dtype=torch.float32)
 model = PeftModel.from_pretrained(base, os.path.join(args.dir, "adapter"), is_trainable=True)
 ids = torch.tensor(inputs["input_ids"])
 mask = torch.ones_like(ids)
@@ -52,16 +42,6 @@ mask = torch.ones_like(ids)
 model.eval()
 with torch.no_grad():
     eval_loss = float(model(input_ids=ids, attention_mask=mask, labels=ids).loss)
-
-
-def timed(fn, reps):
-    fn()
-    out = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - t0)
-    return out
 
 
 prompt = torch.tensor([inputs["prompt"]])
@@ -124,22 +104,12 @@ loss_after_step = last[0]
 for name, bf16 in (("float32", False), ("bfloat16", True)):
     seconds[f"train-step {name}"] = timed(lambda: step(bf16), args.reps)
 
-print(
-    json.dumps(
-        {
-            "side": "transformers",
-            "threads": torch.get_num_threads(),
-            "versions": {
-                "torch": torch.__version__,
-                "transformers": __import__("transformers").__version__,
-                "peft": peft.__version__,
-            },
-            "trainable_parameters": sum(p.numel() for p in params),
-            "eval_loss": eval_loss,
-            "loss_after_step": loss_after_step,
-            "ids": greedy_ids,
-            "log_prob": log_prob,
-            "seconds": seconds,
-        }
-    )
+print_hf(
+    {"peft": peft.__version__},
+    trainable_parameters=sum(p.numel() for p in params),
+    eval_loss=eval_loss,
+    loss_after_step=loss_after_step,
+    ids=greedy_ids,
+    log_prob=log_prob,
+    seconds=seconds,
 )

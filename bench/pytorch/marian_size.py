@@ -13,26 +13,13 @@ Needs transformers 5.18 and torch 2.13 (the venv of ../shared/tools/hf_oracle/se
 
     python bench/pytorch/marian_size.py --dir DIR [--reps 3] [--threads N]
 """
-import argparse
-import json
-import os
-import time
-
 import torch
 from transformers import MarianMTModel
 
-parser = argparse.ArgumentParser()
-parser.add_argument("--dir", required=True)
-parser.add_argument("--reps", type=int, default=3)
-parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
-args = parser.parse_args()
-torch.set_num_threads(args.threads)
-torch.manual_seed(0)
+from peer import from_pretrained_exact, hf_peer_start, print_hf, timed
 
-inputs = json.load(open(os.path.join(args.dir, "inputs.json")))
-model, info = MarianMTModel.from_pretrained(args.dir, output_loading_info=True)
-if info["missing_keys"] or info["unexpected_keys"]:
-    raise SystemExit(f"from_pretrained: missing {info['missing_keys']}, unexpected {info['unexpected_keys']}")
+args, inputs = hf_peer_start(reps=3)
+model = from_pretrained_exact(MarianMTModel, args.dir)
 b = inputs["batch"]
 batch = {
     "input_ids": torch.tensor(b["input_ids"]),
@@ -43,16 +30,6 @@ batch = {
 model.eval()
 with torch.no_grad():
     eval_loss = float(model(**batch).loss)
-
-
-def timed(fn, reps):
-    fn()
-    out = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - t0)
-    return out
 
 
 source = torch.tensor([inputs["source"]])
@@ -89,16 +66,4 @@ def step():
 
 
 step_s = timed(step, args.reps)
-print(
-    json.dumps(
-        {
-            "side": "transformers",
-            "threads": torch.get_num_threads(),
-            "versions": {"torch": torch.__version__, "transformers": __import__("transformers").__version__},
-            "eval_loss": eval_loss,
-            "decode_s": decode_s,
-            "train_step_s": step_s,
-            "ids": ids,
-        }
-    )
-)
+print_hf({}, eval_loss=eval_loss, decode_s=decode_s, train_step_s=step_s, ids=ids)

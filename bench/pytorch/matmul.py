@@ -11,12 +11,12 @@ run of each size counts (the one least disturbed by other work on a shared machi
 {"bench":"matmul-pytorch","dtype":…,"results":[{"m":…,"k":…,"n":…,"gflops":…},…],"torch":{…}}.
 """
 import argparse
-import json
 import time
 
 import torch
 
-from torch_info import set_threads, torch_info
+from peer import print_bench
+from torch_info import set_threads
 
 SIZES = [(512, 512, 512), (1024, 1024, 1024), (1024, 256, 1024)]  # (M, K, N)
 RUN_S = 0.04
@@ -55,7 +55,5 @@ for _ in range(args.runs):
         gflops = 2 * case["m"] * case["k"] * case["n"] * reps / seconds / 1e9
         case["best"] = max(case["best"], gflops)
 
-print(json.dumps({"bench": "matmul-pytorch", "dtype": args.dtype, "runs": args.runs,
-                  "results": [{"m": c["m"], "k": c["k"], "n": c["n"], "gflops": c["best"]}
-                              for c in cases],
-                  "torch": torch_info()}))
+print_bench("matmul-pytorch", dtype=args.dtype, runs=args.runs,
+            results=[{"m": c["m"], "k": c["k"], "n": c["n"], "gflops": c["best"]} for c in cases])

@@ -11,6 +11,11 @@ export interface Command {
   help: string;
   /** Runs with the arguments after the command words; resolves to the exit status. */
   run(argv: string[]): Promise<number>;
+  /**
+   * false: the command computes nothing and runs before any backend is chosen, so that
+   * MASKWISE_BACKEND=native without an addon cannot stop the command that builds one.
+   */
+  backend?: false;
 }
 
 export type Options = NonNullable<ParseArgsConfig["options"]>;

@@ -72,7 +72,7 @@ export async function main(argv: string[]): Promise<number> {
       console.log(command.help);
       return 0;
     }
-    initBackend();
+    if (command.backend !== false) initBackend();
     return await command.run(found.rest);
   } catch (e) {
     if (e instanceof MaskwiseError) {

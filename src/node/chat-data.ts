@@ -15,7 +15,7 @@ import { readText } from "./files.js";
 import { fileLines } from "./lines.js";
 import { loadDecoderOnly } from "./model-dir.js";
 import { CHAT_TEMPLATE_DIR, CHAT_TEMPLATE_FILE, loadModelTokenizer } from "./tokenizer-files.js";
-import { safetensorsMetadata, tokenizerHash } from "./training-setup.js";
+import { safetensorsMetadata, tokenizerHash, withGenerationConfig } from "./training-setup.js";
 
 export interface Conversation {
   messages: ChatMessage[];
@@ -71,11 +71,8 @@ export function chatCheckpointFiles(
     for (const f of readdirSync(more).filter((n) => n.endsWith(".jinja")))
       extraFiles[`${CHAT_TEMPLATE_DIR}/${f}`] = readText(join(more, f), f);
   }
-  const generation = generationFrom ? join(generationFrom, "generation_config.json") : undefined;
-  if (generation && existsSync(generation))
-    extraFiles["generation_config.json"] = readText(generation, "generation_config.json");
   return {
-    extraFiles,
+    extraFiles: withGenerationConfig(extraFiles, generationFrom),
     weightsMetadata: { tokenizer_sha256: tokenizerHash(extraFiles["tokenizer.json"]) },
   };
 }

@@ -8,8 +8,9 @@ import { basename, join } from "node:path";
 import { familyOfRaw } from "../models/registry.js";
 import type { ModelTokenizer } from "../tokenizer/model-tokenizer.js";
 import { MaskwiseError } from "../util/errors.js";
-import { readBytes, readJson, readText } from "./files.js";
+import { readBytes, readJson } from "./files.js";
 import { loadModelTokenizer } from "./tokenizer-files.js";
+import { withGenerationConfig } from "./training-setup.js";
 
 /** The files of a model directory that make up its tokenizer (transformers' names). */
 const TOKENIZER_FILE =
@@ -124,13 +125,5 @@ export function pretrainedCheckpointHooks(
   tok: PretrainedRunTokenizer,
   from: string | undefined,
 ): { extraFiles: Record<string, Uint8Array | string> } {
-  const generation = from ? join(from, "generation_config.json") : undefined;
-  return {
-    extraFiles: {
-      ...tok.files,
-      ...(generation && existsSync(generation)
-        ? { "generation_config.json": readText(generation, "generation_config.json") }
-        : {}),
-    },
-  };
+  return { extraFiles: withGenerationConfig(tok.files, from) };
 }

@@ -5,6 +5,7 @@
 // from --init-from), and Ctrl-C.
 import { existsSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { PRESETS } from "../models/config.js";
 import type { ModelFamily } from "../models/family.js";
 import { buildModel, familyFor, familyOfRaw } from "../models/registry.js";
 import { DEFAULT_SPECIAL_TOKENS, type Tokenizer, trainTokenizer } from "../tokenizer/index.js";
@@ -419,8 +420,10 @@ export function runTokenizerHooks(
 const MAX_VOCAB = 1_000_000;
 
 /**
- * The family a run trains: a resumed run's checkpoint's; --arch when given; else the --init-from
- * directory's (it must train on the job); else the registry's first family for the job.
+ * The family a run trains: a resumed run's checkpoint's; --arch when given; else the family of
+ * the transformers config.json that --config names (a Llama config.json builds a llama model),
+ * or of the --init-from directory's config (it must train on the job); else the registry's
+ * first family for the job.
  */
 export function runFamily(
   run: RunDir,
@@ -430,9 +433,21 @@ export function runFamily(
 ): ModelFamily {
   const arch = v.arch as string | undefined;
   const init = v["init-from"] as string | undefined;
-  if (arch !== undefined || run.resume || !init || !existsSync(join(init, "config.json")))
+  // --config (read as `model`, sameAsConfig) is a preset name or a config.json.
+  const given = v.model as string | undefined;
+  const path =
+    given !== undefined && !(given in PRESETS)
+      ? given
+      : init !== undefined
+        ? join(init, "config.json")
+        : undefined;
+  if (
+    arch !== undefined ||
+    run.resume ||
+    path === undefined ||
+    !(existsSync(path) && statSync(path).isFile())
+  )
     return familyFor(job, arch, where);
-  const path = join(init, "config.json");
   const from = familyOfRaw(readJson(path, "config.json") as Record<string, unknown>, path);
   // A maskwise directory may start another maskwise family (an MLM encoder, say): the job's.
   if (from.source === "maskwise") return familyFor(job, undefined, where);

@@ -54,18 +54,24 @@ export function tokenizerCheckpointHooks(
   weightsMetadata: Record<string, string>;
 } {
   const text = tokenizerToString(tok);
-  // A model started from a directory (--init-from, or the checkpoint a run resumes) keeps its
-  // generation settings: transformers' generate reads them beside the weights.
-  const generation = from ? join(from, "generation_config.json") : undefined;
   return {
-    extraFiles: {
-      "tokenizer.json": text,
-      ...(generation && existsSync(generation)
-        ? { "generation_config.json": readText(generation, "generation_config.json") }
-        : {}),
-    },
+    extraFiles: withGenerationConfig({ "tokenizer.json": text }, from),
     weightsMetadata: { tokenizer_sha256: tokenizerHash(text) },
   };
+}
+
+/**
+ * A checkpoint's `files` and, where the directory the model started from (--init-from, or the
+ * checkpoint a run resumes) has one, its generation_config.json as it is: transformers'
+ * generate reads the generation settings beside the weights, so a trained model keeps them.
+ */
+export function withGenerationConfig<T>(
+  files: Record<string, T>,
+  from: string | undefined,
+): Record<string, T | string> {
+  const generation = from ? join(from, "generation_config.json") : undefined;
+  if (generation === undefined || !existsSync(generation)) return { ...files };
+  return { ...files, "generation_config.json": readText(generation, "generation_config.json") };
 }
 
 /** The __metadata__ of a safetensors file, from its header alone (the weights are not read). */

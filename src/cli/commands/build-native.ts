@@ -17,6 +17,8 @@ export const command: Command = {
     "Needed only where no prebuild fits this platform or the prebuild does not load; 'maskwise",
     "info' says which file is in use. Prints the compiled file's path.",
   ].join("\n"),
+  // It makes the addon that MASKWISE_BACKEND=native asks for: no backend is chosen before it.
+  backend: false,
   async run(argv) {
     parseFlags("build-native", argv, {});
     process.stderr.write("maskwise: compiling the native backend from native/ with node-gyp\n");

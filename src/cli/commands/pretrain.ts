@@ -8,19 +8,16 @@ import {
   chooseRunTokenizer,
   dataFlagsToSave,
   type Flags,
-  interruptFlag,
   intFlag,
   numFlag,
   openRun,
   RUN_FLAGS,
-  removeCheckpoint,
   required,
   resumeDataFlags,
   runFamily,
   runFlagsHelp,
   runModel,
   runSeed,
-  runToEnd,
   runTokenizerHooks,
   trainerOptions,
 } from "../../node/train-run.js";
@@ -37,11 +34,11 @@ import {
   pretrainingObjective,
   sentinelsNeeded,
 } from "../../train/pretraining.js";
-import { Trainer } from "../../train/trainer.js";
 import { pretrainedCodec } from "../../train/translate.js";
 import { MaskwiseError } from "../../util/errors.js";
 import { type Command, parseFlags } from "../command.js";
-import { metricsLog, progress, progressBar, progressDone } from "../timing.js";
+import { progress } from "../timing.js";
+import { trainToEnd } from "../train-to-end.js";
 
 const NAME = "pretrain";
 const HELP = `Usage: maskwise pretrain --objective mlm|span|infill|mass|clm --train F… --out DIR [options]
@@ -200,18 +197,14 @@ export const command: Command = {
       { objective, fixed },
       seed,
     );
-    const stop = interruptFlag();
-    const trainer = new Trainer(model, data, options, run.store, {
-      ...runTokenizerHooks(chosen, run, flags),
-      shouldStop: stop.stopped,
-      removeCheckpoint: removeCheckpoint(run),
-      onMetrics: metricsLog(`pretrain ${objectiveName}`),
-      onUpdate: progressBar(`pretrain ${objectiveName}`),
-    });
-    const { line, status } = await runToEnd(trainer, run);
-    stop.release();
-    progressDone();
-    console.log(JSON.stringify({ ...line, objective: objectiveName }));
-    return status;
+    return trainToEnd(
+      run,
+      `pretrain ${objectiveName}`,
+      model,
+      data,
+      options,
+      runTokenizerHooks(chosen, run, flags),
+      { objective: objectiveName },
+    );
   },
 };

@@ -13,24 +13,21 @@ import { loadModelTokenizer } from "../../node/tokenizer-files.js";
 import {
   dataFlagsToSave,
   type Flags,
-  interruptFlag,
   intFlag,
   type RunDir,
-  removeCheckpoint,
   required,
   resumeDataFlags,
   runFamily,
   runModel,
   runSeed,
-  runToEnd,
   trainerOptions,
 } from "../../node/train-run.js";
 import { safetensorsMetadata, tokenizerHash } from "../../node/training-setup.js";
 import { chatConfig } from "../../objectives/chat.js";
 import { chatExamples } from "../../train/chat-task.js";
-import { Trainer } from "../../train/trainer.js";
 import { MaskwiseError } from "../../util/errors.js";
-import { metricsLog, progress, progressBar, progressDone } from "../timing.js";
+import { progress } from "../timing.js";
+import { trainToEnd } from "../train-to-end.js";
 
 const DATA_FLAGS = ["train", "valid"];
 
@@ -140,17 +137,12 @@ export async function trainChat(run: RunDir, flags: Flags): Promise<number> {
   const validEx = chatExamples(valid, tok, exampleOptions);
   progress(`train: ${trainEx.length} training rows, ${validEx.length} validation rows`);
 
-  const stop = interruptFlag();
-  const trainer = new Trainer(model, { train: trainEx, valid: validEx }, options, run.store, {
-    ...chatCheckpointFiles(tokDir, run.resume ? run.lastDir : init),
-    shouldStop: stop.stopped,
-    removeCheckpoint: removeCheckpoint(run),
-    onMetrics: metricsLog("train"),
-    onUpdate: progressBar("train"),
-  });
-  const { line, status } = await runToEnd(trainer, run);
-  stop.release();
-  progressDone();
-  console.log(JSON.stringify(line));
-  return status;
+  return trainToEnd(
+    run,
+    "train",
+    model,
+    { train: trainEx, valid: validEx },
+    options,
+    chatCheckpointFiles(tokDir, run.resume ? run.lastDir : init),
+  );
 }

@@ -9,18 +9,15 @@ import {
   chooseRunTokenizer,
   dataFlagsToSave,
   type Flags,
-  interruptFlag,
   intFlag,
   openRun,
   RUN_FLAGS,
-  removeCheckpoint,
   required,
   resumeDataFlags,
   runFamily,
   runFlagsHelp,
   runModel,
   runSeed,
-  runToEnd,
   runTokenizerHooks,
   trainerOptions,
 } from "../../node/train-run.js";
@@ -33,11 +30,11 @@ import {
   textEvaluator,
   textExamples,
 } from "../../train/text-tasks.js";
-import { Trainer } from "../../train/trainer.js";
 import { pretrainedCodec, type TextCodec } from "../../train/translate.js";
 import { MaskwiseError } from "../../util/errors.js";
 import { type Command, parseFlags } from "../command.js";
-import { metricsLog, progress, progressBar, progressDone } from "../timing.js";
+import { progress } from "../timing.js";
+import { trainToEnd } from "../train-to-end.js";
 import { CHAT_HELP, trainChat } from "./train-chat.js";
 
 const NAME = "train";
@@ -218,19 +215,9 @@ export const command: Command = {
       noRepeatNgramSize: intFlag(NAME, flags, "no-repeat-ngram-size", 0),
     });
 
-    const stop = interruptFlag();
-    const trainer = new Trainer(model, { train: trainEx, valid: validEx }, options, run.store, {
+    return trainToEnd(run, "train", model, { train: trainEx, valid: validEx }, options, {
       ...runTokenizerHooks(chosen, run, flags),
-      shouldStop: stop.stopped,
-      removeCheckpoint: removeCheckpoint(run),
-      onMetrics: metricsLog("train"),
       evaluate,
-      onUpdate: progressBar("train"),
     });
-    const { line, status } = await runToEnd(trainer, run);
-    stop.release();
-    progressDone();
-    console.log(JSON.stringify(line));
-    return status;
   },
 };

@@ -4,12 +4,13 @@
 // The products read the bfloat16 weight directly (Backend.gemmBf16Weight: the float32 product
 // with the weight's exact float32 values); backward gives dx = g W and db, never dW: the weight
 // is not a parameter, so nothing could receive its gradient. Activations and sums stay float32.
+// Bias, ReLU and their gradients are affine.ts's, as for the float32 layer.
 import { fmtShape, MaskwiseError } from "../../util/errors.js";
-import { record } from "../autograd.js";
+import type { F32 } from "../backend.js";
 import { getBackend } from "../dispatch.js";
-import { allocF32 } from "../pool.js";
 import { matmulPrecision } from "../precision.js";
-import { Tensor } from "../tensor.js";
+import type { Tensor } from "../tensor.js";
+import { affine } from "./affine.js";
 
 /** x [..., K] -> [..., N] through W [N, K] given as bfloat16 bits, and an optional bias [N]. */
 export function linearBf16Weight(
@@ -32,77 +33,25 @@ export function linearBf16Weight(
       { code: "E_SHAPE", where: "linearBf16Weight" },
     );
   }
-  const rowShape = x.shape.slice(0, -1);
-  const R = rowShape.reduce((p, s) => p * s, 1);
-  const relu = options.relu ?? false;
   const backend = getBackend();
   const bf16 = matmulPrecision() === "bfloat16";
-  const out = allocF32(R * N, false);
-  backend.gemmBf16Weight({
-    m: R,
-    n: N,
-    k: K,
-    a: x.f32,
-    w: weight,
-    transW: true,
-    c: out,
-    beta: 0,
-    bf16,
-  });
-  if (bias && R * N > 0)
-    backend.binary({
-      op: "add",
-      a: out,
-      aStrides: [N, 1],
-      b: bias.f32,
-      bStrides: [0, 1],
-      out,
-      shape: [R, N],
-    });
-  if (relu) backend.unary({ op: "relu", x: out, out, n: R * N });
-  const y = new Tensor(out, [...rowShape, N]);
-  const inputs = bias ? [x, bias] : [x];
-  return record(y, relu ? "linear_bf16+relu" : "linear_bf16", inputs, (g, sink) => {
-    // y > 0 exactly where the pre-activation was, so the output serves as the ReLU's mask.
-    if (relu)
-      backend.unaryBackward({
-        op: "relu",
-        x: out,
-        y: out,
-        dy: g,
-        dx: g,
-        n: R * N,
-        accumulate: false,
-      });
-    const sb = bias ? sink(1, true) : null;
-    if (sb) {
-      const db = new Float32Array(N);
-      backend.reduce({ op: "sum", x: g, out: db, outer: 1, dim: R, inner: N });
-      if (sb.acc)
-        backend.binary({
-          op: "add",
-          a: sb.g,
-          aStrides: [1],
-          b: db,
-          bStrides: [1],
-          out: sb.g,
-          shape: [N],
-        });
-      else sb.g.set(db);
-    }
-    // dx [R, K] (+)= g [R, N] W [N, K]
-    const sx = sink(0, true);
-    if (sx)
-      backend.gemmBf16Weight({
-        m: R,
-        n: K,
-        k: N,
-        a: g,
-        w: weight,
-        transW: false,
-        c: sx.g,
-        beta: sx.acc ? 1 : 0,
-        bf16,
-      });
-  });
+  // c [m, n] (+)= a [m, k] op(W)
+  const gemmW = (a: F32, c: F32, m: number, n: number, k: number, transW: boolean, acc: boolean) =>
+    backend.gemmBf16Weight({ m, n, k, a, w: weight, transW, c, beta: acc ? 1 : 0, bf16 });
+  return affine(
+    "linear_bf16",
+    x,
+    N,
+    {
+      forward: (xs, out, R) => {
+        gemmW(xs, out, R, N, K, true, false);
+        return false;
+      },
+      // dx [R, K] (+)= g [R, N] W [N, K]
+      backwardX: (g, dx, R, acc) => gemmW(g, dx, R, K, N, false, acc),
+      parameter: null,
+    },
+    bias,
+    options.relu ?? false,
+  );
 }

@@ -2,17 +2,15 @@
 //   y = act(x W^T + b)      x [..., K], W [N, K] (PyTorch's layout), b [N], y [..., N]
 // Composed from matmul, add and relu, a layer costs three output-sized allocations forward
 // and, backward, a copy of the output gradient for each of add's inputs plus the bias's
-// reduction buffers. Here the bias and the ReLU are applied in place on the GEMM's output, and
-// the backward works from the output gradient directly, all rows folded into one matrix R = ...:
-//   g <- g * [y > 0]   (ReLU; in place: autograd hands a node its output gradient and drops it)
-//   db (+)= sum_r g[r, :]      dx (+)= g W      dW (+)= g^T x
+// reduction buffers. affine.ts applies the bias and the ReLU in place on the GEMM's output and
+// works backward from the output gradient; this file gives it the float32 products:
+//   y = x W^T      dx (+)= g W      dW (+)= g^T x
 import { fmtShape, MaskwiseError } from "../../util/errors.js";
-import { record } from "../autograd.js";
 import type { F32 } from "../backend.js";
 import { getBackend } from "../dispatch.js";
-import { allocF32 } from "../pool.js";
 import { matmulPrecision } from "../precision.js";
-import { Tensor } from "../tensor.js";
+import type { Tensor } from "../tensor.js";
+import { affine } from "./affine.js";
 
 export interface LinearOptions {
   /** Apply ReLU to the result (the first layer of a ReLU feed-forward block). */
@@ -77,56 +75,23 @@ export function linear(
       { code: "E_SHAPE", where: "linear" },
     );
   }
-  const rowShape = x.shape.slice(0, -1);
-  const R = rowShape.reduce((p, s) => p * s, 1);
-  const relu = options.relu ?? false;
-  const backend = getBackend();
-  const out = allocF32(R * N, false);
-  gemm2(x.f32, false, weight.f32, true, out, R, N, K, false);
-  if (bias && R * N > 0)
-    backend.binary({
-      op: "add",
-      a: out,
-      aStrides: [N, 1],
-      b: bias.f32,
-      bStrides: [0, 1],
-      out,
-      shape: [R, N],
-    });
-  if (relu) backend.unary({ op: "relu", x: out, out, n: R * N });
-  const y = new Tensor(out, [...rowShape, N]);
-  const inputs = bias ? [x, weight, bias] : [x, weight];
-  return record(y, relu ? "linear+relu" : "linear", inputs, (g, sink) => {
-    // y > 0 exactly where the pre-activation was, so the output serves as the ReLU's mask.
-    if (relu)
-      backend.unaryBackward({
-        op: "relu",
-        x: out,
-        y: out,
-        dy: g,
-        dx: g,
-        n: R * N,
-        accumulate: false,
-      });
-    const sb = bias ? sink(2, true) : null;
-    if (sb) {
-      const db = new Float32Array(N);
-      backend.reduce({ op: "sum", x: g, out: db, outer: 1, dim: R, inner: N });
-      if (sb.acc)
-        backend.binary({
-          op: "add",
-          a: sb.g,
-          aStrides: [1],
-          b: db,
-          bStrides: [1],
-          out: sb.g,
-          shape: [N],
-        });
-      else sb.g.set(db);
-    }
-    const sx = sink(0, true);
-    if (sx) gemm2(g, false, weight.f32, false, sx.g, R, K, N, sx.acc);
-    const sw = sink(1, true);
-    if (sw) gemm2(g, true, x.f32, false, sw.g, N, K, R, sw.acc);
-  });
+  const W = weight.f32;
+  return affine(
+    "linear",
+    x,
+    N,
+    {
+      forward: (xs, out, R) => {
+        gemm2(xs, false, W, true, out, R, N, K, false);
+        return false;
+      },
+      backwardX: (g, dx, R, acc) => gemm2(g, false, W, false, dx, R, K, N, acc),
+      parameter: {
+        tensor: weight,
+        backwardW: (g, xs, dw, R, acc) => gemm2(g, true, xs, false, dw, N, K, R, acc),
+      },
+    },
+    bias,
+    options.relu ?? false,
+  );
 }

@@ -1,0 +1,101 @@
+// What the affine layers share on the tape, whatever holds the weight (float32 parameter in
+// linear.ts, frozen bfloat16 bits in linear-bf16.ts):
+//   y = act(x W^T + b)      x [..., K], W [N, K] (PyTorch's layout), b [N], y [..., N]
+// The bias and the ReLU are applied in place on the GEMM's output (or by the product itself,
+// where it does them in its epilogue), and the backward works from the output gradient
+// directly, all rows folded into one matrix R = ...:
+//   g <- g * [y > 0]   (ReLU; in place: autograd hands a node its output gradient and drops it)
+//   db (+)= sum_r g[r, :]      dx (+)= g W      dW (+)= g^T x   (only where W is a parameter)
+// The caller supplies the products with W; this file owns the rest, so both layers stay one
+// formula.
+import { record } from "../autograd.js";
+import type { F32 } from "../backend.js";
+import { getBackend } from "../dispatch.js";
+import { allocF32 } from "../pool.js";
+import { Tensor } from "../tensor.js";
+
+/** The products with W [N, K] that an affine layer needs, over R rows. */
+export interface WeightProducts {
+  /**
+   * out [R, N] = x [R, K] W^T; true when it also added the bias [N] and applied the ReLU (a
+   * product that does them in its epilogue), false to leave them to affine().
+   */
+  forward(x: F32, out: F32, R: number, bias: F32 | null, relu: boolean): boolean;
+  /** dx [R, K] (+)= g [R, N] W */
+  backwardX(g: F32, dx: F32, R: number, acc: boolean): void;
+  /** The weight as a tape input with dW [N, K] (+)= g^T x, or null when it is no parameter. */
+  parameter: {
+    tensor: Tensor;
+    backwardW(g: F32, x: F32, dw: F32, R: number, acc: boolean): void;
+  } | null;
+}
+
+/**
+ * x [..., K] -> [..., N] through the given products with W, an optional bias of N elements and
+ * ReLU; the caller has checked the shapes. The tape op is `name`, or `name+relu`.
+ */
+export function affine(
+  name: string,
+  x: Tensor,
+  N: number,
+  products: WeightProducts,
+  bias: Tensor | null,
+  relu: boolean,
+): Tensor {
+  const rowShape = x.shape.slice(0, -1);
+  const R = rowShape.reduce((p, s) => p * s, 1);
+  const backend = getBackend();
+  const out = allocF32(R * N, false);
+  const fused = products.forward(x.f32, out, R, bias?.f32 ?? null, relu);
+  if (!fused && bias && R * N > 0)
+    backend.binary({
+      op: "add",
+      a: out,
+      aStrides: [N, 1],
+      b: bias.f32,
+      bStrides: [0, 1],
+      out,
+      shape: [R, N],
+    });
+  if (!fused && relu) backend.unary({ op: "relu", x: out, out, n: R * N });
+  const y = new Tensor(out, [...rowShape, N]);
+  const param = products.parameter;
+  // Tape inputs: x, then the weight where it is a parameter, then the bias.
+  const inputs = [x];
+  if (param) inputs.push(param.tensor);
+  if (bias) inputs.push(bias);
+  const biasIndex = param ? 2 : 1;
+  return record(y, relu ? `${name}+relu` : name, inputs, (g, sink) => {
+    // y > 0 exactly where the pre-activation was, so the output serves as the ReLU's mask.
+    if (relu)
+      backend.unaryBackward({
+        op: "relu",
+        x: out,
+        y: out,
+        dy: g,
+        dx: g,
+        n: R * N,
+        accumulate: false,
+      });
+    const sb = bias ? sink(biasIndex, true) : null;
+    if (sb) {
+      const db = new Float32Array(N);
+      backend.reduce({ op: "sum", x: g, out: db, outer: 1, dim: R, inner: N });
+      if (sb.acc)
+        backend.binary({
+          op: "add",
+          a: sb.g,
+          aStrides: [1],
+          b: db,
+          bStrides: [1],
+          out: sb.g,
+          shape: [N],
+        });
+      else sb.g.set(db);
+    }
+    const sx = sink(0, true);
+    if (sx) products.backwardX(g, sx.g, R, sx.acc);
+    const sw = param ? sink(1, true) : null;
+    if (param && sw) param.backwardW(g, x.f32, sw.g, R, sw.acc);
+  });
+}
