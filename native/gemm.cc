@@ -61,47 +61,62 @@ thread_local Scratch t_abuf, t_bbuf;
 // MASKWISE_GEMM_PACK_B=1 always packs B (for comparisons).
 const bool g_direct_b = std::getenv("MASKWISE_GEMM_PACK_B") == nullptr;
 
+// One row of a whole packed panel: nr (or mr) contiguous floats. A constant size lets the
+// compiler inline the copy as a few vector moves instead of a call per 128 bytes.
+inline void copy_panel_row(float* d, const float* s, int nr) {
+  switch (nr) {
+    case 32: std::memcpy(d, s, 32 * sizeof(float)); break;
+    case 16: std::memcpy(d, s, 16 * sizeof(float)); break;
+    case 12: std::memcpy(d, s, 12 * sizeof(float)); break;
+    case 8: std::memcpy(d, s, 8 * sizeof(float)); break;
+    default: std::memcpy(d, s, static_cast<size_t>(nr) * sizeof(float));
+  }
+}
+
 // Packs op(A)[i0:i0+mc, p0:p0+kc] as panels of mr rows, each laid out [p][mr]; rows past mc
 // are zero (the kernel for a short panel reads only its rows, but keep memory defined).
 void pack_a(const GemmParams& g, const float* A, int mr, int64_t i0, int64_t mc, int64_t p0,
             int64_t kc, float* dst) {
-  for (int64_t ir = 0; ir < mc; ir += mr) {
-    const int rows = static_cast<int>(std::min<int64_t>(mr, mc - ir));
-    float* d = dst + ir * kc;
-    if (g.transA) {
-      // Element (i, p) at i + p * lda: each k step reads mr contiguous floats.
-      const float* s = A + (i0 + ir) + p0 * g.lda;
+  if (g.transA) {
+    // Element (i, p) at i + p * lda: each k step holds mr contiguous floats of every panel.
+    // The whole panels are filled a stored row at a time, as pack_b fills a non-transposed B:
+    // panel by panel, each k step would read a new cache line of a row lda apart (a weight
+    // gradient's A is the output gradient [R, N], read down its R rows), and every panel
+    // would read those lines again.
+    const int64_t whole = mc / mr * mr;
+    for (int64_t p = 0; p < kc; p++) {
+      const float* s = A + i0 + (p0 + p) * g.lda;
+      for (int64_t ir = 0; ir < whole; ir += mr) copy_panel_row(dst + ir * kc + p * mr, s + ir, mr);
+    }
+    if (whole < mc) {
+      const int rows = static_cast<int>(mc - whole);
+      const float* s = A + (i0 + whole) + p0 * g.lda;
+      float* d = dst + whole * kc;
       for (int64_t p = 0; p < kc; p++, s += g.lda, d += mr) {
         int i = 0;
         for (; i < rows; i++) d[i] = s[i];
         for (; i < mr; i++) d[i] = 0.0f;
       }
+    }
+    return;
+  }
+  // Element (i, p) at i * lda + p: a transpose of mr rows per panel.
+  for (int64_t ir = 0; ir < mc; ir += mr) {
+    const int rows = static_cast<int>(std::min<int64_t>(mr, mc - ir));
+    float* d = dst + ir * kc;
+    const float* s = A + (i0 + ir) * g.lda + p0;
+    if (g_isa == Isa::avx512 && mr <= 16) {
+      pack_transposed_avx512(s, g.lda, rows, kc, d, mr, mr);
+    } else if (rows == mr) {
+      for (int64_t p = 0; p < kc; p++)
+        for (int i = 0; i < mr; i++) d[p * mr + i] = s[i * g.lda + p];
     } else {
-      // Element (i, p) at i * lda + p: a transpose of mr rows.
-      const float* s = A + (i0 + ir) * g.lda + p0;
-      if (g_isa == Isa::avx512 && mr <= 16) {
-        pack_transposed_avx512(s, g.lda, rows, kc, d, mr, mr);
-      } else if (rows == mr) {
-        for (int64_t p = 0; p < kc; p++)
-          for (int i = 0; i < mr; i++) d[p * mr + i] = s[i * g.lda + p];
-      } else {
-        for (int64_t p = 0; p < kc; p++) {
-          int i = 0;
-          for (; i < rows; i++) d[p * mr + i] = s[i * g.lda + p];
-          for (; i < mr; i++) d[p * mr + i] = 0.0f;
-        }
+      for (int64_t p = 0; p < kc; p++) {
+        int i = 0;
+        for (; i < rows; i++) d[p * mr + i] = s[i * g.lda + p];
+        for (; i < mr; i++) d[p * mr + i] = 0.0f;
       }
     }
-  }
-}
-
-// One row of a whole B panel: nr contiguous floats. A constant size lets the compiler inline
-// the copy as a few vector moves instead of a call per 128 bytes.
-inline void copy_panel_row(float* d, const float* s, int nr) {
-  switch (nr) {
-    case 32: std::memcpy(d, s, 32 * sizeof(float)); break;
-    case 16: std::memcpy(d, s, 16 * sizeof(float)); break;
-    default: std::memcpy(d, s, static_cast<size_t>(nr) * sizeof(float));
   }
 }
 
