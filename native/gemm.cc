@@ -164,6 +164,27 @@ void pack_b(const GemmParams& g, const float* B, int nr, int64_t p0, int64_t kc,
   }
 }
 
+// GemmParams' epilogue on C[i0:i1, j0:j1] of one matrix: bias, then ReLU.
+void epilogue(const GemmParams& g, float* C, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
+  const float* bias = g.bias;
+  const bool relu = g.relu;
+  for (int64_t i = i0; i < i1; i++) {
+    float* __restrict row = C + i * g.ldc;
+    if (bias && relu) {
+      for (int64_t j = j0; j < j1; j++) {
+        const float v = row[j] + bias[j];
+        row[j] = v > 0.0f ? v : 0.0f;
+      }
+    } else if (bias) {
+      for (int64_t j = j0; j < j1; j++) row[j] += bias[j];
+    } else {
+      for (int64_t j = j0; j < j1; j++) row[j] = row[j] > 0.0f ? row[j] : 0.0f;
+    }
+  }
+}
+
+inline bool has_epilogue(const GemmParams& g) { return g.bias != nullptr || g.relu; }
+
 // C[i0:i1, j0:j1] of one matrix of the batch.
 void gemm_tile(const MicroKernel& K, const GemmParams& g, const float* A, const float* B,
                float* C, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
@@ -213,6 +234,8 @@ void gemm_tile(const MicroKernel& K, const GemmParams& g, const float* A, const 
                   g.alpha, beta, bs);
           }
         }
+        // After the last k block this block of C is final, and in cache.
+        if (pc + kc == g.k && has_epilogue(g)) epilogue(g, C, ic, ic + mc, jc, jc + nc);
       }
     }
   }
@@ -290,17 +313,24 @@ void gemm(const GemmParams& g) {
   const int64_t cspan = (g.m - 1) * g.ldc + g.n;
   const bool batch_parallel = g.batch > 1 && g.strideC >= cspan;
 
+  // The epilogue over every matrix, for the paths that do not apply it block by block.
+  auto epilogue_all = [&]() {
+    if (!has_epilogue(g)) return;
+    for (int64_t b = 0; b < g.batch; b++) epilogue(g, g.c + b * g.strideC, 0, g.m, 0, g.n);
+  };
   if (g.k == 0) {
     for (int64_t b = 0; b < g.batch; b++) {
       GemmParams one = g;
       one.c = g.c + b * g.strideC;
       gemm_k0(one, one.c);
     }
+    epilogue_all();
     return;
   }
   // A few rows against a weight [n, k] (incremental decoding): stream B, no packing.
   if (gemm_skinny_applies(g)) {
     gemm_skinny(g);
+    epilogue_all();
     return;
   }
   if (per < kSmall) {
@@ -309,6 +339,7 @@ void gemm(const GemmParams& g) {
       float* C;
       mat(b, A, B, C);
       gemm_small(g, A, B, C);
+      if (has_epilogue(g)) epilogue(g, C, 0, g.m, 0, g.n);
     };
     if (batch_parallel && T > 1 && per * g.batch >= kParallel) {
       pool.parallel_for(g.batch, one);
@@ -357,10 +388,12 @@ void gemm(const GemmParams& g) {
     if (lo >= hi) return;
     const int64_t i0 = split_m ? lo : 0, i1 = split_m ? hi : g.m;
     const int64_t j0 = split_m ? 0 : lo, j1 = split_m ? g.n : hi;
-    if (bf16)
+    if (bf16) {
       gemm_tile_bf16(g, A, B, C, i0, i1, j0, j1);
-    else
+      if (has_epilogue(g)) epilogue(g, C, i0, i1, j0, j1);
+    } else {
       gemm_tile(K, gp, A, B, C, i0, i1, j0, j1);
+    }
   };
   if (batch_parallel) {
     pool.parallel_for(g.batch * parts, [&](int64_t t, int) { task(t / parts, t % parts); });

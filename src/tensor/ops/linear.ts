@@ -2,8 +2,9 @@
 //   y = act(x W^T + b)      x [..., K], W [N, K] (PyTorch's layout), b [N], y [..., N]
 // Composed from matmul, add and relu, a layer costs three output-sized allocations forward
 // and, backward, a copy of the output gradient for each of add's inputs plus the bias's
-// reduction buffers. Here the bias and the ReLU are applied in place on the GEMM's output, and
-// the backward works from the output gradient directly, all rows folded into one matrix R = ...:
+// reduction buffers. Here the bias and the ReLU run in the GEMM's epilogue (GemmArgs.bias and
+// relu), and the backward works from the output gradient directly, all rows folded into one
+// matrix R = ...:
 //   g <- g * [y > 0]   (ReLU; in place: autograd hands a node its output gradient and drops it)
 //   db (+)= sum_r g[r, :]      dx (+)= g W      dW (+)= g^T x
 import { fmtShape, MaskwiseError } from "../../util/errors.js";
@@ -30,6 +31,8 @@ function gemm2(
   n: number,
   k: number,
   acc: boolean,
+  bias: F32 | null = null,
+  relu = false,
 ): void {
   getBackend().gemm({
     batch: 1,
@@ -53,6 +56,8 @@ function gemm2(
     ldc: n,
     strideC: 0,
     bf16: matmulPrecision() === "bfloat16",
+    bias,
+    relu,
   });
 }
 
@@ -82,18 +87,9 @@ export function linear(
   const relu = options.relu ?? false;
   const backend = getBackend();
   const out = allocF32(R * N, false);
-  gemm2(x.f32, false, weight.f32, true, out, R, N, K, false);
-  if (bias && R * N > 0)
-    backend.binary({
-      op: "add",
-      a: out,
-      aStrides: [N, 1],
-      b: bias.f32,
-      bStrides: [0, 1],
-      out,
-      shape: [R, N],
-    });
-  if (relu) backend.unary({ op: "relu", x: out, out, n: R * N });
+  // The bias and the ReLU run in the product's epilogue, on each block of the output while it
+  // is in cache, rather than as two more passes over [R, N].
+  gemm2(x.f32, false, weight.f32, true, out, R, N, K, false, bias?.f32 ?? null, relu);
   const y = new Tensor(out, [...rowShape, N]);
   const inputs = bias ? [x, weight, bias] : [x, weight];
   return record(y, relu ? "linear+relu" : "linear", inputs, (g, sink) => {
