@@ -61,14 +61,15 @@ thread_local Scratch t_abuf, t_bbuf;
 // MASKWISE_GEMM_PACK_B=1 always packs B (for comparisons).
 const bool g_direct_b = std::getenv("MASKWISE_GEMM_PACK_B") == nullptr;
 
-// One row of a whole packed panel: nr (or mr) contiguous floats. A constant size lets the
-// compiler inline the copy as a few vector moves instead of a call per 128 bytes.
+// One row of a whole packed panel: nr (or mr: 12 on AVX-512, 6 on AVX2) contiguous floats. A
+// constant size lets the compiler inline the copy as a few vector moves instead of a call.
 inline void copy_panel_row(float* d, const float* s, int nr) {
   switch (nr) {
     case 32: std::memcpy(d, s, 32 * sizeof(float)); break;
     case 16: std::memcpy(d, s, 16 * sizeof(float)); break;
     case 12: std::memcpy(d, s, 12 * sizeof(float)); break;
     case 8: std::memcpy(d, s, 8 * sizeof(float)); break;
+    case 6: std::memcpy(d, s, 6 * sizeof(float)); break;
     default: std::memcpy(d, s, static_cast<size_t>(nr) * sizeof(float));
   }
 }
