@@ -29,7 +29,7 @@ const x = random(8 * 1024);
 const y = new Float32Array(8 * 8000);
 
 const product = (m, n, k, w) =>
-  addon.gemm(1, m, n, k, false, true, 1, 0, x, 0, k, 0, w, 0, k, 0, y, 0, n, 0, false);
+  addon.gemm(1, m, n, k, false, true, 1, 0, x, 0, k, 0, w, 0, k, 0, y, 0, n, 0, false, null, false);
 
 const layerBytes = shapes.reduce((s, [n, k]) => s + n * k * 4, 0);
 const outputBytes = output.length * 4;

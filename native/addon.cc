@@ -94,6 +94,10 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   g.ldc = f.size("ldc");
   g.strideC = f.size("strideC");
   g.bf16 = f.boolean("bf16");
+  // The epilogue (optional): a bias of n floats and a ReLU, applied to C after the product.
+  g.bias = A.typed_or_null<float>(f["bias"], "bias", g.n).p;
+  const Napi::Value relu = f["relu"];
+  g.relu = !relu.IsUndefined() && f.boolean("relu");
   // After the fields, optionally a packWeight handle (or undefined); gemm uses it only when it
   // is b's, packed for this kernel (native/gemm.h PackedB).
   if (info.Length() > f.end() && info[f.end()].IsExternal())

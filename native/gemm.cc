@@ -61,47 +61,63 @@ thread_local Scratch t_abuf, t_bbuf;
 // MASKWISE_GEMM_PACK_B=1 always packs B (for comparisons).
 const bool g_direct_b = std::getenv("MASKWISE_GEMM_PACK_B") == nullptr;
 
+// One row of a whole packed panel: nr (or mr: 12 on AVX-512, 6 on AVX2) contiguous floats. A
+// constant size lets the compiler inline the copy as a few vector moves instead of a call.
+inline void copy_panel_row(float* d, const float* s, int nr) {
+  switch (nr) {
+    case 32: std::memcpy(d, s, 32 * sizeof(float)); break;
+    case 16: std::memcpy(d, s, 16 * sizeof(float)); break;
+    case 12: std::memcpy(d, s, 12 * sizeof(float)); break;
+    case 8: std::memcpy(d, s, 8 * sizeof(float)); break;
+    case 6: std::memcpy(d, s, 6 * sizeof(float)); break;
+    default: std::memcpy(d, s, static_cast<size_t>(nr) * sizeof(float));
+  }
+}
+
 // Packs op(A)[i0:i0+mc, p0:p0+kc] as panels of mr rows, each laid out [p][mr]; rows past mc
 // are zero (the kernel for a short panel reads only its rows, but keep memory defined).
 void pack_a(const GemmParams& g, const float* A, int mr, int64_t i0, int64_t mc, int64_t p0,
             int64_t kc, float* dst) {
-  for (int64_t ir = 0; ir < mc; ir += mr) {
-    const int rows = static_cast<int>(std::min<int64_t>(mr, mc - ir));
-    float* d = dst + ir * kc;
-    if (g.transA) {
-      // Element (i, p) at i + p * lda: each k step reads mr contiguous floats.
-      const float* s = A + (i0 + ir) + p0 * g.lda;
+  if (g.transA) {
+    // Element (i, p) at i + p * lda: each k step holds mr contiguous floats of every panel.
+    // The whole panels are filled a stored row at a time, as pack_b fills a non-transposed B:
+    // panel by panel, each k step would read a new cache line of a row lda apart (a weight
+    // gradient's A is the output gradient [R, N], read down its R rows), and every panel
+    // would read those lines again.
+    const int64_t whole = mc / mr * mr;
+    for (int64_t p = 0; p < kc; p++) {
+      const float* s = A + i0 + (p0 + p) * g.lda;
+      for (int64_t ir = 0; ir < whole; ir += mr) copy_panel_row(dst + ir * kc + p * mr, s + ir, mr);
+    }
+    if (whole < mc) {
+      const int rows = static_cast<int>(mc - whole);
+      const float* s = A + (i0 + whole) + p0 * g.lda;
+      float* d = dst + whole * kc;
       for (int64_t p = 0; p < kc; p++, s += g.lda, d += mr) {
         int i = 0;
         for (; i < rows; i++) d[i] = s[i];
         for (; i < mr; i++) d[i] = 0.0f;
       }
+    }
+    return;
+  }
+  // Element (i, p) at i * lda + p: a transpose of mr rows per panel.
+  for (int64_t ir = 0; ir < mc; ir += mr) {
+    const int rows = static_cast<int>(std::min<int64_t>(mr, mc - ir));
+    float* d = dst + ir * kc;
+    const float* s = A + (i0 + ir) * g.lda + p0;
+    if (g_isa == Isa::avx512 && mr <= 16) {
+      pack_transposed_avx512(s, g.lda, rows, kc, d, mr, mr);
+    } else if (rows == mr) {
+      for (int64_t p = 0; p < kc; p++)
+        for (int i = 0; i < mr; i++) d[p * mr + i] = s[i * g.lda + p];
     } else {
-      // Element (i, p) at i * lda + p: a transpose of mr rows.
-      const float* s = A + (i0 + ir) * g.lda + p0;
-      if (g_isa == Isa::avx512 && mr <= 16) {
-        pack_transposed_avx512(s, g.lda, rows, kc, d, mr, mr);
-      } else if (rows == mr) {
-        for (int64_t p = 0; p < kc; p++)
-          for (int i = 0; i < mr; i++) d[p * mr + i] = s[i * g.lda + p];
-      } else {
-        for (int64_t p = 0; p < kc; p++) {
-          int i = 0;
-          for (; i < rows; i++) d[p * mr + i] = s[i * g.lda + p];
-          for (; i < mr; i++) d[p * mr + i] = 0.0f;
-        }
+      for (int64_t p = 0; p < kc; p++) {
+        int i = 0;
+        for (; i < rows; i++) d[p * mr + i] = s[i * g.lda + p];
+        for (; i < mr; i++) d[p * mr + i] = 0.0f;
       }
     }
-  }
-}
-
-// One row of a whole B panel: nr contiguous floats. A constant size lets the compiler inline
-// the copy as a few vector moves instead of a call per 128 bytes.
-inline void copy_panel_row(float* d, const float* s, int nr) {
-  switch (nr) {
-    case 32: std::memcpy(d, s, 32 * sizeof(float)); break;
-    case 16: std::memcpy(d, s, 16 * sizeof(float)); break;
-    default: std::memcpy(d, s, static_cast<size_t>(nr) * sizeof(float));
   }
 }
 
@@ -148,6 +164,27 @@ void pack_b(const GemmParams& g, const float* B, int nr, int64_t p0, int64_t kc,
     }
   }
 }
+
+// GemmParams' epilogue on C[i0:i1, j0:j1] of one matrix: bias, then ReLU.
+void epilogue(const GemmParams& g, float* C, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
+  const float* bias = g.bias;
+  const bool relu = g.relu;
+  for (int64_t i = i0; i < i1; i++) {
+    float* __restrict row = C + i * g.ldc;
+    if (bias && relu) {
+      for (int64_t j = j0; j < j1; j++) {
+        const float v = row[j] + bias[j];
+        row[j] = v > 0.0f ? v : 0.0f;
+      }
+    } else if (bias) {
+      for (int64_t j = j0; j < j1; j++) row[j] += bias[j];
+    } else {
+      for (int64_t j = j0; j < j1; j++) row[j] = row[j] > 0.0f ? row[j] : 0.0f;
+    }
+  }
+}
+
+inline bool has_epilogue(const GemmParams& g) { return g.bias != nullptr || g.relu; }
 
 // C[i0:i1, j0:j1] of one matrix of the batch.
 void gemm_tile(const MicroKernel& K, const GemmParams& g, const float* A, const float* B,
@@ -198,6 +235,8 @@ void gemm_tile(const MicroKernel& K, const GemmParams& g, const float* A, const 
                   g.alpha, beta, bs);
           }
         }
+        // After the last k block this block of C is final, and in cache.
+        if (pc + kc == g.k && has_epilogue(g)) epilogue(g, C, ic, ic + mc, jc, jc + nc);
       }
     }
   }
@@ -275,17 +314,24 @@ void gemm(const GemmParams& g) {
   const int64_t cspan = (g.m - 1) * g.ldc + g.n;
   const bool batch_parallel = g.batch > 1 && g.strideC >= cspan;
 
+  // The epilogue over every matrix, for the paths that do not apply it block by block.
+  auto epilogue_all = [&]() {
+    if (!has_epilogue(g)) return;
+    for (int64_t b = 0; b < g.batch; b++) epilogue(g, g.c + b * g.strideC, 0, g.m, 0, g.n);
+  };
   if (g.k == 0) {
     for (int64_t b = 0; b < g.batch; b++) {
       GemmParams one = g;
       one.c = g.c + b * g.strideC;
       gemm_k0(one, one.c);
     }
+    epilogue_all();
     return;
   }
   // A few rows against a weight [n, k] (incremental decoding): stream B, no packing.
   if (gemm_skinny_applies(g)) {
     gemm_skinny(g);
+    epilogue_all();
     return;
   }
   if (per < kSmall) {
@@ -294,6 +340,7 @@ void gemm(const GemmParams& g) {
       float* C;
       mat(b, A, B, C);
       gemm_small(g, A, B, C);
+      if (has_epilogue(g)) epilogue(g, C, 0, g.m, 0, g.n);
     };
     if (batch_parallel && T > 1 && per * g.batch >= kParallel) {
       pool.parallel_for(g.batch, one);
@@ -342,10 +389,12 @@ void gemm(const GemmParams& g) {
     if (lo >= hi) return;
     const int64_t i0 = split_m ? lo : 0, i1 = split_m ? hi : g.m;
     const int64_t j0 = split_m ? 0 : lo, j1 = split_m ? g.n : hi;
-    if (bf16)
+    if (bf16) {
       gemm_tile_bf16(g, A, B, C, i0, i1, j0, j1);
-    else
+      if (has_epilogue(g)) epilogue(g, C, i0, i1, j0, j1);
+    } else {
       gemm_tile(K, gp, A, B, C, i0, i1, j0, j1);
+    }
   };
   if (batch_parallel) {
     pool.parallel_for(g.batch * parts, [&](int64_t t, int) { task(t / parts, t % parts); });

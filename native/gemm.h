@@ -26,6 +26,11 @@ struct GemmParams {
   // B packed ahead (pack_weight) when b is that weight; used where it fits the call and the
   // kernel in use (else B is packed as usual): the same panels, so the same result.
   const PackedB* packed = nullptr;
+  // Epilogue, applied to each element of C once its product is complete, while the block is
+  // still in cache: C[i, j] += bias[j] (bias: n floats, or null), then C[i, j] = max(C[i, j], 0)
+  // with relu. The same float32 operations as a separate add and ReLU pass over C.
+  const float* bias = nullptr;
+  bool relu = false;
 };
 
 /**

@@ -104,6 +104,8 @@ export const FIELD_ORDERS = {
     "ldc",
     "strideC",
     "bf16",
+    "bias",
+    "relu",
   ],
   unary: ["op", "x", "out", "n"],
   unaryBackward: ["op", "x", "y", "dy", "dx", "n", "accumulate"],
@@ -347,6 +349,8 @@ export class NativeBackend implements Backend {
       a.ldc,
       a.strideC,
       a.bf16 ?? false,
+      a.bias ?? null,
+      a.relu ?? false,
       packed,
     );
   }

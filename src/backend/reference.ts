@@ -196,6 +196,13 @@ export class ReferenceBackend implements Backend {
     const { m, n, k, alpha, beta, a, b, c } = g;
     // bfloat16 inputs: each element rounded as it is read (products exact, sums float32).
     const r = g.bf16 ? roundBf16 : (x: number) => x;
+    const bias = g.bias ?? null;
+    if (bias && bias.length < n) {
+      throw new MaskwiseError(`bias of ${bias.length} elements is shorter than n ${n}`, {
+        code: "E_SHAPE",
+        where: "gemm",
+      });
+    }
     for (let bi = 0; bi < g.batch; bi++) {
       const a0 = g.aOffset + bi * g.strideA;
       const b0 = g.bOffset + bi * g.strideB;
@@ -210,6 +217,9 @@ export class ReferenceBackend implements Backend {
           }
           const ci = c0 + i * g.ldc + j;
           c[ci] = beta === 0 ? alpha * s : alpha * s + beta * c[ci];
+          // The epilogue on the stored float32 value, as a separate add and ReLU would.
+          if (bias) c[ci] += bias[j];
+          if (g.relu && !(c[ci] > 0)) c[ci] = 0;
         }
       }
     }

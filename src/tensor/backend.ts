@@ -57,6 +57,11 @@ export type ReduceOp = "sum" | "max";
  * sums stay float32 (mixed precision; src/tensor/precision.ts). The reference always rounds; a
  * fast backend rounds where it has a faster bfloat16 product (native: AVX512_BF16, on the packed
  * path) and computes in float32 elsewhere, which is never less accurate.
+ *
+ * An epilogue then runs on each element of C_b: with `bias` (n elements),
+ * C_b[i, j] = C_b[i, j] + bias[j]; with `relu`, C_b[i, j] = max(C_b[i, j], 0). The float32
+ * operations are those of a separate add and ReLU over C; a fast backend applies them while
+ * a block of C is still in cache (a Linear's bias and activation, src/tensor/ops/linear.ts).
  */
 /** A weight [n, k] that products read transposed (Backend.holdPacked). */
 export interface HeldWeight {
@@ -87,6 +92,10 @@ export interface GemmArgs {
   ldc: number;
   strideC: number;
   bf16?: boolean;
+  /** Added to every row of each C_b after the product: n elements, or null / absent. */
+  bias?: F32 | null;
+  /** ReLU on C_b after the product (and the bias). */
+  relu?: boolean;
 }
 
 /**

@@ -897,6 +897,8 @@ describe("native addon argument validation", { skip }, () => {
     2,
     0,
     false,
+    null,
+    false,
   ];
   const withArg = (k: number, v: unknown) => {
     const a = gemmArgs();
@@ -940,7 +942,11 @@ describe("native addon argument validation", { skip }, () => {
     // A huge size must be rejected by the length check, not overflow into a small index.
     throwsNamed(call("gemm", ...withArg(1, 2 ** 52)), "gemm", "c");
     throwsNamed(call("gemm", ...withArg(20, 1)), "gemm", "bf16");
-    throwsNamed(call("gemm", 1, 2, 3), "gemm", /expects 21 arguments/);
+    // The epilogue's bias needs n (2) floats; relu is a boolean.
+    throwsNamed(call("gemm", ...withArg(21, f(1))), "gemm", "bias");
+    throwsNamed(call("gemm", ...withArg(21, [1, 2])), "gemm", "bias");
+    throwsNamed(call("gemm", ...withArg(22, 1)), "gemm", "relu");
+    throwsNamed(call("gemm", 1, 2, 3), "gemm", /expects 23 arguments/);
   });
 
   test("element-wise kernels: unknown ops, short arrays, bad strides and perms", () => {

@@ -148,6 +148,8 @@ const samples = (): { [G in Kernel]: Required<FieldArgs<G>> } => {
       ldc: 3,
       strideC: 0,
       bf16: false,
+      bias: f(3),
+      relu: true,
     },
     unary: { op: "tanh", x: f(5), out: f(5), n: 5 },
     unaryBackward: { op: "tanh", x: f(5), y: f(5), dy: f(5), dx: f(5), n: 5, accumulate: true },

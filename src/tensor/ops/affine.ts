@@ -11,7 +11,7 @@
 import { record } from "../autograd.js";
 import type { F32 } from "../backend.js";
 import { getBackend } from "../dispatch.js";
-import { allocF32 } from "../pool.js";
+import { allocF32, releaseF32 } from "../pool.js";
 import { Tensor } from "../tensor.js";
 
 /** The products with W [N, K] that an affine layer needs, over R rows. */
@@ -78,20 +78,22 @@ export function affine(
         accumulate: false,
       });
     const sb = bias ? sink(biasIndex, true) : null;
-    if (sb) {
-      const db = new Float32Array(N);
+    if (sb && !sb.acc) {
+      // A fresh gradient takes the column sums directly.
+      backend.reduce({ op: "sum", x: g, out: sb.g, outer: 1, dim: R, inner: N });
+    } else if (sb) {
+      const db = allocF32(N, false);
       backend.reduce({ op: "sum", x: g, out: db, outer: 1, dim: R, inner: N });
-      if (sb.acc)
-        backend.binary({
-          op: "add",
-          a: sb.g,
-          aStrides: [1],
-          b: db,
-          bStrides: [1],
-          out: sb.g,
-          shape: [N],
-        });
-      else sb.g.set(db);
+      backend.binary({
+        op: "add",
+        a: sb.g,
+        aStrides: [1],
+        b: db,
+        bStrides: [1],
+        out: sb.g,
+        shape: [N],
+      });
+      releaseF32(db);
     }
     const sx = sink(0, true);
     if (sx) products.backwardX(g, sx.g, R, sx.acc);

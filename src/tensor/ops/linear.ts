@@ -2,8 +2,9 @@
 //   y = act(x W^T + b)      x [..., K], W [N, K] (PyTorch's layout), b [N], y [..., N]
 // Composed from matmul, add and relu, a layer costs three output-sized allocations forward
 // and, backward, a copy of the output gradient for each of add's inputs plus the bias's
-// reduction buffers. affine.ts applies the bias and the ReLU in place on the GEMM's output and
-// works backward from the output gradient; this file gives it the float32 products:
+// reduction buffers. affine.ts owns the tape and works backward from the output gradient; this
+// file gives it the float32 products, the bias and the ReLU run in the forward GEMM's epilogue
+// (GemmArgs.bias and relu) on each block of the output while it is in cache:
 //   y = x W^T      dx (+)= g W      dW (+)= g^T x
 import { fmtShape, MaskwiseError } from "../../util/errors.js";
 import type { F32 } from "../backend.js";
@@ -28,6 +29,8 @@ function gemm2(
   n: number,
   k: number,
   acc: boolean,
+  bias: F32 | null = null,
+  relu = false,
 ): void {
   getBackend().gemm({
     batch: 1,
@@ -51,6 +54,8 @@ function gemm2(
     ldc: n,
     strideC: 0,
     bf16: matmulPrecision() === "bfloat16",
+    bias,
+    relu,
   });
 }
 
@@ -81,9 +86,9 @@ export function linear(
     x,
     N,
     {
-      forward: (xs, out, R) => {
-        gemm2(xs, false, W, true, out, R, N, K, false);
-        return false;
+      forward: (xs, out, R, b, relu) => {
+        gemm2(xs, false, W, true, out, R, N, K, false, b, relu);
+        return true;
       },
       backwardX: (g, dx, R, acc) => gemm2(g, false, W, false, dx, R, K, N, acc),
       parameter: {
