@@ -347,7 +347,7 @@ function rows(): Row[] {
 const fmt = (x: number | null, d: number) => (x === null ? "-" : x.toFixed(d));
 function markdown(table: Row[], roundsDone: number): string {
   const head = [
-    `maskwise \`translate\` and CTranslate2 ${ct2Version ?? "?"} on ${sources.length} sentences of ${srcPath.split("/").slice(-2).join("/")}, ` +
+    `maskwise \`translate\` and CTranslate2${ct2Version ? ` ${ct2Version}` : ""} on ${sources.length} sentences of ${srcPath.split("/").slice(-2).join("/")}, ` +
       `${threads} thread(s) each, ${roundsDone} round(s), medians; ${cpus()[0]?.model ?? "unknown CPU"}.`,
     "maskwise s: the process less its run on an empty input; CTranslate2 s: translate_batch in-process, model loaded. " +
       "Ratio = CTranslate2 s / maskwise s (above 1: maskwise is faster).",
