@@ -16,13 +16,14 @@ import {
   type SafeTensor,
 } from "../io/safetensors.js";
 import { mergeShards, parseShardIndex } from "../io/shards.js";
-import { fromFile, type StoredTensor } from "../models/families/file-layout.js";
+import { fromFile } from "../models/families/file-layout.js";
 import type { FamilyModel } from "../models/family.js";
 import { familyOf, resolveModelConfig } from "../models/registry.js";
 import { Embedding, Linear } from "../nn/layers.js";
 import { toBf16 } from "../tensor/bf16.js";
-import { fmtShape, MaskwiseError } from "../util/errors.js";
+import { MaskwiseError } from "../util/errors.js";
 import { readJson } from "./files.js";
+import { storedTensor } from "./training-setup.js";
 import { findWeights, loadWeights } from "./weights.js";
 
 /** One tensor of an open safetensors file, read when asked for. */
@@ -156,23 +157,8 @@ export function initFromHeld(model: FamilyModel, dir: string): void {
       file = mergeShards(index, shards, found.path);
     } else file = loadWeights(dir).tensors;
     const tensors = fromFile(file, layout, names, path);
-    const take = (name: string, shape: readonly number[]): StoredTensor => {
-      const t = tensors.get(name);
-      if (!t) {
-        throw new MaskwiseError(`${path} lacks tensor '${name}'`, {
-          code: "E_CHECKPOINT",
-          where: path,
-          hint: "the model directory does not match this model's config",
-        });
-      }
-      if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
-        throw new MaskwiseError(
-          `tensor '${name}' in ${path} has shape ${fmtShape(t.shape)}, the model expects ${fmtShape(shape)}`,
-          { code: "E_CHECKPOINT", where: path, hint: "use the model's own config and tokenizer" },
-        );
-      }
-      return t;
-    };
+    const take = (name: string, shape: readonly number[]) =>
+      storedTensor(tensors, name, shape, path, model.config.vocab_size);
     for (const [name, p] of model.namedParameters()) p.f32.set(take(name, p.shape).data);
     for (const [name, m] of held) {
       const shape = m instanceof Linear ? [m.outFeatures, m.inFeatures] : [m.num, m.dim];

@@ -7,7 +7,7 @@ import { closeSync, existsSync, openSync, readSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { checkFiniteWeights } from "../io/finite.js";
 import { type ModelConfig, PRESETS } from "../models/config.js";
-import { fromFile } from "../models/families/file-layout.js";
+import { fromFile, type StoredTensor } from "../models/families/file-layout.js";
 import { floatPaths } from "../models/families/json-numbers.js";
 import { families, familyOf, familyOfRaw, resolveModelConfig } from "../models/registry.js";
 import {
@@ -258,29 +258,7 @@ export function initFrom(model: TrainableModel, dir: string): void {
   const vocab = model.config.vocab_size;
   for (const [name, p] of model.namedParameters()) {
     if (!take(name)) continue;
-    const t = tensors.get(name);
-    if (!t) {
-      throw new MaskwiseError(`${path} lacks tensor '${name}'`, {
-        code: "E_CHECKPOINT",
-        where: path,
-        hint: "the model directory does not match this model's config",
-      });
-    }
-    if (t.shape.length !== p.shape.length || t.shape.some((d, i) => d !== p.shape[i])) {
-      const vocabClash = /embed_tokens|lm_head|final_logits_bias/.test(name) && t.shape.length > 0;
-      throw new MaskwiseError(
-        vocabClash
-          ? `tensor '${name}' in ${path} has shape ${fmtShape(t.shape)}: a vocabulary that does not fit this model's ${vocab} tokens (${fmtShape(p.shape)})`
-          : `tensor '${name}' in ${path} has shape ${fmtShape(t.shape)}, the model expects ${fmtShape(p.shape)}`,
-        {
-          code: "E_CHECKPOINT",
-          where: path,
-          hint: vocabClash
-            ? "use the tokenizer.json of that model directory (drop --tokenizer)"
-            : "use the model's own config (drop --model) or a directory trained with the same sizes",
-        },
-      );
-    }
+    const t = storedTensor(tensors, name, p.shape, path, vocab);
     p.f32.set(t.data);
   }
   checkFiniteWeights(
@@ -303,4 +281,42 @@ export function checkSameTokenizer(given: string, dir: string): void {
       hint: "drop --tokenizer: a fine-tuned model keeps the tokenizer it was trained with",
     });
   }
+}
+
+/**
+ * Tensor `name` of a checkpoint file at `path`, refused with a one-line error when the file lacks
+ * it or holds it in another shape than `shape` (a vocabulary-sized one named as such, given the
+ * model's `vocab`).
+ */
+export function storedTensor(
+  tensors: ReadonlyMap<string, StoredTensor>,
+  name: string,
+  shape: readonly number[],
+  path: string,
+  vocab: number,
+): StoredTensor {
+  const t = tensors.get(name);
+  if (!t) {
+    throw new MaskwiseError(`${path} lacks tensor '${name}'`, {
+      code: "E_CHECKPOINT",
+      where: path,
+      hint: "the model directory does not match this model's config",
+    });
+  }
+  if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+    const vocabClash = /embed_tokens|lm_head|final_logits_bias/.test(name) && t.shape.length > 0;
+    throw new MaskwiseError(
+      vocabClash
+        ? `tensor '${name}' in ${path} has shape ${fmtShape(t.shape)}: a vocabulary that does not fit this model's ${vocab} tokens (${fmtShape(shape)})`
+        : `tensor '${name}' in ${path} has shape ${fmtShape(t.shape)}, the model expects ${fmtShape(shape)}`,
+      {
+        code: "E_CHECKPOINT",
+        where: path,
+        hint: vocabClash
+          ? "use the tokenizer.json of that model directory (drop --tokenizer)"
+          : "use the model's own config (drop --model) or a directory trained with the same sizes",
+      },
+    );
+  }
+  return t;
 }
