@@ -56,8 +56,11 @@ function ffnInto(
   copies: DecodingWeights | null,
 ): void {
   const { R, f } = view;
-  layer.fc1.into(x, f, R, false, copies);
-  getBackend().unary({ op: cfg.activation_function, x: f, out: f, n: R * layer.fc1.outFeatures });
+  // ReLU runs in the product's epilogue; other activations as a pass of their own.
+  const relu = cfg.activation_function === "relu";
+  layer.fc1.into(x, f, R, false, copies, relu);
+  if (!relu)
+    getBackend().unary({ op: cfg.activation_function, x: f, out: f, n: R * layer.fc1.outFeatures });
   layer.fc2.into(f, residual, R, true, copies);
 }
 

@@ -4,6 +4,7 @@
 // `project` on tensors, `projectInto` for one decoding step's rows on flat arrays.
 import type { DecodingWeights } from "../nn/decoding-weights.js";
 import { type Linear, productInto } from "../nn/layers.js";
+import { getBackend } from "../tensor/dispatch.js";
 import { add } from "../tensor/ops/elementwise.js";
 import { linear } from "../tensor/ops/linear.js";
 import { linearBf16Weight } from "../tensor/ops/linear-bf16.js";
@@ -30,12 +31,21 @@ export function projectInto(
   copies: DecodingWeights | null,
 ): void {
   const V = lmHead.outFeatures;
-  const bias = finalLogitsBias?.f32;
-  const own = lmHead.bias?.f32;
-  for (let r = 0; r < R; r++) {
-    if (bias) logits.set(bias, r * V);
-    else logits.fill(0, r * V, (r + 1) * V);
-    if (own) for (let j = 0; j < V; j++) logits[r * V + j] += own[j];
-  }
-  productInto(hidden, lmHead.weightData, logits, R, V, lmHead.inFeatures, copies);
+  const bias = finalLogitsBias?.f32 ?? null;
+  const own = lmHead.bias?.f32 ?? null;
+  // Both biases (a rare head): its own in the product's epilogue, final_logits_bias after it.
+  productInto(hidden, lmHead.weightData, logits, R, V, lmHead.inFeatures, copies, {
+    beta: 0,
+    bias: own ?? bias,
+  });
+  if (own && bias)
+    getBackend().binary({
+      op: "add",
+      a: logits,
+      aStrides: [V, 1],
+      b: bias,
+      bStrides: [0, 1],
+      out: logits,
+      shape: [R, V],
+    });
 }

@@ -5,6 +5,8 @@
 export interface DecodingWeights {
   /** "bfloat16" or "int8": what the copies hold (benchmark and log lines). */
   readonly precision: string;
+  /** Whether this holder has a copy of weight `w`. */
+  has(w: Float32Array): boolean;
   /**
    * c [m, n] += a [m, k] w^T with this holder's copy of w [n, k]; false (c untouched) when it
    * holds none.

@@ -50,6 +50,10 @@ export class Int8Weights implements DecodingWeights {
     return this.byWeight.get(w);
   }
 
+  has(w: Float32Array): boolean {
+    return this.byWeight.has(w);
+  }
+
   productInto(
     a: Float32Array,
     w: Float32Array,

@@ -213,9 +213,12 @@ export class Linear extends Module {
 
   /**
    * out [R, out] = x [R, in] W^T + b on flat arrays; with `residual`, out += x W^T + b (out holds
-   * the residual stream, so a sublayer's output is added without another pass). With `copies`
-   * holding a copy of W (bfloat16 or int8, src/nn/decoding-weights.ts), the product reads it; W
-   * held as bfloat16 is read as it is (inputs rounded to bfloat16, as Backend.gemmBf16 does).
+   * the residual stream, so a sublayer's output is added without another pass); with `relu`,
+   * max(0, .) of that (a ReLU feed-forward's first layer). With `copies` holding a copy of W
+   * (bfloat16 or int8, src/nn/decoding-weights.ts), the product reads it; W held as bfloat16 is
+   * read as it is (inputs rounded to bfloat16, as Backend.gemmBf16 does). The bias and the ReLU
+   * run in the product's epilogue on the float32 path, so every precision rounds the same sums:
+   * (residual + x W^T) + b.
    */
   into(
     x: Float32Array,
@@ -223,30 +226,40 @@ export class Linear extends Module {
     R: number,
     residual = false,
     copies: DecodingWeights | null = null,
+    relu = false,
   ): void {
-    const n = this.outFeatures;
-    const k = this.inFeatures;
-    const b = this.bias?.f32;
-    // The bias goes into C first; the product then adds to it (beta = 1).
     // Positional flags, not an options object: a decoding step makes this call per Linear.
-    if (residual) {
-      if (b) for (let r = 0; r < R; r++) for (let j = 0; j < n; j++) out[r * n + j] += b[j];
-    } else if (b) {
-      for (let r = 0; r < R; r++) out.set(b, r * n);
-    } else {
-      out.fill(0, 0, R * n);
+    const b = this.bias?.f32 ?? null;
+    const adapter = this.adapter;
+    // An adapter's update joins before the activation.
+    productInto(x, this.weightData, out, R, this.outFeatures, this.inFeatures, copies, {
+      beta: residual ? 1 : 0,
+      bias: b,
+      relu: relu && !adapter,
+    });
+    if (adapter) {
+      adapter.into(x, out, R);
+      if (relu) getBackend().unary({ op: "relu", x: out, out, n: R * this.outFeatures });
     }
-    productInto(x, this.weightData, out, R, n, k, copies);
-    this.adapter?.into(x, out, R);
   }
 }
 
 /**
- * C [m, n] += A [m, k] W^T with W [n, k] (float32, or bfloat16 bits: Backend.gemmBf16), or with
- * W's copy when `copies` has one. Every row count takes the same call; on the native backend
- * the float32 product of up to 8 rows sums along k in another order than that of 9 rows or
- * more (native/gemm_skinny.cc against the packed kernels), so there a decoded sentence can
- * differ in its last bits with the number of rows that share its step.
+ * What a product does with C besides adding A W^T: C = beta * C + A W^T, then + bias[j] on
+ * every row, then max(0, .) with `relu` (GemmArgs' epilogue). Default: beta 1, no bias.
+ */
+export interface ProductEpilogue {
+  beta?: 0 | 1;
+  bias?: Float32Array | null;
+  relu?: boolean;
+}
+
+/**
+ * C [m, n] = beta C + A [m, k] W^T (+ bias) (ReLU) with W [n, k] (float32, or bfloat16 bits:
+ * Backend.gemmBf16), or with W's copy when `copies` has one. Every row count takes the same
+ * call; on the native backend the float32 product of up to 8 rows sums along k in another order
+ * than that of 9 rows or more (native/gemm_skinny.cc against the packed kernels), so there a
+ * decoded sentence can differ in its last bits with the number of rows that share its step.
  */
 export function productInto(
   a: Float32Array,
@@ -256,34 +269,55 @@ export function productInto(
   n: number,
   k: number,
   copies: DecodingWeights | null,
+  epilogue: ProductEpilogue = {},
 ): void {
-  if (w instanceof Uint16Array) {
-    getBackend().gemmBf16({ m, n, k, a, w, c });
+  const beta = epilogue.beta ?? 1;
+  const bias = epilogue.bias ?? null;
+  const relu = epilogue.relu ?? false;
+  const backend = getBackend();
+  if (w instanceof Float32Array && !copies?.has(w)) {
+    backend.gemm({
+      batch: 1,
+      m,
+      n,
+      k,
+      transA: false,
+      transB: true,
+      alpha: 1,
+      beta,
+      a,
+      aOffset: 0,
+      lda: k,
+      strideA: 0,
+      b: w,
+      bOffset: 0,
+      ldb: k,
+      strideB: 0,
+      c,
+      cOffset: 0,
+      ldc: n,
+      strideC: 0,
+      bias,
+      relu,
+    });
     return;
   }
-  if (copies?.productInto(a, w, c, m, n, k)) return;
-  getBackend().gemm({
-    batch: 1,
-    m,
-    n,
-    k,
-    transA: false,
-    transB: true,
-    alpha: 1,
-    beta: 1,
-    a,
-    aOffset: 0,
-    lda: k,
-    strideA: 0,
-    b: w,
-    bOffset: 0,
-    ldb: k,
-    strideB: 0,
-    c,
-    cOffset: 0,
-    ldc: n,
-    strideC: 0,
-  });
+  // The bfloat16 and int8 products accumulate into C: the epilogue as separate passes, the same
+  // float32 operations in the same order.
+  if (beta === 0) c.fill(0, 0, m * n);
+  if (w instanceof Uint16Array) backend.gemmBf16({ m, n, k, a, w, c });
+  else copies?.productInto(a, w, c, m, n, k);
+  if (bias)
+    backend.binary({
+      op: "add",
+      a: c,
+      aStrides: [n, 1],
+      b: bias,
+      bStrides: [0, 1],
+      out: c,
+      shape: [m, n],
+    });
+  if (relu) backend.unary({ op: "relu", x: c, out: c, n: m * n });
 }
 
 /**

@@ -66,6 +66,7 @@ test("a conversation's products follow its precision: tensors' passes and the st
     const watched: DecodingWeights | undefined = copies && {
       precision: copies.precision,
       bytes: copies.bytes,
+      has: (w) => copies.has(w),
       productInto: (...args) => {
         const done = copies.productInto(...args);
         if (done) fromCopies++;

@@ -82,8 +82,9 @@ export class T5Step implements DecodingStep {
     const hidden = model.decoder.final_layer_norm.into(view.x, view.h, R);
     if (model.outputScale !== 1) for (let i = 0; i < R * D; i++) hidden[i] *= model.outputScale;
     const logits = view.logits;
-    logits.fill(0);
-    productInto(hidden, model.lm_head.weightData, logits, R, model.config.vocab_size, D, copies);
+    productInto(hidden, model.lm_head.weightData, logits, R, model.config.vocab_size, D, copies, {
+      beta: 0,
+    });
     return logits;
   }
 }
