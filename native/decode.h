@@ -41,4 +41,14 @@ void decode_log_softmax(float* x, int64_t rows, int64_t cols);
 int64_t decode_top_k(const float* lp, int64_t V, const int32_t* rows, const double* base,
                      int64_t n, int64_t M, int32_t* hyp, int32_t* token, double* score);
 
+/**
+ * decode_top_k for G groups at once (beam search's sentences, greedy's rows), on the thread
+ * pool: group g is hypotheses offsets[g] .. offsets[g + 1] - 1 (rows and base at those indices);
+ * its best M go to hyp, token and score at g * M (hyp counted within the group), their number
+ * to counts[g]. The same results as one decode_top_k call per group.
+ */
+void decode_top_k_groups(const float* lp, int64_t V, const int32_t* rows, const double* base,
+                         const int32_t* offsets, int64_t G, int64_t M, int32_t* hyp,
+                         int32_t* token, double* score, int32_t* counts);
+
 }  // namespace mw

@@ -133,6 +133,44 @@ Napi::Value DecodeTopK(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(count));
 }
 
+/**
+ * decodeTopKGroups(...DecodeTopKGroupsArgs fields): offsets [G + 1] rising from 0 to the rows'
+ * count; hyp, token, score [G * M], counts [G].
+ */
+Napi::Value DecodeTopKGroups(const Napi::CallbackInfo& info) {
+  const Args A(info, "decodeTopKGroups", 0);
+  const Fields f(A, "decodeTopKGroups");
+  const int64_t V = f.size("V");
+  const int64_t M = f.size("M");
+  const mw::View<float> lpView = f.f32("lp");
+  const int64_t lpRows = V > 0 ? lpView.len / V : 0;
+  const mw::View<int32_t> rows = f.i32("rows");
+  const int64_t n = rows.len;
+  for (int64_t h = 0; h < n; h++)
+    if (rows.p[h] < 0 || rows.p[h] >= lpRows)
+      A.fail("rows[" + std::to_string(h) + "] = " + std::to_string(rows.p[h]) +
+             " is outside the " + std::to_string(lpRows) + " rows of lp");
+  const double* base = f.typed<double>("base", n).p;
+  const mw::View<int32_t> offsets = f.i32("offsets");
+  if (offsets.len < 1) A.fail("argument 'offsets' needs at least one element (0)");
+  const int64_t G = offsets.len - 1;
+  if (offsets.p[0] != 0) A.fail("argument 'offsets' must start at 0");
+  for (int64_t g = 0; g < G; g++)
+    if (offsets.p[g + 1] < offsets.p[g])
+      A.fail("offsets[" + std::to_string(g + 1) + "] is below offsets[" + std::to_string(g) + "]");
+  if (offsets.p[G] != n)
+    A.fail("offsets[" + std::to_string(G) + "] = " + std::to_string(offsets.p[G]) +
+           " is not the " + std::to_string(n) + " rows given");
+  if (V > 2147483647) A.fail("argument 'V' is too large");
+  const i128 out = mw::prod({G, M});
+  int32_t* hyp = f.typed<int32_t>("hyp", out).p;
+  int32_t* token = f.typed<int32_t>("token", out).p;
+  double* score = f.typed<double>("score", out).p;
+  int32_t* counts = f.typed<int32_t>("counts", G).p;
+  mw::decode_top_k_groups(lpView.p, V, rows.p, base, offsets.p, G, M, hyp, token, score, counts);
+  return info.Env().Undefined();
+}
+
 /** gemmBf16(...GemmBf16Args fields): c [m, n] += a [m, k] w^T, w [n, k] bfloat16 bits. */
 Napi::Value GemmBf16(const Napi::CallbackInfo& info) {
   const Args A(info, "gemmBf16", 0);
@@ -157,6 +195,7 @@ void register_decode(Napi::Env env, Napi::Object exports) {
   exports.Set("decodeAttention", Napi::Function::New(env, DecodeAttention, "decodeAttention"));
   exports.Set("decodeLogSoftmax", Napi::Function::New(env, DecodeLogSoftmax, "decodeLogSoftmax"));
   exports.Set("decodeTopK", Napi::Function::New(env, DecodeTopK, "decodeTopK"));
+  exports.Set("decodeTopKGroups", Napi::Function::New(env, DecodeTopKGroups, "decodeTopKGroups"));
   exports.Set("gemmBf16", Napi::Function::New(env, GemmBf16, "gemmBf16"));
 }
 

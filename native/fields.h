@@ -52,6 +52,8 @@ inline const std::vector<FieldGroup>& field_groups() {
       {"gemmInt8", {"m", "n", "k", "a", "w", "scales", "sums", "c"}},
       {"decodeLogSoftmax", {"x", "rows", "cols"}},
       {"decodeTopK", {"lp", "V", "rows", "base", "M", "hyp", "token", "score"}},
+      {"decodeTopKGroups",
+       {"lp", "V", "rows", "base", "offsets", "M", "hyp", "token", "score", "counts"}},
   };
   return groups;
 }

@@ -13,6 +13,7 @@ import type {
   DecodeAttentionArgs,
   DecodeLogSoftmaxArgs,
   DecodeTopKArgs,
+  DecodeTopKGroupsArgs,
   DropoutMaskArgs,
   F32,
   GatherArgs,
@@ -65,6 +66,7 @@ interface GroupArgs {
   gemmInt8: GemmInt8Args;
   decodeLogSoftmax: DecodeLogSoftmaxArgs;
   decodeTopK: DecodeTopKArgs;
+  decodeTopKGroups: DecodeTopKGroupsArgs;
 }
 /** A field-order group. */
 export type FieldGroup = keyof GroupArgs;
@@ -194,6 +196,18 @@ export const FIELD_ORDERS = {
   gemmInt8: ["m", "n", "k", "a", "w", "scales", "sums", "c"],
   decodeLogSoftmax: ["x", "rows", "cols"],
   decodeTopK: ["lp", "V", "rows", "base", "M", "hyp", "token", "score"],
+  decodeTopKGroups: [
+    "lp",
+    "V",
+    "rows",
+    "base",
+    "offsets",
+    "M",
+    "hyp",
+    "token",
+    "score",
+    "counts",
+  ],
 } as const satisfies { [G in FieldGroup]: readonly (keyof GroupArgs[G])[] };
 
 /** The fields of each group that its order leaves out (none: `complete` fails to compile). */
@@ -584,5 +598,20 @@ export class NativeBackend implements Backend {
 
   decodeTopK(a: DecodeTopKArgs): number {
     return this.k.decodeTopK(a.lp, a.V, a.rows, a.base, a.M, a.hyp, a.token, a.score);
+  }
+
+  decodeTopKGroups(a: DecodeTopKGroupsArgs): void {
+    this.k.decodeTopKGroups(
+      a.lp,
+      a.V,
+      a.rows,
+      a.base,
+      a.offsets,
+      a.M,
+      a.hyp,
+      a.token,
+      a.score,
+      a.counts,
+    );
   }
 }

@@ -2,7 +2,7 @@
 // row on a KV cache (see DecodeAttentionArgs in src/tensor/backend.ts). Scores are computed in
 // double precision; a NaN score is not a maximum, but it poisons the sum, as in the native kernel.
 // A bias of -Infinity leaves its position out (its exponential is 0).
-import type { DecodeAttentionArgs, F32, I32 } from "../tensor/backend.js";
+import type { DecodeAttentionArgs, DecodeTopKGroupsArgs, F32, I32 } from "../tensor/backend.js";
 import { fromBf16, toBf16 } from "../tensor/bf16.js";
 import { MaskwiseError } from "../util/errors.js";
 
@@ -150,6 +150,51 @@ export function decodeTopKReference(
     }
   }
   return count;
+}
+
+/** decodeTopK group by group (see Backend.decodeTopKGroups). */
+export function decodeTopKGroupsReference(a: DecodeTopKGroupsArgs): void {
+  const { lp, V, rows, base, offsets, M, hyp, token, score, counts } = a;
+  const G = offsets.length - 1;
+  if (G < 0 || offsets[0] !== 0 || offsets[G] !== rows.length) {
+    throw new MaskwiseError(
+      `offsets must rise from 0 to the ${rows.length} rows given, got [${offsets.join(", ")}]`,
+      { code: "E_ARG", where: "decodeTopKGroups" },
+    );
+  }
+  for (const [name, arr, need] of [
+    ["hyp", hyp, G * M],
+    ["token", token, G * M],
+    ["score", score, G * M],
+    ["counts", counts, G],
+  ] as const) {
+    if (arr.length < need) {
+      throw new MaskwiseError(`${name} holds ${arr.length} values; ${need} are written`, {
+        code: "E_SHAPE",
+        where: "decodeTopKGroups",
+      });
+    }
+  }
+  for (let g = 0; g < G; g++) {
+    const lo = offsets[g];
+    const hi = offsets[g + 1];
+    if (hi < lo) {
+      throw new MaskwiseError(`offsets[${g + 1}] is below offsets[${g}]`, {
+        code: "E_ARG",
+        where: "decodeTopKGroups",
+      });
+    }
+    counts[g] = decodeTopKReference(
+      lp,
+      V,
+      rows.subarray(lo, hi),
+      base.subarray(lo, hi),
+      M,
+      hyp.subarray(g * M, (g + 1) * M),
+      token.subarray(g * M, (g + 1) * M),
+      score.subarray(g * M, (g + 1) * M),
+    );
+  }
 }
 
 /**

@@ -12,6 +12,7 @@ import {
   type DecodeAttentionArgs,
   type DecodeLogSoftmaxArgs,
   type DecodeTopKArgs,
+  type DecodeTopKGroupsArgs,
   type DropoutMaskArgs,
   dropoutHash,
   type F32,
@@ -40,6 +41,7 @@ import { attentionBackwardReference, attentionForwardReference } from "./referen
 import {
   decodeAttentionReference,
   decodeLogSoftmaxReference,
+  decodeTopKGroupsReference,
   decodeTopKReference,
   gemmBf16Reference,
 } from "./reference-decode.js";
@@ -560,5 +562,9 @@ export class ReferenceBackend implements Backend {
 
   decodeTopK({ lp, V, rows, base, M, hyp, token, score }: DecodeTopKArgs): number {
     return decodeTopKReference(lp, V, rows, base, M, hyp, token, score);
+  }
+
+  decodeTopKGroups(a: DecodeTopKGroupsArgs): void {
+    decodeTopKGroupsReference(a);
   }
 }

@@ -56,9 +56,15 @@ export function beamSearch(decoder: IncrementalDecoder, options: BeamOptions): H
     );
     const keepRows: number[] = [];
     const nextActive: number[] = [];
-    for (const s of active) {
-      // The best 2K continuations (hypothesis, token) by summed log-prob.
-      const cands = topContinuations(live[s], lp, V, 2 * K);
+    // The best 2K continuations (hypothesis, token) of each sentence by summed log-prob.
+    const best = topContinuations(
+      active.map((s) => live[s]),
+      lp,
+      V,
+      2 * K,
+    );
+    for (const [a, s] of active.entries()) {
+      const cands = best[a];
       const next: Live[] = [];
       for (let c = 0; c < Math.min(2 * K, cands.length) && next.length < K; c++) {
         const { h, token, logProb } = cands[c];
@@ -107,25 +113,43 @@ interface Candidate {
 }
 
 /**
- * The best M continuations of `hyps` by summed log-prob (ties: lower token, then earlier
- * hypothesis) on the backend's selection kernel: one pass over the K x V log-probs keeping a
- * small sorted array, no K x V list.
+ * The best M continuations of each sentence's hypotheses by summed log-prob (ties: lower token,
+ * then earlier hypothesis), every sentence in one call of the backend's selection kernel: one
+ * pass over each K x V block of log-probs keeping a small sorted array, no K x V list.
  */
 function topContinuations(
-  hyps: readonly Live[],
+  sentences: readonly (readonly Live[])[],
   lp: Float32Array,
   V: number,
   M: number,
-): Candidate[] {
-  const rows = Int32Array.from(hyps, (h) => h.row);
-  const base = Float64Array.from(hyps, (h) => h.logProb);
-  const hyp = new Int32Array(M);
-  const token = new Int32Array(M);
-  const score = new Float64Array(M);
-  const n = getBackend().decodeTopK({ lp, V, rows, base, M, hyp, token, score });
-  return Array.from({ length: n }, (_, c) => ({
-    h: hyps[hyp[c]],
-    token: token[c],
-    logProb: score[c],
-  }));
+): Candidate[][] {
+  const hyps = sentences.flat();
+  const offsets = new Int32Array(sentences.length + 1);
+  sentences.forEach((h, g) => {
+    offsets[g + 1] = offsets[g] + h.length;
+  });
+  const G = sentences.length;
+  const hyp = new Int32Array(G * M);
+  const token = new Int32Array(G * M);
+  const score = new Float64Array(G * M);
+  const counts = new Int32Array(G);
+  getBackend().decodeTopKGroups({
+    lp,
+    V,
+    rows: Int32Array.from(hyps, (h) => h.row),
+    base: Float64Array.from(hyps, (h) => h.logProb),
+    offsets,
+    M,
+    hyp,
+    token,
+    score,
+    counts,
+  });
+  return sentences.map((own, g) =>
+    Array.from({ length: counts[g] }, (_, c) => ({
+      h: own[hyp[g * M + c]],
+      token: token[g * M + c],
+      logProb: score[g * M + c],
+    })),
+  );
 }

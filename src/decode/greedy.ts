@@ -67,19 +67,28 @@ export function argmax(row: Float32Array): number {
  * -Infinity) or whose first entry is NaN (which `argmax` keeps).
  */
 export function argmaxRows(x: Float32Array, rows: number, V: number, out: Int32Array): void {
-  const backend = getBackend();
-  const row = new Int32Array(1);
-  const base = new Float64Array(1);
-  const hyp = new Int32Array(1);
-  const token = new Int32Array(1);
-  const score = new Float64Array(1);
-  for (let r = 0; r < rows; r++) {
-    row[0] = r;
-    const n = Number.isNaN(x[r * V])
-      ? 0
-      : backend.decodeTopK({ lp: x, V, rows: row, base, M: 1, hyp, token, score });
-    out[r] = n === 1 ? token[0] : argmax(x.subarray(r * V, (r + 1) * V));
-  }
+  // Every row its own group of one hypothesis: one call for the batch.
+  const offsets = Int32Array.from({ length: rows + 1 }, (_, r) => r);
+  const row = offsets.subarray(0, rows);
+  const token = new Int32Array(rows);
+  const counts = new Int32Array(rows);
+  getBackend().decodeTopKGroups({
+    lp: x,
+    V,
+    rows: row,
+    base: new Float64Array(rows),
+    offsets,
+    M: 1,
+    hyp: new Int32Array(rows),
+    token,
+    score: new Float64Array(rows),
+    counts,
+  });
+  for (let r = 0; r < rows; r++)
+    out[r] =
+      counts[r] === 1 && !Number.isNaN(x[r * V])
+        ? token[r]
+        : argmax(x.subarray(r * V, (r + 1) * V));
 }
 
 /** Greedy decoding: every row takes its most likely next token. */

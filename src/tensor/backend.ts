@@ -521,6 +521,26 @@ export interface DecodeTopKArgs {
   score: Float64Array;
 }
 
+/**
+ * decodeTopK for G groups of hypotheses in one call (beam search's sentences, greedy's rows):
+ * group g is hypotheses offsets[g] .. offsets[g + 1] - 1 (offsets [G + 1] rising from 0 to
+ * rows.length; rows and base indexed alike); its best M go to hyp, token and score at g * M
+ * (hyp counted within the group), and their number to counts[g]. The same results as one
+ * decodeTopK per group.
+ */
+export interface DecodeTopKGroupsArgs {
+  lp: F32;
+  V: number;
+  rows: I32;
+  base: Float64Array;
+  offsets: I32;
+  M: number;
+  hyp: I32;
+  token: I32;
+  score: Float64Array;
+  counts: I32;
+}
+
 export interface Backend {
   readonly name: "reference" | "native";
   /** Threads the backend computes with. */
@@ -583,6 +603,7 @@ export interface Backend {
   decodeLogSoftmax(args: DecodeLogSoftmaxArgs): void;
   /** The number of candidates written (at most M). */
   decodeTopK(args: DecodeTopKArgs): number;
+  decodeTopKGroups(args: DecodeTopKGroupsArgs): void;
 
   /**
    * c [m, n] += a [m, k] w^T with w int8 [n, k] quantized per row (`scales` [n], `sums` [n] the

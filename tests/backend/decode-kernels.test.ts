@@ -656,6 +656,94 @@ describe("beam candidate selection", () => {
     }
   });
 
+  test("groups in one call: each group's selection, on 1 to 4 threads (batched beam sizes)", () => {
+    const rng = new Rng(33);
+    const threads = skip ? 1 : (loaded as { addon: NativeAddon }).addon.threads();
+    try {
+      for (const [sizes, V, M] of [
+        [
+          [
+            5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+            5, 5, 5,
+          ],
+          8000,
+          10,
+        ],
+        [[1, 3, 0, 2, 5], 257, 4],
+        [Array.from({ length: 40 }, () => 1), 3000, 1],
+        [[], 10, 2],
+      ] as [number[], number, number][]) {
+        const n = sizes.reduce((a, b) => a + b, 0);
+        const lp = new Float32Array(Math.max(1, n) * V);
+        for (let i = 0; i < lp.length; i++)
+          lp[i] =
+            rng.uniform() < 0.05 ? Number.NEGATIVE_INFINITY : -Math.round(rng.uniform() * 40) / 4;
+        // Hypotheses read rows out of order, as after a beam reorder.
+        const rows = Int32Array.from({ length: n }, (_, h) => (h * 7) % n);
+        const base = Float64Array.from(rows, () => -Math.round(rng.uniform() * 8) / 4);
+        const offsets = Int32Array.from({ length: sizes.length + 1 }, (_, g) =>
+          sizes.slice(0, g).reduce((a, b) => a + b, 0),
+        );
+        const G = sizes.length;
+        for (const be of backends()) {
+          for (const t of be.name === "native" ? [1, 2, 3, 4] : [1]) {
+            if (be.name === "native") (loaded as { addon: NativeAddon }).addon.setThreads(t);
+            const hyp = new Int32Array(G * M).fill(-1);
+            const token = new Int32Array(G * M).fill(-1);
+            const score = new Float64Array(G * M);
+            const counts = new Int32Array(G).fill(-1);
+            be.decodeTopKGroups({ lp, V, rows, base, offsets, M, hyp, token, score, counts });
+            for (let g = 0; g < G; g++) {
+              const lo = offsets[g];
+              const hi = offsets[g + 1];
+              const want = bySort(lp, V, rows.subarray(lo, hi), base.subarray(lo, hi), M);
+              const what = `${be.name} ${t} threads, ${G} groups, V ${V}, group ${g}`;
+              assert.equal(counts[g], want.length, `${what}: count`);
+              want.forEach(([sc, j, h], c) => {
+                assert.deepEqual(
+                  [score[g * M + c], token[g * M + c], hyp[g * M + c]],
+                  [sc, j, h],
+                  `${what} #${c}`,
+                );
+              });
+            }
+          }
+        }
+      }
+    } finally {
+      if (!skip) (loaded as { addon: NativeAddon }).addon.setThreads(threads);
+    }
+  });
+
+  test("groups: offsets that do not rise from 0 to the rows given throw on both backends", () => {
+    const lp = new Float32Array(6);
+    const args = (offsets: Int32Array) => ({
+      lp,
+      V: 3,
+      rows: Int32Array.of(0, 1),
+      base: Float64Array.of(0, 0),
+      offsets,
+      M: 2,
+      hyp: new Int32Array(4),
+      token: new Int32Array(4),
+      score: new Float64Array(4),
+      counts: new Int32Array(2),
+    });
+    for (const be of backends()) {
+      for (const [offsets, re] of [
+        [Int32Array.of(1, 2), /start at 0|rise from 0/],
+        [Int32Array.of(0, 2, 1), /below|rise from 0/],
+        [Int32Array.of(0, 1), /not the 2 rows|rise from 0/],
+        [new Int32Array(0), /at least one|rise from 0/],
+      ] as const)
+        assert.throws(() => be.decodeTopKGroups(args(offsets)), re, `${be.name} ${offsets}`);
+      // Outputs too short for G * M.
+      assert.throws(() =>
+        be.decodeTopKGroups({ ...args(Int32Array.of(0, 1, 2)), token: new Int32Array(3) }),
+      );
+    }
+  });
+
   test("bad arguments throw", { skip }, () => {
     const addon = (loaded as { addon: NativeAddon }).addon as unknown as Record<
       string,

@@ -299,6 +299,18 @@ const samples = (): { [G in Kernel]: Required<FieldArgs<G>> } => {
       token: new Int32Array(2),
       score: new Float64Array(2),
     },
+    decodeTopKGroups: {
+      lp: f(6),
+      V: 3,
+      rows: Int32Array.of(1, 0),
+      base: Float64Array.of(0, -1),
+      offsets: Int32Array.of(0, 1, 2),
+      M: 2,
+      hyp: new Int32Array(4),
+      token: new Int32Array(4),
+      score: new Float64Array(4),
+      counts: new Int32Array(2),
+    },
   };
 };
 
