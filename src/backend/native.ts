@@ -196,18 +196,7 @@ export const FIELD_ORDERS = {
   gemmInt8: ["m", "n", "k", "a", "w", "scales", "sums", "c"],
   decodeLogSoftmax: ["x", "rows", "cols"],
   decodeTopK: ["lp", "V", "rows", "base", "M", "hyp", "token", "score"],
-  decodeTopKGroups: [
-    "lp",
-    "V",
-    "rows",
-    "base",
-    "offsets",
-    "M",
-    "hyp",
-    "token",
-    "score",
-    "counts",
-  ],
+  decodeTopKGroups: ["lp", "V", "rows", "base", "offsets", "M", "hyp", "token", "score", "counts"],
 } as const satisfies { [G in FieldGroup]: readonly (keyof GroupArgs[G])[] };
 
 /** The fields of each group that its order leaves out (none: `complete` fails to compile). */
