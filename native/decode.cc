@@ -45,17 +45,34 @@ float dot_portable(const float* a, const float* b, int64_t n) {
   return s;
 }
 
+// e^x for x <= 0 (x - max of a row), 16 lanes: 2^n * e^r with n = round(x / ln 2) and
+// r = x - n ln 2 in two parts (Cody-Waite), e^r by its degree-6 Taylor polynomial on
+// |r| <= ln 2 / 2 (relative error ~2e-7, a float's rounding). x below -104 gives 0.
+MW_AVX512 inline __m512 exp_nonpositive(__m512 x) {
+  x = _mm512_max_ps(x, _mm512_set1_ps(-104.0f));
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145751953125f), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.428606765330187045e-06f), r);
+  __m512 p = _mm512_set1_ps(1.0f / 720.0f);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120.0f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24.0f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6.0f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+  return _mm512_scalef_ps(p, n);
+}
+
 }  // namespace
 
 namespace {
 
-// Query row r against kv head hk: the G = H / Hkv query heads that read it, each its own
-// two-pass softmax. Every output element depends only on (r, h) and is computed the same way
-// whichever thread runs it, so the threaded split gives the single-threaded bits.
-void decode_attention_unit(const DecodeAttentionParams& p, bool simd, int64_t r, int64_t hk) {
-  thread_local std::vector<float> scores;
-  if (static_cast<int64_t>(scores.size()) < p.length) scores.resize(p.length);
-  float* s = scores.data();
+// Query head h of query row r, its own two-pass softmax (s: scratch of `length` scores). Every
+// output element depends only on (r, h) and is computed the same way whichever thread runs it,
+// so the threaded split gives the single-threaded bits.
+void decode_attention_head(const DecodeAttentionParams& p, bool simd, int64_t r, int64_t h,
+                           float* s) {
   const int64_t Dh = p.Dh;
   // Position j of a query row lives in physical row row(j): one row for all (rows[r]), or a
   // row per position (slots). Elements of row pr, kv head hk, position j start at
@@ -63,7 +80,7 @@ void decode_attention_unit(const DecodeAttentionParams& p, bool simd, int64_t r,
   // attention, G query heads per kv head; G = 1 for plain multi-head attention).
   const int64_t head = p.capacity * Dh;
   const int64_t prow = p.Hkv * head;
-  const int64_t G = p.H / p.Hkv;
+  const int64_t hk = h / (p.H / p.Hkv);
   const int64_t pr = p.rows[r];
   const int32_t* slot = p.slots != nullptr ? p.slots + r * p.slotStride : nullptr;
   auto row = [&](int64_t j) -> int64_t { return slot != nullptr ? slot[j] : pr; };
@@ -73,31 +90,124 @@ void decode_attention_unit(const DecodeAttentionParams& p, bool simd, int64_t r,
   auto kept = [&](int64_t j) { return keep == nullptr || keep[j] != 0; };
   const float* kb = p.k + hk * head;
   const float* vb = p.v + hk * head;
+  const float* q = p.q + (r * p.H + h) * Dh;
+  float* o = p.out + (r * p.H + h) * Dh;
+  // The position bias of this head (shared by every row); a -inf entry weighs exactly 0.
+  const float* bias = p.bias != nullptr ? p.bias + p.biasOffset + h * p.biasHeadStride : nullptr;
+  float m = -INFINITY;
+  for (int64_t j = 0; j < p.length; j++) {
+    if (!kept(j)) continue;
+    const float* kj = kb + row(j) * prow + j * Dh;
+    const float d = simd ? dot_avx512(q, kj, Dh) : dot_portable(q, kj, Dh);
+    s[j] = bias != nullptr ? d * p.scale + bias[j] : d * p.scale;
+    if (s[j] > m) m = s[j];  // a NaN score is not a maximum, but it poisons the sum below
+  }
+  for (int64_t d = 0; d < Dh; d++) o[d] = 0.0f;
+  if (m == -INFINITY) return;  // nothing to attend to: 0
+  float l = 0.0f;
+  for (int64_t j = 0; j < p.length; j++) {
+    if (!kept(j)) continue;
+    const float e = std::exp(s[j] - m);
+    l += e;
+    const float* v = vb + row(j) * prow + j * Dh;
+    for (int64_t d = 0; d < Dh; d++) o[d] += e * v[d];
+  }
+  const float inv = 1.0f / l;
+  for (int64_t d = 0; d < Dh; d++) o[d] *= inv;
+}
+
+// Query row r against kv head hk: the G = H / Hkv query heads that read it.
+void decode_attention_unit(const DecodeAttentionParams& p, bool simd, int64_t r, int64_t hk) {
+  thread_local std::vector<float> scores;
+  if (static_cast<int64_t>(scores.size()) < p.length) scores.resize(p.length);
+  const int64_t G = p.H / p.Hkv;
+  for (int64_t h = hk * G; h < (hk + 1) * G; h++) decode_attention_head(p, simd, r, h, scores.data());
+}
+
+// Lanes [0, n) of 16 (none for n <= 0).
+inline __mmask16 lanes16(int64_t n) {
+  return n <= 0 ? static_cast<__mmask16>(0)
+                : n >= 16 ? static_cast<__mmask16>(0xffff)
+                          : static_cast<__mmask16>((1u << n) - 1u);
+}
+
+// decode_attention_unit with 16 lanes: the same scores (dot_avx512), then e^(s - m) 16 scores at
+// a time (exp_nonpositive, a float's rounding instead of std::exp's) and the weighted sum of
+// values with Dh / 16 accumulators held in registers over the positions. A head whose scores
+// hold a NaN or +Infinity takes the scalar path, which propagates them as the reference does.
+MW_AVX512 void decode_attention_unit_avx512(const DecodeAttentionParams& p, int64_t r,
+                                            int64_t hk) {
+  thread_local std::vector<float> scores;
+  if (static_cast<int64_t>(scores.size()) < p.length + 16) scores.resize(p.length + 16);
+  float* s = scores.data();
+  const int64_t Dh = p.Dh;
+  const int64_t head = p.capacity * Dh;
+  const int64_t prow = p.Hkv * head;
+  const int64_t G = p.H / p.Hkv;
+  const int64_t pr = p.rows[r];
+  const int32_t* slot = p.slots != nullptr ? p.slots + r * p.slotStride : nullptr;
+  const uint8_t* keep = p.keep == nullptr ? nullptr
+                        : p.keep + (slot != nullptr ? r : pr) * p.keepStride;
+  const float* kb = p.k + hk * head;
+  const float* vb = p.v + hk * head;
+  const __m512 ninf = _mm512_set1_ps(-INFINITY);
   for (int64_t h = hk * G; h < (hk + 1) * G; h++) {
     const float* q = p.q + (r * p.H + h) * Dh;
     float* o = p.out + (r * p.H + h) * Dh;
-    // The position bias of this head (shared by every row); a -inf entry weighs exactly 0.
     const float* bias = p.bias != nullptr ? p.bias + p.biasOffset + h * p.biasHeadStride : nullptr;
     float m = -INFINITY;
+    bool odd = false;  // a NaN or +Infinity score
     for (int64_t j = 0; j < p.length; j++) {
-      if (!kept(j)) continue;
-      const float* kj = kb + row(j) * prow + j * Dh;
-      const float d = simd ? dot_avx512(q, kj, Dh) : dot_portable(q, kj, Dh);
-      s[j] = bias != nullptr ? d * p.scale + bias[j] : d * p.scale;
-      if (s[j] > m) m = s[j];  // a NaN score is not a maximum, but it poisons the sum below
+      if (keep != nullptr && keep[j] == 0) {
+        s[j] = -INFINITY;
+        continue;
+      }
+      const float* kj = kb + (slot != nullptr ? slot[j] : pr) * prow + j * Dh;
+      const float d = dot_avx512(q, kj, Dh);
+      const float x = bias != nullptr ? d * p.scale + bias[j] : d * p.scale;
+      s[j] = x;
+      if (!(x < INFINITY) && x != -INFINITY) odd = true;
+      if (x > m) m = x;
     }
-    for (int64_t d = 0; d < Dh; d++) o[d] = 0.0f;
-    if (m == -INFINITY) continue;  // nothing to attend to: 0
-    float l = 0.0f;
-    for (int64_t j = 0; j < p.length; j++) {
-      if (!kept(j)) continue;
-      const float e = std::exp(s[j] - m);
-      l += e;
-      const float* v = vb + row(j) * prow + j * Dh;
-      for (int64_t d = 0; d < Dh; d++) o[d] += e * v[d];
+    if (odd) {
+      decode_attention_head(p, true, r, h, s);
+      continue;
     }
-    const float inv = 1.0f / l;
-    for (int64_t d = 0; d < Dh; d++) o[d] *= inv;
+    if (m == -INFINITY) {  // nothing to attend to: 0
+      for (int64_t d = 0; d < Dh; d++) o[d] = 0.0f;
+      continue;
+    }
+    // e_j = e^(s_j - m), exactly 0 where s_j = -Infinity (masked, or a -Infinity bias).
+    const __m512 mv = _mm512_set1_ps(m);
+    __m512 lsum = _mm512_setzero_ps();
+    for (int64_t j = 0; j < p.length; j += 16) {
+      const __mmask16 in = lanes16(p.length - j);
+      const __m512 x = _mm512_mask_loadu_ps(ninf, in, s + j);
+      const __mmask16 live = _mm512_mask_cmp_ps_mask(in, x, ninf, _CMP_NEQ_OQ);
+      const __m512 e = _mm512_maskz_mov_ps(live, exp_nonpositive(_mm512_sub_ps(x, mv)));
+      _mm512_mask_storeu_ps(s + j, in, e);
+      lsum = _mm512_add_ps(lsum, e);
+    }
+    const __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(lsum));
+    // out = sum_j e_j v_j / l, 64 elements of the head at a time in four accumulators.
+    for (int64_t d0 = 0; d0 < Dh; d0 += 64) {
+      const __mmask16 m0 = lanes16(Dh - d0), m1 = lanes16(Dh - d0 - 16);
+      const __mmask16 m2 = lanes16(Dh - d0 - 32), m3 = lanes16(Dh - d0 - 48);
+      __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+      for (int64_t j = 0; j < p.length; j++) {
+        if (s[j] == 0.0f) continue;  // masked, or too small to count: its value is not read
+        const float* v = vb + (slot != nullptr ? slot[j] : pr) * prow + j * Dh + d0;
+        const __m512 e = _mm512_set1_ps(s[j]);
+        a0 = _mm512_fmadd_ps(e, _mm512_maskz_loadu_ps(m0, v), a0);
+        a1 = _mm512_fmadd_ps(e, _mm512_maskz_loadu_ps(m1, v + 16), a1);
+        a2 = _mm512_fmadd_ps(e, _mm512_maskz_loadu_ps(m2, v + 32), a2);
+        a3 = _mm512_fmadd_ps(e, _mm512_maskz_loadu_ps(m3, v + 48), a3);
+      }
+      _mm512_mask_storeu_ps(o + d0, m0, _mm512_mul_ps(a0, inv));
+      _mm512_mask_storeu_ps(o + d0 + 16, m1, _mm512_mul_ps(a1, inv));
+      _mm512_mask_storeu_ps(o + d0 + 32, m2, _mm512_mul_ps(a2, inv));
+      _mm512_mask_storeu_ps(o + d0 + 48, m3, _mm512_mul_ps(a3, inv));
+    }
   }
 }
 
@@ -120,7 +230,12 @@ void decode_attention(const DecodeAttentionParams& p) {
   const int64_t perUnit = 2 * (p.H / p.Hkv) * p.length * p.Dh + 1;
   const int64_t grain = std::max<int64_t>(1, kDecodeGrain / perUnit);
   parallel_range(units, grain, [&](int64_t lo, int64_t hi) {
-    for (int64_t u = lo; u < hi; u++) decode_attention_unit(p, simd, u / p.Hkv, u % p.Hkv);
+    for (int64_t u = lo; u < hi; u++) {
+      if (simd)
+        decode_attention_unit_avx512(p, u / p.Hkv, u % p.Hkv);
+      else
+        decode_attention_unit(p, false, u / p.Hkv, u % p.Hkv);
+    }
   });
 }
 
@@ -128,25 +243,6 @@ void decode_attention(const DecodeAttentionParams& p) {
 
 namespace mw {
 namespace {
-
-// e^x for x <= 0 (x - max of a row), 16 lanes: 2^n * e^r with n = round(x / ln 2) and
-// r = x - n ln 2 in two parts (Cody-Waite), e^r by its degree-6 Taylor polynomial on
-// |r| <= ln 2 / 2 (relative error ~2e-7, a float's rounding). x below -104 gives 0.
-MW_AVX512 inline __m512 exp_nonpositive(__m512 x) {
-  x = _mm512_max_ps(x, _mm512_set1_ps(-104.0f));
-  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145751953125f), x);
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.428606765330187045e-06f), r);
-  __m512 p = _mm512_set1_ps(1.0f / 720.0f);
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120.0f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24.0f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6.0f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-  return _mm512_scalef_ps(p, n);
-}
 
 // One row with finite maximum m: the sum of e^(x - m) in double, 16 lanes at a time.
 MW_AVX512 double sum_exp_avx512(const float* x, int64_t n, float m) {
