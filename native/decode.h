@@ -41,4 +41,13 @@ void decode_log_softmax(float* x, int64_t rows, int64_t cols);
 int64_t decode_top_k(const float* lp, int64_t V, const int32_t* rows, const double* base,
                      int64_t n, int64_t M, int32_t* hyp, int32_t* token, double* score);
 
+/**
+ * The KV-cache append (CacheWriteArgs): for b < B, t < T, h < H, the Dh floats of
+ * src[(b * T + t) * srcStride + h * Dh] go to dst[((b * H + h) * capacity + t0 + t) * Dh]
+ * (dst [P >= B, H, capacity, Dh]). src points at the first source row's keys or values; the
+ * ranges read and written do not overlap.
+ */
+void cache_write(const float* src, int64_t srcStride, float* dst, int64_t B, int64_t T,
+                 int64_t H, int64_t Dh, int64_t capacity, int64_t t0);
+
 }  // namespace mw

@@ -52,6 +52,9 @@ inline const std::vector<FieldGroup>& field_groups() {
       {"gemmInt8", {"m", "n", "k", "a", "w", "scales", "sums", "c"}},
       {"decodeLogSoftmax", {"x", "rows", "cols"}},
       {"decodeTopK", {"lp", "V", "rows", "base", "M", "hyp", "token", "score"}},
+      {"cacheWrite",
+       {"B", "T", "H", "Dh", "k", "kOffset", "v", "vOffset", "srcStride", "kCache", "vCache",
+        "capacity", "t0"}},
   };
   return groups;
 }

@@ -8,6 +8,7 @@ import type {
   AttentionArgs,
   Backend,
   BinaryArgs,
+  CacheWriteArgs,
   CrossEntropyArgs,
   CrossEntropyBackwardArgs,
   DecodeAttentionArgs,
@@ -65,6 +66,7 @@ interface GroupArgs {
   gemmInt8: GemmInt8Args;
   decodeLogSoftmax: DecodeLogSoftmaxArgs;
   decodeTopK: DecodeTopKArgs;
+  cacheWrite: CacheWriteArgs;
 }
 /** A field-order group. */
 export type FieldGroup = keyof GroupArgs;
@@ -194,6 +196,21 @@ export const FIELD_ORDERS = {
   gemmInt8: ["m", "n", "k", "a", "w", "scales", "sums", "c"],
   decodeLogSoftmax: ["x", "rows", "cols"],
   decodeTopK: ["lp", "V", "rows", "base", "M", "hyp", "token", "score"],
+  cacheWrite: [
+    "B",
+    "T",
+    "H",
+    "Dh",
+    "k",
+    "kOffset",
+    "v",
+    "vOffset",
+    "srcStride",
+    "kCache",
+    "vCache",
+    "capacity",
+    "t0",
+  ],
 } as const satisfies { [G in FieldGroup]: readonly (keyof GroupArgs[G])[] };
 
 /** The fields of each group that its order leaves out (none: `complete` fails to compile). */
@@ -584,5 +601,23 @@ export class NativeBackend implements Backend {
 
   decodeTopK(a: DecodeTopKArgs): number {
     return this.k.decodeTopK(a.lp, a.V, a.rows, a.base, a.M, a.hyp, a.token, a.score);
+  }
+
+  cacheWrite(a: CacheWriteArgs): void {
+    this.k.cacheWrite(
+      a.B,
+      a.T,
+      a.H,
+      a.Dh,
+      a.k,
+      a.kOffset,
+      a.v,
+      a.vOffset,
+      a.srcStride,
+      a.kCache,
+      a.vCache,
+      a.capacity,
+      a.t0,
+    );
   }
 }

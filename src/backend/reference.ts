@@ -7,6 +7,7 @@ import {
   type Backend,
   type BinaryArgs,
   type BinaryOp,
+  type CacheWriteArgs,
   type CrossEntropyArgs,
   type CrossEntropyBackwardArgs,
   type DecodeAttentionArgs,
@@ -38,6 +39,7 @@ import { fromBf16, roundBf16 } from "../tensor/bf16.js";
 import { MaskwiseError } from "../util/errors.js";
 import { attentionBackwardReference, attentionForwardReference } from "./reference-attention.js";
 import {
+  cacheWriteReference,
   decodeAttentionReference,
   decodeLogSoftmaxReference,
   decodeTopKReference,
@@ -560,5 +562,9 @@ export class ReferenceBackend implements Backend {
 
   decodeTopK({ lp, V, rows, base, M, hyp, token, score }: DecodeTopKArgs): number {
     return decodeTopKReference(lp, V, rows, base, M, hyp, token, score);
+  }
+
+  cacheWrite(args: CacheWriteArgs): void {
+    cacheWriteReference(args);
   }
 }
