@@ -212,7 +212,7 @@ export class AttentionCache {
       this.H = H;
       this.Dh = Dh;
       this.P = B;
-      this.map = Int32Array.from({ length: B }, (_, i) => i);
+      this.map = identityRows(B);
       this.identity = true;
       this.capacity = 0;
       this.grow(Math.max(16, Tn, this.reserved));
@@ -241,7 +241,7 @@ export class AttentionCache {
     }
     if (B > this.P) this.addRows(B);
     for (let b = 0; b < B; b++) this.slots.fill(b, b * cap + this.len, b * cap + this.len + Tn);
-    this.map = Int32Array.from({ length: B }, (_, i) => i);
+    this.map = identityRows(B);
     this.identity = true;
   }
 
@@ -278,6 +278,16 @@ export class AttentionCache {
     }
     this.capacity = capacity;
   }
+}
+
+/**
+ * The row map 0..B-1. A plain loop: Int32Array.from with a mapping function takes the generic
+ * iteration path, and beam search's self-attention makes a new map at every step of every layer.
+ */
+function identityRows(B: number): Int32Array<ArrayBuffer> {
+  const map = new Int32Array(B);
+  for (let i = 0; i < B; i++) map[i] = i;
+  return map;
 }
 
 /**
