@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "gemm.h"
@@ -403,6 +404,20 @@ void decode_top_k_groups(const float* lp, int64_t V, const int32_t* rows, const 
                                                     M, hyp + g * M, token + g * M, score + g * M));
     }
   });
+}
+
+// One memcpy per (row, position, head): Dh contiguous floats on both sides. On the calling
+// thread: a step of batched beam search (B = 160 rows, H = 4 heads of Dh = 64) copies 160 KB,
+// memory-bound work that more threads would shorten by little more than waking the pool costs.
+void cache_write(const float* src, int64_t srcStride, float* dst, int64_t B, int64_t T,
+                 int64_t H, int64_t Dh, int64_t capacity, int64_t t0) {
+  const size_t run = static_cast<size_t>(Dh) * sizeof(float);
+  for (int64_t b = 0; b < B; b++)
+    for (int64_t t = 0; t < T; t++) {
+      const float* row = src + (b * T + t) * srcStride;
+      for (int64_t h = 0; h < H; h++)
+        std::memcpy(dst + ((b * H + h) * capacity + t0 + t) * Dh, row + h * Dh, run);
+    }
 }
 
 }  // namespace mw

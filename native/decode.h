@@ -51,4 +51,13 @@ void decode_top_k_groups(const float* lp, int64_t V, const int32_t* rows, const 
                          const int32_t* offsets, int64_t G, int64_t M, int32_t* hyp,
                          int32_t* token, double* score, int32_t* counts);
 
+/**
+ * The KV-cache append (CacheWriteArgs): for b < B, t < T, h < H, the Dh floats of
+ * src[(b * T + t) * srcStride + h * Dh] go to dst[((b * H + h) * capacity + t0 + t) * Dh]
+ * (dst [P >= B, H, capacity, Dh]). src points at the first source row's keys or values; the
+ * ranges read and written do not overlap.
+ */
+void cache_write(const float* src, int64_t srcStride, float* dst, int64_t B, int64_t T,
+                 int64_t H, int64_t Dh, int64_t capacity, int64_t t0);
+
 }  // namespace mw

@@ -187,6 +187,68 @@ Napi::Value GemmBf16(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+/** The byte range [from, to) of `count` floats at p (empty when count is 0). */
+struct Span {
+  const char* from;
+  const char* to;
+  bool overlaps(const Span& o) const {
+    return from < to && o.from < o.to && from < o.to && o.from < to;
+  }
+};
+Span span(const float* p, i128 count) {
+  const char* from = reinterpret_cast<const char*>(p);
+  return {from, from + static_cast<int64_t>(count) * static_cast<int64_t>(sizeof(float))};
+}
+
+/** cacheWrite(...CacheWriteArgs fields): v and vCache both null, or both given. */
+Napi::Value CacheWrite(const Napi::CallbackInfo& info) {
+  const Args A(info, "cacheWrite", 0);
+  const Fields f(A, "cacheWrite");
+  const int64_t B = f.size("B");
+  const int64_t T = f.size("T");
+  const int64_t H = f.size("H");
+  const int64_t Dh = f.size("Dh");
+  const int64_t kOffset = f.size("kOffset");
+  const int64_t vOffset = f.size("vOffset");
+  const int64_t srcStride = f.size("srcStride");
+  const int64_t capacity = f.size("capacity");
+  const int64_t t0 = f.size("t0");
+  const i128 width = mw::prod({H, Dh});
+  if (srcStride < width)
+    A.fail("argument 'srcStride' = " + std::to_string(srcStride) + " is less than H * Dh = " +
+           mw::num_text(static_cast<double>(width)));
+  if (i128{t0} + T > capacity)
+    A.fail("positions t0 " + std::to_string(t0) + " + T " + std::to_string(T) +
+           " exceed the capacity " + std::to_string(capacity));
+  const bool values = !f["v"].IsNull();
+  if (values == f["vCache"].IsNull())
+    A.fail("arguments 'v' and 'vCache' must both be given or both be null");
+  const i128 n = mw::prod({B, T});
+  const bool copies = n > 0 && width > 0;
+  // The last source element read, past the first source row's start; the cache written.
+  const i128 rows = copies ? (n - 1) * srcStride + width : 0;
+  const i128 written = mw::prod({B, H, capacity, Dh});
+  if (rows + kOffset > kMaxSafe || rows + vOffset > kMaxSafe || written > kMaxSafe)
+    A.fail("the sizes are too large");
+  // Nothing is read when nothing is copied: the offsets then bound nothing.
+  const float* k = f.typed<float>("k", copies ? kOffset + rows : 0).p;
+  const float* v = values ? f.typed<float>("v", copies ? vOffset + rows : 0).p : nullptr;
+  float* kCache = f.typed<float>("kCache", written).p;
+  float* vCache = values ? f.typed<float>("vCache", written).p : nullptr;
+  if (!copies) return info.Env().Undefined();
+  k += kOffset;
+  if (values) v += vOffset;
+  // A source overlapping a destination would read what the copy already overwrote.
+  const Span reads[] = {span(k, rows), span(v, values ? rows : 0)};
+  const Span writes[] = {span(kCache, written), span(vCache, values ? written : 0)};
+  for (const Span& r : reads)
+    for (const Span& w : writes)
+      if (r.overlaps(w)) A.fail("a source overlaps a destination cache");
+  mw::cache_write(k, srcStride, kCache, B, T, H, Dh, capacity, t0);
+  if (values) mw::cache_write(v, srcStride, vCache, B, T, H, Dh, capacity, t0);
+  return info.Env().Undefined();
+}
+
 }  // namespace
 
 namespace mw {
@@ -197,6 +259,7 @@ void register_decode(Napi::Env env, Napi::Object exports) {
   exports.Set("decodeTopK", Napi::Function::New(env, DecodeTopK, "decodeTopK"));
   exports.Set("decodeTopKGroups", Napi::Function::New(env, DecodeTopKGroups, "decodeTopKGroups"));
   exports.Set("gemmBf16", Napi::Function::New(env, GemmBf16, "gemmBf16"));
+  exports.Set("cacheWrite", Napi::Function::New(env, CacheWrite, "cacheWrite"));
 }
 
 }  // namespace mw

@@ -54,6 +54,9 @@ inline const std::vector<FieldGroup>& field_groups() {
       {"decodeTopK", {"lp", "V", "rows", "base", "M", "hyp", "token", "score"}},
       {"decodeTopKGroups",
        {"lp", "V", "rows", "base", "offsets", "M", "hyp", "token", "score", "counts"}},
+      {"cacheWrite",
+       {"B", "T", "H", "Dh", "k", "kOffset", "v", "vOffset", "srcStride", "kCache", "vCache",
+        "capacity", "t0"}},
   };
   return groups;
 }

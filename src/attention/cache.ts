@@ -13,9 +13,11 @@
 // integers per position, instead of the keys and values.
 //
 // One way in and one way out: `append` takes keys and values as projections produce them,
-// token-major [B, T, H * Dh], and `view` shows the storage; the decoding kernel
+// token-major [B, T, H * Dh] (`appendRows` the same rows inside wider ones), copied into place
+// by the backend's cacheWrite, and `view` shows the storage; the decoding kernel
 // (DecodeAttentionArgs) reads it through the map or the table directly, and `cachedHeads` copies
 // it out as the contiguous [B, H, T, Dh] tensors the general attention takes.
+import { getBackend } from "../tensor/dispatch.js";
 import { permute, reshape } from "../tensor/ops/shape.js";
 import { Tensor } from "../tensor/tensor.js";
 import { MaskwiseError } from "../util/errors.js";
@@ -78,23 +80,62 @@ export class AttentionCache {
         { code: "E_SHAPE", where: "AttentionCache.append" },
       );
     }
+    this.appendRows(k, 0, v, 0, H * Dh, B, T, H, Dh);
+  }
+
+  /**
+   * Appends T positions per row whose keys and values sit inside wider source rows: the keys of
+   * position t of row b are the H * Dh floats at kOffset + (b * T + t) * stride of k, its values
+   * those at vOffset + (b * T + t) * stride of v (a fused projection's output [B * T, stride]
+   * holding queries, keys and values side by side passes one array twice). Nothing is copied
+   * out first: the backend's cacheWrite reads the rows where they are.
+   */
+  appendRows(
+    k: Float32Array,
+    kOffset: number,
+    v: Float32Array,
+    vOffset: number,
+    stride: number,
+    B: number,
+    T: number,
+    H: number,
+    Dh: number,
+  ): void {
+    const last = (offset: number) => offset + (B * T - 1) * stride + H * Dh;
+    if (
+      !(Number.isInteger(kOffset) && kOffset >= 0 && Number.isInteger(vOffset) && vOffset >= 0) ||
+      !Number.isInteger(stride) ||
+      stride < H * Dh ||
+      (B * T * H * Dh > 0 && (k.length < last(kOffset) || v.length < last(vOffset)))
+    ) {
+      throw new MaskwiseError(
+        `cache append of ${B} x ${T} rows of ${H} * ${Dh} at stride ${stride} from keys at ${kOffset} of ${k.length} and values at ${vOffset} of ${v.length}: the rows do not fit`,
+        {
+          code: "E_SHAPE",
+          where: "AttentionCache.appendRows",
+          hint: "the offsets are non-negative integers, the stride an integer of at least H * Dh, and every row lies inside its array",
+        },
+      );
+    }
     this.prepare(B, H, Dh, T);
-    const cap = this.capacity;
-    const t0 = this.len;
-    const kb = this.kBuf;
-    const vb = this.vBuf;
-    // Plain loops: Dh floats per head are too few for subarray views (an object each) to pay.
-    for (let b = 0; b < B; b++)
-      for (let t = 0; t < T; t++)
-        for (let h = 0; h < H; h++) {
-          const from = ((b * T + t) * H + h) * Dh;
-          const to = ((b * H + h) * cap + t0 + t) * Dh;
-          for (let e = 0; e < Dh; e++) {
-            kb[to + e] = k[from + e];
-            vb[to + e] = v[from + e];
-          }
-        }
-    this.len = t0 + T;
+    // Batch row b writes physical row b (prepare made sure it may); the cache is [P, H,
+    // capacity, Dh] with P >= B.
+    getBackend().cacheWrite({
+      B,
+      T,
+      H,
+      Dh,
+      k,
+      kOffset,
+      v,
+      vOffset,
+      srcStride: stride,
+      kCache: this.kBuf,
+      vCache: this.vBuf,
+      capacity: this.capacity,
+      t0: this.len,
+    });
+    this.len += T;
   }
 
   /**
@@ -171,7 +212,7 @@ export class AttentionCache {
       this.H = H;
       this.Dh = Dh;
       this.P = B;
-      this.map = Int32Array.from({ length: B }, (_, i) => i);
+      this.map = identityRows(B);
       this.identity = true;
       this.capacity = 0;
       this.grow(Math.max(16, Tn, this.reserved));
@@ -200,7 +241,7 @@ export class AttentionCache {
     }
     if (B > this.P) this.addRows(B);
     for (let b = 0; b < B; b++) this.slots.fill(b, b * cap + this.len, b * cap + this.len + Tn);
-    this.map = Int32Array.from({ length: B }, (_, i) => i);
+    this.map = identityRows(B);
     this.identity = true;
   }
 
@@ -237,6 +278,16 @@ export class AttentionCache {
     }
     this.capacity = capacity;
   }
+}
+
+/**
+ * The row map 0..B-1. A plain loop: Int32Array.from with a mapping function takes the generic
+ * iteration path, and beam search's self-attention makes a new map at every step of every layer.
+ */
+function identityRows(B: number): Int32Array<ArrayBuffer> {
+  const map = new Int32Array(B);
+  for (let i = 0; i < B; i++) map[i] = i;
+  return map;
 }
 
 /**

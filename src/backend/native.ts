@@ -8,6 +8,7 @@ import type {
   AttentionArgs,
   Backend,
   BinaryArgs,
+  CacheWriteArgs,
   CrossEntropyArgs,
   CrossEntropyBackwardArgs,
   DecodeAttentionArgs,
@@ -67,6 +68,7 @@ interface GroupArgs {
   decodeLogSoftmax: DecodeLogSoftmaxArgs;
   decodeTopK: DecodeTopKArgs;
   decodeTopKGroups: DecodeTopKGroupsArgs;
+  cacheWrite: CacheWriteArgs;
 }
 /** A field-order group. */
 export type FieldGroup = keyof GroupArgs;
@@ -197,6 +199,21 @@ export const FIELD_ORDERS = {
   decodeLogSoftmax: ["x", "rows", "cols"],
   decodeTopK: ["lp", "V", "rows", "base", "M", "hyp", "token", "score"],
   decodeTopKGroups: ["lp", "V", "rows", "base", "offsets", "M", "hyp", "token", "score", "counts"],
+  cacheWrite: [
+    "B",
+    "T",
+    "H",
+    "Dh",
+    "k",
+    "kOffset",
+    "v",
+    "vOffset",
+    "srcStride",
+    "kCache",
+    "vCache",
+    "capacity",
+    "t0",
+  ],
 } as const satisfies { [G in FieldGroup]: readonly (keyof GroupArgs[G])[] };
 
 /** The fields of each group that its order leaves out (none: `complete` fails to compile). */
@@ -601,6 +618,24 @@ export class NativeBackend implements Backend {
       a.token,
       a.score,
       a.counts,
+    );
+  }
+
+  cacheWrite(a: CacheWriteArgs): void {
+    this.k.cacheWrite(
+      a.B,
+      a.T,
+      a.H,
+      a.Dh,
+      a.k,
+      a.kOffset,
+      a.v,
+      a.vOffset,
+      a.srcStride,
+      a.kCache,
+      a.vCache,
+      a.capacity,
+      a.t0,
     );
   }
 }

@@ -2,7 +2,13 @@
 // row on a KV cache (see DecodeAttentionArgs in src/tensor/backend.ts). Scores are computed in
 // double precision; a NaN score is not a maximum, but it poisons the sum, as in the native kernel.
 // A bias of -Infinity leaves its position out (its exponential is 0).
-import type { DecodeAttentionArgs, DecodeTopKGroupsArgs, F32, I32 } from "../tensor/backend.js";
+import type {
+  CacheWriteArgs,
+  DecodeAttentionArgs,
+  DecodeTopKGroupsArgs,
+  F32,
+  I32,
+} from "../tensor/backend.js";
 import { fromBf16, toBf16 } from "../tensor/bf16.js";
 import { MaskwiseError } from "../util/errors.js";
 
@@ -194,6 +200,71 @@ export function decodeTopKGroupsReference(a: DecodeTopKGroupsArgs): void {
       token.subarray(g * M, (g + 1) * M),
       score.subarray(g * M, (g + 1) * M),
     );
+  }
+}
+
+/**
+ * The KV-cache append (see CacheWriteArgs): every argument is checked before anything is
+ * written, so a bad call leaves the cache as it was.
+ */
+export function cacheWriteReference(a: CacheWriteArgs): void {
+  const { B, T, H, Dh, k, v, kCache, vCache, capacity, t0 } = a;
+  const fail = (msg: string, code = "E_ARG"): never => {
+    throw new MaskwiseError(msg, {
+      code,
+      where: "cacheWrite",
+      hint: "see CacheWriteArgs in src/tensor/backend.ts",
+    });
+  };
+  for (const name of ["B", "T", "H", "Dh", "kOffset", "vOffset", "srcStride", "capacity", "t0"]) {
+    const x = a[name as keyof CacheWriteArgs];
+    if (typeof x !== "number" || !Number.isSafeInteger(x) || x < 0)
+      fail(`argument '${name}' must be an integer >= 0, got ${x}`);
+  }
+  const width = H * Dh;
+  if (a.srcStride < width)
+    fail(`argument 'srcStride' ${a.srcStride} is less than H * Dh = ${width}`);
+  if (t0 + T > capacity) fail(`positions t0 ${t0} + T ${T} exceed the capacity ${capacity}`);
+  if ((v === null) !== (vCache === null)) fail("v and vCache must both be given or both be null");
+  const pairs: [F32, number, F32, string, string][] = [[k, a.kOffset, kCache, "k", "kCache"]];
+  if (v && vCache) pairs.push([v, a.vOffset, vCache, "v", "vCache"]);
+  // The last source element read and the cache elements written, when anything is copied.
+  const n = B * T;
+  const copies = n > 0 && width > 0;
+  const written = B * H * capacity * Dh;
+  for (const [src, offset, dst, srcName, dstName] of pairs) {
+    const need = copies ? offset + (n - 1) * a.srcStride + width : 0;
+    if (src.length < need)
+      fail(
+        `array '${srcName}' of ${src.length} elements is too short: the sizes need ${need}`,
+        "E_SHAPE",
+      );
+    if (dst.length < written)
+      fail(
+        `array '${dstName}' of ${dst.length} elements is too short: the sizes need ${written}`,
+        "E_SHAPE",
+      );
+  }
+  if (!copies) return;
+  // Byte ranges read and written: a source overlapping a destination would read what the copy
+  // already overwrote.
+  const range = (x: F32, from: number, to: number) =>
+    [x.buffer, x.byteOffset + 4 * from, x.byteOffset + 4 * to] as const;
+  const reads = pairs.map(([src, offset]) =>
+    range(src, offset, offset + (n - 1) * a.srcStride + width),
+  );
+  const writes = pairs.map(([, , dst]) => range(dst, 0, written));
+  for (const [rb, r0, r1] of reads)
+    for (const [wb, w0, w1] of writes)
+      if (rb === wb && r0 < w1 && w0 < r1) fail("a source overlaps a destination cache");
+  for (const [src, offset, dst] of pairs) {
+    for (let b = 0; b < B; b++)
+      for (let t = 0; t < T; t++)
+        for (let h = 0; h < H; h++) {
+          const from = offset + (b * T + t) * a.srcStride + h * Dh;
+          const to = ((b * H + h) * capacity + t0 + t) * Dh;
+          for (let e = 0; e < Dh; e++) dst[to + e] = src[from + e];
+        }
   }
 }
 

@@ -7,6 +7,7 @@ import {
   type Backend,
   type BinaryArgs,
   type BinaryOp,
+  type CacheWriteArgs,
   type CrossEntropyArgs,
   type CrossEntropyBackwardArgs,
   type DecodeAttentionArgs,
@@ -39,6 +40,7 @@ import { fromBf16, roundBf16 } from "../tensor/bf16.js";
 import { MaskwiseError } from "../util/errors.js";
 import { attentionBackwardReference, attentionForwardReference } from "./reference-attention.js";
 import {
+  cacheWriteReference,
   decodeAttentionReference,
   decodeLogSoftmaxReference,
   decodeTopKGroupsReference,
@@ -566,5 +568,9 @@ export class ReferenceBackend implements Backend {
 
   decodeTopKGroups(a: DecodeTopKGroupsArgs): void {
     decodeTopKGroupsReference(a);
+  }
+
+  cacheWrite(args: CacheWriteArgs): void {
+    cacheWriteReference(args);
   }
 }

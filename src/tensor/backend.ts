@@ -541,6 +541,36 @@ export interface DecodeTopKGroupsArgs {
   counts: I32;
 }
 
+/**
+ * The KV-cache append of incremental decoding: T new positions of B rows, laid out token-major
+ * as projections produce them (the H heads of a position side by side in one source row), copied
+ * into head-major cache storage [P >= B, H, capacity, Dh] at positions t0..t0 + T - 1 of
+ * physical rows 0..B-1. For b < B, t < T, h < H, e < Dh:
+ *   kCache[((b * H + h) * capacity + t0 + t) * Dh + e] = k[kOffset + (b * T + t) * srcStride + h * Dh + e]
+ * and the same from v (at vOffset) into vCache. The source rows may be wider than H * Dh (a
+ * fused projection's output [B * T, srcStride] holding queries, keys and values side by side:
+ * keys at kOffset, values at vOffset of the same array). v and vCache are both given or both
+ * null (keys only). A source must not overlap its destination.
+ */
+export interface CacheWriteArgs {
+  B: number;
+  T: number;
+  H: number;
+  Dh: number;
+  k: F32;
+  kOffset: number;
+  v: F32 | null;
+  vOffset: number;
+  /** Elements from one source row (b, t) to the next; at least H * Dh. */
+  srcStride: number;
+  /** [P, H, capacity, Dh], P >= B */
+  kCache: F32;
+  vCache: F32 | null;
+  capacity: number;
+  /** The first position written; t0 + T <= capacity. */
+  t0: number;
+}
+
 export interface Backend {
   readonly name: "reference" | "native";
   /** Threads the backend computes with. */
@@ -604,6 +634,8 @@ export interface Backend {
   /** The number of candidates written (at most M). */
   decodeTopK(args: DecodeTopKArgs): number;
   decodeTopKGroups(args: DecodeTopKGroupsArgs): void;
+  /** The KV-cache append (CacheWriteArgs). */
+  cacheWrite(args: CacheWriteArgs): void;
 
   /**
    * c [m, n] += a [m, k] w^T with w int8 [n, k] quantized per row (`scales` [n], `sums` [n] the

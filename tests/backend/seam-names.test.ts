@@ -311,6 +311,21 @@ const samples = (): { [G in Kernel]: Required<FieldArgs<G>> } => {
       score: new Float64Array(4),
       counts: new Int32Array(2),
     },
+    cacheWrite: {
+      B: 2,
+      T: 1,
+      H: 2,
+      Dh: 3,
+      k: f(14),
+      kOffset: 1,
+      v: f(15),
+      vOffset: 2,
+      srcStride: 7,
+      kCache: f(36),
+      vCache: f(36),
+      capacity: 3,
+      t0: 1,
+    },
   };
 };
 
