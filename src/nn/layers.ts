@@ -14,6 +14,7 @@ import { ones, randn, Tensor, zeros } from "../tensor/tensor.js";
 import { MaskwiseError } from "../util/errors.js";
 import type { Rng } from "../util/rng.js";
 import type { DecodingWeights } from "./decoding-weights.js";
+import { awaitingLoad, skippingInit } from "./load-build.js";
 import type { LoraAdapter } from "./lora.js";
 import { Module } from "./module.js";
 
@@ -86,9 +87,17 @@ export class Linear extends Module {
       this.w = this.tie("weight", tiedWeight instanceof Embedding ? tiedWeight.weight : tiedWeight);
     } else if (buildingBf16) {
       this.w = null;
-      this.weightBf16 = randomBf16(outFeatures * inFeatures, init.rng, std);
+      const n = outFeatures * inFeatures;
+      // Built for loading (nn/load-build.ts): allocated, not drawn.
+      this.weightBf16 = skippingInit()
+        ? awaitingLoad(new Uint16Array(n))
+        : randomBf16(n, init.rng, std);
     } else {
-      this.w = this.param("weight", randn([outFeatures, inFeatures], init.rng, std));
+      const shape = [outFeatures, inFeatures];
+      const w = skippingInit()
+        ? new Tensor(awaitingLoad(new Float32Array(outFeatures * inFeatures)), shape)
+        : randn(shape, init.rng, std);
+      this.w = this.param("weight", w);
     }
     this.bias = withBias ? this.param("bias", zeros([outFeatures])) : null;
   }
@@ -340,6 +349,20 @@ export class Embedding extends Module {
   ) {
     super();
     const pad = paddingIdx !== null && paddingIdx >= 0 && paddingIdx < num;
+    if (skippingInit()) {
+      // Built for loading (nn/load-build.ts): allocated, not drawn; the load writes the padding
+      // row too.
+      if (buildingBf16) {
+        this.w = null;
+        this.weightBf16 = awaitingLoad(new Uint16Array(num * dim));
+      } else {
+        this.w = this.param(
+          "weight",
+          new Tensor(awaitingLoad(new Float32Array(num * dim)), [num, dim]),
+        );
+      }
+      return;
+    }
     if (buildingBf16) {
       this.w = null;
       this.weightBf16 = randomBf16(num * dim, init.rng, init.std ?? 0.02);

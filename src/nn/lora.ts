@@ -17,6 +17,7 @@ import { uniform, zeros } from "../tensor/tensor.js";
 import { MaskwiseError } from "../util/errors.js";
 import type { Rng } from "../util/rng.js";
 import { Linear, productInto } from "./layers.js";
+import { skippingInit } from "./load-build.js";
 import type { Module } from "./module.js";
 
 export interface LoraSpec {
@@ -70,9 +71,10 @@ export class LoraAdapter {
     }
     const bound = 1 / Math.sqrt(k);
     this.lora_A = new Linear(k, spec.r, { rng }, false);
-    this.lora_A.weight.f32.set(uniform([spec.r, k], rng, -bound, bound).f32);
+    // Built for loading (nn/load-build.ts), A and B stay as the load will find them.
+    if (!skippingInit()) this.lora_A.weight.f32.set(uniform([spec.r, k], rng, -bound, bound).f32);
     this.lora_B = new Linear(spec.r, n, { rng }, false);
-    this.lora_B.weight.f32.set(zeros([n, spec.r]).f32);
+    if (!skippingInit()) this.lora_B.weight.f32.set(zeros([n, spec.r]).f32);
     this.scaling = loraScaling(spec);
     this.dropout = spec.dropout;
   }

@@ -15,6 +15,7 @@ import {
   loadAdapterState,
   parseAdapterConfig,
 } from "../models/peft.js";
+import { buildForLoad } from "../nn/load-build.js";
 import { mergeLora } from "../nn/lora.js";
 import { MaskwiseError } from "../util/errors.js";
 import { atomicWrite, readText } from "./files.js";
@@ -55,8 +56,15 @@ export function loadAdapter(model: FamilyModel, dir: string): AdapterConfig {
       hint: "an adapter folder holds adapter_config.json and adapter_model.safetensors",
     });
   }
-  attachAdapter(model, config);
-  loadAdapterState(model, readWeightsFile(path).tensors, path);
+  // The file holds every A and B: none is drawn at random first (nn/load-build.ts).
+  buildForLoad(
+    () => {
+      attachAdapter(model, config);
+      return model;
+    },
+    (m) => loadAdapterState(m, readWeightsFile(path).tensors, path),
+    path,
+  );
   return config;
 }
 

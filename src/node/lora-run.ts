@@ -9,13 +9,14 @@ import { attachAdapter, newAdapterConfig } from "../models/peft.js";
 import { buildModel } from "../models/registry.js";
 import { holdFrozenWeightsBf16 } from "../nn/frozen-bf16.js";
 import { buildHeldBf16 } from "../nn/layers.js";
+import { buildForLoad } from "../nn/load-build.js";
 import type { TrainableModel } from "../train/tasks.js";
 import { MaskwiseError } from "../util/errors.js";
 import { numberFlag } from "../util/flags.js";
 import { isAdapterDir, readAdapterConfig } from "./adapter.js";
 import { initFromHeld } from "./held-load.js";
 import type { Flags, RunDir } from "./train-run.js";
-import { initFrom, modelConfigFor, type TokenVocabulary } from "./training-setup.js";
+import { modelConfigFor, modelFrom, type TokenVocabulary } from "./training-setup.js";
 
 export const LORA_FLAGS = {
   "lora-r": { type: "string" },
@@ -210,11 +211,12 @@ function baseModel(
     dropout === undefined ? {} : { dropout },
   );
   if (precision === "bfloat16") {
-    const model = buildHeldBf16(() => buildModel(config, seed));
-    initFromHeld(model, dir);
-    return model;
+    // Neither random nor float32: every held weight is read from the file (nn/load-build.ts).
+    return buildForLoad(
+      () => buildHeldBf16(() => buildModel(config, seed)),
+      (m) => initFromHeld(m, dir),
+      dir,
+    );
   }
-  const model = buildModel(config, seed);
-  initFrom(model, dir);
-  return model;
+  return modelFrom(config, seed, dir);
 }

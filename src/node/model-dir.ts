@@ -12,6 +12,7 @@ import type { FamilyModel, Structure } from "../models/family.js";
 import type { DecoderOnlyDecodable } from "../models/incremental.js";
 import { familyOf, resolveModelConfig } from "../models/registry.js";
 import { configText, fileState, loadFileState } from "../models/state.js";
+import { buildForLoad } from "../nn/load-build.js";
 import { type Tokenizer, tokenizerFromString, tokenizerToString } from "../tokenizer/index.js";
 import { MaskwiseError } from "../util/errors.js";
 import { atomicWrite, readJson, readText } from "./files.js";
@@ -72,11 +73,18 @@ export function loadModel(dir: string, want?: Structure): FamilyModel {
       { code: "E_CONFIG", where: join(dir, "config.json") },
     );
   }
-  const model = family.build(config, 0);
   // model.safetensors, sharded safetensors or pytorch_model.bin, as transformers looks for them.
   const weights = loadWeights(dir);
-  loadFileState(model, weights.tensors, weights.files.length === 1 ? weights.files[0] : dir);
-  checkFiniteWeights(model.namedParameters(), weights.files.length === 1 ? weights.files[0] : dir);
+  const where = weights.files.length === 1 ? weights.files[0] : dir;
+  // Every weight comes from the file: none is drawn at random first (nn/load-build.ts).
+  const model = buildForLoad(
+    () => family.build(config, 0),
+    (m) => {
+      loadFileState(m, weights.tensors, where);
+      checkFiniteWeights(m.namedParameters(), where);
+    },
+    where,
+  );
   model.eval();
   return model;
 }

@@ -27,9 +27,9 @@ import { DirectoryStore } from "./run-store.js";
 import {
   checkModelTokenizer,
   checkSameTokenizer,
-  initFrom,
   loadTokenizer,
   modelConfigFor,
+  modelFrom,
   type TokenVocabulary,
   tokenizerCheckpointHooks,
 } from "./training-setup.js";
@@ -490,9 +490,7 @@ export function runModel(
     ? join(run.lastDir, "config.json")
     : ((v.model as string | undefined) ?? (init ? join(init, "config.json") : "small"));
   const config = modelConfigFor(source, tok, run.resume ? {} : overrides);
-  const model = buildModel(config, seed);
-  if (init && !run.resume) initFrom(model, init);
-  return model;
+  return init && !run.resume ? modelFrom(config, seed, init) : buildModel(config, seed);
 }
 
 /** The trainer's options from flags, the resumed run's options, then the command's defaults. */

@@ -9,7 +9,14 @@ import { checkFiniteWeights } from "../io/finite.js";
 import { type ModelConfig, PRESETS } from "../models/config.js";
 import { fromFile, type StoredTensor } from "../models/families/file-layout.js";
 import { floatPaths } from "../models/families/json-numbers.js";
-import { families, familyOf, familyOfRaw, resolveModelConfig } from "../models/registry.js";
+import {
+  buildModel,
+  families,
+  familyOf,
+  familyOfRaw,
+  resolveModelConfig,
+} from "../models/registry.js";
+import { buildForLoad } from "../nn/load-build.js";
 import {
   DEFAULT_SPECIAL_TOKENS,
   type Tokenizer,
@@ -220,6 +227,36 @@ export function modelConfigFor(
   );
 }
 
+/** The config of the model in `dir` (its config.json), or `fallback` where it has none. */
+function configIn(dir: string, fallback: ModelConfig): ModelConfig {
+  const configPath = join(dir, "config.json");
+  return existsSync(configPath)
+    ? resolveModelConfig(
+        readJson(configPath, "model config") as Record<string, unknown>,
+        configPath,
+      )
+    : fallback;
+}
+
+/**
+ * A model of `config` with its weights from the model directory `dir`, as initFrom loads them.
+ * A model of the directory's own family takes every weight from it, so it is built for loading
+ * (nn/load-build.ts: no random weight drawn to be overwritten); one that takes only its encoder
+ * is built with its seeded random weights, which the rest keeps, as before.
+ */
+export function modelFrom(config: ModelConfig, seed: number, dir: string): TrainableModel {
+  if (familyOf(configIn(dir, config)) === familyOf(config)) {
+    return buildForLoad(
+      () => buildModel(config, seed),
+      (m) => initFrom(m, dir),
+      join(dir, "model.safetensors"),
+    );
+  }
+  const model = buildModel(config, seed);
+  initFrom(model, dir);
+  return model;
+}
+
 /**
  * Copies weights from a model directory (fine-tuning). A model of the same family loads every
  * tensor; two families whose encoders share a tensor-name prefix and layout (an encoder-only
@@ -231,12 +268,7 @@ export function initFrom(model: TrainableModel, dir: string): void {
   const path = join(dir, "model.safetensors");
   const configPath = join(dir, "config.json");
   const to = familyOf(model.config);
-  const fromConfig = existsSync(configPath)
-    ? resolveModelConfig(
-        readJson(configPath, "model config") as Record<string, unknown>,
-        configPath,
-      )
-    : model.config;
+  const fromConfig = configIn(dir, model.config);
   const from = familyOf(fromConfig);
   // The file's tensors by the names of this model's parameters (tied copies restored).
   const names = new Set(model.namedParameters().map(([n]) => n));
