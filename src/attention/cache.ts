@@ -58,6 +58,8 @@ export class AttentionCache {
   private slots: Int32Array | null = null;
   /** Positions `reserve` asked for before the first append. */
   private reserved = 0;
+  /** Physical rows `reserve` asked for before the first append (beam search's N x K). */
+  private reservedRows = 0;
 
   /** Keys held so far (the causal offset of the next query). */
   get length(): number {
@@ -157,9 +159,14 @@ export class AttentionCache {
    * the first append, the first storage is made that long instead of growing by doubling as
    * positions come (each growth copies everything held).
    */
-  reserve(extra: number): void {
-    if (this.P === 0) this.reserved = Math.max(this.reserved, this.len + extra);
-    else if (this.len + extra > this.capacity) this.grow(this.len + extra);
+  reserve(extra: number, rows = 0): void {
+    if (this.P === 0) {
+      this.reserved = Math.max(this.reserved, this.len + extra);
+      this.reservedRows = Math.max(this.reservedRows, rows);
+    } else {
+      if (this.len + extra > this.capacity) this.grow(this.len + extra);
+      if (rows > this.P) this.addRows(rows);
+    }
   }
 
   /** Keeps batch rows `rows` (in that order; repeats allowed): the beam search reorder. */
@@ -211,7 +218,8 @@ export class AttentionCache {
     if (this.P === 0 && this.len === 0) {
       this.H = H;
       this.Dh = Dh;
-      this.P = B;
+      // Rows past B (reserved for beams) are storage only until a slot table sends rows there.
+      this.P = Math.max(B, this.reservedRows);
       this.map = identityRows(B);
       this.identity = true;
       this.capacity = 0;

@@ -38,7 +38,7 @@ export function beamSearch(decoder: IncrementalDecoder, options: BeamOptions): H
   // Sentence s starts as one live hypothesis in decoder row s.
   let live: Live[][] = Array.from({ length: N }, (_, s) => [{ tokens: [], logProb: 0, row: s }]);
   let active = Array.from({ length: N }, (_, s) => s);
-  decoder.reserve?.(options.maxLength);
+  decoder.reserve?.(options.maxLength, N * K);
 
   for (let step = 0; step < options.maxLength && active.length > 0; step++) {
     const hyps = active.flatMap((s) => live[s]);

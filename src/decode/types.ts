@@ -15,9 +15,10 @@ export interface IncrementalDecoder {
   reorder(keep: readonly number[]): void;
   /**
    * Makes room in the caches for `steps` more tokens per row, so that decoding that many never
-   * regrows (copies) them; a search calls it once with its length limit. Optional.
+   * regrows (copies) them, and for `rows` rows at once (beam search's sentences x beams); a
+   * search calls it once with its length limit. Optional.
    */
-  reserve?(steps: number): void;
+  reserve?(steps: number, rows?: number): void;
 }
 
 export interface GenerationOptions {

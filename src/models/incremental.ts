@@ -188,9 +188,12 @@ export class Seq2SeqIncremental {
     this.nRows = keep.length;
   }
 
-  /** Room for `steps` more tokens in the self-attention caches (allocated at the first step). */
-  reserve(steps: number): void {
-    for (const c of this.caches) c.self.reserve(steps);
+  /**
+   * Room for `steps` more tokens in the self-attention caches (allocated at the first step), and
+   * for `rows` rows at once (beam search's sentences x beams).
+   */
+  reserve(steps: number, rows = 0): void {
+    for (const c of this.caches) c.self.reserve(steps, rows);
   }
 }
 

@@ -107,3 +107,38 @@ forEachBackend("cache appends from wider rows", () => {
     assert.deepEqual(cachedHeads(c.view(), "k").f32, before);
   });
 });
+
+forEachBackend("cache rows reserved ahead", () => {
+  test("a cache with beam rows reserved holds what one that adds them holds, step for step", () => {
+    const rng = new Rng(10);
+    const ahead = new AttentionCache();
+    const later = new AttentionCache();
+    // 3 sentences x beam 4: the rows the search will hold, reserved before the first append.
+    ahead.reserve(12, 12);
+    later.reserve(12);
+    const step = (B: number) => {
+      const k = Float32Array.from({ length: B * width }, () => rng.normal());
+      const v = Float32Array.from({ length: B * width }, () => rng.normal());
+      ahead.append(k, v, B, 1, H, Dh);
+      later.append(k, v, B, 1, H, Dh);
+      assert.equal(ahead.view().P, 12, "the reserved rows are the storage from the first step");
+      for (const which of ["k", "v"] as const)
+        assert.deepEqual(
+          cachedHeads(ahead.view(), which).f32,
+          cachedHeads(later.view(), which).f32,
+          `step ${ahead.length}: ${which}`,
+        );
+    };
+    step(3);
+    for (const keep of [
+      [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2],
+      [3, 1, 0, 0, 5, 6, 7, 4, 8, 8, 9, 10],
+      [0, 1, 2, 3, 8, 9, 10, 11],
+      [7, 6, 5, 4, 3],
+    ]) {
+      ahead.reorder(keep);
+      later.reorder(keep);
+      step(keep.length);
+    }
+  });
+});
