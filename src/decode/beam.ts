@@ -7,7 +7,12 @@
 // sentences leave the decoder's batch.
 import { getBackend } from "../tensor/dispatch.js";
 import { logSoftmaxRows, processLogProbs } from "./processors.js";
-import type { GenerationOptions, Hypothesis, IncrementalDecoder } from "./types.js";
+import {
+  type GenerationOptions,
+  type Hypothesis,
+  type IncrementalDecoder,
+  RESERVE_STEPS,
+} from "./types.js";
 
 export interface BeamOptions extends GenerationOptions {
   beamSize: number;
@@ -38,7 +43,7 @@ export function beamSearch(decoder: IncrementalDecoder, options: BeamOptions): H
   // Sentence s starts as one live hypothesis in decoder row s.
   let live: Live[][] = Array.from({ length: N }, (_, s) => [{ tokens: [], logProb: 0, row: s }]);
   let active = Array.from({ length: N }, (_, s) => s);
-  decoder.reserve?.(options.maxLength, N * K);
+  decoder.reserve?.(Math.min(options.maxLength, RESERVE_STEPS), N * K);
 
   for (let step = 0; step < options.maxLength && active.length > 0; step++) {
     const hyps = active.flatMap((s) => live[s]);

@@ -3,7 +3,12 @@
 // dropped from the decoder's batch, so the cost follows the rows still running.
 import { getBackend } from "../tensor/dispatch.js";
 import { logSoftmaxRows, processLogProbs } from "./processors.js";
-import type { GenerationOptions, Hypothesis, IncrementalDecoder } from "./types.js";
+import {
+  type GenerationOptions,
+  type Hypothesis,
+  type IncrementalDecoder,
+  RESERVE_STEPS,
+} from "./types.js";
 
 /** Picks a token from one row of processed log-probs [V]. */
 export type TokenChooser = (logProbs: Float32Array) => number;
@@ -18,7 +23,7 @@ export function decodeStepwise(
   const out: Hypothesis[] = Array.from({ length: N }, () => ({ tokens: [], logProb: 0, score: 0 }));
   let live = Array.from({ length: N }, (_, i) => i); // sentence index of each decoder row
   let last = new Int32Array(N).fill(options.startToken);
-  decoder.reserve?.(options.maxLength);
+  decoder.reserve?.(Math.min(options.maxLength, RESERVE_STEPS));
   // Greedy choices of all rows at once on the backend's selection kernel (a JS loop over
   // rows x V was a few percent of a batched step).
   const picks = choose === argmax ? new Int32Array(N) : null;

@@ -1,6 +1,14 @@
 // What decoding needs from a model, and nothing more: a stateful stepper over rows. Each row is a
 // hypothesis; the stepper keeps its caches. Models implement this (src/models/incremental.ts);
 // the search algorithms here never see a model, so they can be tested on a table.
+/**
+ * The most positions a search reserves in the caches up front. Its length limit may be far
+ * longer than what is decoded (256 new tokens for sentences of 15): storage for the whole limit
+ * is megabytes per layer, zeroed and faulted in per batch, while growing past this by doubling
+ * copies little and only for the rows that run that long.
+ */
+export const RESERVE_STEPS = 64;
+
 export interface IncrementalDecoder {
   readonly vocabSize: number;
   /** Rows currently held. */
@@ -16,7 +24,7 @@ export interface IncrementalDecoder {
   /**
    * Makes room in the caches for `steps` more tokens per row, so that decoding that many never
    * regrows (copies) them, and for `rows` rows at once (beam search's sentences x beams); a
-   * search calls it once with its length limit. Optional.
+   * search calls it once with its length limit, or RESERVE_STEPS if that is less. Optional.
    */
   reserve?(steps: number, rows?: number): void;
 }
