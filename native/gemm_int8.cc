@@ -276,6 +276,80 @@ MW_VNNI void columns_vnni(const Int8Args& g, int64_t j0, int64_t j1) {
     for (int64_t i = 0; i < g.m; i++) block_vnni<1, 1>(g, i, j);
 }
 
+// ---- AVX512-VNNI on weights packed in VPDPBUSD's layout (GemmInt8Args.packed) ----
+//
+// Each 64-byte vector of the packed weight holds 4 consecutive k of 16 columns, so one
+// VPDPBUSD with 4 bytes of a row of A broadcast adds 4 products to each of 16 column sums: a
+// tile of MR rows x 16 NV columns keeps MR x NV accumulators in registers over all of k, with
+// no horizontal sums (the row kernel above spends about as long reducing as multiplying once
+// many rows share a weight). For products of many rows (a beam step's 160); a few rows stream
+// the weight once whichever layout it is in, and take the row kernel.
+
+// Rows of the packed tile: 12 x 2 accumulators, 2 weight vectors and a broadcast in 32 zmm.
+constexpr int kPackedMr = 12;
+// Rows from which the packed kernel runs.
+constexpr int64_t kPackedRows = 8;
+
+template <int MR, int NV>
+MW_VNNI void tile_packed(const Int8Args& g, const int8_t* pw, int64_t i0, int64_t block) {
+  const int64_t groups = g.k / 4;
+  __m512i acc[MR][NV];
+  for (int r = 0; r < MR; r++)
+    for (int v = 0; v < NV; v++) acc[r][v] = _mm512_setzero_si512();
+  const int8_t* w = pw + block * groups * 64;
+  const uint8_t* a = g.qa + i0 * g.k;
+  for (int64_t q = 0; q < groups; q++) {
+    __m512i wv[NV];
+    for (int v = 0; v < NV; v++) wv[v] = _mm512_loadu_si512(w + (v * groups + q) * 64);
+#pragma GCC unroll 12
+    for (int r = 0; r < MR; r++) {
+      int32_t four;
+      std::memcpy(&four, a + r * g.k + 4 * q, 4);
+      const __m512i av = _mm512_set1_epi32(four);
+      for (int v = 0; v < NV; v++) acc[r][v] = _mm512_dpbusd_epi32(acc[r][v], av, wv[v]);
+    }
+  }
+  // The rescale of row16_vnni, lane for lane: (dot - 128 sum_w) -> float, times sa * sw, added.
+  for (int v = 0; v < NV; v++) {
+    const int64_t j = (block + v) * 16;
+    const __mmask16 in = j + 16 <= g.n ? static_cast<__mmask16>(0xffff)
+                                       : static_cast<__mmask16>((1u << (g.n - j)) - 1u);
+    const __m512i sums = _mm512_slli_epi32(_mm512_maskz_loadu_epi32(in, g.sums + j), 7);
+    const __m512 sw = _mm512_maskz_loadu_ps(in, g.sw + j);
+    for (int r = 0; r < MR; r++) {
+      const __m512 scale = _mm512_mul_ps(_mm512_set1_ps(g.sa[i0 + r]), sw);
+      const __m512 y = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc[r][v], sums)), scale);
+      float* c = g.c + (i0 + r) * g.n + j;
+      _mm512_mask_storeu_ps(c, in, _mm512_add_ps(_mm512_maskz_loadu_ps(in, c), y));
+    }
+  }
+}
+
+template <int MR>
+MW_VNNI void tile_packed_rows(const Int8Args& g, const int8_t* pw, int64_t i0, int64_t block,
+                              int rows, int nv) {
+  if constexpr (MR > 1) {
+    if (rows < MR) return tile_packed_rows<MR - 1>(g, pw, i0, block, rows, nv);
+  }
+  if (nv == 2)
+    tile_packed<MR, 2>(g, pw, i0, block);
+  else
+    tile_packed<MR, 1>(g, pw, i0, block);
+}
+
+// Columns [j0, j1) (j0 a multiple of 16): two blocks of 16 columns at a time against every row
+// tile (the blocks' weights stay in L1 while the rows pass).
+MW_VNNI void columns_packed(const Int8Args& g, const int8_t* pw, int64_t j0, int64_t j1) {
+  const int64_t b1 = (j1 + 15) / 16;
+  for (int64_t b = j0 / 16; b < b1; b += 2) {
+    const int nv = b + 2 <= b1 ? 2 : 1;
+    for (int64_t i = 0; i < g.m; i += kPackedMr) {
+      const int rows = static_cast<int>(std::min<int64_t>(kPackedMr, g.m - i));
+      tile_packed_rows<kPackedMr>(g, pw, i, b, rows, nv);
+    }
+  }
+}
+
 // ---- AVX2 ----
 
 MW_AVX2 int32_t dot_avx2(int64_t k, const int8_t* a, const int8_t* w) {
@@ -338,7 +412,7 @@ void split(int64_t n, int64_t work, const F& cols) {
 }
 
 Int8Kernel gemm_int8(int64_t m, int64_t n, int64_t k, const float* A, const int8_t* W,
-                     const float* sw, const int32_t* sums, float* C) {
+                     const float* sw, const int32_t* sums, float* C, const int8_t* packed) {
   const Int8Kernel kern = int8_kernel();
   if (m <= 0 || n <= 0) return kern;
   const size_t mk = static_cast<size_t>(m * k);
@@ -352,7 +426,10 @@ Int8Kernel gemm_int8(int64_t m, int64_t n, int64_t k, const float* A, const int8
     quantize_rows(A, m, k, 0, qa_buf.data(), sa_buf.data());
   // Pointers, not the thread_local names: on a worker thread those are its own empty buffers.
   const Int8Args g{m, n, k, qa_buf.data(), sa_buf.data(), W, sw, sums, C};
+  const bool use_packed = kern == Int8Kernel::vnni && packed != nullptr && k % 4 == 0 &&
+                          m >= kPackedRows;
   split(n, m * n * k, [&](int64_t lo, int64_t hi) {
+    if (use_packed) return columns_packed(g, packed, lo, hi);
     switch (kern) {
       case Int8Kernel::vnni: columns_vnni(g, lo, hi); break;
       case Int8Kernel::avx2: columns_avx2(g, lo, hi); break;
@@ -363,8 +440,9 @@ Int8Kernel gemm_int8(int64_t m, int64_t n, int64_t k, const float* A, const int8
 }
 
 /**
- * gemmInt8(GemmInt8Args fields: m, n, k, a, w, scales, sums, c): c [m, n] += a [m, k] w^T, w
- * int8 [n, k] with per-row scales [n] and row sums [n]. Returns the kernel's name
+ * gemmInt8(GemmInt8Args fields: m, n, k, a, w, scales, sums, c, packed): c [m, n] += a [m, k]
+ * w^T, w int8 [n, k] with per-row scales [n] and row sums [n]; packed, when not null, the same
+ * w in VPDPBUSD's layout. Returns the kernel's name
  * ("avx512-vnni", "avx2", "portable"); an empty product computes nothing and names the kernel
  * that would run.
  */
@@ -382,7 +460,12 @@ Napi::Value GemmInt8(const Napi::CallbackInfo& info) {
   const float* scales = f.typed<float>("scales", n).p;
   const int32_t* sums = f.typed<int32_t>("sums", n).p;
   float* c = f.typed<float>("c", mn).p;
-  const Int8Kernel kern = gemm_int8(m, n, k, a, w, scales, sums, c);
+  // The VPDPBUSD layout of w (packInt8Vnni), or null: 16-column blocks of k bytes each.
+  if (k % 4 != 0 && !f["packed"].IsNull() && !f["packed"].IsUndefined())
+    A.fail("argument 'packed' needs k to be a multiple of 4, got k = " + std::to_string(k));
+  const int8_t* packed =
+      f.typed_or_null<int8_t>("packed", prod({(n + 15) / 16, 16, k})).p;
+  const Int8Kernel kern = gemm_int8(m, n, k, a, w, scales, sums, c, packed);
   return Napi::String::New(info.Env(), kernel_name(kern));
 }
 

@@ -195,7 +195,7 @@ export const FIELD_ORDERS = {
   ],
   gemmBf16: ["m", "n", "k", "a", "w", "c"],
   gemmBf16Weight: ["m", "n", "k", "a", "w", "transW", "c", "beta", "bf16"],
-  gemmInt8: ["m", "n", "k", "a", "w", "scales", "sums", "c"],
+  gemmInt8: ["m", "n", "k", "a", "w", "scales", "sums", "c", "packed"],
   decodeLogSoftmax: ["x", "rows", "cols"],
   decodeTopK: ["lp", "V", "rows", "base", "M", "hyp", "token", "score"],
   decodeTopKGroups: ["lp", "V", "rows", "base", "offsets", "M", "hyp", "token", "score", "counts"],
@@ -595,7 +595,7 @@ export class NativeBackend implements Backend {
   }
 
   gemmInt8(a: GemmInt8Args): string {
-    return this.k.gemmInt8(a.m, a.n, a.k, a.a, a.w, a.scales, a.sums, a.c);
+    return this.k.gemmInt8(a.m, a.n, a.k, a.a, a.w, a.scales, a.sums, a.c, a.packed ?? null);
   }
 
   decodeLogSoftmax(a: DecodeLogSoftmaxArgs): void {

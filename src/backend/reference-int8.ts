@@ -73,6 +73,36 @@ export function quantizeRowsInt8(w: Float32Array, n: number, k: number): Int8Mat
   return { q, scales, sums };
 }
 
+/**
+ * w int8 [n, k] in VPDPBUSD's layout (GemmInt8Args.packed): blocks of 16 columns (output rows of
+ * w), each a run of k / 4 groups of 64 bytes; byte c * 4 + t of group g of block b is
+ * w[16 b + c, 4 g + t], and 0 for a column at or past n. One instruction then adds 4 products
+ * to each of 16 columns' sums, with no horizontal sums at the end. k must be a multiple of 4.
+ */
+export function packInt8Vnni(w: Int8Array, n: number, k: number): Int8Array {
+  if (k % 4 !== 0 || w.length < n * k) {
+    throw new MaskwiseError(`cannot pack int8 weights [${n}, ${k}]: k must be a multiple of 4`, {
+      code: "E_SHAPE",
+      where: "packInt8Vnni",
+    });
+  }
+  const blocks = Math.ceil(n / 16);
+  const groups = k / 4;
+  const out = new Int8Array(blocks * groups * 64);
+  for (let j = 0; j < n; j++) {
+    const block = (j >> 4) * groups * 64 + (j & 15) * 4;
+    for (let g = 0; g < groups; g++) {
+      const to = block + g * 64;
+      const from = j * k + 4 * g;
+      out[to] = w[from];
+      out[to + 1] = w[from + 1];
+      out[to + 2] = w[from + 2];
+      out[to + 3] = w[from + 3];
+    }
+  }
+  return out;
+}
+
 /** Each value of w [n, k] quantized and scaled back (the round trip; tests and error bounds). */
 export function dequantizeInt8(m: Int8Matrix, n: number, k: number): Float32Array {
   const out = new Float32Array(n * k);

@@ -5,7 +5,7 @@
 // the numbers, native/gemm_int8.cc computes them with VPDPBUSD where the CPU has AVX512_VNNI).
 // A step then streams a quarter of float32's weight bytes. A snapshot: build it after the
 // weights are final.
-import { type Int8Matrix, quantizeRowsInt8 } from "../backend/reference-int8.js";
+import { type Int8Matrix, packInt8Vnni, quantizeRowsInt8 } from "../backend/reference-int8.js";
 import { getBackend } from "../tensor/dispatch.js";
 import type { DecodingWeights } from "./decoding-weights.js";
 import type { Linear } from "./layers.js";
@@ -31,17 +31,24 @@ export function int8Kernel(): string {
 
 export class Int8Weights implements DecodingWeights {
   readonly precision = "int8";
-  private readonly byWeight = new Map<Float32Array, Int8Matrix>();
+  private readonly byWeight = new Map<Float32Array, Int8Matrix & { packed: Int8Array | null }>();
 
-  /** Quantizes the weights of the given Linear layers (absent ones skipped, shared ones once). */
+  /**
+   * Quantizes the weights of the given Linear layers (absent ones skipped, shared ones once).
+   * Where the backend multiplies with VPDPBUSD, each also gets its copy in that instruction's
+   * layout (packInt8Vnni), which products of many rows read (a beam step's 160).
+   */
   constructor(layers: Iterable<Linear | null | undefined>) {
+    const vnni = int8Kernel() === "avx512-vnni";
     for (const lin of layers) {
       // A layer holding its weight as bfloat16 (a frozen LoRA base) keeps that product.
-      if (lin && !lin.weightBf16 && !this.byWeight.has(lin.weight.f32))
-        this.byWeight.set(
-          lin.weight.f32,
-          quantizeRowsInt8(lin.weight.f32, lin.outFeatures, lin.inFeatures),
-        );
+      if (lin && !lin.weightBf16 && !this.byWeight.has(lin.weight.f32)) {
+        const n = lin.outFeatures;
+        const k = lin.inFeatures;
+        const q = quantizeRowsInt8(lin.weight.f32, n, k);
+        const packed = vnni && k % 4 === 0 ? packInt8Vnni(q.q, n, k) : null;
+        this.byWeight.set(lin.weight.f32, { ...q, packed });
+      }
     }
   }
 
@@ -64,7 +71,17 @@ export class Int8Weights implements DecodingWeights {
   ): boolean {
     const q = this.byWeight.get(w);
     if (!q) return false;
-    getBackend().gemmInt8({ m, n, k, a, w: q.q, scales: q.scales, sums: q.sums, c });
+    getBackend().gemmInt8({
+      m,
+      n,
+      k,
+      a,
+      w: q.q,
+      scales: q.scales,
+      sums: q.sums,
+      c,
+      packed: q.packed,
+    });
     return true;
   }
 
@@ -72,7 +89,7 @@ export class Int8Weights implements DecodingWeights {
   get bytes(): number {
     let n = 0;
     for (const m of this.byWeight.values())
-      n += m.q.byteLength + m.scales.byteLength + m.sums.byteLength;
+      n += m.q.byteLength + m.scales.byteLength + m.sums.byteLength + (m.packed?.byteLength ?? 0);
     return n;
   }
 }

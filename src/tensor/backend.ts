@@ -492,6 +492,12 @@ export interface GemmInt8Args {
   scales: F32;
   sums: Int32Array;
   c: F32;
+  /**
+   * The same weights laid out for VPDPBUSD (packInt8Vnni: 16 columns x 4 consecutive k per 64
+   * bytes), or null: a kernel that reads this layout may take it for products of many rows.
+   * The results are the same either way (integer sums are exact).
+   */
+  packed?: Int8Array | null;
 }
 
 /**

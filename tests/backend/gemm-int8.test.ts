@@ -10,6 +10,7 @@ import { NativeBackend } from "../../src/backend/native.js";
 import {
   dequantizeInt8,
   gemmInt8Reference,
+  packInt8Vnni,
   quantizeRow,
   quantizeRowsInt8,
   roundHalfEven,
@@ -176,6 +177,75 @@ describe("int8 product: native against the reference", { skip }, () => {
     });
   }
 
+  test("weights packed for VPDPBUSD: row counts 1..40 and 160, column tails, every bit as the reference", () => {
+    let seed = 100;
+    const kern = kernels.includes("avx512-vnni") ? "avx512-vnni" : kernels[0];
+    const threads = addon?.threads() ?? 1;
+    try {
+      for (const t of [1, 2]) {
+        addon?.setThreads(t);
+        for (const m of [1, 7, 8, 9, 12, 13, 24, 25, 40, 160])
+          for (const [n, k] of [
+            [1, 4],
+            [17, 64],
+            [37, 68],
+            [256, 256],
+            [70, 260],
+          ]) {
+            const rng = new Rng(seed++);
+            const a = rand(rng, m * k, 3);
+            if (m > 2) a.fill(0, 2 * k, 3 * k); // a row of zeros
+            if (m > 5) a[5 * k + 3] = Number.NaN; // a row of NaN results
+            const w = quantizeRowsInt8(rand(rng, n * k, 0.1), n, k);
+            const packed = packInt8Vnni(w.q, n, k);
+            const c0 = rand(rng, m * n);
+            const want = c0.slice();
+            const got = c0.slice();
+            gemmInt8Reference(m, n, k, a, w, want);
+            const args = { m, n, k, a, w: w.q, scales: w.scales, sums: w.sums, c: got, packed };
+            assert.equal(nat().gemmInt8(args), kern);
+            for (let i = 0; i < m * n; i++)
+              assert.ok(
+                Object.is(got[i], want[i]),
+                `${t} threads, m ${m} n ${n} k ${k}: [${i}] ${got[i]} vs ${want[i]}`,
+              );
+          }
+      }
+    } finally {
+      addon?.setThreads(threads);
+    }
+  });
+
+  test("packed weights: too short, or with k not a multiple of 4, are refused", () => {
+    const [m, n, k] = [9, 17, 8];
+    const base = {
+      m,
+      n,
+      k,
+      a: new Float32Array(m * k),
+      w: new Int8Array(n * k),
+      scales: new Float32Array(n),
+      sums: new Int32Array(n),
+      c: new Float32Array(m * n),
+    };
+    // 17 columns take two blocks of 16: 2 * 16 * 8 bytes.
+    assert.throws(
+      () => nat().gemmInt8({ ...base, packed: new Int8Array(2 * 16 * 8 - 1) }),
+      /array 'packed' is too short/,
+    );
+    assert.throws(
+      () =>
+        nat().gemmInt8({
+          ...base,
+          k: 6,
+          a: new Float32Array(m * 6),
+          w: new Int8Array(n * 6),
+          packed: new Int8Array(2 * 16 * 8),
+        }),
+      /'packed' needs k to be a multiple of 4/,
+    );
+  });
+
   test("a NaN or an infinity in a row of a: that row's results NaN, the others as the reference", () => {
     const rng = new Rng(5);
     const [m, n, k] = [3, 20, 40];
@@ -266,5 +336,23 @@ describe("int8 product: native against the reference", { skip }, () => {
         }),
       /array 'sums' is too short/,
     );
+  });
+});
+
+describe("int8 weights in VPDPBUSD's layout", () => {
+  test("byte c * 4 + t of group g of block b is w[16 b + c, 4 g + t]; columns past n are 0", () => {
+    const [n, k] = [19, 12];
+    const w = Int8Array.from({ length: n * k }, (_, i) => (i % 251) - 125);
+    const packed = packInt8Vnni(w, n, k);
+    assert.equal(packed.length, 2 * (k / 4) * 64);
+    for (let b = 0; b < 2; b++)
+      for (let g = 0; g < k / 4; g++)
+        for (let c = 0; c < 16; c++)
+          for (let t = 0; t < 4; t++) {
+            const j = 16 * b + c;
+            const want = j < n ? w[j * k + 4 * g + t] : 0;
+            assert.equal(packed[(b * (k / 4) + g) * 64 + c * 4 + t], want, `${[b, g, c, t]}`);
+          }
+    assert.throws(() => packInt8Vnni(new Int8Array(6), 1, 6), /multiple of 4/);
   });
 });

@@ -287,6 +287,7 @@ const samples = (): { [G in Kernel]: Required<FieldArgs<G>> } => {
       scales: f(3),
       sums: Int32Array.from({ length: 3 }, (_, i) => 4 * i - 6),
       c: f(6),
+      packed: null,
     },
     decodeLogSoftmax: { x: f(6), rows: 2, cols: 3 },
     decodeTopK: {
