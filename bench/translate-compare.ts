@@ -16,7 +16,9 @@
 //     imports, reading the model, packing the weights, int8 copies for --precision int8), both
 //     measured every round; the figure is median(process) - median(empty input). Tokenizing and
 //     detokenizing stay inside maskwise's time (CTranslate2 gets ids), a small handicap.
-// Both stop at --max-new-tokens generated tokens (default 256, CTranslate2's
+// Both sort the whole input by source length before they cut batches (maskwise through
+// `--read-ahead` as many batches as the input holds; CTranslate2's translate_batch does it
+// itself). Both stop at --max-new-tokens generated tokens (default 256, CTranslate2's
 // max_decoding_length default), so a sentence that never ends costs both the same; length
 // penalty 1 for beam search on both sides.
 //
@@ -231,7 +233,13 @@ function maskwiseArgs(m: Measure): string[] {
     "--precision",
     m.precision,
   ];
-  if (m.side === "maskwise") args.push("--batch-size", String(m.batch), "--beam", String(m.beam));
+  // --read-ahead covering the whole input: maskwise sorts all of it by length before cutting
+  // batches, as translate_batch does on CTranslate2's side.
+  if (m.side === "maskwise")
+    args.push(
+      ...["--batch-size", String(m.batch), "--beam", String(m.beam)],
+      ...["--read-ahead", String(Math.max(1, Math.ceil(sources.length / m.batch)))],
+    );
   return [...args, "--max-new-tokens", String(maxNew)];
 }
 function ct2Args(m: Measure, out: string): string[] {
