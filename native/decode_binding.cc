@@ -109,27 +109,45 @@ Napi::Value DecodeLogSoftmax(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+/**
+ * The selection's inputs, shared by decodeTopK and decodeTopKGroups: lp [lp.length / V, V], the
+ * hypotheses' rows of it (each inside) and their base scores.
+ */
+struct Selection {
+  int64_t V;
+  const float* lp;
+  mw::View<int32_t> rows;
+  const double* base;
+};
+
+Selection selection(const Args& A, const Fields& f) {
+  Selection s{};
+  s.V = f.size("V");
+  const mw::View<float> lp = f.f32("lp");
+  const int64_t lpRows = s.V > 0 ? lp.len / s.V : 0;
+  s.lp = lp.p;
+  s.rows = f.i32("rows");
+  for (int64_t h = 0; h < s.rows.len; h++)
+    if (s.rows.p[h] < 0 || s.rows.p[h] >= lpRows)
+      A.fail("rows[" + std::to_string(h) + "] = " + std::to_string(s.rows.p[h]) +
+             " is outside the " + std::to_string(lpRows) + " rows of lp");
+  s.base = f.typed<double>("base", s.rows.len).p;
+  if (s.V > 2147483647) A.fail("argument 'V' is too large");
+  return s;
+}
+
 /** decodeTopK(...DecodeTopKArgs fields) -> count; lp is [lp.length / V, V]. */
 Napi::Value DecodeTopK(const Napi::CallbackInfo& info) {
   const Args A(info, "decodeTopK", 0);
   const Fields f(A, "decodeTopK");
-  const int64_t V = f.size("V");
   const int64_t M = f.size("M");
-  const mw::View<float> lpView = f.f32("lp");
-  const int64_t lpRows = V > 0 ? lpView.len / V : 0;
-  const float* lp = lpView.p;
-  const mw::View<int32_t> rows = f.i32("rows");
-  const int64_t n = rows.len;
-  for (int64_t h = 0; h < n; h++)
-    if (rows.p[h] < 0 || rows.p[h] >= lpRows)
-      A.fail("rows[" + std::to_string(h) + "] = " + std::to_string(rows.p[h]) +
-             " is outside the " + std::to_string(lpRows) + " rows of lp");
-  const double* base = f.typed<double>("base", n).p;
-  if (V > 2147483647) A.fail("argument 'V' is too large");
+  const Selection sel = selection(A, f);
+  const int64_t n = sel.rows.len;
   int32_t* hyp = f.typed<int32_t>("hyp", M).p;
   int32_t* token = f.typed<int32_t>("token", M).p;
   double* score = f.typed<double>("score", M).p;
-  const int64_t count = mw::decode_top_k(lp, V, rows.p, base, n, M, hyp, token, score);
+  const int64_t count =
+      mw::decode_top_k(sel.lp, sel.V, sel.rows.p, sel.base, n, M, hyp, token, score);
   return Napi::Number::New(info.Env(), static_cast<double>(count));
 }
 
@@ -140,17 +158,9 @@ Napi::Value DecodeTopK(const Napi::CallbackInfo& info) {
 Napi::Value DecodeTopKGroups(const Napi::CallbackInfo& info) {
   const Args A(info, "decodeTopKGroups", 0);
   const Fields f(A, "decodeTopKGroups");
-  const int64_t V = f.size("V");
   const int64_t M = f.size("M");
-  const mw::View<float> lpView = f.f32("lp");
-  const int64_t lpRows = V > 0 ? lpView.len / V : 0;
-  const mw::View<int32_t> rows = f.i32("rows");
-  const int64_t n = rows.len;
-  for (int64_t h = 0; h < n; h++)
-    if (rows.p[h] < 0 || rows.p[h] >= lpRows)
-      A.fail("rows[" + std::to_string(h) + "] = " + std::to_string(rows.p[h]) +
-             " is outside the " + std::to_string(lpRows) + " rows of lp");
-  const double* base = f.typed<double>("base", n).p;
+  const Selection sel = selection(A, f);
+  const int64_t n = sel.rows.len;
   const mw::View<int32_t> offsets = f.i32("offsets");
   if (offsets.len < 1) A.fail("argument 'offsets' needs at least one element (0)");
   const int64_t G = offsets.len - 1;
@@ -161,13 +171,13 @@ Napi::Value DecodeTopKGroups(const Napi::CallbackInfo& info) {
   if (offsets.p[G] != n)
     A.fail("offsets[" + std::to_string(G) + "] = " + std::to_string(offsets.p[G]) +
            " is not the " + std::to_string(n) + " rows given");
-  if (V > 2147483647) A.fail("argument 'V' is too large");
   const i128 out = mw::prod({G, M});
   int32_t* hyp = f.typed<int32_t>("hyp", out).p;
   int32_t* token = f.typed<int32_t>("token", out).p;
   double* score = f.typed<double>("score", out).p;
   int32_t* counts = f.typed<int32_t>("counts", G).p;
-  mw::decode_top_k_groups(lpView.p, V, rows.p, base, offsets.p, G, M, hyp, token, score, counts);
+  mw::decode_top_k_groups(sel.lp, sel.V, sel.rows.p, sel.base, offsets.p, G, M, hyp, token, score,
+                          counts);
   return info.Env().Undefined();
 }
 

@@ -3,8 +3,7 @@
 // (GPT-2 has no final_logits_bias: null.)
 // `project` on tensors, `projectInto` for one decoding step's rows on flat arrays.
 import type { DecodingWeights } from "../nn/decoding-weights.js";
-import { type Linear, productInto } from "../nn/layers.js";
-import { getBackend } from "../tensor/dispatch.js";
+import { addRowBias, type Linear, productInto } from "../nn/layers.js";
 import { add } from "../tensor/ops/elementwise.js";
 import { linear } from "../tensor/ops/linear.js";
 import { linearBf16Weight } from "../tensor/ops/linear-bf16.js";
@@ -38,14 +37,5 @@ export function projectInto(
     beta: 0,
     bias: own ?? bias,
   });
-  if (own && bias)
-    getBackend().binary({
-      op: "add",
-      a: logits,
-      aStrides: [V, 1],
-      b: bias,
-      bStrides: [0, 1],
-      out: logits,
-      shape: [R, V],
-    });
+  if (own && bias) addRowBias(logits, bias, R, V);
 }

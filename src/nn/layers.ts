@@ -316,17 +316,21 @@ export function productInto(
   if (beta === 0) c.fill(0, 0, m * n);
   if (w instanceof Uint16Array) backend.gemmBf16({ m, n, k, a, w, c });
   else copies?.productInto(a, w, c, m, n, k);
-  if (bias)
-    backend.binary({
-      op: "add",
-      a: c,
-      aStrides: [n, 1],
-      b: bias,
-      bStrides: [0, 1],
-      out: c,
-      shape: [m, n],
-    });
+  if (bias) addRowBias(c, bias, m, n);
   if (relu) backend.unary({ op: "relu", x: c, out: c, n: m * n });
+}
+
+/** c [m, n] += bias [n] on every row, on the backend. */
+export function addRowBias(c: Float32Array, bias: Float32Array, m: number, n: number): void {
+  getBackend().binary({
+    op: "add",
+    a: c,
+    aStrides: [n, 1],
+    b: bias,
+    bStrides: [0, 1],
+    out: c,
+    shape: [m, n],
+  });
 }
 
 /**
