@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "gemm.h"
+#include "reduce16.h"
 #include "threadpool.h"
 
 #define MW_AVX512 __attribute__((target("avx512f,avx512vl,avx512dq,fma")))
@@ -132,6 +133,54 @@ inline __mmask16 lanes16(int64_t n) {
                           : static_cast<__mmask16>((1u << n) - 1u);
 }
 
+// The scores of one query head, 16 positions at a time (Dh a multiple of 16, at most 128): the
+// query held in registers, one vector of products per position, reduce16 for the 16 dot
+// products, then scale, bias, keep mask (-Infinity) and the running maximum on the vector. Keys
+// of positions the mask leaves out are read too (the cache holds every position below
+// `length`) and their scores replaced. Returns whether a kept score is NaN or +Infinity.
+MW_AVX512 bool scores_by16(const DecodeAttentionParams& p, const float* q, const float* kb,
+                           int64_t pr, int64_t prow, const int32_t* slot, const uint8_t* keep,
+                           const float* bias, float* s, float& max) {
+  const int64_t Dh = p.Dh;
+  const int nq = static_cast<int>(Dh / 16);
+  __m512 qv[8];
+  for (int c = 0; c < nq; c++) qv[c] = _mm512_loadu_ps(q + 16 * c);
+  const __m512 ninf = _mm512_set1_ps(-INFINITY);
+  const __m512 pinf = _mm512_set1_ps(INFINITY);
+  const __m512 scale = _mm512_set1_ps(p.scale);
+  __m512 mv = ninf;
+  __mmask16 odd = 0;
+  for (int64_t j0 = 0; j0 < p.length; j0 += 16) {
+    const int cnt = static_cast<int>(std::min<int64_t>(16, p.length - j0));
+    __m512 acc[16];
+    for (int t = 0; t < 16; t++) {
+      if (t >= cnt) {
+        acc[t] = _mm512_setzero_ps();
+        continue;
+      }
+      const int64_t j = j0 + t;
+      const float* kj = kb + (slot != nullptr ? slot[j] : pr) * prow + j * Dh;
+      __m512 a = _mm512_mul_ps(qv[0], _mm512_loadu_ps(kj));
+      for (int c = 1; c < nq; c++) a = _mm512_fmadd_ps(qv[c], _mm512_loadu_ps(kj + 16 * c), a);
+      acc[t] = a;
+    }
+    const __mmask16 in = lanes16(cnt);
+    __mmask16 kept = in;
+    if (keep != nullptr)
+      for (int t = 0; t < cnt; t++)
+        if (keep[j0 + t] == 0) kept &= static_cast<__mmask16>(~(1u << t));
+    __m512 x = _mm512_mul_ps(reduce16(acc), scale);
+    if (bias != nullptr) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(in, bias + j0));
+    x = _mm512_mask_mov_ps(ninf, kept, x);
+    _mm512_mask_storeu_ps(s + j0, in, x);
+    odd |= _mm512_mask_cmp_ps_mask(kept, x, x, _CMP_UNORD_Q) |
+           _mm512_mask_cmp_ps_mask(kept, x, pinf, _CMP_EQ_OQ);
+    mv = _mm512_max_ps(x, mv);  // a NaN lane of x keeps mv's
+  }
+  max = _mm512_reduce_max_ps(mv);
+  return odd != 0;
+}
+
 // decode_attention_unit with 16 lanes: the same scores (dot_avx512), then e^(s - m) 16 scores at
 // a time (exp_nonpositive, a float's rounding instead of std::exp's) and the weighted sum of
 // values with Dh / 16 accumulators held in registers over the positions. A head whose scores
@@ -158,17 +207,21 @@ MW_AVX512 void decode_attention_unit_avx512(const DecodeAttentionParams& p, int6
     const float* bias = p.bias != nullptr ? p.bias + p.biasOffset + h * p.biasHeadStride : nullptr;
     float m = -INFINITY;
     bool odd = false;  // a NaN or +Infinity score
-    for (int64_t j = 0; j < p.length; j++) {
-      if (keep != nullptr && keep[j] == 0) {
-        s[j] = -INFINITY;
-        continue;
+    if (Dh % 16 == 0 && Dh <= 128) {
+      odd = scores_by16(p, q, kb, pr, prow, slot, keep, bias, s, m);
+    } else {
+      for (int64_t j = 0; j < p.length; j++) {
+        if (keep != nullptr && keep[j] == 0) {
+          s[j] = -INFINITY;
+          continue;
+        }
+        const float* kj = kb + (slot != nullptr ? slot[j] : pr) * prow + j * Dh;
+        const float d = dot_avx512(q, kj, Dh);
+        const float x = bias != nullptr ? d * p.scale + bias[j] : d * p.scale;
+        s[j] = x;
+        if (!(x < INFINITY) && x != -INFINITY) odd = true;
+        if (x > m) m = x;
       }
-      const float* kj = kb + (slot != nullptr ? slot[j] : pr) * prow + j * Dh;
-      const float d = dot_avx512(q, kj, Dh);
-      const float x = bias != nullptr ? d * p.scale + bias[j] : d * p.scale;
-      s[j] = x;
-      if (!(x < INFINITY) && x != -INFINITY) odd = true;
-      if (x > m) m = x;
     }
     if (odd) {
       decode_attention_head(p, true, r, h, s);

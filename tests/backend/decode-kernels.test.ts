@@ -342,6 +342,10 @@ describe("decode attention on a KV cache", () => {
       [3, 2, 4, 8, 12, 2],
       [3, 3, 8, 17, 9, 1],
       [5, 2, 6, 64, 33, 3],
+      // Heads of 32 and 128 (scores 16 positions at a time), and of 144 (one at a time).
+      [4, 2, 4, 32, 18, 4],
+      [3, 3, 2, 128, 21, 2],
+      [2, 2, 2, 144, 5, 1],
     ]) {
       for (let t = 0; t < 4; t++) {
         const a = decodeCase(seed++, R, P, H, Dh, cap, Hkv);
