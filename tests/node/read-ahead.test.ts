@@ -10,13 +10,12 @@ import assert from "node:assert/strict";
 import { PassThrough } from "node:stream";
 import { describe, test } from "node:test";
 import { ReferenceBackend } from "../../src/backend/reference.js";
-import { resolveConfig } from "../../src/models/config.js";
-import { EncoderDecoderModel } from "../../src/models/encoder-decoder.js";
 import { readAhead } from "../../src/node/read-ahead.js";
 import { withBackend } from "../../src/tensor/dispatch.js";
-import { type TextCodec, translateLines } from "../../src/train/translate.js";
+import { translateLines } from "../../src/train/translate.js";
 import { Rng } from "../../src/util/rng.js";
 import { availableBackends } from "../helpers/backends.js";
+import { numberCodec, toyTranslator } from "../helpers/toy-translator.js";
 
 function streamOf(text: string): PassThrough {
   const s = new PassThrough();
@@ -79,31 +78,11 @@ describe("readAhead", () => {
   });
 });
 
-/** Ids written as numbers: "5 6 7" <-> [5, 6, 7]. */
-const codec: TextCodec = {
-  encode: (text) => text.split(" ").filter(Boolean).map(Number),
-  decode: (ids) => ids.join(" "),
-};
+const codec = numberCodec;
 
 function model() {
-  const cfg = resolveConfig({
-    vocab_size: 40,
-    d_model: 32,
-    encoder_layers: 2,
-    decoder_layers: 2,
-    encoder_attention_heads: 4,
-    decoder_attention_heads: 4,
-    encoder_ffn_dim: 64,
-    decoder_ffn_dim: 64,
-  });
-  const m = new EncoderDecoderModel(cfg, 31).eval();
-  const rng = new Rng(8);
-  for (const p of m.parameters()) for (let i = 0; i < p.size; i++) p.f32[i] += rng.normal() * 0.5;
   // eos likely enough that outputs end at different steps.
-  const bias = m.final_logits_bias;
-  assert.ok(bias);
-  bias.f32[cfg.eos_token_id] = 2.5;
-  return m;
+  return toyTranslator({ seed: 31, noiseSeed: 8, noise: 0.5, eosBias: 2.5 });
 }
 
 // 30 sources of 1 to 19 tokens in shuffled lengths: batches of 3 sorted within windows of 4

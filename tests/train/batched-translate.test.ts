@@ -11,42 +11,20 @@ import { test } from "node:test";
 import { beamSearch } from "../../src/decode/beam.js";
 import { greedy } from "../../src/decode/greedy.js";
 import type { Hypothesis, IncrementalDecoder } from "../../src/decode/types.js";
-import { resolveConfig } from "../../src/models/config.js";
-import { EncoderDecoderModel } from "../../src/models/encoder-decoder.js";
+import type { EncoderDecoderModel } from "../../src/models/encoder-decoder.js";
 import { Seq2SeqIncremental } from "../../src/models/incremental.js";
 import { intTensor, type Tensor } from "../../src/tensor/tensor.js";
-import { type TextCodec, translateLines } from "../../src/train/translate.js";
+import { translateLines } from "../../src/train/translate.js";
 import { Rng } from "../../src/util/rng.js";
 import { forEachBackend } from "../helpers/backends.js";
+import { numberCodec, toyTranslator } from "../helpers/toy-translator.js";
 
-/** Ids written as numbers: "5 6 7" <-> [5, 6, 7]. */
-const codec: TextCodec = {
-  encode: (text) => text.split(" ").filter(Boolean).map(Number),
-  decode: (ids) => ids.join(" "),
-};
+const codec = numberCodec;
 
 function setup() {
-  const cfg = resolveConfig({
-    vocab_size: 40,
-    d_model: 32,
-    encoder_layers: 2,
-    decoder_layers: 2,
-    encoder_attention_heads: 4,
-    decoder_attention_heads: 4,
-    encoder_ffn_dim: 64,
-    decoder_ffn_dim: 64,
-  });
-  const model = new EncoderDecoderModel(cfg, 17).eval();
-  const rng = new Rng(23);
-  for (const p of model.parameters())
-    for (let i = 0; i < p.size; i++) p.f32[i] += rng.normal() * 0.2;
   // eos just likely enough that some sentences end at once and others run to the length limit.
-  const bias = model.final_logits_bias;
-  assert.ok(bias);
-  bias.f32[cfg.eos_token_id] = EOS_BIAS;
-  return model;
+  return toyTranslator({ seed: 17, noiseSeed: 23, noise: 0.2, eosBias: 3.5 });
 }
-const EOS_BIAS = 3.5;
 
 // Sources of 1 to 24 tokens in a shuffled order (the batches are sorted by length).
 const rng = new Rng(5);
