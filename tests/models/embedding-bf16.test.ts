@@ -6,7 +6,6 @@
 // against the full pass, and the bytes the model holds: its frozen weights' halve.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { LMBatch } from "../../src/models/decoder-only.js";
 import { llamaConfig } from "../../src/models/families/llama/config.js";
 import { LlamaForCausalLM } from "../../src/models/families/llama/model.js";
 import type { FamilyModel } from "../../src/models/family.js";
@@ -16,12 +15,12 @@ import { heldWeightBytes, holdFrozenWeightsBf16 } from "../../src/nn/frozen-bf16
 import { Embedding, Linear } from "../../src/nn/layers.js";
 import type { Module } from "../../src/nn/module.js";
 import { fromBf16, toBf16 } from "../../src/tensor/bf16.js";
-import { noGrad } from "../../src/tensor/index.js";
 import { embeddingBf16 } from "../../src/tensor/ops/embedding-bf16.js";
 import { embedding } from "../../src/tensor/ops/select.js";
 import { Tensor } from "../../src/tensor/tensor.js";
 import { Rng } from "../../src/util/rng.js";
 import { forEachBackend } from "../helpers/backends.js";
+import { causalLogits } from "../helpers/causal-logits.js";
 
 const V = 40;
 const IDS = [5, 9, 3, 17, 22, 8, 30, 4];
@@ -85,15 +84,7 @@ function roundHeld(m: Module): void {
 type CausalLM = FamilyModel & DecoderOnlyDecodable;
 
 function logits(m: CausalLM, ids = IDS): Float32Array {
-  m.eval();
-  const lm = m as unknown as { forward(b: LMBatch): { logits: Tensor } };
-  return noGrad(
-    () =>
-      lm.forward({
-        input_ids: new Tensor(Int32Array.from(ids), [1, ids.length]),
-        attention_mask: new Tensor(new Int32Array(ids.length).fill(1), [1, ids.length]),
-      }).logits,
-  ).f32.slice();
+  return causalLogits(m, ids);
 }
 
 function maxDiff(a: Float32Array, b: Float32Array): number {

@@ -9,7 +9,6 @@ import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { parseSafetensors, serializeSafetensors } from "../../src/io/safetensors.js";
-import type { LMBatch } from "../../src/models/decoder-only.js";
 import type { FamilyModel } from "../../src/models/family.js";
 import { buildModel, resolveModelConfig } from "../../src/models/registry.js";
 import { heldWeightCount, holdFrozenWeightsBf16 } from "../../src/nn/frozen-bf16.js";
@@ -17,8 +16,7 @@ import { buildHeldBf16, Embedding, Linear } from "../../src/nn/layers.js";
 import { initFromHeld } from "../../src/node/held-load.js";
 import { initFrom } from "../../src/node/training-setup.js";
 import { toBf16 } from "../../src/tensor/bf16.js";
-import { noGrad } from "../../src/tensor/index.js";
-import { Tensor } from "../../src/tensor/tensor.js";
+import { causalLogits } from "../helpers/causal-logits.js";
 import { HF_REF } from "../helpers/hf-ref.js";
 import { tempDir } from "../helpers/tmp.js";
 
@@ -37,16 +35,7 @@ function bitsOf(model: FamilyModel): Map<string, Uint16Array> {
 }
 
 function logits(model: FamilyModel): Float32Array {
-  const ids = [1, 7, 3, 12, 5, 9];
-  model.eval();
-  const lm = model as unknown as { forward(b: LMBatch): { logits: Tensor } };
-  return noGrad(
-    () =>
-      lm.forward({
-        input_ids: new Tensor(Int32Array.from(ids), [1, ids.length]),
-        attention_mask: new Tensor(new Int32Array(ids.length).fill(1), [1, ids.length]),
-      }).logits,
-  ).f32.slice();
+  return causalLogits(model, [1, 7, 3, 12, 5, 9]);
 }
 
 /** The float32 model of a case, loaded, then its base held (the path before loading in bfloat16). */
