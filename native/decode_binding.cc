@@ -110,57 +110,24 @@ Napi::Value DecodeLogSoftmax(const Napi::CallbackInfo& info) {
 }
 
 /**
- * The selection's inputs, shared by decodeTopK and decodeTopKGroups: lp [lp.length / V, V], the
- * hypotheses' rows of it (each inside) and their base scores.
- */
-struct Selection {
-  int64_t V;
-  const float* lp;
-  mw::View<int32_t> rows;
-  const double* base;
-};
-
-Selection selection(const Args& A, const Fields& f) {
-  Selection s{};
-  s.V = f.size("V");
-  const mw::View<float> lp = f.f32("lp");
-  const int64_t lpRows = s.V > 0 ? lp.len / s.V : 0;
-  s.lp = lp.p;
-  s.rows = f.i32("rows");
-  for (int64_t h = 0; h < s.rows.len; h++)
-    if (s.rows.p[h] < 0 || s.rows.p[h] >= lpRows)
-      A.fail("rows[" + std::to_string(h) + "] = " + std::to_string(s.rows.p[h]) +
-             " is outside the " + std::to_string(lpRows) + " rows of lp");
-  s.base = f.typed<double>("base", s.rows.len).p;
-  if (s.V > 2147483647) A.fail("argument 'V' is too large");
-  return s;
-}
-
-/** decodeTopK(...DecodeTopKArgs fields) -> count; lp is [lp.length / V, V]. */
-Napi::Value DecodeTopK(const Napi::CallbackInfo& info) {
-  const Args A(info, "decodeTopK", 0);
-  const Fields f(A, "decodeTopK");
-  const int64_t M = f.size("M");
-  const Selection sel = selection(A, f);
-  const int64_t n = sel.rows.len;
-  int32_t* hyp = f.typed<int32_t>("hyp", M).p;
-  int32_t* token = f.typed<int32_t>("token", M).p;
-  double* score = f.typed<double>("score", M).p;
-  const int64_t count =
-      mw::decode_top_k(sel.lp, sel.V, sel.rows.p, sel.base, n, M, hyp, token, score);
-  return Napi::Number::New(info.Env(), static_cast<double>(count));
-}
-
-/**
  * decodeTopKGroups(...DecodeTopKGroupsArgs fields): offsets [G + 1] rising from 0 to the rows'
  * count; hyp, token, score [G * M], counts [G].
  */
 Napi::Value DecodeTopKGroups(const Napi::CallbackInfo& info) {
   const Args A(info, "decodeTopKGroups", 0);
   const Fields f(A, "decodeTopKGroups");
+  const int64_t V = f.size("V");
   const int64_t M = f.size("M");
-  const Selection sel = selection(A, f);
-  const int64_t n = sel.rows.len;
+  const mw::View<float> lp = f.f32("lp");
+  const int64_t lpRows = V > 0 ? lp.len / V : 0;
+  const mw::View<int32_t> rows = f.i32("rows");
+  const int64_t n = rows.len;
+  for (int64_t h = 0; h < n; h++)
+    if (rows.p[h] < 0 || rows.p[h] >= lpRows)
+      A.fail("rows[" + std::to_string(h) + "] = " + std::to_string(rows.p[h]) +
+             " is outside the " + std::to_string(lpRows) + " rows of lp");
+  const double* base = f.typed<double>("base", n).p;
+  if (V > 2147483647) A.fail("argument 'V' is too large");
   const mw::View<int32_t> offsets = f.i32("offsets");
   if (offsets.len < 1) A.fail("argument 'offsets' needs at least one element (0)");
   const int64_t G = offsets.len - 1;
@@ -176,8 +143,7 @@ Napi::Value DecodeTopKGroups(const Napi::CallbackInfo& info) {
   int32_t* token = f.typed<int32_t>("token", out).p;
   double* score = f.typed<double>("score", out).p;
   int32_t* counts = f.typed<int32_t>("counts", G).p;
-  mw::decode_top_k_groups(sel.lp, sel.V, sel.rows.p, sel.base, offsets.p, G, M, hyp, token, score,
-                          counts);
+  mw::decode_top_k_groups(lp.p, V, rows.p, base, offsets.p, G, M, hyp, token, score, counts);
   return info.Env().Undefined();
 }
 
@@ -266,7 +232,6 @@ namespace mw {
 void register_decode(Napi::Env env, Napi::Object exports) {
   exports.Set("decodeAttention", Napi::Function::New(env, DecodeAttention, "decodeAttention"));
   exports.Set("decodeLogSoftmax", Napi::Function::New(env, DecodeLogSoftmax, "decodeLogSoftmax"));
-  exports.Set("decodeTopK", Napi::Function::New(env, DecodeTopK, "decodeTopK"));
   exports.Set("decodeTopKGroups", Napi::Function::New(env, DecodeTopKGroups, "decodeTopKGroups"));
   exports.Set("gemmBf16", Napi::Function::New(env, GemmBf16, "gemmBf16"));
   exports.Set("cacheWrite", Napi::Function::New(env, CacheWrite, "cacheWrite"));

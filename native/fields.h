@@ -51,7 +51,6 @@ inline const std::vector<FieldGroup>& field_groups() {
       {"gemmBf16Weight", {"m", "n", "k", "a", "w", "transW", "c", "beta", "bf16"}},
       {"gemmInt8", {"m", "n", "k", "a", "w", "scales", "sums", "c", "packed"}},
       {"decodeLogSoftmax", {"x", "rows", "cols"}},
-      {"decodeTopK", {"lp", "V", "rows", "base", "M", "hyp", "token", "score"}},
       {"decodeTopKGroups",
        {"lp", "V", "rows", "base", "offsets", "M", "hyp", "token", "score", "counts"}},
       {"cacheWrite",

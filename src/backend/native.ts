@@ -13,7 +13,6 @@ import type {
   CrossEntropyBackwardArgs,
   DecodeAttentionArgs,
   DecodeLogSoftmaxArgs,
-  DecodeTopKArgs,
   DecodeTopKGroupsArgs,
   DropoutMaskArgs,
   F32,
@@ -66,7 +65,6 @@ interface GroupArgs {
   gemmBf16Weight: GemmBf16WeightArgs;
   gemmInt8: GemmInt8Args;
   decodeLogSoftmax: DecodeLogSoftmaxArgs;
-  decodeTopK: DecodeTopKArgs;
   decodeTopKGroups: DecodeTopKGroupsArgs;
   cacheWrite: CacheWriteArgs;
 }
@@ -197,7 +195,6 @@ export const FIELD_ORDERS = {
   gemmBf16Weight: ["m", "n", "k", "a", "w", "transW", "c", "beta", "bf16"],
   gemmInt8: ["m", "n", "k", "a", "w", "scales", "sums", "c", "packed"],
   decodeLogSoftmax: ["x", "rows", "cols"],
-  decodeTopK: ["lp", "V", "rows", "base", "M", "hyp", "token", "score"],
   decodeTopKGroups: ["lp", "V", "rows", "base", "offsets", "M", "hyp", "token", "score", "counts"],
   cacheWrite: [
     "B",
@@ -234,7 +231,7 @@ type Fields<G extends FieldGroup> = Positional<GroupArgs[G], (typeof FIELD_ORDER
 type KernelFunctions = {
   [G in Exclude<FieldGroup, "attention" | "gemm">]: (
     ...args: Fields<G>
-  ) => G extends "decodeTopK" ? number : G extends "gemmInt8" ? string : void;
+  ) => G extends "gemmInt8" ? string : void;
 };
 
 /** The addon's functions (native/addon.cc); every argument is validated there. */
@@ -600,10 +597,6 @@ export class NativeBackend implements Backend {
 
   decodeLogSoftmax(a: DecodeLogSoftmaxArgs): void {
     this.k.decodeLogSoftmax(a.x, a.rows, a.cols);
-  }
-
-  decodeTopK(a: DecodeTopKArgs): number {
-    return this.k.decodeTopK(a.lp, a.V, a.rows, a.base, a.M, a.hyp, a.token, a.score);
   }
 
   decodeTopKGroups(a: DecodeTopKGroupsArgs): void {

@@ -123,7 +123,7 @@ export function decodeLogSoftmaxReference(x: F32, rows: number, cols: number): v
   }
 }
 
-/** Beam search's candidate selection (see Backend.decodeTopK): a small sorted array as scores stream by. */
+/** One group's choice of continuations (see Backend.decodeTopKGroups): a small sorted array as scores stream by. */
 export function decodeTopKReference(
   lp: F32,
   V: number,

@@ -12,7 +12,6 @@ import {
   type CrossEntropyBackwardArgs,
   type DecodeAttentionArgs,
   type DecodeLogSoftmaxArgs,
-  type DecodeTopKArgs,
   type DecodeTopKGroupsArgs,
   type DropoutMaskArgs,
   dropoutHash,
@@ -44,7 +43,6 @@ import {
   decodeAttentionReference,
   decodeLogSoftmaxReference,
   decodeTopKGroupsReference,
-  decodeTopKReference,
   gemmBf16Reference,
 } from "./reference-decode.js";
 import { gemmInt8Reference } from "./reference-int8.js";
@@ -560,10 +558,6 @@ export class ReferenceBackend implements Backend {
 
   decodeLogSoftmax({ x, rows, cols }: DecodeLogSoftmaxArgs): void {
     decodeLogSoftmaxReference(x, rows, cols);
-  }
-
-  decodeTopK({ lp, V, rows, base, M, hyp, token, score }: DecodeTopKArgs): number {
-    return decodeTopKReference(lp, V, rows, base, M, hyp, token, score);
   }
 
   decodeTopKGroups(a: DecodeTopKGroupsArgs): void {

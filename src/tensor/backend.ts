@@ -511,28 +511,13 @@ export interface DecodeLogSoftmaxArgs {
 }
 
 /**
- * Beam search's candidate selection over lp [lp.length / V, V]: the best M continuations
- * (hypothesis h < rows.length, token j < V) by summed log-probability base[h] + lp[rows[h] * V + j]
- * (in double), skipping -Infinity (banned) entries; ties go to the lower token, then the earlier
- * hypothesis. Writes them best first into hyp, token and score (each at least M long).
- */
-export interface DecodeTopKArgs {
-  lp: F32;
-  V: number;
-  rows: I32;
-  base: Float64Array;
-  M: number;
-  hyp: I32;
-  token: I32;
-  score: Float64Array;
-}
-
-/**
- * decodeTopK for G groups of hypotheses in one call (beam search's sentences, greedy's rows):
- * group g is hypotheses offsets[g] .. offsets[g + 1] - 1 (offsets [G + 1] rising from 0 to
- * rows.length; rows and base indexed alike); its best M go to hyp, token and score at g * M
- * (hyp counted within the group), and their number to counts[g]. The same results as one
- * decodeTopK per group.
+ * Decoding's choice of continuations over lp [lp.length / V, V], for G groups of hypotheses in
+ * one call (beam search's sentences, or greedy's rows each a group of one): group g is
+ * hypotheses offsets[g] .. offsets[g + 1] - 1 (offsets [G + 1] rising from 0 to rows.length),
+ * and its best M continuations (hypothesis h of the group, token j < V) by summed
+ * log-probability base[h] + lp[rows[h] * V + j] (in double), skipping -Infinity (banned) entries,
+ * ties to the lower token, then the earlier hypothesis, go best first to hyp, token and score at
+ * g * M (hyp counted within the group); their number (at most M) goes to counts[g].
  */
 export interface DecodeTopKGroupsArgs {
   lp: F32;
@@ -637,8 +622,6 @@ export interface Backend {
   gemmBf16(args: GemmBf16Args): void;
   gemmBf16Weight(args: GemmBf16WeightArgs): void;
   decodeLogSoftmax(args: DecodeLogSoftmaxArgs): void;
-  /** The number of candidates written (at most M). */
-  decodeTopK(args: DecodeTopKArgs): number;
   decodeTopKGroups(args: DecodeTopKGroupsArgs): void;
   /** The KV-cache append (CacheWriteArgs). */
   cacheWrite(args: CacheWriteArgs): void;

@@ -617,7 +617,10 @@ describe("beam candidate selection", () => {
       const hyp = new Int32Array(M);
       const token = new Int32Array(M);
       const score = new Float64Array(M);
-      const n = be.decodeTopK({ lp, V, rows, base, M, hyp, token, score });
+      const counts = new Int32Array(1);
+      const offsets = Int32Array.of(0, rows.length);
+      be.decodeTopKGroups({ lp, V, rows, base, offsets, M, hyp, token, score, counts });
+      const n = counts[0];
       assert.equal(n, want.length, `${be.name} ${what}: count`);
       want.forEach(([s, j, h], c) => {
         assert.deepEqual([score[c], token[c], hyp[c]], [s, j, h], `${be.name} ${what} #${c}`);
@@ -754,24 +757,39 @@ describe("beam candidate selection", () => {
       (...a: unknown[]) => unknown
     >;
     const lp = new Float32Array(6);
-    const out = () => [new Int32Array(2), new Int32Array(2), new Float64Array(2)];
-    // The fields of a DecodeTopKArgs in native.ts's order: lp, V, rows, base, M, hyp, token, score.
-    const ok: unknown[] = [lp, 3, Int32Array.of(0, 1), Float64Array.of(0, 0), 2, ...out()];
-    assert.equal(addon.decodeTopK(...ok), 2);
+    const out = () => [
+      new Int32Array(2),
+      new Int32Array(2),
+      new Float64Array(2),
+      new Int32Array(1),
+    ];
+    // The fields of a DecodeTopKGroupsArgs in native.ts's order: lp, V, rows, base, offsets, M,
+    // hyp, token, score, counts (one group of two hypotheses).
+    const ok: unknown[] = [
+      lp,
+      3,
+      Int32Array.of(0, 1),
+      Float64Array.of(0, 0),
+      Int32Array.of(0, 2),
+      2,
+      ...out(),
+    ];
+    addon.decodeTopKGroups(...ok);
+    assert.equal((ok[9] as Int32Array)[0], 2);
     const bad = (i: number, v: unknown, re: RegExp) => {
       const args = [...ok];
       args[i] = v;
-      assert.throws(() => addon.decodeTopK(...args), re);
+      assert.throws(() => addon.decodeTopKGroups(...args), re);
     };
     bad(0, new Float64Array(6), /'lp'/);
     // lp holds lp.length / V rows: one here, and row 1 is asked for.
     bad(0, new Float32Array(5), /rows\[1\] = 1 is outside the 1 rows of lp/);
     bad(2, Int32Array.of(0, 2), /rows\[1\]/);
     bad(3, new Float64Array(1), /'base'/);
-    bad(4, 3, /'hyp'/);
-    bad(7, new Float32Array(2), /'score'/);
+    bad(5, 3, /'hyp'/);
+    bad(8, new Float32Array(2), /'score'/);
     bad(1, -1, /'V'/);
-    assert.throws(() => addon.decodeTopK(lp, 3), /expects 8 arguments/);
+    assert.throws(() => addon.decodeTopKGroups(lp, 3), /expects 10 arguments/);
   });
 });
 

@@ -290,16 +290,6 @@ const samples = (): { [G in Kernel]: Required<FieldArgs<G>> } => {
       packed: null,
     },
     decodeLogSoftmax: { x: f(6), rows: 2, cols: 3 },
-    decodeTopK: {
-      lp: f(6),
-      V: 3,
-      rows: Int32Array.of(1, 0),
-      base: Float64Array.of(0, -1),
-      M: 2,
-      hyp: new Int32Array(2),
-      token: new Int32Array(2),
-      score: new Float64Array(2),
-    },
     decodeTopKGroups: {
       lp: f(6),
       V: 3,
