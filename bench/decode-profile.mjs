@@ -47,7 +47,8 @@ function bucket(stack) {
   if (/^(binary|rawBinary|unary)@/.test(self)) return "element-wise (bias, residual, ReLU)";
   if (/layerNorm/i.test(self)) return "layer norm";
   if (has(/^(logSoftmaxRows|decodeLogSoftmax)@/)) return "log-softmax over V";
-  if (has(/^(topContinuations|argmaxRows|argmax|decodeTopKGroups)@/)) return "argmax / top-2K over V";
+  if (has(/^(topContinuations|argmaxRows|argmax|decodeTopKGroups)@/))
+    return "argmax / top-2K over V";
   if (/garbage/.test(self)) return "garbage collector";
   if (has(/^(into@models\/embed|forward@models\/embed|sinusoidalPositions|embedding)/))
     return "embedding + positions";
