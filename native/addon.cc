@@ -69,10 +69,10 @@ Napi::Value ElementwiseOps(const Napi::CallbackInfo& info) {
 
 // ---- GEMM ----
 
-Napi::Value Gemm(const Napi::CallbackInfo& info) {
-  const Args A(info, "gemm", 0);
-  const Fields f(A, "gemm", 0, 1);
-  mw::GemmParams g;
+// One product's fields (and the packWeight handle after them, when it is one) into g, every
+// array checked against the largest index the product touches. False when the product is
+// empty (nothing to compute).
+bool read_gemm(const Args& A, const Fields& f, mw::GemmParams& g) {
   g.batch = f.size("batch");
   g.m = f.size("m");
   g.n = f.size("n");
@@ -100,9 +100,10 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   g.relu = !relu.IsUndefined() && f.boolean("relu");
   // After the fields, optionally a packWeight handle (or undefined); gemm uses it only when it
   // is b's, packed for this kernel (native/gemm.h PackedB).
+  const Napi::CallbackInfo& info = A.info();
   if (info.Length() > f.end() && info[f.end()].IsExternal())
     g.packed = info[f.end()].As<Napi::External<mw::PackedB>>().Data();
-  if (g.batch == 0 || g.m == 0 || g.n == 0) return info.Env().Undefined();
+  if (g.batch == 0 || g.m == 0 || g.n == 0) return false;
   const i128 bl = g.batch - 1, ml = g.m - 1, nl = g.n - 1, kl = g.k - 1;
   A.need(c, "c", i128{cOff} + bl * g.strideC + ml * g.ldc + nl + 1);
   if (g.k > 0) {
@@ -114,7 +115,33 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   g.a = a.p + (g.k > 0 ? aOff : 0);
   g.b = b.p + (g.k > 0 ? bOff : 0);
   g.c = c.p + cOff;
-  mw::gemm(g);
+  return true;
+}
+
+Napi::Value Gemm(const Napi::CallbackInfo& info) {
+  const Args A(info, "gemm", 0);
+  const Fields f(A, "gemm", 0, 1);
+  mw::GemmParams g;
+  if (read_gemm(A, f, g)) mw::gemm(g);
+  return info.Env().Undefined();
+}
+
+// gemmPair(...fields of the first product, its packed weight or undefined, ...fields of the
+// second, its packed weight or undefined): both checked before either runs.
+Napi::Value GemmPair(const Napi::CallbackInfo& info) {
+  const Args A(info, "gemmPair", 0);
+  const Fields f2(A, "gemm", 1, 0, info.Length() / 2);
+  const Fields f1(A, "gemm", f2.end() - info.Length() / 2 + 2, 0, 0);
+  mw::GemmParams g1, g2;
+  const bool run1 = read_gemm(A, f1, g1);
+  const bool run2 = read_gemm(A, f2, g2);
+  if (run1 && run2) {
+    mw::gemm_pair(g1, g2);
+  } else if (run1) {
+    mw::gemm(g1);
+  } else if (run2) {
+    mw::gemm(g2);
+  }
   return info.Env().Undefined();
 }
 
@@ -545,6 +572,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     exports.Set(name, Napi::Function::New(env, f, name));
   };
   fn("gemm", Gemm);
+  fn("gemmPair", GemmPair);
   fn("packWeight", PackWeight);
   fn("unary", Unary);
   fn("unaryBackward", UnaryBackward);

@@ -319,19 +319,25 @@ class FieldOrders {
  */
 class Fields {
  public:
-  /** `after` arguments follow the fields, then up to `optional` more (gemm's packed weight). */
-  Fields(const Args& a, const char* group, size_t after = 0, size_t optional = 0) : A(a) {
+  /**
+   * The fields start at argument `base` (0, or past the arguments of a first product in
+   * gemmPair); `after` arguments follow them, then up to `optional` more (gemm's packed weight).
+   */
+  Fields(const Args& a, const char* group, size_t after = 0, size_t optional = 0,
+         size_t base = 0)
+      : A(a), base_(base) {
     order_ = FieldOrders::of(a.env()).find(group);
     if (order_ == nullptr)
       a.fail(std::string("the field order of '") + group +
              "' was not given (src/backend/native.ts gives it when the backend is made)");
-    const size_t n = a.info().Length(), least = order_->names.size() + after;
+    const size_t n = a.info().Length(), least = base + order_->names.size() + after;
     if (n < least || n > least + optional)
       a.fail("expects " + std::to_string(order_->names.size() + after) +
              " arguments (the fields of '" + group + "'" + (after > 0 ? ", then outputs" : "") +
              "), got " + std::to_string(a.info().Length()));
   }
-  size_t end() const { return order_->names.size(); }
+  /** The index of the first argument after the fields. */
+  size_t end() const { return base_ + order_->names.size(); }
 
   // The accessors are forced inline: GEMM and the small kernels read up to 21 fields per call,
   // thousands of calls per step, and a call per read cost them measurably
@@ -374,8 +380,8 @@ class Fields {
     // is almost always this one (the same literal, so the same address).
     const auto& seen = order_->seen;
     if (__builtin_expect(cursor_ < seen.size() && seen[cursor_].first == name, 1))
-      return A.info()[seen[cursor_++].second];
-    return A.info()[lookup(name)];
+      return A.info()[base_ + seen[cursor_++].second];
+    return A.info()[base_ + lookup(name)];
   }
   __attribute__((noinline)) size_t lookup(const char* name) const {
     auto& seen = order_->seen;
@@ -394,6 +400,7 @@ class Fields {
            "' (native/fields.h)");
   }
   const FieldOrders::Order* order_;
+  size_t base_;
   mutable size_t cursor_ = 0;
 };
 

@@ -283,6 +283,11 @@ constexpr int64_t kSmall = 32 * 32 * 32;
 // Below this many multiply-adds in all, threads cost more than they save.
 constexpr int64_t kParallel = 48 * 48 * 48;
 
+// Set on a pool thread while it runs one whole product of gemm_pair: that product takes no
+// further threads (a nested job would run its parts one after another on this thread, each
+// packing all of B).
+thread_local bool t_alone = false;
+
 }  // namespace
 
 Isa cpu_isa() { return detect_isa(); }
@@ -309,7 +314,7 @@ void gemm(const GemmParams& g) {
     C = g.c + b * g.strideC;
   };
   ThreadPool& pool = ThreadPool::instance();
-  const int T = pool.threads();
+  const int T = t_alone ? 1 : pool.threads();
   // Matrices of the batch may run concurrently only when their C blocks cannot overlap.
   const int64_t cspan = (g.m - 1) * g.ldc + g.n;
   const bool batch_parallel = g.batch > 1 && g.strideC >= cspan;
@@ -406,6 +411,25 @@ void gemm(const GemmParams& g) {
         task(b, 0);
     }
   }
+}
+
+void gemm_pair(const GemmParams& g1, const GemmParams& g2) {
+  ThreadPool& pool = ThreadPool::instance();
+  // Worth a thread each: one matrix (a batch spreads over the threads by itself) and enough
+  // work that gemm() would split it.
+  auto whole = [](const GemmParams& g) {
+    return g.batch == 1 && g.m * g.n * g.k >= kParallel && !gemm_skinny_applies(g);
+  };
+  if (pool.threads() != 2 || !whole(g1) || !whole(g2)) {
+    gemm(g1);
+    gemm(g2);
+    return;
+  }
+  pool.parallel_for(2, [&](int64_t q, int) {
+    t_alone = true;
+    gemm(q == 0 ? g1 : g2);
+    t_alone = false;
+  });
 }
 
 std::unique_ptr<PackedB> pack_weight(const float* w, int64_t n, int64_t k) {

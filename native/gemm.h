@@ -69,6 +69,14 @@ bool set_gemm_isa(Isa isa);
 const char* isa_name(Isa isa);
 
 void gemm(const GemmParams& g);
+/**
+ * Two independent products (neither reads what the other writes), with the same results as
+ * gemm(g1) then gemm(g2). On a pool of two threads, when both are large enough to be split,
+ * each runs whole on its own thread: a linear layer's dx = g W and dW = g^T x take the same
+ * work, and a product on one thread packs its B once, where a product split by rows packs all
+ * of B on each thread. Otherwise (other thread counts, small products) one after the other.
+ */
+void gemm_pair(const GemmParams& g1, const GemmParams& g2);
 
 /**
  * A weight W [n, k] (a Linear weight, the B of C = A W^T) packed once into the panels the packed

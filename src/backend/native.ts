@@ -238,6 +238,15 @@ type KernelFunctions = {
 export interface NativeAddon extends KernelFunctions {
   /** The GemmArgs fields, then optionally a weight packWeight packed (used when it is b's). */
   gemm(...args: [...Fields<"gemm">, packed?: PackedWeight]): void;
+  /** Two products' GemmArgs fields, each followed by its packed weight or undefined. */
+  gemmPair(
+    ...args: [
+      ...Fields<"gemm">,
+      PackedWeight | undefined,
+      ...Fields<"gemm">,
+      PackedWeight | undefined,
+    ]
+  ): void;
   /** W [n, k] packed for the GEMM kernel in use (freed when the handle is collected). */
   packWeight(w: F32, n: number, k: number): PackedWeight;
   /** Fused attention (native/attention.cc): the AttentionArgs fields, then out, lse. */
@@ -342,9 +351,18 @@ export class NativeBackend implements Backend {
   }
 
   gemm(a: GemmArgs): void {
+    this.k.gemm(...this.gemmFields(a));
+  }
+
+  gemmPair(first: GemmArgs, second: GemmArgs): void {
+    this.k.gemmPair(...this.gemmFields(first), ...this.gemmFields(second));
+  }
+
+  /** A product's fields in FIELD_ORDERS.gemm's order, then the weight held packed for it. */
+  private gemmFields(a: GemmArgs): [...Fields<"gemm">, PackedWeight | undefined] {
     // The addon checks that a held weight is this product's B, packed for the kernel in use.
     const packed = a.transB && a.bOffset === 0 ? this.packed.get(a.b) : undefined;
-    this.k.gemm(
+    return [
       a.batch,
       a.m,
       a.n,
@@ -369,7 +387,7 @@ export class NativeBackend implements Backend {
       a.bias ?? null,
       a.relu ?? false,
       packed,
-    );
+    ];
   }
 
   unary(a: UnaryArgs): void {

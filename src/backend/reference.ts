@@ -194,6 +194,11 @@ export class ReferenceBackend implements Backend {
     return () => {};
   }
 
+  gemmPair(first: GemmArgs, second: GemmArgs): void {
+    this.gemm(first);
+    this.gemm(second);
+  }
+
   gemm(g: GemmArgs): void {
     const { m, n, k, alpha, beta, a, b, c } = g;
     // bfloat16 inputs: each element rounded as it is read (products exact, sums float32).

@@ -568,6 +568,13 @@ export interface Backend {
   readonly threads: number;
 
   gemm(args: GemmArgs): void;
+  /**
+   * Two independent products (neither reads an array the other writes), with exactly the
+   * results of gemm(first) then gemm(second). The native backend on two threads runs each
+   * whole on its own thread (a linear layer's dx and dW: the same work, and each packs its B
+   * once instead of once per thread).
+   */
+  gemmPair(first: GemmArgs, second: GemmArgs): void;
 
   /**
    * Keeps these weights (each W [n, k] as stored, the B of C = A W^T) ready for `gemm` until the

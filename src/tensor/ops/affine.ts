@@ -5,7 +5,8 @@
 // where it does them in its epilogue), and the backward works from the output gradient
 // directly, all rows folded into one matrix R = ...:
 //   g <- g * [y > 0]   (ReLU; in place: autograd hands a node its output gradient and drops it)
-//   db (+)= sum_r g[r, :]      dx (+)= g W      dW (+)= g^T x   (only where W is a parameter)
+//   db (+)= sum_r g[r, :]      dx (+)= g W      dW (+)= g^T x   (only where W is a parameter;
+//   where both are wanted, the two products are handed over together: Backend.gemmPair)
 // The caller supplies the products with W; this file owns the rest, so both layers stay one
 // formula.
 import { record } from "../autograd.js";
@@ -27,6 +28,8 @@ export interface WeightProducts {
   parameter: {
     tensor: Tensor;
     backwardW(g: F32, x: F32, dw: F32, R: number, acc: boolean): void;
+    /** Both gradients at once, when both are wanted (the backend may run them side by side). */
+    backwardXW?(g: F32, x: F32, dx: F32, accX: boolean, dw: F32, accW: boolean, R: number): void;
   } | null;
 }
 
@@ -96,8 +99,12 @@ export function affine(
       releaseF32(db);
     }
     const sx = sink(0, true);
-    if (sx) products.backwardX(g, sx.g, R, sx.acc);
     const sw = param ? sink(1, true) : null;
-    if (param && sw) param.backwardW(g, x.f32, sw.g, R, sw.acc);
+    if (sx && sw && param?.backwardXW) {
+      param.backwardXW(g, x.f32, sx.g, sx.acc, sw.g, sw.acc, R);
+    } else {
+      if (sx) products.backwardX(g, sx.g, R, sx.acc);
+      if (param && sw) param.backwardW(g, x.f32, sw.g, R, sw.acc);
+    }
   });
 }

@@ -7,7 +7,7 @@
 // (GemmArgs.bias and relu) on each block of the output while it is in cache:
 //   y = x W^T      dx (+)= g W      dW (+)= g^T x
 import { fmtShape, MaskwiseError } from "../../util/errors.js";
-import type { F32 } from "../backend.js";
+import type { F32, GemmArgs } from "../backend.js";
 import { getBackend } from "../dispatch.js";
 import { matmulPrecision } from "../precision.js";
 import type { Tensor } from "../tensor.js";
@@ -18,8 +18,8 @@ export interface LinearOptions {
   relu?: boolean;
 }
 
-/** C [m, n] (+)= op(A) @ op(B) on row-major operands without batch. */
-function gemm2(
+/** The product C [m, n] (+)= op(A) @ op(B) on row-major operands without batch. */
+function product(
   a: F32,
   transA: boolean,
   b: F32,
@@ -31,8 +31,8 @@ function gemm2(
   acc: boolean,
   bias: F32 | null = null,
   relu = false,
-): void {
-  getBackend().gemm({
+): GemmArgs {
+  return {
     batch: 1,
     m,
     n,
@@ -56,7 +56,7 @@ function gemm2(
     bf16: matmulPrecision() === "bfloat16",
     bias,
     relu,
-  });
+  };
 }
 
 /** x [..., K] -> [..., N] through W [N, K] and an optional bias of N elements (any shape). */
@@ -87,13 +87,21 @@ export function linear(
     N,
     {
       forward: (xs, out, R, b, relu) => {
-        gemm2(xs, false, W, true, out, R, N, K, false, b, relu);
+        getBackend().gemm(product(xs, false, W, true, out, R, N, K, false, b, relu));
         return true;
       },
-      backwardX: (g, dx, R, acc) => gemm2(g, false, W, false, dx, R, K, N, acc),
+      backwardX: (g, dx, R, acc) =>
+        getBackend().gemm(product(g, false, W, false, dx, R, K, N, acc)),
       parameter: {
         tensor: weight,
-        backwardW: (g, xs, dw, R, acc) => gemm2(g, true, xs, false, dw, N, K, R, acc),
+        backwardW: (g, xs, dw, R, acc) =>
+          getBackend().gemm(product(g, true, xs, false, dw, N, K, R, acc)),
+        // The two products take the same work and neither reads the other's output.
+        backwardXW: (g, xs, dx, accX, dw, accW, R) =>
+          getBackend().gemmPair(
+            product(g, false, W, false, dx, R, K, N, accX),
+            product(g, true, xs, false, dw, N, K, R, accW),
+          ),
       },
     },
     bias,
