@@ -156,11 +156,19 @@ inline const float* bias_row(const AttentionParams& p, int64_t bh, int64_t i) {
   return p.bias + ((bb * p.H + h) * p.Tq + i) * p.Tk;
 }
 
-/** x[c] = exp(min(x[c] - shift, 0)); returns the sum (in 16 lanes so that it vectorises). */
+/**
+ * x[c] = exp(min(x[c] - shift, 0)) for c < n; returns the sum, in 16 lanes so that it
+ * vectorises. x has room for n rounded up to 16 (score rows are padded16 wide): a partial last
+ * vector is computed whole with its extra columns set to -inf first (weight exactly 0), so every
+ * column takes the same vector code (a scalar exp need not round as the vector one does) and a
+ * row cut short after its last attended key (live_extent) gives the same bits as the whole row,
+ * whose masked columns add exact zeros.
+ */
 MW_INLINE float exp_row(float* __restrict x, int64_t n, float shift) {
+  const int64_t whole = (n + 15) / 16 * 16;
+  for (int64_t c = n; c < whole; c++) x[c] = kNegInf;
   float lane[16] = {};
-  int64_t c = 0;
-  for (; c + 16 <= n; c += 16) {
+  for (int64_t c = 0; c < whole; c += 16) {
     for (int j = 0; j < 16; j++) {
       float y = x[c + j] - shift;
       y = y < 0.0f ? y : 0.0f;
@@ -169,14 +177,36 @@ MW_INLINE float exp_row(float* __restrict x, int64_t n, float shift) {
     }
   }
   float sum = 0.0f;
-  for (; c < n; c++) {
-    float y = x[c] - shift;
-    y = y < 0.0f ? y : 0.0f;
-    x[c] = exp_nonpositive(y);
-    sum += x[c];
-  }
   for (int j = 0; j < 16; j++) sum += lane[j];
   return sum;
+}
+
+/**
+ * The live part of a mixed tile: queries [0, rows) and keys [0, cols) of it, with the grid's
+ * rows at att (ld bytes apart). Queries after the last one that may attend to a key of the tile,
+ * and keys after the last one any query may attend to, get weight exactly 0 there, so the
+ * tile's work stops at the last live query and key (a padded batch row's tail, the padding
+ * queries that an unpadded layout masks out); with skipBlocks off every tile is computed whole.
+ * False when nothing in the tile is attended.
+ */
+MW_INLINE bool live_extent(const uint8_t* att, int64_t ld, int64_t rows, int64_t cols,
+                           int64_t& live_rows, int64_t& live_cols) {
+  live_rows = 0;
+  live_cols = 0;
+  for (int64_t r = 0; r < rows; r++) {
+    const uint8_t* a = att + r * ld;
+    int64_t c = cols;
+    while (c > 0 && a[c - 1] == 0) c--;
+    if (c == 0) continue;
+    live_rows = r + 1;
+    if (c > live_cols) live_cols = c;
+  }
+  // small_product takes rows four at a time, then one by one, and the two forms need not round
+  // alike: the live queries (the rows of the scores and of dq) and keys (the rows of dk and dv)
+  // keep the grouping the whole tile has.
+  live_rows = std::min(rows, (live_rows + 3) / 4 * 4);
+  live_cols = std::min(cols, (live_cols + 3) / 4 * 4);
+  return live_rows > 0;
 }
 
 MW_CLONES
@@ -206,13 +236,20 @@ void forward_task(const AttentionParams& p, const Tiles& t, int64_t task, float*
     const uint8_t cls = tile_class(p, t, mb, qb, kb);
     if (cls == 0) continue;
     const int64_t j0 = kb * bk;
-    const int64_t cols = std::min(bk, p.Tk - j0);
+    const int64_t tile_cols = std::min(bk, p.Tk - j0);
+    // Rows past `live` attend to nothing here (their m, l and sums stay as they are), and keys
+    // past `cols` are attended by no row. The scores are computed the tile's full width ld
+    // (a narrower product need not round alike), the rest stops at `cols`.
+    int64_t live = rows, cols = tile_cols;
+    if (cls == 2 && p.skipBlocks &&
+        !live_extent(p.attend + (mb * p.Tq + i0) * p.Tk + j0, p.Tk, rows, tile_cols, live, cols))
+      continue;
     const float* kp = p.k + (bh * p.Tk + j0) * Dh;
     const float* vp = p.v + (bh * p.Tk + j0) * Dh;
-    const int64_t ld = padded16(cols);
-    transpose_tile(kp, Dh, cols, ld, kt);
-    small_product(rows, ld, Dh, p.scale, qbase, Dh, false, kt, ld, s, ld, false);
-    for (int64_t r = 0; r < rows; r++) {
+    const int64_t ld = padded16(tile_cols);
+    transpose_tile(kp, Dh, tile_cols, ld, kt);
+    small_product(live, ld, Dh, p.scale, qbase, Dh, false, kt, ld, s, ld, false);
+    for (int64_t r = 0; r < live; r++) {
       const int64_t i = i0 + r;
       float* sr = s + r * ld;
       if (const float* br = bias_row(p, bh, i))
@@ -242,7 +279,7 @@ void forward_task(const AttentionParams& p, const Tiles& t, int64_t task, float*
       if (corr != 1.0f)
         for (int64_t d = 0; d < Dh; d++) a[d] *= corr;
     }
-    small_product(rows, Dh, cols, 1.0f, s, ld, false, vp, Dh, acc, Dh, true);
+    small_product(live, Dh, cols, 1.0f, s, ld, false, vp, Dh, acc, Dh, true);
   }
   for (int64_t r = 0; r < rows; r++) {
     float* o = out + (bh * p.Tq + i0 + r) * Dh;
@@ -284,8 +321,8 @@ void backward_task(const AttentionParams& p, const Tiles& t, int64_t bh, const f
   }
   for (int64_t kb = 0; kb < t.nk; kb++) {
     const int64_t j0 = kb * bk;
-    const int64_t cols = std::min(bk, p.Tk - j0);
-    const int64_t ld = padded16(cols);
+    const int64_t tile_cols = std::min(bk, p.Tk - j0);
+    const int64_t ld = padded16(tile_cols);
     const float* kp = p.k + (bh * p.Tk + j0) * Dh;
     const float* vp = p.v + (bh * p.Tk + j0) * Dh;
     float* dkp = dk + (bh * p.Tk + j0) * Dh;
@@ -295,12 +332,19 @@ void backward_task(const AttentionParams& p, const Tiles& t, int64_t bh, const f
       const uint8_t cls = tile_class(p, t, mb, qb, kb);
       if (cls == 0) continue;
       if (!packed) {
-        transpose_tile(kp, Dh, cols, ld, kt);
-        transpose_tile(vp, Dh, cols, ld, vt);
+        transpose_tile(kp, Dh, tile_cols, ld, kt);
+        transpose_tile(vp, Dh, tile_cols, ld, vt);
         packed = true;
       }
       const int64_t i0 = qb * bq;
-      const int64_t rows = std::min(bq, p.Tq - i0);
+      int64_t rows = std::min(bq, p.Tq - i0);
+      // The tile's live extent: keys past `cols` get no gradient from it, queries past `rows`
+      // none either (the scores and dout v^T are still computed ld wide, as in the forward).
+      int64_t cols = tile_cols;
+      if (cls == 2 && p.skipBlocks &&
+          !live_extent(p.attend + (mb * p.Tq + i0) * p.Tk + j0, p.Tk, rows, tile_cols, rows,
+                       cols))
+        continue;
       const float* qi = p.q + (bh * p.Tq + i0) * Dh;
       const float* gi = dout + (bh * p.Tq + i0) * Dh;
       small_product(rows, ld, Dh, p.scale, qi, Dh, false, kt, ld, s, ld, false);

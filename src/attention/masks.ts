@@ -154,18 +154,21 @@ export function full(): AttendMask {
 }
 
 /**
- * Key padding: for each batch row, which keys are real. Built from lengths (right padding) or
- * from a Hugging Face 2D attention mask (1 = real token; any pattern, left padding included).
+ * Real positions, for each batch row: which keys are real (key padding, built from lengths for
+ * right padding or from a Hugging Face 2D attention mask, 1 = real token, any pattern) or, on
+ * the query axis, which queries are computed at all (the kept rows of an unpadded layout: a
+ * query left out attends to nothing, so the kernel skips its row).
  */
-class KeyPaddingMask extends AttendMask {
+class RealPositionsMask extends AttendMask {
   readonly batch: number;
-  /** real[b][j] = 1 when key j of row b is a real token. */
+  /** real[b][t] = 1 when position t of row b is real. */
   private readonly real: Uint8Array[];
-  /** prefix[b][j] = number of real keys before j (for O(1) block classification). */
+  /** prefix[b][t] = number of real positions before t (for O(1) block classification). */
   private readonly prefix: Int32Array[];
   constructor(
     real: Uint8Array[],
     private readonly label: string,
+    private readonly axis: "keys" | "queries" = "keys",
   ) {
     super();
     this.batch = real.length;
@@ -179,20 +182,48 @@ class KeyPaddingMask extends AttendMask {
   describe() {
     return this.label;
   }
-  allows(b: number, _i: number, j: number) {
+  allows(b: number, i: number, j: number) {
     checkRow(this, b);
-    return j < this.real[b].length && this.real[b][j] === 1;
+    const t = this.axis === "keys" ? j : i;
+    return t < this.real[b].length && this.real[b][t] === 1;
   }
-  block(b: number, _i0: number, _i1: number, j0: number, j1: number) {
+  override attendGrid(B: number, Tq: number, Tk: number): Uint8Array {
+    checkBatch(this, B);
+    const grid = new Uint8Array(B * Tq * Tk);
+    for (let b = 0; b < B; b++) {
+      const real = this.real[b];
+      for (let i = 0; i < Tq; i++) {
+        const row = (b * Tq + i) * Tk;
+        if (this.axis === "keys") grid.set(real.subarray(0, Tk), row);
+        else if (i < real.length && real[i] === 1) grid.fill(1, row, row + Tk);
+      }
+    }
+    return grid;
+  }
+  block(b: number, i0: number, i1: number, j0: number, j1: number) {
     checkRow(this, b);
+    const [t0, t1] = this.axis === "keys" ? [j0, j1] : [i0, i1];
     const p = this.prefix[b];
     const n = this.real[b].length;
-    const lo = Math.min(j0, n);
-    const hi = Math.min(j1, n);
+    const lo = Math.min(t0, n);
+    const hi = Math.min(t1, n);
     const count = p[hi] - p[lo];
     if (count === 0) return Block.None;
-    return count === j1 - j0 ? Block.All : Block.Mixed;
+    return count === t1 - t0 ? Block.All : Block.Mixed;
   }
+}
+
+/**
+ * Only the marked queries attend: query i of row b may attend (to any key) when kept[b][i] is
+ * 1. Positions past a row's array are not kept.
+ */
+export function keptQueries(kept: readonly Uint8Array[]): AttendMask {
+  const counts = kept.map((r) => r.reduce((n, x) => n + (x ? 1 : 0), 0));
+  return new RealPositionsMask(
+    kept.map((r) => Uint8Array.from(r, (x) => (x ? 1 : 0))),
+    `queries([${counts.join(", ")}])`,
+    "queries",
+  );
 }
 
 /** Key j of row b is real when j < lengths[b]. */
@@ -204,7 +235,7 @@ export function keyPadding(lengths: readonly number[]): AttendMask {
     r.fill(1, 0, l);
     return r;
   });
-  return new KeyPaddingMask(real, `padding([${lengths.join(", ")}])`);
+  return new RealPositionsMask(real, `padding([${lengths.join(", ")}])`);
 }
 
 /**
@@ -248,7 +279,10 @@ export function keyPaddingFromAttentionMask(
       return v;
     }),
   );
-  return new KeyPaddingMask(real, `padding(attention_mask ${rows.length}x${rows[0]?.length ?? 0})`);
+  return new RealPositionsMask(
+    real,
+    `padding(attention_mask ${rows.length}x${rows[0]?.length ?? 0})`,
+  );
 }
 
 /** Cross-attention key padding: decoder queries may attend to the real source tokens only. */
@@ -265,6 +299,14 @@ class CausalMask extends AttendMask {
   }
   allows(_b: number, i: number, j: number) {
     return j <= i + this.offset;
+  }
+  override attendGrid(B: number, Tq: number, Tk: number): Uint8Array {
+    const grid = new Uint8Array(B * Tq * Tk);
+    for (let r = 0; r < B * Tq; r++) {
+      const i = r % Tq;
+      grid.fill(1, r * Tk, r * Tk + Math.max(0, Math.min(Tk, i + this.offset + 1)));
+    }
+    return grid;
   }
   block(_b: number, i0: number, i1: number, j0: number, j1: number) {
     if (j0 > i1 - 1 + this.offset) return Block.None;
@@ -493,7 +535,7 @@ export function fromAttendGrid(grid: readonly (readonly (readonly boolean[])[])[
  */
 export function fromTorchKeyPaddingMask(ignore: readonly (readonly boolean[])[]): AttendMask {
   const real = ignore.map((r) => Uint8Array.from(r, (v) => (v ? 0 : 1)));
-  return new KeyPaddingMask(
+  return new RealPositionsMask(
     real,
     `padding(torch key_padding_mask ${ignore.length}x${ignore[0]?.length ?? 0})`,
   );
@@ -550,6 +592,16 @@ class AndMask extends AttendMask {
   allows(b: number, i: number, j: number) {
     return this.parts.every((p) => p.allows(b, i, j));
   }
+  /** The parts' grids, element by element: a typed-array pass per part, no call per element. */
+  override attendGrid(B: number, Tq: number, Tk: number): Uint8Array {
+    checkBatch(this, B);
+    const grid = this.parts[0].attendGrid(B, Tq, Tk);
+    for (let k = 1; k < this.parts.length; k++) {
+      const other = this.parts[k].attendGrid(B, Tq, Tk);
+      for (let x = 0; x < grid.length; x++) grid[x] &= other[x];
+    }
+    return grid;
+  }
   block(b: number, i0: number, i1: number, j0: number, j1: number) {
     let all = true;
     for (const p of this.parts) {
@@ -574,6 +626,15 @@ class OrMask extends AttendMask {
   }
   allows(b: number, i: number, j: number) {
     return this.parts.some((p) => p.allows(b, i, j));
+  }
+  override attendGrid(B: number, Tq: number, Tk: number): Uint8Array {
+    checkBatch(this, B);
+    const grid = this.parts[0].attendGrid(B, Tq, Tk);
+    for (let k = 1; k < this.parts.length; k++) {
+      const other = this.parts[k].attendGrid(B, Tq, Tk);
+      for (let x = 0; x < grid.length; x++) grid[x] |= other[x];
+    }
+    return grid;
   }
   block(b: number, i0: number, i1: number, j0: number, j1: number) {
     let none = true;

@@ -219,7 +219,8 @@ export class MultiHeadAttention extends Module {
     const mask = typeof call.mask === "function" ? call.mask(past) : (call.mask ?? null);
     const bias = typeof call.bias === "function" ? call.bias(past) : (call.bias ?? null);
     const scale = call.scale ?? this.scale;
-    const o = attention(q, k, v, mask, {
+    // On kept rows, the positions not kept attend to nothing (their rows are skipped).
+    const o = attention(q, k, v, rows ? rows.maskQueries(mask) : mask, {
       // Without a seed the call is deterministic (a model's forward without dropout randomness).
       training: this.training && call.seed !== undefined,
       dropout: this.dropout,

@@ -17,6 +17,7 @@ import { reshape } from "../tensor/ops/shape.js";
 import { allocF32, releaseF32 } from "../tensor/pool.js";
 import { Tensor } from "../tensor/tensor.js";
 import { fmtShape, MaskwiseError } from "../util/errors.js";
+import { type AttendMask, and, keptQueries } from "./masks.js";
 
 /** Which positions of a [B, T] batch are computed: flat indices b * T + t, ascending. */
 export class Unpadded {
@@ -46,6 +47,34 @@ export class Unpadded {
       this.headRows.set(H, index);
     }
     return index;
+  }
+
+  private queriesMask: AttendMask | null = null;
+  private readonly masked = new WeakMap<AttendMask, AttendMask>();
+
+  /**
+   * `mask` (null: every key) and, for queries at the positions not kept, nothing at all: their
+   * outputs are dropped again (headsToRows), and a query that attends to nothing is a row the
+   * attention kernel skips. One object per mask, so that the kernel's grid is built once per
+   * forward (src/attention/fused.ts caches it per mask object).
+   */
+  maskQueries(mask: AttendMask | null): AttendMask {
+    if (!this.queriesMask) {
+      const { B, T, rows } = this;
+      const kept = Array.from({ length: B }, () => new Uint8Array(T));
+      for (let i = 0; i < rows.length; i++) {
+        const b = (rows[i] / T) | 0;
+        kept[b][rows[i] - b * T] = 1;
+      }
+      this.queriesMask = keptQueries(kept);
+    }
+    if (!mask) return this.queriesMask;
+    let both = this.masked.get(mask);
+    if (!both) {
+      both = and(mask, this.queriesMask);
+      this.masked.set(mask, both);
+    }
+    return both;
   }
 
   /** N, the number of kept rows. */

@@ -12,6 +12,7 @@ import {
   fromAdditiveBias,
   fromTorchBlockedMask,
   fromTorchKeyPaddingMask,
+  keptQueries,
   keyPadding,
   keyPaddingFromAttentionMask,
   or,
@@ -80,8 +81,24 @@ describe("mask constructors match their definitions", () => {
       const P = rng.int(Tk + 1);
       let seg = 0;
       const segments = Array.from({ length: Tk }, () => (rng.uniform() < 0.3 ? ++seg : seg));
+      // Kept queries: arrays as long as Tq or shorter (the rest not kept).
+      const kept = Array.from({ length: B }, () =>
+        Uint8Array.from({ length: rng.int(Tq + 1) }, () => (rng.uniform() < 0.7 ? 1 : 0)),
+      );
+      const isKept = (b: number, i: number) => i < kept[b].length && kept[b][i] === 1;
       const cases: [string, AttendMask, Def][] = [
         ["causal", causal(offset), (_b, i, j) => j <= i + offset],
+        ["kept queries", keptQueries(kept), (b, i) => isKept(b, i)],
+        [
+          "causal & padding & kept queries",
+          and(causal(offset), keyPadding(lengths), keptQueries(kept)),
+          (b, i, j) => j <= i + offset && j < lengths[b] && isKept(b, i),
+        ],
+        [
+          "kept queries | prefix",
+          or(keptQueries(kept), prefix(P)),
+          (b, i, j) => isKept(b, i) || j < P,
+        ],
         ["padding", keyPadding(lengths), (b, _i, j) => j < lengths[b]],
         ["window", slidingWindow(W, offset), (_b, i, j) => j <= i + offset && j > i + offset - W],
         ["prefix", prefix(P), (_b, _i, j) => j < P],
