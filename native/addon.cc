@@ -420,12 +420,15 @@ void check_targets(const Args& A, const View<int32_t>& t, int64_t rows, int64_t 
   }
 }
 
-void check_ids(const Args& A, const View<int32_t>& ids, int64_t rows, int64_t numRows) {
+// Every id a row of the table: in [0, numRows), or -1 too where `missing` allows it.
+void check_ids(const Args& A, const View<int32_t>& ids, int64_t rows, int64_t numRows,
+               bool missing = false) {
+  const int64_t least = missing ? -1 : 0;
   for (int64_t r = 0; r < rows; r++) {
     const int64_t v = ids.p[r];
-    if (v < 0 || v >= numRows)
+    if (v < least || v >= numRows)
       A.fail("index " + std::to_string(v) + " at position " + std::to_string(r) +
-                 " is outside [0, " + std::to_string(numRows) + ")",
+                 " is outside [" + std::to_string(least) + ", " + std::to_string(numRows) + ")",
              "E_INDEX");
   }
 }
@@ -483,7 +486,9 @@ Napi::Value Gather(const Napi::CallbackInfo& info) {
   A.need(ids, "ids", rows);
   A.need(out, "out", prod({rows, cols}));
   A.need(table, "table", prod({numRows, cols}));
-  check_ids(A, ids, rows, numRows);
+  const Napi::Value zm = f["zeroMissing"];
+  const bool zeroMissing = !zm.IsUndefined() && f.boolean("zeroMissing");
+  check_ids(A, ids, rows, numRows, zeroMissing);
   mw::gather(table.p, ids.p, out.p, rows, cols);
   return info.Env().Undefined();
 }

@@ -37,7 +37,7 @@ inline const std::vector<FieldGroup>& field_groups() {
       {"crossEntropyBackward",
        {"logits", "targets", "lse", "dloss", "dlogits", "rows", "V", "ignoreIndex", "smoothing",
         "accumulate"}},
-      {"gather", {"table", "ids", "out", "rows", "cols", "numRows"}},
+      {"gather", {"table", "ids", "out", "rows", "cols", "numRows", "zeroMissing"}},
       {"scatterAdd", {"dout", "ids", "dtable", "rows", "cols", "numRows"}},
       {"adamw", {"p", "g", "m", "v", "n", "lr", "beta1", "beta2", "eps", "weightDecay", "step"}},
       {"dropoutMask", {"out", "n", "seed", "threshold", "keep"}},

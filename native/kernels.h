@@ -60,6 +60,7 @@ void cross_entropy(const float* logits, const int32_t* targets, float* loss, flo
 void cross_entropy_backward(const float* logits, const int32_t* targets, const float* lse,
                             const float* dloss, float* dlogits, int64_t rows, int64_t V,
                             int64_t ignore, double smoothing, bool accumulate);
+/** out[r] = table[ids[r]] (rows of cols floats); an id below 0 gives a row of zeros. */
 void gather(const float* table, const int32_t* ids, float* out, int64_t rows, int64_t cols);
 void scatter_add(const float* dout, const int32_t* ids, float* dtable, int64_t rows,
                  int64_t cols);

@@ -136,9 +136,14 @@ void cross_entropy_backward(const float* logits, const int32_t* targets, const f
 
 void gather(const float* table, const int32_t* ids, float* out, int64_t rows, int64_t cols) {
   parallel_range(rows, row_grain(cols), [&](int64_t lo, int64_t hi) {
-    for (int64_t r = lo; r < hi; r++)
-      std::memcpy(out + r * cols, table + static_cast<int64_t>(ids[r]) * cols,
-                  static_cast<size_t>(cols) * sizeof(float));
+    for (int64_t r = lo; r < hi; r++) {
+      // An id of -1 (allowed by the binding with GatherArgs.zeroMissing) has no source row.
+      if (ids[r] < 0)
+        std::memset(out + r * cols, 0, static_cast<size_t>(cols) * sizeof(float));
+      else
+        std::memcpy(out + r * cols, table + static_cast<int64_t>(ids[r]) * cols,
+                    static_cast<size_t>(cols) * sizeof(float));
+    }
   });
 }
 

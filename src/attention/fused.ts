@@ -8,6 +8,7 @@
 import { record } from "../tensor/autograd.js";
 import type { AttentionArgs } from "../tensor/backend.js";
 import { getBackend } from "../tensor/dispatch.js";
+import { allocF32 } from "../tensor/pool.js";
 import { Tensor } from "../tensor/tensor.js";
 import { fmtShape, MaskwiseError } from "../util/errors.js";
 import { type AttendMask, full } from "./masks.js";
@@ -188,8 +189,9 @@ export function attention(
 ): Tensor {
   const args = attentionArgs(q, k, v, mask, options);
   const { B, H, Tq, Dh } = args;
-  const out = new Float32Array(B * H * Tq * Dh);
-  const lse = new Float32Array(B * H * Tq);
+  // The kernel writes every row of both (zeros and -Infinity for a row with nothing to attend).
+  const out = allocF32(B * H * Tq * Dh, false);
+  const lse = allocF32(B * H * Tq, false);
   const kern = getBackend();
   kern.attentionForward(args, out, lse);
   const y = new Tensor(out, [B, H, Tq, Dh]);

@@ -28,6 +28,7 @@ export class Unpadded {
   ) {}
 
   private readonly headRows = new Map<number, Int32Array>();
+  private readonly slotRows = new Map<number, Int32Array>();
 
   /**
    * For H heads: entry i * H + h is the row (b * H + h) * T + t of [B, H, T, Dh] that holds
@@ -75,6 +76,22 @@ export class Unpadded {
       this.masked.set(mask, both);
     }
     return both;
+  }
+
+  /**
+   * The inverse of headIndex: entry (b * H + h) * T + t is the row i * H + h of [N * H, Dh]
+   * that holds head h of position t of batch row b, or -1 where that position is not kept. A
+   * gather with it writes every slot of [B, H, T, Dh] once, the padding slots as zeros.
+   */
+  slotIndex(H: number): Int32Array {
+    let index = this.slotRows.get(H);
+    if (!index) {
+      index = new Int32Array(this.B * H * this.T).fill(-1);
+      const rowsOf = this.headIndex(H);
+      for (let r = 0; r < rowsOf.length; r++) index[rowsOf[r]] = r;
+      this.slotRows.set(H, index);
+    }
+    return index;
   }
 
   /** N, the number of kept rows. */
@@ -137,14 +154,16 @@ export function rowsToHeads(x: Tensor, layout: Unpadded, H: number): Tensor {
   const Dh = D / H;
   const index = layout.headIndex(H);
   const slots = B * H * T; // rows of Dh floats in the output
-  const out = allocF32(slots * Dh, true);
-  getBackend().scatterAdd({
-    dout: x.f32,
-    ids: index,
-    dtable: out,
-    rows: index.length,
+  // Every slot written once: a kept position's head, or zeros.
+  const out = allocF32(slots * Dh, false);
+  getBackend().gather({
+    table: x.f32,
+    ids: layout.slotIndex(H),
+    out,
+    rows: slots,
     cols: Dh,
-    numRows: slots,
+    numRows: index.length,
+    zeroMissing: true,
   });
   const y = new Tensor(out, [B, H, T, Dh]);
   return record(y, "rowsToHeads", [x], (g, sink) => {
@@ -199,9 +218,20 @@ export function headsToRows(x: Tensor, layout: Unpadded): Tensor {
   });
   const y = new Tensor(out, [layout.count, H * Dh]);
   return record(y, "headsToRows", [x], (g, sink) => {
-    // The positions not kept get no gradient: a fresh buffer is zeros, and the scatter adds.
-    const s = sink(0);
-    if (s)
+    // The positions not kept get no gradient: a fresh gradient is written whole (zeros at the
+    // slots not kept), an existing one takes the kept rows' additions.
+    const s = sink(0, true);
+    if (s && !s.acc) {
+      getBackend().gather({
+        table: g,
+        ids: layout.slotIndex(H),
+        out: s.g,
+        rows: slots,
+        cols: Dh,
+        numRows: index.length,
+        zeroMissing: true,
+      });
+    } else if (s) {
       getBackend().scatterAdd({
         dout: g,
         ids: index,
@@ -210,6 +240,7 @@ export function headsToRows(x: Tensor, layout: Unpadded): Tensor {
         cols: Dh,
         numRows: slots,
       });
+    }
   });
 }
 

@@ -144,7 +144,7 @@ export const FIELD_ORDERS = {
     "smoothing",
     "accumulate",
   ],
-  gather: ["table", "ids", "out", "rows", "cols", "numRows"],
+  gather: ["table", "ids", "out", "rows", "cols", "numRows", "zeroMissing"],
   scatterAdd: ["dout", "ids", "dtable", "rows", "cols", "numRows"],
   adamw: ["p", "g", "m", "v", "n", "lr", "beta1", "beta2", "eps", "weightDecay", "step"],
   dropoutMask: ["out", "n", "seed", "threshold", "keep"],
@@ -488,7 +488,7 @@ export class NativeBackend implements Backend {
 
   gather(a: GatherArgs): void {
     try {
-      this.k.gather(a.table, a.ids, a.out, a.rows, a.cols, a.numRows);
+      this.k.gather(a.table, a.ids, a.out, a.rows, a.cols, a.numRows, a.zeroMissing ?? false);
     } catch (e) {
       throw indexError(e, "gather", "check the token ids against the vocabulary size");
     }

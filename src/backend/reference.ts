@@ -172,11 +172,12 @@ export function binaryFn(op: BinaryOp): (a: number, b: number) => number {
   }
 }
 
-function checkIds(ids: I32, rows: number, numRows: number, op: string): void {
+function checkIds(ids: I32, rows: number, numRows: number, op: string, missing = false): void {
+  const least = missing ? -1 : 0;
   for (let r = 0; r < rows; r++) {
     const id = ids[r];
-    if (id < 0 || id >= numRows) {
-      throw new MaskwiseError(`index ${id} at position ${r} is outside [0, ${numRows})`, {
+    if (id < least || id >= numRows) {
+      throw new MaskwiseError(`index ${id} at position ${r} is outside [${least}, ${numRows})`, {
         code: "E_INDEX",
         where: op,
         hint: "check the token ids against the vocabulary size",
@@ -467,11 +468,11 @@ export class ReferenceBackend implements Backend {
     }
   }
 
-  gather({ table, ids, out, rows, cols, numRows }: GatherArgs): void {
-    checkIds(ids, rows, numRows, "gather");
+  gather({ table, ids, out, rows, cols, numRows, zeroMissing }: GatherArgs): void {
+    checkIds(ids, rows, numRows, "gather", zeroMissing ?? false);
     for (let r = 0; r < rows; r++) {
       const src = ids[r] * cols;
-      for (let j = 0; j < cols; j++) out[r * cols + j] = table[src + j];
+      for (let j = 0; j < cols; j++) out[r * cols + j] = ids[r] < 0 ? 0 : table[src + j];
     }
   }
 

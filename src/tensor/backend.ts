@@ -400,6 +400,11 @@ export interface GatherArgs {
   rows: number;
   cols: number;
   numRows: number;
+  /**
+   * An id of -1 marks a row with no source: its row of out is zeros (the padding slots of
+   * src/attention/unpadded.ts). Without it every id must be a row of table.
+   */
+  zeroMissing?: boolean;
 }
 
 /** dtable[ids[r], :] += dout[r, :] (the embedding gradient; repeated ids add up). */

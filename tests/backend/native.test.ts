@@ -828,6 +828,19 @@ describe("native softmax, layer norm, cross-entropy, gather = reference", { skip
       ref.gather({ table, ids, out: want, rows, cols, numRows });
       nat().gather({ table, ids, out: got, rows, cols, numRows });
       assert.deepEqual(got, want);
+      // zeroMissing: ids of -1 give rows of zeros (out starts as garbage).
+      const holes = ids.map((id) => (rng.uniform() < 0.3 ? -1 : id));
+      const wantZ = new Float32Array(rows * cols).fill(Number.NaN);
+      const gotZ = new Float32Array(rows * cols).fill(Number.NaN);
+      ref.gather({ table, ids: holes, out: wantZ, rows, cols, numRows, zeroMissing: true });
+      nat().gather({ table, ids: holes, out: gotZ, rows, cols, numRows, zeroMissing: true });
+      assert.deepEqual(gotZ, wantZ);
+      for (let r = 0; r < rows; r++) {
+        for (let j = 0; j < cols; j++) {
+          const w = holes[r] < 0 ? 0 : table[holes[r] * cols + j];
+          assert.equal(gotZ[r * cols + j], w, `zeroMissing row ${r} col ${j}`);
+        }
+      }
       const dout = rand(rng, rows * cols);
       const t0 = rand(rng, numRows * cols);
       const tr = t0.slice();
@@ -838,6 +851,21 @@ describe("native softmax, layer norm, cross-entropy, gather = reference", { skip
     }
     const bad = Int32Array.from([0, 5]);
     const t = new Float32Array(10);
+    for (const b of [ref, nat()]) {
+      assert.throws(
+        () =>
+          b.gather({
+            table: t,
+            ids: Int32Array.from([0, -1]),
+            out: new Float32Array(4),
+            rows: 2,
+            cols: 2,
+            numRows: 5,
+          }),
+        (e: unknown) => e instanceof MaskwiseError && e.code === "E_INDEX",
+        "-1 is an error without zeroMissing",
+      );
+    }
     assert.throws(
       () =>
         nat().gather({
@@ -1050,8 +1078,22 @@ describe("native addon argument validation", { skip }, () => {
       "crossEntropy",
       /target 7 at row 1/,
     );
-    throwsNamed(call("gather", f(6), Int32Array.from([3]), f(2), 1, 2, 3), "gather", /index 3/);
-    throwsNamed(call("gather", f(5), i(1), f(2), 1, 2, 3), "gather", "table");
+    throwsNamed(
+      call("gather", f(6), Int32Array.from([3]), f(2), 1, 2, 3, false),
+      "gather",
+      /index 3/,
+    );
+    throwsNamed(
+      call("gather", f(6), Int32Array.from([-1]), f(2), 1, 2, 3, false),
+      "gather",
+      /index -1 at position 0 is outside \[0, 3\)/,
+    );
+    throwsNamed(
+      call("gather", f(6), Int32Array.from([-2]), f(2), 1, 2, 3, true),
+      "gather",
+      /index -2 at position 0 is outside \[-1, 3\)/,
+    );
+    throwsNamed(call("gather", f(5), i(1), f(2), 1, 2, 3, false), "gather", "table");
     throwsNamed(
       call("scatterAdd", f(2), Int32Array.from([-2]), f(6), 1, 2, 3),
       "scatterAdd",
@@ -1062,7 +1104,7 @@ describe("native addon argument validation", { skip }, () => {
     throwsNamed(call("setGemmIsa", "sse9"), "setGemmIsa", /unknown ISA/);
     throwsNamed(call("setGemmBf16Dot", "yes"), "setGemmBf16Dot", /'on' must be a boolean/);
     throwsNamed(call("peakGflops", -1), "peakGflops", "seconds");
-    throwsNamed(call("gather"), "gather", /expects 6 arguments/);
+    throwsNamed(call("gather"), "gather", /expects 7 arguments/);
   });
 
   test("detached and zero-length arrays are checked like any other", () => {

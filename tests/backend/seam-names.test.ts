@@ -221,7 +221,15 @@ const samples = (): { [G in Kernel]: Required<FieldArgs<G>> } => {
       smoothing: 0.1,
       accumulate: false,
     },
-    gather: { table: f(6), ids: ids(), out: f(6), rows: 3, cols: 2, numRows: 3 },
+    gather: {
+      table: f(6),
+      ids: ids(),
+      out: f(6),
+      rows: 3,
+      cols: 2,
+      numRows: 3,
+      zeroMissing: false,
+    },
     scatterAdd: { dout: f(6), ids: ids(), dtable: f(6), rows: 3, cols: 2, numRows: 3 },
     adamw: {
       p: f(4),
