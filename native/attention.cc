@@ -297,7 +297,7 @@ void forward_task(const AttentionParams& p, const Tiles& t, int64_t task, float*
 MW_CLONES
 void backward_task(const AttentionParams& p, const Tiles& t, int64_t bh, const float* out,
                    const float* lse, const float* dout, float* dq, float* dk, float* dv,
-                   float* dbias, std::vector<float>& scratch) {
+                   float* dbias, bool accumulate, std::vector<float>& scratch) {
   const int64_t b = bh / p.H;
   const int64_t mb = p.maskBatch == 1 ? 0 : b;
   const int64_t Dh = p.Dh;
@@ -312,6 +312,11 @@ void backward_task(const AttentionParams& p, const Tiles& t, int64_t bh, const f
   float* dp = s + tile;      // [rows, ld]: dout v^T, then ds
   float* D = dp + tile;
   const float keep_scale = p.dropout > 0 ? static_cast<float>(1.0 / (1.0 - p.dropout)) : 1.0f;
+  if (!accumulate) {
+    std::fill(dq + bh * p.Tq * Dh, dq + (bh + 1) * p.Tq * Dh, 0.0f);
+    std::fill(dk + bh * p.Tk * Dh, dk + (bh + 1) * p.Tk * Dh, 0.0f);
+    std::fill(dv + bh * p.Tk * Dh, dv + (bh + 1) * p.Tk * Dh, 0.0f);
+  }
   for (int64_t i = 0; i < p.Tq; i++) {
     const float* o = out + (bh * p.Tq + i) * Dh;
     const float* g = dout + (bh * p.Tq + i) * Dh;
@@ -426,7 +431,8 @@ void attention_forward(const AttentionParams& p, float* out, float* lse) {
 }
 
 void attention_backward(const AttentionParams& p, const float* out, const float* lse,
-                        const float* dout, float* dq, float* dk, float* dv, float* dbias) {
+                        const float* dout, float* dq, float* dk, float* dv, float* dbias,
+                        bool accumulate) {
   const Tiles t{ceil_div(p.Tq, p.blockQ), ceil_div(p.Tk, p.blockK)};
   ThreadPool& pool = ThreadPool::instance();
   std::vector<std::vector<float>> scratch(static_cast<size_t>(pool.threads()));
@@ -434,14 +440,15 @@ void attention_backward(const AttentionParams& p, const float* out, const float*
     // Every batch row adds into the same [H, Tq, Tk]: one task per head, batch rows in turn.
     pool.parallel_for(p.H, [&](int64_t h, int thread) {
       for (int64_t b = 0; b < p.B; b++)
-        backward_task(p, t, b * p.H + h, out, lse, dout, dq, dk, dv, dbias,
+        backward_task(p, t, b * p.H + h, out, lse, dout, dq, dk, dv, dbias, accumulate,
                       scratch[static_cast<size_t>(thread)]);
     });
     return;
   }
   float* db = p.bias != nullptr ? dbias : nullptr;
   pool.parallel_for(p.B * p.H, [&](int64_t bh, int thread) {
-    backward_task(p, t, bh, out, lse, dout, dq, dk, dv, db, scratch[static_cast<size_t>(thread)]);
+    backward_task(p, t, bh, out, lse, dout, dq, dk, dv, db, accumulate,
+                  scratch[static_cast<size_t>(thread)]);
   });
 }
 

@@ -27,11 +27,13 @@ struct AttentionParams {
 void attention_forward(const AttentionParams& p, float* out, float* lse);
 
 /**
- * Accumulates into dq [B, H, Tq, Dh], dk and dv [B, H, Tk, Dh], and into dbias (the bias's
- * shape; summed over the batch when shared) unless it is null.
+ * Accumulates into dq [B, H, Tq, Dh], dk and dv [B, H, Tk, Dh] (or, without `accumulate`,
+ * writes them: each task zeroes its own rows first, in its own cache), and into dbias (the
+ * bias's shape; summed over the batch when shared) unless it is null.
  */
 void attention_backward(const AttentionParams& p, const float* out, const float* lse,
-                        const float* dout, float* dq, float* dk, float* dv, float* dbias);
+                        const float* dout, float* dq, float* dk, float* dv, float* dbias,
+                        bool accumulate = true);
 
 /** Whether attention dropout keeps element `index` (the same hash as src/tensor/backend.ts). */
 bool attention_keep(uint32_t seed, uint64_t index, double dropout);

@@ -66,10 +66,13 @@ Napi::Value Forward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-/** attentionBackward(...AttentionArgs fields, out, lse, dout, dq, dk, dv, dbias or null) */
+/**
+ * attentionBackward(...AttentionArgs fields, out, lse, dout, dq, dk, dv, dbias or null,
+ * accumulate)
+ */
 Napi::Value Backward(const Napi::CallbackInfo& info) {
   Args A(info, "attentionBackward", 0);
-  const Fields f(A, "attention", 7);
+  const Fields f(A, "attention", 8);
   const mw::AttentionParams p = params(f);
   const size_t o = f.end();
   const mw::i128 bh = mw::prod({p.B, p.H});
@@ -82,7 +85,8 @@ Napi::Value Backward(const Napi::CallbackInfo& info) {
   float* dbias =
       A.typed_or_null<float>(A[o + 6], "dbias", mw::prod({p.biasBatch, p.H, p.Tq, p.Tk})).p;
   if (dbias != nullptr && p.bias == nullptr) A.fail("argument 'dbias' needs a bias");
-  mw::attention_backward(p, out, lse, dout, dq, dk, dv, dbias);
+  const bool accumulate = A.boolean(A[o + 7], "accumulate");
+  mw::attention_backward(p, out, lse, dout, dq, dk, dv, dbias, accumulate);
   return info.Env().Undefined();
 }
 

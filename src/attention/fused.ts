@@ -8,7 +8,7 @@
 import { record } from "../tensor/autograd.js";
 import type { AttentionArgs } from "../tensor/backend.js";
 import { getBackend } from "../tensor/dispatch.js";
-import { allocF32 } from "../tensor/pool.js";
+import { allocF32, releaseF32 } from "../tensor/pool.js";
 import { Tensor } from "../tensor/tensor.js";
 import { fmtShape, MaskwiseError } from "../util/errors.js";
 import { type AttendMask, full } from "./masks.js";
@@ -198,16 +198,20 @@ export function attention(
   const bias = options.bias ?? null;
   const inputs = bias ? [q, k, v, bias] : [q, k, v];
   return record(y, "attention", inputs, (g, sink) => {
-    // The kernel produces all three gradients at once; it accumulates, so fresh buffers (zeros)
-    // and existing ones are treated alike.
-    const sq = sink(0);
-    const dq = sq ? sq.g : new Float32Array(q.size);
-    const sk = sink(1);
-    const dk = sk ? sk.g : new Float32Array(k.size);
-    const sv = sink(2);
-    const dv = sv ? sv.g : new Float32Array(v.size);
+    // The kernel produces all three gradients at once. When none of them exists yet it writes
+    // them (no zero-filling); otherwise it accumulates, and a fresh one among them is zeroed.
+    const sinks = [sink(0, true), sink(1, true), sink(2, true)];
+    const accumulate = sinks.some((s) => s?.acc);
+    const [dq, dk, dv] = sinks.map((s, i) => {
+      const n = [q, k, v][i].size;
+      if (!s) return accumulate ? new Float32Array(n) : allocF32(n, false);
+      return accumulate && !s.acc ? s.g.fill(0) : s.g;
+    });
     const sb = bias ? sink(3) : null;
-    kern.attentionBackward(args, out, lse, g, dq, dk, dv, sb ? sb.g : null);
+    kern.attentionBackward(args, out, lse, g, dq, dk, dv, sb ? sb.g : null, accumulate);
+    sinks.forEach((s, i) => {
+      if (!s) releaseF32([dq, dk, dv][i]);
+    });
   });
 }
 

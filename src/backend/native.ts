@@ -262,6 +262,7 @@ export interface NativeAddon extends KernelFunctions {
       dk: F32,
       dv: F32,
       dbias: F32 | null,
+      accumulate: boolean,
     ]
   ): void;
   /** Total compute threads, the calling thread included (1..1024). */
@@ -545,6 +546,7 @@ export class NativeBackend implements Backend {
     dk: F32,
     dv: F32,
     dbias: F32 | null = null,
+    accumulate = true,
   ): void {
     this.k.attentionBackward(
       args.B,
@@ -573,6 +575,7 @@ export class NativeBackend implements Backend {
       dk,
       dv,
       dbias,
+      accumulate,
     );
   }
 

@@ -512,7 +512,13 @@ export class ReferenceBackend implements Backend {
     dk: F32,
     dv: F32,
     dbias: F32 | null = null,
+    accumulate = true,
   ): void {
+    if (!accumulate) {
+      dq.fill(0);
+      dk.fill(0);
+      dv.fill(0);
+    }
     attentionBackwardReference(args, out, lse, dout, dq, dk, dv, dbias);
   }
 

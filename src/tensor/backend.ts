@@ -614,9 +614,10 @@ export interface Backend {
 
   /**
    * Fused attention backward (FlashAttention-2's recomputation: p_ij from q, k and the saved lse,
-   * D_i = dout_i . out_i). Accumulates into dq, dk and dv (callers pass zeroed arrays for fresh
-   * gradients), and, when given, into dbias (the shape of args.bias): dbias_ij = p_ij (dp_ij -
-   * D_i), summed over the batch for a shared bias.
+   * D_i = dout_i . out_i). Accumulates into dq, dk and dv, or with `accumulate` false writes
+   * them (what they held is not read: fresh gradients need no zero-filling), and, when given,
+   * accumulates into dbias (the shape of args.bias): dbias_ij = p_ij (dp_ij - D_i), summed over
+   * the batch for a shared bias.
    */
   attentionBackward(
     args: AttentionArgs,
@@ -627,6 +628,7 @@ export interface Backend {
     dk: F32,
     dv: F32,
     dbias?: F32 | null,
+    accumulate?: boolean,
   ): void;
 
   /** Attention of one query per row on a KV cache (DecodeAttentionArgs). */

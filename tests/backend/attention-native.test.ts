@@ -6,7 +6,12 @@ import { attentionArgs } from "../../src/attention/fused.js";
 import { and, causal, documents, keyPadding, or, prefix } from "../../src/attention/masks.js";
 import { ReferenceBackend } from "../../src/backend/reference.js";
 import { nativeBackend } from "../../src/node/backend.js";
-import { attentionKeep, dropoutHash } from "../../src/tensor/backend.js";
+import {
+  type AttentionArgs,
+  attentionKeep,
+  type Backend,
+  dropoutHash,
+} from "../../src/tensor/backend.js";
 import { tensor } from "../../src/tensor/tensor.js";
 import { Rng } from "../../src/util/rng.js";
 import { randomTensor } from "../helpers/gradcheck.js";
@@ -38,6 +43,30 @@ function assertSameRun<K extends string>(
     if (x === Number.NEGATIVE_INFINITY) assert.equal(b.lse[i], x);
     else assert.ok(Math.abs(x - b.lse[i]) < 1e-4, `${what} lse`);
   });
+}
+
+/**
+ * attentionBackward with accumulate false on garbage (NaN) gradients gives the bits that
+ * accumulating into zeros gave (`want`); dbias still accumulates.
+ */
+function writesFresh(
+  be: Backend,
+  args: AttentionArgs,
+  out: Float32Array,
+  lse: Float32Array,
+  dout: Float32Array,
+  want: { dq: Float32Array; dk: Float32Array; dv: Float32Array },
+  dbias: Float32Array | null,
+  label: string,
+): void {
+  const garbage = (n: number) => new Float32Array(n).fill(Number.NaN);
+  const dq = garbage(want.dq.length);
+  const dk = garbage(want.dk.length);
+  const dv = garbage(want.dv.length);
+  const db = dbias ? new Float32Array(dbias.length) : null;
+  be.attentionBackward(args, out, lse, dout, dq, dk, dv, db, false);
+  assert.deepEqual({ dq, dk, dv }, want, `${label}: written gradients`);
+  if (dbias && db) assert.deepEqual(db, dbias, `${label}: dbias`);
 }
 
 test("native attention equals the reference kernel, forward and backward", (t) => {
@@ -84,6 +113,7 @@ test("native attention equals the reference kernel, forward and backward", (t) =
       const dk = new Float32Array(k.size);
       const dv = new Float32Array(v.size);
       be.attentionBackward(args, out, lse, dout, dq, dk, dv);
+      writesFresh(be, args, out, lse, dout, { dq, dk, dv }, null, `trial ${trial} ${be.name}`);
       return { out, lse, dq, dk, dv };
     };
     const a = run(ref);
@@ -203,6 +233,7 @@ test("native biased attention equals the reference: shared and per-row bias, dro
       const dv = new Float32Array(v.size);
       const dbias = new Float32Array(bias.size);
       be.attentionBackward(args, out, lse, dout, dq, dk, dv, dbias);
+      writesFresh(be, args, out, lse, dout, { dq, dk, dv }, dbias, `trial ${trial} ${be.name}`);
       return { out, lse, dq, dk, dv, dbias };
     };
     const a = run(ref);

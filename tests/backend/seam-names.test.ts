@@ -402,6 +402,6 @@ test("each NativeBackend method passes its fields in the order FIELD_ORDERS decl
   const outs = ["out", "lse", "dout", "dq", "dk", "dv", "dbias"];
   nat.attentionForward(markers("attention"), ...outs.slice(0, 2));
   assert.deepEqual(calls.attentionForward, [...want("attention"), ...outs.slice(0, 2)]);
-  nat.attentionBackward(markers("attention"), ...outs);
-  assert.deepEqual(calls.attentionBackward, [...want("attention"), ...outs]);
+  nat.attentionBackward(markers("attention"), ...outs, false);
+  assert.deepEqual(calls.attentionBackward, [...want("attention"), ...outs, false]);
 });
