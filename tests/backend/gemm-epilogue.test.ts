@@ -11,7 +11,7 @@ import { ReferenceBackend } from "../../src/backend/reference.js";
 import { loadNativeAddon, type NativeAddon } from "../../src/node/native-addon.js";
 import type { Backend, GemmArgs } from "../../src/tensor/backend.js";
 import { Rng } from "../../src/util/rng.js";
-import { type GemmCase, makeGemm, rand } from "../helpers/gemm.js";
+import { type GemmCase, gemmCase, makeGemm, rand } from "../helpers/gemm.js";
 
 const loaded = loadNativeAddon();
 const required = process.env.MASKWISE_REQUIRE_NATIVE === "1" || process.env.CI === "true";
@@ -44,21 +44,8 @@ function unfused(be: Backend, args: GemmArgs, bias: Float32Array | null, relu: b
   }
 }
 
-const base = (m: number, n: number, k: number, over: Partial<GemmCase> = {}): GemmCase => ({
-  batch: 1,
-  m,
-  n,
-  k,
-  transA: false,
-  transB: true,
-  alpha: 1,
-  beta: 0,
-  pad: 0,
-  shareA: false,
-  shareB: true,
-  off: 0,
-  ...over,
-});
+const base = (m: number, n: number, k: number, over: Partial<GemmCase> = {}): GemmCase =>
+  gemmCase(m, n, k, { transB: true, ...over });
 
 /** Fused equals unfused on `be`, bit for bit, for bias / ReLU / both. */
 function checkFused(be: Backend, c: GemmCase, seed: number): void {

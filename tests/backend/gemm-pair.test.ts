@@ -12,28 +12,14 @@ import { ReferenceBackend } from "../../src/backend/reference.js";
 import { loadNativeAddon, type NativeAddon } from "../../src/node/native-addon.js";
 import type { GemmArgs } from "../../src/tensor/backend.js";
 import { Rng } from "../../src/util/rng.js";
-import { type GemmCase, makeGemm, rand } from "../helpers/gemm.js";
+import { type GemmCase, gemmCase, makeGemm, rand } from "../helpers/gemm.js";
 
 const loaded = loadNativeAddon();
 const required = process.env.MASKWISE_REQUIRE_NATIVE === "1" || process.env.CI === "true";
 const skip = "error" in loaded && !required ? `native addon not loaded: ${loaded.error}` : false;
 const addon = ("addon" in loaded ? loaded.addon : null) as NativeAddon;
 
-const one = (m: number, n: number, k: number, over: Partial<GemmCase> = {}): GemmCase => ({
-  batch: 1,
-  m,
-  n,
-  k,
-  transA: false,
-  transB: false,
-  alpha: 1,
-  beta: 0,
-  pad: 0,
-  shareA: false,
-  shareB: true,
-  off: 0,
-  ...over,
-});
+const one = gemmCase;
 
 /** A linear layer's backward over R rows: dx [R, K] = g [R, N] W [N, K], dW [N, K] = g^T x. */
 function linearBackward(R: number, N: number, K: number, acc = false): [GemmCase, GemmCase] {

@@ -13,7 +13,7 @@ import { loadNativeAddon, type NativeAddon } from "../../src/node/native-addon.j
 import type { Backend, BinaryOp, GemmArgs, UnaryOp } from "../../src/tensor/backend.js";
 import { MaskwiseError } from "../../src/util/errors.js";
 import { Rng } from "../../src/util/rng.js";
-import { checkGemmAgainst, type GemmCase, rand } from "../helpers/gemm.js";
+import { checkGemmAgainst, type GemmCase, gemmCase, rand } from "../helpers/gemm.js";
 
 const loaded = loadNativeAddon();
 const required = process.env.MASKWISE_REQUIRE_NATIVE === "1" || process.env.CI === "true";
@@ -146,23 +146,7 @@ describe("native gemm = reference gemm", { skip }, () => {
           }
         }
         // Batched big matrices with a shared B (a weight used by every batch entry).
-        checkGemm(
-          {
-            batch: 3,
-            m: 100,
-            n: 90,
-            k: 80,
-            transA: false,
-            transB: true,
-            alpha: 1,
-            beta: 0,
-            pad: 0,
-            shareA: false,
-            shareB: true,
-            off: 0,
-          },
-          seed++,
-        );
+        checkGemm(gemmCase(100, 90, 80, { batch: 3, transB: true }), seed++);
       } finally {
         addon.setGemmIsa(addon.cpuIsa());
       }

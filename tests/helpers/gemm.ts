@@ -28,6 +28,25 @@ export interface GemmCase {
   bf16?: boolean; // operands rounded to bfloat16 (GemmArgs.bf16)
 }
 
+/** A case of one matrix, operands as stored, B shared; `over` changes any field. */
+export function gemmCase(m: number, n: number, k: number, over: Partial<GemmCase> = {}): GemmCase {
+  return {
+    batch: 1,
+    m,
+    n,
+    k,
+    transA: false,
+    transB: false,
+    alpha: 1,
+    beta: 0,
+    pad: 0,
+    shareA: false,
+    shareB: true,
+    off: 0,
+    ...over,
+  };
+}
+
 export function makeGemm(rng: Rng, c: GemmCase): { args: GemmArgs; c0: Float32Array } {
   const lda = (c.transA ? c.m : c.k) + c.pad;
   const ldb = (c.transB ? c.k : c.n) + c.pad;
