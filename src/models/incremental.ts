@@ -126,13 +126,16 @@ export class Seq2SeqIncremental {
 
   /**
    * sourceIds [N, S] and sourceMask [N, S] (1 = real); each row starts one hypothesis. With
-   * `weights`, the steps multiply by those low-precision copies of the decoder's weights.
+   * `weights`, the steps multiply by those low-precision copies of the decoder's weights. With
+   * `step`, the decoder steps on that one (`model.decodingStep(weights)`) and its buffers instead
+   * of making its own: batches decoded one after another share one, so each does not allocate
+   * the step's working memory (the logits alone are rows x V floats) afresh.
    */
   constructor(
     model: Seq2SeqDecodable,
     sourceIds: Tensor,
     sourceMask: Tensor,
-    options: { weights?: DecodingWeights } = {},
+    options: { weights?: DecodingWeights; step?: DecodingStep } = {},
   ) {
     this.vocabSize = model.config.vocab_size;
     this.nRows = sourceIds.shape[0];
@@ -140,7 +143,7 @@ export class Seq2SeqIncremental {
     this.caches = newCaches(cross.length);
     const S = sourceMask.shape[1];
     this.sourceKeep = { keep: keepFrom(sourceMask, S), stride: S };
-    this.step = model.decodingStep(options.weights ?? null);
+    this.step = options.step ?? model.decodingStep(options.weights ?? null);
     // The encoder's output, then its keys and values [N, S, H * Dh] for every layer, once;
     // reorders only remap their rows. The cache copies them into its own storage, so the
     // encoder's values and the projections go back to the buffer pool.

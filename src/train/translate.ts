@@ -80,6 +80,8 @@ function translateBatches(
 ): void {
   const cfg = model.config;
   const batchSize = options.batchSize ?? 32;
+  // One step and its buffers for every batch (each batch's decoder is done before the next).
+  const step = model.decodingStep(options.weights ?? null);
   for (let s = 0; s < order.length; s += batchSize) {
     const idx = order.slice(s, s + batchSize);
     const S = Math.max(...idx.map((i) => encoded[i].length));
@@ -94,7 +96,7 @@ function translateBatches(
       model,
       new Tensor(ids, [idx.length, S]),
       new Tensor(mask, [idx.length, S]),
-      { weights: options.weights },
+      { weights: options.weights, step },
     );
     const gen = {
       ...generationOptions(
