@@ -8,6 +8,7 @@ import { embeddingBf16 } from "../tensor/ops/embedding-bf16.js";
 import { linear } from "../tensor/ops/linear.js";
 import { linearBf16Weight } from "../tensor/ops/linear-bf16.js";
 import { layerNorm } from "../tensor/ops/nn.js";
+import { plainProduct } from "../tensor/ops/plain-product.js";
 import { embedding } from "../tensor/ops/select.js";
 import { relu } from "../tensor/ops/unary.js";
 import { ones, randn, Tensor, zeros } from "../tensor/tensor.js";
@@ -285,30 +286,7 @@ export function productInto(
   const relu = epilogue.relu ?? false;
   const backend = getBackend();
   if (w instanceof Float32Array && !copies?.has(w)) {
-    backend.gemm({
-      batch: 1,
-      m,
-      n,
-      k,
-      transA: false,
-      transB: true,
-      alpha: 1,
-      beta,
-      a,
-      aOffset: 0,
-      lda: k,
-      strideA: 0,
-      b: w,
-      bOffset: 0,
-      ldb: k,
-      strideB: 0,
-      c,
-      cOffset: 0,
-      ldc: n,
-      strideC: 0,
-      bias,
-      relu,
-    });
+    backend.gemm(plainProduct(a, false, w, true, c, m, n, k, { beta, bias, relu }));
     return;
   }
   // The bfloat16 and int8 products accumulate into C: the epilogue as separate passes, the same

@@ -9,6 +9,7 @@ import { NativeBackend } from "../../src/backend/native.js";
 import { ReferenceBackend } from "../../src/backend/reference.js";
 import { loadNativeAddon, type NativeAddon } from "../../src/node/native-addon.js";
 import type { Backend } from "../../src/tensor/backend.js";
+import { plainProduct } from "../../src/tensor/ops/plain-product.js";
 import { Rng } from "../../src/util/rng.js";
 
 const loaded = loadNativeAddon();
@@ -34,28 +35,7 @@ function product(
   k: number,
 ): Float32Array {
   const c = Float32Array.from(c0);
-  be.gemm({
-    batch: 1,
-    m,
-    n,
-    k,
-    transA: false,
-    transB: true,
-    alpha: 1,
-    beta: 1,
-    a,
-    aOffset: 0,
-    lda: k,
-    strideA: 0,
-    b: w,
-    bOffset: 0,
-    ldb: k,
-    strideB: 0,
-    c,
-    cOffset: 0,
-    ldc: n,
-    strideC: 0,
-  });
+  be.gemm(plainProduct(a, false, w, true, c, m, n, k, { beta: 1 }));
   return c;
 }
 

@@ -13,6 +13,7 @@ import { record } from "../autograd.js";
 import { getBackend } from "../dispatch.js";
 import { matmulPrecision } from "../precision.js";
 import { Tensor } from "../tensor.js";
+import { plainProduct } from "./plain-product.js";
 
 /** Elements of one chunk's logits (16 MB in float32). */
 export const CHUNK_ELEMENTS = 1 << 22;
@@ -67,17 +68,7 @@ export function linearCrossEntropy(
     const a = h.subarray(r0 * D, (r0 + c) * D);
     if (half)
       be.gemmBf16Weight({ m: c, n: V, k: D, a, w: half, transW: true, c: out, beta: 0, bf16 });
-    else
-      be.gemm({
-        ...gemmBase(c, V, D, bf16),
-        transB: true,
-        a,
-        lda: D,
-        b: wf as Float32Array,
-        ldb: D,
-        c: out,
-        ldc: V,
-      });
+    else be.gemm(plainProduct(a, false, wf as Float32Array, true, out, c, V, D, { bf16 }));
   };
 
   const losses = new Float32Array(N);
@@ -147,52 +138,22 @@ export function linearCrossEntropy(
             bf16,
           });
         else
-          be.gemm({
-            ...gemmBase(c, D, V, bf16),
-            a: dz,
-            lda: V,
-            b: wf as Float32Array,
-            ldb: D,
-            c: dh,
-            ldc: D,
-            beta: sh.acc ? 1 : 0,
-          });
+          be.gemm(
+            plainProduct(dz, false, wf as Float32Array, false, dh, c, D, V, {
+              beta: sh.acc ? 1 : 0,
+              bf16,
+            }),
+          );
       }
       if (sw) {
         // dW [V, D] (+)= dz^T [V, c] h [c, D]
-        be.gemm({
-          ...gemmBase(V, D, c, bf16),
-          transA: true,
-          a: dz,
-          lda: V,
-          b: h.subarray(r0 * D, (r0 + c) * D),
-          ldb: D,
-          c: sw.g,
-          ldc: D,
-          beta: sw.acc || r0 > 0 ? 1 : 0,
-        });
+        be.gemm(
+          plainProduct(dz, true, h.subarray(r0 * D, (r0 + c) * D), false, sw.g, V, D, c, {
+            beta: sw.acc || r0 > 0 ? 1 : 0,
+            bf16,
+          }),
+        );
       }
     }
   });
-}
-
-/** The fields of a plain product C [m, n] = A B shared by every call above. */
-function gemmBase(m: number, n: number, k: number, bf16: boolean) {
-  return {
-    batch: 1,
-    m,
-    n,
-    k,
-    transA: false,
-    transB: false,
-    alpha: 1,
-    beta: 0,
-    aOffset: 0,
-    strideA: 0,
-    bOffset: 0,
-    strideB: 0,
-    cOffset: 0,
-    strideC: 0,
-    bf16,
-  };
 }

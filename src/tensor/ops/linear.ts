@@ -7,56 +7,21 @@
 // (GemmArgs.bias and relu) on each block of the output while it is in cache:
 //   y = x W^T      dx (+)= g W      dW (+)= g^T x
 import { fmtShape, MaskwiseError } from "../../util/errors.js";
-import type { F32, GemmArgs } from "../backend.js";
+import type { F32 } from "../backend.js";
 import { getBackend } from "../dispatch.js";
 import { matmulPrecision } from "../precision.js";
 import type { Tensor } from "../tensor.js";
 import { affine } from "./affine.js";
+import { type PlainProductOptions, plainProduct } from "./plain-product.js";
 
 export interface LinearOptions {
   /** Apply ReLU to the result (the first layer of a ReLU feed-forward block). */
   relu?: boolean;
 }
 
-/** The product C [m, n] (+)= op(A) @ op(B) on row-major operands without batch. */
-function product(
-  a: F32,
-  transA: boolean,
-  b: F32,
-  transB: boolean,
-  c: F32,
-  m: number,
-  n: number,
-  k: number,
-  acc: boolean,
-  bias: F32 | null = null,
-  relu = false,
-): GemmArgs {
-  return {
-    batch: 1,
-    m,
-    n,
-    k,
-    transA,
-    transB,
-    alpha: 1,
-    beta: acc ? 1 : 0,
-    a,
-    aOffset: 0,
-    lda: transA ? m : k,
-    strideA: 0,
-    b,
-    bOffset: 0,
-    ldb: transB ? k : n,
-    strideB: 0,
-    c,
-    cOffset: 0,
-    ldc: n,
-    strideC: 0,
-    bf16: matmulPrecision() === "bfloat16",
-    bias,
-    relu,
-  };
+/** A product's options: in the precision of matmulPrecision(), adding to C with `acc`. */
+function opts(acc: boolean, bias: F32 | null = null, relu = false): PlainProductOptions {
+  return { beta: acc ? 1 : 0, bf16: matmulPrecision() === "bfloat16", bias, relu };
 }
 
 /** x [..., K] -> [..., N] through W [N, K] and an optional bias of N elements (any shape). */
@@ -87,20 +52,20 @@ export function linear(
     N,
     {
       forward: (xs, out, R, b, relu) => {
-        getBackend().gemm(product(xs, false, W, true, out, R, N, K, false, b, relu));
+        getBackend().gemm(plainProduct(xs, false, W, true, out, R, N, K, opts(false, b, relu)));
         return true;
       },
       backwardX: (g, dx, R, acc) =>
-        getBackend().gemm(product(g, false, W, false, dx, R, K, N, acc)),
+        getBackend().gemm(plainProduct(g, false, W, false, dx, R, K, N, opts(acc))),
       parameter: {
         tensor: weight,
         backwardW: (g, xs, dw, R, acc) =>
-          getBackend().gemm(product(g, true, xs, false, dw, N, K, R, acc)),
+          getBackend().gemm(plainProduct(g, true, xs, false, dw, N, K, R, opts(acc))),
         // The two products take the same work and neither reads the other's output.
         backwardXW: (g, xs, dx, accX, dw, accW, R) =>
           getBackend().gemmPair(
-            product(g, false, W, false, dx, R, K, N, accX),
-            product(g, true, xs, false, dw, N, K, R, accW),
+            plainProduct(g, false, W, false, dx, R, K, N, opts(accX)),
+            plainProduct(g, true, xs, false, dw, N, K, R, opts(accW)),
           ),
       },
     },
