@@ -12,6 +12,11 @@
 // length, so nothing it overwrites is still read), and a reorder copies table rows, a few
 // integers per position, instead of the keys and values.
 //
+// The storage comes from the buffer pool (src/tensor/pool.ts) unzeroed: nothing reads a position
+// before it is written (the map and the table only name positions below the length), and a run
+// that decodes batch after batch reuses one batch's storage for the next once `release` gave it
+// back, instead of having tens of megabytes zero-filled and faulted in for every batch.
+//
 // One way in and one way out: `append` takes keys and values as projections produce them,
 // token-major [B, T, H * Dh] (`appendRows` the same rows inside wider ones), copied into place
 // by the backend's cacheWrite, and `view` shows the storage; the decoding kernel
@@ -19,6 +24,7 @@
 // it out as the contiguous [B, H, T, Dh] tensors the general attention takes.
 import { getBackend } from "../tensor/dispatch.js";
 import { permute, reshape } from "../tensor/ops/shape.js";
+import { allocF32, releaseF32 } from "../tensor/pool.js";
 import { Tensor } from "../tensor/tensor.js";
 import { MaskwiseError } from "../util/errors.js";
 
@@ -169,6 +175,27 @@ export class AttentionCache {
     }
   }
 
+  /**
+   * Gives the storage back to the buffer pool and empties the cache (as new: the next append
+   * starts over). Nothing may read an earlier `view` of it afterwards.
+   */
+  release(): void {
+    releaseF32(this.kBuf);
+    releaseF32(this.vBuf);
+    this.kBuf = new Float32Array(0);
+    this.vBuf = new Float32Array(0);
+    this.P = 0;
+    this.H = 0;
+    this.Dh = 0;
+    this.capacity = 0;
+    this.len = 0;
+    this.map = new Int32Array(0);
+    this.identity = true;
+    this.slots = null;
+    this.reserved = 0;
+    this.reservedRows = 0;
+  }
+
   /** Keeps batch rows `rows` (in that order; repeats allowed): the beam search reorder. */
   reorder(rows: readonly number[]): void {
     const B = this.map.length;
@@ -256,27 +283,33 @@ export class AttentionCache {
   /** Grows the storage to P physical rows (the existing rows keep their place). */
   private addRows(P: number): void {
     const size = P * this.H * this.capacity * this.Dh;
-    const k = new Float32Array(size);
-    const v = new Float32Array(size);
+    const k = allocF32(size, false, false);
+    const v = allocF32(size, false, false);
     k.set(this.kBuf);
     v.set(this.vBuf);
+    this.replaceStorage(k, v);
+    this.P = P;
+  }
+
+  /** Takes k and v as the storage, the old storage (copied from already) back to the pool. */
+  private replaceStorage(k: Float32Array, v: Float32Array): void {
+    releaseF32(this.kBuf);
+    releaseF32(this.vBuf);
     this.kBuf = k;
     this.vBuf = v;
-    this.P = P;
   }
 
   /** Reallocates the storage with room for `capacity` positions (the rows keep their order). */
   private grow(capacity: number): void {
     const { P, H, Dh, len } = this;
-    const k = new Float32Array(P * H * capacity * Dh);
-    const v = new Float32Array(P * H * capacity * Dh);
+    const k = allocF32(P * H * capacity * Dh, false, false);
+    const v = allocF32(P * H * capacity * Dh, false, false);
     for (let ph = 0; ph < P * H; ph++) {
       const from = ph * this.capacity * Dh;
       k.set(this.kBuf.subarray(from, from + len * Dh), ph * capacity * Dh);
       v.set(this.vBuf.subarray(from, from + len * Dh), ph * capacity * Dh);
     }
-    this.kBuf = k;
-    this.vBuf = v;
+    this.replaceStorage(k, v);
     if (this.slots) {
       const B = this.map.length;
       const table = new Int32Array(B * capacity);

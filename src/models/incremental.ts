@@ -198,6 +198,17 @@ export class Seq2SeqIncremental {
   reserve(steps: number, rows = 0): void {
     for (const c of this.caches) c.self.reserve(steps, rows);
   }
+
+  /**
+   * Gives the caches' storage back to the buffer pool, for the next batch's decoder to reuse;
+   * this decoder is done (a later `next` starts from empty caches and fails).
+   */
+  release(): void {
+    for (const c of this.caches) {
+      c.self.release();
+      c.cross.release();
+    }
+  }
 }
 
 /**

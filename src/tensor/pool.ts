@@ -42,9 +42,11 @@ function classOf(bytes: number): number {
 /**
  * A float32 array of n elements. With `zero` (the default) every element is 0, as from
  * `new Float32Array(n)`; without it the contents are whatever the last user left, for outputs
- * a kernel overwrites completely.
+ * a kernel overwrites completely. With `scoped` false, an open withScratch() scope does not
+ * count the array as its own (storage that outlives the scope, such as a KV cache filled
+ * inside one; its owner releases it).
  */
-export function allocF32(n: number, zero = true): Float32Array {
+export function allocF32(n: number, zero = true, scoped = true): Float32Array {
   const bytes = n * 4;
   let a: Float32Array;
   if (bytes < MIN_BYTES) {
@@ -62,7 +64,7 @@ export function allocF32(n: number, zero = true): Float32Array {
       owned.add(fresh);
       a = new Float32Array(fresh, 0, n);
     }
-    scopes[scopes.length - 1]?.push(a);
+    if (scoped) scopes[scopes.length - 1]?.push(a);
   }
   if (!zero && poison) a.fill(Number.NaN);
   return a;

@@ -107,15 +107,21 @@ function translateBatches(
       noRepeatNgramSize: options.noRepeatNgramSize,
     };
     const beam = options.beam ?? 1;
-    const hyps: Hypothesis[][] =
-      beam > 1
-        ? beamSearch(decoder, {
-            ...gen,
-            beamSize: beam,
-            lengthPenalty: options.lengthPenalty ?? 1,
-            nBest: options.nBest ?? 1,
-          })
-        : greedy(decoder, gen).map((h) => [h]);
+    let hyps: Hypothesis[][];
+    try {
+      hyps =
+        beam > 1
+          ? beamSearch(decoder, {
+              ...gen,
+              beamSize: beam,
+              lengthPenalty: options.lengthPenalty ?? 1,
+              nBest: options.nBest ?? 1,
+            })
+          : greedy(decoder, gen).map((h) => [h]);
+    } finally {
+      // The next batch's caches take this one's storage.
+      decoder.release();
+    }
     idx.forEach((i, r) => {
       results[i] = hyps[r].map((h) => ({
         text: codec.decode(

@@ -1,9 +1,12 @@
 // The KV cache: appends in place past its initial capacity, reorders through a row map (repeats
 // and drops), keeps a slot table once reordered rows are appended to, and always shows the same
-// [B, H, T, Dh] tensors as concatenating every step and picking rows would.
+// [B, H, T, Dh] tensors as concatenating every step and picking rows would. Its storage comes
+// from the buffer pool unzeroed (poisoned with NaN here, it holds the same values) and goes back
+// there on release, for the next cache to take.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { AttentionCache, cachedHeads } from "../../src/attention/cache.js";
+import { poisonUnzeroedF32, pooledF32Bytes, withScratch } from "../../src/tensor/pool.js";
 import { Tensor } from "../../src/tensor/tensor.js";
 import { Rng } from "../../src/util/rng.js";
 
@@ -180,4 +183,64 @@ test("reserve before the first append: that many positions fit without regrowing
   appendHeads(reserved, randomStep(rng, B, 1));
   assert.equal(reserved.length, 41);
   assert.ok(reserved.view().capacity >= 41);
+});
+
+test("storage from the pool unzeroed: filled with NaN, reorders and growth hold the same values", () => {
+  poisonUnzeroedF32(true);
+  try {
+    const rng = new Rng(3);
+    const c = new AttentionCache();
+    // Past the pool's smallest pooled size, so that the storage is pooled and poisoned.
+    c.reserve(300, 2 * B);
+    let keys: Model = [];
+    const k0 = randomStep(rng, B, 2);
+    appendHeads(c, k0);
+    keys = appendModel(keys, k0);
+    assert.ok(Number.isNaN(c.view().k[c.view().k.length - 1]), "poisoned storage");
+    for (let i = 0; i < 320; i++) {
+      // Beams spread over the 3 rows, then a step that keeps all 6 as they are.
+      const keep = i % 3 === 0 ? [1, 0, 2, 2, 0, 1] : [0, 1, 2, 3, 4, 5];
+      c.reorder(keep);
+      keys = keep.map((r) => keys[r]);
+      const step = randomStep(rng, keys.length, 1);
+      appendHeads(c, step);
+      keys = appendModel(keys, step);
+    }
+    assert.ok(c.view().capacity > 300, "grown past the reserve with a copy");
+    assertHolds(c, keys, "after 320 steps");
+  } finally {
+    poisonUnzeroedF32(false);
+  }
+});
+
+test("release gives the storage back to the pool; the next cache takes it; scopes do not", () => {
+  const rng = new Rng(4);
+  const first = new AttentionCache();
+  first.reserve(500);
+  // Filled inside a scratch scope (as the cross-attention caches are): the scope's end does not
+  // take the cache's storage.
+  const pooledBefore = pooledF32Bytes();
+  const k0 = randomStep(rng, B, 3);
+  withScratch(
+    () => appendHeads(first, k0),
+    () => [],
+  );
+  assert.equal(pooledF32Bytes(), pooledBefore, "the scope released nothing of the cache");
+  assertHolds(first, appendModel([], k0), "after the scope");
+  const storage = first.view().k.buffer;
+  first.release();
+  assert.equal(first.length, 0);
+  assert.equal(first.rows, 0);
+  assert.ok(pooledF32Bytes() >= pooledBefore + 2 * storage.byteLength, "keys and values pooled");
+  const second = new AttentionCache();
+  second.reserve(500);
+  const k1 = randomStep(rng, B, 2);
+  appendHeads(second, k1);
+  const taken = [second.view().k.buffer, second.view().v.buffer];
+  assert.ok(taken.includes(storage), "the released storage is reused");
+  assertHolds(second, appendModel([], k1), "the second cache");
+  // A released cache starts over on its next append.
+  const k2 = randomStep(rng, 2, 1);
+  appendHeads(first, k2);
+  assertHolds(first, appendModel([], k2), "the first cache, reused");
 });

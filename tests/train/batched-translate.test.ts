@@ -5,7 +5,9 @@
 // what it gets decoded alone: the same tokens, and the same log-probs and scores (exactly on the
 // reference backend; to float32 rounding on the native one, whose GEMM sums in an order that
 // depends on the rows of the product). The weights are packed once for a translateLines call
-// (Backend.holdPacked), with the same results bit for bit.
+// (Backend.holdPacked), with the same results bit for bit. Each batch's caches take the storage
+// the batch before gave back, unzeroed: with that storage filled with NaN, every result is the
+// same.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { beamSearch } from "../../src/decode/beam.js";
@@ -13,6 +15,7 @@ import { greedy } from "../../src/decode/greedy.js";
 import type { Hypothesis, IncrementalDecoder } from "../../src/decode/types.js";
 import type { EncoderDecoderModel } from "../../src/models/encoder-decoder.js";
 import { Seq2SeqIncremental } from "../../src/models/incremental.js";
+import { poisonUnzeroedF32 } from "../../src/tensor/pool.js";
 import { intTensor, type Tensor } from "../../src/tensor/tensor.js";
 import { translateLines } from "../../src/train/translate.js";
 import { Rng } from "../../src/util/rng.js";
@@ -166,6 +169,31 @@ forEachBackend("batched translation", (backend) => {
         held3[i].map((h) => h.hypothesis),
         plainBeam[i],
         `line ${i}: beam`,
+      );
+    });
+  });
+
+  test("translateLines: caches on reused storage filled with NaN give the same results", () => {
+    // 80 steps: the longest sentences outgrow the 64 positions reserved and are copied.
+    const options = { beam: 3, nBest: 3, maxLenA: 0, maxLenB: 80, batchSize: 5 };
+    const plain = translateLines(model, codec, lines, options);
+    assert.ok(
+      plain.some((h) => h[0].hypothesis.tokens.length > 64),
+      "a sentence runs past 64 tokens",
+    );
+    poisonUnzeroedF32(true);
+    let poisoned: ReturnType<typeof translateLines>;
+    try {
+      poisoned = translateLines(model, codec, lines, options);
+    } finally {
+      poisonUnzeroedF32(false);
+    }
+    poisoned.forEach((hyps, i) => {
+      for (const h of hyps) assert.ok(Number.isFinite(h.hypothesis.score), `line ${i}: score`);
+      assert.deepEqual(
+        hyps.map((h) => h.hypothesis),
+        plain[i].map((h) => h.hypothesis),
+        `line ${i}`,
       );
     });
   });
