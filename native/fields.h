@@ -49,7 +49,7 @@ inline const std::vector<FieldGroup>& field_groups() {
         "slots", "slotStride", "scale", "out", "bias", "biasOffset", "biasHeadStride", "kvHeads"}},
       {"gemmBf16", {"m", "n", "k", "a", "w", "c"}},
       {"gemmBf16Weight", {"m", "n", "k", "a", "w", "transW", "c", "beta", "bf16"}},
-      {"gemmInt8", {"m", "n", "k", "a", "w", "scales", "sums", "c", "packed"}},
+      {"gemmInt8", {"m", "n", "k", "a", "w", "scales", "sums", "c", "packed", "beta", "bias", "relu"}},
       {"decodeLogSoftmax", {"x", "rows", "cols"}},
       {"decodeTopKGroups",
        {"lp", "V", "rows", "base", "offsets", "M", "hyp", "token", "score", "counts"}},

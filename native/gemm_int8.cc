@@ -1,4 +1,4 @@
-// C [m, n] += A [m, k] W^T with W quantized to int8 per output row (src/nn/int8-weights.ts) and
+// C [m, n] (+)= A [m, k] W^T (+ bias, ReLU) with W quantized to int8 per output row (src/nn/int8-weights.ts) and
 // each row of A quantized to int8 on the fly: the Linear layers of a decoding step under
 // `--precision int8`. src/backend/reference-int8.ts is the specification; this file computes
 // the same numbers. The integer dot products are exact in int32 (|q| <= 127, k <= kMaxK), so the
@@ -145,11 +145,31 @@ MW_VNNI void quantize_rows_avx512(const float* A, int64_t m, int64_t k, int bias
   }
 }
 
-// c += float(dot) * (sa * sw): two float32 roundings, in this order (the reference's).
-inline void rescale_add(float* c, int32_t dot, float sa, float sw) {
+struct Int8Args {
+  int64_t m, n, k;
+  const uint8_t* qa;  // [m, k], q + bias
+  const float* sa;    // [m]
+  const int8_t* w;    // [n, k]
+  const float* sw;    // [n]
+  const int32_t* sums;  // [n]
+  float* c;           // [m, n]
+  // The epilogue: whether C's old values are added to (beta 1), a bias [n] or null, a ReLU.
+  bool accumulate;
+  const float* bias;
+  bool relu;
+};
+
+// c[i, j] = (accumulate ? c : +0) + float(dot) * (sa * sw), then + bias[j], then ReLU: each
+// operation rounded to float32, in the reference's order (the same as zeroing C, the product,
+// an add of the bias and a ReLU pass; relu(NaN) = 0 as the unary ReLU gives).
+inline void rescale_store(const Int8Args& g, float* c, int64_t j, int32_t dot, float sa,
+                          float sw) {
   const float t = sa * sw;
   const float y = static_cast<float>(dot) * t;
-  *c += y;
+  float v = (g.accumulate ? *c : 0.0f) + y;
+  if (g.bias != nullptr) v += g.bias[j];
+  if (g.relu) v = v > 0.0f ? v : 0.0f;
+  *c = v;
 }
 
 // ---- AVX512-VNNI ----
@@ -185,15 +205,15 @@ MW_VNNI void dots_vnni(int64_t k, const uint8_t* const* a, const int8_t* const* 
   for (int t = 0; t < MI * NJ; t++) out[t] = _mm512_reduce_add_epi32(acc[t]);
 }
 
-struct Int8Args {
-  int64_t m, n, k;
-  const uint8_t* qa;  // [m, k], q + bias
-  const float* sa;    // [m]
-  const int8_t* w;    // [n, k]
-  const float* sw;    // [n]
-  const int32_t* sums;  // [n]
-  float* c;           // [m, n]
-};
+// rescale_store's epilogue on 16 lanes of row c (columns j.., those in `in`) holding y.
+MW_VNNI inline void store16(const Int8Args& g, float* c, int64_t j, __mmask16 in, __m512 y) {
+  const __m512 before = g.accumulate ? _mm512_maskz_loadu_ps(in, c) : _mm512_setzero_ps();
+  __m512 v = _mm512_add_ps(before, y);
+  if (g.bias != nullptr) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(in, g.bias + j));
+  // v > 0 is false for NaN: those lanes become 0.
+  if (g.relu) v = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GT_OQ), v);
+  _mm512_mask_storeu_ps(c, in, v);
+}
 
 template <int MI, int NJ>
 MW_VNNI void block_vnni(const Int8Args& g, int64_t i0, int64_t j0) {
@@ -205,8 +225,8 @@ MW_VNNI void block_vnni(const Int8Args& g, int64_t i0, int64_t j0) {
   dots_vnni<MI, NJ>(g.k, a, w, out);
   for (int i = 0; i < MI; i++)
     for (int j = 0; j < NJ; j++)
-      rescale_add(g.c + (i0 + i) * g.n + j0 + j, out[i * NJ + j] - 128 * g.sums[j0 + j],
-                  g.sa[i0 + i], g.sw[j0 + j]);
+      rescale_store(g, g.c + (i0 + i) * g.n + j0 + j, j0 + j,
+                    out[i * NJ + j] - 128 * g.sums[j0 + j], g.sa[i0 + i], g.sw[j0 + j]);
 }
 
 // The 16 horizontal sums of v[0..15] as one vector (lane r = sum of v[r]): the transpose-and-add
@@ -232,7 +252,7 @@ MW_VNNI inline __m512i reduce16(const __m512i* v) {
 }
 
 // C[i, j:j+16] from row i of A against weight rows j..j+15, all 16 rescaled as one vector with
-// the same float32 operations as rescale_add. `next` (bytes on, 0: none): the rows of the next
+// the same float32 operations as rescale_store. `next` (bytes on, 0: none): the rows of the next
 // block, prefetched into L2 while these are read (as gemm_skinny.cc does: a weight row is too
 // short a stream for the hardware prefetcher).
 MW_VNNI void row16_vnni(const Int8Args& g, int64_t i, int64_t j, int64_t next) {
@@ -260,8 +280,7 @@ MW_VNNI void row16_vnni(const Int8Args& g, int64_t i, int64_t j, int64_t next) {
   const __m512i dot = _mm512_sub_epi32(reduce16(acc), _mm512_slli_epi32(sums, 7));
   const __m512 scale = _mm512_mul_ps(_mm512_set1_ps(g.sa[i]), _mm512_loadu_ps(g.sw + j));
   const __m512 y = _mm512_mul_ps(_mm512_cvtepi32_ps(dot), scale);
-  float* c = g.c + i * g.n + j;
-  _mm512_storeu_ps(c, _mm512_add_ps(_mm512_loadu_ps(c), y));
+  store16(g, g.c + i * g.n + j, j, static_cast<__mmask16>(0xffff), y);
 }
 
 // Columns [j0, j1): 16 weight rows at a time against each row of A (the block stays in L1
@@ -319,8 +338,7 @@ MW_VNNI void tile_packed(const Int8Args& g, const int8_t* pw, int64_t i0, int64_
     for (int r = 0; r < MR; r++) {
       const __m512 scale = _mm512_mul_ps(_mm512_set1_ps(g.sa[i0 + r]), sw);
       const __m512 y = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc[r][v], sums)), scale);
-      float* c = g.c + (i0 + r) * g.n + j;
-      _mm512_mask_storeu_ps(c, in, _mm512_add_ps(_mm512_maskz_loadu_ps(in, c), y));
+      store16(g, g.c + (i0 + r) * g.n + j, j, in, y);
     }
   }
 }
@@ -372,8 +390,8 @@ void columns_avx2(const Int8Args& g, int64_t j0, int64_t j1) {
   const int8_t* qa = reinterpret_cast<const int8_t*>(g.qa);
   for (int64_t j = j0; j < j1; j++)
     for (int64_t i = 0; i < g.m; i++)
-      rescale_add(g.c + i * g.n + j, dot_avx2(g.k, qa + i * g.k, g.w + j * g.k), g.sa[i],
-                  g.sw[j]);
+      rescale_store(g, g.c + i * g.n + j, j, dot_avx2(g.k, qa + i * g.k, g.w + j * g.k),
+                    g.sa[i], g.sw[j]);
 }
 
 // ---- portable ----
@@ -386,7 +404,7 @@ void columns_portable(const Int8Args& g, int64_t j0, int64_t j1) {
       const int8_t* a = qa + i * g.k;
       int32_t s = 0;
       for (int64_t p = 0; p < g.k; p++) s += int32_t{a[p]} * int32_t{w[p]};
-      rescale_add(g.c + i * g.n + j, s, g.sa[i], g.sw[j]);
+      rescale_store(g, g.c + i * g.n + j, j, s, g.sa[i], g.sw[j]);
     }
   }
 }
@@ -412,7 +430,8 @@ void split(int64_t n, int64_t work, const F& cols) {
 }
 
 Int8Kernel gemm_int8(int64_t m, int64_t n, int64_t k, const float* A, const int8_t* W,
-                     const float* sw, const int32_t* sums, float* C, const int8_t* packed) {
+                     const float* sw, const int32_t* sums, float* C, const int8_t* packed,
+                     bool accumulate, const float* bias, bool relu) {
   const Int8Kernel kern = int8_kernel();
   if (m <= 0 || n <= 0) return kern;
   const size_t mk = static_cast<size_t>(m * k);
@@ -425,7 +444,7 @@ Int8Kernel gemm_int8(int64_t m, int64_t n, int64_t k, const float* A, const int8
   else
     quantize_rows(A, m, k, 0, qa_buf.data(), sa_buf.data());
   // Pointers, not the thread_local names: on a worker thread those are its own empty buffers.
-  const Int8Args g{m, n, k, qa_buf.data(), sa_buf.data(), W, sw, sums, C};
+  const Int8Args g{m, n, k, qa_buf.data(), sa_buf.data(), W, sw, sums, C, accumulate, bias, relu};
   const bool use_packed = kern == Int8Kernel::vnni && packed != nullptr && k % 4 == 0 &&
                           m >= kPackedRows;
   split(n, m * n * k, [&](int64_t lo, int64_t hi) {
@@ -440,9 +459,10 @@ Int8Kernel gemm_int8(int64_t m, int64_t n, int64_t k, const float* A, const int8
 }
 
 /**
- * gemmInt8(GemmInt8Args fields: m, n, k, a, w, scales, sums, c, packed): c [m, n] += a [m, k]
- * w^T, w int8 [n, k] with per-row scales [n] and row sums [n]; packed, when not null, the same
- * w in VPDPBUSD's layout. Returns the kernel's name
+ * gemmInt8(GemmInt8Args fields: m, n, k, a, w, scales, sums, c, packed, beta, bias, relu):
+ * c [m, n] = beta c + a [m, k] w^T (+ bias) (ReLU), w int8 [n, k] with per-row scales [n] and
+ * row sums [n]; packed, when not null, the same w in VPDPBUSD's layout; beta 0 or 1; bias [n]
+ * or null. Returns the kernel's name
  * ("avx512-vnni", "avx2", "portable"); an empty product computes nothing and names the kernel
  * that would run.
  */
@@ -465,7 +485,12 @@ Napi::Value GemmInt8(const Napi::CallbackInfo& info) {
     A.fail("argument 'packed' needs k to be a multiple of 4, got k = " + std::to_string(k));
   const int8_t* packed =
       f.typed_or_null<int8_t>("packed", prod({(n + 15) / 16, 16, k})).p;
-  const Int8Kernel kern = gemm_int8(m, n, k, a, w, scales, sums, c, packed);
+  const double beta = f.number("beta");
+  if (beta != 0.0 && beta != 1.0) A.fail("argument 'beta' must be 0 or 1, got " + std::to_string(beta));
+  const float* bias = A.typed_or_null<float>(f["bias"], "bias", n).p;
+  const bool relu = f.boolean("relu");
+  const Int8Kernel kern =
+      gemm_int8(m, n, k, a, w, scales, sums, c, packed, beta == 1.0, bias, relu);
   return Napi::String::New(info.Env(), kernel_name(kern));
 }
 

@@ -193,7 +193,7 @@ export const FIELD_ORDERS = {
   ],
   gemmBf16: ["m", "n", "k", "a", "w", "c"],
   gemmBf16Weight: ["m", "n", "k", "a", "w", "transW", "c", "beta", "bf16"],
-  gemmInt8: ["m", "n", "k", "a", "w", "scales", "sums", "c", "packed"],
+  gemmInt8: ["m", "n", "k", "a", "w", "scales", "sums", "c", "packed", "beta", "bias", "relu"],
   decodeLogSoftmax: ["x", "rows", "cols"],
   decodeTopKGroups: ["lp", "V", "rows", "base", "offsets", "M", "hyp", "token", "score", "counts"],
   cacheWrite: [
@@ -613,7 +613,20 @@ export class NativeBackend implements Backend {
   }
 
   gemmInt8(a: GemmInt8Args): string {
-    return this.k.gemmInt8(a.m, a.n, a.k, a.a, a.w, a.scales, a.sums, a.c, a.packed ?? null);
+    return this.k.gemmInt8(
+      a.m,
+      a.n,
+      a.k,
+      a.a,
+      a.w,
+      a.scales,
+      a.sums,
+      a.c,
+      a.packed ?? null,
+      a.beta ?? 1,
+      a.bias ?? null,
+      a.relu ?? false,
+    );
   }
 
   decodeLogSoftmax(a: DecodeLogSoftmaxArgs): void {

@@ -111,9 +111,17 @@ export function dequantizeInt8(m: Int8Matrix, n: number, k: number): Float32Arra
   return out;
 }
 
+/** What follows the product (GemmInt8Args' beta, bias and relu). */
+export interface Int8Epilogue {
+  beta?: 0 | 1;
+  bias?: F32 | null;
+  relu?: boolean;
+}
+
 /**
- * c [m, n] += a [m, k] w^T with w quantized per row (`w.q` [n, k], `w.scales` [n]) and each row
- * of a quantized on the fly. `w.sums` is not read here (the VNNI kernel's correction).
+ * c [m, n] = beta c + a [m, k] w^T (+ bias) (ReLU) with w quantized per row (`w.q` [n, k],
+ * `w.scales` [n]) and each row of a quantized on the fly. `w.sums` is not read here (the VNNI
+ * kernel's correction).
  */
 export function gemmInt8Reference(
   m: number,
@@ -122,7 +130,17 @@ export function gemmInt8Reference(
   a: F32,
   w: Int8Matrix,
   c: F32,
+  epilogue: Int8Epilogue = {},
 ): void {
+  const beta = epilogue.beta ?? 1;
+  const bias = epilogue.bias ?? null;
+  const relu = epilogue.relu ?? false;
+  if (bias && bias.length < n) {
+    throw new MaskwiseError(`bias of ${bias.length} values for n ${n}`, {
+      code: "E_SHAPE",
+      where: "gemmInt8",
+    });
+  }
   if (a.length < m * k || w.q.length < n * k || w.scales.length < n || c.length < m * n) {
     throw new MaskwiseError(`arrays too small for m ${m}, n ${n}, k ${k}`, {
       code: "E_SHAPE",
@@ -137,7 +155,12 @@ export function gemmInt8Reference(
       const o = j * k;
       for (let p = 0; p < k; p++) dot += qa[p] * w.q[o + p];
       const t = Math.fround(sa * w.scales[j]);
-      c[i * n + j] = Math.fround(c[i * n + j] + Math.fround(Math.fround(dot) * t));
+      const before = beta === 1 ? c[i * n + j] : 0;
+      let v = Math.fround(before + Math.fround(Math.fround(dot) * t));
+      if (bias) v = Math.fround(v + bias[j]);
+      // relu(NaN) = 0, as the unary ReLU computes it.
+      if (relu && !(v > 0)) v = 0;
+      c[i * n + j] = v;
     }
   }
 }

@@ -563,8 +563,8 @@ export class ReferenceBackend implements Backend {
     });
   }
 
-  gemmInt8({ m, n, k, a, w, scales, sums, c }: GemmInt8Args): string {
-    gemmInt8Reference(m, n, k, a, { q: w, scales, sums }, c);
+  gemmInt8({ m, n, k, a, w, scales, sums, c, beta, bias, relu }: GemmInt8Args): string {
+    gemmInt8Reference(m, n, k, a, { q: w, scales, sums }, c, { beta, bias, relu });
     return "reference";
   }
 

@@ -3,7 +3,8 @@
 // (GPT-2 has no final_logits_bias: null.)
 // `project` on tensors, `projectInto` for one decoding step's rows on flat arrays.
 import type { DecodingWeights } from "../nn/decoding-weights.js";
-import { addRowBias, type Linear, productInto } from "../nn/layers.js";
+import { type Linear, productInto } from "../nn/layers.js";
+import { addRowBias } from "../nn/product-epilogue.js";
 import { add } from "../tensor/ops/elementwise.js";
 import { linear } from "../tensor/ops/linear.js";
 import { linearBf16Weight } from "../tensor/ops/linear-bf16.js";

@@ -7,6 +7,7 @@ import { toBf16 } from "../tensor/bf16.js";
 import { getBackend } from "../tensor/dispatch.js";
 import type { DecodingWeights } from "./decoding-weights.js";
 import type { Linear } from "./layers.js";
+import { epilogueInPasses, type ProductEpilogue } from "./product-epilogue.js";
 
 export class Bf16Weights implements DecodingWeights {
   readonly precision = "bfloat16";
@@ -39,10 +40,12 @@ export class Bf16Weights implements DecodingWeights {
     m: number,
     n: number,
     k: number,
+    epilogue: ProductEpilogue = {},
   ): boolean {
     const half = this.byWeight.get(w);
     if (!half) return false;
-    getBackend().gemmBf16({ m, n, k, a, w: half, c });
+    // gemmBf16 accumulates: the epilogue as passes around it.
+    epilogueInPasses(c, m, n, epilogue, () => getBackend().gemmBf16({ m, n, k, a, w: half, c }));
     return true;
   }
 

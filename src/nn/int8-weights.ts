@@ -9,6 +9,7 @@ import { type Int8Matrix, packInt8Vnni, quantizeRowsInt8 } from "../backend/refe
 import { getBackend } from "../tensor/dispatch.js";
 import type { DecodingWeights } from "./decoding-weights.js";
 import type { Linear } from "./layers.js";
+import type { ProductEpilogue } from "./product-epilogue.js";
 
 /**
  * The kernel the active backend multiplies int8 weights with: the native addon's
@@ -68,9 +69,11 @@ export class Int8Weights implements DecodingWeights {
     m: number,
     n: number,
     k: number,
+    epilogue: ProductEpilogue = {},
   ): boolean {
     const q = this.byWeight.get(w);
     if (!q) return false;
+    // The epilogue in the kernel, as it stores C (no passes over C before or after).
     getBackend().gemmInt8({
       m,
       n,
@@ -81,6 +84,9 @@ export class Int8Weights implements DecodingWeights {
       sums: q.sums,
       c,
       packed: q.packed,
+      beta: epilogue.beta ?? 1,
+      bias: epilogue.bias ?? null,
+      relu: epilogue.relu ?? false,
     });
     return true;
   }

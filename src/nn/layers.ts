@@ -18,6 +18,7 @@ import type { DecodingWeights } from "./decoding-weights.js";
 import { awaitingLoad, skippingInit } from "./load-build.js";
 import type { LoraAdapter } from "./lora.js";
 import { Module } from "./module.js";
+import { epilogueInPasses, type ProductEpilogue } from "./product-epilogue.js";
 
 /** Whether Linear and Embedding weights are being made as bfloat16 bits (buildHeldBf16). */
 let buildingBf16 = false;
@@ -255,16 +256,6 @@ export class Linear extends Module {
 }
 
 /**
- * What a product does with C besides adding A W^T: C = beta * C + A W^T, then + bias[j] on
- * every row, then max(0, .) with `relu` (GemmArgs' epilogue). Default: beta 1, no bias.
- */
-export interface ProductEpilogue {
-  beta?: 0 | 1;
-  bias?: Float32Array | null;
-  relu?: boolean;
-}
-
-/**
  * C [m, n] = beta C + A [m, k] W^T (+ bias) (ReLU) with W [n, k] (float32, or bfloat16 bits:
  * Backend.gemmBf16), or with W's copy when `copies` has one. Every row count takes the same
  * call; on the native backend the float32 product of up to 8 rows sums along k in another order
@@ -281,34 +272,17 @@ export function productInto(
   copies: DecodingWeights | null,
   epilogue: ProductEpilogue = {},
 ): void {
-  const beta = epilogue.beta ?? 1;
-  const bias = epilogue.bias ?? null;
-  const relu = epilogue.relu ?? false;
   const backend = getBackend();
-  if (w instanceof Float32Array && !copies?.has(w)) {
+  if (w instanceof Float32Array && copies?.productInto(a, w, c, m, n, k, epilogue)) return;
+  if (w instanceof Float32Array) {
+    const beta = epilogue.beta ?? 1;
+    const bias = epilogue.bias ?? null;
+    const relu = epilogue.relu ?? false;
     backend.gemm(plainProduct(a, false, w, true, c, m, n, k, { beta, bias, relu }));
     return;
   }
-  // The bfloat16 and int8 products accumulate into C: the epilogue as separate passes, the same
-  // float32 operations in the same order.
-  if (beta === 0) c.fill(0, 0, m * n);
-  if (w instanceof Uint16Array) backend.gemmBf16({ m, n, k, a, w, c });
-  else copies?.productInto(a, w, c, m, n, k);
-  if (bias) addRowBias(c, bias, m, n);
-  if (relu) backend.unary({ op: "relu", x: c, out: c, n: m * n });
-}
-
-/** c [m, n] += bias [n] on every row, on the backend. */
-export function addRowBias(c: Float32Array, bias: Float32Array, m: number, n: number): void {
-  getBackend().binary({
-    op: "add",
-    a: c,
-    aStrides: [n, 1],
-    b: bias,
-    bStrides: [0, 1],
-    out: c,
-    shape: [m, n],
-  });
+  // A weight held as bfloat16: the product accumulates into C, the epilogue around it.
+  epilogueInPasses(c, m, n, epilogue, () => backend.gemmBf16({ m, n, k, a, w, c }));
 }
 
 /**

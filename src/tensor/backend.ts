@@ -503,6 +503,15 @@ export interface GemmInt8Args {
    * The results are the same either way (integer sums are exact).
    */
   packed?: Int8Array | null;
+  /**
+   * The epilogue, as GemmArgs': with beta 0, C's old values are not read (each result is the
+   * rescaled sum added to +0, as a C of zeros would give); then bias [n] added to every row,
+   * then max(0, .) with relu. The same float32 operations as zeroing C, the product, an add of
+   * the bias and a ReLU pass. Defaults: beta 1, no bias, no ReLU.
+   */
+  beta?: 0 | 1;
+  bias?: F32 | null;
+  relu?: boolean;
 }
 
 /**

@@ -4,6 +4,7 @@
 // (VNNI, AVX2, portable, each where this CPU runs it) against the reference: every bit the same,
 // since the integer sums are exact and the rescale is the same float32 operations in the same
 // order. Row counts 1..9 and 13, k and n with SIMD tails, the threaded split, and validation.
+// The epilogue (beta 0, a bias, a ReLU) gives the bits of separate passes, on every kernel.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { NativeBackend } from "../../src/backend/native.js";
@@ -113,6 +114,40 @@ describe("int8 quantization (reference)", () => {
   });
 });
 
+describe("int8 product's epilogue (reference)", () => {
+  test("beta 0, bias and ReLU: the bits of zeroing c, the product, a bias add and a ReLU pass", () => {
+    const rng = new Rng(3);
+    const [m, n, k] = [4, 9, 33];
+    const a = rand(rng, m * k);
+    a[k + 2] = Number.NaN; // row 1: NaN results, which the ReLU turns to 0
+    const w = quantizeRowsInt8(rand(rng, n * k), n, k);
+    const bias = rand(rng, n, 0.5);
+    for (const beta of [0, 1] as const)
+      for (const withBias of [false, true])
+        for (const relu of [false, true]) {
+          const c0 = rand(rng, m * n);
+          c0[3] = Number.NaN; // read only with beta 1
+          const fused = c0.slice();
+          gemmInt8Reference(m, n, k, a, w, fused, { beta, bias: withBias ? bias : null, relu });
+          const passes = c0.slice();
+          if (beta === 0) passes.fill(0);
+          gemmInt8Reference(m, n, k, a, w, passes);
+          for (let t = 0; t < m * n; t++) {
+            if (withBias) passes[t] = Math.fround(passes[t] + bias[t % n]);
+            // biome-ignore lint/complexity/useMathMinMax: relu(NaN) = 0, as the unary ReLU gives; Math.max would give NaN.
+            if (relu) passes[t] = passes[t] > 0 ? passes[t] : 0;
+          }
+          for (let t = 0; t < m * n; t++)
+            assert.ok(
+              Object.is(fused[t], passes[t]),
+              `beta ${beta} bias ${withBias} relu ${relu} [${t}]: ${fused[t]} vs ${passes[t]}`,
+            );
+          // Row 0 of a is finite: with beta 0 the NaN in c is not read.
+          if (beta === 0) assert.ok(Number.isFinite(fused[3]), "beta 0 reads c");
+        }
+  });
+});
+
 describe("int8 product: native against the reference", { skip }, () => {
   const addon = "error" in loaded ? null : (loaded.addon as NativeAddon);
   const nat = () => {
@@ -214,6 +249,81 @@ describe("int8 product: native against the reference", { skip }, () => {
     } finally {
       addon?.setThreads(threads);
     }
+  });
+
+  test("the epilogue (beta 0, bias, ReLU) on every kernel, packed or not: every bit as the reference", () => {
+    let seed = 300;
+    const threads = addon?.threads() ?? 1;
+    try {
+      for (const kern of kernels) {
+        addon?.setGemmIsa(kern === "avx512-vnni" ? "avx512" : kern);
+        for (const t of [1, 2]) {
+          addon?.setThreads(t);
+          for (const [m, n, k] of [
+            [1, 37, 68],
+            [5, 16, 64],
+            [13, 70, 260],
+            [160, 256, 256],
+          ])
+            for (const packed of [false, true])
+              for (const beta of [0, 1] as const)
+                for (const relu of [false, true]) {
+                  const rng = new Rng(seed++);
+                  const a = rand(rng, m * k, 3);
+                  if (m > 2) a[2 * k + 1] = Number.NaN; // a row of NaN results
+                  const w = quantizeRowsInt8(rand(rng, n * k, 0.1), n, k);
+                  const bias = rand(rng, n, 0.3);
+                  const c0 = rand(rng, m * n);
+                  c0[0] = Number.NaN; // read only with beta 1
+                  const want = c0.slice();
+                  const got = c0.slice();
+                  gemmInt8Reference(m, n, k, a, w, want, { beta, bias, relu });
+                  const ran = nat().gemmInt8({
+                    m,
+                    n,
+                    k,
+                    a,
+                    w: w.q,
+                    scales: w.scales,
+                    sums: w.sums,
+                    c: got,
+                    packed: packed ? packInt8Vnni(w.q, n, k) : null,
+                    beta,
+                    bias,
+                    relu,
+                  });
+                  assert.equal(ran, kern);
+                  for (let i = 0; i < m * n; i++)
+                    assert.ok(
+                      Object.is(got[i], want[i]),
+                      `${kern}, ${t} threads, m ${m} n ${n} k ${k}, packed ${packed}, beta ${beta}, relu ${relu}: [${i}] ${got[i]} vs ${want[i]}`,
+                    );
+                }
+        }
+      }
+    } finally {
+      addon?.setThreads(threads);
+      addon?.setGemmIsa(addon.cpuIsa());
+    }
+  });
+
+  test("the epilogue's arguments: beta other than 0 or 1, and a short bias, are refused", () => {
+    const [m, n, k] = [2, 3, 4];
+    const base = {
+      m,
+      n,
+      k,
+      a: new Float32Array(m * k),
+      w: new Int8Array(n * k),
+      scales: new Float32Array(n),
+      sums: new Int32Array(n),
+      c: new Float32Array(m * n),
+    };
+    assert.throws(() => nat().gemmInt8({ ...base, beta: 2 as 1 }), /'beta' must be 0 or 1/);
+    assert.throws(
+      () => nat().gemmInt8({ ...base, bias: new Float32Array(n - 1) }),
+      /'bias' is too short/,
+    );
   });
 
   test("packed weights: too short, or with k not a multiple of 4, are refused", () => {

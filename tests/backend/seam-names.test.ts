@@ -296,6 +296,9 @@ const samples = (): { [G in Kernel]: Required<FieldArgs<G>> } => {
       sums: Int32Array.from({ length: 3 }, (_, i) => 4 * i - 6),
       c: f(6),
       packed: null,
+      beta: 0,
+      bias: f(3),
+      relu: true,
     },
     decodeLogSoftmax: { x: f(6), rows: 2, cols: 3 },
     decodeTopKGroups: {
