@@ -27,32 +27,22 @@ import { decodingWeights, Seq2SeqIncremental } from "../src/models/incremental.j
 import { initBackend } from "../src/node/backend.js";
 import { loadEncoderDecoder } from "../src/node/model-dir.js";
 import { loadTokenizer } from "../src/node/training-setup.js";
-import { intTensor } from "../src/tensor/tensor.js";
+import { sourceBatch } from "../src/train/translate.js";
+import { convertOnce } from "./ctranslate2/convert-once.js";
+import { type ScriptArgs, scriptArgs } from "./script-args.js";
 
 const root = join(import.meta.dirname, "..");
 const me = "bench/int8-fidelity.ts";
 
-function fail(what: string, where: string, todo: string): never {
-  console.error(`${me}: ${what} (${where}): ${todo}`);
-  process.exit(2);
-}
-
 // ---- flags ----
-const argv = process.argv.slice(2);
-const withValue = ["--model", "--src", "--ref", "--python", "--work", "--threads", "--out"];
-for (let i = 0; i < argv.length; i++) {
-  if (withValue.includes(argv[i])) {
-    if (argv[i + 1] === undefined || argv[i + 1].startsWith("--"))
-      fail(`${argv[i]} needs a value`, argv[i], "give one");
-    i++;
-  } else if (argv[i] !== "--force") {
-    fail(`unknown argument ${argv[i]}`, "command line", `use ${withValue.join(", ")}, --force`);
-  }
-}
-const value = (name: string) => {
-  const at = argv.indexOf(name);
-  return at < 0 ? undefined : argv[at + 1];
-};
+const args = scriptArgs(
+  me,
+  ["--model", "--src", "--ref", "--python", "--work", "--threads", "--out"],
+  ["--force"],
+);
+// Typed out, so that a call through it narrows (it never returns).
+const fail: ScriptArgs["fail"] = args.fail;
+const { value, has, positiveInt } = args;
 const modelArg = value("--model");
 if (!modelArg) fail("--model is required", "command line", "pass RUN/checkpoints/best");
 const modelDir = resolve(modelArg);
@@ -60,12 +50,10 @@ const multi30k = join(root, "..", "shared", "data", "multi30k");
 const srcPath = resolve(value("--src") ?? join(multi30k, "test_2016_flickr.de"));
 const refPath = resolve(value("--ref") ?? join(multi30k, "test_2016_flickr.en"));
 const python = value("--python") ?? process.env.CT2_PYTHON ?? "/work/ct2/venv/bin/python";
-const threads = Number(value("--threads") ?? availableParallelism());
-if (!Number.isInteger(threads) || threads < 1)
-  fail(`--threads must be a positive integer`, "--threads", "pass e.g. 2");
+const threads = positiveInt("--threads", availableParallelism());
 const prefix = resolve(value("--out") ?? "int8-fidelity");
 const work = resolve(value("--work") ?? `${prefix}.work`);
-if (!argv.includes("--force"))
+if (!has("--force"))
   for (const p of [`${prefix}.md`, `${prefix}.json`])
     if (existsSync(p)) fail(`${p} exists`, "--out", "choose another --out or pass --force");
 for (const [p, flag] of [
@@ -99,20 +87,12 @@ function maskwiseScores(precision: "float32" | "int8"): number[][] {
   const out: number[][] = [];
   for (let s = 0; s < pairs.length; s += 32) {
     const rows = Array.from({ length: Math.min(32, pairs.length - s) }, (_, r) => s + r);
-    const S = Math.max(...rows.map((i) => srcIds[i].length));
-    // ids [N, S] padded, mask [N, S] (1 = real), as translate batches them.
-    const ids = new Int32Array(rows.length * S).fill(cfg.pad_token_id);
-    const mask = new Int32Array(rows.length * S);
-    rows.forEach((i, r) => {
-      ids.set(srcIds[i], r * S);
-      mask.fill(1, r * S, r * S + srcIds[i].length);
-    });
-    const decoder = new Seq2SeqIncremental(
-      model,
-      intTensor(ids, [rows.length, S]),
-      intTensor(mask, [rows.length, S]),
-      { weights },
+    // As translate batches them.
+    const [ids, mask] = sourceBatch(
+      rows.map((i) => srcIds[i]),
+      cfg.pad_token_id,
     );
+    const decoder = new Seq2SeqIncremental(model, ids, mask, { weights });
     const scores = rows.map(() => [] as number[]);
     const T = Math.max(...rows.map((i) => tgtIds[i].length));
     let fed = Int32Array.from(rows, () => cfg.decoder_start_token_id);
@@ -148,18 +128,7 @@ const tgtFile = join(work, "fidelity.target.jsonl");
 writeFileSync(srcFile, `${srcIds.map((x) => JSON.stringify(x)).join("\n")}\n`);
 writeFileSync(tgtFile, `${tgtIds.map((x) => JSON.stringify(x.slice(0, -1))).join("\n")}\n`);
 function ct2Scores(precision: "float32" | "int8"): number[][] {
-  if (!existsSync(join(ct2Dir(precision), "model.bin")))
-    run(
-      [
-        join(root, "bench", "ctranslate2", "convert.py"),
-        modelDir,
-        ct2Dir(precision),
-        "--quantization",
-        precision,
-        "--force",
-      ],
-      "convert.py",
-    );
+  convertOnce(python, modelDir, ct2Dir(precision), precision, fail);
   const output = join(work, `fidelity.ct2-${precision}.jsonl`);
   run(
     [

@@ -46,52 +46,33 @@ import { join, resolve } from "node:path";
 import { corpusBleu } from "../src/eval/index.js";
 import { resolveConfig } from "../src/models/config.js";
 import { loadTokenizer } from "../src/node/training-setup.js";
+import { convertOnce } from "./ctranslate2/convert-once.js";
+import { type ScriptArgs, scriptArgs } from "./script-args.js";
 
 const root = join(import.meta.dirname, "..");
 const me = "bench/translate-compare.ts";
 
-function fail(what: string, where: string, todo: string): never {
-  console.error(`${me}: ${what} (${where}): ${todo}`);
-  process.exit(2);
-}
-
 // ---- flags ----
-const argv = process.argv.slice(2);
-const withValue = [
-  "--model",
-  "--rounds",
-  "--threads",
-  "--src",
-  "--ref",
-  "--limit",
-  "--python",
-  "--work",
-  "--out",
-  "--only",
-  "--max-new-tokens",
-];
-for (let i = 0; i < argv.length; i++) {
-  const a = argv[i];
-  if (withValue.includes(a)) {
-    const v = argv[i + 1];
-    if (v === undefined || v.startsWith("--")) fail(`${a} needs a value`, a, "give one");
-    i++;
-  } else if (a !== "--force") {
-    fail(`unknown argument ${a}`, "command line", `use ${[...withValue, "--force"].join(", ")}`);
-  }
-}
-const value = (name: string): string | undefined => {
-  const at = argv.indexOf(name);
-  return at < 0 ? undefined : argv[at + 1];
-};
-function intFlag(name: string, fallback: number): number {
-  const text = value(name);
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1)
-    fail(`${name} must be a positive integer, not ${text}`, name, "pass e.g. 5");
-  return n;
-}
+const args = scriptArgs(
+  me,
+  [
+    "--model",
+    "--rounds",
+    "--threads",
+    "--src",
+    "--ref",
+    "--limit",
+    "--python",
+    "--work",
+    "--out",
+    "--only",
+    "--max-new-tokens",
+  ],
+  ["--force"],
+);
+// Typed out, so that a call through it narrows (it never returns).
+const fail: ScriptArgs["fail"] = args.fail;
+const { value, has, positiveInt: intFlag } = args;
 const modelArg = value("--model");
 if (!modelArg)
   fail(
@@ -117,7 +98,7 @@ const only = value("--only")
   .filter((s) => s !== "");
 const jsonlPath = `${prefix}.jsonl`;
 const mdPath = `${prefix}.md`;
-if (!argv.includes("--force")) {
+if (!has("--force")) {
   for (const p of [jsonlPath, mdPath])
     if (existsSync(p)) fail(`${p} exists`, "--out", "choose another --out or pass --force");
 }
@@ -162,26 +143,8 @@ writeFileSync(idsPath, `${sourceIds.map((ids) => JSON.stringify(ids)).join("\n")
 
 // ---- CTranslate2's models, converted once per precision ----
 const ct2Dir = (precision: string) => join(work, `ct2-${precision}`);
-function convert(precision: string): void {
-  if (existsSync(join(ct2Dir(precision), "model.bin"))) return;
-  const r = spawnSync(
-    python,
-    [
-      join(root, "bench", "ctranslate2", "convert.py"),
-      modelDir,
-      ct2Dir(precision),
-      "--quantization",
-      precision,
-      "--force",
-    ],
-    { encoding: "utf8" },
-  );
-  if (r.status !== 0)
-    fail(
-      `convert.py failed: ${(r.stderr || r.error?.message || "").trim()}`,
-      python,
-      "build CTranslate2 with bench/ctranslate2/build.sh, or pass --python",
-    );
+function convert(precision: "float32" | "int8"): void {
+  convertOnce(python, modelDir, ct2Dir(precision), precision, fail);
 }
 
 // ---- the measures ----

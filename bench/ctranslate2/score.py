@@ -13,25 +13,11 @@ returns them.
 
 import argparse
 import json
-import os
 import sys
 
-try:
-    import ctranslate2
-except ImportError:
-    sys.exit(
-        "score.py: ctranslate2 is not importable (python): run it with the venv "
-        "bench/ctranslate2/build.sh made, e.g. /work/ct2/venv/bin/python"
-    )
+from ct2_common import import_ctranslate2, read_vocabulary
 
-
-def read_vocabulary(model_dir):
-    for name in ("shared_vocabulary.json", "target_vocabulary.json", "vocabulary.json"):
-        path = os.path.join(model_dir, name)
-        if os.path.exists(path):
-            with open(path, encoding="utf-8") as f:
-                return json.load(f)
-    sys.exit(f"score.py: no vocabulary json ({model_dir}): convert the model with convert.py")
+ctranslate2 = import_ctranslate2("score.py")
 
 
 def read_ids(path, vocab):
@@ -49,7 +35,7 @@ def main():
     ap.add_argument("--compute-type", default="float32")
     a = ap.parse_args()
 
-    vocab = read_vocabulary(a.model)
+    vocab = read_vocabulary(a.model, "score.py")
     sources = read_ids(a.source, vocab)
     targets = read_ids(a.target, vocab)
     if len(sources) != len(targets):

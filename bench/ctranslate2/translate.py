@@ -17,26 +17,12 @@ reported but is not part of translate_s.
 
 import argparse
 import json
-import os
 import sys
 import time
 
-try:
-    import ctranslate2
-except ImportError:
-    sys.exit(
-        "translate.py: ctranslate2 is not importable (python): run it with the venv "
-        "bench/ctranslate2/build.sh made, e.g. /work/ct2/venv/bin/python"
-    )
+from ct2_common import import_ctranslate2, read_vocabulary
 
-
-def read_vocabulary(model_dir):
-    for name in ("shared_vocabulary.json", "target_vocabulary.json", "vocabulary.json"):
-        path = os.path.join(model_dir, name)
-        if os.path.exists(path):
-            with open(path, encoding="utf-8") as f:
-                return json.load(f)
-    sys.exit(f"translate.py: no vocabulary json ({model_dir}): convert the model with convert.py")
+ctranslate2 = import_ctranslate2("translate.py")
 
 
 def main():
@@ -52,7 +38,7 @@ def main():
     ap.add_argument("--length-penalty", type=float, default=1.0)
     a = ap.parse_args()
 
-    vocab = read_vocabulary(a.model)
+    vocab = read_vocabulary(a.model, "translate.py")
     index = {t: i for i, t in enumerate(vocab)}
     with open(a.input, encoding="utf-8") as f:
         sources = [[vocab[i] for i in json.loads(line)] for line in f if line.strip()]

@@ -69,6 +69,24 @@ export function translateLines(
   return results;
 }
 
+/**
+ * Sources of token ids as an encoder's batch: ids [N, S] right-padded with `pad`, mask [N, S]
+ * (1 = real), S the longest source.
+ */
+export function sourceBatch(
+  sources: readonly (readonly number[])[],
+  pad: number,
+): [Tensor, Tensor] {
+  const S = Math.max(...sources.map((x) => x.length));
+  const ids = new Int32Array(sources.length * S).fill(pad);
+  const mask = new Int32Array(sources.length * S);
+  sources.forEach((x, r) => {
+    ids.set(x, r * S);
+    mask.fill(1, r * S, r * S + x.length);
+  });
+  return [new Tensor(ids, [sources.length, S]), new Tensor(mask, [sources.length, S])];
+}
+
 /** Decodes the sentences in `order`, batchSize at a time, into `results` by input index. */
 function translateBatches(
   model: Seq2SeqDecodable & { readonly config: ModelConfig },
@@ -84,20 +102,13 @@ function translateBatches(
   const step = model.decodingStep(options.weights ?? null);
   for (let s = 0; s < order.length; s += batchSize) {
     const idx = order.slice(s, s + batchSize);
-    const S = Math.max(...idx.map((i) => encoded[i].length));
-    const ids = new Int32Array(idx.length * S).fill(cfg.pad_token_id);
-    const mask = new Int32Array(idx.length * S);
-    idx.forEach((i, r) => {
-      ids.set(encoded[i], r * S);
-      mask.fill(1, r * S, r * S + encoded[i].length);
-    });
-    const maxLength = Math.round((options.maxLenA ?? 1.2) * S + (options.maxLenB ?? 10));
-    const decoder = new Seq2SeqIncremental(
-      model,
-      new Tensor(ids, [idx.length, S]),
-      new Tensor(mask, [idx.length, S]),
-      { weights: options.weights, step },
+    const [ids, mask] = sourceBatch(
+      idx.map((i) => encoded[i]),
+      cfg.pad_token_id,
     );
+    const S = ids.shape[1];
+    const maxLength = Math.round((options.maxLenA ?? 1.2) * S + (options.maxLenB ?? 10));
+    const decoder = new Seq2SeqIncremental(model, ids, mask, { weights: options.weights, step });
     const gen = {
       ...generationOptions(
         options.generation ?? {},

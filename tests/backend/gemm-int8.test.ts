@@ -148,6 +148,20 @@ describe("int8 product's epilogue (reference)", () => {
   });
 });
 
+/** A product's arguments with every array zero, of the sizes m, n and k call for. */
+function zeroArgs(m: number, n: number, k: number) {
+  return {
+    m,
+    n,
+    k,
+    a: new Float32Array(m * k),
+    w: new Int8Array(n * k),
+    scales: new Float32Array(n),
+    sums: new Int32Array(n),
+    c: new Float32Array(m * n),
+  };
+}
+
 describe("int8 product: native against the reference", { skip }, () => {
   const addon = "error" in loaded ? null : (loaded.addon as NativeAddon);
   const nat = () => {
@@ -308,17 +322,8 @@ describe("int8 product: native against the reference", { skip }, () => {
   });
 
   test("the epilogue's arguments: beta other than 0 or 1, and a short bias, are refused", () => {
-    const [m, n, k] = [2, 3, 4];
-    const base = {
-      m,
-      n,
-      k,
-      a: new Float32Array(m * k),
-      w: new Int8Array(n * k),
-      scales: new Float32Array(n),
-      sums: new Int32Array(n),
-      c: new Float32Array(m * n),
-    };
+    const n = 3;
+    const base = zeroArgs(2, n, 4);
     assert.throws(() => nat().gemmInt8({ ...base, beta: 2 as 1 }), /'beta' must be 0 or 1/);
     assert.throws(
       () => nat().gemmInt8({ ...base, bias: new Float32Array(n - 1) }),
@@ -327,17 +332,8 @@ describe("int8 product: native against the reference", { skip }, () => {
   });
 
   test("packed weights: too short, or with k not a multiple of 4, are refused", () => {
-    const [m, n, k] = [9, 17, 8];
-    const base = {
-      m,
-      n,
-      k,
-      a: new Float32Array(m * k),
-      w: new Int8Array(n * k),
-      scales: new Float32Array(n),
-      sums: new Int32Array(n),
-      c: new Float32Array(m * n),
-    };
+    const [m, n] = [9, 17];
+    const base = zeroArgs(m, n, 8);
     // 17 columns take two blocks of 16: 2 * 16 * 8 bytes.
     assert.throws(
       () => nat().gemmInt8({ ...base, packed: new Int8Array(2 * 16 * 8 - 1) }),
