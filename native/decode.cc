@@ -138,13 +138,16 @@ inline __mmask16 lanes16(int64_t n) {
 // products, then scale, bias, keep mask (-Infinity) and the running maximum on the vector. Keys
 // of positions the mask leaves out are read too (the cache holds every position below
 // `length`) and their scores replaced. Returns whether a kept score is NaN or +Infinity.
-MW_AVX512 bool scores_by16(const DecodeAttentionParams& p, const float* q, const float* kb,
-                           int64_t pr, int64_t prow, const int32_t* slot, const uint8_t* keep,
-                           const float* bias, float* s, float& max) {
+// NQ = Dh / 16 query vectors, a compile-time count: the query and the 16 accumulators stay in
+// registers (with a run-time count both went to the stack and back for every 16 positions).
+template <int NQ>
+MW_AVX512 bool scores_by16_n(const DecodeAttentionParams& p, const float* q, const float* kb,
+                             int64_t pr, int64_t prow, const int32_t* slot, const uint8_t* keep,
+                             const float* bias, float* s, float& max) {
   const int64_t Dh = p.Dh;
-  const int nq = static_cast<int>(Dh / 16);
-  __m512 qv[8];
-  for (int c = 0; c < nq; c++) qv[c] = _mm512_loadu_ps(q + 16 * c);
+  __m512 qv[NQ];
+#pragma GCC unroll 8
+  for (int c = 0; c < NQ; c++) qv[c] = _mm512_loadu_ps(q + 16 * c);
   const __m512 ninf = _mm512_set1_ps(-INFINITY);
   const __m512 pinf = _mm512_set1_ps(INFINITY);
   const __m512 scale = _mm512_set1_ps(p.scale);
@@ -153,6 +156,7 @@ MW_AVX512 bool scores_by16(const DecodeAttentionParams& p, const float* q, const
   for (int64_t j0 = 0; j0 < p.length; j0 += 16) {
     const int cnt = static_cast<int>(std::min<int64_t>(16, p.length - j0));
     __m512 acc[16];
+#pragma GCC unroll 16
     for (int t = 0; t < 16; t++) {
       if (t >= cnt) {
         acc[t] = _mm512_setzero_ps();
@@ -161,7 +165,8 @@ MW_AVX512 bool scores_by16(const DecodeAttentionParams& p, const float* q, const
       const int64_t j = j0 + t;
       const float* kj = kb + (slot != nullptr ? slot[j] : pr) * prow + j * Dh;
       __m512 a = _mm512_mul_ps(qv[0], _mm512_loadu_ps(kj));
-      for (int c = 1; c < nq; c++) a = _mm512_fmadd_ps(qv[c], _mm512_loadu_ps(kj + 16 * c), a);
+#pragma GCC unroll 8
+      for (int c = 1; c < NQ; c++) a = _mm512_fmadd_ps(qv[c], _mm512_loadu_ps(kj + 16 * c), a);
       acc[t] = a;
     }
     const __mmask16 in = lanes16(cnt);
@@ -179,6 +184,21 @@ MW_AVX512 bool scores_by16(const DecodeAttentionParams& p, const float* q, const
   }
   max = _mm512_reduce_max_ps(mv);
   return odd != 0;
+}
+
+MW_AVX512 bool scores_by16(const DecodeAttentionParams& p, const float* q, const float* kb,
+                           int64_t pr, int64_t prow, const int32_t* slot, const uint8_t* keep,
+                           const float* bias, float* s, float& max) {
+  switch (p.Dh / 16) {
+    case 1: return scores_by16_n<1>(p, q, kb, pr, prow, slot, keep, bias, s, max);
+    case 2: return scores_by16_n<2>(p, q, kb, pr, prow, slot, keep, bias, s, max);
+    case 3: return scores_by16_n<3>(p, q, kb, pr, prow, slot, keep, bias, s, max);
+    case 4: return scores_by16_n<4>(p, q, kb, pr, prow, slot, keep, bias, s, max);
+    case 5: return scores_by16_n<5>(p, q, kb, pr, prow, slot, keep, bias, s, max);
+    case 6: return scores_by16_n<6>(p, q, kb, pr, prow, slot, keep, bias, s, max);
+    case 7: return scores_by16_n<7>(p, q, kb, pr, prow, slot, keep, bias, s, max);
+    default: return scores_by16_n<8>(p, q, kb, pr, prow, slot, keep, bias, s, max);
+  }
 }
 
 // decode_attention_unit with 16 lanes: the same scores (dot_avx512), then e^(s - m) 16 scores at

@@ -342,8 +342,14 @@ describe("decode attention on a KV cache", () => {
       [3, 2, 4, 8, 12, 2],
       [3, 3, 8, 17, 9, 1],
       [5, 2, 6, 64, 33, 3],
-      // Heads of 32 and 128 (scores 16 positions at a time), and of 144 (one at a time).
+      // Heads of 16 to 128 (scores 16 positions at a time, one kernel per Dh / 16), and of 144
+      // (one at a time).
+      [3, 2, 2, 16, 19, 2],
       [4, 2, 4, 32, 18, 4],
+      [2, 2, 2, 48, 17, 2],
+      [2, 2, 2, 80, 20, 1],
+      [2, 2, 2, 96, 9, 2],
+      [2, 2, 2, 112, 33, 2],
       [3, 3, 2, 128, 21, 2],
       [2, 2, 2, 144, 5, 1],
     ]) {
