@@ -7,13 +7,8 @@
 //
 //   npm run build:native
 //   node --import tsx bench/train-step-kernels.ts [--steps 10]
-import { TRAIN_STEP_MODEL, trainStepBatch } from "../src/cli/commands/bench-train-step.js";
-import { resolveConfig } from "../src/models/config.js";
-import { EncoderDecoderModel } from "../src/models/encoder-decoder.js";
+import { benchTrainStep } from "../src/cli/commands/bench-train-step.js";
 import { initBackend } from "../src/node/backend.js";
-import { AdamW } from "../src/optim/adamw.js";
-import { backward } from "../src/tensor/autograd.js";
-import { Rng } from "../src/util/rng.js";
 
 const at = process.argv.indexOf("--steps");
 const steps = at >= 0 ? Number(process.argv[at + 1]) : 10;
@@ -23,17 +18,7 @@ if (!(Number.isInteger(steps) && steps > 0)) {
 }
 
 const backend = initBackend() as unknown as Record<string, unknown>;
-const model = new EncoderDecoderModel(resolveConfig(TRAIN_STEP_MODEL), 1);
-model.train();
-const batch = trainStepBatch(new Rng(2));
-const opt = new AdamW(model.parameters(), {
-  lr: 1e-4,
-  beta1: 0.9,
-  beta2: 0.999,
-  eps: 1e-8,
-  weightDecay: 0,
-});
-
+const step = benchTrainStep();
 // Every function of the backend object and its class, timed on each call.
 const spent = new Map<string, { ms: number; calls: number }>();
 const names = new Set<string>();
@@ -53,12 +38,6 @@ for (const name of names) {
   };
 }
 
-const step = () => {
-  opt.zeroGrad({ reuse: true });
-  const { loss } = model.forward(batch, { unpad: true });
-  if (loss) backward(loss, undefined, { freeIntermediates: true });
-  opt.update();
-};
 step();
 step();
 spent.clear();

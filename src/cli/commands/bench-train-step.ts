@@ -85,6 +85,30 @@ export function trainStepBatch(rng: Rng, B = 32, S = 32, T = 32, V = 8000): Step
   };
 }
 
+/**
+ * The benchmark's model (seed 1), batch and Adam, and a function that runs one step of forward,
+ * backward and update on them: what `bench train-step` times, and bench/train-step-kernels.ts
+ * times kernel by kernel. `unpad`: compute the real positions only (training's layout).
+ */
+export function benchTrainStep(unpad = true): () => void {
+  const model = new EncoderDecoderModel(resolveConfig(TRAIN_STEP_MODEL), 1);
+  model.train();
+  const batch = trainStepBatch(new Rng(2));
+  const opt = new AdamW(model.parameters(), {
+    lr: 1e-4,
+    beta1: 0.9,
+    beta2: 0.999,
+    eps: 1e-8,
+    weightDecay: 0,
+  });
+  return () => {
+    opt.zeroGrad({ reuse: true });
+    const { loss } = model.forward(batch, { unpad });
+    if (loss) backward(loss, undefined, { freeIntermediates: true });
+    opt.update();
+  };
+}
+
 export const command: Command = {
   path: ["bench", "train-step"],
   summary: "benchmark one training step of the reference model",
@@ -115,23 +139,11 @@ export const command: Command = {
         );
       }
     }
-    const model = new EncoderDecoderModel(resolveConfig(TRAIN_STEP_MODEL), 1);
-    model.train();
-    const batch = trainStepBatch(new Rng(2));
-    const opt = new AdamW(model.parameters(), {
-      lr: 1e-4,
-      beta1: 0.9,
-      beta2: 0.999,
-      eps: 1e-8,
-      weightDecay: 0,
-    });
+    const trainStep = benchTrainStep(!values.padded);
     let n = 0;
     const step = () => {
       progress(`bench train-step: step ${++n} of 12`);
-      opt.zeroGrad({ reuse: true });
-      const { loss } = model.forward(batch, { unpad: !values.padded });
-      if (loss) backward(loss, undefined, { freeIntermediates: true });
-      opt.update();
+      trainStep();
     };
     const precision = values.bf16 ? "bfloat16" : "float32";
     const { median, all } = withMatmulPrecision(precision, () => timeMedian(step, 2, 10));
