@@ -98,12 +98,16 @@ bool read_gemm(const Args& A, const Fields& f, mw::GemmParams& g) {
   g.bias = A.typed_or_null<float>(f["bias"], "bias", g.n).p;
   const Napi::Value relu = f["relu"];
   g.relu = !relu.IsUndefined() && f.boolean("relu");
+  // The sums of op(A)'s rows (optional): m floats, for a product of one matrix.
+  g.row_sums = A.typed_or_null<float>(f["rowSums"], "rowSums", g.m).p;
+  if (g.row_sums != nullptr && g.batch != 1) A.fail("rowSums needs batch 1");
   // After the fields, optionally a packWeight handle (or undefined); gemm uses it only when it
   // is b's, packed for this kernel (native/gemm.h PackedB).
   const Napi::CallbackInfo& info = A.info();
   if (info.Length() > f.end() && info[f.end()].IsExternal())
     g.packed = info[f.end()].As<Napi::External<mw::PackedB>>().Data();
-  if (g.batch == 0 || g.m == 0 || g.n == 0) return false;
+  // No columns still has row sums to give.
+  if (g.batch == 0 || g.m == 0 || (g.n == 0 && g.row_sums == nullptr)) return false;
   const i128 bl = g.batch - 1, ml = g.m - 1, nl = g.n - 1, kl = g.k - 1;
   A.need(c, "c", i128{cOff} + bl * g.strideC + ml * g.ldc + nl + 1);
   if (g.k > 0) {

@@ -19,7 +19,7 @@ inline const std::vector<FieldGroup>& field_groups() {
   static const std::vector<FieldGroup> groups = {
       {"gemm",
        {"batch", "m", "n", "k", "transA", "transB", "alpha", "beta", "a", "aOffset", "lda",
-        "strideA", "b", "bOffset", "ldb", "strideB", "c", "cOffset", "ldc", "strideC", "bf16", "bias", "relu"}},
+        "strideA", "b", "bOffset", "ldb", "strideB", "c", "cOffset", "ldc", "strideC", "bf16", "bias", "relu", "rowSums"}},
       {"unary", {"op", "x", "out", "n"}},
       {"unaryBackward", {"op", "x", "y", "dy", "dx", "n", "accumulate"}},
       {"binary", {"op", "a", "aStrides", "b", "bStrides", "out", "shape"}},

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <vector>
 
 #include "scratch.h"
 #include "threadpool.h"
@@ -72,6 +73,38 @@ inline void copy_panel_row(float* d, const float* s, int nr) {
     case 6: std::memcpy(d, s, 6 * sizeof(float)); break;
     default: std::memcpy(d, s, static_cast<size_t>(nr) * sizeof(float));
   }
+}
+
+// acc[i] += s[i] for i < n, in double (row_sums' accumulation), in whole vectors where the CPU
+// has them.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+__attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+void add_f64(double* __restrict acc, const float* __restrict s, int64_t n) {
+  for (int64_t i = 0; i < n; i++) acc[i] += s[i];
+}
+
+// rsum[i] += sum of op(A)[i0 + i, p0:p0+kc], element by element in p order, for i < mc.
+void sum_a_rows(const GemmParams& g, const float* A, int64_t i0, int64_t mc, int64_t p0,
+                int64_t kc, double* rsum) {
+  if (g.transA) {
+    // Element (i, p) at i + p * lda: a stored row holds op(A)'s column p.
+    for (int64_t p = 0; p < kc; p++) add_f64(rsum, A + i0 + (p0 + p) * g.lda, mc);
+    return;
+  }
+  for (int64_t i = 0; i < mc; i++) {
+    const float* r = A + (i0 + i) * g.lda + p0;
+    double s = rsum[i];
+    for (int64_t p = 0; p < kc; p++) s += r[p];
+    rsum[i] = s;
+  }
+}
+
+// row_sums over all of op(A), for the paths that do not pack it.
+void row_sums_plain(const GemmParams& g) {
+  std::vector<double> acc(static_cast<size_t>(g.m), 0.0);
+  sum_a_rows(g, g.a, 0, g.m, 0, g.k, acc.data());
+  for (int64_t i = 0; i < g.m; i++) g.row_sums[i] = static_cast<float>(acc[i]);
 }
 
 // Packs op(A)[i0:i0+mc, p0:p0+kc] as panels of mr rows, each laid out [p][mr]; rows past mc
@@ -187,8 +220,9 @@ void epilogue(const GemmParams& g, float* C, int64_t i0, int64_t i1, int64_t j0,
 inline bool has_epilogue(const GemmParams& g) { return g.bias != nullptr || g.relu; }
 
 // C[i0:i1, j0:j1] of one matrix of the batch.
+// rsum (or null): row_sums of op(A)'s rows [i0, i1), added to as the first column block packs A.
 void gemm_tile(const MicroKernel& K, const GemmParams& g, const float* A, const float* B,
-               float* C, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
+               float* C, int64_t i0, int64_t i1, int64_t j0, int64_t j1, double* rsum) {
   const PackedB* pre = g.packed;
   const int mr = K.mr, nr = K.nr;
   const int64_t kcmax = K.kc;
@@ -222,6 +256,8 @@ void gemm_tile(const MicroKernel& K, const GemmParams& g, const float* A, const 
       for (int64_t ic = i0; ic < i1; ic += mcmax) {
         const int64_t mc = std::min(mcmax, i1 - ic);
         pack_a(g, A, mr, ic, mc, pc, kc, abuf);
+        // The block of A was just read (in cache): its row sums now cost no pass of their own.
+        if (rsum != nullptr && jc == j0) sum_a_rows(g, A, ic, mc, pc, kc, rsum + (ic - i0));
         for (int64_t jr = 0; jr < nc; jr += nr) {
           const int n = static_cast<int>(std::min<int64_t>(nr, nc - jr));
           const bool in_place = direct_b && n == nr;
@@ -306,7 +342,11 @@ const char* isa_name(Isa isa) {
 }
 
 void gemm(const GemmParams& g) {
-  if (g.batch <= 0 || g.m <= 0 || g.n <= 0) return;
+  if (g.batch <= 0 || g.m <= 0) return;
+  if (g.n <= 0) {
+    if (g.row_sums != nullptr) row_sums_plain(g);
+    return;
+  }
   const int64_t per = g.m * g.n * g.k;
   auto mat = [&](int64_t b, const float*& A, const float*& B, float*& C) {
     A = g.a + b * g.strideA;
@@ -331,15 +371,18 @@ void gemm(const GemmParams& g) {
       gemm_k0(one, one.c);
     }
     epilogue_all();
+    if (g.row_sums != nullptr) row_sums_plain(g);
     return;
   }
   // A few rows against a weight [n, k] (incremental decoding): stream B, no packing.
   if (gemm_skinny_applies(g)) {
     gemm_skinny(g);
     epilogue_all();
+    if (g.row_sums != nullptr) row_sums_plain(g);
     return;
   }
   if (per < kSmall) {
+    if (g.row_sums != nullptr) row_sums_plain(g);
     auto one = [&](int64_t b, int) {
       const float *A, *B;
       float* C;
@@ -397,10 +440,18 @@ void gemm(const GemmParams& g) {
     if (bf16) {
       gemm_tile_bf16(g, A, B, C, i0, i1, j0, j1);
       if (has_epilogue(g)) epilogue(g, C, i0, i1, j0, j1);
+    } else if (g.row_sums != nullptr && (split_m || q == 0)) {
+      // This task's rows of op(A), every column of them (a column split packs all of A in each
+      // part: the first part sums).
+      thread_local std::vector<double> rsum;
+      rsum.assign(static_cast<size_t>(i1 - i0), 0.0);
+      gemm_tile(K, gp, A, B, C, i0, i1, j0, j1, rsum.data());
+      for (int64_t i = i0; i < i1; i++) g.row_sums[i] = static_cast<float>(rsum[i - i0]);
     } else {
-      gemm_tile(K, gp, A, B, C, i0, i1, j0, j1);
+      gemm_tile(K, gp, A, B, C, i0, i1, j0, j1, nullptr);
     }
   };
+  if (bf16 && g.row_sums != nullptr) row_sums_plain(g);
   if (batch_parallel) {
     pool.parallel_for(g.batch * parts, [&](int64_t t, int) { task(t / parts, t % parts); });
   } else {

@@ -31,6 +31,11 @@ struct GemmParams {
   // with relu. The same float32 operations as a separate add and ReLU pass over C.
   const float* bias = nullptr;
   bool relu = false;
+  // With batch 1: row_sums[i] = sum over p of op(A)[i, p] (m floats), summed in double in p
+  // order and rounded once, as the reduce kernel sums columns: an affine layer's bias gradient
+  // (op(A) = g^T of its weight gradient g^T x), taken while A is packed instead of in a pass of
+  // its own over g.
+  float* row_sums = nullptr;
 };
 
 /**

@@ -108,6 +108,7 @@ export const FIELD_ORDERS = {
     "bf16",
     "bias",
     "relu",
+    "rowSums",
   ],
   unary: ["op", "x", "out", "n"],
   unaryBackward: ["op", "x", "y", "dy", "dx", "n", "accumulate"],
@@ -387,6 +388,7 @@ export class NativeBackend implements Backend {
       a.bf16 ?? false,
       a.bias ?? null,
       a.relu ?? false,
+      a.rowSums ?? null,
       packed,
     ];
   }

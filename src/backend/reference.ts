@@ -211,6 +211,21 @@ export class ReferenceBackend implements Backend {
         where: "gemm",
       });
     }
+    const rowSums = g.rowSums ?? null;
+    if (rowSums) {
+      if (g.batch !== 1 || rowSums.length < m) {
+        throw new MaskwiseError(
+          `rowSums of ${rowSums.length} elements for ${g.batch} products of ${m} rows: it needs batch 1 and m elements`,
+          { code: "E_SHAPE", where: "gemm" },
+        );
+      }
+      // Each row of op(A) summed in p order as stored (never rounded to bfloat16), as reduce sums.
+      for (let i = 0; i < m; i++) {
+        let s = 0;
+        for (let p = 0; p < k; p++) s += a[g.aOffset + (g.transA ? i + p * g.lda : i * g.lda + p)];
+        rowSums[i] = s;
+      }
+    }
     for (let bi = 0; bi < g.batch; bi++) {
       const a0 = g.aOffset + bi * g.strideA;
       const b0 = g.bOffset + bi * g.strideB;

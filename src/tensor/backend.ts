@@ -96,6 +96,14 @@ export interface GemmArgs {
   bias?: F32 | null;
   /** ReLU on C_b after the product (and the bias). */
   relu?: boolean;
+  /**
+   * With batch 1, also rowSums[i] = sum over p of op(A)[i, p] (m elements, written), in double
+   * in p order and rounded once to float32, the bits `reduce` gives for the same sums: the bias
+   * gradient of an affine layer (op(A) = g^T in its weight gradient g^T x), which the product
+   * takes as it reads A instead of in a pass of its own. op(A) as stored: never rounded to
+   * bfloat16. Null / absent: none.
+   */
+  rowSums?: F32 | null;
 }
 
 /**

@@ -911,6 +911,7 @@ describe("native addon argument validation", { skip }, () => {
     false,
     null,
     false,
+    null,
   ];
   const withArg = (k: number, v: unknown) => {
     const a = gemmArgs();
@@ -958,7 +959,9 @@ describe("native addon argument validation", { skip }, () => {
     throwsNamed(call("gemm", ...withArg(21, f(1))), "gemm", "bias");
     throwsNamed(call("gemm", ...withArg(21, [1, 2])), "gemm", "bias");
     throwsNamed(call("gemm", ...withArg(22, 1)), "gemm", "relu");
-    throwsNamed(call("gemm", 1, 2, 3), "gemm", /expects 23 arguments/);
+    // The row sums need m (2) floats.
+    throwsNamed(call("gemm", ...withArg(23, f(1))), "gemm", "rowSums");
+    throwsNamed(call("gemm", 1, 2, 3), "gemm", /expects 24 arguments/);
   });
 
   test("element-wise kernels: unknown ops, short arrays, bad strides and perms", () => {

@@ -150,6 +150,7 @@ const samples = (): { [G in Kernel]: Required<FieldArgs<G>> } => {
       bf16: false,
       bias: f(3),
       relu: true,
+      rowSums: f(2),
     },
     unary: { op: "tanh", x: f(5), out: f(5), n: 5 },
     unaryBackward: { op: "tanh", x: f(5), y: f(5), dy: f(5), dx: f(5), n: 5, accumulate: true },

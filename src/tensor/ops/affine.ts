@@ -27,9 +27,22 @@ export interface WeightProducts {
   /** The weight as a tape input with dW [N, K] (+)= g^T x, or null when it is no parameter. */
   parameter: {
     tensor: Tensor;
-    backwardW(g: F32, x: F32, dw: F32, R: number, acc: boolean): void;
+    /**
+     * dW (+)= g^T x; with `db`, also db [N] = sum_r g[r, :] (written), which the product takes
+     * as it reads g (GemmArgs.rowSums).
+     */
+    backwardW(g: F32, x: F32, dw: F32, R: number, acc: boolean, db?: F32 | null): void;
     /** Both gradients at once, when both are wanted (the backend may run them side by side). */
-    backwardXW?(g: F32, x: F32, dx: F32, accX: boolean, dw: F32, accW: boolean, R: number): void;
+    backwardXW?(
+      g: F32,
+      x: F32,
+      dx: F32,
+      accX: boolean,
+      dw: F32,
+      accW: boolean,
+      R: number,
+      db?: F32 | null,
+    ): void;
   } | null;
 }
 
@@ -81,30 +94,37 @@ export function affine(
         accumulate: false,
       });
     const sb = bias ? sink(biasIndex, true) : null;
-    if (sb && !sb.acc) {
-      // A fresh gradient takes the column sums directly.
-      backend.reduce({ op: "sum", x: g, out: sb.g, outer: 1, dim: R, inner: N });
-    } else if (sb) {
-      const db = allocF32(N, false);
-      backend.reduce({ op: "sum", x: g, out: db, outer: 1, dim: R, inner: N });
-      backend.binary({
-        op: "add",
-        a: sb.g,
-        aStrides: [1],
-        b: db,
-        bStrides: [1],
-        out: sb.g,
-        shape: [N],
-      });
-      releaseF32(db);
-    }
+    // db = sum_r g[r, :]: a fresh gradient takes the sums directly, an accumulating one adds
+    // them. The weight's gradient product reads every row of g and sums them on the way where
+    // there is one (the same sums as reduce); otherwise reduce does.
+    const db = sb ? (sb.acc ? allocF32(N, false) : sb.g) : null;
+    let summed = false;
     const sx = sink(0, true);
     const sw = param ? sink(1, true) : null;
     if (sx && sw && param?.backwardXW) {
-      param.backwardXW(g, x.f32, sx.g, sx.acc, sw.g, sw.acc, R);
+      param.backwardXW(g, x.f32, sx.g, sx.acc, sw.g, sw.acc, R, db);
+      summed = true;
     } else {
       if (sx) products.backwardX(g, sx.g, R, sx.acc);
-      if (param && sw) param.backwardW(g, x.f32, sw.g, R, sw.acc);
+      if (param && sw) {
+        param.backwardW(g, x.f32, sw.g, R, sw.acc, db);
+        summed = true;
+      }
+    }
+    if (sb && db) {
+      if (!summed) backend.reduce({ op: "sum", x: g, out: db, outer: 1, dim: R, inner: N });
+      if (sb.acc) {
+        backend.binary({
+          op: "add",
+          a: sb.g,
+          aStrides: [1],
+          b: db,
+          bStrides: [1],
+          out: sb.g,
+          shape: [N],
+        });
+        releaseF32(db);
+      }
     }
   });
 }

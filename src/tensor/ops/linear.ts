@@ -59,13 +59,16 @@ export function linear(
         getBackend().gemm(plainProduct(g, false, W, false, dx, R, K, N, opts(acc))),
       parameter: {
         tensor: weight,
-        backwardW: (g, xs, dw, R, acc) =>
-          getBackend().gemm(plainProduct(g, true, xs, false, dw, N, K, R, opts(acc))),
+        // dW = g^T x reads g transposed: op(A)'s rows are g's columns, and their sums db.
+        backwardW: (g, xs, dw, R, acc, db) =>
+          getBackend().gemm(
+            plainProduct(g, true, xs, false, dw, N, K, R, { ...opts(acc), rowSums: db }),
+          ),
         // The two products take the same work and neither reads the other's output.
-        backwardXW: (g, xs, dx, accX, dw, accW, R) =>
+        backwardXW: (g, xs, dx, accX, dw, accW, R, db) =>
           getBackend().gemmPair(
             plainProduct(g, false, W, false, dx, R, K, N, opts(accX)),
-            plainProduct(g, true, xs, false, dw, N, K, R, opts(accW)),
+            plainProduct(g, true, xs, false, dw, N, K, R, { ...opts(accW), rowSums: db }),
           ),
       },
     },

@@ -12,6 +12,8 @@ export interface PlainProductOptions {
   /** The epilogue: a bias of n floats added to every row, then ReLU (GemmArgs.bias, relu). */
   bias?: F32 | null;
   relu?: boolean;
+  /** Also the sums of op(A)'s m rows into these (GemmArgs.rowSums). */
+  rowSums?: F32 | null;
 }
 
 export function plainProduct(
@@ -49,5 +51,6 @@ export function plainProduct(
     bf16: options.bf16 ?? false,
     bias: options.bias ?? null,
     relu: options.relu ?? false,
+    rowSums: options.rowSums ?? null,
   };
 }
