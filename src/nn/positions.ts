@@ -2,6 +2,7 @@
 // position of a token is the number of real tokens before it (cumulative sum of the mask minus
 // one), so left padding does not shift a sequence and batched generation sees the positions
 // training saw. Padding after a sequence repeats its last position; padding before it is -1.
+import { getBackend } from "../tensor/dispatch.js";
 import { Tensor } from "../tensor/tensor.js";
 
 /** positions [B, T] (int32) from a Hugging Face 2D mask [B, T] (1 = real) and an offset (cache length). */
@@ -98,11 +99,12 @@ export function sinusoidalPositions(
     if (p[r] > hi) hi = p[r];
   }
   if (lo >= -1 && hi <= MAX_TABLE_POSITION) {
+    // One gather of table rows (a copy per row from JavaScript cost more than the copying).
     const t = tableFor(D, hi, layout);
-    for (let r = 0; r < p.length; r++) {
-      const at = (p[r] + 1) * D;
-      out.set(t.data.subarray(at, at + D), r * D);
-    }
+    const ids = new Int32Array(p.length);
+    for (let r = 0; r < p.length; r++) ids[r] = p[r] + 1;
+    if (p.length > 0 && D > 0)
+      getBackend().gather({ table: t.data, ids, out, rows: p.length, cols: D, numRows: t.rows });
   } else {
     const freq = new Float64Array(Math.ceil(D / 2));
     for (let i = 0; i < freq.length; i++) freq[i] = 10000 ** (-(2 * i) / D);
