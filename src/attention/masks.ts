@@ -192,11 +192,16 @@ class RealPositionsMask extends AttendMask {
     const grid = new Uint8Array(B * Tq * Tk);
     for (let b = 0; b < B; b++) {
       const real = this.real[b];
-      for (let i = 0; i < Tq; i++) {
-        const row = (b * Tq + i) * Tk;
-        if (this.axis === "keys") grid.set(real.subarray(0, Tk), row);
-        else if (i < real.length && real[i] === 1) grid.fill(1, row, row + Tk);
+      const first = b * Tq * Tk;
+      if (this.axis === "keys") {
+        // Every query row of b is the same row of keys: the first one, then copies doubling.
+        if (Tq > 0) grid.set(real.subarray(0, Tk), first);
+        for (let done = 1; done < Tq; done *= 2)
+          grid.copyWithin(first + done * Tk, first, first + Math.min(done, Tq - done) * Tk);
+        continue;
       }
+      for (let i = 0; i < Tq; i++)
+        if (i < real.length && real[i] === 1) grid.fill(1, first + i * Tk, first + (i + 1) * Tk);
     }
     return grid;
   }
@@ -578,6 +583,25 @@ function commonBatch(parts: AttendMask[], op: string): number | null {
   return batch;
 }
 
+/**
+ * grid[x] = grid[x] & other[x] (or |) over two grids of 0/1 bytes: four bytes a word where both
+ * start on a word boundary (the grids are fresh arrays), the same bytes as byte by byte.
+ */
+function combineGrids(grid: Uint8Array, other: Uint8Array, op: "and" | "or"): void {
+  const n = grid.length;
+  let x = 0;
+  if (grid.byteOffset % 4 === 0 && other.byteOffset % 4 === 0) {
+    const words = n >> 2;
+    const g = new Uint32Array(grid.buffer, grid.byteOffset, words);
+    const o = new Uint32Array(other.buffer, other.byteOffset, words);
+    if (op === "and") for (let w = 0; w < words; w++) g[w] &= o[w];
+    else for (let w = 0; w < words; w++) g[w] |= o[w];
+    x = words << 2;
+  }
+  if (op === "and") for (; x < n; x++) grid[x] &= other[x];
+  else for (; x < n; x++) grid[x] |= other[x];
+}
+
 class AndMask extends AttendMask {
   readonly batch: number | null;
   constructor(readonly parts: AttendMask[]) {
@@ -596,10 +620,8 @@ class AndMask extends AttendMask {
   override attendGrid(B: number, Tq: number, Tk: number): Uint8Array {
     checkBatch(this, B);
     const grid = this.parts[0].attendGrid(B, Tq, Tk);
-    for (let k = 1; k < this.parts.length; k++) {
-      const other = this.parts[k].attendGrid(B, Tq, Tk);
-      for (let x = 0; x < grid.length; x++) grid[x] &= other[x];
-    }
+    for (let k = 1; k < this.parts.length; k++)
+      combineGrids(grid, this.parts[k].attendGrid(B, Tq, Tk), "and");
     return grid;
   }
   block(b: number, i0: number, i1: number, j0: number, j1: number) {
@@ -630,10 +652,8 @@ class OrMask extends AttendMask {
   override attendGrid(B: number, Tq: number, Tk: number): Uint8Array {
     checkBatch(this, B);
     const grid = this.parts[0].attendGrid(B, Tq, Tk);
-    for (let k = 1; k < this.parts.length; k++) {
-      const other = this.parts[k].attendGrid(B, Tq, Tk);
-      for (let x = 0; x < grid.length; x++) grid[x] |= other[x];
-    }
+    for (let k = 1; k < this.parts.length; k++)
+      combineGrids(grid, this.parts[k].attendGrid(B, Tq, Tk), "or");
     return grid;
   }
   block(b: number, i0: number, i1: number, j0: number, j1: number) {
