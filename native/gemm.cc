@@ -75,11 +75,16 @@ inline void copy_panel_row(float* d, const float* s, int nr) {
   }
 }
 
-// acc[i] += s[i] for i < n, in double (row_sums' accumulation), in whole vectors where the CPU
-// has them.
+// Loops that should run in the widest vectors the CPU has, whatever the build's baseline: one
+// copy per target, picked at load time.
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-__attribute__((target_clones("avx512f", "avx2", "default")))
+#define MW_GEMM_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define MW_GEMM_CLONES
 #endif
+
+// acc[i] += s[i] for i < n, in double (row_sums' accumulation).
+MW_GEMM_CLONES
 void add_f64(double* __restrict acc, const float* __restrict s, int64_t n) {
   for (int64_t i = 0; i < n; i++) acc[i] += s[i];
 }
@@ -198,7 +203,9 @@ void pack_b(const GemmParams& g, const float* B, int nr, int64_t p0, int64_t kc,
   }
 }
 
-// GemmParams' epilogue on C[i0:i1, j0:j1] of one matrix: bias, then ReLU.
+// GemmParams' epilogue on C[i0:i1, j0:j1] of one matrix: bias, then ReLU (the same operations
+// in any vector width).
+MW_GEMM_CLONES
 void epilogue(const GemmParams& g, float* C, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
   const float* bias = g.bias;
   const bool relu = g.relu;
@@ -376,8 +383,7 @@ void gemm(const GemmParams& g) {
   }
   // A few rows against a weight [n, k] (incremental decoding): stream B, no packing.
   if (gemm_skinny_applies(g)) {
-    gemm_skinny(g);
-    epilogue_all();
+    gemm_skinny(g);  // with the epilogue, as it stores C
     if (g.row_sums != nullptr) row_sums_plain(g);
     return;
   }

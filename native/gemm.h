@@ -105,7 +105,7 @@ constexpr int64_t kSkinnyRows = 8;
 /** Whether gemm_skinny handles g: m <= kSkinnyRows, A not transposed, B transposed, AVX-512. */
 bool gemm_skinny_applies(const GemmParams& g);
 /** C = alpha * A B^T + beta * C for a few rows of A, streaming each row of B once. */
-void gemm_skinny(const GemmParams& g);
+void gemm_skinny(const GemmParams& g);  // and its epilogue (bias, ReLU), applied as C is stored
 /**
  * C [m, n] += A [m, k] W^T with W [n, k] stored as bfloat16 bits (the high halves of float32s)
  * and A rounded to bfloat16 (to nearest, ties to even); products exact, sums in float32. Rows

@@ -61,9 +61,28 @@ MW_AVX512 inline __m512 loadb_tail(const uint16_t* p, int64_t count) {
   return loadb(t);
 }
 
-MW_AVX512 inline void store(const GemmParams& g, float* c, float v) {
+// Every store applies GemmParams' epilogue to the float32 value it stores (+ bias[j], then
+// ReLU: max(v, +0) gives +0 for NaN and -0 as `v > 0 ? v : 0` does), the operations of a
+// separate pass over C, so the bits are the same; a pass after the product would read C back
+// from wherever the threads that wrote it left it.
+MW_AVX512 inline void store(const GemmParams& g, float* c, int64_t j, float v) {
   const float r = g.alpha * v;
-  *c = g.beta == 0.0f ? r : r + g.beta * *c;
+  float s = g.beta == 0.0f ? r : r + g.beta * *c;
+  if (g.bias != nullptr) s += g.bias[j];
+  if (g.relu) s = s > 0.0f ? s : 0.0f;
+  *c = s;
+}
+
+// The epilogue on 4 or 16 stored values of columns j0.. of one row.
+MW_AVX512 inline __m128 epilogue4(const GemmParams& g, __m128 v, int64_t j0) {
+  if (g.bias != nullptr) v = _mm_add_ps(v, _mm_loadu_ps(g.bias + j0));
+  if (g.relu) v = _mm_max_ps(v, _mm_setzero_ps());
+  return v;
+}
+MW_AVX512 inline __m512 epilogue16(const GemmParams& g, __m512 v, int64_t j0) {
+  if (g.bias != nullptr) v = _mm512_add_ps(v, _mm512_loadu_ps(g.bias + j0));
+  if (g.relu) v = _mm512_max_ps(v, _mm512_setzero_ps());
+  return v;
 }
 
 // Rows i0..i0+MI of A against rows j0..j0+NJ of B (MI, NJ <= 4).
@@ -102,7 +121,7 @@ MW_AVX512 void block(const GemmParams& g, const float* A, const TB* B, float* C,
     }
   }
   for (int i = 0; i < MI; i++)
-    for (int j = 0; j < NJ; j++) store(g, C + (i0 + i) * g.ldc + j0 + j, hsum(acc[i][j]));
+    for (int j = 0; j < NJ; j++) store(g, C + (i0 + i) * g.ldc + j0 + j, j0 + j, hsum(acc[i][j]));
 }
 
 template <int NJ, class TB>
@@ -175,17 +194,12 @@ MW_AVX512 inline void store4x4(const GemmParams& g, float* C, int64_t i0, int64_
   const __m512 r = _mm512_mul_ps(_mm512_set1_ps(g.alpha), reduce16(acc));
   float* c[4];
   for (int t = 0; t < 4; t++) c[t] = C + (i0 + t) * g.ldc + j0;
-  if (g.beta == 0.0f) {
-    _mm_storeu_ps(c[0], _mm512_extractf32x4_ps(r, 0));
-    _mm_storeu_ps(c[1], _mm512_extractf32x4_ps(r, 1));
-    _mm_storeu_ps(c[2], _mm512_extractf32x4_ps(r, 2));
-    _mm_storeu_ps(c[3], _mm512_extractf32x4_ps(r, 3));
-  } else {
-    const __m128 be = _mm_set1_ps(g.beta);
-    _mm_storeu_ps(c[0], _mm_fmadd_ps(be, _mm_loadu_ps(c[0]), _mm512_extractf32x4_ps(r, 0)));
-    _mm_storeu_ps(c[1], _mm_fmadd_ps(be, _mm_loadu_ps(c[1]), _mm512_extractf32x4_ps(r, 1)));
-    _mm_storeu_ps(c[2], _mm_fmadd_ps(be, _mm_loadu_ps(c[2]), _mm512_extractf32x4_ps(r, 2)));
-    _mm_storeu_ps(c[3], _mm_fmadd_ps(be, _mm_loadu_ps(c[3]), _mm512_extractf32x4_ps(r, 3)));
+  const __m128 rows[4] = {_mm512_extractf32x4_ps(r, 0), _mm512_extractf32x4_ps(r, 1),
+                          _mm512_extractf32x4_ps(r, 2), _mm512_extractf32x4_ps(r, 3)};
+  const __m128 be = _mm_set1_ps(g.beta);
+  for (int t = 0; t < 4; t++) {
+    const __m128 v = g.beta == 0.0f ? rows[t] : _mm_fmadd_ps(be, _mm_loadu_ps(c[t]), rows[t]);
+    _mm_storeu_ps(c[t], epilogue4(g, v, j0));
   }
 }
 
@@ -194,10 +208,9 @@ MW_AVX512 inline void store1x16(const GemmParams& g, float* C, int64_t i, int64_
                                 const __m512* acc) {
   const __m512 r = _mm512_mul_ps(_mm512_set1_ps(g.alpha), reduce16(acc));
   float* c = C + i * g.ldc + j0;
-  if (g.beta == 0.0f)
-    _mm512_storeu_ps(c, r);
-  else
-    _mm512_storeu_ps(c, _mm512_fmadd_ps(_mm512_set1_ps(g.beta), _mm512_loadu_ps(c), r));
+  const __m512 v =
+      g.beta == 0.0f ? r : _mm512_fmadd_ps(_mm512_set1_ps(g.beta), _mm512_loadu_ps(c), r);
+  _mm512_storeu_ps(c, epilogue16(g, v, j0));
 }
 
 // C[i0:i0+4, j0:j0+4] from 4 rows of A and 4 rows of B.
@@ -361,7 +374,7 @@ MW_AVX512BF16 void columns_bh(const GemmParams& g, const uint16_t* A, const uint
     for (int64_t i = 0; i < g.m; i++) {
       const uint16_t* a[1] = {A + i * k};
       dots_bh<1, 1>(k, a, b, acc);
-      store(g, C + i * g.ldc + j, hsum(acc[0]));
+      store(g, C + i * g.ldc + j, j, hsum(acc[0]));
     }
   }
 }

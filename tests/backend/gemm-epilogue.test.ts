@@ -1,9 +1,9 @@
 // The GEMM epilogue (GemmArgs.bias and relu): on every path of the native product (the direct
-// path for small products, the skinny path for a few rows, the packed path with several k, m
-// and n blocks and a task per thread, bfloat16 operands, k = 0, batches), the fused result equals
-// the plain product followed by a separate add and ReLU over C, bit for bit; the reference
-// backend defines the epilogue the same way and agrees with the native one within the
-// product's float32 error bound.
+// path for small products, the skinny path for a few rows, which applies it as it stores C, the
+// packed path with several k, m and n blocks and a task per thread, bfloat16 operands, k = 0,
+// batches), the fused result equals the plain product followed by a separate add and ReLU over
+// C, bit for bit; the reference backend defines the epilogue the same way and agrees with the
+// native one within the product's float32 error bound.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { NativeBackend } from "../../src/backend/native.js";
@@ -101,7 +101,8 @@ describe("GEMM epilogue: bias and ReLU", { skip }, () => {
         let seed = 100;
         for (const c of [
           base(5, 7, 9), // direct (small) path
-          base(3, 40, 64), // skinny path (AVX-512)
+          base(3, 40, 64), // skinny path (AVX-512): rows one at a time
+          base(6, 37, 64, { beta: 1 }), // skinny: 4 x 4 blocks, then a row, then tail columns
           base(4, 6, 0, { beta: 1 }), // k = 0
           base(300, 1100, 300), // packed: k, m and n blocks, split over threads
           base(300, 70, 520, { transA: true, transB: false, beta: 1, pad: 1, off: 2 }),
