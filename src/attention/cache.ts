@@ -196,6 +196,134 @@ export class AttentionCache {
     this.reservedRows = 0;
   }
 
+  /**
+   * Adds n batch rows after the current ones that hold no position of their own yet: a sentence
+   * joining a running batch (continuous batching) in a self-attention cache. Positions below the
+   * length stay storage of the other rows (the new rows' table names their own physical rows
+   * there, which the caller's keep mask must hide: 0 below the length); their first append, like
+   * every row's, writes at the length into physical row b. Before the first append this is a
+   * no-op: that append sets the rows.
+   */
+  addBatchRows(n: number): void {
+    if (!Number.isInteger(n) || n < 0) {
+      throw new MaskwiseError(`cannot add ${n} rows to a cache`, {
+        code: "E_ARG",
+        where: "AttentionCache.addBatchRows",
+      });
+    }
+    if (this.P === 0 || n === 0) return;
+    const B = this.map.length;
+    const cap = this.capacity;
+    const table = new Int32Array((B + n) * cap);
+    if (this.slots) table.set(this.slots.subarray(0, B * cap));
+    else for (let b = 0; b < B; b++) table.fill(this.map[b], b * cap, b * cap + this.len);
+    for (let b = B; b < B + n; b++) table.fill(b, b * cap, b * cap + this.len);
+    if (B + n > this.P) this.addRows(B + n);
+    this.slots = table;
+    this.map = identityRows(B + n);
+    this.identity = B + n === this.P;
+  }
+
+  /**
+   * Adds B batch rows after the current ones with T positions of keys and values each,
+   * token-major [B, T, H * Dh]: sentences joining a running batch (continuous batching) in a
+   * cross-attention cache. They take physical rows no batch row reads (left by finished
+   * sentences) or new ones, and returns those rows, for the caller's keep mask (by physical row):
+   * positions from T to the length hold another sentence's keys, or nothing, and must be masked;
+   * so must the other rows' positions past their own when T raises the length. A cache with a
+   * slot table (appended to after a reorder) has no rows free to reuse and refuses.
+   */
+  appendBatchRows(
+    k: Float32Array,
+    v: Float32Array,
+    B: number,
+    T: number,
+    H: number,
+    Dh: number,
+  ): Int32Array {
+    if (this.P === 0 && this.len === 0) {
+      this.append(k, v, B, T, H, Dh);
+      return identityRows(B);
+    }
+    const width = H * Dh;
+    if (
+      this.slots ||
+      H !== this.H ||
+      Dh !== this.Dh ||
+      k.length !== B * T * width ||
+      v.length !== k.length
+    ) {
+      throw new MaskwiseError(
+        `cache rows of ${B} x ${T} x ${H} * ${Dh} cannot join a cache of ${this.H} heads of ${this.Dh}${this.slots ? " with a slot table" : ""}`,
+        { code: "E_SHAPE", where: "AttentionCache.appendBatchRows" },
+      );
+    }
+    if (T > this.capacity) this.grow(Math.max(2 * this.capacity, T));
+    const used = new Uint8Array(this.P);
+    for (const r of this.map) used[r] = 1;
+    const taken = new Int32Array(B);
+    let found = 0;
+    for (let p = 0; p < this.P && found < B; p++) if (!used[p]) taken[found++] = p;
+    if (found < B) {
+      const P = this.P;
+      this.addRows(P + B - found);
+      for (let p = P; found < B; p++) taken[found++] = p;
+    }
+    const cap = this.capacity;
+    const rowSize = H * cap * Dh;
+    taken.forEach((p, i) => {
+      getBackend().cacheWrite({
+        B: 1,
+        T,
+        H,
+        Dh,
+        k,
+        kOffset: i * T * width,
+        v,
+        vOffset: i * T * width,
+        srcStride: width,
+        kCache: this.kBuf.subarray(p * rowSize, (p + 1) * rowSize),
+        vCache: this.vBuf.subarray(p * rowSize, (p + 1) * rowSize),
+        capacity: cap,
+        t0: 0,
+      });
+    });
+    this.len = Math.max(this.len, T);
+    const map = new Int32Array(this.map.length + B);
+    map.set(this.map);
+    map.set(taken, this.map.length);
+    this.map = map;
+    this.identity = false;
+    return taken;
+  }
+
+  /**
+   * Forgets the first n positions of every row and moves the rest to the front (storage and slot
+   * table alike): a running batch whose live rows all started at or after position n (continuous
+   * batching) keeps its length, and its decoding steps' work, bounded. The caller shifts its keep
+   * mask with it.
+   */
+  dropFront(n: number): void {
+    if (!Number.isInteger(n) || n < 0 || n > this.len) {
+      throw new MaskwiseError(`cannot drop ${n} of the cache's ${this.len} positions`, {
+        code: "E_INDEX",
+        where: "AttentionCache.dropFront",
+      });
+    }
+    if (n === 0) return;
+    const { P, H, Dh, len, capacity: cap } = this;
+    for (let ph = 0; ph < P * H; ph++) {
+      const at = ph * cap * Dh;
+      this.kBuf.copyWithin(at, at + n * Dh, at + len * Dh);
+      this.vBuf.copyWithin(at, at + n * Dh, at + len * Dh);
+    }
+    const slots = this.slots;
+    if (slots)
+      for (let b = 0; b < this.map.length; b++)
+        slots.copyWithin(b * cap, b * cap + n, b * cap + len);
+    this.len = len - n;
+  }
+
   /** Keeps batch rows `rows` (in that order; repeats allowed): the beam search reorder. */
   reorder(rows: readonly number[]): void {
     const B = this.map.length;

@@ -12,6 +12,8 @@ import {
   type Hypothesis,
   type IncrementalDecoder,
   RESERVE_STEPS,
+  type SentenceFeed,
+  wantsMore,
 } from "./types.js";
 
 export interface BeamOptions extends GenerationOptions {
@@ -33,31 +35,57 @@ export function lengthNormalised(logProb: number, length: number, alpha: number)
   return logProb / Math.max(1, length) ** alpha;
 }
 
-export function beamSearch(decoder: IncrementalDecoder, options: BeamOptions): Hypothesis[][] {
+/**
+ * Beam search over every row of `decoder` (each row one sentence's first hypothesis); with
+ * `feed`, sentences join as others finish (continuous batching: `feed.rows` sentences of
+ * beamSize rows each), and the result holds every sentence, in the feed's numbering.
+ */
+export function beamSearch(
+  decoder: IncrementalDecoder,
+  options: BeamOptions,
+  feed?: SentenceFeed,
+): Hypothesis[][] {
   const N = decoder.rows;
   const V = decoder.vocabSize;
   const K = options.beamSize;
   const alpha = options.lengthPenalty ?? 1;
   const nBest = Math.min(options.nBest ?? 1, K);
-  const finished: Hypothesis[][] = Array.from({ length: N }, () => []);
-  // Sentence s starts as one live hypothesis in decoder row s.
-  let live: Live[][] = Array.from({ length: N }, (_, s) => [{ tokens: [], logProb: 0, row: s }]);
-  let active = Array.from({ length: N }, (_, s) => s);
-  decoder.reserve?.(Math.min(options.maxLength, RESERVE_STEPS), N * K);
+  const finished: Hypothesis[][] = [];
+  const limits: number[] = [];
+  // Sentence s starts as one live hypothesis, in decoder row `row`.
+  const live: Live[][] = [];
+  let active: number[] = [];
+  const join = (n: number, firstRow: number) => {
+    for (let i = 0; i < n; i++) {
+      const s = finished.length;
+      limits.push(feed ? feed.maxLength(s) : options.maxLength);
+      finished.push([]);
+      live.push([{ tokens: [], logProb: 0, row: firstRow + i }]);
+      active.push(s);
+    }
+  };
+  join(N, 0);
+  decoder.reserve?.(
+    Math.min(Math.max(0, ...limits), RESERVE_STEPS),
+    Math.max(N, feed?.rows ?? 0) * K,
+  );
 
-  for (let step = 0; step < options.maxLength && active.length > 0; step++) {
+  while (active.length > 0) {
     const hyps = active.flatMap((s) => live[s]);
     const last = Int32Array.from(hyps, (h) =>
       h.tokens.length ? h.tokens[h.tokens.length - 1] : options.startToken,
     );
     const lp = decoder.next(last);
     logSoftmaxRows(lp, hyps.length, V);
+    // A sentence's hypotheses are all as long as the steps it has been decoding.
+    const prefixes = hyps.map((h) => h.tokens);
     processLogProbs(
       lp,
       V,
-      hyps.map((h) => h.tokens),
-      step,
+      prefixes,
+      prefixes.map((p) => p.length),
       options,
+      active.flatMap((s) => live[s].map(() => limits[s])),
     );
     const keepRows: number[] = [];
     const nextActive: number[] = [];
@@ -70,6 +98,7 @@ export function beamSearch(decoder: IncrementalDecoder, options: BeamOptions): H
     );
     for (const [a, s] of active.entries()) {
       const cands = best[a];
+      const step = live[s][0].tokens.length;
       const next: Live[] = [];
       for (let c = 0; c < Math.min(2 * K, cands.length) && next.length < K; c++) {
         const { h, token, logProb } = cands[c];
@@ -85,8 +114,9 @@ export function beamSearch(decoder: IncrementalDecoder, options: BeamOptions): H
           next.push({ tokens, logProb, row: h.row });
         }
       }
+      live[s] = [];
       if (finished[s].length >= K || next.length === 0) continue;
-      if (step === options.maxLength - 1) {
+      if (step === limits[s] - 1) {
         for (const h of next)
           finished[s].push({
             tokens: h.tokens,
@@ -103,10 +133,11 @@ export function beamSearch(decoder: IncrementalDecoder, options: BeamOptions): H
       live[s] = next;
       nextActive.push(s);
     }
-    if (nextActive.length === 0) break;
-    decoder.reorder(keepRows);
     active = nextActive;
-    live = live.map((l, s) => (nextActive.includes(s) ? l : []));
+    const more = feed !== undefined && wantsMore(active.length, feed.rows);
+    if (active.length === 0 && !more) break;
+    decoder.reorder(keepRows);
+    if (more) join(feed.admit(feed.rows - active.length), keepRows.length);
   }
   return finished.map((f) => [...f].sort((a, b) => b.score - a.score).slice(0, nBest));
 }

@@ -8,50 +8,80 @@ import {
   type Hypothesis,
   type IncrementalDecoder,
   RESERVE_STEPS,
+  type SentenceFeed,
+  wantsMore,
 } from "./types.js";
 
 /** Picks a token from one row of processed log-probs [V]. */
 export type TokenChooser = (logProbs: Float32Array) => number;
 
+/**
+ * Decodes every row of `decoder` one token per step until eos or the length limit; with `feed`,
+ * sentences join the batch as rows finish (continuous batching), and the result holds every
+ * sentence, in the feed's numbering.
+ */
 export function decodeStepwise(
   decoder: IncrementalDecoder,
   options: GenerationOptions,
   choose: TokenChooser,
+  feed?: SentenceFeed,
 ): Hypothesis[] {
   const N = decoder.rows;
   const V = decoder.vocabSize;
-  const out: Hypothesis[] = Array.from({ length: N }, () => ({ tokens: [], logProb: 0, score: 0 }));
+  const out: Hypothesis[] = [];
+  const limits: number[] = [];
+  const join = (n: number) => {
+    for (let i = 0; i < n; i++) {
+      limits.push(feed ? feed.maxLength(out.length) : options.maxLength);
+      out.push({ tokens: [], logProb: 0, score: 0 });
+    }
+  };
+  join(N);
   let live = Array.from({ length: N }, (_, i) => i); // sentence index of each decoder row
   let last = new Int32Array(N).fill(options.startToken);
-  decoder.reserve?.(Math.min(options.maxLength, RESERVE_STEPS));
+  decoder.reserve?.(Math.min(Math.max(0, ...limits), RESERVE_STEPS));
   // Greedy choices of all rows at once on the backend's selection kernel (a JS loop over
   // rows x V was a few percent of a batched step).
-  const picks = choose === argmax ? new Int32Array(N) : null;
-  for (let step = 0; step < options.maxLength && live.length > 0; step++) {
+  const greedyPicks = choose === argmax;
+  let picks = new Int32Array(N);
+  while (live.length > 0) {
     const lp = decoder.next(last);
     logSoftmaxRows(lp, live.length, V);
+    const prefixes = live.map((s) => out[s].tokens);
     processLogProbs(
       lp,
       V,
-      live.map((s) => out[s].tokens),
-      step,
+      prefixes,
+      prefixes.map((p) => p.length),
       options,
+      live.map((s) => limits[s]),
     );
     const keep: number[] = [];
     const nextLast: number[] = [];
-    if (picks) argmaxRows(lp, live.length, V, picks);
+    if (picks.length < live.length) picks = new Int32Array(live.length);
+    if (greedyPicks) argmaxRows(lp, live.length, V, picks);
     live.forEach((s, r) => {
       const row = lp.subarray(r * V, (r + 1) * V);
-      const t = picks ? picks[r] : choose(row);
-      out[s].tokens.push(t);
-      out[s].logProb += row[t];
-      if (t !== options.eosToken) {
+      const t = greedyPicks ? picks[r] : choose(row);
+      const h = out[s];
+      h.tokens.push(t);
+      h.logProb += row[t];
+      if (t !== options.eosToken && h.tokens.length < limits[s]) {
         keep.push(r);
         nextLast.push(t);
       }
     });
-    if (keep.length < live.length && keep.length > 0) decoder.reorder(keep);
+    if (keep.length < live.length && (keep.length > 0 || feed)) decoder.reorder(keep);
     live = keep.map((r) => live[r]);
+    if (feed && wantsMore(live.length, feed.rows)) {
+      const first = out.length;
+      const n = feed.admit(feed.rows - live.length);
+      join(n);
+      for (let i = 0; i < n; i++) {
+        live.push(first + i);
+        nextLast.push(options.startToken);
+      }
+    }
     last = Int32Array.from(nextLast);
   }
   for (const h of out) h.score = h.logProb;
@@ -96,7 +126,14 @@ export function argmaxRows(x: Float32Array, rows: number, V: number, out: Int32A
         : argmax(x.subarray(r * V, (r + 1) * V));
 }
 
-/** Greedy decoding: every row takes its most likely next token. */
-export function greedy(decoder: IncrementalDecoder, options: GenerationOptions): Hypothesis[] {
-  return decodeStepwise(decoder, options, argmax);
+/**
+ * Greedy decoding: every row takes its most likely next token. With `feed`, sentences join as
+ * others finish (decodeStepwise).
+ */
+export function greedy(
+  decoder: IncrementalDecoder,
+  options: GenerationOptions,
+  feed?: SentenceFeed,
+): Hypothesis[] {
+  return decodeStepwise(decoder, options, argmax, feed);
 }

@@ -12,25 +12,30 @@ export function logSoftmaxRows(x: Float32Array, rows: number, V: number): void {
 
 /**
  * Applies the processors to log-probs [rows, V] of hypotheses `prefixes` (generated tokens so
- * far, start token excluded), at generation step `step` (0 = choosing the first token).
+ * far, start token excluded), at generation step `step` (0 = choosing the first token), one for
+ * all rows or one per row (sentences that joined a running batch at different steps); with
+ * `maxLengths`, each row's own length limit instead of the options' maxLength.
  */
 export function processLogProbs(
   lp: Float32Array,
   V: number,
   prefixes: readonly (readonly number[])[],
-  step: number,
+  step: number | readonly number[],
   o: GenerationOptions,
+  maxLengths?: readonly number[],
 ): void {
   const rows = prefixes.length;
   const NEG = Number.NEGATIVE_INFINITY;
   for (let r = 0; r < rows; r++) {
     const row = lp.subarray(r * V, (r + 1) * V);
     const prefix = prefixes[r];
-    if (step === 0 && o.forcedFirstToken !== undefined) {
+    const at = typeof step === "number" ? step : step[r];
+    const maxLength = maxLengths ? maxLengths[r] : o.maxLength;
+    if (at === 0 && o.forcedFirstToken !== undefined) {
       for (let j = 0; j < V; j++) if (j !== o.forcedFirstToken) row[j] = NEG;
       continue;
     }
-    if (step === o.maxLength - 1 && o.forcedLastToken !== undefined) {
+    if (at === maxLength - 1 && o.forcedLastToken !== undefined) {
       for (let j = 0; j < V; j++) if (j !== o.forcedLastToken) row[j] = NEG;
       continue;
     }
@@ -41,7 +46,7 @@ export function processLogProbs(
       for (let i = 0; i < k && follows; i++) follows = prefix[prefix.length - k + i] === bad[i];
       if (follows && last >= 0 && last < V) row[last] = NEG;
     }
-    if (step < (o.minLength ?? 0) && o.eosToken >= 0) row[o.eosToken] = NEG;
+    if (at < (o.minLength ?? 0) && o.eosToken >= 0) row[o.eosToken] = NEG;
     const n = o.noRepeatNgramSize ?? 0;
     if (n > 0 && prefix.length >= n - 1) {
       // Tokens that would complete an n-gram already present.

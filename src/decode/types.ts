@@ -29,6 +29,33 @@ export interface IncrementalDecoder {
   reserve?(steps: number, rows?: number): void;
 }
 
+/**
+ * Sentences that join a running batch as others finish (continuous batching): the steps keep
+ * about `rows` sentences decoding instead of thinning out towards the end of each batch. The
+ * decoder's first rows are sentences 0..N-1; sentences that join are numbered on in the order
+ * they come.
+ */
+export interface SentenceFeed {
+  /** The sentences to keep decoding at once. */
+  readonly rows: number;
+  /** The length limit of sentence s (new tokens, eos included). */
+  maxLength(s: number): number;
+  /**
+   * Adds up to `room` more sentences to the decoder's batch, as rows after the current ones
+   * (each starting from the start token); returns how many joined (0: none are left).
+   */
+  admit(room: number): number;
+}
+
+/**
+ * Whether a batch of `live` sentences of a feed's `rows` should take more: once a quarter of
+ * it finished (each joining runs the encoder on the newcomers, worth doing for several at once),
+ * or when it ran empty.
+ */
+export function wantsMore(live: number, rows: number): boolean {
+  return live === 0 || rows - live >= Math.max(1, rows >> 2);
+}
+
 export interface GenerationOptions {
   /** The token every hypothesis starts from (the decoder start token). */
   startToken: number;

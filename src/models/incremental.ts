@@ -115,14 +115,38 @@ function keepFrom(mask: Tensor, stride: number): Uint8Array {
   return keep;
 }
 
+/**
+ * Sentences run through the encoder for `Seq2SeqIncremental.admitEncoded`: n sentences of S
+ * positions, their mask [n, S] (1 = real), and each decoder layer's cross-attention keys and
+ * values [n, S, heads * headDim] (null for a layer without cross-attention).
+ */
+export interface EncodedSources {
+  n: number;
+  S: number;
+  mask: Tensor;
+  layers: ({ k: Float32Array; v: Float32Array; heads: number; headDim: number } | null)[];
+}
+
 export class Seq2SeqIncremental {
   readonly vocabSize: number;
+  private readonly model: Seq2SeqDecodable;
   private readonly caches: DecoderLayerCache[];
   private readonly step: DecodingStep;
-  /** Source keep mask [N, S] by original sentence (the cross caches' physical rows). */
-  private readonly sourceKeep: KeepMask;
+  /**
+   * Source keep mask [P, stride] by the cross caches' physical rows (one per source sentence):
+   * 1 at the sentence's real positions.
+   */
+  private sourceKeep: KeepMask;
   private nRows: number;
-  private steps = 0;
+  /** Tokens fed to each batch row so far: the position of its next token. */
+  private fed: Int32Array;
+  /**
+   * Once sentences joined (`admit`): the self-attention keep mask [rows, stride] by batch row,
+   * 1 from the cache position of the row's first token on; null while every row started at 0.
+   */
+  private selfKeep: KeepMask | null = null;
+  /** The self-attention caches' length (every row appends one position per step). */
+  private selfLength = 0;
 
   /**
    * sourceIds [N, S] and sourceMask [N, S] (1 = real); each row starts one hypothesis. With
@@ -137,24 +161,35 @@ export class Seq2SeqIncremental {
     sourceMask: Tensor,
     options: { weights?: DecodingWeights; step?: DecodingStep } = {},
   ) {
+    this.model = model;
     this.vocabSize = model.config.vocab_size;
     this.nRows = sourceIds.shape[0];
-    const cross = model.crossAttentions();
-    this.caches = newCaches(cross.length);
+    this.fed = new Int32Array(this.nRows);
+    this.caches = newCaches(model.crossAttentions().length);
     const S = sourceMask.shape[1];
     this.sourceKeep = { keep: keepFrom(sourceMask, S), stride: S };
     this.step = options.step ?? model.decodingStep(options.weights ?? null);
-    // The encoder's output, then its keys and values [N, S, H * Dh] for every layer, once;
-    // reorders only remap their rows. The cache copies them into its own storage, so the
-    // encoder's values and the projections go back to the buffer pool.
+    this.encodeInto(sourceIds, sourceMask);
+  }
+
+  /**
+   * The encoder's output, then its keys and values [N, S, H * Dh] for every layer, once;
+   * reorders only remap their rows. The cache copies them into its own storage, so the
+   * encoder's values and the projections go back to the buffer pool. Returns the cross caches'
+   * physical rows the sentences took.
+   */
+  private encodeInto(sourceIds: Tensor, sourceMask: Tensor): Int32Array {
+    const cross = this.model.crossAttentions();
+    let taken: Int32Array = new Int32Array(0);
     noGrad(() =>
       withScratch(
         () => {
-          const memory = model.encode(sourceIds, sourceMask);
+          const memory = this.model.encode(sourceIds, sourceMask);
+          const [N, S] = memory.shape;
           cross.forEach((attn, i) => {
             if (!attn) return;
-            const [N, S] = memory.shape;
-            this.caches[i].cross.append(
+            // Every layer's cross cache went through the same reorders: the same rows are free.
+            taken = this.caches[i].cross.appendBatchRows(
               attn.k_proj.forward(memory).f32,
               attn.v_proj.forward(memory).f32,
               N,
@@ -167,20 +202,198 @@ export class Seq2SeqIncremental {
         () => [],
       ),
     );
+    return taken;
   }
 
   get rows(): number {
     return this.nRows;
   }
 
+  /** Whether `admit` can add sentences to the running batch (the step takes per-row positions). */
+  get admits(): boolean {
+    return this.step.rowPositions === true;
+  }
+
+  /**
+   * Encodes sentences for `admitEncoded`: sourceIds [n, S] and sourceMask [n, S] through the
+   * encoder, and every layer's cross-attention keys and values [n, S, H * Dh] (copies, outside
+   * the buffer pool). The encoder runs on the whole group at once (its products at full width)
+   * while the sentences join the batch a few at a time.
+   */
+  encodeSources(sourceIds: Tensor, sourceMask: Tensor): EncodedSources {
+    const [n, S] = sourceMask.shape;
+    const cross = this.model.crossAttentions();
+    const layers: ({ k: Float32Array; v: Float32Array; heads: number; headDim: number } | null)[] =
+      [];
+    noGrad(() =>
+      withScratch(
+        () => {
+          const memory = this.model.encode(sourceIds, sourceMask);
+          for (const attn of cross) {
+            layers.push(
+              attn && {
+                k: attn.k_proj.forward(memory).f32.slice(),
+                v: attn.v_proj.forward(memory).f32.slice(),
+                heads: attn.kvHeads ?? attn.heads,
+                headDim: attn.headDim,
+              },
+            );
+          }
+        },
+        () => [],
+      ),
+    );
+    return { n, S, mask: sourceMask, layers };
+  }
+
+  /**
+   * Adds sentences `from`..`from + count - 1` of `sources` to the running batch (continuous
+   * batching): they become batch rows rows..rows + count - 1, each starting one hypothesis at
+   * position 0 while the other rows go on. Their self-attention keys start at the caches'
+   * current length (the keep mask hides what lies before), their encoder keys take the cross
+   * caches' free rows.
+   */
+  admitEncoded(sources: EncodedSources, from: number, count: number): void {
+    if (!this.admits) {
+      throw new MaskwiseError("this model's decoding step puts every row at one position", {
+        code: "E_ARG",
+        where: "Seq2SeqIncremental.admit",
+        hint: "decode its sentences batch by batch",
+      });
+    }
+    const { n, S } = sources;
+    if (
+      !Number.isInteger(from) ||
+      !Number.isInteger(count) ||
+      from < 0 ||
+      count < 0 ||
+      from + count > n
+    ) {
+      throw new MaskwiseError(
+        `sentences ${from}..${from + count - 1} are not among the ${n} encoded`,
+        {
+          code: "E_INDEX",
+          where: "Seq2SeqIncremental.admitEncoded",
+        },
+      );
+    }
+    if (count === 0) return;
+    let taken: Int32Array = new Int32Array(0);
+    sources.layers.forEach((layer, i) => {
+      if (!layer) return;
+      const w = layer.heads * layer.headDim;
+      const part = (x: Float32Array) => x.subarray(from * S * w, (from + count) * S * w);
+      // Every layer's cross cache went through the same reorders: the same rows are free.
+      taken = this.caches[i].cross.appendBatchRows(
+        part(layer.k),
+        part(layer.v),
+        count,
+        S,
+        layer.heads,
+        layer.headDim,
+      );
+    });
+    this.markSources(taken, sources.mask, from);
+    for (const c of this.caches) c.self.addBatchRows(count);
+    const B = this.nRows;
+    const fed = new Int32Array(B + count);
+    fed.set(this.fed);
+    this.fed = fed;
+    // Keep mask rows of the newcomers: nothing before the caches' current length is theirs.
+    const T = this.selfLength;
+    const prev = this.selfKeep;
+    const stride = Math.max(16, prev ? prev.stride : 2 * T, T + 1);
+    const keep = new Uint8Array((B + count) * stride);
+    for (let b = 0; b < B; b++) {
+      if (prev) keep.set(prev.keep.subarray(b * prev.stride, b * prev.stride + T), b * stride);
+      else keep.fill(1, b * stride, b * stride + T);
+    }
+    this.selfKeep = { keep, stride };
+    this.nRows = B + count;
+  }
+
+  /** Encodes sentences and adds them all to the running batch (encodeSources, admitEncoded). */
+  admit(sourceIds: Tensor, sourceMask: Tensor): void {
+    const sources = this.encodeSources(sourceIds, sourceMask);
+    this.admitEncoded(sources, 0, sources.n);
+  }
+
+  /**
+   * Writes the source keep rows of the cross caches' physical rows `taken` from rows from.. of
+   * `mask` [n, S].
+   */
+  private markSources(taken: Int32Array, mask: Tensor, from: number): void {
+    const S = mask.shape[1];
+    let { keep, stride } = this.sourceKeep;
+    const P = Math.max(keep.length / stride, ...taken.map((p) => p + 1));
+    if (S > stride || P * stride > keep.length) {
+      // Wider sources or more physical rows: a new mask, the old rows copied (0 past their end).
+      const wider = Math.max(S, stride);
+      const grown = new Uint8Array(P * wider);
+      for (let p = 0; p < keep.length / stride; p++)
+        grown.set(keep.subarray(p * stride, (p + 1) * stride), p * wider);
+      keep = grown;
+      stride = wider;
+    }
+    taken.forEach((p, i) => {
+      keep.fill(0, p * stride, (p + 1) * stride);
+      for (let t = 0; t < S; t++)
+        keep[p * stride + t] = mask.data[(from + i) * S + t] !== 0 ? 1 : 0;
+    });
+    this.sourceKeep = { keep, stride };
+  }
+
   next(tokens: Int32Array): Float32Array {
-    this.steps++;
-    // Generated tokens are never padding: every row's new token sits at position steps - 1.
-    const positions = new Int32Array(this.rows).fill(this.steps - 1);
+    const R = this.rows;
+    this.compact();
+    let self: KeepMask | null = null;
+    if (this.selfKeep) {
+      // This step's position is every row's own.
+      const T = this.selfLength;
+      if (T + 1 > this.selfKeep.stride) this.restride(2 * (T + 1));
+      const { keep, stride } = this.selfKeep;
+      for (let r = 0; r < R; r++) keep[r * stride + T] = 1;
+      self = this.selfKeep;
+    }
+    // Generated tokens are never padding: a row's new token sits at the position of its count.
+    const positions = Int32Array.from(this.fed);
+    for (let r = 0; r < R; r++) this.fed[r]++;
+    this.selfLength++;
     return this.step.run(Int32Array.from(tokens), positions, this.caches, {
-      self: null,
+      self,
       cross: this.sourceKeep,
     });
+  }
+
+  /**
+   * Once every row's first token lies at or past half the caches' length, the positions before
+   * the earliest one are nobody's: they leave the caches (a uniform shift), so that the length,
+   * and the keys each step scores, follow the live rows and not the whole run.
+   */
+  private compact(): void {
+    const mask = this.selfKeep;
+    if (!mask) return;
+    const T = this.selfLength;
+    let first = T;
+    for (let r = 0; r < this.rows && first > 0; r++) first = Math.min(first, T - this.fed[r]);
+    if (first < 8 || 2 * first < T) return;
+    for (const c of this.caches) c.self.dropFront(first);
+    const { keep, stride } = mask;
+    for (let r = 0; r < this.rows; r++) {
+      keep.copyWithin(r * stride, r * stride + first, r * stride + T);
+      keep.fill(0, r * stride + T - first, r * stride + T);
+    }
+    this.selfLength = T - first;
+  }
+
+  /** Widens the self keep mask to `stride` positions per row. */
+  private restride(stride: number): void {
+    const prev = this.selfKeep;
+    if (!prev) return;
+    const keep = new Uint8Array(this.rows * stride);
+    for (let r = 0; r < this.rows; r++)
+      keep.set(prev.keep.subarray(r * prev.stride, r * prev.stride + this.selfLength), r * stride);
+    this.selfKeep = { keep, stride };
   }
 
   reorder(keep: readonly number[]): void {
@@ -189,6 +402,15 @@ export class Seq2SeqIncremental {
       c.cross.reorder(keep);
     }
     this.nRows = keep.length;
+    this.fed = Int32Array.from(keep, (r) => this.fed[r]);
+    const prev = this.selfKeep;
+    if (prev) {
+      const picked = new Uint8Array(keep.length * prev.stride);
+      keep.forEach((r, i) => {
+        picked.set(prev.keep.subarray(r * prev.stride, (r + 1) * prev.stride), i * prev.stride);
+      });
+      this.selfKeep = { keep: picked, stride: prev.stride };
+    }
   }
 
   /**

@@ -9,6 +9,12 @@ import { StepBuffers, type StepMasks } from "./step-buffers.js";
 
 /** A decoder and head, one token per row per call, on per-layer caches: logits [R, V]. */
 export interface DecodingStep {
+  /**
+   * Whether the rows of one step may sit at different positions (`positions` differ): sentences
+   * that joined a running batch later (continuous batching). A step whose attention depends on
+   * the position itself (T5's relative bias: one bias row per step) leaves it out.
+   */
+  readonly rowPositions?: boolean;
   run(
     tokens: Int32Array,
     positions: Int32Array,
@@ -19,6 +25,8 @@ export interface DecodingStep {
 
 /** The step of a model built from src/models/stacks.ts (logits rewritten each step). */
 export class ModelStep implements DecodingStep {
+  // Positions only choose each row's position embedding (and rotary angles), row by row.
+  readonly rowPositions = true;
   private readonly buffers: StepBuffers;
 
   constructor(

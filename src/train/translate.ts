@@ -3,10 +3,14 @@
 import { beamSearch } from "../decode/beam.js";
 import { type GenerationSettings, generationOptions } from "../decode/generation-config.js";
 import { greedy } from "../decode/greedy.js";
-import type { Hypothesis } from "../decode/types.js";
+import type { Hypothesis, SentenceFeed } from "../decode/types.js";
 import type { ModelConfig } from "../models/config.js";
 import { holdLinearWeights } from "../models/held-weights.js";
-import { type Seq2SeqDecodable, Seq2SeqIncremental } from "../models/incremental.js";
+import {
+  type EncodedSources,
+  type Seq2SeqDecodable,
+  Seq2SeqIncremental,
+} from "../models/incremental.js";
 import type { DecodingWeights } from "../nn/decoding-weights.js";
 import { Tensor } from "../tensor/tensor.js";
 
@@ -87,7 +91,13 @@ export function sourceBatch(
   return [new Tensor(ids, [sources.length, S]), new Tensor(mask, [sources.length, S])];
 }
 
-/** Decodes the sentences in `order`, batchSize at a time, into `results` by input index. */
+/**
+ * Decodes the sentences in `order` into `results` by input index, batchSize at a time: greedily,
+ * sentences join the running batch as others finish (continuous batching: the steps stay about
+ * batchSize sentences wide instead of thinning out at the end of every batch); beam search, and
+ * a model whose step puts all rows at one position (T5), batch after batch. A sentence's length limit is
+ * maxLenA times its own source length (eos included) plus maxLenB, whatever batch it is in.
+ */
 function translateBatches(
   model: Seq2SeqDecodable & { readonly config: ModelConfig },
   codec: TextCodec,
@@ -98,43 +108,88 @@ function translateBatches(
 ): void {
   const cfg = model.config;
   const batchSize = options.batchSize ?? 32;
+  const beam = options.beam ?? 1;
+  const limit = (i: number) =>
+    Math.round((options.maxLenA ?? 1.2) * encoded[i].length + (options.maxLenB ?? 10));
   // One step and its buffers for every batch (each batch's decoder is done before the next).
   const step = model.decodingStep(options.weights ?? null);
-  for (let s = 0; s < order.length; s += batchSize) {
-    const idx = order.slice(s, s + batchSize);
-    const [ids, mask] = sourceBatch(
-      idx.map((i) => encoded[i]),
-      cfg.pad_token_id,
-    );
-    const S = ids.shape[1];
-    const maxLength = Math.round((options.maxLenA ?? 1.2) * S + (options.maxLenB ?? 10));
-    const decoder = new Seq2SeqIncremental(model, ids, mask, { weights: options.weights, step });
-    const gen = {
-      ...generationOptions(
-        options.generation ?? {},
-        { startToken: cfg.decoder_start_token_id, eosToken: cfg.eos_token_id },
-        maxLength,
+  const gen = {
+    ...generationOptions(
+      options.generation ?? {},
+      { startToken: cfg.decoder_start_token_id, eosToken: cfg.eos_token_id },
+      0,
+    ),
+    noRepeatNgramSize: options.noRepeatNgramSize,
+  };
+  let next = 0; // sentences of `order` taken so far
+  for (let s = 0; s < order.length; s = next) {
+    // The decoder's sentences in the order they joined (the feed's numbering): input indices.
+    const taken = order.slice(s, s + batchSize);
+    next = s + taken.length;
+    const decoder = new Seq2SeqIncremental(
+      model,
+      ...sourceBatch(
+        taken.map((i) => encoded[i]),
+        cfg.pad_token_id,
       ),
-      noRepeatNgramSize: options.noRepeatNgramSize,
+      { weights: options.weights, step },
+    );
+    // Greedy steps at a full batch's width cost less per row than at the few rows a batch's end
+    // leaves; beam search's batches are beam times wider, where the width gains nothing per row
+    // and the longer cache spans of sentences that started apart cost more (measured on a
+    // Multi30k model: greedy 7% faster, beam 5 8% slower): beam search goes batch by batch.
+    const joins = decoder.admits && beam === 1;
+    // The next sentences to join, encoded batchSize at a time (the encoder at full width) and
+    // admitted as rows finish.
+    let staged: { sources: EncodedSources; sentences: number[]; next: number } | null = null;
+    const feed: SentenceFeed = {
+      rows: batchSize,
+      maxLength: (k) => limit(taken[k]),
+      admit: (room) => {
+        let joined = 0;
+        while (joins && joined < room) {
+          if (!staged || staged.next === staged.sentences.length) {
+            if (next >= order.length) break;
+            const sentences = order.slice(next, next + batchSize);
+            next += sentences.length;
+            const sources = decoder.encodeSources(
+              ...sourceBatch(
+                sentences.map((i) => encoded[i]),
+                cfg.pad_token_id,
+              ),
+            );
+            staged = { sources, sentences, next: 0 };
+          }
+          const count = Math.min(room - joined, staged.sentences.length - staged.next);
+          decoder.admitEncoded(staged.sources, staged.next, count);
+          taken.push(...staged.sentences.slice(staged.next, staged.next + count));
+          staged.next += count;
+          joined += count;
+        }
+        return joined;
+      },
     };
-    const beam = options.beam ?? 1;
     let hyps: Hypothesis[][];
     try {
       hyps =
         beam > 1
-          ? beamSearch(decoder, {
-              ...gen,
-              beamSize: beam,
-              lengthPenalty: options.lengthPenalty ?? 1,
-              nBest: options.nBest ?? 1,
-            })
-          : greedy(decoder, gen).map((h) => [h]);
+          ? beamSearch(
+              decoder,
+              {
+                ...gen,
+                beamSize: beam,
+                lengthPenalty: options.lengthPenalty ?? 1,
+                nBest: options.nBest ?? 1,
+              },
+              feed,
+            )
+          : greedy(decoder, gen, feed).map((h) => [h]);
     } finally {
       // The next batch's caches take this one's storage.
       decoder.release();
     }
-    idx.forEach((i, r) => {
-      results[i] = hyps[r].map((h) => ({
+    taken.forEach((i, k) => {
+      results[i] = hyps[k].map((h) => ({
         text: codec.decode(
           h.tokens.filter((t) => t !== gen.eosToken),
           { skipSpecialTokens: true },

@@ -10,9 +10,10 @@
 // same.
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { AttentionCache } from "../../src/attention/cache.js";
 import { beamSearch } from "../../src/decode/beam.js";
 import { greedy } from "../../src/decode/greedy.js";
-import type { Hypothesis, IncrementalDecoder } from "../../src/decode/types.js";
+import type { Hypothesis, IncrementalDecoder, SentenceFeed } from "../../src/decode/types.js";
 import type { EncoderDecoderModel } from "../../src/models/encoder-decoder.js";
 import { Seq2SeqIncremental } from "../../src/models/incremental.js";
 import { poisonUnzeroedF32 } from "../../src/tensor/pool.js";
@@ -219,4 +220,146 @@ forEachBackend("batched translation", (backend) => {
       }
     });
   }
+
+  /** Line i decoded on its own (padded as in the whole batch). */
+  function aloneDecoder(i: number): Seq2SeqIncremental {
+    const [ids, mask] = batchOf(model);
+    return new Seq2SeqIncremental(model, rowOfBatch(ids, i), rowOfBatch(mask, i));
+  }
+
+  /**
+   * A feed that admits the lines after the first `initial` ones, `group` at a time through
+   * Seq2SeqIncremental.admit; records the decoder's width at every step.
+   */
+  function joining(initial: number, rows: number, maxLength: number) {
+    const cfg = model.config;
+    const encoded = lines.map((l) => [...codec.encode(l), cfg.eos_token_id]);
+    const batch = (from: number, to: number) => {
+      const part = encoded.slice(from, to);
+      const S = Math.max(...part.map((e) => e.length));
+      const ids = new Int32Array(part.length * S).fill(cfg.pad_token_id);
+      const mask = new Int32Array(part.length * S);
+      part.forEach((e, r) => {
+        ids.set(e, r * S);
+        mask.fill(1, r * S, r * S + e.length);
+      });
+      return [intTensor(ids, [part.length, S]), intTensor(mask, [part.length, S])] as const;
+    };
+    const decoder = new Seq2SeqIncremental(model, ...batch(0, initial));
+    const counted = new Counted(decoder);
+    let next = initial;
+    const joins: { at: number; live: number; n: number }[] = [];
+    const feed: SentenceFeed = {
+      rows,
+      maxLength: () => maxLength,
+      admit: (room) => {
+        const n = Math.min(room, lines.length - next);
+        if (n > 0) {
+          joins.push({ at: counted.fed.length, live: decoder.rows, n });
+          decoder.admit(...batch(next, next + n));
+        }
+        next += n;
+        return n;
+      },
+    };
+    return { counted, feed, joins };
+  }
+
+  test("greedy: sentences joining a running batch get what they get decoded alone", () => {
+    const alone = lines.map((_, i) => greedy(aloneDecoder(i), gen)[0]);
+    const drops = spyDropFront();
+    let got: Hypothesis[];
+    try {
+      const { counted, feed, joins } = joining(4, 4, 30);
+      got = greedy(counted, gen, feed);
+      // Sentences joined while others were still decoding, and the batch never grew past 4.
+      assert.ok(
+        joins.some((j) => j.live > 0 && j.at > 1),
+        `joins: ${JSON.stringify(joins)}`,
+      );
+      assert.ok(Math.max(...counted.fed) <= 4, `rows fed: ${counted.fed}`);
+    } finally {
+      drops.restore();
+    }
+    // The caches shed positions nobody reads any more as the early sentences finished.
+    assert.ok(drops.calls > 0, "dropFront was called");
+    assert.equal(got.length, lines.length);
+    got.forEach((h, i) => {
+      assertSame([h], [alone[i]], exact, `line ${i}`);
+    });
+  });
+
+  test("beam search: sentences joining a running batch get what they get decoded alone", () => {
+    const options = { ...gen, beamSize: 3, nBest: 3, lengthPenalty: 1 };
+    const alone = lines.map((_, i) => beamSearch(aloneDecoder(i), options)[0]);
+    const { counted, feed, joins } = joining(3, 3, 30);
+    const got = beamSearch(counted, options, feed);
+    assert.ok(
+      joins.some((j) => j.live > 0),
+      `joins: ${JSON.stringify(joins)}`,
+    );
+    assert.equal(got.length, lines.length);
+    got.forEach((h, i) => {
+      assertSame(h, alone[i], exact, `line ${i}`);
+    });
+  });
+
+  test("translateLines: joining rows on storage filled with NaN give the same results", () => {
+    const options = { maxLenA: 0, maxLenB: 40, batchSize: 4 };
+    const plain = translateLines(model, codec, lines, options);
+    poisonUnzeroedF32(true);
+    let poisoned: ReturnType<typeof translateLines>;
+    try {
+      poisoned = translateLines(model, codec, lines, options);
+    } finally {
+      poisonUnzeroedF32(false);
+    }
+    poisoned.forEach((hyps, i) => {
+      assert.deepEqual(hyps[0].hypothesis, plain[i][0].hypothesis, `line ${i}`);
+    });
+  });
+
+  test("translateLines: a sentence's length limit is its own source's, whatever its batch", () => {
+    // maxLenA > 0: the limit differs between sentences; some run into it.
+    const options = { maxLenA: 0.5, maxLenB: 2 };
+    const alone = translateLines(model, codec, lines, { ...options, batchSize: 1 });
+    const cut = lines.filter(
+      (l, i) =>
+        alone[i][0].hypothesis.tokens.length === Math.round(0.5 * (codec.encode(l).length + 1) + 2),
+    );
+    assert.ok(cut.length >= 3, `${cut.length} sentences cut by their limit`);
+    for (const beam of [1, 3]) {
+      const a =
+        beam === 1
+          ? alone
+          : translateLines(model, codec, lines, { ...options, beam, batchSize: 1 });
+      const batched = translateLines(model, codec, lines, { ...options, beam, batchSize: 14 });
+      batched.forEach((hyps, i) => {
+        assertSame([hyps[0].hypothesis], [a[i][0].hypothesis], exact, `line ${i}, beam ${beam}`);
+      });
+    }
+  });
 });
+
+/** Row i of a batch tensor [N, S], as a batch of one [1, S]. */
+function rowOfBatch(t: Tensor, i: number): Tensor {
+  const S = t.shape[1];
+  return intTensor(Int32Array.from(t.i32.subarray(i * S, (i + 1) * S)), [1, S]);
+}
+
+/** Counts AttentionCache.dropFront calls until restored. */
+function spyDropFront() {
+  const proto = AttentionCache.prototype;
+  const original = proto.dropFront;
+  const spy = {
+    calls: 0,
+    restore: () => {
+      proto.dropFront = original;
+    },
+  };
+  proto.dropFront = function (this: AttentionCache, n: number) {
+    spy.calls++;
+    original.call(this, n);
+  };
+  return spy;
+}

@@ -29,19 +29,20 @@ Reads source sentences from standard input, one a line, and writes translations 
 output, one a line, in order. --read-ahead N (default 16) reads N batches of --batch-size
 (default 32) lines ahead and decodes them sorted by source length, so that a batch holds
 sentences of similar lengths; their translations are written in input order before more is
-read. --read-ahead 1 takes the lines batch by batch. On a terminal a pause in the input
+read. --read-ahead 1 takes the lines batch by batch. Greedy decoding keeps --batch-size
+sentences decoding at once: sentences join as others finish. On a terminal a pause in the input
 translates what has arrived. DIR is a model directory (config.json, model.safetensors,
 tokenizer.json), e.g. RUN/checkpoints/best, or ORG/NAME, a model 'maskwise hub get' put in the
-Hugging Face cache. Output length is at most A * source length + B
-(default 1.2 and 10), or --max-new-tokens N (as generate). --beam 1 (default 5) decodes greedily. With --n-best N (at most --beam),
-each input gives exactly N lines "score<TAB>translation", best first; an empty input line gives
-N empty lines. --no-repeat-ngram-size N (default 0 = off) never lets an output
-repeat one of its own n-grams of N tokens, as fairseq and Hugging Face do (3 is usual for
-summaries). --precision bfloat16 (or --bf16) rounds the decoder's weights and the inputs of
-its products to bfloat16, sums stay float32 (half the bytes each generated token reads, and on
-CPUs with AVX512_BF16 half the instructions: faster; translations may differ from float32's in
-a few places); auto times both precisions on this CPU once and takes the faster, saying which
-on stderr; default float32.
+Hugging Face cache. A sentence's output is at most A * its source length (tokens, eos
+included) + B tokens (default 1.2 and 10), or --max-new-tokens N (as generate). --beam 1
+(default 5) decodes greedily. With --n-best N (at most --beam), each input gives exactly N
+lines "score<TAB>translation", best first; an empty input line gives N empty lines.
+--no-repeat-ngram-size N (default 0 = off) never lets an output repeat one of its own n-grams
+of N tokens, as fairseq and Hugging Face do (3 is usual for summaries). --precision bfloat16
+(or --bf16) rounds the decoder's weights and the inputs of its products to bfloat16, sums stay
+float32 (half the bytes each generated token reads, and on CPUs with AVX512_BF16 half the
+instructions: faster; translations may differ from float32's in a few places); auto times both
+precisions on this CPU once and takes the faster, saying which on stderr; default float32.
 ${INT8_HELP}
 --adapter DIR puts a LoRA adapter in PEFT's format (a LoRA run's checkpoint) on the model
 first.
