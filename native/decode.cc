@@ -136,8 +136,9 @@ inline __mmask16 lanes16(int64_t n) {
 // The scores of one query head, 16 positions at a time (Dh a multiple of 16, at most 128): the
 // query held in registers, one vector of products per position, reduce16 for the 16 dot
 // products, then scale, bias, keep mask (-Infinity) and the running maximum on the vector. Keys
-// of positions the mask leaves out are read too (the cache holds every position below
-// `length`) and their scores replaced. Returns whether a kept score is NaN or +Infinity.
+// of positions the mask leaves out are read too where their block of 16 holds a kept one (the
+// cache holds every position below `length`), and their scores replaced; a block with none kept
+// is skipped. Returns whether a kept score is NaN or +Infinity.
 // NQ = Dh / 16 query vectors, a compile-time count: the query and the 16 accumulators stay in
 // registers (with a run-time count both went to the stack and back for every 16 positions).
 template <int NQ>
@@ -155,6 +156,17 @@ MW_AVX512 bool scores_by16_n(const DecodeAttentionParams& p, const float* q, con
   __mmask16 odd = 0;
   for (int64_t j0 = 0; j0 < p.length; j0 += 16) {
     const int cnt = static_cast<int>(std::min<int64_t>(16, p.length - j0));
+    const __mmask16 in = lanes16(cnt);
+    __mmask16 kept = in;
+    if (keep != nullptr)
+      for (int t = 0; t < cnt; t++)
+        if (keep[j0 + t] == 0) kept &= static_cast<__mmask16>(~(1u << t));
+    if (kept == 0) {
+      // A block the mask leaves out whole (a sentence that joined a running batch later than
+      // others started, padding): its keys are not read.
+      _mm512_mask_storeu_ps(s + j0, in, ninf);
+      continue;
+    }
     __m512 acc[16];
 #pragma GCC unroll 16
     for (int t = 0; t < 16; t++) {
@@ -169,11 +181,6 @@ MW_AVX512 bool scores_by16_n(const DecodeAttentionParams& p, const float* q, con
       for (int c = 1; c < NQ; c++) a = _mm512_fmadd_ps(qv[c], _mm512_loadu_ps(kj + 16 * c), a);
       acc[t] = a;
     }
-    const __mmask16 in = lanes16(cnt);
-    __mmask16 kept = in;
-    if (keep != nullptr)
-      for (int t = 0; t < cnt; t++)
-        if (keep[j0 + t] == 0) kept &= static_cast<__mmask16>(~(1u << t));
     __m512 x = _mm512_mul_ps(reduce16(acc), scale);
     if (bias != nullptr) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(in, bias + j0));
     x = _mm512_mask_mov_ps(ninf, kept, x);
