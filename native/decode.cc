@@ -144,7 +144,7 @@ inline __mmask16 lanes16(int64_t n) {
 template <int NQ>
 MW_AVX512 bool scores_by16_n(const DecodeAttentionParams& p, const float* q, const float* kb,
                              int64_t pr, int64_t prow, const int32_t* slot, const uint8_t* keep,
-                             const float* bias, float* s, float& max) {
+                             const float* bias, float* s, float& max, int64_t lo, int64_t hi) {
   const int64_t Dh = p.Dh;
   __m512 qv[NQ];
 #pragma GCC unroll 8
@@ -154,8 +154,8 @@ MW_AVX512 bool scores_by16_n(const DecodeAttentionParams& p, const float* q, con
   const __m512 scale = _mm512_set1_ps(p.scale);
   __m512 mv = ninf;
   __mmask16 odd = 0;
-  for (int64_t j0 = 0; j0 < p.length; j0 += 16) {
-    const int cnt = static_cast<int>(std::min<int64_t>(16, p.length - j0));
+  for (int64_t j0 = lo; j0 < hi; j0 += 16) {
+    const int cnt = static_cast<int>(std::min<int64_t>(16, hi - j0));
     const __mmask16 in = lanes16(cnt);
     __mmask16 kept = in;
     if (keep != nullptr)
@@ -195,16 +195,16 @@ MW_AVX512 bool scores_by16_n(const DecodeAttentionParams& p, const float* q, con
 
 MW_AVX512 bool scores_by16(const DecodeAttentionParams& p, const float* q, const float* kb,
                            int64_t pr, int64_t prow, const int32_t* slot, const uint8_t* keep,
-                           const float* bias, float* s, float& max) {
+                           const float* bias, float* s, float& max, int64_t lo, int64_t hi) {
   switch (p.Dh / 16) {
-    case 1: return scores_by16_n<1>(p, q, kb, pr, prow, slot, keep, bias, s, max);
-    case 2: return scores_by16_n<2>(p, q, kb, pr, prow, slot, keep, bias, s, max);
-    case 3: return scores_by16_n<3>(p, q, kb, pr, prow, slot, keep, bias, s, max);
-    case 4: return scores_by16_n<4>(p, q, kb, pr, prow, slot, keep, bias, s, max);
-    case 5: return scores_by16_n<5>(p, q, kb, pr, prow, slot, keep, bias, s, max);
-    case 6: return scores_by16_n<6>(p, q, kb, pr, prow, slot, keep, bias, s, max);
-    case 7: return scores_by16_n<7>(p, q, kb, pr, prow, slot, keep, bias, s, max);
-    default: return scores_by16_n<8>(p, q, kb, pr, prow, slot, keep, bias, s, max);
+    case 1: return scores_by16_n<1>(p, q, kb, pr, prow, slot, keep, bias, s, max, lo, hi);
+    case 2: return scores_by16_n<2>(p, q, kb, pr, prow, slot, keep, bias, s, max, lo, hi);
+    case 3: return scores_by16_n<3>(p, q, kb, pr, prow, slot, keep, bias, s, max, lo, hi);
+    case 4: return scores_by16_n<4>(p, q, kb, pr, prow, slot, keep, bias, s, max, lo, hi);
+    case 5: return scores_by16_n<5>(p, q, kb, pr, prow, slot, keep, bias, s, max, lo, hi);
+    case 6: return scores_by16_n<6>(p, q, kb, pr, prow, slot, keep, bias, s, max, lo, hi);
+    case 7: return scores_by16_n<7>(p, q, kb, pr, prow, slot, keep, bias, s, max, lo, hi);
+    default: return scores_by16_n<8>(p, q, kb, pr, prow, slot, keep, bias, s, max, lo, hi);
   }
 }
 
@@ -228,6 +228,21 @@ MW_AVX512 void decode_attention_unit_avx512(const DecodeAttentionParams& p, int6
   const float* kb = p.k + hk * head;
   const float* vb = p.v + hk * head;
   const __m512 ninf = _mm512_set1_ps(-INFINITY);
+  // The blocks of 16 positions from the first kept one's to the last kept one's: the blocks
+  // outside hold no kept position (their scores would be -Infinity, their weights exactly 0,
+  // adding nothing to a sum), so they are left out whole: a sentence that joined a running
+  // batch late, or a short source among longer ones, costs its own span only.
+  int64_t lo = 0, hi = p.length;
+  if (keep != nullptr) {
+    while (lo < hi && keep[lo] == 0) lo++;
+    while (hi > lo && keep[hi - 1] == 0) hi--;
+    if (lo == hi) {
+      lo = hi = 0;  // nothing kept: every head's output is 0
+    } else {
+      lo &= ~static_cast<int64_t>(15);
+      hi = std::min<int64_t>(p.length, (hi + 15) & ~static_cast<int64_t>(15));
+    }
+  }
   for (int64_t h = hk * G; h < (hk + 1) * G; h++) {
     const float* q = p.q + (r * p.H + h) * Dh;
     float* o = p.out + (r * p.H + h) * Dh;
@@ -235,9 +250,9 @@ MW_AVX512 void decode_attention_unit_avx512(const DecodeAttentionParams& p, int6
     float m = -INFINITY;
     bool odd = false;  // a NaN or +Infinity score
     if (Dh % 16 == 0 && Dh <= 128) {
-      odd = scores_by16(p, q, kb, pr, prow, slot, keep, bias, s, m);
+      odd = scores_by16(p, q, kb, pr, prow, slot, keep, bias, s, m, lo, hi);
     } else {
-      for (int64_t j = 0; j < p.length; j++) {
+      for (int64_t j = lo; j < hi; j++) {
         if (keep != nullptr && keep[j] == 0) {
           s[j] = -INFINITY;
           continue;
@@ -261,8 +276,8 @@ MW_AVX512 void decode_attention_unit_avx512(const DecodeAttentionParams& p, int6
     // e_j = e^(s_j - m), exactly 0 where s_j = -Infinity (masked, or a -Infinity bias).
     const __m512 mv = _mm512_set1_ps(m);
     __m512 lsum = _mm512_setzero_ps();
-    for (int64_t j = 0; j < p.length; j += 16) {
-      const __mmask16 in = lanes16(p.length - j);
+    for (int64_t j = lo; j < hi; j += 16) {
+      const __mmask16 in = lanes16(hi - j);
       const __m512 x = _mm512_mask_loadu_ps(ninf, in, s + j);
       const __mmask16 live = _mm512_mask_cmp_ps_mask(in, x, ninf, _CMP_NEQ_OQ);
       const __m512 e = _mm512_maskz_mov_ps(live, exp_nonpositive(_mm512_sub_ps(x, mv)));
@@ -275,7 +290,7 @@ MW_AVX512 void decode_attention_unit_avx512(const DecodeAttentionParams& p, int6
       const __mmask16 m0 = lanes16(Dh - d0), m1 = lanes16(Dh - d0 - 16);
       const __mmask16 m2 = lanes16(Dh - d0 - 32), m3 = lanes16(Dh - d0 - 48);
       __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-      for (int64_t j = 0; j < p.length; j++) {
+      for (int64_t j = lo; j < hi; j++) {
         if (s[j] == 0.0f) continue;  // masked, or too small to count: its value is not read
         const float* v = vb + (slot != nullptr ? slot[j] : pr) * prow + j * Dh + d0;
         const __m512 e = _mm512_set1_ps(s[j]);

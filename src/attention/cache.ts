@@ -77,6 +77,11 @@ export class AttentionCache {
     return this.map.length;
   }
 
+  /** Positions that still fit before the storage must grow (a copy of everything held). */
+  get room(): number {
+    return this.P === 0 ? Math.max(16, this.reserved) : this.capacity - this.len;
+  }
+
   /**
    * Appends T positions per row of keys and values laid out token-major [B, T, H * Dh] (the
    * projections' output: the head split is only an index computation here).

@@ -13,7 +13,7 @@ import type { DecodingWeights } from "../nn/decoding-weights.js";
 import { Int8Weights } from "../nn/int8-weights.js";
 import type { Linear } from "../nn/layers.js";
 import { noGrad } from "../tensor/autograd.js";
-import { withScratch } from "../tensor/pool.js";
+import { releaseF32, withScratch } from "../tensor/pool.js";
 import { Tensor } from "../tensor/tensor.js";
 import { MaskwiseError } from "../util/errors.js";
 import type { DecoderLayerCache } from "./blocks.js";
@@ -216,15 +216,14 @@ export class Seq2SeqIncremental {
 
   /**
    * Encodes sentences for `admitEncoded`: sourceIds [n, S] and sourceMask [n, S] through the
-   * encoder, and every layer's cross-attention keys and values [n, S, H * Dh] (copies, outside
-   * the buffer pool). The encoder runs on the whole group at once (its products at full width)
+   * encoder, and every layer's cross-attention keys and values [n, S, H * Dh] (from the buffer
+   * pool: `releaseSources` gives them back). The encoder runs on the whole group at once (its products at full width)
    * while the sentences join the batch a few at a time.
    */
   encodeSources(sourceIds: Tensor, sourceMask: Tensor): EncodedSources {
     const [n, S] = sourceMask.shape;
     const cross = this.model.crossAttentions();
-    const layers: ({ k: Float32Array; v: Float32Array; heads: number; headDim: number } | null)[] =
-      [];
+    const layers: EncodedSources["layers"] = [];
     noGrad(() =>
       withScratch(
         () => {
@@ -232,18 +231,32 @@ export class Seq2SeqIncremental {
           for (const attn of cross) {
             layers.push(
               attn && {
-                k: attn.k_proj.forward(memory).f32.slice(),
-                v: attn.v_proj.forward(memory).f32.slice(),
+                k: attn.k_proj.forward(memory).f32,
+                v: attn.v_proj.forward(memory).f32,
                 heads: attn.kvHeads ?? attn.heads,
                 headDim: attn.headDim,
               },
             );
           }
         },
-        () => [],
+        // The keys and values stay taken from the pool until releaseSources gives them back.
+        () => layers.flatMap((l) => (l ? [l.k, l.v] : [])),
       ),
     );
     return { n, S, mask: sourceMask, layers };
+  }
+
+  /**
+   * Gives encoded sources' keys and values back to the buffer pool once every sentence of them
+   * joined (the cross caches hold copies); nothing may admit from them afterwards.
+   */
+  releaseSources(sources: EncodedSources): void {
+    for (const l of sources.layers) {
+      if (!l) continue;
+      releaseF32(l.k);
+      releaseF32(l.v);
+    }
+    sources.layers = [];
   }
 
   /**
@@ -276,6 +289,13 @@ export class Seq2SeqIncremental {
           where: "Seq2SeqIncremental.admitEncoded",
         },
       );
+    }
+    if (sources.layers.length !== this.caches.length) {
+      throw new MaskwiseError("these encoded sources were released", {
+        code: "E_ARG",
+        where: "Seq2SeqIncremental.admitEncoded",
+        hint: "encode the sentences again (encodeSources)",
+      });
     }
     if (count === 0) return;
     let taken: Int32Array = new Int32Array(0);
@@ -316,6 +336,7 @@ export class Seq2SeqIncremental {
   admit(sourceIds: Tensor, sourceMask: Tensor): void {
     const sources = this.encodeSources(sourceIds, sourceMask);
     this.admitEncoded(sources, 0, sources.n);
+    this.releaseSources(sources);
   }
 
   /**
@@ -366,9 +387,11 @@ export class Seq2SeqIncremental {
   }
 
   /**
-   * Once every row's first token lies at or past half the caches' length, the positions before
-   * the earliest one are nobody's: they leave the caches (a uniform shift), so that the length,
-   * and the keys each step scores, follow the live rows and not the whole run.
+   * Once every row's first token lies at or past half the caches' length, or the next position
+   * would make the caches grow, the positions before the earliest one are nobody's: they leave
+   * the caches (a uniform shift), so that the length, the keys each step scores and the storage
+   * follow the live rows and not the whole run. (A row that runs long holds the length at its
+   * own, and storage grows for it only.)
    */
   private compact(): void {
     const mask = this.selfKeep;
@@ -376,7 +399,8 @@ export class Seq2SeqIncremental {
     const T = this.selfLength;
     let first = T;
     for (let r = 0; r < this.rows && first > 0; r++) first = Math.min(first, T - this.fed[r]);
-    if (first < 8 || 2 * first < T) return;
+    const full = this.caches.some((c) => c.self.room < 1);
+    if (first === 0 || (!full && (first < 8 || 2 * first < T))) return;
     for (const c of this.caches) c.self.dropFront(first);
     const { keep, stride } = mask;
     for (let r = 0; r < this.rows; r++) {

@@ -165,6 +165,7 @@ function translateBatches(
           taken.push(...staged.sentences.slice(staged.next, staged.next + count));
           staged.next += count;
           joined += count;
+          if (staged.next === staged.sentences.length) decoder.releaseSources(staged.sources);
         }
         return joined;
       },

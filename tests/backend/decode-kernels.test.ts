@@ -218,6 +218,9 @@ function decodeCase(
   // In a long cache, row 0 sees nothing before position 17 to 21 (a sentence that joined a
   // running batch): whole blocks of 16 positions masked, then kept ones.
   if (cap > 24) keep.fill(0, 0, 17 + (seed % 5));
+  // And row 2 nothing from position 3 to 7 on (a short source among longer ones).
+  if (cap > 24 && keep.length >= 3 * keepStride)
+    keep.fill(0, 2 * keepStride + 3 + (seed % 5), 3 * keepStride);
   const args: DecodeAttentionArgs = {
     R,
     H,

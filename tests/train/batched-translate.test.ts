@@ -304,6 +304,17 @@ forEachBackend("batched translation", (backend) => {
     });
   });
 
+  test("encoded sources admit any part of them until released; then they are refused", () => {
+    const [ids, mask] = batchOf(model);
+    const decoder = new Seq2SeqIncremental(model, rowOfBatch(ids, 0), rowOfBatch(mask, 0));
+    const sources = decoder.encodeSources(ids, mask);
+    decoder.admitEncoded(sources, 3, 2);
+    assert.equal(decoder.rows, 3);
+    assert.throws(() => decoder.admitEncoded(sources, 13, 2), /not among the 14 encoded/);
+    decoder.releaseSources(sources);
+    assert.throws(() => decoder.admitEncoded(sources, 5, 1), /were released/);
+  });
+
   test("translateLines: joining rows on storage filled with NaN give the same results", () => {
     const options = { maxLenA: 0, maxLenB: 40, batchSize: 4 };
     const plain = translateLines(model, codec, lines, options);
