@@ -490,7 +490,10 @@ export function runModel(
     ? join(run.lastDir, "config.json")
     : ((v.model as string | undefined) ?? (init ? join(init, "config.json") : "small"));
   const config = modelConfigFor(source, tok, run.resume ? {} : overrides);
-  return init && !run.resume ? modelFrom(config, seed, init) : buildModel(config, seed);
+  // Resuming, the checkpoint holds every weight: the model is built for that load (no random
+  // weight drawn only to be overwritten; the trainer's own state loads as before).
+  if (run.resume) return modelFrom(config, seed, run.lastDir);
+  return init ? modelFrom(config, seed, init) : buildModel(config, seed);
 }
 
 /** The trainer's options from flags, the resumed run's options, then the command's defaults. */
