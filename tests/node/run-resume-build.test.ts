@@ -9,19 +9,11 @@ import { buildModel, familyOf } from "../../src/models/registry.js";
 import { saveModel } from "../../src/node/model-dir.js";
 import { type RunDir, runModel } from "../../src/node/train-run.js";
 import { Rng } from "../../src/util/rng.js";
+import { TINY_CONFIG } from "../helpers/tiny-run.js";
 import { tempDir } from "../helpers/tmp.js";
 
 test("--resume builds the model for its checkpoint: no weight drawn, the checkpoint's values", () => {
-  const config = resolveConfig({
-    vocab_size: 40,
-    d_model: 16,
-    encoder_layers: 1,
-    decoder_layers: 1,
-    encoder_attention_heads: 2,
-    decoder_attention_heads: 2,
-    encoder_ffn_dim: 32,
-    decoder_ffn_dim: 32,
-  });
+  const config = resolveConfig({ ...TINY_CONFIG, vocab_size: 40 });
   const saved = buildModel(config, 3);
   const out = tempDir("run-resume-build");
   const lastDir = join(out, "checkpoints", "last");

@@ -18,7 +18,7 @@ import type { EncoderDecoderModel } from "../../src/models/encoder-decoder.js";
 import { Seq2SeqIncremental } from "../../src/models/incremental.js";
 import { poisonUnzeroedF32 } from "../../src/tensor/pool.js";
 import { intTensor, type Tensor } from "../../src/tensor/tensor.js";
-import { translateLines } from "../../src/train/translate.js";
+import { sourceBatch, translateLines } from "../../src/train/translate.js";
 import { Rng } from "../../src/util/rng.js";
 import { forEachBackend } from "../helpers/backends.js";
 import { numberCodec, toyTranslator } from "../helpers/toy-translator.js";
@@ -182,13 +182,7 @@ forEachBackend("batched translation", (backend) => {
       plain.some((h) => h[0].hypothesis.tokens.length > 64),
       "a sentence runs past 64 tokens",
     );
-    poisonUnzeroedF32(true);
-    let poisoned: ReturnType<typeof translateLines>;
-    try {
-      poisoned = translateLines(model, codec, lines, options);
-    } finally {
-      poisonUnzeroedF32(false);
-    }
+    const poisoned = onPoisonedPool(() => translateLines(model, codec, lines, options));
     poisoned.forEach((hyps, i) => {
       for (const h of hyps) assert.ok(Number.isFinite(h.hypothesis.score), `line ${i}: score`);
       assert.deepEqual(
@@ -234,17 +228,8 @@ forEachBackend("batched translation", (backend) => {
   function joining(initial: number, rows: number, maxLength: number) {
     const cfg = model.config;
     const encoded = lines.map((l) => [...codec.encode(l), cfg.eos_token_id]);
-    const batch = (from: number, to: number) => {
-      const part = encoded.slice(from, to);
-      const S = Math.max(...part.map((e) => e.length));
-      const ids = new Int32Array(part.length * S).fill(cfg.pad_token_id);
-      const mask = new Int32Array(part.length * S);
-      part.forEach((e, r) => {
-        ids.set(e, r * S);
-        mask.fill(1, r * S, r * S + e.length);
-      });
-      return [intTensor(ids, [part.length, S]), intTensor(mask, [part.length, S])] as const;
-    };
+    const batch = (from: number, to: number) =>
+      sourceBatch(encoded.slice(from, to), cfg.pad_token_id);
     const decoder = new Seq2SeqIncremental(model, ...batch(0, initial));
     const counted = new Counted(decoder);
     let next = initial;
@@ -318,13 +303,7 @@ forEachBackend("batched translation", (backend) => {
   test("translateLines: joining rows on storage filled with NaN give the same results", () => {
     const options = { maxLenA: 0, maxLenB: 40, batchSize: 4 };
     const plain = translateLines(model, codec, lines, options);
-    poisonUnzeroedF32(true);
-    let poisoned: ReturnType<typeof translateLines>;
-    try {
-      poisoned = translateLines(model, codec, lines, options);
-    } finally {
-      poisonUnzeroedF32(false);
-    }
+    const poisoned = onPoisonedPool(() => translateLines(model, codec, lines, options));
     poisoned.forEach((hyps, i) => {
       assert.deepEqual(hyps[0].hypothesis, plain[i][0].hypothesis, `line ${i}`);
     });
@@ -351,6 +330,16 @@ forEachBackend("batched translation", (backend) => {
     }
   });
 });
+
+/** What `fn` returns when the pool's unzeroed buffers come filled with NaN. */
+function onPoisonedPool<T>(fn: () => T): T {
+  poisonUnzeroedF32(true);
+  try {
+    return fn();
+  } finally {
+    poisonUnzeroedF32(false);
+  }
+}
 
 /** Row i of a batch tensor [N, S], as a batch of one [1, S]. */
 function rowOfBatch(t: Tensor, i: number): Tensor {
