@@ -65,10 +65,7 @@ export function beamSearch(
     }
   };
   join(N, 0);
-  decoder.reserve?.(
-    Math.min(Math.max(0, ...limits), RESERVE_STEPS),
-    Math.max(N, feed?.rows ?? 0) * K,
-  );
+  decoder.reserve?.(Math.min(Math.max(0, ...limits), RESERVE_STEPS), N * K);
 
   while (active.length > 0) {
     const hyps = active.flatMap((s) => live[s]);

@@ -166,43 +166,14 @@ export class Seq2SeqIncremental {
     this.nRows = sourceIds.shape[0];
     this.fed = new Int32Array(this.nRows);
     this.caches = newCaches(model.crossAttentions().length);
-    const S = sourceMask.shape[1];
-    this.sourceKeep = { keep: keepFrom(sourceMask, S), stride: S };
+    this.sourceKeep = { keep: new Uint8Array(0), stride: sourceMask.shape[1] };
     this.step = options.step ?? model.decodingStep(options.weights ?? null);
-    this.encodeInto(sourceIds, sourceMask);
-  }
-
-  /**
-   * The encoder's output, then its keys and values [N, S, H * Dh] for every layer, once;
-   * reorders only remap their rows. The cache copies them into its own storage, so the
-   * encoder's values and the projections go back to the buffer pool. Returns the cross caches'
-   * physical rows the sentences took.
-   */
-  private encodeInto(sourceIds: Tensor, sourceMask: Tensor): Int32Array {
-    const cross = this.model.crossAttentions();
-    let taken: Int32Array = new Int32Array(0);
-    noGrad(() =>
-      withScratch(
-        () => {
-          const memory = this.model.encode(sourceIds, sourceMask);
-          const [N, S] = memory.shape;
-          cross.forEach((attn, i) => {
-            if (!attn) return;
-            // Every layer's cross cache went through the same reorders: the same rows are free.
-            taken = this.caches[i].cross.appendBatchRows(
-              attn.k_proj.forward(memory).f32,
-              attn.v_proj.forward(memory).f32,
-              N,
-              S,
-              attn.kvHeads ?? attn.heads,
-              attn.headDim,
-            );
-          });
-        },
-        () => [],
-      ),
-    );
-    return taken;
+    // The encoder's output, then its keys and values [N, S, H * Dh] for every layer, once;
+    // reorders only remap their rows. The caches copy them into their own storage, and the
+    // projections go back to the buffer pool.
+    const sources = this.encodeSources(sourceIds, sourceMask);
+    this.joinCross(sources, 0, this.nRows);
+    this.releaseSources(sources);
   }
 
   get rows(): number {
@@ -217,8 +188,8 @@ export class Seq2SeqIncremental {
   /**
    * Encodes sentences for `admitEncoded`: sourceIds [n, S] and sourceMask [n, S] through the
    * encoder, and every layer's cross-attention keys and values [n, S, H * Dh] (from the buffer
-   * pool: `releaseSources` gives them back). The encoder runs on the whole group at once (its products at full width)
-   * while the sentences join the batch a few at a time.
+   * pool: `releaseSources` gives them back). The encoder runs on the whole group at once (its
+   * products at full width) while the sentences join the batch a few at a time.
    */
   encodeSources(sourceIds: Tensor, sourceMask: Tensor): EncodedSources {
     const [n, S] = sourceMask.shape;
@@ -274,7 +245,7 @@ export class Seq2SeqIncremental {
         hint: "decode its sentences batch by batch",
       });
     }
-    const { n, S } = sources;
+    const { n } = sources;
     if (
       !Number.isInteger(from) ||
       !Number.isInteger(count) ||
@@ -298,22 +269,7 @@ export class Seq2SeqIncremental {
       });
     }
     if (count === 0) return;
-    let taken: Int32Array = new Int32Array(0);
-    sources.layers.forEach((layer, i) => {
-      if (!layer) return;
-      const w = layer.heads * layer.headDim;
-      const part = (x: Float32Array) => x.subarray(from * S * w, (from + count) * S * w);
-      // Every layer's cross cache went through the same reorders: the same rows are free.
-      taken = this.caches[i].cross.appendBatchRows(
-        part(layer.k),
-        part(layer.v),
-        count,
-        S,
-        layer.heads,
-        layer.headDim,
-      );
-    });
-    this.markSources(taken, sources.mask, from);
+    this.joinCross(sources, from, count);
     for (const c of this.caches) c.self.addBatchRows(count);
     const B = this.nRows;
     const fed = new Int32Array(B + count);
@@ -330,6 +286,30 @@ export class Seq2SeqIncremental {
     }
     this.selfKeep = { keep, stride };
     this.nRows = B + count;
+  }
+
+  /**
+   * Sentences from..from + count - 1 of `sources` into the cross caches (free physical rows, or
+   * new ones) and their rows of the source keep mask.
+   */
+  private joinCross(sources: EncodedSources, from: number, count: number): void {
+    const S = sources.S;
+    let taken: Int32Array = new Int32Array(0);
+    sources.layers.forEach((layer, i) => {
+      if (!layer) return;
+      const w = layer.heads * layer.headDim;
+      const part = (x: Float32Array) => x.subarray(from * S * w, (from + count) * S * w);
+      // Every layer's cross cache went through the same reorders: the same rows are free.
+      taken = this.caches[i].cross.appendBatchRows(
+        part(layer.k),
+        part(layer.v),
+        count,
+        S,
+        layer.heads,
+        layer.headDim,
+      );
+    });
+    this.markSources(taken, sources.mask, from);
   }
 
   /** Encodes sentences and adds them all to the running batch (encodeSources, admitEncoded). */

@@ -95,8 +95,8 @@ export function sourceBatch(
  * Decodes the sentences in `order` into `results` by input index, batchSize at a time: greedily,
  * sentences join the running batch as others finish (continuous batching: the steps stay about
  * batchSize sentences wide instead of thinning out at the end of every batch); beam search, and
- * a model whose step puts all rows at one position (T5), batch after batch. A sentence's length limit is
- * maxLenA times its own source length (eos included) plus maxLenB, whatever batch it is in.
+ * a model whose step puts all rows at one position (T5), batch after batch. A sentence's length
+ * limit is maxLenA times its own source length (eos included) plus maxLenB, whatever its batch.
  */
 function translateBatches(
   model: Seq2SeqDecodable & { readonly config: ModelConfig },
@@ -117,7 +117,7 @@ function translateBatches(
     ...generationOptions(
       options.generation ?? {},
       { startToken: cfg.decoder_start_token_id, eosToken: cfg.eos_token_id },
-      0,
+      0, // unread: the feed gives every sentence its own limit
     ),
     noRepeatNgramSize: options.noRepeatNgramSize,
   };
