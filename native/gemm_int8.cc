@@ -1,17 +1,16 @@
 // C [m, n] (+)= A [m, k] W^T (+ bias, ReLU) with W quantized to int8 per output row (src/nn/int8-weights.ts) and
-// each row of A quantized to int8 on the fly: the Linear layers of a decoding step under
-// `--precision int8`. src/backend/reference-int8.ts is the specification; this file computes
-// the same numbers. The integer dot products are exact in int32 (|q| <= 127, k <= kMaxK), so the
-// only rounding is the float32 rescale c += float(dot) * (sa[i] * sw[j]), done in that order on
-// every path; a row of A is quantized with the same float32 division and rounding to nearest
-// even as the reference.
+// each row of A quantized to unsigned bytes with a zero point on the fly: the Linear layers of a
+// decoding step under `--precision int8`. src/backend/reference-int8.ts is the specification;
+// this file computes the same numbers. The integer dot products are exact in int32 (u <= 255,
+// |q| <= 127, k <= kMaxK): sum_p u[i, p] w[j, p] - z[i] sum_p w[j, p] (`sums` holds the weight
+// rows' sums, made with the weights), so the only rounding is the float32 rescale
+// c += float(dot) * (sa[i] * sw[j]), done in that order on every path; a row of A is quantized
+// with the same float32 divisions and rounding to nearest even as the reference.
 //
 // Kernels, picked at run time:
 //  - avx512-vnni: VPDPBUSD multiplies 64 unsigned by 64 signed bytes into 16 int32 sums per
-//    instruction. It wants unsigned activations, so a row of A is stored as q + 128 and the
-//    extra 128 * sum_p w[j, p] is taken off each sum (`sums` holds sum_p w[j, p] per row, made
-//    with the weights). A step streams each weight byte once: a quarter of float32's bytes.
-//  - avx2: int8 widened to int16, VPMADDWD (pairs of products into int32).
+//    instruction. A step streams each weight byte once: a quarter of float32's bytes.
+//  - avx2: bytes widened to int16, VPMADDWD (pairs of products into int32).
 //  - portable: int32 loops.
 #include <immintrin.h>
 #include <napi.h>
@@ -71,69 +70,77 @@ const char* kernel_name(Int8Kernel k) {
   }
 }
 
-// Row i of A [m, k] to int8: sa[i] = max |a| / 127 and q = a / sa[i] rounded to nearest even;
-// a row of zeros (or one so small that max / 127 is 0) gets sa = 0 and q = 0; a row with a NaN
-// or an infinity gets sa = NaN (its results NaN). `bias` is added to every q (128 for VNNI).
-void quantize_rows(const float* A, int64_t m, int64_t k, int bias, uint8_t* qa, float* sa) {
+// Row i of A [m, k] to bytes (quantizeActivationRow): its range [lo, hi] with 0 in it, the step
+// sa[i] = hi / 255 - lo / 255 (each end divided first: hi - lo could overflow), the zero point
+// z[i] = -lo / sa[i] and u = a / sa[i] + z[i], rounded to nearest even and kept in [0, 255]. A
+// row of zeros (or one whose step is 0 in float32) gets sa = 0, z = 0 and u = 0; a row with a
+// NaN or an infinity gets sa = NaN (its results NaN).
+void quantize_rows(const float* A, int64_t m, int64_t k, uint8_t* qa, float* sa, int32_t* za) {
   for (int64_t i = 0; i < m; i++) {
     const float* a = A + i * k;
     uint8_t* q = qa + i * k;
-    float amax = 0.0f;
+    float lo = 0.0f, hi = 0.0f;
     bool finite = true;
     for (int64_t p = 0; p < k; p++) {
-      const float x = std::fabs(a[p]);
-      finite = finite && x <= FLT_MAX;
-      amax = x > amax ? x : amax;
+      const float x = a[p];
+      finite = finite && std::fabs(x) <= FLT_MAX;
+      lo = x < lo ? x : lo;
+      hi = x > hi ? x : hi;
     }
-    const float s = finite ? amax / 127.0f : std::numeric_limits<float>::quiet_NaN();
+    const float s = finite ? hi / 255.0f - lo / 255.0f : std::numeric_limits<float>::quiet_NaN();
     sa[i] = s;
+    za[i] = 0;
     if (!(s > 0.0f)) {
-      std::memset(q, bias, static_cast<size_t>(k));
+      std::memset(q, 0, static_cast<size_t>(k));
       continue;
     }
+    const long z = std::min(255L, std::max(0L, std::lrint(-lo / s)));
+    za[i] = static_cast<int32_t>(z);
     for (int64_t p = 0; p < k; p++) {
-      long r = std::lrint(a[p] / s);  // the default rounding: to nearest, ties to even
-      r = std::min(127L, std::max(-127L, r));
-      q[p] = static_cast<uint8_t>(r + bias);
+      const long r = std::lrint(a[p] / s) + z;  // the default rounding: to nearest, ties to even
+      q[p] = static_cast<uint8_t>(std::min(255L, std::max(0L, r)));
     }
   }
 }
 
 // quantize_rows with AVX-512, 16 values per instruction (the VNNI path): the same float32
-// division, rounding to nearest even (VCVTPS2DQ under the default rounding mode) and clamp.
-MW_VNNI void quantize_rows_avx512(const float* A, int64_t m, int64_t k, int bias, uint8_t* qa,
-                                  float* sa) {
+// divisions, rounding to nearest even (VCVTPS2DQ under the default rounding mode) and clamp.
+MW_VNNI void quantize_rows_avx512(const float* A, int64_t m, int64_t k, uint8_t* qa, float* sa,
+                                  int32_t* za) {
   const __m512 big = _mm512_set1_ps(FLT_MAX);
-  const __m512i lo = _mm512_set1_epi32(-127), hi = _mm512_set1_epi32(127);
-  const __m512i vbias = _mm512_set1_epi32(bias);
+  const __m512i lo8 = _mm512_setzero_si512(), hi8 = _mm512_set1_epi32(255);
   for (int64_t i = 0; i < m; i++) {
     const float* a = A + i * k;
     uint8_t* q = qa + i * k;
-    __m512 vmax = _mm512_setzero_ps();
+    // Lanes start at 0, so the range holds 0; masked-off tail lanes load as 0.
+    __m512 vmin = _mm512_setzero_ps(), vmax = _mm512_setzero_ps();
     __mmask16 bad = 0;  // lanes that saw a NaN or an infinity
     int64_t p = 0;
-    for (; p + 16 <= k; p += 16) {
-      const __m512 x = _mm512_abs_ps(_mm512_loadu_ps(a + p));
-      bad |= _mm512_cmp_ps_mask(x, big, _CMP_NLE_UQ);
+    auto see = [&](__m512 x) {
+      bad |= _mm512_cmp_ps_mask(_mm512_abs_ps(x), big, _CMP_NLE_UQ);
+      vmin = _mm512_min_ps(vmin, x);
       vmax = _mm512_max_ps(vmax, x);
-    }
+    };
+    for (; p + 16 <= k; p += 16) see(_mm512_loadu_ps(a + p));
     if (p < k) {
       const __mmask16 mask = static_cast<__mmask16>((1u << (k - p)) - 1u);
-      const __m512 x = _mm512_abs_ps(_mm512_maskz_loadu_ps(mask, a + p));
-      bad |= _mm512_cmp_ps_mask(x, big, _CMP_NLE_UQ);
-      vmax = _mm512_max_ps(vmax, x);
+      see(_mm512_maskz_loadu_ps(mask, a + p));
     }
-    const float s = bad ? std::numeric_limits<float>::quiet_NaN()
-                        : _mm512_reduce_max_ps(vmax) / 127.0f;
+    const float lo = _mm512_reduce_min_ps(vmin), hi = _mm512_reduce_max_ps(vmax);
+    const float s = bad ? std::numeric_limits<float>::quiet_NaN() : hi / 255.0f - lo / 255.0f;
     sa[i] = s;
+    za[i] = 0;
     if (!(s > 0.0f)) {
-      std::memset(q, bias, static_cast<size_t>(k));
+      std::memset(q, 0, static_cast<size_t>(k));
       continue;
     }
+    const long z = std::min(255L, std::max(0L, std::lrint(-lo / s)));
+    za[i] = static_cast<int32_t>(z);
     const __m512 vs = _mm512_set1_ps(s);
+    const __m512i vz = _mm512_set1_epi32(static_cast<int32_t>(z));
     auto quant = [&](__m512 x) {
-      const __m512i r = _mm512_cvtps_epi32(_mm512_div_ps(x, vs));
-      return _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(r, lo), hi), vbias);
+      const __m512i r = _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_div_ps(x, vs)), vz);
+      return _mm512_min_epi32(_mm512_max_epi32(r, lo8), hi8);
     };
     for (p = 0; p + 16 <= k; p += 16)
       _mm_storeu_si128(reinterpret_cast<__m128i*>(q + p),
@@ -147,8 +154,9 @@ MW_VNNI void quantize_rows_avx512(const float* A, int64_t m, int64_t k, int bias
 
 struct Int8Args {
   int64_t m, n, k;
-  const uint8_t* qa;  // [m, k], q + bias
+  const uint8_t* qa;  // [m, k], u
   const float* sa;    // [m]
+  const int32_t* za;  // [m], the zero points
   const int8_t* w;    // [n, k]
   const float* sw;    // [n]
   const int32_t* sums;  // [n]
@@ -226,7 +234,7 @@ MW_VNNI void block_vnni(const Int8Args& g, int64_t i0, int64_t j0) {
   for (int i = 0; i < MI; i++)
     for (int j = 0; j < NJ; j++)
       rescale_store(g, g.c + (i0 + i) * g.n + j0 + j, j0 + j,
-                    out[i * NJ + j] - 128 * g.sums[j0 + j], g.sa[i0 + i], g.sw[j0 + j]);
+                    out[i * NJ + j] - g.za[i0 + i] * g.sums[j0 + j], g.sa[i0 + i], g.sw[j0 + j]);
 }
 
 // The 16 horizontal sums of v[0..15] as one vector (lane r = sum of v[r]): the transpose-and-add
@@ -277,7 +285,8 @@ MW_VNNI void row16_vnni(const Int8Args& g, int64_t i, int64_t j, int64_t next) {
       acc[t] = _mm512_dpbusd_epi32(acc[t], av, _mm512_maskz_loadu_epi8(mask, w + t * k + p));
   }
   const __m512i sums = _mm512_loadu_si512(g.sums + j);
-  const __m512i dot = _mm512_sub_epi32(reduce16(acc), _mm512_slli_epi32(sums, 7));
+  const __m512i dot =
+      _mm512_sub_epi32(reduce16(acc), _mm512_mullo_epi32(sums, _mm512_set1_epi32(g.za[i])));
   const __m512 scale = _mm512_mul_ps(_mm512_set1_ps(g.sa[i]), _mm512_loadu_ps(g.sw + j));
   const __m512 y = _mm512_mul_ps(_mm512_cvtepi32_ps(dot), scale);
   store16(g, g.c + i * g.n + j, j, static_cast<__mmask16>(0xffff), y);
@@ -328,16 +337,17 @@ MW_VNNI void tile_packed(const Int8Args& g, const int8_t* pw, int64_t i0, int64_
       for (int v = 0; v < NV; v++) acc[r][v] = _mm512_dpbusd_epi32(acc[r][v], av, wv[v]);
     }
   }
-  // The rescale of row16_vnni, lane for lane: (dot - 128 sum_w) -> float, times sa * sw, added.
+  // The rescale of row16_vnni, lane for lane: (dot - z sum_w) -> float, times sa * sw, added.
   for (int v = 0; v < NV; v++) {
     const int64_t j = (block + v) * 16;
     const __mmask16 in = j + 16 <= g.n ? static_cast<__mmask16>(0xffff)
                                        : static_cast<__mmask16>((1u << (g.n - j)) - 1u);
-    const __m512i sums = _mm512_slli_epi32(_mm512_maskz_loadu_epi32(in, g.sums + j), 7);
+    const __m512i sums = _mm512_maskz_loadu_epi32(in, g.sums + j);
     const __m512 sw = _mm512_maskz_loadu_ps(in, g.sw + j);
     for (int r = 0; r < MR; r++) {
       const __m512 scale = _mm512_mul_ps(_mm512_set1_ps(g.sa[i0 + r]), sw);
-      const __m512 y = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc[r][v], sums)), scale);
+      const __m512i zs = _mm512_mullo_epi32(sums, _mm512_set1_epi32(g.za[i0 + r]));
+      const __m512 y = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc[r][v], zs)), scale);
       store16(g, g.c + (i0 + r) * g.n + j, j, in, y);
     }
   }
@@ -370,11 +380,12 @@ MW_VNNI void columns_packed(const Int8Args& g, const int8_t* pw, int64_t j0, int
 
 // ---- AVX2 ----
 
-MW_AVX2 int32_t dot_avx2(int64_t k, const int8_t* a, const int8_t* w) {
+// sum_p a[p] w[p], a unsigned: a pair of products (at most 2 * 255 * 127) fits VPMADDWD's int32.
+MW_AVX2 int32_t dot_avx2(int64_t k, const uint8_t* a, const int8_t* w) {
   __m256i acc = _mm256_setzero_si256();
   int64_t p = 0;
   for (; p + 16 <= k; p += 16) {
-    const __m256i av = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + p)));
+    const __m256i av = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + p)));
     const __m256i wv = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + p)));
     acc = _mm256_add_epi32(acc, _mm256_madd_epi16(av, wv));
   }
@@ -387,24 +398,23 @@ MW_AVX2 int32_t dot_avx2(int64_t k, const int8_t* a, const int8_t* w) {
 }
 
 void columns_avx2(const Int8Args& g, int64_t j0, int64_t j1) {
-  const int8_t* qa = reinterpret_cast<const int8_t*>(g.qa);
   for (int64_t j = j0; j < j1; j++)
     for (int64_t i = 0; i < g.m; i++)
-      rescale_store(g, g.c + i * g.n + j, j, dot_avx2(g.k, qa + i * g.k, g.w + j * g.k),
-                    g.sa[i], g.sw[j]);
+      rescale_store(g, g.c + i * g.n + j, j,
+                    dot_avx2(g.k, g.qa + i * g.k, g.w + j * g.k) - g.za[i] * g.sums[j], g.sa[i],
+                    g.sw[j]);
 }
 
 // ---- portable ----
 
 void columns_portable(const Int8Args& g, int64_t j0, int64_t j1) {
-  const int8_t* qa = reinterpret_cast<const int8_t*>(g.qa);
   for (int64_t j = j0; j < j1; j++) {
     const int8_t* w = g.w + j * g.k;
     for (int64_t i = 0; i < g.m; i++) {
-      const int8_t* a = qa + i * g.k;
+      const uint8_t* a = g.qa + i * g.k;
       int32_t s = 0;
       for (int64_t p = 0; p < g.k; p++) s += int32_t{a[p]} * int32_t{w[p]};
-      rescale_store(g, g.c + i * g.n + j, j, s, g.sa[i], g.sw[j]);
+      rescale_store(g, g.c + i * g.n + j, j, s - g.za[i] * g.sums[j], g.sa[i], g.sw[j]);
     }
   }
 }
@@ -437,14 +447,17 @@ Int8Kernel gemm_int8(int64_t m, int64_t n, int64_t k, const float* A, const int8
   const size_t mk = static_cast<size_t>(m * k);
   thread_local std::vector<uint8_t> qa_buf;
   thread_local std::vector<float> sa_buf;
+  thread_local std::vector<int32_t> za_buf;
   if (qa_buf.size() < mk) qa_buf.resize(mk);
   if (sa_buf.size() < static_cast<size_t>(m)) sa_buf.resize(static_cast<size_t>(m));
+  if (za_buf.size() < static_cast<size_t>(m)) za_buf.resize(static_cast<size_t>(m));
   if (kern == Int8Kernel::vnni)
-    quantize_rows_avx512(A, m, k, 128, qa_buf.data(), sa_buf.data());
+    quantize_rows_avx512(A, m, k, qa_buf.data(), sa_buf.data(), za_buf.data());
   else
-    quantize_rows(A, m, k, 0, qa_buf.data(), sa_buf.data());
+    quantize_rows(A, m, k, qa_buf.data(), sa_buf.data(), za_buf.data());
   // Pointers, not the thread_local names: on a worker thread those are its own empty buffers.
-  const Int8Args g{m, n, k, qa_buf.data(), sa_buf.data(), W, sw, sums, C, accumulate, bias, relu};
+  const Int8Args g{m,     n,  k,    qa_buf.data(), sa_buf.data(), za_buf.data(), W, sw, sums,
+                   C,     accumulate, bias, relu};
   const bool use_packed = kern == Int8Kernel::vnni && packed != nullptr && k % 4 == 0 &&
                           m >= kPackedRows;
   split(n, m * n * k, [&](int64_t lo, int64_t hi) {

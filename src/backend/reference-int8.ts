@@ -1,14 +1,18 @@
 // int8 products of a decoding step, in plain TypeScript: their specification (native/gemm_int8.cc
 // computes the same numbers). A weight W [n, k] is quantized once per output row j (symmetric,
 // per channel): sw[j] = max_p |W[j, p]| / 127 and q[j, p] = W[j, p] / sw[j] rounded to nearest,
-// ties to even. Each row i of the activations A [m, k] is quantized the same way on every call
-// (dynamic, per token). The dot products of the int8 values are exact integers; the result is
-// c[i, j] += float32(dot) * float32(sa[i] * sw[j]), every step rounded to float32, so a kernel
-// that sums the integers in any order gets the same bits.
+// ties to even. Each row i of the activations A [m, k] is quantized on every call (dynamic, per
+// token) to unsigned bytes with a zero point (asymmetric): the row's range [lo, hi], widened to
+// hold 0, is cut into 255 steps of sa[i] = hi / 255 - lo / 255, and a[i, p] is stored as
+// u[i, p] = a[i, p] / sa[i] rounded, plus the zero point z[i] = -lo / sa[i] rounded (0 exact). A
+// row that is never negative (the feed-forward's ReLU output) thus gets twice the steps of a
+// symmetric int8 row; a row centred on 0 gets as many. The dot products sum_p (u - z[i]) q are
+// exact integers; the result is c[i, j] += float32(dot) * float32(sa[i] * sw[j]), every step
+// rounded to float32, so a kernel that sums the integers in any order gets the same bits.
 //
 // All arithmetic below is float32 (Math.fround after each operation; a float32 division done in
-// double and rounded once is the float32 division). A row of zeros, or one whose max / 127 is 0
-// in float32, gets scale 0 and zeros; a row holding NaN or an infinity gets scale NaN, so its
+// double and rounded once is the float32 division). A row of zeros, or one whose step is 0 in
+// float32, gets scale 0 and zeros; a row holding NaN or an infinity gets scale NaN, so its
 // results are NaN.
 import type { F32 } from "../tensor/backend.js";
 import { MaskwiseError } from "../util/errors.js";
@@ -45,6 +49,55 @@ export function quantizeRow(
     q[qOffset + p] = Math.max(-127, Math.min(127, r));
   }
   return s;
+}
+
+/** A row of activations as unsigned bytes: u = x / scale rounded + zero (gemmInt8Reference). */
+export interface ActivationRow {
+  scale: number;
+  zero: number;
+}
+
+/**
+ * Row `row` of x [*, k] quantized into u (bytes at u[uOffset..]) with its own range, 0 included:
+ * scale = hi / 255 - lo / 255 and zero = -lo / scale, each rounded to float32 and the zero
+ * point to the nearest integer (ties to even), u = x / scale rounded + zero, within [0, 255].
+ */
+export function quantizeActivationRow(
+  x: Float32Array,
+  row: number,
+  k: number,
+  u: Uint8Array,
+  uOffset: number,
+): ActivationRow {
+  const o = row * k;
+  let lo = 0;
+  let hi = 0;
+  let finite = true;
+  for (let p = 0; p < k; p++) {
+    const v = x[o + p];
+    if (!Number.isFinite(v)) finite = false;
+    else if (v < lo) lo = v;
+    else if (v > hi) hi = v;
+  }
+  // Each end divided first: hi - lo itself could overflow float32.
+  const s = finite ? Math.fround(Math.fround(hi / 255) - Math.fround(lo / 255)) : Number.NaN;
+  if (!(s > 0)) {
+    u.fill(0, uOffset, uOffset + k);
+    return { scale: s, zero: 0 };
+  }
+  const zero = Math.max(0, Math.min(255, roundHalfEven(Math.fround(-lo / s))));
+  for (let p = 0; p < k; p++) {
+    const r = roundHalfEven(Math.fround(x[o + p] / s)) + zero;
+    u[uOffset + p] = Math.max(0, Math.min(255, r));
+  }
+  return { scale: s, zero };
+}
+
+/** Each value of row `row` of u [*, k] scaled back: (u - zero) * scale (tests, error bounds). */
+export function dequantizeActivationRow(u: Uint8Array, row: number, k: number, r: ActivationRow) {
+  const out = new Float32Array(k);
+  for (let p = 0; p < k; p++) out[p] = Math.fround((u[row * k + p] - r.zero) * r.scale);
+  return out;
 }
 
 /** A weight [n, k] quantized per row: int8 values [n, k], scales [n], row sums of q [n]. */
@@ -120,8 +173,8 @@ export interface Int8Epilogue {
 
 /**
  * c [m, n] = beta c + a [m, k] w^T (+ bias) (ReLU) with w quantized per row (`w.q` [n, k],
- * `w.scales` [n]) and each row of a quantized on the fly. `w.sums` is not read here (the VNNI
- * kernel's correction).
+ * `w.scales` [n]) and each row of a quantized on the fly (quantizeActivationRow). `w.sums` is
+ * not read here (the kernels' zero-point correction: sum_p u q - z sum_p q).
  */
 export function gemmInt8Reference(
   m: number,
@@ -147,13 +200,13 @@ export function gemmInt8Reference(
       where: "gemmInt8",
     });
   }
-  const qa = new Int8Array(k);
+  const ua = new Uint8Array(k);
   for (let i = 0; i < m; i++) {
-    const sa = quantizeRow(a, i, k, qa, 0);
+    const { scale: sa, zero } = quantizeActivationRow(a, i, k, ua, 0);
     for (let j = 0; j < n; j++) {
       let dot = 0;
       const o = j * k;
-      for (let p = 0; p < k; p++) dot += qa[p] * w.q[o + p];
+      for (let p = 0; p < k; p++) dot += (ua[p] - zero) * w.q[o + p];
       const t = Math.fround(sa * w.scales[j]);
       const before = beta === 1 ? c[i * n + j] : 0;
       let v = Math.fround(before + Math.fround(Math.fround(dot) * t));

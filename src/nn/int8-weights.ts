@@ -1,7 +1,8 @@
 // int8 copies of the weights a decoding step multiplies by (`--precision int8`), keyed by the
 // float32 weight they copy: each weight W [out, in] quantized per output row (scale = max |w| /
-// 127, symmetric), and each row of a step's input quantized the same way per call; the integer
-// dot products are exact and are scaled back to float32 (src/backend/reference-int8.ts defines
+// 127, symmetric), and each row of a step's input quantized to bytes over its own range with a
+// zero point per call (a ReLU's output gets all 256 levels); the integer dot products are exact
+// and are scaled back to float32 (src/backend/reference-int8.ts defines
 // the numbers, native/gemm_int8.cc computes them with VPDPBUSD where the CPU has AVX512_VNNI).
 // A step then streams a quarter of float32's weight bytes. A snapshot: build it after the
 // weights are final.

@@ -205,10 +205,10 @@ export function precisionFromFlags(
 
 /** The decoding commands' help lines for --precision int8 (translate, generate). */
 export const INT8_HELP = `--precision int8 multiplies by int8 copies of the weights (per output row, scale
-max |w| / 127) with each input row quantized to int8 per step; the integer products are summed
-exactly and scaled back to float32 (a quarter of float32's weight bytes; with AVX512_VNNI one
-instruction per 64 multiply-adds, 'maskwise info' says; outputs may differ from float32's in
-places). auto never picks it.`;
+max |w| / 127) with each input row quantized to 8 bits per step over its own range; the integer
+products are summed exactly and scaled back to float32 (a quarter of float32's weight bytes; with
+AVX512_VNNI one instruction per 64 multiply-adds, 'maskwise info' says; outputs may differ from
+float32's in places). auto never picks it.`;
 
 /**
  * A decoding command's precision from its flags: int8 (never auto's choice), or what

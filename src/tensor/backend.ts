@@ -659,8 +659,8 @@ export interface Backend {
 
   /**
    * c [m, n] += a [m, k] w^T with w int8 [n, k] quantized per row (`scales` [n], `sums` [n] the
-   * row sums of w) and each row of a quantized to int8 per call (src/backend/reference-int8.ts
-   * is the definition). Returns the kernel that ran ("reference", "avx512-vnni", ...).
+   * row sums of w) and each row of a quantized to bytes with its own zero point per call
+   * (src/backend/reference-int8.ts is the definition). Returns the kernel that ran ("reference", "avx512-vnni", ...).
    */
   gemmInt8(args: GemmInt8Args): string;
 }

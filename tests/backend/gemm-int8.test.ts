@@ -1,5 +1,6 @@
 // The int8 product of a decoding step: the reference's quantization (round trip within half a
-// step of each row's scale, ties to even, zero and non-finite rows), the reference product
+// step of each row's scale, ties to even, zero and non-finite rows; activation rows with a zero
+// point: 0 exact, a never-negative row at twice the symmetric steps), the reference product
 // against the integer dot products computed independently in double, and the native kernels
 // (VNNI, AVX2, portable, each where this CPU runs it) against the reference: every bit the same,
 // since the integer sums are exact and the rescale is the same float32 operations in the same
@@ -9,9 +10,11 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { NativeBackend } from "../../src/backend/native.js";
 import {
+  dequantizeActivationRow,
   dequantizeInt8,
   gemmInt8Reference,
   packInt8Vnni,
+  quantizeActivationRow,
   quantizeRow,
   quantizeRowsInt8,
   roundHalfEven,
@@ -64,12 +67,52 @@ describe("int8 quantization (reference)", () => {
     }
   });
 
+  test("activation rows: within half a step of hi / 255 - lo / 255, 0 exact, both ends kept", () => {
+    const rng = new Rng(4);
+    const k = 300;
+    // Mixed signs, never negative (a ReLU's output), never positive, and off-centre.
+    const rows = [rand(rng, k), rand(rng, k).map(Math.abs), rand(rng, k).map((v) => -Math.abs(v))];
+    rows.push(rand(rng, k).map((v) => 4 * v + 3));
+    for (const row of rows) row[17] = 0;
+    const x = new Float32Array(rows.length * k);
+    rows.forEach((r, i) => {
+      x.set(r, i * k);
+    });
+    const u = new Uint8Array(x.length);
+    rows.forEach((row, i) => {
+      const r = quantizeActivationRow(x, i, k, u, i * k);
+      const lo = Math.min(0, ...row);
+      const hi = Math.max(0, ...row);
+      assert.equal(r.scale, Math.fround(Math.fround(hi / 255) - Math.fround(lo / 255)), `row ${i}`);
+      assert.ok(Number.isInteger(r.zero) && r.zero >= 0 && r.zero <= 255);
+      const back = dequantizeActivationRow(u, i, k, r);
+      for (let p = 0; p < k; p++) {
+        const err = Math.abs(back[p] - row[p]);
+        assert.ok(err <= 0.5001 * r.scale, `row ${i} [${p}]: error ${err}, step ${r.scale}`);
+      }
+      assert.equal(back[17], 0, `row ${i}: 0 comes back exactly`);
+      // The row's largest and smallest values take the byte range's ends.
+      assert.equal(u[i * k + row.indexOf(Math.max(...row))], hi > 0 ? 255 : r.zero);
+      assert.equal(u[i * k + row.indexOf(Math.min(...row))], lo < 0 ? 0 : r.zero);
+    });
+    // Never negative: zero point 0 and a step of max / 255, half the symmetric max / 127.
+    const relu = quantizeActivationRow(x, 1, k, u, k);
+    assert.equal(relu.zero, 0);
+    assert.ok(relu.scale <= 0.51 * Math.fround(Math.max(...rows[1]) / 127));
+    assert.equal(quantizeActivationRow(x, 2, k, u, 2 * k).zero, 255);
+  });
+
   test("a row of zeros has scale 0; a non-finite row scale NaN", () => {
     const q = new Int8Array(3);
     assert.equal(quantizeRow(new Float32Array(3), 0, 3, q, 0), 0);
     assert.deepEqual([...q], [0, 0, 0]);
     assert.ok(Number.isNaN(quantizeRow(Float32Array.of(1, Number.NaN, 2), 0, 3, q, 0)));
     assert.ok(Number.isNaN(quantizeRow(Float32Array.of(1, Number.POSITIVE_INFINITY), 0, 2, q, 0)));
+    const u = Uint8Array.of(7, 7, 7);
+    assert.deepEqual(quantizeActivationRow(new Float32Array(3), 0, 3, u, 0), { scale: 0, zero: 0 });
+    assert.deepEqual([...u], [0, 0, 0]);
+    const inf = Float32Array.of(1, Number.NEGATIVE_INFINITY);
+    assert.ok(Number.isNaN(quantizeActivationRow(inf, 0, 2, u, 0).scale));
     const c = new Float32Array(1);
     gemmInt8Reference(
       1,
@@ -90,13 +133,13 @@ describe("int8 quantization (reference)", () => {
     const c0 = rand(rng, m * n);
     const got = c0.slice();
     gemmInt8Reference(m, n, k, a, w, got);
-    const qa = new Int8Array(k);
+    const ua = new Uint8Array(k);
     for (let i = 0; i < m; i++) {
-      const sa = quantizeRow(a, i, k, qa, 0);
+      const { scale: sa, zero } = quantizeActivationRow(a, i, k, ua, 0);
       let exactA = 0;
       for (let j = 0; j < n; j++) {
         let dot = 0;
-        for (let p = 0; p < k; p++) dot += qa[p] * w.q[j * k + p];
+        for (let p = 0; p < k; p++) dot += (ua[p] - zero) * w.q[j * k + p];
         const want = c0[i * n + j] + dot * sa * w.scales[j];
         assert.ok(Math.abs(got[i * n + j] - want) <= 1e-6 * (1 + Math.abs(want)), `[${i}, ${j}]`);
         // Against the float32 product: within the quantization error of both operands.
@@ -148,6 +191,17 @@ describe("int8 product's epilogue (reference)", () => {
   });
 });
 
+/**
+ * Row 1 of a [m, k] never negative (zero point 0, as a ReLU's output) and row 3 never positive
+ * (zero point 255), where a has those rows; the others keep both signs.
+ */
+function oneSignRows(a: Float32Array, m: number, k: number): void {
+  for (let p = 0; p < k; p++) {
+    if (m > 1) a[k + p] = Math.abs(a[k + p]);
+    if (m > 3) a[3 * k + p] = -Math.abs(a[3 * k + p]);
+  }
+}
+
 /** A product's arguments with every array zero, of the sizes m, n and k call for. */
 function zeroArgs(m: number, n: number, k: number) {
   return {
@@ -171,6 +225,7 @@ describe("int8 product: native against the reference", { skip }, () => {
   const check = (m: number, n: number, k: number, seed: number, kernel: string) => {
     const rng = new Rng(seed);
     const a = rand(rng, m * k, 3);
+    oneSignRows(a, m, k);
     if (m > 2) a.fill(0, 2 * k, 3 * k); // a row of zeros
     const w = quantizeRowsInt8(rand(rng, n * k, 0.1), n, k);
     const c0 = rand(rng, m * n);
@@ -243,6 +298,7 @@ describe("int8 product: native against the reference", { skip }, () => {
           ]) {
             const rng = new Rng(seed++);
             const a = rand(rng, m * k, 3);
+            oneSignRows(a, m, k);
             if (m > 2) a.fill(0, 2 * k, 3 * k); // a row of zeros
             if (m > 5) a[5 * k + 3] = Number.NaN; // a row of NaN results
             const w = quantizeRowsInt8(rand(rng, n * k, 0.1), n, k);
@@ -370,10 +426,12 @@ describe("int8 product: native against the reference", { skip }, () => {
   });
 
   test("ties round to even in the kernel's quantization too (vector body and tail)", () => {
-    // max |a| = 127: the scale is 1 and each value is its own quotient; k = 37 = 2 * 16 + 5.
+    // Range [-128, 127]: the step is 1, the zero point 128 and each value is its own quotient;
+    // k = 37 = 2 * 16 + 5.
     const k = 37;
     const a = new Float32Array(k);
     for (let p = 0; p < k; p++) a[p] = (p % 2 === 0 ? 1 : -1) * (p + 0.5);
+    a[35] = -128;
     a[36] = 127;
     const w = quantizeRowsInt8(
       Float32Array.from({ length: 3 * k }, (_, i) => ((i * 7) % 11) - 5),
@@ -385,10 +443,10 @@ describe("int8 product: native against the reference", { skip }, () => {
     gemmInt8Reference(1, 3, k, a, w, want);
     nat().gemmInt8({ m: 1, n: 3, k, a, w: w.q, scales: w.scales, sums: w.sums, c: got });
     assert.deepEqual([...got], [...want]);
-    // The reference's own rounding: 0.5 -> 0, -1.5 -> -2, 2.5 -> 2.
-    const q = new Int8Array(k);
-    quantizeRow(a, 0, k, q, 0);
-    assert.deepEqual([...q.subarray(0, 3)], [0, -2, 2]);
+    // The reference's own rounding: 0.5 -> 0, -1.5 -> -2, 2.5 -> 2, each plus the zero point.
+    const u = new Uint8Array(k);
+    assert.deepEqual(quantizeActivationRow(a, 0, k, u, 0), { scale: 1, zero: 128 });
+    assert.deepEqual([...u.subarray(0, 3)], [128, 126, 130]);
   });
 
   test("a row's results do not depend on the rows beside it (per-row quantization)", () => {
