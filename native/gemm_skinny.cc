@@ -4,16 +4,18 @@
 // into panels on every call to use each element m times; here each row of B is streamed once,
 // straight from where it lies, against all m rows of A at once: 4 rows of B x 4 rows of A give
 // 16 zmm accumulators of 16 partial sums along k, reduced 16 at a time by one transpose-and-add
-// tree. Rows of B are split between threads from 256K multiply-adds up (the output projection
-// over the vocabulary, the feed-forward layers, and with a beam of 4 or more every projection
-// of the benchmark's d_model = 256), in chunks of 16 rows claimed as threads get to them: a
-// product streams its weight from memory, and two cores read it faster than one (a decoding
-// step's products on one thread 323 us, on two 233 us, one row each; 5 rows: 528 and 358 us).
-// Splitting every product of a decoding step (64K multiply-adds up, ~40 dispatches per token)
-// made decoding fragile on shared cores: a worker descheduled while holding a task stalls the
-// product, and in 2 of 5 benchmark runs a 32-token decode took ~1 s instead of ~50 ms. At 256K
-// three series of 15 greedy and 15 beam decodes showed no such stall (slowest 33 ms greedy,
-// 60 ms beam; the same as with 1M).
+// tree. Rows of B are split between threads from 64K multiply-adds up (every projection of the
+// benchmark's d_model = 256, one row or more), in chunks of 16 rows claimed as threads get to
+// them: a product streams its weight from memory, and two cores read it faster than one (a
+// decoding step's 25 products at one row, the Multi30k model's 18.8 MB: 395 us a step with the
+// 256 x 256 ones on one thread, 321 us with them split; a 256 x 256 weight on one thread reads
+// from L3 at about 36 GB/s, the 1024 x 256 ones split at 68). The same split stalled in 2 of 5
+// benchmark runs when first tried (2026-11-28: a 32-token decode ~1 s instead of ~50 ms, put
+// down to a worker descheduled while holding a task), so it ran from 256K up until 2026-12-07,
+// when, with the same pool, eight series of 30 greedy and 30 beam decodes showed no stall
+// (slowest 37 ms greedy, 66 ms beam), nor did 3 x 7,445 batch-1 translation steps (slowest
+// 11 ms), nor runs with one or two busy loops beside them on the 2 cores (three series each:
+// greedy slowest 90 ms, against 126 ms with the split from 256K).
 //
 // gemm_skinny_bf16 multiplies bfloat16 weights by A rounded to bfloat16 (to nearest, ties to
 // even): every product of two bfloat16 values is exact in float32, so the result is the same up
@@ -41,7 +43,7 @@ namespace mw {
 namespace {
 
 // Products below this many multiply-adds run on the calling thread.
-constexpr int64_t kSkinnyParallel = int64_t{1} << 18;
+constexpr int64_t kSkinnyParallel = int64_t{1} << 16;
 
 MW_AVX512 inline float hsum(__m512 v) { return _mm512_reduce_add_ps(v); }
 
