@@ -7,7 +7,7 @@
 // the scores fit in a small scratch array (length <= capacity), so plain two-pass softmax is
 // used: scores and their maximum, then exp-weighted values. Batched decoding (many sentences
 // and beams, longer sources) gives enough (row, kv head) pairs to share among the pool's threads;
-// a single sentence's step stays on the calling thread.
+// a single sentence's step on a span shorter than 64 positions stays on the calling thread.
 #include "decode.h"
 
 #include <immintrin.h>
@@ -307,10 +307,15 @@ MW_AVX512 void decode_attention_unit_avx512(const DecodeAttentionParams& p, int6
   }
 }
 
-// Multiply-adds (keys and values) of the smallest share. A share is one contiguous range of
-// work units per thread, so a worker descheduled on a shared core stalls the whole call; as
-// for the skinny products (gemm_skinny.cc), only calls of 256K multiply-adds and more are split.
-constexpr int64_t kDecodeGrain = 1 << 17;
+// Multiply-adds (keys and values, counted over the cache's whole length) from which a call is
+// split between threads: in 4 chunks per thread, claimed as threads get to them, since rows
+// that joined at different steps read spans of different lengths. A greedy step of 21-32
+// sentences on the Multi30k model (4 heads of 64, spans of about 20) is 100K-300K and stayed on
+// one thread at the earlier 256K (contiguous halves): split, its attention took 265-314 ms of a
+// 1,000-sentence `translate` against 353-396 (three runs each), with the same bits (each (row,
+// head) is computed alone). As for the skinny products (gemm_skinny.cc), a worker descheduled
+// while holding a chunk stalls the call; none showed in the runs above.
+constexpr int64_t kDecodeSplit = int64_t{1} << 15;
 
 // Values (log-probs) of the smallest share of decode_log_softmax and decode_top_k_groups: each
 // value costs a few instructions, so shares are larger than the attention's.
@@ -320,19 +325,31 @@ constexpr int64_t kTopKGrain = 1 << 16;
 
 void decode_attention(const DecodeAttentionParams& p) {
   const bool simd = gemm_isa() == Isa::avx512;
-  // Work units (query row, kv head), split into contiguous shares when there is enough work:
-  // a batch of 32 sentences x 5 beams x 4 heads on 20 positions is ~1.6M multiply-adds.
+  // Work units (query row, kv head): a batch of 32 sentences x 5 beams x 4 heads on 20
+  // positions is ~1.6M multiply-adds.
   const int64_t units = p.R * p.Hkv;
   const int64_t perUnit = 2 * (p.H / p.Hkv) * p.length * p.Dh + 1;
-  const int64_t grain = std::max<int64_t>(1, kDecodeGrain / perUnit);
-  parallel_range(units, grain, [&](int64_t lo, int64_t hi) {
+  auto run = [&](int64_t lo, int64_t hi) {
     for (int64_t u = lo; u < hi; u++) {
       if (simd)
         decode_attention_unit_avx512(p, u / p.Hkv, u % p.Hkv);
       else
         decode_attention_unit(p, false, u / p.Hkv, u % p.Hkv);
     }
-  });
+  };
+  ThreadPool& pool = ThreadPool::instance();
+  const int T = pool.threads();
+  if (T > 1 && units >= 2 && units * perUnit >= kDecodeSplit) {
+    const int64_t chunks = std::min<int64_t>(units, 4 * T);
+    const int64_t per = (units + chunks - 1) / chunks;
+    pool.parallel_for(chunks, [&](int64_t c, int) {
+      const int64_t lo = c * per;
+      const int64_t hi = std::min(units, lo + per);
+      if (lo < hi) run(lo, hi);
+    });
+  } else {
+    run(0, units);
+  }
 }
 
 }  // namespace mw
@@ -487,7 +504,7 @@ int64_t decode_top_k(const float* lp, int64_t V, const int32_t* rows, const doub
 void decode_top_k_groups(const float* lp, int64_t V, const int32_t* rows, const double* base,
                          const int32_t* offsets, int64_t G, int64_t M, int32_t* hyp,
                          int32_t* token, double* score, int32_t* counts) {
-  // Groups are split into contiguous shares of about kDecodeGrain log-probs read (a batch of
+  // Groups are split into contiguous shares of about kTopKGrain log-probs read (a batch of
   // 32 sentences x 5 beams over V = 8000 is 1.3M); fewer stay on the calling thread.
   const int64_t n = G > 0 ? offsets[G] : 0;
   const int64_t perGroup = G > 0 ? std::max<int64_t>(1, n * V / G) : 1;
