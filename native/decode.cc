@@ -308,8 +308,9 @@ MW_AVX512 void decode_attention_unit_avx512(const DecodeAttentionParams& p, int6
 }
 
 // Multiply-adds (keys and values, counted over the cache's whole length) from which a call is
-// split between threads: in 4 chunks per thread, claimed as threads get to them, since rows
-// that joined at different steps read spans of different lengths. A greedy step of 21-32
+// split between threads, in 4 chunks per thread claimed as threads get to them
+// (parallel_chunks), since rows that joined at different steps read spans of different
+// lengths. A greedy step of 21-32
 // sentences on the Multi30k model (4 heads of 64, spans of about 20) is 100K-300K and stayed on
 // one thread at the earlier 256K (contiguous halves): split, its attention took 265-314 ms of a
 // 1,000-sentence `translate` against 353-396 (three runs each), with the same bits (each (row,
@@ -337,19 +338,10 @@ void decode_attention(const DecodeAttentionParams& p) {
         decode_attention_unit(p, false, u / p.Hkv, u % p.Hkv);
     }
   };
-  ThreadPool& pool = ThreadPool::instance();
-  const int T = pool.threads();
-  if (T > 1 && units >= 2 && units * perUnit >= kDecodeSplit) {
-    const int64_t chunks = std::min<int64_t>(units, 4 * T);
-    const int64_t per = (units + chunks - 1) / chunks;
-    pool.parallel_for(chunks, [&](int64_t c, int) {
-      const int64_t lo = c * per;
-      const int64_t hi = std::min(units, lo + per);
-      if (lo < hi) run(lo, hi);
-    });
-  } else {
+  if (units * perUnit >= kDecodeSplit)
+    parallel_chunks(units, 1, run);
+  else
     run(0, units);
-  }
 }
 
 }  // namespace mw

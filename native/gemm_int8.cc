@@ -424,19 +424,11 @@ void columns_portable(const Int8Args& g, int64_t j0, int64_t j1) {
 // faster than one.
 template <class F>
 void split(int64_t n, int64_t work, const F& cols) {
-  ThreadPool& pool = ThreadPool::instance();
-  const int T = pool.threads();
-  if (T > 1 && work >= kInt8Parallel && n >= 64 * T) {
-    const int64_t chunks = 4 * T;
-    const int64_t per = (n / chunks + 15) / 16 * 16;
-    pool.parallel_for(chunks, [&](int64_t t, int) {
-      const int64_t lo = std::min(n, t * per);
-      const int64_t hi = t == chunks - 1 ? n : std::min(n, lo + per);
-      if (lo < hi) cols(lo, hi);
-    });
-  } else {
+  const int T = ThreadPool::instance().threads();
+  if (T > 1 && work >= kInt8Parallel && n >= 64 * T)
+    parallel_chunks(n, 16, cols);
+  else
     cols(0, n);
-  }
 }
 
 Int8Kernel gemm_int8(int64_t m, int64_t n, int64_t k, const float* A, const int8_t* W,
@@ -456,8 +448,8 @@ Int8Kernel gemm_int8(int64_t m, int64_t n, int64_t k, const float* A, const int8
   else
     quantize_rows(A, m, k, qa_buf.data(), sa_buf.data(), za_buf.data());
   // Pointers, not the thread_local names: on a worker thread those are its own empty buffers.
-  const Int8Args g{m,     n,  k,    qa_buf.data(), sa_buf.data(), za_buf.data(), W, sw, sums,
-                   C,     accumulate, bias, relu};
+  const Int8Args g{m,  n,  k,    qa_buf.data(), sa_buf.data(), za_buf.data(), W,
+                   sw, sums, C, accumulate, bias, relu};
   const bool use_packed = kern == Int8Kernel::vnni && packed != nullptr && k % 4 == 0 &&
                           m >= kPackedRows;
   split(n, m * n * k, [&](int64_t lo, int64_t hi) {

@@ -262,21 +262,12 @@ MW_AVX512 void columns(const GemmParams& g, const float* A, const TB* B, float* 
 // threads for a large product (see the top of the file), else on the calling thread.
 template <class F>
 void split_columns(int64_t n, int64_t work, const F& cols) {
-  ThreadPool& pool = ThreadPool::instance();
-  const int T = pool.threads();
-  if (T > 1 && work >= kSkinnyParallel && n >= 64 * T) {
-    // Column ranges in multiples of 16 (the B block height), four per thread, so that a
-    // thread that falls behind holds up little.
-    const int64_t chunks = 4 * T;
-    const int64_t per = (n / chunks + 15) / 16 * 16;
-    pool.parallel_for(chunks, [&](int64_t t, int) {
-      const int64_t lo = std::min(n, t * per);
-      const int64_t hi = t == chunks - 1 ? n : std::min(n, lo + per);
-      if (lo < hi) cols(lo, hi);
-    });
-  } else {
+  const int T = ThreadPool::instance().threads();
+  // Column ranges in multiples of 16 (the B block height).
+  if (T > 1 && work >= kSkinnyParallel && n >= 64 * T)
+    parallel_chunks(n, 16, cols);
+  else
     cols(0, n);
-  }
 }
 
 template <class TB>

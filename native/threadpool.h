@@ -77,6 +77,29 @@ class ThreadPool {
   std::atomic<int> sleepers_{0};
 };
 
+/**
+ * f(lo, hi) over [0, n) in up to 4 chunks per thread, each a multiple of `unit` long (the last
+ * may be shorter), claimed as threads get to them: a thread that falls behind, or is descheduled
+ * on a shared core, holds up one small chunk rather than a fixed share. For work whose cost per
+ * element varies or is memory-bound (decoding's products and attention).
+ */
+template <class F>
+void parallel_chunks(int64_t n, int64_t unit, F&& f) {
+  ThreadPool& pool = ThreadPool::instance();
+  const int64_t units = (n + unit - 1) / unit;
+  const int64_t chunks = units < 4 * pool.threads() ? units : 4 * pool.threads();
+  if (chunks <= 1 || pool.threads() <= 1) {
+    if (n > 0) f(int64_t{0}, n);
+    return;
+  }
+  const int64_t per = (units + chunks - 1) / chunks * unit;
+  pool.parallel_for(chunks, [&](int64_t c, int) {
+    const int64_t lo = c * per;
+    const int64_t hi = lo + per < n ? lo + per : n;
+    if (lo < hi) f(lo, hi);
+  });
+}
+
 /** Splits [0, n) into chunks of at least `grain` for parallel element-wise loops. */
 template <class F>
 void parallel_range(int64_t n, int64_t grain, F&& f) {
