@@ -1,4 +1,10 @@
-// AVX2+FMA micro-kernel: 6 x 16 (12 ymm accumulators, 2 B vectors, 1 broadcast of A).
+// AVX2+FMA micro-kernel: 6 x 16, i.e. 2 ymm of B per k step and one broadcast of A per row,
+// 12 ymm accumulators (16 registers in all: 12 + 2 of B + 1 broadcast). With 2 FMA pipes at a
+// 4-5 cycle latency, 12 independent chains keep both pipes busy.
+//
+// Every access to the accumulators is at an index the compiler knows (unrolled loops, masked
+// partial stores): an accumulator read at a run-time index would have to live in memory, and
+// GCC then writes all 12 to the stack on every k step.
 #include <immintrin.h>
 
 #include "gemm.h"
@@ -11,13 +17,23 @@ namespace {
 constexpr int MR = 6;
 constexpr int NR = 16;
 
+// Lanes [0, n) of 8 set (n clamped to [0, 8]): the mask of _mm256_maskstore_ps.
+MW_AVX2 inline __m256i lanes_below(int n) {
+  const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), idx);
+}
+
 template <int M>
 MW_AVX2 void kern(int64_t kc, const float* __restrict a, const float* __restrict b, float* c,
                   int64_t ldc, int n, float alpha, float beta, int64_t bs) {
   __m256 c0[M], c1[M];
 #pragma GCC unroll 8
-  for (int i = 0; i < M; i++) c0[i] = c1[i] = _mm256_setzero_ps();
-#pragma GCC unroll 2
+  for (int i = 0; i < M; i++) {
+    c0[i] = c1[i] = _mm256_setzero_ps();
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 15), _MM_HINT_T0);
+  }
+#pragma GCC unroll 4
   for (int64_t p = 0; p < kc; p++) {
     const __m256 b0 = _mm256_loadu_ps(b);
     const __m256 b1 = _mm256_loadu_ps(b + 8);
@@ -47,17 +63,20 @@ MW_AVX2 void kern(int64_t kc, const float* __restrict a, const float* __restrict
     }
     return;
   }
-  // A partial tile: through a scratch tile so nothing outside C[0:m, 0:n] is touched.
-  alignas(32) float t[NR];
+  // A partial tile: masked loads and stores touch only C[0:m, 0:n].
+  const __m256i k0 = lanes_below(n);
+  const __m256i k1 = lanes_below(n - 8);
+#pragma GCC unroll 8
   for (int i = 0; i < M; i++) {
     float* row = c + i * ldc;
-    _mm256_store_ps(t, _mm256_mul_ps(va, c0[i]));
-    _mm256_store_ps(t + 8, _mm256_mul_ps(va, c1[i]));
-    if (beta == 0.0f) {
-      for (int j = 0; j < n; j++) row[j] = t[j];
-    } else {
-      for (int j = 0; j < n; j++) row[j] = t[j] + beta * row[j];
+    __m256 r0 = _mm256_mul_ps(va, c0[i]);
+    __m256 r1 = _mm256_mul_ps(va, c1[i]);
+    if (beta != 0.0f) {
+      r0 = _mm256_fmadd_ps(vb, _mm256_maskload_ps(row, k0), r0);
+      r1 = _mm256_fmadd_ps(vb, _mm256_maskload_ps(row + 8, k1), r1);
     }
+    _mm256_maskstore_ps(row, k0, r0);
+    _mm256_maskstore_ps(row + 8, k1, r1);
   }
 }
 
