@@ -15,6 +15,7 @@
         "native/allocator.cc",
         "native/gemm.cc",
         "native/gemm_skinny.cc",
+        "native/gemm_skinny_avx2.cc",
         "native/gemm_int8.cc",
         "native/gemm_bf16.cc",
         "native/gemm_kernels_avx512.cc",

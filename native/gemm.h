@@ -102,7 +102,8 @@ std::unique_ptr<PackedB> pack_weight(const float* w, int64_t n, int64_t k);
 
 /** Rows of A up to which a product with a transposed B takes the skinny path (gemm_skinny.cc). */
 constexpr int64_t kSkinnyRows = 8;
-/** Whether gemm_skinny handles g: m <= kSkinnyRows, A not transposed, B transposed, AVX-512. */
+/** Whether gemm_skinny handles g: m <= kSkinnyRows, A not transposed, B transposed, AVX-512 or
+ * AVX2. */
 bool gemm_skinny_applies(const GemmParams& g);
 /** C = alpha * A B^T + beta * C for a few rows of A, streaming each row of B once. */
 void gemm_skinny(const GemmParams& g);  // and its epilogue (bias, ReLU), applied as C is stored
@@ -114,6 +115,12 @@ void gemm_skinny(const GemmParams& g);  // and its epilogue (bias, ReLU), applie
  */
 void gemm_skinny_bf16(int64_t m, int64_t n, int64_t k, const float* A, const uint16_t* W,
                       float* C);
+/** gemm_skinny's columns [j0, j1) of C on AVX2 (gemm_skinny_avx2.cc), B float32 or bfloat16
+ * bits; g's alpha, beta and epilogue apply, its a, b and c are ignored for A, B and C. */
+void gemm_skinny_columns_avx2(const GemmParams& g, const float* A, const float* B, float* C,
+                              int64_t j0, int64_t j1);
+void gemm_skinny_columns_avx2(const GemmParams& g, const float* A, const uint16_t* B, float* C,
+                              int64_t j0, int64_t j1);
 /** Lets gemm_skinny_bf16 and GemmParams.bf16 use VDPBF16PS (default) or not; returns whether
  * they will. */
 bool set_gemm_bf16_dot(bool on);

@@ -23,7 +23,8 @@
 // pairs straight from memory per instruction (twice the multiply-adds of a float32 FMA, and no
 // widening of the weights); elsewhere the float32 kernels below read B as bfloat16 (16 weights
 // load as 16 uint16, widen to 32 bits and shift into the high half, their float32 value
-// exactly). A decoding step streams every weight once per token, so half the bytes and, with
+// exactly). On AVX2 without AVX-512 the same walk runs in 8-lane vectors (gemm_skinny_avx2.cc).
+// A decoding step streams every weight once per token, so half the bytes and, with
 // VDPBF16PS, half the instructions are most of the time saved.
 #include <immintrin.h>
 
@@ -272,6 +273,11 @@ void split_columns(int64_t n, int64_t work, const F& cols) {
 
 template <class TB>
 void skinny(const GemmParams& g, const float* A, const TB* B, float* C) {
+  if (gemm_isa() == Isa::avx2) {
+    split_columns(g.n, g.m * g.n * g.k,
+                  [&](int64_t lo, int64_t hi) { gemm_skinny_columns_avx2(g, A, B, C, lo, hi); });
+    return;
+  }
   split_columns(g.n, g.m * g.n * g.k, [&](int64_t lo, int64_t hi) { columns(g, A, B, C, lo, hi); });
 }
 
@@ -402,7 +408,8 @@ bool set_gemm_bf16_dot(bool on) {
 }
 
 bool gemm_skinny_applies(const GemmParams& g) {
-  return g.m <= kSkinnyRows && !g.transA && g.transB && g.k > 0 && gemm_isa() == Isa::avx512;
+  return g.m <= kSkinnyRows && !g.transA && g.transB && g.k > 0 &&
+         (gemm_isa() == Isa::avx512 || gemm_isa() == Isa::avx2);
 }
 
 void gemm_skinny(const GemmParams& g) {
@@ -440,7 +447,7 @@ void gemm_skinny_bf16(int64_t m, int64_t n, int64_t k, const float* A, const uin
   if (ar.size() < mk) ar.resize(mk);
   round_through_bf16(A, m * k, ar.data());
   const float* a = ar.data();
-  if (gemm_isa() != Isa::avx512) {
+  if (gemm_isa() == Isa::portable) {
     // Portable: each weight row widened once, then dotted with every row of A.
     std::vector<float> w(static_cast<size_t>(k));
     for (int64_t j = 0; j < n; j++) {

@@ -28,6 +28,20 @@ function rand(rng: Rng, n: number): Float32Array {
   return a;
 }
 
+const addon = "error" in loaded ? null : (loaded.addon as NativeAddon);
+const ISAS = ["portable", "avx2", "avx512"];
+/** The GEMM ISAs this CPU runs, up to its best. */
+const isas = (): string[] => (addon ? ISAS.slice(0, ISAS.indexOf(addon.cpuIsa()) + 1) : []);
+/** body() with the GEMM kernels of `isa`, then the CPU's best again. */
+const onIsa = (isa: string, body: () => void) => {
+  addon?.setGemmIsa(isa);
+  try {
+    body();
+  } finally {
+    addon?.setGemmIsa(addon.cpuIsa());
+  }
+};
+
 /** (n, k) of the skinny products tested: single elements, SIMD tails, whole blocks. */
 const SKINNY_SHAPES = [
   [1, 1],
@@ -88,16 +102,23 @@ describe("skinny GEMM (a few rows against a transposed weight)", { skip }, () =>
     }
   };
 
-  test("every row count 1..9, k and n with tails, beta 0 and 1", () => {
-    let seed = 1;
-    for (let m = 1; m <= 9; m++)
-      for (const [n, k] of SKINNY_SHAPES) for (const beta of [0, 1]) check(m, n, k, beta, seed++);
-  });
+  // Every ISA this CPU runs: the AVX-512 and AVX2 kernels of the skinny path, and the packed
+  // path that portable takes.
+  for (const isa of isas()) {
+    test(`${isa}: every row count 1..9, k and n with tails, beta 0 and 1`, () =>
+      onIsa(isa, () => {
+        let seed = 1;
+        for (let m = 1; m <= 9; m++)
+          for (const [n, k] of SKINNY_SHAPES)
+            for (const beta of [0, 1]) check(m, n, k, beta, seed++);
+      }));
 
-  test("a large weight split between threads", () => {
-    check(1, 4133, 260, 0, 50);
-    check(5, 4133, 260, 1, 51);
-  });
+    test(`${isa}: a large weight split between threads`, () =>
+      onIsa(isa, () => {
+        check(1, 4133, 260, 0, 50);
+        check(5, 4133, 260, 1, 51);
+      }));
+  }
 });
 
 describe("bfloat16 products: c += a w^T, w stored as bfloat16, a rounded to it", { skip }, () => {
@@ -135,19 +156,14 @@ describe("bfloat16 products: c += a w^T, w stored as bfloat16, a rounded to it",
     assert.equal(c[0], 1);
   });
 
-  // The bfloat16 dot-product instruction where the CPU has it, the float32 AVX-512 kernels, and
-  // the portable loop: the same sums on every path.
-  const addon = "error" in loaded ? null : (loaded.addon as NativeAddon);
+  // The bfloat16 dot-product instruction where the CPU has it, the float32 AVX-512 and AVX2
+  // kernels, and the portable loop: the same sums on every path.
   const paths = !addon
     ? []
-    : [
-        ...(addon.setGemmBf16Dot(true) ? ["bf16-dot"] : []),
-        ...(addon.cpuIsa() === "avx512" ? ["avx512"] : []),
-        "portable",
-      ];
+    : [...(addon.setGemmBf16Dot(true) ? ["bf16-dot"] : []), ...isas().reverse()];
   const on = (path: string, body: () => void) => {
     if (!addon) return;
-    if (path === "portable") addon.setGemmIsa("portable");
+    if (path !== "bf16-dot") addon.setGemmIsa(path);
     addon.setGemmBf16Dot(path === "bf16-dot");
     try {
       body();
