@@ -67,7 +67,7 @@ inline uint8_t tile_class(const AttentionParams& p, const Tiles& t, int64_t mb, 
  * kt[d * ld + c] = k[j0 + c][d] for c < cols, and 0 for cols <= c < ld: the tile transposed,
  * the right operand of q k^T, its rows padded to ld (a multiple of 16) so that the score
  * products run in whole vectors even for short tiles. With AVX-512, 16 keys at a time through
- * registers (GEMM's packing transpose: 16 row loads, 16 row stores); otherwise written row by
+ * registers (GEMM's packing transpose: 16 row loads, 16 row stores), with AVX2 8; otherwise written row by
  * row of kt (the reads are strided): scattered stores cost more than scattered loads. A pure
  * copy either way, so the products see the same numbers.
  */
@@ -77,6 +77,13 @@ MW_INLINE void transpose_tile(const float* __restrict k, int64_t Dh, int64_t col
     for (int64_t c0 = 0; c0 < ld; c0 += 16) {
       const int rows = static_cast<int>(std::max<int64_t>(0, std::min<int64_t>(16, cols - c0)));
       pack_transposed_avx512(k + c0 * Dh, Dh, rows, Dh, kt + c0, ld, 16);
+    }
+    return;
+  }
+  if (gemm_isa() == Isa::avx2) {
+    for (int64_t c0 = 0; c0 < ld; c0 += 8) {
+      const int rows = static_cast<int>(std::max<int64_t>(0, std::min<int64_t>(8, cols - c0)));
+      pack_transposed_avx2(k + c0 * Dh, Dh, rows, Dh, kt + c0, ld, 8);
     }
     return;
   }

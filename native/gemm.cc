@@ -146,6 +146,8 @@ void pack_a(const GemmParams& g, const float* A, int mr, int64_t i0, int64_t mc,
     const float* s = A + (i0 + ir) * g.lda + p0;
     if (g_isa == Isa::avx512 && mr <= 16) {
       pack_transposed_avx512(s, g.lda, rows, kc, d, mr, mr);
+    } else if (g_isa == Isa::avx2 && mr <= 8) {
+      pack_transposed_avx2(s, g.lda, rows, kc, d, mr, mr);
     } else if (rows == mr) {
       for (int64_t p = 0; p < kc; p++)
         for (int i = 0; i < mr; i++) d[p * mr + i] = s[i * g.lda + p];
@@ -192,6 +194,13 @@ void pack_b(const GemmParams& g, const float* B, int nr, int64_t p0, int64_t kc,
       for (int c0 = 0; c0 < nr; c0 += 16) {
         const int rows = std::max(0, std::min(16, cols - c0));
         pack_transposed_avx512(s + c0 * g.ldb, g.ldb, rows, kc, d + c0, nr, 16);
+      }
+      continue;
+    }
+    if (g_isa == Isa::avx2 && nr % 8 == 0) {
+      for (int c0 = 0; c0 < nr; c0 += 8) {
+        const int rows = std::max(0, std::min(8, cols - c0));
+        pack_transposed_avx2(s + c0 * g.ldb, g.ldb, rows, kc, d + c0, nr, 8);
       }
       continue;
     }

@@ -65,6 +65,10 @@ const MicroKernel& kernel_avx512();
 void pack_transposed_avx512(const float* src, int64_t ld, int rows, int64_t kc, float* dst,
                             int64_t dstride, int lanes);
 
+/** The same with AVX2, 8 rows (rows <= 8, lanes <= 8). */
+void pack_transposed_avx2(const float* src, int64_t ld, int rows, int64_t kc, float* dst,
+                          int64_t dstride, int lanes);
+
 /** The best ISA this CPU runs. */
 Isa cpu_isa();
 /** The ISA GEMM and the peak probe use (the best one unless set lower for tests). */

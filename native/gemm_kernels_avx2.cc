@@ -92,7 +92,49 @@ void run(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int 
   }
 }
 
+// In-register transpose of 8 rows of 8 floats: pairs, pairs of pairs, then 128-bit halves.
+MW_AVX2 inline void transpose8(__m256 r[8]) {
+  __m256 t[8], u[8];
+#pragma GCC unroll 4
+  for (int i = 0; i < 4; i++) {
+    t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+#pragma GCC unroll 2
+  for (int g = 0; g < 2; g++) {
+    const int b = 4 * g;
+    u[b] = _mm256_shuffle_ps(t[b], t[b + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    u[b + 1] = _mm256_shuffle_ps(t[b], t[b + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    u[b + 2] = _mm256_shuffle_ps(t[b + 1], t[b + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    u[b + 3] = _mm256_shuffle_ps(t[b + 1], t[b + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+#pragma GCC unroll 4
+  for (int i = 0; i < 4; i++) {
+    r[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
+    r[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
+  }
+}
+
 }  // namespace
+
+MW_AVX2 void pack_transposed_avx2(const float* src, int64_t ld, int rows, int64_t kc, float* dst,
+                                  int64_t dstride, int lanes) {
+  const __m256i store = lanes_below(lanes);
+  for (int64_t p = 0; p < kc; p += 8) {
+    const int w = kc - p >= 8 ? 8 : static_cast<int>(kc - p);
+    const __m256i lm = lanes_below(w);
+    __m256 r[8];
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; i++)
+      r[i] = i < rows ? _mm256_maskload_ps(src + i * ld + p, lm) : _mm256_setzero_ps();
+    transpose8(r);
+    if (lanes == 8) {
+      for (int q = 0; q < w; q++) _mm256_storeu_ps(dst + (p + q) * dstride, r[q]);
+    } else {
+      for (int q = 0; q < w; q++) _mm256_maskstore_ps(dst + (p + q) * dstride, store, r[q]);
+    }
+  }
+}
 
 const MicroKernel& kernel_avx2() {
   static const MicroKernel k{"avx2", MR, NR, 256, 120, 2048, run};

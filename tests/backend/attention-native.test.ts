@@ -6,6 +6,7 @@ import { attentionArgs } from "../../src/attention/fused.js";
 import { and, causal, documents, keyPadding, or, prefix } from "../../src/attention/masks.js";
 import { ReferenceBackend } from "../../src/backend/reference.js";
 import { nativeBackend } from "../../src/node/backend.js";
+import { loadNativeAddon } from "../../src/node/native-addon.js";
 import {
   type AttentionArgs,
   attentionKeep,
@@ -69,13 +70,37 @@ function writesFresh(
   if (dbias && db) assert.deepEqual(db, dbias, `${label}: dbias`);
 }
 
-test("native attention equals the reference kernel, forward and backward", (t) => {
+/** The GEMM ISAs this CPU runs (the tiles' key transpose follows the selected one). */
+function isas(): { names: string[]; select: (isa: string) => void } {
+  const loaded = loadNativeAddon();
+  if ("error" in loaded) return { names: [], select: () => {} };
+  const all = ["portable", "avx2", "avx512"];
+  return {
+    names: all.slice(0, all.indexOf(loaded.addon.cpuIsa()) + 1),
+    select: (isa) => loaded.addon.setGemmIsa(isa),
+  };
+}
+
+test("native attention equals the reference kernel, forward and backward, on every ISA", (t) => {
   if (typeof native === "string") {
     if (mustHave) assert.fail(`native backend unavailable: ${native}`);
     t.skip(native);
     return;
   }
   const ref = new ReferenceBackend();
+  const { names, select } = isas();
+  const best = names[names.length - 1];
+  try {
+    for (const isa of names) {
+      select(isa);
+      trials(ref, native, isa);
+    }
+  } finally {
+    select(best);
+  }
+});
+
+function trials(ref: Backend, native: Backend, isa: string): void {
   const rng = new Rng(31);
   for (let trial = 0; trial < 20; trial++) {
     const B = 1 + rng.int(3);
@@ -105,7 +130,7 @@ test("native attention equals the reference kernel, forward and backward", (t) =
       dropout,
       seed: 1000 + trial,
     });
-    const run = (be: typeof ref | typeof native) => {
+    const run = (be: Backend) => {
       const out = new Float32Array(B * H * Tq * Dh);
       const lse = new Float32Array(B * H * Tq);
       be.attentionForward(args, out, lse);
@@ -118,9 +143,9 @@ test("native attention equals the reference kernel, forward and backward", (t) =
     };
     const a = run(ref);
     const b = run(native);
-    assertSameRun(a, b, ["out", "dq", "dk", "dv"], `trial ${trial}`);
+    assertSameRun(a, b, ["out", "dq", "dk", "dv"], `${isa} trial ${trial}`);
   }
-});
+}
 
 test("native attention rejects bad arguments with a named error", (t) => {
   if (typeof native === "string") {
@@ -224,7 +249,7 @@ test("native biased attention equals the reference: shared and per-row bias, dro
       scale: trial % 5 === 0 ? 1 : 1 / Math.sqrt(Dh),
       bias,
     });
-    const run = (be: typeof ref | typeof native) => {
+    const run = (be: Backend) => {
       const out = new Float32Array(B * H * Tq * Dh);
       const lse = new Float32Array(B * H * Tq);
       be.attentionForward(args, out, lse);
