@@ -28,6 +28,7 @@
         "native/attention.cc",
         "native/attention_binding.cc",
         "native/decode.cc",
+        "native/decode_avx2.cc",
         "native/decode_binding.cc",
         "native/frozen_bf16.cc"
       ],

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "gemm.h"
+#include "decode_simd.h"
 #include "reduce16.h"
 #include "threadpool.h"
 
@@ -394,12 +395,15 @@ MW_AVX512 void subtract_avx512(float* x, int64_t n, double lse) {
   }
 }
 
-// One row of decode_log_softmax, in place.
-void log_softmax_row(float* row, int64_t cols, bool simd) {
+// One row of decode_log_softmax, in place: AVX-512 loops, the AVX2 ones of decode_avx2.cc, or
+// scalar.
+void log_softmax_row(float* row, int64_t cols, Isa isa) {
+  const bool simd = isa != Isa::portable;
+  const bool wide = isa == Isa::avx512;
   float m = -INFINITY;
   bool nan = false;
   if (simd) {
-    m = max_avx512(row, cols, nan);
+    m = wide ? max_avx512(row, cols, nan) : row_max_avx2(row, cols, nan);
   } else {
     for (int64_t j = 0; j < cols; j++) {
       if (row[j] > m) m = row[j];  // NaN is never a maximum (as Math.max is not used in JS)
@@ -409,13 +413,15 @@ void log_softmax_row(float* row, int64_t cols, bool simd) {
   // A NaN, or an infinite maximum, takes the exact path, which propagates them.
   double sum = 0;
   if (simd && std::isfinite(m) && !nan) {
-    sum = sum_exp_avx512(row, cols, m);
+    sum = wide ? sum_exp_avx512(row, cols, m) : sum_exp_avx2(row, cols, m);
   } else {
     for (int64_t j = 0; j < cols; j++) sum += std::exp(static_cast<double>(row[j]) - m);
   }
   const double lse = static_cast<double>(m) + std::log(sum);
-  if (simd) {
+  if (wide) {
     subtract_avx512(row, cols, lse);
+  } else if (simd) {
+    subtract_avx2(row, cols, lse);
   } else {
     for (int64_t j = 0; j < cols; j++) row[j] = static_cast<float>(row[j] - lse);
   }
@@ -424,11 +430,11 @@ void log_softmax_row(float* row, int64_t cols, bool simd) {
 }  // namespace
 
 void decode_log_softmax(float* x, int64_t rows, int64_t cols) {
-  const bool simd = gemm_isa() == Isa::avx512;
+  const Isa isa = gemm_isa();
   // Rows are independent: shares of about kTopKGrain values each on the thread pool.
   const int64_t grain = std::max<int64_t>(1, kTopKGrain / std::max<int64_t>(1, cols));
   parallel_range(rows, grain, [&](int64_t lo, int64_t hi) {
-    for (int64_t r = lo; r < hi; r++) log_softmax_row(x + r * cols, cols, simd);
+    for (int64_t r = lo; r < hi; r++) log_softmax_row(x + r * cols, cols, isa);
   });
 }
 
@@ -456,7 +462,7 @@ int64_t decode_top_k(const float* lp, int64_t V, const int32_t* rows, const doub
   // (candidates arrive in hypothesis order, so an equal one never displaces an earlier one).
   int64_t count = 0;
   if (M <= 0) return 0;
-  const bool simd = gemm_isa() == Isa::avx512;
+  const Isa isa = gemm_isa();
   for (int64_t h = 0; h < n; h++) {
     const float* row = lp + static_cast<int64_t>(rows[h]) * V;
     const double b = base[h];
@@ -479,14 +485,16 @@ int64_t decode_top_k(const float* lp, int64_t V, const int32_t* rows, const doub
       token[at] = static_cast<int32_t>(j);
       hyp[at] = static_cast<int32_t>(h);
     };
-    if (!simd || !std::isfinite(b)) {
+    if (isa == Isa::portable || !std::isfinite(b)) {
       for (int64_t j = 0; j < V; j++) consider(j);
       continue;
     }
     // Once M are kept, almost every block of 8 lies below the worst of them.
     for (int64_t j0 = 0; j0 < V; j0 += 8) {
       const int64_t w = std::min<int64_t>(8, V - j0);
-      if (count == M && reaching8(row + j0, w, b, score[M - 1]) == 0) continue;
+      if (count == M && !(isa == Isa::avx512 ? reaching8(row + j0, w, b, score[M - 1]) != 0
+                                             : reaching8_avx2(row + j0, w, b, score[M - 1])))
+        continue;
       for (int64_t j = j0; j < j0 + w; j++) consider(j);
     }
   }

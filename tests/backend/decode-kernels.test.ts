@@ -547,7 +547,11 @@ describe("decode attention on a KV cache", () => {
 });
 
 describe("log-softmax of next-token logits", { skip }, () => {
-  test("native equals the reference (tails, -Infinity entries, large and tiny spreads)", () => {
+  test("native equals the reference on every ISA (tails, -Infinity entries, large and tiny spreads)", () => {
+    for (const isa of isas()) onIsa(isa, () => rowsLikeReference(isa));
+  });
+
+  function rowsLikeReference(isa: string): void {
     const rng = new Rng(21);
     for (const [rows, cols, spread] of [
       [1, 8000, 10],
@@ -570,17 +574,17 @@ describe("log-softmax of next-token logits", { skip }, () => {
         }
         assert.ok(
           Math.abs(got[i] - want[i]) < 2e-5,
-          `${[rows, cols, spread]} [${i}]: ${got[i]} vs ${want[i]}`,
+          `${isa} ${[rows, cols, spread]} [${i}]: ${got[i]} vs ${want[i]}`,
         );
       }
       // Each row's probabilities sum to 1.
       for (let r = 0; r < rows; r++) {
         let s = 0;
         for (let j = 0; j < cols; j++) s += Math.exp(got[r * cols + j]);
-        assert.ok(Math.abs(s - 1) < 1e-5, `row ${r} sums to ${s}`);
+        assert.ok(Math.abs(s - 1) < 1e-5, `${isa} row ${r} sums to ${s}`);
       }
     }
-  });
+  }
 
   test("a NaN poisons its row only; bad arguments throw", () => {
     const x = Float32Array.of(1, Number.NaN, 2, 1, 2, 3);
@@ -631,7 +635,11 @@ describe("beam candidate selection", () => {
     return all.slice(0, M);
   }
 
-  const backends = () => (skip ? [ref] : [ref, nat()]);
+  /** The reference, and the native backend on every ISA this CPU runs. */
+  const backends = (): { be: Backend; isa: string }[] =>
+    skip
+      ? [{ be: ref, isa: "" }]
+      : [{ be: ref, isa: "" }, ...isas().map((isa) => ({ be: nat(), isa }))];
 
   /** Every backend's selection equals bySort's; `what` names the case in messages. */
   function checkTopK(
@@ -643,17 +651,21 @@ describe("beam candidate selection", () => {
     what: string,
   ) {
     const want = bySort(lp, V, rows, base, M);
-    for (const be of backends()) {
+    for (const { be, isa } of backends()) {
       const hyp = new Int32Array(M);
       const token = new Int32Array(M);
       const score = new Float64Array(M);
       const counts = new Int32Array(1);
       const offsets = Int32Array.of(0, rows.length);
-      be.decodeTopKGroups({ lp, V, rows, base, offsets, M, hyp, token, score, counts });
+      const select = () =>
+        be.decodeTopKGroups({ lp, V, rows, base, offsets, M, hyp, token, score, counts });
+      if (isa) onIsa(isa, select);
+      else select();
       const n = counts[0];
-      assert.equal(n, want.length, `${be.name} ${what}: count`);
+      const who = `${be.name} ${isa}`;
+      assert.equal(n, want.length, `${who} ${what}: count`);
       want.forEach(([s, j, h], c) => {
-        assert.deepEqual([score[c], token[c], hyp[c]], [s, j, h], `${be.name} ${what} #${c}`);
+        assert.deepEqual([score[c], token[c], hyp[c]], [s, j, h], `${who} ${what} #${c}`);
       });
     }
   }
@@ -722,7 +734,7 @@ describe("beam candidate selection", () => {
           sizes.slice(0, g).reduce((a, b) => a + b, 0),
         );
         const G = sizes.length;
-        for (const be of backends()) {
+        for (const { be } of backends()) {
           for (const t of be.name === "native" ? [1, 2, 3, 4] : [1]) {
             if (be.name === "native") (loaded as { addon: NativeAddon }).addon.setThreads(t);
             const hyp = new Int32Array(G * M).fill(-1);
@@ -766,7 +778,7 @@ describe("beam candidate selection", () => {
       score: new Float64Array(4),
       counts: new Int32Array(2),
     });
-    for (const be of backends()) {
+    for (const { be } of backends()) {
       for (const [offsets, re] of [
         [Int32Array.of(1, 2), /start at 0|rise from 0/],
         [Int32Array.of(0, 2, 1), /below|rise from 0/],

@@ -1,0 +1,18 @@
+// The AVX2 loops of decode.cc's log-softmax and top-k selection (decode_avx2.cc), for CPUs
+// without AVX-512; decode.cc keeps the AVX-512 ones beside the code that calls them.
+#pragma once
+
+#include <cstdint>
+
+namespace mw {
+
+/** The maximum of x [n], NaN never counting; nan: whether x holds a NaN. */
+float row_max_avx2(const float* x, int64_t n, bool& nan);
+/** The sum in double of e^(x[j] - m) (float e, 0 for x[j] - m <= -87) for finite m >= max x. */
+double sum_exp_avx2(const float* x, int64_t n, float m);
+/** x[j] = float(x[j] - lse), the difference taken in double. */
+void subtract_avx2(float* x, int64_t n, double lse);
+/** Whether b + x[j] >= w (in double) for some j < count (count <= 8). */
+bool reaching8_avx2(const float* x, int64_t count, double b, double w);
+
+}  // namespace mw
