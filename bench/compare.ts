@@ -21,11 +21,14 @@
 //
 //   npm run build:native
 //   node --import tsx bench/compare.ts [--rounds 5] [--quick] [--out PREFIX] [--force]
-//     [--python PATH] [--marian] [--only SUBSTRING,…]
+//     [--python PATH] [--marian] [--only SUBSTRING,…] [--skip SUBSTRING,…]
 //
 // --quick: one round with the fewest runs each command allows, a smoke test of the whole chain
 // (its figures are not worth quoting). --only: the measures whose names contain one of the
-// substrings (names as in the JSON, e.g. "decode" or "maskwise matmul").
+// substrings (names as in the JSON, e.g. "decode" or "maskwise matmul"); --skip: not those.
+// On a CPU without AVX512_BF16, `--skip bf16,bfloat16` leaves out the bfloat16 measures:
+// maskwise's --bf16 products stay float32 there, and PyTorch's autocast step and bfloat16
+// matmul run minutes a round (AMD EPYC Zen 3: 60 target tokens/s, about 1 GFLOP/s).
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, homedir, loadavg } from "node:os";
@@ -61,6 +64,7 @@ const known = new Set([
   "--python",
   "--marian",
   "--only",
+  "--skip",
 ]);
 for (const a of argv) {
   if (a.startsWith("--") && !known.has(a))
@@ -90,10 +94,13 @@ if (!argv.includes("--force")) {
   for (const p of [jsonPath, mdPath])
     if (existsSync(p)) fail(`${p} exists`, "--out", "choose another --out or pass --force");
 }
-const only = value("--only")
-  ?.split(",")
-  .map((s) => s.trim())
-  .filter((s) => s !== "");
+const list = (name: string) =>
+  value(name)
+    ?.split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
+const only = list("--only");
+const skip = list("--skip");
 
 // ---- the machine ----
 function machine(): Machine {
@@ -251,7 +258,11 @@ function measures(peer: Peer | null): MeasureDef[] {
       figures: (o) => marianFigures(allJson(o)),
     });
   }
-  return only ? defs.filter((d) => only.some((s) => d.name.includes(s))) : defs;
+  return defs.filter(
+    (d) =>
+      (!only || only.some((s) => d.name.includes(s))) &&
+      !(skip ?? []).some((s) => d.name.includes(s)),
+  );
 }
 
 /** Runs one measure once: its figures (and the torch it ran on), or the reason it gave none. */
@@ -300,7 +311,8 @@ function main(): void {
       `${me}: peer ${peer.python}: PyTorch ${peer.torch.version} (${peer.source}, BLAS ${peer.torch.blas})`,
     );
   const defs = measures(peer);
-  if (defs.length === 0) fail("no measure selected", "--only", "name a part of a measure's name");
+  if (defs.length === 0)
+    fail("no measure selected", "--only / --skip", "name a part of a measure's name");
   const result: CompareResult = {
     bench: "compare",
     started: new Date().toISOString(),
