@@ -209,6 +209,40 @@ MW_AVX512 bool scores_by16(const DecodeAttentionParams& p, const float* q, const
   }
 }
 
+// The blocks of `width` positions from the first kept one's to the last kept one's: the blocks
+// outside hold no kept position (their scores would be -Infinity, their weights exactly 0,
+// adding nothing to a sum), so they are left out whole: a sentence that joined a running
+// batch late, or a short source among longer ones, costs its own span only. [0, 0) when
+// nothing is kept (every head's output is 0).
+void kept_span(int64_t length, const uint8_t* keep, int64_t width, int64_t& lo, int64_t& hi) {
+  lo = 0;
+  hi = length;
+  if (keep == nullptr) return;
+  while (lo < hi && keep[lo] == 0) lo++;
+  while (hi > lo && keep[hi - 1] == 0) hi--;
+  if (lo == hi) {
+    lo = hi = 0;
+    return;
+  }
+  lo -= lo % width;
+  hi = std::min<int64_t>(length, (hi + width - 1) / width * width);
+}
+
+// decode_attention_unit with 8 lanes (decode_avx2.cc), on CPUs with AVX2 but no AVX-512.
+void decode_attention_unit_avx2(const DecodeAttentionParams& p, int64_t r, int64_t hk) {
+  thread_local std::vector<float> scores;
+  if (static_cast<int64_t>(scores.size()) < p.length + 8) scores.resize(p.length + 8);
+  float* s = scores.data();
+  const int64_t pr = p.rows[r];
+  const uint8_t* keep = p.keep == nullptr ? nullptr
+                        : p.keep + (p.slots != nullptr ? r : pr) * p.keepStride;
+  int64_t lo, hi;
+  kept_span(p.length, keep, 8, lo, hi);
+  const int64_t G = p.H / p.Hkv;
+  for (int64_t h = hk * G; h < (hk + 1) * G; h++)
+    if (!decode_attention_head_avx2(p, r, h, lo, hi, s)) decode_attention_head(p, false, r, h, s);
+}
+
 // decode_attention_unit with 16 lanes: the same scores (dot_avx512), then e^(s - m) 16 scores at
 // a time (exp_nonpositive, a float's rounding instead of std::exp's) and the weighted sum of
 // values with Dh / 16 accumulators held in registers over the positions. A head whose scores
@@ -229,21 +263,8 @@ MW_AVX512 void decode_attention_unit_avx512(const DecodeAttentionParams& p, int6
   const float* kb = p.k + hk * head;
   const float* vb = p.v + hk * head;
   const __m512 ninf = _mm512_set1_ps(-INFINITY);
-  // The blocks of 16 positions from the first kept one's to the last kept one's: the blocks
-  // outside hold no kept position (their scores would be -Infinity, their weights exactly 0,
-  // adding nothing to a sum), so they are left out whole: a sentence that joined a running
-  // batch late, or a short source among longer ones, costs its own span only.
-  int64_t lo = 0, hi = p.length;
-  if (keep != nullptr) {
-    while (lo < hi && keep[lo] == 0) lo++;
-    while (hi > lo && keep[hi - 1] == 0) hi--;
-    if (lo == hi) {
-      lo = hi = 0;  // nothing kept: every head's output is 0
-    } else {
-      lo &= ~static_cast<int64_t>(15);
-      hi = std::min<int64_t>(p.length, (hi + 15) & ~static_cast<int64_t>(15));
-    }
-  }
+  int64_t lo, hi;
+  kept_span(p.length, keep, 16, lo, hi);
   for (int64_t h = hk * G; h < (hk + 1) * G; h++) {
     const float* q = p.q + (r * p.H + h) * Dh;
     float* o = p.out + (r * p.H + h) * Dh;
@@ -326,15 +347,17 @@ constexpr int64_t kTopKGrain = 1 << 16;
 }  // namespace
 
 void decode_attention(const DecodeAttentionParams& p) {
-  const bool simd = gemm_isa() == Isa::avx512;
+  const Isa isa = gemm_isa();
   // Work units (query row, kv head): a batch of 32 sentences x 5 beams x 4 heads on 20
   // positions is ~1.6M multiply-adds.
   const int64_t units = p.R * p.Hkv;
   const int64_t perUnit = 2 * (p.H / p.Hkv) * p.length * p.Dh + 1;
   auto run = [&](int64_t lo, int64_t hi) {
     for (int64_t u = lo; u < hi; u++) {
-      if (simd)
+      if (isa == Isa::avx512)
         decode_attention_unit_avx512(p, u / p.Hkv, u % p.Hkv);
+      else if (isa == Isa::avx2)
+        decode_attention_unit_avx2(p, u / p.Hkv, u % p.Hkv);
       else
         decode_attention_unit(p, false, u / p.Hkv, u % p.Hkv);
     }

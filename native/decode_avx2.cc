@@ -1,10 +1,13 @@
-// The vector loops of decode.cc's log-softmax and top-k selection for CPUs with AVX2 but no
-// AVX-512 (8 float lanes, 4 double lanes, masks as vectors): the same operations as the
-// AVX-512 ones there, so the same results up to the order of the double sums.
+// The vector loops of decode.cc for CPUs with AVX2 but no AVX-512 (8 float lanes, 4 double
+// lanes, masks as vectors): the log-softmax, the top-k screen and the attention of one query
+// head on the cache, the same operations as the AVX-512 ones there, so the same results up to
+// the order of the sums.
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cmath>
 
+#include "decode.h"
 #include "decode_simd.h"
 
 #define MW_AVX2 __attribute__((target("avx2,fma")))
@@ -45,6 +48,25 @@ MW_AVX2 inline float hmax(__m256 v) {
   m = _mm_max_ps(m, _mm_movehl_ps(m, m));
   m = _mm_max_ss(m, _mm_movehdup_ps(m));
   return _mm_cvtss_f32(m);
+}
+
+MW_AVX2 inline float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+// Lane t = the sum of the 8 lanes of v[t] (as gemm_skinny_avx2.cc reduces its blocks).
+MW_AVX2 inline __m256 reduce8(const __m256* v) {
+  const __m256 s01 = _mm256_hadd_ps(v[0], v[1]);
+  const __m256 s23 = _mm256_hadd_ps(v[2], v[3]);
+  const __m256 s45 = _mm256_hadd_ps(v[4], v[5]);
+  const __m256 s67 = _mm256_hadd_ps(v[6], v[7]);
+  const __m256 s0123 = _mm256_hadd_ps(s01, s23);
+  const __m256 s4567 = _mm256_hadd_ps(s45, s67);
+  return _mm256_add_ps(_mm256_permute2f128_ps(s0123, s4567, 0x20),
+                       _mm256_permute2f128_ps(s0123, s4567, 0x31));
 }
 
 MW_AVX2 inline double hsum(__m256d v) {
@@ -104,6 +126,105 @@ MW_AVX2 bool reaching8_avx2(const float* x, int64_t count, double b, double w) {
                                    wv, _CMP_GE_OQ);
   const int bits = _mm256_movemask_pd(lo) | (_mm256_movemask_pd(hi) << 4);
   return (bits & _mm256_movemask_ps(_mm256_castsi256_ps(in))) != 0;
+}
+
+MW_AVX2 bool decode_attention_head_avx2(const DecodeAttentionParams& p, int64_t r, int64_t h,
+                                        int64_t lo, int64_t hi, float* s) {
+  const int64_t Dh = p.Dh;
+  const int64_t head = p.capacity * Dh;
+  const int64_t prow = p.Hkv * head;
+  const int64_t hk = h / (p.H / p.Hkv);
+  const int64_t pr = p.rows[r];
+  const int32_t* slot = p.slots != nullptr ? p.slots + r * p.slotStride : nullptr;
+  const uint8_t* keep = p.keep == nullptr ? nullptr
+                        : p.keep + (slot != nullptr ? r : pr) * p.keepStride;
+  const float* kb = p.k + hk * head;
+  const float* vb = p.v + hk * head;
+  const float* q = p.q + (r * p.H + h) * Dh;
+  float* o = p.out + (r * p.H + h) * Dh;
+  const float* bias = p.bias != nullptr ? p.bias + p.biasOffset + h * p.biasHeadStride : nullptr;
+  auto key = [&](int64_t j) { return kb + (slot != nullptr ? slot[j] : pr) * prow + j * Dh; };
+  const __m256 ninf = _mm256_set1_ps(-INFINITY);
+  const __m256 scale = _mm256_set1_ps(p.scale);
+  // Scores 8 positions at a time: one vector of products per position along Dh, reduce8 for
+  // the 8 dot products; then scale, bias, the keep mask (-Infinity) and the running maximum.
+  __m256 mv = ninf;
+  __m256 odd = _mm256_setzero_ps();  // a kept score that is NaN or +Infinity
+  for (int64_t j0 = lo; j0 < hi; j0 += 8) {
+    const int cnt = static_cast<int>(std::min<int64_t>(8, hi - j0));
+    alignas(32) int32_t kept[8] = {0};
+    bool any = false;
+    for (int t = 0; t < cnt; t++) {
+      kept[t] = keep == nullptr || keep[j0 + t] != 0 ? -1 : 0;
+      any = any || kept[t] != 0;
+    }
+    const __m256i in = lanes_below(cnt);
+    if (!any) {
+      _mm256_maskstore_ps(s + j0, in, ninf);  // a block the mask leaves out whole: not read
+      continue;
+    }
+    __m256 acc[8];
+#pragma GCC unroll 8
+    for (int t = 0; t < 8; t++) {
+      acc[t] = _mm256_setzero_ps();
+      if (t >= cnt) continue;
+      const float* kj = key(j0 + t);
+      int64_t d = 0;
+      for (; d + 8 <= Dh; d += 8)
+        acc[t] = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), _mm256_loadu_ps(kj + d), acc[t]);
+      if (d < Dh) {
+        const __m256i m = lanes_below(Dh - d);
+        acc[t] = _mm256_fmadd_ps(_mm256_maskload_ps(q + d, m), _mm256_maskload_ps(kj + d, m),
+                                 acc[t]);
+      }
+    }
+    __m256 x = _mm256_mul_ps(reduce8(acc), scale);
+    if (bias != nullptr) x = _mm256_add_ps(x, _mm256_maskload_ps(bias + j0, in));
+    const __m256 km = _mm256_castsi256_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(kept)));
+    x = _mm256_blendv_ps(ninf, x, km);
+    _mm256_maskstore_ps(s + j0, in, x);
+    odd = _mm256_or_ps(odd, _mm256_and_ps(km, _mm256_or_ps(_mm256_cmp_ps(x, x, _CMP_UNORD_Q),
+                                          _mm256_cmp_ps(x, _mm256_set1_ps(INFINITY), _CMP_EQ_OQ))));
+    mv = _mm256_max_ps(x, mv);  // a NaN lane of x keeps mv's
+  }
+  if (_mm256_movemask_ps(odd) != 0) return false;
+  const float m = hmax(mv);
+  if (m == -INFINITY) {  // nothing to attend to: 0
+    for (int64_t d = 0; d < Dh; d++) o[d] = 0.0f;
+    return true;
+  }
+  // e_j = e^(s_j - m), exactly 0 where s_j = -Infinity (masked, or a -Infinity bias).
+  const __m256 mb = _mm256_set1_ps(m);
+  __m256 lsum = _mm256_setzero_ps();
+  for (int64_t j = lo; j < hi; j += 8) {
+    const __m256i in = lanes_below(hi - j);
+    const __m256 x = _mm256_blendv_ps(ninf, _mm256_maskload_ps(s + j, in), _mm256_castsi256_ps(in));
+    const __m256 live = _mm256_cmp_ps(x, ninf, _CMP_NEQ_OQ);
+    const __m256 e = _mm256_and_ps(live, exp_nonpositive(_mm256_sub_ps(x, mb)));
+    _mm256_maskstore_ps(s + j, in, e);
+    lsum = _mm256_add_ps(lsum, e);
+  }
+  const __m256 inv = _mm256_set1_ps(1.0f / hsum(lsum));
+  // out = sum_j e_j v_j / l, 32 elements of the head at a time in four accumulators.
+  for (int64_t d0 = 0; d0 < Dh; d0 += 32) {
+    const __m256i m0 = lanes_below(Dh - d0), m1 = lanes_below(Dh - d0 - 8);
+    const __m256i m2 = lanes_below(Dh - d0 - 16), m3 = lanes_below(Dh - d0 - 24);
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    for (int64_t j = lo; j < hi; j++) {
+      if (s[j] == 0.0f) continue;  // masked, or too small to count: its value is not read
+      const float* v = vb + (slot != nullptr ? slot[j] : pr) * prow + j * Dh + d0;
+      const __m256 e = _mm256_set1_ps(s[j]);
+      a0 = _mm256_fmadd_ps(e, _mm256_maskload_ps(v, m0), a0);
+      a1 = _mm256_fmadd_ps(e, _mm256_maskload_ps(v + 8, m1), a1);
+      a2 = _mm256_fmadd_ps(e, _mm256_maskload_ps(v + 16, m2), a2);
+      a3 = _mm256_fmadd_ps(e, _mm256_maskload_ps(v + 24, m3), a3);
+    }
+    _mm256_maskstore_ps(o + d0, m0, _mm256_mul_ps(a0, inv));
+    _mm256_maskstore_ps(o + d0 + 8, m1, _mm256_mul_ps(a1, inv));
+    _mm256_maskstore_ps(o + d0 + 16, m2, _mm256_mul_ps(a2, inv));
+    _mm256_maskstore_ps(o + d0 + 24, m3, _mm256_mul_ps(a3, inv));
+  }
+  return true;
 }
 
 }  // namespace mw

@@ -1,10 +1,21 @@
-// The AVX2 loops of decode.cc's log-softmax and top-k selection (decode_avx2.cc), for CPUs
-// without AVX-512; decode.cc keeps the AVX-512 ones beside the code that calls them.
+// The AVX2 loops of decode.cc's attention, log-softmax and top-k selection (decode_avx2.cc),
+// for CPUs without AVX-512; decode.cc keeps the AVX-512 ones beside the code that calls them.
 #pragma once
 
 #include <cstdint>
 
 namespace mw {
+
+struct DecodeAttentionParams;
+
+/**
+ * Query head h of query row r (decode_attention's contract) over the positions [lo, hi), outside
+ * of which none is kept; s: scratch of hi + 8 floats. False, with nothing written to the output,
+ * when a kept score is NaN or +Infinity: the caller then takes the exact path, which propagates
+ * them as the reference does.
+ */
+bool decode_attention_head_avx2(const DecodeAttentionParams& p, int64_t r, int64_t h, int64_t lo,
+                                int64_t hi, float* s);
 
 /** The maximum of x [n], NaN never counting; nan: whether x holds a NaN. */
 float row_max_avx2(const float* x, int64_t n, bool& nan);

@@ -379,12 +379,16 @@ describe("decode attention on a KV cache", () => {
         const a = decodeCase(seed++, R, P, H, Dh, cap, Hkv);
         const want = { ...a, out: a.out.slice() };
         decodeAttentionReference(want);
-        nat().decodeAttention(a);
-        for (let i = 0; i < a.out.length; i++)
-          assert.ok(
-            Math.abs(a.out[i] - want.out[i]) < 2e-6,
-            `${[R, P, H, Dh, cap, Hkv]} length ${a.length} [${i}]: ${a.out[i]} vs ${want.out[i]}`,
-          );
+        // Every ISA this CPU runs: the AVX-512 and AVX2 kernels and the scalar loop.
+        for (const isa of isas()) {
+          a.out.fill(Number.NaN);
+          onIsa(isa, () => nat().decodeAttention(a));
+          for (let i = 0; i < a.out.length; i++)
+            assert.ok(
+              Math.abs(a.out[i] - want.out[i]) < 2e-6,
+              `${isa} ${[R, P, H, Dh, cap, Hkv]} length ${a.length} [${i}]: ${a.out[i]} vs ${want.out[i]}`,
+            );
+        }
       }
     }
   });
@@ -398,6 +402,45 @@ describe("decode attention on a KV cache", () => {
     [33, 7, 8, 17, 140, 2],
     [21, 21, 4, 64, 16, 4],
   ];
+
+  test("a NaN or +Infinity score takes the exact path on every ISA: NaN where the reference has it", {
+    skip,
+  }, () => {
+    let seed = 700;
+    let poisoned = 0;
+    for (const [R, P, H, Dh, cap] of [
+      [3, 3, 4, 64, 40],
+      [4, 2, 2, 17, 9],
+      [2, 2, 2, 32, 20],
+    ]) {
+      for (let t = 0; t < 4; t++) {
+        const a = decodeCase(seed++, R, P, H, Dh, cap);
+        // kv head 0's keys: NaN at even positions (t even) or +Infinity at position 1 (t odd),
+        // so that some heads mix a NaN or +Infinity score with finite ones.
+        for (let pr = 0; pr < P; pr++)
+          for (let j = 0; j < cap; j++) {
+            const at = (pr * H * cap + j) * Dh;
+            if (t % 2 === 0 && j % 2 === 0) a.k[at] = Number.NaN;
+            if (t % 2 === 1 && j === 1) a.k.fill(Number.POSITIVE_INFINITY, at, at + Dh);
+          }
+        const want = { ...a, out: a.out.slice() };
+        decodeAttentionReference(want);
+        poisoned += want.out.filter(Number.isNaN).length;
+        for (const isa of isas()) {
+          a.out.fill(0);
+          onIsa(isa, () => nat().decodeAttention(a));
+          for (let i = 0; i < a.out.length; i++) {
+            const [g, w] = [a.out[i], want.out[i]];
+            assert.ok(
+              Number.isNaN(w) ? Number.isNaN(g) : Math.abs(g - w) < 2e-6,
+              `${isa} ${[R, P, H, Dh, cap]} length ${a.length} [${i}]: ${g} vs ${w}`,
+            );
+          }
+        }
+      }
+    }
+    assert.ok(poisoned > 0, "some outputs are NaN in the reference");
+  });
 
   test("batched sizes: the reference equals fused attention over the gathered cache", () => {
     let seed = 500;
@@ -886,12 +929,16 @@ describe("decode attention with a position bias", () => {
         const a = biasedCase(seed++, R, P, H, Dh, cap);
         const want = { ...a, out: a.out.slice() };
         decodeAttentionReference(want);
-        nat().decodeAttention(a);
-        for (let i = 0; i < a.out.length; i++)
-          assert.ok(
-            Math.abs(a.out[i] - want.out[i]) < 2e-6,
-            `${[R, P, H, Dh, cap]} length ${a.length} [${i}]: ${a.out[i]} vs ${want.out[i]}`,
-          );
+        // Every ISA this CPU runs: the AVX-512 and AVX2 kernels and the scalar loop.
+        for (const isa of isas()) {
+          a.out.fill(Number.NaN);
+          onIsa(isa, () => nat().decodeAttention(a));
+          for (let i = 0; i < a.out.length; i++)
+            assert.ok(
+              Math.abs(a.out[i] - want.out[i]) < 2e-6,
+              `${isa} ${[R, P, H, Dh, cap]} length ${a.length} [${i}]: ${a.out[i]} vs ${want.out[i]}`,
+            );
+        }
       }
     }
   });
