@@ -128,8 +128,16 @@ MW_AVX2 void pack_transposed_avx2(const float* src, int64_t ld, int rows, int64_
     for (int i = 0; i < 8; i++)
       r[i] = i < rows ? _mm256_maskload_ps(src + i * ld + p, lm) : _mm256_setzero_ps();
     transpose8(r);
+    // Masked stores are slow on AMD (VMASKMOVPS to memory is microcoded on Zen 2 and 3): the
+    // 6 lanes of an A panel (mr = 6) go as 4 + 2, and only other widths take the mask.
     if (lanes == 8) {
       for (int q = 0; q < w; q++) _mm256_storeu_ps(dst + (p + q) * dstride, r[q]);
+    } else if (lanes == 6) {
+      for (int q = 0; q < w; q++) {
+        float* d = dst + (p + q) * dstride;
+        _mm_storeu_ps(d, _mm256_castps256_ps128(r[q]));
+        _mm_storel_pi(reinterpret_cast<__m64*>(d + 4), _mm256_extractf128_ps(r[q], 1));
+      }
     } else {
       for (int q = 0; q < w; q++) _mm256_maskstore_ps(dst + (p + q) * dstride, store, r[q]);
     }
