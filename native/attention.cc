@@ -28,6 +28,8 @@
 #include <limits>
 #include <vector>
 
+#include <immintrin.h>
+
 #include "dropout_hash.h"
 #include "fastexp.h"
 #include "gemm.h"
@@ -133,6 +135,81 @@ MW_INLINE void row_block(int64_t n, int64_t k, float alpha, const float* a, int6
 }
 
 /**
+ * small_product on AVX2 without AVX-512: the compiler's vectors for the blocks above need 16
+ * accumulators at 4 x 32 (with B's and A's, more than the 16 ymm registers, so some live on the
+ * stack) and multiply, then add. Here 4 rows x 16 columns in 8 accumulators by FMA, then 8
+ * columns, then one at a time by a scalar FMA: every element is the same chain of fused
+ * multiply-adds over p whichever block computes it (as the clones' blocks agree with each
+ * other), so a tile cut to its live rows and columns gives the bits of the whole tile.
+ */
+template <int R>
+__attribute__((target("avx2,fma"), always_inline)) inline void fma_rows(
+    int64_t n, int64_t k, float alpha, const float* a, int64_t ars, int64_t aps, const float* b,
+    int64_t ldb, float* c, int64_t ldc, bool accumulate) {
+  const __m256 va = _mm256_set1_ps(alpha);
+  int64_t j = 0;
+  for (; j + 16 <= n; j += 16) {
+    __m256 c0[R], c1[R];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++) c0[r] = c1[r] = _mm256_setzero_ps();
+    for (int64_t p = 0; p < k; p++) {
+      const __m256 b0 = _mm256_loadu_ps(b + p * ldb + j);
+      const __m256 b1 = _mm256_loadu_ps(b + p * ldb + j + 8);
+#pragma GCC unroll 4
+      for (int r = 0; r < R; r++) {
+        const __m256 ar = _mm256_broadcast_ss(a + r * ars + p * aps);
+        c0[r] = _mm256_fmadd_ps(ar, b0, c0[r]);
+        c1[r] = _mm256_fmadd_ps(ar, b1, c1[r]);
+      }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++) {
+      float* row = c + r * ldc + j;
+      const __m256 z0 = accumulate ? _mm256_loadu_ps(row) : _mm256_setzero_ps();
+      const __m256 z1 = accumulate ? _mm256_loadu_ps(row + 8) : _mm256_setzero_ps();
+      _mm256_storeu_ps(row, _mm256_add_ps(z0, _mm256_mul_ps(va, c0[r])));
+      _mm256_storeu_ps(row + 8, _mm256_add_ps(z1, _mm256_mul_ps(va, c1[r])));
+    }
+  }
+  for (; j + 8 <= n; j += 8) {
+    __m256 c0[R];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++) c0[r] = _mm256_setzero_ps();
+    for (int64_t p = 0; p < k; p++) {
+      const __m256 b0 = _mm256_loadu_ps(b + p * ldb + j);
+#pragma GCC unroll 4
+      for (int r = 0; r < R; r++)
+        c0[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(a + r * ars + p * aps), b0, c0[r]);
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++) {
+      float* row = c + r * ldc + j;
+      const __m256 z0 = accumulate ? _mm256_loadu_ps(row) : _mm256_setzero_ps();
+      _mm256_storeu_ps(row, _mm256_add_ps(z0, _mm256_mul_ps(va, c0[r])));
+    }
+  }
+  for (; j < n; j++) {
+    for (int r = 0; r < R; r++) {
+      float acc = 0.0f;
+      for (int64_t p = 0; p < k; p++) acc = __builtin_fmaf(a[r * ars + p * aps], b[p * ldb + j], acc);
+      c[r * ldc + j] = (accumulate ? c[r * ldc + j] : 0.0f) + alpha * acc;
+    }
+  }
+}
+
+__attribute__((target("avx2,fma"))) void small_product_avx2(
+    int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda, bool transA,
+    const float* b, int64_t ldb, float* c, int64_t ldc, bool accumulate) {
+  const int64_t ars = transA ? 1 : lda;
+  const int64_t aps = transA ? lda : 1;
+  int64_t i = 0;
+  for (; i + 4 <= m; i += 4)
+    fma_rows<4>(n, k, alpha, a + i * ars, ars, aps, b, ldb, c + i * ldc, ldc, accumulate);
+  for (; i < m; i++)
+    fma_rows<1>(n, k, alpha, a + i * ars, ars, aps, b, ldb, c + i * ldc, ldc, accumulate);
+}
+
+/**
  * C [m, n] = (accumulate ? C : 0) + alpha * op(A) B [k, n], row-major with leading dimensions,
  * op(A) [m, k] being A [m, k] (lda its row stride) or, with transA, A [k, m] transposed: the
  * tiles' products (scores, weights times values, and the three gradients). Cloned per
@@ -142,6 +219,8 @@ MW_INLINE void row_block(int64_t n, int64_t k, float alpha, const float* a, int6
 MW_CLONES void small_product(int64_t m, int64_t n, int64_t k, float alpha, const float* a,
                              int64_t lda, bool transA, const float* b, int64_t ldb, float* c,
                              int64_t ldc, bool accumulate) {
+  if (gemm_isa() == Isa::avx2)
+    return small_product_avx2(m, n, k, alpha, a, lda, transA, b, ldb, c, ldc, accumulate);
   const int64_t ars = transA ? 1 : lda;
   const int64_t aps = transA ? lda : 1;
   int64_t i = 0;
