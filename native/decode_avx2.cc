@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "avx2_lanes.h"
 #include "decode.h"
 #include "decode_simd.h"
 
@@ -14,13 +15,6 @@
 
 namespace mw {
 namespace {
-
-// Lanes [0, n) of 8 set (n clamped to [0, 8]).
-MW_AVX2 inline __m256i lanes_below(int64_t n) {
-  const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n < 8 ? (n > 0 ? n : 0) : 8)),
-                            idx);
-}
 
 // e^x for x <= 0, 8 lanes: fastexp.h's fast_exp (Cody-Waite reduction, degree-6 polynomial,
 // 2^n in the exponent bits); x <= -87 gives exactly 0.
@@ -64,18 +58,6 @@ MW_AVX2 inline float hsum(__m256 v) {
   s = _mm_add_ps(s, _mm_movehl_ps(s, s));
   s = _mm_add_ss(s, _mm_movehdup_ps(s));
   return _mm_cvtss_f32(s);
-}
-
-// Lane t = the sum of the 8 lanes of v[t] (as gemm_skinny_avx2.cc reduces its blocks).
-MW_AVX2 inline __m256 reduce8(const __m256* v) {
-  const __m256 s01 = _mm256_hadd_ps(v[0], v[1]);
-  const __m256 s23 = _mm256_hadd_ps(v[2], v[3]);
-  const __m256 s45 = _mm256_hadd_ps(v[4], v[5]);
-  const __m256 s67 = _mm256_hadd_ps(v[6], v[7]);
-  const __m256 s0123 = _mm256_hadd_ps(s01, s23);
-  const __m256 s4567 = _mm256_hadd_ps(s45, s67);
-  return _mm256_add_ps(_mm256_permute2f128_ps(s0123, s4567, 0x20),
-                       _mm256_permute2f128_ps(s0123, s4567, 0x31));
 }
 
 MW_AVX2 inline double hsum(__m256d v) {

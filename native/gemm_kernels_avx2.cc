@@ -7,6 +7,7 @@
 // GCC then writes all 12 to the stack on every k step.
 #include <immintrin.h>
 
+#include "avx2_lanes.h"
 #include "gemm.h"
 
 #define MW_AVX2 __attribute__((target("avx2,fma")))
@@ -16,12 +17,6 @@ namespace {
 
 constexpr int MR = 6;
 constexpr int NR = 16;
-
-// Lanes [0, n) of 8 set (n clamped to [0, 8]): the mask of _mm256_maskstore_ps.
-MW_AVX2 inline __m256i lanes_below(int n) {
-  const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-  return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), idx);
-}
 
 template <int M>
 MW_AVX2 void kern(int64_t kc, const float* __restrict a, const float* __restrict b, float* c,

@@ -8,6 +8,7 @@
 
 #include <cstring>
 
+#include "avx2_lanes.h"
 #include "gemm.h"
 #include "threadpool.h"
 
@@ -15,12 +16,6 @@
 
 namespace mw {
 namespace {
-
-// Lanes [0, n) of 8 set (n clamped to [0, 8]): the mask of the masked loads.
-MW_AVX2 inline __m256i lanes_below(int64_t n) {
-  const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n < 8 ? n : 8)), idx);
-}
 
 // 8 consecutive elements of a row of B as float32, and the first `count` of them (rest 0).
 MW_AVX2 inline __m256 loadb(const float* p) { return _mm256_loadu_ps(p); }
@@ -35,20 +30,6 @@ MW_AVX2 inline __m256 loadb_tail(const uint16_t* p, int64_t count) {
   uint16_t t[8] = {0};
   std::memcpy(t, p, static_cast<size_t>(count) * sizeof(uint16_t));
   return loadb(t);
-}
-
-// Lane t = the sum of the 8 lanes of v[t].
-MW_AVX2 inline __m256 reduce8(const __m256* v) {
-  // hadd(a, b) = [a0+a1, a2+a3, b0+b1, b2+b3 | a4+a5, a6+a7, b4+b5, b6+b7]
-  const __m256 s01 = _mm256_hadd_ps(v[0], v[1]);
-  const __m256 s23 = _mm256_hadd_ps(v[2], v[3]);
-  const __m256 s45 = _mm256_hadd_ps(v[4], v[5]);
-  const __m256 s67 = _mm256_hadd_ps(v[6], v[7]);
-  // [sum of lanes 0-3 of v0..v3 | sum of lanes 4-7 of v0..v3], and the same for v4..v7
-  const __m256 s0123 = _mm256_hadd_ps(s01, s23);
-  const __m256 s4567 = _mm256_hadd_ps(s45, s67);
-  return _mm256_add_ps(_mm256_permute2f128_ps(s0123, s4567, 0x20),
-                       _mm256_permute2f128_ps(s0123, s4567, 0x31));
 }
 
 // GemmParams' scaling and epilogue on `count` (<= 8) consecutive dot products `r` of one row of
