@@ -32,17 +32,18 @@ MW_AVX2 inline __m256 loadb_tail(const uint16_t* p, int64_t count) {
   return loadb(t);
 }
 
-// GemmParams' scaling and epilogue on `count` (<= 8) consecutive dot products `r` of one row of
-// C, columns j0..: alpha * r + beta * C, + bias, then ReLU, the float32 operations of
-// gemm_skinny.cc's `store`.
-// Whole vectors load and store plainly: masked stores are slow on AMD (VMASKMOVPS to memory is
-// microcoded on Zen 2 and 3), and a step stores every 8 or 4 dot products.
+// The first `count` (8, 4 or fewer) floats at p; m: lanes_below(count).
 MW_AVX2 inline __m256 load_first(const float* p, int count, __m256i m) {
   return count == 8   ? _mm256_loadu_ps(p)
          : count == 4 ? _mm256_castps128_ps256(_mm_loadu_ps(p))
                       : _mm256_maskload_ps(p, m);
 }
 
+// GemmParams' scaling and epilogue on `count` (<= 8) consecutive dot products `r` of one row of
+// C, columns j0..: alpha * r + beta * C, + bias, then ReLU, the float32 operations of
+// gemm_skinny.cc's `store`. Whole vectors load and store plainly: masked stores are slow on AMD
+// (VMASKMOVPS to memory is microcoded on Zen 2 and 3), and a step stores every 8 or 4 dot
+// products.
 MW_AVX2 inline void store_row(const GemmParams& g, float* c, int64_t j0, __m256 r, int count) {
   const __m256i m = lanes_below(count);
   __m256 v = _mm256_mul_ps(_mm256_set1_ps(g.alpha), r);
