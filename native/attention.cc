@@ -142,52 +142,46 @@ MW_INLINE void row_block(int64_t n, int64_t k, float alpha, const float* a, int6
  * multiply-adds over p whichever block computes it (as the clones' blocks agree with each
  * other), so a tile cut to its live rows and columns gives the bits of the whole tile.
  */
+// Columns [j, j + 8V) of R rows: R x V accumulators of 8 lanes (at most 4 x 2 = 8 registers).
+template <int R, int V>
+__attribute__((target("avx2,fma"), always_inline)) inline void fma_block(
+    int64_t j, int64_t k, const __m256 va, const float* a, int64_t ars, int64_t aps,
+    const float* b, int64_t ldb, float* c, int64_t ldc, bool accumulate) {
+  __m256 acc[R][V];
+#pragma GCC unroll 4
+  for (int r = 0; r < R; r++)
+#pragma GCC unroll 2
+    for (int v = 0; v < V; v++) acc[r][v] = _mm256_setzero_ps();
+  for (int64_t p = 0; p < k; p++) {
+    __m256 bv[V];
+#pragma GCC unroll 2
+    for (int v = 0; v < V; v++) bv[v] = _mm256_loadu_ps(b + p * ldb + j + 8 * v);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++) {
+      const __m256 ar = _mm256_broadcast_ss(a + r * ars + p * aps);
+#pragma GCC unroll 2
+      for (int v = 0; v < V; v++) acc[r][v] = _mm256_fmadd_ps(ar, bv[v], acc[r][v]);
+    }
+  }
+#pragma GCC unroll 4
+  for (int r = 0; r < R; r++)
+#pragma GCC unroll 2
+    for (int v = 0; v < V; v++) {
+      float* at = c + r * ldc + j + 8 * v;
+      const __m256 z = accumulate ? _mm256_loadu_ps(at) : _mm256_setzero_ps();
+      _mm256_storeu_ps(at, _mm256_add_ps(z, _mm256_mul_ps(va, acc[r][v])));
+    }
+}
+
+// All n columns of R rows: blocks of 16 and 8, then one at a time by a scalar FMA.
 template <int R>
 __attribute__((target("avx2,fma"), always_inline)) inline void fma_rows(
     int64_t n, int64_t k, float alpha, const float* a, int64_t ars, int64_t aps, const float* b,
     int64_t ldb, float* c, int64_t ldc, bool accumulate) {
   const __m256 va = _mm256_set1_ps(alpha);
   int64_t j = 0;
-  for (; j + 16 <= n; j += 16) {
-    __m256 c0[R], c1[R];
-#pragma GCC unroll 4
-    for (int r = 0; r < R; r++) c0[r] = c1[r] = _mm256_setzero_ps();
-    for (int64_t p = 0; p < k; p++) {
-      const __m256 b0 = _mm256_loadu_ps(b + p * ldb + j);
-      const __m256 b1 = _mm256_loadu_ps(b + p * ldb + j + 8);
-#pragma GCC unroll 4
-      for (int r = 0; r < R; r++) {
-        const __m256 ar = _mm256_broadcast_ss(a + r * ars + p * aps);
-        c0[r] = _mm256_fmadd_ps(ar, b0, c0[r]);
-        c1[r] = _mm256_fmadd_ps(ar, b1, c1[r]);
-      }
-    }
-#pragma GCC unroll 4
-    for (int r = 0; r < R; r++) {
-      float* row = c + r * ldc + j;
-      const __m256 z0 = accumulate ? _mm256_loadu_ps(row) : _mm256_setzero_ps();
-      const __m256 z1 = accumulate ? _mm256_loadu_ps(row + 8) : _mm256_setzero_ps();
-      _mm256_storeu_ps(row, _mm256_add_ps(z0, _mm256_mul_ps(va, c0[r])));
-      _mm256_storeu_ps(row + 8, _mm256_add_ps(z1, _mm256_mul_ps(va, c1[r])));
-    }
-  }
-  for (; j + 8 <= n; j += 8) {
-    __m256 c0[R];
-#pragma GCC unroll 4
-    for (int r = 0; r < R; r++) c0[r] = _mm256_setzero_ps();
-    for (int64_t p = 0; p < k; p++) {
-      const __m256 b0 = _mm256_loadu_ps(b + p * ldb + j);
-#pragma GCC unroll 4
-      for (int r = 0; r < R; r++)
-        c0[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(a + r * ars + p * aps), b0, c0[r]);
-    }
-#pragma GCC unroll 4
-    for (int r = 0; r < R; r++) {
-      float* row = c + r * ldc + j;
-      const __m256 z0 = accumulate ? _mm256_loadu_ps(row) : _mm256_setzero_ps();
-      _mm256_storeu_ps(row, _mm256_add_ps(z0, _mm256_mul_ps(va, c0[r])));
-    }
-  }
+  for (; j + 16 <= n; j += 16) fma_block<R, 2>(j, k, va, a, ars, aps, b, ldb, c, ldc, accumulate);
+  for (; j + 8 <= n; j += 8) fma_block<R, 1>(j, k, va, a, ars, aps, b, ldb, c, ldc, accumulate);
   for (; j < n; j++) {
     for (int r = 0; r < R; r++) {
       float acc = 0.0f;
