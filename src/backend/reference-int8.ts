@@ -156,6 +156,32 @@ export function packInt8Vnni(w: Int8Array, n: number, k: number): Int8Array {
   return out;
 }
 
+/**
+ * w int8 [n, k] in VPMADDWD's pair layout (GemmInt8Args.packed as an Int16Array), for AVX2
+ * without VNNI: blocks of 8 columns (output rows of w), each a run of k / 2 groups of 16 int16;
+ * element c * 2 + t of group g of block b is w[8 b + c, 2 g + t], and 0 for a column at or past
+ * n. One instruction then adds 2 products (of int16-widened bytes) to each of 8 columns' sums.
+ * k must be even.
+ */
+export function packInt8Pairs(w: Int8Array, n: number, k: number): Int16Array {
+  if (k % 2 !== 0 || w.length < n * k) {
+    throw new MaskwiseError(`cannot pack int8 weights [${n}, ${k}]: k must be even`, {
+      code: "E_SHAPE",
+      where: "packInt8Pairs",
+    });
+  }
+  const groups = k / 2;
+  const out = new Int16Array(Math.ceil(n / 8) * groups * 16);
+  for (let j = 0; j < n; j++) {
+    const block = (j >> 3) * groups * 16 + (j & 7) * 2;
+    for (let g = 0; g < groups; g++) {
+      out[block + g * 16] = w[j * k + 2 * g];
+      out[block + g * 16 + 1] = w[j * k + 2 * g + 1];
+    }
+  }
+  return out;
+}
+
 /** Each value of w [n, k] quantized and scaled back (the round trip; tests and error bounds). */
 export function dequantizeInt8(m: Int8Matrix, n: number, k: number): Float32Array {
   const out = new Float32Array(n * k);

@@ -3,10 +3,16 @@
 // 127, symmetric), and each row of a step's input quantized to bytes over its own range with a
 // zero point per call (a ReLU's output gets all 256 levels); the integer dot products are exact
 // and are scaled back to float32 (src/backend/reference-int8.ts defines
-// the numbers, native/gemm_int8.cc computes them with VPDPBUSD where the CPU has AVX512_VNNI).
-// A step then streams a quarter of float32's weight bytes. A snapshot: build it after the
-// weights are final.
-import { type Int8Matrix, packInt8Vnni, quantizeRowsInt8 } from "../backend/reference-int8.js";
+// the numbers, native/gemm_int8.cc computes them with VPDPBUSD where the CPU has AVX512_VNNI,
+// with VPMADDWD on bytes widened to int16 on AVX2). A step then streams a quarter of float32's
+// weight bytes (half on AVX2, whose copy in the pair layout holds int16). A snapshot: build it
+// after the weights are final.
+import {
+  type Int8Matrix,
+  packInt8Pairs,
+  packInt8Vnni,
+  quantizeRowsInt8,
+} from "../backend/reference-int8.js";
 import { getBackend } from "../tensor/dispatch.js";
 import type { DecodingWeights } from "./decoding-weights.js";
 import type { Linear } from "./layers.js";
@@ -33,22 +39,31 @@ export function int8Kernel(): string {
 
 export class Int8Weights implements DecodingWeights {
   readonly precision = "int8";
-  private readonly byWeight = new Map<Float32Array, Int8Matrix & { packed: Int8Array | null }>();
+  private readonly byWeight = new Map<
+    Float32Array,
+    Int8Matrix & { packed: Int8Array | Int16Array | null }
+  >();
 
   /**
    * Quantizes the weights of the given Linear layers (absent ones skipped, shared ones once).
-   * Where the backend multiplies with VPDPBUSD, each also gets its copy in that instruction's
-   * layout (packInt8Vnni), which products of many rows read (a beam step's 160).
+   * Where the backend multiplies with VPDPBUSD (or, on AVX2, VPMADDWD), each also gets its copy
+   * in that instruction's layout (packInt8Vnni, packInt8Pairs), which products of many rows read
+   * (a beam step's 160).
    */
   constructor(layers: Iterable<Linear | null | undefined>) {
-    const vnni = int8Kernel() === "avx512-vnni";
+    const kernel = int8Kernel();
     for (const lin of layers) {
       // A layer holding its weight as bfloat16 (a frozen LoRA base) keeps that product.
       if (lin && !lin.weightBf16 && !this.byWeight.has(lin.weight.f32)) {
         const n = lin.outFeatures;
         const k = lin.inFeatures;
         const q = quantizeRowsInt8(lin.weight.f32, n, k);
-        const packed = vnni && k % 4 === 0 ? packInt8Vnni(q.q, n, k) : null;
+        const packed =
+          kernel === "avx512-vnni" && k % 4 === 0
+            ? packInt8Vnni(q.q, n, k)
+            : kernel === "avx2" && k % 2 === 0
+              ? packInt8Pairs(q.q, n, k)
+              : null;
         this.byWeight.set(lin.weight.f32, { ...q, packed });
       }
     }

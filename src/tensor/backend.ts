@@ -506,11 +506,12 @@ export interface GemmInt8Args {
   sums: Int32Array;
   c: F32;
   /**
-   * The same weights laid out for VPDPBUSD (packInt8Vnni: 16 columns x 4 consecutive k per 64
-   * bytes), or null: a kernel that reads this layout may take it for products of many rows.
-   * The results are the same either way (integer sums are exact).
+   * The same weights laid out for a kernel, or null: an Int8Array for VPDPBUSD (packInt8Vnni:
+   * 16 columns x 4 consecutive k per 64 bytes) or an Int16Array for VPMADDWD (packInt8Pairs: 8
+   * columns x 2 consecutive k per 32 bytes). A kernel that reads the given layout may take it
+   * for products of many rows; the results are the same either way (integer sums are exact).
    */
-  packed?: Int8Array | null;
+  packed?: Int8Array | Int16Array | null;
   /**
    * The epilogue, as GemmArgs': with beta 0, C's old values are not read (each result is the
    * rescaled sum added to +0, as a C of zeros would give); then bias [n] added to every row,

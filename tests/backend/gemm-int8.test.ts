@@ -13,6 +13,7 @@ import {
   dequantizeActivationRow,
   dequantizeInt8,
   gemmInt8Reference,
+  packInt8Pairs,
   packInt8Vnni,
   quantizeActivationRow,
   quantizeRow,
@@ -281,45 +282,54 @@ describe("int8 product: native against the reference", { skip }, () => {
     });
   }
 
-  test("weights packed for VPDPBUSD: row counts 1..40 and 160, column tails, every bit as the reference", () => {
-    let seed = 100;
-    const kern = kernels.includes("avx512-vnni") ? "avx512-vnni" : kernels[0];
-    const threads = addon?.threads() ?? 1;
-    try {
-      for (const t of [1, 2]) {
-        addon?.setThreads(t);
-        for (const m of [1, 7, 8, 9, 12, 13, 24, 25, 40, 160])
-          for (const [n, k] of [
-            [1, 4],
-            [17, 64],
-            [37, 68],
-            [256, 256],
-            [70, 260],
-          ]) {
-            const rng = new Rng(seed++);
-            const a = rand(rng, m * k, 3);
-            oneSignRows(a, m, k);
-            if (m > 2) a.fill(0, 2 * k, 3 * k); // a row of zeros
-            if (m > 5) a[5 * k + 3] = Number.NaN; // a row of NaN results
-            const w = quantizeRowsInt8(rand(rng, n * k, 0.1), n, k);
-            const packed = packInt8Vnni(w.q, n, k);
-            const c0 = rand(rng, m * n);
-            const want = c0.slice();
-            const got = c0.slice();
-            gemmInt8Reference(m, n, k, a, w, want);
-            const args = { m, n, k, a, w: w.q, scales: w.scales, sums: w.sums, c: got, packed };
-            assert.equal(nat().gemmInt8(args), kern);
-            for (let i = 0; i < m * n; i++)
-              assert.ok(
-                Object.is(got[i], want[i]),
-                `${t} threads, m ${m} n ${n} k ${k}: [${i}] ${got[i]} vs ${want[i]}`,
-              );
+  // Each layout on every kernel: the one it is made for reads it, the others ignore it.
+  const layouts = [
+    ["VPDPBUSD (Int8Array)", packInt8Vnni],
+    ["VPMADDWD pairs (Int16Array)", packInt8Pairs],
+  ] as const;
+  for (const [layout, pack] of layouts)
+    test(`weights packed for ${layout}, every kernel: row counts 1..40 and 160, column tails, every bit as the reference`, () => {
+      let seed = 100;
+      const threads = addon?.threads() ?? 1;
+      try {
+        for (const kern of kernels) {
+          addon?.setGemmIsa(kern === "avx512-vnni" ? "avx512" : kern);
+          for (const t of [1, 2]) {
+            addon?.setThreads(t);
+            for (const m of [1, 2, 5, 6, 7, 8, 9, 12, 13, 24, 25, 40, 160])
+              for (const [n, k] of [
+                [1, 4],
+                [17, 64],
+                [37, 68],
+                [256, 256],
+                [70, 260],
+              ]) {
+                const rng = new Rng(seed++);
+                const a = rand(rng, m * k, 3);
+                oneSignRows(a, m, k);
+                if (m > 2) a.fill(0, 2 * k, 3 * k); // a row of zeros
+                if (m > 5) a[5 * k + 3] = Number.NaN; // a row of NaN results
+                const w = quantizeRowsInt8(rand(rng, n * k, 0.1), n, k);
+                const packed = pack(w.q, n, k);
+                const c0 = rand(rng, m * n);
+                const want = c0.slice();
+                const got = c0.slice();
+                gemmInt8Reference(m, n, k, a, w, want);
+                const args = { m, n, k, a, w: w.q, scales: w.scales, sums: w.sums, c: got, packed };
+                assert.equal(nat().gemmInt8(args), kern);
+                for (let i = 0; i < m * n; i++)
+                  assert.ok(
+                    Object.is(got[i], want[i]),
+                    `${kern}, ${t} threads, m ${m} n ${n} k ${k}: [${i}] ${got[i]} vs ${want[i]}`,
+                  );
+              }
           }
+        }
+      } finally {
+        addon?.setThreads(threads);
+        addon?.setGemmIsa(addon.cpuIsa());
       }
-    } finally {
-      addon?.setThreads(threads);
-    }
-  });
+    });
 
   test("the epilogue (beta 0, bias, ReLU) on every kernel, packed or not: every bit as the reference", () => {
     let seed = 300;
@@ -335,7 +345,7 @@ describe("int8 product: native against the reference", { skip }, () => {
             [13, 70, 260],
             [160, 256, 256],
           ])
-            for (const packed of [false, true])
+            for (const packed of [null, ...layouts.map(([, pack]) => pack)])
               for (const beta of [0, 1] as const)
                 for (const relu of [false, true]) {
                   const rng = new Rng(seed++);
@@ -357,7 +367,7 @@ describe("int8 product: native against the reference", { skip }, () => {
                     scales: w.scales,
                     sums: w.sums,
                     c: got,
-                    packed: packed ? packInt8Vnni(w.q, n, k) : null,
+                    packed: packed ? packed(w.q, n, k) : null,
                     beta,
                     bias,
                     relu,
@@ -366,7 +376,7 @@ describe("int8 product: native against the reference", { skip }, () => {
                   for (let i = 0; i < m * n; i++)
                     assert.ok(
                       Object.is(got[i], want[i]),
-                      `${kern}, ${t} threads, m ${m} n ${n} k ${k}, packed ${packed}, beta ${beta}, relu ${relu}: [${i}] ${got[i]} vs ${want[i]}`,
+                      `${kern}, ${t} threads, m ${m} n ${n} k ${k}, packed ${packed?.name ?? null}, beta ${beta}, relu ${relu}: [${i}] ${got[i]} vs ${want[i]}`,
                     );
                 }
         }
@@ -405,6 +415,22 @@ describe("int8 product: native against the reference", { skip }, () => {
           packed: new Int8Array(2 * 16 * 8),
         }),
       /'packed' needs k to be a multiple of 4/,
+    );
+    // The pair layout: 17 columns take three blocks of 8, k int16 each; k must be even.
+    assert.throws(
+      () => nat().gemmInt8({ ...base, packed: new Int16Array(3 * 8 * 8 - 1) }),
+      /array 'packed' is too short/,
+    );
+    assert.throws(
+      () =>
+        nat().gemmInt8({
+          ...base,
+          k: 5,
+          a: new Float32Array(m * 5),
+          w: new Int8Array(n * 5),
+          packed: new Int16Array(3 * 8 * 6),
+        }),
+      /'packed' needs k to be a multiple of 2/,
     );
   });
 
@@ -500,6 +526,24 @@ describe("int8 product: native against the reference", { skip }, () => {
         }),
       /array 'sums' is too short/,
     );
+  });
+});
+
+describe("int8 weights in VPMADDWD's pair layout", () => {
+  test("element c * 2 + t of group g of block b is w[8 b + c, 2 g + t]; columns past n are 0", () => {
+    const [n, k] = [11, 6];
+    const w = Int8Array.from({ length: n * k }, (_, i) => ((i * 37) % 255) - 127);
+    const packed = packInt8Pairs(w, n, k);
+    assert.equal(packed.length, 2 * (k / 2) * 16);
+    for (let b = 0; b < 2; b++)
+      for (let g = 0; g < k / 2; g++)
+        for (let c = 0; c < 8; c++)
+          for (let t = 0; t < 2; t++) {
+            const j = 8 * b + c;
+            const want = j < n ? w[j * k + 2 * g + t] : 0;
+            assert.equal(packed[(b * (k / 2) + g) * 16 + c * 2 + t], want, `${[b, g, c, t]}`);
+          }
+    assert.throws(() => packInt8Pairs(new Int8Array(5), 1, 5), /must be even/);
   });
 });
 
