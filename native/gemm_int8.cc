@@ -83,25 +83,11 @@ void quantize_rows(const float* A, int64_t m, int64_t k, uint8_t* qa, float* sa,
     uint8_t* q = qa + i * k;
     float lo = 0.0f, hi = 0.0f;
     bool finite = true;
-    for (int64_t p = 0; p < k; p++) {
-      const float x = a[p];
-      finite = finite && std::fabs(x) <= FLT_MAX;
-      lo = x < lo ? x : lo;
-      hi = x > hi ? x : hi;
-    }
-    const float s = finite ? hi / 255.0f - lo / 255.0f : std::numeric_limits<float>::quiet_NaN();
-    sa[i] = s;
-    za[i] = 0;
-    if (!(s > 0.0f)) {
+    for (int64_t p = 0; p < k; p++) see_value(a[p], lo, hi, finite);
+    if (row_step(lo, hi, finite, sa[i], za[i]))
+      quantize_values(a, 0, k, sa[i], za[i], q);
+    else
       std::memset(q, 0, static_cast<size_t>(k));
-      continue;
-    }
-    const long z = std::min(255L, std::max(0L, std::lrint(-lo / s)));
-    za[i] = static_cast<int32_t>(z);
-    for (int64_t p = 0; p < k; p++) {
-      const long r = std::lrint(a[p] / s) + z;  // the default rounding: to nearest, ties to even
-      q[p] = static_cast<uint8_t>(std::min(255L, std::max(0L, r)));
-    }
   }
 }
 
@@ -129,17 +115,12 @@ MW_VNNI void quantize_rows_avx512(const float* A, int64_t m, int64_t k, uint8_t*
       see(_mm512_maskz_loadu_ps(mask, a + p));
     }
     const float lo = _mm512_reduce_min_ps(vmin), hi = _mm512_reduce_max_ps(vmax);
-    const float s = bad ? std::numeric_limits<float>::quiet_NaN() : hi / 255.0f - lo / 255.0f;
-    sa[i] = s;
-    za[i] = 0;
-    if (!(s > 0.0f)) {
+    if (!row_step(lo, hi, bad == 0, sa[i], za[i])) {
       std::memset(q, 0, static_cast<size_t>(k));
       continue;
     }
-    const long z = std::min(255L, std::max(0L, std::lrint(-lo / s)));
-    za[i] = static_cast<int32_t>(z);
-    const __m512 vs = _mm512_set1_ps(s);
-    const __m512i vz = _mm512_set1_epi32(static_cast<int32_t>(z));
+    const __m512 vs = _mm512_set1_ps(sa[i]);
+    const __m512i vz = _mm512_set1_epi32(za[i]);
     auto quant = [&](__m512 x) {
       const __m512i r = _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_div_ps(x, vs)), vz);
       return _mm512_min_epi32(_mm512_max_epi32(r, lo8), hi8);

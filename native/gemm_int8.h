@@ -3,7 +3,11 @@
 // the rescale every path ends with.
 #pragma once
 
+#include <algorithm>
+#include <cfloat>
+#include <cmath>
 #include <cstdint>
+#include <limits>
 
 // The rescale is a multiply then an add, each rounded, as the reference computes it: no fused
 // multiply-add (GCC would otherwise contract them where the target has FMA).
@@ -37,6 +41,36 @@ inline void rescale_store(const Int8Args& g, float* c, int64_t j, int32_t dot, f
   if (g.bias != nullptr) v += g.bias[j];
   if (g.relu) v = v > 0.0f ? v : 0.0f;
   *c = v;
+}
+
+// ---- a row of A to bytes (quantizeActivationRow), the steps every kernel's quantize shares ----
+
+// Folds x into a row's range [lo, hi] (which starts as [0, 0]) and whether the row is finite.
+inline void see_value(float x, float& lo, float& hi, bool& finite) {
+  finite = finite && std::fabs(x) <= FLT_MAX;
+  lo = x < lo ? x : lo;
+  hi = x > hi ? x : hi;
+}
+
+// The row's step sa = hi / 255 - lo / 255 (each end divided first: hi - lo could overflow; NaN
+// for a row with a NaN or an infinity) and zero point z = -lo / sa rounded, in [0, 255]. False
+// when the row's bytes are all 0 (a step of 0, or NaN): then sa is that step and z = 0.
+inline bool row_step(float lo, float hi, bool finite, float& sa, int32_t& za) {
+  sa = finite ? hi / 255.0f - lo / 255.0f : std::numeric_limits<float>::quiet_NaN();
+  za = 0;
+  if (!(sa > 0.0f)) return false;
+  za = static_cast<int32_t>(std::min(255L, std::max(0L, std::lrint(-lo / sa))));
+  return true;
+}
+
+// q[p] = a[p] / s + z rounded to nearest even (the default rounding mode), kept in [0, 255],
+// for p in [from, k).
+inline void quantize_values(const float* a, int64_t from, int64_t k, float s, int32_t z,
+                            uint8_t* q) {
+  for (int64_t p = from; p < k; p++) {
+    const long r = std::lrint(a[p] / s) + z;
+    q[p] = static_cast<uint8_t>(std::min(255L, std::max(0L, r)));
+  }
 }
 
 // ---- AVX2 (native/gemm_int8_avx2.cc) ----

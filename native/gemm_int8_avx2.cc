@@ -151,23 +151,13 @@ MW_AVX2 void quantize_rows_avx2(const float* A, int64_t m, int64_t k, uint8_t* q
       hi = hi8s[t] > hi ? hi8s[t] : hi;
     }
     bool finite = _mm256_movemask_ps(bad) == 0;
-    for (; p < k; p++) {
-      const float x = a[p];
-      finite = finite && std::fabs(x) <= FLT_MAX;
-      lo = x < lo ? x : lo;
-      hi = x > hi ? x : hi;
-    }
-    const float s = finite ? hi / 255.0f - lo / 255.0f : std::numeric_limits<float>::quiet_NaN();
-    sa[i] = s;
-    za[i] = 0;
-    if (!(s > 0.0f)) {
+    for (; p < k; p++) see_value(a[p], lo, hi, finite);
+    if (!row_step(lo, hi, finite, sa[i], za[i])) {
       std::memset(q, 0, static_cast<size_t>(k));
       continue;
     }
-    const long z = std::min(255L, std::max(0L, std::lrint(-lo / s)));
-    za[i] = static_cast<int32_t>(z);
-    const __m256 vs = _mm256_set1_ps(s);
-    const __m256i vz = _mm256_set1_epi32(static_cast<int32_t>(z));
+    const __m256 vs = _mm256_set1_ps(sa[i]);
+    const __m256i vz = _mm256_set1_epi32(za[i]);
     for (p = 0; p + 8 <= k; p += 8) {
       // VCVTPS2DQ under the default rounding mode: to nearest, ties to even (as lrint).
       __m256i r = _mm256_add_epi32(_mm256_cvtps_epi32(_mm256_div_ps(_mm256_loadu_ps(a + p), vs)), vz);
@@ -176,10 +166,7 @@ MW_AVX2 void quantize_rows_avx2(const float* A, int64_t m, int64_t k, uint8_t* q
       const __m128i w16 = _mm_packs_epi32(_mm256_castsi256_si128(r), _mm256_extracti128_si256(r, 1));
       _mm_storel_epi64(reinterpret_cast<__m128i*>(q + p), _mm_packus_epi16(w16, w16));
     }
-    for (; p < k; p++) {
-      const long r = std::lrint(a[p] / s) + z;
-      q[p] = static_cast<uint8_t>(std::min(255L, std::max(0L, r)));
-    }
+    quantize_values(a, p, k, sa[i], za[i], q);
   }
 }
 

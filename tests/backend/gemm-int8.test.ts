@@ -282,6 +282,22 @@ describe("int8 product: native against the reference", { skip }, () => {
     });
   }
 
+  // fn(kernel, threads) on every kernel this CPU runs, with 1 and 2 threads; both restored after.
+  const everyKernel = (fn: (kern: string, t: number) => void) => {
+    const threads = addon?.threads() ?? 1;
+    try {
+      for (const kern of kernels) {
+        addon?.setGemmIsa(kern === "avx512-vnni" ? "avx512" : kern);
+        for (const t of [1, 2]) {
+          addon?.setThreads(t);
+          fn(kern, t);
+        }
+      }
+    } finally {
+      addon?.setThreads(threads);
+      addon?.setGemmIsa(addon.cpuIsa());
+    }
+  };
   // Each layout on every kernel: the one it is made for reads it, the others ignore it.
   const layouts = [
     ["VPDPBUSD (Int8Array)", packInt8Vnni],
@@ -290,101 +306,81 @@ describe("int8 product: native against the reference", { skip }, () => {
   for (const [layout, pack] of layouts)
     test(`weights packed for ${layout}, every kernel: row counts 1..40 and 160, column tails, every bit as the reference`, () => {
       let seed = 100;
-      const threads = addon?.threads() ?? 1;
-      try {
-        for (const kern of kernels) {
-          addon?.setGemmIsa(kern === "avx512-vnni" ? "avx512" : kern);
-          for (const t of [1, 2]) {
-            addon?.setThreads(t);
-            for (const m of [1, 2, 5, 6, 7, 8, 9, 12, 13, 24, 25, 40, 160])
-              for (const [n, k] of [
-                [1, 4],
-                [17, 64],
-                [37, 68],
-                [256, 256],
-                [70, 260],
-              ]) {
-                const rng = new Rng(seed++);
-                const a = rand(rng, m * k, 3);
-                oneSignRows(a, m, k);
-                if (m > 2) a.fill(0, 2 * k, 3 * k); // a row of zeros
-                if (m > 5) a[5 * k + 3] = Number.NaN; // a row of NaN results
-                const w = quantizeRowsInt8(rand(rng, n * k, 0.1), n, k);
-                const packed = pack(w.q, n, k);
-                const c0 = rand(rng, m * n);
-                const want = c0.slice();
-                const got = c0.slice();
-                gemmInt8Reference(m, n, k, a, w, want);
-                const args = { m, n, k, a, w: w.q, scales: w.scales, sums: w.sums, c: got, packed };
-                assert.equal(nat().gemmInt8(args), kern);
-                for (let i = 0; i < m * n; i++)
-                  assert.ok(
-                    Object.is(got[i], want[i]),
-                    `${kern}, ${t} threads, m ${m} n ${n} k ${k}: [${i}] ${got[i]} vs ${want[i]}`,
-                  );
-              }
+      everyKernel((kern, t) => {
+        for (const m of [1, 2, 5, 6, 7, 8, 9, 12, 13, 24, 25, 40, 160])
+          for (const [n, k] of [
+            [1, 4],
+            [17, 64],
+            [37, 68],
+            [256, 256],
+            [70, 260],
+          ]) {
+            const rng = new Rng(seed++);
+            const a = rand(rng, m * k, 3);
+            oneSignRows(a, m, k);
+            if (m > 2) a.fill(0, 2 * k, 3 * k); // a row of zeros
+            if (m > 5) a[5 * k + 3] = Number.NaN; // a row of NaN results
+            const w = quantizeRowsInt8(rand(rng, n * k, 0.1), n, k);
+            const packed = pack(w.q, n, k);
+            const c0 = rand(rng, m * n);
+            const want = c0.slice();
+            const got = c0.slice();
+            gemmInt8Reference(m, n, k, a, w, want);
+            const args = { m, n, k, a, w: w.q, scales: w.scales, sums: w.sums, c: got, packed };
+            assert.equal(nat().gemmInt8(args), kern);
+            for (let i = 0; i < m * n; i++)
+              assert.ok(
+                Object.is(got[i], want[i]),
+                `${kern}, ${t} threads, m ${m} n ${n} k ${k}: [${i}] ${got[i]} vs ${want[i]}`,
+              );
           }
-        }
-      } finally {
-        addon?.setThreads(threads);
-        addon?.setGemmIsa(addon.cpuIsa());
-      }
+      });
     });
 
   test("the epilogue (beta 0, bias, ReLU) on every kernel, packed or not: every bit as the reference", () => {
     let seed = 300;
-    const threads = addon?.threads() ?? 1;
-    try {
-      for (const kern of kernels) {
-        addon?.setGemmIsa(kern === "avx512-vnni" ? "avx512" : kern);
-        for (const t of [1, 2]) {
-          addon?.setThreads(t);
-          for (const [m, n, k] of [
-            [1, 37, 68],
-            [5, 16, 64],
-            [13, 70, 260],
-            [160, 256, 256],
-          ])
-            for (const packed of [null, ...layouts.map(([, pack]) => pack)])
-              for (const beta of [0, 1] as const)
-                for (const relu of [false, true]) {
-                  const rng = new Rng(seed++);
-                  const a = rand(rng, m * k, 3);
-                  if (m > 2) a[2 * k + 1] = Number.NaN; // a row of NaN results
-                  const w = quantizeRowsInt8(rand(rng, n * k, 0.1), n, k);
-                  const bias = rand(rng, n, 0.3);
-                  const c0 = rand(rng, m * n);
-                  c0[0] = Number.NaN; // read only with beta 1
-                  const want = c0.slice();
-                  const got = c0.slice();
-                  gemmInt8Reference(m, n, k, a, w, want, { beta, bias, relu });
-                  const ran = nat().gemmInt8({
-                    m,
-                    n,
-                    k,
-                    a,
-                    w: w.q,
-                    scales: w.scales,
-                    sums: w.sums,
-                    c: got,
-                    packed: packed ? packed(w.q, n, k) : null,
-                    beta,
-                    bias,
-                    relu,
-                  });
-                  assert.equal(ran, kern);
-                  for (let i = 0; i < m * n; i++)
-                    assert.ok(
-                      Object.is(got[i], want[i]),
-                      `${kern}, ${t} threads, m ${m} n ${n} k ${k}, packed ${packed?.name ?? null}, beta ${beta}, relu ${relu}: [${i}] ${got[i]} vs ${want[i]}`,
-                    );
-                }
-        }
-      }
-    } finally {
-      addon?.setThreads(threads);
-      addon?.setGemmIsa(addon.cpuIsa());
-    }
+    everyKernel((kern, t) => {
+      for (const [m, n, k] of [
+        [1, 37, 68],
+        [5, 16, 64],
+        [13, 70, 260],
+        [160, 256, 256],
+      ])
+        for (const packed of [null, ...layouts.map(([, pack]) => pack)])
+          for (const beta of [0, 1] as const)
+            for (const relu of [false, true]) {
+              const rng = new Rng(seed++);
+              const a = rand(rng, m * k, 3);
+              if (m > 2) a[2 * k + 1] = Number.NaN; // a row of NaN results
+              const w = quantizeRowsInt8(rand(rng, n * k, 0.1), n, k);
+              const bias = rand(rng, n, 0.3);
+              const c0 = rand(rng, m * n);
+              c0[0] = Number.NaN; // read only with beta 1
+              const want = c0.slice();
+              const got = c0.slice();
+              gemmInt8Reference(m, n, k, a, w, want, { beta, bias, relu });
+              const ran = nat().gemmInt8({
+                m,
+                n,
+                k,
+                a,
+                w: w.q,
+                scales: w.scales,
+                sums: w.sums,
+                c: got,
+                packed: packed ? packed(w.q, n, k) : null,
+                beta,
+                bias,
+                relu,
+              });
+              assert.equal(ran, kern);
+              for (let i = 0; i < m * n; i++)
+                assert.ok(
+                  Object.is(got[i], want[i]),
+                  `${kern}, ${t} threads, m ${m} n ${n} k ${k}, packed ${packed?.name ?? null}, beta ${beta}, relu ${relu}: [${i}] ${got[i]} vs ${want[i]}`,
+                );
+            }
+    });
   });
 
   test("the epilogue's arguments: beta other than 0 or 1, and a short bias, are refused", () => {
@@ -397,41 +393,32 @@ describe("int8 product: native against the reference", { skip }, () => {
     );
   });
 
-  test("packed weights: too short, or with k not a multiple of 4, are refused", () => {
+  test("packed weights: too short, or with k not a multiple of the layout's group, are refused", () => {
     const [m, n] = [9, 17];
     const base = zeroArgs(m, n, 8);
-    // 17 columns take two blocks of 16: 2 * 16 * 8 bytes.
-    assert.throws(
-      () => nat().gemmInt8({ ...base, packed: new Int8Array(2 * 16 * 8 - 1) }),
-      /array 'packed' is too short/,
-    );
-    assert.throws(
-      () =>
-        nat().gemmInt8({
-          ...base,
-          k: 6,
-          a: new Float32Array(m * 6),
-          w: new Int8Array(n * 6),
-          packed: new Int8Array(2 * 16 * 8),
-        }),
-      /'packed' needs k to be a multiple of 4/,
-    );
-    // The pair layout: 17 columns take three blocks of 8, k int16 each; k must be even.
-    assert.throws(
-      () => nat().gemmInt8({ ...base, packed: new Int16Array(3 * 8 * 8 - 1) }),
-      /array 'packed' is too short/,
-    );
-    assert.throws(
-      () =>
-        nat().gemmInt8({
-          ...base,
-          k: 5,
-          a: new Float32Array(m * 5),
-          w: new Int8Array(n * 5),
-          packed: new Int16Array(3 * 8 * 6),
-        }),
-      /'packed' needs k to be a multiple of 2/,
-    );
+    // 17 columns take two blocks of 16 (VPDPBUSD, 8 bytes each at k = 8; k a multiple of 4) or
+    // three blocks of 8 (VPMADDWD pairs, 8 int16 each; k even).
+    const cases = [
+      { make: (len: number) => new Int8Array(len), size: 2 * 16 * 8, oddK: 6, group: 4 },
+      { make: (len: number) => new Int16Array(len), size: 3 * 8 * 8, oddK: 5, group: 2 },
+    ];
+    for (const { make, size, oddK, group } of cases) {
+      assert.throws(
+        () => nat().gemmInt8({ ...base, packed: make(size - 1) }),
+        /array 'packed' is too short/,
+      );
+      assert.throws(
+        () =>
+          nat().gemmInt8({
+            ...base,
+            k: oddK,
+            a: new Float32Array(m * oddK),
+            w: new Int8Array(n * oddK),
+            packed: make(size),
+          }),
+        new RegExp(`'packed' needs k to be a multiple of ${group}`),
+      );
+    }
   });
 
   test("a NaN or an infinity in a row of a: that row's results NaN, the others as the reference", () => {
@@ -529,38 +516,44 @@ describe("int8 product: native against the reference", { skip }, () => {
   });
 });
 
-describe("int8 weights in VPMADDWD's pair layout", () => {
-  test("element c * 2 + t of group g of block b is w[8 b + c, 2 g + t]; columns past n are 0", () => {
-    const [n, k] = [11, 6];
-    const w = Int8Array.from({ length: n * k }, (_, i) => ((i * 37) % 255) - 127);
-    const packed = packInt8Pairs(w, n, k);
-    assert.equal(packed.length, 2 * (k / 2) * 16);
-    for (let b = 0; b < 2; b++)
-      for (let g = 0; g < k / 2; g++)
-        for (let c = 0; c < 8; c++)
-          for (let t = 0; t < 2; t++) {
-            const j = 8 * b + c;
-            const want = j < n ? w[j * k + 2 * g + t] : 0;
-            assert.equal(packed[(b * (k / 2) + g) * 16 + c * 2 + t], want, `${[b, g, c, t]}`);
-          }
-    assert.throws(() => packInt8Pairs(new Int8Array(5), 1, 5), /must be even/);
-  });
-});
-
-describe("int8 weights in VPDPBUSD's layout", () => {
-  test("byte c * 4 + t of group g of block b is w[16 b + c, 4 g + t]; columns past n are 0", () => {
-    const [n, k] = [19, 12];
-    const w = Int8Array.from({ length: n * k }, (_, i) => (i % 251) - 125);
-    const packed = packInt8Vnni(w, n, k);
-    assert.equal(packed.length, 2 * (k / 4) * 64);
-    for (let b = 0; b < 2; b++)
-      for (let g = 0; g < k / 4; g++)
-        for (let c = 0; c < 16; c++)
-          for (let t = 0; t < 4; t++) {
-            const j = 16 * b + c;
-            const want = j < n ? w[j * k + 4 * g + t] : 0;
-            assert.equal(packed[(b * (k / 4) + g) * 64 + c * 4 + t], want, `${[b, g, c, t]}`);
-          }
-    assert.throws(() => packInt8Vnni(new Int8Array(6), 1, 6), /multiple of 4/);
-  });
+describe("int8 weights in a kernel's layout", () => {
+  // Blocks of `cols` columns, each a run of k / `group` groups of cols x group values: element
+  // c * group + t of group g of block b is w[cols b + c, group g + t], 0 for columns past n.
+  const layouts = [
+    {
+      name: "VPDPBUSD",
+      pack: packInt8Vnni,
+      cols: 16,
+      group: 4,
+      n: 19,
+      k: 12,
+      refused: /multiple of 4/,
+    },
+    {
+      name: "VPMADDWD pairs",
+      pack: packInt8Pairs,
+      cols: 8,
+      group: 2,
+      n: 11,
+      k: 6,
+      refused: /must be even/,
+    },
+  ];
+  for (const { name, pack, cols, group, n, k, refused } of layouts)
+    test(`${name}: element c * ${group} + t of group g of block b is w[${cols} b + c, ${group} g + t]; columns past n are 0`, () => {
+      const w = Int8Array.from({ length: n * k }, (_, i) => (i % 251) - 125);
+      const packed = pack(w, n, k);
+      const groups = k / group;
+      assert.equal(packed.length, 2 * groups * cols * group);
+      for (let b = 0; b < 2; b++)
+        for (let g = 0; g < groups; g++)
+          for (let c = 0; c < cols; c++)
+            for (let t = 0; t < group; t++) {
+              const j = cols * b + c;
+              const want = j < n ? w[j * k + group * g + t] : 0;
+              const at = (b * groups + g) * cols * group + c * group + t;
+              assert.equal(packed[at], want, `${[b, g, c, t]}`);
+            }
+      assert.throws(() => pack(new Int8Array(group + 1), 1, group + 1), refused);
+    });
 });
