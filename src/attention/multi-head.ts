@@ -9,7 +9,7 @@
 // the layout has them, turn q and k at their tokens' positions before attention (./rope.ts).
 
 import type { DecodingWeights } from "../nn/decoding-weights.js";
-import { Linear } from "../nn/layers.js";
+import { Linear, productInto } from "../nn/layers.js";
 import { Module } from "../nn/module.js";
 import { getBackend } from "../tensor/dispatch.js";
 import { broadcastTo, reshape } from "../tensor/ops/shape.js";
@@ -18,6 +18,7 @@ import { fmtShape, MaskwiseError } from "../util/errors.js";
 import type { Rng } from "../util/rng.js";
 import { type AttentionCache, cachedHeads, mergeHeads, splitHeads } from "./cache.js";
 import { attention, attentionWeights } from "./fused.js";
+import { type FusedQkv, fuseQkv } from "./fused-qkv.js";
 import type { AttendMask } from "./masks.js";
 import type { Rope } from "./rope.js";
 import { headsToRows, rowsToHeads, type Unpadded } from "./unpadded.js";
@@ -118,6 +119,8 @@ export class MultiHeadAttention extends Module {
   /** Key and value heads (H unless grouped). */
   readonly kvHeads: number;
   readonly rope: Rope | null;
+  /** Q, K and V as one weight for one-row self-attention steps while held (holdFusedQkv). */
+  private fused: FusedQkv | null = null;
 
   constructor(
     readonly dModel: number,
@@ -235,6 +238,24 @@ export class MultiHeadAttention extends Module {
   }
 
   /**
+   * Holds Q's, K's and V's weights as one (src/attention/fused-qkv.ts), which a self-attention
+   * step of one row then multiplies by in one product, with the same results; returns the
+   * release. The weights must not change until then (as for Backend.holdPacked); held weights
+   * that cannot be fused (an adapter, bfloat16) leave the three products as they are. The fused
+   * weight is returned too (or null), for the caller to hold packed.
+   */
+  holdFusedQkv(): { fused: FusedQkv | null; release: () => void } {
+    const fused = fuseQkv(this.q_proj, this.k_proj, this.v_proj);
+    this.fused = fused;
+    return {
+      fused,
+      release: () => {
+        if (this.fused === fused) this.fused = null;
+      },
+    };
+  }
+
+  /**
    * One decoding step on flat arrays: residual [R, D] += out_proj(attention of q_proj(x) on the
    * cache). The projections of one token per row, [R, H * Dh], are already the layout the cache
    * stores and the kernel reads, so heads are never split or merged; the kernel reads the cache
@@ -245,10 +266,11 @@ export class MultiHeadAttention extends Module {
     const H = this.heads;
     const Hkv = this.kvHeads;
     const Dh = this.headDim;
-    const { q, att } = s.buffers;
+    const { att } = s.buffers;
+    let q = s.buffers.q;
     // This step's keys and values [R, Hkv * Dh] (the buffers are [R, H * Dh]).
-    const k = s.buffers.k.subarray(0, R * Hkv * Dh);
-    const v = s.buffers.v.subarray(0, R * Hkv * Dh);
+    let k = s.buffers.k.subarray(0, R * Hkv * Dh);
+    let v = s.buffers.v.subarray(0, R * Hkv * Dh);
     const copies = s.copies ?? null;
     const cache = s.cache;
     const rope = this.rope;
@@ -258,11 +280,24 @@ export class MultiHeadAttention extends Module {
         where: "MultiHeadAttention.step",
       });
     }
-    this.q_proj.into(x, q, R, false, copies);
+    // One row against Q, K and V held as one weight: its output row is q, k and v side by side.
+    const fused = s.self && R === 1 && !copies ? this.fused : null;
+    if (fused) {
+      const D = this.q_proj.inFeatures;
+      const out = fused.out;
+      productInto(x, fused.w, out, 1, out.length, D, null, { beta: 0, bias: fused.bias });
+      q = out.subarray(0, H * Dh);
+      k = out.subarray(H * Dh, (H + Hkv) * Dh);
+      v = out.subarray((H + Hkv) * Dh);
+    } else {
+      this.q_proj.into(x, q, R, false, copies);
+    }
     if (rope && s.positions) rope.into(q, s.positions, R, H);
     if (s.self) {
-      this.k_proj.into(x, k, R, false, copies);
-      this.v_proj.into(x, v, R, false, copies);
+      if (!fused) {
+        this.k_proj.into(x, k, R, false, copies);
+        this.v_proj.into(x, v, R, false, copies);
+      }
       if (rope && s.positions) rope.into(k, s.positions, R, Hkv);
       if (cache.length > 0 && cache.rows !== R) cacheRowsDiffer("self", cache.rows, R);
       cache.append(k, v, R, 1, Hkv, Dh);

@@ -2,8 +2,10 @@
 // the decoder's and the head's on every step. The native GEMM packs its B operand into panels on
 // each call (each thread a copy of all of it) wherever more than a few rows multiply; holding the
 // Linear weights packed for the run (Backend.holdPacked) packs each once. The products read the
-// same panels, so the results are the same.
+// same panels, so the results are the same. Self-attention's Q, K and V are also held as one
+// weight (MultiHeadAttention.holdFusedQkv) for the steps of one row.
 
+import { MultiHeadAttention } from "../attention/multi-head.js";
 import { Linear } from "../nn/layers.js";
 import { Module } from "../nn/module.js";
 import type { HeldWeight } from "../tensor/backend.js";
@@ -18,10 +20,18 @@ export function holdLinearWeights(model: {
   decodingLinears?(): (Linear | null | undefined)[];
 }): () => void {
   const linears: Linear[] = [];
-  if (model instanceof Module)
-    for (const [, m] of model.namedModules()) if (m instanceof Linear) linears.push(m);
-  for (const l of model.decodingLinears?.() ?? []) if (l) linears.push(l);
+  const unfuse: (() => void)[] = [];
   const held = new Map<Float32Array, HeldWeight>();
+  if (model instanceof Module)
+    for (const [, m] of model.namedModules()) {
+      if (m instanceof Linear) linears.push(m);
+      if (m instanceof MultiHeadAttention) {
+        const { fused, release } = m.holdFusedQkv();
+        unfuse.push(release);
+        if (fused) held.set(fused.w, { w: fused.w, n: fused.out.length, k: m.q_proj.inFeatures });
+      }
+    }
+  for (const l of model.decodingLinears?.() ?? []) if (l) linears.push(l);
   for (const l of linears) {
     // A weight held as bfloat16 (a frozen LoRA base) has no float32 panels to pack.
     if (l.weightBf16) continue;
@@ -29,5 +39,9 @@ export function holdLinearWeights(model: {
     // W [out, in]; a tied weight (the head on the embedding) appears once.
     held.set(w, { w, n: l.outFeatures, k: l.inFeatures });
   }
-  return getBackend().holdPacked([...held.values()]);
+  const unpack = getBackend().holdPacked([...held.values()]);
+  return () => {
+    unpack();
+    for (const release of unfuse) release();
+  };
 }

@@ -11,6 +11,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { AttentionCache } from "../../src/attention/cache.js";
+import { MultiHeadAttention } from "../../src/attention/multi-head.js";
 import { beamSearch } from "../../src/decode/beam.js";
 import { greedy } from "../../src/decode/greedy.js";
 import type { Hypothesis, IncrementalDecoder, SentenceFeed } from "../../src/decode/types.js";
@@ -88,9 +89,9 @@ class Counted implements IncrementalDecoder {
 }
 
 /** A batch of the lines as translateLines builds it: ids [N, S], mask [N, S]. */
-function batchOf(model: EncoderDecoderModel): [Tensor, Tensor] {
+function batchOf(model: EncoderDecoderModel, of: readonly string[] = lines): [Tensor, Tensor] {
   const cfg = model.config;
-  const encoded = lines.map((l) => [...codec.encode(l), cfg.eos_token_id]);
+  const encoded = of.map((l) => [...codec.encode(l), cfg.eos_token_id]);
   const S = Math.max(...encoded.map((e) => e.length));
   const ids = new Int32Array(encoded.length * S).fill(cfg.pad_token_id);
   const mask = new Int32Array(encoded.length * S);
@@ -172,6 +173,25 @@ forEachBackend("batched translation", (backend) => {
         `line ${i}: beam`,
       );
     });
+  });
+
+  test("one sentence at a time, Q, K and V held as one weight: the tokens and scores of the three products", () => {
+    // translateLines holds the weights for 14 lines at batch 1: each step is one row, which
+    // multiplies by the fused Q, K and V (MultiHeadAttention.holdFusedQkv).
+    const settings = { maxLenA: 0, maxLenB: 30, batchSize: 1 };
+    const held = translateLines(model, codec, lines, settings);
+    lines.forEach((line, i) => {
+      const [ids, mask] = batchOf(model, [line]);
+      const alone = greedy(new Seq2SeqIncremental(model, ids, mask), gen)[0];
+      assert.deepEqual(held[i][0].hypothesis, alone, `line ${i}`);
+    });
+    const attention = [...model.namedModules()].filter(([, m]) => m instanceof MultiHeadAttention);
+    assert.ok(attention.length > 0);
+    for (const [name, m] of attention) {
+      const { fused, release } = (m as MultiHeadAttention).holdFusedQkv();
+      release();
+      assert.ok(fused, `${name}: Q, K and V fuse`);
+    }
   });
 
   test("translateLines: caches on reused storage filled with NaN give the same results", () => {
