@@ -231,8 +231,9 @@ describe("native gemm = reference gemm", { skip }, () => {
   test("row and column splits over 2, 3 and 4 threads, several n and k blocks", () => {
     // Rows per thread above one mc block (B packed per thread) and, for n = 20 (fewer nr-wide
     // column units than some thread counts), a row split of a thin product; n > nc and k > kc
-    // give several blocks. 32 and 100 rows against a wide transposed B (a batch of decoding
-    // steps against a weight): split by columns, n > nc and a last unit narrower than nr.
+    // give several blocks. 32 rows against a transposed B of over 2^20 floats (a batch of
+    // decoding steps against the output projection): split by columns, n > nc and a last unit
+    // narrower than nr; 100 rows against a smaller one: by rows.
     const threads = addon.threads();
     let seed = 400;
     try {
@@ -242,7 +243,7 @@ describe("native gemm = reference gemm", { skip }, () => {
           [300, 1030, 40, false],
           [320, 70, 270, true],
           [500, 20, 300, true],
-          [32, 2100, 256, true],
+          [32, 4100, 256, true],
           [100, 700, 60, true],
         ] as const) {
           checkGemm(
