@@ -17,6 +17,8 @@ import type { DecodingWeights } from "../nn/decoding-weights.js";
 import { Embedding, LayerNorm } from "../nn/layers.js";
 import { Module, ModuleList } from "../nn/module.js";
 import { positionsFromMask } from "../nn/positions.js";
+import { isGradEnabled } from "../tensor/autograd.js";
+import { withScratch } from "../tensor/pool.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { MaskwiseError } from "../util/errors.js";
 import type { Rng } from "../util/rng.js";
@@ -155,7 +157,14 @@ export class Encoder extends Stack<EncoderLayer> {
         w = {};
         weights[i] = w;
       }
-      x = layer.forward(x, mask, { noise, weights: w, rows });
+      const input = x;
+      const run = () => layer.forward(input, mask, { noise, weights: w, rows });
+      // Without a tape nothing reads a layer's intermediate values once it has returned: they go
+      // back to the buffer pool layer by layer (the next layer takes the same buffers), so a batch
+      // of sources touches one layer's worth of memory instead of every layer's. Translation's
+      // batches grow longer one after another, and each larger size would otherwise take fresh
+      // memory (a page fault per 4 KiB) for all layers at once.
+      x = isGradEnabled() || w ? run() : withScratch(run, (y) => [y.f32]);
     });
     return this.layer_norm ? this.layer_norm.forward(x) : x;
   }

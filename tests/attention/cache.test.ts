@@ -6,7 +6,12 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { AttentionCache, cachedHeads } from "../../src/attention/cache.js";
-import { poisonUnzeroedF32, pooledF32Bytes, withScratch } from "../../src/tensor/pool.js";
+import {
+  clearF32Pool,
+  poisonUnzeroedF32,
+  pooledF32Bytes,
+  withScratch,
+} from "../../src/tensor/pool.js";
 import { Tensor } from "../../src/tensor/tensor.js";
 import { Rng } from "../../src/util/rng.js";
 
@@ -215,6 +220,8 @@ test("storage from the pool unzeroed: filled with NaN, reorders and growth hold 
 
 test("release gives the storage back to the pool; the next cache takes it; scopes do not", () => {
   const rng = new Rng(4);
+  // An empty pool: the cache's storage is fresh memory, not an idle buffer another test left.
+  clearF32Pool();
   const first = new AttentionCache();
   first.reserve(500);
   // Filled inside a scratch scope (as the cross-attention caches are): the scope's end does not

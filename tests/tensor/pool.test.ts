@@ -5,9 +5,12 @@ import { trainStepBatch } from "../../src/cli/commands/bench-train-step.js";
 import { resolveConfig } from "../../src/models/config.js";
 import { EncoderDecoderModel } from "../../src/models/encoder-decoder.js";
 import { AdamW } from "../../src/optim/adamw.js";
+import { noGrad } from "../../src/tensor/autograd.js";
 import * as T from "../../src/tensor/index.js";
 import {
   allocF32,
+  clearF32Pool,
+  freshF32Bytes,
   poisonUnzeroedF32,
   pooledF32Bytes,
   releaseF32,
@@ -135,4 +138,63 @@ test("withScratch: gives back what its function took, except what it keeps", () 
   );
   const after = allocF32(n, false);
   assert.notEqual(after.buffer, (lost as unknown as Float32Array).buffer);
+});
+
+test("pool: a request takes an idle buffer up to twice its size, not a larger one", () => {
+  clearF32Pool();
+  const big = allocF32(300_000, false);
+  releaseF32(big);
+  // 800 KB from an idle 1.2 MB buffer (two size classes up): no fresh memory.
+  const fresh = freshF32Bytes();
+  const smaller = allocF32(200_000, false);
+  assert.equal(smaller.buffer, big.buffer);
+  assert.equal(smaller.length, 200_000);
+  assert.equal(freshF32Bytes(), fresh);
+  releaseF32(smaller);
+  // A third of it: fresh memory, the large buffer stays for a large request.
+  const small = allocF32(100_000, false);
+  assert.notEqual(small.buffer, big.buffer);
+  assert.ok(freshF32Bytes() >= fresh + 400_000);
+  assert.equal(allocF32(300_000, false).buffer, big.buffer);
+});
+
+test("an encoder without a tape gives each layer's intermediate values back as it goes", () => {
+  // The fresh memory of one encoding through 2 and through 6 layers (an empty pool each time):
+  // layer by layer, layers 2..6 reuse the first one's buffers and add only their outputs;
+  // kept to the end, 6 layers would take about three times what 2 take.
+  const batch = trainStepBatch(new Rng(5), 8, 32, 8, 200);
+  const encode = (layers: number, grad: boolean) => {
+    const config = resolveConfig({
+      vocab_size: 200,
+      d_model: 64,
+      encoder_layers: layers,
+      decoder_layers: 1,
+      encoder_attention_heads: 4,
+      decoder_attention_heads: 4,
+      encoder_ffn_dim: 256,
+      decoder_ffn_dim: 256,
+      dropout: 0,
+    });
+    const model = new EncoderDecoderModel(config, 1);
+    model.eval();
+    clearF32Pool();
+    const before = freshF32Bytes();
+    const run = () =>
+      withScratch(
+        () => model.encode(batch.input_ids, batch.attention_mask as T.Tensor),
+        (m) => [m.f32],
+      );
+    const memory = grad ? run() : noGrad(run);
+    return { memory: Float32Array.from(memory.f32), fresh: freshF32Bytes() - before };
+  };
+  const two = encode(2, false);
+  const six = encode(6, false);
+  assert.ok(
+    six.fresh < 1.6 * two.fresh,
+    `6 layers took ${six.fresh} bytes of fresh memory, 2 layers ${two.fresh}`,
+  );
+  // The same values as with a tape, which keeps every intermediate value.
+  const taped = encode(6, true);
+  assert.ok(taped.fresh > 2 * two.fresh, "the taped encoding keeps what it computed");
+  assert.deepEqual(six.memory, taped.memory);
 });
