@@ -13,6 +13,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cfloat>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -477,6 +478,19 @@ MW_AVX512 __mmask8 reaching8(const float* x, int64_t count, double b, double w) 
   return _mm512_mask_cmp_pd_mask(in, s, _mm512_set1_pd(w), _CMP_GE_OQ);
 }
 
+// A float below every x with b + x >= w (the sum in double, as the selection compares): such an
+// x satisfies x >= (w - b) - 2^-52 (|w - b| + |w|) whatever the two roundings; the margin here
+// is 4 times that, and the result is rounded down to a float.
+float reach_floor(double b, double w) {
+  const double t = w - b;
+  const double d = t - (std::fabs(t) + std::fabs(w)) * 0x1p-50;
+  if (!(d >= -static_cast<double>(FLT_MAX))) return -INFINITY;
+  if (d > static_cast<double>(FLT_MAX)) return INFINITY;
+  float f = static_cast<float>(d);
+  if (static_cast<double>(f) > d) f = std::nextafter(f, -INFINITY);
+  return f;
+}
+
 }  // namespace
 
 int64_t decode_top_k(const float* lp, int64_t V, const int32_t* rows, const double* base,
@@ -512,11 +526,29 @@ int64_t decode_top_k(const float* lp, int64_t V, const int32_t* rows, const doub
       for (int64_t j = 0; j < V; j++) consider(j);
       continue;
     }
-    // Once M are kept, almost every block of 8 lies below the worst of them.
+    // Once M are kept, almost every block of 8 lies below the worst of them. AVX2: the blocks
+    // are tested in float against a floor made from the worst kept score (reach_floor), many
+    // blocks a call; a block that reaches it has its elements compared exactly.
+    if (isa == Isa::avx2) {
+      double floor_w = NAN;  // the worst kept score the floor was made for
+      float floor = -INFINITY;
+      for (int64_t j0 = 0; j0 < V; j0 += 8) {
+        if (count == M) {
+          if (!(score[M - 1] == floor_w)) {
+            floor_w = score[M - 1];
+            floor = reach_floor(b, floor_w);
+          }
+          j0 = next_reaching_avx2(row, j0, V, floor);
+          if (j0 >= V) break;
+        }
+        const int64_t end = std::min<int64_t>(j0 + 8, V);
+        for (int64_t j = j0; j < end; j++) consider(j);
+      }
+      continue;
+    }
     for (int64_t j0 = 0; j0 < V; j0 += 8) {
       const int64_t w = std::min<int64_t>(8, V - j0);
-      if (count == M && !(isa == Isa::avx512 ? reaching8(row + j0, w, b, score[M - 1]) != 0
-                                             : reaching8_avx2(row + j0, w, b, score[M - 1])))
+      if (count == M && reaching8(row + j0, w, b, score[M - 1]) == 0)
         continue;
       for (int64_t j = j0; j < j0 + w; j++) consider(j);
     }

@@ -107,16 +107,28 @@ MW_AVX2 void subtract_avx2(float* x, int64_t n, double lse) {
   for (; j < n; j++) x[j] = static_cast<float>(x[j] - lse);
 }
 
-MW_AVX2 bool reaching8_avx2(const float* x, int64_t count, double b, double w) {
-  const __m256i in = lanes_below(count);
-  const __m256 v = _mm256_maskload_ps(x, in);
-  const __m256d bv = _mm256_set1_pd(b), wv = _mm256_set1_pd(w);
-  const __m256d lo = _mm256_cmp_pd(_mm256_add_pd(bv, _mm256_cvtps_pd(_mm256_castps256_ps128(v))),
-                                   wv, _CMP_GE_OQ);
-  const __m256d hi = _mm256_cmp_pd(_mm256_add_pd(bv, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1))),
-                                   wv, _CMP_GE_OQ);
-  const int bits = _mm256_movemask_pd(lo) | (_mm256_movemask_pd(hi) << 4);
-  return (bits & _mm256_movemask_ps(_mm256_castsi256_ps(in))) != 0;
+MW_AVX2 int64_t next_reaching_avx2(const float* x, int64_t from, int64_t n, float floor) {
+  const __m256 f = _mm256_set1_ps(floor);
+  // A NaN lane compares false (ordered compare): never a candidate, as in the selection.
+  int64_t j = from;
+  // Four blocks a test while none reaches (almost every block, once M are kept).
+  for (; j + 32 <= n; j += 32) {
+    const __m256 any = _mm256_or_ps(
+        _mm256_or_ps(_mm256_cmp_ps(_mm256_loadu_ps(x + j), f, _CMP_GE_OQ),
+                     _mm256_cmp_ps(_mm256_loadu_ps(x + j + 8), f, _CMP_GE_OQ)),
+        _mm256_or_ps(_mm256_cmp_ps(_mm256_loadu_ps(x + j + 16), f, _CMP_GE_OQ),
+                     _mm256_cmp_ps(_mm256_loadu_ps(x + j + 24), f, _CMP_GE_OQ)));
+    if (_mm256_movemask_ps(any) != 0) break;
+  }
+  for (; j + 8 <= n; j += 8)
+    if (_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(x + j), f, _CMP_GE_OQ)) != 0) return j;
+  if (j < n) {
+    const __m256i in = lanes_below(n - j);
+    const __m256 v = _mm256_maskload_ps(x + j, in);
+    const int bits = _mm256_movemask_ps(_mm256_cmp_ps(v, f, _CMP_GE_OQ));
+    if ((bits & _mm256_movemask_ps(_mm256_castsi256_ps(in))) != 0) return j;
+  }
+  return n;
 }
 
 MW_AVX2 bool decode_attention_head_avx2(const DecodeAttentionParams& p, int64_t r, int64_t h,

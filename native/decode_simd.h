@@ -23,7 +23,10 @@ float row_max_avx2(const float* x, int64_t n, bool& nan);
 double sum_exp_avx2(const float* x, int64_t n, float m);
 /** x[j] = float(x[j] - lse), the difference taken in double. */
 void subtract_avx2(float* x, int64_t n, double lse);
-/** Whether b + x[j] >= w (in double) for some j < count (count <= 8). */
-bool reaching8_avx2(const float* x, int64_t count, double b, double w);
+/**
+ * The first block start j0 >= from (from and j0 multiples of 8) whose block x[j0, min(j0 + 8, n))
+ * holds an x[j] >= floor (NaN never does); n when none does.
+ */
+int64_t next_reaching_avx2(const float* x, int64_t from, int64_t n, float floor);
 
 }  // namespace mw
