@@ -4,7 +4,7 @@
 // dropout in training. `forward` computes it on tensors for whole sequences; `into` computes
 // the same for one new token per row on flat arrays (incremental decoding).
 import type { Embedding, LayerNorm } from "../nn/layers.js";
-import { sinusoidalPositions } from "../nn/positions.js";
+import { addScaledSinusoids, sinusoidalPositions } from "../nn/positions.js";
 import { add, mul } from "../tensor/ops/elementwise.js";
 import { dropout } from "../tensor/ops/nn.js";
 import { Tensor } from "../tensor/tensor.js";
@@ -61,12 +61,11 @@ export class StackInput {
     // exact in double, so rounding it once gives the float32 product.
     const scale = this.cfg.scale_embedding ? Math.fround(Math.sqrt(D)) : 1;
     // Each row's position [R, D]: its learned row, or its sinusoid.
-    let pos: Float32Array;
     if (this.learned) {
-      pos = new Float32Array(R * D);
+      const pos = new Float32Array(R * D);
       this.learned.rowsInto(learnedRows(new Tensor(positions, [R]), this.cfg).i32, pos);
-    } else pos = sinusoidalPositions(new Tensor(positions, [R]), D, this.cfg.sinusoid_layout).f32;
-    for (let i = 0; i < R * D; i++) out[i] = Math.fround(out[i] * scale) + pos[i];
+      for (let i = 0; i < R * D; i++) out[i] = Math.fround(out[i] * scale) + pos[i];
+    } else addScaledSinusoids(out, positions, D, scale, this.cfg.sinusoid_layout);
     if (this.norm) this.norm.into(out, out, R, scratch);
   }
 }

@@ -79,6 +79,37 @@ function tableFor(D: number, maxPosition: number, layout: SinusoidLayout) {
 const MAX_TABLE_POSITION = 1 << 16;
 
 /**
+ * out[r] = float32(float32(out[r] * scale) + encoding of positions[r]) for each row r of out
+ * [R, D]: what a decoding step does to its token rows, the bits of sinusoidalPositions added
+ * after the scale. Reads the table in place (no [R, D] encodings array, no gather call, which
+ * a step of a few rows paid for more than for the additions).
+ */
+export function addScaledSinusoids(
+  out: Float32Array,
+  positions: Int32Array,
+  D: number,
+  scale: number,
+  layout: SinusoidLayout = "interleaved",
+): void {
+  const R = positions.length;
+  let lo = 0;
+  let hi = -1;
+  for (let r = 0; r < R; r++) {
+    if (positions[r] < lo) lo = positions[r];
+    if (positions[r] > hi) hi = positions[r];
+  }
+  const inTable = lo >= -1 && hi <= MAX_TABLE_POSITION;
+  const pos = inTable
+    ? tableFor(D, hi, layout).data
+    : sinusoidalPositions(new Tensor(positions, [R]), D, layout).f32;
+  for (let r = 0; r < R; r++) {
+    const from = inTable ? (positions[r] + 1) * D : r * D;
+    const at = r * D;
+    for (let j = 0; j < D; j++) out[at + j] = Math.fround(out[at + j] * scale) + pos[from + j];
+  }
+}
+
+/**
  * Sinusoidal encodings (Vaswani et al.) for int32 positions [...]: output [..., D] with sin on
  * even and cos on odd channels (or the halves layout); channel pair i of position p uses
  * p / 10000^(2i/D). Computed in
