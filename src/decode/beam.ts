@@ -6,7 +6,7 @@
 // finished hypotheses; at maxLength the live ones are finished as they stand. Rows of finished
 // sentences leave the decoder's batch.
 import { getBackend } from "../tensor/dispatch.js";
-import { logSoftmaxRows, processLogProbs } from "./processors.js";
+import { logSoftmaxRows, processLogProbs, processorsMayAct } from "./processors.js";
 import {
   type GenerationOptions,
   type Hypothesis,
@@ -69,21 +69,27 @@ export function beamSearch(
 
   while (active.length > 0) {
     const hyps = active.flatMap((s) => live[s]);
-    const last = Int32Array.from(hyps, (h) =>
-      h.tokens.length ? h.tokens[h.tokens.length - 1] : options.startToken,
-    );
+    const last = new Int32Array(hyps.length);
+    let minStep = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < hyps.length; i++) {
+      const tokens = hyps[i].tokens;
+      last[i] = tokens.length ? tokens[tokens.length - 1] : options.startToken;
+      if (tokens.length < minStep) minStep = tokens.length;
+    }
     const lp = decoder.next(last);
     logSoftmaxRows(lp, hyps.length, V);
-    // A sentence's hypotheses are all as long as the steps it has been decoding.
-    const prefixes = hyps.map((h) => h.tokens);
-    processLogProbs(
-      lp,
-      V,
-      prefixes,
-      prefixes.map((p) => p.length),
-      options,
-      active.flatMap((s) => live[s].map(() => limits[s])),
-    );
+    if (processorsMayAct(options, minStep)) {
+      // A sentence's hypotheses are all as long as the steps it has been decoding.
+      const prefixes = hyps.map((h) => h.tokens);
+      processLogProbs(
+        lp,
+        V,
+        prefixes,
+        prefixes.map((p) => p.length),
+        options,
+        active.flatMap((s) => live[s].map(() => limits[s])),
+      );
+    }
     const keepRows: number[] = [];
     const nextActive: number[] = [];
     // The best 2K continuations (hypothesis, token) of each sentence by summed log-prob.
@@ -93,13 +99,18 @@ export function beamSearch(
       V,
       2 * K,
     );
-    for (const [a, s] of active.entries()) {
-      const cands = best[a];
-      const step = live[s][0].tokens.length;
+    for (let a = 0; a < active.length; a++) {
+      const s = active[a];
+      const own = live[s];
+      const step = own[0].tokens.length;
       const next: Live[] = [];
-      for (let c = 0; c < Math.min(2 * K, cands.length) && next.length < K; c++) {
-        const { h, token, logProb } = cands[c];
-        const tokens = [...h.tokens, token];
+      const from = a * best.M;
+      for (let c = 0; c < best.counts[a] && next.length < K; c++) {
+        const h = own[best.hyp[from + c]];
+        const token = best.token[from + c];
+        const logProb = best.score[from + c];
+        const tokens = h.tokens.slice();
+        tokens.push(token);
         if (token === options.eosToken) {
           if (c < K && finished[s].length < K)
             finished[s].push({
@@ -139,10 +150,15 @@ export function beamSearch(
   return finished.map((f) => [...f].sort((a, b) => b.score - a.score).slice(0, nBest));
 }
 
-interface Candidate {
-  h: Live;
-  token: number;
-  logProb: number;
+/** Each sentence's continuations: sentence a's c-th best at a * M + c, for c < counts[a]. */
+interface Continuations {
+  M: number;
+  counts: Int32Array;
+  /** The continued hypothesis's index among its sentence's live ones. */
+  hyp: Int32Array;
+  token: Int32Array;
+  /** Its summed log-prob. */
+  score: Float64Array;
 }
 
 /**
@@ -155,34 +171,28 @@ function topContinuations(
   lp: Float32Array,
   V: number,
   M: number,
-): Candidate[][] {
-  const hyps = sentences.flat();
-  const offsets = new Int32Array(sentences.length + 1);
-  sentences.forEach((h, g) => {
-    offsets[g + 1] = offsets[g] + h.length;
-  });
+): Continuations {
   const G = sentences.length;
-  const hyp = new Int32Array(G * M);
-  const token = new Int32Array(G * M);
-  const score = new Float64Array(G * M);
-  const counts = new Int32Array(G);
-  getBackend().decodeTopKGroups({
-    lp,
-    V,
-    rows: Int32Array.from(hyps, (h) => h.row),
-    base: Float64Array.from(hyps, (h) => h.logProb),
-    offsets,
+  const offsets = new Int32Array(G + 1);
+  for (let g = 0; g < G; g++) offsets[g + 1] = offsets[g] + sentences[g].length;
+  const n = offsets[G];
+  const rows = new Int32Array(n);
+  const base = new Float64Array(n);
+  for (let g = 0; g < G; g++) {
+    const own = sentences[g];
+    for (let i = 0; i < own.length; i++) {
+      rows[offsets[g] + i] = own[i].row;
+      base[offsets[g] + i] = own[i].logProb;
+    }
+  }
+  const out: Continuations = {
     M,
-    hyp,
-    token,
-    score,
-    counts,
-  });
-  return sentences.map((own, g) =>
-    Array.from({ length: counts[g] }, (_, c) => ({
-      h: own[hyp[g * M + c]],
-      token: token[g * M + c],
-      logProb: score[g * M + c],
-    })),
-  );
+    counts: new Int32Array(G),
+    hyp: new Int32Array(G * M),
+    token: new Int32Array(G * M),
+    score: new Float64Array(G * M),
+  };
+  const { counts, hyp, token, score } = out;
+  getBackend().decodeTopKGroups({ lp, V, rows, base, offsets, M, hyp, token, score, counts });
+  return out;
 }

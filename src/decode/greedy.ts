@@ -2,7 +2,7 @@
 // (`choose`: the most likely one for greedy decoding, a draw for sampling). Finished rows are
 // dropped from the decoder's batch, so the cost follows the rows still running.
 import { getBackend } from "../tensor/dispatch.js";
-import { logSoftmaxRows, processLogProbs } from "./processors.js";
+import { logSoftmaxRows, processLogProbs, processorsMayAct } from "./processors.js";
 import {
   type GenerationOptions,
   type Hypothesis,
@@ -48,14 +48,17 @@ export function decodeStepwise(
     const lp = decoder.next(last);
     logSoftmaxRows(lp, live.length, V);
     const prefixes = live.map((s) => out[s].tokens);
-    processLogProbs(
-      lp,
-      V,
-      prefixes,
-      prefixes.map((p) => p.length),
-      options,
-      live.map((s) => limits[s]),
-    );
+    let minStep = Number.POSITIVE_INFINITY;
+    for (const p of prefixes) if (p.length < minStep) minStep = p.length;
+    if (processorsMayAct(options, minStep))
+      processLogProbs(
+        lp,
+        V,
+        prefixes,
+        prefixes.map((p) => p.length),
+        options,
+        live.map((s) => limits[s]),
+      );
     const keep: number[] = [];
     const nextLast: number[] = [];
     if (picks.length < live.length) picks = new Int32Array(live.length);

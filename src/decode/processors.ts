@@ -11,6 +11,21 @@ export function logSoftmaxRows(x: Float32Array, rows: number, V: number): void {
 }
 
 /**
+ * Whether any processor of `o` can change a row's log-probs at a step of `minStep` or later
+ * (false: processLogProbs would leave every row as it is, and the caller may skip it).
+ */
+export function processorsMayAct(o: GenerationOptions, minStep: number): boolean {
+  return (
+    (o.forcedFirstToken !== undefined && minStep === 0) ||
+    o.forcedLastToken !== undefined ||
+    (o.badWordsIds?.length ?? 0) > 0 ||
+    (minStep < (o.minLength ?? 0) && o.eosToken >= 0) ||
+    (o.noRepeatNgramSize ?? 0) > 0 ||
+    (o.repetitionPenalty ?? 1) !== 1
+  );
+}
+
+/**
  * Applies the processors to log-probs [rows, V] of hypotheses `prefixes` (generated tokens so
  * far, start token excluded), at generation step `step` (0 = choosing the first token), one for
  * all rows or one per row (sentences that joined a running batch at different steps); with

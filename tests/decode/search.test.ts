@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { beamSearch, lengthNormalised } from "../../src/decode/beam.js";
 import { greedy } from "../../src/decode/greedy.js";
-import { processLogProbs } from "../../src/decode/processors.js";
+import { processLogProbs, processorsMayAct } from "../../src/decode/processors.js";
 import { sample, sampleToken } from "../../src/decode/sampling.js";
 import type { IncrementalDecoder } from "../../src/decode/types.js";
 import { resolveConfig } from "../../src/models/config.js";
@@ -107,6 +107,39 @@ describe("hand-worked searches", () => {
     const lp2 = new Float32Array([-1, -1, -1, -1]);
     processLogProbs(lp2, 4, [[2]], 1, { ...base, repetitionPenalty: 2 });
     assert.deepEqual(Array.from(lp2), [-1, -1, -2, -1]);
+  });
+
+  test("processorsMayAct is false only where processLogProbs changes nothing", () => {
+    // Every processor alone, at steps 0..4 of a hypothesis that repeats itself (so that the
+    // n-gram and penalty processors have something to act on), rows limited to 5 tokens.
+    const settings = [
+      {},
+      { forcedFirstToken: 3 },
+      { forcedLastToken: 1 },
+      { badWordsIds: [[2]] },
+      { minLength: 2 },
+      { noRepeatNgramSize: 1 },
+      { repetitionPenalty: 1.5 },
+    ];
+    let idle = 0;
+    for (const extra of settings) {
+      const o = { ...base, ...extra };
+      for (let step = 0; step < 5; step++) {
+        const prefix = Array.from({ length: step }, () => 2);
+        const lp = Float32Array.from([-1.5, -0.5, -1, -2]);
+        const before = Float32Array.from(lp);
+        processLogProbs(lp, 4, [prefix], step, o);
+        const changed = lp.some((v, j) => !Object.is(v, before[j]));
+        if (!processorsMayAct(o, step)) {
+          idle++;
+          assert.ok(!changed, `${JSON.stringify(extra)} at step ${step} changed the row`);
+        }
+        if (changed) assert.ok(processorsMayAct(o, step), `${JSON.stringify(extra)} ${step}`);
+      }
+    }
+    // Idle: no processor (5 steps), a forced first token past step 0 (4), min length 2 from
+    // step 2 (3).
+    assert.equal(idle, 12);
   });
 
   test("sampling is seeded and respects top-k and top-p", () => {
