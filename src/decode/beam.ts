@@ -70,17 +70,15 @@ export function beamSearch(
   while (active.length > 0) {
     const hyps = active.flatMap((s) => live[s]);
     const last = new Int32Array(hyps.length);
-    let minStep = Number.POSITIVE_INFINITY;
     for (let i = 0; i < hyps.length; i++) {
       const tokens = hyps[i].tokens;
       last[i] = tokens.length ? tokens[tokens.length - 1] : options.startToken;
-      if (tokens.length < minStep) minStep = tokens.length;
     }
     const lp = decoder.next(last);
     logSoftmaxRows(lp, hyps.length, V);
-    if (processorsMayAct(options, minStep)) {
-      // A sentence's hypotheses are all as long as the steps it has been decoding.
-      const prefixes = hyps.map((h) => h.tokens);
+    // A sentence's hypotheses are all as long as the steps it has been decoding.
+    const prefixes = hyps.map((h) => h.tokens);
+    if (processorsMayAct(options, prefixes)) {
       processLogProbs(
         lp,
         V,

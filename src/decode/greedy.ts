@@ -48,9 +48,7 @@ export function decodeStepwise(
     const lp = decoder.next(last);
     logSoftmaxRows(lp, live.length, V);
     const prefixes = live.map((s) => out[s].tokens);
-    let minStep = Number.POSITIVE_INFINITY;
-    for (const p of prefixes) if (p.length < minStep) minStep = p.length;
-    if (processorsMayAct(options, minStep))
+    if (processorsMayAct(options, prefixes))
       processLogProbs(
         lp,
         V,

@@ -11,10 +11,16 @@ export function logSoftmaxRows(x: Float32Array, rows: number, V: number): void {
 }
 
 /**
- * Whether any processor of `o` can change a row's log-probs at a step of `minStep` or later
- * (false: processLogProbs would leave every row as it is, and the caller may skip it).
+ * Whether any processor of `o` can change the log-probs of a row continuing one of `prefixes`
+ * (each row's step is its prefix's length); false: processLogProbs would leave every row as it
+ * is, and the caller may skip it.
  */
-export function processorsMayAct(o: GenerationOptions, minStep: number): boolean {
+export function processorsMayAct(
+  o: GenerationOptions,
+  prefixes: readonly (readonly number[])[],
+): boolean {
+  let minStep = Number.POSITIVE_INFINITY;
+  for (const p of prefixes) if (p.length < minStep) minStep = p.length;
   return (
     (o.forcedFirstToken !== undefined && minStep === 0) ||
     o.forcedLastToken !== undefined ||

@@ -79,6 +79,24 @@ function tableFor(D: number, maxPosition: number, layout: SinusoidLayout) {
 const MAX_TABLE_POSITION = 1 << 16;
 
 /**
+ * The table holding every one of `positions` (row p + 1 is position p), or null when one lies
+ * outside [-1, MAX_TABLE_POSITION] and must be encoded directly.
+ */
+function tableHolding(
+  positions: ArrayLike<number>,
+  D: number,
+  layout: SinusoidLayout,
+): { rows: number; data: Float32Array } | null {
+  let lo = 0;
+  let hi = -1;
+  for (let r = 0; r < positions.length; r++) {
+    if (positions[r] < lo) lo = positions[r];
+    if (positions[r] > hi) hi = positions[r];
+  }
+  return lo >= -1 && hi <= MAX_TABLE_POSITION ? tableFor(D, hi, layout) : null;
+}
+
+/**
  * out[r] = float32(float32(out[r] * scale) + encoding of positions[r]) for each row r of out
  * [R, D]: what a decoding step does to its token rows, the bits of sinusoidalPositions added
  * after the scale. Reads the table in place (no [R, D] encodings array, no gather call, which
@@ -92,18 +110,10 @@ export function addScaledSinusoids(
   layout: SinusoidLayout = "interleaved",
 ): void {
   const R = positions.length;
-  let lo = 0;
-  let hi = -1;
+  const table = tableHolding(positions, D, layout);
+  const pos = table ? table.data : sinusoidalPositions(new Tensor(positions, [R]), D, layout).f32;
   for (let r = 0; r < R; r++) {
-    if (positions[r] < lo) lo = positions[r];
-    if (positions[r] > hi) hi = positions[r];
-  }
-  const inTable = lo >= -1 && hi <= MAX_TABLE_POSITION;
-  const pos = inTable
-    ? tableFor(D, hi, layout).data
-    : sinusoidalPositions(new Tensor(positions, [R]), D, layout).f32;
-  for (let r = 0; r < R; r++) {
-    const from = inTable ? (positions[r] + 1) * D : r * D;
+    const from = table ? (positions[r] + 1) * D : r * D;
     const at = r * D;
     for (let j = 0; j < D; j++) out[at + j] = Math.fround(out[at + j] * scale) + pos[from + j];
   }
@@ -123,15 +133,9 @@ export function sinusoidalPositions(
 ): Tensor {
   const p = positions.data;
   const out = new Float32Array(p.length * D);
-  let lo = 0;
-  let hi = -1;
-  for (let r = 0; r < p.length; r++) {
-    if (p[r] < lo) lo = p[r];
-    if (p[r] > hi) hi = p[r];
-  }
-  if (lo >= -1 && hi <= MAX_TABLE_POSITION) {
+  const t = tableHolding(p, D, layout);
+  if (t) {
     // One gather of table rows (a copy per row from JavaScript cost more than the copying).
-    const t = tableFor(D, hi, layout);
     const ids = new Int32Array(p.length);
     for (let r = 0; r < p.length; r++) ids[r] = p[r] + 1;
     if (p.length > 0 && D > 0)

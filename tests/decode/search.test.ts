@@ -130,11 +130,11 @@ describe("hand-worked searches", () => {
         const before = Float32Array.from(lp);
         processLogProbs(lp, 4, [prefix], step, o);
         const changed = lp.some((v, j) => !Object.is(v, before[j]));
-        if (!processorsMayAct(o, step)) {
+        if (!processorsMayAct(o, [prefix])) {
           idle++;
           assert.ok(!changed, `${JSON.stringify(extra)} at step ${step} changed the row`);
         }
-        if (changed) assert.ok(processorsMayAct(o, step), `${JSON.stringify(extra)} ${step}`);
+        if (changed) assert.ok(processorsMayAct(o, [prefix]), `${JSON.stringify(extra)} ${step}`);
       }
     }
     // Idle: no processor (5 steps), a forced first token past step 0 (4), min length 2 from
