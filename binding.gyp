@@ -26,6 +26,7 @@
         "native/elementwise.cc",
         "native/softmax_norm.cc",
         "native/loss.cc",
+        "native/loss_avx2.cc",
         "native/attention.cc",
         "native/attention_binding.cc",
         "native/decode.cc",

@@ -3,14 +3,17 @@
 //
 // The V = 8000 rows of a language model's logits make cross-entropy a streaming kernel: each row
 // is read once for the maximum and once for sum(exp) (forward), once more for the gradient. The
-// loops keep 16 independent accumulators (one AVX-512 register) and use a polynomial exp, so
-// they vectorise; a row holding NaN or an infinity takes the exact scalar path instead, which
-// reproduces the reference's NaN semantics.
+// loops keep 16 independent accumulators (one AVX-512 register) and use a polynomial exp; on CPUs
+// with AVX2 the row loops are loss_avx2.cc's intrinsics (the same operations, which the compiler
+// left partly scalar here). A row holding NaN or an infinity takes the exact scalar path instead,
+// which reproduces the reference's NaN semantics.
 #include <cmath>
 #include <cstring>
 
 #include "fastexp.h"
+#include "gemm.h"
 #include "kernels.h"
+#include "loss_avx2.h"
 #include "threadpool.h"
 
 namespace mw {
@@ -90,11 +93,13 @@ void row_grad_fast(const float* z, float l, float dl, float off, float* d, int64
 
 void cross_entropy(const float* logits, const int32_t* targets, float* loss, float* lse,
                    int64_t rows, int64_t V, int64_t ignore, double eps) {
+  const bool avx2 = gemm_isa() != Isa::portable;
   parallel_range(rows, row_grain(V), [&](int64_t lo, int64_t hi) {
     for (int64_t r = lo; r < hi; r++) {
       const float* z = logits + r * V;
       double l = 0, zsum = 0;
-      if (!row_lse_fast(z, V, l, zsum)) row_lse_exact(z, V, l, zsum);
+      const bool finite = avx2 ? row_lse_avx2(z, V, l, zsum) : row_lse_fast(z, V, l, zsum);
+      if (!finite) row_lse_exact(z, V, l, zsum);
       lse[r] = static_cast<float>(l);
       const int64_t t = targets[r];
       if (t == ignore) {
@@ -109,6 +114,7 @@ void cross_entropy(const float* logits, const int32_t* targets, float* loss, flo
 void cross_entropy_backward(const float* logits, const int32_t* targets, const float* lse,
                             const float* dloss, float* dlogits, int64_t rows, int64_t V,
                             int64_t ignore, double eps, bool acc) {
+  const bool avx2 = gemm_isa() != Isa::portable;
   parallel_range(rows, row_grain(V), [&](int64_t lo, int64_t hi) {
     for (int64_t r = lo; r < hi; r++) {
       const float* z = logits + r * V;
@@ -121,7 +127,10 @@ void cross_entropy_backward(const float* logits, const int32_t* targets, const f
       const float l = lse[r], dl = dloss[r];
       const float off = static_cast<float>(eps / V);
       if (std::isfinite(l)) {
-        row_grad_fast(z, l, dl, off, d, V, acc);
+        if (avx2)
+          row_grad_avx2(z, l, dl, off, d, V, acc);
+        else
+          row_grad_fast(z, l, dl, off, d, V, acc);
       } else {
         for (int64_t j = 0; j < V; j++) {
           const float g = dl * (std::exp(z[j] - l) - off);

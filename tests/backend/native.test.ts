@@ -760,6 +760,63 @@ describe("native softmax, layer norm, cross-entropy, gather = reference", { skip
     }
   });
 
+  test("cross-entropy: every ISA's row loops give the portable loops' bits", () => {
+    // loss_avx2.cc repeats the scalar loops' operations lane by lane (no FMA), so its loss, lse
+    // and gradient equal the portable build's exactly; a reordered sum or a fused multiply-add
+    // would move some bits. Rows long and short (a partial vector, a tail of 15) and V = 8000.
+    const rng = new Rng(93);
+    const run = (isa: string, rows: number, V: number, logits: Float32Array, t: Int32Array) => {
+      addon.setGemmIsa(isa);
+      try {
+        const loss = new Float32Array(rows);
+        const lse = new Float32Array(rows);
+        const b = nat();
+        b.crossEntropy({
+          logits,
+          targets: t,
+          loss,
+          lse,
+          rows,
+          V,
+          ignoreIndex: -100,
+          smoothing: 0.1,
+        });
+        const dlogits = new Float32Array(rows * V);
+        const dloss = Float32Array.from({ length: rows }, (_, r) => 0.5 + r / rows);
+        b.crossEntropyBackward({
+          logits,
+          targets: t,
+          lse,
+          dloss,
+          dlogits,
+          rows,
+          V,
+          ignoreIndex: -100,
+          smoothing: 0.1,
+          accumulate: false,
+        });
+        return [loss, lse, dlogits];
+      } finally {
+        addon.setGemmIsa(addon.cpuIsa());
+      }
+    };
+    for (const [rows, V] of [
+      [5, 8000],
+      [3, 31],
+      [4, 7],
+      [2, 1000],
+    ]) {
+      const logits = rand(rng, rows * V, -20, 20);
+      const t = Int32Array.from({ length: rows }, (_, r) => (r === 1 ? -100 : rng.int(V)));
+      const base = run("portable", rows, V, logits, t);
+      for (const isa of isas().slice(1)) {
+        const got = run(isa, rows, V, logits, t);
+        for (let i = 0; i < 3; i++)
+          assert.deepEqual(got[i], base[i], `${isa} ${["loss", "lse", "dlogits"][i]} ${rows}x${V}`);
+      }
+    }
+  });
+
   test("a target out of range is a MaskwiseError, as in the reference", () => {
     const logits = new Float32Array(6);
     const t = Int32Array.from([0, 3]);
