@@ -5,6 +5,7 @@
 //   decoder self-attention:  causal (offset = cached length) AND decoder key padding
 //   cross-attention:         source key padding
 import {
+  type AttendMask,
   and,
   causal,
   documents,
@@ -205,9 +206,18 @@ export class Decoder extends Stack<DecoderLayer> {
     }
     const keyPad = keyPaddingFromAttentionMask(attentionMask);
     const docs = documentIds ? documentRows(documentIds, attentionMask) : null;
+    // One mask object per past length for all layers: the attention caches a mask's grid and
+    // block map (and the unpadded layout its kept-queries mask) per object, so a new object per
+    // layer would rebuild them in every layer.
+    const selfMasks = new Map<number, AttendMask>();
     const selfMask: MaskSource = (past) => {
-      const order = prefixLengths ? prefixLM(prefixLengths, past) : causal(past);
-      return docs ? and(order, documents(docs, past), keyPad) : and(order, keyPad);
+      let mask = selfMasks.get(past);
+      if (!mask) {
+        const order = prefixLengths ? prefixLM(prefixLengths, past) : causal(past);
+        mask = docs ? and(order, documents(docs, past), keyPad) : and(order, keyPad);
+        selfMasks.set(past, mask);
+      }
+      return mask;
     };
     const crossMask = sourceMask ? keyPaddingFromAttentionMask(sourceMask) : null;
     const positions = inputPositions(ids, attentionMask, positionIds);
