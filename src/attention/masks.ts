@@ -252,7 +252,26 @@ export function keyPaddingFromAttentionMask(
     | readonly (readonly number[])[]
     | { data: ArrayLike<number>; shape: readonly number[] },
 ): AttendMask {
-  let rows: number[][];
+  // Row b's flags from values v(j), j < T, each checked to be 0 or 1: a plain loop into bytes
+  // (a training step builds three of these per batch).
+  const realRow = (b: number, T: number, v: (j: number) => number): Uint8Array => {
+    const r = new Uint8Array(T);
+    for (let j = 0; j < T; j++) {
+      const x = v(j);
+      if (x !== 0 && x !== 1) {
+        throw new MaskwiseError(
+          `attention_mask[${b}][${j}] is ${x}; it must be 1 (real) or 0 (padding)`,
+          {
+            code: "E_ARG",
+            where: "keyPaddingFromAttentionMask",
+          },
+        );
+      }
+      r[j] = x;
+    }
+    return r;
+  };
+  let real: Uint8Array[];
   if ("shape" in attentionMask) {
     const [B, T] = attentionMask.shape;
     if (attentionMask.shape.length !== 2) {
@@ -264,29 +283,14 @@ export function keyPaddingFromAttentionMask(
         },
       );
     }
-    rows = Array.from({ length: B }, (_, b) =>
-      Array.from({ length: T }, (_, j) => attentionMask.data[b * T + j]),
-    );
+    const d = attentionMask.data;
+    real = Array.from({ length: B }, (_, b) => realRow(b, T, (j) => d[b * T + j]));
   } else {
-    rows = attentionMask.map((r) => [...r]);
+    real = attentionMask.map((r, b) => realRow(b, r.length, (j) => r[j]));
   }
-  const real = rows.map((r, b) =>
-    Uint8Array.from(r, (v, j) => {
-      if (v !== 0 && v !== 1) {
-        throw new MaskwiseError(
-          `attention_mask[${b}][${j}] is ${v}; it must be 1 (real) or 0 (padding)`,
-          {
-            code: "E_ARG",
-            where: "keyPaddingFromAttentionMask",
-          },
-        );
-      }
-      return v;
-    }),
-  );
   return new RealPositionsMask(
     real,
-    `padding(attention_mask ${rows.length}x${rows[0]?.length ?? 0})`,
+    `padding(attention_mask ${real.length}x${real[0]?.length ?? 0})`,
   );
 }
 

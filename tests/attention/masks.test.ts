@@ -149,6 +149,21 @@ describe("mask constructors match their definitions", () => {
     ]);
     assertGrid(m, (b, _i, j) => (b === 0 ? j >= 2 : j < 3), 2, 3, 4, "hf");
     assert.throws(() => keyPaddingFromAttentionMask([[2, 1]]), /must be 1 \(real\) or 0/);
+    // The [B, T] tensor form gives the same mask, and names the offending element.
+    const t = keyPaddingFromAttentionMask({
+      data: Int32Array.of(0, 0, 1, 1, 1, 1, 1, 0),
+      shape: [2, 4],
+    });
+    assert.deepEqual(t.toBooleans(2, 3, 4), m.toBooleans(2, 3, 4));
+    assert.equal(t.describe(), "padding(attention_mask 2x4)");
+    assert.throws(
+      () => keyPaddingFromAttentionMask({ data: Int32Array.of(1, 1, 1, 3), shape: [2, 2] }),
+      /attention_mask\[1\]\[1\] is 3/,
+    );
+    assert.throws(
+      () => keyPaddingFromAttentionMask({ data: Int32Array.of(1, 1), shape: [2] }),
+      /must be \[B, T\]/,
+    );
   });
 
   test("converters flip PyTorch's true = ignore", () => {
