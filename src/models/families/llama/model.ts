@@ -16,6 +16,7 @@
 
 import type { AttentionCache } from "../../../attention/cache.js";
 import {
+  type AttendMask,
   and,
   causal,
   documents,
@@ -251,14 +252,28 @@ export class LlamaStack extends Module {
     let x = this.embed_tokens.forward(rows ? rows.pick(ids) : ids);
     const pos = rows ? rows.pick(positions) : positions;
     const dropout = rng && this.training && this.cfg.attention_dropout > 0;
+    // One mask object per (window, past length) for all layers: the attention caches a mask's
+    // grid and block map (and the unpadded layout its kept-queries mask) per object, so a new
+    // object per layer would rebuild them in every layer.
+    const masks = new Map<string, AttendMask>();
+    const maskFor = (w: number | null, past: number): AttendMask => {
+      const key = `${w}:${past}`;
+      let mask = masks.get(key);
+      if (!mask) {
+        const order =
+          w !== null
+            ? slidingWindow(w, past)
+            : prefixLengths
+              ? prefixLM(prefixLengths, past)
+              : causal(past);
+        mask = and(order, pad(past));
+        masks.set(key, mask);
+      }
+      return mask;
+    };
     this.layers.items.forEach((layer, i) => {
       const w = layer.window;
-      const mask: MaskSource =
-        w !== null
-          ? (past) => and(slidingWindow(w, past), pad(past))
-          : prefixLengths
-            ? (past) => and(prefixLM(prefixLengths, past), pad(past))
-            : (past) => and(causal(past), pad(past));
+      const mask: MaskSource = (past) => maskFor(w, past);
       x = layer.forward(x, {
         mask,
         positions: pos,
