@@ -247,6 +247,38 @@ inline const float* bias_row(const AttentionParams& p, int64_t bh, int64_t i) {
 }
 
 /**
+ * Row layout: positions [t0, t0 + n) of head h of batch row b, copied from the rows `slots`
+ * names (of a [rows, H * Dh] array) into dst [n, Dh], zeros where a position has no row: the
+ * head layout's tile, as rowsToHeads would have laid it out, built in cache instead of in a
+ * pass of its own over the whole tensor.
+ */
+void gather_head(const float* src, const int32_t* slots, int64_t T, int64_t H, int64_t Dh,
+                 int64_t b, int64_t h, int64_t t0, int64_t n, float* dst) {
+  for (int64_t t = 0; t < n; t++) {
+    const int32_t r = slots[b * T + t0 + t];
+    if (r < 0)
+      std::fill(dst + t * Dh, dst + (t + 1) * Dh, 0.0f);
+    else
+      std::memcpy(dst + t * Dh, src + (r * H + h) * Dh, static_cast<size_t>(Dh) * sizeof(float));
+  }
+}
+
+/** The reverse: src [n, Dh] into (or, with `add`, onto) the rows of positions [t0, t0 + n). */
+void scatter_head(float* dst, const int32_t* slots, int64_t T, int64_t H, int64_t Dh, int64_t b,
+                  int64_t h, int64_t t0, int64_t n, const float* src, bool add) {
+  for (int64_t t = 0; t < n; t++) {
+    const int32_t r = slots[b * T + t0 + t];
+    if (r < 0) continue;
+    float* d = dst + (r * H + h) * Dh;
+    const float* x = src + t * Dh;
+    if (add)
+      for (int64_t e = 0; e < Dh; e++) d[e] += x[e];
+    else
+      std::memcpy(d, x, static_cast<size_t>(Dh) * sizeof(float));
+  }
+}
+
+/**
  * x[c] = exp(min(x[c] - shift, 0)) for c < n; returns the sum, in 16 lanes so that it
  * vectorises. x has room for n rounded up to 16 (score rows are padded16 wide): a partial last
  * vector is computed whole with its extra columns set to -inf first (weight exactly 0), so every
@@ -311,17 +343,26 @@ void forward_task(const AttentionParams& p, const Tiles& t, int64_t task, float*
   const int64_t rows = std::min(p.blockQ, p.Tq - i0);
   const int64_t bk = p.blockK;
   const int64_t bkp = padded16(bk);
-  scratch.resize(static_cast<size_t>(Dh * bkp + rows * bkp + rows * (Dh + 2)));
+  const bool row_layout = p.qSlots != nullptr;
+  const int64_t h = bh % p.H;
+  // With the row layout, the query tile and each key and value tile are copied into the
+  // head layout's form first (qt, ktile, vtile).
+  const int64_t copies = row_layout ? rows * Dh + 2 * bk * Dh : 0;
+  scratch.resize(static_cast<size_t>(Dh * bkp + rows * bkp + rows * (Dh + 2) + copies));
   float* kt = scratch.data();
   float* s = kt + Dh * bkp;  // [rows, ld] scores, then weights (the first cols of each row)
   float* acc = s + rows * bkp;
   float* m = acc + rows * Dh;
   float* l = m + rows;
+  float* qt = l + rows;
+  float* ktile = qt + rows * Dh;
+  float* vtile = ktile + bk * Dh;
   std::fill(acc, acc + rows * Dh, 0.0f);
   std::fill(m, m + rows, kNegInf);
   std::fill(l, l + rows, 0.0f);
   const float keep_scale = p.dropout > 0 ? static_cast<float>(1.0 / (1.0 - p.dropout)) : 1.0f;
-  const float* qbase = p.q + (bh * p.Tq + i0) * Dh;
+  if (row_layout) gather_head(p.q, p.qSlots, p.Tq, p.H, Dh, b, h, i0, rows, qt);
+  const float* qbase = row_layout ? qt : p.q + (bh * p.Tq + i0) * Dh;
   for (int64_t kb = 0; kb < t.nk; kb++) {
     const uint8_t cls = tile_class(p, t, mb, qb, kb);
     if (cls == 0) continue;
@@ -334,8 +375,12 @@ void forward_task(const AttentionParams& p, const Tiles& t, int64_t task, float*
     if (cls == 2 && p.skipBlocks &&
         !live_extent(p.attend + (mb * p.Tq + i0) * p.Tk + j0, p.Tk, rows, tile_cols, live, cols))
       continue;
-    const float* kp = p.k + (bh * p.Tk + j0) * Dh;
-    const float* vp = p.v + (bh * p.Tk + j0) * Dh;
+    if (row_layout) {
+      gather_head(p.k, p.kSlots, p.Tk, p.H, Dh, b, h, j0, tile_cols, ktile);
+      gather_head(p.v, p.kSlots, p.Tk, p.H, Dh, b, h, j0, tile_cols, vtile);
+    }
+    const float* kp = row_layout ? ktile : p.k + (bh * p.Tk + j0) * Dh;
+    const float* vp = row_layout ? vtile : p.v + (bh * p.Tk + j0) * Dh;
     const int64_t ld = padded16(tile_cols);
     transpose_tile(kp, Dh, tile_cols, ld, kt);
     small_product(live, ld, Dh, p.scale, qbase, Dh, false, kt, ld, s, ld, false);
@@ -372,8 +417,14 @@ void forward_task(const AttentionParams& p, const Tiles& t, int64_t task, float*
     small_product(live, Dh, cols, 1.0f, s, ld, false, vp, Dh, acc, Dh, true);
   }
   for (int64_t r = 0; r < rows; r++) {
-    float* o = out + (bh * p.Tq + i0 + r) * Dh;
-    if (l[r] == 0.0f) {
+    const int32_t at = row_layout ? p.qSlots[b * p.Tq + i0 + r] : 0;
+    float* o = !row_layout ? out + (bh * p.Tq + i0 + r) * Dh
+               : at < 0    ? nullptr
+                           : out + (at * p.H + h) * Dh;
+    if (o == nullptr) {
+      // A position without a row: only its lse is kept.
+      lse[bh * p.Tq + i0 + r] = l[r] == 0.0f ? kNegInf : m[r] + std::log(l[r]);
+    } else if (l[r] == 0.0f) {
       std::fill(o, o + Dh, 0.0f);
       lse[bh * p.Tq + i0 + r] = kNegInf;
     } else {
@@ -395,21 +446,57 @@ void backward_task(const AttentionParams& p, const Tiles& t, int64_t bh, const f
   const int64_t bk = p.blockK;
   const int64_t bkp = padded16(bk);
   const int64_t tile = bq * bkp;
-  scratch.resize(static_cast<size_t>(2 * Dh * bkp + 2 * tile + p.Tq));
+  const int64_t Tq = p.Tq, Tk = p.Tk;
+  const bool row_layout = p.qSlots != nullptr;
+  const int64_t h = bh % p.H;
+  // With the row layout: (b, h)'s q, out and dout [Tq, Dh], k and v [Tk, Dh] copied into the
+  // head layout's form, and its three gradients gathered there, added to the rows at the end.
+  const int64_t copies = row_layout ? 4 * (Tq + Tk) * Dh : 0;
+  scratch.resize(static_cast<size_t>(2 * Dh * bkp + 2 * tile + Tq + copies));
   float* kt = scratch.data();
   float* vt = kt + Dh * bkp;
   float* s = vt + Dh * bkp;  // [rows, ld]: scores, then p (p~ with dropout)
   float* dp = s + tile;      // [rows, ld]: dout v^T, then ds
   float* D = dp + tile;
   const float keep_scale = p.dropout > 0 ? static_cast<float>(1.0 / (1.0 - p.dropout)) : 1.0f;
-  if (!accumulate) {
-    std::fill(dq + bh * p.Tq * Dh, dq + (bh + 1) * p.Tq * Dh, 0.0f);
-    std::fill(dk + bh * p.Tk * Dh, dk + (bh + 1) * p.Tk * Dh, 0.0f);
-    std::fill(dv + bh * p.Tk * Dh, dv + (bh + 1) * p.Tk * Dh, 0.0f);
+  // (b, h)'s slices: [Tq, Dh] on the query side, [Tk, Dh] on the key side.
+  const float *qh, *kh, *vh, *oh, *gh;
+  float *dqh, *dkh, *dvh;
+  if (!row_layout) {
+    qh = p.q + bh * Tq * Dh;
+    kh = p.k + bh * Tk * Dh;
+    vh = p.v + bh * Tk * Dh;
+    oh = out + bh * Tq * Dh;
+    gh = dout + bh * Tq * Dh;
+    dqh = dq + bh * Tq * Dh;
+    dkh = dk + bh * Tk * Dh;
+    dvh = dv + bh * Tk * Dh;
+  } else {
+    float* c = D + Tq;
+    const auto take = [&](const float* src, const int32_t* slots, int64_t T) {
+      float* at = c;
+      gather_head(src, slots, T, p.H, Dh, b, h, 0, T, at);
+      c += T * Dh;
+      return at;
+    };
+    qh = take(p.q, p.qSlots, Tq);
+    oh = take(out, p.qSlots, Tq);
+    gh = take(dout, p.qSlots, Tq);
+    kh = take(p.k, p.kSlots, Tk);
+    vh = take(p.v, p.kSlots, Tk);
+    dqh = c;
+    dkh = dqh + Tq * Dh;
+    dvh = dkh + Tk * Dh;
+    std::fill(dqh, dvh + Tk * Dh, 0.0f);
+  }
+  if (!row_layout && !accumulate) {
+    std::fill(dqh, dqh + Tq * Dh, 0.0f);
+    std::fill(dkh, dkh + Tk * Dh, 0.0f);
+    std::fill(dvh, dvh + Tk * Dh, 0.0f);
   }
   for (int64_t i = 0; i < p.Tq; i++) {
-    const float* o = out + (bh * p.Tq + i) * Dh;
-    const float* g = dout + (bh * p.Tq + i) * Dh;
+    const float* o = oh + i * Dh;
+    const float* g = gh + i * Dh;
     float acc = 0.0f;
     for (int64_t d = 0; d < Dh; d++) acc += o[d] * g[d];
     D[i] = acc;
@@ -418,10 +505,10 @@ void backward_task(const AttentionParams& p, const Tiles& t, int64_t bh, const f
     const int64_t j0 = kb * bk;
     const int64_t tile_cols = std::min(bk, p.Tk - j0);
     const int64_t ld = padded16(tile_cols);
-    const float* kp = p.k + (bh * p.Tk + j0) * Dh;
-    const float* vp = p.v + (bh * p.Tk + j0) * Dh;
-    float* dkp = dk + (bh * p.Tk + j0) * Dh;
-    float* dvp = dv + (bh * p.Tk + j0) * Dh;
+    const float* kp = kh + j0 * Dh;
+    const float* vp = vh + j0 * Dh;
+    float* dkp = dkh + j0 * Dh;
+    float* dvp = dvh + j0 * Dh;
     bool packed = false;
     for (int64_t qb = 0; qb < t.nq; qb++) {
       const uint8_t cls = tile_class(p, t, mb, qb, kb);
@@ -440,8 +527,8 @@ void backward_task(const AttentionParams& p, const Tiles& t, int64_t bh, const f
           !live_extent(p.attend + (mb * p.Tq + i0) * p.Tk + j0, p.Tk, rows, tile_cols, rows,
                        cols))
         continue;
-      const float* qi = p.q + (bh * p.Tq + i0) * Dh;
-      const float* gi = dout + (bh * p.Tq + i0) * Dh;
+      const float* qi = qh + i0 * Dh;
+      const float* gi = gh + i0 * Dh;
       small_product(rows, ld, Dh, p.scale, qi, Dh, false, kt, ld, s, ld, false);
       small_product(rows, ld, Dh, 1.0f, gi, Dh, false, vt, ld, dp, ld, false);
       for (int64_t r = 0; r < rows; r++) {
@@ -497,9 +584,13 @@ void backward_task(const AttentionParams& p, const Tiles& t, int64_t bh, const f
       // dv_j += sum_i p~_ij dout_i;  dk_j += sum_i ds_ij q_i;  dq_i += sum_j ds_ij k_j
       small_product(cols, Dh, rows, 1.0f, s, ld, true, gi, Dh, dvp, Dh, true);
       small_product(cols, Dh, rows, 1.0f, dp, ld, true, qi, Dh, dkp, Dh, true);
-      small_product(rows, Dh, cols, 1.0f, dp, ld, false, kp, Dh, dq + (bh * p.Tq + i0) * Dh, Dh,
-                    true);
+      small_product(rows, Dh, cols, 1.0f, dp, ld, false, kp, Dh, dqh + i0 * Dh, Dh, true);
     }
+  }
+  if (row_layout) {
+    scatter_head(dq, p.qSlots, Tq, p.H, Dh, b, h, 0, Tq, dqh, accumulate);
+    scatter_head(dk, p.kSlots, Tk, p.H, Dh, b, h, 0, Tk, dkh, accumulate);
+    scatter_head(dv, p.kSlots, Tk, p.H, Dh, b, h, 0, Tk, dvh, accumulate);
   }
 }
 

@@ -21,9 +21,16 @@ struct AttentionParams {
   uint32_t seed;
   const float* bias;  // [biasBatch, H, Tq, Tk] added to the scaled scores, or null
   int64_t biasBatch;  // B, or 1 for a bias shared by the batch
+  // Row layout (unpadded training), or null slots for the head layout above: q is [qRows,
+  // H * Dh] and k, v are [kRows, H * Dh]; position t of batch row b is row qSlots[b * Tq + t]
+  // (kSlots[b * Tk + t] for keys), head h at columns h * Dh, or no row (-1: read as zeros, not
+  // written). out, dout and dq take q's rows, dk and dv k's; lse stays [B, H, Tq].
+  const int32_t* qSlots = nullptr;
+  const int32_t* kSlots = nullptr;
+  int64_t qRows = 0, kRows = 0;
 };
 
-/** out [B, H, Tq, Dh], lse [B, H, Tq] (-inf for a row with nothing to attend to). */
+/** out [B, H, Tq, Dh] (or q's rows), lse [B, H, Tq] (-inf for a row with nothing to attend to). */
 void attention_forward(const AttentionParams& p, float* out, float* lse);
 
 /**

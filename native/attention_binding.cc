@@ -24,9 +24,32 @@ mw::AttentionParams params(const Fields& f) {
   p.Tk = f.size("Tk");
   p.Dh = f.size("Dh");
   const mw::i128 bh = mw::prod({p.B, p.H});
-  p.q = f.typed<float>("q", bh * p.Tq * p.Dh).p;
-  p.k = f.typed<float>("k", bh * p.Tk * p.Dh).p;
-  p.v = f.typed<float>("v", bh * p.Tk * p.Dh).p;
+  const Napi::Value qSlots = f["qSlots"];
+  if (qSlots.IsNull() || qSlots.IsUndefined()) {
+    p.q = f.typed<float>("q", bh * p.Tq * p.Dh).p;
+    p.k = f.typed<float>("k", bh * p.Tk * p.Dh).p;
+    p.v = f.typed<float>("v", bh * p.Tk * p.Dh).p;
+  } else {
+    // Row layout: as many rows as q (k) holds whole; every slot names one of them or is -1.
+    const mw::i128 width = mw::prod({p.H, p.Dh});
+    const auto q = f.f32("q");
+    const auto k = f.f32("k");
+    p.qRows = width == 0 ? 0 : static_cast<int64_t>(q.len / width);
+    p.kRows = width == 0 ? 0 : static_cast<int64_t>(k.len / width);
+    p.q = q.p;
+    p.k = k.p;
+    p.v = f.typed<float>("v", p.kRows * width).p;
+    const auto slots = [&](const Napi::Value& v, const char* name, int64_t T, int64_t rows) {
+      const int32_t* s = f.A.typed<int32_t>(v, name, mw::prod({p.B, T})).p;
+      for (int64_t i = 0; i < p.B * T; i++)
+        if (s[i] < -1 || s[i] >= rows)
+          f.A.fail(std::string("argument '") + name + "' names row " + std::to_string(s[i]) +
+                   " at " + std::to_string(i) + ", outside -1 .. " + std::to_string(rows - 1));
+      return s;
+    };
+    p.qSlots = slots(qSlots, "qSlots", p.Tq, p.qRows);
+    p.kSlots = slots(f["kSlots"], "kSlots", p.Tk, p.kRows);
+  }
   p.maskBatch = f.size("maskBatch", 1);
   if (p.maskBatch != 1 && p.maskBatch != p.B) f.A.fail("argument 'maskBatch' must be 1 or B");
   p.attend = f.typed<uint8_t>("attend", mw::prod({p.maskBatch, p.Tq, p.Tk})).p;
@@ -53,6 +76,14 @@ mw::AttentionParams params(const Fields& f) {
   return p;
 }
 
+/** Elements of an array with q's layout (out, dout, dq) and with k's (dk, dv). */
+mw::i128 q_side(const mw::AttentionParams& p) {
+  return p.qSlots ? mw::prod({p.qRows, p.H, p.Dh}) : mw::prod({p.B, p.H, p.Tq, p.Dh});
+}
+mw::i128 k_side(const mw::AttentionParams& p) {
+  return p.kSlots ? mw::prod({p.kRows, p.H, p.Dh}) : mw::prod({p.B, p.H, p.Tk, p.Dh});
+}
+
 /** attentionForward(...AttentionArgs fields, out, lse) */
 Napi::Value Forward(const Napi::CallbackInfo& info) {
   Args A(info, "attentionForward", 0);
@@ -60,7 +91,7 @@ Napi::Value Forward(const Napi::CallbackInfo& info) {
   const mw::AttentionParams p = params(f);
   const size_t o = f.end();
   const mw::i128 bh = mw::prod({p.B, p.H});
-  float* out = A.typed<float>(A[o], "out", bh * p.Tq * p.Dh).p;
+  float* out = A.typed<float>(A[o], "out", q_side(p)).p;
   float* lse = A.typed<float>(A[o + 1], "lse", bh * p.Tq).p;
   mw::attention_forward(p, out, lse);
   return info.Env().Undefined();
@@ -76,12 +107,12 @@ Napi::Value Backward(const Napi::CallbackInfo& info) {
   const mw::AttentionParams p = params(f);
   const size_t o = f.end();
   const mw::i128 bh = mw::prod({p.B, p.H});
-  const float* out = A.typed<float>(A[o], "out", bh * p.Tq * p.Dh).p;
+  const float* out = A.typed<float>(A[o], "out", q_side(p)).p;
   const float* lse = A.typed<float>(A[o + 1], "lse", bh * p.Tq).p;
-  const float* dout = A.typed<float>(A[o + 2], "dout", bh * p.Tq * p.Dh).p;
-  float* dq = A.typed<float>(A[o + 3], "dq", bh * p.Tq * p.Dh).p;
-  float* dk = A.typed<float>(A[o + 4], "dk", bh * p.Tk * p.Dh).p;
-  float* dv = A.typed<float>(A[o + 5], "dv", bh * p.Tk * p.Dh).p;
+  const float* dout = A.typed<float>(A[o + 2], "dout", q_side(p)).p;
+  float* dq = A.typed<float>(A[o + 3], "dq", q_side(p)).p;
+  float* dk = A.typed<float>(A[o + 4], "dk", k_side(p)).p;
+  float* dv = A.typed<float>(A[o + 5], "dv", k_side(p)).p;
   float* dbias =
       A.typed_or_null<float>(A[o + 6], "dbias", mw::prod({p.biasBatch, p.H, p.Tq, p.Tk})).p;
   if (dbias != nullptr && p.bias == nullptr) A.fail("argument 'dbias' needs a bias");

@@ -12,6 +12,7 @@ import { allocF32, releaseF32 } from "../tensor/pool.js";
 import { Tensor } from "../tensor/tensor.js";
 import { fmtShape, MaskwiseError } from "../util/errors.js";
 import { type AttendMask, full } from "./masks.js";
+import type { Unpadded } from "./unpadded.js";
 
 export interface AttentionOptions {
   /** Score scale; default 1 / sqrt(Dh) (Vaswani et al.). */
@@ -135,7 +136,18 @@ export function attentionArgs(
   mask: AttendMask | null,
   options: AttentionOptions = {},
 ): AttentionArgs {
-  const [B, H, Tq, Tk, Dh] = checkShapes(q, k, v);
+  return kernelArgs(checkShapes(q, k, v), q.f32, k.f32, v.f32, mask, options);
+}
+
+/** The kernel arguments for these sizes and arrays (of either layout). */
+function kernelArgs(
+  [B, H, Tq, Tk, Dh]: [number, number, number, number, number],
+  q: Float32Array,
+  k: Float32Array,
+  v: Float32Array,
+  mask: AttendMask | null,
+  options: AttentionOptions,
+): AttentionArgs {
   const m = mask ?? full();
   const maskBatch = m.batch ?? 1;
   if (m.batch !== null && m.batch !== B) {
@@ -163,9 +175,9 @@ export function attentionArgs(
     Tq,
     Tk,
     Dh,
-    q: q.f32,
-    k: k.f32,
-    v: v.f32,
+    q,
+    k,
+    v,
     attend,
     maskBatch,
     blocks,
@@ -177,6 +189,8 @@ export function attentionArgs(
     seed: options.seed ?? 0,
     bias: bias ? bias.f32 : null,
     biasBatch,
+    qSlots: null,
+    kSlots: null,
   };
 }
 
@@ -200,6 +214,70 @@ export function attention(
   return record(y, "attention", inputs, (g, sink) => {
     // The kernel produces all three gradients at once. When none of them exists yet it writes
     // them (no zero-filling); otherwise it accumulates, and a fresh one among them is zeroed.
+    const sinks = [sink(0, true), sink(1, true), sink(2, true)];
+    const accumulate = sinks.some((s) => s?.acc);
+    const [dq, dk, dv] = sinks.map((s, i) => {
+      const n = [q, k, v][i].size;
+      if (!s) return accumulate ? new Float32Array(n) : allocF32(n, false);
+      return accumulate && !s.acc ? s.g.fill(0) : s.g;
+    });
+    const sb = bias ? sink(3) : null;
+    kern.attentionBackward(args, out, lse, g, dq, dk, dv, sb ? sb.g : null, accumulate);
+    sinks.forEach((s, i) => {
+      if (!s) releaseF32([dq, dk, dv][i]);
+    });
+  });
+}
+
+/**
+ * Attention on the kept rows of unpadded training (src/attention/unpadded.ts): q [Nq, H * Dh]
+ * at the positions of `qRows`, k and v [Nk, H * Dh] at those of `kRows` -> out [Nq, H * Dh].
+ * The same numbers as headsToRows(attention(rowsToHeads(q), rowsToHeads(k), rowsToHeads(v),
+ * mask), qRows), gradients included: the kernel reads and writes the rows itself (AttentionArgs'
+ * row layout) instead of a copy of every input, output and gradient laid out by head. `mask` is
+ * over the padded positions [B, Tq, Tk]; a position without a row reads as zeros.
+ */
+export function attentionRows(
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  H: number,
+  qRows: Unpadded,
+  kRows: Unpadded,
+  mask: AttendMask | null,
+  options: AttentionOptions = {},
+): Tensor {
+  const D = q.shape[1];
+  if (
+    q.rank !== 2 ||
+    k.rank !== 2 ||
+    v.rank !== 2 ||
+    q.shape[0] !== qRows.count ||
+    k.shape[0] !== kRows.count ||
+    v.shape[0] !== kRows.count ||
+    k.shape[1] !== D ||
+    v.shape[1] !== D ||
+    D % H !== 0 ||
+    qRows.B !== kRows.B
+  ) {
+    throw new MaskwiseError(
+      `attention on rows needs q [${qRows.count}, D], k and v [${kRows.count}, D] with D divisible by ${H} heads and one batch, got q ${fmtShape(q.shape)}, k ${fmtShape(k.shape)}, v ${fmtShape(v.shape)}`,
+      { code: "E_SHAPE", where: "attentionRows" },
+    );
+  }
+  const sizes: [number, number, number, number, number] = [qRows.B, H, qRows.T, kRows.T, D / H];
+  const args = kernelArgs(sizes, q.f32, k.f32, v.f32, mask, options);
+  args.qSlots = qRows.slotIndex(1);
+  args.kSlots = kRows.slotIndex(1);
+  const out = allocF32(q.size, false);
+  const lse = allocF32(qRows.B * H * qRows.T, false);
+  const kern = getBackend();
+  kern.attentionForward(args, out, lse);
+  const y = new Tensor(out, [qRows.count, D]);
+  const bias = options.bias ?? null;
+  const inputs = bias ? [q, k, v, bias] : [q, k, v];
+  return record(y, "attentionRows", inputs, (g, sink) => {
+    // As attention's: the three gradients written at once when none exists yet.
     const sinks = [sink(0, true), sink(1, true), sink(2, true)];
     const accumulate = sinks.some((s) => s?.acc);
     const [dq, dk, dv] = sinks.map((s, i) => {

@@ -17,7 +17,7 @@ import type { Tensor } from "../tensor/tensor.js";
 import { fmtShape, MaskwiseError } from "../util/errors.js";
 import type { Rng } from "../util/rng.js";
 import { type AttentionCache, cachedHeads, mergeHeads, splitHeads } from "./cache.js";
-import { attention, attentionWeights } from "./fused.js";
+import { attention, attentionRows, attentionWeights } from "./fused.js";
 import { type FusedQkv, fuseQkv } from "./fused-qkv.js";
 import type { AttendMask } from "./masks.js";
 import type { Rope } from "./rope.js";
@@ -191,7 +191,31 @@ export class MultiHeadAttention extends Module {
     // [B, T, n * Dh] or kept rows [N, n * Dh] -> [B, n, T, Dh]
     const heads = (t: Tensor, layout: Unpadded | null, n = H) =>
       layout ? rowsToHeads(t, layout, n) : splitHeads(t, n);
-    const q = heads(turn(this.q_proj.forward(x), H), rows);
+    const qp = turn(this.q_proj.forward(x), H);
+    const past = cache && !call.source ? cache.length : 0;
+    const mask = typeof call.mask === "function" ? call.mask(past) : (call.mask ?? null);
+    const bias = typeof call.bias === "function" ? call.bias(past) : (call.bias ?? null);
+    const scale = call.scale ?? this.scale;
+    const options = {
+      // Without a seed the call is deterministic (a model's forward without dropout randomness).
+      training: this.training && call.seed !== undefined,
+      dropout: this.dropout,
+      seed: call.seed ?? 0,
+      scale,
+      bias,
+    };
+    // On kept rows, the positions not kept attend to nothing (their rows are skipped).
+    const kernelMask = rows ? rows.maskQueries(mask) : mask;
+    const keyRows = call.source ? (call.sourceRows ?? null) : rows;
+    if (rows && keyRows && Hkv === H && !call.returnWeights) {
+      // Queries, keys and values stay rows [N, H * Dh]: the kernel reads them in place.
+      const input = call.source ?? x;
+      const kp = call.source ? this.k_proj.forward(input) : turn(this.k_proj.forward(input), Hkv);
+      const vp = this.v_proj.forward(input);
+      const o = attentionRows(qp, kp, vp, H, rows, keyRows, kernelMask, options);
+      return { out: this.out_proj.forward(o) };
+    }
+    const q = heads(qp, rows);
     // Keys and values [B, Hkv, Tk, Dh]. On a cache they go in as projected, [B, T, Hkv * Dh],
     // and come out as every position so far; cross-attention projects the source the first
     // time only.
@@ -200,7 +224,6 @@ export class MultiHeadAttention extends Module {
       const view = c.view();
       return [cachedHeads(view, "k"), cachedHeads(view, "v")];
     };
-    const past = cache && !call.source ? cache.length : 0;
     let k: Tensor;
     let v: Tensor;
     if (call.source && cache && cache.length > 0) [k, v] = cached(cache);
@@ -219,18 +242,7 @@ export class MultiHeadAttention extends Module {
       k = repeatKv(k, H / Hkv);
       v = repeatKv(v, H / Hkv);
     }
-    const mask = typeof call.mask === "function" ? call.mask(past) : (call.mask ?? null);
-    const bias = typeof call.bias === "function" ? call.bias(past) : (call.bias ?? null);
-    const scale = call.scale ?? this.scale;
-    // On kept rows, the positions not kept attend to nothing (their rows are skipped).
-    const o = attention(q, k, v, rows ? rows.maskQueries(mask) : mask, {
-      // Without a seed the call is deterministic (a model's forward without dropout randomness).
-      training: this.training && call.seed !== undefined,
-      dropout: this.dropout,
-      seed: call.seed ?? 0,
-      scale,
-      bias,
-    });
+    const o = attention(q, k, v, kernelMask, options);
     const out = this.out_proj.forward(rows ? headsToRows(o, rows) : mergeHeads(o));
     return call.returnWeights
       ? { out, weights: attentionWeights(q, k, mask, scale, bias) }

@@ -169,6 +169,8 @@ export const FIELD_ORDERS = {
     "seed",
     "bias",
     "biasBatch",
+    "qSlots",
+    "kSlots",
   ],
   decodeAttention: [
     "R",
@@ -534,6 +536,8 @@ export class NativeBackend implements Backend {
       args.seed,
       args.bias,
       args.biasBatch,
+      args.qSlots ?? null,
+      args.kSlots ?? null,
       out,
       lse,
     );
@@ -570,6 +574,8 @@ export class NativeBackend implements Backend {
       args.seed,
       args.bias,
       args.biasBatch,
+      args.qSlots ?? null,
+      args.kSlots ?? null,
       out,
       lse,
       dout,

@@ -37,6 +37,7 @@ import {
 } from "../tensor/backend.js";
 import { fromBf16, roundBf16 } from "../tensor/bf16.js";
 import { MaskwiseError } from "../util/errors.js";
+import { headArgs, headsOf, intoRows } from "./attention-rows.js";
 import { attentionBackwardReference, attentionForwardReference } from "./reference-attention.js";
 import {
   cacheWriteReference,
@@ -515,7 +516,14 @@ export class ReferenceBackend implements Backend {
   }
 
   attentionForward(args: AttentionArgs, out: F32, lse: F32): void {
-    attentionForwardReference(args, out, lse);
+    if (!args.qSlots) {
+      attentionForwardReference(args, out, lse);
+      return;
+    }
+    const { B, H, Tq, Dh, qSlots } = args;
+    const heads = new Float32Array(B * H * Tq * Dh);
+    attentionForwardReference(headArgs(args), heads, lse);
+    intoRows(out, heads, qSlots, B, H, Tq, Dh, false);
   }
 
   attentionBackward(
@@ -529,6 +537,27 @@ export class ReferenceBackend implements Backend {
     dbias: F32 | null = null,
     accumulate = true,
   ): void {
+    if (args.qSlots) {
+      const { B, H, Tq, Tk, Dh, qSlots, kSlots } = args;
+      const heads = headArgs(args);
+      const ks = kSlots as Int32Array;
+      const g = [new Float32Array(B * H * Tq * Dh), new Float32Array(B * H * Tk * Dh)];
+      const [dqh, dkh, dvh] = [g[0], g[1], new Float32Array(B * H * Tk * Dh)];
+      attentionBackwardReference(
+        heads,
+        headsOf(out, qSlots, B, H, Tq, Dh),
+        lse,
+        headsOf(dout, qSlots, B, H, Tq, Dh),
+        dqh,
+        dkh,
+        dvh,
+        dbias,
+      );
+      intoRows(dq, dqh, qSlots, B, H, Tq, Dh, accumulate);
+      intoRows(dk, dkh, ks, B, H, Tk, Dh, accumulate);
+      intoRows(dv, dvh, ks, B, H, Tk, Dh, accumulate);
+      return;
+    }
     if (!accumulate) {
       dq.fill(0);
       dk.fill(0);

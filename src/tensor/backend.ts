@@ -147,6 +147,17 @@ export interface AttentionArgs {
   bias?: F32 | null;
   /** B, or 1 for a bias shared by the batch (default 1). */
   biasBatch?: number;
+  /**
+   * The row layout (unpadded training, src/attention/unpadded.ts), or absent / null for the
+   * head layout above. With qSlots [B * Tq] and kSlots [B * Tk], q is [Nq, H * Dh] and k and v
+   * are [Nk, H * Dh]: position t of batch row b is row qSlots[b * Tq + t] of q (kSlots[b * Tk +
+   * t] of k and v), head h at columns h * Dh, or has no row (-1). out, dout and dq take q's rows,
+   * dk and dv k's; lse stays [B, H, Tq]. The results are the head layout's on the rows laid
+   * out by head with zeros where a position has no row (rowsToHeads), taken back at the rows
+   * (headsToRows): the same numbers without the two copies.
+   */
+  qSlots?: I32 | null;
+  kSlots?: I32 | null;
 }
 
 /**

@@ -337,7 +337,7 @@ test("the field orders name every field of every kernel's interface once", () =>
   // included, and no other): its keys are the interface's fields.
   const rng = new Rng(4);
   const q = randomTensor([1, 1, 2, 2], rng);
-  // attentionArgs fills every field, the optional bias ones included.
+  // attentionArgs fills every field, the optional bias and slot ones included.
   const attention = attentionArgs(q, q, q, causal(), { bias: randomTensor([1, 2, 2], rng) });
   const keys: Record<string, string[]> = { attention: Object.keys(attention) };
   for (const [group, args] of Object.entries(samples())) keys[group] = Object.keys(args);
