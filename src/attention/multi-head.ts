@@ -57,6 +57,11 @@ export interface AttentionCall {
    * embeddings, q and k turn by them.
    */
   positions?: Tensor;
+  /**
+   * The residual stream, of the output's shape: the output is then residual + attention, the
+   * sum taken by the output projection as one op (Linear.forward's `residual`).
+   */
+  residual?: Tensor;
 }
 
 /** Buffers [R, H * Dh] of one decoding step's attention (src/models/step-buffers.ts). */
@@ -213,7 +218,7 @@ export class MultiHeadAttention extends Module {
       const kp = call.source ? this.k_proj.forward(input) : turn(this.k_proj.forward(input), Hkv);
       const vp = this.v_proj.forward(input);
       const o = attentionRows(qp, kp, vp, H, rows, keyRows, kernelMask, options);
-      return { out: this.out_proj.forward(o) };
+      return { out: this.out_proj.forward(o, { residual: call.residual }) };
     }
     const q = heads(qp, rows);
     // Keys and values [B, Hkv, Tk, Dh]. On a cache they go in as projected, [B, T, Hkv * Dh],
@@ -243,7 +248,9 @@ export class MultiHeadAttention extends Module {
       v = repeatKv(v, H / Hkv);
     }
     const o = attention(q, k, v, kernelMask, options);
-    const out = this.out_proj.forward(rows ? headsToRows(o, rows) : mergeHeads(o));
+    const out = this.out_proj.forward(rows ? headsToRows(o, rows) : mergeHeads(o), {
+      residual: call.residual,
+    });
     return call.returnWeights
       ? { out, weights: attentionWeights(q, k, mask, scale, bias) }
       : { out };

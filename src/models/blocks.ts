@@ -30,12 +30,16 @@ interface LayerSizes {
   ffn: number;
 }
 
-/** The feed-forward sublayer: fc2(act(fc1(x))), ReLU fused into fc1's product. */
+/**
+ * The feed-forward sublayer: fc2(act(fc1(x))), ReLU fused into fc1's product; with `residual`,
+ * residual + that, the sum taken by fc2 as one op.
+ */
 function ffn(
   layer: { fc1: Linear; fc2: Linear; training: boolean },
   cfg: ModelConfig,
   x: Tensor,
   noise?: Noise,
+  residual?: Tensor,
 ): Tensor {
   // ReLU is fused into fc1's product; the others are one element-wise op after it.
   let h =
@@ -43,7 +47,7 @@ function ffn(
       ? layer.fc1.forward(x, { relu: true })
       : activation(cfg.activation_function, layer.fc1.forward(x));
   if (noise && layer.training) h = dropout(h, cfg.activation_dropout, noise.rng);
-  return layer.fc2.forward(h);
+  return layer.fc2.forward(h, { residual });
 }
 
 /** The same on flat arrays: residual [R, D] += fc2(act(fc1(x))), the hidden in view.f [R, F]. */
@@ -72,6 +76,20 @@ function residual(
   noise?: Noise,
 ): Tensor {
   return add(x, noise && training ? dropout(y, cfg.dropout, noise.rng) : y);
+}
+
+/**
+ * Where no dropout stands between a sublayer and its residual add, the sublayer's last product
+ * takes the add (Linear.forward's `residual`: the same numbers, and the residual stream's
+ * gradient is handed on instead of copied): `into(x)` is the residual to give the sublayer,
+ * `plus(x, y)` the stream after it.
+ */
+function residuals(cfg: ModelConfig, training: boolean, noise?: Noise) {
+  const fused = !(noise && training && cfg.dropout > 0);
+  return {
+    into: (x: Tensor) => (fused ? x : undefined),
+    plus: (x: Tensor, y: Tensor) => (fused ? y : residual(x, y, cfg, training, noise)),
+  };
 }
 
 export class EncoderLayer extends Module {
@@ -122,6 +140,7 @@ export class EncoderLayer extends Module {
     const { cfg } = this;
     const seed = noise?.rng.nextU32();
     const returnWeights = weights !== undefined;
+    const { into, plus } = residuals(cfg, this.training, noise);
     if (cfg.normalize_before) {
       const sa = this.self_attn.forward(this.self_attn_layer_norm.forward(x), {
         mask,
@@ -129,23 +148,23 @@ export class EncoderLayer extends Module {
         cache,
         returnWeights,
         rows,
+        residual: into(x),
       });
       if (weights) weights.self = sa.weights;
-      const h = residual(x, sa.out, cfg, this.training, noise);
-      return residual(
-        h,
-        ffn(this, cfg, this.final_layer_norm.forward(h), noise),
-        cfg,
-        this.training,
-        noise,
-      );
+      const h = plus(x, sa.out);
+      return plus(h, ffn(this, cfg, this.final_layer_norm.forward(h), noise, into(h)));
     }
-    const sa = this.self_attn.forward(x, { mask, seed, cache, returnWeights, rows });
+    const sa = this.self_attn.forward(x, {
+      mask,
+      seed,
+      cache,
+      returnWeights,
+      rows,
+      residual: into(x),
+    });
     if (weights) weights.self = sa.weights;
-    const h = this.self_attn_layer_norm.forward(residual(x, sa.out, cfg, this.training, noise));
-    return this.final_layer_norm.forward(
-      residual(h, ffn(this, cfg, h, noise), cfg, this.training, noise),
-    );
+    const h = this.self_attn_layer_norm.forward(plus(x, sa.out));
+    return this.final_layer_norm.forward(plus(h, ffn(this, cfg, h, noise, into(h))));
   }
 }
 
@@ -220,15 +239,17 @@ export class DecoderLayer extends Module {
     const { cfg } = this;
     const pre = cfg.normalize_before;
     const want = weights !== undefined;
+    const { into, plus } = residuals(cfg, this.training, noise);
     const sa = this.self_attn.forward(pre ? this.self_attn_layer_norm.forward(y) : y, {
       mask: selfMask,
       seed: noise?.rng.nextU32(),
       cache: cache?.self,
       returnWeights: want,
       rows,
+      residual: into(y),
     });
     if (weights) weights.self = sa.weights;
-    let h = residual(y, sa.out, cfg, this.training, noise);
+    let h = plus(y, sa.out);
     if (!pre) h = this.self_attn_layer_norm.forward(h);
     if (this.encoder_attn && this.encoder_attn_layer_norm && memory) {
       const ca = this.encoder_attn.forward(pre ? this.encoder_attn_layer_norm.forward(h) : h, {
@@ -239,22 +260,14 @@ export class DecoderLayer extends Module {
         returnWeights: want,
         rows,
         sourceRows: memoryRows,
+        residual: into(h),
       });
       if (weights) weights.cross = ca.weights;
-      h = residual(h, ca.out, cfg, this.training, noise);
+      h = plus(h, ca.out);
       if (!pre) h = this.encoder_attn_layer_norm.forward(h);
     }
-    if (pre)
-      return residual(
-        h,
-        ffn(this, cfg, this.final_layer_norm.forward(h), noise),
-        cfg,
-        this.training,
-        noise,
-      );
-    return this.final_layer_norm.forward(
-      residual(h, ffn(this, cfg, h, noise), cfg, this.training, noise),
-    );
+    if (pre) return plus(h, ffn(this, cfg, this.final_layer_norm.forward(h), noise, into(h)));
+    return this.final_layer_norm.forward(plus(h, ffn(this, cfg, h, noise, into(h))));
   }
 
   /**

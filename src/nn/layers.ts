@@ -4,6 +4,7 @@
 // more than the arithmetic.
 import { bf16Bits, fromBf16, toBf16 } from "../tensor/bf16.js";
 import { getBackend } from "../tensor/dispatch.js";
+import { add } from "../tensor/ops/elementwise.js";
 import { embeddingBf16 } from "../tensor/ops/embedding-bf16.js";
 import { linear } from "../tensor/ops/linear.js";
 import { linearBf16Weight } from "../tensor/ops/linear-bf16.js";
@@ -194,16 +195,21 @@ export class Linear extends Module {
   }
 
   /** With `relu`, returns relu(x W^T + b) as one fused op (a ReLU feed-forward's first layer). */
-  forward(x: Tensor, options: { relu?: boolean } = {}): Tensor {
+  /**
+   * x [..., in] -> [..., out]; with `relu`, ReLU of it; with `residual` (of the result's shape),
+   * add(residual, result) as one op (no ReLU then).
+   */
+  forward(x: Tensor, options: { relu?: boolean; residual?: Tensor } = {}): Tensor {
     const half = this.weightBf16;
-    const base = (o: { relu?: boolean }) =>
+    const base = (o: { relu?: boolean; residual?: Tensor }) =>
       half
         ? linearBf16Weight(x, half, this.outFeatures, this.bias, o)
         : linear(x, this.weight, this.bias, o);
     if (!this.adapter) return base(options);
-    // The adapter's update joins before the activation.
+    // The adapter's update joins before the activation, and the residual after both.
     const y = this.adapter.addTo(base({}), x, this.training);
-    return options.relu ? relu(y) : y;
+    const z = options.relu ? relu(y) : y;
+    return options.residual ? add(options.residual, z) : z;
   }
 
   /**

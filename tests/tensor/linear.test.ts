@@ -100,6 +100,59 @@ forEachBackend("linear: GEMM, bias and ReLU as one op", () => {
     });
   });
 
+  test("with a residual: add(r, linear(x)) as one op, the same bits, gradients included", () => {
+    const x = rt([5, 4], rng);
+    const W = rt([6, 4], rng);
+    const b = rt([6], rng);
+    const r = rt([5, 6], rng);
+    const w = rt([5, 6], rng);
+    const same = (got: ReturnType<typeof run>, want: ReturnType<typeof run>, what: string) => {
+      assert.deepEqual(got.y, want.y, `${what}: y`);
+      got.grads.forEach((g, i) => {
+        assert.deepEqual(g, want.grads[i], `${what}: grad ${i}`);
+      });
+    };
+    // r alone; r also read by another op (its gradient already exists when the layer's arrives,
+    // or arrives after); no bias.
+    same(
+      run((xx, ww, bb, rr) => linear(xx, ww, bb, { residual: rr }), [x, W, b, r], w),
+      run((xx, ww, bb, rr) => T.add(rr, linear(xx, ww, bb)), [x, W, b, r], w),
+      "alone",
+    );
+    same(
+      run(
+        (xx, ww, bb, rr) => T.mul(linear(xx, ww, bb, { residual: rr }), T.exp(rr)),
+        [x, W, b, r],
+        w,
+      ),
+      run((xx, ww, bb, rr) => T.mul(T.add(rr, linear(xx, ww, bb)), T.exp(rr)), [x, W, b, r], w),
+      "r used twice",
+    );
+    same(
+      run((xx, ww, rr) => linear(xx, ww, null, { residual: rr }), [x, W, r], w),
+      run((xx, ww, rr) => T.add(rr, linear(xx, ww, null)), [x, W, r], w),
+      "no bias",
+    );
+    // The layer's input as its own residual (K = N): its two gradients meet in another order
+    // (g W added to g, or g added to g W), so equal up to rounding.
+    const sq = rt([4, 4], rng);
+    const w4 = rt([5, 4], rng);
+    const fusedSelf = run((xx, ww) => linear(xx, ww, null, { residual: xx }), [x, sq], w4);
+    const addSelf = run((xx, ww) => T.add(xx, linear(xx, ww, null)), [x, sq], w4);
+    close(fusedSelf.y, addSelf.y, 0, "x as residual: y");
+    fusedSelf.grads.forEach((g, i) => {
+      close(g as Float32Array, addSelf.grads[i] as Float32Array, 1e-6, `x as residual: grad ${i}`);
+    });
+    gradcheck("linear+residual", (xx, ww, bb, rr) => linear(xx, ww, bb, { residual: rr }), [
+      x,
+      W,
+      b,
+      r,
+    ]);
+    assert.throws(() => linear(x, W, b, { residual: rt([5, 5], rng) }), /residual/);
+    assert.throws(() => linear(x, W, b, { residual: r, relu: true }), /no ReLU/);
+  });
+
   test("a weight that does not fit is a shape error", () => {
     assert.throws(() => linear(rt([2, 3], rng), rt([4, 5], rng), null), /E_SHAPE|weight/);
     assert.throws(() => linear(rt([2, 3], rng), rt([4, 3], rng), rt([5], rng)), /bias/);

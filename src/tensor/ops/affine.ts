@@ -9,6 +9,7 @@
 //   where both are wanted, the two products are handed over together: Backend.gemmPair)
 // The caller supplies the products with W; this file owns the rest, so both layers stay one
 // formula.
+import { fmtShape, MaskwiseError } from "../../util/errors.js";
 import { record } from "../autograd.js";
 import type { F32 } from "../backend.js";
 import { getBackend } from "../dispatch.js";
@@ -49,6 +50,11 @@ export interface WeightProducts {
 /**
  * x [..., K] -> [..., N] through the given products with W, an optional bias of N elements and
  * ReLU; the caller has checked the shapes. The tape op is `name`, or `name+relu`.
+ *
+ * `residual` (of the output's shape, no ReLU then): y = r + (x W^T + b), the same numbers as
+ * add(r, linear(x)), as one op. The residual stream's gradient is the output's gradient
+ * unchanged: as one op, the layer reads g for its products and then hands g itself on to r,
+ * where add would have given r g and the layer a copy of it.
  */
 export function affine(
   name: string,
@@ -57,10 +63,17 @@ export function affine(
   products: WeightProducts,
   bias: Tensor | null,
   relu: boolean,
+  residual: Tensor | null = null,
 ): Tensor {
   const rowShape = x.shape.slice(0, -1);
   const R = rowShape.reduce((p, s) => p * s, 1);
   const backend = getBackend();
+  if (residual && (relu || residual.size !== R * N)) {
+    throw new MaskwiseError(
+      `${name} with a residual of ${fmtShape(residual.shape)} needs ${R * N} elements and no ReLU`,
+      { code: "E_SHAPE", where: name },
+    );
+  }
   const out = allocF32(R * N, false);
   const fused = products.forward(x.f32, out, R, bias?.f32 ?? null, relu);
   if (!fused && bias && R * N > 0)
@@ -74,14 +87,28 @@ export function affine(
       shape: [R, N],
     });
   if (!fused && relu) backend.unary({ op: "relu", x: out, out, n: R * N });
+  // (x W^T + b) + r: add(r, y) computes r + y, the same number.
+  if (residual)
+    backend.binary({
+      op: "add",
+      a: out,
+      aStrides: [N, 1],
+      b: residual.f32,
+      bStrides: [N, 1],
+      out,
+      shape: [R, N],
+    });
   const y = new Tensor(out, [...rowShape, N]);
   const param = products.parameter;
-  // Tape inputs: x, then the weight where it is a parameter, then the bias.
+  // Tape inputs: x, then the weight where it is a parameter, then the bias, then the residual.
   const inputs = [x];
   if (param) inputs.push(param.tensor);
   if (bias) inputs.push(bias);
   const biasIndex = param ? 2 : 1;
-  return record(y, relu ? `${name}+relu` : name, inputs, (g, sink) => {
+  const residualIndex = inputs.length;
+  if (residual) inputs.push(residual);
+  const op = residual ? `${name}+residual` : relu ? `${name}+relu` : name;
+  return record(y, op, inputs, (g, sink, adopt) => {
     // y > 0 exactly where the pre-activation was, so the output serves as the ReLU's mask.
     if (relu)
       backend.unaryBackward({
@@ -125,6 +152,22 @@ export function affine(
         });
         releaseF32(db);
       }
+    }
+    // Last, once the products have read g: the residual stream takes g itself, or a copy
+    // where it already has a gradient or cannot take it over.
+    if (residual && !adopt(residualIndex)) {
+      const sr = sink(residualIndex, true);
+      if (sr?.acc)
+        backend.binary({
+          op: "add",
+          a: sr.g,
+          aStrides: [1],
+          b: g,
+          bStrides: [1],
+          out: sr.g,
+          shape: [R * N],
+        });
+      else if (sr) sr.g.set(g);
     }
   });
 }

@@ -18,7 +18,7 @@ export function linearBf16Weight(
   weight: Uint16Array,
   N: number,
   bias: Tensor | null,
-  options: { relu?: boolean } = {},
+  options: { relu?: boolean; residual?: Tensor } = {},
 ): Tensor {
   const K = x.shape[x.rank - 1];
   if (x.rank < 1 || weight.length !== N * K) {
@@ -53,5 +53,6 @@ export function linearBf16Weight(
     },
     bias,
     options.relu ?? false,
+    options.residual ?? null,
   );
 }

@@ -17,6 +17,8 @@ import { type PlainProductOptions, plainProduct } from "./plain-product.js";
 export interface LinearOptions {
   /** Apply ReLU to the result (the first layer of a ReLU feed-forward block). */
   relu?: boolean;
+  /** Add this (of the result's shape) to the result: add(residual, linear(x)) as one op. */
+  residual?: Tensor;
 }
 
 /** A product's options: in the precision of matmulPrecision(), adding to C with `acc`. */
@@ -74,5 +76,6 @@ export function linear(
     },
     bias,
     options.relu ?? false,
+    options.residual ?? null,
   );
 }

@@ -32,7 +32,7 @@ import { Embedding, Linear } from "../../../nn/layers.js";
 import { Module, ModuleList } from "../../../nn/module.js";
 import { RMSNorm } from "../../../nn/rms-norm.js";
 import { getBackend } from "../../../tensor/dispatch.js";
-import { add, mul } from "../../../tensor/ops/elementwise.js";
+import { mul } from "../../../tensor/ops/elementwise.js";
 import { crossEntropy } from "../../../tensor/ops/nn.js";
 import { activation } from "../../../tensor/ops/unary.js";
 import type { Tensor } from "../../../tensor/tensor.js";
@@ -68,10 +68,10 @@ export class LlamaMLP extends Module {
     this.down_proj = this.child("down_proj", new Linear(F, D, init, bias));
   }
 
-  /** x [..., D] -> [..., D] */
-  forward(x: Tensor): Tensor {
+  /** x [..., D] -> [..., D]; with `residual`, residual + that, the sum taken by down_proj. */
+  forward(x: Tensor, residual?: Tensor): Tensor {
     const gate = activation(this.cfg.activation_function, this.gate_proj.forward(x));
-    return this.down_proj.forward(mul(gate, this.up_proj.forward(x)));
+    return this.down_proj.forward(mul(gate, this.up_proj.forward(x)), { residual });
   }
 
   /** residual [R, D] += the same of x [R, D]; hidden and up hold [R, F]. */
@@ -153,9 +153,11 @@ export class LlamaDecoderLayer extends Module {
       cache: call.cache,
       rows: call.rows,
       seed: call.seed,
+      // x + attention and h + MLP taken by o_proj and down_proj (no dropout between).
+      residual: x,
     });
-    const h = add(x, sa.out);
-    return add(h, this.mlp.forward(this.post_attention_layernorm.forward(h)));
+    const h = sa.out;
+    return this.mlp.forward(this.post_attention_layernorm.forward(h), h);
   }
 
   /**
