@@ -269,6 +269,10 @@ void gemm_tile(const MicroKernel& K, const GemmParams& g, const float* A, const 
       } else if (!packed_b) {
         pack_b(g, B, nr, pc, kc, jc, nc, bbuf);
       }
+      // The last k block's tiles are final as they are stored: a kernel that can takes the
+      // epilogue then, instead of a pass over each finished block below.
+      const bool last_k = pc + kc == g.k;
+      const bool fused = last_k && has_epilogue(g) && K.run_epilogue != nullptr;
       for (int64_t ic = i0; ic < i1; ic += mcmax) {
         const int64_t mc = std::min(mcmax, i1 - ic);
         pack_a(g, A, mr, ic, mc, pc, kc, abuf);
@@ -281,14 +285,19 @@ void gemm_tile(const MicroKernel& K, const GemmParams& g, const float* A, const 
                             : packed_b ? packed_b + jr * kc
                                        : bbuf + jr * kc;
           const int64_t bs = in_place ? g.ldb : nr;
+          const float* bias = g.bias ? g.bias + jc + jr : nullptr;
           for (int64_t ir = 0; ir < mc; ir += mr) {
             const int m = static_cast<int>(std::min<int64_t>(mr, mc - ir));
-            K.run(kc, abuf + ir * kc, bp, C + (ic + ir) * g.ldc + jc + jr, g.ldc, m, n,
-                  g.alpha, beta, bs);
+            float* ct = C + (ic + ir) * g.ldc + jc + jr;
+            if (fused)
+              K.run_epilogue(kc, abuf + ir * kc, bp, ct, g.ldc, m, n, g.alpha, beta, bs, bias,
+                             g.relu);
+            else
+              K.run(kc, abuf + ir * kc, bp, ct, g.ldc, m, n, g.alpha, beta, bs);
           }
         }
         // After the last k block this block of C is final, and in cache.
-        if (pc + kc == g.k && has_epilogue(g)) epilogue(g, C, ic, ic + mc, jc, jc + nc);
+        if (last_k && has_epilogue(g) && !fused) epilogue(g, C, ic, ic + mc, jc, jc + nc);
       }
     }
   }

@@ -50,6 +50,14 @@ struct MicroKernel {
   int kc, mc, nc;  // cache blocking: kc x nr of B in L1, mc x kc of A in L2, kc x nc of B in L3
   void (*run)(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int m, int n,
               float alpha, float beta, int64_t bs);
+  /**
+   * The same, then GemmParams' epilogue on the tile as it is stored: C[i, j] += bias[j] (bias
+   * null: none), then ReLU: the float32 operations of the epilogue pass, so the same bits, for
+   * a tile of the last k block. Null where the kernel has none (the epilogue then runs as a
+   * pass over each finished block).
+   */
+  void (*run_epilogue)(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int m,
+                       int n, float alpha, float beta, int64_t bs, const float* bias, bool relu);
 };
 
 enum class Isa { portable = 0, avx2 = 1, avx512 = 2 };

@@ -18,9 +18,11 @@ namespace {
 constexpr int MR = 6;
 constexpr int NR = 16;
 
+// bias (or null) and relu: the epilogue applied as the tile is stored (MicroKernel::run_epilogue).
 template <int M>
 MW_AVX2 void kern(int64_t kc, const float* __restrict a, const float* __restrict b, float* c,
-                  int64_t ldc, int n, float alpha, float beta, int64_t bs) {
+                  int64_t ldc, int n, float alpha, float beta, int64_t bs,
+                  const float* bias = nullptr, bool relu = false) {
   __m256 c0[M], c1[M];
 #pragma GCC unroll 8
   for (int i = 0; i < M; i++) {
@@ -43,7 +45,12 @@ MW_AVX2 void kern(int64_t kc, const float* __restrict a, const float* __restrict
   }
   const __m256 va = _mm256_set1_ps(alpha);
   const __m256 vb = _mm256_set1_ps(beta);
+  // The epilogue: C + bias (the pass's row[j] + bias[j]), then max(v, 0), which gives 0 for
+  // v <= 0 and for NaN as the pass's v > 0 ? v : 0 does.
+  const __m256 zero = _mm256_setzero_ps();
   if (n == NR) {
+    const __m256 b0 = bias ? _mm256_loadu_ps(bias) : zero;
+    const __m256 b1 = bias ? _mm256_loadu_ps(bias + 8) : zero;
 #pragma GCC unroll 8
     for (int i = 0; i < M; i++) {
       float* row = c + i * ldc;
@@ -53,14 +60,24 @@ MW_AVX2 void kern(int64_t kc, const float* __restrict a, const float* __restrict
         r0 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(row), r0);
         r1 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(row + 8), r1);
       }
+      if (bias) {
+        r0 = _mm256_add_ps(r0, b0);
+        r1 = _mm256_add_ps(r1, b1);
+      }
+      if (relu) {
+        r0 = _mm256_max_ps(r0, zero);
+        r1 = _mm256_max_ps(r1, zero);
+      }
       _mm256_storeu_ps(row, r0);
       _mm256_storeu_ps(row + 8, r1);
     }
     return;
   }
-  // A partial tile: masked loads and stores touch only C[0:m, 0:n].
+  // A partial tile: masked loads and stores touch only C[0:m, 0:n] (and bias[0:n]).
   const __m256i k0 = lanes_below(n);
   const __m256i k1 = lanes_below(n - 8);
+  const __m256 b0 = bias ? _mm256_maskload_ps(bias, k0) : zero;
+  const __m256 b1 = bias ? _mm256_maskload_ps(bias + 8, k1) : zero;
 #pragma GCC unroll 8
   for (int i = 0; i < M; i++) {
     float* row = c + i * ldc;
@@ -70,21 +87,34 @@ MW_AVX2 void kern(int64_t kc, const float* __restrict a, const float* __restrict
       r0 = _mm256_fmadd_ps(vb, _mm256_maskload_ps(row, k0), r0);
       r1 = _mm256_fmadd_ps(vb, _mm256_maskload_ps(row + 8, k1), r1);
     }
+    if (bias) {
+      r0 = _mm256_add_ps(r0, b0);
+      r1 = _mm256_add_ps(r1, b1);
+    }
+    if (relu) {
+      r0 = _mm256_max_ps(r0, zero);
+      r1 = _mm256_max_ps(r1, zero);
+    }
     _mm256_maskstore_ps(row, k0, r0);
     _mm256_maskstore_ps(row + 8, k1, r1);
   }
 }
 
+void run_epilogue(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int m, int n,
+                  float alpha, float beta, int64_t bs, const float* bias, bool relu) {
+  switch (m) {
+    case 1: return kern<1>(kc, a, b, c, ldc, n, alpha, beta, bs, bias, relu);
+    case 2: return kern<2>(kc, a, b, c, ldc, n, alpha, beta, bs, bias, relu);
+    case 3: return kern<3>(kc, a, b, c, ldc, n, alpha, beta, bs, bias, relu);
+    case 4: return kern<4>(kc, a, b, c, ldc, n, alpha, beta, bs, bias, relu);
+    case 5: return kern<5>(kc, a, b, c, ldc, n, alpha, beta, bs, bias, relu);
+    default: return kern<6>(kc, a, b, c, ldc, n, alpha, beta, bs, bias, relu);
+  }
+}
+
 void run(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int m, int n,
          float alpha, float beta, int64_t bs) {
-  switch (m) {
-    case 1: return kern<1>(kc, a, b, c, ldc, n, alpha, beta, bs);
-    case 2: return kern<2>(kc, a, b, c, ldc, n, alpha, beta, bs);
-    case 3: return kern<3>(kc, a, b, c, ldc, n, alpha, beta, bs);
-    case 4: return kern<4>(kc, a, b, c, ldc, n, alpha, beta, bs);
-    case 5: return kern<5>(kc, a, b, c, ldc, n, alpha, beta, bs);
-    default: return kern<6>(kc, a, b, c, ldc, n, alpha, beta, bs);
-  }
+  run_epilogue(kc, a, b, c, ldc, m, n, alpha, beta, bs, nullptr, false);
 }
 
 // In-register transpose of 8 rows of 8 floats: pairs, pairs of pairs, then 128-bit halves.
@@ -140,7 +170,7 @@ MW_AVX2 void pack_transposed_avx2(const float* src, int64_t ld, int rows, int64_
 }
 
 const MicroKernel& kernel_avx2() {
-  static const MicroKernel k{"avx2", MR, NR, 256, 120, 2048, run};
+  static const MicroKernel k{"avx2", MR, NR, 256, 120, 2048, run, run_epilogue};
   return k;
 }
 

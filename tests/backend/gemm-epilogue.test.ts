@@ -105,6 +105,7 @@ describe("GEMM epilogue: bias and ReLU", { skip }, () => {
           base(6, 37, 64, { beta: 1 }), // skinny: 4 x 4 blocks, then a row, then tail columns
           base(4, 6, 0, { beta: 1 }), // k = 0
           base(300, 1100, 300), // packed: k, m and n blocks, split over threads
+          base(20, 2100, 40), // packed, split by columns, past one nc block: bias at an offset
           base(300, 70, 520, { transA: true, transB: false, beta: 1, pad: 1, off: 2 }),
           base(37, 300, 90, { batch: 3, shareB: false, pad: 3, beta: 0.5 }),
           base(200, 96, 256, { bf16: true }), // bfloat16 operands where the CPU has them
