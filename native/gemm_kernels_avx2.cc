@@ -18,6 +18,21 @@ namespace {
 constexpr int MR = 6;
 constexpr int NR = 16;
 
+// The epilogue on one row of a tile (16 columns in r0, r1): C + bias (the pass's row[j] +
+// bias[j]; b0, b1 hold the bias, read where bias is not null), then max(v, 0), which gives 0 for
+// v <= 0 and for NaN as the pass's v > 0 ? v : 0 does.
+MW_AVX2 inline void finish(__m256& r0, __m256& r1, const float* bias, __m256 b0, __m256 b1,
+                           bool relu) {
+  if (bias) {
+    r0 = _mm256_add_ps(r0, b0);
+    r1 = _mm256_add_ps(r1, b1);
+  }
+  if (relu) {
+    r0 = _mm256_max_ps(r0, _mm256_setzero_ps());
+    r1 = _mm256_max_ps(r1, _mm256_setzero_ps());
+  }
+}
+
 // bias (or null) and relu: the epilogue applied as the tile is stored (MicroKernel::run_epilogue).
 template <int M>
 MW_AVX2 void kern(int64_t kc, const float* __restrict a, const float* __restrict b, float* c,
@@ -45,8 +60,6 @@ MW_AVX2 void kern(int64_t kc, const float* __restrict a, const float* __restrict
   }
   const __m256 va = _mm256_set1_ps(alpha);
   const __m256 vb = _mm256_set1_ps(beta);
-  // The epilogue: C + bias (the pass's row[j] + bias[j]), then max(v, 0), which gives 0 for
-  // v <= 0 and for NaN as the pass's v > 0 ? v : 0 does.
   const __m256 zero = _mm256_setzero_ps();
   if (n == NR) {
     const __m256 b0 = bias ? _mm256_loadu_ps(bias) : zero;
@@ -60,14 +73,7 @@ MW_AVX2 void kern(int64_t kc, const float* __restrict a, const float* __restrict
         r0 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(row), r0);
         r1 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(row + 8), r1);
       }
-      if (bias) {
-        r0 = _mm256_add_ps(r0, b0);
-        r1 = _mm256_add_ps(r1, b1);
-      }
-      if (relu) {
-        r0 = _mm256_max_ps(r0, zero);
-        r1 = _mm256_max_ps(r1, zero);
-      }
+      finish(r0, r1, bias, b0, b1, relu);
       _mm256_storeu_ps(row, r0);
       _mm256_storeu_ps(row + 8, r1);
     }
@@ -87,14 +93,7 @@ MW_AVX2 void kern(int64_t kc, const float* __restrict a, const float* __restrict
       r0 = _mm256_fmadd_ps(vb, _mm256_maskload_ps(row, k0), r0);
       r1 = _mm256_fmadd_ps(vb, _mm256_maskload_ps(row + 8, k1), r1);
     }
-    if (bias) {
-      r0 = _mm256_add_ps(r0, b0);
-      r1 = _mm256_add_ps(r1, b1);
-    }
-    if (relu) {
-      r0 = _mm256_max_ps(r0, zero);
-      r1 = _mm256_max_ps(r1, zero);
-    }
+    finish(r0, r1, bias, b0, b1, relu);
     _mm256_maskstore_ps(row, k0, r0);
     _mm256_maskstore_ps(row + 8, k1, r1);
   }

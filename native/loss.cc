@@ -14,13 +14,14 @@
 #include "gemm.h"
 #include "kernels.h"
 #include "loss_avx2.h"
+#include "loss_lanes.h"
 #include "threadpool.h"
 
 namespace mw {
 namespace {
 
 constexpr int64_t kGrain = 1 << 14;
-constexpr int kLanes = 16;
+constexpr int kLanes = kLossLanes;
 inline int64_t row_grain(int64_t cols) { return cols >= kGrain ? 1 : kGrain / (cols + 1) + 1; }
 inline float js_max(float a, float b) { return (a != a || b != b) ? NAN : (a > b ? a : b); }
 
@@ -56,25 +57,13 @@ bool row_lse_fast(const float* z, int64_t V, double& lse, double& zsum) {
       zs[k] += v;
     }
   }
-  for (int64_t j = body; j < V; j++) {
-    mx[0] = z[j] > mx[0] ? z[j] : mx[0];
-    chk[0] += z[j] * 0.0f;
-    zs[0] += z[j];
-  }
-  float m = -INFINITY, c = 0.0f;
-  double zt = 0;
-  for (int k = 0; k < kLanes; k++) {
-    m = mx[k] > m ? mx[k] : m;
-    c += chk[k];
-    zt += zs[k];
-  }
-  if (c != 0.0f || V == 0) return false;
+  float m;
+  double zt;
+  if (!finish_first_pass(z, body, V, mx, chk, zs, m, zt)) return false;
   for (int64_t j = 0; j < body; j += kLanes)
     for (int k = 0; k < kLanes; k++) s[k] += fast_exp(z[j + k] - m);
   for (int64_t j = body; j < V; j++) s[0] += fast_exp(z[j] - m);
-  double sum = 0;
-  for (int k = 0; k < kLanes; k++) sum += s[k];
-  lse = m + std::log(sum);
+  lse = lanes_lse(s, m);
   zsum = zt;
   return true;
 }

@@ -12,6 +12,7 @@
 
 #include "fastexp.h"
 #include "loss_avx2.h"
+#include "loss_lanes.h"
 
 // AVX2 without FMA: GCC contracts an intrinsic multiply and add into a fused multiply-add where
 // the target has one, which would round differently from the scalar loops.
@@ -20,7 +21,7 @@
 namespace mw {
 namespace {
 
-constexpr int kLanes = 16;
+constexpr int kLanes = kLossLanes;
 
 // fast_exp in 8 lanes, the same operations in the same order.
 MW_AVX2 inline __m256 exp8(__m256 x) {
@@ -68,19 +69,9 @@ MW_AVX2 bool row_lse_avx2(const float* z, int64_t V, double& lse, double& zsum) 
   _mm256_storeu_ps(chk + 8, chk1);
   _mm256_storeu_ps(zs, zs0);
   _mm256_storeu_ps(zs + 8, zs1);
-  for (int64_t j = body; j < V; j++) {
-    mx[0] = z[j] > mx[0] ? z[j] : mx[0];
-    chk[0] += z[j] * 0.0f;
-    zs[0] += z[j];
-  }
-  float m = -INFINITY, c = 0.0f;
-  double zt = 0;
-  for (int k = 0; k < kLanes; k++) {
-    m = mx[k] > m ? mx[k] : m;
-    c += chk[k];
-    zt += zs[k];
-  }
-  if (c != 0.0f || V == 0) return false;
+  float m;
+  double zt;
+  if (!finish_first_pass(z, body, V, mx, chk, zs, m, zt)) return false;
   const __m256 mv = _mm256_set1_ps(m);
   __m256 s0 = _mm256_setzero_ps(), s1 = s0;
   for (int64_t j = 0; j < body; j += kLanes) {
@@ -91,9 +82,7 @@ MW_AVX2 bool row_lse_avx2(const float* z, int64_t V, double& lse, double& zsum) 
   _mm256_storeu_ps(s, s0);
   _mm256_storeu_ps(s + 8, s1);
   for (int64_t j = body; j < V; j++) s[0] += fast_exp(z[j] - m);
-  double sum = 0;
-  for (int k = 0; k < kLanes; k++) sum += s[k];
-  lse = m + std::log(sum);
+  lse = lanes_lse(s, m);
   zsum = zt;
   return true;
 }

@@ -206,18 +206,32 @@ export function attention(
   // The kernel writes every row of both (zeros and -Infinity for a row with nothing to attend).
   const out = allocF32(B * H * Tq * Dh, false);
   const lse = allocF32(B * H * Tq, false);
-  const kern = getBackend();
-  kern.attentionForward(args, out, lse);
+  getBackend().attentionForward(args, out, lse);
   const y = new Tensor(out, [B, H, Tq, Dh]);
-  const bias = options.bias ?? null;
-  const inputs = bias ? [q, k, v, bias] : [q, k, v];
-  return record(y, "attention", inputs, (g, sink) => {
-    // The kernel produces all three gradients at once. When none of them exists yet it writes
-    // them (no zero-filling); otherwise it accumulates, and a fresh one among them is zeroed.
+  return recordAttention(y, "attention", [q, k, v], options.bias ?? null, args, out, lse);
+}
+
+/**
+ * Puts an attention output on the tape (inputs q, k, v and the bias, if any): its backward is
+ * the kernel's, for either layout of `args`. The kernel produces all three gradients at once.
+ * When none of them exists yet it writes them (no zero-filling); otherwise it accumulates, and
+ * a fresh one among them is zeroed.
+ */
+function recordAttention(
+  y: Tensor,
+  op: string,
+  qkv: [Tensor, Tensor, Tensor],
+  bias: Tensor | null,
+  args: AttentionArgs,
+  out: Float32Array,
+  lse: Float32Array,
+): Tensor {
+  const kern = getBackend();
+  return record(y, op, bias ? [...qkv, bias] : qkv, (g, sink) => {
     const sinks = [sink(0, true), sink(1, true), sink(2, true)];
     const accumulate = sinks.some((s) => s?.acc);
     const [dq, dk, dv] = sinks.map((s, i) => {
-      const n = [q, k, v][i].size;
+      const n = qkv[i].size;
       if (!s) return accumulate ? new Float32Array(n) : allocF32(n, false);
       return accumulate && !s.acc ? s.g.fill(0) : s.g;
     });
@@ -271,26 +285,9 @@ export function attentionRows(
   args.kSlots = kRows.slotIndex(1);
   const out = allocF32(q.size, false);
   const lse = allocF32(qRows.B * H * qRows.T, false);
-  const kern = getBackend();
-  kern.attentionForward(args, out, lse);
+  getBackend().attentionForward(args, out, lse);
   const y = new Tensor(out, [qRows.count, D]);
-  const bias = options.bias ?? null;
-  const inputs = bias ? [q, k, v, bias] : [q, k, v];
-  return record(y, "attentionRows", inputs, (g, sink) => {
-    // As attention's: the three gradients written at once when none exists yet.
-    const sinks = [sink(0, true), sink(1, true), sink(2, true)];
-    const accumulate = sinks.some((s) => s?.acc);
-    const [dq, dk, dv] = sinks.map((s, i) => {
-      const n = [q, k, v][i].size;
-      if (!s) return accumulate ? new Float32Array(n) : allocF32(n, false);
-      return accumulate && !s.acc ? s.g.fill(0) : s.g;
-    });
-    const sb = bias ? sink(3) : null;
-    kern.attentionBackward(args, out, lse, g, dq, dk, dv, sb ? sb.g : null, accumulate);
-    sinks.forEach((s, i) => {
-      if (!s) releaseF32([dq, dk, dv][i]);
-    });
-  });
+  return recordAttention(y, "attentionRows", [q, k, v], options.bias ?? null, args, out, lse);
 }
 
 /**

@@ -141,27 +141,14 @@ export class EncoderLayer extends Module {
     const seed = noise?.rng.nextU32();
     const returnWeights = weights !== undefined;
     const { into, plus } = residuals(cfg, this.training, noise);
+    const call = { mask, seed, cache, returnWeights, rows, residual: into(x) };
     if (cfg.normalize_before) {
-      const sa = this.self_attn.forward(this.self_attn_layer_norm.forward(x), {
-        mask,
-        seed,
-        cache,
-        returnWeights,
-        rows,
-        residual: into(x),
-      });
+      const sa = this.self_attn.forward(this.self_attn_layer_norm.forward(x), call);
       if (weights) weights.self = sa.weights;
       const h = plus(x, sa.out);
       return plus(h, ffn(this, cfg, this.final_layer_norm.forward(h), noise, into(h)));
     }
-    const sa = this.self_attn.forward(x, {
-      mask,
-      seed,
-      cache,
-      returnWeights,
-      rows,
-      residual: into(x),
-    });
+    const sa = this.self_attn.forward(x, call);
     if (weights) weights.self = sa.weights;
     const h = this.self_attn_layer_norm.forward(plus(x, sa.out));
     return this.final_layer_norm.forward(plus(h, ffn(this, cfg, h, noise, into(h))));
