@@ -8,7 +8,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { AttentionCache } from "../../src/attention/cache.js";
-import { and, causal, keyPadding } from "../../src/attention/masks.js";
 import { type LlamaKind, llamaConfig } from "../../src/models/families/llama/config.js";
 import { LlamaForCausalLM } from "../../src/models/families/llama/model.js";
 import { DecoderOnlyIncremental, decodingBf16Weights } from "../../src/models/incremental.js";
@@ -16,6 +15,7 @@ import * as T from "../../src/tensor/index.js";
 import { promptDecoder } from "../../src/train/generate.js";
 import { Rng } from "../../src/util/rng.js";
 import { forEachBackend } from "../helpers/backends.js";
+import { countAndGrids } from "../helpers/mask-grids.js";
 
 function model(kind: LlamaKind, extra: Record<string, unknown>): LlamaForCausalLM {
   const cfg = llamaConfig(
@@ -168,31 +168,19 @@ forEachBackend("Llama training on kept rows", () => {
 });
 
 test("the layers share one mask object: its grid is built once per forward, however many layers", () => {
-  const andProto = Object.getPrototypeOf(and(causal(), keyPadding([1])));
-  const original = andProto.attendGrid;
-  let grids = 0;
-  andProto.attendGrid = function (this: { describe(): string }, ...a: unknown[]) {
-    if (/window|causal/.test(this.describe())) grids++;
-    return original.apply(this, a);
-  };
-  try {
-    const count = (layers: number) => {
+  const count = (layers: number) =>
+    countAndGrids(/window|causal/, () => {
       const m = model("mistral", { sliding_window: 3, num_hidden_layers: layers }).train();
-      grids = 0;
       const { loss } = m.forward({
         input_ids: T.intTensor([1, 1, 0, 5, 6, 7, 0, 8, 9, 10, 1, 1], [2, 6]),
         attention_mask: T.intTensor([0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0], [2, 6]),
         labels: T.intTensor([-100, -100, 5, 6, 7, -100, 8, 9, 10, -100, -100, -100], [2, 6]),
       });
       assert.ok(loss && Number.isFinite(loss.item()));
-      return grids;
-    };
-    const one = count(1);
-    assert.ok(one >= 1, "the sliding-window mask's grid is built");
-    assert.equal(count(3), one);
-  } finally {
-    andProto.attendGrid = original;
-  }
+    });
+  const one = count(1);
+  assert.ok(one >= 1, "the sliding-window mask's grid is built");
+  assert.equal(count(3), one);
 });
 
 forEachBackend("Llama prefix-LM prompts and bfloat16 steps", () => {
