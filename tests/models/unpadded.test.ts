@@ -88,6 +88,15 @@ forEachBackend("unpadded layout primitives", () => {
   });
 });
 
+/** Two rows of 4 positions, the second half padding: a training step in dropout checks. */
+function shortBatch() {
+  return {
+    input_ids: T.intTensor([5, 6, 7, 0, 9, 10, 0, 0], [2, 4]),
+    decoder_input_ids: T.intTensor([2, 11, 12, 0, 2, 14, 0, 0], [2, 4]),
+    labels: T.intTensor([11, 12, 3, -100, 14, 3, -100, -100], [2, 4]),
+  };
+}
+
 /** Loss, parameter gradients and logits of one training-mode forward, with or without unpadding. */
 function trainStep(
   model: { parameters(): T.Tensor[]; train(on: boolean): unknown },
@@ -209,14 +218,7 @@ forEachBackend("training on real positions only", () => {
   test("with dropout the unpadded step trains (a finite loss, gradients everywhere)", () => {
     const model = new EncoderDecoderModel(resolveConfig({ ...small, dropout: 0.3 }), 7);
     model.train(true);
-    const out = model.forward(
-      {
-        input_ids: T.intTensor([5, 6, 7, 0, 9, 10, 0, 0], [2, 4]),
-        decoder_input_ids: T.intTensor([2, 11, 12, 0, 2, 14, 0, 0], [2, 4]),
-        labels: T.intTensor([11, 12, 3, -100, 14, 3, -100, -100], [2, 4]),
-      },
-      { rng: new Rng(4) },
-    );
+    const out = model.forward(shortBatch(), { rng: new Rng(4) });
     assert.ok(out.loss && Number.isFinite(out.loss.item()));
     T.backward(out.loss);
     for (const p of model.parameters()) assert.ok(p.grad, "every parameter gets a gradient");
@@ -231,14 +233,7 @@ test("a decoder builds its causal mask's grid once per forward, however many lay
     countAndGrids(/causal/, () => {
       const model = new EncoderDecoderModel(resolveConfig({ ...small, decoder_layers: layers }), 7);
       model.train(true);
-      const out = model.forward(
-        {
-          input_ids: T.intTensor([5, 6, 7, 0, 9, 10, 0, 0], [2, 4]),
-          decoder_input_ids: T.intTensor([2, 11, 12, 0, 2, 14, 0, 0], [2, 4]),
-          labels: T.intTensor([11, 12, 3, -100, 14, 3, -100, -100], [2, 4]),
-        },
-        { rng: new Rng(4) },
-      );
+      const out = model.forward(shortBatch(), { rng: new Rng(4) });
       assert.ok(out.loss && Number.isFinite(out.loss.item()));
     });
   const one = grids(1);
