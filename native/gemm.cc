@@ -235,11 +235,19 @@ void epilogue(const GemmParams& g, float* C, int64_t i0, int64_t i1, int64_t j0,
 
 inline bool has_epilogue(const GemmParams& g) { return g.bias != nullptr || g.relu; }
 
+// All of op(B) packed before the tiles run, laid out as PackedB::data: k block pc (an offset in
+// k, a multiple of kc) starts at pc * npad, and within it the panel of columns jr at jr * kc.
+struct PanelsB {
+  const float* data = nullptr;
+  int64_t npad = 0;
+};
+
 // C[i0:i1, j0:j1] of one matrix of the batch.
 // rsum (or null): row_sums of op(A)'s rows [i0, i1), added to as the first column block packs A.
-void gemm_tile(const MicroKernel& K, const GemmParams& g, const float* A, const float* B,
-               float* C, int64_t i0, int64_t i1, int64_t j0, int64_t j1, double* rsum) {
-  const PackedB* pre = g.packed;
+// pre.data (or null): op(B) packed already (a weight packed ahead, or panels the threads share).
+void gemm_tile(const MicroKernel& K, const GemmParams& g, const PanelsB& pre, const float* A,
+               const float* B, float* C, int64_t i0, int64_t i1, int64_t j0, int64_t j1,
+               double* rsum) {
   const int mr = K.mr, nr = K.nr;
   const int64_t kcmax = K.kc;
   const int64_t mcmax = K.mc;
@@ -262,7 +270,7 @@ void gemm_tile(const MicroKernel& K, const GemmParams& g, const float* A, const 
       // 128 product read B in place at 0.75 the speed of packing it); those are packed too.
       const bool direct_b = !g.transB && g_direct_b && i1 - i0 <= mcmax && g.ldb % 128 != 0;
       // A weight packed ahead holds this block's panels already (column jc of k block pc).
-      const float* packed_b = pre ? pre->data.data() + pc * pre->npad + jc * kc : nullptr;
+      const float* packed_b = pre.data ? pre.data + pc * pre.npad + jc * kc : nullptr;
       if (!packed_b && direct_b) {
         const int64_t tail = nc % nr;
         if (tail != 0) pack_b(g, B, nr, pc, kc, jc + nc - tail, tail, bbuf + (nc - tail) * kc);
@@ -346,6 +354,34 @@ constexpr int64_t kParallel = 48 * 48 * 48;
 // A B of this many floats (4 MB) and more is far beyond any L2: see the split in gemm().
 constexpr int64_t kLargeB = int64_t{1} << 20;
 
+// From this many floats of a transposed op(B) (512 KB) on, threads that split a product by rows
+// share one packing of it (pack_b_shared): below, packing a copy each costs less than the extra
+// job (Zen 3, 2 threads, against a copy each: 800 rows x k 256 at n 256 0.95x, 512 1.01x, 768
+// 1.02x, 1024 1.05x, 8000 1.03x).
+constexpr int64_t kShareB = int64_t{1} << 17;
+
+// op(B) of one matrix packed whole, by all threads of the pool at once (k blocks times runs of
+// panels as tasks), into the calling thread's buffer: valid until that thread's next call.
+PanelsB pack_b_shared(const MicroKernel& K, const GemmParams& g, ThreadPool& pool) {
+  thread_local Scratch t_shared;
+  const int nr = K.nr;
+  const int64_t npanels = (g.n + nr - 1) / nr;
+  const int64_t npad = npanels * nr;
+  float* data = t_shared.get<float>(static_cast<size_t>(npad * g.k));
+  const int64_t kblocks = (g.k + K.kc - 1) / K.kc;
+  // Runs of panels per k block: a few per thread, so that a late thread holds up little.
+  const int64_t runs = std::min<int64_t>(npanels, 4 * pool.threads());
+  const int64_t per = (npanels + runs - 1) / runs;
+  pool.parallel_for(kblocks * runs, [&](int64_t t, int) {
+    const int64_t pc = t / runs * K.kc;
+    const int64_t kc = std::min<int64_t>(K.kc, g.k - pc);
+    const int64_t j0 = t % runs * per * nr;
+    const int64_t j1 = std::min(g.n, j0 + per * nr);
+    if (j0 < j1) pack_b(g, g.b, nr, pc, kc, j0, j1 - j0, data + pc * npad + j0 * kc);
+  });
+  return {data, npad};
+}
+
 // Set on a pool thread while it runs one whole product of gemm_pair: that product takes no
 // further threads (a nested job would run its parts one after another on this thread, each
 // packing all of B).
@@ -427,11 +463,11 @@ void gemm(const GemmParams& g) {
   const MicroKernel K = active_kernel();
   // A weight packed ahead serves only the product it was packed for, on the kernel it was
   // packed for; anything else packs B per call.
-  GemmParams gp = g;
+  PanelsB panels;
   const PackedB* pre = g.packed;
-  if (pre && !(pre->src == g.b && g.transB && g.batch == 1 && g.ldb == pre->k && g.n == pre->n &&
-               g.k == pre->k && pre->isa == g_isa && pre->nr == K.nr && pre->kc == K.kc && !g.bf16))
-    gp.packed = nullptr;
+  if (pre && pre->src == g.b && g.transB && g.batch == 1 && g.ldb == pre->k && g.n == pre->n &&
+      g.k == pre->k && pre->isa == g_isa && pre->nr == K.nr && pre->kc == K.kc && !g.bf16)
+    panels = {pre->data.data(), pre->npad};
   // bfloat16 inputs on VDPBF16PS (gemm_bf16.cc), whose micro-tile the split below then uses.
   const bool bf16 = g.bf16 && bf16_dot_available();
   const int mr = bf16 ? gemm_bf16_mr() : K.mr, nr = bf16 ? gemm_bf16_nr() : K.nr;
@@ -468,6 +504,15 @@ void gemm(const GemmParams& g) {
     lo = std::min(len, (units * q / parts) * unit);
     hi = std::min(len, (units * (q + 1) / parts) * unit);
   };
+  // Split by rows, every part would pack all of op(B) for itself. For a transposed B (a weight
+  // in the forward pass), whose packing is a transpose, the threads pack it once together
+  // instead, each a share of the panels, and then all read the shared panels. Not for a B as
+  // stored: its packing is a copy, and a thread that packs its own copy block by block as it
+  // needs it reads it back from its own cache (on an AMD EPYC Zen 3 sharing cost 1024^3 and
+  // 512^3 4-8%).
+  if (!bf16 && !panels.data && split_m && parts > 1 && g.batch == 1 && g.transB &&
+      g.n * g.k >= kShareB)
+    panels = pack_b_shared(K, g, pool);
   auto task = [&](int64_t b, int64_t q) {
     const float *A, *B;
     float* C;
@@ -485,10 +530,10 @@ void gemm(const GemmParams& g) {
       // part: the first part sums).
       thread_local std::vector<double> rsum;
       rsum.assign(static_cast<size_t>(i1 - i0), 0.0);
-      gemm_tile(K, gp, A, B, C, i0, i1, j0, j1, rsum.data());
+      gemm_tile(K, g, panels, A, B, C, i0, i1, j0, j1, rsum.data());
       for (int64_t i = i0; i < i1; i++) g.row_sums[i] = static_cast<float>(rsum[i - i0]);
     } else {
-      gemm_tile(K, gp, A, B, C, i0, i1, j0, j1, nullptr);
+      gemm_tile(K, g, panels, A, B, C, i0, i1, j0, j1, nullptr);
     }
   };
   if (bf16 && g.row_sums != nullptr) row_sums_plain(g);

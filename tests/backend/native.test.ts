@@ -13,7 +13,7 @@ import { loadNativeAddon, type NativeAddon } from "../../src/node/native-addon.j
 import type { Backend, BinaryOp, GemmArgs, UnaryOp } from "../../src/tensor/backend.js";
 import { MaskwiseError } from "../../src/util/errors.js";
 import { Rng } from "../../src/util/rng.js";
-import { checkGemmAgainst, type GemmCase, gemmCase, rand } from "../helpers/gemm.js";
+import { checkGemmAgainst, type GemmCase, gemmCase, makeGemm, rand } from "../helpers/gemm.js";
 
 const loaded = loadNativeAddon();
 const required = process.env.MASKWISE_REQUIRE_NATIVE === "1" || process.env.CI === "true";
@@ -263,6 +263,42 @@ describe("native gemm = reference gemm", { skip }, () => {
             },
             seed++,
           );
+        }
+      }
+    } finally {
+      addon.setThreads(threads);
+    }
+  });
+
+  test("threads sharing one packing of a transposed B: one thread's bits, the reference's values", () => {
+    // A row split over 2 and 3 threads with op(B) of 2^17 floats and more: the threads pack B
+    // together, then every part reads all panels. Two k blocks (the second short), a last panel
+    // narrower than nr, n past one nc block (panels of column block jc found at jc * kc), a
+    // leading dimension past k and an offset, accumulation and the epilogue.
+    const threads = addon.threads();
+    let seed = 480;
+    try {
+      for (const [m, n, k] of [
+        [300, 600, 300],
+        [200, 2100, 80],
+      ] as const) {
+        for (const beta of [0, 0.5]) {
+          const c = gemmCase(m, n, k, { transB: true, beta, alpha: 1.25, pad: 3, off: 1 });
+          const rng = new Rng(seed);
+          const { args } = makeGemm(rng, c);
+          args.bias = rand(rng, n);
+          args.relu = beta === 0;
+          addon.setThreads(1);
+          const one = { ...args, c: args.c.slice() };
+          nat().gemm(one);
+          for (const t of [2, 3]) {
+            addon.setThreads(t);
+            const many = { ...args, c: args.c.slice() };
+            nat().gemm(many);
+            assert.deepEqual(many.c, one.c, `${m}x${n}x${k} beta ${beta} on ${t} threads`);
+          }
+          addon.setThreads(threads);
+          checkGemm(c, seed++);
         }
       }
     } finally {
