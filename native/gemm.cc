@@ -360,16 +360,14 @@ constexpr int64_t kLargeB = int64_t{1} << 20;
 // 1.02x, 1024 1.05x, 8000 1.03x).
 constexpr int64_t kShareB = int64_t{1} << 17;
 
-// op(B) of one matrix packed whole, by all threads of the pool at once (k blocks times runs of
-// panels as tasks), into the calling thread's buffer: valid until that thread's next call.
-PanelsB pack_b_shared(const MicroKernel& K, const GemmParams& g, ThreadPool& pool) {
-  thread_local Scratch t_shared;
+// op(B) of one matrix packed whole into dst (npad * k floats, PanelsB's layout), by all threads
+// of the pool at once: k blocks times runs of panels as tasks, a few runs per thread, so that a
+// late thread holds up little.
+void pack_b_all(const MicroKernel& K, const GemmParams& g, int64_t npad, float* dst) {
+  ThreadPool& pool = ThreadPool::instance();
   const int nr = K.nr;
-  const int64_t npanels = (g.n + nr - 1) / nr;
-  const int64_t npad = npanels * nr;
-  float* data = t_shared.get<float>(static_cast<size_t>(npad * g.k));
+  const int64_t npanels = npad / nr;
   const int64_t kblocks = (g.k + K.kc - 1) / K.kc;
-  // Runs of panels per k block: a few per thread, so that a late thread holds up little.
   const int64_t runs = std::min<int64_t>(npanels, 4 * pool.threads());
   const int64_t per = (npanels + runs - 1) / runs;
   pool.parallel_for(kblocks * runs, [&](int64_t t, int) {
@@ -377,8 +375,17 @@ PanelsB pack_b_shared(const MicroKernel& K, const GemmParams& g, ThreadPool& poo
     const int64_t kc = std::min<int64_t>(K.kc, g.k - pc);
     const int64_t j0 = t % runs * per * nr;
     const int64_t j1 = std::min(g.n, j0 + per * nr);
-    if (j0 < j1) pack_b(g, g.b, nr, pc, kc, j0, j1 - j0, data + pc * npad + j0 * kc);
+    if (j0 < j1) pack_b(g, g.b, nr, pc, kc, j0, j1 - j0, dst + pc * npad + j0 * kc);
   });
+}
+
+// op(B) of one matrix packed by all threads into the calling thread's buffer, for the parts of
+// one product to share: valid until that thread's next call.
+PanelsB pack_b_shared(const MicroKernel& K, const GemmParams& g) {
+  thread_local Scratch t_shared;
+  const int64_t npad = (g.n + K.nr - 1) / K.nr * K.nr;
+  float* data = t_shared.get<float>(static_cast<size_t>(npad * g.k));
+  pack_b_all(K, g, npad, data);
   return {data, npad};
 }
 
@@ -512,7 +519,7 @@ void gemm(const GemmParams& g) {
   // 512^3 4-8%).
   if (!bf16 && !panels.data && split_m && parts > 1 && g.batch == 1 && g.transB &&
       g.n * g.k >= kShareB)
-    panels = pack_b_shared(K, g, pool);
+    panels = pack_b_shared(K, g);
   auto task = [&](int64_t b, int64_t q) {
     const float *A, *B;
     float* C;
@@ -578,14 +585,14 @@ std::unique_ptr<PackedB> pack_weight(const float* w, int64_t n, int64_t k) {
   p->nr = K.nr;
   p->kc = K.kc;
   p->npad = (n + K.nr - 1) / K.nr * K.nr;
-  p->data.assign(static_cast<size_t>(p->npad * k), 0.0f);
+  p->data.resize(static_cast<size_t>(p->npad * k));
   GemmParams g{};
+  g.n = n;
+  g.k = k;
+  g.b = w;
   g.transB = true;
   g.ldb = k;
-  for (int64_t pc = 0; pc < k; pc += K.kc) {
-    const int64_t kc = std::min<int64_t>(K.kc, k - pc);
-    pack_b(g, w, K.nr, pc, kc, 0, n, p->data.data() + pc * p->npad);
-  }
+  pack_b_all(K, g, p->npad, p->data.data());
   return p;
 }
 
