@@ -84,7 +84,10 @@ forEachBackend("linearCrossEntropy", () => {
     assert.equal(chunkedHeadLoss(head, h0, y), null, "small logits take the plain path");
     const limit = N * V;
     assert.equal(chunkedHeadLoss(head, h0, y, { minElements: limit }), null, "at the limit");
-    assert.ok(noGrad(() => chunkedHeadLoss(head, h0, y, { minElements: limit - 1 })), "past it");
+    assert.ok(
+      noGrad(() => chunkedHeadLoss(head, h0, y, { minElements: limit - 1 })),
+      "past it",
+    );
     const plain = noGrad(() => crossEntropy(linear(h0, head.weight, null), y)).item();
     const chunked = noGrad(() => chunkedHeadLoss(head, h0, y, { minElements: 0 }));
     assert.ok(chunked && Math.abs(chunked.item() - plain) <= 1e-5);
