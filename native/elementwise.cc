@@ -53,6 +53,41 @@ void relu_backward(const float* x, const float* dy, float* dx, int64_t n, bool a
   }
 }
 
+/**
+ * SiLU, x sigmoid(x) = x / (1 + e^-x), in float with the vectorised exp (fastexp.h): the
+ * activation of every SwiGLU feed-forward (Llama, Qwen2, Mistral), 2M elements a layer at 1,024
+ * tokens, where libm's exp in double, one element at a time, took 6.5 ms a call forward and 9
+ * backward on an AMD EPYC Zen 3. Past x = -88 e^-x is taken as infinite (fast_exp saturates),
+ * so -inf gives NaN and large negative x gives -0, as the reference's double arithmetic does (to
+ * within a float denormal).
+ */
+MW_CLONES
+void silu_forward(const float* x, float* out, int64_t n) {
+  for (int64_t i = 0; i < n; i++) {
+    const float v = x[i];
+    const float e = -v > 88.0f ? INFINITY : fast_exp(-v);
+    out[i] = v / (1.0f + e);
+  }
+}
+
+/** SiLU's derivative s (1 + x (1 - s)), s = sigmoid(x), as silu_forward computes it. */
+inline float silu_slope(float v) {
+  const float e = -v > 88.0f ? INFINITY : fast_exp(-v);
+  const float sg = 1.0f / (1.0f + e);
+  return sg * (1.0f + v * (1.0f - sg));
+}
+
+/** dx (+)= dy * silu_slope(x). */
+MW_CLONES
+void silu_backward(const float* x, const float* dy, float* dx, int64_t n, bool acc) {
+  // Two loops, not a select per element: the accumulating one reads dx, which may be dy.
+  if (acc) {
+    for (int64_t i = 0; i < n; i++) dx[i] += dy[i] * silu_slope(x[i]);
+  } else {
+    for (int64_t i = 0; i < n; i++) dx[i] = dy[i] * silu_slope(x[i]);
+  }
+}
+
 /** acc[i] += sum_j x[j * ld + i] for i < cols, j < rows, in double (vectorised per target). */
 MW_CLONES
 void column_sums(const float* x, int64_t ld, int64_t rows, int64_t cols, double* acc) {
@@ -87,9 +122,8 @@ void unary(Unary op, const float* x, float* out, int64_t n) {
         return 0.5f * v * (1.0f + std::tanh(kSqrt2OverPi * (v + kGeluNewCubic * v * v * v)));
       });
     case Unary::silu:
-      // In double, as sigmoid: x / (1 + exp(-x)) without a float overflow of exp for x << 0.
-      return map1(x, out, n, [](float v) {
-        return static_cast<float>(static_cast<double>(v) / (1.0 + std::exp(-static_cast<double>(v))));
+      return parallel_range(n, kGrain, [&](int64_t lo, int64_t hi) {
+        silu_forward(x + lo, out + lo, hi - lo);
       });
   }
 }
@@ -129,9 +163,8 @@ void unary_backward(Unary op, const float* x, const float* y, const float* dy, f
         return 0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * du;
       });
     case Unary::silu:
-      return mapd(x, y, dy, dx, n, acc, [](float v, float) {
-        const double s = 1.0 / (1.0 + std::exp(-static_cast<double>(v)));
-        return static_cast<float>(s * (1.0 + v * (1.0 - s)));
+      return parallel_range(n, kGrain, [&](int64_t lo, int64_t hi) {
+        silu_backward(x + lo, dy + lo, dx + lo, hi - lo, acc);
       });
   }
 }
