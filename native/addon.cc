@@ -371,15 +371,17 @@ Napi::Value LayerNorm(const Napi::CallbackInfo& info) {
   auto rstd = f.f32("rstd");
   const int64_t rows = f.size("rows"), cols = f.size("cols");
   const double eps = f.number("eps");
+  const bool rms = f.boolean("rms");
   A.need(x, "x", prod({rows, cols}));
   A.need(out, "out", prod({rows, cols}));
   if (rows > 0) {
     A.need(gamma, "gamma", cols);
-    A.need(beta, "beta", cols);
+    if (!rms) A.need(beta, "beta", cols);
   }
   A.need(mean, "mean", rows);
   A.need(rstd, "rstd", rows);
-  mw::layer_norm(x.p, gamma.p, beta.p, out.p, mean.p, rstd.p, rows, cols, eps);
+  mw::layer_norm(x.p, gamma.p, rms ? nullptr : beta.p, out.p, mean.p, rstd.p, rows, cols, eps,
+                 rms);
   return info.Env().Undefined();
 }
 
@@ -396,18 +398,19 @@ Napi::Value LayerNormBackward(const Napi::CallbackInfo& info) {
   auto dbeta = f.f32("dbeta");
   const int64_t rows = f.size("rows"), cols = f.size("cols");
   const bool acc = f.boolean("accumulate");
+  const bool rms = f.boolean("rms");
   A.need(x, "x", prod({rows, cols}));
   A.need(dy, "dy", prod({rows, cols}));
   A.need(dx, "dx", prod({rows, cols}));
   if (rows > 0) {
     A.need(gamma, "gamma", cols);
     A.need(dgamma, "dgamma", cols);
-    A.need(dbeta, "dbeta", cols);
+    if (!rms) A.need(dbeta, "dbeta", cols);
   }
   A.need(mean, "mean", rows);
   A.need(rstd, "rstd", rows);
-  mw::layer_norm_backward(x.p, gamma.p, mean.p, rstd.p, dy.p, dx.p, dgamma.p, dbeta.p, rows,
-                          cols, acc);
+  mw::layer_norm_backward(x.p, gamma.p, mean.p, rstd.p, dy.p, dx.p, dgamma.p,
+                          rms ? nullptr : dbeta.p, rows, cols, acc, rms);
   return info.Env().Undefined();
 }
 

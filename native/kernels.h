@@ -49,11 +49,13 @@ void dropout_mask(float* out, int64_t n, uint32_t seed, uint64_t threshold, floa
 void softmax(const float* x, float* out, int64_t rows, int64_t cols, bool log);
 void softmax_backward(const float* y, const float* dy, float* dx, int64_t rows, int64_t cols,
                       bool log, bool accumulate);
+// rms: the RMS norm (nothing subtracted, no beta: beta and dbeta may be null, mean is set to 0).
 void layer_norm(const float* x, const float* gamma, const float* beta, float* out, float* mean,
-                float* rstd, int64_t rows, int64_t cols, double eps);
+                float* rstd, int64_t rows, int64_t cols, double eps, bool rms = false);
 void layer_norm_backward(const float* x, const float* gamma, const float* mean,
                          const float* rstd, const float* dy, float* dx, float* dgamma,
-                         float* dbeta, int64_t rows, int64_t cols, bool accumulate);
+                         float* dbeta, int64_t rows, int64_t cols, bool accumulate,
+                         bool rms = false);
 
 void cross_entropy(const float* logits, const int32_t* targets, float* loss, float* lse,
                    int64_t rows, int64_t V, int64_t ignore, double smoothing);

@@ -72,15 +72,17 @@ constexpr int kLanes = 8;
 MW_CLONES
 void ln_row_forward(const float* __restrict xr, const float* __restrict gamma,
                     const float* __restrict beta, float* __restrict o, int64_t cols, double eps,
-                    float* mean, float* rstd) {
+                    float* mean, float* rstd, bool rms) {
   double s[kLanes] = {0}, q[kLanes] = {0};
   const int64_t body = cols - cols % kLanes;
-  for (int64_t j = 0; j < body; j += kLanes)
-    for (int k = 0; k < kLanes; k++) s[k] += xr[j + k];
-  for (int64_t j = body; j < cols; j++) s[0] += xr[j];
   double mu = 0;
-  for (int k = 0; k < kLanes; k++) mu += s[k];
-  mu /= static_cast<double>(cols);
+  if (!rms) {
+    for (int64_t j = 0; j < body; j += kLanes)
+      for (int k = 0; k < kLanes; k++) s[k] += xr[j + k];
+    for (int64_t j = body; j < cols; j++) s[0] += xr[j];
+    for (int k = 0; k < kLanes; k++) mu += s[k];
+    mu /= static_cast<double>(cols);
+  }
   for (int64_t j = 0; j < body; j += kLanes)
     for (int k = 0; k < kLanes; k++) {
       const double t = xr[j + k] - mu;
@@ -97,15 +99,19 @@ void ln_row_forward(const float* __restrict xr, const float* __restrict gamma,
   *mean = static_cast<float>(mu);
   *rstd = static_cast<float>(rs);
   const float muf = static_cast<float>(mu), rsf = static_cast<float>(rs);
-  for (int64_t j = 0; j < cols; j++) o[j] = (xr[j] - muf) * rsf * gamma[j] + beta[j];
+  if (rms)
+    for (int64_t j = 0; j < cols; j++) o[j] = xr[j] * rsf * gamma[j];
+  else
+    for (int64_t j = 0; j < cols; j++) o[j] = (xr[j] - muf) * rsf * gamma[j] + beta[j];
 }
 
 // dx by rows: with xhat = (x - mu) * rstd and g = dy * gamma,
-//   dx = rstd * (g - mean(g) - xhat * mean(g * xhat)).
+//   dx = rstd * (g - mean(g) - xhat * mean(g * xhat)),
+// and for the RMS norm (mu = 0, nothing subtracted forward) without the mean(g) term.
 MW_CLONES
 void ln_row_backward(const float* __restrict xr, const float* __restrict gamma,
                      const float* __restrict g, float* __restrict d, int64_t cols, float mu,
-                     float rs, bool acc) {
+                     float rs, bool acc, bool rms) {
   double sg[kLanes] = {0}, sgx[kLanes] = {0};
   const int64_t body = cols - cols % kLanes;
   for (int64_t j = 0; j < body; j += kLanes)
@@ -126,7 +132,7 @@ void ln_row_backward(const float* __restrict xr, const float* __restrict gamma,
     tg += sg[k];
     tgx += sgx[k];
   }
-  const float mg = static_cast<float>(tg / static_cast<double>(cols));
+  const float mg = rms ? 0.0f : static_cast<float>(tg / static_cast<double>(cols));
   const float mgx = static_cast<float>(tgx / static_cast<double>(cols));
   for (int64_t j = 0; j < cols; j++) {
     const float xhat = (xr[j] - mu) * rs;
@@ -146,7 +152,7 @@ void ln_param_sums(const float* x, const float* dy, const float* mean, const flo
     const float mu = mean[r], rs = rstd[r];
     for (int64_t j = 0; j < w; j++) {
       sgam[j] += static_cast<double>(g[j]) * ((xr[j] - mu) * rs);
-      sbet[j] += g[j];
+      sbet[j] += g[j];  // unused for the RMS norm (no beta); summing costs less than a branch
     }
   }
 }
@@ -154,20 +160,21 @@ void ln_param_sums(const float* x, const float* dy, const float* mean, const flo
 }  // namespace
 
 void layer_norm(const float* x, const float* gamma, const float* beta, float* out, float* mean,
-                float* rstd, int64_t rows, int64_t cols, double eps) {
+                float* rstd, int64_t rows, int64_t cols, double eps, bool rms) {
   parallel_range(rows, row_grain(cols), [&](int64_t lo, int64_t hi) {
     for (int64_t r = lo; r < hi; r++)
-      ln_row_forward(x + r * cols, gamma, beta, out + r * cols, cols, eps, mean + r, rstd + r);
+      ln_row_forward(x + r * cols, gamma, beta, out + r * cols, cols, eps, mean + r, rstd + r,
+                     rms);
   });
 }
 
 void layer_norm_backward(const float* x, const float* gamma, const float* mean,
                          const float* rstd, const float* dy, float* dx, float* dgamma,
-                         float* dbeta, int64_t rows, int64_t cols, bool acc) {
+                         float* dbeta, int64_t rows, int64_t cols, bool acc, bool rms) {
   parallel_range(rows, row_grain(cols), [&](int64_t lo, int64_t hi) {
     for (int64_t r = lo; r < hi; r++)
       ln_row_backward(x + r * cols, gamma, dy + r * cols, dx + r * cols, cols, mean[r], rstd[r],
-                      acc);
+                      acc, rms);
   });
   // dgamma and dbeta by column ranges (each sums over all rows), so no two threads write the
   // same parameter gradient.
@@ -177,7 +184,7 @@ void layer_norm_backward(const float* x, const float* gamma, const float* mean,
     ln_param_sums(x + lo, dy + lo, mean, rstd, rows, cols, w, sgam.data(), sbet.data());
     for (int64_t j = 0; j < w; j++) {
       dgamma[lo + j] += static_cast<float>(sgam[j]);
-      dbeta[lo + j] += static_cast<float>(sbet[j]);
+      if (dbeta != nullptr) dbeta[lo + j] += static_cast<float>(sbet[j]);
     }
   });
 }

@@ -118,7 +118,7 @@ export const FIELD_ORDERS = {
   permute: ["x", "out", "shape", "perm"],
   softmax: ["x", "out", "rows", "cols", "log"],
   softmaxBackward: ["y", "dy", "dx", "rows", "cols", "log", "accumulate"],
-  layerNorm: ["x", "gamma", "beta", "out", "mean", "rstd", "rows", "cols", "eps"],
+  layerNorm: ["x", "gamma", "beta", "out", "mean", "rstd", "rows", "cols", "eps", "rms"],
   layerNormBackward: [
     "x",
     "gamma",
@@ -131,6 +131,7 @@ export const FIELD_ORDERS = {
     "rows",
     "cols",
     "accumulate",
+    "rms",
   ],
   crossEntropy: ["logits", "targets", "loss", "lse", "rows", "V", "ignoreIndex", "smoothing"],
   crossEntropyBackward: [
@@ -428,7 +429,18 @@ export class NativeBackend implements Backend {
   }
 
   layerNorm(a: LayerNormArgs): void {
-    this.k.layerNorm(a.x, a.gamma, a.beta, a.out, a.mean, a.rstd, a.rows, a.cols, a.eps);
+    this.k.layerNorm(
+      a.x,
+      a.gamma,
+      a.beta,
+      a.out,
+      a.mean,
+      a.rstd,
+      a.rows,
+      a.cols,
+      a.eps,
+      a.rms ?? false,
+    );
   }
 
   layerNormBackward(a: LayerNormBackwardArgs): void {
@@ -444,6 +456,7 @@ export class NativeBackend implements Backend {
       a.rows,
       a.cols,
       a.accumulate,
+      a.rms ?? false,
     );
   }
 

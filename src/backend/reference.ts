@@ -364,19 +364,23 @@ export class ReferenceBackend implements Backend {
     }
   }
 
-  layerNorm({ x, gamma, beta, out, mean, rstd, rows, cols, eps }: LayerNormArgs): void {
+  layerNorm({ x, gamma, beta, out, mean, rstd, rows, cols, eps, rms }: LayerNormArgs): void {
     for (let r = 0; r < rows; r++) {
       const o = r * cols;
+      // The RMS norm subtracts nothing: its "mean" is 0 and its variance the mean square.
       let mu = 0;
-      for (let j = 0; j < cols; j++) mu += x[o + j];
-      mu /= cols;
+      if (!rms) {
+        for (let j = 0; j < cols; j++) mu += x[o + j];
+        mu /= cols;
+      }
       let v = 0;
       for (let j = 0; j < cols; j++) v += (x[o + j] - mu) ** 2;
       v /= cols;
       const rs = 1 / Math.sqrt(v + eps);
       mean[r] = mu;
       rstd[r] = rs;
-      for (let j = 0; j < cols; j++) out[o + j] = (x[o + j] - mu) * rs * gamma[j] + beta[j];
+      for (let j = 0; j < cols; j++)
+        out[o + j] = (x[o + j] - mu) * rs * gamma[j] + (rms ? 0 : beta[j]);
     }
   }
 
@@ -392,6 +396,7 @@ export class ReferenceBackend implements Backend {
     rows,
     cols,
     accumulate,
+    rms,
   }: LayerNormBackwardArgs): void {
     for (let r = 0; r < rows; r++) {
       const o = r * cols;
@@ -399,6 +404,7 @@ export class ReferenceBackend implements Backend {
       const rs = rstd[r];
       // With xhat = (x - mu) * rstd and g = dy * gamma:
       //   dx = rstd * (g - mean(g) - xhat * mean(g * xhat))
+      // (the RMS norm: mu = 0 and no mean(g) term, since nothing was subtracted)
       let sg = 0;
       let sgx = 0;
       for (let j = 0; j < cols; j++) {
@@ -407,9 +413,9 @@ export class ReferenceBackend implements Backend {
         sg += g;
         sgx += g * xhat;
         dgamma[j] += dy[o + j] * xhat;
-        dbeta[j] += dy[o + j];
+        if (!rms) dbeta[j] += dy[o + j];
       }
-      sg /= cols;
+      sg = rms ? 0 : sg / cols;
       sgx /= cols;
       for (let j = 0; j < cols; j++) {
         const xhat = (x[o + j] - mu) * rs;

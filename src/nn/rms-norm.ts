@@ -1,10 +1,9 @@
 // RMS norm (Zhang & Sennrich; Llama's LlamaRMSNorm): a scale only, no bias and no mean
 // subtraction,
 //   y = w * x / sqrt(mean(x^2) + eps)    over the last axis.
-// `forward` on the tape, `into` on flat arrays for a decoding step.
-import { add, mul } from "../tensor/ops/elementwise.js";
-import { mean } from "../tensor/ops/reduce.js";
-import { rsqrt } from "../tensor/ops/unary.js";
+// `forward` on the tape (one kernel each way, src/tensor/ops/nn.ts), `into` on flat arrays for a
+// decoding step.
+import { rmsNorm } from "../tensor/ops/nn.js";
 import { ones, type Tensor } from "../tensor/tensor.js";
 import { Module } from "./module.js";
 
@@ -21,8 +20,7 @@ export class RMSNorm extends Module {
 
   /** x [..., D] -> [..., D] */
   forward(x: Tensor): Tensor {
-    const meanSquare = mean(mul(x, x), -1, { keepDims: true });
-    return mul(mul(x, rsqrt(add(meanSquare, this.eps))), this.weight);
+    return rmsNorm(x, this.weight, this.eps);
   }
 
   /** out [R, D] = the same of x [R, D] (out may be x). */

@@ -355,6 +355,11 @@ export interface LayerNormArgs {
   rows: number;
   cols: number;
   eps: number;
+  /**
+   * RMS norm (Zhang & Sennrich) instead: nothing subtracted (mean is written as 0), rstd = 1 /
+   * sqrt(mean(x^2) + eps), out = x * rstd * gamma; beta is not read (may be empty).
+   */
+  rms?: boolean;
 }
 
 /**
@@ -373,6 +378,9 @@ export interface LayerNormBackwardArgs {
   rows: number;
   cols: number;
   accumulate: boolean;
+  /** The RMS norm's gradient (LayerNormArgs.rms): dx = rstd * (g - xhat * mean(g * xhat)); dbeta
+   * is not written (may be empty). */
+  rms?: boolean;
 }
 
 /**

@@ -4,7 +4,7 @@ export type { Backend, BinaryOp, GemmArgs, ReduceOp, UnaryOp } from "./backend.j
 export { getBackend, setBackend, withBackend } from "./dispatch.js";
 export { add, div, maximum, mul, sub } from "./ops/elementwise.js";
 export { matmul } from "./ops/matmul.js";
-export { crossEntropy, dropout, layerNorm } from "./ops/nn.js";
+export { crossEntropy, dropout, layerNorm, rmsNorm } from "./ops/nn.js";
 export { max, mean, sum } from "./ops/reduce.js";
 export { embedding, fillWhereNot, where } from "./ops/select.js";
 export { broadcastTo, concat, permute, reshape, slice, transpose } from "./ops/shape.js";

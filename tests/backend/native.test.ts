@@ -653,13 +653,21 @@ describe("native softmax, layer norm, cross-entropy, gather = reference", { skip
     }
   });
 
-  test("layer norm, forward and backward (dgamma, dbeta accumulate)", () => {
+  test("layer norm and RMS norm, forward and backward (dgamma, dbeta accumulate)", () => {
     const rng = new Rng(81);
-    for (const [rows, cols] of ROWCOLS) {
+    for (const [[rows, cols], rms] of ROWCOLS.flatMap(
+      (rc) =>
+        [
+          [rc, false],
+          [rc, true],
+        ] as const,
+    )) {
       if (cols === 0) continue;
+      const what = `${rms ? "rms" : "ln"} ${rows}x${cols}`;
       const x = rand(rng, rows * cols, -3, 5);
       const gamma = rand(rng, cols, 0.5, 1.5);
-      const beta = rand(rng, cols);
+      // The RMS norm reads no beta and writes no dbeta: empty arrays must do.
+      const beta = rms ? new Float32Array(0) : rand(rng, cols);
       const out = [new Float32Array(rows * cols), new Float32Array(rows * cols)];
       const mean = [new Float32Array(rows), new Float32Array(rows)];
       const rstd = [new Float32Array(rows), new Float32Array(rows)];
@@ -673,6 +681,7 @@ describe("native softmax, layer norm, cross-entropy, gather = reference", { skip
         rows,
         cols,
         eps: 1e-5,
+        rms,
       });
       nat().layerNorm({
         x,
@@ -684,15 +693,21 @@ describe("native softmax, layer norm, cross-entropy, gather = reference", { skip
         rows,
         cols,
         eps: 1e-5,
+        rms,
       });
-      closeTo(out[1], out[0], 2e-5, `ln ${rows}x${cols}`);
+      closeTo(out[1], out[0], 2e-5, what);
       closeTo(mean[1], mean[0], 1e-5, "mean");
+      if (rms)
+        assert.ok(
+          mean[1].every((m) => m === 0),
+          `${what}: mean 0`,
+        );
       closeTo(rstd[1], rstd[0], 1e-5, "rstd");
       const dy = rand(rng, rows * cols);
       for (const acc of [false, true]) {
         const dx0 = rand(rng, rows * cols);
         const dg0 = rand(rng, cols);
-        const db0 = rand(rng, cols);
+        const db0 = rms ? new Float32Array(0) : rand(rng, cols);
         const r = [dx0.slice(), dg0.slice(), db0.slice()];
         const n = [dx0.slice(), dg0.slice(), db0.slice()];
         ref.layerNormBackward({
@@ -707,6 +722,7 @@ describe("native softmax, layer norm, cross-entropy, gather = reference", { skip
           rows,
           cols,
           accumulate: acc,
+          rms,
         });
         nat().layerNormBackward({
           x,
@@ -720,10 +736,11 @@ describe("native softmax, layer norm, cross-entropy, gather = reference", { skip
           rows,
           cols,
           accumulate: acc,
+          rms,
         });
-        closeTo(n[0], r[0], 5e-5, `ln dx ${rows}x${cols}`);
-        closeTo(n[1], r[1], 1e-5 * Math.max(1, Math.sqrt(rows)), `ln dgamma ${rows}x${cols}`);
-        closeTo(n[2], r[2], 1e-5 * Math.max(1, Math.sqrt(rows)), `ln dbeta ${rows}x${cols}`);
+        closeTo(n[0], r[0], 5e-5, `${what} dx`);
+        closeTo(n[1], r[1], 1e-5 * Math.max(1, Math.sqrt(rows)), `${what} dgamma`);
+        closeTo(n[2], r[2], 1e-5 * Math.max(1, Math.sqrt(rows)), `${what} dbeta`);
       }
     }
   });
@@ -1128,17 +1145,17 @@ describe("native addon argument validation", { skip }, () => {
       "dx",
     );
     throwsNamed(
-      call("layerNorm", f(6), f(2), f(3), f(6), f(2), f(2), 2, 3, 1e-5),
+      call("layerNorm", f(6), f(2), f(3), f(6), f(2), f(2), 2, 3, 1e-5, false),
       "layerNorm",
       "gamma",
     );
     throwsNamed(
-      call("layerNorm", f(6), f(3), f(3), f(6), f(1), f(2), 2, 3, 1e-5),
+      call("layerNorm", f(6), f(3), f(3), f(6), f(1), f(2), 2, 3, 1e-5, false),
       "layerNorm",
       "mean",
     );
     throwsNamed(
-      call("layerNormBackward", f(6), f(3), f(2), f(2), f(6), f(6), f(3), f(2), 2, 3, false),
+      call("layerNormBackward", f(6), f(3), f(2), f(2), f(6), f(6), f(3), f(2), 2, 3, false, false),
       "layerNormBackward",
       "dbeta",
     );

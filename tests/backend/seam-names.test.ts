@@ -186,6 +186,7 @@ const samples = (): { [G in Kernel]: Required<FieldArgs<G>> } => {
       rows: 2,
       cols: 3,
       eps: 1e-5,
+      rms: false,
     },
     layerNormBackward: {
       x: f(6),
@@ -199,6 +200,7 @@ const samples = (): { [G in Kernel]: Required<FieldArgs<G>> } => {
       rows: 2,
       cols: 3,
       accumulate: true,
+      rms: false,
     },
     crossEntropy: {
       logits: f(6),

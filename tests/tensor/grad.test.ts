@@ -133,6 +133,7 @@ forEachBackend("gradients match finite differences", () => {
   test("layer norm, cross-entropy", () => {
     const x = rt([4, 6], rng);
     gradcheck("layerNorm", (a, g, b) => T.layerNorm(a, g, b), [x, rt([6], rng), rt([6], rng)]);
+    gradcheck("rmsNorm", (a, w) => T.rmsNorm(a, w, 1e-6), [x, rt([6], rng)]);
     const logits = rt([2, 3, 7], rng);
     const targets = T.intTensor([1, 6, -100, 0, 3, -100], [2, 3]);
     gradcheck("crossEntropy mean", (z) => T.crossEntropy(z, targets), [logits]);

@@ -91,6 +91,23 @@ forEachBackend("forward values", () => {
     close(z.f32.subarray(4), [1, 1, 1, 1]);
   });
 
+  test("RMS norm: weight * x / sqrt(mean(x^2) + eps) by rows, as the ops compose it", () => {
+    const x = T.tensor([1, 2, 3, 4, -2, 0.5, 0, 1], [2, 4]);
+    const w = T.tensor([1, 0.5, -2, 3]);
+    const y = T.rmsNorm(x, w, 1e-6);
+    const composed = T.mul(
+      T.mul(x, T.rsqrt(T.add(T.mean(T.mul(x, x), -1, { keepDims: true }), 1e-6))),
+      w,
+    );
+    close(y.f32, Array.from(composed.f32), 1e-6);
+    const r0 = 1 / Math.sqrt(30 / 4 + 1e-6);
+    close(y.f32.subarray(0, 4), [r0, 2 * r0 * 0.5, 3 * r0 * -2, 4 * r0 * 3], 1e-6);
+    assert.throws(
+      () => T.rmsNorm(T.zeros([2, 3]), T.ones([4]), 1e-6),
+      /rmsNorm of \[2, 3\].*\[4\]/,
+    );
+  });
+
   test("cross-entropy ignores -100 and smooths over V classes", () => {
     const logits = T.tensor([2, 1, 0, 0, 0, 0, 1, 2, 3], [3, 3]);
     const targets = T.intTensor([0, -100, 2]);

@@ -59,6 +59,58 @@ export function layerNorm(x: Tensor, gamma: Tensor, beta: Tensor, eps = 1e-5): T
 }
 
 /**
+ * RMS norm over the last axis (Zhang & Sennrich; Llama's and T5's): x [..., D], weight [D],
+ *   y = weight * x / sqrt(mean(x^2) + eps),
+ * as one kernel each way (the layer norm's, nothing subtracted and no shift).
+ */
+export function rmsNorm(x: Tensor, weight: Tensor, eps: number): Tensor {
+  const cols = x.shape[x.rank - 1];
+  if (weight.size !== cols || weight.rank !== 1) {
+    throw new MaskwiseError(
+      `rmsNorm of ${fmtShape(x.shape)} needs a weight of shape [${cols}], got ${fmtShape(weight.shape)}`,
+      { code: "E_SHAPE", where: "rmsNorm" },
+    );
+  }
+  const rows = cols === 0 ? 0 : x.size / cols;
+  const out = allocF32(x.size, false);
+  const mean = new Float32Array(rows);
+  const rstd = new Float32Array(rows);
+  const none = new Float32Array(0);
+  const be = getBackend();
+  be.layerNorm({
+    x: x.f32,
+    gamma: weight.f32,
+    beta: none,
+    out,
+    mean,
+    rstd,
+    rows,
+    cols,
+    eps,
+    rms: true,
+  });
+  const y = new Tensor(out, x.shape);
+  return record(y, "rmsNorm", [x, weight], (g, sink) => {
+    const sx = sink(0, true);
+    const sw = sink(1);
+    be.layerNormBackward({
+      x: x.f32,
+      gamma: weight.f32,
+      mean,
+      rstd,
+      dy: g,
+      dx: sx ? sx.g : new Float32Array(x.size),
+      dgamma: sw ? sw.g : new Float32Array(cols),
+      dbeta: none,
+      rows,
+      cols,
+      accumulate: sx ? sx.acc : false,
+      rms: true,
+    });
+  });
+}
+
+/**
  * Inverted dropout: zeroes each element with probability p and scales the rest by 1 / (1 - p),
  * so evaluation needs no rescaling. The mask comes from a seeded generator.
  */
