@@ -18,44 +18,7 @@ export function layerNorm(x: Tensor, gamma: Tensor, beta: Tensor, eps = 1e-5): T
       { code: "E_SHAPE", where: "layerNorm" },
     );
   }
-  const rows = cols === 0 ? 0 : x.size / cols;
-  const out = allocF32(x.size, false);
-  const mean = new Float32Array(rows);
-  const rstd = new Float32Array(rows);
-  getBackend().layerNorm({
-    x: x.f32,
-    gamma: gamma.f32,
-    beta: beta.f32,
-    out,
-    mean,
-    rstd,
-    rows,
-    cols,
-    eps,
-  });
-  const y = new Tensor(out, x.shape);
-  return record(y, "layerNorm", [x, gamma, beta], (g, sink) => {
-    const sx = sink(0, true);
-    // The kernel computes all three gradients in one pass; dgamma and dbeta always accumulate.
-    const sg = sink(1);
-    const sb = sink(2);
-    const dx = sx ? sx.g : new Float32Array(x.size);
-    const dgamma = sg ? sg.g : new Float32Array(cols);
-    const dbeta = sb ? sb.g : new Float32Array(cols);
-    getBackend().layerNormBackward({
-      x: x.f32,
-      gamma: gamma.f32,
-      mean,
-      rstd,
-      dy: g,
-      dx,
-      dgamma,
-      dbeta,
-      rows,
-      cols,
-      accumulate: sx ? sx.acc : false,
-    });
-  });
+  return normRows(x, gamma, beta, eps);
 }
 
 /**
@@ -71,41 +34,51 @@ export function rmsNorm(x: Tensor, weight: Tensor, eps: number): Tensor {
       { code: "E_SHAPE", where: "rmsNorm" },
     );
   }
+  return normRows(x, weight, null, eps);
+}
+
+/** The layer norm's kernels over the rows of x: with beta, the layer norm; without, RMS norm. */
+function normRows(x: Tensor, gamma: Tensor, beta: Tensor | null, eps: number): Tensor {
+  const cols = x.shape[x.rank - 1];
   const rows = cols === 0 ? 0 : x.size / cols;
+  const rms = beta === null;
+  const none = new Float32Array(0);
   const out = allocF32(x.size, false);
   const mean = new Float32Array(rows);
   const rstd = new Float32Array(rows);
-  const none = new Float32Array(0);
   const be = getBackend();
   be.layerNorm({
     x: x.f32,
-    gamma: weight.f32,
-    beta: none,
+    gamma: gamma.f32,
+    beta: beta ? beta.f32 : none,
     out,
     mean,
     rstd,
     rows,
     cols,
     eps,
-    rms: true,
+    rms,
   });
   const y = new Tensor(out, x.shape);
-  return record(y, "rmsNorm", [x, weight], (g, sink) => {
+  const inputs = beta ? [x, gamma, beta] : [x, gamma];
+  return record(y, rms ? "rmsNorm" : "layerNorm", inputs, (g, sink) => {
     const sx = sink(0, true);
-    const sw = sink(1);
+    // The kernel computes all gradients in one pass; dgamma and dbeta always accumulate.
+    const sg = sink(1);
+    const sb = beta ? sink(2) : null;
     be.layerNormBackward({
       x: x.f32,
-      gamma: weight.f32,
+      gamma: gamma.f32,
       mean,
       rstd,
       dy: g,
       dx: sx ? sx.g : new Float32Array(x.size),
-      dgamma: sw ? sw.g : new Float32Array(cols),
-      dbeta: none,
+      dgamma: sg ? sg.g : new Float32Array(cols),
+      dbeta: sb ? sb.g : rms ? none : new Float32Array(cols),
       rows,
       cols,
       accumulate: sx ? sx.acc : false,
-      rms: true,
+      rms,
     });
   });
 }
