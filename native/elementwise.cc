@@ -61,19 +61,16 @@ void relu_backward(const float* x, const float* dy, float* dx, int64_t n, bool a
  * so -inf gives NaN and large negative x gives -0, as the reference's double arithmetic does (to
  * within a float denormal).
  */
+inline float exp_neg_saturating(float v) { return -v > 88.0f ? INFINITY : fast_exp(-v); }
+
 MW_CLONES
 void silu_forward(const float* x, float* out, int64_t n) {
-  for (int64_t i = 0; i < n; i++) {
-    const float v = x[i];
-    const float e = -v > 88.0f ? INFINITY : fast_exp(-v);
-    out[i] = v / (1.0f + e);
-  }
+  for (int64_t i = 0; i < n; i++) out[i] = x[i] / (1.0f + exp_neg_saturating(x[i]));
 }
 
 /** SiLU's derivative s (1 + x (1 - s)), s = sigmoid(x), as silu_forward computes it. */
 inline float silu_slope(float v) {
-  const float e = -v > 88.0f ? INFINITY : fast_exp(-v);
-  const float sg = 1.0f / (1.0f + e);
+  const float sg = 1.0f / (1.0f + exp_neg_saturating(v));
   return sg * (1.0f + v * (1.0f - sg));
 }
 

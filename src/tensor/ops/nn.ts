@@ -46,8 +46,7 @@ function normRows(x: Tensor, gamma: Tensor, beta: Tensor | null, eps: number): T
   const out = allocF32(x.size, false);
   const mean = new Float32Array(rows);
   const rstd = new Float32Array(rows);
-  const be = getBackend();
-  be.layerNorm({
+  getBackend().layerNorm({
     x: x.f32,
     gamma: gamma.f32,
     beta: beta ? beta.f32 : none,
@@ -66,7 +65,7 @@ function normRows(x: Tensor, gamma: Tensor, beta: Tensor | null, eps: number): T
     // The kernel computes all gradients in one pass; dgamma and dbeta always accumulate.
     const sg = sink(1);
     const sb = beta ? sink(2) : null;
-    be.layerNormBackward({
+    getBackend().layerNormBackward({
       x: x.f32,
       gamma: gamma.f32,
       mean,
