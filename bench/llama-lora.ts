@@ -27,12 +27,15 @@
 //
 //   npm run build:native
 //   node --import tsx bench/llama-lora.ts [--rounds 5] [--reps 2] [--batch 4] [--seq 256]
-//     [--prompt 32] [--new-tokens 64] [--threads N] [--dir DIR] [--out PREFIX] [--quick]
+//     [--prompt 32] [--new-tokens 64] [--threads N] [--dir DIR] [--out PREFIX] [--force] [--quick]
+//     [--precision float32|bfloat16]
 //     [--python ~/.cache/hf-oracle-venv/bin/python]
 //
-// --quick: one round of one timed run, 2 x 64 tokens, 8 new tokens, on a 4.4M-parameter model of
+// --precision times that precision alone on both sides (both unless given: on a CPU without
+// bfloat16 instructions the peer's autocast step takes minutes). --quick: one round of one timed run, 2 x 64 tokens, 8 new tokens, on a 4.4M-parameter model of
 // the same shape (its own directory): a smoke test of the whole chain, not figures. --out writes
-// PREFIX.jsonl (the lines) and PREFIX.md (the table) besides. The Python side needs transformers
+// PREFIX.jsonl (the lines) and PREFIX.md (the table) besides, rewritten after every round (an
+// existing pair is kept unless --force); each side's medians go to stderr as soon as it finishes. The Python side needs transformers
 // 5.18, PEFT and torch 2.13 (bench/pytorch/llama_lora.py).
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -51,6 +54,9 @@ import { backward, noGrad } from "../src/tensor/autograd.js";
 import { getBackend } from "../src/tensor/dispatch.js";
 import { withMatmulPrecision } from "../src/tensor/precision.js";
 import { Tensor } from "../src/tensor/tensor.js";
+
+type MatmulPrecision = "float32" | "bfloat16";
+
 import {
   compareSides,
   type Inputs,
@@ -83,7 +89,7 @@ const tensor2d = (rows: number[][]) =>
   new Tensor(Int32Array.from(rows.flat()), [rows.length, rows[0].length]);
 
 /** The maskwise side, in this process: prints a WorkerResult line. */
-function maskwiseWorker(dir: string, reps: number): void {
+function maskwiseWorker(dir: string, reps: number, precisions: readonly MatmulPrecision[]): void {
   initBackend();
   const inputs: Inputs = JSON.parse(readFileSync(join(dir, "inputs.json"), "utf8"));
   const model = loadDecoderOnly(dir);
@@ -131,8 +137,7 @@ function maskwiseWorker(dir: string, reps: number): void {
     );
   const checked = decode("float32");
   const seconds: Record<string, number[]> = {};
-  for (const p of ["float32", "bfloat16"] as const)
-    seconds[key("decode", p)] = timed(() => decode(p), reps);
+  for (const p of precisions) seconds[key("decode", p)] = timed(() => decode(p), reps);
 
   // Training: the adapter's parameters alone (loadAdapter froze the base).
   lm.train();
@@ -159,8 +164,7 @@ function maskwiseWorker(dir: string, reps: number): void {
   step("float32");
   step("float32");
   const lossAfterStep = last;
-  for (const p of ["float32", "bfloat16"] as const)
-    seconds[key("train-step", p)] = timed(() => step(p), reps);
+  for (const p of precisions) seconds[key("train-step", p)] = timed(() => step(p), reps);
   const result: WorkerResult = {
     side: "maskwise",
     threads: getBackend().threads,
@@ -202,8 +206,16 @@ function main(): void {
     join(tmpdir(), quick ? "maskwise-llama-lora-quick" : "maskwise-llama-lora-100m"),
   );
   const reps = int("reps", quick ? 1 : 2);
+  const precision = flag("precision", "");
+  if (precision !== "" && precision !== "float32" && precision !== "bfloat16") {
+    console.error(
+      `${me}: --precision must be float32 or bfloat16 (both unless given): got '${precision}'`,
+    );
+    process.exit(2);
+  }
+  const precisions: MatmulPrecision[] = precision === "" ? ["float32", "bfloat16"] : [precision];
   if (has("worker")) {
-    maskwiseWorker(dir, reps);
+    maskwiseWorker(dir, reps, precisions);
     return;
   }
   const rounds = int("rounds", quick ? 1 : 5);
@@ -214,6 +226,12 @@ function main(): void {
   const threads = int("threads", availableParallelism());
   const python = flag("python", join(homedir(), ".cache", "hf-oracle-venv", "bin", "python"));
   const out = flag("out", "");
+  for (const p of out ? [`${out}.jsonl`, `${out}.md`] : []) {
+    if (existsSync(p) && !has("force")) {
+      console.error(`${me}: ${p} exists: choose another --out or pass --force`);
+      process.exit(2);
+    }
+  }
   if (!existsSync(python)) {
     console.error(
       `${me}: no Python for the transformers side (${python}): pass --python with transformers 5.18, PEFT and torch 2.13`,
@@ -233,8 +251,12 @@ function main(): void {
     reps,
     threads,
   );
+  if (precision !== "") {
+    cmd.maskwise.push("--precision", precision);
+    cmd.transformers.push("--precision", precision);
+  }
   const perRound: Rounds = { maskwise: {}, transformers: {} };
-  let last: Partial<Record<Side, WorkerResult>> = {};
+  let report: ReturnType<typeof summarize> | undefined;
   for (let r = 0; r < rounds; r++) {
     const order: Side[] = r % 2 === 0 ? ["maskwise", "transformers"] : ["transformers", "maskwise"];
     const got: Partial<Record<Side, WorkerResult>> = {};
@@ -247,30 +269,69 @@ function main(): void {
         side,
       );
       got[side] = w;
+      const medians: string[] = [];
       for (const [k, xs] of Object.entries(w.seconds)) {
         const series = perRound[side][k] ?? [];
         series.push(median(xs));
         perRound[side][k] = series;
+        medians.push(`${k} ${median(xs).toFixed(3)} s`);
       }
+      // Each side takes minutes a round on a small CPU: its figures as soon as it has them.
+      console.error(`${me}: round ${r + 1}, ${side}: ${medians.join(", ")}`);
     }
-    last = got;
+    report = summarize(
+      { quick, json, rows, seq, promptLen, newTokens, rounds: r + 1, reps, threads },
+      perRound,
+      got as Record<Side, WorkerResult>,
+    );
+    // Rewritten after every round, so that an interrupted run keeps the rounds it finished.
+    if (out) {
+      writeFileSync(`${out}.jsonl`, `${report.text.join("\n")}\n`);
+      writeFileSync(`${out}.md`, report.table);
+    }
   }
-  const m = last.maskwise as WorkerResult;
-  const t = last.transformers as WorkerResult;
-  const checks = compareSides(m, t);
+  if (!report) return;
+  console.log(report.text.join("\n"));
+  console.log("");
+  console.log(report.table);
+  if (!report.checks.ok) {
+    console.error(
+      `${me}: the two sides do not compute the same thing (${JSON.stringify(report.checks)}): the figures compare different computations`,
+    );
+    process.exit(1);
+  }
+}
+
+/** The lines, checks and table of the rounds so far (the checks from the latest round). */
+function summarize(
+  run: {
+    quick: boolean;
+    json: LlamaJson;
+    rows: number;
+    seq: number;
+    promptLen: number;
+    newTokens: number;
+    rounds: number;
+    reps: number;
+    threads: number;
+  },
+  perRound: Rounds,
+  last: Record<Side, WorkerResult>,
+): { text: string[]; table: string; checks: ReturnType<typeof compareSides> } {
+  const checks = compareSides(last.maskwise, last.transformers);
   const info: RunInfo = {
-    model: quick ? "Llama config (quick)" : "Llama config",
-    parameters: llamaParameters(json),
-    lora_parameters: loraParameters(json),
-    batch: [rows, seq],
-    prompt: promptLen,
-    new_tokens: newTokens,
-    rounds,
-    reps,
-    threads,
-    quick,
+    model: run.quick ? "Llama config (quick)" : "Llama config",
+    parameters: llamaParameters(run.json),
+    lora_parameters: loraParameters(run.json),
+    batch: [run.rows, run.seq],
+    prompt: run.promptLen,
+    new_tokens: run.newTokens,
+    rounds: run.rounds,
+    reps: run.reps,
+    threads: run.threads,
+    quick: run.quick,
     cpu_model: cpuModel(),
-    versions: { ...(t.versions ?? {}), node: process.versions.node },
+    versions: { ...(last.transformers.versions ?? {}), node: process.versions.node },
   };
   const lines = measureLines(info, perRound);
   const summary = {
@@ -284,20 +345,7 @@ function main(): void {
     JSON.stringify({ bench: "llama-lora", measure: "checks", ...checks }),
     JSON.stringify(summary),
   ];
-  const table = markdownTable(info, lines);
-  console.log(text.join("\n"));
-  console.log("");
-  console.log(table);
-  if (out) {
-    writeFileSync(`${out}.jsonl`, `${text.join("\n")}\n`);
-    writeFileSync(`${out}.md`, table);
-  }
-  if (!checks.ok) {
-    console.error(
-      `${me}: the two sides do not compute the same thing (${JSON.stringify(checks)}): the figures compare different computations`,
-    );
-    process.exit(1);
-  }
+  return { text, table: markdownTable(info, lines), checks };
 }
 
 // Run as a script (not when a test imports it).

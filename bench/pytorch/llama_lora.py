@@ -19,7 +19,7 @@ with keys "decode float32", "decode bfloat16" (autocast), "decode bfloat16-weigh
 "train-step float32" and "train-step bfloat16" (autocast).
 Needs transformers 5.18, PEFT and torch 2.13 (the venv of ../shared/tools/hf_oracle/setup_venv.sh).
 
-    python bench/pytorch/llama_lora.py --dir DIR [--reps 2] [--threads N]
+    python bench/pytorch/llama_lora.py --dir DIR [--reps 2] [--threads N] [--precision P]
 """
 import copy
 import os
@@ -29,7 +29,10 @@ from transformers import LlamaForCausalLM
 
 from peer import from_pretrained_exact, hf_peer_start, print_hf, timed
 
-args, inputs = hf_peer_start(reps=2)
+args, inputs = hf_peer_start(reps=2, precision=True)
+# The precisions timed: both, or the one --precision names (bfloat16 autocast takes minutes a
+# step on a CPU without bfloat16 instructions).
+timed_bf16 = [bf16 for bf16 in (False, True) if args.precision in (None, "bfloat16" if bf16 else "float32")]
 
 import peft  # noqa: E402
 from peft import PeftModel  # noqa: E402
@@ -74,13 +77,14 @@ def decode(bf16, m=model, check=False):
 
 greedy_ids, log_prob = decode(False, check=True)
 seconds = {}
-for name, bf16 in (("float32", False), ("bfloat16", True)):
-    seconds[f"decode {name}"] = timed(lambda: decode(bf16), args.reps)
-# autocast casts every weight to bfloat16 again at each step; a bfloat16 copy of the model
-# (adapter included) is cast once, as maskwise's bfloat16 copies of the weights are.
-model_bf16 = copy.deepcopy(model).to(torch.bfloat16)
-seconds["decode bfloat16-weights"] = timed(lambda: decode(False, model_bf16), args.reps)
-del model_bf16
+for bf16 in timed_bf16:
+    seconds[f"decode {'bfloat16' if bf16 else 'float32'}"] = timed(lambda: decode(bf16), args.reps)
+if True in timed_bf16:
+    # autocast casts every weight to bfloat16 again at each step; a bfloat16 copy of the model
+    # (adapter included) is cast once, as maskwise's bfloat16 copies of the weights are.
+    model_bf16 = copy.deepcopy(model).to(torch.bfloat16)
+    seconds["decode bfloat16-weights"] = timed(lambda: decode(False, model_bf16), args.reps)
+    del model_bf16
 
 model.train()
 params = [p for p in model.parameters() if p.requires_grad]
@@ -101,8 +105,8 @@ def step(bf16):
 step(False)
 step(False)
 loss_after_step = last[0]
-for name, bf16 in (("float32", False), ("bfloat16", True)):
-    seconds[f"train-step {name}"] = timed(lambda: step(bf16), args.reps)
+for bf16 in timed_bf16:
+    seconds[f"train-step {'bfloat16' if bf16 else 'float32'}"] = timed(lambda: step(bf16), args.reps)
 
 print_hf(
     {"peft": peft.__version__},

@@ -36,14 +36,17 @@ def print_bench(name, **fields):
     print(json.dumps({"bench": name, **fields, "torch": torch_info()}))
 
 
-def hf_peer_start(reps):
+def hf_peer_start(reps, precision=False):
     """The arguments of a transformers peer (--dir DIR, --reps, --threads: every core unless
-    given), with PyTorch set to those threads and seeded with 0; returns the arguments and
+    given; with precision, --precision float32|bfloat16 to time one of them, both unless given),
+    with PyTorch set to those threads and seeded with 0; returns the arguments and
     DIR/inputs.json."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--dir", required=True)
     parser.add_argument("--reps", type=int, default=reps)
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    if precision:
+        parser.add_argument("--precision", choices=["float32", "bfloat16"], default=None)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
