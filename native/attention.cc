@@ -334,9 +334,13 @@ MW_INLINE bool live_extent(const uint8_t* att, int64_t ld, int64_t rows, int64_t
 MW_CLONES
 void forward_task(const AttentionParams& p, const Tiles& t, int64_t task, float* out, float* lse,
                   std::vector<float>& scratch) {
-  const int64_t bh = task / t.nq;
+  // task = (b * Hkv + hk) * nq + qb: one query block of the G query heads that read key/value
+  // head hk (G = 1 in the head layout, where Hkv = H).
+  const int64_t G = p.H / p.Hkv;
+  const int64_t bhk = task / t.nq;
   const int64_t qb = task % t.nq;
-  const int64_t b = bh / p.H;
+  const int64_t b = bhk / p.Hkv;
+  const int64_t hk = bhk % p.Hkv;
   const int64_t mb = p.maskBatch == 1 ? 0 : b;
   const int64_t Dh = p.Dh;
   const int64_t i0 = qb * p.blockQ;
@@ -344,10 +348,9 @@ void forward_task(const AttentionParams& p, const Tiles& t, int64_t task, float*
   const int64_t bk = p.blockK;
   const int64_t bkp = padded16(bk);
   const bool row_layout = p.qSlots != nullptr;
-  const int64_t h = bh % p.H;
-  // With the row layout, the query tile and each key and value tile are copied into the
-  // head layout's form first (qt, ktile, vtile).
-  const int64_t copies = row_layout ? rows * Dh + 2 * bk * Dh : 0;
+  // With the row layout, the query tile and the key and value tiles are copied into the head
+  // layout's form first (qt; ktiles and vtiles, each tile copied once for the G query heads).
+  const int64_t copies = row_layout ? rows * Dh + 2 * t.nk * bk * Dh + t.nk : 0;
   scratch.resize(static_cast<size_t>(Dh * bkp + rows * bkp + rows * (Dh + 2) + copies));
   float* kt = scratch.data();
   float* s = kt + Dh * bkp;  // [rows, ld] scores, then weights (the first cols of each row)
@@ -355,145 +358,108 @@ void forward_task(const AttentionParams& p, const Tiles& t, int64_t task, float*
   float* m = acc + rows * Dh;
   float* l = m + rows;
   float* qt = l + rows;
-  float* ktile = qt + rows * Dh;
-  float* vtile = ktile + bk * Dh;
-  std::fill(acc, acc + rows * Dh, 0.0f);
-  std::fill(m, m + rows, kNegInf);
-  std::fill(l, l + rows, 0.0f);
-  const float keep_scale = p.dropout > 0 ? static_cast<float>(1.0 / (1.0 - p.dropout)) : 1.0f;
-  if (row_layout) gather_head(p.q, p.qSlots, p.Tq, p.H, Dh, b, h, i0, rows, qt);
-  const float* qbase = row_layout ? qt : p.q + (bh * p.Tq + i0) * Dh;
-  for (int64_t kb = 0; kb < t.nk; kb++) {
-    const uint8_t cls = tile_class(p, t, mb, qb, kb);
-    if (cls == 0) continue;
-    const int64_t j0 = kb * bk;
-    const int64_t tile_cols = std::min(bk, p.Tk - j0);
-    // Rows past `live` attend to nothing here (their m, l and sums stay as they are), and keys
-    // past `cols` are attended by no row. The scores are computed the tile's full width ld
-    // (a narrower product need not round alike), the rest stops at `cols`.
-    int64_t live = rows, cols = tile_cols;
-    if (cls == 2 && p.skipBlocks &&
-        !live_extent(p.attend + (mb * p.Tq + i0) * p.Tk + j0, p.Tk, rows, tile_cols, live, cols))
-      continue;
-    if (row_layout) {
-      gather_head(p.k, p.kSlots, p.Tk, p.H, Dh, b, h, j0, tile_cols, ktile);
-      gather_head(p.v, p.kSlots, p.Tk, p.H, Dh, b, h, j0, tile_cols, vtile);
-    }
-    const float* kp = row_layout ? ktile : p.k + (bh * p.Tk + j0) * Dh;
-    const float* vp = row_layout ? vtile : p.v + (bh * p.Tk + j0) * Dh;
-    const int64_t ld = padded16(tile_cols);
-    transpose_tile(kp, Dh, tile_cols, ld, kt);
-    small_product(live, ld, Dh, p.scale, qbase, Dh, false, kt, ld, s, ld, false);
-    for (int64_t r = 0; r < live; r++) {
-      const int64_t i = i0 + r;
-      float* sr = s + r * ld;
-      if (const float* br = bias_row(p, bh, i))
-        for (int64_t c = 0; c < cols; c++) sr[c] += br[j0 + c];
-      if (cls == 2) {
-        const uint8_t* att = p.attend + (mb * p.Tq + i) * p.Tk + j0;
-        for (int64_t c = 0; c < cols; c++)
-          if (!att[c]) sr[c] = kNegInf;
-      }
-      const float bmax = row_max(sr, cols);
-      // A row with nothing to attend in this tile adds nothing: weights 0, m and l unchanged.
-      if (bmax == kNegInf) {
-        std::fill(sr, sr + cols, 0.0f);
+  float* ktiles = qt + rows * Dh;
+  float* vtiles = ktiles + t.nk * bk * Dh;
+  // Row layout: 1 where key/value tile kb is copied already.
+  float* copied = vtiles + t.nk * bk * Dh;
+  if (row_layout) std::fill(copied, copied + t.nk, 0.0f);
+  for (int64_t g = 0; g < G; g++) {
+    const int64_t h = hk * G + g;
+    const int64_t bh = b * p.H + h;
+    std::fill(acc, acc + rows * Dh, 0.0f);
+    std::fill(m, m + rows, kNegInf);
+    std::fill(l, l + rows, 0.0f);
+    const float keep_scale = p.dropout > 0 ? static_cast<float>(1.0 / (1.0 - p.dropout)) : 1.0f;
+    if (row_layout) gather_head(p.q, p.qSlots, p.Tq, p.H, Dh, b, h, i0, rows, qt);
+    const float* qbase = row_layout ? qt : p.q + (bh * p.Tq + i0) * Dh;
+    for (int64_t kb = 0; kb < t.nk; kb++) {
+      const uint8_t cls = tile_class(p, t, mb, qb, kb);
+      if (cls == 0) continue;
+      const int64_t j0 = kb * bk;
+      const int64_t tile_cols = std::min(bk, p.Tk - j0);
+      // Rows past `live` attend to nothing here (their m, l and sums stay as they are), and keys
+      // past `cols` are attended by no row. The scores are computed the tile's full width ld
+      // (a narrower product need not round alike), the rest stops at `cols`.
+      int64_t live = rows, cols = tile_cols;
+      if (cls == 2 && p.skipBlocks &&
+          !live_extent(p.attend + (mb * p.Tq + i0) * p.Tk + j0, p.Tk, rows, tile_cols, live, cols))
         continue;
+      float* ktile = ktiles + kb * bk * Dh;
+      float* vtile = vtiles + kb * bk * Dh;
+      if (row_layout && copied[kb] == 0.0f) {
+        gather_head(p.k, p.kSlots, p.Tk, p.Hkv, Dh, b, hk, j0, tile_cols, ktile);
+        gather_head(p.v, p.kSlots, p.Tk, p.Hkv, Dh, b, hk, j0, tile_cols, vtile);
+        copied[kb] = 1.0f;
       }
-      const float mnew = std::max(m[r], bmax);
-      const float corr = m[r] == kNegInf ? 0.0f : exp_nonpositive(m[r] - mnew);
-      const float sum = exp_row(sr, cols, mnew);
-      l[r] = l[r] * corr + sum;
-      m[r] = mnew;
-      if (p.dropout > 0) {
-        const uint64_t base = static_cast<uint64_t>((bh * p.Tq + i) * p.Tk + j0);
-        for (int64_t c = 0; c < cols; c++)
-          sr[c] = attention_keep(p.seed, base + c, p.dropout) ? sr[c] * keep_scale : 0.0f;
+      const float* kp = row_layout ? ktile : p.k + (bh * p.Tk + j0) * Dh;
+      const float* vp = row_layout ? vtile : p.v + (bh * p.Tk + j0) * Dh;
+      const int64_t ld = padded16(tile_cols);
+      transpose_tile(kp, Dh, tile_cols, ld, kt);
+      small_product(live, ld, Dh, p.scale, qbase, Dh, false, kt, ld, s, ld, false);
+      for (int64_t r = 0; r < live; r++) {
+        const int64_t i = i0 + r;
+        float* sr = s + r * ld;
+        if (const float* br = bias_row(p, bh, i))
+          for (int64_t c = 0; c < cols; c++) sr[c] += br[j0 + c];
+        if (cls == 2) {
+          const uint8_t* att = p.attend + (mb * p.Tq + i) * p.Tk + j0;
+          for (int64_t c = 0; c < cols; c++)
+            if (!att[c]) sr[c] = kNegInf;
+        }
+        const float bmax = row_max(sr, cols);
+        // A row with nothing to attend in this tile adds nothing: weights 0, m and l unchanged.
+        if (bmax == kNegInf) {
+          std::fill(sr, sr + cols, 0.0f);
+          continue;
+        }
+        const float mnew = std::max(m[r], bmax);
+        const float corr = m[r] == kNegInf ? 0.0f : exp_nonpositive(m[r] - mnew);
+        const float sum = exp_row(sr, cols, mnew);
+        l[r] = l[r] * corr + sum;
+        m[r] = mnew;
+        if (p.dropout > 0) {
+          const uint64_t base = static_cast<uint64_t>((bh * p.Tq + i) * p.Tk + j0);
+          for (int64_t c = 0; c < cols; c++)
+            sr[c] = attention_keep(p.seed, base + c, p.dropout) ? sr[c] * keep_scale : 0.0f;
+        }
+        float* a = acc + r * Dh;
+        if (corr != 1.0f)
+          for (int64_t d = 0; d < Dh; d++) a[d] *= corr;
       }
-      float* a = acc + r * Dh;
-      if (corr != 1.0f)
-        for (int64_t d = 0; d < Dh; d++) a[d] *= corr;
+      small_product(live, Dh, cols, 1.0f, s, ld, false, vp, Dh, acc, Dh, true);
     }
-    small_product(live, Dh, cols, 1.0f, s, ld, false, vp, Dh, acc, Dh, true);
-  }
-  for (int64_t r = 0; r < rows; r++) {
-    const int32_t at = row_layout ? p.qSlots[b * p.Tq + i0 + r] : 0;
-    float* o = !row_layout ? out + (bh * p.Tq + i0 + r) * Dh
-               : at < 0    ? nullptr
-                           : out + (at * p.H + h) * Dh;
-    if (o == nullptr) {
-      // A position without a row: only its lse is kept.
-      lse[bh * p.Tq + i0 + r] = l[r] == 0.0f ? kNegInf : m[r] + std::log(l[r]);
-    } else if (l[r] == 0.0f) {
-      std::fill(o, o + Dh, 0.0f);
-      lse[bh * p.Tq + i0 + r] = kNegInf;
-    } else {
-      const float inv = 1.0f / l[r];
-      for (int64_t d = 0; d < Dh; d++) o[d] = acc[r * Dh + d] * inv;
-      lse[bh * p.Tq + i0 + r] = m[r] + std::log(l[r]);
+    for (int64_t r = 0; r < rows; r++) {
+      const int32_t at = row_layout ? p.qSlots[b * p.Tq + i0 + r] : 0;
+      float* o = !row_layout ? out + (bh * p.Tq + i0 + r) * Dh
+                 : at < 0    ? nullptr
+                             : out + (at * p.H + h) * Dh;
+      if (o == nullptr) {
+        // A position without a row: only its lse is kept.
+        lse[bh * p.Tq + i0 + r] = l[r] == 0.0f ? kNegInf : m[r] + std::log(l[r]);
+      } else if (l[r] == 0.0f) {
+        std::fill(o, o + Dh, 0.0f);
+        lse[bh * p.Tq + i0 + r] = kNegInf;
+      } else {
+        const float inv = 1.0f / l[r];
+        for (int64_t d = 0; d < Dh; d++) o[d] = acc[r * Dh + d] * inv;
+        lse[bh * p.Tq + i0 + r] = m[r] + std::log(l[r]);
+      }
     }
   }
 }
 
-MW_CLONES
-void backward_task(const AttentionParams& p, const Tiles& t, int64_t bh, const float* out,
-                   const float* lse, const float* dout, float* dq, float* dk, float* dv,
-                   float* dbias, bool accumulate, std::vector<float>& scratch) {
-  const int64_t b = bh / p.H;
-  const int64_t mb = p.maskBatch == 1 ? 0 : b;
+/**
+ * The gradients of one (b, h) in the head layout's form: adds into dqh [Tq, Dh], dkh and dvh
+ * [Tk, Dh] (and dbias), walking every tile the mask leaves. s, dp, D, kt and vt are scratch.
+ */
+MW_INLINE void backward_head(const AttentionParams& p, const Tiles& t, int64_t mb, int64_t bh,
+                             const float* qh, const float* kh, const float* vh, const float* oh,
+                             const float* gh, float* dqh, float* dkh, float* dvh, float* dbias,
+                             const float* lse, float* s, float* dp, float* D, float* kt, float* vt,
+                             float keep_scale) {
   const int64_t Dh = p.Dh;
   const int64_t bq = p.blockQ;
   const int64_t bk = p.blockK;
-  const int64_t bkp = padded16(bk);
-  const int64_t tile = bq * bkp;
-  const int64_t Tq = p.Tq, Tk = p.Tk;
-  const bool row_layout = p.qSlots != nullptr;
-  const int64_t h = bh % p.H;
-  // With the row layout: (b, h)'s q, out and dout [Tq, Dh], k and v [Tk, Dh] copied into the
-  // head layout's form, and its three gradients gathered there, added to the rows at the end.
-  const int64_t copies = row_layout ? 4 * (Tq + Tk) * Dh : 0;
-  scratch.resize(static_cast<size_t>(2 * Dh * bkp + 2 * tile + Tq + copies));
-  float* kt = scratch.data();
-  float* vt = kt + Dh * bkp;
-  float* s = vt + Dh * bkp;  // [rows, ld]: scores, then p (p~ with dropout)
-  float* dp = s + tile;      // [rows, ld]: dout v^T, then ds
-  float* D = dp + tile;
-  const float keep_scale = p.dropout > 0 ? static_cast<float>(1.0 / (1.0 - p.dropout)) : 1.0f;
-  // (b, h)'s slices: [Tq, Dh] on the query side, [Tk, Dh] on the key side.
-  const float *qh, *kh, *vh, *oh, *gh;
-  float *dqh, *dkh, *dvh;
-  if (!row_layout) {
-    qh = p.q + bh * Tq * Dh;
-    kh = p.k + bh * Tk * Dh;
-    vh = p.v + bh * Tk * Dh;
-    oh = out + bh * Tq * Dh;
-    gh = dout + bh * Tq * Dh;
-    dqh = dq + bh * Tq * Dh;
-    dkh = dk + bh * Tk * Dh;
-    dvh = dv + bh * Tk * Dh;
-  } else {
-    float* c = D + Tq;
-    const auto take = [&](const float* src, const int32_t* slots, int64_t T) {
-      float* at = c;
-      gather_head(src, slots, T, p.H, Dh, b, h, 0, T, at);
-      c += T * Dh;
-      return at;
-    };
-    qh = take(p.q, p.qSlots, Tq);
-    oh = take(out, p.qSlots, Tq);
-    gh = take(dout, p.qSlots, Tq);
-    kh = take(p.k, p.kSlots, Tk);
-    vh = take(p.v, p.kSlots, Tk);
-    dqh = c;
-    dkh = dqh + Tq * Dh;
-    dvh = dkh + Tk * Dh;
-    std::fill(dqh, dvh + Tk * Dh, 0.0f);
-  }
-  if (!row_layout && !accumulate) {
-    std::fill(dqh, dqh + Tq * Dh, 0.0f);
-    std::fill(dkh, dkh + Tk * Dh, 0.0f);
-    std::fill(dvh, dvh + Tk * Dh, 0.0f);
-  }
   for (int64_t i = 0; i < p.Tq; i++) {
     const float* o = oh + i * Dh;
     const float* g = gh + i * Dh;
@@ -587,10 +553,83 @@ void backward_task(const AttentionParams& p, const Tiles& t, int64_t bh, const f
       small_product(rows, Dh, cols, 1.0f, dp, ld, false, kp, Dh, dqh + i0 * Dh, Dh, true);
     }
   }
+}
+
+MW_CLONES
+void backward_task(const AttentionParams& p, const Tiles& t, int64_t b, int64_t hk,
+                   const float* out, const float* lse, const float* dout, float* dq, float* dk,
+                   float* dv, float* dbias, bool accumulate, std::vector<float>& scratch) {
+  const int64_t mb = p.maskBatch == 1 ? 0 : b;
+  const int64_t Dh = p.Dh;
+  const int64_t bq = p.blockQ;
+  const int64_t bk = p.blockK;
+  const int64_t bkp = padded16(bk);
+  const int64_t tile = bq * bkp;
+  const int64_t Tq = p.Tq, Tk = p.Tk;
+  const bool row_layout = p.qSlots != nullptr;
+  // The query heads that read key/value head hk: one in the head layout (Hkv = H).
+  const int64_t G = p.H / p.Hkv;
+  // With the row layout: each query head's q, out and dout [Tq, Dh] and the group's k and v
+  // [Tk, Dh] copied into the head layout's form, and the three gradients gathered there, added
+  // to the rows at the end: dq after each query head, dk and dv (summed over the group's query
+  // heads) after the last.
+  const int64_t copies = row_layout ? 4 * (Tq + Tk) * Dh : 0;
+  scratch.resize(static_cast<size_t>(2 * Dh * bkp + 2 * tile + Tq + copies));
+  float* kt = scratch.data();
+  float* vt = kt + Dh * bkp;
+  float* s = vt + Dh * bkp;  // [rows, ld]: scores, then p (p~ with dropout)
+  float* dp = s + tile;      // [rows, ld]: dout v^T, then ds
+  float* D = dp + tile;
+  const float keep_scale = p.dropout > 0 ? static_cast<float>(1.0 / (1.0 - p.dropout)) : 1.0f;
+  // (b, h)'s slices: [Tq, Dh] on the query side, [Tk, Dh] on the key side.
+  const float *qh = nullptr, *kh = nullptr, *vh = nullptr, *oh = nullptr, *gh = nullptr;
+  float *dqh = nullptr, *dkh = nullptr, *dvh = nullptr;
+  float* q_copies = D + Tq;  // row layout: qh, oh, gh, dqh
   if (row_layout) {
-    scatter_head(dq, p.qSlots, Tq, p.H, Dh, b, h, 0, Tq, dqh, accumulate);
-    scatter_head(dk, p.kSlots, Tk, p.H, Dh, b, h, 0, Tk, dkh, accumulate);
-    scatter_head(dv, p.kSlots, Tk, p.H, Dh, b, h, 0, Tk, dvh, accumulate);
+    float* c = q_copies + 4 * Tq * Dh;
+    gather_head(p.k, p.kSlots, Tk, p.Hkv, Dh, b, hk, 0, Tk, c);
+    gather_head(p.v, p.kSlots, Tk, p.Hkv, Dh, b, hk, 0, Tk, c + Tk * Dh);
+    kh = c;
+    vh = c + Tk * Dh;
+    dkh = c + 2 * Tk * Dh;
+    dvh = c + 3 * Tk * Dh;
+    std::fill(dkh, dvh + Tk * Dh, 0.0f);
+  }
+  for (int64_t g = 0; g < G; g++) {
+    const int64_t h = hk * G + g;
+    const int64_t bh = b * p.H + h;
+    if (!row_layout) {
+      qh = p.q + bh * Tq * Dh;
+      kh = p.k + bh * Tk * Dh;
+      vh = p.v + bh * Tk * Dh;
+      oh = out + bh * Tq * Dh;
+      gh = dout + bh * Tq * Dh;
+      dqh = dq + bh * Tq * Dh;
+      dkh = dk + bh * Tk * Dh;
+      dvh = dv + bh * Tk * Dh;
+      if (!accumulate) {
+        std::fill(dqh, dqh + Tq * Dh, 0.0f);
+        std::fill(dkh, dkh + Tk * Dh, 0.0f);
+        std::fill(dvh, dvh + Tk * Dh, 0.0f);
+      }
+    } else {
+      float* c = q_copies;
+      gather_head(p.q, p.qSlots, Tq, p.H, Dh, b, h, 0, Tq, c);
+      gather_head(out, p.qSlots, Tq, p.H, Dh, b, h, 0, Tq, c + Tq * Dh);
+      gather_head(dout, p.qSlots, Tq, p.H, Dh, b, h, 0, Tq, c + 2 * Tq * Dh);
+      qh = c;
+      oh = c + Tq * Dh;
+      gh = c + 2 * Tq * Dh;
+      dqh = c + 3 * Tq * Dh;
+      std::fill(dqh, dqh + Tq * Dh, 0.0f);
+    }
+    backward_head(p, t, mb, bh, qh, kh, vh, oh, gh, dqh, dkh, dvh, dbias, lse, s, dp, D, kt,
+                  vt, keep_scale);
+    if (row_layout) scatter_head(dq, p.qSlots, Tq, p.H, Dh, b, h, 0, Tq, dqh, accumulate);
+  }
+  if (row_layout) {
+    scatter_head(dk, p.kSlots, Tk, p.Hkv, Dh, b, hk, 0, Tk, dkh, accumulate);
+    scatter_head(dv, p.kSlots, Tk, p.Hkv, Dh, b, hk, 0, Tk, dvh, accumulate);
   }
 }
 
@@ -601,9 +640,11 @@ bool attention_keep(uint32_t seed, uint64_t index, double dropout) {
   return static_cast<double>(h) / 4294967296.0 >= dropout;
 }
 
-void attention_forward(const AttentionParams& p, float* out, float* lse) {
+void attention_forward(const AttentionParams& params, float* out, float* lse) {
+  AttentionParams p = params;
+  if (p.Hkv <= 0) p.Hkv = p.H;
   const Tiles t{ceil_div(p.Tq, p.blockQ), ceil_div(p.Tk, p.blockK)};
-  const int64_t tasks = p.B * p.H * t.nq;
+  const int64_t tasks = p.B * p.Hkv * t.nq;
   ThreadPool& pool = ThreadPool::instance();
   std::vector<std::vector<float>> scratch(static_cast<size_t>(pool.threads()));
   pool.parallel_for(tasks, [&](int64_t task, int thread) {
@@ -617,18 +658,23 @@ void attention_backward(const AttentionParams& p, const float* out, const float*
   const Tiles t{ceil_div(p.Tq, p.blockQ), ceil_div(p.Tk, p.blockK)};
   ThreadPool& pool = ThreadPool::instance();
   std::vector<std::vector<float>> scratch(static_cast<size_t>(pool.threads()));
+  const int64_t Hkv = p.Hkv > 0 ? p.Hkv : p.H;
+  AttentionParams q = p;
+  q.Hkv = Hkv;
   if (dbias != nullptr && p.bias != nullptr && p.biasBatch == 1 && p.B > 1) {
-    // Every batch row adds into the same [H, Tq, Tk]: one task per head, batch rows in turn.
-    pool.parallel_for(p.H, [&](int64_t h, int thread) {
+    // Every batch row adds into the same [H, Tq, Tk]: one task per key/value head (its group of
+    // query heads), batch rows in turn.
+    pool.parallel_for(Hkv, [&](int64_t hk, int thread) {
       for (int64_t b = 0; b < p.B; b++)
-        backward_task(p, t, b * p.H + h, out, lse, dout, dq, dk, dv, dbias, accumulate,
+        backward_task(q, t, b, hk, out, lse, dout, dq, dk, dv, dbias, accumulate,
                       scratch[static_cast<size_t>(thread)]);
     });
     return;
   }
   float* db = p.bias != nullptr ? dbias : nullptr;
-  pool.parallel_for(p.B * p.H, [&](int64_t bh, int thread) {
-    backward_task(p, t, bh, out, lse, dout, dq, dk, dv, db, accumulate,
+  // One task per (b, key/value head): a group's query heads add into the same dk and dv rows.
+  pool.parallel_for(p.B * Hkv, [&](int64_t task, int thread) {
+    backward_task(q, t, task / Hkv, task % Hkv, out, lse, dout, dq, dk, dv, db, accumulate,
                   scratch[static_cast<size_t>(thread)]);
   });
 }

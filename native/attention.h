@@ -28,6 +28,10 @@ struct AttentionParams {
   const int32_t* qSlots = nullptr;
   const int32_t* kSlots = nullptr;
   int64_t qRows = 0, kRows = 0;
+  // Key/value heads (grouped-query attention, row layout only; H in the head layout): k and v
+  // are [kRows, Hkv * Dh] and query head h reads kv head h / (H / Hkv); dk and dv sum the
+  // gradients of the H / Hkv query heads of each group.
+  int64_t Hkv = 0;
 };
 
 /** out [B, H, Tq, Dh] (or q's rows), lse [B, H, Tq] (-inf for a row with nothing to attend to). */

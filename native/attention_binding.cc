@@ -25,20 +25,27 @@ mw::AttentionParams params(const Fields& f) {
   p.Dh = f.size("Dh");
   const mw::i128 bh = mw::prod({p.B, p.H});
   const Napi::Value qSlots = f["qSlots"];
+  p.Hkv = f.size_or("kvHeads", p.H, 1);
+  if (p.H % p.Hkv != 0)
+    f.A.fail("argument 'kvHeads' = " + std::to_string(p.Hkv) + " does not divide H = " +
+             std::to_string(p.H));
   if (qSlots.IsNull() || qSlots.IsUndefined()) {
+    if (p.Hkv != p.H)
+      f.A.fail("argument 'kvHeads' differs from H: the head layout needs kvHeads = H");
     p.q = f.typed<float>("q", bh * p.Tq * p.Dh).p;
     p.k = f.typed<float>("k", bh * p.Tk * p.Dh).p;
     p.v = f.typed<float>("v", bh * p.Tk * p.Dh).p;
   } else {
     // Row layout: as many rows as q (k) holds whole; every slot names one of them or is -1.
     const mw::i128 width = mw::prod({p.H, p.Dh});
+    const mw::i128 kv_width = mw::prod({p.Hkv, p.Dh});
     const auto q = f.f32("q");
     const auto k = f.f32("k");
     p.qRows = width == 0 ? 0 : static_cast<int64_t>(q.len / width);
-    p.kRows = width == 0 ? 0 : static_cast<int64_t>(k.len / width);
+    p.kRows = kv_width == 0 ? 0 : static_cast<int64_t>(k.len / kv_width);
     p.q = q.p;
     p.k = k.p;
-    p.v = f.typed<float>("v", p.kRows * width).p;
+    p.v = f.typed<float>("v", p.kRows * kv_width).p;
     const auto slots = [&](const Napi::Value& v, const char* name, int64_t T, int64_t rows) {
       const int32_t* s = f.A.typed<int32_t>(v, name, mw::prod({p.B, T})).p;
       for (int64_t i = 0; i < p.B * T; i++)
@@ -81,7 +88,7 @@ mw::i128 q_side(const mw::AttentionParams& p) {
   return p.qSlots ? mw::prod({p.qRows, p.H, p.Dh}) : mw::prod({p.B, p.H, p.Tq, p.Dh});
 }
 mw::i128 k_side(const mw::AttentionParams& p) {
-  return p.kSlots ? mw::prod({p.kRows, p.H, p.Dh}) : mw::prod({p.B, p.H, p.Tk, p.Dh});
+  return p.kSlots ? mw::prod({p.kRows, p.Hkv, p.Dh}) : mw::prod({p.B, p.H, p.Tk, p.Dh});
 }
 
 /** attentionForward(...AttentionArgs fields, out, lse) */

@@ -44,7 +44,7 @@ inline const std::vector<FieldGroup>& field_groups() {
       {"attention",
        {"B", "H", "Tq", "Tk", "Dh", "q", "k", "v", "attend", "maskBatch", "blocks", "blockQ",
         "blockK", "scale", "skipBlocks", "dropout", "seed", "bias", "biasBatch", "qSlots",
-        "kSlots"}},
+        "kSlots", "kvHeads"}},
       {"decodeAttention",
        {"R", "H", "Dh", "q", "k", "v", "P", "capacity", "length", "rows", "keep", "keepStride",
         "slots", "slotStride", "scale", "out", "bias", "biasOffset", "biasHeadStride", "kvHeads"}},

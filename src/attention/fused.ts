@@ -191,6 +191,7 @@ function kernelArgs(
     biasBatch,
     qSlots: null,
     kSlots: null,
+    kvHeads: H,
   };
 }
 
@@ -245,11 +246,13 @@ function recordAttention(
 
 /**
  * Attention on the kept rows of unpadded training (src/attention/unpadded.ts): q [Nq, H * Dh]
- * at the positions of `qRows`, k and v [Nk, H * Dh] at those of `kRows` -> out [Nq, H * Dh].
+ * at the positions of `qRows`, k and v [Nk, Hkv * Dh] at those of `kRows` -> out [Nq, H * Dh].
  * The same numbers as headsToRows(attention(rowsToHeads(q), rowsToHeads(k), rowsToHeads(v),
  * mask), qRows), gradients included: the kernel reads and writes the rows itself (AttentionArgs'
  * row layout) instead of a copy of every input, output and gradient laid out by head. `mask` is
- * over the padded positions [B, Tq, Tk]; a position without a row reads as zeros.
+ * over the padded positions [B, Tq, Tk]; a position without a row reads as zeros. With fewer
+ * key/value heads than query heads (grouped-query attention, Hkv dividing H) each key/value head
+ * serves H / Hkv query heads in a row, as repeat_kv would lay them out, without the copies.
  */
 export function attentionRows(
   q: Tensor,
@@ -262,6 +265,9 @@ export function attentionRows(
   options: AttentionOptions = {},
 ): Tensor {
   const D = q.shape[1];
+  const Dh = D / H;
+  // Key/value heads: k's width in heads of Dh.
+  const Hkv = k.rank === 2 && Number.isInteger(Dh) && Dh > 0 ? k.shape[1] / Dh : Number.NaN;
   if (
     q.rank !== 2 ||
     k.rank !== 2 ||
@@ -269,20 +275,23 @@ export function attentionRows(
     q.shape[0] !== qRows.count ||
     k.shape[0] !== kRows.count ||
     v.shape[0] !== kRows.count ||
-    k.shape[1] !== D ||
-    v.shape[1] !== D ||
-    D % H !== 0 ||
+    !Number.isInteger(Dh) ||
+    !Number.isInteger(Hkv) ||
+    Hkv < 1 ||
+    H % Hkv !== 0 ||
+    v.shape[1] !== k.shape[1] ||
     qRows.B !== kRows.B
   ) {
     throw new MaskwiseError(
-      `attention on rows needs q [${qRows.count}, D], k and v [${kRows.count}, D] with D divisible by ${H} heads and one batch, got q ${fmtShape(q.shape)}, k ${fmtShape(k.shape)}, v ${fmtShape(v.shape)}`,
+      `attention on rows needs q [${qRows.count}, H * Dh] with ${H} heads, k and v [${kRows.count}, Hkv * Dh] with Hkv dividing ${H}, and one batch, got q ${fmtShape(q.shape)}, k ${fmtShape(k.shape)}, v ${fmtShape(v.shape)}`,
       { code: "E_SHAPE", where: "attentionRows" },
     );
   }
-  const sizes: [number, number, number, number, number] = [qRows.B, H, qRows.T, kRows.T, D / H];
+  const sizes: [number, number, number, number, number] = [qRows.B, H, qRows.T, kRows.T, Dh];
   const args = kernelArgs(sizes, q.f32, k.f32, v.f32, mask, options);
   args.qSlots = qRows.slotIndex(1);
   args.kSlots = kRows.slotIndex(1);
+  args.kvHeads = Hkv;
   const out = allocF32(q.size, false);
   const lse = allocF32(qRows.B * H * qRows.T, false);
   getBackend().attentionForward(args, out, lse);

@@ -21,7 +21,7 @@ import { attention, attentionRows, attentionWeights } from "./fused.js";
 import { type FusedQkv, fuseQkv } from "./fused-qkv.js";
 import type { AttendMask } from "./masks.js";
 import type { Rope } from "./rope.js";
-import { headsToRows, rowsToHeads, type Unpadded } from "./unpadded.js";
+import { headsToRows, rowsToHeads, Unpadded } from "./unpadded.js";
 
 /** A fixed mask, or one built from the number of cached keys before this step's queries. */
 export type MaskSource = AttendMask | ((pastLength: number) => AttendMask) | null;
@@ -212,13 +212,21 @@ export class MultiHeadAttention extends Module {
     // On kept rows, the positions not kept attend to nothing (their rows are skipped).
     const kernelMask = rows ? rows.maskQueries(mask) : mask;
     const keyRows = call.source ? (call.sourceRows ?? null) : rows;
-    if (rows && keyRows && Hkv === H && !call.returnWeights) {
-      // Queries, keys and values stay rows [N, H * Dh]: the kernel reads them in place.
+    if (!cache && !call.returnWeights) {
+      // Queries, keys and values stay rows [N, H * Dh] and [N, Hkv * Dh]: the kernel reads them
+      // in place, each key/value head for its group of query heads. Without a layout every
+      // position of [B, T, D] is a row (no head-layout copies, nor repeat_kv's).
       const input = call.source ?? x;
+      const qRows = rows ?? Unpadded.every(x.shape[0], x.shape[1]);
+      const kRows =
+        keyRows ?? (call.source ? Unpadded.every(input.shape[0], input.shape[1]) : qRows);
+      const flat = (t: Tensor) =>
+        t.rank === 3 ? reshape(t, [t.shape[0] * t.shape[1], t.shape[2]]) : t;
       const kp = call.source ? this.k_proj.forward(input) : turn(this.k_proj.forward(input), Hkv);
       const vp = this.v_proj.forward(input);
-      const o = attentionRows(qp, kp, vp, H, rows, keyRows, kernelMask, options);
-      return { out: this.out_proj.forward(o, { residual: call.residual }) };
+      const o = attentionRows(flat(qp), flat(kp), flat(vp), H, qRows, kRows, kernelMask, options);
+      const merged = rows ? o : reshape(o, [x.shape[0], x.shape[1], o.shape[1]]);
+      return { out: this.out_proj.forward(merged, { residual: call.residual }) };
     }
     const q = heads(qp, rows);
     // Keys and values [B, Hkv, Tk, Dh]. On a cache they go in as projected, [B, T, Hkv * Dh],

@@ -99,6 +99,24 @@ export class Unpadded {
     return this.rows.length;
   }
 
+  private static everyLast: Unpadded | null = null;
+
+  /**
+   * Every position of a [B, T] batch, in order: rows [B * T, D] are [B, T, D] as it is. The
+   * last one is kept, so the layers of one forward share its slot tables.
+   */
+  static every(B: number, T: number): Unpadded {
+    const last = Unpadded.everyLast;
+    if (last && last.B === B && last.T === T) return last;
+    const all = new Unpadded(
+      B,
+      T,
+      Int32Array.from({ length: B * T }, (_, i) => i),
+    );
+    Unpadded.everyLast = all;
+    return all;
+  }
+
   /**
    * The positions where `mask` [B, T] is non-zero or, with `labels` [B, T], the label is not
    * -100 (a labelled position is computed even if the mask hides it as a key). Null when that

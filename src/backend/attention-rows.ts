@@ -62,9 +62,50 @@ export function intoRows(
   }
 }
 
-/** The same attention in the head layout: q, k and v laid out by head; slots dropped. */
+/** The key/value heads of a row-layout call (kvHeads, H when absent), checked to divide H. */
+export function kvHeadsOf(a: AttentionArgs): number {
+  const Hkv = a.kvHeads ?? a.H;
+  if (!Number.isInteger(Hkv) || Hkv < 1 || a.H % Hkv !== 0) {
+    throw new MaskwiseError(`kvHeads ${Hkv} does not divide the ${a.H} query heads`, {
+      code: "E_ARG",
+      where: "attention",
+      hint: "kvHeads is a positive divisor of H (absent: H)",
+    });
+  }
+  return Hkv;
+}
+
+/** [B, Hkv, T, Dh] -> [B, Hkv * G, T, Dh], each head G times in a row (repeat_kv). */
+function repeatHeads(x: F32, B: number, Hkv: number, G: number, T: number, Dh: number): F32 {
+  if (G === 1) return x;
+  const out = new Float32Array(B * Hkv * G * T * Dh);
+  const n = T * Dh;
+  for (let bh = 0; bh < B * Hkv; bh++)
+    for (let g = 0; g < G; g++) out.set(x.subarray(bh * n, (bh + 1) * n), (bh * G + g) * n);
+  return out;
+}
+
+/** The reverse of repeatHeads for gradients: [B, Hkv * G, T, Dh] summed over each group. */
+export function sumGroups(x: F32, B: number, Hkv: number, G: number, T: number, Dh: number): F32 {
+  if (G === 1) return x;
+  const out = new Float32Array(B * Hkv * T * Dh);
+  const n = T * Dh;
+  for (let bh = 0; bh < B * Hkv; bh++) {
+    for (let g = 0; g < G; g++) {
+      const from = (bh * G + g) * n;
+      for (let e = 0; e < n; e++) out[bh * n + e] += x[from + e];
+    }
+  }
+  return out;
+}
+
+/**
+ * The same attention in the head layout: q, k and v laid out by head (k and v repeated to the
+ * H query heads when kvHeads < H); slots dropped.
+ */
 export function headArgs(a: AttentionArgs): AttentionArgs {
   const { B, H, Tq, Tk, Dh } = a;
+  const Hkv = kvHeadsOf(a);
   const qSlots = a.qSlots as I32;
   const kSlots = a.kSlots;
   if (!kSlots) {
@@ -74,9 +115,9 @@ export function headArgs(a: AttentionArgs): AttentionArgs {
     });
   }
   rowsOf(a.q, qSlots, B * Tq, H, Dh, "qSlots");
-  const Nk = rowsOf(a.k, kSlots, B * Tk, H, Dh, "kSlots");
-  if (a.v.length < Nk * H * Dh) {
-    throw new MaskwiseError(`v holds ${a.v.length} values, k's ${Nk} rows need ${Nk * H * Dh}`, {
+  const Nk = rowsOf(a.k, kSlots, B * Tk, Hkv, Dh, "kSlots");
+  if (a.v.length < Nk * Hkv * Dh) {
+    throw new MaskwiseError(`v holds ${a.v.length} values, k's ${Nk} rows need ${Nk * Hkv * Dh}`, {
       code: "E_ARG",
       where: "attention",
     });
@@ -84,9 +125,10 @@ export function headArgs(a: AttentionArgs): AttentionArgs {
   return {
     ...a,
     q: headsOf(a.q, qSlots, B, H, Tq, Dh),
-    k: headsOf(a.k, kSlots, B, H, Tk, Dh),
-    v: headsOf(a.v, kSlots, B, H, Tk, Dh),
+    k: repeatHeads(headsOf(a.k, kSlots, B, Hkv, Tk, Dh), B, Hkv, H / Hkv, Tk, Dh),
+    v: repeatHeads(headsOf(a.v, kSlots, B, Hkv, Tk, Dh), B, Hkv, H / Hkv, Tk, Dh),
     qSlots: null,
     kSlots: null,
+    kvHeads: H,
   };
 }

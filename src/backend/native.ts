@@ -172,6 +172,7 @@ export const FIELD_ORDERS = {
     "biasBatch",
     "qSlots",
     "kSlots",
+    "kvHeads",
   ],
   decodeAttention: [
     "R",
@@ -551,6 +552,7 @@ export class NativeBackend implements Backend {
       args.biasBatch,
       args.qSlots ?? null,
       args.kSlots ?? null,
+      args.kvHeads,
       out,
       lse,
     );
@@ -589,6 +591,7 @@ export class NativeBackend implements Backend {
       args.biasBatch,
       args.qSlots ?? null,
       args.kSlots ?? null,
+      args.kvHeads,
       out,
       lse,
       dout,

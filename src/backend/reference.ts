@@ -37,7 +37,7 @@ import {
 } from "../tensor/backend.js";
 import { fromBf16, roundBf16 } from "../tensor/bf16.js";
 import { MaskwiseError } from "../util/errors.js";
-import { headArgs, headsOf, intoRows } from "./attention-rows.js";
+import { headArgs, headsOf, intoRows, kvHeadsOf, sumGroups } from "./attention-rows.js";
 import { attentionBackwardReference, attentionForwardReference } from "./reference-attention.js";
 import {
   cacheWriteReference,
@@ -523,6 +523,7 @@ export class ReferenceBackend implements Backend {
 
   attentionForward(args: AttentionArgs, out: F32, lse: F32): void {
     if (!args.qSlots) {
+      headLayoutHeads(args);
       attentionForwardReference(args, out, lse);
       return;
     }
@@ -559,11 +560,14 @@ export class ReferenceBackend implements Backend {
         dvh,
         dbias,
       );
+      const Hkv = kvHeadsOf(args);
+      const G = H / Hkv;
       intoRows(dq, dqh, qSlots, B, H, Tq, Dh, accumulate);
-      intoRows(dk, dkh, ks, B, H, Tk, Dh, accumulate);
-      intoRows(dv, dvh, ks, B, H, Tk, Dh, accumulate);
+      intoRows(dk, sumGroups(dkh, B, Hkv, G, Tk, Dh), ks, B, Hkv, Tk, Dh, accumulate);
+      intoRows(dv, sumGroups(dvh, B, Hkv, G, Tk, Dh), ks, B, Hkv, Tk, Dh, accumulate);
       return;
     }
+    headLayoutHeads(args);
     if (!accumulate) {
       dq.fill(0);
       dk.fill(0);
@@ -628,5 +632,15 @@ export class ReferenceBackend implements Backend {
 
   cacheWrite(args: CacheWriteArgs): void {
     cacheWriteReference(args);
+  }
+}
+
+/** The head layout reads k and v by query head: kvHeads, when given, must be H. */
+function headLayoutHeads(a: AttentionArgs): void {
+  if (a.kvHeads !== undefined && a.kvHeads !== a.H) {
+    throw new MaskwiseError(
+      `kvHeads ${a.kvHeads} differs from the ${a.H} query heads: only the row layout (qSlots, kSlots) groups query heads`,
+      { code: "E_ARG", where: "attention" },
+    );
   }
 }

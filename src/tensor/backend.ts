@@ -158,6 +158,13 @@ export interface AttentionArgs {
    */
   qSlots?: I32 | null;
   kSlots?: I32 | null;
+  /**
+   * Key/value heads of grouped-query attention (row layout only; absent: H, which the head
+   * layout needs): k and v are [Nk, kvHeads * Dh], and query head h reads key/value head
+   * floor(h / (H / kvHeads)), as if each were repeated H / kvHeads times (transformers'
+   * repeat_kv); dk and dv are the repeated heads' gradients summed over each group.
+   */
+  kvHeads?: number;
 }
 
 /**

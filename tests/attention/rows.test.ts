@@ -147,7 +147,7 @@ forEachBackend("attention on kept rows", () => {
       () => attentionRows(q, more, more, H, qRows, kRows, null),
       /attention on rows needs/,
     );
-    assert.throws(() => attentionRows(q, k, k, 4, qRows, kRows, null), /divisible by 4 heads/);
+    assert.throws(() => attentionRows(q, k, k, 4, qRows, kRows, null), /Hkv dividing 4/);
   });
 });
 

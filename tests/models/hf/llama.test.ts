@@ -4,7 +4,8 @@
 // window of 3 over sequences of 8. Each case loads as it is, matches transformers' logits with
 // the positions generate builds from the mask (one row right padded, one left padded) and the
 // loss; greedy decoding on the KV cache from left-padded prompts gives transformers' ids, with
-// each step's logits equal to those transformers' cache produced; written back byte for byte.
+// each step's logits equal to those transformers' cache produced; training on the kept rows
+// gives that loss and the padded forward's gradients; written back byte for byte.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { greedy } from "../../../src/decode/greedy.js";
@@ -13,7 +14,7 @@ import type { LlamaForCausalLM } from "../../../src/models/families/llama/model.
 import { DecoderOnlyIncremental } from "../../../src/models/incremental.js";
 import { familyOf } from "../../../src/models/registry.js";
 import { loadModel } from "../../../src/node/model-dir.js";
-import { noGrad } from "../../../src/tensor/index.js";
+import { backward, noGrad } from "../../../src/tensor/index.js";
 import { forEachBackend } from "../../helpers/backends.js";
 import {
   assertForward,
@@ -99,6 +100,47 @@ for (const [name, familyName] of CASES) {
       console.log(
         `# ${name} [${backend.name}] worst logits difference ${Math.max(worst, plain).toExponential(2)}`,
       );
+    });
+
+    test("training on the kept rows (grouped-query attention in the row kernel): transformers' loss, the padded forward's gradients", () => {
+      const model = loadModel(c.dir, "decoder-only") as LlamaForCausalLM;
+      const b = c.batch;
+      const shifted = (b.labels as number[][]).map((row) => [...row.slice(1), -100]);
+      const batch = {
+        input_ids: ids(b.input_ids),
+        attention_mask: ids(b.attention_mask),
+        labels: ids(shifted),
+      };
+      const step = (unpad: boolean) => {
+        model.train();
+        for (const p of model.parameters()) p.grad = null;
+        const { loss } = model.forward(batch, { unpad });
+        assert.ok(loss);
+        backward(loss);
+        return {
+          loss: loss.item(),
+          grads: model.parameters().map((p) => (p.grad ? p.grad.f32.slice() : null)),
+        };
+      };
+      const padded = step(false);
+      const rows = step(true);
+      assert.ok(
+        Math.abs(rows.loss - withMask.loss_f64_recomputed) <= 1e-5,
+        `loss ${rows.loss} vs transformers' ${withMask.loss_f64_recomputed}`,
+      );
+      let worst = 0;
+      let compared = 0;
+      padded.grads.forEach((g, i) => {
+        const h = rows.grads[i];
+        assert.equal(g === null, h === null, `parameter ${i} has a gradient on one side only`);
+        if (!g || !h) return;
+        for (let j = 0; j < g.length; j++) {
+          worst = Math.max(worst, Math.abs(g[j] - h[j]) / (1e-3 + Math.abs(g[j])));
+          if (g[j] !== 0) compared++;
+        }
+      });
+      assert.ok(compared > 1000, "the gradients compared are not all zero");
+      assert.ok(worst < 1e-3, `largest relative gradient difference ${worst}`);
     });
 
     test("greedy decoding on the KV cache from left-padded prompts gives transformers' ids and step logits", () => {
