@@ -471,14 +471,20 @@ Napi::Value CrossEntropyBackward(const Napi::CallbackInfo& info) {
   const int64_t ignore = f.integer("ignoreIndex");
   const double smoothing = f.number("smoothing");
   const bool acc = f.boolean("accumulate");
+  // A block of the vocabulary: columns offset .. offset + V - 1 of `vocab` words.
+  const int64_t offset = f.size_or("vocabOffset", 0);
+  const int64_t vocab = f.size_or("vocab", V);
+  if (offset + V > vocab)
+    A.fail("argument 'vocabOffset' + V = " + std::to_string(offset + V) + " exceeds vocab = " +
+           std::to_string(vocab));
   A.need(logits, "logits", prod({rows, V}));
   A.need(dlogits, "dlogits", prod({rows, V}));
   A.need(targets, "targets", rows);
   A.need(lse, "lse", rows);
   A.need(dloss, "dloss", rows);
-  check_targets(A, targets, rows, V, ignore);
+  check_targets(A, targets, rows, vocab, ignore);
   mw::cross_entropy_backward(logits.p, targets.p, lse.p, dloss.p, dlogits.p, rows, V, ignore,
-                             smoothing, acc);
+                             smoothing, acc, offset, vocab);
   return info.Env().Undefined();
 }
 

@@ -36,7 +36,7 @@ inline const std::vector<FieldGroup>& field_groups() {
        {"logits", "targets", "loss", "lse", "rows", "V", "ignoreIndex", "smoothing"}},
       {"crossEntropyBackward",
        {"logits", "targets", "lse", "dloss", "dlogits", "rows", "V", "ignoreIndex", "smoothing",
-        "accumulate"}},
+        "accumulate", "vocabOffset", "vocab"}},
       {"gather", {"table", "ids", "out", "rows", "cols", "numRows", "zeroMissing"}},
       {"scatterAdd", {"dout", "ids", "dtable", "rows", "cols", "numRows"}},
       {"adamw", {"p", "g", "m", "v", "n", "lr", "beta1", "beta2", "eps", "weightDecay", "step"}},

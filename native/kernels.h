@@ -59,9 +59,12 @@ void layer_norm_backward(const float* x, const float* gamma, const float* mean,
 
 void cross_entropy(const float* logits, const int32_t* targets, float* loss, float* lse,
                    int64_t rows, int64_t V, int64_t ignore, double smoothing);
+// With offset and vocab: logits are the columns offset .. offset + V - 1 of a vocabulary of
+// `vocab` words (lse the whole row's, targets its words); vocab 0: the whole vocabulary is V.
 void cross_entropy_backward(const float* logits, const int32_t* targets, const float* lse,
                             const float* dloss, float* dlogits, int64_t rows, int64_t V,
-                            int64_t ignore, double smoothing, bool accumulate);
+                            int64_t ignore, double smoothing, bool accumulate, int64_t offset = 0,
+                            int64_t vocab = 0);
 /** out[r] = table[ids[r]] (rows of cols floats); an id below 0 gives a row of zeros. */
 void gather(const float* table, const int32_t* ids, float* out, int64_t rows, int64_t cols);
 void scatter_add(const float* dout, const int32_t* ids, float* dtable, int64_t rows,

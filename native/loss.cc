@@ -102,7 +102,9 @@ void cross_entropy(const float* logits, const int32_t* targets, float* loss, flo
 
 void cross_entropy_backward(const float* logits, const int32_t* targets, const float* lse,
                             const float* dloss, float* dlogits, int64_t rows, int64_t V,
-                            int64_t ignore, double eps, bool acc) {
+                            int64_t ignore, double eps, bool acc, int64_t offset,
+                            int64_t vocab) {
+  if (vocab <= 0) vocab = V;
   const bool avx2 = gemm_isa() != Isa::portable;
   parallel_range(rows, row_grain(V), [&](int64_t lo, int64_t hi) {
     for (int64_t r = lo; r < hi; r++) {
@@ -114,7 +116,7 @@ void cross_entropy_backward(const float* logits, const int32_t* targets, const f
         continue;
       }
       const float l = lse[r], dl = dloss[r];
-      const float off = static_cast<float>(eps / V);
+      const float off = static_cast<float>(eps / vocab);
       if (std::isfinite(l)) {
         if (avx2)
           row_grad_avx2(z, l, dl, off, d, V, acc);
@@ -126,8 +128,9 @@ void cross_entropy_backward(const float* logits, const int32_t* targets, const f
           d[j] = acc ? d[j] + g : g;
         }
       }
+      // The target's one-hot term, where the target is a word of this block.
       const float hit = dl * static_cast<float>(1.0 - eps);
-      d[t] -= hit;
+      if (t >= offset && t < offset + V) d[t - offset] -= hit;
     }
   });
 }

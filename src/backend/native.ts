@@ -145,6 +145,8 @@ export const FIELD_ORDERS = {
     "ignoreIndex",
     "smoothing",
     "accumulate",
+    "vocabOffset",
+    "vocab",
   ],
   gather: ["table", "ids", "out", "rows", "cols", "numRows", "zeroMissing"],
   scatterAdd: ["dout", "ids", "dtable", "rows", "cols", "numRows"],
@@ -495,6 +497,8 @@ export class NativeBackend implements Backend {
         a.ignoreIndex,
         a.smoothing,
         a.accumulate,
+        a.vocabOffset,
+        a.vocab,
       );
     } catch (e) {
       throw indexError(

@@ -474,16 +474,31 @@ export class ReferenceBackend implements Backend {
     ignoreIndex,
     smoothing,
     accumulate,
+    vocabOffset = 0,
+    vocab = V,
   }: CrossEntropyBackwardArgs): void {
+    if (vocabOffset < 0 || vocabOffset + V > vocab) {
+      throw new MaskwiseError(
+        `vocabOffset ${vocabOffset} + V ${V} is outside a vocabulary of ${vocab}`,
+        { code: "E_ARG", where: "crossEntropyBackward" },
+      );
+    }
     for (let r = 0; r < rows; r++) {
       const t = targets[r];
       const o = r * V;
       const ignored = t === ignoreIndex;
+      if (!ignored && (t < 0 || t >= vocab)) {
+        throw new MaskwiseError(`target ${t} at row ${r} is outside [0, ${vocab})`, {
+          code: "E_INDEX",
+          where: "crossEntropyBackward",
+        });
+      }
       for (let j = 0; j < V; j++) {
         let g = 0;
         if (!ignored) {
           const p = Math.exp(logits[o + j] - lse[r]);
-          g = dloss[r] * (p - (j === t ? 1 - smoothing : 0) - smoothing / V);
+          const hit = j + vocabOffset === t ? 1 - smoothing : 0;
+          g = dloss[r] * (p - hit - smoothing / vocab);
         }
         dlogits[o + j] = accumulate ? dlogits[o + j] + g : g;
       }

@@ -412,6 +412,11 @@ export interface CrossEntropyArgs {
 /**
  * dlogits[r, v] = dloss[r] * (softmax(z_r)[v] - (1 - eps) * [v == t_r] - eps / V), and 0 for
  * ignored rows. Overwrites dlogits (or accumulates when `accumulate`).
+ *
+ * A block of the vocabulary (`vocab` words, `vocabOffset` given): logits [rows, V] are the columns
+ * vocabOffset .. vocabOffset + V - 1 of each row, lse is the whole row's, targets are words of
+ * the whole vocabulary (in [0, vocab)), and eps spreads over `vocab`: dlogits[r, c] is entry
+ * vocabOffset + c of the whole row's gradient. Absent: the block is the whole vocabulary.
  */
 export interface CrossEntropyBackwardArgs {
   logits: F32;
@@ -424,6 +429,10 @@ export interface CrossEntropyBackwardArgs {
   ignoreIndex: number;
   smoothing: number;
   accumulate: boolean;
+  /** The first word of the block (default 0). */
+  vocabOffset?: number;
+  /** Words in the whole vocabulary (default V). */
+  vocab?: number;
 }
 
 /** out[r, :] = table[ids[r], :] for r < rows; table is [numRows, cols]. Ids out of range: error. */

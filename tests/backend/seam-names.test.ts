@@ -223,6 +223,8 @@ const samples = (): { [G in Kernel]: Required<FieldArgs<G>> } => {
       ignoreIndex: -100,
       smoothing: 0.1,
       accumulate: false,
+      vocabOffset: 0,
+      vocab: 3,
     },
     gather: {
       table: f(6),

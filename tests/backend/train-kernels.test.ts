@@ -96,6 +96,79 @@ describe("native cross-entropy = reference on a large vocabulary", { skip }, () 
   });
 });
 
+describe("cross-entropy's gradient by blocks of the vocabulary", { skip }, () => {
+  test("each block's gradient is its columns of the whole row's, on both backends, smoothing too", () => {
+    const rng = new Rng(7);
+    const V = 8003;
+    const rows = 6;
+    const logits = rand(rng, rows * V, -8, 8);
+    // Targets in the first block, the last, on a block's edge, and an ignored row.
+    const targets = Int32Array.of(5, 8002, 2999, 3000, -100, 4100);
+    const blocks = [
+      [0, 3000],
+      [3000, 5003],
+    ];
+    for (const eps of [0, 0.1]) {
+      const { want } = crossEntropyBoth(logits, targets, V, eps);
+      const dloss = Float32Array.from({ length: rows }, (_, r) => 0.5 + r / rows);
+      for (const b of [ref, nat()]) {
+        const whole = new Float32Array(rows * V);
+        for (const [offset, width] of blocks) {
+          const part = new Float32Array(rows * width);
+          const slice = new Float32Array(rows * width);
+          for (let r = 0; r < rows; r++)
+            slice.set(logits.subarray(r * V + offset, r * V + offset + width), r * width);
+          b.crossEntropyBackward({
+            logits: slice,
+            targets,
+            lse: want.lse,
+            dloss,
+            dlogits: part,
+            rows,
+            V: width,
+            ignoreIndex: -100,
+            smoothing: eps,
+            accumulate: false,
+            vocabOffset: offset,
+            vocab: V,
+          });
+          for (let r = 0; r < rows; r++)
+            whole.set(part.subarray(r * width, (r + 1) * width), r * V + offset);
+        }
+        closeTo(whole, want.d, 1e-5, `${b.name}, smoothing ${eps}`);
+        // The target's one-hot term lands in the block that holds it, nowhere else.
+        assert.ok(whole[3 * V + 3000] < 0 && whole[1 * V + 8002] < 0, b.name);
+        assert.ok(
+          whole.subarray(4 * V, 5 * V).every((x) => x === 0),
+          `${b.name}: ignored row`,
+        );
+      }
+    }
+  });
+
+  test("a block past the vocabulary and a target outside it are refused", () => {
+    for (const b of [ref, nat()]) {
+      const args = {
+        logits: new Float32Array(4),
+        targets: Int32Array.of(1, 2),
+        lse: new Float32Array(2),
+        dloss: new Float32Array(2),
+        dlogits: new Float32Array(4),
+        rows: 2,
+        V: 2,
+        ignoreIndex: -100,
+        smoothing: 0,
+        accumulate: false,
+      };
+      assert.throws(() => b.crossEntropyBackward({ ...args, vocabOffset: 3, vocab: 4 }), /vocab/);
+      assert.throws(
+        () => b.crossEntropyBackward({ ...args, targets: Int32Array.of(1, 4), vocab: 4 }),
+        /target 4/,
+      );
+    }
+  });
+});
+
 describe("native AdamW = reference over many steps", { skip }, () => {
   test("100 steps on 70001 parameters, with and without weight decay", () => {
     const rng = new Rng(7);

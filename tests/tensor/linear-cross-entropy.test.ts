@@ -1,6 +1,6 @@
-// The head and cross-entropy in chunks of rows (linearCrossEntropy, chunkedHeadLoss): the loss
-// and the gradients of h and W equal those of linear + crossEntropy for every chunk size (one
-// row, uneven, all rows), with ignored rows and label smoothing, for a float32 W and for W as
+// The head and cross-entropy in blocks of the vocabulary (linearCrossEntropy, chunkedHeadLoss):
+// the loss and the gradients of h and W equal those of linear + crossEntropy for every block
+// size (one word, uneven, the whole vocabulary), with ignored rows and label smoothing, for a float32 W and for W as
 // bfloat16 bits (no dW then), on both backends; dh against finite differences.
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -34,7 +34,7 @@ function labels(): Tensor {
 
 forEachBackend("linearCrossEntropy", () => {
   for (const eps of [0, 0.1])
-    test(`equals linear + crossEntropy, loss, dh and dW, any chunk size (smoothing ${eps})`, () => {
+    test(`equals linear + crossEntropy, loss, dh and dW, any block size (smoothing ${eps})`, () => {
       const rng = new Rng(5);
       const h0 = randomTensor([N, D], rng);
       const w0 = randomTensor([V, D], rng, 0.5);
@@ -43,16 +43,16 @@ forEachBackend("linearCrossEntropy", () => {
       const plainW = new Tensor(w0.f32.slice(), w0.shape, true);
       const want = crossEntropy(linear(plainH, plainW, null), y, { labelSmoothing: eps });
       backward(want);
-      for (const chunkRows of [1, 3, N]) {
+      for (const blockWords of [1, 3, 7, V]) {
         const hh = new Tensor(h0.f32.slice(), h0.shape, true);
         const ww = new Tensor(w0.f32.slice(), w0.shape, true);
-        const got = linearCrossEntropy(hh, ww, V, y, { labelSmoothing: eps, chunkRows });
-        assert.ok(Math.abs(got.item() - want.item()) <= 1e-5, `loss, chunk ${chunkRows}`);
+        const got = linearCrossEntropy(hh, ww, V, y, { labelSmoothing: eps, blockWords });
+        assert.ok(Math.abs(got.item() - want.item()) <= 1e-5, `loss, block ${blockWords}`);
         backward(got);
         const dh = (hh.grad as Tensor).f32;
         const dw = (ww.grad as Tensor).f32;
-        assert.ok(worst(dh, (plainH.grad as Tensor).f32) <= 1e-5, `dh, chunk ${chunkRows}`);
-        assert.ok(worst(dw, (plainW.grad as Tensor).f32) <= 1e-5, `dW, chunk ${chunkRows}`);
+        assert.ok(worst(dh, (plainH.grad as Tensor).f32) <= 1e-5, `dh, block ${blockWords}`);
+        assert.ok(worst(dw, (plainW.grad as Tensor).f32) <= 1e-5, `dW, block ${blockWords}`);
         // Ignored rows pass no gradient.
         assert.ok(dh.subarray(2 * D, 3 * D).every((v) => v === 0));
       }
@@ -65,14 +65,23 @@ forEachBackend("linearCrossEntropy", () => {
     const rounded = new Tensor(fromBf16(half), [V, D]);
     const y = labels();
     const h0 = randomTensor([N, D], rng);
-    const got = noGrad(() => linearCrossEntropy(h0, half, V, y, { chunkRows: 2 }));
+    const got = noGrad(() => linearCrossEntropy(h0, half, V, y, { blockWords: 2 }));
     const want = noGrad(() => crossEntropy(linear(h0, rounded, null), y));
     assert.ok(Math.abs(got.item() - want.item()) <= 1e-5);
-    gradcheck("dh", (h) => linearCrossEntropy(h, half, V, y, { chunkRows: 3 }), [h0], {
+    gradcheck("dh", (h) => linearCrossEntropy(h, half, V, y, { blockWords: 3 }), [h0], {
       h: 1e-2,
       atol: 1e-3,
       rtol: 1e-2,
     });
+  });
+
+  test("a target outside the vocabulary is refused, naming the row", () => {
+    const rng = new Rng(4);
+    const y = new Tensor(Int32Array.of(1, V, -100, 0, 2, 3, 4), [N]);
+    assert.throws(
+      () => linearCrossEntropy(randomTensor([N, D], rng), randomTensor([V, D], rng), V, y),
+      new RegExp(`target ${V} at row 1 is outside \\[0, ${V}\\)`),
+    );
   });
 
   test("chunkedHeadLoss: the head's weight as held; null for small logits or a biased head", () => {
