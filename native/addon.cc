@@ -182,6 +182,38 @@ Napi::Value UnaryBackward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+Napi::Value Swiglu(const Napi::CallbackInfo& info) {
+  const Args A(info, "swiglu", 0);
+  const Fields f(A, "swiglu");
+  auto gate = f.f32("gate");
+  auto up = f.f32("up");
+  auto out = f.f32("out");
+  const int64_t n = f.size("n");
+  A.need(gate, "gate", n);
+  A.need(up, "up", n);
+  A.need(out, "out", n);
+  mw::swiglu(gate.p, up.p, out.p, n);
+  return info.Env().Undefined();
+}
+
+Napi::Value SwigluBackward(const Napi::CallbackInfo& info) {
+  const Args A(info, "swigluBackward", 0);
+  const Fields f(A, "swigluBackward");
+  auto gate = f.f32("gate");
+  auto up = f.f32("up");
+  auto dy = f.f32("dy");
+  const int64_t n = f.size("n");
+  float* dgate = f.typed_or_null<float>("dgate", n).p;
+  float* dup = f.typed_or_null<float>("dup", n).p;
+  const bool acc_gate = f.boolean("accumulateGate");
+  const bool acc_up = f.boolean("accumulateUp");
+  A.need(gate, "gate", n);
+  A.need(up, "up", n);
+  A.need(dy, "dy", n);
+  mw::swiglu_backward(gate.p, up.p, dy.p, dgate, dup, n, acc_gate, acc_up);
+  return info.Env().Undefined();
+}
+
 // The range of indices idx . strides over `shape` must lie in [0, len).
 void need_strided(const Args& A, const View<float>& a, const char* name,
                   const std::vector<int64_t>& strides, const std::vector<int64_t>& shape) {
@@ -594,6 +626,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fn("packWeight", PackWeight);
   fn("unary", Unary);
   fn("unaryBackward", UnaryBackward);
+  fn("swiglu", Swiglu);
+  fn("swigluBackward", SwigluBackward);
   fn("binary", Binary);
   fn("reduce", Reduce);
   fn("reduceMaxBackward", ReduceMaxBackward);

@@ -32,6 +32,11 @@ constexpr OpName<Binary> kBinaryOps[] = {
 void unary(Unary op, const float* x, float* out, int64_t n);
 void unary_backward(Unary op, const float* x, const float* y, const float* dy, float* dx,
                     int64_t n, bool accumulate);
+// SwiGLU: out = silu(gate) * up; backward dgate (+)= (dy * up) * silu'(gate), dup (+)= dy *
+// silu(gate) (either may be null), with the bits of unary silu and binary mul composed.
+void swiglu(const float* gate, const float* up, float* out, int64_t n);
+void swiglu_backward(const float* gate, const float* up, const float* dy, float* dgate,
+                     float* dup, int64_t n, bool acc_gate, bool acc_up);
 void binary(Binary op, const float* a, std::vector<int64_t> as, const float* b,
             std::vector<int64_t> bs, float* out, std::vector<int64_t> shape);
 void reduce_sum(const float* x, float* out, int64_t outer, int64_t dim, int64_t inner);

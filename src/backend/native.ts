@@ -30,6 +30,8 @@ import type {
   ScatterAddArgs,
   SoftmaxArgs,
   SoftmaxBackwardArgs,
+  SwigluArgs,
+  SwigluBackwardArgs,
   UnaryArgs,
   UnaryBackwardArgs,
 } from "../tensor/backend.js";
@@ -45,6 +47,8 @@ interface GroupArgs {
   gemm: GemmArgs;
   unary: UnaryArgs;
   unaryBackward: UnaryBackwardArgs;
+  swiglu: SwigluArgs;
+  swigluBackward: SwigluBackwardArgs;
   binary: BinaryArgs;
   reduce: ReduceArgs;
   reduceMaxBackward: ReduceMaxBackwardArgs;
@@ -112,6 +116,8 @@ export const FIELD_ORDERS = {
   ],
   unary: ["op", "x", "out", "n"],
   unaryBackward: ["op", "x", "y", "dy", "dx", "n", "accumulate"],
+  swiglu: ["gate", "up", "out", "n"],
+  swigluBackward: ["gate", "up", "dy", "dgate", "dup", "n", "accumulateGate", "accumulateUp"],
   binary: ["op", "a", "aStrides", "b", "bStrides", "out", "shape"],
   reduce: ["op", "x", "out", "outer", "dim", "inner"],
   reduceMaxBackward: ["x", "y", "dy", "dx", "outer", "dim", "inner"],
@@ -405,6 +411,23 @@ export class NativeBackend implements Backend {
 
   unaryBackward(a: UnaryBackwardArgs): void {
     this.k.unaryBackward(a.op, a.x, a.y, a.dy, a.dx, a.n, a.accumulate);
+  }
+
+  swiglu(a: SwigluArgs): void {
+    this.k.swiglu(a.gate, a.up, a.out, a.n);
+  }
+
+  swigluBackward(a: SwigluBackwardArgs): void {
+    this.k.swigluBackward(
+      a.gate,
+      a.up,
+      a.dy,
+      a.dgate,
+      a.dup,
+      a.n,
+      a.accumulateGate,
+      a.accumulateUp,
+    );
   }
 
   binary(a: BinaryArgs): void {

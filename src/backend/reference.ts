@@ -31,6 +31,8 @@ import {
   type ScatterAddArgs,
   type SoftmaxArgs,
   type SoftmaxBackwardArgs,
+  type SwigluArgs,
+  type SwigluBackwardArgs,
   type UnaryArgs,
   type UnaryBackwardArgs,
   type UnaryOp,
@@ -259,6 +261,47 @@ export class ReferenceBackend implements Backend {
     for (let i = 0; i < n; i++) {
       const g = dy[i] * d(x[i], y[i]);
       dx[i] = accumulate ? dx[i] + g : g;
+    }
+  }
+
+  swiglu({ gate, up, out, n }: SwigluArgs): void {
+    // silu, then the product, each rounded to float32 as the two ops round them.
+    this.unary({ op: "silu", x: gate, out, n });
+    for (let i = 0; i < n; i++) out[i] = out[i] * up[i];
+  }
+
+  swigluBackward({
+    gate,
+    up,
+    dy,
+    dgate,
+    dup,
+    n,
+    accumulateGate,
+    accumulateUp,
+  }: SwigluBackwardArgs): void {
+    const s = new Float32Array(n);
+    this.unary({ op: "silu", x: gate, out: s, n });
+    if (dup) {
+      // Written, not 0 + d, so that a -0 stays -0 as mul's gradient leaves it.
+      for (let i = 0; i < n; i++) {
+        const d = Math.fround(dy[i] * s[i]);
+        dup[i] = accumulateUp ? dup[i] + d : d;
+      }
+    }
+    if (dgate) {
+      // mul's gradient of silu's output, then silu's backward.
+      const ds = new Float32Array(n);
+      for (let i = 0; i < n; i++) ds[i] = dy[i] * up[i];
+      this.unaryBackward({
+        op: "silu",
+        x: gate,
+        y: s,
+        dy: ds,
+        dx: dgate,
+        n,
+        accumulate: accumulateGate,
+      });
     }
   }
 

@@ -270,6 +270,33 @@ export interface UnaryBackwardArgs {
 }
 
 /**
+ * SwiGLU's gate (Shazeer, "GLU Variants"): out[i] = silu(gate[i]) * up[i] for i < n, with the
+ * bits of unary silu followed by binary mul.
+ */
+export interface SwigluArgs {
+  gate: F32;
+  up: F32;
+  out: F32;
+  n: number;
+}
+
+/**
+ * SwiGLU's gradients, with the bits of mul's backward followed by silu's: dgate[i] = (dy[i] *
+ * up[i]) * silu'(gate[i]) and dup[i] = dy[i] * silu(gate[i]), each written or, with its
+ * accumulate flag, added; a null one is not computed.
+ */
+export interface SwigluBackwardArgs {
+  gate: F32;
+  up: F32;
+  dy: F32;
+  dgate: F32 | null;
+  dup: F32 | null;
+  n: number;
+  accumulateGate: boolean;
+  accumulateUp: boolean;
+}
+
+/**
  * out[idx] = a[idx . aStrides] (op) b[idx . bStrides] for every index idx of `shape` (row-major
  * over `shape`, out is contiguous). A stride of 0 broadcasts that axis. Fast paths: equal
  * contiguous shapes, and scalar or row broadcasts.
@@ -644,6 +671,8 @@ export interface Backend {
   holdPacked(weights: readonly HeldWeight[]): () => void;
   unary(args: UnaryArgs): void;
   unaryBackward(args: UnaryBackwardArgs): void;
+  swiglu(args: SwigluArgs): void;
+  swigluBackward(args: SwigluBackwardArgs): void;
   binary(args: BinaryArgs): void;
   reduce(args: ReduceArgs): void;
   reduceMaxBackward(args: ReduceMaxBackwardArgs): void;

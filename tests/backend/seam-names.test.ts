@@ -154,6 +154,17 @@ const samples = (): { [G in Kernel]: Required<FieldArgs<G>> } => {
     },
     unary: { op: "tanh", x: f(5), out: f(5), n: 5 },
     unaryBackward: { op: "tanh", x: f(5), y: f(5), dy: f(5), dx: f(5), n: 5, accumulate: true },
+    swiglu: { gate: f(5), up: f(5), out: f(5), n: 5 },
+    swigluBackward: {
+      gate: f(5),
+      up: f(5),
+      dy: f(5),
+      dgate: f(5),
+      dup: f(5),
+      n: 5,
+      accumulateGate: false,
+      accumulateUp: true,
+    },
     binary: {
       op: "sub",
       a: f(6),

@@ -34,6 +34,7 @@ import { RMSNorm } from "../../../nn/rms-norm.js";
 import { getBackend } from "../../../tensor/dispatch.js";
 import { mul } from "../../../tensor/ops/elementwise.js";
 import { crossEntropy } from "../../../tensor/ops/nn.js";
+import { swiglu } from "../../../tensor/ops/swiglu.js";
 import { activation } from "../../../tensor/ops/unary.js";
 import type { Tensor } from "../../../tensor/tensor.js";
 import { MaskwiseError } from "../../../util/errors.js";
@@ -70,8 +71,12 @@ export class LlamaMLP extends Module {
 
   /** x [..., D] -> [..., D]; with `residual`, residual + that, the sum taken by down_proj. */
   forward(x: Tensor, residual?: Tensor): Tensor {
-    const gate = activation(this.cfg.activation_function, this.gate_proj.forward(x));
-    return this.down_proj.forward(mul(gate, this.up_proj.forward(x)), { residual });
+    const act = this.cfg.activation_function;
+    const gate = this.gate_proj.forward(x);
+    const up = this.up_proj.forward(x);
+    // SiLU's gate as one op (the same numbers as activation, then mul).
+    const hidden = act === "silu" ? swiglu(gate, up) : mul(activation(act, gate), up);
+    return this.down_proj.forward(hidden, { residual });
   }
 
   /** residual [R, D] += the same of x [R, D]; hidden and up hold [R, F]. */
