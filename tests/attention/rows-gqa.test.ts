@@ -13,7 +13,7 @@ import {
   causal,
   keyPaddingFromAttentionMask,
 } from "../../src/attention/masks.js";
-import { headsToRows, rowsToHeads, Unpadded } from "../../src/attention/unpadded.js";
+import { headsToRows, rowsToHeads, type Unpadded } from "../../src/attention/unpadded.js";
 import { ReferenceBackend } from "../../src/backend/reference.js";
 import { nativeBackend } from "../../src/node/backend.js";
 import type { Backend } from "../../src/tensor/backend.js";
@@ -22,14 +22,9 @@ import * as T from "../../src/tensor/index.js";
 import { Rng } from "../../src/util/rng.js";
 import { forEachBackend } from "../helpers/backends.js";
 import { gradcheck, randomTensor } from "../helpers/gradcheck.js";
+import { kMask, kRows, qMask, qRows } from "../helpers/row-layouts.js";
 
 const Dh = 3;
-
-// Queries: 3 rows of 5 positions (right padding, left padding, a hole); keys: 3 rows of 4.
-const qMask = T.intTensor([1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 0, 1, 1, 0], [3, 5]);
-const kMask = T.intTensor([1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 1, 1], [3, 4]);
-const qRows = Unpadded.of(qMask) as Unpadded;
-const kRows = Unpadded.of(kMask) as Unpadded;
 
 interface Case {
   name: string;
