@@ -556,9 +556,10 @@ MW_INLINE void backward_head(const AttentionParams& p, const Tiles& t, int64_t m
 }
 
 MW_CLONES
-void backward_task(const AttentionParams& p, const Tiles& t, int64_t b, int64_t hk,
-                   const float* out, const float* lse, const float* dout, float* dq, float* dk,
-                   float* dv, float* dbias, bool accumulate, std::vector<float>& scratch) {
+void backward_task(const AttentionParams& p, const Tiles& t, int64_t b, int64_t hk, int64_t g0,
+                   int64_t g1, const float* out, const float* lse, const float* dout, float* dq,
+                   float* dk, float* dv, float* dbias, bool accumulate, float* dk_head,
+                   float* dv_head, std::vector<float>& scratch) {
   const int64_t mb = p.maskBatch == 1 ? 0 : b;
   const int64_t Dh = p.Dh;
   const int64_t bq = p.blockQ;
@@ -567,12 +568,12 @@ void backward_task(const AttentionParams& p, const Tiles& t, int64_t b, int64_t 
   const int64_t tile = bq * bkp;
   const int64_t Tq = p.Tq, Tk = p.Tk;
   const bool row_layout = p.qSlots != nullptr;
-  // The query heads that read key/value head hk: one in the head layout (Hkv = H).
+  // Query heads hk * G + g, g0 <= g < g1, read key/value head hk (G = 1 in the head layout).
   const int64_t G = p.H / p.Hkv;
   // With the row layout: each query head's q, out and dout [Tq, Dh] and the group's k and v
   // [Tk, Dh] copied into the head layout's form, and the three gradients gathered there, added
-  // to the rows at the end: dq after each query head, dk and dv (summed over the group's query
-  // heads) after the last.
+  // to the rows at the end: dq after each query head, dk and dv (summed over the query heads)
+  // after the last, or, given dk_head and dv_head ([Tk, Dh], zeroed), left there.
   const int64_t copies = row_layout ? 4 * (Tq + Tk) * Dh : 0;
   scratch.resize(static_cast<size_t>(2 * Dh * bkp + 2 * tile + Tq + copies));
   float* kt = scratch.data();
@@ -591,11 +592,17 @@ void backward_task(const AttentionParams& p, const Tiles& t, int64_t b, int64_t 
     gather_head(p.v, p.kSlots, Tk, p.Hkv, Dh, b, hk, 0, Tk, c + Tk * Dh);
     kh = c;
     vh = c + Tk * Dh;
-    dkh = c + 2 * Tk * Dh;
-    dvh = c + 3 * Tk * Dh;
-    std::fill(dkh, dvh + Tk * Dh, 0.0f);
+    if (dk_head != nullptr) {
+      dkh = dk_head;
+      dvh = dv_head;
+    } else {
+      dkh = c + 2 * Tk * Dh;
+      dvh = c + 3 * Tk * Dh;
+      std::fill(dkh, dkh + Tk * Dh, 0.0f);
+      std::fill(dvh, dvh + Tk * Dh, 0.0f);
+    }
   }
-  for (int64_t g = 0; g < G; g++) {
+  for (int64_t g = g0; g < g1; g++) {
     const int64_t h = hk * G + g;
     const int64_t bh = b * p.H + h;
     if (!row_layout) {
@@ -627,7 +634,7 @@ void backward_task(const AttentionParams& p, const Tiles& t, int64_t b, int64_t 
                   vt, keep_scale);
     if (row_layout) scatter_head(dq, p.qSlots, Tq, p.H, Dh, b, h, 0, Tq, dqh, accumulate);
   }
-  if (row_layout) {
+  if (row_layout && dk_head == nullptr) {
     scatter_head(dk, p.kSlots, Tk, p.Hkv, Dh, b, hk, 0, Tk, dkh, accumulate);
     scatter_head(dv, p.kSlots, Tk, p.Hkv, Dh, b, hk, 0, Tk, dvh, accumulate);
   }
@@ -659,23 +666,67 @@ void attention_backward(const AttentionParams& p, const float* out, const float*
   ThreadPool& pool = ThreadPool::instance();
   std::vector<std::vector<float>> scratch(static_cast<size_t>(pool.threads()));
   const int64_t Hkv = p.Hkv > 0 ? p.Hkv : p.H;
+  const int64_t G = p.H / Hkv;
   AttentionParams q = p;
   q.Hkv = Hkv;
-  if (dbias != nullptr && p.bias != nullptr && p.biasBatch == 1 && p.B > 1) {
-    // Every batch row adds into the same [H, Tq, Tk]: one task per key/value head (its group of
-    // query heads), batch rows in turn.
-    pool.parallel_for(Hkv, [&](int64_t hk, int thread) {
-      for (int64_t b = 0; b < p.B; b++)
-        backward_task(q, t, b, hk, out, lse, dout, dq, dk, dv, dbias, accumulate,
-                      scratch[static_cast<size_t>(thread)]);
-    });
+  float* db = p.bias != nullptr ? dbias : nullptr;
+  // Every batch row adds into the same bias gradient [H, Tq, Tk] when the bias is shared: then
+  // one task per head walks the batch rows in turn.
+  const bool shared_bias = db != nullptr && p.biasBatch == 1 && p.B > 1;
+  if (G == 1) {
+    if (shared_bias) {
+      pool.parallel_for(p.H, [&](int64_t h, int thread) {
+        for (int64_t b = 0; b < p.B; b++)
+          backward_task(q, t, b, h, 0, 1, out, lse, dout, dq, dk, dv, db, accumulate, nullptr,
+                        nullptr, scratch[static_cast<size_t>(thread)]);
+      });
+    } else {
+      pool.parallel_for(p.B * p.H, [&](int64_t bh, int thread) {
+        backward_task(q, t, bh / p.H, bh % p.H, 0, 1, out, lse, dout, dq, dk, dv, db, accumulate,
+                      nullptr, nullptr, scratch[static_cast<size_t>(thread)]);
+      });
+    }
     return;
   }
-  float* db = p.bias != nullptr ? dbias : nullptr;
-  // One task per (b, key/value head): a group's query heads add into the same dk and dv rows.
-  pool.parallel_for(p.B * Hkv, [&](int64_t task, int thread) {
-    backward_task(q, t, task / Hkv, task % Hkv, out, lse, dout, dq, dk, dv, db, accumulate,
-                  scratch[static_cast<size_t>(thread)]);
+  // Grouped key/value heads (row layout): a task per query head, as many as without grouping,
+  // each with its own [Tk, Dh] gradients of its key/value head; then each group's are summed in
+  // head order into the rows. (A task per group would leave most threads idle with few
+  // key/value heads: one task for multi-query attention on one sequence.) The same bits
+  // whatever the number of threads.
+  const int64_t Tk = p.Tk, Dh = p.Dh;
+  const size_t per_head = static_cast<size_t>(Tk * Dh);
+  std::vector<float> dk_heads(static_cast<size_t>(p.B * p.H) * per_head, 0.0f);
+  std::vector<float> dv_heads(static_cast<size_t>(p.B * p.H) * per_head, 0.0f);
+  const auto head = [&](int64_t b, int64_t h, int thread) {
+    const size_t at = static_cast<size_t>(b * p.H + h) * per_head;
+    backward_task(q, t, b, h / G, h % G, h % G + 1, out, lse, dout, dq, dk, dv, db, accumulate,
+                  dk_heads.data() + at, dv_heads.data() + at, scratch[static_cast<size_t>(thread)]);
+  };
+  if (shared_bias) {
+    pool.parallel_for(p.H, [&](int64_t h, int thread) {
+      for (int64_t b = 0; b < p.B; b++) head(b, h, thread);
+    });
+  } else {
+    pool.parallel_for(p.B * p.H, [&](int64_t bh, int thread) { head(bh / p.H, bh % p.H, thread); });
+  }
+  // dk and dv rows: the group's heads summed in order, written or added.
+  pool.parallel_for(p.B * Hkv, [&](int64_t task, int) {
+    const int64_t b = task / Hkv, hk = task % Hkv;
+    for (int64_t tk = 0; tk < Tk; tk++) {
+      const int32_t r = p.kSlots[b * Tk + tk];
+      if (r < 0) continue;
+      for (int which = 0; which < 2; which++) {
+        const std::vector<float>& heads = which == 0 ? dk_heads : dv_heads;
+        float* dst = (which == 0 ? dk : dv) + (r * Hkv + hk) * Dh;
+        const float* first = heads.data() + static_cast<size_t>(b * p.H + hk * G) * per_head +
+                             static_cast<size_t>(tk * Dh);
+        for (int64_t e = 0; e < Dh; e++) {
+          float sum = first[e];
+          for (int64_t g = 1; g < G; g++) sum += first[static_cast<size_t>(g) * per_head + e];
+          dst[e] = accumulate ? dst[e] + sum : sum;
+        }
+      }
+    }
   });
 }
 

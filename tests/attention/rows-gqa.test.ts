@@ -3,7 +3,8 @@
 // head for its group of query heads (transformers' repeat_kv), laying the rows out by head and
 // attending; on both backends, with groups of 2 and 3, self- and cross-attention, a bias,
 // dropout and accumulation into existing gradients; the native kernel against the reference
-// backend directly; finite differences; and kvHeads that does not divide H refused.
+// backend directly, and the same bits on any number of threads; finite differences; and kvHeads
+// that does not divide H refused.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { attention, attentionArgs, attentionRows } from "../../src/attention/fused.js";
@@ -16,6 +17,7 @@ import {
 import { headsToRows, rowsToHeads, type Unpadded } from "../../src/attention/unpadded.js";
 import { ReferenceBackend } from "../../src/backend/reference.js";
 import { nativeBackend } from "../../src/node/backend.js";
+import { loadNativeAddon } from "../../src/node/native-addon.js";
 import type { Backend } from "../../src/tensor/backend.js";
 import { getBackend, setBackend } from "../../src/tensor/dispatch.js";
 import * as T from "../../src/tensor/index.js";
@@ -196,6 +198,35 @@ test("the native kernel's grouped attention equals the reference backend's", (t)
       });
     }
   } finally {
+    setBackend(before);
+  }
+});
+
+test("the native gradients are the same bits on 1, 2 and 3 threads", (t) => {
+  const loaded = loadNativeAddon();
+  const native = nativeBackend();
+  if (!("addon" in loaded) || typeof native === "string") {
+    t.skip("native backend unavailable");
+    return;
+  }
+  const { addon } = loaded;
+  const before = getBackend();
+  const threads = addon.threads();
+  try {
+    setBackend(native);
+    for (const c of CASES) {
+      const { inputs, w } = inputsOf(c, 11);
+      const runs = [1, 2, 3].map((n) => {
+        addon.setThreads(n);
+        return run(viaRows(c), inputs, w, false);
+      });
+      for (const r of runs.slice(1))
+        r.forEach((g, i) => {
+          assert.deepEqual(g, runs[0][i], `${c.name}: ${NAMES[i]}`);
+        });
+    }
+  } finally {
+    addon.setThreads(threads);
     setBackend(before);
   }
 });
