@@ -24,7 +24,7 @@ import * as T from "../../src/tensor/index.js";
 import { Rng } from "../../src/util/rng.js";
 import { forEachBackend } from "../helpers/backends.js";
 import { gradcheck, randomTensor } from "../helpers/gradcheck.js";
-import { kMask, kRows, qMask, qRows } from "../helpers/row-layouts.js";
+import { kMask, kRows, qMask, qRows, outputAndGradients as run } from "../helpers/row-layouts.js";
 
 const Dh = 3;
 
@@ -105,21 +105,6 @@ const viaRows =
       training: c.dropout !== undefined,
       seed: 5,
     });
-
-/** Output and the gradients of q, k, v (and the bias) of sum(out * w), gradients existing or not. */
-function run(f: Attend, inputs: T.Tensor[], w: T.Tensor, existing: boolean): Float32Array[] {
-  const leaves = inputs.map((x) => new T.Tensor(x.f32.slice(), x.shape, true));
-  if (existing)
-    for (const x of leaves)
-      x.grad = new T.Tensor(
-        x.f32.map((_, i) => i * 0.01),
-        x.shape,
-      );
-  const [q, k, v, bias] = leaves;
-  const out = f(q, k, v, bias ?? null);
-  T.backward(T.sum(T.mul(out, w)));
-  return [out.f32, ...leaves.map((x) => (x.grad as T.Tensor).f32)];
-}
 
 function inputsOf(c: Case, seed: number): { inputs: T.Tensor[]; w: T.Tensor } {
   const rng = new Rng(seed);

@@ -19,7 +19,7 @@ import * as T from "../../src/tensor/index.js";
 import { Rng } from "../../src/util/rng.js";
 import { forEachBackend } from "../helpers/backends.js";
 import { gradcheck, randomTensor } from "../helpers/gradcheck.js";
-import { kMask, kRows, qMask, qRows } from "../helpers/row-layouts.js";
+import { kMask, kRows, outputAndGradients, qMask, qRows } from "../helpers/row-layouts.js";
 
 const H = 2;
 const Dh = 3;
@@ -80,7 +80,7 @@ function viaRows(q: T.Tensor, k: T.Tensor, v: T.Tensor, c: Case, bias: T.Tensor 
   });
 }
 
-/** Output and the gradients of q, k, v (and the bias) of sum(out * w), gradients existing or not. */
+/** viaHeads or viaRows on case c, as outputAndGradients takes it. */
 function run(
   f: typeof viaRows,
   c: Case,
@@ -88,17 +88,7 @@ function run(
   w: T.Tensor,
   existing: boolean,
 ): Float32Array[] {
-  const leaves = inputs.map((x) => new T.Tensor(x.f32.slice(), x.shape, true));
-  if (existing)
-    for (const x of leaves)
-      x.grad = new T.Tensor(
-        x.f32.map((_, i) => i * 0.01),
-        x.shape,
-      );
-  const [q, k, v, bias] = leaves;
-  const out = f(q, k, v, c, bias ?? null);
-  T.backward(T.sum(T.mul(out, w)));
-  return [out.f32, ...leaves.map((x) => (x.grad as T.Tensor).f32)];
+  return outputAndGradients((q, k, v, bias) => f(q, k, v, c, bias), inputs, w, existing);
 }
 
 forEachBackend("attention on kept rows", () => {
