@@ -363,13 +363,13 @@ void forward_task(const AttentionParams& p, const Tiles& t, int64_t task, float*
   // Row layout: 1 where key/value tile kb is copied already.
   float* copied = vtiles + t.nk * bk * Dh;
   if (row_layout) std::fill(copied, copied + t.nk, 0.0f);
+  const float keep_scale = p.dropout > 0 ? static_cast<float>(1.0 / (1.0 - p.dropout)) : 1.0f;
   for (int64_t g = 0; g < G; g++) {
     const int64_t h = hk * G + g;
     const int64_t bh = b * p.H + h;
     std::fill(acc, acc + rows * Dh, 0.0f);
     std::fill(m, m + rows, kNegInf);
     std::fill(l, l + rows, 0.0f);
-    const float keep_scale = p.dropout > 0 ? static_cast<float>(1.0 / (1.0 - p.dropout)) : 1.0f;
     if (row_layout) gather_head(p.q, p.qSlots, p.Tq, p.H, Dh, b, h, i0, rows, qt);
     const float* qbase = row_layout ? qt : p.q + (bh * p.Tq + i0) * Dh;
     for (int64_t kb = 0; kb < t.nk; kb++) {
@@ -673,34 +673,19 @@ void attention_backward(const AttentionParams& p, const float* out, const float*
   // Every batch row adds into the same bias gradient [H, Tq, Tk] when the bias is shared: then
   // one task per head walks the batch rows in turn.
   const bool shared_bias = db != nullptr && p.biasBatch == 1 && p.B > 1;
-  if (G == 1) {
-    if (shared_bias) {
-      pool.parallel_for(p.H, [&](int64_t h, int thread) {
-        for (int64_t b = 0; b < p.B; b++)
-          backward_task(q, t, b, h, 0, 1, out, lse, dout, dq, dk, dv, db, accumulate, nullptr,
-                        nullptr, scratch[static_cast<size_t>(thread)]);
-      });
-    } else {
-      pool.parallel_for(p.B * p.H, [&](int64_t bh, int thread) {
-        backward_task(q, t, bh / p.H, bh % p.H, 0, 1, out, lse, dout, dq, dk, dv, db, accumulate,
-                      nullptr, nullptr, scratch[static_cast<size_t>(thread)]);
-      });
-    }
-    return;
-  }
-  // Grouped key/value heads (row layout): a task per query head, as many as without grouping,
-  // each with its own [Tk, Dh] gradients of its key/value head; then each group's are summed in
-  // head order into the rows. (A task per group would leave most threads idle with few
-  // key/value heads: one task for multi-query attention on one sequence.) The same bits
-  // whatever the number of threads.
+  // Grouped key/value heads (row layout): still a task per query head, each with its own
+  // [Tk, Dh] gradients of its key/value head, summed per group in head order into the rows
+  // afterwards. (A task per group would leave most threads idle with few key/value heads: one
+  // task for multi-query attention on one sequence.) The same bits whatever the threads.
   const int64_t Tk = p.Tk, Dh = p.Dh;
-  const size_t per_head = static_cast<size_t>(Tk * Dh);
+  const size_t per_head = G > 1 ? static_cast<size_t>(Tk * Dh) : 0;
   std::vector<float> dk_heads(static_cast<size_t>(p.B * p.H) * per_head, 0.0f);
-  std::vector<float> dv_heads(static_cast<size_t>(p.B * p.H) * per_head, 0.0f);
+  std::vector<float> dv_heads(dk_heads.size(), 0.0f);
   const auto head = [&](int64_t b, int64_t h, int thread) {
     const size_t at = static_cast<size_t>(b * p.H + h) * per_head;
     backward_task(q, t, b, h / G, h % G, h % G + 1, out, lse, dout, dq, dk, dv, db, accumulate,
-                  dk_heads.data() + at, dv_heads.data() + at, scratch[static_cast<size_t>(thread)]);
+                  G > 1 ? dk_heads.data() + at : nullptr, G > 1 ? dv_heads.data() + at : nullptr,
+                  scratch[static_cast<size_t>(thread)]);
   };
   if (shared_bias) {
     pool.parallel_for(p.H, [&](int64_t h, int thread) {
@@ -709,6 +694,7 @@ void attention_backward(const AttentionParams& p, const float* out, const float*
   } else {
     pool.parallel_for(p.B * p.H, [&](int64_t bh, int thread) { head(bh / p.H, bh % p.H, thread); });
   }
+  if (G == 1) return;
   // dk and dv rows: the group's heads summed in order, written or added.
   pool.parallel_for(p.B * Hkv, [&](int64_t task, int) {
     const int64_t b = task / Hkv, hk = task % Hkv;
