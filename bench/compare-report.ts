@@ -3,6 +3,8 @@
 // markdown table that docs/benchmarks.md carries. Pure functions on plain objects, so that the
 // table can be tested on canned inputs without timing anything.
 
+import { describeFlags } from "../src/node/cpu.js";
+
 /** Named figures of one run of one measure, all rates (GFLOP/s, tokens/s): higher is faster. */
 export type Figures = Record<string, number | null>;
 
@@ -67,17 +69,6 @@ export interface CompareResult {
   /** The order the measures ran in, round by round. */
   orders?: string[][];
 }
-
-/** The flags recorded from lscpu: AVX-512 FMA, its bfloat16 dot product, AMX tiles, VNNI. */
-export const CPU_FLAGS = [
-  "avx2",
-  "avx512f",
-  "avx512_bf16",
-  "avx512_vnni",
-  "amx_tile",
-  "amx_bf16",
-  "amx_int8",
-] as const;
 
 /** GEMM sizes of the table, as "M" (square) or "MxKxN", as both sides' JSON give m, k, n. */
 export const GEMM_SIZES = ["512", "1024", "1024x256x1024"] as const;
@@ -302,15 +293,7 @@ export function describePeer(result: CompareResult): string {
 
 /** "AMD EPYC; avx512f, avx512_bf16, avx512_vnni; no amx_bf16" */
 export function describeCpu(machine: Machine): string {
-  const has = CPU_FLAGS.filter((f) => machine.flags[f]);
-  const lacks = CPU_FLAGS.filter((f) => f in machine.flags && !machine.flags[f]);
-  return [
-    machine.cpu_model,
-    has.join(", ") || "none of the recorded flags",
-    lacks.length > 0 ? `no ${lacks.join(", ")}` : null,
-  ]
-    .filter((p) => p !== null)
-    .join("; ");
+  return `${machine.cpu_model}; ${describeFlags(machine.flags)}`;
 }
 
 /** The markdown table, with a line above it that says where and how it was measured. */

@@ -30,12 +30,12 @@
 // maskwise's --bf16 products stay float32 there, and PyTorch's autocast step and bfloat16
 // matmul run minutes a round (AMD EPYC Zen 3: 60 target tokens/s, about 1 GFLOP/s).
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { availableParallelism, cpus, homedir, loadavg } from "node:os";
+import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { availableParallelism, homedir, loadavg } from "node:os";
 import { dirname, join, resolve } from "node:path";
+import { readCpu } from "../src/node/cpu.js";
 import {
   type CompareResult,
-  CPU_FLAGS,
   decodeFigures,
   type Figures,
   type Machine,
@@ -104,23 +104,12 @@ const skip = list("--skip");
 
 // ---- the machine ----
 function machine(): Machine {
-  let model = cpus()[0]?.model ?? "unknown CPU";
-  let flags = "";
-  const ls = spawnSync("lscpu", [], { encoding: "utf8", env: { ...process.env, LC_ALL: "C" } });
-  if (ls.status === 0) {
-    model = /^Model name:\s*(.+)$/m.exec(ls.stdout)?.[1].trim() ?? model;
-    flags = /^Flags:\s*(.+)$/m.exec(ls.stdout)?.[1] ?? "";
-  } else if (existsSync("/proc/cpuinfo")) {
-    const info = readFileSync("/proc/cpuinfo", "utf8");
-    model = /^model name\s*:\s*(.+)$/m.exec(info)?.[1].trim() ?? model;
-    flags = /^flags\s*:\s*(.+)$/m.exec(info)?.[1] ?? "";
-  }
-  const have = new Set(flags.split(/\s+/));
+  const cpu = readCpu();
   const git = spawnSync("git", ["rev-parse", "HEAD"], { cwd: root, encoding: "utf8" });
   return {
-    cpu_model: model,
-    // Unknown (no lscpu, no /proc/cpuinfo): record no flags rather than claim their absence.
-    flags: flags ? Object.fromEntries(CPU_FLAGS.map((f) => [f, have.has(f)])) : {},
+    cpu_model: cpu.model,
+    // Unknown (no /proc/cpuinfo): no flags recorded rather than their absence claimed.
+    flags: cpu.flags as Record<string, boolean>,
     cpus: availableParallelism(),
     node: process.versions.node,
     commit: git.status === 0 ? git.stdout.trim() : null,

@@ -586,6 +586,33 @@ Napi::Value GemmIsa(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), mw::isa_name(mw::gemm_isa()));
 }
 
+// { float32: { isa, mr, nr, kc, mc, nc }, bfloat16: { isa, mr, nr } or null }: the products'
+// kernels as chosen for this CPU (bfloat16 null where products given bfloat16 inputs run on the
+// float32 kernel: no VDPBF16PS, or setGemmBf16Dot(false)).
+Napi::Value GemmKernels(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  const mw::MicroKernel k = mw::gemm_kernel_in_use();
+  Napi::Object f32 = Napi::Object::New(env);
+  f32.Set("isa", mw::isa_name(mw::gemm_isa()));
+  f32.Set("mr", k.mr);
+  f32.Set("nr", k.nr);
+  f32.Set("kc", k.kc);
+  f32.Set("mc", k.mc);
+  f32.Set("nc", k.nc);
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("float32", f32);
+  if (mw::bf16_dot_available()) {
+    Napi::Object b = Napi::Object::New(env);
+    b.Set("isa", "avx512-bf16");
+    b.Set("mr", mw::gemm_bf16_mr());
+    b.Set("nr", mw::gemm_bf16_nr());
+    out.Set("bfloat16", b);
+  } else {
+    out.Set("bfloat16", env.Null());
+  }
+  return out;
+}
+
 Napi::Value CpuIsa(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), mw::isa_name(mw::cpu_isa()));
 }
@@ -646,6 +673,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fn("threads", Threads);
   fn("gemmIsa", GemmIsa);
   fn("cpuIsa", CpuIsa);
+  fn("gemmKernels", GemmKernels);
   fn("setGemmIsa", SetGemmIsa);
   fn("setGemmBf16Dot", SetGemmBf16Dot);
   fn("peakGflops", PeakGflops);

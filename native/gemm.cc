@@ -398,6 +398,7 @@ thread_local bool t_alone = false;
 
 Isa cpu_isa() { return detect_isa(); }
 Isa gemm_isa() { return g_isa; }
+MicroKernel gemm_kernel_in_use() { return active_kernel(); }
 bool set_gemm_isa(Isa isa) {
   if (static_cast<int>(isa) > static_cast<int>(cpu_isa())) return false;
   g_isa = isa;

@@ -84,6 +84,9 @@ Isa gemm_isa();
 /** Selects a kernel; false when the CPU lacks it. */
 bool set_gemm_isa(Isa isa);
 const char* isa_name(Isa isa);
+/** The float32 micro-kernel and cache blocking gemm() runs with now (MASKWISE_GEMM_BLOCKING
+ * applied): what `maskwise info` reports. */
+MicroKernel gemm_kernel_in_use();
 
 void gemm(const GemmParams& g);
 /**

@@ -248,6 +248,12 @@ type KernelFunctions = {
 };
 
 /** The addon's functions (native/addon.cc); every argument is validated there. */
+/** NativeAddon.gemmKernels(): what `maskwise info` reports of the GEMM. */
+export interface GemmKernels {
+  float32: { isa: string; mr: number; nr: number; kc: number; mc: number; nc: number };
+  bfloat16: { isa: string; mr: number; nr: number } | null;
+}
+
 export interface NativeAddon extends KernelFunctions {
   /** The GemmArgs fields, then optionally a weight packWeight packed (used when it is b's). */
   gemm(...args: [...Fields<"gemm">, packed?: PackedWeight]): void;
@@ -285,6 +291,11 @@ export interface NativeAddon extends KernelFunctions {
   gemmIsa(): string;
   /** The best micro-kernel this CPU runs. */
   cpuIsa(): string;
+  /**
+   * The products' kernels as chosen now: float32's micro-tile (mr x nr) and cache blocking, and
+   * the bfloat16 kernel (null where bfloat16 inputs take the float32 kernel).
+   */
+  gemmKernels(): GemmKernels;
   /** Selects a micro-kernel no better than cpuIsa() (tests and benchmarks). */
   setGemmIsa(isa: string): void;
   /**

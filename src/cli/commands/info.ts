@@ -1,8 +1,11 @@
 // `maskwise info`: the version, the platform and the backend, so a bug report can say what ran:
-// where the native addon came from, and what `--precision auto` would take on this CPU (both
-// probe figures and the choice).
+// where the native addon came from, the CPU and the kernels chosen for it at run time (the
+// products' micro-kernel and blocking, bfloat16's and int8's), and what `--precision auto`
+// would take on this CPU (both probe figures and the choice).
 
+import type { NativeAddon } from "../../backend/native.js";
 import { int8Kernel } from "../../nn/int8-weights.js";
+import { describeFlags, readCpu } from "../../node/cpu.js";
 import { loadNativeAddon } from "../../node/native-addon.js";
 import { autoPrecision, precisionProbe } from "../../node/precision.js";
 import { getBackend } from "../../tensor/dispatch.js";
@@ -18,16 +21,26 @@ export const command: Command = {
 Prints the maskwise version, Node.js version, platform, backend and threads, and where the
 native addon was loaded from: 'prebuild' (shipped in the package for this platform) or 'build'
 (compiled on this machine by 'maskwise build-native' or 'npm run build:native'), or why it is
-not available. Then the probe of --precision auto (src/node/precision.ts): one matrix product
-timed in float32 and in bfloat16 (GFLOP/s; "n/a" with the reason where it is not timed: the
-reference backend, a CPU without AVX512_BF16) and the precision auto takes. int8_kernel: what
---precision int8 multiplies with: avx512-vnni (VPDPBUSD), avx2, portable or reference.`,
+not available. cpu and cpu_flags: the model and the instruction sets that pick the kernels
+(AVX2, AVX-512, AVX512_BF16, AVX512_VNNI, AMX). gemm_kernel: the float32 products'
+micro-kernel, rows x columns (avx512 12x32, avx2 6x16, portable; 'reference' on the reference
+backend), and gemm_blocking its cache blocking (MASKWISE_GEMM_BLOCKING=kc,mc,nc overrides it).
+bfloat16_kernel: what bfloat16 products (--precision bfloat16) multiply with: avx512-bf16
+(VDPBF16PS, inputs rounded to bfloat16) or float32 (no AVX512_BF16: the float32 kernel, inputs
+not rounded). amx: whether the CPU has AMX tiles (no kernel of this version uses them). Then the
+probe of --precision auto (src/node/precision.ts): one matrix product timed in float32 and in
+bfloat16 (GFLOP/s; "n/a" with the reason where it is not timed: the reference backend, a CPU
+without AVX512_BF16) and the precision auto takes. int8_kernel: what --precision int8 multiplies
+with: avx512-vnni (VPDPBUSD), avx2, portable or reference.`,
   async run(argv) {
     const { values } = parseFlags("info", argv, { json: { type: "boolean" } });
     const backend = getBackend();
     const native = loadNativeAddon();
     const probe = precisionProbe();
     const round = (x: number | null) => (x === null ? null : Math.round(x * 10) / 10);
+    const cpu = readCpu();
+    const kernels =
+      "addon" in native && backend.name === "native" ? gemmKernels(native.addon) : null;
     const info = {
       maskwise: VERSION,
       node: process.version,
@@ -37,6 +50,17 @@ reference backend, a CPU without AVX512_BF16) and the precision auto takes. int8
       native_source: "addon" in native ? native.source : null,
       native_path: "addon" in native ? native.path : null,
       ...("error" in native ? { native_error: native.error } : {}),
+      cpu: cpu.model,
+      cpu_flags: Object.keys(cpu.flags).length > 0 ? describeFlags(cpu.flags) : null,
+      gemm_kernel: kernels?.gemm ?? backend.name,
+      gemm_blocking: kernels?.blocking ?? null,
+      bfloat16_kernel: kernels?.bfloat16 ?? backend.name,
+      amx:
+        cpu.flags.amx_tile === undefined
+          ? null
+          : cpu.flags.amx_tile
+            ? "present, not used (no AMX kernel in this version)"
+            : "absent",
       probe_float32_gflops: round(probe.float32Gflops),
       probe_bfloat16_gflops: round(probe.bfloat16Gflops),
       ...(probe.note ? { probe_note: probe.note } : {}),
@@ -53,3 +77,17 @@ reference backend, a CPU without AVX512_BF16) and the precision auto takes. int8
     return 0;
   },
 };
+
+/** The native products' kernels as info prints them; null where the addon predates the query. */
+function gemmKernels(
+  addon: NativeAddon,
+): { gemm: string; blocking: string; bfloat16: string } | null {
+  if (typeof addon.gemmKernels !== "function") return null;
+  const k = addon.gemmKernels();
+  const f = k.float32;
+  return {
+    gemm: `${f.isa} ${f.mr}x${f.nr}`,
+    blocking: `kc ${f.kc}, mc ${f.mc}, nc ${f.nc}`,
+    bfloat16: k.bfloat16 ? `${k.bfloat16.isa} ${k.bfloat16.mr}x${k.bfloat16.nr}` : "float32",
+  };
+}
