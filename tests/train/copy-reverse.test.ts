@@ -1,6 +1,11 @@
 // The issue's first sign of life: a tiny encoder-decoder learns to copy and to reverse sequences
 // it has never seen, to near-zero validation loss, in seconds. Held-out sequences make the test
-// about the task, not about memorising the training rows.
+// about the task, not about memorising the training rows. The learning rate decays linearly to 0
+// from a peak of 5e-3 so that the test is one of learning, not of one seed: on a constant
+// inverse-sqrt rate from 1e-2, copying or reversing stalled near a loss of 2 for two seeds in ten
+// and a change in the order of a sum could move a run across the threshold; as written, seeds
+// 1-10 all end at or below 0.008 (copy) and 0.006 (reverse) on the native backend, and reversal
+// at 0.014 and 0.001 (seeds 5 and 6) on the reference backend this test runs on.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { resolveConfig } from "../../src/models/config.js";
@@ -34,16 +39,17 @@ function task(n: number, seed: number, reverse: boolean): Example[] {
 
 for (const reverse of [false, true]) {
   test(`a tiny model learns to ${reverse ? "reverse" : "copy"} unseen sequences`, () => {
+    // Reversal needs the positions as well as the tokens: it takes about twice the updates.
+    const steps = reverse ? 800 : 400;
     const store = new MemoryStore();
     const trainer = new Trainer(
       new EncoderDecoderModel(cfg, 3),
       { train: task(2000, 1, reverse), valid: task(100, 2, reverse) },
       {
         maxTokens: 256,
-        schedule: { kind: "inverse-sqrt", lr: 1e-2, warmup: 30 },
+        schedule: { kind: "linear", lr: 5e-3, warmup: 50, totalSteps: steps },
         labelSmoothing: 0,
-        // Reversal needs the positions as well as the tokens: it takes about twice the updates.
-        maxSteps: reverse ? 600 : 300,
+        maxSteps: steps,
         evalEvery: 100,
         clipNorm: 1,
         seed: 5,
