@@ -36,6 +36,8 @@ export interface Machine {
   commit: string | null;
   load_before: number[];
   load_after?: number[];
+  /** The kernels maskwise chose on this CPU (`maskwise info`); absent where info failed. */
+  kernels?: { gemm: string; bfloat16: string; int8: string };
 }
 
 export interface Measure {
@@ -293,7 +295,11 @@ export function describePeer(result: CompareResult): string {
 
 /** "AMD EPYC; avx512f, avx512_bf16, avx512_vnni; no amx_bf16" */
 export function describeCpu(machine: Machine): string {
-  return `${machine.cpu_model}; ${describeFlags(machine.flags)}`;
+  const k = machine.kernels;
+  const kernels = k
+    ? `; maskwise kernels: gemm ${k.gemm}, bfloat16 ${k.bfloat16}, int8 ${k.int8}`
+    : "";
+  return `${machine.cpu_model}; ${describeFlags(machine.flags)}${kernels}`;
 }
 
 /** The markdown table, with a line above it that says where and how it was measured. */

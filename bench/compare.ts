@@ -106,6 +106,18 @@ const skip = list("--skip");
 function machine(): Machine {
   const cpu = readCpu();
   const git = spawnSync("git", ["rev-parse", "HEAD"], { cwd: root, encoding: "utf8" });
+  // The kernels maskwise runs here, as `maskwise info` reports them (the same process setup as
+  // the measures).
+  const info = spawnSync(process.execPath, [join(root, "bin", "maskwise.mjs"), "info", "--json"], {
+    encoding: "utf8",
+  });
+  let kernels: Machine["kernels"];
+  try {
+    const j = JSON.parse(info.stdout);
+    kernels = { gemm: j.gemm_kernel, bfloat16: j.bfloat16_kernel, int8: j.int8_kernel };
+  } catch {
+    kernels = undefined;
+  }
   return {
     cpu_model: cpu.model,
     // Unknown (no /proc/cpuinfo): no flags recorded rather than their absence claimed.
@@ -114,6 +126,7 @@ function machine(): Machine {
     node: process.versions.node,
     commit: git.status === 0 ? git.stdout.trim() : null,
     load_before: loadavg(),
+    ...(kernels ? { kernels } : {}),
   };
 }
 

@@ -185,6 +185,16 @@ test("the markdown table says where, with which torch, and formats the figures",
   );
   assert.match(lines[0], /1 interleaved round, medians\.$/);
   assert.match(lines[0], /maskwise 0123456/);
+  assert.doesNotMatch(lines[0], /maskwise kernels/);
+  result.machine.kernels = {
+    gemm: "avx512 12x32",
+    bfloat16: "avx512-bf16 12x32",
+    int8: "avx512-vnni",
+  };
+  assert.match(
+    markdownTable(result).split("\n")[0],
+    /^Test CPU 9000; avx2, avx512f, avx512_bf16, avx512_vnni; no amx_tile, amx_bf16, amx_int8; maskwise kernels: gemm avx512 12x32, bfloat16 avx512-bf16 12x32, int8 avx512-vnni; 2 CPUs/,
+  );
   assert.equal(lines[2], "| measure | unit | maskwise | peer | maskwise / peer | per round |");
   assert.equal(lines.length, 4 + 3);
   assert.equal(
