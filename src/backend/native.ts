@@ -247,13 +247,13 @@ type KernelFunctions = {
   ) => G extends "gemmInt8" ? string : void;
 };
 
-/** The addon's functions (native/addon.cc); every argument is validated there. */
 /** NativeAddon.gemmKernels(): what `maskwise info` reports of the GEMM. */
 export interface GemmKernels {
   float32: { isa: string; mr: number; nr: number; kc: number; mc: number; nc: number };
   bfloat16: { isa: string; mr: number; nr: number } | null;
 }
 
+/** The addon's functions (native/addon.cc); every argument is validated there. */
 export interface NativeAddon extends KernelFunctions {
   /** The GemmArgs fields, then optionally a weight packWeight packed (used when it is b's). */
   gemm(...args: [...Fields<"gemm">, packed?: PackedWeight]): void;
