@@ -601,6 +601,11 @@ Napi::Value GemmKernels(const Napi::CallbackInfo& info) {
   f32.Set("nc", k.nc);
   Napi::Object out = Napi::Object::New(env);
   out.Set("float32", f32);
+#ifdef MW_EMULATE_AVX512
+  out.Set("emulatedAvx512", true);  // native/simd.h: the test build, AVX-512 over AVX2
+#else
+  out.Set("emulatedAvx512", false);
+#endif
   if (mw::bf16_dot_available()) {
     Napi::Object b = Napi::Object::New(env);
     b.Set("isa", "avx512-bf16");

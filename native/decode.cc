@@ -10,7 +10,7 @@
 // a single sentence's step on a span shorter than 64 positions stays on the calling thread.
 #include "decode.h"
 
-#include <immintrin.h>
+#include "simd.h"
 
 #include <algorithm>
 #include <cfloat>
@@ -23,7 +23,7 @@
 #include "reduce16.h"
 #include "threadpool.h"
 
-#define MW_AVX512 __attribute__((target("avx512f,avx512vl,avx512dq,fma")))
+#define MW_AVX512 MW_TARGET("avx512f,avx512vl,avx512dq,fma")
 
 namespace mw {
 namespace {

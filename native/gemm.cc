@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "scratch.h"
+#include "simd.h"
 #include "threadpool.h"
 
 namespace mw {
@@ -23,10 +24,10 @@ namespace {
 Isa detect_isa() {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-      __builtin_cpu_supports("avx512dq"))
+  if (MW_CPU_SUPPORTS("avx512f") && MW_CPU_SUPPORTS("avx512vl") &&
+      MW_CPU_SUPPORTS("avx512dq"))
     return Isa::avx512;
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Isa::avx2;
+  if (MW_CPU_SUPPORTS("avx2") && MW_CPU_SUPPORTS("fma")) return Isa::avx2;
 #endif
   return Isa::portable;
 }

@@ -12,7 +12,7 @@
 // of k indices (2q, 2q+1), one 32-bit lane per row of A (or column of B) with bf16(x[2q]) in its
 // low half and bf16(x[2q+1]) in its high half; VDPBF16PS multiplies lane by lane and adds both
 // products to the float32 accumulator. An odd k leaves the last pair's high half 0.
-#include <immintrin.h>
+#include "simd.h"
 
 #include <algorithm>
 
@@ -21,7 +21,7 @@
 #include "tile_store.h"
 #include "transpose16.h"
 
-#define MW_BF16 __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,avx512bf16,fma")))
+#define MW_BF16 MW_TARGET("avx512f,avx512vl,avx512dq,avx512bw,avx512bf16,fma")
 
 namespace mw {
 namespace {

@@ -13,7 +13,7 @@
 //  - avx2 (gemm_int8_avx2.cc): bytes widened to int16, VPMADDWD (pairs of products into int32),
 //    on the weights in its pair layout (an Int16Array `packed`) where given.
 //  - portable: int32 loops.
-#include <immintrin.h>
+#include "simd.h"
 #include <napi.h>
 
 #include <algorithm>
@@ -29,7 +29,7 @@
 #include "gemm_int8.h"
 #include "threadpool.h"
 
-#define MW_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
+#define MW_VNNI MW_TARGET("avx512f,avx512bw,avx512vl,avx512vnni")
 
 namespace mw {
 
@@ -56,7 +56,7 @@ enum class Int8Kernel { portable, avx2, vnni };
 Int8Kernel int8_kernel() {
   static const bool vnni = [] {
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw");
+    return MW_CPU_SUPPORTS("avx512vnni") && MW_CPU_SUPPORTS("avx512bw");
   }();
   // setGemmIsa lowers this kernel with the float32 ones (tests reach every path on one CPU).
   if (gemm_isa() == Isa::avx512 && vnni) return Int8Kernel::vnni;

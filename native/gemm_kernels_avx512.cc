@@ -1,13 +1,13 @@
 // AVX-512 micro-kernel: MR x 32, i.e. 2 zmm of B per k step and one broadcast of A per row,
 // 2 * MR zmm accumulators (12 rows: 24 accumulators, enough to hide a 4-cycle FMA latency on
 // two FMA pipes). Partial tiles use masked loads and stores, so edges cost no scratch copies.
-#include <immintrin.h>
+#include "simd.h"
 
 #include "gemm.h"
 #include "tile_store.h"
 #include "transpose16.h"
 
-#define MW_AVX512 __attribute__((target("avx512f,avx512vl,avx512dq,fma")))
+#define MW_AVX512 MW_TARGET("avx512f,avx512vl,avx512dq,fma")
 
 namespace mw {
 namespace {

@@ -26,7 +26,7 @@
 // exactly). On AVX2 without AVX-512 the same walk runs in 8-lane vectors (gemm_skinny_avx2.cc).
 // A decoding step streams every weight once per token, so half the bytes and, with
 // VDPBF16PS, half the instructions are most of the time saved.
-#include <immintrin.h>
+#include "simd.h"
 
 #include <algorithm>
 #include <cstring>
@@ -36,9 +36,9 @@
 #include "reduce16.h"
 #include "threadpool.h"
 
-#define MW_AVX512 __attribute__((target("avx512f,avx512vl,avx512dq,fma")))
+#define MW_AVX512 MW_TARGET("avx512f,avx512vl,avx512dq,fma")
 #define MW_AVX512BF16 \
-  __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,avx512bf16,fma")))
+  MW_TARGET("avx512f,avx512vl,avx512dq,avx512bw,avx512bf16,fma")
 
 namespace mw {
 namespace {
@@ -397,7 +397,7 @@ void round_through_bf16(const float* src, int64_t n, float* dst) {
 bool bf16_dot_available() {
   static const bool cpu = [] {
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw");
+    return MW_CPU_SUPPORTS("avx512bf16") && MW_CPU_SUPPORTS("avx512bw");
   }();
   return g_bf16_dot && cpu && gemm_isa() == Isa::avx512;
 }

@@ -1,7 +1,7 @@
 // The FMA peak probe the matmul benchmark divides by: independent FMA chains on registers with
 // the selected GEMM ISA (or VDPBF16PS chains, for the bfloat16 GEMM), run on every pool thread at once, so "ratio to peak" compares GEMM
 // with what these cores deliver right now (clock, sharing) rather than with a datasheet.
-#include <immintrin.h>
+#include "simd.h"
 
 #include <atomic>
 #include <chrono>
@@ -18,7 +18,7 @@ namespace {
 constexpr int kChains = 16;
 constexpr int kChainsAvx2 = 12;
 
-__attribute__((target("avx512f,fma"))) double chains_avx512(int64_t iters) {
+MW_TARGET("avx512f,fma") double chains_avx512(int64_t iters) {
   __m512 acc[kChains];
   const __m512 x = _mm512_set1_ps(0.999999f);
   const __m512 y = _mm512_set1_ps(1e-7f);
@@ -54,7 +54,7 @@ __attribute__((target("avx2,fma"))) double chains_avx2(int64_t iters) {
 
 // The bfloat16 dot product: each VDPBF16PS multiplies 32 pairs and adds them into 16 float32
 // lanes (4 flops a lane), on the same pipes as the FMA.
-__attribute__((target("avx512f,avx512bf16"))) double chains_bf16(int64_t iters) {
+MW_TARGET("avx512f,avx512bf16") double chains_bf16(int64_t iters) {
   __m512 acc[kChains];
   const __m512i xi = _mm512_set1_epi32(0x3f7f3f7f);  // bfloat16 0.996 in both halves
   const __m512i yi = _mm512_set1_epi32(0x33d633d6);  // bfloat16 1e-7 in both halves

@@ -4,11 +4,11 @@
 // scores (decode.cc).
 #pragma once
 
-#include <immintrin.h>
+#include "simd.h"
 
 namespace mw {
 
-__attribute__((target("avx512f"))) inline __m512 reduce16(const __m512* v) {
+MW_TARGET("avx512f") inline __m512 reduce16(const __m512* v) {
   __m512 s[8], u[4];
   // Per 128-bit lane of a = v[2k], b = v[2k+1]: [a0+a2, b0+b2, a1+a3, b1+b3].
   for (int k = 0; k < 8; k++)

@@ -4,16 +4,15 @@
 // masked so that a partial tile writes only its first n columns.
 #pragma once
 
-#include <immintrin.h>
+#include "simd.h"
 
 #include <cstdint>
 
 namespace mw {
 
 template <int M>
-__attribute__((target("avx512f"), always_inline)) inline void start_tile32(__m512* c0, __m512* c1,
-                                                                         const float* c,
-                                                                         int64_t ldc) {
+MW_TARGET("avx512f") __attribute__((always_inline)) inline void start_tile32(
+    __m512* c0, __m512* c1, const float* c, int64_t ldc) {
 #pragma GCC unroll 16
   for (int i = 0; i < M; i++) {
     c0[i] = c1[i] = _mm512_setzero_ps();
@@ -23,7 +22,7 @@ __attribute__((target("avx512f"), always_inline)) inline void start_tile32(__m51
 }
 
 template <int M>
-__attribute__((target("avx512f,fma"), always_inline)) inline void store_tile32(
+MW_TARGET("avx512f,fma") __attribute__((always_inline)) inline void store_tile32(
     const __m512* c0, const __m512* c1, float* c, int64_t ldc, int n, float alpha, float beta) {
   const __m512 va = _mm512_set1_ps(alpha);
   const __m512 vb = _mm512_set1_ps(beta);

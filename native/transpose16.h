@@ -2,13 +2,13 @@
 // the float32 and the bfloat16 GEMM (which transposes pairs of bfloat16 as 32-bit lanes).
 #pragma once
 
-#include <immintrin.h>
+#include "simd.h"
 
 namespace mw {
 
 // In-register transpose of 16 rows of 16 floats (unpack pairs, then pairs of pairs, then
 // 128-bit lanes twice).
-__attribute__((target("avx512f"))) inline void transpose16(__m512 r[16]) {
+MW_TARGET("avx512f") inline void transpose16(__m512 r[16]) {
   __m512 t[16];
 #pragma GCC unroll 8
   for (int i = 0; i < 8; i++) {

@@ -251,6 +251,8 @@ type KernelFunctions = {
 export interface GemmKernels {
   float32: { isa: string; mr: number; nr: number; kc: number; mc: number; nc: number };
   bfloat16: { isa: string; mr: number; nr: number } | null;
+  /** A test build whose AVX-512 paths run emulated over AVX2 (native/simd.h). */
+  emulatedAvx512: boolean;
 }
 
 /** The addon's functions (native/addon.cc); every argument is validated there. */

@@ -43,7 +43,11 @@ export function loadFirst(candidates: NativeCandidate[]): LoadedNative {
   const failed: string[] = [];
   const require = createRequire(import.meta.url);
   for (const c of candidates) {
-    if (!existsSync(c.path)) continue;
+    if (!existsSync(c.path)) {
+      if (c.source === "env")
+        failed.push(`MASKWISE_NATIVE_ADDON names ${c.path}, which does not exist`);
+      continue;
+    }
     try {
       return { addon: require(c.path) as NativeAddon, ...c };
     } catch (e) {

@@ -10,7 +10,7 @@ import { nativeCandidates, platformTag } from "../../src/node/native-path.js";
 import { tempDir } from "../helpers/tmp.js";
 
 test("candidates: build/Release first, then prebuilds/<platform>-<arch>", () => {
-  assert.deepEqual(nativeCandidates("/pkg", "linux-arm64"), [
+  assert.deepEqual(nativeCandidates("/pkg", "linux-arm64", null), [
     { source: "build", path: join("/pkg", "build", "Release", "maskwise_native.node") },
     {
       source: "prebuild",
@@ -20,9 +20,21 @@ test("candidates: build/Release first, then prebuilds/<platform>-<arch>", () => 
   assert.equal(platformTag("darwin", "arm64"), "darwin-arm64");
 });
 
+test("MASKWISE_NATIVE_ADDON: only the file it names, and an error naming it when it is missing", () => {
+  const root = tempDir("native-named");
+  const named = join(root, "emulated", "maskwise_native.node");
+  assert.deepEqual(nativeCandidates("/pkg", "linux-x64", named), [{ source: "env", path: named }]);
+  const r = loadFirst(nativeCandidates("/pkg", "linux-x64", named));
+  assert.ok("error" in r);
+  assert.ok(
+    r.error.startsWith(`MASKWISE_NATIVE_ADDON names ${named}, which does not exist;`),
+    r.error,
+  );
+});
+
 test("no file: the error names the platform and maskwise build-native", () => {
   const root = tempDir("native-none");
-  const r = loadFirst(nativeCandidates(root, "linux-riscv64"));
+  const r = loadFirst(nativeCandidates(root, "linux-riscv64", null));
   assert.ok("error" in r);
   assert.ok(r.error.startsWith(`no native addon was built or shipped for ${platformTag()};`));
   assert.match(r.error, /'maskwise build-native' compiles one/);
@@ -38,7 +50,7 @@ test("a file that does not load is skipped for the next, and named if none loads
     return;
   }
   const root = tempDir("native-order");
-  const [build, prebuild] = nativeCandidates(root, "test-arch");
+  const [build, prebuild] = nativeCandidates(root, "test-arch", null);
   mkdirSync(join(build.path, ".."), { recursive: true });
   writeFileSync(build.path, "not a shared library");
   const broken = loadFirst([build]);

@@ -20,11 +20,12 @@ export const command: Command = {
 
 Prints the maskwise version, Node.js version, platform, backend and threads, and where the
 native addon was loaded from: 'prebuild' (shipped in the package for this platform) or 'build'
-(compiled on this machine by 'maskwise build-native' or 'npm run build:native'), or why it is
-not available. cpu and cpu_flags: the model and the instruction sets that pick the kernels
+(compiled on this machine by 'maskwise build-native' or 'npm run build:native') or 'env' (the
+file MASKWISE_NATIVE_ADDON names), or why it is not available. cpu and cpu_flags: the model and the instruction sets that pick the kernels
 (AVX2, AVX-512, AVX512_BF16, AVX512_VNNI, AMX). gemm_kernel: the float32 products'
 micro-kernel, rows x columns (avx512 12x32, avx2 6x16, portable; 'reference' on the reference
-backend), and gemm_blocking its cache blocking (MASKWISE_GEMM_BLOCKING=kc,mc,nc overrides it).
+backend; "emulated" after it in the test build whose AVX-512 paths run over AVX2, from
+'node scripts/build-native.mjs --emulate-avx512'), and gemm_blocking its cache blocking (MASKWISE_GEMM_BLOCKING=kc,mc,nc overrides it).
 bfloat16_kernel: what bfloat16 products (--precision bfloat16) multiply with: avx512-bf16
 (VDPBF16PS, inputs rounded to bfloat16) or float32 (no AVX512_BF16: the float32 kernel, inputs
 not rounded). amx: whether the CPU has AMX tiles (no kernel of this version uses them). Then the
@@ -86,7 +87,7 @@ function gemmKernels(
   const k = addon.gemmKernels();
   const f = k.float32;
   return {
-    gemm: `${f.isa} ${f.mr}x${f.nr}`,
+    gemm: `${f.isa} ${f.mr}x${f.nr}${k.emulatedAvx512 ? " emulated" : ""}`,
     blocking: `kc ${f.kc}, mc ${f.mc}, nc ${f.nc}`,
     bfloat16: k.bfloat16 ? `${k.bfloat16.isa} ${k.bfloat16.mr}x${k.bfloat16.nr}` : "float32",
   };
