@@ -19,6 +19,7 @@
         "native/gemm_int8.cc",
         "native/gemm_int8_avx2.cc",
         "native/gemm_bf16.cc",
+        "native/amx.cc",
         "native/gemm_kernels_avx512.cc",
         "native/gemm_kernels_avx2.cc",
         "native/gemm_kernels_portable.cc",

@@ -587,8 +587,9 @@ Napi::Value GemmIsa(const Napi::CallbackInfo& info) {
 }
 
 // { float32: { isa, mr, nr, kc, mc, nc }, bfloat16: { isa, mr, nr } or null }: the products'
-// kernels as chosen for this CPU (bfloat16 null where products given bfloat16 inputs run on the
-// float32 kernel: no VDPBF16PS, or setGemmBf16Dot(false)).
+// kernels as chosen for this CPU (bfloat16 "avx512-bf16", "amx-bf16" where opted in, or null
+// where products given bfloat16 inputs run on the float32 kernel: no VDPBF16PS, or
+// setGemmBf16Dot(false)).
 Napi::Value GemmKernels(const Napi::CallbackInfo& info) {
   const Napi::Env env = info.Env();
   const mw::MicroKernel k = mw::gemm_kernel_in_use();
@@ -608,7 +609,7 @@ Napi::Value GemmKernels(const Napi::CallbackInfo& info) {
 #endif
   if (mw::bf16_dot_available()) {
     Napi::Object b = Napi::Object::New(env);
-    b.Set("isa", "avx512-bf16");
+    b.Set("isa", mw::gemm_amx_in_use() ? "amx-bf16" : "avx512-bf16");
     b.Set("mr", mw::gemm_bf16_mr());
     b.Set("nr", mw::gemm_bf16_nr());
     out.Set("bfloat16", b);
@@ -633,6 +634,12 @@ Napi::Value SetGemmIsa(const Napi::CallbackInfo& info) {
   if (!mw::set_gemm_isa(isa))
     A.fail(std::string("this CPU lacks ") + s + " (best: " + mw::isa_name(mw::cpu_isa()) + ")");
   return info.Env().Undefined();
+}
+
+Napi::Value SetGemmAmx(const Napi::CallbackInfo& info) {
+  Args A(info, "setGemmAmx", 1);
+  if (!info[0].IsBoolean()) A.fail("argument 'on' must be a boolean");
+  return Napi::Boolean::New(info.Env(), mw::set_gemm_amx(info[0].As<Napi::Boolean>()));
 }
 
 Napi::Value SetGemmBf16Dot(const Napi::CallbackInfo& info) {
@@ -681,6 +688,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fn("gemmKernels", GemmKernels);
   fn("setGemmIsa", SetGemmIsa);
   fn("setGemmBf16Dot", SetGemmBf16Dot);
+  fn("setGemmAmx", SetGemmAmx);
   fn("peakGflops", PeakGflops);
   fn("elementwiseOps", ElementwiseOps);
   fn("fieldOrder", mw::SetFieldOrder);

@@ -222,7 +222,9 @@ inline __m256bh cvtneps_pbh(__m512 a) {
   std::memcpy(&out, r, 32);
   return out;
 }
-inline float flush(float x) { return std::fpclassify(x) == FP_SUBNORMAL ? std::copysign(0.0f, x) : x; }
+inline float flush(float x) {
+  return std::fpclassify(x) == FP_SUBNORMAL ? std::copysign(0.0f, x) : x;
+}
 inline __m512 dpbf16_ps(__m512 src, __m512bh a, __m512bh b) {
   F16 acc = lanes(src);
   uint16_t x[32], y[32];

@@ -150,6 +150,12 @@ void gemm_tile_bf16(const GemmParams& g, const float* A, const float* B, float* 
 int gemm_bf16_mr();
 int gemm_bf16_nr();
 
+/** Whether gemm_tile_bf16 runs on AMX tiles (amx.h): opted in (MASKWISE_AMX=1 or
+ * set_gemm_amx), VDPBF16PS available, and AMX-BF16 usable by this process. */
+bool gemm_amx_in_use();
+/** Opts the bfloat16 GEMM in or out of AMX; returns gemm_amx_in_use(). */
+bool set_gemm_amx(bool on);
+
 /**
  * FMA peak of the selected ISA on every pool thread at once: independent FMA chains on
  * registers, enough of them to cover latency times throughput. Returns GFLOP/s. With bf16 (and

@@ -12,10 +12,19 @@
 // of k indices (2q, 2q+1), one 32-bit lane per row of A (or column of B) with bf16(x[2q]) in its
 // low half and bf16(x[2q+1]) in its high half; VDPBF16PS multiplies lane by lane and adds both
 // products to the float32 accumulator. An odd k leaves the last pair's high half 0.
+//
+// With AMX (amx.h; opt-in, MASKWISE_AMX=1 or set_gemm_amx, until it is measured on AMX
+// hardware), the same B panels feed TDPBF16PS: a B tile is 16 pairs of k by 16 columns, so a
+// 32-column panel is two tiles side by side (a row stride of NR lanes). A is packed by rows
+// instead, each row's pairs of k contiguous (an A tile is 16 rows by 16 pairs), and a micro-tile
+// is 32 x 32: four C tiles, two of A, two of B. k blocks are padded with zeros to whole tiles.
 #include "simd.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
 
+#include "amx.h"
 #include "gemm.h"
 #include "scratch.h"
 #include "tile_store.h"
@@ -148,13 +157,158 @@ void dispatch(int m, int64_t kq, const uint32_t* a, const uint32_t* b, float* c,
   kern<M>(kq, a, b, c, ldc, n, alpha, beta);
 }
 
+// --- AMX ---
+
+constexpr int AMX_MR = 32;  // rows of a micro-tile: two A tiles of 16 rows
+constexpr int64_t AMX_KC = 512;  // k per block: 256 pairs, 16 B tiles deep
+
+bool g_amx = [] {
+  const char* on = std::getenv("MASKWISE_AMX");
+  return on != nullptr && std::strcmp(on, "1") == 0;
+}();
+
+inline int64_t round_up(int64_t x, int64_t u) { return (x + u - 1) / u * u; }
+
+// Rows of op(A) for A tiles: dst[i * kq16 + q] = bf16(A(i, 2q)) | bf16(A(i, 2q + 1)) << 16 for
+// i < rows and 2q < kc, 0 up to 32 rows and kq16 pairs (kq16 = kc rounded up to 32, halved).
+MW_BF16 void pack_a_rows_amx(const GemmParams& g, const float* A, int64_t i0, int rows,
+                             int64_t pc, int64_t kc, int64_t kq16, uint32_t* dst) {
+  if (!g.transA) {
+    for (int i = 0; i < rows; i++) {
+      const float* row = A + (i0 + i) * g.lda + pc;
+      for (int64_t p = 0; p < kq16 * 2; p += 32) {
+        const __m512 lo = _mm512_maskz_loadu_ps(first(kc - p), row + p);
+        const __m512 hi = _mm512_maskz_loadu_ps(first(kc - p - 16), row + p + 16);
+        const __m512bh h = _mm512_cvtne2ps_pbh(hi, lo);
+        _mm512_storeu_ps(dst + i * kq16 + p / 2, reinterpret_cast<const __m512&>(h));
+      }
+    }
+  } else {
+    // A stored [k, m]: 16 rows at a time as pack_interleaved's [pairs, 16], then 16 x 16 lane
+    // transposes into rows.
+    thread_local Scratch t_pairs;
+    uint32_t* pairs = t_pairs.get<uint32_t>(static_cast<size_t>(kq16 * 16));
+    for (int r0 = 0; r0 < rows; r0 += 16) {
+      const int n = std::min(16, rows - r0);
+      const int64_t kq = (kc + 1) / 2;
+      pack_interleaved(A + (i0 + r0) + pc * g.lda, g.lda, n, kc, pairs, 16, 16);
+      std::memset(pairs + kq * 16, 0, static_cast<size_t>((kq16 - kq) * 16) * sizeof(uint32_t));
+      for (int64_t q0 = 0; q0 < kq16; q0 += 16) {
+        __m512 r[16];
+        for (int t = 0; t < 16; t++) r[t] = _mm512_loadu_ps(pairs + (q0 + t) * 16);
+        transpose16(r);
+        for (int i = 0; i < n; i++) _mm512_storeu_ps(dst + (r0 + i) * kq16 + q0, r[i]);
+      }
+    }
+  }
+  std::memset(dst + rows * kq16, 0, static_cast<size_t>((AMX_MR - rows) * kq16) * sizeof(uint32_t));
+}
+
+// One k block's B panels of NR columns, each [kq16][NR] with the pairs past kc zero.
+MW_BF16 void pack_b_amx(const GemmParams& g, const float* B, int64_t jc, int64_t nc, int64_t pc,
+                        int64_t kc, int64_t kq16, uint32_t* bpack) {
+  const int64_t kq = (kc + 1) / 2;
+  for (int64_t jr = 0; jr < nc; jr += NR) {
+    const int cols = static_cast<int>(std::min<int64_t>(NR, nc - jr));
+    uint32_t* d = bpack + jr * kq16;
+    if (!g.transB) {
+      pack_interleaved(B + pc * g.ldb + jc + jr, g.ldb, cols, kc, d, NR, NR);
+    } else {
+      for (int c0 = 0; c0 < NR; c0 += 16) {
+        const int rows = std::max(0, std::min(16, cols - c0));
+        pack_paired_rows(B + pc + (jc + jr + c0) * g.ldb, g.ldb, rows, kc, d + c0, NR, 16);
+      }
+    }
+    std::memset(d + kq * NR, 0, static_cast<size_t>((kq16 - kq) * NR) * sizeof(uint32_t));
+  }
+}
+
+// C[0:m, 0:n] = alpha * (A rows x B panel) + beta * C (C not read when beta == 0), m, n <= 32.
+MW_AMX void kern_amx(int64_t kq16, const uint32_t* a, const uint32_t* b, float* c, int64_t ldc,
+                     int m, int n, float alpha, float beta) {
+  alignas(64) float acc[AMX_MR * NR];
+  const int64_t as = kq16 * 4, bs = NR * 4;  // row strides in bytes
+  MW_TILE_ZERO(0);
+  MW_TILE_ZERO(1);
+  MW_TILE_ZERO(2);
+  MW_TILE_ZERO(3);
+  for (int64_t q0 = 0; q0 < kq16; q0 += 16) {
+    MW_TILE_LOAD(4, a + q0, as);
+    MW_TILE_LOAD(5, a + 16 * kq16 + q0, as);
+    MW_TILE_LOAD(6, b + q0 * NR, bs);
+    MW_TILE_LOAD(7, b + q0 * NR + 16, bs);
+    MW_TILE_DPBF16PS(0, 4, 6);
+    MW_TILE_DPBF16PS(1, 4, 7);
+    MW_TILE_DPBF16PS(2, 5, 6);
+    MW_TILE_DPBF16PS(3, 5, 7);
+  }
+  MW_TILE_STORE(0, acc, NR * 4);
+  MW_TILE_STORE(1, acc + 16, NR * 4);
+  MW_TILE_STORE(2, acc + 16 * NR, NR * 4);
+  MW_TILE_STORE(3, acc + 16 * NR + 16, NR * 4);
+  const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+  for (int i = 0; i < m; i++)
+    for (int c0 = 0; c0 < n; c0 += 16) {
+      const __mmask16 k = first(n - c0);
+      __m512 v = _mm512_mul_ps(va, _mm512_loadu_ps(acc + i * NR + c0));
+      if (beta != 0.0f) v = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(k, c + i * ldc + c0), v);
+      _mm512_mask_storeu_ps(c + i * ldc + c0, k, v);
+    }
+}
+
+MW_AMX void gemm_tile_amx(const GemmParams& g, const float* A, const float* B, float* C, int64_t i0,
+                          int64_t i1, int64_t j0, int64_t j1) {
+  const int64_t kq16max = AMX_KC / 2;
+  uint32_t* apack = t_apack.get<uint32_t>(static_cast<size_t>((MC + AMX_MR) * kq16max));
+  uint32_t* bpack = t_bpack.get<uint32_t>(static_cast<size_t>((NC + NR) * kq16max));
+  TileConfig cfg;
+  for (int t = 0; t < 8; t++) {
+    cfg.rows[t] = 16;
+    cfg.colsb[t] = 64;
+  }
+  MW_TILE_CONFIG(&cfg);
+  for (int64_t jc = j0; jc < j1; jc += NC) {
+    const int64_t nc = std::min(NC, j1 - jc);
+    for (int64_t pc = 0; pc < g.k; pc += AMX_KC) {
+      const int64_t kc = std::min(AMX_KC, g.k - pc);
+      const int64_t kq16 = round_up(kc, 32) / 2;
+      const float beta = pc == 0 ? g.beta : 1.0f;  // later k blocks add to the first's sums
+      pack_b_amx(g, B, jc, nc, pc, kc, kq16, bpack);
+      for (int64_t ic = i0; ic < i1; ic += MC) {
+        const int64_t mc = std::min(MC, i1 - ic);
+        for (int64_t ir = 0; ir < mc; ir += AMX_MR) {
+          const int m = static_cast<int>(std::min<int64_t>(AMX_MR, mc - ir));
+          pack_a_rows_amx(g, A, ic + ir, m, pc, kc, kq16, apack + ir * kq16);
+        }
+        for (int64_t jr = 0; jr < nc; jr += NR) {
+          const int n = static_cast<int>(std::min<int64_t>(NR, nc - jr));
+          for (int64_t ir = 0; ir < mc; ir += AMX_MR) {
+            const int m = static_cast<int>(std::min<int64_t>(AMX_MR, mc - ir));
+            kern_amx(kq16, apack + ir * kq16, bpack + jr * kq16, C + (ic + ir) * g.ldc + jc + jr,
+                     g.ldc, m, n, g.alpha, beta);
+          }
+        }
+      }
+    }
+  }
+  MW_TILE_RELEASE();
+}
+
 }  // namespace
 
-int gemm_bf16_mr() { return MR; }
+bool gemm_amx_in_use() { return g_amx && bf16_dot_available() && amx_bf16_usable(); }
+
+bool set_gemm_amx(bool on) {
+  g_amx = on;
+  return gemm_amx_in_use();
+}
+
+int gemm_bf16_mr() { return gemm_amx_in_use() ? AMX_MR : MR; }
 int gemm_bf16_nr() { return NR; }
 
 void gemm_tile_bf16(const GemmParams& g, const float* A, const float* B, float* C, int64_t i0,
                     int64_t i1, int64_t j0, int64_t j1) {
+  if (gemm_amx_in_use()) return gemm_tile_amx(g, A, B, C, i0, i1, j0, j1);
   const int64_t kqmax = KC / 2;
   uint32_t* apack = t_apack.get<uint32_t>(static_cast<size_t>((MC + MR) * kqmax));
   uint32_t* bpack = t_bpack.get<uint32_t>(static_cast<size_t>((NC + NR) * kqmax));

@@ -307,6 +307,11 @@ export interface NativeAddon extends KernelFunctions {
    */
   setGemmBf16Dot(on: boolean): boolean;
   /**
+   * Lets the bfloat16 GEMM run on AMX tiles (opt-in: MASKWISE_AMX=1 sets it at load) where the
+   * CPU has AMX-BF16 and Linux grants it; returns whether it will.
+   */
+  setGemmAmx(on: boolean): boolean;
+  /**
    * FMA peak of the current ISA on all threads at once, measured for about `seconds`; with
    * `bf16` (where setGemmBf16Dot reports the instruction), the peak of VDPBF16PS chains.
    */

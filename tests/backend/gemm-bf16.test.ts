@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { NativeBackend } from "../../src/backend/native.js";
 import { ReferenceBackend } from "../../src/backend/reference.js";
+import { readCpu } from "../../src/node/cpu.js";
 import { loadNativeAddon, type NativeAddon } from "../../src/node/native-addon.js";
 import type { Backend, GemmArgs } from "../../src/tensor/backend.js";
 import { fromBf16, toBf16 } from "../../src/tensor/bf16.js";
@@ -77,14 +78,15 @@ describe("native bf16 gemm", { skip }, () => {
     return out;
   };
 
-  test("with VDPBF16PS: the reference's bf16 product up to float32 summation order", () => {
+  const products = () => {
     // Without AVX512_BF16 the flag is ignored: then the float32 reference is what it must equal.
     const fast = addon.setGemmBf16Dot(true);
     let seed = 10;
     for (const c of cases()) checkGemmAgainst(fast ? ref : refF32, nat(), c, seed++);
-  });
+  };
+  test("with VDPBF16PS: the reference's bf16 product up to float32 summation order", products);
 
-  test("row and column splits over 1, 3 and 4 threads", () => {
+  const splits = () => {
     const fast = addon.setGemmBf16Dot(true);
     const threads = addon.threads();
     let seed = 40;
@@ -102,9 +104,10 @@ describe("native bf16 gemm", { skip }, () => {
     } finally {
       addon.setThreads(threads);
     }
-  });
+  };
+  test("row and column splits over 1, 3 and 4 threads", splits);
 
-  test("rounds to nearest, ties to even: 1 + 2^-9 and 1 + 2^-8 to 1, 1 + 3 * 2^-8 to 1 + 2^-6", () => {
+  const ties = () => {
     // Every packing route: A or B holds the values (row i of A, or column j of B, holds
     // values[i % 3] or values[j % 3]), the other operand 1, stored as is or transposed.
     const fast = addon.setGemmBf16Dot(true);
@@ -146,6 +149,34 @@ describe("native bf16 gemm", { skip }, () => {
         }
       }
     }
+  };
+  test(
+    "rounds to nearest, ties to even: 1 + 2^-9 and 1 + 2^-8 to 1, 1 + 3 * 2^-8 to 1 + 2^-6",
+    ties,
+  );
+
+  test("on AMX tiles (opt-in): the same products, splits and rounding; offered only where the CPU has AMX-BF16", () => {
+    // The emulated build (tests/node/avx512-emulated.test.ts) runs the AMX kernel on any AVX2
+    // CPU; a normal build offers it only on a CPU with AMX-BF16 (and Linux's permission).
+    const emulated = addon.gemmKernels().emulatedAvx512;
+    const flags = readCpu().flags;
+    const amx = addon.setGemmAmx(true);
+    try {
+      if (emulated) assert.equal(amx, true, "the emulated build runs the AMX kernel");
+      if (!emulated && flags.amx_bf16 !== true) assert.equal(amx, false, "no AMX-BF16 on this CPU");
+      if (!amx) return;
+      assert.equal(addon.gemmKernels().bfloat16?.isa, "amx-bf16");
+      assert.equal(addon.gemmKernels().bfloat16?.mr, 32);
+      products();
+      splits();
+      ties();
+    } finally {
+      addon.setGemmAmx(false);
+    }
+    assert.equal(
+      addon.gemmKernels().bfloat16?.isa ?? "none",
+      addon.setGemmBf16Dot(true) ? "avx512-bf16" : "none",
+    );
   });
 
   test("with VDPBF16PS turned off the product is float32", () => {

@@ -53,10 +53,14 @@ test("info names the CPU, the GEMM kernels chosen for it and their blocking", ()
     const cpu = parseCpuinfo(readFileSync("/proc/cpuinfo", "utf8"), "");
     assert.equal(j.cpu, cpu.model);
     assert.equal(j.cpu_flags, describeFlags(cpu.flags));
-    assert.equal(
-      j.amx,
-      cpu.flags.amx_tile ? "present, not used (no AMX kernel in this version)" : "absent",
-    );
+    const off = "present, not used (MASKWISE_AMX=1 opts bfloat16 products in)";
+    assert.equal(j.amx, cpu.flags.amx_bf16 ? off : "absent");
+    if (!cpu.flags.amx_bf16) {
+      // Opting in changes nothing on a CPU without AMX-BF16.
+      const opted = info({ MASKWISE_AMX: "1" });
+      assert.equal(opted.amx, "absent");
+      assert.equal(opted.bfloat16_kernel, j.bfloat16_kernel);
+    }
     // VDPBF16PS needs AVX512_BF16 (and the AVX-512 kernel); elsewhere bfloat16 inputs run as float32.
     const dot = cpu.flags.avx512_bf16 === true && addon.cpuIsa() === "avx512";
     assert.equal(j.bfloat16_kernel, dot ? "avx512-bf16 12x32" : "float32");

@@ -2,10 +2,12 @@
 // VDPBF16PS and VPDPBUSD products, the skinny and decoding kernels' 16-lane loops, attention's
 // 16-key transposes) run only where the CPU has AVX-512, so the rest of the suite checks them
 // only there. This test builds the addon a second time with those paths emulated over AVX2
-// (`node scripts/build-native.mjs --emulate-avx512`: SIMDe's intrinsics, native/simd.h) and runs
+// (`node scripts/build-native.mjs --emulate-avx512`: SIMDe's intrinsics, native/simd.h; AMX tiles
+// as in native/amx.h) and runs
 // the kernel and model tests against it (MASKWISE_NATIVE_ADDON), so that every AVX-512 path is
 // checked against the reference backend on any AVX2 machine: the tests walk every ISA up to the
-// addon's, which reports AVX-512 with AVX512_BF16 and AVX512_VNNI.
+// addon's, which reports AVX-512 with AVX512_BF16 and AVX512_VNNI, and the bfloat16 tests opt in
+// to AMX-BF16 too.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -78,6 +80,14 @@ test("every AVX-512 path, emulated over AVX2, against the reference backend", { 
   assert.equal(j.gemm_kernel, "avx512 12x32 emulated");
   assert.equal(j.bfloat16_kernel, "avx512-bf16 12x32");
   assert.equal(j.int8_kernel, "avx512-vnni");
+  // AMX: off unless opted in; the emulated build takes the CPU to have it.
+  const amx = spawnSync(process.execPath, ["bin/maskwise.mjs", "info", "--json"], {
+    cwd: root,
+    env: { ...env, MASKWISE_AMX: "1" },
+    encoding: "utf8",
+  });
+  assert.equal(amx.status, 0, amx.stderr);
+  assert.equal(JSON.parse(amx.stdout).bfloat16_kernel, "amx-bf16 32x32");
 
   const run = spawnSync(process.execPath, ["scripts/test.mjs", ...FILES], {
     cwd: root,
