@@ -11,6 +11,7 @@
 // numbers are compile-time constants in both builds, as the instructions require.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "simd.h"
@@ -25,6 +26,9 @@ struct alignas(64) TileConfig {
   uint16_t colsb[16] = {};  // bytes per row of tile t
   uint8_t rows[16] = {};    // rows of tile t
 };
+static_assert(sizeof(TileConfig) == 64, "LDTILECFG reads 64 bytes");
+static_assert(offsetof(TileConfig, colsb) == 16 && offsetof(TileConfig, rows) == 48,
+              "the SDM's layout: palette, start row, 14 reserved bytes, colsb[16], rows[16]");
 
 /**
  * Whether this CPU has AMX-TILE and AMX-BF16 and Linux lets this process use them (the first
