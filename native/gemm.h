@@ -153,7 +153,8 @@ int gemm_bf16_nr();
 /** Whether gemm_tile_bf16 runs on AMX tiles (amx.h): opted in (MASKWISE_AMX=1 or
  * set_gemm_amx), VDPBF16PS available, and AMX-BF16 usable by this process. */
 bool gemm_amx_in_use();
-/** Opts the bfloat16 GEMM in or out of AMX; returns gemm_amx_in_use(). */
+/** Opts the bfloat16 GEMM and the int8 product in or out of AMX (amx_opted_in); returns
+ * gemm_amx_in_use(). */
 bool set_gemm_amx(bool on);
 
 /**

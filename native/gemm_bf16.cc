@@ -21,7 +21,6 @@
 #include "simd.h"
 
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
 
 #include "amx.h"
@@ -162,11 +161,6 @@ void dispatch(int m, int64_t kq, const uint32_t* a, const uint32_t* b, float* c,
 constexpr int AMX_MR = 32;  // rows of a micro-tile: two A tiles of 16 rows
 constexpr int64_t AMX_KC = 512;  // k per block: 256 pairs, 16 B tiles deep
 
-bool g_amx = [] {
-  const char* on = std::getenv("MASKWISE_AMX");
-  return on != nullptr && std::strcmp(on, "1") == 0;
-}();
-
 inline int64_t round_up(int64_t x, int64_t u) { return (x + u - 1) / u * u; }
 
 // Rows of op(A) for A tiles: dst[i * kq16 + q] = bf16(A(i, 2q)) | bf16(A(i, 2q + 1)) << 16 for
@@ -296,10 +290,10 @@ MW_AMX void gemm_tile_amx(const GemmParams& g, const float* A, const float* B, f
 
 }  // namespace
 
-bool gemm_amx_in_use() { return g_amx && bf16_dot_available() && amx_bf16_usable(); }
+bool gemm_amx_in_use() { return amx_opted_in() && bf16_dot_available() && amx_bf16_usable(); }
 
 bool set_gemm_amx(bool on) {
-  g_amx = on;
+  set_amx_opted_in(on);
   return gemm_amx_in_use();
 }
 

@@ -13,6 +13,8 @@
 //  - avx2 (gemm_int8_avx2.cc): bytes widened to int16, VPMADDWD (pairs of products into int32),
 //    on the weights in its pair layout (an Int16Array `packed`) where given.
 //  - portable: int32 loops.
+//  - amx-int8 (opt-in, MASKWISE_AMX=1; amx.h): TDPBUSD on the VPDPBUSD layout's weights for
+//    products of 16 rows or more with k a multiple of 64.
 #include "simd.h"
 #include <napi.h>
 
@@ -24,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "amx.h"
 #include "args.h"
 #include "gemm.h"
 #include "gemm_int8.h"
@@ -51,7 +54,7 @@ constexpr int64_t kInt8Parallel = int64_t{1} << 18;
 // The longest row whose sums cannot overflow int32 on the VNNI path: k * 255 * 127 < 2^31.
 constexpr int64_t kMaxK = 65536;
 
-enum class Int8Kernel { portable, avx2, vnni };
+enum class Int8Kernel { portable, avx2, vnni, amx };
 
 Int8Kernel int8_kernel() {
   static const bool vnni = [] {
@@ -67,6 +70,7 @@ Int8Kernel int8_kernel() {
 const char* kernel_name(Int8Kernel k) {
   switch (k) {
     case Int8Kernel::vnni: return "avx512-vnni";
+    case Int8Kernel::amx: return "amx-int8";
     case Int8Kernel::avx2: return "avx2";
     default: return "portable";
   }
@@ -273,6 +277,19 @@ constexpr int kPackedMr = 12;
 // Rows from which the packed kernel runs.
 constexpr int64_t kPackedRows = 8;
 
+// The rescale of row16_vnni, lane for lane, for row i and columns j..j+15 (those below n) from
+// their dot products: (dot - z sum_w) -> float, times sa * sw, added.
+MW_VNNI inline void rescale16(const Int8Args& g, int64_t i, int64_t j, __m512i dot) {
+  const __mmask16 in = j + 16 <= g.n ? static_cast<__mmask16>(0xffff)
+                                     : static_cast<__mmask16>((1u << (g.n - j)) - 1u);
+  const __m512i sums = _mm512_maskz_loadu_epi32(in, g.sums + j);
+  const __m512 sw = _mm512_maskz_loadu_ps(in, g.sw + j);
+  const __m512 scale = _mm512_mul_ps(_mm512_set1_ps(g.sa[i]), sw);
+  const __m512i zs = _mm512_mullo_epi32(sums, _mm512_set1_epi32(g.za[i]));
+  const __m512 y = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(dot, zs)), scale);
+  store16(g, g.c + i * g.n + j, j, in, y);
+}
+
 template <int MR, int NV>
 MW_VNNI void tile_packed(const Int8Args& g, const int8_t* pw, int64_t i0, int64_t block) {
   const int64_t groups = g.k / 4;
@@ -292,20 +309,8 @@ MW_VNNI void tile_packed(const Int8Args& g, const int8_t* pw, int64_t i0, int64_
       for (int v = 0; v < NV; v++) acc[r][v] = _mm512_dpbusd_epi32(acc[r][v], av, wv[v]);
     }
   }
-  // The rescale of row16_vnni, lane for lane: (dot - z sum_w) -> float, times sa * sw, added.
-  for (int v = 0; v < NV; v++) {
-    const int64_t j = (block + v) * 16;
-    const __mmask16 in = j + 16 <= g.n ? static_cast<__mmask16>(0xffff)
-                                       : static_cast<__mmask16>((1u << (g.n - j)) - 1u);
-    const __m512i sums = _mm512_maskz_loadu_epi32(in, g.sums + j);
-    const __m512 sw = _mm512_maskz_loadu_ps(in, g.sw + j);
-    for (int r = 0; r < MR; r++) {
-      const __m512 scale = _mm512_mul_ps(_mm512_set1_ps(g.sa[i0 + r]), sw);
-      const __m512i zs = _mm512_mullo_epi32(sums, _mm512_set1_epi32(g.za[i0 + r]));
-      const __m512 y = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc[r][v], zs)), scale);
-      store16(g, g.c + (i0 + r) * g.n + j, j, in, y);
-    }
-  }
+  for (int v = 0; v < NV; v++)
+    for (int r = 0; r < MR; r++) rescale16(g, i0 + r, (block + v) * 16, acc[r][v]);
 }
 
 template <int MR>
@@ -331,6 +336,72 @@ MW_VNNI void columns_packed(const Int8Args& g, const int8_t* pw, int64_t j0, int
       tile_packed_rows<kPackedMr>(g, pw, i, b, rows, nv);
     }
   }
+}
+
+// ---- AMX-INT8 on the same layout (opt-in; amx.h) ----
+//
+// A B tile is 16 consecutive vectors of a block (16 columns x 64 k, row stride 64 bytes); an A
+// tile is 16 rows of the quantized A read in place (row stride k, so k is a multiple of 64),
+// whose rows gemm_int8 pads with zeros to a multiple of 32. A micro-tile is 32 rows x 32
+// columns: four int32 C tiles, two of A, two of B; the sums are exact, as on VPDPBUSD, so the
+// results are the same bits.
+
+// Rows from which the AMX kernel runs (two A tiles' worth of rows is its micro-tile).
+constexpr int64_t kAmxRows = 16;
+constexpr int kAmxMr = 32;
+
+template <int NV>
+MW_AMX_INT8 void tile_amx(const Int8Args& g, const int8_t* pw, int64_t i0, int64_t block) {
+  const int64_t groups = g.k / 4;
+  alignas(64) int32_t acc[kAmxMr * 32];
+  const uint8_t* a = g.qa + i0 * g.k;
+  const int8_t* w0 = pw + block * groups * 64;
+  const int8_t* w1 = w0 + groups * 64;
+  MW_TILE_ZERO(0);
+  MW_TILE_ZERO(1);
+  MW_TILE_ZERO(2);
+  MW_TILE_ZERO(3);
+  for (int64_t p = 0; p < g.k; p += 64) {
+    MW_TILE_LOAD(4, a + p, g.k);
+    MW_TILE_LOAD(5, a + 16 * g.k + p, g.k);
+    MW_TILE_LOAD(6, w0 + p * 16, 64);
+    MW_TILE_DPBUSD(0, 4, 6);
+    MW_TILE_DPBUSD(2, 5, 6);
+    if constexpr (NV == 2) {
+      MW_TILE_LOAD(7, w1 + p * 16, 64);
+      MW_TILE_DPBUSD(1, 4, 7);
+      MW_TILE_DPBUSD(3, 5, 7);
+    }
+  }
+  MW_TILE_STORE(0, acc, 128);
+  MW_TILE_STORE(2, acc + 16 * 32, 128);
+  if constexpr (NV == 2) {
+    MW_TILE_STORE(1, acc + 16, 128);
+    MW_TILE_STORE(3, acc + 16 * 32 + 16, 128);
+  }
+  const int64_t rows = std::min<int64_t>(kAmxMr, g.m - i0);
+  for (int v = 0; v < NV; v++)
+    for (int64_t r = 0; r < rows; r++)
+      rescale16(g, i0 + r, (block + v) * 16, _mm512_loadu_si512(acc + r * 32 + v * 16));
+}
+
+// columns_packed's loop on AMX tiles, the tile configuration loaded by this thread.
+MW_AMX_INT8 void columns_amx(const Int8Args& g, const int8_t* pw, int64_t j0, int64_t j1) {
+  TileConfig cfg;
+  for (int t = 0; t < 8; t++) {
+    cfg.rows[t] = 16;
+    cfg.colsb[t] = 64;
+  }
+  MW_TILE_CONFIG(&cfg);
+  const int64_t b1 = (j1 + 15) / 16;
+  for (int64_t b = j0 / 16; b < b1; b += 2)
+    for (int64_t i = 0; i < g.m; i += kAmxMr) {
+      if (b + 2 <= b1)
+        tile_amx<2>(g, pw, i, b);
+      else
+        tile_amx<1>(g, pw, i, b);
+    }
+  MW_TILE_RELEASE();
 }
 
 // ---- portable ----
@@ -367,11 +438,18 @@ Int8Kernel gemm_int8(int64_t m, int64_t n, int64_t k, const float* A, const int8
   const Int8Kernel kern = int8_kernel();
   if (m <= 0 || n <= 0) return kern;
   const size_t mk = static_cast<size_t>(m * k);
+  const bool use_vnni_packed = kern == Int8Kernel::vnni && packed != nullptr && !pairs &&
+                               k % 4 == 0 && m >= kPackedRows;
+  const bool use_amx = use_vnni_packed && m >= kAmxRows && k % 64 == 0 && amx_opted_in() &&
+                       amx_int8_usable();
+  // AMX's A tiles read whole blocks of 32 rows: the rows past m are zeros.
+  const int64_t rows = use_amx ? (m + kAmxMr - 1) / kAmxMr * kAmxMr : m;
   thread_local std::vector<uint8_t> qa_buf;
   thread_local std::vector<int16_t> a16_buf;
   thread_local std::vector<float> sa_buf;
   thread_local std::vector<int32_t> za_buf;
-  if (qa_buf.size() < mk) qa_buf.resize(mk);
+  if (qa_buf.size() < static_cast<size_t>(rows * k)) qa_buf.resize(static_cast<size_t>(rows * k));
+  if (use_amx) std::memset(qa_buf.data() + mk, 0, static_cast<size_t>((rows - m) * k));
   if (sa_buf.size() < static_cast<size_t>(m)) sa_buf.resize(static_cast<size_t>(m));
   if (za_buf.size() < static_cast<size_t>(m)) za_buf.resize(static_cast<size_t>(m));
   if (kern == Int8Kernel::vnni)
@@ -383,8 +461,6 @@ Int8Kernel gemm_int8(int64_t m, int64_t n, int64_t k, const float* A, const int8
   // Pointers, not the thread_local names: on a worker thread those are its own empty buffers.
   const Int8Args g{m,  n,  k,    qa_buf.data(), sa_buf.data(), za_buf.data(), W,
                    sw, sums, C, accumulate, bias, relu};
-  const bool use_vnni_packed = kern == Int8Kernel::vnni && packed != nullptr && !pairs &&
-                               k % 4 == 0 && m >= kPackedRows;
   // The pair kernel for any number of rows: with no horizontal sums it beats the dot kernel at
   // one row too (a 256 x 256 weight: 2.8 against 6.6 us on an AMD EPYC Zen 3).
   const bool use_pairs = kern == Int8Kernel::avx2 && packed != nullptr && pairs && k % 2 == 0;
@@ -395,6 +471,7 @@ Int8Kernel gemm_int8(int64_t m, int64_t n, int64_t k, const float* A, const int8
     a16 = a16_buf.data();
   }
   split(n, m * n * k, [&](int64_t lo, int64_t hi) {
+    if (use_amx) return columns_amx(g, static_cast<const int8_t*>(packed), lo, hi);
     if (use_vnni_packed) return columns_packed(g, static_cast<const int8_t*>(packed), lo, hi);
     if (use_pairs) return columns_pairs_avx2(g, static_cast<const int16_t*>(packed), a16, lo, hi);
     switch (kern) {
@@ -403,7 +480,7 @@ Int8Kernel gemm_int8(int64_t m, int64_t n, int64_t k, const float* A, const int8
       default: columns_portable(g, lo, hi);
     }
   });
-  return kern;
+  return use_amx ? Int8Kernel::amx : kern;
 }
 
 /**

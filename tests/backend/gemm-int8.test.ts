@@ -13,6 +13,7 @@ import {
   dequantizeActivationRow,
   dequantizeInt8,
   gemmInt8Reference,
+  type Int8Epilogue,
   packInt8Pairs,
   packInt8Vnni,
   quantizeActivationRow,
@@ -20,6 +21,7 @@ import {
   quantizeRowsInt8,
   roundHalfEven,
 } from "../../src/backend/reference-int8.js";
+import { readCpu } from "../../src/node/cpu.js";
 import { loadNativeAddon, type NativeAddon } from "../../src/node/native-addon.js";
 import { Rng } from "../../src/util/rng.js";
 
@@ -336,6 +338,71 @@ describe("int8 product: native against the reference", { skip }, () => {
           }
       });
     });
+
+  test("AMX-INT8 (opt-in): 16 rows or more on the VPDPBUSD layout with k a multiple of 64, every bit as the reference; offered only where the CPU has AMX-INT8", () => {
+    if (!addon) throw new Error("native addon not loaded");
+    // The emulated build (tests/node/avx512-emulated.test.ts) runs the AMX kernel on any AVX2
+    // CPU; a normal build offers it only on a CPU with AMX-INT8 (and Linux's permission).
+    const emulated = addon.gemmKernels().emulatedAvx512;
+    const threads = addon.threads();
+    addon.setGemmAmx(true);
+    try {
+      let seed = 300;
+      const ran = new Set<string>();
+      for (const t of [1, 2]) {
+        addon.setThreads(t);
+        for (const m of [8, 15, 16, 17, 32, 33, 40, 160])
+          for (const [n, k] of [
+            [17, 64],
+            [37, 68],
+            [256, 256],
+            [70, 192],
+          ]) {
+            const rng = new Rng(seed++);
+            const a = rand(rng, m * k, 3);
+            oneSignRows(a, m, k);
+            a.fill(0, 2 * k, 3 * k); // a row of zeros
+            a[5 * k + 3] = Number.NaN; // a row of NaN results
+            const w = quantizeRowsInt8(rand(rng, n * k, 0.1), n, k);
+            const packed = packInt8Vnni(w.q, n, k);
+            const c0 = rand(rng, m * n);
+            const want = c0.slice();
+            const got = c0.slice();
+            // The epilogue too: beta 0 with a bias and a ReLU on odd seeds.
+            const ep: Int8Epilogue =
+              seed % 2 === 0 ? {} : { beta: 0, bias: rand(rng, n), relu: true };
+            gemmInt8Reference(m, n, k, a, w, want, ep);
+            const args = {
+              m,
+              n,
+              k,
+              a,
+              w: w.q,
+              scales: w.scales,
+              sums: w.sums,
+              c: got,
+              packed,
+              ...ep,
+            };
+            const kern = nat().gemmInt8(args);
+            ran.add(kern);
+            const fits = m >= 16 && k % 64 === 0;
+            if (emulated) assert.equal(kern, fits ? "amx-int8" : "avx512-vnni");
+            if (kern === "amx-int8") assert.ok(fits, `m ${m} k ${k} ran on AMX`);
+            for (let i = 0; i < m * n; i++)
+              assert.ok(
+                Object.is(got[i], want[i]),
+                `${kern}, ${t} threads, m ${m} n ${n} k ${k}: [${i}] ${got[i]} vs ${want[i]}`,
+              );
+          }
+      }
+      if (emulated) assert.ok(ran.has("amx-int8"), [...ran].join(", "));
+      if (!emulated && readCpu().flags.amx_int8 !== true) assert.ok(!ran.has("amx-int8"));
+    } finally {
+      addon.setThreads(threads);
+      addon.setGemmAmx(false);
+    }
+  });
 
   test("the epilogue (beta 0, bias, ReLU) on every kernel, packed or not: every bit as the reference", () => {
     let seed = 300;

@@ -53,7 +53,7 @@ test("info names the CPU, the GEMM kernels chosen for it and their blocking", ()
     const cpu = parseCpuinfo(readFileSync("/proc/cpuinfo", "utf8"), "");
     assert.equal(j.cpu, cpu.model);
     assert.equal(j.cpu_flags, describeFlags(cpu.flags));
-    const off = "present, not used (MASKWISE_AMX=1 opts bfloat16 products in)";
+    const off = "present, not used (MASKWISE_AMX=1 opts bfloat16 and int8 products in)";
     assert.equal(j.amx, cpu.flags.amx_bf16 ? off : "absent");
     if (!cpu.flags.amx_bf16) {
       // Opting in changes nothing on a CPU without AMX-BF16.

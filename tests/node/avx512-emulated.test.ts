@@ -18,6 +18,7 @@ import { loadNativeAddon } from "../../src/node/native-addon.js";
 const root = join(import.meta.dirname, "..", "..");
 const required = process.env.MASKWISE_REQUIRE_NATIVE === "1" || process.env.CI === "true";
 const SIMDE = "/usr/include/simde/x86/avx512.h";
+const tail = (s: string) => s.slice(-6000);
 
 /** The files run against the emulated addon: every test of a kernel with an AVX-512 path. */
 const FILES = [
@@ -35,6 +36,33 @@ const FILES = [
   "tests/tensor/precision.test.ts",
 ];
 
+/** Tests of bfloat16 training and int8 decoding, run again with MASKWISE_AMX=1. */
+const AMX_FILES = [
+  "tests/models/int8-decoding.test.ts",
+  "tests/models/llama-base-bf16.test.ts",
+  "tests/tensor/precision.test.ts",
+  "tests/node/precision.test.ts",
+  "tests/train/trainer.test.ts",
+  "tests/cli/precision.test.ts",
+];
+
+/** Runs scripts/test.mjs on `files` with `env`; asserts all passed, none skipped; the count. */
+function runTests(files: string[], env: NodeJS.ProcessEnv): number {
+  const run = spawnSync(process.execPath, ["scripts/test.mjs", ...files], {
+    cwd: root,
+    env,
+    encoding: "utf8",
+    timeout: 20 * 60_000,
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  const out = `${run.stdout}\n${run.stderr}`;
+  const count = (name: string) => Number(out.match(new RegExp(`^ℹ ${name} (\\d+)$`, "m"))?.[1]);
+  assert.equal(run.status, 0, `tests failed against the emulated addon:\n${tail(out)}`);
+  assert.equal(count("fail"), 0);
+  assert.equal(count("skipped"), 0, `tests skipped against the emulated addon:\n${tail(out)}`);
+  return count("tests");
+}
+
 function why(): string | null {
   if (!existsSync(SIMDE)) return `SIMDe is not installed (${SIMDE}; apt-get install libsimde-dev)`;
   const loaded = loadNativeAddon();
@@ -47,8 +75,6 @@ function why(): string | null {
 const missing = why();
 const skip = missing && !required ? `AVX-512 emulation: ${missing}` : false;
 if (skip) console.log(`# skipping ${skip}`);
-
-const tail = (s: string) => s.slice(-6000);
 
 test("every AVX-512 path, emulated over AVX2, against the reference backend", { skip }, () => {
   if (missing) assert.fail(`the AVX-512 emulation test cannot run here: ${missing}`);
@@ -89,18 +115,10 @@ test("every AVX-512 path, emulated over AVX2, against the reference backend", { 
   assert.equal(amx.status, 0, amx.stderr);
   assert.equal(JSON.parse(amx.stdout).bfloat16_kernel, "amx-bf16 32x32");
 
-  const run = spawnSync(process.execPath, ["scripts/test.mjs", ...FILES], {
-    cwd: root,
-    env,
-    encoding: "utf8",
-    timeout: 20 * 60_000,
-    maxBuffer: 256 * 1024 * 1024,
-  });
-  const out = `${run.stdout}\n${run.stderr}`;
-  const count = (name: string) => Number(out.match(new RegExp(`^ℹ ${name} (\\d+)$`, "m"))?.[1]);
-  assert.equal(run.status, 0, `tests failed against the emulated addon:\n${tail(out)}`);
-  assert.ok(count("tests") > 400, `too few tests ran: ${count("tests")}\n${tail(out)}`);
-  assert.equal(count("fail"), 0);
-  assert.equal(count("skipped"), 0, `tests skipped against the emulated addon:\n${tail(out)}`);
-  console.log(`# ${count("tests")} tests passed against the emulated AVX-512 addon (${addon})`);
+  // The files, and the model-level tests of the bfloat16 and int8 products again with AMX on.
+  const all = runTests(FILES, env);
+  assert.ok(all > 400, `too few tests ran: ${all}`);
+  const amxRun = runTests(AMX_FILES, { ...env, MASKWISE_AMX: "1" });
+  assert.ok(amxRun > 20, `too few tests ran with AMX: ${amxRun}`);
+  console.log(`# ${all} + ${amxRun} (AMX) tests passed against the emulated addon (${addon})`);
 });

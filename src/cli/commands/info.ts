@@ -29,9 +29,10 @@ backend; "emulated" after it in the test build whose AVX-512 paths run over AVX2
 bfloat16_kernel: what bfloat16 products (--precision bfloat16) multiply with: avx512-bf16
 (VDPBF16PS, inputs rounded to bfloat16) or float32 (no AVX512_BF16: the float32 kernel, inputs
 not rounded), or amx-bf16 32x32 (AMX tiles, TDPBF16PS) where MASKWISE_AMX=1 opts in on a CPU
-with AMX-BF16. amx: whether the CPU has AMX-BF16 and whether bfloat16 products use it (off
-unless MASKWISE_AMX=1: the AMX kernel is tested against the reference in the emulated build and
-not yet measured on AMX hardware). Then the
+with AMX-BF16. amx: whether the CPU has AMX-BF16 and whether the products use it (off unless
+MASKWISE_AMX=1, which also lets int8 products of 16 rows or more run on AMX-INT8: the AMX
+kernels are tested against the reference in the emulated build and not yet measured on AMX
+hardware). Then the
 probe of --precision auto (src/node/precision.ts): one matrix product timed in float32 and in
 bfloat16 (GFLOP/s; "n/a" with the reason where it is not timed: the reference backend, a CPU
 without AVX512_BF16) and the precision auto takes. int8_kernel: what --precision int8 multiplies
@@ -65,8 +66,8 @@ with: avx512-vnni (VPDPBUSD), avx2, portable or reference.`,
           : !cpu.flags.amx_bf16
             ? "absent"
             : kernels?.bfloat16.startsWith("amx")
-              ? "used by bfloat16 products (MASKWISE_AMX=1)"
-              : "present, not used (MASKWISE_AMX=1 opts bfloat16 products in)",
+              ? "used by bfloat16 products and int8 products of 16 rows or more (MASKWISE_AMX=1)"
+              : "present, not used (MASKWISE_AMX=1 opts bfloat16 and int8 products in)",
       probe_float32_gflops: round(probe.float32Gflops),
       probe_bfloat16_gflops: round(probe.bfloat16Gflops),
       ...(probe.note ? { probe_note: probe.note } : {}),
