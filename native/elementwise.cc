@@ -9,6 +9,12 @@
 #include "kernels.h"
 #include "threadpool.h"
 
+// No contraction of a * b + c into one fused multiply-add: the AVX-512 clones (MW_CLONES) would
+// otherwise fuse where the AVX2 and baseline ones cannot, so a kernel's bits would depend on the
+// CPU, and fused kernels (swiglu's dup += dy * silu(gate)) would part from the separate ops they
+// stand for (silu, then mul's backward adding a rounded product), whose bits they promise.
+#pragma GCC optimize("fp-contract=off")
+
 namespace mw {
 namespace {
 

@@ -283,8 +283,13 @@ forEachBackend("LoRA with bfloat16 decoding", () => {
     const full = run(false);
     const half = run(true);
     const d = maxDiff(full, half);
-    // bfloat16 keeps 8 bits of mantissa: close, not equal.
-    assert.ok(d > 0 && d < 5e-2, `bf16 step differs by ${d}`);
+    // bfloat16 keeps 8 bits of mantissa: close, not equal. Every product's operands are rounded
+    // (2^-9 relative each) through four layers and the head, so the bound is relative to the
+    // logits (2^-5 of the largest); the gap itself moves with the last bits of earlier float32
+    // sums, which decide where an activation rounds (0.047 of 4.26 on AVX2, 0.055 where the
+    // compiler fuses multiply-adds, as AVX-512 builds do).
+    const scale = maxDiff(full, new Float32Array(full.length));
+    assert.ok(d > 0 && d < 2 ** -5 * scale, `bf16 step differs by ${d} (logits up to ${scale})`);
     const base = loadModel(c.dir, "encoder-decoder") as EncoderDecoderModel;
     const plain = new Seq2SeqIncremental(
       base,
