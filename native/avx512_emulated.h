@@ -55,11 +55,18 @@ inline bool on(uint64_t k, int i) { return (k >> i) & 1; }
 
 // --- masked loads and stores: only the selected lanes are read or written ---
 
+// dst[i] = src[i] for the lanes i < count that mask k selects.
+template <class T>
+inline void copy_lanes(uint64_t k, const void* src, void* dst, int count) {
+  const T* s = static_cast<const T*>(src);
+  T* d = static_cast<T*>(dst);
+  for (int i = 0; i < count; i++)
+    if (on(k, i)) d[i] = s[i];
+}
+
 inline __m512 mask_loadu_ps(__m512 src, __mmask16 k, const void* p) {
   F16 r = lanes(src);
-  const float* f = static_cast<const float*>(p);
-  for (int i = 0; i < 16; i++)
-    if (on(k, i)) r.v[i] = f[i];
+  copy_lanes<float>(k, p, r.v, 16);
   return ps(r);
 }
 inline __m512 maskz_loadu_ps(__mmask16 k, const void* p) {
@@ -67,36 +74,26 @@ inline __m512 maskz_loadu_ps(__mmask16 k, const void* p) {
 }
 inline __m512i maskz_loadu_epi32(__mmask16 k, const void* p) {
   I16 r{};
-  const int32_t* s = static_cast<const int32_t*>(p);
-  for (int i = 0; i < 16; i++)
-    if (on(k, i)) r.v[i] = s[i];
+  copy_lanes<int32_t>(k, p, r.v, 16);
   return si(r);
 }
 inline __m512i maskz_loadu_epi16(__mmask32 k, const void* p) {
   int16_t r[32] = {};
-  const int16_t* s = static_cast<const int16_t*>(p);
-  for (int i = 0; i < 32; i++)
-    if (on(k, i)) r[i] = s[i];
+  copy_lanes<int16_t>(k, p, r, 32);
   return _mm512_loadu_si512(r);
 }
 inline __m512i maskz_loadu_epi8(__mmask64 k, const void* p) {
   int8_t r[64] = {};
-  const int8_t* s = static_cast<const int8_t*>(p);
-  for (int i = 0; i < 64; i++)
-    if (on(k, i)) r[i] = s[i];
+  copy_lanes<int8_t>(k, p, r, 64);
   return _mm512_loadu_si512(r);
 }
 inline void mask_storeu_ps(void* p, __mmask16 k, __m512 a) {
   const F16 r = lanes(a);
-  float* f = static_cast<float*>(p);
-  for (int i = 0; i < 16; i++)
-    if (on(k, i)) f[i] = r.v[i];
+  copy_lanes<float>(k, r.v, p, 16);
 }
 inline void mask_storeu_epi32(void* p, __mmask16 k, __m512i a) {
   const I16 r = lanes(a);
-  int32_t* d = static_cast<int32_t*>(p);
-  for (int i = 0; i < 16; i++)
-    if (on(k, i)) d[i] = r.v[i];
+  copy_lanes<int32_t>(k, r.v, p, 16);
 }
 // VPMOVDB: the low byte of each lane (truncation).
 inline void mask_cvtepi32_storeu_epi8(void* p, __mmask16 k, __m512i a) {
@@ -109,24 +106,18 @@ inline void mask_cvtepi32_storeu_epi8(void* p, __mmask16 k, __m512i a) {
 // AVX-512VL's 256-bit forms.
 inline __m256 maskz_loadu_ps256(__mmask8 k, const void* p) {
   float r[8] = {};
-  const float* f = static_cast<const float*>(p);
-  for (int i = 0; i < 8; i++)
-    if (on(k, i)) r[i] = f[i];
+  copy_lanes<float>(k, p, r, 8);
   return _mm256_loadu_ps(r);
 }
 inline void mask_storeu_ps256(void* p, __mmask8 k, __m256 a) {
   float r[8];
   std::memcpy(r, &a, 32);
-  float* f = static_cast<float*>(p);
-  for (int i = 0; i < 8; i++)
-    if (on(k, i)) f[i] = r[i];
+  copy_lanes<float>(k, r, p, 8);
 }
 inline void mask_storeu_epi16_256(void* p, __mmask16 k, __m256i a) {
   int16_t r[16];
   std::memcpy(r, &a, 32);
-  int16_t* d = static_cast<int16_t*>(p);
-  for (int i = 0; i < 16; i++)
-    if (on(k, i)) d[i] = r[i];
+  copy_lanes<int16_t>(k, r, p, 16);
 }
 
 // --- conversions (round to nearest even, as MXCSR's default) ---

@@ -219,6 +219,26 @@ function zeroArgs(m: number, n: number, k: number) {
   };
 }
 
+/**
+ * A packed-weight case: rows of one sign, a row of zeros (row 2) and one with a NaN (row 5)
+ * where m has them, int8 weights with `pack`'s layout, and C's starting values.
+ */
+function packedCase(
+  seed: number,
+  m: number,
+  n: number,
+  k: number,
+  pack: (q: Int8Array, n: number, k: number) => Int8Array | Int16Array,
+) {
+  const rng = new Rng(seed);
+  const a = rand(rng, m * k, 3);
+  oneSignRows(a, m, k);
+  if (m > 2) a.fill(0, 2 * k, 3 * k);
+  if (m > 5) a[5 * k + 3] = Number.NaN;
+  const w = quantizeRowsInt8(rand(rng, n * k, 0.1), n, k);
+  return { rng, a, w, packed: pack(w.q, n, k), c0: rand(rng, m * n) };
+}
+
 describe("int8 product: native against the reference", { skip }, () => {
   const addon = "error" in loaded ? null : (loaded.addon as NativeAddon);
   const nat = () => {
@@ -317,14 +337,7 @@ describe("int8 product: native against the reference", { skip }, () => {
             [256, 256],
             [70, 260],
           ]) {
-            const rng = new Rng(seed++);
-            const a = rand(rng, m * k, 3);
-            oneSignRows(a, m, k);
-            if (m > 2) a.fill(0, 2 * k, 3 * k); // a row of zeros
-            if (m > 5) a[5 * k + 3] = Number.NaN; // a row of NaN results
-            const w = quantizeRowsInt8(rand(rng, n * k, 0.1), n, k);
-            const packed = pack(w.q, n, k);
-            const c0 = rand(rng, m * n);
+            const { a, w, packed, c0 } = packedCase(seed++, m, n, k, pack);
             const want = c0.slice();
             const got = c0.slice();
             gemmInt8Reference(m, n, k, a, w, want);
@@ -358,14 +371,7 @@ describe("int8 product: native against the reference", { skip }, () => {
             [256, 256],
             [70, 192],
           ]) {
-            const rng = new Rng(seed++);
-            const a = rand(rng, m * k, 3);
-            oneSignRows(a, m, k);
-            a.fill(0, 2 * k, 3 * k); // a row of zeros
-            a[5 * k + 3] = Number.NaN; // a row of NaN results
-            const w = quantizeRowsInt8(rand(rng, n * k, 0.1), n, k);
-            const packed = packInt8Vnni(w.q, n, k);
-            const c0 = rand(rng, m * n);
+            const { rng, a, w, packed, c0 } = packedCase(seed++, m, n, k, packInt8Vnni);
             const want = c0.slice();
             const got = c0.slice();
             // The epilogue too: beta 0 with a bias and a ReLU on odd seeds.
