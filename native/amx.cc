@@ -1,7 +1,8 @@
 // Whether AMX may run (native/amx.h): MASKWISE_AMX=1, the CPU's AMX-TILE and AMX-BF16 or
-// AMX-INT8 flags, then Linux's permission. Linux keeps a process's AMX tile state off until the process asks for it once
-// (arch_prctl ARCH_REQ_XCOMP_PERM with XFEATURE_XTILEDATA); a tile instruction before that
-// faults. Elsewhere (another OS, a kernel that refuses) the bfloat16 GEMM keeps VDPBF16PS.
+// AMX-INT8 flags, then Linux's permission. Linux keeps a process's AMX tile state off until the
+// process asks for it once (arch_prctl ARCH_REQ_XCOMP_PERM with XFEATURE_XTILEDATA); a tile
+// instruction before that faults. Elsewhere (another OS, a kernel that refuses) the products keep
+// VDPBF16PS and VPDPBUSD.
 #include "amx.h"
 
 #include <cstdlib>
