@@ -58,6 +58,19 @@ MicroKernel active_kernel() {
   return k;
 }
 
+// The kernel with its k blocks evened out for a product of depth k: as many blocks as kc
+// allows, each as deep as the others (rounded up to 8), instead of full blocks and a shallow
+// last one (k 800 at kc 256: 4 x 200, not 3 x 256 + 32). Every path of one product (packing
+// ahead, shared panels, the tiles) takes the same blocks, so the same sums in the same order.
+MicroKernel kernel_for_depth(MicroKernel k, int64_t depth) {
+  const int64_t blocks = (depth + k.kc - 1) / k.kc;
+  if (blocks > 1) {
+    const int64_t even = (depth + blocks - 1) / blocks;
+    k.kc = static_cast<int>(std::min<int64_t>(k.kc, (even + 7) / 8 * 8));
+  }
+  return k;
+}
+
 // Per-OS-thread packing buffers.
 thread_local Scratch t_abuf, t_bbuf;
 // MASKWISE_GEMM_PACK_B=1 always packs B (for comparisons).
@@ -469,7 +482,7 @@ void gemm(const GemmParams& g) {
     return;
   }
 
-  const MicroKernel K = active_kernel();
+  const MicroKernel K = kernel_for_depth(active_kernel(), g.k);
   // A weight packed ahead serves only the product it was packed for, on the kernel it was
   // packed for; anything else packs B per call.
   PanelsB panels;
@@ -578,7 +591,7 @@ void gemm_pair(const GemmParams& g1, const GemmParams& g2) {
 }
 
 std::unique_ptr<PackedB> pack_weight(const float* w, int64_t n, int64_t k) {
-  const MicroKernel K = active_kernel();
+  const MicroKernel K = kernel_for_depth(active_kernel(), k);
   auto p = std::make_unique<PackedB>();
   p->src = w;
   p->n = n;
