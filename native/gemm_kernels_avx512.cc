@@ -71,7 +71,8 @@ MW_AVX512 void pack_transposed_avx512(const float* src, int64_t ld, int rows, in
 }
 
 const MicroKernel& kernel_avx512() {
-  static const MicroKernel k{"avx512", MR, NR, 256, 144, 1024, run};
+  // No run_epilogue: gemm_tile applies the epilogue as a pass over each finished block.
+  static const MicroKernel k{"avx512", MR, NR, 256, 144, 1024, run, nullptr};
   return k;
 }
 

@@ -42,7 +42,8 @@ void run(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int 
 }  // namespace
 
 const MicroKernel& kernel_portable() {
-  static const MicroKernel k{"portable", MR, NR, 256, 64, 1024, run};
+  // No run_epilogue: gemm_tile applies the epilogue as a pass over each finished block.
+  static const MicroKernel k{"portable", MR, NR, 256, 64, 1024, run, nullptr};
   return k;
 }
 

@@ -17,7 +17,14 @@
 
 #else
 
+// GCC 12's _mm512_reduce_* start from _mm256_undefined_pd(), which it then reports, wherever
+// they are inlined, as used uninitialized (hundreds of warnings in a build, all from its own
+// header): ignored for the header's own lines only.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
+#pragma GCC diagnostic pop
 
 #define MW_TARGET(features) __attribute__((target(features)))
 #define MW_CPU_SUPPORTS(feature) __builtin_cpu_supports(feature)
