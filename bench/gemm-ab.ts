@@ -7,10 +7,12 @@
 //   cp build/Release/maskwise_native.node /tmp/a.node     # before a change
 //   npm run build:native                                   # after it
 //   node --import tsx bench/gemm-ab.ts --a /tmp/a.node --b build/Release/maskwise_native.node \
-//     [--rounds 20] [--threads 2] [--shapes 512x512x512,1024x1024x1024,1024x256x1024] [--trans-b]
+//     [--rounds 20] [--threads 2] [--shapes 512x512x512,1024x1024x1024,1024x256x1024] [--trans-a]
+//     [--trans-b]
 //
-// A shape is MxKxN (C[M, N] = A[M, K] B[K, N]); --trans-b reads B stored [N, K], as a weight in
-// the forward pass is.
+// A shape is MxKxN (C[M, N] = op(A)[M, K] op(B)[K, N]); --trans-a reads A stored [K, M], as a
+// weight gradient reads the output gradient; --trans-b reads B stored [N, K], as a weight in the
+// forward pass is.
 import { createRequire } from "node:module";
 import { resolve } from "node:path";
 import { type NativeAddon, NativeBackend } from "../src/backend/native.js";
@@ -19,13 +21,18 @@ import { Rng } from "../src/util/rng.js";
 import { scriptArgs } from "./script-args.js";
 
 const ME = "bench/gemm-ab.ts";
-const args = scriptArgs(ME, ["--a", "--b", "--rounds", "--threads", "--shapes"], ["--trans-b"]);
+const args = scriptArgs(
+  ME,
+  ["--a", "--b", "--rounds", "--threads", "--shapes"],
+  ["--trans-a", "--trans-b"],
+);
 const files = ["--a", "--b"].map((flag) => {
   const path = args.value(flag) ?? args.fail(`${flag} is missing`, flag, "name an addon file");
   return resolve(path);
 });
 const rounds = args.positiveInt("--rounds", 20);
 const threads = args.positiveInt("--threads", 2);
+const transA = args.has("--trans-a");
 const transB = args.has("--trans-b");
 const shapes = (args.value("--shapes") ?? "512x512x512,1024x1024x1024,1024x256x1024")
   .split(",")
@@ -56,13 +63,13 @@ for (const [m, k, n] of shapes) {
     m,
     n,
     k,
-    transA: false,
+    transA,
     transB,
     alpha: 1,
     beta: 0,
     a: rand(m * k),
     aOffset: 0,
-    lda: k,
+    lda: transA ? m : k,
     strideA: 0,
     b: rand(k * n),
     bOffset: 0,
@@ -95,6 +102,6 @@ for (const [m, k, n] of shapes) {
   }
   const f = (x: number, d: number) => x.toFixed(d);
   console.log(
-    `${m}x${k}x${n}${transB ? " (B transposed)" : ""}: A ${f(median(rates[0]), 1)}, B ${f(median(rates[1]), 1)} GFLOP/s; B / A ${f(median(ratios), 3)} (quartiles ${f(quartile(ratios, 0.25), 3)}-${f(quartile(ratios, 0.75), 3)})`,
+    `${m}x${k}x${n}${transA ? " (A transposed)" : ""}${transB ? " (B transposed)" : ""}: A ${f(median(rates[0]), 1)}, B ${f(median(rates[1]), 1)} GFLOP/s; B / A ${f(median(ratios), 3)} (quartiles ${f(quartile(ratios, 0.25), 3)}-${f(quartile(ratios, 0.75), 3)})`,
   );
 }
